@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian machine: system packages, a virtual environment, the toolkit.
+#   bash bootstrap.sh demo   # set up, then run the demo (synthetic corpus -> full run -> audit page)
+#   bash bootstrap.sh test   # set up, then run the test suite
+#   bash bootstrap.sh setup  # set up only
+# Re-running reuses what is installed: apt is skipped when the tools exist, pip when pyproject.toml
+# has not changed since the last successful install.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+VENV=${LPM_VENV:-$ROOT/.venv}
+PY=${PYTHON:-python3}
+
+need_apt=()
+command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
+command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
+command -v chromium >/dev/null || need_apt+=(chromium)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo ">> installing system packages: ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+[ -x "$VENV/bin/python" ] || { echo ">> creating $VENV"; "$PY" -m venv "$VENV"; }
+stamp="$VENV/.lpm-installed"
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo ">> installing lpm-curation[all,dev] (first time: a few minutes, ~4 GB)"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e ".[all,dev]"
+  echo "$want" > "$stamp"
+fi
+
+# Tests and the demo find shared media/models beside the checkout when they are there.
+if [ -z "${LPM_MODELS_DIR:-}" ] && [ -f "$ROOT/../shared/models/face_landmarker.task" ]; then
+  export LPM_MODELS_DIR="$ROOT/../shared/models"
+fi
+export PATH="$VENV/bin:$PATH"
+
+case "${1:-setup}" in
+  setup) echo ">> ready: source $VENV/bin/activate" ;;
+  demo)  shift; exec lpm-curate demo "$@" ;;
+  test)  shift; exec python -m pytest "$@" ;;
+  *) echo "usage: bash bootstrap.sh [setup|demo|test]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,31 @@
+"""The table printed at the end of a run."""
+
+from rich.console import Console
+from rich.table import Table
+
+from curation.run.pipeline import RunResult
+
+
+def print_summary(console: Console, result: RunResult) -> None:
+    acc = result.accounting
+    table = Table(title=f"run summary: {result.out}", show_header=True, header_style="bold")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("inputs", str(acc.inputs))
+    table.add_row("[green]kept[/]", str(acc.kept))
+    table.add_row("[yellow]rejected[/]", str(acc.rejected))
+    for reason, n in sorted(acc.rejected_by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
+        table.add_row(f"  {reason}", str(n))
+    table.add_row("[red]failed[/]", str(acc.failed))
+    for reason, n in sorted(acc.failed_by_reason.items()):
+        table.add_row(f"  {reason}", str(n))
+    table.add_row("distinct videos", str(result.n_videos))
+    table.add_row("resumed (already done)", str(result.resumed_videos))
+    table.add_row("hours of video in", f"{result.seconds_in / 3600:.4f}")
+    table.add_row("hours of training material out", f"{result.seconds_out / 3600:.4f}")
+    table.add_row("wall time", f"{result.wall_s:.1f} s")
+    for name, rows in result.tables.items():
+        table.add_row(f"manifest/{name}.parquet rows", str(rows))
+    console.print(table)
+    console.print(f"accounting: inputs {acc.inputs} = kept {acc.kept} + rejected {acc.rejected} "
+                  f"+ failed {acc.failed} [green]OK[/]")

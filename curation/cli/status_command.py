@@ -1,0 +1,65 @@
+"""``lpm-curate status``: what a run directory holds and whether it is complete."""
+
+import argparse
+import json
+from typing import Any
+
+from rich.console import Console
+
+from curation.manifests.catalog import manifest_names, open_catalog
+from curation.run.ledger import INGEST_DIR, VIDEOS_DIR
+from curation.run.run_info import read_run_info
+from curation.run.run_store import RunStore
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="what a run directory holds and whether it is complete")
+    p.add_argument("out", help="run directory")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=handle)
+
+
+def run_status(out: str) -> dict[str, Any]:
+    store = RunStore(out)
+    info = read_run_info(store)
+    tables = manifest_names(store)
+    rows: dict[str, int] = {}
+    states: dict[str, int] = {}
+    if tables:
+        con = open_catalog(store)
+        rows = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        if "videos" in tables:
+            states = dict(con.execute("SELECT state, count(*) FROM videos GROUP BY 1 ORDER BY 1").fetchall())
+    complete = bool(info and info.get("state") == "complete" and "videos" in tables)
+    return {
+        "out": out,
+        "exists": info is not None,
+        "complete": complete,
+        "state": info.get("state") if info else None,
+        "workflow": (info or {}).get("workflow", {}).get("name"),
+        "workflow_fingerprint": (info or {}).get("workflow_fingerprint"),
+        "inputs_identified": sum(1 for _ in store.list(INGEST_DIR, ".json")),
+        "videos_finished": sum(1 for _ in store.list(VIDEOS_DIR, ".pkl")),
+        "states": states,
+        "tables": rows,
+        "accounting": (info or {}).get("accounting"),
+    }
+
+
+def handle(args: argparse.Namespace) -> int:
+    status = run_status(args.out)
+    if args.json:
+        print(json.dumps(status, indent=1))
+        return 0 if status["complete"] else 1
+    console = Console()
+    if not status["exists"]:
+        console.print(f"[red]{args.out}: not a run directory (no run.json)[/]")
+        return 1
+    mark = "[green]complete[/]" if status["complete"] else f"[yellow]{status['state']} (incomplete: re-run to resume)[/]"
+    console.print(f"{args.out}: workflow {status['workflow']} ({status['workflow_fingerprint']}) {mark}")
+    console.print(f"  inputs identified {status['inputs_identified']}, videos finished {status['videos_finished']}")
+    if status["states"]:
+        console.print("  videos: " + ", ".join(f"{k} {v}" for k, v in status["states"].items()))
+    for table, n in status["tables"].items():
+        console.print(f"  manifest/{table}.parquet: {n} rows")
+    return 0 if status["complete"] else 1

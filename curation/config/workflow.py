@@ -1,0 +1,157 @@
+"""Load a workflow YAML into validated stage instances.
+
+A workflow file::
+
+    name: default
+    description: what it is for
+    stages:
+      - stage: probe          # a name from the stage registry
+        min_duration_s: 1.0   # any parameter of that stage; the rest keep their defaults
+
+``--set STAGE.PARAM=VALUE`` overrides a value after loading (VALUE is parsed as YAML).
+"""
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curation.config.param_validation import WorkflowError, coerce_param
+from curation.runtime.stage import Stage
+from schemas.version import SCHEMA_VERSION
+
+StageRegistry = dict[str, type[Stage]]
+_TOP_LEVEL_KEYS = {"name", "description", "stages"}
+
+
+@dataclass
+class Workflow:
+    name: str
+    description: str
+    stages: list[Stage]
+    source: str
+
+    def resolved(self) -> dict[str, Any]:
+        """Every stage with every parameter, defaults included: what run.json records."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "source": self.source,
+            "stages": [
+                {"stage": s.name, "version": s.version, **_jsonable(s.params())} for s in self.stages
+            ],
+        }
+
+    def fingerprint(self) -> str:
+        """Changes whenever a stage, a parameter, a stage version or the schema version changes."""
+        payload = {"schema_version": SCHEMA_VERSION, "stages": self.resolved()["stages"]}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def stage(self, name: str) -> Stage | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+
+def builtin_workflows() -> dict[str, Path]:
+    folder = resources.files("workflows")
+    return {
+        Path(entry.name).stem: Path(str(entry))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    }
+
+
+def load_workflow(
+    name_or_path: str, registry: StageRegistry, overrides: list[str] | None = None
+) -> Workflow:
+    path = Path(name_or_path)
+    if not path.exists():
+        builtin = builtin_workflows()
+        if name_or_path not in builtin:
+            raise WorkflowError(
+                f"no workflow file {name_or_path!r} and no built-in workflow of that name "
+                f"(built-in: {', '.join(sorted(builtin))})"
+            )
+        path = builtin[name_or_path]
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise WorkflowError(f"{path}: not valid YAML: {err}") from err
+    return parse_workflow(document, registry, overrides or [], source=str(path))
+
+
+def parse_workflow(
+    document: Any, registry: StageRegistry, overrides: list[str], source: str
+) -> Workflow:
+    if not isinstance(document, dict):
+        raise WorkflowError(f"{source}: a workflow is a mapping with name, description, stages")
+    unknown = set(document) - _TOP_LEVEL_KEYS
+    if unknown:
+        raise WorkflowError(f"{', '.join(sorted(unknown))}: unknown top-level key(s); allowed: "
+                            f"{', '.join(sorted(_TOP_LEVEL_KEYS))}")
+    entries = document.get("stages")
+    if not isinstance(entries, list) or not entries:
+        raise WorkflowError("stages: expected a non-empty list of stages")
+    raw: list[tuple[str, dict[str, Any]]] = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "stage" not in entry:
+            raise WorkflowError(f"stages[{i}]: expected a mapping with a 'stage' key")
+        params = {k: v for k, v in entry.items() if k != "stage"}
+        raw.append((entry["stage"], params))
+    names = [n for n, _ in raw]
+    for override in overrides:
+        _apply_override(override, raw, names)
+    stages = [_build_stage(name, params, registry, f"stages[{i}]") for i, (name, params) in enumerate(raw)]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise WorkflowError(f"stages: each stage may appear once; repeated: {', '.join(sorted(duplicates))}")
+    return Workflow(
+        name=str(document.get("name", Path(source).stem)),
+        description=str(document.get("description", "")),
+        stages=stages,
+        source=source,
+    )
+
+
+def _apply_override(override: str, raw: list[tuple[str, dict[str, Any]]], names: list[str]) -> None:
+    key, sep, text = override.partition("=")
+    stage_name, dot, param = key.strip().partition(".")
+    if not sep or not dot or not param:
+        raise WorkflowError(f"--set {override!r}: expected STAGE.PARAM=VALUE")
+    if stage_name not in names:
+        raise WorkflowError(f"--set {override!r}: the workflow has no stage {stage_name!r} "
+                            f"(stages: {', '.join(names)})")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise WorkflowError(f"--set {override!r}: value is not valid YAML: {err}") from err
+    raw[names.index(stage_name)][1][param] = value
+
+
+def _build_stage(name: Any, params: dict[str, Any], registry: StageRegistry, path: str) -> Stage:
+    if name not in registry:
+        raise WorkflowError(f"{path}.stage: unknown stage {name!r}; known: {', '.join(sorted(registry))}")
+    cls = registry[name]
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in params.items():
+        if key not in fields:
+            raise WorkflowError(
+                f"{path}.{key}: stage {name!r} has no parameter {key!r}; "
+                f"parameters: {', '.join(fields) or '(none)'}"
+            )
+        values[key] = coerce_param(fields[key], hints[key], value, f"{path}.{key}")
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as err:
+        raise WorkflowError(f"{path}: {err}") from err
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}

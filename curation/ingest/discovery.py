@@ -1,0 +1,110 @@
+"""Turn the ``--input`` argument into a sorted list of input URIs.
+
+Accepted: a directory (recursive), a glob, or a list file (``.txt`` one URI per line, ``.csv``
+with a ``uri`` column or URIs in the first column, ``.parquet`` with a ``uri`` column), each as a
+local path or an fsspec URI (``s3://``, ``gs://``, ...). Files are listed, never opened, here:
+reading them is the ingest stage's job, so a bad file becomes a rejection, not a crash.
+"""
+
+import csv
+import glob
+import os
+from pathlib import Path
+
+import fsspec
+
+VIDEO_EXTENSIONS = frozenset(
+    ".mp4 .mov .m4v .mkv .webm .avi .mpg .mpeg .ts .mts .m2ts .flv .wmv .3gp .ogv".split()
+)
+LIST_EXTENSIONS = frozenset({".txt", ".csv", ".parquet"})
+
+
+class InputError(ValueError):
+    """The ``--input`` argument names nothing usable."""
+
+
+def is_remote(uri: str) -> bool:
+    return "://" in uri and not uri.startswith("file://")
+
+
+def discover_inputs(spec: str, limit: int | None = None) -> list[str]:
+    uris = _discover(spec)
+    if not uris:
+        raise InputError(f"--input {spec!r}: no video files found")
+    uris = sorted(dict.fromkeys(uris))
+    return uris[:limit] if limit is not None else uris
+
+
+def _discover(spec: str) -> list[str]:
+    if is_remote(spec):
+        return _discover_remote(spec)
+    local = spec.removeprefix("file://")
+    path = Path(local)
+    if path.is_dir():
+        return _walk_local(path)
+    if path.suffix.lower() in LIST_EXTENSIONS and path.is_file():
+        return _read_list(local)
+    if glob.has_magic(local):
+        return sorted(os.path.abspath(p) for p in glob.glob(local, recursive=True) if not Path(p).is_dir())
+    if path.exists() or path.is_symlink():
+        return [os.path.abspath(local)]
+    raise InputError(f"--input {spec!r}: no such file, directory or matching glob")
+
+
+def _walk_local(root: Path) -> list[str]:
+    found = []
+    # followlinks=False: a symlinked directory loop cannot make the walk run forever; symlinks
+    # to files (even broken or looping ones) are still listed, and rejected later with a reason.
+    for folder, _dirs, files in os.walk(root, followlinks=False):
+        for name in files:
+            if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+                found.append(os.path.abspath(os.path.join(folder, name)))
+    return found
+
+
+def _discover_remote(spec: str) -> list[str]:
+    fs, path = fsspec.core.url_to_fs(spec)
+    protocol = spec.split("://", 1)[0]
+    if Path(path).suffix.lower() in LIST_EXTENSIONS and fs.isfile(path):
+        return _read_list(spec)
+    if glob.has_magic(path):
+        paths = fs.glob(path)
+    elif fs.isdir(path):
+        paths = [p for p in fs.find(path) if Path(p).suffix.lower() in VIDEO_EXTENSIONS]
+    else:
+        paths = [path]
+    return [f"{protocol}://{p.removeprefix(protocol + '://')}" for p in paths]
+
+
+def _read_list(spec: str) -> list[str]:
+    suffix = Path(spec.split("?", 1)[0]).suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        with fsspec.open(spec, "rb") as f:
+            table = pq.read_table(f)
+        if "uri" not in table.column_names:
+            raise InputError(f"{spec}: a Parquet input list needs a 'uri' column")
+        rows = [str(u) for u in table.column("uri").to_pylist() if u]
+    else:
+        with fsspec.open(spec, "rt", encoding="utf-8") as f:
+            text = f.read()
+        rows = _csv_uris(text) if suffix == ".csv" else _text_uris(text)
+    base = os.path.dirname(os.path.abspath(spec)) if not is_remote(spec) else None
+    # Relative entries are relative to the list file, like paths in a playlist.
+    return [u if is_remote(u) or base is None else os.path.abspath(os.path.join(base, u)) for u in rows]
+
+
+def _text_uris(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _csv_uris(text: str) -> list[str]:
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        return []
+    header = [h.strip().lower() for h in rows[0]]
+    if "uri" in header:
+        column = header.index("uri")
+        return [r[column].strip() for r in rows[1:] if len(r) > column and r[column].strip()]
+    return [r[0].strip() for r in rows if r and r[0].strip()]

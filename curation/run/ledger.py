@@ -1,0 +1,55 @@
+"""What a run has finished, kept in the run directory so a killed run resumes where it stopped.
+
+``work/ingest/<key>.json``: one input URI's identity (content id, size, or why unreadable).
+``work/videos/<video_id>.pkl``: one video's finished ``VideoWork`` after every per-video stage.
+Each file is written atomically and only once its content is final, so its presence means "done".
+"""
+
+import hashlib
+import json
+import pickle
+from dataclasses import asdict
+
+from curation.ingest.content_id import InputIdentity
+from curation.run.run_store import RunStore
+from curation.runtime.video_work import VideoWork
+from schemas.reasons import Reason
+
+INGEST_DIR = "work/ingest"
+VIDEOS_DIR = "work/videos"
+
+
+def uri_key(uri: str) -> str:
+    return hashlib.sha1(uri.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+
+
+class Ledger:
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+
+    def identity(self, uri: str) -> InputIdentity | None:
+        name = f"{INGEST_DIR}/{uri_key(uri)}.json"
+        if not self.store.exists(name):
+            return None
+        data = json.loads(self.store.read_bytes(name))
+        if data.get("reason"):
+            data["reason"] = Reason(data["reason"])
+        return InputIdentity(**data)
+
+    def save_identity(self, identity: InputIdentity) -> None:
+        data = asdict(identity)
+        data["reason"] = str(identity.reason) if identity.reason else None
+        self.store.write_bytes(f"{INGEST_DIR}/{uri_key(identity.uri)}.json", json.dumps(data).encode())
+
+    def finished_video(self, video_id: str) -> VideoWork | None:
+        name = f"{VIDEOS_DIR}/{video_id}.pkl"
+        if not self.store.exists(name):
+            return None
+        return pickle.loads(self.store.read_bytes(name))  # noqa: S301 - our own run directory
+
+    def finished_video_ids(self) -> set[str]:
+        return {name.removesuffix(".pkl") for name in self.store.list(VIDEOS_DIR, ".pkl")}
+
+    def save_video(self, work: VideoWork) -> None:
+        assert work.video_id is not None
+        self.store.write_bytes(f"{VIDEOS_DIR}/{work.video_id}.pkl", pickle.dumps(work, protocol=5))

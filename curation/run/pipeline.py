@@ -1,0 +1,170 @@
+"""One curation run: identify inputs, run the per-video stages, write manifests, check accounting.
+
+Phases, each resumable from the ledger in the run directory:
+1. identify: every input URI gets a content id (or a reason it cannot be read);
+2. per-video stages over each distinct video (a file under two names is processed once), each
+   finished video saved as soon as it streams out of the executor;
+3. manifests from everything finished, then ``inputs = kept + rejected + failed`` is checked.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from curation.config.workflow import Workflow
+from curation.ingest.content_id import InputIdentity, identify_input
+from curation.ingest.discovery import discover_inputs
+from curation.manifests.manifest_writer import write_manifest
+from curation.run.accounting import Accounting, check_accounting
+from curation.run.ledger import Ledger
+from curation.run.run_info import RunInfo
+from curation.run.run_store import RunStore
+from curation.run.video_rows import video_rejection_row, video_row
+from curation.runtime.ray_executor import make_executor
+from curation.runtime.video_work import VideoWork
+
+ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
+
+
+@dataclass
+class RunRequest:
+    input: str
+    out: str
+    workflow: Workflow
+    executor: str = "ray"
+    ray_address: str | None = None
+    workers: int | None = None
+    limit: int | None = None
+
+
+@dataclass
+class RunResult:
+    out: str
+    accounting: Accounting
+    seconds_in: float
+    seconds_out: float
+    wall_s: float
+    n_videos: int
+    resumed_videos: int
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    tables: dict[str, int] = field(default_factory=dict)
+
+
+def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) -> RunResult:
+    started = time.perf_counter()
+    progress = progress or (lambda phase, done, total: None)
+    store = RunStore(request.out)
+    info = RunInfo.open_or_create(store, request.workflow, request.input)
+    store.remove_temporaries()
+    ledger = Ledger(store)
+    uris = discover_inputs(request.input, request.limit)
+    executor = make_executor(request.executor, request.ray_address, request.workers)
+
+    identities = _identify(uris, ledger, executor, progress)
+    primaries = _primary_uris(identities)
+    done = ledger.finished_video_ids()
+    todo = [
+        VideoWork(uri=uri, local_path=identities[uri].local_path or uri, video_id=video_id)
+        for video_id, uri in sorted(primaries.items())
+        if video_id not in done
+    ]
+    progress("analyse", len(primaries) - len(todo), len(primaries))
+    finished = len(primaries) - len(todo)
+    for work in executor.run_stages(request.workflow.stages, todo):
+        if work.state == "pending":
+            work.state = "kept"
+        ledger.save_video(work)
+        finished += 1
+        progress("analyse", finished, len(primaries))
+
+    works = {video_id: ledger.finished_video(video_id) for video_id in primaries}
+    result = _write_manifests(store, uris, identities, primaries, works)
+    accounting, tables = result
+    stage_seconds: dict[str, float] = {}
+    for work in works.values():
+        for stage, seconds in (work.timings if work else {}).items():
+            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
+    seconds_in = sum(float(w.video.get("duration_s") or 0.0) for w in works.values() if w)
+    seconds_out = sum(r["kept_seconds"] or 0.0 for r in tables.pop("_video_rows"))
+    wall = time.perf_counter() - started
+    run_result = RunResult(
+        out=request.out,
+        accounting=accounting,
+        seconds_in=seconds_in,
+        seconds_out=seconds_out,
+        wall_s=wall,
+        n_videos=len(primaries),
+        resumed_videos=len(done & set(primaries)),
+        stage_seconds=stage_seconds,
+        tables={k: v for k, v in tables.items()},
+    )
+    info.complete(
+        accounting=accounting.__dict__,
+        seconds_in=seconds_in,
+        seconds_out=seconds_out,
+        wall_s=wall,
+        stage_seconds=stage_seconds,
+        tables=run_result.tables,
+        executor=request.executor,
+    )
+    executor.shutdown()
+    return run_result
+
+
+def _identify(uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback) -> dict[str, InputIdentity]:
+    known = {uri: ledger.identity(uri) for uri in uris}
+    todo = [uri for uri, identity in known.items() if identity is None]
+    done = len(uris) - len(todo)
+    progress("identify", done, len(uris))
+    for identity in executor.map(identify_input, todo):
+        ledger.save_identity(identity)
+        known[identity.uri] = identity
+        done += 1
+        progress("identify", done, len(uris))
+    return {uri: identity for uri, identity in known.items() if identity is not None}
+
+
+def _primary_uris(identities: dict[str, InputIdentity]) -> dict[str, str]:
+    """video_id -> the first URI (in sorted order) with that content."""
+    primaries: dict[str, str] = {}
+    for uri in sorted(identities):
+        video_id = identities[uri].video_id
+        if video_id and video_id not in primaries:
+            primaries[video_id] = uri
+    return primaries
+
+
+def _write_manifests(
+    store: RunStore,
+    uris: list[str],
+    identities: dict[str, InputIdentity],
+    primaries: dict[str, str],
+    works: dict[str, VideoWork | None],
+) -> tuple[Accounting, dict[str, Any]]:
+    video_rows, rejection_rows = [], []
+    for uri in uris:
+        identity = identities[uri]
+        work = works.get(identity.video_id) if identity.video_id else None
+        row = video_row(uri, identity, primaries.get(identity.video_id or ""), work)
+        video_rows.append(row)
+        is_primary = identity.video_id is None or primaries.get(identity.video_id) == uri
+        if row["state"] != "kept" and is_primary:
+            rejection_rows.append(video_rejection_row(uri, identity, work, row))
+    accounting = check_accounting(uris, video_rows)
+    shots, tracks = [], []
+    for video_id in sorted(works):
+        work = works[video_id]
+        if work is None:
+            continue
+        rejection_rows.extend(work.rejections)
+        shots.extend(work.shots)
+        tracks.extend(work.tracks)
+    tables: dict[str, Any] = {
+        "videos": write_manifest(store, "videos", video_rows).num_rows,
+        "rejections": write_manifest(store, "rejections", rejection_rows).num_rows,
+        "shots": write_manifest(store, "shots", shots).num_rows,
+        "tracks": write_manifest(store, "tracks", tracks).num_rows,
+    }
+    tables["_video_rows"] = video_rows
+    return accounting, tables

@@ -1,0 +1,92 @@
+"""``OUT/run.json``: what made this run directory, and whether it is complete.
+
+Written when a run starts (state ``running``) and again when it ends (``complete``). A resumed
+run must use the same workflow fingerprint: outputs of different workflows never mix.
+"""
+
+import json
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from curation.config.workflow import Workflow
+from curation.run.run_store import RunStore
+from schemas.version import SCHEMA_VERSION
+
+RUN_FILE = "run.json"
+_PACKAGES = (
+    "lpm-curation", "numpy", "pandas", "pyarrow", "duckdb", "ray", "mediapipe", "scenedetect",
+    "webdataset", "torch", "torchaudio", "silero-vad", "whisperx", "pyannote.audio", "insightface",
+    "open_clip_torch", "onnxruntime",
+)
+
+
+class WorkflowMismatchError(RuntimeError):
+    """The run directory was made by a different workflow; resuming would mix outputs."""
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    try:
+        first = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, timeout=10).stdout
+        versions["ffmpeg"] = first.split("\n", 1)[0].split(" ")[2] if first else None
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        versions["ffmpeg"] = None
+    return versions
+
+
+@dataclass
+class RunInfo:
+    store: RunStore
+    data: dict[str, Any]
+
+    @classmethod
+    def open_or_create(cls, store: RunStore, workflow: Workflow, input_spec: str) -> "RunInfo":
+        fingerprint = workflow.fingerprint()
+        if store.exists(RUN_FILE):
+            data = json.loads(store.read_bytes(RUN_FILE))
+            if data.get("workflow_fingerprint") != fingerprint:
+                raise WorkflowMismatchError(
+                    f"{store.uri} holds a run of workflow {data.get('workflow', {}).get('name')!r} "
+                    f"(fingerprint {data.get('workflow_fingerprint')}); this workflow's fingerprint is "
+                    f"{fingerprint}. Its results would differ, so they are not mixed: use a new --out."
+                )
+            data["resumed"] = data.get("resumed", 0) + 1
+        else:
+            data = {
+                "schema_version": SCHEMA_VERSION,
+                "workflow_fingerprint": fingerprint,
+                "workflow": workflow.resolved(),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "resumed": 0,
+            }
+        data.update(
+            state="running",
+            input=input_spec,
+            started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            versions=package_versions(),
+        )
+        info = cls(store, data)
+        info.save()
+        return info
+
+    def complete(self, **fields: Any) -> None:
+        self.data.update(fields)
+        self.data["state"] = "complete"
+        self.data["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.save()
+
+    def save(self) -> None:
+        self.store.write_bytes(RUN_FILE, json.dumps(self.data, indent=2, sort_keys=True).encode())
+
+
+def read_run_info(store: RunStore) -> dict[str, Any] | None:
+    return json.loads(store.read_bytes(RUN_FILE)) if store.exists(RUN_FILE) else None

@@ -1,0 +1,83 @@
+"""The run directory (``--out``) as a small key/value store with atomic writes.
+
+Local directories: write to a temporary name in the same folder, fsync, then rename, so a run
+killed at any moment leaves either the old file or the new one, never a partial file under a
+trusted name. Object stores (fsspec URIs): a single PUT is atomic by itself.
+"""
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import fsspec
+
+from curation.ingest.discovery import is_remote
+
+TEMP_PREFIX = ".tmp-"
+
+
+class RunStore:
+    def __init__(self, uri: str) -> None:
+        self.uri = uri.rstrip("/")
+        self.remote = is_remote(uri)
+        if self.remote:
+            self.fs, self.root = fsspec.core.url_to_fs(self.uri)
+        else:
+            self.fs, self.root = None, os.path.abspath(uri.removeprefix("file://"))
+
+    def path(self, relative: str) -> str:
+        return f"{self.root}/{relative}" if self.remote else os.path.join(self.root, relative)
+
+    def local_path(self, relative: str) -> Path:
+        if self.remote:
+            raise ValueError("the run directory is remote; use read/write")
+        return Path(self.path(relative))
+
+    def exists(self, relative: str) -> bool:
+        return self.fs.exists(self.path(relative)) if self.remote else os.path.exists(self.path(relative))
+
+    def read_bytes(self, relative: str) -> bytes:
+        if self.remote:
+            return self.fs.cat_file(self.path(relative))
+        with open(self.path(relative), "rb") as f:
+            return f.read()
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        target = self.path(relative)
+        if self.remote:
+            self.fs.pipe_file(target, data)
+            return
+        folder = os.path.dirname(target)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def list(self, relative_dir: str, suffix: str = "") -> Iterator[str]:
+        """Names (not paths) of committed files in a folder; temporary files are never listed."""
+        folder = self.path(relative_dir)
+        if self.remote:
+            names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)] if self.fs.exists(folder) else []
+        else:
+            names = os.listdir(folder) if os.path.isdir(folder) else []
+        yield from sorted(n for n in names if n.endswith(suffix) and not n.startswith(TEMP_PREFIX))
+
+    def remove_temporaries(self) -> int:
+        """Delete leftovers of writes a killed run did not finish; returns how many."""
+        if self.remote or not os.path.isdir(self.root):
+            return 0
+        removed = 0
+        for folder, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name.startswith(TEMP_PREFIX):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+        return removed

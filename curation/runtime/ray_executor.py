@@ -1,0 +1,117 @@
+"""Run the per-video stages on Ray Data: streaming, one video per block.
+
+Stages that hold a model (``holds_model``) become actor pools, so a model loads once per worker;
+the others run as tasks. Each stage's declared ``resources`` become Ray's ``num_cpus``/
+``num_gpus``/``memory``. Without ``address`` an embedded local Ray is started with ``workers``
+CPUs; with one, the driver joins that cluster.
+"""
+
+import pickle
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+import numpy as np
+
+from curation.runtime.stage import Stage
+from curation.runtime.stage_runner import run_stage
+from curation.runtime.video_work import VideoWork
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+def start_ray(address: str | None, workers: int | None) -> None:
+    import ray
+
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+
+
+def _pack(works: Iterable[Any]) -> list[dict[str, bytes]]:
+    return [{"payload": pickle.dumps(w, protocol=5)} for w in works]
+
+
+def _unpack(batch: dict[str, np.ndarray]) -> list[Any]:
+    return [pickle.loads(p) for p in batch["payload"]]  # noqa: S301 - our own objects
+
+
+def _repack(items: list[Any]) -> dict[str, np.ndarray]:
+    return {"payload": np.array([pickle.dumps(i, protocol=5) for i in items], dtype=object)}
+
+
+def _stage_task(batch: dict[str, np.ndarray], stage: Stage) -> dict[str, np.ndarray]:
+    stage.setup()
+    return _repack([run_stage(stage, work) for work in _unpack(batch)])
+
+
+class _StageActor:
+    """One actor of a model stage's pool: ``setup`` once, then many videos."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        stage.setup()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return _repack([run_stage(self.stage, work) for work in _unpack(batch)])
+
+
+def _map_task(batch: dict[str, np.ndarray], fn: Callable[[Any], Any]) -> dict[str, np.ndarray]:
+    return _repack([fn(item) for item in _unpack(batch)])
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+        start_ray(address, workers)
+        import ray
+
+        self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]:
+        import ray.data
+
+        rows = _pack(items)
+        if not rows:
+            return
+        ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+        ds = ds.map_batches(_map_task, fn_kwargs={"fn": fn}, batch_size=1, num_cpus=0.5)
+        for batch in ds.iter_batches(batch_size=1, batch_format="numpy"):
+            yield from _unpack(batch)
+
+    def run_stages(self, stages: list[Stage], works: list[VideoWork]) -> Iterator[VideoWork]:
+        import ray.data
+
+        if not works:
+            return
+        ds = ray.data.from_items(_pack(works), override_num_blocks=len(works))
+        for stage in stages:
+            options = stage.resources.ray_options()
+            if stage.holds_model:
+                pool = max(1, int(self.workers // max(stage.resources.cpus, 1e-6)))
+                ds = ds.map_batches(
+                    _StageActor,
+                    fn_constructor_kwargs={"stage": stage},
+                    batch_size=1,
+                    concurrency=(1, min(pool, len(works))),
+                    **options,
+                )
+            else:
+                ds = ds.map_batches(_stage_task, fn_kwargs={"stage": stage}, batch_size=1, **options)
+        for batch in ds.iter_batches(batch_size=1, batch_format="numpy"):
+            yield from _unpack(batch)
+
+    def shutdown(self) -> None:
+        """Leave Ray running for the caller; the CLI process exits and takes it down."""
+
+
+def make_executor(kind: str, address: str | None = None, workers: int | None = None) -> Any:
+    if kind == "local":
+        from curation.runtime.local_executor import LocalExecutor
+
+        return LocalExecutor()
+    return RayExecutor(address=address, workers=workers)

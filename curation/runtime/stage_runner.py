@@ -1,0 +1,33 @@
+"""Run one stage on one video, turning surprises into a ``failed`` record instead of a crash.
+
+Shared by the local and the Ray executors so that both give identical results.
+"""
+
+import time
+import traceback
+
+from curation.media.ffmpeg_runner import MediaTimeoutError
+from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
+from schemas.reasons import Reason
+
+
+def run_stage(stage: Stage, work: VideoWork) -> VideoWork:
+    if work.finished:
+        return work
+    started = time.perf_counter()
+    try:
+        if work.state == "pending":
+            stage.check_needs(work)
+        work = stage.process(work)
+    except MediaTimeoutError as err:
+        work.fail(stage.name, Reason.TIMEOUT, str(err))
+    except Exception as err:  # noqa: BLE001 - any error of one video must not stop the run
+        where = traceback.extract_tb(err.__traceback__)[-1]
+        work.fail(
+            stage.name,
+            Reason.ERROR,
+            f"{type(err).__name__}: {err} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
+        )
+    work.timings[stage.name] = work.timings.get(stage.name, 0.0) + time.perf_counter() - started
+    return work

@@ -1,0 +1,71 @@
+"""The record one video carries through the per-video stages.
+
+Stages read and extend it; it holds compact features (numbers, small arrays), never frames.
+Its final state is decided by the stages: ``reject``/``fail`` end it, otherwise it is kept.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from schemas.reasons import Reason
+
+VideoState = Literal["pending", "kept", "rejected", "failed"]
+
+
+@dataclass
+class VideoWork:
+    uri: str
+    local_path: str
+    video_id: str | None = None
+    video: dict[str, Any] = field(default_factory=dict)  # probe facts (videos table columns)
+    state: VideoState = "pending"
+    stage: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+    shots: list[dict[str, Any]] = field(default_factory=list)
+    tracks: list[dict[str, Any]] = field(default_factory=list)
+    # per-track per-frame signals: track_id -> name -> array (float16 unless noted)
+    track_features: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    pairs: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)  # sub-entity rejections
+    extras: dict[str, Any] = field(default_factory=dict)  # stage-to-stage compact data
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("rejected", "failed")
+
+    def reject(self, stage: str, reason: Reason, detail: str) -> None:
+        self.state, self.stage, self.reason, self.detail = "rejected", stage, str(reason), detail
+
+    def fail(self, stage: str, reason: Reason, detail: str) -> None:
+        self.state, self.stage, self.reason, self.detail = "failed", stage, str(reason), detail
+
+    def reject_entity(
+        self,
+        entity: str,
+        entity_id: str,
+        stage: str,
+        reason: Reason,
+        detail: str,
+        t_start: float | None = None,
+        t_end: float | None = None,
+    ) -> None:
+        """Record a dropped shot, track or segment; the video itself goes on."""
+        self.rejections.append(
+            {
+                "entity": entity,
+                "entity_id": entity_id,
+                "video_id": self.video_id,
+                "uri": self.uri,
+                "state": "rejected",
+                "stage": stage,
+                "reason": str(reason),
+                "detail": detail,
+                "t_start": t_start,
+                "t_end": t_end,
+            }
+        )
