@@ -100,6 +100,7 @@ TRACKS = pa.schema(
         ("frontal_frac", _f32),  # fraction of present frames with |yaw| and |pitch| under the limit
         ("yaw_median", _f32),
         ("pitch_median", _f32),
+        ("x_center", _f32),  # median horizontal face centre, 0 (left) .. 1 (right)
         ("usable", pa.bool_()),
         ("reason", _str),
         ("identity_id", _str),

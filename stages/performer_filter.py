@@ -1,0 +1,127 @@
+"""Decide which shots have a usable performer, and reject the rest with a reason.
+
+A shot is usable when one face track dominates it: big enough, present long enough, frontal
+enough, and no other face of comparable size. Two similar faces side by side, one in each half
+of the frame, are a split screen: both are performers. Scores stay in the manifests, so the
+thresholds here can be re-tuned by query without re-running the analysis.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from curation.runtime.resources import Resources
+from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
+from schemas.reasons import Reason
+
+
+@dataclass
+class PerformerFilterStage(Stage):
+    name: ClassVar[str] = "performer_filter"
+    needs: ClassVar[tuple[str, ...]] = ("extras.analysis",)
+    adds: ClassVar[tuple[str, ...]] = ("shots.usable", "tracks.usable")
+    resources: ClassVar[Resources] = Resources(cpus=0.25)
+
+    min_shot_s: float = field(default=1.0, metadata={"range": (0, None)})
+    min_sharpness: float = field(default=15.0, metadata={"range": (0, None)})
+    min_brightness: float = field(default=25.0, metadata={"range": (0, 255)})
+    max_brightness: float = field(default=235.0, metadata={"range": (0, 255)})
+    max_border_frac: float = field(default=0.5, metadata={"range": (0, 1)})
+    max_frozen_frac: float = field(default=0.8, metadata={"range": (0, 1)})
+    # Tracks shorter or sparser than this are detector noise, not faces in the shot.
+    min_track_s: float = field(default=0.4, metadata={"range": (0, None)})
+    min_track_coverage: float = field(default=0.1, metadata={"range": (0, 1)})
+    min_face_px: float = field(default=64.0, metadata={"range": (0, None)})
+    min_coverage: float = field(default=0.5, metadata={"range": (0, 1)})
+    min_frontal_frac: float = field(default=0.5, metadata={"range": (0, 1)})
+    # Another face counts as competing when it is at least this fraction of the performer's height.
+    competing_face_rel: float = field(default=0.5, metadata={"range": (0, 10)})
+    max_competing_faces: int = field(default=0, metadata={"range": (0, None)})
+    split_screen: bool = True
+
+    def process(self, work: VideoWork) -> VideoWork:
+        fps = work.extras["analysis"]["fps"]
+        tracks_by_shot: dict[str, list[dict[str, Any]]] = {}
+        for track in work.tracks:
+            track.setdefault("usable", False)
+            tracks_by_shot.setdefault(track["shot_id"], []).append(track)
+        for shot in work.shots:
+            tracks = tracks_by_shot.get(shot["shot_id"], [])
+            reason, detail, performers = self._judge(shot, tracks, fps)
+            shot["usable"] = reason is None
+            shot["reason"] = str(reason) if reason else None
+            shot["performer_track_id"] = ",".join(t["track_id"] for t in performers) or None
+            if reason:
+                work.reject_entity("shot", shot["shot_id"], self.name, reason, detail, shot["t_start"], shot["t_end"])
+            for track in tracks:
+                track["usable"] = reason is None and track in performers
+                if not track["usable"]:
+                    track_reason = reason or Reason.NOT_PERFORMER
+                    track["reason"] = str(track_reason)
+                    why = f"shot {shot['shot_id']} rejected: {detail}" if reason else "another track is the performer"
+                    work.reject_entity("track", track["track_id"], self.name, track_reason, why,
+                                       track["t_start"], track["t_end"])
+        if not any(s["usable"] for s in work.shots):
+            work.reject(self.name, *self._video_reason(work.shots))
+        return work
+
+    def _judge(self, shot: dict[str, Any], tracks: list[dict[str, Any]], fps: float) -> tuple[Reason | None, str, list]:
+        duration = shot["t_end"] - shot["t_start"]
+        if duration < self.min_shot_s:
+            return Reason.SHOT_TOO_SHORT, f"{duration:.2f} s < min_shot_s={self.min_shot_s}", []
+        quality = self._quality_problem(shot)
+        if quality:
+            return Reason.LOW_QUALITY, quality, []
+        faces = [
+            t for t in tracks
+            if t["n_frames"] / fps >= self.min_track_s and t["coverage"] >= self.min_track_coverage
+        ]
+        if not faces:
+            return Reason.NO_FACE, f"no face track of at least {self.min_track_s} s in the shot", []
+        faces.sort(key=lambda t: (-t["coverage"] * t["face_height_px"], t["track_id"]))
+        main = faces[0]
+        performers = [main]
+        others = [t for t in faces[1:] if t["face_height_px"] >= self.competing_face_rel * main["face_height_px"]]
+        if self.split_screen and len(others) == 1 and _side_by_side(main, others[0]):
+            performers.append(others[0])
+            others = []
+        for track in performers:
+            if track["face_height_px"] < self.min_face_px:
+                return Reason.FACE_TOO_SMALL, f"face {track['face_height_px']:.0f} px < min_face_px={self.min_face_px:g}", []
+            if track["coverage"] < self.min_coverage:
+                return Reason.FACE_COVERAGE_LOW, f"face in {track['coverage']:.0%} of the shot < {self.min_coverage:.0%}", []
+            if track["frontal_frac"] < self.min_frontal_frac:
+                return Reason.FACE_NOT_FRONTAL, f"frontal in {track['frontal_frac']:.0%} of frames < {self.min_frontal_frac:.0%}", []
+        if len(others) > self.max_competing_faces:
+            return Reason.MULTIPLE_FACES, f"{len(others) + 1} faces of comparable size", []
+        return None, "", performers
+
+    def _quality_problem(self, shot: dict[str, Any]) -> str:
+        checks = [
+            (shot["sharpness"] < self.min_sharpness, f"sharpness {shot['sharpness']:.1f} < {self.min_sharpness:g}"),
+            (shot["brightness"] < self.min_brightness, f"brightness {shot['brightness']:.0f} < {self.min_brightness:g}"),
+            (shot["brightness"] > self.max_brightness, f"brightness {shot['brightness']:.0f} > {self.max_brightness:g}"),
+            (shot["border_frac"] > self.max_border_frac, f"black borders {shot['border_frac']:.0%} > {self.max_border_frac:.0%}"),
+            (shot["frozen_frac"] > self.max_frozen_frac, f"frozen frames {shot['frozen_frac']:.0%} > {self.max_frozen_frac:.0%}"),
+        ]
+        return "; ".join(text for failed, text in checks if failed)
+
+    @staticmethod
+    def _video_reason(shots: list[dict[str, Any]]) -> tuple[Reason, str]:
+        if not shots:
+            return Reason.NO_USABLE_SHOT, "no frames could be analysed"
+        weight: Counter[str] = Counter()
+        for shot in shots:
+            weight[shot["reason"]] += shot["t_end"] - shot["t_start"]
+        # shot_too_short only decides when nothing else was found
+        ranked = [r for r, _ in weight.most_common() if r != Reason.SHOT_TOO_SHORT] or [Reason.SHOT_TOO_SHORT]
+        summary = ", ".join(f"{r} {w:.1f} s" for r, w in weight.most_common())
+        return Reason(ranked[0]), f"no usable shot among {len(shots)} ({summary})"
+
+
+def _side_by_side(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two faces of similar size, one in each half of the frame."""
+    ratio = min(a["face_height_px"], b["face_height_px"]) / max(a["face_height_px"], b["face_height_px"], 1e-6)
+    left, right = sorted((a["x_center"], b["x_center"]))
+    return ratio >= 0.6 and left < 0.5 < right

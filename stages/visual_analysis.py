@@ -1,0 +1,179 @@
+"""Decode each video once and run every frame-level analyser on that one stream.
+
+Per frame: shot detection and quality on a thumbnail, the FaceLandmarker on the analysis frame,
+and (every ``small_face_every_s``) a tiled search for faces too small for the landmarker. After
+the pass: shots, per-shot face tracks with float16 per-frame signals, and a few JPEG crops per
+second of every face for identity and references. Frames are dropped as soon as they are used.
+"""
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import cv2
+import numpy as np
+
+from annotators.face_crops import body_crop, face_crop, frame_thumbnail
+from annotators.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
+from annotators.face_tracker import box_iou
+from annotators.frame_quality import QUALITY_NAMES, FrameQualityMeter
+from annotators.shot_detector import StreamingShotDetector
+from annotators.small_face_finder import SmallFaceFinder
+from annotators.track_features import FrameFace, assemble_tracks, track_summary
+from curation.media.frame_source import AnalysisGeometry, decode_frames
+from curation.models.registry import resolve
+from curation.runtime.resources import Resources
+from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
+
+_THUMB_SHORT_SIDE = 128
+_SHARPNESS_SHORT_SIDE = 256
+
+
+@dataclass
+class VisualAnalysisStage(Stage):
+    name: ClassVar[str] = "visual_analysis"
+    needs: ClassVar[tuple[str, ...]] = ("video",)
+    adds: ClassVar[tuple[str, ...]] = ("shots", "tracks", "track_features", "extras.analysis", "extras.candidates")
+    resources: ClassVar[Resources] = Resources(cpus=1)
+    holds_model: ClassVar[bool] = True
+    models: ClassVar[tuple[str, ...]] = ("face_landmarker",)
+
+    analysis_short_side: int = field(default=512, metadata={"range": (64, 2160)})
+    analysis_fps: float = field(default=25.0, metadata={"range": (1, 60)})
+    decode_threads: int = field(default=1, metadata={"range": (0, 16)})
+    # The decode watchdog covers analysis too (ffmpeg waits on the pipe): seconds per video second.
+    timeout_per_video_s: float = field(default=10.0, metadata={"range": (1, None)})
+    shot_detector: Literal["content", "adaptive", "threshold", "histogram", "hash"] = "content"
+    shot_threshold: float = field(default=27.0, metadata={"range": (0, None)})
+    min_shot_gap_s: float = field(default=0.5, metadata={"range": (0, None)})
+    max_faces: int = field(default=4, metadata={"range": (1, 16)})
+    small_faces: bool = True
+    small_face_every_s: float = field(default=1.0, metadata={"range": (0.04, None)})
+    max_small_faces: int = field(default=2, metadata={"range": (0, 16)})
+    track_max_gap_s: float = field(default=0.5, metadata={"range": (0, None)})
+    frontal_max_yaw: float = field(default=35.0, metadata={"range": (0, 90)})
+    frontal_max_pitch: float = field(default=25.0, metadata={"range": (0, 90)})
+    crops_per_s: float = field(default=1.0, metadata={"range": (0, 25)})
+
+    def setup(self) -> None:
+        self._model_path = resolve("face_landmarker")
+
+    def process(self, work: VideoWork) -> VideoWork:
+        video = work.video
+        geometry = AnalysisGeometry.for_source(video["width"], video["height"], self.analysis_short_side)
+        fps = self.analysis_fps
+        detector = StreamingShotDetector(self.shot_detector, self.shot_threshold,
+                                         max(1, round(self.min_shot_gap_s * fps)), fps)
+        quality = FrameQualityMeter()
+        quality_rows: list[np.ndarray] = []
+        faces_per_frame: list[list[FrameFace]] = []
+        crops: dict[tuple[int, int], dict] = {}
+        small_every = max(1, round(self.small_face_every_s * fps))
+        crop_every = max(1, round(fps / self.crops_per_s)) if self.crops_per_s else 0
+        timeout = max(120.0, self.timeout_per_video_s * float(video.get("duration_s") or 0))
+        finder = SmallFaceFinder(self._model_path) if self.small_faces and self.max_small_faces else None
+        followed: list[np.ndarray] = []
+        with FaceLandmarkerAnnotator(self._model_path, max_faces=self.max_faces) as landmarker:
+            try:
+                for frame in decode_frames(work.local_path, geometry, fps, timeout, self.decode_threads):
+                    thumb = _resize_short(frame.rgb, _THUMB_SHORT_SIDE)
+                    detector.feed(frame.index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
+                    sharp = cv2.cvtColor(_resize_short(frame.rgb, _SHARPNESS_SHORT_SIDE), cv2.COLOR_RGB2GRAY)
+                    quality_rows.append(quality.measure(thumb, sharp))
+                    observations = [(o, False) for o in landmarker.detect(frame.rgb, frame.t)]
+                    if finder is not None:
+                        followed = self._small_faces(finder, frame.rgb, frame.index % small_every == 0,
+                                                     observations, followed)
+                    faces_per_frame.append([_frame_face(o, tile) for o, tile in observations])
+                    if crop_every and frame.index % crop_every == 0:
+                        for det, (obs, _tile) in enumerate(observations):
+                            crops[(frame.index, det)] = _crops(frame.rgb, frame.t, obs)
+            finally:
+                if finder is not None:
+                    finder.close()
+        self._assemble(work, geometry, fps, detector, quality_rows, faces_per_frame, crops)
+        return work
+
+    def _small_faces(
+        self,
+        finder: SmallFaceFinder,
+        rgb: np.ndarray,
+        search: bool,
+        observations: list[tuple[FaceObservation, bool]],
+        followed: list[np.ndarray],
+    ) -> list[np.ndarray]:
+        """Follow known small faces on crops; on search frames look for new ones on tiles."""
+        known = [o.box for o, _ in observations]
+        if search:
+            for box in finder.find(rgb):
+                if len(followed) < self.max_small_faces and all(box_iou(box, k) < 0.2 for k in known + followed):
+                    followed.append(box)
+        still = []
+        for box in followed:
+            if any(box_iou(box, k) >= 0.2 for k in known):
+                continue  # the full-frame landmarker has it now
+            obs = finder.landmarks_on_crop(rgb, box)
+            if obs is not None:
+                observations.append((obs, True))
+                known.append(obs.box)
+                still.append(obs.box)
+        return still
+
+    def _assemble(self, work, geometry, fps, detector, quality_rows, faces_per_frame, crops) -> None:  # noqa: ANN001
+        video_id = work.video_id
+        n_frames = len(faces_per_frame)
+        quality = np.array(quality_rows, dtype=np.float32).reshape(-1, len(QUALITY_NAMES))
+        duration = float(work.video.get("duration_s") or n_frames / fps)
+        candidates: dict[str, list[dict]] = {}
+        for shot in detector.shots():
+            shot_id = f"{video_id}-s{shot.index:04d}"
+            t_start = shot.first_frame / fps
+            t_end = min(duration, shot.end_frame / fps) if shot.end_frame == n_frames else shot.end_frame / fps
+            q = quality[shot.first_frame : shot.end_frame]
+            work.shots.append(
+                {
+                    "shot_id": shot_id, "video_id": video_id, "shot_index": shot.index,
+                    "t_start": t_start, "t_end": t_end, "n_frames": shot.end_frame - shot.first_frame,
+                    **{name: float(np.mean(q[:, i])) for i, name in enumerate(QUALITY_NAMES) if name != "frozen"},
+                    "frozen_frac": float(np.mean(q[:, QUALITY_NAMES.index("frozen")])),
+                    "n_faces_max": max((len(faces_per_frame[f]) for f in range(shot.first_frame, shot.end_frame)), default=0),
+                }
+            )
+            tracks = assemble_tracks(faces_per_frame, shot.first_frame, shot.end_frame,
+                                     (geometry.width, geometry.height), max(0, round(self.track_max_gap_s * fps)))
+            for k, (features, members) in enumerate(tracks):
+                track_id = f"{shot_id}-t{k:02d}"
+                present_t = [shot.first_frame + i for i in np.flatnonzero(features["present"])]
+                summary = track_summary(features, geometry.scale, self.frontal_max_yaw, self.frontal_max_pitch)
+                work.tracks.append(
+                    {"track_id": track_id, "video_id": video_id, "shot_id": shot_id,
+                     "t_start": present_t[0] / fps, "t_end": (present_t[-1] + 1) / fps, **summary}
+                )
+                work.track_features[track_id] = features
+                candidates[track_id] = [crops[m] for m in members if m in crops]
+        work.extras["analysis"] = {
+            "fps": fps, "width": geometry.width, "height": geometry.height, "scale": geometry.scale,
+            "n_frames": n_frames, "quality": quality.astype(np.float16),
+        }
+        work.extras["candidates"] = candidates
+
+
+def _resize_short(rgb: np.ndarray, short_side: int) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    scale = short_side / min(height, width)
+    if scale >= 1:
+        return rgb
+    return cv2.resize(rgb, (max(2, round(width * scale)), max(2, round(height * scale))), interpolation=cv2.INTER_AREA)
+
+
+def _frame_face(obs: FaceObservation, on_tile: bool) -> FrameFace:
+    return FrameFace(obs.box, obs.signals.values, obs.blendshapes, obs.signals.kps5, on_tile)
+
+
+def _crops(rgb: np.ndarray, t: float, obs: FaceObservation) -> dict:
+    face_jpg, local_landmarks = face_crop(rgb, obs.box, obs.landmarks)
+    return {
+        "t": t, "face_jpg": face_jpg, "face_landmarks": local_landmarks, "body_jpg": body_crop(rgb, obs.box),
+        "frame_jpg": frame_thumbnail(rgb), "signals": obs.signals.values.astype(np.float16),
+        "blendshapes": obs.blendshapes.astype(np.float16),
+    }
