@@ -3,13 +3,14 @@
 import argparse
 import sys
 
-from curation.cli import models_command, query_command, run_command, status_command
+from curation.cli import bench_command, models_command, query_command, run_command, status_command
 
 COMMANDS = {
     "run": run_command,
     "status": status_command,
     "query": query_command,
     "models": models_command,
+    "bench": bench_command,
 }
 
 

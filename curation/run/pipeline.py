@@ -22,6 +22,7 @@ from curation.run.run_info import RunInfo
 from curation.run.run_store import RunStore
 from curation.run.video_rows import video_rejection_row, video_row
 from curation.runtime.ray_executor import make_executor
+from curation.runtime.run_scope_stage import ApplyStep, SummarizeStep, split_blocks
 from curation.runtime.video_work import VideoWork
 
 ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
@@ -63,22 +64,9 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
 
     identities = _identify(uris, ledger, executor, progress)
     primaries = _primary_uris(identities)
-    done = ledger.finished_video_ids()
-    todo = [
-        VideoWork(uri=uri, local_path=identities[uri].local_path or uri, video_id=video_id)
-        for video_id, uri in sorted(primaries.items())
-        if video_id not in done
-    ]
-    progress("analyse", len(primaries) - len(todo), len(primaries))
-    finished = len(primaries) - len(todo)
-    for work in executor.run_stages(request.workflow.stages, todo):
-        if work.state == "pending":
-            work.state = "kept"
-        ledger.save_video(work)
-        finished += 1
-        progress("analyse", finished, len(primaries))
-
-    works = {video_id: ledger.finished_video(video_id) for video_id in primaries}
+    resumed = ledger.finished_video_ids(0) & set(primaries)
+    last_block = _run_blocks(request, ledger, executor, identities, primaries, progress)
+    works = {video_id: ledger.finished_video(video_id, last_block) for video_id in primaries}
     result = _write_manifests(store, uris, identities, primaries, works)
     accounting, tables = result
     stage_seconds: dict[str, float] = {}
@@ -95,7 +83,7 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
         seconds_out=seconds_out,
         wall_s=wall,
         n_videos=len(primaries),
-        resumed_videos=len(done & set(primaries)),
+        resumed_videos=len(resumed),
         stage_seconds=stage_seconds,
         tables={k: v for k, v in tables.items()},
     )
@@ -110,6 +98,46 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
     )
     executor.shutdown()
     return run_result
+
+
+def _run_blocks(
+    request: RunRequest,
+    ledger: Ledger,
+    executor: Any,
+    identities: dict[str, InputIdentity],
+    primaries: dict[str, str],
+    progress: ProgressCallback,
+) -> int:
+    """Run every block of per-video stages; returns the index of the last block."""
+    blocks = split_blocks(request.workflow.stages)
+    decision_step: ApplyStep | None = None
+    for block, (video_stages, run_stage) in enumerate(blocks):
+        stages = ([decision_step] if decision_step else []) + list(video_stages)
+        if run_stage is not None:
+            stages.append(SummarizeStep(target=run_stage))
+        done = ledger.finished_video_ids(block)
+        todo = []
+        for video_id, uri in sorted(primaries.items()):
+            if video_id in done:
+                continue
+            if block == 0:
+                todo.append(VideoWork(uri=uri, local_path=identities[uri].local_path or uri, video_id=video_id))
+            else:
+                todo.append(ledger.finished_video(video_id, block - 1))
+        phase = "analyse" if block == 0 else f"block {block}"
+        finished = len(primaries) - len(todo)
+        progress(phase, finished, len(primaries))
+        for work in executor.run_stages(stages, todo):
+            if block == len(blocks) - 1 and work.state == "pending":
+                work.state = "kept"
+            ledger.save_video(work, block)
+            finished += 1
+            progress(phase, finished, len(primaries))
+        if run_stage is not None:
+            summaries = {vid: ledger.summaries(vid, block).get(run_stage.name) for vid in sorted(primaries)}
+            decision = run_stage.decide(summaries)
+            decision_step = ApplyStep(target=run_stage, decision=decision)
+    return len(blocks) - 1
 
 
 def _identify(uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback) -> dict[str, InputIdentity]:

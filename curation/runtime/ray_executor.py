@@ -26,9 +26,22 @@ def start_ray(address: str | None, workers: int | None) -> None:
     if ray.is_initialized():
         return
     if address:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, log_to_driver=False, logging_level="WARNING")
     else:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    quiet_ray_data()
+
+
+def quiet_ray_data() -> None:
+    """The CLI shows its own progress; Ray Data's per-operator log lines would bury it."""
+    import logging
+
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def _pack(works: Iterable[Any]) -> list[dict[str, bytes]]:
@@ -97,7 +110,7 @@ class RayExecutor:
                     _StageActor,
                     fn_constructor_kwargs={"stage": stage},
                     batch_size=1,
-                    concurrency=(1, min(pool, len(works))),
+                    compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(pool, len(works))),
                     **options,
                 )
             else:

@@ -1,0 +1,49 @@
+"""``lpm-curate bench analysis``: speed of the analysis against floors measured in the same run."""
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="benchmarks: analysis speed against the decode and model floors")
+    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="BENCH")
+    a = bsub.add_parser("analysis", help="analysis throughput vs ffmpeg decode and decode+landmarker floors")
+    a.add_argument("--input", required=True, help="folder of videos (a MANIFEST.csv beside them enables --label)")
+    a.add_argument("--workers", default="1", help="worker counts to measure, comma separated (e.g. 1,2)")
+    a.add_argument("--label", default=None, help="only files with this label in MANIFEST.csv (e.g. talking_head)")
+    a.add_argument("--limit", type=int, default=None, help="only the first N files")
+    a.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.set_defaults(handler=handle_analysis)
+
+
+def handle_analysis(args: argparse.Namespace) -> int:
+    from curation.bench.analysis_bench import run_analysis_bench, select_files
+    from stages.registry import STAGE_REGISTRY
+
+    files = select_files(args.input, args.label, args.limit)
+    counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
+    results = [run_analysis_bench(files, w, STAGE_REGISTRY, args.overrides).as_dict() for w in counts]
+    summary = dict(results[-1])
+    summary["by_workers"] = results
+    if len(results) > 1:
+        base = results[0]["video_seconds"] / results[0]["wall_seconds"]
+        top = results[-1]["video_seconds"] / results[-1]["wall_seconds"]
+        summary["scaling_speedup"] = top / base
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return 0
+    table = Table("workers", "files", "video s", "wall s", "decode floor s", "model floor s",
+                  "x decode floor", "x model floor", "realtime/core", "peak RSS MB", title="bench analysis")
+    for r in results:
+        table.add_row(str(r["workers"]), str(r["files"]), f"{r['video_seconds']:.1f}", f"{r['wall_seconds']:.1f}",
+                      f"{r['decode_floor_seconds']:.1f}", f"{r['model_floor_seconds']:.1f}",
+                      f"{r['ratio_to_floor']:.2f}", f"{r['ratio_to_model_floor']:.2f}",
+                      f"{r['realtime_per_core']:.2f}", f"{r['peak_rss_mb']:.0f}")
+    Console().print(table)
+    if "scaling_speedup" in summary:
+        Console().print(f"throughput with {counts[-1]} workers / {counts[0]}: {summary['scaling_speedup']:.2f}x")
+    return 0

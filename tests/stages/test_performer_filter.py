@@ -1,0 +1,75 @@
+"""The performer filter's decisions, one reason at a time, on controlled shot/track rows."""
+
+from typing import Any
+
+import pytest
+
+from curation.runtime.video_work import VideoWork
+from stages.performer_filter import PerformerFilterStage
+
+FPS = 25.0
+
+
+def _shot(**quality: float) -> dict[str, Any]:
+    base = {"shot_id": "v-s0000", "t_start": 0.0, "t_end": 4.0, "sharpness": 100.0, "brightness": 120.0,
+            "border_frac": 0.0, "frozen_frac": 0.0}
+    return {**base, **quality}
+
+
+def _track(k: int, height: float = 200.0, coverage: float = 1.0, frontal: float = 1.0, x: float = 0.5) -> dict[str, Any]:
+    return {"track_id": f"v-s0000-t{k:02d}", "shot_id": "v-s0000", "t_start": 0.0, "t_end": 4.0,
+            "n_frames": int(100 * coverage), "coverage": coverage, "face_height_px": height,
+            "frontal_frac": frontal, "x_center": x}
+
+
+def _judge(shot: dict[str, Any], tracks: list[dict[str, Any]], **params: Any) -> VideoWork:
+    work = VideoWork(uri="u", local_path="u", video_id="v", shots=[shot], tracks=tracks,
+                     extras={"analysis": {"fps": FPS}})
+    return PerformerFilterStage(**params).process(work)
+
+
+def test_one_dominant_face_is_usable():
+    work = _judge(_shot(), [_track(0), _track(1, height=60, coverage=0.3)])
+    assert work.shots[0]["usable"] and work.state == "pending"
+    assert [t["usable"] for t in work.tracks] == [True, False]
+    assert work.tracks[1]["reason"] == "not_performer"
+
+
+@pytest.mark.parametrize(
+    "shot,tracks,reason",
+    [
+        (_shot(t_end=0.5), [_track(0)], "shot_too_short"),
+        (_shot(sharpness=2.0), [_track(0)], "low_quality"),
+        (_shot(border_frac=0.7), [_track(0)], "low_quality"),
+        (_shot(), [], "no_face"),
+        (_shot(), [_track(0, coverage=0.05)], "no_face"),
+        (_shot(), [_track(0, height=40)], "face_too_small"),
+        (_shot(), [_track(0, coverage=0.3)], "face_coverage_low"),
+        (_shot(), [_track(0, frontal=0.2)], "face_not_frontal"),
+        (_shot(), [_track(0, x=0.3), _track(1, x=0.4), _track(2, x=0.6)], "multiple_faces"),
+    ],
+)
+def test_each_rejection_reason(shot, tracks, reason):
+    work = _judge(shot, tracks)
+    assert not work.shots[0]["usable"]
+    assert work.shots[0]["reason"] == reason
+    assert work.state == "rejected" and work.reason == reason
+    assert any(r["entity"] == "shot" and r["reason"] == reason for r in work.rejections)
+    assert all(not t["usable"] for t in work.tracks)
+
+
+def test_split_screen_keeps_both_performers_unless_disabled():
+    tracks = [_track(0, x=0.25), _track(1, height=190, x=0.75)]
+    work = _judge(_shot(), [dict(t) for t in tracks])
+    assert [t["usable"] for t in work.tracks] == [True, True]
+    assert work.shots[0]["performer_track_id"].count(",") == 1
+    strict = _judge(_shot(), [dict(t) for t in tracks], split_screen=False)
+    assert strict.shots[0]["reason"] == "multiple_faces"
+
+
+def test_video_reason_prefers_content_reasons_over_short_shots():
+    shots = [_shot(shot_id="v-s0000", t_end=0.5), {**_shot(), "shot_id": "v-s0001", "t_start": 0.5, "t_end": 4.0}]
+    work = VideoWork(uri="u", local_path="u", video_id="v", shots=shots, tracks=[], extras={"analysis": {"fps": FPS}})
+    work = PerformerFilterStage().process(work)
+    assert work.reason == "no_face"
+    assert "shot_too_short" in work.detail

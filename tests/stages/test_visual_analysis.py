@@ -1,0 +1,91 @@
+"""Visual analysis on real clips: tracks, signals, shots, small faces, rejections."""
+
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from annotators.face_signals import SIGNAL_NAMES
+from stages.visual_analysis import VisualAnalysisStage
+from tests.stages.analysis_runner import analyse
+
+TALKING = "talkvid_tys_gt.mp4"
+OTHER_TALKING = "fantasy_end0.1.mp4"
+NO_FACE = "panda_1IK5fEEVQdY.102.mp4"
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True, timeout=120)
+
+
+def test_talking_head_gives_one_usable_track_with_float16_signals(shared_media, models_dir):
+    work = analyse(shared_media / TALKING)
+    assert work.state == "kept", (work.reason, work.detail)
+    assert len(work.shots) == 1 and work.shots[0]["usable"]
+    usable = [t for t in work.tracks if t["usable"]]
+    assert len(usable) == 1
+    track = usable[0]
+    assert track["coverage"] >= 0.9
+    assert track["face_height_px"] > 150  # the face fills most of this 512x512 clip
+    features = work.track_features[track["track_id"]]
+    n = work.shots[0]["n_frames"]
+    assert features["signals"].dtype == np.float16 and features["signals"].shape == (n, len(SIGNAL_NAMES))
+    assert features["blendshapes"].shape == (n, 52)
+    mouth = features["signals"][features["present"], SIGNAL_NAMES.index("mouth_open")].astype(np.float32)
+    assert mouth.std() > 0.005, "a talking mouth opens and closes"
+    yaw = features["signals"][features["present"], SIGNAL_NAMES.index("yaw")].astype(np.float32)
+    assert np.abs(np.median(yaw)) < 20, "the speaker faces the camera"
+    crops = work.extras["candidates"][track["track_id"]]
+    assert len(crops) >= 3  # one per second of a 4 s clip
+    face = cv2.imdecode(np.frombuffer(crops[0]["face_jpg"], np.uint8), cv2.IMREAD_COLOR)
+    assert face.shape == (160, 160, 3)
+    assert crops[0]["face_landmarks"].shape == (478, 2)
+    assert work.shots[0]["audio_loudness_db"] > -40  # someone is speaking
+
+
+def test_clip_without_face_is_rejected_no_face(shared_media, models_dir):
+    work = analyse(shared_media / NO_FACE)
+    assert work.state == "rejected"
+    assert work.reason == "no_face", work.detail
+    assert all(not s["usable"] for s in work.shots)
+    assert any(r["entity"] == "shot" and r["reason"] == "no_face" for r in work.rejections)
+
+
+def test_hard_cut_splits_shots_and_tracks_never_cross_it(shared_media, models_dir, tmp_path):
+    parts = []
+    for i, name in enumerate((TALKING, OTHER_TALKING)):
+        part = tmp_path / f"part{i}.mp4"
+        _ffmpeg("-i", str(shared_media / name), "-t", "3", "-vf", "scale=512:512,fps=25", "-an",
+                "-c:v", "libx264", "-preset", "ultrafast", str(part))
+        parts.append(part)
+    joined = tmp_path / "joined.mp4"
+    _ffmpeg("-i", str(parts[0]), "-i", str(parts[1]), "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]",
+            "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", str(joined))
+    work = analyse(joined)
+    assert len(work.shots) == 2
+    assert abs(work.shots[1]["t_start"] - 3.0) <= 1 / 25 + 1e-6
+    for track in work.tracks:
+        shot = next(s for s in work.shots if s["shot_id"] == track["shot_id"])
+        assert shot["t_start"] - 1e-6 <= track["t_start"] and track["t_end"] <= shot["t_end"] + 1e-6
+    assert sum(t["usable"] for t in work.tracks) == 2  # one performer per shot
+
+
+@pytest.mark.slow
+def test_small_faces_are_found_only_with_tiles(shared_media, models_dir, tmp_path):
+    wide = tmp_path / "wide.mp4"
+    # The talking head shrunk to 110 px and placed in a 1280x720 frame: a wide shot.
+    _ffmpeg("-i", str(shared_media / TALKING), "-t", "3",
+            "-vf", "scale=110:110,pad=1280:720:900:300:color=gray,fps=25", "-an",
+            "-c:v", "libx264", "-preset", "ultrafast", str(wide))
+    without = analyse(wide, VisualAnalysisStage(small_faces=False))
+    with_tiles = analyse(wide, VisualAnalysisStage(small_faces=True))
+    found_without = max((t["coverage"] for t in without.tracks), default=0.0)
+    found_with = max((t["coverage"] for t in with_tiles.tracks), default=0.0)
+    assert found_without < 0.2, "the full-frame landmarker misses a face this small"
+    assert found_with > 0.7
+    track = max(with_tiles.tracks, key=lambda t: t["coverage"])
+    assert track["detected_on_tile"]
+    assert 40 < track["face_height_px"] < 110  # forehead-to-chin inside a 110 px head crop
+    assert 0.65 < track["x_center"] < 0.8  # the face sits at x = 900..1010 of 1280
