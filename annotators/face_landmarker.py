@@ -53,8 +53,7 @@ class FaceLandmarkerAnnotator:
 
     def open(self) -> None:
         try:
-            from mediapipe.tasks.python import BaseOptions
-            from mediapipe.tasks.python import vision
+            from mediapipe.tasks.python import BaseOptions, vision
         except ImportError as err:
             raise ImportError("mediapipe is not installed: pip install 'mediapipe==1.2.2'") from err
         mode = vision.RunningMode.VIDEO if self.video_mode else vision.RunningMode.IMAGE

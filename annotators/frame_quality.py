@@ -9,7 +9,15 @@ the previous thumbnail, and a frame is "frozen" when that difference is below ha
 import cv2
 import numpy as np
 
-QUALITY_NAMES: tuple[str, ...] = ("sharpness", "brightness", "contrast", "colorfulness", "border_frac", "motion", "frozen")
+QUALITY_NAMES: tuple[str, ...] = (
+    "sharpness",
+    "brightness",
+    "contrast",
+    "colorfulness",
+    "border_frac",
+    "motion",
+    "frozen",
+)
 _BLACK_LUMA = 20.0
 
 

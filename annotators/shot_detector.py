@@ -4,6 +4,7 @@ The detectors get a small BGR thumbnail (their scores are averages over pixels, 
 changes them little and costs a fraction of the full frame).
 """
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,4 +62,4 @@ class StreamingShotDetector:
         n_frames = self._last + 1
         cuts = sorted({c for c in self._cuts if 0 < c < n_frames})
         bounds = [0, *cuts, n_frames]
-        return [ShotSpan(i, a, b) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+        return [ShotSpan(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(bounds))]

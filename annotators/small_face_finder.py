@@ -53,8 +53,13 @@ class SmallFaceFinder:
                     b = det.bounding_box
                     score = det.categories[0].score if det.categories else 0.0
                     boxes.append(
-                        (score, np.array([x + b.origin_x, y + b.origin_y, x + b.origin_x + b.width,
-                                          y + b.origin_y + b.height], dtype=np.float32))
+                        (
+                            score,
+                            np.array(
+                                [x + b.origin_x, y + b.origin_y, x + b.origin_x + b.width, y + b.origin_y + b.height],
+                                dtype=np.float32,
+                            ),
+                        )
                     )
         kept: list[np.ndarray] = []
         for _score, box in sorted(boxes, key=lambda sb: -sb[0]):

@@ -58,8 +58,17 @@ def assemble_tracks(
             on_tile[i] = face.on_tile
             members.append((frame, det))
         tracks.append(
-            ({"present": present, "face_box": box, "signals": signals, "blendshapes": blend, "kps5": kps,
-              "on_tile": on_tile}, members)
+            (
+                {
+                    "present": present,
+                    "face_box": box,
+                    "signals": signals,
+                    "blendshapes": blend,
+                    "kps5": kps,
+                    "on_tile": on_tile,
+                },
+                members,
+            )
         )
     return tracks
 
@@ -78,6 +87,7 @@ def track_summary(features: dict[str, np.ndarray], scale: float, max_yaw: float,
         "yaw_median": float(np.median(yaw)) if len(signals) else 0.0,
         "pitch_median": float(np.median(pitch)) if len(signals) else 0.0,
         "x_center": float(np.median((features["face_box"][present, 0] + features["face_box"][present, 2]) / 2))
-        if len(signals) else 0.5,
+        if len(signals)
+        else 0.5,
         "detected_on_tile": bool(features["on_tile"][present].all()) if len(signals) else False,
     }

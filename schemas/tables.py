@@ -109,9 +109,113 @@ TRACKS = pa.schema(
     metadata={"schema_version": SCHEMA_VERSION, "table": "tracks"},
 )
 
+SEGMENTS = pa.schema(
+    [
+        ("segment_id", _str),  # <track_id>-g<n>
+        ("video_id", _str),
+        ("shot_id", _str),
+        ("track_id", _str),
+        ("identity_id", _str),
+        ("state", _str),  # dominant state: speaking | listening | idle
+        ("t_start", _f64),
+        ("t_end", _f64),
+        ("first_frame", _i32),  # analysis frame index within the video
+        ("n_frames", _i32),  # analysis frames
+        ("fps", _f32),  # analysis frame rate
+        ("speaking_frac", _f32),
+        ("listening_frac", _f32),
+        ("idle_frac", _f32),
+        ("n_state_changes", _i32),
+        ("vad_frac", _f32),  # fraction of frames with voice activity
+        ("speaking_prob_mean", _f32),
+        ("sync_offset_frames", _f32),  # audio-visual offset (positive: audio lags video)
+        ("sync_confidence", _f32),
+        ("audio_source", _str),  # own | mix | partner_track
+        ("audio_loudness_db", _f32),
+        ("audio_clipping_frac", _f32),
+        ("turn_index", _i32),  # speech turn it overlaps most (null when idle)
+        ("partner_segment_id", _str),  # listening: the speaking segment it reacts to
+        ("transcript", _str),  # words heard during the segment, when ASR ran
+        ("face_height_px", _f32),
+        ("sharpness", _f32),
+        ("caption", _str),  # short caption
+        ("reference_ids", pa.list_(_str)),
+        ("duplicate_of", _str),
+        ("shard", _str),  # shard file (relative to the run directory) holding the sample
+        ("key", _str),  # sample key inside the shard
+    ],
+    metadata={"schema_version": SCHEMA_VERSION, "table": "segments"},
+)
+
+PAIRS = pa.schema(
+    [
+        ("pair_id", _str),
+        ("video_id", _str),
+        ("speaking_segment_id", _str),
+        ("listening_segment_id", _str),
+        ("relation", _str),  # same_span | following | preceding
+        ("overlap_s", _f64),  # shared time (same_span) or gap between them (following/preceding)
+        ("speaker_track_id", _str),
+        ("listener_track_id", _str),
+    ],
+    metadata={"schema_version": SCHEMA_VERSION, "table": "pairs"},
+)
+
+IDENTITIES = pa.schema(
+    [
+        ("identity_id", _str),
+        ("n_tracks", _i32),
+        ("n_videos", _i32),
+        ("n_segments", _i32),
+        ("seconds", _f64),
+        ("descriptor", _str),  # arcface | fallback
+        ("cohesion", _f32),  # mean similarity of members to the centroid
+        ("margin", _f32),  # centroid similarity gap to the nearest other identity
+        ("matched_from", _str),  # identity id of an earlier run this one was matched to
+    ],
+    metadata={"schema_version": SCHEMA_VERSION, "table": "identities"},
+)
+
+REFERENCES = pa.schema(
+    [
+        ("reference_id", _str),
+        ("identity_id", _str),
+        ("video_id", _str),
+        ("track_id", _str),
+        ("t", _f64),
+        ("kind", _str),  # face | body | global
+        ("view_bin", _str),
+        ("expression_bin", _str),
+        ("score", _f32),
+        ("sharpness", _f32),
+        ("face_height_px", _f32),
+        ("yaw", _f32),
+        ("pitch", _f32),
+    ],
+    metadata={"schema_version": SCHEMA_VERSION, "table": "references"},
+)
+
+SHARDS = pa.schema(
+    [
+        ("shard", _str),  # name relative to shards/
+        ("path", _str),  # relative to the run directory
+        ("bucket", _str),
+        ("n_samples", _i32),
+        ("bytes", _i64),
+        ("sha256", _str),
+        ("index_path", _str),
+    ],
+    metadata={"schema_version": SCHEMA_VERSION, "table": "shards"},
+)
+
 TABLES: dict[str, pa.Schema] = {
     "videos": VIDEOS,
     "rejections": REJECTIONS,
     "shots": SHOTS,
     "tracks": TRACKS,
+    "segments": SEGMENTS,
+    "pairs": PAIRS,
+    "identities": IDENTITIES,
+    "references": REFERENCES,
+    "shards": SHARDS,
 }

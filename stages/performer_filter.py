@@ -60,8 +60,9 @@ class PerformerFilterStage(Stage):
                     track_reason = reason or Reason.NOT_PERFORMER
                     track["reason"] = str(track_reason)
                     why = f"shot {shot['shot_id']} rejected: {detail}" if reason else "another track is the performer"
-                    work.reject_entity("track", track["track_id"], self.name, track_reason, why,
-                                       track["t_start"], track["t_end"])
+                    work.reject_entity(
+                        "track", track["track_id"], self.name, track_reason, why, track["t_start"], track["t_end"]
+                    )
         if not any(s["usable"] for s in work.shots):
             work.reject(self.name, *self._video_reason(work.shots))
         return work
@@ -74,8 +75,7 @@ class PerformerFilterStage(Stage):
         if quality:
             return Reason.LOW_QUALITY, quality, []
         faces = [
-            t for t in tracks
-            if t["n_frames"] / fps >= self.min_track_s and t["coverage"] >= self.min_track_coverage
+            t for t in tracks if t["n_frames"] / fps >= self.min_track_s and t["coverage"] >= self.min_track_coverage
         ]
         if not faces:
             return Reason.NO_FACE, f"no face track of at least {self.min_track_s} s in the shot", []
@@ -88,11 +88,23 @@ class PerformerFilterStage(Stage):
             others = []
         for track in performers:
             if track["face_height_px"] < self.min_face_px:
-                return Reason.FACE_TOO_SMALL, f"face {track['face_height_px']:.0f} px < min_face_px={self.min_face_px:g}", []
+                return (
+                    Reason.FACE_TOO_SMALL,
+                    f"face {track['face_height_px']:.0f} px < min_face_px={self.min_face_px:g}",
+                    [],
+                )
             if track["coverage"] < self.min_coverage:
-                return Reason.FACE_COVERAGE_LOW, f"face in {track['coverage']:.0%} of the shot < {self.min_coverage:.0%}", []
+                return (
+                    Reason.FACE_COVERAGE_LOW,
+                    f"face in {track['coverage']:.0%} of the shot < {self.min_coverage:.0%}",
+                    [],
+                )
             if track["frontal_frac"] < self.min_frontal_frac:
-                return Reason.FACE_NOT_FRONTAL, f"frontal in {track['frontal_frac']:.0%} of frames < {self.min_frontal_frac:.0%}", []
+                return (
+                    Reason.FACE_NOT_FRONTAL,
+                    f"frontal in {track['frontal_frac']:.0%} of frames < {self.min_frontal_frac:.0%}",
+                    [],
+                )
         if len(others) > self.max_competing_faces:
             return Reason.MULTIPLE_FACES, f"{len(others) + 1} faces of comparable size", []
         return None, "", performers
@@ -100,10 +112,22 @@ class PerformerFilterStage(Stage):
     def _quality_problem(self, shot: dict[str, Any]) -> str:
         checks = [
             (shot["sharpness"] < self.min_sharpness, f"sharpness {shot['sharpness']:.1f} < {self.min_sharpness:g}"),
-            (shot["brightness"] < self.min_brightness, f"brightness {shot['brightness']:.0f} < {self.min_brightness:g}"),
-            (shot["brightness"] > self.max_brightness, f"brightness {shot['brightness']:.0f} > {self.max_brightness:g}"),
-            (shot["border_frac"] > self.max_border_frac, f"black borders {shot['border_frac']:.0%} > {self.max_border_frac:.0%}"),
-            (shot["frozen_frac"] > self.max_frozen_frac, f"frozen frames {shot['frozen_frac']:.0%} > {self.max_frozen_frac:.0%}"),
+            (
+                shot["brightness"] < self.min_brightness,
+                f"brightness {shot['brightness']:.0f} < {self.min_brightness:g}",
+            ),
+            (
+                shot["brightness"] > self.max_brightness,
+                f"brightness {shot['brightness']:.0f} > {self.max_brightness:g}",
+            ),
+            (
+                shot["border_frac"] > self.max_border_frac,
+                f"black borders {shot['border_frac']:.0%} > {self.max_border_frac:.0%}",
+            ),
+            (
+                shot["frozen_frac"] > self.max_frozen_frac,
+                f"frozen frames {shot['frozen_frac']:.0%} > {self.max_frozen_frac:.0%}",
+            ),
         ]
         return "; ".join(text for failed, text in checks if failed)
 

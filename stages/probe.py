@@ -1,13 +1,14 @@
 """Probe each input: container facts, and early rejection of what cannot be a training video."""
 
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from curation.ingest.local_copy import ensure_local
 from curation.media.demux_check import demux_errors
 from curation.media.ffmpeg_runner import MediaTimeoutError, MediaToolError
-from curation.media.media_sniffer import sniff_non_video
-from curation.media.probe import probe_media
+from curation.media.media_sniffer import looks_like_mp4, sniff_non_video
+from curation.media.probe import MediaInfo, probe_media
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
@@ -19,6 +20,8 @@ class ProbeStage(Stage):
     name: ClassVar[str] = "probe"
     adds: ClassVar[tuple[str, ...]] = ("video",)
     resources: ClassVar[Resources] = Resources(cpus=0.5)
+    # 2: frame rate and variable_fps from packet timestamps; files gone before probing rejected.
+    version: ClassVar[int] = 2
 
     timeout_s: float = field(default=60.0, metadata={"range": (1, 3600)})
     min_duration_s: float = field(default=1.0, metadata={"range": (0, None)})
@@ -33,16 +36,21 @@ class ProbeStage(Stage):
     def process(self, work: VideoWork) -> VideoWork:
         path = ensure_local(work.uri, work.video_id or "", work.local_path)
         work.local_path = path
-        sniffed = sniff_non_video(path)
+        try:
+            sniffed = sniff_non_video(path)
+        except OSError as err:
+            # Identified a moment ago, gone or unreadable now: a rejection, not a crash.
+            work.reject(self.name, *_read_failure(err))
+            return work
         if sniffed:
             work.reject(self.name, *sniffed)
             return work
         try:
-            info = probe_media(path, timeout=self.timeout_s)
+            info = probe_media(path, timeout=self.timeout_s, max_pixels=self.max_pixels)
         except MediaTimeoutError:
             raise
         except MediaToolError as err:
-            work.reject(self.name, *_probe_failure(err.detail))
+            work.reject(self.name, *_probe_failure(err.detail, path))
             return work
         work.video.update(info.as_row())
         rejection = self._check(info)
@@ -54,7 +62,7 @@ class ProbeStage(Stage):
             work.reject(self.name, *rejection)
         return work
 
-    def _check(self, info) -> tuple[Reason, str] | None:  # noqa: ANN001 - MediaInfo
+    def _check(self, info: MediaInfo) -> tuple[Reason, str] | None:
         if not info.has_video:
             what = "audio only" if info.has_audio else "no audio or video stream"
             return Reason.NO_VIDEO_STREAM, f"{what} ({info.container})"
@@ -73,12 +81,43 @@ class ProbeStage(Stage):
         return None
 
 
-def _probe_failure(detail: str) -> tuple[Reason, str]:
+def _read_failure(err: OSError) -> tuple[Reason, str]:
+    if isinstance(err, FileNotFoundError):
+        return Reason.MISSING_FILE, "the file disappeared between discovery and probing"
+    if isinstance(err, PermissionError):
+        return Reason.PERMISSION_DENIED, f"the file cannot be read: {err.strerror}"
+    if isinstance(err, IsADirectoryError):
+        return Reason.NOT_A_FILE, "the path became a directory between discovery and probing"
+    return Reason.UNREADABLE, f"read error: {err}"
+
+
+def _probe_failure(detail: str, path: str) -> tuple[Reason, str]:
     lowered = detail.lower()
     if "whitelist" in lowered:
-        return Reason.UNSUPPORTED_CONTAINER, f"container not allowed (it could open other files): {detail}"
+        refused = re.search(r"([\w,]+): format not on whitelist", lowered)
+        what = f"the {refused.group(1)} format" if refused else "the format"
+        return Reason.UNSUPPORTED_CONTAINER, (
+            f"{what} is not allowed: playlists, concat scripts and image sequences open other files"
+        )
+    oversized = re.search(r"picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)", lowered)
+    if oversized:
+        width, height, limit = oversized.groups()
+        return Reason.RESOLUTION_TOO_LARGE, f"{width}x{height} exceeds max_pixels={limit}"
+    if "no such file" in lowered:
+        return Reason.MISSING_FILE, "the file disappeared between discovery and probing"
     if "moov atom not found" in lowered:
-        return Reason.UNREADABLE, "mp4 without its index (moov atom missing): the file is incomplete"
+        # ffprobe guesses mp4 from the name for any bytes it cannot place; only a file that
+        # starts like an mp4 is a damaged one.
+        if _starts_like_mp4(path):
+            return Reason.UNREADABLE, "mp4 without its index (moov atom missing): the file is incomplete"
+        return Reason.NOT_A_VIDEO, "no media container recognised in the bytes (not even a damaged mp4)"
     if "invalid data found" in lowered:
         return Reason.NOT_A_VIDEO, "ffprobe recognises no media container in the bytes"
     return Reason.UNREADABLE, f"ffprobe could not read it: {detail}"
+
+
+def _starts_like_mp4(path: str) -> bool:
+    try:
+        return looks_like_mp4(path)
+    except OSError:
+        return False

@@ -62,8 +62,9 @@ class VisualAnalysisStage(Stage):
         video = work.video
         geometry = AnalysisGeometry.for_source(video["width"], video["height"], self.analysis_short_side)
         fps = self.analysis_fps
-        detector = StreamingShotDetector(self.shot_detector, self.shot_threshold,
-                                         max(1, round(self.min_shot_gap_s * fps)), fps)
+        detector = StreamingShotDetector(
+            self.shot_detector, self.shot_threshold, max(1, round(self.min_shot_gap_s * fps)), fps
+        )
         quality = FrameQualityMeter()
         quality_rows: list[np.ndarray] = []
         faces_per_frame: list[list[FrameFace]] = []
@@ -82,8 +83,9 @@ class VisualAnalysisStage(Stage):
                     quality_rows.append(quality.measure(thumb, sharp))
                     observations = [(o, False) for o in landmarker.detect(frame.rgb, frame.t)]
                     if finder is not None:
-                        followed = self._small_faces(finder, frame.rgb, frame.index % small_every == 0,
-                                                     observations, followed)
+                        followed = self._small_faces(
+                            finder, frame.rgb, frame.index % small_every == 0, observations, followed
+                        )
                     faces_per_frame.append([_frame_face(o, tile) for o, tile in observations])
                     if crop_every and frame.index % crop_every == 0:
                         for det, (obs, _tile) in enumerate(observations):
@@ -132,28 +134,49 @@ class VisualAnalysisStage(Stage):
             q = quality[shot.first_frame : shot.end_frame]
             work.shots.append(
                 {
-                    "shot_id": shot_id, "video_id": video_id, "shot_index": shot.index,
-                    "t_start": t_start, "t_end": t_end, "n_frames": shot.end_frame - shot.first_frame,
+                    "shot_id": shot_id,
+                    "video_id": video_id,
+                    "shot_index": shot.index,
+                    "t_start": t_start,
+                    "t_end": t_end,
+                    "n_frames": shot.end_frame - shot.first_frame,
                     **{name: float(np.mean(q[:, i])) for i, name in enumerate(QUALITY_NAMES) if name != "frozen"},
                     "frozen_frac": float(np.mean(q[:, QUALITY_NAMES.index("frozen")])),
-                    "n_faces_max": max((len(faces_per_frame[f]) for f in range(shot.first_frame, shot.end_frame)), default=0),
+                    "n_faces_max": max(
+                        (len(faces_per_frame[f]) for f in range(shot.first_frame, shot.end_frame)), default=0
+                    ),
                 }
             )
-            tracks = assemble_tracks(faces_per_frame, shot.first_frame, shot.end_frame,
-                                     (geometry.width, geometry.height), max(0, round(self.track_max_gap_s * fps)))
+            tracks = assemble_tracks(
+                faces_per_frame,
+                shot.first_frame,
+                shot.end_frame,
+                (geometry.width, geometry.height),
+                max(0, round(self.track_max_gap_s * fps)),
+            )
             for k, (features, members) in enumerate(tracks):
                 track_id = f"{shot_id}-t{k:02d}"
                 present_t = [shot.first_frame + i for i in np.flatnonzero(features["present"])]
                 summary = track_summary(features, geometry.scale, self.frontal_max_yaw, self.frontal_max_pitch)
                 work.tracks.append(
-                    {"track_id": track_id, "video_id": video_id, "shot_id": shot_id,
-                     "t_start": present_t[0] / fps, "t_end": (present_t[-1] + 1) / fps, **summary}
+                    {
+                        "track_id": track_id,
+                        "video_id": video_id,
+                        "shot_id": shot_id,
+                        "t_start": present_t[0] / fps,
+                        "t_end": (present_t[-1] + 1) / fps,
+                        **summary,
+                    }
                 )
                 work.track_features[track_id] = features
                 candidates[track_id] = [crops[m] for m in members if m in crops]
         work.extras["analysis"] = {
-            "fps": fps, "width": geometry.width, "height": geometry.height, "scale": geometry.scale,
-            "n_frames": n_frames, "quality": quality.astype(np.float16),
+            "fps": fps,
+            "width": geometry.width,
+            "height": geometry.height,
+            "scale": geometry.scale,
+            "n_frames": n_frames,
+            "quality": quality.astype(np.float16),
         }
         work.extras["candidates"] = candidates
 
@@ -173,7 +196,11 @@ def _frame_face(obs: FaceObservation, on_tile: bool) -> FrameFace:
 def _crops(rgb: np.ndarray, t: float, obs: FaceObservation) -> dict:
     face_jpg, local_landmarks = face_crop(rgb, obs.box, obs.landmarks)
     return {
-        "t": t, "face_jpg": face_jpg, "face_landmarks": local_landmarks, "body_jpg": body_crop(rgb, obs.box),
-        "frame_jpg": frame_thumbnail(rgb), "signals": obs.signals.values.astype(np.float16),
+        "t": t,
+        "face_jpg": face_jpg,
+        "face_landmarks": local_landmarks,
+        "body_jpg": body_crop(rgb, obs.box),
+        "frame_jpg": frame_thumbnail(rgb),
+        "signals": obs.signals.values.astype(np.float16),
         "blendshapes": obs.blendshapes.astype(np.float16),
     }

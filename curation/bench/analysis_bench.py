@@ -62,10 +62,12 @@ def run_analysis_bench(files: list[str], workers: int, registry: dict, overrides
     stage = workflow.stage("visual_analysis")
     infos: dict[str, MediaInfo] = {f: probe_media(f) for f in files}
     model = resolve("face_landmarker")
-    decode_s, frames = measure_floor("decode", infos, stage.analysis_short_side, stage.analysis_fps,
-                                     stage.decode_threads, workers, model)
-    model_s, _ = measure_floor("model", infos, stage.analysis_short_side, stage.analysis_fps,
-                               stage.decode_threads, workers, model)
+    decode_s, frames = measure_floor(
+        "decode", infos, stage.analysis_short_side, stage.analysis_fps, stage.decode_threads, workers, model
+    )
+    model_s, _ = measure_floor(
+        "model", infos, stage.analysis_short_side, stage.analysis_fps, stage.decode_threads, workers, model
+    )
     if ray.is_initialized():
         ray.shutdown()
     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)

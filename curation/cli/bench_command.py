@@ -36,13 +36,32 @@ def handle_analysis(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=1))
         return 0
-    table = Table("workers", "files", "video s", "wall s", "decode floor s", "model floor s",
-                  "x decode floor", "x model floor", "realtime/core", "peak RSS MB", title="bench analysis")
+    table = Table(
+        "workers",
+        "files",
+        "video s",
+        "wall s",
+        "decode floor s",
+        "model floor s",
+        "x decode floor",
+        "x model floor",
+        "realtime/core",
+        "peak RSS MB",
+        title="bench analysis",
+    )
     for r in results:
-        table.add_row(str(r["workers"]), str(r["files"]), f"{r['video_seconds']:.1f}", f"{r['wall_seconds']:.1f}",
-                      f"{r['decode_floor_seconds']:.1f}", f"{r['model_floor_seconds']:.1f}",
-                      f"{r['ratio_to_floor']:.2f}", f"{r['ratio_to_model_floor']:.2f}",
-                      f"{r['realtime_per_core']:.2f}", f"{r['peak_rss_mb']:.0f}")
+        table.add_row(
+            str(r["workers"]),
+            str(r["files"]),
+            f"{r['video_seconds']:.1f}",
+            f"{r['wall_seconds']:.1f}",
+            f"{r['decode_floor_seconds']:.1f}",
+            f"{r['model_floor_seconds']:.1f}",
+            f"{r['ratio_to_floor']:.2f}",
+            f"{r['ratio_to_model_floor']:.2f}",
+            f"{r['realtime_per_core']:.2f}",
+            f"{r['peak_rss_mb']:.0f}",
+        )
     Console().print(table)
     if "scaling_speedup" in summary:
         Console().print(f"throughput with {counts[-1]} workers / {counts[0]}: {summary['scaling_speedup']:.2f}x")

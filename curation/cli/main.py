@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from curation.cli import bench_command, models_command, query_command, run_command, status_command
+from curation.cli import audit_command, bench_command, models_command, query_command, run_command, status_command
 
 COMMANDS = {
     "run": run_command,
@@ -11,6 +11,7 @@ COMMANDS = {
     "query": query_command,
     "models": models_command,
     "bench": bench_command,
+    "audit": audit_command,
 }
 
 

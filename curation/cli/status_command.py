@@ -16,6 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="what a run directory holds and whether it is complete")
     p.add_argument("out", help="run directory")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--verify", action="store_true",
+                   help="re-read every shard and index: sizes, SHA-256, and segments = samples")
     p.set_defaults(handler=handle)
 
 
@@ -48,6 +50,13 @@ def run_status(out: str) -> dict[str, Any]:
 
 def handle(args: argparse.Namespace) -> int:
     status = run_status(args.out)
+    if args.verify:
+        from curation.dataset.shard_reader import verify_shards
+
+        report = verify_shards(RunStore(args.out))
+        status["verify"] = {"ok": report.ok, "shards": report.shards, "samples": report.samples,
+                            "bytes": report.bytes, "problems": report.problems[:50]}
+        status["complete"] = status["complete"] and report.ok
     if args.json:
         print(json.dumps(status, indent=1))
         return 0 if status["complete"] else 1
@@ -62,4 +71,10 @@ def handle(args: argparse.Namespace) -> int:
         console.print("  videos: " + ", ".join(f"{k} {v}" for k, v in status["states"].items()))
     for table, n in status["tables"].items():
         console.print(f"  manifest/{table}.parquet: {n} rows")
+    if "verify" in status:
+        v = status["verify"]
+        mark = "[green]OK[/]" if v["ok"] else f"[red]{len(v['problems'])} problem(s)[/]"
+        console.print(f"  verify: {v['shards']} shards, {v['samples']} samples, {v['bytes']} bytes {mark}")
+        for problem in v["problems"]:
+            console.print(f"    [red]{problem}[/]")
     return 0 if status["complete"] else 1

@@ -50,7 +50,7 @@ class Ledger:
         name = f"{block_dir(block)}/{video_id}.pkl"
         if not self.store.exists(name):
             return None
-        return pickle.loads(self.store.read_bytes(name))  # noqa: S301 - our own run directory
+        return pickle.loads(self.store.read_bytes(name))
 
     def finished_video_ids(self, block: int = 0) -> set[str]:
         return {name.removesuffix(".pkl") for name in self.store.list(block_dir(block), ".pkl")}
@@ -68,4 +68,4 @@ class Ledger:
         name = f"{block_dir(block)}/{video_id}.summary"
         if not self.store.exists(name):
             return {}
-        return pickle.loads(self.store.read_bytes(name))  # noqa: S301 - our own run directory
+        return pickle.loads(self.store.read_bytes(name))

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curation.config.workflow import Workflow
+from curation.dataset.shard_phase import pack_shards
+from curation.dataset.shard_writer import ShardSettings
 from curation.ingest.content_id import InputIdentity, identify_input
 from curation.ingest.discovery import discover_inputs
 from curation.manifests.manifest_writer import write_manifest
@@ -65,9 +67,10 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
     identities = _identify(uris, ledger, executor, progress)
     primaries = _primary_uris(identities)
     resumed = ledger.finished_video_ids(0) & set(primaries)
-    last_block = _run_blocks(request, ledger, executor, identities, primaries, progress)
+    last_block, run_rows = _run_blocks(request, ledger, executor, identities, primaries, progress)
     works = {video_id: ledger.finished_video(video_id, last_block) for video_id in primaries}
-    result = _write_manifests(store, uris, identities, primaries, works)
+    shard_rows, locations = _shards(request, store, ledger, last_block, primaries, progress)
+    result = _write_manifests(store, uris, identities, primaries, works, shard_rows, locations, run_rows)
     accounting, tables = result
     stage_seconds: dict[str, float] = {}
     for work in works.values():
@@ -107,10 +110,11 @@ def _run_blocks(
     identities: dict[str, InputIdentity],
     primaries: dict[str, str],
     progress: ProgressCallback,
-) -> int:
-    """Run every block of per-video stages; returns the index of the last block."""
+) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """Run every block of per-video stages: (index of the last block, run-level manifest rows)."""
     blocks = split_blocks(request.workflow.stages)
     decision_step: ApplyStep | None = None
+    run_rows: dict[str, list[dict[str, Any]]] = {}
     for block, (video_stages, run_stage) in enumerate(blocks):
         stages = ([decision_step] if decision_step else []) + list(video_stages)
         if run_stage is not None:
@@ -137,7 +141,23 @@ def _run_blocks(
             summaries = {vid: ledger.summaries(vid, block).get(run_stage.name) for vid in sorted(primaries)}
             decision = run_stage.decide(summaries)
             decision_step = ApplyStep(target=run_stage, decision=decision)
-    return len(blocks) - 1
+            for table, rows in run_stage.manifest_rows(decision).items():
+                run_rows.setdefault(table, []).extend(rows)
+    return len(blocks) - 1, run_rows
+
+
+def _shards(
+    request: RunRequest, store: RunStore, ledger: Ledger, block: int, primaries: dict[str, str],
+    progress: ProgressCallback,
+) -> tuple[list[dict[str, Any]] | None, dict[str, tuple[str, str]]]:
+    samples = request.workflow.stage("samples")
+    if samples is None:
+        return None, {}
+    settings = ShardSettings(target_bytes=samples.shard_target_bytes, bucket_by=list(samples.shard_bucket_by))
+    progress("shards", 0, 1)
+    rows, locations = pack_shards(store, ledger, block, list(primaries), settings)
+    progress("shards", 1, 1)
+    return rows, locations
 
 
 def _identify(uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback) -> dict[str, InputIdentity]:
@@ -169,6 +189,9 @@ def _write_manifests(
     identities: dict[str, InputIdentity],
     primaries: dict[str, str],
     works: dict[str, VideoWork | None],
+    shard_rows: list[dict[str, Any]] | None,
+    locations: dict[str, tuple[str, str]],
+    run_rows: dict[str, list[dict[str, Any]]],
 ) -> tuple[Accounting, dict[str, Any]]:
     video_rows, rejection_rows = [], []
     for uri in uris:
@@ -180,7 +203,7 @@ def _write_manifests(
         if row["state"] != "kept" and is_primary:
             rejection_rows.append(video_rejection_row(uri, identity, work, row))
     accounting = check_accounting(uris, video_rows)
-    shots, tracks = [], []
+    shots, tracks, segments, pairs = [], [], [], []
     for video_id in sorted(works):
         work = works[video_id]
         if work is None:
@@ -188,11 +211,21 @@ def _write_manifests(
         rejection_rows.extend(work.rejections)
         shots.extend(work.shots)
         tracks.extend(work.tracks)
+        pairs.extend(work.pairs)
+        for segment in work.segments:
+            shard, key = locations.get(segment.get("key") or "", (None, None))
+            segments.append({**segment, "shard": shard, "key": key})
     tables: dict[str, Any] = {
         "videos": write_manifest(store, "videos", video_rows).num_rows,
         "rejections": write_manifest(store, "rejections", rejection_rows).num_rows,
         "shots": write_manifest(store, "shots", shots).num_rows,
         "tracks": write_manifest(store, "tracks", tracks).num_rows,
+        "segments": write_manifest(store, "segments", segments).num_rows,
+        "pairs": write_manifest(store, "pairs", pairs).num_rows,
     }
+    if shard_rows is not None:
+        tables["shards"] = write_manifest(store, "shards", shard_rows).num_rows
+    for table, rows in sorted(run_rows.items()):
+        tables[table] = write_manifest(store, table, rows).num_rows
     tables["_video_rows"] = video_rows
     return accounting, tables

@@ -9,6 +9,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import fsspec
 
@@ -42,6 +43,12 @@ class RunStore:
             return self.fs.cat_file(self.path(relative))
         with open(self.path(relative), "rb") as f:
             return f.read()
+
+    def open_read(self, relative: str) -> BinaryIO:
+        """A binary file object for random access (shard reads by offset)."""
+        if self.remote:
+            return self.fs.open(self.path(relative), "rb")
+        return open(self.path(relative), "rb")  # noqa: SIM115 - returned to the caller's with-block
 
     def write_bytes(self, relative: str, data: bytes) -> None:
         target = self.path(relative)

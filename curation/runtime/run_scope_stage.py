@@ -26,6 +26,10 @@ class RunScopeStage(Stage):
     def apply(self, work: VideoWork, decision: Any) -> VideoWork:
         raise NotImplementedError
 
+    def manifest_rows(self, decision: Any) -> dict[str, list[dict[str, Any]]]:
+        """Run-level manifest rows this stage's decision produces (e.g. the identities table)."""
+        return {}
+
     def process(self, work: VideoWork) -> VideoWork:
         raise TypeError(f"{self.name} is a run-scope stage: use summarize/decide/apply")
 

@@ -22,7 +22,7 @@ def run_stage(stage: Stage, work: VideoWork) -> VideoWork:
         work = stage.process(work)
     except MediaTimeoutError as err:
         work.fail(stage.name, Reason.TIMEOUT, str(err))
-    except Exception as err:  # noqa: BLE001 - any error of one video must not stop the run
+    except Exception as err:
         where = traceback.extract_tb(err.__traceback__)[-1]
         work.fail(
             stage.name,

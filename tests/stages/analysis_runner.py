@@ -12,11 +12,17 @@ from stages.probe import ProbeStage
 from stages.visual_analysis import VisualAnalysisStage
 
 
-def analyse(path: Path, visual: VisualAnalysisStage | None = None, filter_stage: PerformerFilterStage | None = None) -> VideoWork:
+def analyse(
+    path: Path, visual: VisualAnalysisStage | None = None, filter_stage: PerformerFilterStage | None = None
+) -> VideoWork:
     identity = identify_input(str(path))
     work = VideoWork(uri=str(path), local_path=str(path), video_id=identity.video_id)
-    stages: list[Stage] = [ProbeStage(), visual or VisualAnalysisStage(), AudioAnalysisStage(),
-                           filter_stage or PerformerFilterStage()]
+    stages: list[Stage] = [
+        ProbeStage(),
+        visual or VisualAnalysisStage(),
+        AudioAnalysisStage(),
+        filter_stage or PerformerFilterStage(),
+    ]
     for stage in stages:
         stage.setup()
         work = run_stage(stage, work)

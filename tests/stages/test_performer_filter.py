@@ -11,20 +11,38 @@ FPS = 25.0
 
 
 def _shot(**quality: float) -> dict[str, Any]:
-    base = {"shot_id": "v-s0000", "t_start": 0.0, "t_end": 4.0, "sharpness": 100.0, "brightness": 120.0,
-            "border_frac": 0.0, "frozen_frac": 0.0}
+    base = {
+        "shot_id": "v-s0000",
+        "t_start": 0.0,
+        "t_end": 4.0,
+        "sharpness": 100.0,
+        "brightness": 120.0,
+        "border_frac": 0.0,
+        "frozen_frac": 0.0,
+    }
     return {**base, **quality}
 
 
-def _track(k: int, height: float = 200.0, coverage: float = 1.0, frontal: float = 1.0, x: float = 0.5) -> dict[str, Any]:
-    return {"track_id": f"v-s0000-t{k:02d}", "shot_id": "v-s0000", "t_start": 0.0, "t_end": 4.0,
-            "n_frames": int(100 * coverage), "coverage": coverage, "face_height_px": height,
-            "frontal_frac": frontal, "x_center": x}
+def _track(
+    k: int, height: float = 200.0, coverage: float = 1.0, frontal: float = 1.0, x: float = 0.5
+) -> dict[str, Any]:
+    return {
+        "track_id": f"v-s0000-t{k:02d}",
+        "shot_id": "v-s0000",
+        "t_start": 0.0,
+        "t_end": 4.0,
+        "n_frames": int(100 * coverage),
+        "coverage": coverage,
+        "face_height_px": height,
+        "frontal_frac": frontal,
+        "x_center": x,
+    }
 
 
 def _judge(shot: dict[str, Any], tracks: list[dict[str, Any]], **params: Any) -> VideoWork:
-    work = VideoWork(uri="u", local_path="u", video_id="v", shots=[shot], tracks=tracks,
-                     extras={"analysis": {"fps": FPS}})
+    work = VideoWork(
+        uri="u", local_path="u", video_id="v", shots=[shot], tracks=tracks, extras={"analysis": {"fps": FPS}}
+    )
     return PerformerFilterStage(**params).process(work)
 
 

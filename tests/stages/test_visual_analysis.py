@@ -1,7 +1,6 @@
 """Visual analysis on real clips: tracks, signals, shots, small faces, rejections."""
 
 import subprocess
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -57,12 +56,37 @@ def test_hard_cut_splits_shots_and_tracks_never_cross_it(shared_media, models_di
     parts = []
     for i, name in enumerate((TALKING, OTHER_TALKING)):
         part = tmp_path / f"part{i}.mp4"
-        _ffmpeg("-i", str(shared_media / name), "-t", "3", "-vf", "scale=512:512,fps=25", "-an",
-                "-c:v", "libx264", "-preset", "ultrafast", str(part))
+        _ffmpeg(
+            "-i",
+            str(shared_media / name),
+            "-t",
+            "3",
+            "-vf",
+            "scale=512:512,fps=25",
+            "-an",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            str(part),
+        )
         parts.append(part)
     joined = tmp_path / "joined.mp4"
-    _ffmpeg("-i", str(parts[0]), "-i", str(parts[1]), "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]",
-            "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", str(joined))
+    _ffmpeg(
+        "-i",
+        str(parts[0]),
+        "-i",
+        str(parts[1]),
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(joined),
+    )
     work = analyse(joined)
     assert len(work.shots) == 2
     assert abs(work.shots[1]["t_start"] - 3.0) <= 1 / 25 + 1e-6
@@ -76,9 +100,20 @@ def test_hard_cut_splits_shots_and_tracks_never_cross_it(shared_media, models_di
 def test_small_faces_are_found_only_with_tiles(shared_media, models_dir, tmp_path):
     wide = tmp_path / "wide.mp4"
     # The talking head shrunk to 110 px and placed in a 1280x720 frame: a wide shot.
-    _ffmpeg("-i", str(shared_media / TALKING), "-t", "3",
-            "-vf", "scale=110:110,pad=1280:720:900:300:color=gray,fps=25", "-an",
-            "-c:v", "libx264", "-preset", "ultrafast", str(wide))
+    _ffmpeg(
+        "-i",
+        str(shared_media / TALKING),
+        "-t",
+        "3",
+        "-vf",
+        "scale=110:110,pad=1280:720:900:300:color=gray,fps=25",
+        "-an",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(wide),
+    )
     without = analyse(wide, VisualAnalysisStage(small_faces=False))
     with_tiles = analyse(wide, VisualAnalysisStage(small_faces=True))
     found_without = max((t["coverage"] for t in without.tracks), default=0.0)

@@ -1,0 +1,25 @@
+"""``lpm-curate audit``: a static HTML gallery of a stratified sample of kept and rejected items."""
+
+import argparse
+from pathlib import Path
+
+from curation.audit.gallery import render_html, sample_items
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="write an offline HTML gallery sampling kept segments and rejections")
+    p.add_argument("out", help="run directory")
+    p.add_argument("--html", required=True, help="where to write the page")
+    p.add_argument("--where", default=None, help="SQL predicate on segments, e.g. \"state = 'listening'\"")
+    p.add_argument("--per-reason", type=int, default=6, help="items per state and per rejection reason")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same page)")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    items = sample_items(args.out, args.where, args.per_reason, args.seed)
+    page = Path(args.html)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(render_html(items, f"lpm-curate audit: {args.out}"), encoding="utf-8")
+    print(f"wrote {page} ({len(items)} items)")
+    return 0

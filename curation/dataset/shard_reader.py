@@ -1,0 +1,97 @@
+"""Read samples back through shard indexes: random access by key, and full verification."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from curation.dataset.shard_writer import SHARDS_DIR
+from curation.manifests.catalog import manifest_names
+from curation.manifests.manifest_writer import read_manifest
+from curation.run.run_store import RunStore
+
+
+def load_index(store: RunStore, shard_path: str) -> dict[str, Any]:
+    return json.loads(store.read_bytes(shard_path.removesuffix(".tar") + ".json"))
+
+
+def read_sample(store: RunStore, shard_path: str, key: str) -> dict[str, bytes]:
+    """The members of one sample, read by byte offset without scanning the tar."""
+    index = load_index(store, shard_path)
+    entry = next((s for s in index["samples"] if s["key"] == key), None)
+    if entry is None:
+        raise KeyError(f"sample {key!r} is not in {shard_path}")
+    members = {}
+    with store.open_read(shard_path) as f:
+        for ext, where in entry["members"].items():
+            f.seek(where["offset"])
+            data = f.read(where["size"])
+            if hashlib.sha256(data).hexdigest() != where["sha256"]:
+                raise ValueError(f"{shard_path}:{key}.{ext} does not match its index checksum")
+            members[ext] = data
+    return members
+
+
+@dataclass
+class VerifyReport:
+    shards: int = 0
+    samples: int = 0
+    bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_shards(store: RunStore) -> VerifyReport:
+    """Re-read every shard: size and SHA-256 of the tar and of each member, against its index,
+    and the segments manifest against the samples (each kept segment exactly once)."""
+    report = VerifyReport()
+    if "shards" not in manifest_names(store):
+        report.problems.append("no manifest/shards.parquet: this run wrote no shards")
+        return report
+    keys_in_shards: dict[str, str] = {}
+    for row in read_manifest(store, "shards").to_pylist():
+        report.shards += 1
+        try:
+            data = store.read_bytes(row["path"])
+            index = load_index(store, row["path"])
+        except FileNotFoundError as err:
+            report.problems.append(f"{row['path']}: missing ({err})")
+            continue
+        report.bytes += len(data)
+        if len(data) != row["bytes"] or len(data) != index["bytes"]:
+            report.problems.append(f"{row['path']}: {len(data)} bytes, manifest says {row['bytes']}")
+        if hashlib.sha256(data).hexdigest() != row["sha256"]:
+            report.problems.append(f"{row['path']}: SHA-256 differs from the manifest")
+        for sample in index["samples"]:
+            report.samples += 1
+            if sample["key"] in keys_in_shards:
+                report.problems.append(f"sample {sample['key']} in {row['path']} and {keys_in_shards[sample['key']]}")
+            keys_in_shards[sample["key"]] = row["path"]
+            for ext, where in sample["members"].items():
+                member = data[where["offset"] : where["offset"] + where["size"]]
+                if len(member) != where["size"] or hashlib.sha256(member).hexdigest() != where["sha256"]:
+                    report.problems.append(f"{row['path']}: member {sample['key']}.{ext} is damaged")
+    segments = [s for s in read_manifest(store, "segments").to_pylist() if s.get("key")]
+    for segment in segments:
+        where = keys_in_shards.get(segment["key"])
+        if where is None:
+            report.problems.append(f"segment {segment['segment_id']} has no sample in any shard")
+        elif where != segment["shard"]:
+            report.problems.append(
+                f"segment {segment['segment_id']}: manifest says {segment['shard']}, found in {where}"
+            )
+    extra = set(keys_in_shards) - {s["key"] for s in segments}
+    if extra:
+        report.problems.append(f"{len(extra)} sample(s) in shards have no segment row, e.g. {sorted(extra)[0]}")
+    return report
+
+
+def shard_paths(store: RunStore) -> list[str]:
+    return (
+        [row["path"] for row in read_manifest(store, "shards").to_pylist()]
+        if store.exists(f"manifest/{SHARDS_DIR}.parquet")
+        else []
+    )

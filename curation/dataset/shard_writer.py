@@ -1,0 +1,170 @@
+"""Pack samples into WebDataset tar shards with an index, reproducibly and atomically.
+
+Samples arrive video by video in a fixed order (sorted video ids, then sample keys) and go to
+the open shard of their bucket; a shard is closed when it reaches ``target_bytes``. Tar headers
+carry no time, owner or mode that depends on the machine, so the same samples give byte-identical
+shards. Each shard is written under a temporary name, renamed into place, and its index (keys,
+member offsets, sizes, SHA-256) is written after it: a shard without an index is not committed.
+"""
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from curation.run.run_store import TEMP_PREFIX, RunStore
+from schemas.version import SCHEMA_VERSION
+
+SHARDS_DIR = "shards"
+
+
+@dataclass
+class ShardSettings:
+    target_bytes: int = 1_000_000_000
+    bucket_by: list[str] = field(default_factory=list)  # segment fields, e.g. ["state"]
+
+
+@dataclass
+class _OpenShard:
+    bucket: str
+    number: int
+    file: Any
+    tar: tarfile.TarFile
+    path: str  # temporary local path
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return self.file.tell()
+
+
+def shard_name(bucket: str, number: int) -> str:
+    prefix = f"{bucket}/" if bucket else ""
+    return f"{prefix}shard-{number:06d}.tar"
+
+
+class ShardWriter:
+    def __init__(self, store: RunStore, settings: ShardSettings, staging_dir: str) -> None:
+        self.store = store
+        self.settings = settings
+        self.staging_dir = staging_dir
+        self._open: dict[str, _OpenShard] = {}
+        self._numbers: dict[str, int] = {}
+        self.rows: list[dict[str, Any]] = []
+        self.locations: dict[str, tuple[str, str]] = {}  # segment key -> (shard path, key)
+
+    def bucket_of(self, segment: dict[str, Any]) -> str:
+        parts = [f"{name}={_safe(segment.get(name))}" for name in self.settings.bucket_by]
+        return "/".join(parts)
+
+    def add(self, bucket: str, key: str, members: dict[str, bytes]) -> None:
+        shard = self._open.get(bucket) or self._start(bucket)
+        entry = {"key": key, "members": {}}
+        for ext in sorted(members):
+            data = members[ext]
+            info = tarfile.TarInfo(f"{key}.{ext}")
+            info.size = len(data)
+            info.mtime = 0
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            shard.tar.addfile(info, io.BytesIO(data))
+            entry["members"][ext] = {
+                "offset": info.offset_data,
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        shard.samples.append(entry)
+        self.locations[key] = (f"{SHARDS_DIR}/{shard_name(bucket, shard.number)}", key)
+        if shard.size >= self.settings.target_bytes:
+            self._commit(shard)
+
+    def close(self) -> list[dict[str, Any]]:
+        for shard in list(self._open.values()):
+            self._commit(shard)
+        return self.rows
+
+    def _start(self, bucket: str) -> _OpenShard:
+        number = self._numbers.get(bucket, 0)
+        self._numbers[bucket] = number + 1
+        fd, path = tempfile.mkstemp(dir=self.staging_dir, prefix=TEMP_PREFIX, suffix=".tar")
+        file = os.fdopen(fd, "w+b")  # noqa: SIM115 - stays open while the shard fills; closed in _commit
+        tar = tarfile.open(fileobj=file, mode="w", format=tarfile.USTAR_FORMAT)
+        shard = _OpenShard(bucket, number, file, tar, path)
+        self._open[bucket] = shard
+        return shard
+
+    def _commit(self, shard: _OpenShard) -> None:
+        shard.tar.close()
+        shard.file.flush()
+        os.fsync(shard.file.fileno())
+        shard.file.seek(0)
+        data_sha = hashlib.sha256()
+        for block in iter(lambda: shard.file.read(1 << 20), b""):
+            data_sha.update(block)
+        size = shard.file.tell()
+        shard.file.close()
+        name = shard_name(shard.bucket, shard.number)
+        relative = f"{SHARDS_DIR}/{name}"
+        _place(self.store, shard.path, relative)
+        index = {
+            "schema_version": SCHEMA_VERSION,
+            "shard": name,
+            "bucket": shard.bucket,
+            "n_samples": len(shard.samples),
+            "bytes": size,
+            "sha256": data_sha.hexdigest(),
+            "samples": shard.samples,
+        }
+        index_path = relative.removesuffix(".tar") + ".json"
+        self.store.write_bytes(index_path, json.dumps(index, sort_keys=True, indent=0).encode())
+        self.rows.append(
+            {
+                "shard": name,
+                "path": relative,
+                "bucket": shard.bucket,
+                "n_samples": len(shard.samples),
+                "bytes": size,
+                "sha256": data_sha.hexdigest(),
+                "index_path": index_path,
+            }
+        )
+        del self._open[shard.bucket]
+
+
+def _place(store: RunStore, local_tmp: str, relative: str) -> None:
+    """Move a finished temporary file to its final name in the run directory, atomically."""
+    if store.remote:
+        store.fs.put_file(local_tmp, store.path(relative))
+        os.unlink(local_tmp)
+        return
+    target = store.local_path(relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(local_tmp, target)
+
+
+def _safe(value: Any) -> str:
+    text = str(value) if value is not None else "none"
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
+
+
+def committed_shards(store: RunStore) -> Iterable[str]:
+    """Relative paths of every tar under shards/ (committed or orphaned), for clean-up."""
+    if store.remote:
+        root = store.path(SHARDS_DIR)
+        return (
+            [p.removeprefix(store.root + "/") for p in store.fs.find(root) if p.endswith((".tar", ".json"))]
+            if store.fs.exists(root)
+            else []
+        )
+    root = store.local_path(SHARDS_DIR)
+    return (
+        [str(p.relative_to(store.local_path(""))) for p in root.rglob("*") if p.suffix in (".tar", ".json")]
+        if root.exists()
+        else []
+    )

@@ -1,0 +1,78 @@
+"""Link speaking and listening segments of different people into conversation pairs.
+
+A listening segment is paired with every speaking segment of another track that shares its time
+(``same_span``: a two-shot or split screen) or ends/starts within ``max_gap_s`` of it
+(``following``/``preceding``: shot/reverse-shot editing, where the camera cuts to the listener
+while the voice goes on). Its ``partner_segment_id`` is the best of those: the largest overlap,
+else the smallest gap. When identities are known, a person is never paired with themselves. A
+monologue has no listening segments and so no pairs; nothing is invented.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from curation.runtime.resources import Resources
+from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
+
+_RELATION_RANK = {"same_span": 0, "following": 1, "preceding": 2}
+
+
+@dataclass
+class PairsStage(Stage):
+    name: ClassVar[str] = "pairs"
+    needs: ClassVar[tuple[str, ...]] = ("segments",)
+    adds: ClassVar[tuple[str, ...]] = ("pairs", "segments.partner_segment_id", "segments.turn_index")
+    resources: ClassVar[Resources] = Resources(cpus=0.25)
+
+    max_gap_s: float = field(default=1.0, metadata={"range": (0, None)})
+    min_overlap_s: float = field(default=0.5, metadata={"range": (0, None)})
+
+    def process(self, work: VideoWork) -> VideoWork:
+        turns = work.extras.get("speech", {}).get("turns", [])
+        for segment in work.segments:
+            segment["turn_index"] = _turn_of(segment, turns)
+        speaking = [s for s in work.segments if s["state"] == "speaking"]
+        for listening in (s for s in work.segments if s["state"] == "listening"):
+            links = [link for link in (self._link(s, listening) for s in speaking) if link]
+            for relation, amount, speaker in links:
+                work.pairs.append(
+                    {
+                        "pair_id": f"{speaker['segment_id']}~{listening['segment_id']}",
+                        "video_id": work.video_id,
+                        "speaking_segment_id": speaker["segment_id"],
+                        "listening_segment_id": listening["segment_id"],
+                        "relation": relation,
+                        "overlap_s": amount,
+                        "speaker_track_id": speaker["track_id"],
+                        "listener_track_id": listening["track_id"],
+                    }
+                )
+            if links:
+                best = min(links, key=lambda link: (_RELATION_RANK[link[0]], -link[1] if link[0] == "same_span" else link[1]))
+                listening["partner_segment_id"] = best[2]["segment_id"]
+        work.pairs.sort(key=lambda p: p["pair_id"])
+        return work
+
+    def _link(self, speaker: dict[str, Any], listener: dict[str, Any]) -> tuple[str, float, dict[str, Any]] | None:
+        if speaker["track_id"] == listener["track_id"]:
+            return None
+        if speaker.get("identity_id") and speaker.get("identity_id") == listener.get("identity_id"):
+            return None
+        overlap = min(speaker["t_end"], listener["t_end"]) - max(speaker["t_start"], listener["t_start"])
+        if overlap >= self.min_overlap_s:
+            return "same_span", overlap, speaker
+        if 0 <= listener["t_start"] - speaker["t_end"] <= self.max_gap_s:
+            return "following", listener["t_start"] - speaker["t_end"], speaker
+        if 0 <= speaker["t_start"] - listener["t_end"] <= self.max_gap_s:
+            return "preceding", speaker["t_start"] - listener["t_end"], speaker
+        return None
+
+
+def _turn_of(segment: dict[str, Any], turns: list[dict[str, Any]]) -> int | None:
+    best, best_overlap = None, 0.0
+    for i, turn in enumerate(turns):
+        overlap = min(segment["t_end"], turn["t_end"]) - max(segment["t_start"], turn["t_start"])
+        if overlap > best_overlap:
+            best, best_overlap = i, overlap
+    return best

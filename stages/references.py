@@ -1,0 +1,119 @@
+"""Identity-aware multi-references: a pool per identity, and per segment a choice from outside it.
+
+Run-scope: every video sends its usable tracks' best candidate crops (best per viewpoint and per
+expression bin, with their face, upper-body and whole-frame JPEGs); the driver picks each
+identity's pool across all its videos; each video then gives every segment references from that
+pool that lie outside the segment's own time window, from other videos first. Without an
+identity stage the track stands for the identity, so references still never come from inside
+the segment.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from annotators.reference_bins import candidate_facts
+from annotators.reference_selector import choose_pool, references_for_segment
+from curation.runtime.resources import Resources
+from curation.runtime.run_scope_stage import RunScopeStage
+from curation.runtime.video_work import VideoWork
+
+KINDS = ("face", "body", "global")
+_JPEG_OF_KIND = {"face": "face_jpg", "body": "body_jpg", "global": "frame_jpg"}
+
+
+@dataclass
+class ReferencesStage(RunScopeStage):
+    name: ClassVar[str] = "references"
+    resources: ClassVar[Resources] = Resources(cpus=0.5)
+
+    max_pool: int = field(default=12, metadata={"range": (1, 200)})
+    refs_per_segment: int = field(default=3, metadata={"range": (0, 50)})
+    kinds: list[str] = field(default_factory=lambda: list(KINDS))
+    margin_s: float = field(default=1.0, metadata={"range": (0, None)})
+
+    def __post_init__(self) -> None:
+        unknown = set(self.kinds) - set(KINDS)
+        if unknown:
+            raise ValueError(f"kinds: unknown {sorted(unknown)}; choose from {list(KINDS)}")
+
+    def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
+        scale = work.extras.get("analysis", {}).get("scale", 1.0)
+        out: list[dict[str, Any]] = []
+        for track in work.tracks:
+            if not track.get("usable"):
+                continue
+            facts = []
+            for crop in work.extras.get("candidates", {}).get(track["track_id"], []):
+                facts.append(
+                    {
+                        **candidate_facts(crop, scale),
+                        "id": f"{track['track_id']}@{crop['t']:.3f}",
+                        "owner": track.get("identity_id") or track["track_id"],
+                        "identity_id": track.get("identity_id"),
+                        "video_id": work.video_id,
+                        "track_id": track["track_id"],
+                        "t": float(crop["t"]),
+                        **{key: crop[key] for key in _JPEG_OF_KIND.values()},
+                    }
+                )
+            out.extend(choose_pool(facts, max_pool=len(facts)))  # best per bin of this track
+        return out
+
+    def decide(self, summaries: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        by_owner: dict[str, list[dict[str, Any]]] = {}
+        for video_id in sorted(summaries):
+            for candidate in summaries[video_id] or []:
+                by_owner.setdefault(candidate["owner"], []).append(candidate)
+        return {owner: choose_pool(cands, self.max_pool) for owner, cands in sorted(by_owner.items())}
+
+    def apply(self, work: VideoWork, decision: dict[str, list[dict[str, Any]]]) -> VideoWork:
+        tracks = {t["track_id"]: t for t in work.tracks}
+        chosen: dict[str, list[dict[str, Any]]] = {}
+        for segment in work.segments:
+            track = tracks[segment["track_id"]]
+            pool = decision.get(track.get("identity_id") or track["track_id"], [])
+            picks = references_for_segment(
+                pool, work.video_id, segment["t_start"], segment["t_end"], self.refs_per_segment, self.margin_s
+            )
+            refs = [
+                {
+                    "reference_id": f"{c['id']}:{kind}",
+                    "kind": kind,
+                    "view_bin": c["view_bin"],
+                    "expression_bin": c["expression_bin"],
+                    "video_id": c["video_id"],
+                    "track_id": c["track_id"],
+                    "t": c["t"],
+                    "score": c["score"],
+                    "jpg": c[_JPEG_OF_KIND[kind]],
+                }
+                for c in picks
+                for kind in self.kinds
+            ]
+            chosen[segment["segment_id"]] = refs
+            segment["reference_ids"] = [r["reference_id"] for r in refs]
+        work.extras["segment_references"] = chosen
+        return work
+
+    def manifest_rows(self, decision: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        rows = [
+            {
+                "reference_id": f"{c['id']}:{kind}",
+                "identity_id": c["identity_id"],
+                "video_id": c["video_id"],
+                "track_id": c["track_id"],
+                "t": c["t"],
+                "kind": kind,
+                "view_bin": c["view_bin"],
+                "expression_bin": c["expression_bin"],
+                "score": c["score"],
+                "sharpness": c["sharpness"],
+                "face_height_px": c["face_height_px"],
+                "yaw": c["yaw"],
+                "pitch": c["pitch"],
+            }
+            for pool in decision.values()
+            for c in pool
+            for kind in self.kinds
+        ]
+        return {"references": rows}

@@ -1,0 +1,172 @@
+"""Encode every kept segment of a video into its WebDataset sample members.
+
+Clips are cut only for kept segments (the costly encode happens once per sample), square around
+the performer; per-frame arrays are resampled from the analysis frames to the clip's frames by
+time. The members ride on the work record to the shard writer, which packs them in a fixed order.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from annotators.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
+from curation.media.clip_encoder import CropBox, encode_clip, performer_crop
+from curation.runtime.resources import Resources
+from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
+from curation.storage_formats import json_bytes, npz_bytes, wav_bytes
+from schemas.sample_layout import AUDIO_SAMPLE_RATE, reference_member, safe_key
+from schemas.states import PerformerState, state_name
+from schemas.version import SCHEMA_VERSION
+
+_S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
+
+
+@dataclass
+class SampleWriterStage(Stage):
+    name: ClassVar[str] = "samples"
+    needs: ClassVar[tuple[str, ...]] = ("extras.audio",)
+    adds: ClassVar[tuple[str, ...]] = ("extras.samples", "segments.key")
+    resources: ClassVar[Resources] = Resources(cpus=1)
+
+    clip_size: int = field(default=256, metadata={"range": (32, 2048)})
+    clip_fps: float = field(default=25.0, metadata={"range": (1, 60)})
+    crop_scale: float = field(default=2.6, metadata={"range": (1, 10)})
+    crf: int = field(default=23, metadata={"range": (0, 51)})
+    max_kbps: int = field(default=1500, metadata={"range": (50, 100000)})
+    # Shard packing (after the last block) reads these two.
+    shard_target_bytes: int = field(default=1_000_000_000, metadata={"range": (1, None)})
+    shard_bucket_by: list[str] = field(default_factory=list)
+
+    def process(self, work: VideoWork) -> VideoWork:
+        samples = []
+        shots = {s["shot_id"]: s for s in work.shots}
+        for segment in work.segments:
+            if segment.get("duplicate_of"):
+                continue
+            key = safe_key(segment["segment_id"])
+            segment["key"] = key
+            samples.append((key, self._members(work, segment, shots[segment["shot_id"]], key)))
+        work.extras["samples"] = samples
+        return work
+
+    def _members(self, work: VideoWork, segment: dict[str, Any], shot: dict[str, Any], key: str) -> dict[str, bytes]:
+        analysis = work.extras["analysis"]
+        features = work.track_features[segment["track_id"]]
+        duration = segment["t_end"] - segment["t_start"]
+        n_clip = int(round(duration * self.clip_fps))
+        # analysis-frame index (within the shot's arrays) shown at each clip frame
+        times = segment["t_start"] + np.arange(n_clip) / self.clip_fps
+        index = np.clip(
+            np.round((times - shot["t_start"]) * analysis["fps"]).astype(int), 0, len(features["present"]) - 1
+        )
+        present = features["present"][index]
+        boxes = features["face_box"][index].astype(np.float32)
+        median_box = tuple(float(v) for v in np.nanmedian(boxes[present], axis=0))
+        width, height = int(work.video["width"]), int(work.video["height"])
+        crop = performer_crop(median_box, width, height, self.crop_scale)
+        clip = encode_clip(
+            work.local_path, segment["t_start"], duration, crop, self.clip_size, self.clip_fps, self.crf, self.max_kbps
+        )
+        pcm = work.extras["audio"]["pcm16"]
+        a = int(round(segment["t_start"] * AUDIO_SAMPLE_RATE))
+        audio = np.zeros(int(round(duration * AUDIO_SAMPLE_RATE)), dtype=np.int16)
+        chunk = pcm[a : a + len(audio)]
+        audio[: len(chunk)] = chunk
+        signals = features["signals"][index]
+        speech = work.extras.get("speech", {})
+        video_index = np.clip(np.round(times * analysis["fps"]).astype(int), 0, max(0, analysis["n_frames"] - 1))
+        vad = speech.get("vad_prob", np.zeros(analysis["n_frames"], np.float16))
+        arrays = {
+            "state": features.get("state", np.zeros(len(features["present"]), np.int8))[index].astype(np.int8),
+            "present": present,
+            "head_pose": signals[:, [_S["yaw"], _S["pitch"], _S["roll"]]].astype(np.float16),
+            "mouth_open": signals[:, _S["mouth_open"]].astype(np.float16),
+            "blendshapes": features["blendshapes"][index].astype(np.float16),
+            "face_box": _to_clip_coords(boxes, crop, width, height).astype(np.float16),
+            "vad": np.asarray(vad, np.float16)[video_index] if len(vad) else np.zeros(n_clip, np.float16),
+            "speaking_prob": features.get("speaking_prob", np.zeros(len(present), np.float16))[index].astype(
+                np.float16
+            ),
+        }
+        references = work.extras.get("segment_references", {}).get(segment["segment_id"], [])
+        record = self._record(work, segment, key, arrays["state"], n_clip, references)
+        members = {
+            "mp4": clip,
+            "wav": wav_bytes(audio, AUDIO_SAMPLE_RATE),
+            "npz": npz_bytes(arrays),
+            "json": json_bytes(record),
+            "txt": (segment.get("caption") or "").encode("utf-8"),
+        }
+        for i, ref in enumerate(references):
+            members[reference_member(i)] = ref["jpg"]
+        return members
+
+    def _record(
+        self,
+        work: VideoWork,
+        segment: dict[str, Any],
+        key: str,
+        states: np.ndarray,
+        n_clip: int,
+        references: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        timeline = []
+        for code in states:
+            if timeline and timeline[-1][0] == state_name(code):
+                timeline[-1][2] += 1
+            else:
+                timeline.append([state_name(code), sum(t[2] for t in timeline), 1])
+        annotation = work.extras.get("annotations", {}).get(segment["segment_id"])
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "key": key,
+            **{
+                k: segment.get(k)
+                for k in (
+                    "segment_id",
+                    "video_id",
+                    "track_id",
+                    "identity_id",
+                    "state",
+                    "t_start",
+                    "t_end",
+                    "audio_source",
+                    "partner_segment_id",
+                )
+            },
+            "fps": self.clip_fps,
+            "n_frames": n_clip,
+            "size": self.clip_size,
+            "state_timeline": timeline,
+            "state_codes": {s.name.lower(): int(s) for s in PerformerState},
+            "scores": {
+                k: segment.get(k)
+                for k in (
+                    "vad_frac",
+                    "speaking_prob_mean",
+                    "sync_offset_frames",
+                    "sync_confidence",
+                    "audio_loudness_db",
+                    "audio_clipping_frac",
+                    "face_height_px",
+                    "sharpness",
+                )
+            },
+            "transcript": segment.get("transcript"),
+            "annotation": annotation,
+            "caption": work.extras.get("captions", {}).get(segment["segment_id"], {"short": segment.get("caption")}),
+            "references": [
+                {k: v for k, v in r.items() if k != "jpg"} | {"member": reference_member(i)}
+                for i, r in enumerate(references)
+            ],
+            "blendshape_names": list(BLENDSHAPE_NAMES),
+            "provenance": {"uri": work.uri, "source_t_start": segment["t_start"], "source_t_end": segment["t_end"]},
+        }
+
+
+def _to_clip_coords(boxes: np.ndarray, crop: CropBox, width: int, height: int) -> np.ndarray:
+    scale = np.array([width, height, width, height], dtype=np.float32)
+    offset = np.array([crop.x, crop.y, crop.x, crop.y], dtype=np.float32)
+    return (boxes * scale - offset) / crop.side

@@ -1,0 +1,79 @@
+"""Voice activity for every analysis frame, plus words and speakers when their models are there.
+
+Works on the audio decoded once by ``audio_analysis``. Silero VAD always runs (its model ships in
+its wheel). ASR (whisperx) and diarization (pyannote) run when enabled: ``auto`` runs them when
+their model is in the models directory and skips them otherwise; ``on`` requires the model and
+fails the video with the fetch command when it is missing; ``off`` never runs them. Speech turns
+come from diarization when it ran, else from voice-activity intervals.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from annotators.voice_activity import VoiceActivityDetector
+
+from curation.models.registry import is_available
+from curation.runtime.resources import Resources
+from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
+from stages.audio_analysis import audio_samples
+
+Toggle = Literal["auto", "on", "off"]
+
+
+@dataclass
+class SpeechStage(Stage):
+    name: ClassVar[str] = "speech"
+    needs: ClassVar[tuple[str, ...]] = ("extras.audio", "extras.analysis")
+    adds: ClassVar[tuple[str, ...]] = ("extras.speech",)
+    resources: ClassVar[Resources] = Resources(cpus=1)
+    holds_model: ClassVar[bool] = True
+
+    vad_threshold: float = field(default=0.5, metadata={"range": (0, 1)})
+    min_speech_s: float = field(default=0.25, metadata={"range": (0, None)})
+    min_silence_s: float = field(default=0.15, metadata={"range": (0, None)})
+    asr: Toggle = "auto"
+    asr_language: str = "en"
+    diarization: Toggle = "auto"
+
+    def setup(self) -> None:
+        self._vad = VoiceActivityDetector(self.vad_threshold, self.min_speech_s, self.min_silence_s)
+        self._asr = None
+        self._diarizer = None
+        if self.asr == "on" or (self.asr == "auto" and is_available("whisper")):
+            from annotators.speech_transcriber import SpeechTranscriber
+
+            self._asr = SpeechTranscriber(language=self.asr_language)
+        if self.diarization == "on" or (self.diarization == "auto" and is_available("diarization")):
+            from annotators.speaker_diarizer import SpeakerDiarizer
+
+            self._diarizer = SpeakerDiarizer()
+
+    def process(self, work: VideoWork) -> VideoWork:
+        analysis = work.extras["analysis"]
+        audio = audio_samples(work)
+        n_frames = analysis["n_frames"]
+        if audio.size == 0:
+            vad = np.zeros(n_frames, dtype=np.float32)
+            intervals: list[tuple[float, float]] = []
+        else:
+            vad = self._vad.frame_probabilities(audio, analysis["fps"], n_frames)
+            intervals = self._vad.speech_intervals(audio)
+        speech: dict[str, Any] = {
+            "vad_prob": vad.astype(np.float16),
+            "intervals": intervals,
+            "turns": [{"t_start": a, "t_end": b, "speaker": None} for a, b in intervals],
+            "words": None,
+            "asr": "off",
+            "diarization": "off",
+        }
+        if self._asr is not None and audio.size:
+            speech["words"] = [w.__dict__ if hasattr(w, "__dict__") else dict(w) for w in self._asr.words(audio)]
+            speech["asr"] = "whisperx"
+        if self._diarizer is not None and audio.size:
+            turns = self._diarizer.turns(audio)
+            speech["turns"] = [t.__dict__ if hasattr(t, "__dict__") else dict(t) for t in turns]
+            speech["diarization"] = "pyannote"
+        work.extras["speech"] = speech
+        return work
