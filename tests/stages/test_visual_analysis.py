@@ -13,6 +13,8 @@ from tests.stages.analysis_runner import analyse
 TALKING = "talkvid_tys_gt.mp4"
 OTHER_TALKING = "fantasy_end0.1.mp4"
 NO_FACE = "panda_1IK5fEEVQdY.102.mp4"
+# keep the aspect ratio: a squashed face reads as turned away
+SQUARE_512 = "scale=512:512:force_original_aspect_ratio=decrease,pad=512:512:(ow-iw)/2:(oh-ih)/2,fps=25"
 
 
 def _ffmpeg(*args: str) -> None:
@@ -62,7 +64,7 @@ def test_hard_cut_splits_shots_and_tracks_never_cross_it(shared_media, models_di
             "-t",
             "3",
             "-vf",
-            "scale=512:512,fps=25",
+            SQUARE_512,
             "-an",
             "-c:v",
             "libx264",
