@@ -18,6 +18,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.set_defaults(handler=handle_analysis)
+    p = bsub.add_parser("pipeline", help="accuracy against ground truth and speed of the whole pipeline")
+    p.add_argument("--input", required=True, help="folder of videos (e.g. the videos/ of `lpm-curate synth`)")
+    p.add_argument("--truth", default=None, help="folder of lpm-synth-truth/1 JSON files named like the videos")
+    p.add_argument("--workflow", default="default", help="workflow name or YAML path")
+    p.add_argument("--workers", type=int, default=2, help="CPUs for the embedded Ray")
+    p.add_argument("--out", default=None, help="run directory to keep (default: a temporary one)")
+    p.add_argument("--report", default=None, help="write an HTML report with plots here")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=handle_pipeline)
 
 
 def handle_analysis(args: argparse.Namespace) -> int:
@@ -65,4 +75,33 @@ def handle_analysis(args: argparse.Namespace) -> int:
     Console().print(table)
     if "scaling_speedup" in summary:
         Console().print(f"throughput with {counts[-1]} workers / {counts[0]}: {summary['scaling_speedup']:.2f}x")
+    return 0
+
+
+def handle_pipeline(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from curation.bench.bench_report import write_report
+    from curation.bench.pipeline_bench import run_pipeline_bench
+    from curation.config.workflow import load_workflow
+    from stages.registry import STAGE_REGISTRY
+
+    workflow = load_workflow(args.workflow, STAGE_REGISTRY, args.overrides)
+    report = run_pipeline_bench(args.input, args.truth, workflow, args.workers, args.out)
+    if args.report:
+        write_report(report, Path(args.report))
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return 0
+    table = Table("figure", "value", title="bench pipeline")
+    for key in ("shot_f1", "track_recall", "state_accuracy", "pair_precision", "identity_precision",
+                "identity_recall", "reference_leaks", "realtime_per_core", "ratio_to_floor", "peak_rss_mb",
+                "video_seconds", "wall_seconds", "decode_floor_seconds"):
+        value = report.get(key)
+        table.add_row(key, "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value)))
+    for state, f1 in (report.get("state_f1") or {}).items():
+        table.add_row(f"state_f1.{state}", "n/a" if f1 is None else f"{f1:.3f}")
+    Console().print(table)
+    if args.report:
+        Console().print(f"report: {args.report}")
     return 0

@@ -3,7 +3,16 @@
 import argparse
 import sys
 
-from curation.cli import audit_command, bench_command, models_command, query_command, run_command, status_command
+from curation.cli import (
+    audit_command,
+    bench_command,
+    demo_command,
+    models_command,
+    query_command,
+    run_command,
+    status_command,
+    synth_command,
+)
 
 COMMANDS = {
     "run": run_command,
@@ -12,6 +21,8 @@ COMMANDS = {
     "models": models_command,
     "bench": bench_command,
     "audit": audit_command,
+    "demo": demo_command,
+    "synth": synth_command,
 }
 
 
