@@ -37,11 +37,11 @@ def crop_resized(rgb: np.ndarray, x0: int, y0: int, w: int, h: int, out_w: int, 
 
 
 def face_crop(rgb: np.ndarray, box: np.ndarray, landmarks: np.ndarray) -> tuple[bytes, np.ndarray]:
-    """A square face crop and the landmarks (x, y) in the crop's pixel coordinates."""
+    """A square face crop and the landmarks (x, y, z) in the crop's pixel units (z scaled like x)."""
     x0, y0, side = square_box(box, FACE_EXPAND)
     crop = crop_resized(rgb, x0, y0, side, side, FACE_CROP_PX, FACE_CROP_PX)
     scale = FACE_CROP_PX / side
-    local = (landmarks[:, :2] - np.array([x0, y0], dtype=np.float32)) * scale
+    local = (landmarks[:, :3] - np.array([x0, y0, 0.0], dtype=np.float32)) * scale
     return encode_jpeg(crop), local.astype(np.float16)
 
 

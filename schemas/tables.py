@@ -172,6 +172,8 @@ IDENTITIES = pa.schema(
         ("cohesion", _f32),  # mean similarity of members to the centroid
         ("margin", _f32),  # centroid similarity gap to the nearest other identity
         ("matched_from", _str),  # identity id of an earlier run this one was matched to
+        ("strength", _str),  # strong (learned recogniser) | weak (no-weights descriptor)
+        ("centroid", pa.list_(_f32)),  # unit vector; a later run matches its identities against these
     ],
     metadata={"schema_version": SCHEMA_VERSION, "table": "identities"},
 )

@@ -1,6 +1,8 @@
 """Probe each input: container facts, and early rejection of what cannot be a training video."""
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -37,6 +39,10 @@ class ProbeStage(Stage):
         path = ensure_local(work.uri, work.video_id or "", work.local_path)
         work.local_path = path
         try:
+            # Checked first: opening a named pipe would block here, with no timeout to end it.
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                work.reject(self.name, Reason.NOT_A_FILE, "not a regular file when probed")
+                return work
             sniffed = sniff_non_video(path)
         except OSError as err:
             # Identified a moment ago, gone or unreadable now: a rejection, not a crash.

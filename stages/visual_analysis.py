@@ -16,6 +16,7 @@ from annotators.face_crops import body_crop, face_crop, frame_thumbnail
 from annotators.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
 from annotators.face_tracker import box_iou
 from annotators.frame_quality import QUALITY_NAMES, FrameQualityMeter
+from annotators.perceptual_hash import phash64
 from annotators.shot_detector import StreamingShotDetector
 from annotators.small_face_finder import SmallFaceFinder
 from annotators.track_features import FrameFace, assemble_tracks, track_summary
@@ -54,6 +55,8 @@ class VisualAnalysisStage(Stage):
     frontal_max_yaw: float = field(default=35.0, metadata={"range": (0, 90)})
     frontal_max_pitch: float = field(default=25.0, metadata={"range": (0, 90)})
     crops_per_s: float = field(default=1.0, metadata={"range": (0, 25)})
+    # Key-frame perceptual hashes for near-duplicate detection (a 64-bit number per key frame).
+    hashes_per_s: float = field(default=2.0, metadata={"range": (0, 25)})
 
     def setup(self) -> None:
         self._model_path = resolve("face_landmarker")
@@ -71,6 +74,8 @@ class VisualAnalysisStage(Stage):
         crops: dict[tuple[int, int], dict] = {}
         small_every = max(1, round(self.small_face_every_s * fps))
         crop_every = max(1, round(fps / self.crops_per_s)) if self.crops_per_s else 0
+        hash_every = max(1, round(fps / self.hashes_per_s)) if self.hashes_per_s else 0
+        key_frame_hashes: list[tuple[float, int | None]] = []
         timeout = max(120.0, self.timeout_per_video_s * float(video.get("duration_s") or 0))
         finder = SmallFaceFinder(self._model_path) if self.small_faces and self.max_small_faces else None
         followed: list[np.ndarray] = []
@@ -81,6 +86,8 @@ class VisualAnalysisStage(Stage):
                     detector.feed(frame.index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
                     sharp = cv2.cvtColor(_resize_short(frame.rgb, _SHARPNESS_SHORT_SIDE), cv2.COLOR_RGB2GRAY)
                     quality_rows.append(quality.measure(thumb, sharp))
+                    if hash_every and frame.index % hash_every == 0:
+                        key_frame_hashes.append((frame.t, phash64(thumb)))
                     observations = [(o, False) for o in landmarker.detect(frame.rgb, frame.t)]
                     if finder is not None:
                         followed = self._small_faces(
@@ -94,6 +101,7 @@ class VisualAnalysisStage(Stage):
                 if finder is not None:
                     finder.close()
         self._assemble(work, geometry, fps, detector, quality_rows, faces_per_frame, crops)
+        work.extras["key_frame_hashes"] = key_frame_hashes
         return work
 
     def _small_faces(

@@ -73,9 +73,12 @@ class ShardWriter:
             info.mode = 0o644
             info.uid = info.gid = 0
             info.uname = info.gname = ""
+            # addfile copies ``info``, so the data offset is computed here: after the header.
+            header = info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
+            data_offset = shard.tar.offset + len(header)
             shard.tar.addfile(info, io.BytesIO(data))
             entry["members"][ext] = {
-                "offset": info.offset_data,
+                "offset": data_offset,
                 "size": len(data),
                 "sha256": hashlib.sha256(data).hexdigest(),
             }

@@ -42,7 +42,7 @@ def test_talking_head_gives_one_usable_track_with_float16_signals(shared_media, 
     assert len(crops) >= 3  # one per second of a 4 s clip
     face = cv2.imdecode(np.frombuffer(crops[0]["face_jpg"], np.uint8), cv2.IMREAD_COLOR)
     assert face.shape == (160, 160, 3)
-    assert crops[0]["face_landmarks"].shape == (478, 2)
+    assert crops[0]["face_landmarks"].shape == (478, 3)
     assert work.shots[0]["audio_loudness_db"] > -40  # someone is speaking
 
 

@@ -1,0 +1,87 @@
+"""Near-duplicate segments across the run (re-uploads, repeated clips), rejected with their twin.
+
+Run-scope: each segment is fingerprinted by the perceptual hashes of its key frames (2 per second,
+taken during the single analysis decode) and, when the OpenCLIP model is present, an image
+embedding of its key frames; the driver walks all segments in a fixed order (video id, segment
+id) and keeps the first of each group of near-duplicates. A duplicate leaves the segments table
+and becomes a ``duplicate`` rejection whose detail names the kept twin.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import cv2
+import numpy as np
+
+from annotators.near_duplicates import DuplicateCriteria, SegmentFingerprint, find_near_duplicates
+from curation.models.registry import is_available
+from curation.runtime.resources import Resources
+from curation.runtime.run_scope_stage import RunScopeStage
+from curation.runtime.video_work import VideoWork
+from schemas.reasons import Reason
+
+
+@dataclass
+class DedupStage(RunScopeStage):
+    name: ClassVar[str] = "dedup"
+    resources: ClassVar[Resources] = Resources(cpus=1)
+
+    clip: Literal["auto", "on", "off"] = "auto"
+    max_frame_distance: int = field(default=10, metadata={"range": (0, 64)})
+    min_matched_fraction: float = field(default=0.8, metadata={"range": (0, 1)})
+    max_mean_distance: float = field(default=4.0, metadata={"range": (0, 64)})
+    clip_eps: float = field(default=0.03, metadata={"range": (0, 1)})
+    compare_within_video: bool = False
+
+    def setup(self) -> None:
+        self._clip = None
+        if self.clip == "on" or (self.clip == "auto" and is_available("openclip")):
+            from annotators.clip_embedder import ClipImageEmbedder
+
+            self._clip = ClipImageEmbedder()
+
+    def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
+        hashes = work.extras.get("key_frame_hashes", [])
+        frames = [c for crops in work.extras.get("candidates", {}).values() for c in crops]
+        out = []
+        for segment in work.segments:
+            inside = tuple(h for t, h in hashes if segment["t_start"] <= t < segment["t_end"])
+            embedding = None
+            if self._clip is not None:
+                shown = sorted({c["t"]: c["frame_jpg"] for c in frames
+                                if segment["t_start"] <= c["t"] < segment["t_end"]}.items())
+                images = [cv2.cvtColor(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+                          for _t, j in shown]
+                embedding = self._clip.embed_segment(images) if images else None
+            out.append({"segment_id": segment["segment_id"], "video_id": work.video_id, "hashes": inside,
+                        "embedding": embedding})
+        return out
+
+    def decide(self, summaries: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        fingerprints = [
+            SegmentFingerprint(e["segment_id"], e["video_id"], e["hashes"], e["embedding"])
+            for video_id in sorted(summaries)
+            for e in sorted(summaries[video_id] or [], key=lambda e: e["segment_id"])
+        ]
+        criteria = DuplicateCriteria(self.max_frame_distance, self.min_matched_fraction, self.max_mean_distance,
+                                     self.clip_eps, self.compare_within_video)
+        return {d.segment_id: d.__dict__ for d in find_near_duplicates(fingerprints, criteria)}
+
+    def apply(self, work: VideoWork, decision: dict[str, dict[str, Any]]) -> VideoWork:
+        kept = []
+        for segment in work.segments:
+            duplicate = decision.get(segment["segment_id"])
+            if duplicate is None:
+                kept.append(segment)
+                continue
+            evidence = duplicate["evidence"]
+            if duplicate.get("matched_fraction") is not None:
+                evidence += f", {duplicate['matched_fraction']:.0%} key frames match"
+            work.reject_entity("segment", segment["segment_id"], self.name, Reason.DUPLICATE,
+                               f"near-duplicate of {duplicate['kept_segment_id']} ({evidence})",
+                               segment["t_start"], segment["t_end"])
+        if work.segments and not kept:
+            twins = sorted({decision[s["segment_id"]]["kept_segment_id"] for s in work.segments})
+            work.reject(self.name, Reason.DUPLICATE, f"every segment repeats kept footage: {', '.join(twins[:3])}")
+        work.segments = kept
+        return work
