@@ -1,6 +1,7 @@
 """``lpm-curate run``: run a workflow over inputs into a run directory, with a summary."""
 
 import argparse
+import errno
 import sys
 
 from rich.console import Console
@@ -58,6 +59,13 @@ def handle(args: argparse.Namespace) -> int:
     except (WorkflowError, InputError, WorkflowMismatchError) as err:
         console.print(f"[red]error:[/] {err}")
         return 2
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        console.print(f"[red]error:[/] no space left on the device holding {err.filename or args.out}. "
+                      "Everything finished so far is saved; free some space and run the same command "
+                      "again to resume.")
+        return 4
     except AccountingError as err:
         console.print(f"[red bold]ACCOUNTING FAILED:[/] {err}")
         return 3

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,13 +11,21 @@ from curation.manifests.catalog import manifest_names
 from curation.manifests.manifest_writer import read_manifest
 from curation.run.run_store import RunStore
 
+SAFE_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
+
 
 def load_index(store: RunStore, shard_path: str) -> dict[str, Any]:
     return json.loads(store.read_bytes(shard_path.removesuffix(".tar") + ".json"))
 
 
+def _check_key(key: str) -> None:
+    if not SAFE_KEY_RE.fullmatch(key):
+        raise ValueError(f"unsafe sample key {key!r}: keys are [A-Za-z0-9_-] only")
+
+
 def read_sample(store: RunStore, shard_path: str, key: str) -> dict[str, bytes]:
-    """The members of one sample, read by byte offset without scanning the tar."""
+    """The members of one sample, read by byte offset without scanning or extracting the tar."""
+    _check_key(key)
     index = load_index(store, shard_path)
     entry = next((s for s in index["samples"] if s["key"] == key), None)
     if entry is None:
@@ -67,6 +76,9 @@ def verify_shards(store: RunStore) -> VerifyReport:
             report.problems.append(f"{row['path']}: SHA-256 differs from the manifest")
         for sample in index["samples"]:
             report.samples += 1
+            if not SAFE_KEY_RE.fullmatch(sample["key"]):
+                report.problems.append(f"{row['path']}: unsafe sample key {sample['key']!r}")
+                continue
             if sample["key"] in keys_in_shards:
                 report.problems.append(f"sample {sample['key']} in {row['path']} and {keys_in_shards[sample['key']]}")
             keys_in_shards[sample["key"]] = row["path"]

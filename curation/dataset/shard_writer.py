@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from curation.run.crash_points import crash_point
 from curation.run.run_store import TEMP_PREFIX, RunStore
 from schemas.version import SCHEMA_VERSION
 
@@ -83,6 +84,7 @@ class ShardWriter:
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
         shard.samples.append(entry)
+        crash_point("sample")
         self.locations[key] = (f"{SHARDS_DIR}/{shard_name(bucket, shard.number)}", key)
         if shard.size >= self.settings.target_bytes:
             self._commit(shard)
@@ -138,6 +140,7 @@ class ShardWriter:
             }
         )
         del self._open[shard.bucket]
+        crash_point("shard")
 
 
 def _place(store: RunStore, local_tmp: str, relative: str) -> None:

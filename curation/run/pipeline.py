@@ -19,6 +19,7 @@ from curation.ingest.content_id import InputIdentity, identify_input
 from curation.ingest.discovery import discover_inputs
 from curation.manifests.manifest_writer import write_manifest
 from curation.run.accounting import Accounting, check_accounting
+from curation.run.crash_points import crash_point
 from curation.run.ledger import Ledger
 from curation.run.run_info import RunInfo
 from curation.run.run_store import RunStore
@@ -88,7 +89,7 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
         n_videos=len(primaries),
         resumed_videos=len(resumed),
         stage_seconds=stage_seconds,
-        tables={k: v for k, v in tables.items()},
+        tables=dict(tables),
     )
     info.complete(
         accounting=accounting.__dict__,
@@ -135,6 +136,7 @@ def _run_blocks(
             if block == len(blocks) - 1 and work.state == "pending":
                 work.state = "kept"
             ledger.save_video(work, block)
+            crash_point("video")
             finished += 1
             progress(phase, finished, len(primaries))
         if run_stage is not None:

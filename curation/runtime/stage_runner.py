@@ -3,6 +3,7 @@
 Shared by the local and the Ray executors so that both give identical results.
 """
 
+import errno
 import time
 import traceback
 
@@ -22,6 +23,10 @@ def run_stage(stage: Stage, work: VideoWork) -> VideoWork:
         work = stage.process(work)
     except MediaTimeoutError as err:
         work.fail(stage.name, Reason.TIMEOUT, str(err))
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise  # a full disk is the machine's problem, not this video's: stop the run
+        work.fail(stage.name, Reason.ERROR, f"{type(err).__name__}: {err}")
     except Exception as err:
         where = traceback.extract_tb(err.__traceback__)[-1]
         work.fail(
