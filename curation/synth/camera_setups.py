@@ -73,7 +73,8 @@ class SetupFactory:
         return Setup(f"closeup:{person_id}", self._next_backdrop(), (placement,))
 
     def medium(self, person_id: str) -> Setup:
-        placement = Placement(person_id, 0.3 * self.height, (0.42 * self.width, 0.42 * self.height), self.full)
+        """A looser single: smaller face, set low enough that the shoulders reach the frame's edge."""
+        placement = Placement(person_id, 0.3 * self.height, (0.42 * self.width, 0.55 * self.height), self.full)
         return Setup(f"medium:{person_id}", self._next_backdrop(), (placement,))
 
     def split(self, left: str, right: str) -> Setup:
@@ -81,8 +82,8 @@ class SetupFactory:
         gap = SPLIT_DIVIDER_PX // 2
         face = 0.36 * self.height
         placements = (
-            Placement(left, face, (0.25 * self.width, 0.47 * self.height), (0, 0, half - gap, self.height)),
-            Placement(right, face, (0.75 * self.width, 0.47 * self.height),
+            Placement(left, face, (0.25 * self.width, 0.5 * self.height), (0, 0, half - gap, self.height)),
+            Placement(right, face, (0.75 * self.width, 0.5 * self.height),
                       (half + gap, 0, self.width, self.height)),
         )
         return Setup("split", self._next_backdrop(), placements)

@@ -1,7 +1,9 @@
 """Animate a still portrait: jaw opening, blinks, gaze, head turn, nods and tilt, by image warping.
 
-Every motion is a displacement field built from the landmarks measured once on the still, and all
-fields are summed and applied with one ``cv2.remap``: dest pixel ``p`` shows source ``p - D(p)``.
+Every motion is a displacement field built from the landmarks measured once on the still: the
+expression fields (jaw, lids, irises) are composed with the head-motion field and the portrait
+(colour and cut-out mask together) is warped once with ``cv2.remap``: dest pixel ``p`` shows source
+``p - D(p)``.
 The opened mouth is painted as a dark cavity with an upper-teeth band between the fixed upper lip
 and the lowered jaw, so a face model really measures an open mouth (``jawOpen``, inner-lip gap).
 """
@@ -15,6 +17,7 @@ import numpy as np
 from curation.synth.portraits import Portrait
 from curation.synth.still_landmarks import (
     CHIN,
+    FACE_OVAL,
     INNER_LIP_LOWER,
     INNER_LIP_UPPER,
     JAW_AT_MOUTH,
@@ -48,8 +51,8 @@ class HeadPose:
 @dataclass(frozen=True)
 class RenderedHead:
     image: np.ndarray  # (S, S, 3) uint8
-    alpha: np.ndarray  # (S, S) float32
-    landmarks: np.ndarray  # (478, 2) where the face's landmarks moved to
+    alpha: np.ndarray  # (S, S) uint8, 255 opaque
+    outline: np.ndarray  # (36, 2) where the face-oval landmarks moved to
 
 
 def smoothstep(x: np.ndarray, edge0: float | np.ndarray, edge1: float | np.ndarray) -> np.ndarray:
@@ -63,12 +66,14 @@ class HeadRig:
     def __init__(self, portrait: Portrait) -> None:
         self.portrait = portrait
         lm = portrait.face.landmarks
-        self.face_height = portrait.face.height
+        self.face_height = h = portrait.face.height
         size = portrait.size
+        self._bgra = np.dstack([portrait.image, np.round(portrait.alpha * 255).astype(np.uint8)])
         self._xs = np.arange(size, dtype=np.float32)
         self._grid_x, self._grid_y = np.meshgrid(self._xs, self._xs)
         self._nose = lm[NOSE_TIP]
         self._chin_y = float(lm[CHIN][1])
+        self._outline = lm[list(FACE_OVAL)]
         upper = lm[list(INNER_LIP_UPPER)]
         lower = lm[list(INNER_LIP_LOWER)]
         order = np.argsort(upper[:, 0])
@@ -81,6 +86,20 @@ class HeadRig:
         self._split_y = np.interp(self._xs, self._lip_x, self._upper_y).astype(np.float32)
         self._eyes = [_eye_geometry(lm, corners, contour, size) for corners, contour in (
             (RIGHT_EYE, RIGHT_EYE_CONTOUR), (LEFT_EYE, LEFT_EYE_CONTOUR))]
+        self._jaw_box = (
+            max(0, math.floor(self._mouth_centre_x - 1.3 * self._jaw_half)),
+            max(0, math.floor(float(self._upper_y.min()) - 0.3 * h)),
+            min(size, math.ceil(self._mouth_centre_x + 1.3 * self._jaw_half)),
+            min(size, math.ceil(self._chin_y + 0.5 * h)),
+        )
+        # Pose-independent profiles of the head motion (see _head_motion).
+        ys = self._xs[:, None]
+        self._head = (1.0 - smoothstep(ys, self._chin_y + 0.1 * h, self._chin_y + 0.7 * h)).astype(np.float32)
+        sigma = 0.38 * h
+        self._bump = (np.exp(-((ys - self._nose[1]) ** 2) / (2 * sigma**2))
+                      * np.exp(-((self._xs[None, :] - self._nose[0]) ** 2) / (2 * sigma**2))).astype(np.float32)
+        self._tilt_x = ((ys - (self._chin_y + 0.35 * h)) * self._head).astype(np.float32)
+        self._tilt_y_row = (self._xs - self._nose[0])[None, :].astype(np.float32)
 
     def mouth_drop(self, mouth_open: float) -> float:
         """How far the lower lip moves (pixels) from where the still photo has it."""
@@ -90,39 +109,42 @@ class HeadRig:
     def render(self, pose: HeadPose) -> RenderedHead:
         """Expression fields (jaw, lids, irises) are defined on the still face; head motion then
         moves that face. Composing the two (rather than adding them) keeps a closed mouth closed
-        while the head nods."""
+        while the head nods. Expressions are local, so they are composed only in their box."""
         drop = self.mouth_drop(pose.mouth_open)
-        expr_dx = np.zeros(self._grid_x.shape, np.float32)
-        expr_dy = np.zeros(self._grid_x.shape, np.float32)
-        self._add_jaw_field(expr_dy, drop)
+        expression = np.zeros((*self._grid_x.shape, 2), np.float32)
+        boxes = []
+        if abs(drop) >= 0.05:
+            self._add_jaw_field(expression[..., 1], drop)
+            boxes.append(self._jaw_box)
         for eye in self._eyes:
-            eye.add_blink(expr_dy, pose.blink)
-            eye.add_gaze(expr_dx, pose.gaze)
+            if eye.add_blink(expression[..., 1], pose.blink) | eye.add_gaze(expression[..., 0], pose.gaze):
+                boxes.append(eye.box)
         head_dx, head_dy = self._head_motion(pose)
-        face_x = self._grid_x - head_dx
-        face_y = self._grid_y - head_dy
-        source_x = face_x - cv2.remap(expr_dx, face_x, face_y, cv2.INTER_LINEAR)
-        source_y = face_y - cv2.remap(expr_dy, face_x, face_y, cv2.INTER_LINEAR)
-        image = cv2.remap(
-            self.portrait.image, source_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
-        alpha = cv2.remap(self.portrait.alpha, source_x, source_y, cv2.INTER_LINEAR)
-        on_face = _forward_map(self.portrait.face.landmarks, expr_dx, expr_dy)
-        moved = _forward_map(on_face, head_dx, head_dy)
+        source_x = self._grid_x - head_dx
+        source_y = self._grid_y - head_dy
+        if boxes:
+            reach = math.ceil(float(max(np.abs(head_dx).max(), np.abs(head_dy).max()))) + 2
+            size = self.portrait.size
+            x0 = max(0, min(b[0] for b in boxes) - reach)
+            y0 = max(0, min(b[1] for b in boxes) - reach)
+            x1 = min(size, max(b[2] for b in boxes) + reach)
+            y1 = min(size, max(b[3] for b in boxes) + reach)
+            face_x = np.ascontiguousarray(source_x[y0:y1, x0:x1])
+            face_y = np.ascontiguousarray(source_y[y0:y1, x0:x1])
+            moved_by = cv2.remap(expression, face_x, face_y, cv2.INTER_LINEAR)
+            source_x[y0:y1, x0:x1] -= moved_by[..., 0]
+            source_y[y0:y1, x0:x1] -= moved_by[..., 1]
+        bgra = cv2.remap(self._bgra, source_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        image = cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)
+        outline = _forward_map(_forward_map(self._outline, expression[..., 0], expression[..., 1]), head_dx, head_dy)
         self._paint_mouth(image, drop, head_dx, head_dy)
-        return RenderedHead(image, alpha, moved)
+        return RenderedHead(image, bgra[..., 3], outline)
 
     def _add_jaw_field(self, dy: np.ndarray, drop: float) -> None:
         """Vertical shift of everything under the upper lip, fading out at the jaw's sides and
         below the chin; sharp at the lips (the cavity covers it), a soft stretch on the cheeks."""
-        if abs(drop) < 0.05:
-            return
         h = self.face_height
-        size = dy.shape[0]
-        x0 = max(0, math.floor(self._mouth_centre_x - 1.3 * self._jaw_half))
-        x1 = min(size, math.ceil(self._mouth_centre_x + 1.3 * self._jaw_half))
-        y0 = max(0, math.floor(float(self._split_y[x0:x1].min()) - 0.3 * h))
-        y1 = min(size, math.ceil(self._chin_y + 0.5 * h))
+        x0, y0, x1, y1 = self._jaw_box
         xs = self._xs[x0:x1]
         ys = self._xs[y0:y1, None]
         off_centre = np.abs(xs - self._mouth_centre_x)
@@ -135,20 +157,17 @@ class HeadRig:
 
     def _head_motion(self, pose: HeadPose) -> tuple[np.ndarray, np.ndarray]:
         """Nod, tilt and turn move the head; the torso stays (the weight fades down the neck);
-        the camera shift moves everything. Separable profiles keep this cheap."""
+        the camera shift moves everything. A nod drops the whole head and the nose a little more
+        (the face pitches down); a turn slides the face's middle more than its outline."""
         h = self.face_height
-        ys = self._xs[:, None]
-        xs = self._xs[None, :]
-        head = 1.0 - smoothstep(ys, self._chin_y + 0.1 * h, self._chin_y + 0.7 * h)
-        nose_x, nose_y = float(self._nose[0]), float(self._nose[1])
-        sigma = 0.38 * h
-        bump = np.exp(-((ys - nose_y) ** 2) / (2 * sigma**2)) * np.exp(-((xs - nose_x) ** 2) / (2 * sigma**2))
         theta = math.radians(pose.tilt_deg)
-        pivot_y = self._chin_y + 0.35 * h
-        # A nod drops the whole head and the nose a little more (the face pitches down).
-        dx = pose.shift_x + pose.turn * 0.07 * h * bump - theta * (ys - pivot_y) * head
-        dy = pose.shift_y + pose.nod * h * (head + 0.5 * bump) + theta * (xs - nose_x) * head
-        return dx.astype(np.float32), dy.astype(np.float32)
+        nod = pose.nod * h
+        dx = self._bump * np.float32(pose.turn * 0.07 * h)
+        dx += (pose.shift_x - theta * self._tilt_x).astype(np.float32)
+        dy = self._bump * np.float32(0.5 * nod)
+        dy += (pose.shift_y + nod * self._head).astype(np.float32)
+        dy += (np.float32(theta) * self._head) * self._tilt_y_row
+        return dx, dy
 
     def _paint_mouth(self, image: np.ndarray, drop: float, dx: np.ndarray, dy: np.ndarray) -> None:
         across = 1.0 - smoothstep(np.abs(self._lip_x - self._mouth_centre_x), 0.75 * self._jaw_half,
@@ -172,14 +191,14 @@ class _EyeGeometry:
     half_width: float
     upper_lid: float
     lower_lid: float
-    aperture: np.ndarray  # feathered opening mask (S, S) float32 for gaze shifts
+    aperture: np.ndarray  # feathered opening mask over ``box``, float32, for gaze shifts
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the region blinks and gaze touch
 
-    def add_blink(self, dy: np.ndarray, blink: float) -> None:
+    def add_blink(self, dy: np.ndarray, blink: float) -> bool:
         """Lids close towards a line 70 % down the opening: a monotone 1-D warp per column, so skin
         above and below stretches over the eye without tearing."""
         if blink <= 0.01:
-            return
+            return False
         x0, y0, x1, y1 = self.box
         opening = self.lower_lid - self.upper_lid
         close_at = self.upper_lid + 0.7 * opening
@@ -196,12 +215,14 @@ class _EyeGeometry:
         cols = np.arange(x0, x1, dtype=np.float32)
         across = 1.0 - smoothstep(np.abs(cols - self.centre_x), 0.85 * self.half_width, 1.35 * self.half_width)
         dy[y0:y1, x0:x1] += (rows - source_rows)[:, None] * across[None, :]
+        return True
 
-    def add_gaze(self, dx: np.ndarray, gaze: float) -> None:
+    def add_gaze(self, dx: np.ndarray, gaze: float) -> bool:
         if abs(gaze) <= 0.01:
-            return
+            return False
         x0, y0, x1, y1 = self.box
-        dx[y0:y1, x0:x1] += gaze * 0.2 * self.half_width * self.aperture[y0:y1, x0:x1]
+        dx[y0:y1, x0:x1] += gaze * 0.2 * self.half_width * self.aperture
+        return True
 
 
 def _eye_geometry(lm: np.ndarray, corners: tuple[int, ...], contour: tuple[int, ...], size: int) -> _EyeGeometry:
@@ -218,6 +239,7 @@ def _eye_geometry(lm: np.ndarray, corners: tuple[int, ...], contour: tuple[int, 
         min(size, math.ceil(centre_x + 1.5 * half_width)),
         min(size, math.ceil(float(upper[1]) + opening + 1.2 * opening)),
     )
+    aperture = aperture[box[1] : box[3], box[0] : box[2]]
     return _EyeGeometry(centre_x, half_width, float(upper[1]), float(upper[1]) + opening, aperture, box)
 
 
@@ -230,7 +252,7 @@ def _forward_map(points: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarr
     """Where source points land: solve p' = p + D(p') by fixed-point iteration (D is smooth)."""
     size = dx.shape[0]
     moved = points.astype(np.float32).copy()
-    for _ in range(3):
+    for _ in range(2):
         ix = np.clip(np.round(moved[:, 0]).astype(int), 0, size - 1)
         iy = np.clip(np.round(moved[:, 1]).astype(int), 0, size - 1)
         moved = points + np.stack([dx[iy, ix], dy[iy, ix]], axis=1)

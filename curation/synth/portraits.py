@@ -86,7 +86,8 @@ def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def cutout_mask(size: int, face: FaceObservation, others: list[np.ndarray]) -> np.ndarray:
-    """Soft mask: head ellipse (with hair), neck, widening shoulders; other faces cut away."""
+    """Soft mask: head ellipse (with hair), the face itself, neck, widening shoulders; other faces
+    cut away."""
     lm = face.landmarks
     height = face.height
     x0, _, x1, _ = face.box
@@ -97,6 +98,10 @@ def cutout_mask(size: int, face: FaceObservation, others: list[np.ndarray]) -> n
     head_centre = (round(centre_x), round((top - 0.4 * height + chin + 0.05 * height) / 2))
     head_axes = (round(0.5 * width + 0.16 * height), round((chin - top + 0.45 * height) / 2))
     cv2.ellipse(mask, head_centre, head_axes, 0, 0, 360, 255, -1)
+    # The whole face is always kept, jaw corners included, whatever the head ellipse misses.
+    face_centre = lm.mean(axis=0)
+    hull = cv2.convexHull(np.round(face_centre + 1.08 * (lm - face_centre)).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 255)
     neck_half = 0.28 * width
     cv2.rectangle(
         mask,
@@ -123,7 +128,10 @@ def cutout_mask(size: int, face: FaceObservation, others: list[np.ndarray]) -> n
         axes = (round(0.75 * (ox1 - ox0)), round(0.8 * (oy1 - oy0)))
         cv2.ellipse(mask, centre, axes, 0, 0, 360, 0, -1)
     feather = 0.035 * height
-    return cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), feather)
+    soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), feather)
+    # The torso fades out towards the crop's lower edge instead of ending in a straight cut.
+    fade = 1.0 - np.clip((np.arange(size, dtype=np.float32) - 0.85 * size) / (0.15 * size), 0.0, 1.0)
+    return soft * fade[:, None]
 
 
 def build_portraits(photos: list[FacePhoto], landmarker: StillFaceLandmarker) -> list[Portrait]:

@@ -22,6 +22,11 @@ MOUTH_CORNERS = (61, 291)
 INNER_LIP_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LIP_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 JAW_AT_MOUTH = (172, 397)
+# The face outline: the landmark box of a face is the box of these points.
+FACE_OVAL = (
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+)
 # Per eye: outer corner, inner corner, upper-lid middle, lower-lid middle, then the full contour.
 RIGHT_EYE = (33, 133, 159, 145)
 LEFT_EYE = (263, 362, 386, 374)

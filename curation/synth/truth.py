@@ -39,7 +39,8 @@ Meaning:
 * A track is one person's face while visible in one shot: at least 60 % of the face box inside the
   picture (or inside the person's half of a split screen) and at most 30 % of it hidden behind
   another person. ``boxes`` are the extent of MediaPipe's 478 face landmarks (upper forehead to
-  chin, cheek to cheek) as drawn, clipped to the frame.
+  chin, cheek to cheek) as drawn, clipped to the person's region (the frame, or their half of a
+  split screen).
 * ``state`` uses ``schemas.states.PerformerState``: 1 speaking when the track's person is the
   frame's ``speaker``, 2 listening when someone else is, 0 idle when nobody is.
 * Flags mark what a curation pipeline is expected to reject: ``noisy`` shots (heavy blur and

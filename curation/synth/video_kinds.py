@@ -64,8 +64,8 @@ def plan_shots(
         extra = []
     shots = _interview(rng, speakers, people, closeups, extra, fps)
     if kind.name == "noisy_shot":
-        middle = len(shots) // 2
-        shots[middle] = PlannedShot(shots[middle].first_frame, shots[middle].last_frame, shots[middle].setup, ("noisy",))
+        middle = shots[len(shots) // 2]
+        shots[len(shots) // 2] = PlannedShot(middle.first_frame, middle.last_frame, middle.setup, ("noisy",))
     if kind.has_passer and passer is not None:
         shots = _with_passage(rng, shots, passer, people, factory, fps)
     return shots
