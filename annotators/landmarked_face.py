@@ -39,12 +39,6 @@ class LandmarkedFace:
         return five_points_from_mediapipe(self.landmarks)
 
 
-def landmarks_to_pixels(normalised: np.ndarray, width: int, height: int) -> np.ndarray:
-    """MediaPipe's normalised landmarks (x, y in 0..1, z scaled like x) to pixel units."""
-    points = np.asarray(normalised, dtype=np.float64)
-    return points * np.array([width, height, width], dtype=np.float64)
-
-
 class FaceEmbedder(Protocol):
     """Anything that turns landmarked faces into identity vectors of one ``kind``.
 

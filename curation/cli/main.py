@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Curate speaking/listening character-performance video datasets.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         module.add_parser(sub)
     return parser
 

@@ -55,7 +55,7 @@ def handle_fetch(args: argparse.Namespace) -> int:
         try:
             path = fetch(name, force=args.force)
             print(f"{name}: {path}")
-        except Exception as err:  # noqa: BLE001 - report each model, then go on with the others
+        except Exception as err:
             print(f"{name}: FAILED: {err}")
             status = 1
     return status

@@ -64,7 +64,8 @@ def handle(args: argparse.Namespace) -> int:
     if not status["exists"]:
         console.print(f"[red]{args.out}: not a run directory (no run.json)[/]")
         return 1
-    mark = "[green]complete[/]" if status["complete"] else f"[yellow]{status['state']} (incomplete: re-run to resume)[/]"
+    incomplete = f"[yellow]{status['state']} (incomplete: re-run to resume)[/]"
+    mark = "[green]complete[/]" if status["complete"] else incomplete
     console.print(f"{args.out}: workflow {status['workflow']} ({status['workflow_fingerprint']}) {mark}")
     console.print(f"  inputs identified {status['inputs_identified']}, videos finished {status['videos_finished']}")
     if status["states"]:

@@ -3,6 +3,7 @@
 Errors name the YAML path of the value (``stages[2].min_face_px``) so a user can find it.
 """
 
+import math
 import types
 import typing
 from dataclasses import Field
@@ -55,6 +56,9 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise WorkflowError(f"{path}: expected a number, got {value!r}")
+        if math.isnan(value):
+            # NaN passes every range comparison, so it would slip through the range check.
+            raise WorkflowError(f"{path}: expected a number, got NaN")
         return float(value)
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):

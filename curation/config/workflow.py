@@ -104,9 +104,17 @@ def parse_workflow(
         params = {k: v for k, v in entry.items() if k != "stage"}
         raw.append((entry["stage"], params))
     names = [n for n, _ in raw]
-    for override in overrides:
-        _apply_override(override, raw, names)
-    stages = [_build_stage(name, params, registry, f"stages[{i}]") for i, (name, params) in enumerate(raw)]
+    origins = {_apply_override(override, raw, names): override for override in overrides}
+    stages = []
+    for i, (name, params) in enumerate(raw):
+        try:
+            stages.append(_build_stage(name, params, registry, f"stages[{i}]"))
+        except WorkflowError as err:
+            # A bad value given on the command line is not in the file: say where it came from.
+            given = next((o for (j, key), o in origins.items() if j == i and f"stages[{i}].{key}:" in str(err)), None)
+            if given is None:
+                raise
+            raise WorkflowError(f"{err} (from --set {given!r})") from err
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise WorkflowError(f"stages: each stage may appear once; repeated: {', '.join(sorted(duplicates))}")
@@ -118,7 +126,8 @@ def parse_workflow(
     )
 
 
-def _apply_override(override: str, raw: list[tuple[str, dict[str, Any]]], names: list[str]) -> None:
+def _apply_override(override: str, raw: list[tuple[str, dict[str, Any]]], names: list[str]) -> tuple[int, str]:
+    """Apply one ``--set``; returns (stage index, parameter) it changed."""
     key, sep, text = override.partition("=")
     stage_name, dot, param = key.strip().partition(".")
     if not sep or not dot or not param:
@@ -130,11 +139,13 @@ def _apply_override(override: str, raw: list[tuple[str, dict[str, Any]]], names:
         value = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise WorkflowError(f"--set {override!r}: value is not valid YAML: {err}") from err
-    raw[names.index(stage_name)][1][param] = value
+    index = names.index(stage_name)
+    raw[index][1][param] = value
+    return index, param
 
 
 def _build_stage(name: Any, params: dict[str, Any], registry: StageRegistry, path: str) -> Stage:
-    if name not in registry:
+    if not isinstance(name, str) or name not in registry:
         raise WorkflowError(f"{path}.stage: unknown stage {name!r}; known: {', '.join(sorted(registry))}")
     cls = registry[name]
     hints = typing.get_type_hints(cls)

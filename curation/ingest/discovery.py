@@ -14,7 +14,8 @@ from pathlib import Path
 import fsspec
 
 VIDEO_EXTENSIONS = frozenset(
-    ".mp4 .mov .m4v .mkv .webm .avi .mpg .mpeg .ts .mts .m2ts .flv .wmv .3gp .ogv".split()
+    {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".flv"}
+    | {".wmv", ".3gp", ".ogv"}
 )
 LIST_EXTENSIONS = frozenset({".txt", ".csv", ".parquet"})
 
@@ -53,9 +54,17 @@ def _discover(spec: str) -> list[str]:
 
 def _walk_local(root: Path) -> list[str]:
     found = []
-    # followlinks=False: a symlinked directory loop cannot make the walk run forever; symlinks
-    # to files (even broken or looping ones) are still listed, and rejected later with a reason.
-    for folder, _dirs, files in os.walk(root, followlinks=False):
+    seen: set[tuple[int, int]] = set()
+    # Symlinked folders are followed (data is often spread over disks that way); a folder already
+    # walked is not entered again, so a link back up the tree cannot make the walk run forever.
+    # Symlinks to files (even broken or looping ones) are listed, and rejected later with a reason.
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        info = os.stat(folder)
+        if (info.st_dev, info.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        dirs.sort()
         for name in files:
             if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
                 found.append(os.path.abspath(os.path.join(folder, name)))
@@ -87,7 +96,8 @@ def _read_list(spec: str) -> list[str]:
             raise InputError(f"{spec}: a Parquet input list needs a 'uri' column")
         rows = [str(u) for u in table.column("uri").to_pylist() if u]
     else:
-        with fsspec.open(spec, "rt", encoding="utf-8") as f:
+        # surrogateescape: a file name that is not UTF-8 comes back as the same bytes on disk.
+        with fsspec.open(spec, "rt", encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
         rows = _csv_uris(text) if suffix == ".csv" else _text_uris(text)
     base = os.path.dirname(os.path.abspath(spec)) if not is_remote(spec) else None

@@ -18,8 +18,27 @@ def table_from_rows(name: str, rows: list[dict[str, Any]]) -> pa.Table:
     extra = {k for row in rows for k in row} - set(schema.names)
     if extra:
         raise KeyError(f"table {name!r} has no column(s) {sorted(extra)}; declare them in schemas/tables.py")
-    columns = {field.name: [row.get(field.name) for row in rows] for field in schema}
+    columns = {
+        field.name: [_utf8_safe(row.get(field.name)) for row in rows] if pa.types.is_string(field.type)
+        else [row.get(field.name) for row in rows]
+        for field in schema
+    }
     return pa.Table.from_pydict(columns, schema=schema)
+
+
+def _utf8_safe(value: Any) -> Any:
+    """Text Parquet can store: a file name that is not UTF-8 keeps its odd bytes as ``\\xff``.
+
+    Python holds such names with surrogate escapes, which Arrow refuses; without this, one badly
+    named input would stop the whole run at the very end.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
 
 
 def write_manifest(store: RunStore, name: str, rows: list[dict[str, Any]]) -> pa.Table:

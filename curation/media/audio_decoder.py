@@ -27,8 +27,20 @@ def decode_audio(
     if duration is not None:
         output_args += ["-t", f"{duration:.6f}"]
     output_args += [
-        "-map", "0:a:0?", "-vn", "-sn", "-dn",
-        "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1",
+        "-map",
+        "0:a:0?",
+        "-vn",
+        "-sn",
+        "-dn",
+        "-ac",
+        "1",
+        "-ar",
+        str(sample_rate),
+        "-f",
+        "s16le",
+        "-acodec",
+        "pcm_s16le",
+        "pipe:1",
     ]
     raw = run_media_tool(ffmpeg_command(path, output_args, input_args), timeout=timeout)
     return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0

@@ -7,7 +7,9 @@ container demuxers that never open other files are accepted. Playlists (HLS, con
 image sequences are refused by the demuxer whitelist, so they cannot pull in other files.
 """
 
+import contextlib
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Sequence
@@ -58,6 +60,7 @@ def ffmpeg_command(
 
 
 def ffprobe_command(path: Path | str, extra_args: Sequence[str] = ()) -> list[str]:
+    # ffprobe has no -nostdin (it never reads the terminal); run_media_tool gives it /dev/null.
     absolute = os.path.abspath(os.fspath(path))
     return [
         "ffprobe", "-hide_banner", "-loglevel", "error",
@@ -74,7 +77,7 @@ def run_media_tool(
     The tool runs in its own process group so that a timeout kills it and any helper it spawned.
     """
     tool = Path(command[0]).name
-    process = subprocess.Popen(  # noqa: S603 - argument list, no shell
+    process = subprocess.Popen(
         list(command),
         stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -93,14 +96,18 @@ def run_media_tool(
 
 
 def kill_process_group(process: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it already ended
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+
+
+# ffmpeg's log context, "[hls @ 0x5566e8ad47c0] ": the address changes on every run.
+_LOG_CONTEXT = re.compile(r"^\[([^\]@]+?) @ 0x[0-9a-fA-F]+\]\s*")
 
 
 def stderr_tail(err: bytes, limit: int = 400) -> str:
     text = err.decode("utf-8", "replace").strip()
-    # The last lines say why; the path prefix ffmpeg puts on each line is noise for a reader.
+    # The last lines say why; the path prefix ffmpeg puts on each line is noise for a reader, and
+    # the context's memory address would make the same failure read differently on each run.
     lines = [line.split(": ", 1)[-1] if line.startswith("file:") else line for line in text.splitlines()]
+    lines = [_LOG_CONTEXT.sub(r"\1: ", line) for line in lines]
     return " | ".join(lines[-3:])[-limit:]

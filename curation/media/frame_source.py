@@ -64,7 +64,7 @@ def decode_frames(
     )
     frame_bytes = geometry.width * geometry.height * 3
     with tempfile.TemporaryFile() as err_file:
-        process = subprocess.Popen(  # noqa: S603 - argument list, no shell
+        process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err_file, start_new_session=True
         )
         timed_out = threading.Event()

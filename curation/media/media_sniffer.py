@@ -43,6 +43,25 @@ def sniff_non_video(path: Path | str) -> tuple[Reason, str] | None:
     return Reason.NOT_A_VIDEO, "the file is plain text, not a video"
 
 
+# Box types an ISO BMFF (mp4/mov) file can start with.
+_ISO_FIRST_BOXES = frozenset({b"ftyp", b"styp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid"})
+
+
+def looks_like_mp4(path: Path | str) -> bool:
+    """True when the file starts with an ISO BMFF box, as even a damaged mp4/mov does.
+
+    ffprobe falls back to the ``.mp4`` extension for bytes it cannot place and then reports
+    "moov atom not found" for random data too; this tells a broken mp4 from something that never
+    was one.
+    """
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if len(head) < 8:
+        return False
+    size = int.from_bytes(head[:4], "big")
+    return head[4:8] in _ISO_FIRST_BOXES and (size in (0, 1) or size >= 8)
+
+
 def _as_text(head: bytes) -> str | None:
     if not head:
         return None
@@ -54,5 +73,7 @@ def _as_text(head: bytes) -> str | None:
             text = head[:-3].decode("utf-8")
         except UnicodeDecodeError:
             return None
+    # A byte-order mark is not printable, and would tip a short playlist under the threshold.
+    text = text.removeprefix("\ufeff")
     printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
     return text if printable >= 0.97 * len(text) else None

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ class ModelMissingError(FileNotFoundError):
 
 class ModelChecksumError(RuntimeError):
     """A model file's SHA-256 differs from the expected one."""
+
+
+class ModelFetchError(RuntimeError):
+    """A model could not be downloaded (network, server or URL problem)."""
 
 
 def models_dir() -> Path:
@@ -164,8 +169,16 @@ def fetch(name: str, directory: Path | None = None, force: bool = False) -> Path
 def _download_url(spec: ModelSpec, tmp: Path) -> Path:
     assert spec.url is not None
     download = tmp / "download"
-    with urllib.request.urlopen(spec.url, timeout=60) as response, download.open("wb") as out:
-        shutil.copyfileobj(response, out, length=1 << 20)
+    try:
+        with urllib.request.urlopen(spec.url, timeout=60) as response, download.open("wb") as out:
+            shutil.copyfileobj(response, out, length=1 << 20)
+    except (urllib.error.URLError, OSError) as err:
+        # urllib's own message ("<urlopen error [Errno 111] Connection refused>") names no URL.
+        reason = getattr(err, "reason", None) or err
+        raise ModelFetchError(
+            f"{spec.name}: could not download {spec.url}: {reason}. Check the network, or download the file "
+            f"elsewhere and put it at {spec.path} in the models directory (LPM_MODELS_DIR)."
+        ) from err
     if spec.archive_member is None:
         return download
     with zipfile.ZipFile(download) as archive:

@@ -36,7 +36,9 @@ def package_versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     try:
-        first = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, timeout=10).stdout
+        first = subprocess.run(
+            ["ffmpeg", "-nostdin", "-version"], capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL
+        ).stdout
         versions["ffmpeg"] = first.split("\n", 1)[0].split(" ")[2] if first else None
     except (OSError, subprocess.TimeoutExpired, IndexError):
         versions["ffmpeg"] = None

@@ -48,7 +48,7 @@ class RunStore:
         """A binary file object for random access (shard reads by offset)."""
         if self.remote:
             return self.fs.open(self.path(relative), "rb")
-        return open(self.path(relative), "rb")  # noqa: SIM115 - returned to the caller's with-block
+        return open(self.path(relative), "rb")  # returned open: the caller's with-block closes it
 
     def write_bytes(self, relative: str, data: bytes) -> None:
         target = self.path(relative)

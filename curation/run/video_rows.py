@@ -15,11 +15,13 @@ _PROBE_COLUMNS = (
 def video_row(uri: str, identity: InputIdentity, primary: str | None, work: VideoWork | None) -> dict[str, Any]:
     row: dict[str, Any] = {"uri": uri, "video_id": identity.video_id, "size_bytes": identity.size_bytes}
     if identity.reason is not None or work is None:
+        # kept_seconds is set on every row: run totals sum it over all rows, read or not.
         row.update(
             state="rejected" if identity.reason else "failed",
             stage="ingest",
             reason=str(identity.reason) if identity.reason else "error",
             detail=identity.detail or "no result was recorded for this video",
+            kept_seconds=0.0,
         )
         return row
     row.update({k: work.video.get(k) for k in _PROBE_COLUMNS})
@@ -48,7 +50,9 @@ def kept_seconds(work: VideoWork) -> float:
     return float(work.video.get("duration_s") or 0.0)
 
 
-def video_rejection_row(uri: str, identity: InputIdentity, work: VideoWork | None, row: dict[str, Any]) -> dict[str, Any]:
+def video_rejection_row(
+    uri: str, identity: InputIdentity, work: VideoWork | None, row: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "entity": "video",
         "entity_id": identity.video_id or f"uri-{uri_key(uri)}",

@@ -6,6 +6,7 @@ the others run as tasks. Each stage's declared ``resources`` become Ray's ``num_
 CPUs; with one, the driver joins that cluster.
 """
 
+import os
 import pickle
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -25,10 +26,16 @@ def start_ray(address: str | None, workers: int | None) -> None:
 
     if ray.is_initialized():
         return
+    # RAY_ADDRESS is how `ray job submit` tells a driver which cluster it runs on.
+    address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
         ray.init(address=address, log_to_driver=False, logging_level="WARNING")
     else:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+        # "local": a private Ray. Without it ray.init() joins whatever cluster was last started on
+        # this machine (Ray's ray_current_cluster file), sharing someone else's instance.
+        ray.init(
+            address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="WARNING"
+        )
     quiet_ray_data()
 
 

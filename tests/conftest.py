@@ -1,0 +1,89 @@
+"""Project-wide fixtures: the shared media and models beside the checkout, and one local Ray.
+
+The media and models live in ``../shared`` (next to the repository, never inside it);
+``LPM_SHARED_MEDIA`` points the tests at another media folder. One Ray session serves the whole
+test run, because starting Ray costs seconds and two Ray instances cannot share a process.
+"""
+
+import csv
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+MODELS_ENV = "LPM_MODELS_DIR"
+
+
+@dataclass(frozen=True)
+class MediaEntry:
+    """One row of ``MANIFEST.csv``: what the shared clip is known to be."""
+
+    file: str
+    label: str  # talking_head | no_face | face_other | multi_face
+    duration_s: float
+    has_audio: bool
+    source_repo: str
+
+
+def shared_media_dir() -> Path:
+    override = os.environ.get("LPM_SHARED_MEDIA")
+    return Path(override) if override else SHARED_DIR / "media"
+
+
+@pytest.fixture(scope="session")
+def shared_media() -> Path:
+    folder = shared_media_dir()
+    if not (folder / "MANIFEST.csv").is_file():
+        # A missing corpus is a broken checkout, not a reason to skip: fail and say where to look.
+        pytest.fail(f"shared media not found at {folder} (expected ../shared/media or LPM_SHARED_MEDIA)")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def media_manifest(shared_media: Path) -> list[MediaEntry]:
+    with (shared_media / "MANIFEST.csv").open(newline="", encoding="utf-8") as f:
+        return [
+            MediaEntry(
+                file=row["file"],
+                label=row["label"],
+                duration_s=float(row["duration_s"]),
+                has_audio=row["has_audio"] == "True",
+                source_repo=row["source_repo"],
+            )
+            for row in csv.DictReader(f)
+        ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def models_dir() -> Iterator[Path]:
+    """``LPM_MODELS_DIR`` for every test and every subprocess a test starts.
+
+    An explicit ``LPM_MODELS_DIR`` (CI's bootstrap sets it) wins; otherwise ``../shared/models``.
+    """
+    previous = os.environ.get(MODELS_ENV)
+    folder = Path(previous) if previous else SHARED_DIR / "models"
+    os.environ[MODELS_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(MODELS_ENV, None)
+    else:
+        os.environ[MODELS_ENV] = previous
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[str]:
+    """A local two-CPU Ray shared by every test that needs one; yields its GCS address."""
+    import ray
+
+    from curation.runtime.ray_executor import quiet_ray_data
+
+    if not ray.is_initialized():
+        # address="local": never join another Ray that happens to run on this machine.
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    quiet_ray_data()
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()

@@ -1,0 +1,60 @@
+"""Run-directory writes are atomic: a reader sees the old file or the new one, never a part."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from curation.run.run_store import TEMP_PREFIX, RunStore
+
+
+def test_write_replaces_whole_files_and_lists_only_committed_ones(tmp_path: Path) -> None:
+    store = RunStore(str(tmp_path / "run"))
+    store.write_bytes("work/videos/a.pkl", b"first")
+    store.write_bytes("work/videos/a.pkl", b"second")
+    (tmp_path / "run" / "work" / "videos" / f"{TEMP_PREFIX}half").write_bytes(b"par")
+    assert store.read_bytes("work/videos/a.pkl") == b"second"
+    assert list(store.list("work/videos", ".pkl")) == ["a.pkl"]
+    assert list(store.list("work/videos")) == ["a.pkl"]
+    assert list(store.list("nowhere")) == []
+
+
+def test_a_write_that_dies_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RunStore(str(tmp_path))
+    store.write_bytes("run.json", b'{"old": true}')
+
+    def crash(src: str, dst: str) -> None:
+        raise OSError("disk vanished")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk vanished"):
+        store.write_bytes("run.json", b'{"new": true}')
+    monkeypatch.undo()
+    assert store.read_bytes("run.json") == b'{"old": true}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+def test_leftovers_of_a_killed_write_are_removed_on_the_next_start(tmp_path: Path) -> None:
+    store = RunStore(f"file://{tmp_path}")
+    (tmp_path / "manifest").mkdir()
+    (tmp_path / "manifest" / f"{TEMP_PREFIX}abc").write_bytes(b"partial parquet")
+    (tmp_path / f"{TEMP_PREFIX}def").write_bytes(b"partial run.json")
+    store.write_bytes("manifest/videos.parquet", b"whole")
+    assert store.remove_temporaries() == 2
+    assert [p.name for p in (tmp_path / "manifest").iterdir()] == ["videos.parquet"]
+
+
+def test_object_store_uri_goes_through_fsspec() -> None:
+    import fsspec
+
+    store = RunStore("memory://runs/r1/")
+    try:
+        store.write_bytes("manifest/videos.parquet", b"rows")
+        assert store.exists("manifest/videos.parquet") and store.read_bytes("manifest/videos.parquet") == b"rows"
+        assert list(store.list("manifest", ".parquet")) == ["videos.parquet"]
+        with pytest.raises(ValueError, match="remote"):
+            store.local_path("run.json")
+    finally:
+        fsspec.filesystem("memory").rm("/runs", recursive=True)
