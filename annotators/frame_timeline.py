@@ -18,12 +18,17 @@ def frame_edges(fps: float, n_frames: int) -> np.ndarray:
     return np.arange(n_frames + 1, dtype=np.float64) / fps
 
 
-def frame_means(values: np.ndarray, step_s: float, fps: float, n_frames: int) -> np.ndarray:
+def frame_means(
+    values: np.ndarray, step_s: float, fps: float, n_frames: int, end_s: float | None = None
+) -> np.ndarray:
     """Mean over each video frame of a piecewise-constant series (``values[k]`` on
-    ``[k * step_s, (k + 1) * step_s)``, 0 after the last step), weighted by overlap."""
+    ``[k * step_s, (k + 1) * step_s)``, 0 after the last step or after ``end_s``, where the
+    signal the series was measured on ends), weighted by overlap."""
     values = np.asarray(values, dtype=np.float64)
     knots = np.arange(len(values) + 1, dtype=np.float64) * step_s
-    integral = np.concatenate([[0.0], np.cumsum(values * step_s)])
+    if end_s is not None:
+        knots = np.minimum(knots, end_s)
+    integral = np.concatenate([[0.0], np.cumsum(values * np.diff(knots))])
     at_edges = np.interp(frame_edges(fps, n_frames), knots, integral)  # constant past the end
     return (np.diff(at_edges) * fps).astype(np.float32)
 

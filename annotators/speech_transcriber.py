@@ -76,13 +76,15 @@ class SpeechTranscriber:
     def setup(self) -> None:
         if self._asr is not None:
             return
+        whisper_dir = locate_model(self.model)  # a missing model fails before the slow imports
+        align_args = _align_model_args(self.align_model)
         try:
             import whisperx
         except ImportError as err:
             raise ImportError("whisperx is not installed: pip install 'lpm-curation[asr]'") from err
         self._chunker = _speech_intervals_vad()
         self._asr = whisperx.load_model(
-            str(locate_model(self.model)),
+            str(whisper_dir),
             self.device,
             compute_type=self.compute_type,
             language=self.language,
@@ -91,7 +93,7 @@ class SpeechTranscriber:
             local_files_only=True,
         )
         self._aligner = whisperx.load_align_model(
-            self.language, self.device, model_cache_only=True, **_align_model_args(self.align_model)
+            self.language, self.device, model_cache_only=True, **align_args
         )
         _ensure_sentence_splitter(self._aligner[1]["language"])
 

@@ -66,7 +66,7 @@ class VoiceActivity:
 
     def frame_probabilities(self, fps: float, n_frames: int) -> np.ndarray:
         """Mean speech probability over each video frame ``[i / fps, (i + 1) / fps)``; 0 past the audio."""
-        return frame_means(self.window_probabilities, WINDOW_S, fps, n_frames)
+        return frame_means(self.window_probabilities, WINDOW_S, fps, n_frames, end_s=self.duration_s)
 
     def frame_activity(self, fps: float, n_frames: int) -> np.ndarray:
         """Frames at least half covered by a speech interval (after the minimum-duration rules)."""

@@ -2,10 +2,32 @@
 
 from curation.config.workflow import StageRegistry
 from stages.audio_analysis import AudioAnalysisStage
+from stages.captions import CaptionsStage
+from stages.dedup import DedupStage
+from stages.identity import IdentityStage
+from stages.pairs import PairsStage
 from stages.performer_filter import PerformerFilterStage
 from stages.probe import ProbeStage
+from stages.references import ReferencesStage
+from stages.sample_writer import SampleWriterStage
+from stages.speech import SpeechStage
+from stages.states import StatesStage
 from stages.visual_analysis import VisualAnalysisStage
 
 STAGE_REGISTRY: StageRegistry = {
-    cls.name: cls for cls in (ProbeStage, VisualAnalysisStage, AudioAnalysisStage, PerformerFilterStage)
+    cls.name: cls
+    for cls in (
+        ProbeStage,
+        VisualAnalysisStage,
+        AudioAnalysisStage,
+        PerformerFilterStage,
+        SpeechStage,
+        StatesStage,
+        IdentityStage,
+        DedupStage,
+        PairsStage,
+        ReferencesStage,
+        CaptionsStage,
+        SampleWriterStage,
+    )
 }
