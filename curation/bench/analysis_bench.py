@@ -20,6 +20,7 @@ from curation.ingest.discovery import discover_inputs
 from curation.media.probe import MediaInfo, probe_media
 from curation.models.registry import resolve
 from curation.run.pipeline import RunRequest, run_pipeline
+from curation.runtime.ray_executor import start_ray
 
 
 @dataclass
@@ -70,7 +71,7 @@ def run_analysis_bench(files: list[str], workers: int, registry: dict, overrides
     )
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    start_ray(None, workers)
     with tempfile.TemporaryDirectory(prefix="lpm-bench-") as tmp:
         listing = Path(tmp) / "inputs.txt"
         listing.write_text("\n".join(files))

@@ -30,6 +30,7 @@ from curation.models.registry import resolve
 from curation.run.ledger import Ledger
 from curation.run.pipeline import RunRequest, run_pipeline
 from curation.run.run_store import RunStore
+from curation.runtime.ray_executor import start_ray
 
 SHOT_TOLERANCE_S = 0.08  # two frames at 25 fps
 
@@ -53,7 +54,7 @@ def run_pipeline_bench(
     )
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    start_ray(None, workers)
     out = out or tempfile.mkdtemp(prefix="lpm-bench-pipeline-")
     with RssSampler() as rss:
         started = time.perf_counter()

@@ -1,0 +1,183 @@
+"""``lpm-train bench``: the trainer's throughput figures, measured in one run.
+
+- loader: decoded samples/s from ``data.shards`` (null when no shards are configured);
+- model: training samples/s (forward + backward + step) on batches of the same shape;
+- streaming: chunks/s and first-chunk latency of the causal student with its KV cache, and the
+  time for one chunk at ``bench.context_chunks`` chunks of context with the cache versus full
+  recomputation of references + context (the two must produce the same frames; the largest
+  difference is reported), and peak RSS of the process while streaming (measured first, before
+  the loader fills its buffers).
+
+Weights are random unless ``stream.checkpoint`` is set: speed does not depend on them.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+
+import psutil
+import torch
+
+from lpm_train.config import LpmTrainConfig
+from lpm_train.data.shard_loader import make_loader
+from lpm_train.diffusion.rectified_flow import draw, flow_loss
+from lpm_train.model_factory import build_model, condition_dims, model_from_checkpoint
+from lpm_train.models.conditions import Conditions
+from lpm_train.models.dit import VideoDiT
+from lpm_train.runtime import setup_runtime
+from lpm_train.stream.streamer import CachedStreamer, RecomputeStreamer
+
+
+def synthetic_conditions(config: LpmTrainConfig, batch: int, frames: int) -> Conditions:
+    """Random conditions of the configured shapes: all frames speaking, all references valid."""
+    d, dims = config.data, condition_dims(config.data)
+    g = torch.Generator().manual_seed(0)
+    state = torch.ones(batch, frames, dtype=torch.long)
+    text = (
+        torch.randint(1, max(dims.text_vocab, 2), (batch, dims.text_tokens), generator=g)
+        if dims.text_dim == 0
+        else torch.randn(batch, dims.text_tokens, dims.text_dim, generator=g)
+    )
+    return Conditions(
+        audio_speak=torch.randn(batch, frames, dims.audio, generator=g),
+        audio_listen=torch.zeros(batch, frames, dims.audio),
+        speak_valid=state == 1,
+        listen_valid=state == 2,
+        text=text,
+        text_valid=torch.ones(batch, dims.text_tokens, dtype=torch.bool),
+        refs=torch.rand(batch, d.max_refs, config.model.channels, d.size, d.size, generator=g) * 2 - 1,
+        ref_valid=torch.ones(batch, d.max_refs, dtype=torch.bool),
+        state=state,
+    )
+
+
+def bench_loader(config: LpmTrainConfig) -> float | None:
+    if not config.data.shards:
+        return None
+    loader = iter(make_loader(config.data, config.data.shards, resampled=True))
+    next(loader)  # worker start-up and first shard open are not throughput
+    started, samples = time.perf_counter(), 0
+    for _ in range(config.bench.loader_batches):
+        samples += len(next(loader))
+    return samples / (time.perf_counter() - started)
+
+
+def bench_model(config: LpmTrainConfig) -> float:
+    model = build_model(config).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    b, frames = config.data.batch_size, max(config.data.frame_buckets)
+    cond = synthetic_conditions(config, b, frames)
+    video = torch.rand(b, frames, config.model.channels, config.data.size, config.data.size) * 2 - 1
+    generator = torch.Generator().manual_seed(0)
+    times = []
+    for _ in range(config.bench.model_steps + 1):
+        started = time.perf_counter()
+        loss = flow_loss(model, video, cond, draw(video, config.train, generator))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - started)
+    return b / statistics.median(times[1:])
+
+
+def _student(config: LpmTrainConfig) -> VideoDiT:
+    if config.stream.checkpoint:
+        model, _, blob = model_from_checkpoint(config.stream.checkpoint, config.stream.weights)
+        model.set_chunk_frames(int(blob.get("chunk_frames") or config.distill.chunk_frames))
+        return model
+    model = build_model(config, config.distill.chunk_frames).eval()
+    # adaLN-Zero makes a fresh model output exactly zero, which would make the cache-versus-
+    # recompute comparison vacuous: perturb every weight so both paths compute something.
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn(parameter.shape, generator=generator))
+    return model
+
+
+@torch.no_grad()
+def bench_stream(config: LpmTrainConfig) -> dict[str, float]:
+    student, chunk, bc = _student(config), config.distill.chunk_frames, config.bench
+    frames = (max(bc.stream_chunks, bc.context_chunks) + 2) * chunk
+    cond = synthetic_conditions(config, 1, frames)
+    noise = torch.randn(frames // chunk + 1, 1, chunk, config.model.channels, config.data.size, config.data.size)
+    process = psutil.Process()
+    rss_before = peak_rss = process.memory_info().rss
+
+    # Warm-up: the first forward of a process pays one-off kernel set-up, not streaming cost.
+    CachedStreamer(student, cond, chunk, config.stream.window_frames, config.stream.steps).next_chunk(noise[0])
+
+    # Steady streaming with the configured rolling window.
+    streamer = CachedStreamer(student, cond, chunk, config.stream.window_frames, config.stream.steps)
+    started = time.perf_counter()
+    streamer.next_chunk(noise[0])
+    first_latency = time.perf_counter() - started
+    for i in range(1, bc.stream_chunks):
+        streamer.next_chunk(noise[i])
+        peak_rss = max(peak_rss, process.memory_info().rss)
+    chunks_per_s = bc.stream_chunks / (time.perf_counter() - started)
+
+    # One chunk at a fixed context length: KV cache versus recomputing the context.
+    context_frames = bc.context_chunks * chunk
+    cached = CachedStreamer(student, cond, chunk, context_frames, config.stream.steps)
+    context = torch.cat([cached.next_chunk(noise[i]) for i in range(bc.context_chunks)], dim=1)
+    recompute = RecomputeStreamer(student, cond, chunk, context_frames, config.stream.steps)
+    recompute.context, recompute.next_frame = context, context_frames
+    cache_state = (cached.cache.context, cached.cache.frames_seen, cached.next_frame)
+    cached_times, recompute_times, difference = [], [], 0.0
+    for _ in range(bc.repeats):
+        cached.cache.context, cached.cache.frames_seen, cached.next_frame = cache_state
+        started = time.perf_counter()
+        a = cached.next_chunk(noise[-1])
+        cached_times.append(time.perf_counter() - started)
+        peak_rss = max(peak_rss, process.memory_info().rss)
+        recompute.context, recompute.next_frame = context, context_frames
+        started = time.perf_counter()
+        b = recompute.next_chunk(noise[-1])
+        recompute_times.append(time.perf_counter() - started)
+        difference = max(difference, float((a - b).abs().max()))
+    cached_s, recompute_s = statistics.median(cached_times), statistics.median(recompute_times)
+    return {
+        "stream_chunks_per_s": chunks_per_s,
+        "first_chunk_latency_s": first_latency,
+        "chunk_s_at_context_kv_cache": cached_s,
+        "chunk_s_at_context_recompute": recompute_s,
+        "kv_cache_speedup": recompute_s / cached_s,
+        "kv_vs_recompute_max_abs_diff": difference,
+        "stream_peak_rss_mb": peak_rss / 2**20,
+        "stream_rss_growth_mb": (peak_rss - rss_before) / 2**20,
+        "kv_cache_mb_window": streamer.cache.nbytes() / 2**20,
+        "kv_cache_mb_at_context": cached.cache.nbytes() / 2**20,
+    }
+
+
+def run_bench(config: LpmTrainConfig) -> dict:
+    setup_runtime("fp32", config.train.threads)
+    # Streaming first, so its peak RSS is the model and cache's, not the loader's buffers.
+    stream = bench_stream(config)
+    model = bench_model(config)
+    loader = bench_loader(config)
+    c = config
+    return {
+        "loader_samples_per_s": loader,
+        "model_samples_per_s": model,
+        **stream,
+        "peak_rss_mb": stream["stream_peak_rss_mb"],
+        "process_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "setup": {
+            "size": c.data.size,
+            "frames": max(c.data.frame_buckets),
+            "batch": c.data.batch_size,
+            "hidden": c.model.hidden,
+            "depth": c.model.depth,
+            "attention": c.model.attention,
+            "chunk_frames": c.distill.chunk_frames,
+            "stream_steps": c.stream.steps,
+            "window_frames": c.stream.window_frames,
+            "context_chunks": c.bench.context_chunks,
+            "threads": torch.get_num_threads(),
+            "device": "cpu",
+        },
+    }
