@@ -40,7 +40,14 @@ export PATH="$VENV/bin:$PATH"
 
 case "${1:-setup}" in
   setup) echo ">> ready: source $VENV/bin/activate" ;;
-  demo)  shift; exec lpm-curate demo "$@" ;;
+  demo)
+    shift
+    # The one model the demo needs; fetched explicitly here, never silently inside a run.
+    if ! lpm-curate models verify face_landmarker | grep -qE " (ok|unpinned) "; then
+      echo ">> fetching the MediaPipe FaceLandmarker model (3.6 MB) into ${LPM_MODELS_DIR:-~/.cache/lpm-curation/models}"
+      lpm-curate models fetch face_landmarker
+    fi
+    exec lpm-curate demo "$@" ;;
   test)  shift; exec python -m pytest "$@" ;;
   *) echo "usage: bash bootstrap.sh [setup|demo|test]" >&2; exit 2 ;;
 esac
