@@ -61,34 +61,49 @@ class IdentityStage(RunScopeStage):
                 continue
             embedding = embed_track(track["track_id"], faces, self._embedder, self.max_frames)
             segs = segments_of.get(track["track_id"], [])
-            out.append({
-                "track_id": track["track_id"], "video_id": work.video_id, "t_start": track["t_start"],
-                "t_end": track["t_end"], "vector": embedding.vector, "kind": embedding.kind,
-                "strength": embedding.strength, "n_segments": len(segs),
-                "seconds": float(sum(s["t_end"] - s["t_start"] for s in segs)),
-            })
+            out.append(
+                {
+                    "track_id": track["track_id"],
+                    "video_id": work.video_id,
+                    "t_start": track["t_start"],
+                    "t_end": track["t_end"],
+                    "vector": embedding.vector,
+                    "kind": embedding.kind,
+                    "strength": embedding.strength,
+                    "n_segments": len(segs),
+                    "seconds": float(sum(s["t_end"] - s["t_start"] for s in segs)),
+                }
+            )
         return out
 
     def decide(self, summaries: dict[str, Any]) -> dict[str, Any]:
         entries = [e for video_id in sorted(summaries) for e in summaries[video_id] or []]
-        tracks = [IdentityTrack(e["track_id"], e["video_id"], e["t_start"], e["t_end"], e["vector"], e["kind"])
-                  for e in entries]
+        tracks = [
+            IdentityTrack(e["track_id"], e["video_id"], e["t_start"], e["t_end"], e["vector"], e["kind"])
+            for e in entries
+        ]
         identities = cluster_identities(tracks, self._earlier(), self.distance_threshold)
         by_track = {e["track_id"]: e for e in entries}
         rows = []
         of_track = {}
         for identity in identities:
             members = [by_track[t] for t in identity.track_ids]
-            of_track.update({t: identity.identity_id for t in identity.track_ids})
-            rows.append({
-                "identity_id": identity.identity_id, "n_tracks": len(members),
-                "n_videos": len({m["video_id"] for m in members}),
-                "n_segments": sum(m["n_segments"] for m in members),
-                "seconds": sum(m["seconds"] for m in members), "descriptor": identity.kind,
-                "cohesion": identity.intra_similarity, "margin": identity.margin,
-                "matched_from": identity.identity_id if identity.earlier_similarity is not None else None,
-                "strength": members[0]["strength"], "centroid": np.asarray(identity.centroid, np.float32).tolist(),
-            })
+            of_track.update(dict.fromkeys(identity.track_ids, identity.identity_id))
+            rows.append(
+                {
+                    "identity_id": identity.identity_id,
+                    "n_tracks": len(members),
+                    "n_videos": len({m["video_id"] for m in members}),
+                    "n_segments": sum(m["n_segments"] for m in members),
+                    "seconds": sum(m["seconds"] for m in members),
+                    "descriptor": identity.kind,
+                    "cohesion": identity.intra_similarity,
+                    "margin": identity.margin,
+                    "matched_from": identity.identity_id if identity.earlier_similarity is not None else None,
+                    "strength": members[0]["strength"],
+                    "centroid": np.asarray(identity.centroid, np.float32).tolist(),
+                }
+            )
         return {"of_track": of_track, "rows": rows}
 
     def apply(self, work: VideoWork, decision: dict[str, Any]) -> VideoWork:

@@ -49,7 +49,9 @@ class PairsStage(Stage):
                     }
                 )
             if links:
-                best = min(links, key=lambda link: (_RELATION_RANK[link[0]], -link[1] if link[0] == "same_span" else link[1]))
+                best = min(
+                    links, key=lambda link: (_RELATION_RANK[link[0]], -link[1] if link[0] == "same_span" else link[1])
+                )
                 listening["partner_segment_id"] = best[2]["segment_id"]
         work.pairs.sort(key=lambda p: p["pair_id"])
         return work

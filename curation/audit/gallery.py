@@ -48,7 +48,8 @@ def sample_items(out: str, where: str | None, per_reason: int, seed: int) -> lis
         rows = (
             con.execute(
                 f"""SELECT * FROM (SELECT *, row_number() OVER
-                (PARTITION BY state ORDER BY {order.format(id="segment_id")}) AS pick FROM segments WHERE key IS NOT NULL AND {predicate}) WHERE pick <= ? ORDER BY state, pick""",
+                (PARTITION BY state ORDER BY {order.format(id="segment_id")}) AS pick FROM segments
+                WHERE key IS NOT NULL AND {predicate}) WHERE pick <= ? ORDER BY state, pick""",
                 [str(seed), per_reason],
             )
             .fetchdf()

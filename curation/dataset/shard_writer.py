@@ -98,8 +98,8 @@ class ShardWriter:
         number = self._numbers.get(bucket, 0)
         self._numbers[bucket] = number + 1
         fd, path = tempfile.mkstemp(dir=self.staging_dir, prefix=TEMP_PREFIX, suffix=".tar")
-        file = os.fdopen(fd, "w+b")  # noqa: SIM115 - stays open while the shard fills; closed in _commit
-        tar = tarfile.open(fileobj=file, mode="w", format=tarfile.USTAR_FORMAT)
+        file = os.fdopen(fd, "w+b")
+        tar = tarfile.open(fileobj=file, mode="w", format=tarfile.USTAR_FORMAT)  # noqa: SIM115 - open until _commit
         shard = _OpenShard(bucket, number, file, tar, path)
         self._open[bucket] = shard
         return shard

@@ -30,7 +30,7 @@ def test_fallback_descriptor_clusters_the_same_person_and_separates_others(analy
         assert len(usable) == 1, name
         identity_of[name] = decision["of_track"][usable[0]["track_id"]]
     assert len({identity_of[n] for n in FANTASY}) == 1, "the four fantasy clips show one person"
-    for a, b in itertools.combinations(OTHERS + [FANTASY[0]], 2):
+    for a, b in itertools.combinations([*OTHERS, FANTASY[0]], 2):
         assert identity_of[a] != identity_of[b], f"{a} and {b} are different people"
     rows = {r["identity_id"]: r for r in decision["rows"]}
     fantasy = rows[identity_of[FANTASY[0]]]
@@ -50,8 +50,15 @@ def test_references_come_from_outside_the_segment_and_cover_several_bins(analyse
         # one segment over the middle of the track; these clips are ~4 s, so keep it short
         # enough that each clip has footage outside it
         mid = (track["t_start"] + track["t_end"]) / 2
-        work.segments = [{"segment_id": f"{track['track_id']}-g000", "track_id": track["track_id"],
-                          "identity_id": track["identity_id"], "t_start": mid - 0.5, "t_end": mid + 0.5}]
+        work.segments = [
+            {
+                "segment_id": f"{track['track_id']}-g000",
+                "track_id": track["track_id"],
+                "identity_id": track["identity_id"],
+                "t_start": mid - 0.5,
+                "t_end": mid + 0.5,
+            }
+        ]
     references = ReferencesStage(refs_per_segment=3, margin_s=0.25)
     pools = references.decide({w.video_id: references.summarize(w) for w in works})
     fantasy_identity = next(t["identity_id"] for t in analysed[FANTASY[0]].tracks if t.get("usable"))

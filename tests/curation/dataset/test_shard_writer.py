@@ -33,7 +33,9 @@ def test_same_samples_give_byte_identical_shards(tmp_path, samples):
     _, rows_a, _ = _write(tmp_path / "a", samples, 10_000_000)
     _, rows_b, _ = _write(tmp_path / "b", samples, 10_000_000)
     assert [r["sha256"] for r in rows_a] == [r["sha256"] for r in rows_b]
-    assert (tmp_path / "a/shards/shard-000000.tar").read_bytes() == (tmp_path / "b/shards/shard-000000.tar").read_bytes()
+    assert (tmp_path / "a/shards/shard-000000.tar").read_bytes() == (
+        tmp_path / "b/shards/shard-000000.tar"
+    ).read_bytes()
 
 
 def test_target_size_splits_shards_and_index_offsets_are_exact(tmp_path, samples):
