@@ -1,8 +1,8 @@
 """Run the per-video stages on Ray Data: streaming, one video per block.
 
-Stages that hold a model (``holds_model``) become actor pools, so a model loads once per worker;
-the others run as tasks. Each stage's declared ``resources`` become Ray's ``num_cpus``/
-``num_gpus``/``memory``. Without ``address`` an embedded local Ray is started with ``workers``
+Consecutive stages that need the same kind of worker (CPU only, or GPU) run as one actor pool,
+so every model loads once per worker and pools cannot starve each other; the group's declared
+``resources`` (the largest of its stages') become Ray's ``num_cpus``/``num_gpus``/``memory``. Without ``address`` an embedded local Ray is started with ``workers``
 CPUs; with one, the driver joins that cluster.
 """
 
@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
@@ -63,20 +64,46 @@ def _repack(items: list[Any]) -> dict[str, np.ndarray]:
     return {"payload": np.array([pickle.dumps(i, protocol=5) for i in items], dtype=object)}
 
 
-def _stage_task(batch: dict[str, np.ndarray], stage: Stage) -> dict[str, np.ndarray]:
-    stage.setup()
-    return _repack([run_stage(stage, work) for work in _unpack(batch)])
+class _StagesActor:
+    """One actor of a pool running a group of consecutive stages: ``setup`` of each once, then
+    every video through all of them in order."""
 
-
-class _StageActor:
-    """One actor of a model stage's pool: ``setup`` once, then many videos."""
-
-    def __init__(self, stage: Stage) -> None:
-        self.stage = stage
-        stage.setup()
+    def __init__(self, stages: list[Stage]) -> None:
+        self.stages = stages
+        for stage in stages:
+            stage.setup()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return _repack([run_stage(self.stage, work) for work in _unpack(batch)])
+        works = []
+        for work in _unpack(batch):
+            for stage in self.stages:
+                work = run_stage(stage, work)
+            works.append(work)
+        return _repack(works)
+
+
+def stage_groups(stages: list[Stage]) -> list[list[Stage]]:
+    """Consecutive stages that need the same kind of worker (CPU only, or GPU) run together.
+
+    One actor pool per group: models load once per worker, a video's record moves between
+    workers only where the kind of worker changes, and pools cannot starve each other of CPUs
+    (one pool per stage, each holding at least one actor, would deadlock a small cluster).
+    """
+    groups: list[list[Stage]] = []
+    for stage in stages:
+        if groups and (groups[-1][0].resources.gpus > 0) == (stage.resources.gpus > 0):
+            groups[-1].append(stage)
+        else:
+            groups.append([stage])
+    return groups
+
+
+def group_resources(group: list[Stage]) -> Resources:
+    return Resources(
+        cpus=max(s.resources.cpus for s in group),
+        gpus=max(s.resources.gpus for s in group),
+        memory_gb=max(s.resources.memory_gb for s in group),
+    )
 
 
 def _map_task(batch: dict[str, np.ndarray], fn: Callable[[Any], Any]) -> dict[str, np.ndarray]:
@@ -109,19 +136,16 @@ class RayExecutor:
         if not works:
             return
         ds = ray.data.from_items(_pack(works), override_num_blocks=len(works))
-        for stage in stages:
-            options = stage.resources.ray_options()
-            if stage.holds_model:
-                pool = max(1, int(self.workers // max(stage.resources.cpus, 1e-6)))
-                ds = ds.map_batches(
-                    _StageActor,
-                    fn_constructor_kwargs={"stage": stage},
-                    batch_size=1,
-                    compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(pool, len(works))),
-                    **options,
-                )
-            else:
-                ds = ds.map_batches(_stage_task, fn_kwargs={"stage": stage}, batch_size=1, **options)
+        for group in stage_groups(stages):
+            resources = group_resources(group)
+            pool = max(1, int(self.workers // max(resources.cpus, 1e-6)))
+            ds = ds.map_batches(
+                _StagesActor,
+                fn_constructor_kwargs={"stages": group},
+                batch_size=1,
+                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(pool, len(works))),
+                **resources.ray_options(),
+            )
         for batch in ds.iter_batches(batch_size=1, batch_format="numpy"):
             yield from _unpack(batch)
 
