@@ -2,7 +2,8 @@
 
 Consecutive stages that need the same kind of worker (CPU only, or GPU) run as one actor pool,
 so every model loads once per worker and pools cannot starve each other; the group's declared
-``resources`` (the largest of its stages') become Ray's ``num_cpus``/``num_gpus``/``memory``. Without ``address`` an embedded local Ray is started with ``workers``
+``resources`` (the largest of its stages') become Ray's ``num_cpus``/``num_gpus``/``memory``.
+Without ``address`` an embedded local Ray is started with ``workers``
 CPUs; with one, the driver joins that cluster.
 """
 
