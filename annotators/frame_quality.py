@@ -17,8 +17,14 @@ QUALITY_NAMES: tuple[str, ...] = (
     "border_frac",
     "motion",
     "frozen",
+    "noise",
 )
 _BLACK_LUMA = 20.0
+# A repeated frame differs from the previous one by compression noise only; a still talking head
+# still moves more than this (mean absolute difference on the grey thumbnail, 0..255).
+FROZEN_MAX_DIFF = 0.15
+# Immerkaer's fast noise estimator: a Laplacian-difference kernel cancels smooth image structure.
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 
 
 class FrameQualityMeter:
@@ -37,12 +43,24 @@ class FrameQualityMeter:
             frozen = 0.0
         else:
             motion = float(np.abs(grey - self._previous).mean())
-            frozen = float(motion < 0.5)
+            frozen = float(motion < FROZEN_MAX_DIFF)
         self._previous = grey
         return np.array(
-            [sharpness, float(grey.mean()), float(grey.std()), colorfulness, _border_fraction(grey), motion, frozen],
+            [
+                sharpness, float(grey.mean()), float(grey.std()), colorfulness, _border_fraction(grey), motion, frozen,
+                _noise_sigma(sharpness_grey),
+            ],
             dtype=np.float32,
         )
+
+
+def _noise_sigma(grey: np.ndarray) -> float:
+    """Standard deviation of the image noise in grey levels (Immerkaer 1996)."""
+    height, width = grey.shape
+    if height < 3 or width < 3:
+        return 0.0
+    response = cv2.filter2D(grey.astype(np.float32), -1, _NOISE_KERNEL)[1:-1, 1:-1]
+    return float(np.sqrt(np.pi / 2) * np.abs(response).mean() / 6.0)
 
 
 def _border_fraction(grey: np.ndarray) -> float:

@@ -79,6 +79,7 @@ SHOTS = pa.schema(
         ("border_frac", _f32),  # fraction of the frame that is black bars
         ("frozen_frac", _f32),  # fraction of frames identical to the previous one
         ("motion", _f32),  # mean absolute frame difference, 0..255
+        ("noise", _f32),  # image noise standard deviation in grey levels (Immerkaer)
         ("audio_loudness_db", _f32),  # RMS dBFS of the shot's audio
         ("audio_clipping_frac", _f32),  # fraction of samples at full scale
         ("n_faces_max", _i32),

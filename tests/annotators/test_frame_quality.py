@@ -50,3 +50,12 @@ def test_darkening_lowers_brightness_and_grey_has_no_colour(real_frame):
     assert dark[Q["brightness"]] < 0.4 * base[Q["brightness"]]
     grey = cv2.cvtColor(cv2.cvtColor(real_frame, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
     assert _measure(FrameQualityMeter(), grey)[Q["colorfulness"]] < 1.0 < base[Q["colorfulness"]]
+
+
+def test_added_noise_raises_the_noise_estimate_to_its_level(real_frame):
+    clean = _measure(FrameQualityMeter(), real_frame)[Q["noise"]]
+    rng = np.random.default_rng(0)
+    noisy_frame = np.clip(real_frame + rng.normal(0, 8, real_frame.shape), 0, 255).astype(np.uint8)
+    noisy = _measure(FrameQualityMeter(), noisy_frame)[Q["noise"]]
+    assert clean < 3.0
+    assert 6.0 < noisy < 11.0  # the estimator recovers roughly the sigma of 8 that was added

@@ -59,6 +59,7 @@ def test_one_dominant_face_is_usable():
         (_shot(t_end=0.5), [_track(0)], "shot_too_short"),
         (_shot(sharpness=2.0), [_track(0)], "low_quality"),
         (_shot(border_frac=0.7), [_track(0)], "low_quality"),
+        (_shot(noise=6.0), [_track(0)], "low_quality"),
         (_shot(), [], "no_face"),
         (_shot(), [_track(0, coverage=0.05)], "no_face"),
         (_shot(), [_track(0, height=40)], "face_too_small"),
