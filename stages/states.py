@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from annotators.active_speaker import MouthMotionSpeaker, active_speaker_model
-from annotators.av_sync import estimate_av_offset
 
+from annotators.active_speaker import MouthMotionSpeaker, active_speaker_model
 from annotators.audio_levels import clipping_fraction, loudness_db
+from annotators.av_sync import estimate_av_offset
 from annotators.face_signals import SIGNAL_NAMES
 from annotators.segment_cutter import FrameSpan, cut_segments, present_spans
 from annotators.state_timeline import frame_states, runs, smooth_states
