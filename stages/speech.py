@@ -69,7 +69,9 @@ class SpeechStage(Stage):
             "diarization": "off",
         }
         if self._asr is not None and audio.size:
-            speech["words"] = [w.__dict__ if hasattr(w, "__dict__") else dict(w) for w in self._asr.words(audio)]
+            # hand over the voice activity already computed, so it is not run again inside ASR
+            words = self._asr.words(audio, self._vad.detect(audio))
+            speech["words"] = [w.__dict__ if hasattr(w, "__dict__") else dict(w) for w in words]
             speech["asr"] = "whisperx"
         if self._diarizer is not None and audio.size:
             turns = self._diarizer.turns(audio)
