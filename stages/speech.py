@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from annotators.voice_activity import VoiceActivityDetector
 
+from annotators.voice_activity import VoiceActivityDetector
 from curation.models.registry import is_available
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
