@@ -19,8 +19,11 @@ it is >= 0.5 exactly when both are), and 0 on frames without the face.
 Measured on the eight ``talking_head`` clips of shared/media (25 fps, MediaPipe landmarks):
 during voice activity the 3rd percentile of mouth motion is >= 0.0045 face heights on every
 clip, while a face frozen on one frame (landmarker jitter only) stays <= 0.0024; the threshold
-sits at their geometric mean. Lip movement against someone else's speech is not rejected here;
-the track's synchrony (``annotators.av_sync``) is the quality score for that.
+sits at their geometric mean (fitted on those same clips: there is no held-out set yet). Known
+limits: lips moving against someone else's speech (a dubbed or mismatched track) count as
+speaking, and so can a quick large expression change (a mouth opening by 4% of the face height
+in 0.4 s) while someone else talks; the track's synchrony (``annotators.av_sync``) is the
+quality score that catches the first.
 """
 
 from dataclasses import dataclass

@@ -9,13 +9,21 @@ drift), and their frame-to-frame changes (mouth opening and closing against voic
 offsets, which pins the lag down more sharply). Correlations are computed in 2 s windows and
 averaged, so a loud passage or a head turn cannot dominate a long track.
 
-A plain whole-clip correlation of lip opening with log energy told a clip's own audio from
-another clip's in about half the cases on the 3-10 s shared clips; this estimator's peak near
-zero lag does so with AUC 0.86 on the talking-head clips (see the tests). Sign convention: a
-positive offset means the audio lags the video (the sound of a mouth movement comes
-``offset_frames`` frames after it); delaying the video, or advancing the audio, by that many
-frames re-synchronises the track. ``confidence`` follows SyncNet: the peak minus the median of
-the correlation over all lags.
+Each frame's audio is taken around the instant the frame shows (``i / fps``) plus the 40 ms by
+which speech sound trails the mouth (``SPEECH_AUDIO_LAG_S``), so an in-sync talker reads 0 and
+a known extra lag is found exactly. On the 3-20 s ``talking_head`` clips of shared/media, shifting
+the audio by -8..+8 frames moved the estimate by the shift (+-1) in 121 of 136 cases, and the
+peak within 3 frames of zero lag (``SyncCurve.peak_near``) ranks a clip's own audio above
+another recording's with AUC 0.82 (a plain whole-clip correlation of lip opening with log
+energy managed about 0.5); keeping tracks with ``peak_near(0) >= 0.2`` kept 7 of the 8 clips
+with their own audio and dropped 80% of the 44 face/foreign-audio pairings. Short clips give
+few independent syllables, so this is a quality score to rank and filter tracks by, not proof
+for a single clip.
+
+Sign convention: a positive offset means the audio lags the video (the sound of a mouth
+movement comes ``offset_frames`` frames after it); advancing the audio by that many frames
+re-synchronises the track. ``confidence`` follows SyncNet: the peak minus the median of the
+correlation over all lags.
 """
 
 from dataclasses import dataclass
@@ -31,6 +39,10 @@ WINDOW_S = 2.0
 WINDOW_HOP_FRAMES = 3
 DETREND_S = 0.5
 MIN_FRAMES = 8  # shorter tracks (after the lag margin) give no estimate
+# In natural speech the sound trails the mouth movement that shapes it; offsets are reported
+# relative to that, so an in-sync recording reads 0. Measured +1..+2 frames (25 fps) on the
+# shared clips known to be in sync (three fantasy_* renders, latentsync_demo3).
+SPEECH_AUDIO_LAG_S = 0.04
 
 
 class AVOffset(NamedTuple):
@@ -76,7 +88,7 @@ def sync_curve(
     visual = _visual_signal(mouth_open, jaw_open)
     if usable < MIN_FRAMES or visual is None or audio.size == 0:
         return SyncCurve(lags, np.full(len(lags), np.nan))
-    envelope = audio_envelope(audio, fps, n_frames)
+    envelope = audio_envelope(audio, fps, n_frames, SPEECH_AUDIO_LAG_S)
     detrend = max(3, round(DETREND_S * fps))
     window = min(usable, max(MIN_FRAMES, round(WINDOW_S * fps)))
     level = _windowed_lag_correlation(
@@ -97,10 +109,11 @@ def estimate_av_offset(
     return sync_curve(mouth_open, audio, fps, max_offset_frames, jaw_open).offset
 
 
-def audio_envelope(audio: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
-    """sqrt of the band energy of the audio around each video frame's instant ``i / fps``
-    (``[(i - 0.5) / fps, (i + 0.5) / fps)``: frame ``i`` shows the face at ``i / fps``)."""
-    edges = np.round((np.arange(n_frames + 1) - 0.5) * ANALYSIS_SAMPLE_RATE / fps).astype(int)
+def audio_envelope(audio: np.ndarray, fps: float, n_frames: int, delay_s: float = 0.0) -> np.ndarray:
+    """sqrt of the band energy of the audio one frame long around ``i / fps + delay_s`` for each
+    video frame ``i`` (frame ``i`` shows the face at ``i / fps``)."""
+    centres = np.arange(n_frames + 1) - 0.5 + delay_s * fps
+    edges = np.round(centres * ANALYSIS_SAMPLE_RATE / fps).astype(int)
     length = int(np.max(np.diff(edges)))
     n_fft = 1 << int(np.ceil(np.log2(length)))
     frames = np.zeros((n_frames, length), dtype=np.float32)

@@ -101,7 +101,8 @@ class VoiceActivityDetector:
         self._last: tuple[np.ndarray, VoiceActivity] | None = None
 
     def setup(self) -> None:
-        """Load the bundled model (about 10 ms); called on first use if not called before."""
+        """Load the bundled model (milliseconds, after the one-off ``silero_vad``/torch import);
+        called on first use if not called before."""
         if self._model is not None:
             return
         resolve("silero_vad")  # a clear ModelMissingError when the wheel is not installed

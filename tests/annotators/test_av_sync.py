@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotators.av_sync import AVOffset, estimate_av_offset, sync_curve
+from annotators.av_sync import SPEECH_AUDIO_LAG_S, AVOffset, estimate_av_offset, sync_curve
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
 from tests.annotators.mouth_signals import (
     ClipSignals,
@@ -18,14 +18,16 @@ FPS = 25.0
 
 
 def synthetic_talker(seconds: float, audio_lag_frames: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A mouth opening at syllable rate and noise whose loudness follows it ``audio_lag_frames`` later."""
+    """A mouth opening at syllable rate and noise whose loudness follows it, as in speech, 40 ms
+    later (``SPEECH_AUDIO_LAG_S``), plus ``audio_lag_frames`` of recording offset."""
     rng = np.random.default_rng(seed)
     n = int(seconds * FPS)
     t = np.arange(n) / FPS
     rates = rng.uniform(1.5, 6.0, size=4)  # syllable-rate components, different for every talker
     mouth = sum(rng.uniform(0.3, 1.0) * np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3)) for f in rates)
     mouth = 0.05 + 0.015 * mouth + 0.002 * rng.standard_normal(n)
-    loudness = np.interp(np.arange(int(seconds * SR)) / SR - audio_lag_frames / FPS, t, mouth - mouth.min())
+    delay = SPEECH_AUDIO_LAG_S + audio_lag_frames / FPS
+    loudness = np.interp(np.arange(int(seconds * SR)) / SR - delay, t, mouth - mouth.min())
     audio = (loudness * rng.standard_normal(loudness.size)).astype(np.float32)
     return mouth.astype(np.float32), audio
 
@@ -70,9 +72,9 @@ def clips(shared_media: Path, request: pytest.FixtureRequest) -> dict[str, ClipS
 def test_audio_shifts_are_recovered_on_talking_heads(clips: dict[str, ClipSignals]):
     """Delaying or advancing a clip's audio by k frames moves the estimate by k (+-1).
 
-    Measured on the 8 clips: 121 of 136 (clip, shift) pairs for k in -8..8; the misses are
-    the fantasy clip generated with weak audio guidance and two clips whose correlation has
-    comparable peaks 10-20 frames apart.
+    Measured on the 8 clips: 121 of 136 (clip, shift) pairs for k in -8..8. The misses: the
+    fantasy render with weak audio guidance (14/17) and the two TalkVid clips (8/17, 14/17),
+    whose correlation has comparable peaks 10-20 frames apart.
     """
     recovered, total = 0, 0
     for signals in clips.values():
@@ -87,14 +89,13 @@ def test_audio_shifts_are_recovered_on_talking_heads(clips: dict[str, ClipSignal
 
 @pytest.mark.slow
 def test_in_sync_clips_are_found_in_sync(clips: dict[str, ClipSignals]):
-    """Clips made to be in sync come out within +-2 frames, audio trailing the mouth by
-    0-2 frames as speech does (lips move before the sound they shape), at every shift."""
+    """Clips made to be in sync come out in sync (+-1 frame) at every shift."""
     for name in ("fantasy_end0.4.mp4", "fantasy_end1.0.mp4", "latentsync_demo3_video.mp4"):
         signals = clips[name]
         for shift in (-8, -3, 0, 5, 8):
             mouth, jaw, audio = audio_lagging_video(signals, shift)
             offset, confidence = estimate_av_offset(mouth, audio, FPS, 15, jaw)
-            assert 0 <= offset - shift <= 2, (name, shift, offset)
+            assert abs(offset - shift) <= 1, (name, shift, offset)
             assert confidence > 0.15
 
 
@@ -107,5 +108,8 @@ def test_own_audio_outscores_another_clips_audio(clips: dict[str, ClipSignals]):
         for donor in foreign_audio(name, clips):
             curve = sync_curve(signals.mouth_open, donor, FPS, jaw_open=signals.jaw_open)
             other.append(curve.peak_near(0))
-    auc = np.mean(np.array(own)[:, None] > np.array(other)[None, :])
-    assert auc >= 0.75  # measured 0.79 on the 8 clips (8 own x 48 foreign pairings)
+    own, other = np.array(own), np.array(other)
+    auc = np.mean(own[:, None] > other[None, :])
+    assert auc >= 0.75  # measured 0.82 on the 8 clips (8 own x 44 foreign pairings)
+    # as a track filter at 0.2: measured 7 of 8 own kept, 80% of foreign pairings dropped
+    assert np.mean(own >= 0.2) >= 0.85 and np.mean(other < 0.2) >= 0.7

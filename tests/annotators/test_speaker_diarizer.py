@@ -10,7 +10,7 @@ import pytest
 
 from annotators.speaker_diarizer import Diarization, SpeakerDiarizer, SpeakerTurn
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE, decode_audio
-from curation.models.registry import ModelMissingError
+from curation.models.registry import ModelMissingError, model_spec
 from tests.annotators.tiny_models import build_tiny_diarization_pipeline
 
 FPS = 25.0
@@ -18,7 +18,9 @@ FPS = 25.0
 
 @pytest.fixture(scope="module")
 def pipeline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_diarization_pipeline(tmp_path_factory.mktemp("tiny_diarization"))
+    """The ``diarization`` entry of a models directory, holding a tiny random pipeline."""
+    models = tmp_path_factory.mktemp("models")
+    return build_tiny_diarization_pipeline(models / model_spec("diarization").path)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +28,12 @@ def speech(shared_media: Path) -> np.ndarray:
     return decode_audio(shared_media / "talkvid_tys_gt.mp4")
 
 
+@pytest.mark.slow  # loads and runs the pipeline (10-20 s on a busy 2-core machine)
 def test_turns_lie_inside_the_audio_and_fill_the_frame_matrix(pipeline_dir: Path, speech: np.ndarray):
-    diarizer = SpeakerDiarizer(pipeline=pipeline_dir)
+    diarizer = SpeakerDiarizer()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LPM_MODELS_DIR", str(pipeline_dir.parent))
+        diarizer.setup()  # the registry name resolves in the models directory
     diarization = diarizer.diarize(speech)
     assert os.environ["PYANNOTE_METRICS_ENABLED"] == "false"  # no usage reports leave the machine
     duration = len(speech) / ANALYSIS_SAMPLE_RATE
@@ -60,7 +66,7 @@ def test_empty_audio_has_no_turns(pipeline_dir: Path):
 
 
 def test_a_missing_registry_pipeline_names_its_fetch_command():
-    with pytest.raises(ModelMissingError, match="lpm-curate models fetch diarization.*HF_TOKEN"):
+    with pytest.raises(ModelMissingError, match=r"lpm-curate models fetch diarization.*HF_TOKEN"):
         SpeakerDiarizer().setup()
 
 
@@ -72,5 +78,5 @@ def test_speaker_activity_marks_each_speakers_frames():
     )
     activity = Diarization(turns, 0.4).speaker_activity(FPS, 10)
     assert Diarization(turns, 0.4).speakers == ("SPEAKER_01", "SPEAKER_00")  # first heard first
-    np.testing.assert_allclose(activity[0], [1, 1, 1, 1, 1, 0, 0, 0, 0.5, 0], atol=1e-6)
-    np.testing.assert_allclose(activity[1], [0, 0, 1, 1, 1, 1, 1, 0, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(activity[0], [1, 1, 1, 1, 1, 0, 0, 0.5, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(activity[1], [0, 0, 0.5, 1, 1, 1, 1, 0.5, 0, 0], atol=1e-6)

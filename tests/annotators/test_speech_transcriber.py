@@ -10,30 +10,43 @@ import pytest
 from annotators.speech_transcriber import SpeechTranscriber, Transcript, _align_model_args
 from annotators.voice_activity import VoiceActivityDetector
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE, decode_audio
-from curation.models.registry import ModelMissingError
-from tests.annotators.tiny_models import build_tiny_wav2vec2_ctc, build_tiny_whisper_ct2
+from curation.models.registry import ModelMissingError, model_spec
+from tests.annotators.tiny_models import (
+    build_random_torchaudio_aligner,
+    build_tiny_wav2vec2_ctc,
+    build_tiny_whisper_ct2,
+)
 
 SR = ANALYSIS_SAMPLE_RATE
 
 
 @pytest.fixture(scope="module")
-def transcriber(tmp_path_factory: pytest.TempPathFactory) -> SpeechTranscriber:
-    root = tmp_path_factory.mktemp("tiny_asr")
-    asr = SpeechTranscriber(
-        model=build_tiny_whisper_ct2(root / "whisper"),
-        align_model=build_tiny_wav2vec2_ctc(root / "align"),
-        batch_size=4,
-    )
-    asr.setup()
+def models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models directory whose ``whisper`` entry is a tiny random CTranslate2 Whisper."""
+    root = tmp_path_factory.mktemp("models")
+    build_tiny_whisper_ct2(tmp_path_factory.mktemp("whisper_src"), output=root / model_spec("whisper").path)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_aligner(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_wav2vec2_ctc(tmp_path_factory.mktemp("tiny_align"))
+
+
+@pytest.fixture(scope="module")
+def transcriber(models_root: Path, tiny_aligner: Path) -> SpeechTranscriber:
+    asr = SpeechTranscriber(model="whisper", align_model=tiny_aligner, batch_size=4)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LPM_MODELS_DIR", str(models_root))
+        asr.setup()  # the registry name resolves in the models directory
     return asr
 
 
 @pytest.fixture(scope="module")
 def long_speech(shared_media: Path) -> np.ndarray:
     """35 s of talking with pauses: more than one 30 s Whisper chunk."""
-    return np.concatenate(
-        [decode_audio(shared_media / "infinitetalk_ref_video.mp4"), decode_audio(shared_media / "latentsync_demo3_video.mp4")]
-    )
+    clips = ("infinitetalk_ref_video.mp4", "latentsync_demo3_video.mp4")
+    return np.concatenate([decode_audio(shared_media / name) for name in clips])
 
 
 def check_timings(transcript: Transcript, duration: float) -> None:
@@ -49,6 +62,7 @@ def check_timings(transcript: Transcript, duration: float) -> None:
         assert word_starts == sorted(word_starts)
 
 
+@pytest.mark.slow  # builds and loads the models (about 25 s)
 def test_long_audio_is_transcribed_in_chunks_with_timed_words(
     transcriber: SpeechTranscriber, long_speech: np.ndarray
 ):
@@ -93,3 +107,18 @@ def test_the_registry_alignment_file_loads_as_its_torchaudio_bundle(tmp_path: Pa
     stranger.touch()
     with pytest.raises(ValueError, match="torchaudio"):
         _align_model_args(stranger)
+
+
+@pytest.mark.slow
+def test_default_models_load_from_the_registry(models_root: Path, shared_media: Path):
+    """``whisper`` and ``whisper_align_en`` by name: the alignment file is torchaudio's
+    WAV2VEC2_ASR_BASE_960H format (random weights, full size), read from the models directory."""
+    build_random_torchaudio_aligner(models_root / model_spec("whisper_align_en").path)
+    asr = SpeechTranscriber()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LPM_MODELS_DIR", str(models_root))
+        asr.setup()
+    speech = decode_audio(shared_media / "talkvid_tys_gt.mp4")
+    transcript = asr.transcribe(speech)
+    assert transcript.words
+    check_timings(transcript, len(speech) / SR)

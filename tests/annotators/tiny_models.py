@@ -9,16 +9,16 @@ import json
 from pathlib import Path
 
 import numpy as np
-from faster_whisper.tokenizer import _LANGUAGE_CODES
 
 # Whisper's special tokens in the order the real vocabulary has them; text tokens come first so
 # that every text token id is below ``<|endoftext|>`` (faster-whisper drops ids >= eot as special).
-WHISPER_LANGUAGES = tuple(_LANGUAGE_CODES)
 WHISPER_TASK_TOKENS = ("<|translate|>", "<|transcribe|>")
 TIMESTAMP_TOKENS = 1501  # <|0.00|> ... <|30.00|>
-WHISPER_STOP_POSITION = 10  # the 4-token prompt, then about 6 text tokens
-# CTranslate2 treats a Whisper model as multilingual (like the real ``small``) only when its
-# vocabulary has the full 51,865 entries.
+# The prompt takes the first positions (2 tokens English-only, 4 multilingual); from here on
+# the random decoder is made to end the text.
+WHISPER_STOP_POSITION = 10
+# The real vocabulary size. CTranslate2 4.8 still reports the tiny model as English-only
+# (``is_multilingual`` False), so it runs with the prompt of the ``*.en`` models.
 WHISPER_VOCAB_SIZE = 51_865
 
 
@@ -34,11 +34,17 @@ def _whisper_text_tokens(count: int) -> list[str]:
     return tokens[:count]
 
 
+def _language_tokens() -> list[str]:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES  # Whisper's 100 languages, in token order
+
+    return [f"<|{code}|>" for code in _LANGUAGE_CODES]
+
+
 def _whisper_special_tokens() -> list[str]:
     return [
         "<|endoftext|>",
         "<|startoftranscript|>",
-        *(f"<|{code}|>" for code in WHISPER_LANGUAGES),
+        *_language_tokens(),
         *WHISPER_TASK_TOKENS,
         "<|startoflm|>",
         "<|startofprev|>",
@@ -72,8 +78,9 @@ def _write_whisper_tokenizer(directory: Path) -> dict[str, int]:
     return tokenizer.get_vocab()
 
 
-def build_tiny_whisper_ct2(directory: Path, seed: int = 0) -> Path:
-    """A random 2-layer Whisper, converted to CTranslate2 like ``Systran/faster-whisper-*``."""
+def build_tiny_whisper_ct2(directory: Path, output: Path | None = None, seed: int = 0) -> Path:
+    """A random 2-layer Whisper, converted to CTranslate2 like ``Systran/faster-whisper-*``, into
+    ``output`` (default ``directory / "ct2"``); ``directory`` keeps the transformers original."""
     import ctranslate2
     import torch
     from transformers import GenerationConfig, WhisperConfig, WhisperForConditionalGeneration
@@ -114,14 +121,14 @@ def build_tiny_whisper_ct2(directory: Path, seed: int = 0) -> Path:
         eos_token_id=eot,
         pad_token_id=eot,
         no_timestamps_token_id=vocab["<|notimestamps|>"],
-        lang_to_id={f"<|{code}|>": vocab[f"<|{code}|>"] for code in WHISPER_LANGUAGES},
+        lang_to_id={token: vocab[token] for token in _language_tokens()},
         task_to_id={"translate": vocab["<|translate|>"], "transcribe": vocab["<|transcribe|>"]},
         suppress_tokens=[],
         begin_suppress_tokens=[eot],  # as in the real models: no empty transcript
         is_multilingual=True,
     )
     model.save_pretrained(hf_dir)
-    ct2_dir = directory / "ct2"
+    ct2_dir = output or directory / "ct2"
     converter = ctranslate2.converters.TransformersConverter(str(hf_dir), copy_files=["tokenizer.json"])
     converter.convert(str(ct2_dir), force=True)
     return ct2_dir
@@ -259,3 +266,19 @@ def build_tiny_diarization_pipeline(directory: Path, seed: int = 0) -> Path:
     }
     (directory / "config.yaml").write_text(yaml.safe_dump(config))
     return directory
+
+
+def build_random_torchaudio_aligner(path: Path, seed: int = 0) -> Path:
+    """Random weights with the architecture of torchaudio's WAV2VEC2_ASR_BASE_960H, saved (in
+    float16, half the size) where the bundle looks for its download: ``path`` must keep the
+    bundle's file name. 95 M parameters: only the registry path needs it."""
+    import torch
+    import torchaudio
+
+    bundle = torchaudio.pipelines.WAV2VEC2_ASR_BASE_960H
+    torch.manual_seed(seed)
+    # The published file has fairseq's 32 output rows; the bundle drops 3 of them when loading.
+    model = torchaudio.models.wav2vec2_model(**{**bundle._params, "aux_num_out": 32})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.half() for k, v in model.state_dict().items()}, path)
+    return path
