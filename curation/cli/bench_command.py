@@ -28,6 +28,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=handle_pipeline)
+    s = bsub.add_parser("speaking", help="speaking/listening/idle accuracy on spliced real clips; A/V offset recovery")
+    s.add_argument("--media", default=None, help="labelled media folder (default: LPM_SHARED_MEDIA or ../shared/media)")
+    s.add_argument("--n-videos", type=int, default=6, help="spliced conversations to build (12-16 s each)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the spliced set")
+    s.add_argument("--workdir", default=None, help="folder for the spliced videos and truth (default: a temporary one)")
+    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(handler=handle_speaking)
 
 
 def handle_analysis(args: argparse.Namespace) -> int:
@@ -105,3 +113,52 @@ def handle_pipeline(args: argparse.Namespace) -> int:
     if args.report:
         Console().print(f"report: {args.report}")
     return 0
+
+
+def handle_speaking(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from curation.bench.speaking_bench import run_speaking_bench
+
+    repo = Path(__file__).resolve().parents[2]
+    media = Path(args.media or os.environ.get("LPM_SHARED_MEDIA") or repo.parent / "shared" / "media")
+    workdir = Path(args.workdir) if args.workdir else None
+    report = run_speaking_bench(media, workdir, args.n_videos, args.seed, args.overrides)
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return 0
+    console = Console()
+    table = Table("figure", "value", "target", title="bench speaking")
+    for key, target in report["targets"].items():
+        verdict = f">= {target['target']:.2f}" + ("" if target["met"] else " (missed)")
+        table.add_row(key, _fraction(target["measured"]), verdict)
+    for key in ("coverage", "state_accuracy_all_frames", "offset_recovery_rate_relative"):
+        table.add_row(key, _fraction(report[key]), "")
+    for state in report["state_f1"]:
+        precision, recall, f1 = (report[f"state_{m}"][state] for m in ("precision", "recall", "f1"))
+        table.add_row(f"{state} P / R / F1", " / ".join(_fraction(v) for v in (precision, recall, f1)), "")
+    frames = f"{report['n_frames']} / {report['talking_head_voiced_frames']}"
+    table.add_row("frames (spliced / talking-head voiced)", frames, "")
+    table.add_row("offset cases", str(report["offset_cases"]), "")
+    table.add_row("wall seconds", f"{report['wall_seconds']:.0f}", "")
+    console.print(table)
+    confusion = Table("truth \\ predicted", *report["state_confusion"]["columns_predicted"], title="frames")
+    for name, row in zip(report["state_confusion"]["rows_truth"], report["state_confusion"]["counts"], strict=True):
+        confusion.add_row(name, *(str(c) for c in row))
+    console.print(confusion)
+    kinds = Table("part kind", "truth", "frames", "idle", "speaking", "listening", "none", title="by part kind")
+    for kind, row in report["by_part_kind"].items():
+        kinds.add_row(kind, row["truth"], *(str(row[k]) for k in ("frames", "idle", "speaking", "listening", "none")))
+    console.print(kinds)
+    offsets = Table("clip", "at shift 0", "recovered", "rate", "relative rate", title="offset recovery")
+    for row in report["offset_by_clip"]:
+        offsets.add_row(row["clip"], str(row["estimate_at_zero"]), f"{row['recovered']}/{row['cases']}",
+                        _fraction(row["rate"]), _fraction(row["rate_relative"]))
+    console.print(offsets)
+    console.print(f"spliced videos, truth and speaking_report.json: {report['workdir']}")
+    return 0
+
+
+def _fraction(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
