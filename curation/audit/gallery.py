@@ -39,8 +39,13 @@ class AuditItem:
 
 def sample_items(out: str, where: str | None, per_reason: int, seed: int) -> list[AuditItem]:
     store = RunStore(out)
-    con = open_catalog(store)
     tables = manifest_names(store)
+    with open_catalog(store) as con:
+        return _sample(con, store, tables, where, per_reason, seed)
+
+
+def _sample(con: Any, store: RunStore, tables: list[str], where: str | None, per_reason: int,
+            seed: int) -> list[AuditItem]:
     items: list[AuditItem] = []
     order = "hash(CAST(? AS VARCHAR) || {id})"
     if "segments" in tables:

@@ -21,10 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_query(out: str, sql: str) -> tuple[list[str], list[tuple]]:
-    con = open_catalog(RunStore(out))
-    cursor = con.execute(sql)
-    columns = [d[0] for d in cursor.description or []]
-    return columns, cursor.fetchall()
+    with open_catalog(RunStore(out)) as con:
+        cursor = con.execute(sql)
+        columns = [d[0] for d in cursor.description or []]
+        return columns, cursor.fetchall()
 
 
 def handle(args: argparse.Namespace) -> int:

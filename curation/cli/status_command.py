@@ -28,10 +28,11 @@ def run_status(out: str) -> dict[str, Any]:
     rows: dict[str, int] = {}
     states: dict[str, int] = {}
     if tables:
-        con = open_catalog(store)
-        rows = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
-        if "videos" in tables:
-            states = dict(con.execute("SELECT state, count(*) FROM videos GROUP BY 1 ORDER BY 1").fetchall())
+        # closed before exit: a connection left to the interpreter's teardown can abort the process
+        with open_catalog(store) as con:
+            rows = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+            if "videos" in tables:
+                states = dict(con.execute("SELECT state, count(*) FROM videos GROUP BY 1 ORDER BY 1").fetchall())
     complete = bool(info and info.get("state") == "complete" and "videos" in tables)
     return {
         "out": out,

@@ -50,4 +50,6 @@ def write_manifest(store: RunStore, name: str, rows: list[dict[str, Any]]) -> pa
 
 
 def read_manifest(store: RunStore, name: str) -> pa.Table:
-    return pq.read_table(io.BytesIO(store.read_bytes(f"{MANIFEST_DIR}/{name}.parquet")))
+    # single-threaded: manifests are small, and a pyarrow thread pool alive at interpreter exit
+    # (next to DuckDB's) could abort the process while it tears down
+    return pq.read_table(io.BytesIO(store.read_bytes(f"{MANIFEST_DIR}/{name}.parquet")), use_threads=False)
