@@ -10,7 +10,7 @@ CPUs; with one, the driver joins that cluster.
 import os
 import pickle
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -67,11 +67,15 @@ def _repack(items: list[Any]) -> dict[str, np.ndarray]:
 
 class _StagesActor:
     """One actor of a pool running a group of consecutive stages: ``setup`` of each once, then
-    every video through all of them in order."""
+    every video through all of them in order. The group is bound to a subclass (``_actor_class``)
+    rather than passed to the constructor: Ray warns about restartable actors whose constructor
+    arguments live in its object store."""
 
-    def __init__(self, stages: list[Stage]) -> None:
-        self.stages = stages
-        for stage in stages:
+    STAGES: ClassVar[list[Stage]] = []
+
+    def __init__(self) -> None:
+        self.stages = self.STAGES
+        for stage in self.stages:
             stage.setup()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -81,6 +85,11 @@ class _StagesActor:
                 work = run_stage(stage, work)
             works.append(work)
         return _repack(works)
+
+
+def _actor_class(group: list[Stage]) -> type[_StagesActor]:
+    names = "+".join(stage.name for stage in group)
+    return type(f"Stages[{names}]", (_StagesActor,), {"STAGES": group})
 
 
 def stage_groups(stages: list[Stage]) -> list[list[Stage]]:
@@ -141,8 +150,7 @@ class RayExecutor:
             resources = group_resources(group)
             pool = max(1, int(self.workers // max(resources.cpus, 1e-6)))
             ds = ds.map_batches(
-                _StagesActor,
-                fn_constructor_kwargs={"stages": group},
+                _actor_class(group),
                 batch_size=1,
                 compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(pool, len(works))),
                 **resources.ray_options(),
