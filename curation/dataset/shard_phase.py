@@ -1,7 +1,6 @@
 """After the last block: pack every kept video's samples into shards, once per plan.
 
-The plan is the sorted list of finished videos with the size of their final records, plus the
-shard settings. When ``shards/_complete.json`` holds the same plan, the shards are already
+The plan is the sorted list of finished videos plus the shard settings. When ``shards/_complete.json`` holds the same plan, the shards are already
 written (a resumed run skips the phase); otherwise every file under ``shards/`` is removed
 (orphans of a killed attempt included) and the shards are written again, deterministically.
 """
@@ -13,19 +12,18 @@ import tempfile
 from typing import Any
 
 from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards
-from curation.run.ledger import Ledger, block_dir
+from curation.run.ledger import Ledger
 from curation.run.run_store import RunStore
 
 COMPLETE_MARKER = f"{SHARDS_DIR}/_complete.json"
 
 
-def _plan_hash(store: RunStore, video_ids: list[str], block: int, settings: ShardSettings) -> str:
-    digest = hashlib.sha256(json.dumps(settings.__dict__, sort_keys=True).encode())
-    for video_id in video_ids:
-        record = f"{block_dir(block)}/{video_id}.pkl"
-        size = len(store.read_bytes(record)) if store.remote else store.local_path(record).stat().st_size
-        digest.update(f"{video_id}:{size}\n".encode())
-    return digest.hexdigest()
+def _plan_hash(video_ids: list[str], settings: ShardSettings) -> str:
+    """The shards follow from the finished videos and the settings alone: the records themselves are
+    deterministic for a workflow fingerprint (a resumed run refuses another fingerprint), while their
+    pickled bytes are not (they differ between executors)."""
+    payload = {"settings": settings.__dict__, "videos": sorted(video_ids)}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def pack_shards(
@@ -33,7 +31,7 @@ def pack_shards(
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
     """(shards manifest rows, segment key -> (shard path, key))."""
     video_ids = sorted(video_ids)
-    plan = _plan_hash(store, video_ids, block, settings)
+    plan = _plan_hash(video_ids, settings)
     if store.exists(COMPLETE_MARKER):
         marker = json.loads(store.read_bytes(COMPLETE_MARKER))
         if marker.get("plan") == plan:
