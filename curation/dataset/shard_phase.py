@@ -1,6 +1,7 @@
 """After the last block: pack every kept video's samples into shards, once per plan.
 
-The plan is the sorted list of finished videos plus the shard settings. When ``shards/_complete.json`` holds the same plan, the shards are already
+The plan is the sorted list of finished videos plus the shard settings. When
+``shards/_complete.json`` holds the same plan, the shards are already
 written (a resumed run skips the phase); otherwise every file under ``shards/`` is removed
 (orphans of a killed attempt included) and the shards are written again, deterministically.
 """
