@@ -131,8 +131,12 @@ def render_html(items: list[AuditItem], title: str) -> str:
         ".item{display:inline-block;vertical-align:top;width:400px;margin:6px;padding:6px;background:#fff;"
         "border:1px solid #ccc}.item img{max-width:100%}pre{font-size:11px;white-space:pre-wrap}"
     )
+    # Records on load how many images really decoded, so a headless browser can check the page.
+    check = ("<script>window.addEventListener('load',()=>{const i=[...document.images];"
+             "document.body.dataset.items=document.querySelectorAll('figure.item').length;"
+             "document.body.dataset.imagesLoaded=i.filter(x=>x.complete&&x.naturalWidth>0).length;});</script>")
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>"
+        f"<style>{style}</style>{check}</head><body><h1>{html.escape(title)}</h1>"
         f"<p>{len(items)} items</p>{''.join(sections)}</body></html>"
     )
