@@ -78,6 +78,3 @@ def _identify_remote(uri: str) -> InputIdentity:
     os.replace(staging, final)
     return InputIdentity(uri, video_id, size, str(final))
 
-
-def unreadable_reason(err: OSError) -> Reason:
-    return Reason.PERMISSION_DENIED if err.errno in (errno.EACCES, errno.EPERM) else Reason.UNREADABLE

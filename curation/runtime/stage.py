@@ -42,6 +42,6 @@ class Stage:
             if need.startswith("extras."):
                 present = need.removeprefix("extras.") in work.extras
             else:
-                present = bool(getattr(work, need, None)) or need == "video"
+                present = bool(getattr(work, need, None))
             if not present:
                 raise LookupError(f"stage {self.name!r} needs {need!r}, which no earlier stage added")
