@@ -3,7 +3,9 @@
 ``decode``: ffmpeg decoding to analysis frames (same resolution, fps, threads, pipe), frames
 read and discarded. ``model``: the same decode plus the FaceLandmarker (VIDEO mode) on every
 frame in a tight loop, results discarded: the work no analysis pipeline can avoid.
-Both run in ``workers`` parallel processes, like the pipeline they are compared with.
+Both run in ``workers`` parallel processes, like the pipeline they are compared with, and both
+start those processes (interpreter, imports, model) inside the clock, as the pipeline starts its
+actors inside its own: the three figures pay the same start-up.
 """
 
 import multiprocessing
@@ -38,13 +40,6 @@ def _decode_and_landmarker(path: str, geometry: AnalysisGeometry, fps: float, th
     return n
 
 
-def _warm_up() -> None:
-    import mediapipe  # noqa: F401
-    import numpy  # noqa: F401
-
-    time.sleep(0.2)  # keep this worker busy so that every worker gets a warm-up task
-
-
 def balanced_order(infos: dict[str, MediaInfo]) -> list[str]:
     """Longest first, so parallel workers finish close together."""
     return sorted(infos, key=lambda p: -infos[p].duration_s)
@@ -56,11 +51,8 @@ def measure_floor(
     """(wall seconds, frames) for one floor over all files."""
     context = multiprocessing.get_context("spawn")
     jobs = []
+    started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        # Start the worker processes and their imports before timing, as a running pipeline has.
-        for warm in [pool.submit(_warm_up) for _ in range(workers)]:
-            warm.result()
-        started = time.perf_counter()
         for path in balanced_order(infos):
             info = infos[path]
             geometry = AnalysisGeometry.for_source(info.width, info.height, short_side)

@@ -15,6 +15,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--workers", default="1", help="worker counts to measure, comma separated (e.g. 1,2)")
     a.add_argument("--label", default=None, help="only files with this label in MANIFEST.csv (e.g. talking_head)")
     a.add_argument("--limit", type=int, default=None, help="only the first N files")
+    a.add_argument(
+        "--repeat", type=int, default=1, help="interleaved runs of floors and pipeline; each figure is its best run"
+    )
     a.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.set_defaults(handler=handle_analysis)
@@ -44,7 +47,7 @@ def handle_analysis(args: argparse.Namespace) -> int:
 
     files = select_files(args.input, args.label, args.limit)
     counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
-    results = [run_analysis_bench(files, w, STAGE_REGISTRY, args.overrides).as_dict() for w in counts]
+    results = [run_analysis_bench(files, w, STAGE_REGISTRY, args.overrides, args.repeat).as_dict() for w in counts]
     summary = dict(results[-1])
     summary["by_workers"] = results
     if len(results) > 1:

@@ -71,14 +71,15 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
     last_block, run_rows = _run_blocks(request, ledger, executor, identities, primaries, progress)
     works = {video_id: ledger.finished_video(video_id, last_block) for video_id in primaries}
     shard_rows, locations = _shards(request, store, ledger, last_block, primaries, progress)
-    result = _write_manifests(store, uris, identities, primaries, works, shard_rows, locations, run_rows)
-    accounting, tables = result
+    accounting, tables, video_rows = _write_manifests(
+        store, uris, identities, primaries, works, shard_rows, locations, run_rows
+    )
     stage_seconds: dict[str, float] = {}
     for work in works.values():
         for stage, seconds in (work.timings if work else {}).items():
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
     seconds_in = sum(float(w.video.get("duration_s") or 0.0) for w in works.values() if w)
-    seconds_out = sum(r["kept_seconds"] or 0.0 for r in tables.pop("_video_rows"))
+    seconds_out = sum(r["kept_seconds"] or 0.0 for r in video_rows)
     wall = time.perf_counter() - started
     run_result = RunResult(
         out=request.out,
@@ -122,7 +123,7 @@ def _run_blocks(
             stages.append(SummarizeStep(target=run_stage))
         done = ledger.finished_video_ids(block)
         todo = []
-        for video_id, uri in sorted(primaries.items()):
+        for video_id, uri in _largest_first(primaries, identities):
             if video_id in done:
                 continue
             if block == 0:
@@ -175,6 +176,12 @@ def _identify(uris: list[str], ledger: Ledger, executor: Any, progress: Progress
     return {uri: identity for uri, identity in known.items() if identity is not None}
 
 
+def _largest_first(primaries: dict[str, str], identities: dict[str, InputIdentity]) -> list[tuple[str, str]]:
+    """Biggest files first (ties by id): workers finish close together instead of one worker
+    starting the longest video last while the others sit idle (longest-processing-time-first)."""
+    return sorted(primaries.items(), key=lambda item: (-(identities[item[1]].size_bytes or 0), item[0]))
+
+
 def _primary_uris(identities: dict[str, InputIdentity]) -> dict[str, str]:
     """video_id -> the first URI (in sorted order) with that content."""
     primaries: dict[str, str] = {}
@@ -194,7 +201,8 @@ def _write_manifests(
     shard_rows: list[dict[str, Any]] | None,
     locations: dict[str, tuple[str, str]],
     run_rows: dict[str, list[dict[str, Any]]],
-) -> tuple[Accounting, dict[str, Any]]:
+) -> tuple[Accounting, dict[str, int], list[dict[str, Any]]]:
+    """Write every manifest: (accounting, rows per table, the videos table's rows)."""
     video_rows, rejection_rows = [], []
     for uri in uris:
         identity = identities[uri]
@@ -217,7 +225,7 @@ def _write_manifests(
         for segment in work.segments:
             shard, key = locations.get(segment.get("key") or "", (None, None))
             segments.append({**segment, "shard": shard, "key": key})
-    tables: dict[str, Any] = {
+    tables: dict[str, int] = {
         "videos": write_manifest(store, "videos", video_rows).num_rows,
         "rejections": write_manifest(store, "rejections", rejection_rows).num_rows,
         "shots": write_manifest(store, "shots", shots).num_rows,
@@ -229,5 +237,4 @@ def _write_manifests(
         tables["shards"] = write_manifest(store, "shards", shard_rows).num_rows
     for table, rows in sorted(run_rows.items()):
         tables[table] = write_manifest(store, table, rows).num_rows
-    tables["_video_rows"] = video_rows
-    return accounting, tables
+    return accounting, tables, video_rows

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from annotators.face_signals import SIGNAL_NAMES
-from stages.visual_analysis import VisualAnalysisStage
+from stages.visual_analysis import VisualAnalysisStage, resize_short
 from tests.stages.analysis_runner import analyse
 
 TALKING = "talkvid_tys_gt.mp4"
@@ -126,3 +126,17 @@ def test_small_faces_are_found_only_with_tiles(shared_media, models_dir, tmp_pat
     assert track["detected_on_tile"]
     assert 40 < track["face_height_px"] < 110  # forehead-to-chin inside a 110 px head crop
     assert 0.65 < track["x_center"] < 0.8  # the face sits at x = 900..1010 of 1280
+
+
+@pytest.mark.parametrize("shape", [(512, 910), (910, 512), (511, 907), (458, 458), (480, 848), (200, 300)])
+def test_quality_images_match_one_area_resize(shape):
+    """The 256-px image and the 128-px thumbnail halved from it equal what one INTER_AREA resize of
+    the analysis frame gives (the quality thresholds were set on those), to within a grey level."""
+    rng = np.random.default_rng(0)
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), (0, 0), 4)
+    half = resize_short(smooth, 256)
+    thumb = resize_short(half, 128)
+    assert min(half.shape[:2]) == min(256, min(shape))
+    assert abs(min(thumb.shape[:2]) - min(128, min(shape))) <= 1
+    direct = cv2.resize(smooth, thumb.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(direct.astype(int) - thumb.astype(int)).mean() < 1.0

@@ -40,26 +40,8 @@ def test_hostile_inputs_through_the_full_workflow(tmp_path):
     folder, work, outside = tmp_path / "in", tmp_path / "work", tmp_path / "outside"
     for d in (folder, work, outside):
         d.mkdir()
-    base = hm.av_clip(work / "base.mp4")
-    (folder / "empty.mp4").write_bytes(b"")
-    hm.truncated_mid_mdat(base, folder / "truncated.mp4")
-    hm.without_moov(base, folder / "no_moov.mp4")
-    hm.random_bytes(folder / "random.mp4")
-    hm.jpeg_image(folder / "image.mp4")
-    (folder / "notes.mp4").write_text("not a video\n" * 50)
-    hm.audio_only(folder / "audio_only.mp4")
-    hm.video_only(folder / "video_only.mp4")
-    hm.no_streams(folder / "no_tracks.mp4")
-    hm.zero_duration(folder / "zero_duration.mp4")
-    hm.one_frame(folder / "one_frame.mp4")
-    hm.variable_frame_rate(folder / "vfr.mp4")
-    hm.rotated_clockwise_90(hm.marker_clip(work / "marker.mp4"), folder / "rotated.mp4")
-    hm.huge_resolution(base, folder / "huge.mp4")
-    hm.symlink_loop(folder, "loop.mp4")
+    base = hm.build_hostile_folder(folder, outside, work)
     shutil.copy(base, folder / PAST_INGEST[3])
-    secret = hm.av_clip(outside / "secret.mp4", seconds=3)
-    hm.concat_script(folder / "concat.mp4", secret)
-    hm.hls_playlist(folder / "playlist.mp4", secret)
     out = tmp_path / "out"
     run = subprocess.run([sys.executable, "-m", "curation.cli.main", "run", "--input", str(folder), "--out", str(out),
                           "--workflow", "smoke", "--executor", "local"], capture_output=True, text=True, timeout=600)
