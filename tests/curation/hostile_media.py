@@ -341,35 +341,6 @@ class _BitWriter:
         return bytes(int("".join(map(str, bits[i : i + 8])), 2) for i in range(0, len(bits), 8))
 
 
-def build_hostile_folder(folder: Path, outside: Path, work: Path) -> Path:
-    """The hostile matrix every ingest-facing test shares, written into ``folder``.
-
-    Files that reference others (concat script, playlists) point at a real video and a tripwire
-    path in ``outside``; ``work`` holds the clean sources. Returns the clean base clip.
-    """
-    base = av_clip(work / "base.mp4")
-    (folder / "empty.mp4").write_bytes(b"")
-    truncated_mid_mdat(base, folder / "truncated.mp4")
-    without_moov(base, folder / "no_moov.mp4")
-    random_bytes(folder / "random.mp4")
-    jpeg_image(folder / "image.mp4")
-    (folder / "notes.mp4").write_text("shopping list: milk, eggs, a video camera\n" * 20)
-    audio_only(folder / "audio_only.mp4")
-    video_only(folder / "video_only.mp4")
-    no_streams(folder / "no_tracks.mp4")
-    zero_duration(folder / "zero_duration.mp4")
-    one_frame(folder / "one_frame.mp4")
-    variable_frame_rate(folder / "vfr.mp4")
-    rotated_clockwise_90(marker_clip(work / "marker.mp4"), folder / "rotated.mp4")
-    huge_resolution(base, folder / "huge.mp4")
-    symlink_loop(folder, "loop.mp4")
-    secret = av_clip(outside / "secret.mp4", seconds=3)
-    tripwire = outside / "tripwire.mp4"
-    concat_script(folder / "concat.mp4", tripwire, secret)
-    hls_playlist(folder / "playlist.mp4", tripwire, secret)
-    return base
-
-
 def _unescape(nal: bytes) -> bytes:
     return nal.replace(b"\x00\x00\x03", b"\x00\x00")
 

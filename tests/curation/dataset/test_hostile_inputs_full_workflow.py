@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import hostile_media as hm
 import pyarrow.parquet as pq
 import pytest
+from hostile_folder import build_hostile_folder
 
 # file -> (stage, reason) for inputs refused before analysis (as in the ingest matrix)
 REFUSED_EARLY = {
@@ -40,7 +40,7 @@ def test_hostile_inputs_through_the_full_workflow(tmp_path):
     folder, work, outside = tmp_path / "in", tmp_path / "work", tmp_path / "outside"
     for d in (folder, work, outside):
         d.mkdir()
-    base = hm.build_hostile_folder(folder, outside, work)
+    base = build_hostile_folder(folder, outside, work)
     shutil.copy(base, folder / PAST_INGEST[3])
     out = tmp_path / "out"
     run = subprocess.run([sys.executable, "-m", "curation.cli.main", "run", "--input", str(folder), "--out", str(out),

@@ -12,6 +12,7 @@ from typing import Any
 
 import hostile_media as hm
 import pytest
+from hostile_folder import build_hostile_folder
 from pipeline_runs import manifest, run_ingest
 
 import curation.run.pipeline as pipeline
@@ -52,7 +53,7 @@ EXPECTED: dict[str, tuple[str, str | None, str | None, str]] = {
 
 
 def _build(folder: Path, outside: Path, work: Path) -> None:
-    base = hm.build_hostile_folder(folder, outside, work)
+    base = build_hostile_folder(folder, outside, work)
     os.mkfifo(folder / "fifo.mp4")
     (folder / "folder.mp4").mkdir()  # a directory is walked into, never an input
     shutil.copy(base, folder / UNICODE_NAME)
