@@ -22,8 +22,9 @@ clip, while a face frozen on one frame (landmarker jitter only) stays <= 0.0024;
 sits at their geometric mean (fitted on those same clips: there is no held-out set yet). Known
 limits: lips moving against someone else's speech (a dubbed or mismatched track) count as
 speaking, and so can a quick large expression change (a mouth opening by 4% of the face height
-in 0.4 s) while someone else talks; the track's synchrony (``annotators.av_sync``) is the
-quality score that catches the first.
+in 0.4 s) while someone else talks. Per track nothing better is possible here; across a video
+the states stage ties voices to faces (``annotators.voice_face_association``) and relabels lips
+moving under another face's voice as listening.
 """
 
 from dataclasses import dataclass

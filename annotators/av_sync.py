@@ -43,6 +43,9 @@ MIN_FRAMES = 8  # shorter tracks (after the lag margin) give no estimate
 # relative to that, so an in-sync recording reads 0. Measured +1..+2 frames (25 fps) on the
 # shared clips known to be in sync (three fantasy_* renders, latentsync_demo3).
 SPEECH_AUDIO_LAG_S = 0.04
+# sync_in_context: lags compared, and how near 0 an in-sync peak may sit.
+CONTEXT_MAX_LAG = 8
+CONTEXT_NEAR = 2
 
 
 class AVOffset(NamedTuple):
@@ -107,6 +110,55 @@ def estimate_av_offset(
 ) -> AVOffset:
     """The lag with the highest correlation and its SyncNet-style confidence."""
     return sync_curve(mouth_open, audio, fps, max_offset_frames, jaw_open).offset
+
+
+def sync_in_context(
+    mouth_open: np.ndarray,
+    jaw_open: np.ndarray | None,
+    audio: np.ndarray,
+    first_frame: int,
+    fps: float,
+    max_lag: int = CONTEXT_MAX_LAG,
+    near: int = CONTEXT_NEAR,
+) -> float:
+    """How much a span's mouth/audio correlation near lag 0 stands out from the other lags.
+
+    For spans too short for ``sync_curve`` (a 2-s shot leaves it a few frames once its lag margin
+    is cut): the audio for the other lags is read from beyond the span's edges (``audio`` is the
+    whole video's, ``first_frame`` where the span starts in it; zeros before its start), so every
+    frame of the span counts at every lag. The score is the best correlation within ``near``
+    frames of 0 minus the median over all lags (SyncNet's confidence at the expected offset):
+    about 0 for a voice that is not this mouth's. NaN when the span or its mouth signal is too
+    short or flat.
+    """
+    n = len(mouth_open)
+    visual = _visual_signal(mouth_open, jaw_open)
+    if n < MIN_FRAMES or visual is None or audio.size == 0:
+        return float("nan")
+    start = int(round((first_frame - max_lag) * ANALYSIS_SAMPLE_RATE / fps))
+    context = np.concatenate([np.zeros(max(0, -start), dtype=np.float32), audio[max(0, start) :]])
+    envelope = audio_envelope(context, fps, n + 2 * max_lag, SPEECH_AUDIO_LAG_S)
+    detrend = max(3, round(DETREND_S * fps))
+    level_v, change_v = _detrended(visual, detrend), np.gradient(visual)
+    level_a, change_a = _detrended(envelope, detrend), np.gradient(envelope)
+    lags = np.arange(-max_lag, max_lag + 1)
+    scores = np.array(
+        [
+            (
+                _pearson(level_v, level_a[max_lag + lag : max_lag + lag + n])
+                + _pearson(change_v, change_a[max_lag + lag : max_lag + lag + n])
+            )
+            / 2
+            for lag in lags
+        ]
+    )
+    return float(scores[np.abs(lags) <= near].max() - np.median(scores))
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    x, y = x - x.mean(), y - y.mean()
+    denominator = np.sqrt(float(x @ x) * float(y @ y))
+    return float(x @ y) / denominator if denominator > 1e-12 else 0.0
 
 
 def audio_envelope(audio: np.ndarray, fps: float, n_frames: int, delay_s: float = 0.0) -> np.ndarray:

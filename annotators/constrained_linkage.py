@@ -14,13 +14,13 @@ import numpy as np
 
 
 def average_linkage_clusters(
-    distances: np.ndarray, cannot_link: np.ndarray, threshold: float
+    distances: np.ndarray, cannot_link: np.ndarray, threshold: float, max_clusters: int | None = None
 ) -> list[list[int]]:
     """Clusters (lists of item indices, each sorted, listed by first item) of a distance matrix.
 
     Merges the closest pair of clusters (mean pairwise distance) while that distance is at most
-    ``threshold`` and no cannot-link pair would end up in one cluster. Ties are broken by index,
-    so the result depends only on the input order.
+    ``threshold``, or while more than ``max_clusters`` remain, and no cannot-link pair would end
+    up in one cluster. Ties are broken by index, so the result depends only on the input order.
     """
     n = len(distances)
     if distances.shape != (n, n) or cannot_link.shape != (n, n):
@@ -36,11 +36,14 @@ def average_linkage_clusters(
     nearest = np.argmin(d, axis=1)
     nearest_distance = d[np.arange(n), nearest]
 
+    remaining = n
     while True:
         i = int(np.argmin(nearest_distance))
         j = int(nearest[i])
-        if not nearest_distance[i] <= threshold:
+        too_many = max_clusters is not None and remaining > max_clusters
+        if not (nearest_distance[i] <= threshold or (too_many and np.isfinite(nearest_distance[i]))):
             break
+        remaining -= 1
         i, j = min(i, j), max(i, j)
         merged = (sizes[i] * d[i] + sizes[j] * d[j]) / (sizes[i] + sizes[j])
         merged[[i, j]] = np.inf

@@ -1,22 +1,31 @@
 """Label every frame of each usable track speaking / listening / idle and cut training segments.
 
 Per track: the active-speaker annotator turns mouth motion plus voice activity into a speaking
-probability; thresholds give per-frame states, short runs are smoothed away, and the frames where
-the performer is present are cut into segments of ``min_segment_s``..``max_segment_s`` that never
-leave the shot. Every span too short to use is recorded as a rejected segment.
+probability. Then, across the video (``voice_faces``): when two or more people have moving lips
+under a voice, each voice (diarized speaker, else a ``voice_profile`` cluster) is matched to the
+face it is in sync with over the whole video, and lips moving under a voice owned by another
+face drop to "not speaking", hence listening (``annotators.voice_face_association``; the
+association is kept in ``extras["voice_faces"]``). Thresholds give per-frame states, short runs
+are smoothed away, and the frames where the performer is present are cut into segments of
+``min_segment_s``..``max_segment_s`` that never leave the shot. Every span too short to use is
+recorded as a rejected segment.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from annotators.active_speaker import MouthMotionSpeaker, active_speaker_model
 from annotators.audio_levels import clipping_fraction, loudness_db
-from annotators.av_sync import estimate_av_offset
+from annotators.av_sync import estimate_av_offset, sync_in_context
 from annotators.face_signals import SIGNAL_NAMES
 from annotators.segment_cutter import FrameSpan, cut_segments, present_spans
+from annotators.speaker_diarizer import SpeakerTurn
 from annotators.state_timeline import frame_states, runs, smooth_states
+from annotators.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
+from annotators.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
+from annotators.word_speakers import speaker_during
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
@@ -24,6 +33,7 @@ from schemas.reasons import Reason
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
 from schemas.states import PerformerState, state_name
 from stages.audio_analysis import audio_samples
+from stages.identity import face_embedder, face_groups
 
 _S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 
@@ -50,6 +60,13 @@ class StatesStage(Stage):
     max_segment_s: float = field(default=10.0, metadata={"range": (0.4, None)})
     max_face_gap_s: float = field(default=0.4, metadata={"range": (0, None)})
     sync_max_offset_frames: int = field(default=12, metadata={"range": (1, 100)})
+    # Voice-face association across the video (annotators/voice_face_association): lips moving
+    # under a voice that is in sync over another face's shots are listening, not speaking.
+    voice_faces: bool = True
+    voice_min_span_s: float = field(default=0.8, metadata={"range": (0.1, None)})
+    voice_distance_threshold: float = field(default=VOICE_DISTANCE_THRESHOLD, metadata={"range": (0, None)})
+    voice_sync_baseline: float = field(default=SYNC_BASELINE, metadata={"range": (-1, 1)})
+    face_descriptor: Literal["auto", "arcface", "fallback"] = "auto"
 
     def __post_init__(self) -> None:
         if self.max_segment_s < 2 * self.min_segment_s:
@@ -58,11 +75,13 @@ class StatesStage(Stage):
     def setup(self) -> None:
         if self.active_speaker == "mouth_vad":
             self._speaker = MouthMotionSpeaker(
-                highpass_s=self.mouth_highpass_s, window_s=self.mouth_window_s,
+                highpass_s=self.mouth_highpass_s,
+                window_s=self.mouth_window_s,
                 motion_threshold=self.mouth_motion_threshold,
             )
         else:
             self._speaker = active_speaker_model(self.active_speaker)
+        self._embedder = face_embedder(self.face_descriptor) if self.voice_faces else None
 
     def process(self, work: VideoWork) -> VideoWork:
         fps = work.extras["analysis"]["fps"]
@@ -70,9 +89,15 @@ class StatesStage(Stage):
         vad = np.asarray(speech["vad_prob"], dtype=np.float32)
         audio = audio_samples(work)
         shots = {s["shot_id"]: s for s in work.shots}
-        for track in work.tracks:
-            if track.get("usable"):
-                self._track(work, track, shots[track["shot_id"]], vad, audio, fps)
+        views = [
+            self._view(work, track, shots[track["shot_id"]], vad, audio, fps)
+            for track in work.tracks
+            if track.get("usable")
+        ]
+        if self.voice_faces and len(views) >= 2:
+            self._drop_foreign_voices(work, views, audio, fps)
+        for view in views:
+            self._track(work, view, fps)
         if not work.segments:
             usable = sum(bool(t.get("usable")) for t in work.tracks)
             work.reject(
@@ -82,7 +107,7 @@ class StatesStage(Stage):
             )
         return work
 
-    def _track(
+    def _view(
         self,
         work: VideoWork,
         track: dict[str, Any],
@@ -90,7 +115,7 @@ class StatesStage(Stage):
         vad: np.ndarray,
         audio: np.ndarray,
         fps: float,
-    ) -> None:
+    ) -> "TrackView":
         features = work.track_features[track["track_id"]]
         present = features["present"]
         n = len(present)
@@ -104,6 +129,72 @@ class StatesStage(Stage):
         p_speak = self._speaker.speaking_probability(
             signals[:, _S["mouth_open"]], signals[:, _S["jaw_open"]], present, vad_track, track_audio, fps
         )
+        return TrackView(track, shot, first, present, vad_track, signals, track_audio, p_speak)
+
+    def _drop_foreign_voices(self, work: VideoWork, views: list["TrackView"], audio: np.ndarray, fps: float) -> None:
+        """Lips moving under a voice that belongs to another face of the video are not speaking
+        (``annotators.voice_face_association``); their speaking probability drops to 0."""
+        faces = face_groups(work, [v.track for v in views], self._embedder)
+        min_frames = max(1, round(self.voice_min_span_s * fps))
+        # Pauses shorter than the smoothing's minimum state do not split a span: one voice is
+        # described better from 2 s than from two halves.
+        max_gap = max(1, round(self.min_state_s * fps))
+        spans: list[tuple[TrackView, int, int]] = []
+        for view in views:
+            speaking = view.p_speak >= self.speaking_threshold
+            spans += [(view, a, b) for a, b in _bridged_runs(speaking, max_gap) if b - a >= min_frames]
+        n_faces = len({faces[v.track["track_id"]] for v, _, _ in spans})
+        if n_faces < 2:
+            return
+        voices = self._voices(work, spans, audio, fps, n_faces)
+        voiced = [
+            VoicedSpan(
+                view.track["track_id"],
+                faces[view.track["track_id"]],
+                voice,
+                a,
+                b,
+                sync_in_context(
+                    view.signals[a:b, _S["mouth_open"]], view.signals[a:b, _S["jaw_open"]], audio, view.first + a, fps
+                ),
+            )
+            for (view, a, b), voice in zip(spans, voices, strict=True)
+        ]
+        owners = voice_owners(voiced, self.voice_sync_baseline)
+        by_id = {v.track["track_id"]: v for v in views}
+        for span in foreign_spans(voiced, owners):
+            by_id[span.track_id].p_speak[span.first : span.end] = 0.0
+        work.extras["voice_faces"] = {
+            "voices": "diarization" if self._diarized(work) else "voice_profile",
+            "owners": {str(v): str(f) for v, f in owners.items()},
+            "spans": [
+                s.__dict__ | {"face": str(s.face), "voice": None if s.voice is None else str(s.voice)} for s in voiced
+            ],
+        }
+
+    def _voices(
+        self, work: VideoWork, spans: list[tuple["TrackView", int, int]], audio: np.ndarray, fps: float, n_faces: int
+    ) -> list:
+        times = [((v.first + a) / fps, (v.first + b) / fps) for v, a, b in spans]
+        if self._diarized(work):
+            turns = [SpeakerTurn(t["speaker"], t["t_start"], t["t_end"]) for t in work.extras["speech"]["turns"]]
+            return [speaker_during(t0, t1, turns) for t0, t1 in times]
+        # Spans that overlap in time (two faces of one shot) hear the same sound, so the voice is
+        # described once per stretch of time, and every span takes its stretch's voice.
+        stretches = _merged_intervals(times)
+        clips = [audio[int(t0 * AUDIO_SAMPLE_RATE) : int(t1 * AUDIO_SAMPLE_RATE)] for t0, t1 in stretches]
+        # No more voices than faces with moving lips: 2-s spans of one voice can drift apart.
+        voices = cluster_voices(clips, self.voice_distance_threshold, max_voices=n_faces)
+        return [voices[next(k for k, (a, b) in enumerate(stretches) if a <= t0 and t1 <= b)] for t0, t1 in times]
+
+    @staticmethod
+    def _diarized(work: VideoWork) -> bool:
+        return work.extras["speech"].get("diarization") not in (None, "off")
+
+    def _track(self, work: VideoWork, view: "TrackView", fps: float) -> None:
+        track, shot, present, p_speak = view.track, view.shot, view.present, view.p_speak
+        vad_track, signals, track_audio = view.vad, view.signals, view.audio
+        features = work.track_features[track["track_id"]]
         states = smooth_states(
             frame_states(vad_track, p_speak, self.vad_threshold, self.speaking_threshold),
             max(1, round(self.min_state_s * fps)),
@@ -186,6 +277,45 @@ class StatesStage(Stage):
             "face_height_px": track["face_height_px"],
             "sharpness": shot.get("sharpness"),
         }
+
+
+@dataclass
+class TrackView:
+    """One usable track with its slices of the video's voice activity and audio, and its speaking
+    probability (lowered where association finds someone else's voice)."""
+
+    track: dict[str, Any]
+    shot: dict[str, Any]
+    first: int  # the track's first frame in the video
+    present: np.ndarray
+    vad: np.ndarray
+    signals: np.ndarray
+    audio: np.ndarray
+    p_speak: np.ndarray
+
+
+def _bridged_runs(flags: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
+    """(first, end) of the runs of True, joined across gaps of at most ``max_gap`` frames."""
+    joined: list[tuple[int, int]] = []
+    for code, first, length in runs(flags.astype(np.int8)):
+        if not code:
+            continue
+        if joined and first - joined[-1][1] <= max_gap:
+            joined[-1] = (joined[-1][0], first + length)
+        else:
+            joined.append((first, first + length))
+    return joined
+
+
+def _merged_intervals(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The union of the intervals as disjoint intervals; intervals that only touch stay apart."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(intervals):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _audio_source(dominant: PerformerState, fractions: np.ndarray) -> str:

@@ -57,3 +57,20 @@ def test_nearest_neighbour_cache_agrees_with_scipy_on_a_larger_case(threshold):
     ours = average_linkage_clusters(distances, np.zeros_like(distances, dtype=bool), threshold)
     reference = fcluster(linkage(condensed, method="average"), t=threshold, criterion="distance")
     assert ours == _partition(reference)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_a_cluster_cap_merges_past_the_threshold_as_scipy_cuts_at_k(k):
+    rng = np.random.default_rng(5)
+    points = rng.normal(0, 1, (20, 8))
+    distances = squareform(pdist(points))
+    apart = average_linkage_clusters(distances, np.zeros_like(distances, dtype=bool), 0.0)
+    assert len(apart) == 20
+    capped = average_linkage_clusters(distances, np.zeros_like(distances, dtype=bool), 0.0, max_clusters=k)
+    reference = fcluster(linkage(pdist(points), method="average"), t=k, criterion="maxclust")
+    assert capped == _partition(reference)
+    # A cannot-link pair is never merged, even to honour the cap.
+    cannot = np.zeros_like(distances, dtype=bool)
+    cannot[0, 1] = cannot[1, 0] = True
+    cannot[0, 2] = cannot[2, 0] = cannot[1, 2] = cannot[2, 1] = True
+    assert len(average_linkage_clusters(distances, cannot, 0.0, max_clusters=1)) >= 3

@@ -1,0 +1,105 @@
+"""The states stage ties voices to faces across a video: lips that move under another face's voice
+are listening. Checked on a spliced conversation of real talking heads (``bench speaking``), where
+every frame's truth is known."""
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from curation.bench.spliced_conversations import build_spliced_set
+from curation.bench.state_scoring import predicted_frame_states
+from curation.bench.talking_head_sources import load_talking_heads
+from curation.bench.truth_matching import expand_runs
+from curation.runtime.stage_runner import run_stage
+from curation.runtime.video_work import VideoWork
+from schemas.states import PerformerState
+from stages.states import StatesStage, _bridged_runs, _merged_intervals
+
+
+@pytest.fixture(scope="module")
+def conversation(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, VideoWork]:
+    """Seed 0's first conversation (A speaks; B's moving lips under A's voice; A idle; B held still
+    under A's voice; A's moving lips under B's voice; B speaks), analysed up to the speech stage."""
+    from curation.bench.speaking_bench import analyse, bench_stages
+
+    out = tmp_path_factory.mktemp("conversation")
+    (truth_path,) = build_spliced_set(load_talking_heads(shared_media), out, n_videos=1, seed=0)
+    truth = json.loads(truth_path.read_text())
+    return truth, analyse(out / truth["video"], bench_stages()[:-1])
+
+
+def states_of(conversation: tuple[dict, VideoWork], **settings) -> tuple[VideoWork, np.ndarray, np.ndarray]:
+    truth, work = conversation
+    stage = StatesStage(**settings)
+    stage.setup()
+    done = run_stage(stage, copy.deepcopy(work))
+    n = truth["n_frames"]
+    return done, np.asarray(expand_runs(truth["state"], n), dtype=np.int8), predicted_frame_states(done, n)
+
+
+def moving_listener_frames(truth: dict) -> np.ndarray:
+    frames = np.zeros(truth["n_frames"], dtype=bool)
+    for part in truth["parts"]:
+        if part["kind"] == "listening":
+            frames[part["first_frame"] : part["first_frame"] + part["n_frames"]] = True
+    return frames
+
+
+@pytest.mark.slow
+def test_moving_lips_under_the_other_persons_voice_are_listening(conversation):
+    truth = conversation[0]
+    moving = moving_listener_frames(truth)
+    assert moving.sum() >= 100
+    without, expected, before = states_of(conversation, voice_faces=False)
+    assert "voice_faces" not in without.extras
+    assert np.mean(before[moving] == PerformerState.SPEAKING) > 0.8  # the mouth-motion rule alone
+    work, expected, after = states_of(conversation)
+    assert np.mean(after[moving] == PerformerState.LISTENING) > 0.8
+    assert np.mean(after == expected) > np.mean(before == expected) + 0.2
+    assert np.mean(after[~moving] == expected[~moving]) >= np.mean(before[~moving] == expected[~moving]) - 0.02
+    association = work.extras["voice_faces"]
+    assert association["voices"] == "voice_profile"
+    assert len(set(association["owners"].values())) == 2  # two voices, two different faces
+    # The segments carry it: no segment over a moving listener is dominated by "speaking".
+    for segment in work.segments:
+        first = segment["first_frame"]
+        if moving[first : first + segment["n_frames"]].mean() > 0.8:
+            assert segment["state"] == "listening", segment["segment_id"]
+
+
+@pytest.mark.slow
+def test_diarized_turns_decide_the_voices_when_present(conversation):
+    """With speaker turns from diarization (here the splice's own truth, as a perfect diarizer
+    would give them), spans take their voice from the turns instead of the voice profile."""
+    truth, work = conversation
+    diarized = copy.deepcopy(work)
+    fps = truth["fps"]
+    diarized.extras["speech"]["turns"] = [
+        {
+            "speaker": part["voice_person"],
+            "t_start": part["first_frame"] / fps,
+            "t_end": (part["first_frame"] + part["n_frames"]) / fps,
+        }
+        for part in truth["parts"]
+        if part["voice_person"]
+    ]
+    diarized.extras["speech"]["diarization"] = "pyannote"
+    done, expected, predicted = states_of((truth, diarized))
+    association = done.extras["voice_faces"]
+    assert association["voices"] == "diarization"
+    assert {span["voice"] for span in association["spans"]} == {
+        p["voice_person"] for p in truth["parts"] if p["voice_person"]
+    }
+    assert np.mean(predicted[moving_listener_frames(truth)] == PerformerState.LISTENING) > 0.8
+    assert np.mean(predicted == expected) > 0.9
+
+
+def test_spans_join_across_short_pauses_and_overlapping_spans_share_a_stretch():
+    flags = np.array([0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0], dtype=bool)
+    assert _bridged_runs(flags, max_gap=2) == [(1, 7), (11, 12)]
+    assert _bridged_runs(flags, max_gap=1) == [(1, 3), (5, 7), (11, 12)]
+    # Two faces of one shot overlap in time and hear one sound; a cut only touches.
+    assert _merged_intervals([(4.0, 6.0), (0.0, 2.0), (1.5, 3.0), (3.0, 4.0)]) == [(0.0, 3.0), (3.0, 4.0), (4.0, 6.0)]
