@@ -142,7 +142,7 @@ class StatesStage(Stage):
         spans: list[tuple[TrackView, int, int]] = []
         for view in views:
             speaking = view.p_speak >= self.speaking_threshold
-            spans += [(view, a, b) for a, b in _bridged_runs(speaking, max_gap) if b - a >= min_frames]
+            spans += [(view, s.first, s.end) for s in present_spans(speaking, max_gap) if s.length >= min_frames]
         n_faces = len({faces[v.track["track_id"]] for v, _, _ in spans})
         if n_faces < 2:
             return
@@ -292,19 +292,6 @@ class TrackView:
     signals: np.ndarray
     audio: np.ndarray
     p_speak: np.ndarray
-
-
-def _bridged_runs(flags: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
-    """(first, end) of the runs of True, joined across gaps of at most ``max_gap`` frames."""
-    joined: list[tuple[int, int]] = []
-    for code, first, length in runs(flags.astype(np.int8)):
-        if not code:
-            continue
-        if joined and first - joined[-1][1] <= max_gap:
-            joined[-1] = (joined[-1][0], first + length)
-        else:
-            joined.append((first, first + length))
-    return joined
 
 
 def _merged_intervals(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -16,7 +16,7 @@ from curation.bench.truth_matching import expand_runs
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
 from schemas.states import PerformerState
-from stages.states import StatesStage, _bridged_runs, _merged_intervals
+from stages.states import StatesStage, _merged_intervals
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +97,6 @@ def test_diarized_turns_decide_the_voices_when_present(conversation):
     assert np.mean(predicted == expected) > 0.9
 
 
-def test_spans_join_across_short_pauses_and_overlapping_spans_share_a_stretch():
-    flags = np.array([0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0], dtype=bool)
-    assert _bridged_runs(flags, max_gap=2) == [(1, 7), (11, 12)]
-    assert _bridged_runs(flags, max_gap=1) == [(1, 3), (5, 7), (11, 12)]
+def test_overlapping_spans_share_a_stretch_and_spans_across_a_cut_do_not():
     # Two faces of one shot overlap in time and hear one sound; a cut only touches.
     assert _merged_intervals([(4.0, 6.0), (0.0, 2.0), (1.5, 3.0), (3.0, 4.0)]) == [(0.0, 3.0), (3.0, 4.0), (4.0, 6.0)]
