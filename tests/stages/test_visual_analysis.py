@@ -128,6 +128,30 @@ def test_small_faces_are_found_only_with_tiles(shared_media, models_dir, tmp_pat
     assert 0.65 < track["x_center"] < 0.8  # the face sits at x = 900..1010 of 1280
 
 
+def test_small_face_search_is_less_frequent_while_a_face_is_in_view(shared_media, models_dir, monkeypatch):
+    import stages.visual_analysis as visual_analysis
+
+    searches: list[tuple[int, ...]] = []
+
+    class CountingFinder(visual_analysis.SmallFaceFinder):
+        def find(self, rgb: np.ndarray) -> list[np.ndarray]:
+            searches.append(rgb.shape)
+            return super().find(rgb)
+
+    monkeypatch.setattr(visual_analysis, "SmallFaceFinder", CountingFinder)
+    slow = analyse(shared_media / TALKING, VisualAnalysisStage())  # every 3 s with the face in view
+    slow_searches = len(searches)
+    searches.clear()
+    fast = analyse(shared_media / TALKING, VisualAnalysisStage(small_face_every_with_face_s=1.0))
+    n = fast.extras["analysis"]["n_frames"]
+    assert slow_searches == len(range(0, n, 75))  # the face is in view from the first frame
+    assert len(searches) == len(range(0, n, 25))
+    assert [t["usable"] for t in slow.tracks] == [t["usable"] for t in fast.tracks] == [True]
+    searches.clear()
+    no_face = analyse(shared_media / NO_FACE, VisualAnalysisStage())
+    assert len(searches) == len(range(0, no_face.extras["analysis"]["n_frames"], 25))
+
+
 @pytest.mark.parametrize("shape", [(512, 910), (910, 512), (511, 907), (458, 458), (480, 848), (200, 300)])
 def test_quality_images_match_one_area_resize(shape):
     """The 256-px image and the 128-px thumbnail halved from it equal what one INTER_AREA resize of
