@@ -62,6 +62,20 @@ class AnalysisBenchResult:
         return data
 
 
+def summarise_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The last worker count's figures, every count's under ``by_workers``, and with two or more
+    counts the throughput gain from the first to the last, for the pipeline and for the model floor
+    (what the machine itself gives the unavoidable work on these files: two vCPUs are not two whole
+    cores, and a few files of unequal length never split evenly between workers)."""
+    summary = dict(results[-1])
+    summary["by_workers"] = results
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        summary["scaling_speedup"] = first["wall_seconds"] / last["wall_seconds"]
+        summary["model_floor_scaling_speedup"] = first["model_floor_seconds"] / last["model_floor_seconds"]
+    return summary
+
+
 def select_files(input_dir: str, label: str | None, limit: int | None) -> list[str]:
     files = discover_inputs(input_dir)
     manifest = Path(input_dir) / "MANIFEST.csv"

@@ -42,18 +42,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def handle_analysis(args: argparse.Namespace) -> int:
-    from curation.bench.analysis_bench import run_analysis_bench, select_files
+    from curation.bench.analysis_bench import run_analysis_bench, select_files, summarise_runs
     from stages.registry import STAGE_REGISTRY
 
     files = select_files(args.input, args.label, args.limit)
     counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
     results = [run_analysis_bench(files, w, STAGE_REGISTRY, args.overrides, args.repeat).as_dict() for w in counts]
-    summary = dict(results[-1])
-    summary["by_workers"] = results
-    if len(results) > 1:
-        base = results[0]["video_seconds"] / results[0]["wall_seconds"]
-        top = results[-1]["video_seconds"] / results[-1]["wall_seconds"]
-        summary["scaling_speedup"] = top / base
+    summary = summarise_runs(results)
     if args.json:
         print(json.dumps(summary, indent=1))
         return 0
@@ -85,7 +80,10 @@ def handle_analysis(args: argparse.Namespace) -> int:
         )
     Console().print(table)
     if "scaling_speedup" in summary:
-        Console().print(f"throughput with {counts[-1]} workers / {counts[0]}: {summary['scaling_speedup']:.2f}x")
+        Console().print(
+            f"throughput with {counts[-1]} workers / {counts[0]}: {summary['scaling_speedup']:.2f}x"
+            f" (the model floor: {summary['model_floor_scaling_speedup']:.2f}x)"
+        )
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from curation.bench.analysis_bench import confined_to_cpus, select_files
+from curation.bench.analysis_bench import confined_to_cpus, select_files, summarise_runs
 
 LPM_CURATE = Path(sys.executable).with_name("lpm-curate")
 REPORT_KEYS = (
@@ -64,3 +64,14 @@ def test_confined_to_cpus_holds_for_child_processes_and_is_undone() -> None:
                                capture_output=True, text=True, check=True)
         assert child.stdout.strip() == "1"
     assert os.sched_getaffinity(0) == before
+
+
+def test_summary_compares_the_first_and_last_worker_counts_for_pipeline_and_model_floor() -> None:
+    one = {"workers": 1, "wall_seconds": 54.0, "model_floor_seconds": 37.0}
+    two = {"workers": 2, "wall_seconds": 30.0, "model_floor_seconds": 20.0}
+    summary = summarise_runs([one, two])
+    assert summary["workers"] == 2 and summary["by_workers"] == [one, two]
+    assert summary["scaling_speedup"] == pytest.approx(1.8)
+    assert summary["model_floor_scaling_speedup"] == pytest.approx(1.85)
+    alone = summarise_runs([one])
+    assert "scaling_speedup" not in alone and alone["wall_seconds"] == 54.0
