@@ -6,8 +6,9 @@ decode-plus-landmarker floor (both in that many parallel processes), and the rea
 is sampled over the pipeline's whole process tree.
 
 A shared or virtual machine's speed drifts by tens of percent from minute to minute, so with
-``repeat`` > 1 the three measurements are interleaved (floor, floor, pipeline, floor, ...) and
-each figure is its best run: the least disturbed measurement of each, taken in the same minutes.
+``repeat`` > 1 the measurements are interleaved (floor, floor, pipeline for each worker count in
+turn, then again) and each figure is its best run: the least disturbed measurement of each,
+taken in the same minutes for every worker count.
 ``workers`` = N confines everything (the floors, Ray, its actors and every ffmpeg they start) to
 N CPUs with ``sched_setaffinity``: with one worker on a two-core machine the decoder would
 otherwise run on the idle second core for free, flattering the per-core figure and hiding what
@@ -89,32 +90,43 @@ def select_files(input_dir: str, label: str | None, limit: int | None) -> list[s
 
 
 def run_analysis_bench(
-    files: list[str], workers: int, registry: dict, overrides: list[str], repeat: int = 1
-) -> AnalysisBenchResult:
+    files: list[str], worker_counts: list[int], registry: dict, overrides: list[str], repeat: int = 1
+) -> list[AnalysisBenchResult]:
+    """One result per worker count. Each round measures every count in turn (floors, then the
+    pipeline, on a Ray started for that count), so all counts are measured in the same minutes
+    and a slow spell of the machine cannot land on one count only and skew the scaling."""
     import ray
 
     workflow = load_workflow("analysis", registry, overrides)
     stage = workflow.stage("visual_analysis")
     infos: dict[str, MediaInfo] = {f: probe_media(f) for f in files}
     model = resolve("face_landmarker")
-    settings = (stage.analysis_short_side, stage.analysis_fps, stage.decode_threads, workers, model)
-    if ray.is_initialized():
-        ray.shutdown()
-    decode_runs, model_runs, pipeline_runs, peaks, total_peaks = [], [], [], [], []
+    runs: dict[int, list[tuple[float, float, float, float, float]]] = {w: [] for w in worker_counts}
     frames = 0
-    with confined_to_cpus(workers):
-        start_ray(None, workers)
-        _warm_up_ray(workers)
-        for _ in range(max(1, repeat)):
-            decode_s, frames = measure_floor("decode", infos, *settings)
-            model_s, _ = measure_floor("model", infos, *settings)
-            wall, peak, total_peak = _time_pipeline(files, workflow, workers)
-            decode_runs.append(decode_s)
-            model_runs.append(model_s)
-            pipeline_runs.append(wall)
-            peaks.append(peak)
-            total_peaks.append(total_peak)
-        ray.shutdown()
+    for _ in range(max(1, repeat)):
+        for workers in worker_counts:
+            settings = (stage.analysis_short_side, stage.analysis_fps, stage.decode_threads, workers, model)
+            if ray.is_initialized():
+                ray.shutdown()
+            with confined_to_cpus(workers):
+                start_ray(None, workers)
+                _warm_up_ray(workers)
+                decode_s, frames = measure_floor("decode", infos, *settings)
+                model_s, _ = measure_floor("model", infos, *settings)
+                wall, peak, total_peak = _time_pipeline(files, workflow, workers)
+                ray.shutdown()
+            runs[workers].append((decode_s, model_s, wall, peak, total_peak))
+    return [_best_of(workers, runs[workers], files, infos, frames) for workers in worker_counts]
+
+
+def _best_of(
+    workers: int,
+    runs: list[tuple[float, float, float, float, float]],
+    files: list[str],
+    infos: dict[str, MediaInfo],
+    frames: int,
+) -> AnalysisBenchResult:
+    decode_runs, model_runs, pipeline_runs, peaks, total_peaks = zip(*runs, strict=True)
     return AnalysisBenchResult(
         workers=workers,
         files=len(files),
@@ -125,7 +137,7 @@ def run_analysis_bench(
         model_floor_seconds=min(model_runs),
         peak_rss_mb=max(peaks),
         peak_total_rss_mb=max(total_peaks),
-        repeat=max(1, repeat),
+        repeat=len(runs),
         all_wall_seconds=tuple(pipeline_runs),
         all_model_floor_seconds=tuple(model_runs),
     )

@@ -47,7 +47,7 @@ def handle_analysis(args: argparse.Namespace) -> int:
 
     files = select_files(args.input, args.label, args.limit)
     counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
-    results = [run_analysis_bench(files, w, STAGE_REGISTRY, args.overrides, args.repeat).as_dict() for w in counts]
+    results = [r.as_dict() for r in run_analysis_bench(files, counts, STAGE_REGISTRY, args.overrides, args.repeat)]
     summary = summarise_runs(results)
     if args.json:
         print(json.dumps(summary, indent=1))
