@@ -107,7 +107,8 @@ class VisualAnalysisStage(Stage):
                     if finder is not None:
                         every = small_every_with_face if observations else small_every
                         search = frame.index - last_search >= every
-                        last_search = frame.index if search else last_search
+                        if search:
+                            last_search = frame.index
                         followed = self._small_faces(finder, frame.rgb, search, observations, followed)
                     faces_per_frame.append([_frame_face(o, tile) for o, tile in observations])
                     if crop_every and frame.index % crop_every == 0:
