@@ -1,24 +1,27 @@
 """Audio-visual synchrony of one face track: the audio offset, in frames, and how sure we are.
 
 Mouth motion is correlated with a band-limited audio envelope at every candidate lag. Visual
-signal: mouth opening (inner-lip gap / face height) plus MediaPipe ``jawOpen`` when given, each
-standardised. Audio signal: the square root of the 100-1000 Hz energy in each video frame's
-audio, the band of voicing and the first formant, which open-mouth vowels drive. Two terms are
-averaged: the signals' levels after removing their 0.5 s moving average (slow head and loudness
-drift), and their frame-to-frame changes (mouth opening and closing against voice onsets and
-offsets, which pins the lag down more sharply). Correlations are computed in 2 s windows and
-averaged, so a loud passage or a head turn cannot dominate a long track.
+signal: the darkness of the mouth box (``annotators.mouth_darkness``: the open mouth shows the
+dark oral cavity), or, where the pixels were not read, mouth opening (inner-lip gap / face
+height) plus MediaPipe ``jawOpen``, each standardised. Audio signal: the square root of the
+100-1000 Hz energy in each video frame's audio, the band of voicing and the first formant,
+which open-mouth vowels drive. Two terms are averaged: the signals' levels after removing their
+0.5 s moving average (slow head, lighting and loudness drift), and their frame-to-frame changes
+(mouth opening and closing against voice onsets and offsets, which pins the lag down more
+sharply). Correlations are computed in 2 s windows and averaged, so a loud passage or a head
+turn cannot dominate a long track.
 
 Each frame's audio is taken around the instant the frame shows (``i / fps``) plus the 40 ms by
 which speech sound trails the mouth (``SPEECH_AUDIO_LAG_S``), so an in-sync talker reads 0 and
-a known extra lag is found exactly. On the 3-20 s ``talking_head`` clips of shared/media, shifting
-the audio by -8..+8 frames moved the estimate by the shift (+-1) in 121 of 136 cases, and the
-peak within 3 frames of zero lag (``SyncCurve.peak_near``) ranks a clip's own audio above
-another recording's with AUC 0.82 (a plain whole-clip correlation of lip opening with log
-energy managed about 0.5); keeping tracks with ``peak_near(0) >= 0.2`` kept 7 of the 8 clips
-with their own audio and dropped 80% of the 44 face/foreign-audio pairings. Short clips give
-few independent syllables, so this is a quality score to rank and filter tracks by, not proof
-for a single clip.
+a known extra lag is found exactly. On the 3-20 s ``talking_head`` clips of shared/media
+(``tests/annotators/test_av_sync.py``), shifting the audio by -8..+8 frames gave the shift
+(+-1) in 83 of 136 cases with the mouth darkness and 68 with the landmark pair; counted from
+each clip's own unshifted reading, 121 of 136 with either (clips that read off 0 before any
+shift: one reads -3 by every signal, a weakly guided render has no clear peak). The peak
+within 3 frames of zero lag (``SyncCurve.peak_near``) ranks a clip's own audio above another
+recording's with AUC 0.91 (landmarks 0.82), and on 2-s spans (``sync_in_context``) with AUC
+0.74 (landmarks 0.59). Short clips give few independent syllables, so this is a quality score
+to rank and filter tracks by, not proof for a single clip.
 
 Sign convention: a positive offset means the audio lags the video (the sound of a mouth
 movement comes ``offset_frames`` frames after it); advancing the audio by that many frames
@@ -79,16 +82,20 @@ def sync_curve(
     fps: float,
     max_offset_frames: int = 15,
     jaw_open: np.ndarray | None = None,
+    *,
+    mouth_dark: np.ndarray | None = None,
 ) -> SyncCurve:
     """Correlation at every lag in ``[-max_offset_frames, max_offset_frames]``.
 
     ``mouth_open``/``jaw_open`` are per video frame (NaN where the face is missing: gaps are
     interpolated); ``audio`` is 16 kHz mono float32 starting at the track's first frame.
+    ``mouth_dark`` (``annotators.mouth_darkness``), when given and not flat, is the visual signal
+    instead of the landmark pair.
     """
     lags = np.arange(-max_offset_frames, max_offset_frames + 1)
     n_frames = len(mouth_open)
     usable = n_frames - 2 * max_offset_frames
-    visual = _visual_signal(mouth_open, jaw_open)
+    visual = _visual_signal(mouth_open, jaw_open, mouth_dark)
     if usable < MIN_FRAMES or visual is None or audio.size == 0:
         return SyncCurve(lags, np.full(len(lags), np.nan))
     envelope = audio_envelope(audio, fps, n_frames, SPEECH_AUDIO_LAG_S)
@@ -107,9 +114,11 @@ def estimate_av_offset(
     fps: float,
     max_offset_frames: int = 15,
     jaw_open: np.ndarray | None = None,
+    *,
+    mouth_dark: np.ndarray | None = None,
 ) -> AVOffset:
     """The lag with the highest correlation and its SyncNet-style confidence."""
-    return sync_curve(mouth_open, audio, fps, max_offset_frames, jaw_open).offset
+    return sync_curve(mouth_open, audio, fps, max_offset_frames, jaw_open, mouth_dark=mouth_dark).offset
 
 
 def sync_in_context(
@@ -120,6 +129,8 @@ def sync_in_context(
     fps: float,
     max_lag: int = CONTEXT_MAX_LAG,
     near: int = CONTEXT_NEAR,
+    *,
+    mouth_dark: np.ndarray | None = None,
 ) -> float:
     """How much a span's mouth/audio correlation near lag 0 stands out from the other lags.
 
@@ -132,7 +143,7 @@ def sync_in_context(
     short or flat.
     """
     n = len(mouth_open)
-    visual = _visual_signal(mouth_open, jaw_open)
+    visual = _visual_signal(mouth_open, jaw_open, mouth_dark)
     if n < MIN_FRAMES or visual is None or audio.size == 0:
         return float("nan")
     start = int(round((first_frame - max_lag) * ANALYSIS_SAMPLE_RATE / fps))
@@ -178,7 +189,11 @@ def audio_envelope(audio: np.ndarray, fps: float, n_frames: int, delay_s: float 
     return np.sqrt(power[:, band].sum(axis=1)).astype(np.float64)
 
 
-def _visual_signal(mouth_open: np.ndarray, jaw_open: np.ndarray | None) -> np.ndarray | None:
+def _visual_signal(
+    mouth_open: np.ndarray, jaw_open: np.ndarray | None, mouth_dark: np.ndarray | None = None
+) -> np.ndarray | None:
+    if mouth_dark is not None and (dark := _standardised(mouth_dark)) is not None:
+        return dark
     parts = [_standardised(mouth_open)]
     if jaw_open is not None:
         parts.append(_standardised(jaw_open))

@@ -12,6 +12,7 @@ import numpy as np
 
 from annotators.face_signals import FaceSignals, face_signals
 from annotators.head_pose import head_pose_degrees
+from annotators.mouth_darkness import mouth_darkness
 from curation.models.registry import resolve
 
 
@@ -97,5 +98,6 @@ class FaceLandmarkerAnnotator:
                 [landmarks[:, 0].min(), landmarks[:, 1].min(), landmarks[:, 0].max(), landmarks[:, 1].max()],
                 dtype=np.float32,
             )
-            faces.append(FaceObservation(box, landmarks, blend, face_signals(landmarks, blend, pose)))
+            darkness = mouth_darkness(rgb, landmarks, float(box[3] - box[1]))
+            faces.append(FaceObservation(box, landmarks, blend, face_signals(landmarks, blend, pose, darkness)))
         return faces

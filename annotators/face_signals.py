@@ -89,6 +89,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "gaze_x",
     "gaze_y",
     "face_height",
+    "mouth_dark",  # pixel darkness of the mouth box (annotators.mouth_darkness); NaN when not read
 )
 
 
@@ -110,8 +111,15 @@ def five_keypoints(landmarks_px: np.ndarray) -> np.ndarray:
     ).astype(np.float32)
 
 
-def face_signals(landmarks_px: np.ndarray, blendshapes: np.ndarray, pose: tuple[float, float, float]) -> FaceSignals:
-    """Signals of one face in one frame; ``landmarks_px`` is (478, 3) in analysis pixels."""
+def face_signals(
+    landmarks_px: np.ndarray,
+    blendshapes: np.ndarray,
+    pose: tuple[float, float, float],
+    mouth_dark: float = float("nan"),
+) -> FaceSignals:
+    """Signals of one face in one frame; ``landmarks_px`` is (478, 3) in analysis pixels.
+
+    ``mouth_dark`` needs the frame's pixels, so the caller that has them measures it."""
     face_height = float(np.linalg.norm(landmarks_px[FOREHEAD_TOP, :2] - landmarks_px[CHIN_BOTTOM, :2]))
     lip_gap = float(np.linalg.norm(landmarks_px[UPPER_INNER_LIP, :2] - landmarks_px[LOWER_INNER_LIP, :2]))
     b = blendshapes
@@ -136,6 +144,7 @@ def face_signals(landmarks_px: np.ndarray, blendshapes: np.ndarray, pose: tuple[
             gaze_x,
             gaze_y,
             face_height,
+            mouth_dark,
         ],
         dtype=np.float32,
     )

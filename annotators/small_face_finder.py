@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from annotators.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
-from annotators.face_signals import face_signals
+from annotators.face_signals import SIGNAL_NAMES, face_signals
 from annotators.face_tracker import box_iou
 
 _DETECTOR_MEMBER = "face_detector.tflite"
@@ -87,7 +87,10 @@ class SmallFaceFinder:
             [landmarks[:, 0].min(), landmarks[:, 1].min(), landmarks[:, 0].max(), landmarks[:, 1].max()],
             dtype=np.float32,
         )
-        return FaceObservation(new_box, landmarks, face.blendshapes, face_signals(landmarks, face.blendshapes, pose))
+        # The mouth darkness was read on the upscaled crop, where the box has more pixels.
+        darkness = float(face.signals.values[SIGNAL_NAMES.index("mouth_dark")])
+        signals = face_signals(landmarks, face.blendshapes, pose, darkness)
+        return FaceObservation(new_box, landmarks, face.blendshapes, signals)
 
 
 def _starts(length: int, tile: int, stride: int) -> list[int]:

@@ -155,7 +155,12 @@ class StatesStage(Stage):
                 a,
                 b,
                 sync_in_context(
-                    view.signals[a:b, _S["mouth_open"]], view.signals[a:b, _S["jaw_open"]], audio, view.first + a, fps
+                    view.signals[a:b, _S["mouth_open"]],
+                    view.signals[a:b, _S["jaw_open"]],
+                    audio,
+                    view.first + a,
+                    fps,
+                    mouth_dark=view.signals[a:b, _S["mouth_dark"]],
                 ),
             )
             for (view, a, b), voice in zip(spans, voices, strict=True)
@@ -247,7 +252,12 @@ class StatesStage(Stage):
         b = int(round(span.end / fps * AUDIO_SAMPLE_RATE))
         audio = track_audio[a:b]
         offset, confidence = estimate_av_offset(
-            signals[s, _S["mouth_open"]], audio, fps, self.sync_max_offset_frames, signals[s, _S["jaw_open"]]
+            signals[s, _S["mouth_open"]],
+            audio,
+            fps,
+            self.sync_max_offset_frames,
+            signals[s, _S["jaw_open"]],
+            mouth_dark=signals[s, _S["mouth_dark"]],
         )
         t_start = shot["t_start"] + span.first / fps
         t_end = shot["t_start"] + span.end / fps

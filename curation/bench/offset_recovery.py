@@ -1,12 +1,13 @@
 """Does ``annotators.av_sync`` find a known audio shift on a real talking head?
 
 For one analysed clip: the usable track with the most face frames gives the mouth signals
-(``mouth_open`` and ``jaw_open`` from the visual stage); the decoded 16 kHz audio is shifted by
-``k`` frames (``k * 640`` samples, zeros filling the gap) and the offset is estimated over the
-track's shot. Shifting by ``k > 0`` delays the audio, which av_sync calls an offset of ``+k``
-(audio lags video), so a case is recovered when ``|estimate - k| <= tolerance``. The clip's own
-estimate at ``k = 0`` is kept too: a clip rendered slightly out of sync shifts every case by the
-same amount, which ``relative`` (``|estimate - base - k| <= tolerance``) factors out.
+(``mouth_dark``, or ``mouth_open`` and ``jaw_open`` where it is missing, from the visual
+stage); the decoded 16 kHz audio is shifted by ``k`` frames (``k * 640`` samples, zeros filling
+the gap) and the offset is estimated over the track's shot. Shifting by ``k > 0`` delays the
+audio, which av_sync calls an offset of ``+k`` (audio lags video), so a case is recovered when
+``|estimate - k| <= tolerance``. The clip's own estimate at ``k = 0`` is kept too: a clip
+rendered slightly out of sync shifts every case by the same amount, which ``relative``
+(``|estimate - base - k| <= tolerance``) factors out.
 """
 
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from stages.audio_analysis import audio_samples
 SHIFTS: tuple[int, ...] = (-8, -6, -4, -2, -1, 0, 1, 2, 4, 6, 8)
 TOLERANCE_FRAMES = 1
 _MOUTH_OPEN, _JAW_OPEN = SIGNAL_NAMES.index("mouth_open"), SIGNAL_NAMES.index("jaw_open")
+_MOUTH_DARK = SIGNAL_NAMES.index("mouth_dark")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,14 @@ def offset_cases(
 
     def estimate(shift: int) -> tuple[int, float]:
         shifted = shift_audio(audio, shift, fps)[first : first + length]
-        return estimate_av_offset(signals[:, _MOUTH_OPEN], shifted, fps, max_offset_frames, signals[:, _JAW_OPEN])
+        return estimate_av_offset(
+            signals[:, _MOUTH_OPEN],
+            shifted,
+            fps,
+            max_offset_frames,
+            signals[:, _JAW_OPEN],
+            mouth_dark=signals[:, _MOUTH_DARK],
+        )
 
     base, _ = estimate(0)
     cases = []

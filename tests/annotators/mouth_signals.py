@@ -2,16 +2,18 @@
 
 Frames are decoded once with ffmpeg at 25 fps (short side 512) and run through MediaPipe's
 FaceLandmarker in VIDEO mode, one landmarker per clip; ``mouth_open`` (inner-lip gap / face
-height) and ``jaw_open`` (blendshape) come from ``annotators.face_signals``. Extraction costs a
+height), ``jaw_open`` (blendshape) and ``mouth_dark`` (pixels of the mouth box) come from
+``annotators.face_signals``. Extraction costs a
 few seconds per clip, so results are cached per clip in pytest's cache folder.
 """
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from annotators.av_sync import AVOffset, estimate_av_offset
 from annotators.face_landmarker import FaceLandmarkerAnnotator
 from annotators.face_signals import SIGNAL_NAMES
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE, decode_audio
@@ -21,6 +23,8 @@ from curation.media.probe import probe_media
 ANALYSIS_FPS = 25.0
 SHORT_SIDE = 512
 _MOUTH_OPEN, _JAW_OPEN = SIGNAL_NAMES.index("mouth_open"), SIGNAL_NAMES.index("jaw_open")
+_MOUTH_DARK = SIGNAL_NAMES.index("mouth_dark")
+CACHE_VERSION = 2  # bump when the extracted signals change, so stale caches are not read
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class ClipSignals:
 
     mouth_open: np.ndarray  # (n_frames,) float32, NaN where no face
     jaw_open: np.ndarray  # (n_frames,) float32, NaN where no face
+    mouth_dark: np.ndarray  # (n_frames,) float32, NaN where no face
     present: np.ndarray  # (n_frames,) bool
     audio: np.ndarray  # float32 16 kHz mono
     fps: float
@@ -48,17 +53,19 @@ def extract_clip_signals(video: Path, freeze_frame: int | None = None) -> ClipSi
         still = next(f.rgb.copy() for f in frames if f.index == freeze_frame)
         n_frames = int(round(info.duration_s * ANALYSIS_FPS))
         frames = (Frame(i, i / ANALYSIS_FPS, still) for i in range(n_frames))
-    mouth, jaw = [], []
+    mouth, jaw, dark = [], [], []
     with FaceLandmarkerAnnotator(max_faces=1) as landmarker:
         for frame in frames:
             faces = landmarker.detect(frame.rgb, frame.t)
             face = max(faces, key=lambda f: f.height, default=None)
             mouth.append(np.nan if face is None else face.signals.values[_MOUTH_OPEN])
             jaw.append(np.nan if face is None else face.signals.values[_JAW_OPEN])
+            dark.append(np.nan if face is None else face.signals.values[_MOUTH_DARK])
     mouth_open = np.asarray(mouth, dtype=np.float32)
     return ClipSignals(
         mouth_open=mouth_open,
         jaw_open=np.asarray(jaw, dtype=np.float32),
+        mouth_dark=np.asarray(dark, dtype=np.float32),
         present=np.isfinite(mouth_open),
         audio=decode_audio(video),
         fps=ANALYSIS_FPS,
@@ -68,11 +75,16 @@ def extract_clip_signals(video: Path, freeze_frame: int | None = None) -> ClipSi
 def cached_clip_signals(video: Path, cache_dir: Path, freeze_frame: int | None = None) -> ClipSignals:
     """``extract_clip_signals`` once per clip; later test runs read the ``.npz`` back."""
     suffix = "" if freeze_frame is None else f".still{freeze_frame}"
-    cached = cache_dir / f"{video.stem}{suffix}.npz"
+    cached = cache_dir / f"{video.stem}{suffix}.v{CACHE_VERSION}.npz"
     if cached.is_file():
         with np.load(cached) as data:
             return ClipSignals(
-                data["mouth_open"], data["jaw_open"], data["present"], data["audio"], float(data["fps"])
+                data["mouth_open"],
+                data["jaw_open"],
+                data["mouth_dark"],
+                data["present"],
+                data["audio"],
+                float(data["fps"]),
             )
     signals = extract_clip_signals(video, freeze_frame)
     partial = cached.with_suffix(".partial.npz")
@@ -80,6 +92,7 @@ def cached_clip_signals(video: Path, cache_dir: Path, freeze_frame: int | None =
         partial,
         mouth_open=signals.mouth_open,
         jaw_open=signals.jaw_open,
+        mouth_dark=signals.mouth_dark,
         present=signals.present,
         audio=signals.audio,
         fps=signals.fps,
@@ -94,8 +107,8 @@ def talking_head_clips(media: Path) -> list[str]:
         return [row["file"] for row in csv.DictReader(f) if row["label"] == "talking_head"]
 
 
-def audio_lagging_video(signals: ClipSignals, frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mouth_open, jaw_open, audio) of the clip re-cut so its audio lags its video by ``frames``.
+def audio_lagging_video(signals: ClipSignals, frames: int) -> ClipSignals:
+    """The clip re-cut so its audio lags its video by ``frames``.
 
     Both streams are cropped (no padding): for a positive lag the first video frames and the
     last audio are dropped, so what the mouth does at frame t is heard at frame t + lag.
@@ -104,8 +117,29 @@ def audio_lagging_video(signals: ClipSignals, frames: int) -> tuple[np.ndarray, 
     n = signals.n_frames
     k = abs(frames)
     if frames >= 0:
-        return signals.mouth_open[k:], signals.jaw_open[k:], signals.audio[: (n - k) * hop]
-    return signals.mouth_open[: n - k], signals.jaw_open[: n - k], signals.audio[k * hop :]
+        video, audio = slice(k, n), signals.audio[: (n - k) * hop]
+    else:
+        video, audio = slice(0, n - k), signals.audio[k * hop :]
+    return replace(
+        signals,
+        mouth_open=signals.mouth_open[video],
+        jaw_open=signals.jaw_open[video],
+        mouth_dark=signals.mouth_dark[video],
+        present=signals.present[video],
+        audio=audio,
+    )
+
+
+def clip_offset(signals: ClipSignals, max_offset_frames: int = 15, audio: np.ndarray | None = None) -> AVOffset:
+    """``estimate_av_offset`` on the clip's signals, under its own audio or ``audio``."""
+    return estimate_av_offset(
+        signals.mouth_open,
+        signals.audio if audio is None else audio,
+        signals.fps,
+        max_offset_frames,
+        signals.jaw_open,
+        mouth_dark=signals.mouth_dark,
+    )
 
 
 def same_recording(a: str, b: str) -> bool:

@@ -36,6 +36,8 @@ def test_talking_head_gives_one_usable_track_with_float16_signals(shared_media, 
     assert features["blendshapes"].shape == (n, 52)
     mouth = features["signals"][features["present"], SIGNAL_NAMES.index("mouth_open")].astype(np.float32)
     assert mouth.std() > 0.005, "a talking mouth opens and closes"
+    dark = features["signals"][features["present"], SIGNAL_NAMES.index("mouth_dark")].astype(np.float32)
+    assert np.isfinite(dark).all() and dark.std() > 0.01, "the mouth box darkens and brightens as it talks"
     yaw = features["signals"][features["present"], SIGNAL_NAMES.index("yaw")].astype(np.float32)
     assert np.abs(np.median(yaw)) < 20, "the speaker faces the camera"
     crops = work.extras["candidates"][track["track_id"]]
@@ -126,6 +128,9 @@ def test_small_faces_are_found_only_with_tiles(shared_media, models_dir, tmp_pat
     assert track["detected_on_tile"]
     assert 40 < track["face_height_px"] < 110  # forehead-to-chin inside a 110 px head crop
     assert 0.65 < track["x_center"] < 0.8  # the face sits at x = 900..1010 of 1280
+    features = with_tiles.track_features[track["track_id"]]
+    dark = features["signals"][features["present"], SIGNAL_NAMES.index("mouth_dark")].astype(np.float32)
+    assert np.isfinite(dark).all() and dark.std() > 0, "read on the upscaled crop"
 
 
 def test_small_face_search_is_less_frequent_while_a_face_is_in_view(shared_media, models_dir, monkeypatch):
