@@ -37,12 +37,20 @@ def test_the_value_does_not_depend_on_resolution():
         assert abs(small - large) < 0.01
 
 
-def test_a_mouth_box_outside_the_frame_repeats_the_edge_and_a_tiny_face_has_no_value():
+def test_a_box_past_the_frame_edge_is_read_inside_it_and_a_tiny_or_absent_box_has_no_value():
+    """Cropping the frame 150 px from the left puts the mouth 10 px from the edge: the box's part
+    inside the frame still sees an open mouth darker than a closed one."""
+    at_edge = {}
+    for gap in (0, 24):
+        rgb, landmarks = face_image(gap)
+        landmarks[list(LIP_POINTS), 0] -= 150.0
+        at_edge[gap] = mouth_darkness(np.ascontiguousarray(rgb[:, 150:]), landmarks, FACE_HEIGHT)
+    assert 0.0 < at_edge[0] < at_edge[24] < 1.0
     rgb, landmarks = face_image(20)
-    landmarks[list(LIP_POINTS), :2] = (318.0, 318.0)
-    assert 0.0 <= mouth_darkness(rgb, landmarks, FACE_HEIGHT) <= 1.0
     assert np.isnan(mouth_darkness(rgb, landmarks, 6.0))
     assert np.isnan(mouth_darkness(rgb, landmarks, float("nan")))
+    landmarks[list(LIP_POINTS), :2] = (-500.0, -500.0)
+    assert np.isnan(mouth_darkness(rgb, landmarks, FACE_HEIGHT))
 
 
 @pytest.mark.slow
