@@ -19,8 +19,8 @@ a known extra lag is found exactly. On the 3-20 s ``talking_head`` clips of shar
 each clip's own unshifted reading, 121 of 136 with either (clips that read off 0 before any
 shift: one reads -3 by every signal, a weakly guided render has no clear peak). The peak
 within 3 frames of zero lag (``SyncCurve.peak_near``) ranks a clip's own audio above another
-recording's with AUC 0.87 (landmarks 0.82), and on 2-s spans (``sync_in_context``) with AUC
-0.73 (landmarks 0.59). Short clips give few independent syllables, so this is a quality score
+recording's with AUC 0.91 (landmarks 0.82), and on 2-s spans (``sync_in_context``) with AUC
+0.74 (landmarks 0.59). Short clips give few independent syllables, so this is a quality score
 to rank and filter tracks by, not proof for a single clip.
 
 Sign convention: a positive offset means the audio lags the video (the sound of a mouth

@@ -24,7 +24,7 @@ ANALYSIS_FPS = 25.0
 SHORT_SIDE = 512
 _MOUTH_OPEN, _JAW_OPEN = SIGNAL_NAMES.index("mouth_open"), SIGNAL_NAMES.index("jaw_open")
 _MOUTH_DARK = SIGNAL_NAMES.index("mouth_dark")
-CACHE_VERSION = 3  # bump when the extracted signals change, so stale caches are not read
+CACHE_VERSION = 4  # bump when the extracted signals change, so stale caches are not read
 
 
 @dataclass(frozen=True)

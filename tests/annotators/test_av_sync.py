@@ -134,7 +134,7 @@ def own_vs_foreign_auc(clips: dict[str, ClipSignals]) -> float:
 
 @pytest.mark.slow
 def test_own_audio_outscores_another_clips_audio(talking_head_signals: dict[str, ClipSignals]):
-    """Measured 0.872 with the mouth-box darkness, 0.818 with the landmark pair (8 own x 44
+    """Measured 0.906 with the mouth-box darkness, 0.818 with the landmark pair (8 own x 44
     foreign pairings); as a track filter at ``peak_near(0) >= 0.2`` darkness kept 7 of 8 own and
     dropped 70% of the foreign pairings."""
     auc = own_vs_foreign_auc(talking_head_signals)
@@ -177,7 +177,7 @@ def two_second_span_auc(clips: dict[str, ClipSignals]) -> tuple[float, int, int]
 def test_sync_in_context_prefers_own_voice_on_real_two_second_spans(talking_head_signals: dict[str, ClipSignals]):
     """2-s spans of every talking head under their own audio vs another clip's audio (AUC).
 
-    Measured 0.732 with the mouth-box darkness and 0.594 with the landmark pair (23 own, 149
+    Measured 0.737 with the mouth-box darkness and 0.594 with the landmark pair (23 own, 149
     foreign spans): a few syllables per span, which is why ``annotators.voice_face_association``
     pools it over a video's shots and never thresholds a single span.
     """

@@ -37,9 +37,9 @@ def test_the_value_does_not_depend_on_resolution():
         assert abs(small - large) < 0.01
 
 
-def test_a_box_past_the_frame_edge_is_read_inside_it_and_a_tiny_or_absent_box_has_no_value():
-    """Cropping the frame 150 px from the left puts the mouth 10 px from the edge: the box's part
-    inside the frame still sees an open mouth darker than a closed one."""
+def test_a_box_past_the_frame_edge_still_reads_and_a_tiny_or_absent_box_has_no_value():
+    """Cropping the frame 150 px from the left puts the mouth 10 px from the edge: the box, its
+    outer part filled with the edge pixels, still sees an open mouth darker than a closed one."""
     at_edge = {}
     for gap in (0, 24):
         rgb, landmarks = face_image(gap)
