@@ -18,6 +18,7 @@ from annotators.face_signals import SIGNAL_NAMES, face_signals
 from annotators.face_tracker import box_iou
 
 _DETECTOR_MEMBER = "face_detector.tflite"
+_MOUTH_DARK = SIGNAL_NAMES.index("mouth_dark")
 CROP_SIZE = 256
 
 
@@ -88,7 +89,7 @@ class SmallFaceFinder:
             dtype=np.float32,
         )
         # The mouth darkness was read on the upscaled crop, where the box has more pixels.
-        darkness = float(face.signals.values[SIGNAL_NAMES.index("mouth_dark")])
+        darkness = float(face.signals.values[_MOUTH_DARK])
         signals = face_signals(landmarks, face.blendshapes, pose, darkness)
         return FaceObservation(new_box, landmarks, face.blendshapes, signals)
 

@@ -3,8 +3,8 @@
 Frames are decoded once with ffmpeg at 25 fps (short side 512) and run through MediaPipe's
 FaceLandmarker in VIDEO mode, one landmarker per clip; ``mouth_open`` (inner-lip gap / face
 height), ``jaw_open`` (blendshape) and ``mouth_dark`` (pixels of the mouth box) come from
-``annotators.face_signals``. Extraction costs a
-few seconds per clip, so results are cached per clip in pytest's cache folder.
+``annotators.face_signals``. Extraction costs a few seconds per clip, so results are cached per
+clip in pytest's cache folder.
 """
 
 import csv
@@ -130,11 +130,11 @@ def audio_lagging_video(signals: ClipSignals, frames: int) -> ClipSignals:
     )
 
 
-def clip_offset(signals: ClipSignals, max_offset_frames: int = 15, audio: np.ndarray | None = None) -> AVOffset:
-    """``estimate_av_offset`` on the clip's signals, under its own audio or ``audio``."""
+def clip_offset(signals: ClipSignals, max_offset_frames: int = 15) -> AVOffset:
+    """``estimate_av_offset`` on the clip's signals and its own audio."""
     return estimate_av_offset(
         signals.mouth_open,
-        signals.audio if audio is None else audio,
+        signals.audio,
         signals.fps,
         max_offset_frames,
         signals.jaw_open,
