@@ -52,10 +52,10 @@ def reference_score(sharpness: float, face_height_px: float, eyes_open: float) -
     return float(min(1.0, sharpness / 150.0) * min(1.0, face_height_px / 300.0) * (0.5 + 0.5 * eyes_open))
 
 
-def candidate_facts(candidate: dict, scale: float) -> dict:
+def candidate_facts(signals: np.ndarray, face_jpeg: bytes, scale: float) -> dict:
     """Bins and scores of one candidate crop (``scale``: analysis pixels per source pixel)."""
-    signals = candidate["signals"].astype(np.float32)
-    sharpness = crop_sharpness(candidate["face_jpg"])
+    signals = signals.astype(np.float32)
+    sharpness = crop_sharpness(face_jpeg)
     face_height = float(signals[_S["face_height"]] / scale)
     eyes_open = float(1.0 - np.clip(signals[_S["blink"]], 0, 1))
     return {

@@ -1,7 +1,8 @@
 """Decode each video's audio once (16 kHz mono) and measure loudness and clipping per shot.
 
-The decoded audio stays on the work record as int16 (32 KB per second) for the speech stages
-(VAD, ASR, diarization), so nothing decodes it a second time.
+The decoded audio is written by this worker to the run store as int16 (32 KB per second) and
+referenced by the ``AudioTrack`` product, so the speech stages (VAD, ASR, diarization) and the
+sample writer read it back on whichever node they run, and nothing decodes it a second time.
 """
 
 from dataclasses import dataclass, field
@@ -10,7 +11,10 @@ from typing import ClassVar
 import numpy as np
 
 from annotators.audio_levels import SILENCE_DB, clipping_fraction, loudness_db
+from curation.ingest.local_copy import local_media
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE, decode_audio
+from curation.run.artefacts import write_array
+from curation.runtime.products import AudioTrack
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
@@ -20,7 +24,7 @@ from curation.runtime.video_work import VideoWork
 class AudioAnalysisStage(Stage):
     name: ClassVar[str] = "audio_analysis"
     needs: ClassVar[tuple[str, ...]] = ("video",)
-    adds: ClassVar[tuple[str, ...]] = ("extras.audio", "shots.audio_loudness_db", "shots.audio_clipping_frac")
+    adds: ClassVar[tuple[str, ...]] = ("audio", "shots.audio_loudness_db", "shots.audio_clipping_frac")
     resources: ClassVar[Resources] = Resources(cpus=0.5)
 
     timeout_per_video_s: float = field(default=2.0, metadata={"range": (0.1, None)})
@@ -29,11 +33,10 @@ class AudioAnalysisStage(Stage):
         samples = np.zeros(0, dtype=np.float32)
         if work.video.get("has_audio"):
             timeout = max(60.0, self.timeout_per_video_s * float(work.video.get("duration_s") or 0))
-            samples = decode_audio(work.local_path, timeout=timeout)
-        work.extras["audio"] = {
-            "sample_rate": ANALYSIS_SAMPLE_RATE,
-            "pcm16": np.clip(np.round(samples * 32767), -32768, 32767).astype(np.int16),
-        }
+            samples = decode_audio(local_media(work), timeout=timeout)
+        pcm16 = np.clip(np.round(samples * 32767), -32768, 32767).astype(np.int16)
+        path = write_array(work.run_uri, work.video_id or "", "audio16k", pcm16) if pcm16.size else ""
+        work.audio = AudioTrack(sample_rate=ANALYSIS_SAMPLE_RATE, n_samples=int(pcm16.size), pcm_path=path)
         for shot in work.shots:
             a = int(shot["t_start"] * ANALYSIS_SAMPLE_RATE)
             b = int(shot["t_end"] * ANALYSIS_SAMPLE_RATE)
@@ -42,7 +45,3 @@ class AudioAnalysisStage(Stage):
             shot["audio_clipping_frac"] = clipping_fraction(span)
         return work
 
-
-def audio_samples(work: VideoWork) -> np.ndarray:
-    """The analysis audio as float32 in [-1, 1] (empty when the video has none)."""
-    return work.extras["audio"]["pcm16"].astype(np.float32) / 32768.0

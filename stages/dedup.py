@@ -10,13 +10,11 @@ and becomes a ``duplicate`` rejection whose detail names the kept twin.
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-import cv2
-import numpy as np
-
 from annotators.near_duplicates import DuplicateCriteria, SegmentFingerprint, find_near_duplicates
 from curation.models.registry import is_available
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
+from curation.runtime.stored_crops import crop_images
 from curation.runtime.video_work import VideoWork
 from schemas.reasons import Reason
 
@@ -24,6 +22,8 @@ from schemas.reasons import Reason
 @dataclass
 class DedupStage(RunScopeStage):
     name: ClassVar[str] = "dedup"
+    needs: ClassVar[tuple[str, ...]] = ("segments", "key_frame_hashes")
+    adds: ClassVar[tuple[str, ...]] = ("segments.duplicate",)
     resources: ClassVar[Resources] = Resources(cpus=1)
 
     clip: Literal["auto", "on", "off"] = "auto"
@@ -41,17 +41,16 @@ class DedupStage(RunScopeStage):
             self._clip = ClipImageEmbedder()
 
     def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
-        hashes = work.extras.get("key_frame_hashes", [])
-        frames = [c for crops in work.extras.get("candidates", {}).values() for c in crops]
+        hashes = work.key_frame_hashes
+        frames = work.crops.all() if work.crops is not None else []
         out = []
         for segment in work.segments:
-            inside = tuple(h for t, h in hashes if segment["t_start"] <= t < segment["t_end"])
+            inside = hashes.between(segment["t_start"], segment["t_end"])
             embedding = None
             if self._clip is not None:
-                shown = sorted({c["t"]: c["frame_jpg"] for c in frames
-                                if segment["t_start"] <= c["t"] < segment["t_end"]}.items())
-                images = [cv2.cvtColor(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-                          for _t, j in shown]
+                # one whole-frame image per key time (two faces of one frame share it)
+                shown = sorted({c.t: c for c in frames if segment["t_start"] <= c.t < segment["t_end"]}.items())
+                images = crop_images(work, [c for _t, c in shown], "global")
                 embedding = self._clip.embed_segment(images) if images else None
             out.append({"segment_id": segment["segment_id"], "video_id": work.video_id, "hashes": inside,
                         "embedding": embedding})

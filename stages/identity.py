@@ -10,13 +10,10 @@ records ``identity_id`` on its tracks and segments.
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-import cv2
 import numpy as np
 
-from annotators.face_track_embedding import DEFAULT_MAX_FRAMES, TrackEmbedding, embed_track
-from annotators.identity_clusterer import IdentityTrack, KnownIdentity, cluster_identities, identity_of_track
-from annotators.landmarked_face import FaceEmbedder, LandmarkedFace
-from curation.models.registry import is_available
+from annotators.identity_clusterer import IdentityTrack, KnownIdentity, cluster_identities
+from annotators.track_identity import face_embedder, track_identity_vector
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.video_work import VideoWork
@@ -25,8 +22,9 @@ from curation.runtime.video_work import VideoWork
 @dataclass
 class IdentityStage(RunScopeStage):
     name: ClassVar[str] = "identity"
+    needs: ClassVar[tuple[str, ...]] = ("tracks", "crops")
+    adds: ClassVar[tuple[str, ...]] = ("identity_vectors", "tracks.identity_id", "segments.identity_id")
     resources: ClassVar[Resources] = Resources(cpus=1)
-    holds_model: ClassVar[bool] = True
 
     descriptor: Literal["auto", "arcface", "fallback"] = "auto"
     distance_threshold: float | None = None  # default: per descriptor kind (annotators/identity_clusterer)
@@ -44,7 +42,7 @@ class IdentityStage(RunScopeStage):
         for track in work.tracks:
             if not track.get("usable"):
                 continue
-            embedding = track_embedding(work, track["track_id"], self._embedder, self.max_frames)
+            embedding = track_identity_vector(work, track["track_id"], self._embedder, self.max_frames)
             if embedding is None:
                 continue
             segs = segments_of.get(track["track_id"], [])
@@ -112,46 +110,3 @@ class IdentityStage(RunScopeStage):
         rows = read_manifest(RunStore(self.match_run), "identities").to_pylist()
         return [KnownIdentity(r["identity_id"], np.asarray(r["centroid"], np.float64), r["descriptor"]) for r in rows]
 
-
-def face_embedder(descriptor: str = "auto") -> FaceEmbedder:
-    """ArcFace when asked for or (``auto``) when its model is present, else the no-weights descriptor."""
-    if descriptor == "arcface" or (descriptor == "auto" and is_available("arcface")):
-        from annotators.arcface_embedder import ArcFaceEmbedder
-
-        return ArcFaceEmbedder()
-    from annotators.face_descriptor import FaceDescriptor
-
-    return FaceDescriptor()
-
-
-def track_embedding(work: VideoWork, track_id: str, embedder: FaceEmbedder, max_frames: int) -> TrackEmbedding | None:
-    """The track's identity vector from its candidate crops (None without crops), computed once per
-    video and embedder kind: the states stage groups a video's faces with it before this stage runs."""
-    cache = work.extras.setdefault("track_embeddings", {})
-    key = f"{track_id}:{embedder.kind}:{max_frames}"
-    if key not in cache:
-        crops = work.extras.get("candidates", {}).get(track_id, [])
-        faces = [
-            LandmarkedFace(_decode(c["face_jpg"]), c["face_landmarks"].astype(np.float64), frame_index=i)
-            for i, c in enumerate(crops)
-        ]
-        cache[key] = embed_track(track_id, faces, embedder, max_frames) if faces else None
-    return cache[key]
-
-
-def face_groups(work: VideoWork, tracks: list[dict[str, Any]], embedder: FaceEmbedder) -> dict[str, str]:
-    """Track id -> the person within this one video (tracks of one person share a value), by the
-    same clustering and cut as the run's identities; a track without crops is its own person."""
-    embedded = {t["track_id"]: (t, track_embedding(work, t["track_id"], embedder, DEFAULT_MAX_FRAMES)) for t in tracks}
-    members = [
-        IdentityTrack(track_id, work.video_id, t["t_start"], t["t_end"], e.vector, e.kind)
-        for track_id, (t, e) in embedded.items()
-        if e is not None
-    ]
-    groups = {track_id: track_id for track_id in embedded}
-    groups.update(identity_of_track(cluster_identities(members)))
-    return groups
-
-
-def _decode(jpeg: bytes) -> np.ndarray:
-    return cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)

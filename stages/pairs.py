@@ -29,7 +29,7 @@ class PairsStage(Stage):
     min_overlap_s: float = field(default=0.5, metadata={"range": (0, None)})
 
     def process(self, work: VideoWork) -> VideoWork:
-        turns = work.extras.get("speech", {}).get("turns", [])
+        turns = work.speech.turns if work.speech is not None else []
         for segment in work.segments:
             segment["turn_index"] = _turn_of(segment, turns)
         speaking = [s for s in work.segments if s["state"] == "speaking"]

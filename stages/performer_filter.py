@@ -19,7 +19,7 @@ from schemas.reasons import Reason
 @dataclass
 class PerformerFilterStage(Stage):
     name: ClassVar[str] = "performer_filter"
-    needs: ClassVar[tuple[str, ...]] = ("extras.analysis",)
+    needs: ClassVar[tuple[str, ...]] = ("analysis",)
     adds: ClassVar[tuple[str, ...]] = ("shots.usable", "tracks.usable")
     resources: ClassVar[Resources] = Resources(cpus=0.25)
 
@@ -43,7 +43,7 @@ class PerformerFilterStage(Stage):
     split_screen: bool = True
 
     def process(self, work: VideoWork) -> VideoWork:
-        fps = work.extras["analysis"]["fps"]
+        fps = work.analysis.fps
         tracks_by_shot: dict[str, list[dict[str, Any]]] = {}
         for track in work.tracks:
             track.setdefault("usable", False)

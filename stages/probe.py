@@ -6,7 +6,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from curation.ingest.local_copy import ensure_local
+from curation.ingest.local_copy import local_media
 from curation.media.demux_check import demux_errors
 from curation.media.ffmpeg_runner import MediaTimeoutError, MediaToolError
 from curation.media.media_sniffer import looks_like_mp4, sniff_non_video
@@ -36,8 +36,7 @@ class ProbeStage(Stage):
     check_packets: bool = True
 
     def process(self, work: VideoWork) -> VideoWork:
-        path = ensure_local(work.uri, work.video_id or "", work.local_path)
-        work.local_path = path
+        path = local_media(work)
         try:
             # Checked first: opening a named pipe would block here, with no timeout to end it.
             if not stat.S_ISREG(os.stat(path).st_mode):

@@ -13,17 +13,20 @@ from typing import Any, ClassVar
 
 from annotators.reference_bins import candidate_facts
 from annotators.reference_selector import choose_pool, references_for_segment
+from curation.runtime.products import CROP_KINDS, SegmentReference, crop_jpeg_name
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
+from curation.runtime.stored_crops import crop_jpegs
 from curation.runtime.video_work import VideoWork
 
-KINDS = ("face", "body", "global")
-_JPEG_OF_KIND = {"face": "face_jpg", "body": "body_jpg", "global": "frame_jpg"}
+KINDS = CROP_KINDS
 
 
 @dataclass
 class ReferencesStage(RunScopeStage):
     name: ClassVar[str] = "references"
+    needs: ClassVar[tuple[str, ...]] = ("crops", "analysis")
+    adds: ClassVar[tuple[str, ...]] = ("segment_references", "segments.reference_ids")
     resources: ClassVar[Resources] = Resources(cpus=0.5)
 
     max_pool: int = field(default=12, metadata={"range": (1, 200)})
@@ -37,23 +40,26 @@ class ReferencesStage(RunScopeStage):
             raise ValueError(f"kinds: unknown {sorted(unknown)}; choose from {list(KINDS)}")
 
     def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
-        scale = work.extras.get("analysis", {}).get("scale", 1.0)
+        scale = work.analysis.scale
         out: list[dict[str, Any]] = []
         for track in work.tracks:
             if not track.get("usable"):
                 continue
+            crops = work.crops.of_track(track["track_id"])
             facts = []
-            for crop in work.extras.get("candidates", {}).get(track["track_id"], []):
+            for crop, face_jpeg in zip(crops, crop_jpegs(work, crops, "face"), strict=True):
+                # The JPEGs stay in this video's crop archive; the pool names them.
                 facts.append(
                     {
-                        **candidate_facts(crop, scale),
-                        "id": f"{track['track_id']}@{crop['t']:.3f}",
+                        **candidate_facts(crop.signals, face_jpeg, scale),
+                        "id": f"{track['track_id']}@{crop.t:.3f}",
                         "owner": track.get("identity_id") or track["track_id"],
                         "identity_id": track.get("identity_id"),
                         "video_id": work.video_id,
                         "track_id": track["track_id"],
-                        "t": float(crop["t"]),
-                        **{key: crop[key] for key in _JPEG_OF_KIND.values()},
+                        "t": float(crop.t),
+                        "archive": work.crops.archive,
+                        "crop_name": crop.name,
                     }
                 )
             out.extend(choose_pool(facts, max_pool=len(facts)))  # best per bin of this track
@@ -68,7 +74,7 @@ class ReferencesStage(RunScopeStage):
 
     def apply(self, work: VideoWork, decision: dict[str, list[dict[str, Any]]]) -> VideoWork:
         tracks = {t["track_id"]: t for t in work.tracks}
-        chosen: dict[str, list[dict[str, Any]]] = {}
+        chosen: dict[str, list[SegmentReference]] = {}
         for segment in work.segments:
             track = tracks[segment["track_id"]]
             pool = decision.get(track.get("identity_id") or track["track_id"], [])
@@ -76,23 +82,24 @@ class ReferencesStage(RunScopeStage):
                 pool, work.video_id, segment["t_start"], segment["t_end"], self.refs_per_segment, self.margin_s
             )
             refs = [
-                {
-                    "reference_id": f"{c['id']}:{kind}",
-                    "kind": kind,
-                    "view_bin": c["view_bin"],
-                    "expression_bin": c["expression_bin"],
-                    "video_id": c["video_id"],
-                    "track_id": c["track_id"],
-                    "t": c["t"],
-                    "score": c["score"],
-                    "jpg": c[_JPEG_OF_KIND[kind]],
-                }
+                SegmentReference(
+                    reference_id=f"{c['id']}:{kind}",
+                    kind=kind,
+                    view_bin=c["view_bin"],
+                    expression_bin=c["expression_bin"],
+                    video_id=c["video_id"],
+                    track_id=c["track_id"],
+                    t=c["t"],
+                    score=c["score"],
+                    archive=c["archive"],
+                    jpeg_name=crop_jpeg_name(c["crop_name"], kind),
+                )
                 for c in picks
                 for kind in self.kinds
             ]
             chosen[segment["segment_id"]] = refs
-            segment["reference_ids"] = [r["reference_id"] for r in refs]
-        work.extras["segment_references"] = chosen
+            segment["reference_ids"] = [r.reference_id for r in refs]
+        work.segment_references = chosen
         return work
 
     def manifest_rows(self, decision: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:

@@ -2,18 +2,24 @@
 
 Clips are cut only for kept segments (the costly encode happens once per sample), square around
 the performer; per-frame arrays are resampled from the analysis frames to the clip's frames by
-time. The members ride on the work record to the shard writer, which packs them in a fixed order.
+time. The worker writes a video's members to one archive in the run store; the record keeps
+only keys and sizes, from which the shard plan is made, and shard packing tasks copy the bytes.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from annotators.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
+from curation.dataset.shard_writer import ShardSettings
+from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import CropBox, encode_clip, performer_crop
+from curation.run.artefacts import BlobArchive, write_blobs
+from curation.runtime.products import SampleEntry, SampleSet, SegmentReference
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
+from curation.runtime.stored_audio import audio_pcm16
 from curation.runtime.video_work import VideoWork
 from curation.storage_formats import json_bytes, npz_bytes, wav_bytes
 from schemas.sample_layout import AUDIO_SAMPLE_RATE, reference_member, safe_key
@@ -26,8 +32,8 @@ _S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 @dataclass
 class SampleWriterStage(Stage):
     name: ClassVar[str] = "samples"
-    needs: ClassVar[tuple[str, ...]] = ("extras.audio",)
-    adds: ClassVar[tuple[str, ...]] = ("extras.samples", "segments.key")
+    needs: ClassVar[tuple[str, ...]] = ("audio", "analysis", "segments")
+    adds: ClassVar[tuple[str, ...]] = ("samples", "segments.key")
     resources: ClassVar[Resources] = Resources(cpus=1)
 
     clip_size: int = field(default=256, metadata={"range": (32, 2048)})
@@ -39,45 +45,62 @@ class SampleWriterStage(Stage):
     shard_target_bytes: int = field(default=1_000_000_000, metadata={"range": (1, None)})
     shard_bucket_by: list[str] = field(default_factory=list)
 
+    def shard_settings(self) -> ShardSettings:
+        """How the run packs this stage's samples into shards (after the last block)."""
+        return ShardSettings(target_bytes=self.shard_target_bytes, bucket_by=list(self.shard_bucket_by))
+
     def process(self, work: VideoWork) -> VideoWork:
-        samples = []
+        entries: list[SampleEntry] = []
+        blobs: dict[str, bytes] = {}
         shots = {s["shot_id"]: s for s in work.shots}
-        for segment in work.segments:
-            if segment.get("duplicate_of"):
-                continue
-            key = safe_key(segment["segment_id"])
-            segment["key"] = key
-            samples.append((key, self._members(work, segment, shots[segment["shot_id"]], key)))
-        work.extras["samples"] = samples
+        pcm = audio_pcm16(work)
+        settings = self.shard_settings()
+        with _ReferenceImages(work.run_uri) as reference_images:
+            for segment in work.segments:
+                key = safe_key(segment["segment_id"])
+                segment["key"] = key
+                members = self._members(work, segment, shots[segment["shot_id"]], key, pcm, reference_images)
+                sizes = {ext: len(data) for ext, data in members.items()}
+                entries.append(SampleEntry(key, segment["segment_id"], settings.bucket_of(segment), sizes))
+                blobs.update({f"{key}.{ext}": data for ext, data in members.items()})
+        archive = write_blobs(work.run_uri, work.video_id or "", "samples", blobs)
+        work.samples = SampleSet(archive=archive, entries=entries)
         return work
 
-    def _members(self, work: VideoWork, segment: dict[str, Any], shot: dict[str, Any], key: str) -> dict[str, bytes]:
-        analysis = work.extras["analysis"]
+    def _members(
+        self,
+        work: VideoWork,
+        segment: dict[str, Any],
+        shot: dict[str, Any],
+        key: str,
+        pcm: np.ndarray,
+        reference_images: "_ReferenceImages",
+    ) -> dict[str, bytes]:
+        analysis = work.analysis
         features = work.track_features[segment["track_id"]]
         duration = segment["t_end"] - segment["t_start"]
         n_clip = int(round(duration * self.clip_fps))
         # analysis-frame index (within the shot's arrays) shown at each clip frame
         times = segment["t_start"] + np.arange(n_clip) / self.clip_fps
         index = np.clip(
-            np.round((times - shot["t_start"]) * analysis["fps"]).astype(int), 0, len(features["present"]) - 1
+            np.round((times - shot["t_start"]) * analysis.fps).astype(int), 0, len(features["present"]) - 1
         )
         present = features["present"][index]
         boxes = features["face_box"][index].astype(np.float32)
         median_box = tuple(float(v) for v in np.nanmedian(boxes[present], axis=0))
         width, height = int(work.video["width"]), int(work.video["height"])
         crop = performer_crop(median_box, width, height, self.crop_scale)
+        source = local_media(work)
         clip = encode_clip(
-            work.local_path, segment["t_start"], duration, crop, self.clip_size, self.clip_fps, self.crf, self.max_kbps
+            source, segment["t_start"], duration, crop, self.clip_size, self.clip_fps, self.crf, self.max_kbps
         )
-        pcm = work.extras["audio"]["pcm16"]
         a = int(round(segment["t_start"] * AUDIO_SAMPLE_RATE))
         audio = np.zeros(int(round(duration * AUDIO_SAMPLE_RATE)), dtype=np.int16)
         chunk = pcm[a : a + len(audio)]
         audio[: len(chunk)] = chunk
         signals = features["signals"][index]
-        speech = work.extras.get("speech", {})
-        video_index = np.clip(np.round(times * analysis["fps"]).astype(int), 0, max(0, analysis["n_frames"] - 1))
-        vad = speech.get("vad_prob", np.zeros(analysis["n_frames"], np.float16))
+        video_index = np.clip(np.round(times * analysis.fps).astype(int), 0, max(0, analysis.n_frames - 1))
+        vad = work.speech.vad_prob if work.speech is not None else np.zeros(analysis.n_frames, np.float16)
         arrays = {
             "state": features.get("state", np.zeros(len(features["present"]), np.int8))[index].astype(np.int8),
             "present": present,
@@ -90,7 +113,7 @@ class SampleWriterStage(Stage):
                 np.float16
             ),
         }
-        references = work.extras.get("segment_references", {}).get(segment["segment_id"], [])
+        references = (work.segment_references or {}).get(segment["segment_id"], [])
         record = self._record(work, segment, key, arrays["state"], n_clip, references)
         members = {
             "mp4": clip,
@@ -100,7 +123,7 @@ class SampleWriterStage(Stage):
             "txt": (segment.get("caption") or "").encode("utf-8"),
         }
         for i, ref in enumerate(references):
-            members[reference_member(i)] = ref["jpg"]
+            members[reference_member(i)] = reference_images.get(ref)
         return members
 
     def _record(
@@ -110,7 +133,7 @@ class SampleWriterStage(Stage):
         key: str,
         states: np.ndarray,
         n_clip: int,
-        references: list[dict[str, Any]],
+        references: list[SegmentReference],
     ) -> dict[str, Any]:
         timeline = []
         for code in states:
@@ -118,7 +141,8 @@ class SampleWriterStage(Stage):
                 timeline[-1][2] += 1
             else:
                 timeline.append([state_name(code), sum(t[2] for t in timeline), 1])
-        annotation = work.extras.get("annotations", {}).get(segment["segment_id"])
+        captioned = (work.captions or {}).get(segment["segment_id"])
+        annotation = captioned.annotation if captioned is not None else None
         return {
             "schema_version": SCHEMA_VERSION,
             "key": key,
@@ -156,9 +180,10 @@ class SampleWriterStage(Stage):
             },
             "transcript": segment.get("transcript"),
             "annotation": annotation,
-            "caption": work.extras.get("captions", {}).get(segment["segment_id"], {"short": segment.get("caption")}),
+            "caption": captioned.caption if captioned is not None else {"short": segment.get("caption")},
             "references": [
-                {k: v for k, v in r.items() if k != "jpg"} | {"member": reference_member(i)}
+                {k: v for k, v in asdict(r).items() if k not in ("archive", "jpeg_name")}
+                | {"member": reference_member(i)}
                 for i, r in enumerate(references)
             ],
             "blendshape_names": list(BLENDSHAPE_NAMES),
@@ -170,3 +195,24 @@ def _to_clip_coords(boxes: np.ndarray, crop: CropBox, width: int, height: int) -
     scale = np.array([width, height, width, height], dtype=np.float32)
     offset = np.array([crop.x, crop.y, crop.x, crop.y], dtype=np.float32)
     return (boxes * scale - offset) / crop.side
+
+
+class _ReferenceImages:
+    """Reference JPEGs come from the crop archives of any video of the run (other videos first):
+    each archive is read once per video's samples, on whichever node encodes them."""
+
+    def __init__(self, run_uri: str) -> None:
+        self._run_uri = run_uri
+        self._open: dict[str, BlobArchive] = {}
+
+    def __enter__(self) -> "_ReferenceImages":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for archive in self._open.values():
+            archive.__exit__()
+
+    def get(self, reference: SegmentReference) -> bytes:
+        if reference.archive not in self._open:
+            self._open[reference.archive] = BlobArchive(self._run_uri, reference.archive)
+        return self._open[reference.archive].get(reference.jpeg_name)

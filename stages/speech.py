@@ -14,10 +14,11 @@ import numpy as np
 
 from annotators.voice_activity import VoiceActivityDetector
 from curation.models.registry import is_available
+from curation.runtime.products import SpeechResult
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
+from curation.runtime.stored_audio import audio_samples
 from curation.runtime.video_work import VideoWork
-from stages.audio_analysis import audio_samples
 
 Toggle = Literal["auto", "on", "off"]
 
@@ -25,10 +26,9 @@ Toggle = Literal["auto", "on", "off"]
 @dataclass
 class SpeechStage(Stage):
     name: ClassVar[str] = "speech"
-    needs: ClassVar[tuple[str, ...]] = ("extras.audio", "extras.analysis")
-    adds: ClassVar[tuple[str, ...]] = ("extras.speech",)
+    needs: ClassVar[tuple[str, ...]] = ("audio", "analysis")
+    adds: ClassVar[tuple[str, ...]] = ("speech",)
     resources: ClassVar[Resources] = Resources(cpus=1)
-    holds_model: ClassVar[bool] = True
 
     vad_threshold: float = field(default=0.5, metadata={"range": (0, 1)})
     min_speech_s: float = field(default=0.25, metadata={"range": (0, None)})
@@ -51,31 +51,31 @@ class SpeechStage(Stage):
             self._diarizer = SpeakerDiarizer()
 
     def process(self, work: VideoWork) -> VideoWork:
-        analysis = work.extras["analysis"]
+        analysis = work.analysis
         audio = audio_samples(work)
-        n_frames = analysis["n_frames"]
+        n_frames = analysis.n_frames
         if audio.size == 0:
             vad = np.zeros(n_frames, dtype=np.float32)
             intervals: list[tuple[float, float]] = []
         else:
-            vad = self._vad.frame_probabilities(audio, analysis["fps"], n_frames)
+            vad = self._vad.frame_probabilities(audio, analysis.fps, n_frames)
             intervals = self._vad.speech_intervals(audio)
-        speech: dict[str, Any] = {
-            "vad_prob": vad.astype(np.float16),
-            "intervals": intervals,
-            "turns": [{"t_start": a, "t_end": b, "speaker": None} for a, b in intervals],
-            "words": None,
-            "asr": "off",
-            "diarization": "off",
-        }
+        speech = SpeechResult(
+            vad_prob=vad.astype(np.float16),
+            intervals=[(float(a), float(b)) for a, b in intervals],
+            turns=[{"t_start": a, "t_end": b, "speaker": None} for a, b in intervals],
+        )
         if self._asr is not None and audio.size:
             # hand over the voice activity already computed, so it is not run again inside ASR
             words = self._asr.words(audio, self._vad.detect(audio))
-            speech["words"] = [w.__dict__ if hasattr(w, "__dict__") else dict(w) for w in words]
-            speech["asr"] = "whisperx"
+            speech.words = [_plain(w) for w in words]
+            speech.asr = "whisperx"
         if self._diarizer is not None and audio.size:
-            turns = self._diarizer.turns(audio)
-            speech["turns"] = [t.__dict__ if hasattr(t, "__dict__") else dict(t) for t in turns]
-            speech["diarization"] = "pyannote"
-        work.extras["speech"] = speech
+            speech.turns = [_plain(t) for t in self._diarizer.turns(audio)]
+            speech.diarization = "pyannote"
+        work.speech = speech
         return work
+
+
+def _plain(item: Any) -> dict[str, Any]:
+    return dict(item.__dict__) if hasattr(item, "__dict__") else dict(item)

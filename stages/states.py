@@ -5,7 +5,7 @@ probability. Then, across the video (``voice_faces``): when two or more people h
 under a voice, each voice (diarized speaker, else a ``voice_profile`` cluster) is matched to the
 face it is in sync with over the whole video, and lips moving under a voice owned by another
 face drop to "not speaking", hence listening (``annotators.voice_face_association``; the
-association is kept in ``extras["voice_faces"]``). Thresholds give per-frame states, short runs
+association is the ``voice_faces`` product). Thresholds give per-frame states, short runs
 are smoothed away, and the frames where the performer is present are cut into segments of
 ``min_segment_s``..``max_segment_s`` that never leave the shot. Every span too short to use is
 recorded as a rejected segment.
@@ -23,17 +23,18 @@ from annotators.face_signals import SIGNAL_NAMES
 from annotators.segment_cutter import FrameSpan, cut_segments, present_spans
 from annotators.speaker_diarizer import SpeakerTurn
 from annotators.state_timeline import frame_states, runs, smooth_states
+from annotators.track_identity import face_embedder, face_groups
 from annotators.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
 from annotators.word_speakers import speaker_during
+from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
+from curation.runtime.stored_audio import audio_samples
 from curation.runtime.video_work import VideoWork
 from schemas.reasons import Reason
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
 from schemas.states import PerformerState, state_name
-from stages.audio_analysis import audio_samples
-from stages.identity import face_embedder, face_groups
 
 _S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 
@@ -41,8 +42,10 @@ _S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 @dataclass
 class StatesStage(Stage):
     name: ClassVar[str] = "states"
-    needs: ClassVar[tuple[str, ...]] = ("extras.speech", "extras.analysis", "extras.audio")
-    adds: ClassVar[tuple[str, ...]] = ("segments", "track_features.state", "track_features.speaking_prob")
+    needs: ClassVar[tuple[str, ...]] = ("speech", "analysis", "audio")
+    adds: ClassVar[tuple[str, ...]] = (
+        "segments", "voice_faces", "identity_vectors", "track_features.state", "track_features.speaking_prob"
+    )
     resources: ClassVar[Resources] = Resources(cpus=0.5)
 
     active_speaker: str = "mouth_vad"
@@ -84,9 +87,8 @@ class StatesStage(Stage):
         self._embedder = face_embedder(self.face_descriptor) if self.voice_faces else None
 
     def process(self, work: VideoWork) -> VideoWork:
-        fps = work.extras["analysis"]["fps"]
-        speech = work.extras["speech"]
-        vad = np.asarray(speech["vad_prob"], dtype=np.float32)
+        fps = work.analysis.fps
+        vad = np.asarray(work.speech.vad_prob, dtype=np.float32)
         audio = audio_samples(work)
         shots = {s["shot_id"]: s for s in work.shots}
         views = [
@@ -169,20 +171,20 @@ class StatesStage(Stage):
         by_id = {v.track["track_id"]: v for v in views}
         for span in foreign_spans(voiced, owners):
             by_id[span.track_id].p_speak[span.first : span.end] = 0.0
-        work.extras["voice_faces"] = {
-            "voices": "diarization" if self._diarized(work) else "voice_profile",
-            "owners": {str(v): str(f) for v, f in owners.items()},
-            "spans": [
+        work.voice_faces = VoiceFaces(
+            voices="diarization" if work.speech.diarized else "voice_profile",
+            owners={str(v): str(f) for v, f in owners.items()},
+            spans=[
                 s.__dict__ | {"face": str(s.face), "voice": None if s.voice is None else str(s.voice)} for s in voiced
             ],
-        }
+        )
 
     def _voices(
         self, work: VideoWork, spans: list[tuple["TrackView", int, int]], audio: np.ndarray, fps: float, n_faces: int
     ) -> list:
         times = [((v.first + a) / fps, (v.first + b) / fps) for v, a, b in spans]
-        if self._diarized(work):
-            turns = [SpeakerTurn(t["speaker"], t["t_start"], t["t_end"]) for t in work.extras["speech"]["turns"]]
+        if work.speech.diarized:
+            turns = [SpeakerTurn(t["speaker"], t["t_start"], t["t_end"]) for t in work.speech.turns]
             return [speaker_during(t0, t1, turns) for t0, t1 in times]
         # Spans that overlap in time (two faces of one shot) hear the same sound, so the voice is
         # described once per stretch of time, and every span takes its stretch's voice.
@@ -191,10 +193,6 @@ class StatesStage(Stage):
         # No more voices than faces with moving lips: 2-s spans of one voice can drift apart.
         voices = cluster_voices(clips, self.voice_distance_threshold, max_voices=n_faces)
         return [voices[next(k for k, (a, b) in enumerate(stretches) if a <= t0 and t1 <= b)] for t0, t1 in times]
-
-    @staticmethod
-    def _diarized(work: VideoWork) -> bool:
-        return work.extras["speech"].get("diarization") not in (None, "off")
 
     def _track(self, work: VideoWork, view: "TrackView", fps: float) -> None:
         track, shot, present, p_speak = view.track, view.shot, view.present, view.p_speak
@@ -283,7 +281,7 @@ class StatesStage(Stage):
             "audio_source": _audio_source(dominant, fractions),
             "audio_loudness_db": loudness_db(audio),
             "audio_clipping_frac": clipping_fraction(audio),
-            "transcript": _transcript(work.extras["speech"].get("words"), t_start, t_end),
+            "transcript": _transcript(work.speech.words, t_start, t_end),
             "face_height_px": track["face_height_px"],
             "sharpness": shot.get("sharpness"),
         }

@@ -20,8 +20,11 @@ from annotators.perceptual_hash import phash64
 from annotators.shot_detector import StreamingShotDetector
 from annotators.small_face_finder import SmallFaceFinder
 from annotators.track_features import FrameFace, assemble_tracks, track_summary
+from curation.ingest.local_copy import local_media
 from curation.media.frame_source import AnalysisGeometry, decode_frames
 from curation.models.registry import resolve
+from curation.run.artefacts import write_blobs
+from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, crop_jpeg_name
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
@@ -34,10 +37,8 @@ _SHARPNESS_SHORT_SIDE = 256
 class VisualAnalysisStage(Stage):
     name: ClassVar[str] = "visual_analysis"
     needs: ClassVar[tuple[str, ...]] = ("video",)
-    adds: ClassVar[tuple[str, ...]] = ("shots", "tracks", "track_features", "extras.analysis", "extras.candidates")
+    adds: ClassVar[tuple[str, ...]] = ("shots", "tracks", "track_features", "analysis", "crops", "key_frame_hashes")
     resources: ClassVar[Resources] = Resources(cpus=1)
-    holds_model: ClassVar[bool] = True
-    models: ClassVar[tuple[str, ...]] = ("face_landmarker",)
 
     analysis_short_side: int = field(default=512, metadata={"range": (64, 2160)})
     analysis_fps: float = field(default=25.0, metadata={"range": (1, 60)})
@@ -81,19 +82,19 @@ class VisualAnalysisStage(Stage):
         quality = FrameQualityMeter()
         quality_rows: list[np.ndarray] = []
         faces_per_frame: list[list[FrameFace]] = []
-        crops: dict[tuple[int, int], dict] = {}
+        crops: dict[tuple[int, int], tuple[FaceCrop, dict[str, bytes]]] = {}
         small_every = max(1, round(self.small_face_every_s * fps))
         small_every_with_face = max(small_every, round(self.small_face_every_with_face_s * fps))
         last_search = -small_every_with_face
         crop_every = max(1, round(fps / self.crops_per_s)) if self.crops_per_s else 0
         hash_every = max(1, round(fps / self.hashes_per_s)) if self.hashes_per_s else 0
-        key_frame_hashes: list[tuple[float, int | None]] = []
+        key_frame_hashes = KeyFrameHashes()
         timeout = max(120.0, self.timeout_per_video_s * float(video.get("duration_s") or 0))
         finder = SmallFaceFinder(self._model_path) if self.small_faces and self.max_small_faces else None
         followed: list[np.ndarray] = []
         with FaceLandmarkerAnnotator(self._model_path, max_faces=self.max_faces) as landmarker:
             try:
-                for frame in decode_frames(work.local_path, geometry, fps, timeout, self.decode_threads):
+                for frame in decode_frames(local_media(work), geometry, fps, timeout, self.decode_threads):
                     # The thumbnail comes from the 256-px image, not the full frame: an INTER_AREA resize
                     # by a non-integer factor near 4 cost 3 ms a frame, halving the 256-px image 0.06 ms.
                     half = resize_short(frame.rgb, _SHARPNESS_SHORT_SIDE)
@@ -102,7 +103,8 @@ class VisualAnalysisStage(Stage):
                     sharp = cv2.cvtColor(half, cv2.COLOR_RGB2GRAY)
                     quality_rows.append(quality.measure(thumb, sharp))
                     if hash_every and frame.index % hash_every == 0:
-                        key_frame_hashes.append((frame.t, phash64(thumb)))
+                        key_frame_hashes.times.append(frame.t)
+                        key_frame_hashes.hashes.append(phash64(thumb))
                     observations = [(o, False) for o in landmarker.detect(frame.rgb, frame.t)]
                     if finder is not None:
                         every = small_every_with_face if observations else small_every
@@ -113,12 +115,12 @@ class VisualAnalysisStage(Stage):
                     faces_per_frame.append([_frame_face(o, tile) for o, tile in observations])
                     if crop_every and frame.index % crop_every == 0:
                         for det, (obs, _tile) in enumerate(observations):
-                            crops[(frame.index, det)] = _crops(frame.rgb, frame.t, obs)
+                            crops[(frame.index, det)] = _crops(frame.rgb, frame.t, obs, f"{frame.index:06d}-{det}")
             finally:
                 if finder is not None:
                     finder.close()
         self._assemble(work, geometry, fps, detector, quality_rows, faces_per_frame, crops)
-        work.extras["key_frame_hashes"] = key_frame_hashes
+        work.key_frame_hashes = key_frame_hashes
         return work
 
     def _small_faces(
@@ -151,7 +153,8 @@ class VisualAnalysisStage(Stage):
         n_frames = len(faces_per_frame)
         quality = np.array(quality_rows, dtype=np.float32).reshape(-1, len(QUALITY_NAMES))
         duration = float(work.video.get("duration_s") or n_frames / fps)
-        candidates: dict[str, list[dict]] = {}
+        candidates: dict[str, list[FaceCrop]] = {}
+        jpegs: dict[str, bytes] = {}
         for shot in detector.shots():
             shot_id = f"{video_id}-s{shot.index:04d}"
             t_start = shot.first_frame / fps
@@ -194,16 +197,21 @@ class VisualAnalysisStage(Stage):
                     }
                 )
                 work.track_features[track_id] = features
-                candidates[track_id] = [crops[m] for m in members if m in crops]
-        work.extras["analysis"] = {
-            "fps": fps,
-            "width": geometry.width,
-            "height": geometry.height,
-            "scale": geometry.scale,
-            "n_frames": n_frames,
-            "quality": quality.astype(np.float16),
-        }
-        work.extras["candidates"] = candidates
+                candidates[track_id] = [crops[m][0] for m in members if m in crops]
+                for m in members:
+                    if m in crops:
+                        jpegs.update(crops[m][1])
+        work.analysis = AnalysisGrid(
+            fps=fps,
+            width=geometry.width,
+            height=geometry.height,
+            scale=geometry.scale,
+            n_frames=n_frames,
+            quality=quality.astype(np.float16),
+        )
+        # The JPEGs go to the run store now, written by this worker; the record keeps their names.
+        archive = write_blobs(work.run_uri, video_id, "crops", jpegs)
+        work.crops = FaceCrops(archive=archive, by_track=candidates)
 
 
 def resize_short(rgb: np.ndarray, short_side: int) -> np.ndarray:
@@ -225,14 +233,18 @@ def _frame_face(obs: FaceObservation, on_tile: bool) -> FrameFace:
     return FrameFace(obs.box, obs.signals.values, obs.blendshapes, obs.signals.kps5, on_tile)
 
 
-def _crops(rgb: np.ndarray, t: float, obs: FaceObservation) -> dict:
+def _crops(rgb: np.ndarray, t: float, obs: FaceObservation, name: str) -> tuple[FaceCrop, dict[str, bytes]]:
     face_jpg, local_landmarks = face_crop(rgb, obs.box, obs.landmarks)
-    return {
-        "t": t,
-        "face_jpg": face_jpg,
-        "face_landmarks": local_landmarks,
-        "body_jpg": body_crop(rgb, obs.box),
-        "frame_jpg": frame_thumbnail(rgb),
-        "signals": obs.signals.values.astype(np.float16),
-        "blendshapes": obs.blendshapes.astype(np.float16),
+    crop = FaceCrop(
+        t=t,
+        name=name,
+        face_landmarks=local_landmarks,
+        signals=obs.signals.values.astype(np.float16),
+        blendshapes=obs.blendshapes.astype(np.float16),
+    )
+    jpegs = {
+        crop_jpeg_name(name, "face"): face_jpg,
+        crop_jpeg_name(name, "body"): body_crop(rgb, obs.box),
+        crop_jpeg_name(name, "global"): frame_thumbnail(rgb),
     }
+    return crop, jpegs

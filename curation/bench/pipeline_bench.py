@@ -24,7 +24,7 @@ from curation.bench.truth_matching import (
 )
 from curation.config.workflow import Workflow
 from curation.ingest.discovery import discover_inputs
-from curation.manifests.manifest_writer import read_manifest
+from curation.manifests.manifest_writer import has_manifest, read_manifest
 from curation.media.probe import probe_media
 from curation.models.registry import resolve
 from curation.run.ledger import Ledger
@@ -89,7 +89,7 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
     pairs = read_manifest(store, "pairs").to_pylist()
     references = (
         {r["reference_id"]: r for r in read_manifest(store, "references").to_pylist()}
-        if store.exists("manifest/references.parquet")
+        if has_manifest(store, "references")
         else {}
     )
     last_block = max(int(n.removeprefix("block")) for n in store.list("work") if n.startswith("block"))
@@ -105,7 +105,7 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         if not truth_path.exists() or row["duplicate_of"]:
             continue
         truth = json.loads(truth_path.read_text())
-        work = ledger.finished_video(row["video_id"], last_block) if row["video_id"] else None
+        work = ledger.record(row["video_id"], last_block) if row["video_id"] else None
         predicted_bounds = [s["t_start"] for s in (work.shots if work else [])[1:]]
         shot_true += len(truth_boundaries(truth))
         shot_pred += len(predicted_bounds)

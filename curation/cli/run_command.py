@@ -12,6 +12,7 @@ from curation.config.param_validation import WorkflowError
 from curation.config.workflow import load_workflow
 from curation.ingest.discovery import InputError
 from curation.run.accounting import AccountingError
+from curation.run.ledger import LedgerFormatError
 from curation.run.pipeline import RunRequest, RunResult, run_pipeline
 from curation.run.run_info import WorkflowMismatchError
 
@@ -24,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray-address", default=None, help="join this Ray cluster instead of starting a local one")
     p.add_argument("--executor", choices=("ray", "local"), default="ray", help="local: in-process, for debugging")
     p.add_argument("--workers", type=int, default=None, help="CPUs for the embedded local Ray (default: all)")
+    p.add_argument("--max-workers", type=int, default=None,
+                   help="on a cluster, actors a stage pool may grow to as nodes are added (default: what is there)")
     p.add_argument("--limit", type=int, default=None, help="only the first N inputs (sorted)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE",
                    help="override a workflow parameter (repeatable)")
@@ -38,7 +41,7 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
                   f"({workflow.fingerprint()}) -> {args.out}")
     request = RunRequest(
         input=args.input, out=args.out, workflow=workflow, executor=args.executor,
-        ray_address=args.ray_address, workers=args.workers, limit=args.limit,
+        ray_address=args.ray_address, workers=args.workers, limit=args.limit, max_workers=args.max_workers,
     )
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as bar:
@@ -56,7 +59,7 @@ def handle(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
     try:
         result = execute(args, console)
-    except (WorkflowError, InputError, WorkflowMismatchError) as err:
+    except (WorkflowError, InputError, WorkflowMismatchError, LedgerFormatError) as err:
         console.print(f"[red]error:[/] {err}")
         return 2
     except OSError as err:

@@ -72,7 +72,7 @@ def handle(args: argparse.Namespace) -> int:
     if status["states"]:
         console.print("  videos: " + ", ".join(f"{k} {v}" for k, v in status["states"].items()))
     for table, n in status["tables"].items():
-        console.print(f"  manifest/{table}.parquet: {n} rows")
+        console.print(f"  manifest/{table}/: {n} rows")
     if "verify" in status:
         v = status["verify"]
         mark = "[green]OK[/]" if v["ok"] else f"[red]{len(v['problems'])} problem(s)[/]"

@@ -24,6 +24,7 @@ import yaml
 
 from curation.config.param_validation import WorkflowError, coerce_param
 from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
 from schemas.version import SCHEMA_VERSION
 
 StageRegistry = dict[str, type[Stage]]
@@ -118,12 +119,35 @@ def parse_workflow(
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise WorkflowError(f"stages: each stage may appear once; repeated: {', '.join(sorted(duplicates))}")
+    check_products(stages)
     return Workflow(
         name=str(document.get("name", Path(source).stem)),
         description=str(document.get("description", "")),
         stages=stages,
         source=source,
     )
+
+
+def check_products(stages: list[Stage]) -> None:
+    """Every product a stage needs must be added by an earlier stage (checked before any video)."""
+    known = {f.name for f in dataclasses.fields(VideoWork)}
+    added: dict[str, str] = {}
+    for i, stage in enumerate(stages):
+        for declared in (*stage.needs, *stage.adds):
+            product = declared.split(".", 1)[0]
+            if product not in known:
+                raise WorkflowError(
+                    f"stages[{i}] ({stage.name}): {declared!r} names no product of a video record; "
+                    f"products: {', '.join(sorted(known))}"
+                )
+        for need in stage.needs:
+            product = need.split(".", 1)[0]
+            if product in added:
+                continue
+            later = next((s.name for s in stages[i + 1 :] if product in {a.split(".", 1)[0] for a in s.adds}), None)
+            where = f"only the later stage {later!r} adds it" if later else "no stage of the workflow adds it"
+            raise WorkflowError(f"stages[{i}] ({stage.name}) needs {need!r}, but {where}")
+        added.update({a.split(".", 1)[0]: stage.name for a in stage.adds})
 
 
 def _apply_override(override: str, raw: list[tuple[str, dict[str, Any]]], names: list[str]) -> tuple[int, str]:

@@ -1,61 +1,108 @@
-"""After the last block: pack every kept video's samples into shards, once per plan.
+"""After the last block: plan the shards, then pack each one in its own task.
 
-The plan is the sorted list of finished videos plus the shard settings. When
-``shards/_complete.json`` holds the same plan, the shards are already
-written (a resumed run skips the phase); otherwise every file under ``shards/`` is removed
-(orphans of a killed attempt included) and the shards are written again, deterministically.
+The plan (``curation.dataset.shard_plan``) is made by one task that reads the kept videos'
+sample lists from the run store and stored as ``shards/_plan.json``; then every shard is packed
+by a task that reads its samples' members from the videos' sample archives and commits the tar
+and its index (``ShardWriter``). A resumed run keeps every shard whose index exists under the
+same plan; when the plan changed, every file under ``shards/`` is removed first. The driver only
+sees the plan's shard list and one manifest row per shard.
 """
 
-import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from curation.dataset.shard_plan import PlannedShard, ShardPlan, plan_shards
 from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards
+from curation.run.artefacts import BlobArchive
 from curation.run.ledger import Ledger
 from curation.run.run_store import RunStore
+from curation.runtime.products import SampleSet
+from curation.runtime.resources import Resources
 
-COMPLETE_MARKER = f"{SHARDS_DIR}/_complete.json"
-
-
-def _plan_hash(video_ids: list[str], settings: ShardSettings) -> str:
-    """The shards follow from the finished videos and the settings alone: the records themselves are
-    deterministic for a workflow fingerprint (a resumed run refuses another fingerprint), while their
-    pickled bytes are not (they differ between executors)."""
-    payload = {"settings": settings.__dict__, "videos": sorted(video_ids)}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+PLAN_FILE = f"{SHARDS_DIR}/_plan.json"
+PACK_RESOURCES = Resources(cpus=0.5)
 
 
-def pack_shards(
-    store: RunStore, ledger: Ledger, block: int, video_ids: list[str], settings: ShardSettings
-) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
-    """(shards manifest rows, segment key -> (shard path, key))."""
-    video_ids = sorted(video_ids)
-    plan = _plan_hash(video_ids, settings)
-    if store.exists(COMPLETE_MARKER):
-        marker = json.loads(store.read_bytes(COMPLETE_MARKER))
-        if marker.get("plan") == plan:
-            return marker["rows"], {k: tuple(v) for k, v in marker["locations"].items()}
-    for relative in committed_shards(store):
-        if store.remote:
-            store.fs.rm(store.path(relative))
-        else:
-            os.unlink(store.local_path(relative))
-    if store.remote:
-        staging = tempfile.mkdtemp(prefix="lpm-shards-")
-    else:
-        staging = str(store.local_path(SHARDS_DIR))
-        os.makedirs(staging, exist_ok=True)
-    writer = ShardWriter(store, settings, staging)
-    for video_id in video_ids:
-        work = ledger.finished_video(video_id, block)
-        if work is None or work.state != "kept":
-            continue
-        segments = {s.get("key"): s for s in work.segments if s.get("key")}
-        for key, members in sorted(work.extras.get("samples", []), key=lambda km: km[0]):
-            writer.add(writer.bucket_of(segments[key]), key, members)
-    rows = writer.close()
-    locations = writer.locations
-    store.write_bytes(COMPLETE_MARKER, json.dumps({"plan": plan, "rows": rows, "locations": locations}).encode())
-    return rows, locations
+@dataclass(frozen=True)
+class PlanRequest:
+    run_uri: str
+    block: int
+    video_ids: tuple[str, ...]  # kept videos with samples
+    settings: ShardSettings
+
+
+@dataclass(frozen=True)
+class PackRequest:
+    run_uri: str
+    block: int
+    shard: PlannedShard
+
+
+def make_plan(request: PlanRequest) -> list[PlannedShard]:
+    """Plan the shards and store the plan; stale shards of another plan are removed first."""
+    store = RunStore(request.run_uri)
+    ledger = Ledger(store)
+    sample_sets = (
+        (video_id, ledger.record_field(video_id, request.block, "samples", SampleSet))
+        for video_id in sorted(request.video_ids)
+    )
+    plan = plan_shards(((v, s) for v, s in sample_sets if s is not None), request.settings)
+    if not store.exists(PLAN_FILE) or json.loads(store.read_bytes(PLAN_FILE)).get("digest") != plan.digest():
+        for relative in committed_shards(store):
+            if store.remote:
+                store.fs.rm(store.path(relative))
+            else:
+                os.unlink(store.local_path(relative))
+        store.write_bytes(PLAN_FILE, plan.to_json())
+    return plan.shards
+
+
+def read_plan(store: RunStore) -> ShardPlan | None:
+    return ShardPlan.from_json(store.read_bytes(PLAN_FILE)) if store.exists(PLAN_FILE) else None
+
+
+def pack_shard(request: PackRequest) -> dict[str, Any]:
+    """Write one planned shard unless it is already committed; returns its manifest row."""
+    store = RunStore(request.run_uri)
+    shard = request.shard
+    index_path = shard.path.removesuffix(".tar") + ".json"
+    if store.exists(index_path) and store.exists(shard.path):
+        return _row_from_index(store, shard, index_path)
+    plan = read_plan(store)
+    staging = tempfile.mkdtemp(prefix="lpm-shards-") if store.remote else str(store.local_path(SHARDS_DIR))
+    os.makedirs(staging, exist_ok=True)
+    writer = ShardWriter(store, plan.settings if plan else ShardSettings(), staging)
+    return writer.write_shard(shard.bucket, shard.number, _samples(store, request.block, shard))
+
+
+def _samples(store: RunStore, block: int, shard: PlannedShard) -> Iterator[tuple[str, dict[str, bytes]]]:
+    ledger = Ledger(store)
+    archives: dict[str, tuple[SampleSet, BlobArchive]] = {}
+    try:
+        for video_id, key in shard.samples:
+            if video_id not in archives:
+                samples = ledger.record_field(video_id, block, "samples", SampleSet)
+                archives[video_id] = (samples, BlobArchive(store.uri, samples.archive))
+            samples, archive = archives[video_id]
+            entry = next(e for e in samples.entries if e.key == key)
+            yield key, {ext: archive.get(f"{key}.{ext}") for ext in entry.member_sizes}
+    finally:
+        for _samples_of, archive in archives.values():
+            archive.__exit__()
+
+
+def _row_from_index(store: RunStore, shard: PlannedShard, index_path: str) -> dict[str, Any]:
+    index = json.loads(store.read_bytes(index_path))
+    return {
+        "shard": index["shard"],
+        "path": shard.path,
+        "bucket": index["bucket"],
+        "n_samples": index["n_samples"],
+        "bytes": index["bytes"],
+        "sha256": index["sha256"],
+        "index_path": index_path,
+    }

@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from curation.dataset.shard_writer import SHARDS_DIR
 from curation.manifests.catalog import manifest_names
-from curation.manifests.manifest_writer import read_manifest
+from curation.manifests.manifest_writer import has_manifest, read_manifest
 from curation.run.run_store import RunStore
 
 SAFE_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
@@ -104,6 +103,6 @@ def verify_shards(store: RunStore) -> VerifyReport:
 def shard_paths(store: RunStore) -> list[str]:
     return (
         [row["path"] for row in read_manifest(store, "shards").to_pylist()]
-        if store.exists(f"manifest/{SHARDS_DIR}.parquet")
+        if has_manifest(store, "shards")
         else []
     )

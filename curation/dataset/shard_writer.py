@@ -29,6 +29,15 @@ class ShardSettings:
     target_bytes: int = 1_000_000_000
     bucket_by: list[str] = field(default_factory=list)  # segment fields, e.g. ["state"]
 
+    def bucket_of(self, segment: dict[str, Any]) -> str:
+        parts = [f"{name}={_safe(segment.get(name))}" for name in self.bucket_by]
+        return "/".join(parts)
+
+
+def tar_member_bytes(size: int) -> int:
+    """What one member adds to a USTAR archive: its 512-byte header and its data padded to 512."""
+    return 512 + -(-size // 512) * 512
+
 
 @dataclass
 class _OpenShard:
@@ -59,12 +68,23 @@ class ShardWriter:
         self.rows: list[dict[str, Any]] = []
         self.locations: dict[str, tuple[str, str]] = {}  # segment key -> (shard path, key)
 
-    def bucket_of(self, segment: dict[str, Any]) -> str:
-        parts = [f"{name}={_safe(segment.get(name))}" for name in self.settings.bucket_by]
-        return "/".join(parts)
+    def write_shard(self, bucket: str, number: int, samples: Iterable[tuple[str, dict[str, bytes]]]) -> dict[str, Any]:
+        """Write one planned shard (its bucket, number and samples fixed by the shard plan) and
+        commit it with its index; returns its ``shards`` manifest row."""
+        self._numbers[bucket] = number
+        shard = self._start(bucket)
+        for key, members in samples:
+            self._append(shard, key, members)
+        self._commit(shard)
+        return self.rows[-1]
 
     def add(self, bucket: str, key: str, members: dict[str, bytes]) -> None:
         shard = self._open.get(bucket) or self._start(bucket)
+        self._append(shard, key, members)
+        if shard.size >= self.settings.target_bytes:
+            self._commit(shard)
+
+    def _append(self, shard: _OpenShard, key: str, members: dict[str, bytes]) -> None:
         entry = {"key": key, "members": {}}
         for ext in sorted(members):
             data = members[ext]
@@ -85,9 +105,7 @@ class ShardWriter:
             }
         shard.samples.append(entry)
         crash_point("sample")
-        self.locations[key] = (f"{SHARDS_DIR}/{shard_name(bucket, shard.number)}", key)
-        if shard.size >= self.settings.target_bytes:
-            self._commit(shard)
+        self.locations[key] = (f"{SHARDS_DIR}/{shard_name(shard.bucket, shard.number)}", key)
 
     def close(self) -> list[dict[str, Any]]:
         for shard in list(self._open.values()):

@@ -7,6 +7,7 @@ On a cluster a later stage may run on another node than the one that hashed the 
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import fsspec
 
@@ -24,12 +25,19 @@ def local_copy_path(video_id: str, uri: str) -> Path:
     return cache_dir() / f"{video_id}{suffix}"
 
 
-def ensure_local(uri: str, video_id: str, local_path: str | None) -> str:
+def local_media(work: Any) -> str:
+    """The one way a stage opens a video's media: a path on this node, fetched here when remote.
+
+    Stages may run on any node of a cluster, so none may assume the file another stage fetched
+    is on its disk; the copy is kept per node, keyed by content id, so it is fetched once a node.
+    """
+    return ensure_local(work.uri, work.video_id or "")
+
+
+def ensure_local(uri: str, video_id: str) -> str:
     """A local path holding the input's bytes on this node."""
     if not is_remote(uri):
         return uri
-    if local_path and Path(local_path).exists():
-        return local_path
     target = local_copy_path(video_id, uri)
     if target.exists():
         return str(target)

@@ -1,4 +1,9 @@
-"""Write one manifest table as Parquet under ``OUT/manifest/`` with its declared Arrow schema."""
+"""Manifest tables as Parquet datasets: ``OUT/manifest/<table>/part-*.parquet``, declared schemas.
+
+Each table is written in parts by whoever holds its rows (a task per group of videos, a task per
+run-scope stage, the driver for the videos table), so no process holds a whole table; readers
+see the parts as one dataset. Part names are deterministic, so a rerun rewrites the same files.
+"""
 
 import io
 from typing import Any
@@ -41,15 +46,34 @@ def _utf8_safe(value: Any) -> Any:
     return value
 
 
-def write_manifest(store: RunStore, name: str, rows: list[dict[str, Any]]) -> pa.Table:
+def part_path(name: str, part: str) -> str:
+    return f"{MANIFEST_DIR}/{name}/part-{part}.parquet"
+
+
+def write_manifest(store: RunStore, name: str, rows: list[dict[str, Any]], part: str = "00000") -> pa.Table:
+    """Write one part of a table (empty parts too: they carry the schema for readers)."""
     table = table_from_rows(name, rows)
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
-    store.write_bytes(f"{MANIFEST_DIR}/{name}.parquet", buffer.getvalue())
+    store.write_bytes(part_path(name, part), buffer.getvalue())
     return table
 
 
+def manifest_parts(store: RunStore, name: str) -> list[str]:
+    return [f"{MANIFEST_DIR}/{name}/{part}" for part in store.list(f"{MANIFEST_DIR}/{name}", ".parquet")]
+
+
+def has_manifest(store: RunStore, name: str) -> bool:
+    return bool(manifest_parts(store, name))
+
+
 def read_manifest(store: RunStore, name: str) -> pa.Table:
-    # single-threaded: manifests are small, and a pyarrow thread pool alive at interpreter exit
-    # (next to DuckDB's) could abort the process while it tears down
-    return pq.read_table(io.BytesIO(store.read_bytes(f"{MANIFEST_DIR}/{name}.parquet")), use_threads=False)
+    """Every part of a table, in part order, as one table of its declared schema."""
+    # single-threaded: manifests are read part by part, and a pyarrow thread pool alive at
+    # interpreter exit (next to DuckDB's) could abort the process while it tears down
+    parts = [pq.read_table(io.BytesIO(store.read_bytes(p)), use_threads=False) for p in manifest_parts(store, name)]
+    if not parts:
+        if name in TABLES and store.exists(MANIFEST_DIR):
+            raise FileNotFoundError(f"{store.uri}: no manifest table {name!r}")
+        raise FileNotFoundError(f"{store.uri}: no manifest table {name!r} (is this a run directory?)")
+    return pa.concat_tables(parts).cast(TABLES[name]) if name in TABLES else pa.concat_tables(parts)

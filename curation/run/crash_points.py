@@ -1,7 +1,8 @@
 """Named points where a test can make the run die by SIGKILL, to prove resume works there.
 
-``LPM_CRASH_AT=<point>:<n>`` kills this process the n-th time it passes ``point``: ``video``
-(after a video's record is saved), ``sample`` (after a sample is added to an open shard, before
+``LPM_CRASH_AT=<point>:<n>`` kills this process the n-th time it passes ``point``: ``record``
+(a video's record saved, its outcome not yet), ``video`` (after the driver received a video's
+outcome), ``sample`` (after a sample is added to an open shard, before
 the shard is committed), ``shard`` (after a shard and its index are committed). Unset, it costs
 one dictionary lookup. The kill is a real SIGKILL, as the operating system would deliver it.
 """

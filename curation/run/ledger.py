@@ -1,23 +1,39 @@
 """What a run has finished, kept in the run directory so a killed run resumes where it stopped.
 
+Everything here is versioned plain data (JSON, and ``.npz`` for arrays), written by the worker
+that made it, never pickled objects:
+
 ``work/ingest/<key>.json``: one input URI's identity (content id, size, or why unreadable).
-``work/block<k>/<video_id>.pkl``: one video's ``VideoWork`` after the k-th block of per-video
+``work/block<k>/<video_id>.json|.npz``: one video's record after the k-th block of per-video
 stages (blocks are separated by run-scope stages; the last block's records are the final ones).
-Each file is written atomically and only once its content is final, so its presence means "done".
+``work/block<k>/<video_id>.summary.json|.npz``: its summary for the run-scope stage after block k.
+``work/block<k>/<video_id>.outcome.json``: its compact outcome, written last: its presence means
+the video finished the block. The driver reads outcomes only, never records.
+``work/decisions/<stage>.json|.npz``: a run-scope stage's decision, read by every worker.
+Each file is written atomically; a run whose ledger has another format is refused, not misread.
 """
 
 import hashlib
 import json
-import pickle
 from dataclasses import asdict
+from typing import Any
 
 from curation.ingest.content_id import InputIdentity
+from curation.run.plain_codec import decode, from_bytes, to_bytes
 from curation.run.run_store import RunStore
+from curation.run.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
 from schemas.reasons import Reason
 
+LEDGER_FORMAT = 2  # 1: pickled VideoWork objects (refused)
 INGEST_DIR = "work/ingest"
 VIDEOS_DIR = "work/block0"  # the first block: what `status` counts as analysed
+DECISIONS_DIR = "work/decisions"
+OUTCOME_SUFFIX = ".outcome.json"
+
+
+class LedgerFormatError(RuntimeError):
+    """The run directory was written by a version of the toolkit whose ledger this one cannot read."""
 
 
 def block_dir(block: int) -> str:
@@ -31,6 +47,15 @@ def uri_key(uri: str) -> str:
 class Ledger:
     def __init__(self, store: RunStore) -> None:
         self.store = store
+
+    def check_format(self) -> None:
+        """Refuse a run directory whose ledger holds pickles (format 1) instead of misreading it."""
+        if any(True for _ in self.store.list(VIDEOS_DIR, ".pkl")):
+            raise LedgerFormatError(
+                f"{self.store.uri} was written by an older lpm-curation (pickled ledger, format 1); this version "
+                f"reads format {LEDGER_FORMAT}. Run into a new --out directory, or delete {self.store.uri}/work "
+                "to redo the analysis there."
+            )
 
     def identity(self, uri: str) -> InputIdentity | None:
         name = f"{INGEST_DIR}/{uri_key(uri)}.json"
@@ -46,26 +71,63 @@ class Ledger:
         data["reason"] = str(identity.reason) if identity.reason else None
         self.store.write_bytes(f"{INGEST_DIR}/{uri_key(identity.uri)}.json", json.dumps(data).encode())
 
-    def finished_video(self, video_id: str, block: int = 0) -> VideoWork | None:
-        name = f"{block_dir(block)}/{video_id}.pkl"
+    # per-video records and outcomes, written by the worker that ran the block
+
+    def record(self, video_id: str, block: int) -> VideoWork | None:
+        return self._load(f"{block_dir(block)}/{video_id}", VideoWork, f"the record of video {video_id}")
+
+    def save_record(self, work: VideoWork, block: int) -> None:
+        assert work.video_id is not None
+        self._save(f"{block_dir(block)}/{work.video_id}", work)
+
+    def record_field(self, video_id: str, block: int, name: str, hint: Any) -> Any:
+        """One array-free field of a record (rows, sample lists), read from its JSON alone."""
+        stem = f"{block_dir(block)}/{video_id}"
+        if not self.store.exists(f"{stem}.json"):
+            return None
+        envelope = json.loads(self.store.read_bytes(f"{stem}.json"))
+        if envelope.get("format") != LEDGER_FORMAT:
+            raise LedgerFormatError(f"the record of video {video_id} is in format {envelope.get('format')!r}")
+        return decode(envelope["data"].get(name), {}, hint)
+
+    def outcome(self, video_id: str, block: int) -> VideoOutcome | None:
+        name = f"{block_dir(block)}/{video_id}{OUTCOME_SUFFIX}"
         if not self.store.exists(name):
             return None
-        return pickle.loads(self.store.read_bytes(name))
+        return VideoOutcome.from_json(self.store.read_bytes(name))
+
+    def save_outcome(self, outcome: VideoOutcome, block: int) -> None:
+        self.store.write_bytes(f"{block_dir(block)}/{outcome.video_id}{OUTCOME_SUFFIX}", outcome.to_json())
 
     def finished_video_ids(self, block: int = 0) -> set[str]:
-        return {name.removesuffix(".pkl") for name in self.store.list(block_dir(block), ".pkl")}
+        return {name.removesuffix(OUTCOME_SUFFIX) for name in self.store.list(block_dir(block), OUTCOME_SUFFIX)}
 
-    def save_video(self, work: VideoWork, block: int = 0) -> None:
-        assert work.video_id is not None
-        # The summaries of run-scope stages go beside the record, so the driver can read them
-        # without loading every video's features.
-        summaries = work.extras.pop("summaries", None)
-        if summaries is not None:
-            self.store.write_bytes(f"{block_dir(block)}/{work.video_id}.summary", pickle.dumps(summaries, protocol=5))
-        self.store.write_bytes(f"{block_dir(block)}/{work.video_id}.pkl", pickle.dumps(work, protocol=5))
+    # run-scope stages: per-video summaries in, one decision out
 
-    def summaries(self, video_id: str, block: int) -> dict:
-        name = f"{block_dir(block)}/{video_id}.summary"
-        if not self.store.exists(name):
-            return {}
-        return pickle.loads(self.store.read_bytes(name))
+    def summary(self, video_id: str, block: int) -> Any:
+        return self._load(f"{block_dir(block)}/{video_id}.summary", Any, f"the summary of video {video_id}")
+
+    def save_summary(self, video_id: str, block: int, summary: Any) -> None:
+        self._save(f"{block_dir(block)}/{video_id}.summary", summary)
+
+    def decision(self, stage: str) -> tuple[str, Any] | None:
+        """(the plan it was decided for, the decision) or None."""
+        stored = self._load(f"{DECISIONS_DIR}/{stage}", Any, f"the decision of {stage}")
+        return None if stored is None else (stored["plan"], stored["decision"])
+
+    def save_decision(self, stage: str, plan: str, decision: Any) -> None:
+        self._save(f"{DECISIONS_DIR}/{stage}", {"plan": plan, "decision": decision})
+
+    def _save(self, stem: str, value: Any) -> None:
+        # The arrays first: the JSON is what marks the pair as written.
+        text, npz = to_bytes(value, LEDGER_FORMAT)
+        if npz is not None:
+            self.store.write_bytes(f"{stem}.npz", npz)
+        self.store.write_bytes(f"{stem}.json", text)
+
+    def _load(self, stem: str, hint: Any, what: str) -> Any:
+        if not self.store.exists(f"{stem}.json"):
+            return None
+        text = self.store.read_bytes(f"{stem}.json")
+        npz = self.store.read_bytes(f"{stem}.npz") if self.store.exists(f"{stem}.npz") else None
+        return from_bytes(text, npz, hint, LEDGER_FORMAT, what)

@@ -1,10 +1,14 @@
-"""One curation run: identify inputs, run the per-video stages, write manifests, check accounting.
+"""One curation run: identify inputs, run the per-video stages, write shards and manifests.
 
-Phases, each resumable from the ledger in the run directory:
+Phases, each resumable from the ledger in the run store:
 1. identify: every input URI gets a content id (or a reason it cannot be read);
-2. per-video stages over each distinct video (a file under two names is processed once), each
-   finished video saved as soon as it streams out of the executor;
-3. manifests from everything finished, then ``inputs = kept + rejected + failed`` is checked.
+2. blocks of per-video stages over each distinct video (a file under two names is processed
+   once); workers read and write each video's record in the run store and send the driver a
+   small outcome; between blocks, a run-scope stage decides in a task of its own;
+3. shards: a task plans them, a task per shard packs it;
+4. manifests: a task per group of videos writes its part of each table; the driver writes the
+   videos table from the outcomes, then ``inputs = kept + rejected + failed`` is checked.
+The driver holds ids, outcomes and counts: its memory does not grow with the videos' content.
 """
 
 import time
@@ -13,20 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curation.config.workflow import Workflow
-from curation.dataset.shard_phase import pack_shards
-from curation.dataset.shard_writer import ShardSettings
+from curation.dataset.shard_phase import PACK_RESOURCES, PackRequest, PlanRequest, make_plan, pack_shard
 from curation.ingest.content_id import InputIdentity, identify_input
 from curation.ingest.discovery import discover_inputs
-from curation.manifests.manifest_writer import write_manifest
+from curation.manifests.manifest_writer import MANIFEST_DIR, write_manifest
 from curation.run.accounting import Accounting, check_accounting
 from curation.run.crash_points import crash_point
 from curation.run.ledger import Ledger
+from curation.run.manifest_phase import RunTableRequest, part_requests, write_part, write_run_table
 from curation.run.run_info import RunInfo
+from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store
 from curation.run.run_store import RunStore
+from curation.run.video_outcome import VideoOutcome
 from curation.run.video_rows import video_rejection_row, video_row
+from curation.run.video_task import VideoTask
 from curation.runtime.ray_executor import make_executor
-from curation.runtime.run_scope_stage import ApplyStep, SummarizeStep, split_blocks
-from curation.runtime.video_work import VideoWork
+from curation.runtime.run_scope_stage import ApplyStep, RunScopeStage, SummarizeStep, split_blocks
 
 ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
 
@@ -40,6 +46,7 @@ class RunRequest:
     ray_address: str | None = None
     workers: int | None = None
     limit: int | None = None
+    max_workers: int | None = None  # actors a pool may grow to on a cluster (default: what is there)
 
 
 @dataclass
@@ -59,26 +66,27 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
     started = time.perf_counter()
     progress = progress or (lambda phase, done, total: None)
     store = RunStore(request.out)
+    ledger = Ledger(store)
+    ledger.check_format()
     info = RunInfo.open_or_create(store, request.workflow, request.input)
     store.remove_temporaries()
-    ledger = Ledger(store)
     uris = discover_inputs(request.input, request.limit)
-    executor = make_executor(request.executor, request.ray_address, request.workers)
+    executor = make_executor(request.executor, request.ray_address, request.workers, request.max_workers)
 
     identities = _identify(uris, ledger, executor, progress)
     primaries = _primary_uris(identities)
     resumed = ledger.finished_video_ids(0) & set(primaries)
-    last_block, run_rows = _run_blocks(request, ledger, executor, identities, primaries, progress)
-    works = {video_id: ledger.finished_video(video_id, last_block) for video_id in primaries}
-    shard_rows, locations = _shards(request, store, ledger, last_block, primaries, progress)
+    outcomes, run_stages = _run_blocks(request, store, ledger, executor, identities, primaries, progress)
+    last_block = len(split_blocks(request.workflow.stages)) - 1
+    shard_rows = _shards(request, store, executor, last_block, outcomes, progress)
     accounting, tables, video_rows = _write_manifests(
-        store, uris, identities, primaries, works, shard_rows, locations, run_rows
+        store, executor, uris, identities, primaries, outcomes, shard_rows, run_stages, last_block, progress
     )
     stage_seconds: dict[str, float] = {}
-    for work in works.values():
-        for stage, seconds in (work.timings if work else {}).items():
+    for outcome in outcomes.values():
+        for stage, seconds in outcome.timings.items():
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
-    seconds_in = sum(float(w.video.get("duration_s") or 0.0) for w in works.values() if w)
+    seconds_in = sum(o.duration_s for o in outcomes.values())
     seconds_out = sum(r["kept_seconds"] or 0.0 for r in video_rows)
     wall = time.perf_counter() - started
     run_result = RunResult(
@@ -107,60 +115,64 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
 
 def _run_blocks(
     request: RunRequest,
+    store: RunStore,
     ledger: Ledger,
     executor: Any,
     identities: dict[str, InputIdentity],
     primaries: dict[str, str],
     progress: ProgressCallback,
-) -> tuple[int, dict[str, list[dict[str, Any]]]]:
-    """Run every block of per-video stages: (index of the last block, run-level manifest rows)."""
+) -> tuple[dict[str, VideoOutcome], list[RunScopeStage]]:
+    """Run every block of per-video stages: (each video's final outcome, the run-scope stages)."""
     blocks = split_blocks(request.workflow.stages)
     decision_step: ApplyStep | None = None
-    run_rows: dict[str, list[dict[str, Any]]] = {}
+    run_stages: list[RunScopeStage] = []
+    outcomes: dict[str, VideoOutcome] = {}
     for block, (video_stages, run_stage) in enumerate(blocks):
+        final = block == len(blocks) - 1
         stages = ([decision_step] if decision_step else []) + list(video_stages)
         if run_stage is not None:
-            stages.append(SummarizeStep(target=run_stage))
+            stages.append(SummarizeStep(target=run_stage, block=block))
         done = ledger.finished_video_ids(block)
-        todo = []
-        for video_id, uri in _largest_first(primaries, identities):
-            if video_id in done:
-                continue
-            if block == 0:
-                todo.append(VideoWork(uri=uri, local_path=identities[uri].local_path or uri, video_id=video_id))
-            else:
-                todo.append(ledger.finished_video(video_id, block - 1))
+        outcomes = {video_id: ledger.outcome(video_id, block) for video_id in sorted(done & set(primaries))}
+        todo = [
+            VideoTask(uri, video_id, store.uri, block, final)
+            for video_id, uri in _largest_first(primaries, identities)
+            if video_id not in done
+        ]
         phase = "analyse" if block == 0 else f"block {block}"
-        finished = len(primaries) - len(todo)
-        progress(phase, finished, len(primaries))
-        for work in executor.run_stages(stages, todo):
-            if block == len(blocks) - 1 and work.state == "pending":
-                work.state = "kept"
-            ledger.save_video(work, block)
+        progress(phase, len(outcomes), len(primaries))
+        for outcome in executor.run_videos(stages, todo):
+            outcomes[outcome.video_id] = outcome
             crash_point("video")
-            finished += 1
-            progress(phase, finished, len(primaries))
+            progress(phase, len(outcomes), len(primaries))
         if run_stage is not None:
-            summaries = {vid: ledger.summaries(vid, block).get(run_stage.name) for vid in sorted(primaries)}
-            decision = run_stage.decide(summaries)
-            decision_step = ApplyStep(target=run_stage, decision=decision)
-            for table, rows in run_stage.manifest_rows(decision).items():
-                run_rows.setdefault(table, []).extend(rows)
-    return len(blocks) - 1, run_rows
+            # Every video's summary is in the run store now; the decision is made by one task
+            # with the stage's declared resources, never on the driver.
+            decide = DecideRequest(run_stage, store.uri, block, tuple(sorted(primaries)))
+            progress(f"{run_stage.name} (run-wide)", 0, 1)
+            list(executor.map(decide_and_store, [decide], run_stage.resources))
+            progress(f"{run_stage.name} (run-wide)", 1, 1)
+            decision_step = ApplyStep(target=run_stage, load_decision=StoredDecision(store.uri, run_stage.name))
+            run_stages.append(run_stage)
+    return outcomes, run_stages
 
 
 def _shards(
-    request: RunRequest, store: RunStore, ledger: Ledger, block: int, primaries: dict[str, str],
+    request: RunRequest, store: RunStore, executor: Any, block: int, outcomes: dict[str, VideoOutcome],
     progress: ProgressCallback,
-) -> tuple[list[dict[str, Any]] | None, dict[str, tuple[str, str]]]:
-    samples = request.workflow.stage("samples")
-    if samples is None:
-        return None, {}
-    settings = ShardSettings(target_bytes=samples.shard_target_bytes, bucket_by=list(samples.shard_bucket_by))
-    progress("shards", 0, 1)
-    rows, locations = pack_shards(store, ledger, block, list(primaries), settings)
-    progress("shards", 1, 1)
-    return rows, locations
+) -> list[dict[str, Any]] | None:
+    source = next((s for s in request.workflow.stages if hasattr(s, "shard_settings")), None)
+    if source is None:
+        return None
+    with_samples = tuple(sorted(v for v, o in outcomes.items() if o.state == "kept" and o.n_samples))
+    plan_request = PlanRequest(store.uri, block, with_samples, source.shard_settings())
+    planned = next(iter(executor.map(make_plan, [plan_request], PACK_RESOURCES)))
+    progress("shards", 0, len(planned))
+    rows = []
+    for row in executor.map(pack_shard, [PackRequest(store.uri, block, s) for s in planned], PACK_RESOURCES):
+        rows.append(row)
+        progress("shards", len(rows), len(planned))
+    return sorted(rows, key=lambda r: r["path"])
 
 
 def _identify(uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback) -> dict[str, InputIdentity]:
@@ -194,47 +206,51 @@ def _primary_uris(identities: dict[str, InputIdentity]) -> dict[str, str]:
 
 def _write_manifests(
     store: RunStore,
+    executor: Any,
     uris: list[str],
     identities: dict[str, InputIdentity],
     primaries: dict[str, str],
-    works: dict[str, VideoWork | None],
+    outcomes: dict[str, VideoOutcome],
     shard_rows: list[dict[str, Any]] | None,
-    locations: dict[str, tuple[str, str]],
-    run_rows: dict[str, list[dict[str, Any]]],
+    run_stages: list[RunScopeStage],
+    block: int,
+    progress: ProgressCallback,
 ) -> tuple[Accounting, dict[str, int], list[dict[str, Any]]]:
     """Write every manifest: (accounting, rows per table, the videos table's rows)."""
+    _clear_manifests(store)
     video_rows, rejection_rows = [], []
     for uri in uris:
         identity = identities[uri]
-        work = works.get(identity.video_id) if identity.video_id else None
-        row = video_row(uri, identity, primaries.get(identity.video_id or ""), work)
+        outcome = outcomes.get(identity.video_id) if identity.video_id else None
+        row = video_row(uri, identity, primaries.get(identity.video_id or ""), outcome)
         video_rows.append(row)
         is_primary = identity.video_id is None or primaries.get(identity.video_id) == uri
         if row["state"] != "kept" and is_primary:
-            rejection_rows.append(video_rejection_row(uri, identity, work, row))
+            rejection_rows.append(video_rejection_row(uri, identity, row))
     accounting = check_accounting(uris, video_rows)
-    shots, tracks, segments, pairs = [], [], [], []
-    for video_id in sorted(works):
-        work = works[video_id]
-        if work is None:
-            continue
-        rejection_rows.extend(work.rejections)
-        shots.extend(work.shots)
-        tracks.extend(work.tracks)
-        pairs.extend(work.pairs)
-        for segment in work.segments:
-            shard, key = locations.get(segment.get("key") or "", (None, None))
-            segments.append({**segment, "shard": shard, "key": key})
     tables: dict[str, int] = {
         "videos": write_manifest(store, "videos", video_rows).num_rows,
-        "rejections": write_manifest(store, "rejections", rejection_rows).num_rows,
-        "shots": write_manifest(store, "shots", shots).num_rows,
-        "tracks": write_manifest(store, "tracks", tracks).num_rows,
-        "segments": write_manifest(store, "segments", segments).num_rows,
-        "pairs": write_manifest(store, "pairs", pairs).num_rows,
+        "rejections": write_manifest(store, "rejections", rejection_rows, part="videos").num_rows,
     }
+    parts = part_requests(store.uri, block, [v for v in primaries if v in outcomes])
+    progress("manifests", 0, len(parts))
+    for i, counts in enumerate(executor.map(write_part, parts)):
+        for table, n in counts.items():
+            tables[table] = tables.get(table, 0) + n
+        progress("manifests", i + 1, len(parts))
+    for counts in executor.map(write_run_table, [RunTableRequest(store.uri, s) for s in run_stages]):
+        tables.update(counts)
     if shard_rows is not None:
         tables["shards"] = write_manifest(store, "shards", shard_rows).num_rows
-    for table, rows in sorted(run_rows.items()):
-        tables[table] = write_manifest(store, table, rows).num_rows
     return accounting, tables, video_rows
+
+
+def _clear_manifests(store: RunStore) -> None:
+    """A resumed run writes every part again; parts of an earlier attempt must not linger."""
+    if store.remote:
+        if store.fs.exists(store.path(MANIFEST_DIR)):
+            store.fs.rm(store.path(MANIFEST_DIR), recursive=True)
+        return
+    import shutil
+
+    shutil.rmtree(store.local_path(MANIFEST_DIR), ignore_errors=True)

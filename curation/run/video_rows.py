@@ -1,20 +1,15 @@
-"""Build the ``videos`` and ``rejections`` manifest rows from what the run finished."""
+"""Build the ``videos`` and video-level ``rejections`` manifest rows from the videos' outcomes."""
 
 from typing import Any
 
 from curation.ingest.content_id import InputIdentity
 from curation.run.ledger import uri_key
-from curation.runtime.video_work import VideoWork
-
-_PROBE_COLUMNS = (
-    "container", "duration_s", "width", "height", "rotation", "fps", "variable_fps", "n_frames",
-    "video_codec", "has_audio", "audio_codec", "audio_sample_rate", "audio_channels",
-)
+from curation.run.video_outcome import VideoOutcome
 
 
-def video_row(uri: str, identity: InputIdentity, primary: str | None, work: VideoWork | None) -> dict[str, Any]:
+def video_row(uri: str, identity: InputIdentity, primary: str | None, outcome: VideoOutcome | None) -> dict[str, Any]:
     row: dict[str, Any] = {"uri": uri, "video_id": identity.video_id, "size_bytes": identity.size_bytes}
-    if identity.reason is not None or work is None:
+    if identity.reason is not None or outcome is None:
         # kept_seconds is set on every row: run totals sum it over all rows, read or not.
         row.update(
             state="rejected" if identity.reason else "failed",
@@ -24,35 +19,22 @@ def video_row(uri: str, identity: InputIdentity, primary: str | None, work: Vide
             kept_seconds=0.0,
         )
         return row
-    row.update({k: work.video.get(k) for k in _PROBE_COLUMNS})
+    row.update(outcome.probe)
     row.update(
-        state=work.state,
-        stage=work.stage,
-        reason=work.reason,
-        detail=work.detail,
+        state=outcome.state,
+        stage=outcome.stage,
+        reason=outcome.reason,
+        detail=outcome.detail,
         duplicate_of=primary if primary != uri else None,
-        n_shots=len(work.shots),
-        n_tracks=len(work.tracks),
-        n_segments=len(work.segments),
-        kept_seconds=kept_seconds(work),
+        n_shots=outcome.n_shots,
+        n_tracks=outcome.n_tracks,
+        n_segments=outcome.n_segments,
+        kept_seconds=outcome.kept_seconds,
     )
     return row
 
 
-def kept_seconds(work: VideoWork) -> float:
-    """Seconds of training material: kept segments, or the whole video for workflows without them."""
-    if work.state != "kept":
-        return 0.0
-    if work.segments:
-        return float(sum(s["t_end"] - s["t_start"] for s in work.segments))
-    if work.shots:
-        return float(sum(s["t_end"] - s["t_start"] for s in work.shots if s.get("usable")))
-    return float(work.video.get("duration_s") or 0.0)
-
-
-def video_rejection_row(
-    uri: str, identity: InputIdentity, work: VideoWork | None, row: dict[str, Any]
-) -> dict[str, Any]:
+def video_rejection_row(uri: str, identity: InputIdentity, row: dict[str, Any]) -> dict[str, Any]:
     return {
         "entity": "video",
         "entity_id": identity.video_id or f"uri-{uri_key(uri)}",

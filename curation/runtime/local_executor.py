@@ -1,14 +1,15 @@
-"""Run the per-video stages in this process, one video after another: for debugging.
+"""Run everything in this process, one video after another: for debugging.
 
-Results are identical to the Ray executor's because both call ``run_stage`` on the same stages.
+Results are identical to the Ray executor's because both run the same video tasks and steps.
 """
 
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
+from curation.run.video_outcome import VideoOutcome
+from curation.run.video_task import VideoTask, finish_work, run_block, start_work
+from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
-from curation.runtime.stage_runner import run_stage
-from curation.runtime.video_work import VideoWork
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -16,21 +17,17 @@ Out = TypeVar("Out")
 
 class LocalExecutor:
     name = "local"
+    workers = 1
 
-    def __init__(self, workers: int = 1) -> None:
-        self.workers = 1
-
-    def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]:
+    def map(self, fn: Callable[[In], Out], items: Iterable[In], resources: Resources | None = None) -> Iterator[Out]:
         for item in items:
             yield fn(item)
 
-    def run_stages(self, stages: list[Stage], works: list[VideoWork]) -> Iterator[VideoWork]:
+    def run_videos(self, stages: list[Stage], tasks: list[VideoTask]) -> Iterator[VideoOutcome]:
         for stage in stages:
             stage.setup()
-        for work in works:
-            for stage in stages:
-                work = run_stage(stage, work)
-            yield work
+        for task in tasks:
+            yield finish_work(task, run_block(stages, start_work(task)))
 
     def shutdown(self) -> None:
         """Nothing to release."""

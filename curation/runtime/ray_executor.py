@@ -1,10 +1,14 @@
-"""Run the per-video stages on Ray Data: streaming, one video per block.
+"""Run the per-video stages on Ray Data (streaming, one video per block) and run-wide steps as tasks.
 
 Consecutive stages that need the same kind of worker (CPU only, or GPU) run as one actor pool,
 so every model loads once per worker and pools cannot starve each other; the group's declared
 ``resources`` (the largest of its stages') become Ray's ``num_cpus``/``num_gpus``/``memory``.
-Without ``address`` an embedded local Ray is started with ``workers``
-CPUs; with one, the driver joins that cluster.
+The first pool of a block reads each video's record from the run store, the last one writes it
+back and returns a small ``VideoOutcome``: records move between pools through Ray's object store
+only, and the driver receives outcomes alone. Pools start at the size the cluster holds now and,
+on a cluster, may grow to ``max_workers`` actors as Ray's autoscaler adds nodes.
+Without ``address`` an embedded local Ray is started with ``workers`` CPUs; with one, the driver
+joins that cluster.
 """
 
 import os
@@ -14,10 +18,10 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from curation.run.video_outcome import VideoOutcome
+from curation.run.video_task import VideoTask, finish_work, run_block, start_work
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
-from curation.runtime.stage_runner import run_stage
-from curation.runtime.video_work import VideoWork
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -53,8 +57,8 @@ def quiet_ray_data() -> None:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
-def _pack(works: Iterable[Any]) -> list[dict[str, bytes]]:
-    return [{"payload": pickle.dumps(w, protocol=5)} for w in works]
+def _rows(items: Iterable[Any]) -> list[dict[str, bytes]]:
+    return [{"payload": pickle.dumps(item, protocol=5)} for item in items]
 
 
 def _unpack(batch: dict[str, np.ndarray]) -> list[Any]:
@@ -69,27 +73,29 @@ class _StagesActor:
     """One actor of a pool running a group of consecutive stages: ``setup`` of each once, then
     every video through all of them in order. The group is bound to a subclass (``_actor_class``)
     rather than passed to the constructor: Ray warns about restartable actors whose constructor
-    arguments live in its object store."""
+    arguments live in its object store. The first group of a block starts each video from the
+    run store, the last finishes it there."""
 
     STAGES: ClassVar[list[Stage]] = []
+    FIRST: ClassVar[bool] = True
+    LAST: ClassVar[bool] = True
 
     def __init__(self) -> None:
-        self.stages = self.STAGES
-        for stage in self.stages:
+        for stage in self.STAGES:
             stage.setup()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        works = []
-        for work in _unpack(batch):
-            for stage in self.stages:
-                work = run_stage(stage, work)
-            works.append(work)
-        return _repack(works)
+        out: list[Any] = []
+        for item in _unpack(batch):
+            task, work = (item, start_work(item)) if self.FIRST else item
+            work = run_block(self.STAGES, work)
+            out.append(finish_work(task, work) if self.LAST else (task, work))
+        return _repack(out)
 
 
-def _actor_class(group: list[Stage]) -> type[_StagesActor]:
+def _actor_class(group: list[Stage], first: bool, last: bool) -> type[_StagesActor]:
     names = "+".join(stage.name for stage in group)
-    return type(f"Stages[{names}]", (_StagesActor,), {"STAGES": group})
+    return type(f"Stages[{names}]", (_StagesActor,), {"STAGES": group, "FIRST": first, "LAST": last})
 
 
 def stage_groups(stages: list[Stage]) -> list[list[Stage]]:
@@ -116,47 +122,70 @@ def group_resources(group: list[Stage]) -> Resources:
     )
 
 
-def _map_task(batch: dict[str, np.ndarray], fn: Callable[[Any], Any]) -> dict[str, np.ndarray]:
-    return _repack([fn(item) for item in _unpack(batch)])
+def pool_bounds(
+    resources: Resources, cluster: dict[str, float], n_videos: int, max_workers: int | None
+) -> tuple[int, int]:
+    """(actors started now, most actors the pool may grow to).
+
+    Now: as many as the cluster's present CPUs (GPUs for a GPU pool) hold, so a small cluster
+    starts every actor at once; at most ``max_workers``, never more than there are videos."""
+    by_cpu = int(cluster.get("CPU", 1) // max(resources.cpus, 1e-6))
+    now = by_cpu if resources.gpus <= 0 else min(by_cpu, int(cluster.get("GPU", 0) // resources.gpus))
+    now = max(1, min(now, n_videos))
+    most = max(now, min(max_workers, n_videos)) if max_workers else now
+    return now, most
+
+
+def _call(fn: Callable[[Any], Any], item: Any) -> Any:
+    return fn(item)
 
 
 class RayExecutor:
     name = "ray"
 
-    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+    def __init__(self, address: str | None = None, workers: int | None = None, max_workers: int | None = None) -> None:
         start_ray(address, workers)
         import ray
 
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.max_workers = max_workers
 
-    def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]:
+    def map(self, fn: Callable[[In], Out], items: Iterable[In], resources: Resources | None = None) -> Iterator[Out]:
+        """``fn`` over ``items`` as Ray tasks with ``resources`` (default half a CPU), results in
+        completion order; at most twice as many tasks in flight as the cluster has CPUs."""
+        import ray
+
+        remote = ray.remote(**(resources or Resources(cpus=0.5)).ray_options())(_call)
+        pending: list[Any] = []
+        window = 2 * self.workers
+        for item in items:
+            pending.append(remote.remote(fn, item))
+            if len(pending) >= window:
+                done, pending = ray.wait(pending, num_returns=1)
+                yield ray.get(done[0])
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+
+    def run_videos(self, stages: list[Stage], tasks: list[VideoTask]) -> Iterator[VideoOutcome]:
+        import ray
         import ray.data
 
-        rows = _pack(items)
-        if not rows:
+        if not tasks:
             return
-        ds = ray.data.from_items(rows, override_num_blocks=len(rows))
-        ds = ds.map_batches(_map_task, fn_kwargs={"fn": fn}, batch_size=1, num_cpus=0.5)
-        for batch in ds.iter_batches(batch_size=1, batch_format="numpy"):
-            yield from _unpack(batch)
-
-    def run_stages(self, stages: list[Stage], works: list[VideoWork]) -> Iterator[VideoWork]:
-        import ray.data
-
-        if not works:
-            return
-        ds = ray.data.from_items(_pack(works), override_num_blocks=len(works))
-        for group in stage_groups(stages):
+        ds = ray.data.from_items(_rows(tasks), override_num_blocks=len(tasks))
+        groups = stage_groups(stages)
+        cluster = ray.cluster_resources()
+        for i, group in enumerate(groups):
             resources = group_resources(group)
-            pool = max(1, int(self.workers // max(resources.cpus, 1e-6)))
-            # A fixed pool starts every actor at once (an autoscaling pool grew from one actor
-            # only after a delay), and one video in flight per actor lets whichever actor is free
-            # take the next video: with several queued per actor, short videos waited behind a
-            # long one while another actor sat idle (measured: 42.8 s -> 32.2 s on 8 clips, 2 CPUs).
+            now, most = pool_bounds(resources, cluster, len(tasks), self.max_workers)
+            # One video in flight per actor lets whichever actor is free take the next video:
+            # with several queued per actor, short videos waited behind a long one while another
+            # actor sat idle (measured: 42.8 s -> 32.2 s on 8 clips, 2 CPUs).
             ds = ds.map_batches(
-                _actor_class(group),
+                _actor_class(group, first=i == 0, last=i == len(groups) - 1),
                 batch_size=1,
-                compute=ray.data.ActorPoolStrategy(size=min(pool, len(works)), max_tasks_in_flight_per_actor=1),
+                compute=ray.data.ActorPoolStrategy(min_size=now, max_size=most, max_tasks_in_flight_per_actor=1),
                 **resources.ray_options(),
             )
         for batch in ds.iter_batches(batch_size=1, batch_format="numpy"):
@@ -166,9 +195,11 @@ class RayExecutor:
         """Leave Ray running for the caller; the CLI process exits and takes it down."""
 
 
-def make_executor(kind: str, address: str | None = None, workers: int | None = None) -> Any:
+def make_executor(
+    kind: str, address: str | None = None, workers: int | None = None, max_workers: int | None = None
+) -> Any:
     if kind == "local":
         from curation.runtime.local_executor import LocalExecutor
 
         return LocalExecutor()
-    return RayExecutor(address=address, workers=workers)
+    return RayExecutor(address=address, workers=workers, max_workers=max_workers)

@@ -1,13 +1,15 @@
 """Stages that need every video at once (identity clustering, dedup, reference choice).
 
 They work in three steps so the driver never holds the videos themselves:
-``summarize`` runs per video (at the end of the block before) and returns something small;
-``decide`` runs once on the driver over all summaries; ``apply`` runs per video (at the start of
-the next block) with the decision. ``decide`` must be deterministic: a resumed run recomputes it.
+``summarize`` runs per video (at the end of the block before) and returns something small, which
+the worker stores beside the video's record; ``decide`` runs once, as a task with the stage's
+declared resources, over all summaries read from the run store, and its decision is stored there
+too; ``apply`` runs per video (at the start of the next block) with the decision, read by each
+worker from the run store. ``decide`` must be deterministic: a resumed run recomputes it.
 """
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
@@ -15,8 +17,6 @@ from curation.runtime.video_work import VideoWork
 
 @dataclass
 class RunScopeStage(Stage):
-    scope: ClassVar[str] = "run"
-
     def summarize(self, work: VideoWork) -> Any:
         raise NotImplementedError
 
@@ -36,9 +36,11 @@ class RunScopeStage(Stage):
 
 @dataclass
 class SummarizeStep(Stage):
-    """Per-video step that stores a run-scope stage's summary on the work record."""
+    """Per-video step that computes a run-scope stage's summary and stores it, from the worker,
+    beside the video's record in the run store, where the decide task reads it."""
 
     target: RunScopeStage | None = None
+    block: int = 0
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -48,16 +50,19 @@ class SummarizeStep(Stage):
         self.target.setup()
 
     def process(self, work: VideoWork) -> VideoWork:
-        work.extras.setdefault("summaries", {})[self.target.name] = self.target.summarize(work)
+        from curation.run.ledger import Ledger
+        from curation.run.run_store import RunStore
+
+        Ledger(RunStore(work.run_uri)).save_summary(work.video_id or "", self.block, self.target.summarize(work))
         return work
 
 
 @dataclass
 class ApplyStep(Stage):
-    """Per-video step that applies a run-scope stage's decision."""
+    """Per-video step that applies a run-scope stage's decision, loaded once per worker."""
 
     target: RunScopeStage | None = None
-    decision: Any = None
+    load_decision: Any = None  # () -> the decision; called in setup, on the worker
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -65,9 +70,10 @@ class ApplyStep(Stage):
 
     def setup(self) -> None:
         self.target.setup()
+        self._decision = self.load_decision()
 
     def process(self, work: VideoWork) -> VideoWork:
-        return self.target.apply(work, self.decision)
+        return self.target.apply(work, self._decision)
 
 
 def split_blocks(stages: list[Stage]) -> list[tuple[list[Stage], RunScopeStage | None]]:

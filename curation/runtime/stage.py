@@ -1,4 +1,4 @@
-"""The Stage contract: a dataclass of parameters, declared resources and fields, setup/process.
+"""The Stage contract: a dataclass of parameters, declared resources and products, setup/process.
 
 A stage is retry-safe: ``process`` on the same input gives the same output. Rejections are data
 (``VideoWork.reject`` / ``reject_entity``), never silent drops. Exceptions are caught by the
@@ -17,13 +17,14 @@ class Stage:
     """Base class; subclasses are dataclasses whose fields are the stage's parameters."""
 
     name: ClassVar[str] = "stage"
-    # VideoWork attributes (or ``extras`` keys as ``extras.<key>``) read and written.
+    # Products (VideoWork fields, see curation.runtime.products) read and added; ``field.column``
+    # names a column a stage adds to rows another stage made. The workflow checks at load that
+    # every product a stage needs is added by an earlier stage.
     needs: ClassVar[tuple[str, ...]] = ()
     adds: ClassVar[tuple[str, ...]] = ()
+    # What one worker of this stage takes from the cluster; stages with different needs (GPU or
+    # not) run in different actor pools.
     resources: ClassVar[Resources] = Resources()
-    # True for stages that hold a model: the Ray executor runs them as an actor pool so that
-    # ``setup`` (model loading) happens once per worker, not once per video.
-    holds_model: ClassVar[bool] = False
     # Bump when a change to the code changes results, so resumed runs refuse to mix outputs.
     version: ClassVar[int] = 1
 
@@ -37,11 +38,14 @@ class Stage:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def check_needs(self, work: VideoWork) -> None:
-        """Fail early, naming the field, when an earlier stage did not provide an input."""
+        """Fail early, naming the product, when an earlier stage did not provide an input.
+
+        A product is missing while it is None (or, for the probe facts, empty); row lists may be
+        legitimately empty and so count as present once declared."""
         for need in self.needs:
-            if need.startswith("extras."):
-                present = need.removeprefix("extras.") in work.extras
-            else:
-                present = bool(getattr(work, need, None))
-            if not present:
+            product = need.split(".", 1)[0]
+            if not hasattr(work, product):
+                raise LookupError(f"stage {self.name!r} needs {need!r}, which is not a product of a video record")
+            value = getattr(work, product)
+            if value is None or (isinstance(value, dict) and not value and product == "video"):
                 raise LookupError(f"stage {self.name!r} needs {need!r}, which no earlier stage added")

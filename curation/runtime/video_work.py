@@ -1,7 +1,9 @@
 """The record one video carries through the per-video stages.
 
-Stages read and extend it; it holds compact features (numbers, small arrays), never frames.
-Its final state is decided by the stages: ``reject``/``fail`` end it, otherwise it is kept.
+Stages read and extend it; it holds compact features (rows, small arrays and the typed products
+of ``curation.runtime.products``), never frames, audio or encoded media: those are artefacts in
+the run store (``run_uri``) that the products reference. Its final state is decided by the stages:
+``reject``/``fail`` end it, otherwise it is kept.
 """
 
 from dataclasses import dataclass, field
@@ -9,6 +11,18 @@ from typing import Any, Literal
 
 import numpy as np
 
+from curation.runtime.products import (
+    AnalysisGrid,
+    AudioTrack,
+    FaceCrops,
+    KeyFrameHashes,
+    SampleSet,
+    SegmentCaption,
+    SegmentReference,
+    SpeechResult,
+    TrackIdentityVector,
+    VoiceFaces,
+)
 from schemas.reasons import Reason
 
 VideoState = Literal["pending", "kept", "rejected", "failed"]
@@ -17,8 +31,9 @@ VideoState = Literal["pending", "kept", "rejected", "failed"]
 @dataclass
 class VideoWork:
     uri: str
-    local_path: str
     video_id: str | None = None
+    # The run store (a local folder or an fsspec URI) where this video's artefacts are written.
+    run_uri: str = ""
     video: dict[str, Any] = field(default_factory=dict)  # probe facts (videos table columns)
     state: VideoState = "pending"
     stage: str | None = None
@@ -31,7 +46,17 @@ class VideoWork:
     segments: list[dict[str, Any]] = field(default_factory=list)
     pairs: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)  # sub-entity rejections
-    extras: dict[str, Any] = field(default_factory=dict)  # stage-to-stage compact data
+    # Typed products, each added by one stage (see curation.runtime.products).
+    analysis: AnalysisGrid | None = None
+    crops: FaceCrops | None = None
+    key_frame_hashes: KeyFrameHashes | None = None
+    audio: AudioTrack | None = None
+    speech: SpeechResult | None = None
+    voice_faces: VoiceFaces | None = None
+    identity_vectors: dict[str, TrackIdentityVector] = field(default_factory=dict)
+    segment_references: dict[str, list[SegmentReference]] | None = None
+    captions: dict[str, SegmentCaption] | None = None
+    samples: SampleSet | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -1,0 +1,70 @@
+"""Write the per-video manifest tables in parts, each part by a task over a group of videos.
+
+Every ``MANIFEST_PART_VIDEOS`` videos (in sorted id order) make one part of ``shots``,
+``tracks``, ``segments`` (with each sample's shard from the shard plan), ``pairs`` and the
+entity ``rejections``; the task reads those rows from the videos' final records in the run
+store. Run-scope tables (identities, references) are written by a task per stage from its
+stored decision. Part names follow from the sorted ids, so a rerun writes the same files.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from curation.dataset.shard_phase import read_plan
+from curation.manifests.manifest_writer import write_manifest
+from curation.run.ledger import Ledger
+from curation.run.run_scope_steps import StoredDecision
+from curation.run.run_store import RunStore
+from curation.runtime.run_scope_stage import RunScopeStage
+
+MANIFEST_PART_VIDEOS = 500
+VIDEO_TABLES = ("shots", "tracks", "segments", "pairs", "rejections")
+
+
+@dataclass(frozen=True)
+class PartRequest:
+    run_uri: str
+    block: int
+    part: int
+    video_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunTableRequest:
+    run_uri: str
+    stage: RunScopeStage
+
+
+def part_requests(run_uri: str, block: int, video_ids: list[str]) -> list[PartRequest]:
+    ordered = sorted(video_ids)
+    return [
+        PartRequest(run_uri, block, i // MANIFEST_PART_VIDEOS, tuple(ordered[i : i + MANIFEST_PART_VIDEOS]))
+        for i in range(0, max(1, len(ordered)), MANIFEST_PART_VIDEOS)
+    ]
+
+
+def write_part(request: PartRequest) -> dict[str, int]:
+    """Rows per table written for this group of videos."""
+    store = RunStore(request.run_uri)
+    ledger = Ledger(store)
+    plan = read_plan(store)
+    locations = plan.locations() if plan else {}
+    rows: dict[str, list[dict[str, Any]]] = {table: [] for table in VIDEO_TABLES}
+    for video_id in request.video_ids:
+        for table in VIDEO_TABLES:
+            found = ledger.record_field(video_id, request.block, table, list[dict[str, Any]]) or []
+            if table == "segments":
+                found = [{**s, "shard": locations.get(s.get("key") or ""), "key": s.get("key")} for s in found]
+                found = [{**s, "key": s["key"] if s["shard"] else None} for s in found]
+            rows[table].extend(found)
+    part = f"{request.part:05d}"
+    return {table: write_manifest(store, table, table_rows, part).num_rows for table, table_rows in rows.items()}
+
+
+def write_run_table(request: RunTableRequest) -> dict[str, int]:
+    store = RunStore(request.run_uri)
+    decision = StoredDecision(request.run_uri, request.stage.name)()
+    return {
+        table: write_manifest(store, table, rows).num_rows
+        for table, rows in request.stage.manifest_rows(decision).items()
+    }

@@ -1,0 +1,72 @@
+"""What the driver learns about one video when a block finishes it: a few numbers and words.
+
+The worker that ran the block writes the video's record to the run store and returns this; the
+driver plans, accounts and writes the videos table from outcomes alone, so its memory grows by
+about a kilobyte per video, whatever the video's length or the size of its samples.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from curation.runtime.video_work import VideoWork
+
+PROBE_COLUMNS = (
+    "container", "duration_s", "width", "height", "rotation", "fps", "variable_fps", "n_frames",
+    "video_codec", "has_audio", "audio_codec", "audio_sample_rate", "audio_channels",
+)
+
+
+@dataclass
+class VideoOutcome:
+    video_id: str
+    state: str
+    stage: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+    probe: dict[str, Any] = field(default_factory=dict)  # the PROBE_COLUMNS of the videos table
+    n_shots: int = 0
+    n_tracks: int = 0
+    n_segments: int = 0
+    n_samples: int = 0
+    kept_seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.probe.get("duration_s") or 0.0)
+
+    @classmethod
+    def of(cls, work: VideoWork) -> "VideoOutcome":
+        return cls(
+            video_id=work.video_id or "",
+            state=work.state,
+            stage=work.stage,
+            reason=work.reason,
+            detail=work.detail,
+            probe={k: work.video.get(k) for k in PROBE_COLUMNS},
+            n_shots=len(work.shots),
+            n_tracks=len(work.tracks),
+            n_segments=len(work.segments),
+            n_samples=len(work.samples.entries) if work.samples is not None else 0,
+            kept_seconds=kept_seconds(work),
+            timings=dict(work.timings),
+        )
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> "VideoOutcome":
+        return cls(**json.loads(data))
+
+
+def kept_seconds(work: VideoWork) -> float:
+    """Seconds of training material: kept segments, or the whole video for workflows without them."""
+    if work.state != "kept":
+        return 0.0
+    if work.segments:
+        return float(sum(s["t_end"] - s["t_start"] for s in work.segments))
+    if work.shots:
+        return float(sum(s["t_end"] - s["t_start"] for s in work.shots if s.get("usable")))
+    return float(work.video.get("duration_s") or 0.0)

@@ -1,0 +1,61 @@
+"""One video through one block of per-video stages, on a worker: load, run, store, report.
+
+The worker that runs the last stage of a block writes the video's record (and, through the
+``SummarizeStep``, its run-scope summary) to the run store and returns only a ``VideoOutcome``:
+records never travel to the driver. Both executors call these, so their results are identical.
+"""
+
+from dataclasses import dataclass
+
+from curation.run.crash_points import crash_point
+from curation.run.ledger import Ledger
+from curation.run.plain_codec import PlainDataError
+from curation.run.run_store import RunStore
+from curation.run.video_outcome import VideoOutcome
+from curation.runtime.stage import Stage
+from curation.runtime.stage_runner import run_stage
+from curation.runtime.video_work import VideoWork
+from schemas.reasons import Reason
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    uri: str
+    video_id: str
+    run_uri: str
+    block: int
+    final: bool  # the last block: a video still pending at its end is kept
+
+
+def start_work(task: VideoTask) -> VideoWork:
+    """The video's record as the block before left it (a fresh one in block 0)."""
+    if task.block == 0:
+        return VideoWork(uri=task.uri, video_id=task.video_id, run_uri=task.run_uri)
+    try:
+        work = Ledger(RunStore(task.run_uri)).record(task.video_id, task.block - 1)
+    except (PlainDataError, OSError, ValueError) as err:
+        work, problem = None, f"{type(err).__name__}: {err}"
+    else:
+        problem = "its record from the previous block is missing"
+    if work is None:
+        work = VideoWork(uri=task.uri, video_id=task.video_id, run_uri=task.run_uri)
+        work.fail(f"block{task.block}", Reason.ERROR, f"cannot continue the video: {problem}")
+    work.run_uri = task.run_uri  # the record may have been moved with its run directory
+    return work
+
+
+def run_block(stages: list[Stage], work: VideoWork) -> VideoWork:
+    for stage in stages:
+        work = run_stage(stage, work)
+    return work
+
+
+def finish_work(task: VideoTask, work: VideoWork) -> VideoOutcome:
+    if task.final and work.state == "pending":
+        work.state = "kept"
+    ledger = Ledger(RunStore(task.run_uri))
+    ledger.save_record(work, task.block)
+    crash_point("record")
+    outcome = VideoOutcome.of(work)
+    ledger.save_outcome(outcome, task.block)
+    return outcome
