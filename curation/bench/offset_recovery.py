@@ -18,8 +18,8 @@ import numpy as np
 from annotators.av_sync import estimate_av_offset
 from annotators.face_signals import SIGNAL_NAMES
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.runtime.stored_audio import audio_samples
 from curation.runtime.video_work import VideoWork
-from stages.audio_analysis import audio_samples
 
 SHIFTS: tuple[int, ...] = (-8, -6, -4, -2, -1, 0, 1, 2, 4, 6, 8)
 TOLERANCE_FRAMES = 1
@@ -60,7 +60,7 @@ def offset_cases(
     track = max(usable, key=lambda t: t["n_frames"])
     signals = work.track_features[track["track_id"]]["signals"].astype(np.float32)
     shot = next(s for s in work.shots if s["shot_id"] == track["shot_id"])
-    fps = work.extras["analysis"]["fps"]
+    fps = work.analysis.fps
     first = int(round(shot["t_start"] * ANALYSIS_SAMPLE_RATE))
     length = int(round(len(signals) / fps * ANALYSIS_SAMPLE_RATE))
     audio = audio_samples(work)

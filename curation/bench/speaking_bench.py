@@ -50,9 +50,11 @@ def bench_stages(overrides: list[str] | None = None) -> list[Stage]:
     return stages
 
 
-def analyse(path: Path, stages: list[Stage]) -> VideoWork:
-    """The stages on one file, in this process, as the local executor runs them."""
-    work = VideoWork(uri=str(path), local_path=str(path), video_id=identify_input(str(path)).video_id)
+def analyse(path: Path, stages: list[Stage], store: Path | None = None) -> VideoWork:
+    """The stages on one file, in this process, as the local executor runs them; the artefacts
+    (audio, crops) go to ``store`` (default: a new temporary folder)."""
+    run_uri = str(store or tempfile.mkdtemp(prefix="lpm-analyse-"))
+    work = VideoWork(uri=str(path), video_id=identify_input(str(path)).video_id, run_uri=run_uri)
     for stage in stages:
         work = run_stage(stage, work)
     if work.state == "failed":
@@ -86,7 +88,7 @@ def run_speaking_bench(
     }
     report.update(score_spliced(truths, stages))
     names = talking_heads or [c.name for c in clips]
-    works = {name: analyse(media_dir / name, stages) for name in names}
+    works = {name: analyse(media_dir / name, stages, workdir / "store") for name in names}
     report.update(speaking_rate(works, states_stage.vad_threshold))
     cases = [c for name, work in works.items() for c in offset_cases(work, name, states_stage.sync_max_offset_frames)]
     report.update(offset_summary(cases, names))
@@ -107,7 +109,7 @@ def score_spliced(truth_paths: list[Path], stages: list[Stage]) -> dict[str, Any
     videos = []
     for truth_path in truth_paths:
         truth = json.loads(truth_path.read_text())
-        work = analyse(truth_path.parent / truth["video"], stages)
+        work = analyse(truth_path.parent / truth["video"], stages, truth_path.parent / "store")
         n = truth["n_frames"]
         expected = np.asarray(expand_runs(truth["state"], n), dtype=np.int8)
         predicted = predicted_frame_states(work, n)
@@ -150,9 +152,9 @@ def _kind_row(counts: np.ndarray, state: PerformerState) -> dict[str, Any]:
 def speaking_rate(works: dict[str, VideoWork], vad_threshold: float) -> dict[str, Any]:
     rows = []
     for name, work in works.items():
-        speech = work.extras.get("speech")
-        n = work.extras["analysis"]["n_frames"] if "analysis" in work.extras else 0
-        voiced = np.asarray(speech["vad_prob"], dtype=np.float32)[:n] >= vad_threshold if speech else np.zeros(0, bool)
+        speech = work.speech
+        n = work.analysis.n_frames if work.analysis is not None else 0
+        voiced = np.asarray(speech.vad_prob, dtype=np.float32)[:n] >= vad_threshold if speech else np.zeros(0, bool)
         predicted = predicted_frame_states(work, len(voiced))
         speaking = int(np.sum(predicted[voiced] == PerformerState.SPEAKING))
         rows.append(

@@ -23,7 +23,7 @@ _TIMELINE_CHARS = {NO_LABEL: "-", 0: "i", 1: "S", 2: "L"}
 def predicted_frame_states(work: VideoWork, n_frames: int) -> np.ndarray:
     """(n_frames,) int8: the state of the usable track shown in each frame, ``NO_LABEL`` where none is."""
     out = np.full(n_frames, NO_LABEL, dtype=np.int8)
-    fps = work.extras["analysis"]["fps"] if "analysis" in work.extras else 25.0
+    fps = work.analysis.fps if work.analysis is not None else 25.0
     shots = {s["shot_id"]: s for s in work.shots}
     usable = [t for t in work.tracks if t.get("usable") and "state" in work.track_features.get(t["track_id"], {})]
     # Smallest first, so where two usable faces share a frame the larger one's label is kept.

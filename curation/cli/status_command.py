@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from curation.manifests.catalog import manifest_names, open_catalog
-from curation.run.ledger import INGEST_DIR, VIDEOS_DIR
+from curation.run.ledger import INGEST_DIR, OUTCOME_SUFFIX, VIDEOS_DIR
 from curation.run.run_info import read_run_info
 from curation.run.run_store import RunStore
 
@@ -42,7 +42,7 @@ def run_status(out: str) -> dict[str, Any]:
         "workflow": (info or {}).get("workflow", {}).get("name"),
         "workflow_fingerprint": (info or {}).get("workflow_fingerprint"),
         "inputs_identified": sum(1 for _ in store.list(INGEST_DIR, ".json")),
-        "videos_finished": sum(1 for _ in store.list(VIDEOS_DIR, ".pkl")),
+        "videos_finished": sum(1 for _ in store.list(VIDEOS_DIR, OUTCOME_SUFFIX)),
         "states": states,
         "tables": rows,
         "accounting": (info or {}).get("accounting"),

@@ -1,5 +1,6 @@
 """Run the analysis stages in-process on one file, as the local executor would."""
 
+import tempfile
 from pathlib import Path
 
 from curation.ingest.content_id import identify_input
@@ -15,8 +16,9 @@ from stages.visual_analysis import VisualAnalysisStage
 def analyse(
     path: Path, visual: VisualAnalysisStage | None = None, filter_stage: PerformerFilterStage | None = None
 ) -> VideoWork:
+    """The record after analysis; its artefacts (crops, audio) go to a new temporary run store."""
     identity = identify_input(str(path))
-    work = VideoWork(uri=str(path), local_path=str(path), video_id=identity.video_id)
+    work = VideoWork(uri=str(path), video_id=identity.video_id, run_uri=tempfile.mkdtemp(prefix="lpm-analyse-"))
     stages: list[Stage] = [
         ProbeStage(),
         visual or VisualAnalysisStage(),

@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 
+from curation.run.artefacts import read_blob
 from stages.identity import IdentityStage
 from stages.references import ReferencesStage
 from tests.stages.analysis_runner import analyse
@@ -69,15 +70,16 @@ def test_references_come_from_outside_the_segment_and_cover_several_bins(analyse
     for work in works:
         references.apply(work, pools)
         segment = work.segments[0]
-        refs = work.extras["segment_references"][segment["segment_id"]]
+        refs = work.segment_references[segment["segment_id"]]
         assert refs, "every segment gets references"
-        assert {r["kind"] for r in refs} == {"face", "body", "global"}
+        assert {r.kind for r in refs} == {"face", "body", "global"}
         for ref in refs:
-            inside = ref["video_id"] == work.video_id and segment["t_start"] <= ref["t"] <= segment["t_end"]
+            inside = ref.video_id == work.video_id and segment["t_start"] <= ref.t <= segment["t_end"]
             assert not inside, "a reference never comes from inside the conditioned segment"
-            assert ref["jpg"][:2] == b"\xff\xd8"
+            # the JPEG is read from the crop archive its own video's worker wrote to the run store
+            assert read_blob(work.run_uri, ref.archive, ref.jpeg_name)[:2] == b"\xff\xd8"
     fantasy_work = analysed[FANTASY[0]]
-    refs = fantasy_work.extras["segment_references"][fantasy_work.segments[0]["segment_id"]]
-    assert any(r["video_id"] != fantasy_work.video_id for r in refs), "other clips of the same identity first"
+    refs = fantasy_work.segment_references[fantasy_work.segments[0]["segment_id"]]
+    assert any(r.video_id != fantasy_work.video_id for r in refs), "other clips of the same identity first"
     rows = references.manifest_rows(pools)["references"]
     assert {r["kind"] for r in rows} == {"face", "body", "global"}

@@ -2,8 +2,10 @@
 
 from typing import Any
 
+import numpy as np
 import pytest
 
+from curation.runtime.products import AnalysisGrid
 from curation.runtime.video_work import VideoWork
 from stages.performer_filter import PerformerFilterStage
 
@@ -39,10 +41,12 @@ def _track(
     }
 
 
+def _grid() -> AnalysisGrid:
+    return AnalysisGrid(fps=FPS, width=512, height=512, scale=1.0, n_frames=0, quality=np.zeros((0, 1), np.float16))
+
+
 def _judge(shot: dict[str, Any], tracks: list[dict[str, Any]], **params: Any) -> VideoWork:
-    work = VideoWork(
-        uri="u", local_path="u", video_id="v", shots=[shot], tracks=tracks, extras={"analysis": {"fps": FPS}}
-    )
+    work = VideoWork(uri="u", video_id="v", shots=[shot], tracks=tracks, analysis=_grid())
     return PerformerFilterStage(**params).process(work)
 
 
@@ -88,7 +92,7 @@ def test_split_screen_keeps_both_performers_unless_disabled():
 
 def test_video_reason_prefers_content_reasons_over_short_shots():
     shots = [_shot(shot_id="v-s0000", t_end=0.5), {**_shot(), "shot_id": "v-s0001", "t_start": 0.5, "t_end": 4.0}]
-    work = VideoWork(uri="u", local_path="u", video_id="v", shots=shots, tracks=[], extras={"analysis": {"fps": FPS}})
+    work = VideoWork(uri="u", video_id="v", shots=shots, tracks=[], analysis=_grid())
     work = PerformerFilterStage().process(work)
     assert work.reason == "no_face"
     assert "shot_too_short" in work.detail

@@ -15,7 +15,7 @@ SILENT = "liveportrait_d0.mp4"  # 512x512, no audio
 
 
 def _probe(path: Path, **params: object) -> VideoWork:
-    work = VideoWork(uri=str(path), local_path=str(path), video_id="0123456789abcdef")
+    work = VideoWork(uri=str(path), video_id="0123456789abcdef")
     return run_stage(ProbeStage(**params), work)
 
 

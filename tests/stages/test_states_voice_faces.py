@@ -54,15 +54,15 @@ def test_moving_lips_under_the_other_persons_voice_are_listening(conversation):
     moving = moving_listener_frames(truth)
     assert moving.sum() >= 100
     without, expected, before = states_of(conversation, voice_faces=False)
-    assert "voice_faces" not in without.extras
+    assert without.voice_faces is None
     assert np.mean(before[moving] == PerformerState.SPEAKING) > 0.8  # the mouth-motion rule alone
     work, expected, after = states_of(conversation)
     assert np.mean(after[moving] == PerformerState.LISTENING) > 0.8
     assert np.mean(after == expected) > np.mean(before == expected) + 0.2
     assert np.mean(after[~moving] == expected[~moving]) >= np.mean(before[~moving] == expected[~moving]) - 0.02
-    association = work.extras["voice_faces"]
-    assert association["voices"] == "voice_profile"
-    assert len(set(association["owners"].values())) == 2  # two voices, two different faces
+    association = work.voice_faces
+    assert association.voices == "voice_profile"
+    assert len(set(association.owners.values())) == 2  # two voices, two different faces
     # The segments carry it: no segment over a moving listener is dominated by "speaking".
     for segment in work.segments:
         first = segment["first_frame"]
@@ -77,7 +77,7 @@ def test_diarized_turns_decide_the_voices_when_present(conversation):
     truth, work = conversation
     diarized = copy.deepcopy(work)
     fps = truth["fps"]
-    diarized.extras["speech"]["turns"] = [
+    diarized.speech.turns = [
         {
             "speaker": part["voice_person"],
             "t_start": part["first_frame"] / fps,
@@ -86,11 +86,11 @@ def test_diarized_turns_decide_the_voices_when_present(conversation):
         for part in truth["parts"]
         if part["voice_person"]
     ]
-    diarized.extras["speech"]["diarization"] = "pyannote"
+    diarized.speech.diarization = "pyannote"
     done, expected, predicted = states_of((truth, diarized))
-    association = done.extras["voice_faces"]
-    assert association["voices"] == "diarization"
-    assert {span["voice"] for span in association["spans"]} == {
+    association = done.voice_faces
+    assert association.voices == "diarization"
+    assert {span["voice"] for span in association.spans} == {
         p["voice_person"] for p in truth["parts"] if p["voice_person"]
     }
     assert np.mean(predicted[moving_listener_frames(truth)] == PerformerState.LISTENING) > 0.8

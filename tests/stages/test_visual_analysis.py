@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from annotators.face_signals import SIGNAL_NAMES
+from curation.runtime.stored_crops import crop_jpegs
 from stages.visual_analysis import VisualAnalysisStage, resize_short
 from tests.stages.analysis_runner import analyse
 
@@ -40,11 +41,12 @@ def test_talking_head_gives_one_usable_track_with_float16_signals(shared_media, 
     assert np.isfinite(dark).all() and dark.std() > 0.01, "the mouth box darkens and brightens as it talks"
     yaw = features["signals"][features["present"], SIGNAL_NAMES.index("yaw")].astype(np.float32)
     assert np.abs(np.median(yaw)) < 20, "the speaker faces the camera"
-    crops = work.extras["candidates"][track["track_id"]]
+    crops = work.crops.of_track(track["track_id"])
     assert len(crops) >= 3  # one per second of a 4 s clip
-    face = cv2.imdecode(np.frombuffer(crops[0]["face_jpg"], np.uint8), cv2.IMREAD_COLOR)
+    # the JPEGs were written to the run store by the worker; the record holds their names
+    face = cv2.imdecode(np.frombuffer(crop_jpegs(work, crops[:1], "face")[0], np.uint8), cv2.IMREAD_COLOR)
     assert face.shape == (160, 160, 3)
-    assert crops[0]["face_landmarks"].shape == (478, 3)
+    assert crops[0].face_landmarks.shape == (478, 3)
     assert work.shots[0]["audio_loudness_db"] > -40  # someone is speaking
 
 
@@ -148,13 +150,13 @@ def test_small_face_search_is_less_frequent_while_a_face_is_in_view(shared_media
     slow_searches = len(searches)
     searches.clear()
     fast = analyse(shared_media / TALKING, VisualAnalysisStage(small_face_every_with_face_s=1.0))
-    n = fast.extras["analysis"]["n_frames"]
+    n = fast.analysis.n_frames
     assert slow_searches == len(range(0, n, 75))  # the face is in view from the first frame
     assert len(searches) == len(range(0, n, 25))
     assert [t["usable"] for t in slow.tracks] == [t["usable"] for t in fast.tracks] == [True]
     searches.clear()
     no_face = analyse(shared_media / NO_FACE, VisualAnalysisStage())
-    assert len(searches) == len(range(0, no_face.extras["analysis"]["n_frames"], 25))
+    assert len(searches) == len(range(0, no_face.analysis.n_frames, 25))
 
 
 @pytest.mark.parametrize("shape", [(512, 910), (910, 512), (511, 907), (458, 458), (480, 848), (200, 300)])

@@ -25,7 +25,7 @@ def _write(tmp_path, samples, target_bytes, bucket_by=()):
     (tmp_path / "shards").mkdir(parents=True, exist_ok=True)
     writer = ShardWriter(store, ShardSettings(target_bytes, list(bucket_by)), str(tmp_path / "shards"))
     for i, (key, members) in enumerate(samples):
-        writer.add(writer.bucket_of({"state": "speaking" if i % 2 else "listening"}), key, members)
+        writer.add(writer.settings.bucket_of({"state": "speaking" if i % 2 else "listening"}), key, members)
     return store, writer.close(), writer.locations
 
 

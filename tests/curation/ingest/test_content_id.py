@@ -61,7 +61,7 @@ def test_remote_input_is_hashed_and_copied_locally_once(monkeypatch: pytest.Monk
         assert [p.name for p in local.parent.iterdir()] == [local.name]
         # another node without the copy fetches it again, keyed by the content id
         local.unlink()
-        again = ensure_local("memory://remote/clip.mp4", identity.video_id, None)
+        again = ensure_local("memory://remote/clip.mp4", identity.video_id)
         assert Path(again).read_bytes() == b"video bytes"
     finally:
         fs.rm("/remote", recursive=True)

@@ -1,21 +1,27 @@
-"""A stage that holds a model runs as a Ray actor pool: the model loads once per actor, not per video."""
+"""Stages run as a Ray actor pool: a model loads once per actor, not per video, and each video's
+record is written to the run store by the worker while the driver receives its outcome."""
 
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
+from curation.run.ledger import Ledger
+from curation.run.run_store import RunStore
+from curation.run.video_task import VideoTask
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from schemas.reasons import Reason
 
 
 @dataclass
 class CountingModel(Stage):
-    """Records, on each video, which process loaded the model and how often it had loaded it."""
+    """Records, on each video (as its rejection detail), which process loaded the model and how
+    often it had loaded it."""
 
     name: ClassVar[str] = "counting_model"
-    holds_model: ClassVar[bool] = True
     resources: ClassVar[Resources] = Resources(cpus=0.5)
 
     def setup(self) -> None:
@@ -23,20 +29,25 @@ class CountingModel(Stage):
         self._pid = os.getpid()
 
     def process(self, work: VideoWork) -> VideoWork:
-        work.extras["model"] = (self._pid, self._loads)
+        work.reject(self.name, Reason.NO_SEGMENTS, f"{self._pid}:{self._loads}")
         return work
 
 
-def test_model_stage_loads_once_per_actor_and_actors_are_reused(ray_session: str) -> None:
+def test_model_stage_loads_once_per_actor_and_actors_are_reused(ray_session: str, tmp_path: Path) -> None:
     import ray.cloudpickle
 
     from curation.runtime.ray_executor import make_executor
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
-    works = [VideoWork(uri=f"/in/{i}.mp4", local_path=f"/in/{i}.mp4", video_id=f"v{i}") for i in range(10)]
-    results = list(make_executor("ray").run_stages([CountingModel()], works))
-    assert sorted(w.video_id for w in results) == [f"v{i}" for i in range(10)]
-    loads = {w.extras["model"] for w in results}
+    tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(tmp_path), 0, True) for i in range(10)]
+    results = list(make_executor("ray").run_videos([CountingModel()], tasks))
+    assert sorted(o.video_id for o in results) == [f"v{i}" for i in range(10)]
+    # the workers wrote every record; the driver got outcomes only
+    ledger = Ledger(RunStore(str(tmp_path)))
+    assert ledger.finished_video_ids(0) == {f"v{i}" for i in range(10)}
+    records = {o.video_id: ledger.record(o.video_id, 0) for o in results}
+    assert all((records[o.video_id].state, records[o.video_id].detail) == ("rejected", o.detail) for o in results)
+    loads = {tuple(int(x) for x in o.detail.split(":")) for o in results}
     assert {count for _, count in loads} == {1}  # setup ran once in each actor
     actors = {pid for pid, _ in loads}
     assert os.getpid() not in actors  # the model lives in the workers, not the driver

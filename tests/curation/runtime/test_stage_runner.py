@@ -33,21 +33,21 @@ class Stalling(Stage):
     name: ClassVar[str] = "stalling"
 
     def process(self, work: VideoWork) -> VideoWork:
-        run_media_tool(ffprobe_command(work.local_path, ["-show_format"]), timeout=1)
+        run_media_tool(ffprobe_command(work.uri, ["-show_format"]), timeout=1)
         return work
 
 
 @dataclass
 class NeedsShots(Stage):
     name: ClassVar[str] = "needs_shots"
-    needs: ClassVar[tuple[str, ...]] = ("shots", "extras.analysis")
+    needs: ClassVar[tuple[str, ...]] = ("video", "analysis")
 
     def process(self, work: VideoWork) -> VideoWork:
         return work
 
 
 def _work() -> VideoWork:
-    return VideoWork(uri="/in/a.mp4", local_path="/in/a.mp4", video_id="abc")
+    return VideoWork(uri="/in/a.mp4", video_id="abc")
 
 
 def test_exception_fails_the_video_with_type_message_and_place() -> None:
@@ -60,7 +60,7 @@ def test_exception_fails_the_video_with_type_message_and_place() -> None:
 def test_timeout_fails_the_video_as_timeout(tmp_path: Path) -> None:
     fifo = tmp_path / "stalled.mp4"
     os.mkfifo(fifo)
-    work = VideoWork(uri=str(fifo), local_path=str(fifo), video_id="abc")
+    work = VideoWork(uri=str(fifo), video_id="abc")
     work = run_stage(Stalling(), work)
     assert (work.state, work.stage, work.reason) == ("failed", "stalling", Reason.TIMEOUT)
     assert "no result after 1 s (killed)" in work.detail
@@ -76,26 +76,27 @@ def test_a_finished_video_is_not_processed_again() -> None:
 
 def test_missing_input_from_an_earlier_stage_is_named() -> None:
     work = run_stage(NeedsShots(), _work())
-    assert work.state == "failed" and "needs 'shots', which no earlier stage added" in work.detail
+    assert work.state == "failed" and "needs 'video', which no earlier stage added" in work.detail
     work = _work()
-    work.shots.append({"shot_id": "abc-s0000"})
+    work.video["duration_s"] = 1.0
     assert re.fullmatch(
-        r"LookupError: stage 'needs_shots' needs 'extras\.analysis', which no earlier stage added \(at stage\.py:\d+\)",
+        r"LookupError: stage 'needs_shots' needs 'analysis', which no earlier stage added \(at stage\.py:\d+\)",
         run_stage(NeedsShots(), work).detail,
     )
 
 
 @pytest.mark.parametrize("executor", ["local", "ray"])
-def test_executors_run_each_stage_in_order(ray_session: str, executor: str) -> None:
+def test_executors_run_each_stage_in_order(ray_session: str, executor: str, tmp_path: Path) -> None:
     import ray.cloudpickle
 
+    from curation.run.video_task import VideoTask
     from curation.runtime.ray_executor import make_executor
 
     # Ray workers cannot import this test module: ship its stage classes by value.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    works = [VideoWork(uri=f"/in/{i}.mp4", local_path=f"/in/{i}.mp4", video_id=f"v{i}") for i in range(3)]
-    results = sorted(make_executor(executor).run_stages([NeedsShots(), Exploding()], works), key=lambda w: w.uri)
+    tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(tmp_path), 0, True) for i in range(3)]
+    results = sorted(make_executor(executor).run_videos([NeedsShots(), Exploding()], tasks), key=lambda o: o.video_id)
     # the first stage failed each video, so the second never ran; the detail is the same everywhere
-    assert [(w.video_id, w.state, w.stage) for w in results] == [(f"v{i}", "failed", "needs_shots") for i in range(3)]
-    (detail,) = {w.detail for w in results}
-    assert detail.startswith("LookupError: stage 'needs_shots' needs 'shots', which no earlier stage added")
+    assert [(o.video_id, o.state, o.stage) for o in results] == [(f"v{i}", "failed", "needs_shots") for i in range(3)]
+    (detail,) = {o.detail for o in results}
+    assert detail.startswith("LookupError: stage 'needs_shots' needs 'video', which no earlier stage added")
