@@ -136,3 +136,29 @@ def test_every_builtin_workflow_loads_with_the_real_registry() -> None:
         workflow = load_workflow(name, STAGE_REGISTRY)
         assert workflow.stages and workflow.name
         assert len(workflow.fingerprint()) == 16
+
+
+def test_a_stage_needing_a_product_no_earlier_stage_adds_is_refused_at_load(tmp_path: Path) -> None:
+    path = tmp_path / "wf.yaml"
+    path.write_text("stages:\n  - stage: probe\n  - stage: speech\n  - stage: visual_analysis\n  - stage: audio_analysis\n")
+    with pytest.raises(WorkflowError, match=r"stages\[1\] \(speech\) needs 'audio', but only the later stage "
+                                            r"'audio_analysis' adds it"):
+        load_workflow(str(path), STAGE_REGISTRY)
+    path.write_text("stages:\n  - stage: probe\n  - stage: states\n")
+    with pytest.raises(WorkflowError, match=r"stages\[1\] \(states\) needs 'speech', but no stage of the workflow"):
+        load_workflow(str(path), STAGE_REGISTRY)
+
+
+def test_a_declared_product_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    @dataclass
+    class Misspelt(Stage):
+        name: ClassVar[str] = "misspelt"
+        needs: ClassVar[tuple[str, ...]] = ("key_frame_hash",)  # the product is key_frame_hashes
+
+        def process(self, work: VideoWork) -> VideoWork:
+            return work
+
+    path = tmp_path / "wf.yaml"
+    path.write_text("stages:\n  - stage: probe\n  - stage: misspelt\n")
+    with pytest.raises(WorkflowError, match=r"stages\[1\] \(misspelt\): 'key_frame_hash' names no product"):
+        load_workflow(str(path), {"probe": ProbeStage, "misspelt": Misspelt})

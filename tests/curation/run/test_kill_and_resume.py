@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pipeline_runs import cli_command, cli_env, comparable, manifest, run_cli, run_ingest
 
-from curation.run.ledger import VIDEOS_DIR
+from curation.run.ledger import OUTCOME_SUFFIX, VIDEOS_DIR
 
 # Fourteen short real clips: enough work that the kill lands mid-way on a fast machine too.
 CLIPS = (
@@ -25,7 +25,7 @@ def _finished(out: Path) -> dict[str, int]:
     folder = out / VIDEOS_DIR
     if not folder.is_dir():
         return {}
-    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.suffix == ".pkl"}
+    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.name.endswith(OUTCOME_SUFFIX)}
 
 
 def _kill_when_some_videos_are_done(command: list[str], out: Path, at_least: int, deadline_s: float) -> dict[str, int]:

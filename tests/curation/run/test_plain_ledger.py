@@ -1,0 +1,65 @@
+"""The ledger is versioned plain data: records round-trip exactly, renamed fields and old formats
+are refused with a clear message instead of being misread."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pipeline_runs import run_cli
+
+from curation.run.ledger import LEDGER_FORMAT, Ledger, LedgerFormatError
+from curation.run.plain_codec import PlainDataError, from_bytes, to_bytes
+from curation.run.run_store import RunStore
+from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, SpeechResult
+from curation.runtime.video_work import VideoWork
+
+
+def _record() -> VideoWork:
+    work = VideoWork(uri="s3://bucket/a.mp4", video_id="0123456789abcdef", run_uri="/runs/x")
+    work.video = {"duration_s": 4.0, "width": 640, "has_audio": True}
+    work.tracks = [{"track_id": "t0", "face_height_px": np.float32(201.5), "usable": True}]
+    work.track_features = {"t0": {"signals": np.arange(12, dtype=np.float16).reshape(4, 3), "present": np.ones(4, bool)}}
+    work.analysis = AnalysisGrid(25.0, 640, 360, 0.5, 4, np.zeros((4, 2), np.float16))
+    work.crops = FaceCrops("work/artefacts/x/crops.npz", {"t0": [FaceCrop(0.5, "000012-0", np.ones((478, 3)),
+                                                                          np.zeros(3, np.float16),
+                                                                          np.zeros(52, np.float16))]})
+    work.key_frame_hashes = KeyFrameHashes([0.0, 0.5], [2**63 + 5, None])
+    work.speech = SpeechResult(np.full(4, 0.5, np.float16), [(0.1, 0.9)], [{"t_start": 0.1, "t_end": 0.9}])
+    return work
+
+
+def test_a_record_round_trips_with_types_and_arrays_intact(tmp_path: Path) -> None:
+    ledger = Ledger(RunStore(str(tmp_path)))
+    work = _record()
+    ledger.save_record(work, 1)
+    back = ledger.record(work.video_id, 1)
+    assert isinstance(back.crops.by_track["t0"][0], FaceCrop) and isinstance(back.speech, SpeechResult)
+    assert back.speech.intervals == [(0.1, 0.9)] and back.key_frame_hashes.hashes == [2**63 + 5, None]
+    assert back.track_features["t0"]["signals"].dtype == np.float16
+    np.testing.assert_array_equal(back.track_features["t0"]["signals"], work.track_features["t0"]["signals"])
+    assert back.tracks[0]["face_height_px"] == 201.5
+    assert not list(tmp_path.rglob("*.pkl")), "nothing is pickled"
+    document = json.loads((tmp_path / "work/block1/0123456789abcdef.json").read_text())
+    assert document["format"] == LEDGER_FORMAT and document["data"]["uri"] == "s3://bucket/a.mp4"
+
+
+def test_a_field_renamed_since_the_record_was_written_is_refused() -> None:
+    text, npz = to_bytes(_record(), LEDGER_FORMAT)
+    renamed = text.replace(b'"key_frame_hashes"', b'"key_frame_hash"')
+    with pytest.raises(PlainDataError, match=r"VideoWork has no field\(s\) \['key_frame_hash'\]"):
+        from_bytes(renamed, npz, VideoWork, LEDGER_FORMAT, "a record")
+    with pytest.raises(PlainDataError, match="stored in format 1; this version reads format"):
+        from_bytes(text.replace(b'"format": 2', b'"format": 1'), npz, VideoWork, LEDGER_FORMAT, "a record")
+
+
+def test_a_run_with_a_pickled_ledger_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    old = tmp_path / "old-run"
+    (old / "work" / "block0").mkdir(parents=True)
+    (old / "work" / "block0" / "0123456789abcdef.pkl").write_bytes(b"\x80\x05N.")
+    with pytest.raises(LedgerFormatError, match="pickled ledger, format 1"):
+        Ledger(RunStore(str(old))).check_format()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    result = run_cli("run", "--input", str(folder), "--out", str(old), "--workflow", "ingest", "--executor", "local")
+    assert result.returncode == 2 and "older lpm-curation" in result.stdout and "new --out" in result.stdout
