@@ -140,7 +140,8 @@ def test_every_builtin_workflow_loads_with_the_real_registry() -> None:
 
 def test_a_stage_needing_a_product_no_earlier_stage_adds_is_refused_at_load(tmp_path: Path) -> None:
     path = tmp_path / "wf.yaml"
-    path.write_text("stages:\n  - stage: probe\n  - stage: speech\n  - stage: visual_analysis\n  - stage: audio_analysis\n")
+    stages = ("probe", "speech", "visual_analysis", "audio_analysis")
+    path.write_text("stages:\n" + "".join(f"  - stage: {name}\n" for name in stages))
     with pytest.raises(WorkflowError, match=r"stages\[1\] \(speech\) needs 'audio', but only the later stage "
                                             r"'audio_analysis' adds it"):
         load_workflow(str(path), STAGE_REGISTRY)

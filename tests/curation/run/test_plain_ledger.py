@@ -19,7 +19,8 @@ def _record() -> VideoWork:
     work = VideoWork(uri="s3://bucket/a.mp4", video_id="0123456789abcdef", run_uri="/runs/x")
     work.video = {"duration_s": 4.0, "width": 640, "has_audio": True}
     work.tracks = [{"track_id": "t0", "face_height_px": np.float32(201.5), "usable": True}]
-    work.track_features = {"t0": {"signals": np.arange(12, dtype=np.float16).reshape(4, 3), "present": np.ones(4, bool)}}
+    signals = np.arange(12, dtype=np.float16).reshape(4, 3)
+    work.track_features = {"t0": {"signals": signals, "present": np.ones(4, bool)}}
     work.analysis = AnalysisGrid(25.0, 640, 360, 0.5, 4, np.zeros((4, 2), np.float16))
     work.crops = FaceCrops("work/artefacts/x/crops.npz", {"t0": [FaceCrop(0.5, "000012-0", np.ones((478, 3)),
                                                                           np.zeros(3, np.float16),
