@@ -13,17 +13,19 @@ from annotators.face_track_embedding import DEFAULT_MAX_FRAMES, embed_track
 from annotators.identity_clusterer import IdentityTrack, cluster_identities, identity_of_track
 from annotators.landmarked_face import FaceEmbedder, LandmarkedFace
 from curation.models.registry import is_available
+from curation.runtime.device import DeviceChoice, onnx_providers, resolve_device
 from curation.runtime.products import TrackIdentityVector
 from curation.runtime.stored_crops import crop_images
 from curation.runtime.video_work import VideoWork
 
 
-def face_embedder(descriptor: str = "auto") -> FaceEmbedder:
-    """ArcFace when asked for or (``auto``) when its model is present, else the no-weights descriptor."""
+def face_embedder(descriptor: str = "auto", device: DeviceChoice = "auto") -> FaceEmbedder:
+    """ArcFace when asked for or (``auto``) when its model is present, else the no-weights
+    descriptor; ArcFace runs on ``device`` (ONNX Runtime's CUDA provider on a GPU)."""
     if descriptor == "arcface" or (descriptor == "auto" and is_available("arcface")):
         from annotators.arcface_embedder import ArcFaceEmbedder
 
-        return ArcFaceEmbedder()
+        return ArcFaceEmbedder(providers=onnx_providers(resolve_device(device)))
     from annotators.face_descriptor import FaceDescriptor
 
     return FaceDescriptor()

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 
 from annotators.near_duplicates import DuplicateCriteria, SegmentFingerprint, find_near_duplicates
 from curation.models.registry import is_available
+from curation.runtime.device import DeviceChoice, resolve_device
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.stored_crops import crop_images
@@ -32,13 +33,15 @@ class DedupStage(RunScopeStage):
     max_mean_distance: float = field(default=4.0, metadata={"range": (0, 64)})
     clip_eps: float = field(default=0.03, metadata={"range": (0, 1)})
     compare_within_video: bool = False
+    device: DeviceChoice = "auto"  # OpenCLIP on a GPU when the worker sees one
+    gpus: float = field(default=0.0, metadata={"range": (0, 8)})
 
     def setup(self) -> None:
         self._clip = None
         if self.clip == "on" or (self.clip == "auto" and is_available("openclip")):
             from annotators.clip_embedder import ClipImageEmbedder
 
-            self._clip = ClipImageEmbedder()
+            self._clip = ClipImageEmbedder(device=resolve_device(self.device))
 
     def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
         hashes = work.key_frame_hashes

@@ -14,6 +14,7 @@ import numpy as np
 
 from annotators.identity_clusterer import IdentityTrack, KnownIdentity, cluster_identities
 from annotators.track_identity import face_embedder, track_identity_vector
+from curation.runtime.device import DeviceChoice
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.video_work import VideoWork
@@ -30,9 +31,11 @@ class IdentityStage(RunScopeStage):
     distance_threshold: float | None = None  # default: per descriptor kind (annotators/identity_clusterer)
     max_frames: int = field(default=8, metadata={"range": (1, 64)})
     match_run: str | None = None  # an earlier run directory whose identities this run continues
+    device: DeviceChoice = "auto"  # ArcFace on a GPU when the worker sees one
+    gpus: float = field(default=0.0, metadata={"range": (0, 8)})
 
     def setup(self) -> None:
-        self._embedder = face_embedder(self.descriptor)
+        self._embedder = face_embedder(self.descriptor, self.device)
 
     def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
         out = []

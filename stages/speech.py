@@ -14,6 +14,7 @@ import numpy as np
 
 from annotators.voice_activity import VoiceActivityDetector
 from curation.models.registry import is_available
+from curation.runtime.device import DeviceChoice, resolve_device, whisper_compute_type
 from curation.runtime.products import SpeechResult
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
@@ -35,7 +36,12 @@ class SpeechStage(Stage):
     min_silence_s: float = field(default=0.15, metadata={"range": (0, None)})
     asr: Toggle = "auto"
     asr_language: str = "en"
+    asr_batch_size: int = field(default=8, metadata={"range": (1, 256)})
     diarization: Toggle = "auto"
+    # auto: CUDA where the worker sees a GPU (whisperx in float16, pyannote on CUDA); set gpus > 0
+    # for Ray to place the stage on GPU nodes in a pool of its own.
+    device: DeviceChoice = "auto"
+    gpus: float = field(default=0.0, metadata={"range": (0, 8)})
 
     def setup(self) -> None:
         self._vad = VoiceActivityDetector(self.vad_threshold, self.min_speech_s, self.min_silence_s)
@@ -44,11 +50,15 @@ class SpeechStage(Stage):
         if self.asr == "on" or (self.asr == "auto" and is_available("whisper")):
             from annotators.speech_transcriber import SpeechTranscriber
 
-            self._asr = SpeechTranscriber(language=self.asr_language)
+            device = resolve_device(self.device)
+            self._asr = SpeechTranscriber(
+                language=self.asr_language, device=device, compute_type=whisper_compute_type(device),
+                batch_size=self.asr_batch_size,
+            )
         if self.diarization == "on" or (self.diarization == "auto" and is_available("diarization")):
             from annotators.speaker_diarizer import SpeakerDiarizer
 
-            self._diarizer = SpeakerDiarizer()
+            self._diarizer = SpeakerDiarizer(device=resolve_device(self.device))
 
     def process(self, work: VideoWork) -> VideoWork:
         analysis = work.analysis

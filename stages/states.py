@@ -27,6 +27,7 @@ from annotators.track_identity import face_embedder, face_groups
 from annotators.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
 from annotators.word_speakers import speaker_during
+from curation.runtime.device import DeviceChoice
 from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
@@ -70,6 +71,7 @@ class StatesStage(Stage):
     voice_distance_threshold: float = field(default=VOICE_DISTANCE_THRESHOLD, metadata={"range": (0, None)})
     voice_sync_baseline: float = field(default=SYNC_BASELINE, metadata={"range": (-1, 1)})
     face_descriptor: Literal["auto", "arcface", "fallback"] = "auto"
+    device: DeviceChoice = "auto"  # the face embedder's (ArcFace on a GPU when the worker sees one)
 
     def __post_init__(self) -> None:
         if self.max_segment_s < 2 * self.min_segment_s:
@@ -84,7 +86,7 @@ class StatesStage(Stage):
             )
         else:
             self._speaker = active_speaker_model(self.active_speaker)
-        self._embedder = face_embedder(self.face_descriptor) if self.voice_faces else None
+        self._embedder = face_embedder(self.face_descriptor, self.device) if self.voice_faces else None
 
     def process(self, work: VideoWork) -> VideoWork:
         fps = work.analysis.fps

@@ -71,7 +71,7 @@ def handle(args: argparse.Namespace) -> int:
     console.print(f"""
 [bold green]done.[/] Where everything is:
   synthetic videos + ground truth  {corpus}/videos, {corpus}/truth
-  run directory                    {run_args.out}  (manifest/*.parquet, shards/*.tar, run.json)
+  run directory                    {run_args.out}  (manifest/<table>/part-*.parquet, shards/*.tar, run.json)
   audit gallery                    {page}  (open it in a browser; works offline)
   check it                         lpm-curate status {run_args.out} --verify
   your own videos                  lpm-curate run --input /path/to/videos --out runs/mine

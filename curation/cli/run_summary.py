@@ -25,7 +25,7 @@ def print_summary(console: Console, result: RunResult) -> None:
     table.add_row("hours of training material out", f"{result.seconds_out / 3600:.4f}")
     table.add_row("wall time", f"{result.wall_s:.1f} s")
     for name, rows in result.tables.items():
-        table.add_row(f"manifest/{name}.parquet rows", str(rows))
+        table.add_row(f"manifest/{name} rows", str(rows))
     console.print(table)
     console.print(f"accounting: inputs {acc.inputs} = kept {acc.kept} + rejected {acc.rejected} "
                   f"+ failed {acc.failed} [green]OK[/]")

@@ -150,7 +150,7 @@ def _run_blocks(
             # with the stage's declared resources, never on the driver.
             decide = DecideRequest(run_stage, store.uri, block, tuple(sorted(primaries)))
             progress(f"{run_stage.name} (run-wide)", 0, 1)
-            list(executor.map(decide_and_store, [decide], run_stage.resources))
+            list(executor.map(decide_and_store, [decide], run_stage.worker_resources()))
             progress(f"{run_stage.name} (run-wide)", 1, 1)
             decision_step = ApplyStep(target=run_stage, load_decision=StoredDecision(store.uri, run_stage.name))
             run_stages.append(run_stage)

@@ -107,7 +107,7 @@ def stage_groups(stages: list[Stage]) -> list[list[Stage]]:
     """
     groups: list[list[Stage]] = []
     for stage in stages:
-        if groups and (groups[-1][0].resources.gpus > 0) == (stage.resources.gpus > 0):
+        if groups and (groups[-1][0].worker_resources().gpus > 0) == (stage.worker_resources().gpus > 0):
             groups[-1].append(stage)
         else:
             groups.append([stage])
@@ -115,10 +115,11 @@ def stage_groups(stages: list[Stage]) -> list[list[Stage]]:
 
 
 def group_resources(group: list[Stage]) -> Resources:
+    each = [s.worker_resources() for s in group]
     return Resources(
-        cpus=max(s.resources.cpus for s in group),
-        gpus=max(s.resources.gpus for s in group),
-        memory_gb=max(s.resources.memory_gb for s in group),
+        cpus=max(r.cpus for r in each),
+        gpus=max(r.gpus for r in each),
+        memory_gb=max(r.memory_gb for r in each),
     )
 
 
@@ -178,6 +179,13 @@ class RayExecutor:
         cluster = ray.cluster_resources()
         for i, group in enumerate(groups):
             resources = group_resources(group)
+            if resources.gpus and not cluster.get("GPU") and not self.max_workers:
+                names = ", ".join(s.name for s in group)
+                raise RuntimeError(
+                    f"stage(s) {names} ask for {resources.gpus:g} GPU(s) per worker but the cluster has none; "
+                    "join a cluster with GPU nodes (or one whose autoscaler adds them, with --max-workers), "
+                    "or set gpus: 0"
+                )
             now, most = pool_bounds(resources, cluster, len(tasks), self.max_workers)
             # One video in flight per actor lets whichever actor is free take the next video:
             # with several queued per actor, short videos waited behind a long one while another

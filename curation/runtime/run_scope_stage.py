@@ -11,6 +11,7 @@ worker from the run store. ``decide`` must be deterministic: a resumed run recom
 from dataclasses import dataclass
 from typing import Any
 
+from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 
@@ -49,6 +50,9 @@ class SummarizeStep(Stage):
     def setup(self) -> None:
         self.target.setup()
 
+    def worker_resources(self) -> Resources:
+        return self.target.worker_resources()
+
     def process(self, work: VideoWork) -> VideoWork:
         from curation.run.ledger import Ledger
         from curation.run.run_store import RunStore
@@ -71,6 +75,9 @@ class ApplyStep(Stage):
     def setup(self) -> None:
         self.target.setup()
         self._decision = self.load_decision()
+
+    def worker_resources(self) -> Resources:
+        return self.target.worker_resources()
 
     def process(self, work: VideoWork) -> VideoWork:
         return self.target.apply(work, self._decision)

@@ -5,7 +5,7 @@ A stage is retry-safe: ``process`` on the same input gives the same output. Reje
 executor and recorded as ``failed`` with the stage name; a stage raises only for the unexpected.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
 from curation.runtime.resources import Resources
@@ -27,6 +27,13 @@ class Stage:
     resources: ClassVar[Resources] = Resources()
     # Bump when a change to the code changes results, so resumed runs refuse to mix outputs.
     version: ClassVar[int] = 1
+
+    def worker_resources(self) -> Resources:
+        """What one worker of this stage asks Ray for: the declared resources, plus the GPUs of
+        the stage's ``gpus`` parameter when it has one (model stages do: ``gpus: 1`` in the
+        workflow puts them in a GPU pool of their own)."""
+        gpus = float(getattr(self, "gpus", 0.0) or 0.0)
+        return replace(self.resources, gpus=gpus) if gpus else self.resources
 
     def setup(self) -> None:
         """Load models; called once per worker before the first ``process``."""

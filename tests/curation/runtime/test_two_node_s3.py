@@ -1,0 +1,110 @@
+"""The full smoke workflow on a two-node Ray cluster with inputs and outputs on S3: each node
+fetches the media it works on into its own cache, workers write records, shards and manifests to
+the bucket, and the result equals a local single-node run. A worker node killed mid-run costs
+nothing: the same command run again completes with the identical result."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pipeline_runs import cli_env, run_cli
+from s3_endpoint import s3_endpoint, s3_filesystem
+
+from curation.manifests.manifest_writer import read_manifest
+from curation.run.run_store import RunStore
+
+DRIVER = Path(__file__).with_name("two_node_driver.py")
+# Three people talking (kept) and a two-frames-a-second clip without a face (rejected).
+CLIPS = ("talkvid_tys_gt.mp4", "fantasy_end0.1.mp4", "infinitetalk_ref_video.mp4", "nemo_test_video.mp4")
+TABLES = ("videos", "rejections", "shots", "tracks", "segments", "pairs", "identities", "references", "shards")
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+
+
+@pytest.fixture(scope="module")
+def endpoint(shared_media: Path) -> Iterator[dict[str, str]]:
+    """The S3 endpoint, its variables set for this process too, and the clips in s3://lpm-in/clips."""
+    with s3_endpoint() as env:
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        fs = s3_filesystem(env)
+        fs.mkdir("lpm-in")
+        fs.mkdir("lpm-out")
+        for name in CLIPS:
+            fs.put(str(shared_media / name), f"lpm-in/clips/{name}")
+        try:
+            yield env
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def local_reference(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("clips")
+    for name in CLIPS:
+        (folder / name).symlink_to(shared_media / name)
+    out = tmp_path_factory.mktemp("local") / "run"
+    result = run_cli("run", "--input", str(folder), "--out", str(out), "--workflow", "smoke", "--executor", "local",
+                     timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return out
+
+
+def _drive(out: str, env: dict[str, str], cache_root: Path, kill_after: float | None = None) -> dict:
+    args = [sys.executable, str(DRIVER), "s3://lpm-in/clips", out, "--workflow", "smoke",
+            "--cache-root", str(cache_root)]
+    if kill_after is not None:
+        args += ["--kill-worker-after", str(kill_after)]
+    # A private Ray temp dir, and 127.0.0.1 kept as the nodes' address (see test_two_node_cluster).
+    with tempfile.TemporaryDirectory(prefix="lpm-ray-", dir="/tmp") as ray_tmp:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL,
+                              env=cli_env(RAY_TMPDIR=ray_tmp, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", **env))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _tables(out: str) -> dict[str, list[str]]:
+    """Every manifest row, with input URIs reduced to file names and sorted, for comparing runs."""
+    store = RunStore(out)
+    tables = {}
+    for name in TABLES:
+        rows = read_manifest(store, name).to_pylist()
+        for row in rows:
+            if row.get("uri"):
+                row["uri"] = row["uri"].rsplit("/", 1)[-1]
+        tables[name] = sorted(repr(sorted(row.items())) for row in rows)
+    return tables
+
+
+def test_smoke_workflow_on_two_nodes_with_s3_input_and_output(endpoint, local_reference, tmp_path):
+    report = _drive("s3://lpm-out/run", endpoint, tmp_path / "cache")
+    assert report["returncode"] == 0, report["stdout"] + report["stderr"]
+    assert "inputs 4 = kept 3 + rejected 1 + failed 0" in report["stdout"], report["stdout"]
+    for node in ("head", "worker"):
+        assert any("MapBatches" in t for t in report["titles"][node]), report["titles"]
+    # each node fetched what it worked on into its own cache; nothing was read across nodes
+    fetched = {node: sorted(p.name for p in (tmp_path / "cache" / node / "inputs").glob("*.mp4"))
+               for node in ("head", "worker")}
+    assert fetched["worker"], fetched
+    status = run_cli("status", "s3://lpm-out/run", "--verify", "--json", env=cli_env(**endpoint))
+    assert status.returncode == 0 and json.loads(status.stdout)["verify"]["ok"], status.stdout + status.stderr
+    assert _tables("s3://lpm-out/run") == _tables(str(local_reference))
+    fs = s3_filesystem(endpoint)
+    assert not [p for p in fs.find("lpm-out/run") if p.endswith(".pkl")], "the ledger is plain data"
+
+
+def test_a_killed_worker_node_then_the_same_command_gives_the_identical_result(endpoint, local_reference, tmp_path):
+    first = _drive("s3://lpm-out/killed", endpoint, tmp_path / "cache", kill_after=3.0)
+    assert first["killed_worker"], first
+    again = _drive("s3://lpm-out/killed", endpoint, tmp_path / "cache2")
+    assert again["returncode"] == 0, again["stdout"] + again["stderr"]
+    assert "inputs 4 = kept 3 + rejected 1 + failed 0" in again["stdout"], again["stdout"]
+    assert _tables("s3://lpm-out/killed") == _tables(str(local_reference))
