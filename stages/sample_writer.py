@@ -61,8 +61,9 @@ class SampleWriterStage(Stage):
                 segment["key"] = key
                 members = self._members(work, segment, shots[segment["shot_id"]], key, pcm, reference_images)
                 sizes = {ext: len(data) for ext, data in members.items()}
-                entries.append(SampleEntry(key, segment["segment_id"], settings.bucket_of(segment), sizes))
-                blobs.update({f"{key}.{ext}": data for ext, data in members.items()})
+                entry = SampleEntry(key, segment["segment_id"], settings.bucket_of(segment), sizes, stem=key)
+                entries.append(entry)
+                blobs.update({entry.member_name(ext): data for ext, data in members.items()})
         archive = write_blobs(work.run_uri, work.video_id or "", "samples", blobs)
         work.samples = SampleSet(archive=archive, entries=entries)
         return work

@@ -39,6 +39,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(handler=handle_speaking)
+    c = bsub.add_parser("scale", help="driver memory and run-wide stage time at N videos (replicated stored products)")
+    c.add_argument("--source", required=True, help="a complete run directory to replicate (e.g. of the smoke workflow)")
+    c.add_argument("--videos", default="1000,20000", help="video counts to measure, comma separated")
+    c.add_argument("--tracks", type=int, default=5, help="tracks per replicated video")
+    c.add_argument("--segments", type=int, default=10, help="segments (samples) per replicated video")
+    c.add_argument("--workers", type=int, default=2, help="CPUs for the embedded Ray")
+    c.add_argument("--workdir", default=None, help="folder for the replicated stores (default: a temporary one)")
+    c.add_argument("--keep", action="store_true", help="keep the replicated stores")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.set_defaults(handler=handle_scale)
 
 
 def handle_analysis(args: argparse.Namespace) -> int:
@@ -113,6 +123,26 @@ def handle_pipeline(args: argparse.Namespace) -> int:
     Console().print(table)
     if args.report:
         Console().print(f"report: {args.report}")
+    return 0
+
+
+def handle_scale(args: argparse.Namespace) -> int:
+    from curation.bench.scale_bench import run_scale_bench
+
+    counts = [int(n) for n in str(args.videos).split(",") if n.strip()]
+    report = run_scale_bench(args.source, counts, args.workdir, args.workers, args.tracks, args.segments, args.keep)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    phases = sorted({p for row in report["per_n"].values() for p in row["phase_seconds"]})
+    table = Table("videos", "driver peak RSS MB", *[f"{p} s" for p in phases], "bytes written", title="bench scale")
+    for n, row in report["per_n"].items():
+        table.add_row(n, f"{row['driver_peak_rss_mb']:.0f}", *[f"{row['phase_seconds'].get(p, 0):.1f}" for p in phases],
+                      f"{sum(row['bytes_written'].values()):,}")
+    console = Console()
+    console.print(table)
+    console.print(f"driver RSS growth {report['driver_rss_growth_mb']:.0f} MB; identity + dedup at the largest N "
+                  f"{report['identity_dedup_seconds_at_max']:.1f} s")
     return 0
 
 

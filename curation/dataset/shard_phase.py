@@ -89,7 +89,7 @@ def _samples(store: RunStore, block: int, shard: PlannedShard) -> Iterator[tuple
                 archives[video_id] = (samples, BlobArchive(store.uri, samples.archive))
             samples, archive = archives[video_id]
             entry = next(e for e in samples.entries if e.key == key)
-            yield key, {ext: archive.get(f"{key}.{ext}") for ext in entry.member_sizes}
+            yield key, {ext: archive.get(entry.member_name(ext)) for ext in entry.member_sizes}
     finally:
         for _samples_of, archive in archives.values():
             archive.__exit__()

@@ -78,8 +78,8 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
     resumed = ledger.finished_video_ids(0) & set(primaries)
     outcomes, run_stages = _run_blocks(request, store, ledger, executor, identities, primaries, progress)
     last_block = len(split_blocks(request.workflow.stages)) - 1
-    shard_rows = _shards(request, store, executor, last_block, outcomes, progress)
-    accounting, tables, video_rows = _write_manifests(
+    shard_rows = write_shards(request, store, executor, last_block, outcomes, progress)
+    accounting, tables, video_rows = write_manifests(
         store, executor, uris, identities, primaries, outcomes, shard_rows, run_stages, last_block, progress
     )
     stage_seconds: dict[str, float] = {}
@@ -157,7 +157,7 @@ def _run_blocks(
     return outcomes, run_stages
 
 
-def _shards(
+def write_shards(
     request: RunRequest, store: RunStore, executor: Any, block: int, outcomes: dict[str, VideoOutcome],
     progress: ProgressCallback,
 ) -> list[dict[str, Any]] | None:
@@ -204,7 +204,7 @@ def _primary_uris(identities: dict[str, InputIdentity]) -> dict[str, str]:
     return primaries
 
 
-def _write_manifests(
+def write_manifests(
     store: RunStore,
     executor: Any,
     uris: list[str],

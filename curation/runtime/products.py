@@ -150,6 +150,10 @@ class SampleEntry:
     segment_id: str
     bucket: str  # the shard bucket of its segment ("" when shards are not bucketed)
     member_sizes: dict[str, int]
+    stem: str  # its members are ``<stem>.<ext>`` in the sample archive (the key, as written)
+
+    def member_name(self, ext: str) -> str:
+        return f"{self.stem}.{ext}"
 
 
 @dataclass

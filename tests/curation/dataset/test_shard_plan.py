@@ -32,7 +32,8 @@ def _state(key: str) -> str:
 def _sample_sets(videos, settings):
     return [
         (video_id, SampleSet("unused", [
-            SampleEntry(key, key, settings.bucket_of({"state": _state(key)}), {e: len(d) for e, d in members.items()})
+            SampleEntry(key, key, settings.bucket_of({"state": _state(key)}),
+                        {e: len(d) for e, d in members.items()}, stem=key)
             for key, members in samples.items()
         ]))
         for video_id, samples in sorted(videos.items())

@@ -1,0 +1,172 @@
+"""Stored products of N videos, made by replicating a real analysed run with fresh ids.
+
+The scale benchmark needs what a run of N videos leaves in the run store before its run-wide
+stages, shards and manifests: every video's final record and outcome, its run-scope summaries
+and its artefacts. A real run of a few clips gives the template: each of its kept videos is
+widened to ``tracks`` tracks and ``segments`` segments (copies of its own, under new ids, whose
+samples point at the same stored members), and then written N times under fresh video ids. The
+artefact files (crops, audio, samples) are hard links to the source's, so N videos cost the disk
+only their records. Identity vectors are planted per replica (each person in a few videos) and
+key-frame hashes drawn at random (a few segments repeat another's), so the run-wide stages do
+the work of a real corpus rather than of N copies of one person.
+"""
+
+import json
+import os
+import random
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from curation.run.artefacts import ARTEFACTS_DIR, BlobArchive
+from curation.run.ledger import LEDGER_FORMAT, Ledger, block_dir
+from curation.run.plain_codec import to_bytes
+from curation.run.run_store import RunStore
+from curation.run.video_outcome import VideoOutcome
+from curation.runtime.products import SampleEntry
+from curation.runtime.video_work import VideoWork
+from curation.storage_formats import npz_bytes
+
+PEOPLE_PER_VIDEO = 0.25  # each planted person appears in about four videos
+DUPLICATE_FRACTION = 0.01  # segments whose key frames repeat another segment's
+
+
+@dataclass
+class Template:
+    video_id: str
+    record_json: bytes
+    record_npz: bytes | None
+    outcome: VideoOutcome
+    references: list[dict[str, Any]]  # its references summary (candidate facts per track)
+    tracks: list[dict[str, Any]]
+    segments: list[dict[str, Any]]
+    samples_npz: bytes  # the widened video's sample archive (member names carry no video id)
+    vector_kind: tuple[str, str, int]  # (kind, strength, dimension) of its identity vectors
+
+
+def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks: int, segments: int) -> list[Template]:
+    """One template per kept video of the source run, widened to ``tracks`` x ``segments``."""
+    ledger = Ledger(source)
+    templates = []
+    for video_id in sorted(ledger.finished_video_ids(final)):
+        work = ledger.record(video_id, final)
+        if work.state != "kept" or not work.segments or work.samples is None:
+            continue
+        identity = ledger.summary(video_id, blocks["identity"]) or []
+        wide, samples_npz = _widen(source, work, tracks, segments)
+        text, npz = to_bytes(wide, LEDGER_FORMAT)
+        kind = (identity[0]["kind"], identity[0]["strength"], len(identity[0]["vector"])) if identity else (
+            "landmark_texture_v1", "weak", 128)
+        references = ledger.summary(video_id, blocks["references"]) or []
+        templates.append(Template(video_id, text, npz, VideoOutcome.of(wide), _widen_references(references, tracks),
+                                  wide.tracks, wide.segments, samples_npz, kind))
+    if not templates:
+        raise ValueError(f"{source.uri} has no kept video with samples to replicate")
+    return templates
+
+
+def _widen(source: RunStore, work: VideoWork, n_tracks: int, n_segments: int) -> tuple[VideoWork, bytes]:
+    tracks = [{**work.tracks[k % len(work.tracks)], "track_id": f"{work.video_id}-x{k:02d}"} for k in range(n_tracks)]
+    features = work.track_features[work.tracks[0]["track_id"]]
+    entries = {e.segment_id: e for e in work.samples.entries}
+    segments, samples = [], []
+    blobs: dict[str, bytes] = {}
+    archive = BlobArchive(source.uri, work.samples.archive)
+    for k in range(n_segments):
+        base = work.segments[k % len(work.segments)]
+        segment_id = f"{tracks[k % n_tracks]['track_id']}-g{k:03d}"
+        segments.append({**base, "segment_id": segment_id, "track_id": tracks[k % n_tracks]["track_id"],
+                         "key": segment_id})
+        source_entry = entries[base["segment_id"]]
+        entry = SampleEntry(segment_id, segment_id, source_entry.bucket, source_entry.member_sizes, stem=f"s{k:03d}")
+        samples.append(entry)
+        blobs.update({entry.member_name(ext): archive.get(source_entry.member_name(ext)) for ext in entry.member_sizes})
+    archive.__exit__()
+    wide = replace(
+        work,
+        tracks=tracks,
+        segments=segments,
+        track_features={t["track_id"]: features for t in tracks},
+        pairs=[],
+        samples=replace(work.samples, entries=samples),
+    )
+    arrays = {name: np.frombuffer(data, dtype=np.uint8) for name, data in blobs.items()}
+    return wide, npz_bytes(arrays)
+
+
+def _widen_references(candidates: list[dict[str, Any]], n_tracks: int) -> list[dict[str, Any]]:
+    if not candidates:
+        return []
+    out = []
+    for k in range(n_tracks):
+        for c in candidates:
+            track_id = f"{c['video_id']}-x{k:02d}"
+            out.append({**c, "track_id": track_id, "owner": track_id, "identity_id": None,
+                        "id": f"{track_id}@{c['t']:.3f}"})
+    return out
+
+
+def replicate(templates: list[Template], source: RunStore, target: RunStore, blocks: dict[str, int], final: int,
+              n: int, seed: int = 0) -> list[str]:
+    """Write N replicas into ``target``; returns their video ids (sorted)."""
+    rng = random.Random(seed)
+    gen = np.random.default_rng(seed)
+    ledger = Ledger(target)
+    kind, strength, dim = templates[0].vector_kind
+    n_people = max(2, int(n * PEOPLE_PER_VIDEO * len(templates[0].tracks)))
+    centroids = gen.standard_normal((n_people, dim)).astype(np.float32)
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    earlier_hashes: list[tuple[int, ...]] = []
+    first_replica: dict[str, str] = {}  # template video id -> the replica whose files the others link to
+    ids = []
+    for i in range(n):
+        template = templates[i % len(templates)]
+        video_id = f"f{i:015x}"
+        ids.append(video_id)
+        old = template.video_id
+        record = template.record_json.replace(old.encode(), video_id.encode())
+        record = record.replace(json.dumps(source.uri).encode(), json.dumps(target.uri).encode())
+        target.write_bytes(f"{block_dir(final)}/{video_id}.json", record)
+        if template.record_npz is not None:
+            target.write_bytes(f"{block_dir(final)}/{video_id}.npz", template.record_npz)
+        _write_artefacts(source, target, template, video_id, first_replica.setdefault(old, video_id))
+        ledger.save_outcome(replace(template.outcome, video_id=video_id), final)
+        tracks = [{**t, "track_id": t["track_id"].replace(old, video_id)} for t in template.tracks]
+        people = gen.choice(n_people, size=len(tracks), replace=False)
+        # a person seen again: the same direction up to a small difference (angle ~ 0.15 rad)
+        vectors = centroids[people] + 0.15 / np.sqrt(dim) * gen.standard_normal((len(tracks), dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        ledger.save_summary(video_id, blocks["identity"], [
+            {"track_id": t["track_id"], "video_id": video_id, "t_start": t["t_start"], "t_end": t["t_end"],
+             "vector": v, "kind": kind, "strength": strength, "n_segments": 2, "seconds": 8.0}
+            for t, v in zip(tracks, vectors, strict=True)
+        ])
+        dedup = []
+        for s in template.segments:
+            if earlier_hashes and rng.random() < DUPLICATE_FRACTION:
+                hashes = rng.choice(earlier_hashes)
+            else:
+                hashes = tuple(rng.getrandbits(64) for _ in range(max(1, int(2 * (s["t_end"] - s["t_start"])))))
+                earlier_hashes.append(hashes)
+            dedup.append({"segment_id": s["segment_id"].replace(old, video_id), "video_id": video_id,
+                          "hashes": hashes, "embedding": None})
+        ledger.save_summary(video_id, blocks["dedup"], dedup)
+        references = json.loads(json.dumps(template.references).replace(old, video_id))
+        ledger.save_summary(video_id, blocks["references"], references)
+    return ids
+
+
+def _write_artefacts(source: RunStore, target: RunStore, template: Template, new: str, first: str) -> None:
+    """The first replica of a template gets the source's crops and audio (hard links) and the widened
+    sample archive; every later replica hard-links the first one's files: the bytes are on disk once."""
+    folder = target.local_path(f"{ARTEFACTS_DIR}/{new}")
+    folder.mkdir(parents=True, exist_ok=True)
+    if first != new:
+        for item in target.local_path(f"{ARTEFACTS_DIR}/{first}").iterdir():
+            os.link(item, folder / item.name)
+        return
+    for item in source.local_path(f"{ARTEFACTS_DIR}/{template.video_id}").iterdir():
+        if item.name != "samples.npz":
+            os.link(item, folder / item.name)
+    (folder / "samples.npz").write_bytes(template.samples_npz)
