@@ -64,7 +64,7 @@ def test_table_output_names_the_columns(run_dir: Path, capsys: pytest.CaptureFix
     [
         "SELECT * FROM read_csv('/etc/passwd')",
         "SELECT * FROM read_text('/etc/hostname')",
-        "SELECT * FROM read_parquet('{run}/manifest/videos.parquet')",
+        "SELECT * FROM read_parquet('{run}/manifest/videos/part-00000.parquet')",
         "SELECT * FROM glob('/etc/*')",
         "COPY videos TO '{run}/../leak.csv'",
         "ATTACH '{run}/../other.db' AS other",

@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from hostile_folder import build_hostile_folder
+from pipeline_runs import manifest
 
 # file -> (stage, reason) for inputs refused before analysis (as in the ingest matrix)
 REFUSED_EARLY = {
@@ -46,7 +46,7 @@ def test_hostile_inputs_through_the_full_workflow(tmp_path):
     run = subprocess.run([sys.executable, "-m", "curation.cli.main", "run", "--input", str(folder), "--out", str(out),
                           "--workflow", "smoke", "--executor", "local"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    rows = {Path(r["uri"]).name: r for r in pq.read_table(out / "manifest" / "videos.parquet").to_pylist()}
+    rows = {Path(r["uri"]).name: r for r in manifest(out, "videos")}
     assert sorted(rows) == sorted([*REFUSED_EARLY, *PAST_INGEST])
     assert all(r["state"] != "failed" for r in rows.values()), {n: r["detail"] for n, r in rows.items()}
     for name, (stage, reason) in REFUSED_EARLY.items():

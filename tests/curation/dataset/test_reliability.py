@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import psutil
-import pyarrow.parquet as pq
 import pytest
+from pipeline_runs import manifest
 
 # Three different people (no near-duplicates), about 20 s of talking heads in all.
 CLIPS = ["talkvid_tys_gt.mp4", "fantasy_end0.1.mp4", "infinitetalk_ref_video.mp4"]
@@ -43,7 +43,7 @@ def _fingerprint(out: Path) -> dict:
     """Everything a consumer sees: manifest rows and the bytes of every shard and index."""
     tables = {}
     for name in ("videos", "segments", "pairs", "identities", "references", "shards", "rejections"):
-        rows = pq.read_table(out / "manifest" / f"{name}.parquet").to_pylist()
+        rows = manifest(out, name)
         tables[name] = sorted(repr(sorted(r.items())) for r in rows)
     shards = {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
               for p in sorted((out / "shards").rglob("*")) if p.is_file()}
@@ -101,7 +101,7 @@ def test_a_killed_ray_worker_does_not_lose_a_video(reference, tmp_path):
         time.sleep(0.2)
     assert killed is not None, "found a Ray worker to kill"
     assert process.wait(timeout=600) == 0
-    videos = pq.read_table(out / "manifest" / "videos.parquet").to_pylist()
+    videos = manifest(out, "videos")
     assert len(videos) == len(CLIPS) and all(v["state"] in ("kept", "rejected", "failed") for v in videos)
     assert _fingerprint(out) == expected, "Ray retried the killed task: same result as undisturbed"
 
