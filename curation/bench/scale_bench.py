@@ -50,14 +50,14 @@ def run_scale_bench(
     for n in sorted(counts):
         target = root / f"n{n}"
         shutil.rmtree(target, ignore_errors=True)
-        replicate(templates, source_store, RunStore(str(target)), blocks, final, n)
+        _ids, planted = replicate(templates, source_store, RunStore(str(target)), blocks, final, n)
         done = subprocess.run(
             [sys.executable, "-m", "curation.bench.scale_driver", str(target), workflow.name, str(workers)],
             capture_output=True, text=True, stdin=subprocess.DEVNULL,
         )
         if done.returncode != 0:
             raise RuntimeError(f"the driver at N={n} failed: {done.stderr[-3000:]}")
-        per_n[str(n)] = json.loads(done.stdout.strip().splitlines()[-1])
+        per_n[str(n)] = {**json.loads(done.stdout.strip().splitlines()[-1]), "planted_people": planted}
         if not keep:
             shutil.rmtree(target, ignore_errors=True)
     smallest, largest = per_n[str(min(counts))], per_n[str(max(counts))]

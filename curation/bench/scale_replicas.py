@@ -108,13 +108,14 @@ def _widen_references(candidates: list[dict[str, Any]], n_tracks: int) -> list[d
 
 
 def replicate(templates: list[Template], source: RunStore, target: RunStore, blocks: dict[str, int], final: int,
-              n: int, seed: int = 0) -> list[str]:
-    """Write N replicas into ``target``; returns their video ids (sorted)."""
+              n: int, seed: int = 0) -> tuple[list[str], int]:
+    """Write N replicas into ``target``; returns their video ids (sorted) and how many people
+    were planted (what identity clustering should find)."""
     rng = random.Random(seed)
     gen = np.random.default_rng(seed)
     ledger = Ledger(target)
     kind, strength, dim = templates[0].vector_kind
-    n_people = max(2, int(n * PEOPLE_PER_VIDEO * len(templates[0].tracks)))
+    n_people = max(len(templates[0].tracks), int(n * PEOPLE_PER_VIDEO * len(templates[0].tracks)))
     centroids = gen.standard_normal((n_people, dim)).astype(np.float32)
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
     earlier_hashes: list[tuple[int, ...]] = []
@@ -154,7 +155,7 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
         ledger.save_summary(video_id, blocks["dedup"], dedup)
         references = json.loads(json.dumps(template.references).replace(old, video_id))
         ledger.save_summary(video_id, blocks["references"], references)
-    return ids
+    return ids, n_people
 
 
 def _write_artefacts(source: RunStore, target: RunStore, template: Template, new: str, first: str) -> None:

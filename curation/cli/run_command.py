@@ -27,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="CPUs for the embedded local Ray (default: all)")
     p.add_argument("--max-workers", type=int, default=None,
                    help="on a cluster, actors a stage pool may grow to as nodes are added (default: what is there)")
+    p.add_argument("--match-run", default=None, metavar="OUT",
+                   help="continue an earlier run's identities (same as --set identity.match_run=OUT)")
     p.add_argument("--limit", type=int, default=None, help="only the first N inputs (sorted)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE",
                    help="override a workflow parameter (repeatable)")
@@ -36,7 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def execute(args: argparse.Namespace, console: Console) -> RunResult:
     from stages.registry import STAGE_REGISTRY
 
-    workflow = load_workflow(args.workflow, STAGE_REGISTRY, args.overrides)
+    overrides = list(args.overrides)
+    if args.match_run:
+        overrides.append(f"identity.match_run={args.match_run}")
+    workflow = load_workflow(args.workflow, STAGE_REGISTRY, overrides)
     console.print(f"[bold]lpm-curate run[/] workflow [cyan]{workflow.name}[/] "
                   f"({workflow.fingerprint()}) -> {args.out}")
     request = RunRequest(
