@@ -1,224 +1,228 @@
-"""Arrow schemas of the run's Parquet manifests (``OUT/manifest/<table>.parquet``).
+"""The run's manifest tables: one dataclass per row type, and the Arrow schemas derived from them.
 
-Times are seconds of the source video. Ids are lowercase hex or ``<video_id>-<kind><n>`` strings.
-Columns marked "scores" are kept as numbers so that filters can be re-tuned by query later.
+A column is defined once, here: its name, its Python type and its Arrow type (``Annotated``), and
+a comment on its meaning; ``TABLES`` (what the Parquet files are written with) is derived from the
+dataclasses. Files live under ``OUT/manifest/<table>/part-*.parquet``. Times are seconds of the
+source video. Ids are lowercase hex or ``<video_id>-<kind><n>`` strings. Columns marked "scores"
+are kept as numbers so that filters can be re-tuned by query later. Every column is nullable.
 """
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Annotated
 
 import pyarrow as pa
 
 from schemas.version import SCHEMA_VERSION
 
-_f32 = pa.float32()
-_f64 = pa.float64()
-_str = pa.string()
-_i32 = pa.int32()
-_i64 = pa.int64()
+Str = Annotated[str | None, pa.string()]
+F32 = Annotated[float | None, pa.float32()]
+F64 = Annotated[float | None, pa.float64()]
+I32 = Annotated[int | None, pa.int32()]
+I64 = Annotated[int | None, pa.int64()]
+Bool = Annotated[bool | None, pa.bool_()]
+StrList = Annotated[list[str] | None, pa.list_(pa.string())]
+F32List = Annotated[list[float] | None, pa.list_(pa.float32())]
 
-VIDEOS = pa.schema(
-    [
-        ("uri", _str),  # one row per input URI
-        ("video_id", _str),  # sha256 of the content, first 16 hex digits; null when unreadable
-        ("state", _str),  # kept | rejected | failed
-        ("stage", _str),  # stage that rejected/failed it (null when kept)
-        ("reason", _str),  # schemas.reasons.Reason code (null when kept)
-        ("detail", _str),
-        ("duplicate_of", _str),  # another input URI with the same content, processed once
-        ("size_bytes", _i64),
-        ("container", _str),
-        ("duration_s", _f64),
-        ("width", _i32),  # displayed width (after rotation)
-        ("height", _i32),
-        ("rotation", _i32),
-        ("fps", _f64),
-        ("variable_fps", pa.bool_()),
-        ("n_frames", _i64),
-        ("video_codec", _str),
-        ("has_audio", pa.bool_()),
-        ("audio_codec", _str),
-        ("audio_sample_rate", _i32),
-        ("audio_channels", _i32),
-        ("n_shots", _i32),
-        ("n_tracks", _i32),
-        ("n_segments", _i32),
-        ("kept_seconds", _f64),
-    ],
-    metadata={"schema_version": SCHEMA_VERSION, "table": "videos"},
-)
 
-REJECTIONS = pa.schema(
-    [
-        ("entity", _str),  # video | shot | track | segment
-        ("entity_id", _str),
-        ("video_id", _str),
-        ("uri", _str),
-        ("state", _str),  # rejected | failed
-        ("stage", _str),
-        ("reason", _str),
-        ("detail", _str),
-        ("t_start", _f64),
-        ("t_end", _f64),
-    ],
-    metadata={"schema_version": SCHEMA_VERSION, "table": "rejections"},
-)
+def arrow_schema(row: type, table: str) -> pa.Schema:
+    """The Arrow schema of a row dataclass: each field's ``Annotated`` Arrow type, in field order."""
+    hints = typing.get_type_hints(row, include_extras=True)
+    return pa.schema(
+        [(f.name, typing.get_args(hints[f.name])[1]) for f in dataclasses.fields(row)],
+        metadata={"schema_version": SCHEMA_VERSION, "table": table},
+    )
 
-SHOTS = pa.schema(
-    [
-        ("shot_id", _str),
-        ("video_id", _str),
-        ("shot_index", _i32),
-        ("t_start", _f64),
-        ("t_end", _f64),
-        ("n_frames", _i32),  # analysis frames
-        ("usable", pa.bool_()),
-        ("reason", _str),
-        # quality scores, means over the shot's analysis frames
-        ("sharpness", _f32),  # variance of the Laplacian on the grey thumbnail
-        ("brightness", _f32),  # mean luma 0..255
-        ("contrast", _f32),  # luma standard deviation
-        ("colorfulness", _f32),  # Hasler-Suesstrunk
-        ("border_frac", _f32),  # fraction of the frame that is black bars
-        ("frozen_frac", _f32),  # fraction of frames identical to the previous one
-        ("motion", _f32),  # mean absolute frame difference, 0..255
-        ("noise", _f32),  # image noise standard deviation in grey levels (Immerkaer)
-        ("audio_loudness_db", _f32),  # RMS dBFS of the shot's audio
-        ("audio_clipping_frac", _f32),  # fraction of samples at full scale
-        ("n_faces_max", _i32),
-        ("performer_track_id", _str),
-    ],
-    metadata={"schema_version": SCHEMA_VERSION, "table": "shots"},
-)
 
-TRACKS = pa.schema(
-    [
-        ("track_id", _str),
-        ("video_id", _str),
-        ("shot_id", _str),
-        ("t_start", _f64),
-        ("t_end", _f64),
-        ("n_frames", _i32),  # analysis frames with the face present
-        ("face_height_px", _f32),  # median face box height in source pixels
-        ("coverage", _f32),  # fraction of the shot's frames with this face present
-        ("frontal_frac", _f32),  # fraction of present frames with |yaw| and |pitch| under the limit
-        ("yaw_median", _f32),
-        ("pitch_median", _f32),
-        ("x_center", _f32),  # median horizontal face centre, 0 (left) .. 1 (right)
-        ("usable", pa.bool_()),
-        ("reason", _str),
-        ("identity_id", _str),
-        ("detected_on_tile", pa.bool_()),  # found only by the small-face tiling pass
-    ],
-    metadata={"schema_version": SCHEMA_VERSION, "table": "tracks"},
-)
+@dataclass
+class VideoRow:
+    uri: Str = None  # one row per input URI
+    video_id: Str = None  # sha256 of the content, first 16 hex digits; null when unreadable
+    state: Str = None  # kept | rejected | failed
+    stage: Str = None  # stage that rejected/failed it (null when kept)
+    reason: Str = None  # schemas.reasons.Reason code (null when kept)
+    detail: Str = None
+    duplicate_of: Str = None  # another input URI with the same content, processed once
+    size_bytes: I64 = None
+    container: Str = None
+    duration_s: F64 = None
+    width: I32 = None  # displayed width (after rotation)
+    height: I32 = None
+    rotation: I32 = None
+    fps: F64 = None
+    variable_fps: Bool = None
+    n_frames: I64 = None
+    video_codec: Str = None
+    has_audio: Bool = None
+    audio_codec: Str = None
+    audio_sample_rate: I32 = None
+    audio_channels: I32 = None
+    n_shots: I32 = None
+    n_tracks: I32 = None
+    n_segments: I32 = None
+    kept_seconds: F64 = None
 
-SEGMENTS = pa.schema(
-    [
-        ("segment_id", _str),  # <track_id>-g<n>
-        ("video_id", _str),
-        ("shot_id", _str),
-        ("track_id", _str),
-        ("identity_id", _str),
-        ("state", _str),  # dominant state: speaking | listening | idle
-        ("t_start", _f64),
-        ("t_end", _f64),
-        ("first_frame", _i32),  # analysis frame index within the video
-        ("n_frames", _i32),  # analysis frames
-        ("fps", _f32),  # analysis frame rate
-        ("speaking_frac", _f32),
-        ("listening_frac", _f32),
-        ("idle_frac", _f32),
-        ("n_state_changes", _i32),
-        ("vad_frac", _f32),  # fraction of frames with voice activity
-        ("speaking_prob_mean", _f32),
-        ("sync_offset_frames", _f32),  # audio-visual offset (positive: audio lags video)
-        ("sync_confidence", _f32),
-        ("audio_source", _str),  # own | mix | partner_track
-        ("audio_loudness_db", _f32),
-        ("audio_clipping_frac", _f32),
-        ("turn_index", _i32),  # speech turn it overlaps most (null when idle)
-        ("partner_segment_id", _str),  # listening: the speaking segment it reacts to
-        ("transcript", _str),  # words heard during the segment, when ASR ran
-        ("face_height_px", _f32),
-        ("sharpness", _f32),
-        ("caption", _str),  # short caption
-        ("reference_ids", pa.list_(_str)),
-        ("duplicate_of", _str),
-        ("shard", _str),  # shard file (relative to the run directory) holding the sample
-        ("key", _str),  # sample key inside the shard
-    ],
-    metadata={"schema_version": SCHEMA_VERSION, "table": "segments"},
-)
 
-PAIRS = pa.schema(
-    [
-        ("pair_id", _str),
-        ("video_id", _str),
-        ("speaking_segment_id", _str),
-        ("listening_segment_id", _str),
-        ("relation", _str),  # same_span | following | preceding
-        ("overlap_s", _f64),  # shared time (same_span) or gap between them (following/preceding)
-        ("speaker_track_id", _str),
-        ("listener_track_id", _str),
-    ],
-    metadata={"schema_version": SCHEMA_VERSION, "table": "pairs"},
-)
+@dataclass
+class RejectionRow:
+    entity: Str = None  # video | shot | track | segment
+    entity_id: Str = None
+    video_id: Str = None
+    uri: Str = None
+    state: Str = None  # rejected | failed
+    stage: Str = None
+    reason: Str = None
+    detail: Str = None
+    t_start: F64 = None
+    t_end: F64 = None
 
-IDENTITIES = pa.schema(
-    [
-        ("identity_id", _str),
-        ("n_tracks", _i32),
-        ("n_videos", _i32),
-        ("n_segments", _i32),
-        ("seconds", _f64),
-        ("descriptor", _str),  # arcface | fallback
-        ("cohesion", _f32),  # mean similarity of members to the centroid
-        ("margin", _f32),  # centroid similarity gap to the nearest other identity
-        ("matched_from", _str),  # identity id of an earlier run this one was matched to
-        ("strength", _str),  # strong (learned recogniser) | weak (no-weights descriptor)
-        ("centroid", pa.list_(_f32)),  # unit vector; a later run matches its identities against these
-    ],
-    metadata={"schema_version": SCHEMA_VERSION, "table": "identities"},
-)
 
-REFERENCES = pa.schema(
-    [
-        ("reference_id", _str),
-        ("identity_id", _str),
-        ("video_id", _str),
-        ("track_id", _str),
-        ("t", _f64),
-        ("kind", _str),  # face | body | global
-        ("view_bin", _str),
-        ("expression_bin", _str),
-        ("score", _f32),
-        ("sharpness", _f32),
-        ("face_height_px", _f32),
-        ("yaw", _f32),
-        ("pitch", _f32),
-    ],
-    metadata={"schema_version": SCHEMA_VERSION, "table": "references"},
-)
+@dataclass
+class ShotRow:
+    shot_id: Str = None
+    video_id: Str = None
+    shot_index: I32 = None
+    t_start: F64 = None
+    t_end: F64 = None
+    n_frames: I32 = None  # analysis frames
+    usable: Bool = None
+    reason: Str = None
+    # quality scores, means over the shot's analysis frames
+    sharpness: F32 = None  # variance of the Laplacian on the grey thumbnail
+    brightness: F32 = None  # mean luma 0..255
+    contrast: F32 = None  # luma standard deviation
+    colorfulness: F32 = None  # Hasler-Suesstrunk
+    border_frac: F32 = None  # fraction of the frame that is black bars
+    frozen_frac: F32 = None  # fraction of frames identical to the previous one
+    motion: F32 = None  # mean absolute frame difference, 0..255
+    noise: F32 = None  # image noise standard deviation in grey levels (Immerkaer)
+    audio_loudness_db: F32 = None  # RMS dBFS of the shot's audio
+    audio_clipping_frac: F32 = None  # fraction of samples at full scale
+    n_faces_max: I32 = None
+    performer_track_id: Str = None
 
-SHARDS = pa.schema(
-    [
-        ("shard", _str),  # name relative to shards/
-        ("path", _str),  # relative to the run directory
-        ("bucket", _str),
-        ("n_samples", _i32),
-        ("bytes", _i64),
-        ("sha256", _str),
-        ("index_path", _str),
-    ],
-    metadata={"schema_version": SCHEMA_VERSION, "table": "shards"},
-)
 
-TABLES: dict[str, pa.Schema] = {
-    "videos": VIDEOS,
-    "rejections": REJECTIONS,
-    "shots": SHOTS,
-    "tracks": TRACKS,
-    "segments": SEGMENTS,
-    "pairs": PAIRS,
-    "identities": IDENTITIES,
-    "references": REFERENCES,
-    "shards": SHARDS,
+@dataclass
+class TrackRow:
+    track_id: Str = None
+    video_id: Str = None
+    shot_id: Str = None
+    t_start: F64 = None
+    t_end: F64 = None
+    n_frames: I32 = None  # analysis frames with the face present
+    face_height_px: F32 = None  # median face box height in source pixels
+    coverage: F32 = None  # fraction of the shot's frames with this face present
+    frontal_frac: F32 = None  # fraction of present frames with |yaw| and |pitch| under the limit
+    yaw_median: F32 = None
+    pitch_median: F32 = None
+    x_center: F32 = None  # median horizontal face centre, 0 (left) .. 1 (right)
+    usable: Bool = None
+    reason: Str = None
+    identity_id: Str = None
+    detected_on_tile: Bool = None  # found only by the small-face tiling pass
+
+
+@dataclass
+class SegmentRow:
+    segment_id: Str = None  # <track_id>-g<n>
+    video_id: Str = None
+    shot_id: Str = None
+    track_id: Str = None
+    identity_id: Str = None
+    state: Str = None  # dominant state: speaking | listening | idle
+    t_start: F64 = None
+    t_end: F64 = None
+    first_frame: I32 = None  # analysis frame index within the video
+    n_frames: I32 = None  # analysis frames
+    fps: F32 = None  # analysis frame rate
+    speaking_frac: F32 = None
+    listening_frac: F32 = None
+    idle_frac: F32 = None
+    n_state_changes: I32 = None
+    vad_frac: F32 = None  # fraction of frames with voice activity
+    speaking_prob_mean: F32 = None
+    sync_offset_frames: F32 = None  # audio-visual offset (positive: audio lags video)
+    sync_confidence: F32 = None
+    audio_source: Str = None  # own | mix | partner_track
+    audio_loudness_db: F32 = None
+    audio_clipping_frac: F32 = None
+    turn_index: I32 = None  # speech turn it overlaps most (null when idle)
+    partner_segment_id: Str = None  # listening: the speaking segment it reacts to
+    transcript: Str = None  # words heard during the segment, when ASR ran
+    face_height_px: F32 = None
+    sharpness: F32 = None
+    caption: Str = None  # short caption
+    reference_ids: StrList = None
+    duplicate_of: Str = None
+    shard: Str = None  # shard file (relative to the run directory) holding the sample
+    key: Str = None  # sample key inside the shard
+
+
+@dataclass
+class PairRow:
+    pair_id: Str = None
+    video_id: Str = None
+    speaking_segment_id: Str = None
+    listening_segment_id: Str = None
+    relation: Str = None  # same_span | following | preceding
+    overlap_s: F64 = None  # shared time (same_span) or gap between them (following/preceding)
+    speaker_track_id: Str = None
+    listener_track_id: Str = None
+
+
+@dataclass
+class IdentityRow:
+    identity_id: Str = None
+    n_tracks: I32 = None
+    n_videos: I32 = None
+    n_segments: I32 = None
+    seconds: F64 = None
+    descriptor: Str = None  # arcface | fallback
+    cohesion: F32 = None  # mean similarity of members to the centroid
+    margin: F32 = None  # centroid similarity gap to the nearest other identity
+    matched_from: Str = None  # identity id of an earlier run this one was matched to
+    strength: Str = None  # strong (learned recogniser) | weak (no-weights descriptor)
+    centroid: F32List = None  # unit vector; a later run matches its identities against these
+
+
+@dataclass
+class ReferenceRow:
+    reference_id: Str = None
+    identity_id: Str = None
+    video_id: Str = None
+    track_id: Str = None
+    t: F64 = None
+    kind: Str = None  # face | body | global
+    view_bin: Str = None
+    expression_bin: Str = None
+    score: F32 = None
+    sharpness: F32 = None
+    face_height_px: F32 = None
+    yaw: F32 = None
+    pitch: F32 = None
+
+
+@dataclass
+class ShardRow:
+    shard: Str = None  # name relative to shards/
+    path: Str = None  # relative to the run directory
+    bucket: Str = None
+    n_samples: I32 = None
+    bytes: I64 = None
+    sha256: Str = None
+    index_path: Str = None
+
+
+ROW_TYPES: dict[str, type] = {
+    "videos": VideoRow,
+    "rejections": RejectionRow,
+    "shots": ShotRow,
+    "tracks": TrackRow,
+    "segments": SegmentRow,
+    "pairs": PairRow,
+    "identities": IdentityRow,
+    "references": ReferenceRow,
+    "shards": ShardRow,
 }
+TABLES: dict[str, pa.Schema] = {name: arrow_schema(row, name) for name, row in ROW_TYPES.items()}

@@ -5,6 +5,7 @@ run-scope stage, the driver for the videos table), so no process holds a whole t
 see the parts as one dataset. Part names are deterministic, so a rerun rewrites the same files.
 """
 
+import dataclasses
 import io
 from typing import Any
 
@@ -17,9 +18,11 @@ from schemas.tables import TABLES
 MANIFEST_DIR = "manifest"
 
 
-def table_from_rows(name: str, rows: list[dict[str, Any]]) -> pa.Table:
-    """Rows as a table of the declared schema: missing columns are null, extra keys an error."""
+def table_from_rows(name: str, rows: list[Any]) -> pa.Table:
+    """Rows (dicts, or the table's row dataclass from ``schemas.tables``) as a table of the declared
+    schema: missing columns are null, extra keys an error."""
     schema = TABLES[name]
+    rows = [dataclasses.asdict(row) if dataclasses.is_dataclass(row) else row for row in rows]
     extra = {k for row in rows for k in row} - set(schema.names)
     if extra:
         raise KeyError(f"table {name!r} has no column(s) {sorted(extra)}; declare them in schemas/tables.py")
@@ -50,7 +53,7 @@ def part_path(name: str, part: str) -> str:
     return f"{MANIFEST_DIR}/{name}/part-{part}.parquet"
 
 
-def write_manifest(store: RunStore, name: str, rows: list[dict[str, Any]], part: str = "00000") -> pa.Table:
+def write_manifest(store: RunStore, name: str, rows: list[Any], part: str = "00000") -> pa.Table:
     """Write one part of a table (empty parts too: they carry the schema for readers)."""
     table = table_from_rows(name, rows)
     buffer = io.BytesIO()

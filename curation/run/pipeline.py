@@ -29,7 +29,7 @@ from curation.run.run_info import RunInfo
 from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store
 from curation.run.run_store import RunStore
 from curation.run.video_outcome import VideoOutcome
-from curation.run.video_rows import video_rejection_row, video_row
+from curation.run.video_rows import as_dicts, video_rejection_row, video_row
 from curation.run.video_task import VideoTask
 from curation.runtime.ray_executor import make_executor
 from curation.runtime.run_scope_stage import ApplyStep, RunScopeStage, SummarizeStep, split_blocks
@@ -225,9 +225,9 @@ def write_manifests(
         row = video_row(uri, identity, primaries.get(identity.video_id or ""), outcome)
         video_rows.append(row)
         is_primary = identity.video_id is None or primaries.get(identity.video_id) == uri
-        if row["state"] != "kept" and is_primary:
+        if row.state != "kept" and is_primary:
             rejection_rows.append(video_rejection_row(uri, identity, row))
-    accounting = check_accounting(uris, video_rows)
+    accounting = check_accounting(uris, as_dicts(video_rows))
     tables: dict[str, int] = {
         "videos": write_manifest(store, "videos", video_rows).num_rows,
         "rejections": write_manifest(store, "rejections", rejection_rows, part="videos").num_rows,
@@ -242,7 +242,7 @@ def write_manifests(
         tables.update(counts)
     if shard_rows is not None:
         tables["shards"] = write_manifest(store, "shards", shard_rows).num_rows
-    return accounting, tables, video_rows
+    return accounting, tables, as_dicts(video_rows)
 
 
 def _clear_manifests(store: RunStore) -> None:

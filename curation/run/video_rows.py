@@ -1,26 +1,31 @@
 """Build the ``videos`` and video-level ``rejections`` manifest rows from the videos' outcomes."""
 
-from typing import Any
+from dataclasses import asdict
 
 from curation.ingest.content_id import InputIdentity
 from curation.run.ledger import uri_key
 from curation.run.video_outcome import VideoOutcome
+from schemas.tables import RejectionRow, VideoRow
 
 
-def video_row(uri: str, identity: InputIdentity, primary: str | None, outcome: VideoOutcome | None) -> dict[str, Any]:
-    row: dict[str, Any] = {"uri": uri, "video_id": identity.video_id, "size_bytes": identity.size_bytes}
+def video_row(uri: str, identity: InputIdentity, primary: str | None, outcome: VideoOutcome | None) -> VideoRow:
     if identity.reason is not None or outcome is None:
         # kept_seconds is set on every row: run totals sum it over all rows, read or not.
-        row.update(
+        return VideoRow(
+            uri=uri,
+            video_id=identity.video_id,
+            size_bytes=identity.size_bytes,
             state="rejected" if identity.reason else "failed",
             stage="ingest",
             reason=str(identity.reason) if identity.reason else "error",
             detail=identity.detail or "no result was recorded for this video",
             kept_seconds=0.0,
         )
-        return row
-    row.update(outcome.probe)
-    row.update(
+    return VideoRow(
+        uri=uri,
+        video_id=identity.video_id,
+        size_bytes=identity.size_bytes,
+        **outcome.probe,
         state=outcome.state,
         stage=outcome.stage,
         reason=outcome.reason,
@@ -31,19 +36,20 @@ def video_row(uri: str, identity: InputIdentity, primary: str | None, outcome: V
         n_segments=outcome.n_segments,
         kept_seconds=outcome.kept_seconds,
     )
-    return row
 
 
-def video_rejection_row(uri: str, identity: InputIdentity, row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "entity": "video",
-        "entity_id": identity.video_id or f"uri-{uri_key(uri)}",
-        "video_id": identity.video_id,
-        "uri": uri,
-        "state": row["state"],
-        "stage": row["stage"],
-        "reason": row["reason"],
-        "detail": row["detail"],
-        "t_start": None,
-        "t_end": None,
-    }
+def video_rejection_row(uri: str, identity: InputIdentity, row: VideoRow) -> RejectionRow:
+    return RejectionRow(
+        entity="video",
+        entity_id=identity.video_id or f"uri-{uri_key(uri)}",
+        video_id=identity.video_id,
+        uri=uri,
+        state=row.state,
+        stage=row.stage,
+        reason=row.reason,
+        detail=row.detail,
+    )
+
+
+def as_dicts(rows: list[VideoRow]) -> list[dict]:
+    return [asdict(row) for row in rows]
