@@ -7,6 +7,7 @@ from curation.cli import (
     audit_command,
     bench_command,
     demo_command,
+    export_command,
     models_command,
     query_command,
     review_command,
@@ -23,6 +24,7 @@ COMMANDS = {
     "bench": bench_command,
     "audit": audit_command,
     "review": review_command,
+    "export": export_command,
     "demo": demo_command,
     "synth": synth_command,
 }
