@@ -46,10 +46,12 @@ def handle(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     session = ReviewSession(args.out, items, args.reviewer or default_reviewer())
-    # Bind first, then print: with --port 0 the URL names the port the kernel chose.
+    # Bind and listen first, then print: with --port 0 the URL names the port the kernel chose, and
+    # a client that connects at once waits in the backlog until the server accepts.
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
+    sock.listen(128)
     port = sock.getsockname()[1]
     for stratum, n in describe(session).items():
         print(f"  {stratum}: {n}")
