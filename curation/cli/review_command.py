@@ -34,7 +34,7 @@ def default_reviewer() -> str:
 def handle(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from curation.review.review_app import ReviewSession, create_app, describe
+    from curation.review.review_app import ReviewSession, create_app, strata_counts
     from curation.review.review_items import sample_review_items
 
     if not manifest_names(RunStore(args.out)):
@@ -53,7 +53,7 @@ def handle(args: argparse.Namespace) -> int:
     sock.bind((args.host, args.port))
     sock.listen(128)
     port = sock.getsockname()[1]
-    for stratum, n in describe(session).items():
+    for stratum, n in strata_counts(session).items():
         print(f"  {stratum}: {n}")
     print(f"reviewing {len(items)} items of {args.out}: http://{args.host}:{port}/", flush=True)
     server = uvicorn.Server(uvicorn.Config(create_app(session), log_level="warning", access_log=False))

@@ -5,11 +5,12 @@ for byte from the source shard, read through the source index and checked agains
 the manifests restricted to the selection, and a ``run.json`` naming the source run, the query
 and the review filter. Readers, ``query`` and ``status --verify`` treat it like any run.
 
-Deterministic: samples go in segment-id order through the same shard writer as a run, and
-``run.json`` carries no clock, so the same request gives the same bytes. Resumable the way a run's
-shard phase is: ``run.json`` is written first with the request and state ``running``; a re-run of
-the same request removes what a killed attempt left (temporaries, shards) and writes everything
-again, identically; a different request into the same folder is refused.
+Deterministic: samples go in segment-id order through the same shard writer as a run, into shards
+planned from the source index sizes (``shard_plan``), and ``run.json`` carries no clock, so the same
+request gives the same bytes. Resumable: ``run.json`` is written first with the request and state
+``running``; a re-run of the same request removes a killed attempt's temporaries, keeps each shard
+already committed whole with its planned samples, and writes the rest; a different request into
+the same folder is refused.
 """
 
 import hashlib
@@ -20,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from curation.dataset.shard_reader import read_sample
-from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards
+from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards, shard_name
 from curation.export.selected_manifests import write_selected_manifests
+from curation.export.shard_plan import PlannedSample, committed_shard, plan_shards
 from curation.manifests.catalog import manifest_names, open_catalog
 from curation.manifests.review_verdicts import item_decisions, read_verdicts
 from curation.manifests.where_filter import check_where
@@ -118,8 +120,13 @@ def _claim(dest: RunStore, description: dict[str, Any]) -> None:
 
 def _write_shards(source: RunStore, dest: RunStore, chosen: list[tuple],
                   shard_bytes: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Copy each sample into new shards: (shards manifest rows, key -> shard path in the export)."""
-    for relative in committed_shards(dest):  # a killed attempt's shards are rewritten, identically
+    """Copy each sample into the planned shards, keeping those a killed attempt already committed:
+    (shards manifest rows, key -> shard path in the export)."""
+    plan = plan_shards(source, [PlannedSample(*row) for row in chosen], shard_bytes)
+    planned = {f"{SHARDS_DIR}/{shard_name('', n)}" for n in range(len(plan))}
+    for relative in committed_shards(dest):  # files no shard of this plan owns
+        if relative.rsplit(".", 1)[0] + ".tar" in planned:
+            continue
         if dest.remote:
             dest.fs.rm(dest.path(relative))
         else:
@@ -129,8 +136,15 @@ def _write_shards(source: RunStore, dest: RunStore, chosen: list[tuple],
     else:
         staging = str(dest.local_path(SHARDS_DIR))
         os.makedirs(staging, exist_ok=True)
-    writer = ShardWriter(dest, ShardSettings(target_bytes=shard_bytes), staging)
-    for _segment_id, shard, key in chosen:
-        writer.add("", key, read_sample(source, shard, key))
-    rows = writer.close()
-    return rows, {key: where[0] for key, where in writer.locations.items()}
+    rows, locations = [], {}
+    for number, samples in enumerate(plan):
+        row = committed_shard(dest, number, samples)
+        if row is None:
+            # one writer per planned shard, never closing early: the plan decided where it ends
+            writer = ShardWriter(dest, ShardSettings(target_bytes=1 << 62), staging, first_number=number)
+            for sample in samples:
+                writer.add("", sample.key, read_sample(source, sample.source_shard, sample.key))
+            row = writer.close()[0]
+        rows.append(row)
+        locations.update({sample.key: row["path"] for sample in samples})
+    return rows, locations

@@ -11,7 +11,6 @@ import uuid
 from collections import OrderedDict
 from importlib import resources
 from threading import Lock
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -136,7 +135,7 @@ def create_app(session: ReviewSession) -> Starlette:
                      exception_handlers={LookupError: not_found})
 
 
-def describe(session: ReviewSession) -> dict[str, Any]:
+def strata_counts(session: ReviewSession) -> dict[str, int]:
     strata: dict[str, int] = {}
     for item in session.items:
         strata[f"{item.kind}: {item.stratum}"] = strata.get(f"{item.kind}: {item.stratum}", 0) + 1

@@ -87,17 +87,42 @@ def test_the_three_webdataset_readers_read_the_export(exported, ray_session):
     assert sorted(r["__key__"] for r in rows) == keys and all(r["mp4"][4:8] == b"ftyp" for r in rows)
 
 
+def committed(dest: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every shard whose index is written, i.e. every committed shard."""
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted((dest / "shards").glob("*.tar"))
+            if p.with_suffix(".json").exists()}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("crash", ["sample:3", "shard:1"])
-def test_killed_export_rerun_is_byte_identical(source, exported, tmp_path, crash):
+@pytest.mark.parametrize("crash", ["sample:3", "shard:1", "shard:2"])
+def test_killed_export_rerun_keeps_committed_shards_and_is_byte_identical(source, exported, tmp_path, crash):
     dest = tmp_path / "killed"
     args = ("export", str(source), "--where", WHERE, "--to", str(dest), "--shard-bytes", SHARD_BYTES)
     killed = run_cli(*args, env=cli_env(LPM_CRASH_AT=crash))
     assert killed.returncode == -9, "SIGKILLed in the middle of writing"
     assert tree(dest) != tree(exported), "the kill left an unfinished export"
     assert json.loads((dest / "run.json").read_text())["state"] == "running"
+    before = committed(dest)
+    if crash.startswith("shard:"):
+        assert len(before) == int(crash.split(":")[1]), "the shards committed before the kill"
     again = run_cli(*args)
     assert again.returncode == 0, again.stderr[-2000:]
+    assert tree(dest) == tree(exported)
+    after = committed(dest)
+    assert {name: after[name] for name in before} == before, "committed shards are kept, not rewritten"
+
+
+@pytest.mark.slow
+def test_a_damaged_shard_is_rewritten_on_rerun(source, exported, tmp_path):
+    dest = tmp_path / "damaged"
+    args = ("export", str(source), "--where", WHERE, "--to", str(dest), "--shard-bytes", SHARD_BYTES)
+    assert run_cli(*args).returncode == 0
+    shard = dest / "shards" / "shard-000000.tar"
+    data = bytearray(shard.read_bytes())
+    data[1000] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    assert run_cli("status", str(dest), "--verify").returncode == 1
+    assert run_cli(*args).returncode == 0
     assert tree(dest) == tree(exported)
 
 
