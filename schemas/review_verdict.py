@@ -50,7 +50,8 @@ REVIEWS = pa.schema(
     [
         ("verdict_id", pa.string()),  # 32 hex digits, chosen by the client: a retried POST is one verdict
         ("reviewer", pa.string()),
-        ("time", pa.timestamp("ms", tz="UTC")),
+        # UTC; stored without a zone so a query's Python result needs no time-zone package
+        ("time", pa.timestamp("ms")),
         ("item", pa.string()),  # segment_id for kept items, "<entity>:<entity_id>" for rejections
         ("item_kind", pa.string()),  # kept | rejected
         ("stratum", pa.string()),  # the state (kept) or the rejection reason (rejected) when reviewed

@@ -122,7 +122,7 @@ def read_verdicts(store: RunStore) -> list[dict[str, Any]]:
 def reviews_table(store: RunStore) -> pa.Table:
     rows = read_verdicts(store)
     columns: dict[str, list[Any]] = {name: [r.get(name) for r in rows] for name in REVIEWS.names}
-    columns["time"] = [datetime.fromisoformat(t) for t in columns["time"]]
+    columns["time"] = [datetime.fromisoformat(t).astimezone(UTC).replace(tzinfo=None) for t in columns["time"]]
     return pa.Table.from_pydict(columns, schema=REVIEWS)
 
 

@@ -92,13 +92,15 @@ function drawTimeline() {
   if (tl.n_frames) {
     const fw = w / tl.n_frames;
     tl.state.forEach((s, i) => { ctx.fillStyle = STATE_COLOURS[s] || "#000"; ctx.fillRect(i * fw, 0, fw + 0.5, 40); });
-    const line = (values, colour) => {
-      ctx.strokeStyle = colour; ctx.lineWidth = 2; ctx.beginPath();
+    const line = (values, colour, width, dash) => {
+      ctx.strokeStyle = colour; ctx.lineWidth = width; ctx.setLineDash(dash); ctx.beginPath();
       values.forEach((v, i) => { const x = (i + 0.5) * fw, y = h - 8 - v * (h - 56); i ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
       ctx.stroke();
+      ctx.setLineDash([]);
     };
-    line(tl.vad, "#2e7d32");
-    line(tl.speaking_prob, "#ef6c00");
+    // VAD dashed on top: the two curves often coincide, and both must stay visible
+    line(tl.speaking_prob, "#ef6c00", 4, []);
+    line(tl.vad, "#2e7d32", 2, [8, 6]);
   } else {
     ctx.fillStyle = "#555"; ctx.font = "22px sans-serif";
     ctx.fillText(`source span ${tl.span[0].toFixed(2)}-${tl.span[1].toFixed(2)} s: no per-frame data`, 10, 60);

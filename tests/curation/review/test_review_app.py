@@ -119,7 +119,9 @@ def test_review_in_chromium_plays_with_sound_and_records_keyboard_verdicts(run_d
 
     assert screenshot.stat().st_size > 20_000
     print(f"screenshot: {screenshot}")
-    rows = reviews(run_dir, "SELECT reviewer, item, item_kind, verdict, reason, note FROM reviews ORDER BY time")
+    rows = reviews(run_dir, "SELECT reviewer, time, item, item_kind, verdict, reason, note FROM reviews ORDER BY time")
+    times = [row.pop("time") for row in rows]
+    assert times[0] <= times[1] and all(t.startswith(time.strftime("%Y-%m-%d", time.gmtime())) for t in times)
     assert rows == [
         {"reviewer": "alice", "item": items[0]["item"], "item_kind": "kept", "verdict": "accept", "reason": None,
          "note": None},
