@@ -51,7 +51,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exited.value.code == 0
     usage = capsys.readouterr().out
-    for command in ("run", "status", "query", "models"):
+    for command in ("run", "status", "query", "models", "review", "review-report", "export"):
         assert command in usage
 
 

@@ -3,9 +3,12 @@
 Kept segments are sampled per state, rejections per reason (``per_reason`` of each), with a
 seeded order so the same seed gives the same page. Kept items show frames of the sample as
 written in the shard; rejected items show frames of the source at the rejected span (or a
-placeholder saying why there is no image). The page embeds its images and needs no network.
+placeholder saying why there is no image). Each item also plays: a kept sample's clip muxed with
+its driving audio, a rejection's source span with its own sound. The page embeds its images and
+clips and needs no network.
 """
 
+import base64
 import html
 import json
 from dataclasses import dataclass
@@ -14,6 +17,9 @@ from typing import Any
 from curation.audit.thumbnails import data_uri, strip_from_clip, strip_from_video
 from curation.dataset.shard_reader import read_sample
 from curation.manifests.catalog import manifest_names, open_catalog
+from curation.manifests.where_filter import check_where
+from curation.review.item_media import mux_clip, source_span
+from curation.review.review_items import DEFAULT_SPAN_S, ReviewItem
 from curation.run.run_store import RunStore
 
 _SCORE_COLUMNS = (
@@ -35,6 +41,7 @@ class AuditItem:
     image: str  # data URI
     caption: str
     facts: dict[str, Any]
+    clip: str | None = None  # data URI of an mp4 with sound
 
 
 def sample_items(out: str, where: str | None, per_reason: int, seed: int) -> list[AuditItem]:
@@ -49,7 +56,7 @@ def _sample(con: Any, store: RunStore, tables: list[str], where: str | None, per
     items: list[AuditItem] = []
     order = "hash(CAST(? AS VARCHAR) || {id})"
     if "segments" in tables:
-        predicate = f"({where})" if where else "TRUE"
+        predicate = check_where(con, where) if where else "TRUE"
         rows = (
             con.execute(
                 f"""SELECT * FROM (SELECT *, row_number() OVER
@@ -90,7 +97,12 @@ def _kept_item(store: RunStore, row: dict[str, Any]) -> AuditItem:
         data_uri(strip_from_clip(members["mp4"], duration), "no frames"),
         caption,
         facts,
+        _video_uri(mux_clip(members["mp4"], members.get("wav"))),
     )
+
+
+def _video_uri(mp4: bytes | None) -> str | None:
+    return "data:video/mp4;base64," + base64.b64encode(mp4).decode() if mp4 else None
 
 
 def _rejected_item(row: dict[str, Any]) -> AuditItem:
@@ -99,12 +111,15 @@ def _rejected_item(row: dict[str, Any]) -> AuditItem:
     t1 = row.get("t_end") if row.get("t_end") == row.get("t_end") and row.get("t_end") is not None else t0 + 3.0
     image = strip_from_video(uri, [t0 + (t1 - t0) * f for f in (0.1, 0.5, 0.9)]) if uri and "://" not in uri else None
     facts = {"entity": row["entity"], "stage": row["stage"], "state": row["state"], "uri": uri}
+    span = ReviewItem(item=str(row["entity_id"]), kind="rejected", stratum=str(row["reason"]), title="", caption="",
+                      source_uri=uri, t_start=t0, t_end=t1 if t1 > t0 else t0 + DEFAULT_SPAN_S)
     return AuditItem(
         f"{row['state']}: {row['reason']}",
         str(row["entity_id"]),
         data_uri(image, f"no image: {row['reason']}"),
         str(row.get("detail") or ""),
         facts,
+        _video_uri(source_span(span)),
     )
 
 
@@ -121,7 +136,8 @@ def render_html(items: list[AuditItem], title: str) -> str:
         cards = "".join(
             f'<figure class="item" data-group="{html.escape(group)}">'
             f'<img src="{item.image}" alt="{html.escape(item.title)}">'
-            f"<figcaption><b>{html.escape(item.title)}</b><p>{html.escape(item.caption)}</p>"
+            + (f'<video controls preload="metadata" src="{item.clip}"></video>' if item.clip else "")
+            + f"<figcaption><b>{html.escape(item.title)}</b><p>{html.escape(item.caption)}</p>"
             f"<pre>{html.escape(json.dumps(item.facts, indent=1, default=str))}</pre></figcaption></figure>"
             for item in groups[group]
         )
@@ -129,12 +145,14 @@ def render_html(items: list[AuditItem], title: str) -> str:
     style = (
         "body{font-family:sans-serif;margin:1em;background:#fafafa}section{margin-bottom:2em}"
         ".item{display:inline-block;vertical-align:top;width:400px;margin:6px;padding:6px;background:#fff;"
-        "border:1px solid #ccc}.item img{max-width:100%}pre{font-size:11px;white-space:pre-wrap}"
+        "border:1px solid #ccc}.item img,.item video{max-width:100%;display:block}"
+        "pre{font-size:11px;white-space:pre-wrap}"
     )
     # Records on load how many images really decoded, so a headless browser can check the page.
     check = ("<script>window.addEventListener('load',()=>{const i=[...document.images];"
              "document.body.dataset.items=document.querySelectorAll('figure.item').length;"
-             "document.body.dataset.imagesLoaded=i.filter(x=>x.complete&&x.naturalWidth>0).length;});</script>")
+             "document.body.dataset.imagesLoaded=i.filter(x=>x.complete&&x.naturalWidth>0).length;"
+             "document.body.dataset.videos=document.querySelectorAll('figure.item video').length;});</script>")
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{style}</style>{check}</head><body><h1>{html.escape(title)}</h1>"

@@ -1,9 +1,11 @@
 """``lpm-curate audit``: a static HTML gallery of a stratified sample of kept and rejected items."""
 
 import argparse
+import sys
 from pathlib import Path
 
 from curation.audit.gallery import render_html, sample_items
+from curation.manifests.where_filter import FilterError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +19,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    items = sample_items(args.out, args.where, args.per_reason, args.seed)
+    try:
+        items = sample_items(args.out, args.where, args.per_reason, args.seed)
+    except FilterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     page = Path(args.html)
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(render_html(items, f"lpm-curate audit: {args.out}"), encoding="utf-8")

@@ -2,13 +2,15 @@
 
 The connection is in memory, the tables are handed to DuckDB as Arrow datasets (every part of a
 table as one dataset), and then file and network access are switched off and the configuration
-locked: a query can read the manifests and nothing else, and cannot write anywhere.
+locked: a query can read the manifests and nothing else, and cannot write anywhere. Review
+verdicts (``OUT/reviews/``) are the view ``reviews``, empty until someone reviews.
 """
 
 import duckdb
 import pyarrow.dataset as pads
 
 from curation.manifests.manifest_writer import MANIFEST_DIR, manifest_parts, read_manifest
+from curation.manifests.review_verdicts import reviews_table
 from curation.run.run_store import RunStore
 
 
@@ -32,6 +34,7 @@ def open_catalog(store: RunStore) -> duckdb.DuckDBPyConnection:
             files = [str(store.local_path(p)) for p in manifest_parts(store, name)]
             source = pads.dataset(files, format="parquet")
         con.register(name, source)
+    con.register("reviews", reviews_table(store))
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con

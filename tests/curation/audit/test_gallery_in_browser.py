@@ -52,7 +52,34 @@ def test_gallery_renders_every_item_with_its_image_in_chromium(run_dir, tmp_path
     loaded = int(re.search(r'data-images-loaded="(\d+)"', dom).group(1))
     assert items == expected_kept + expected_rejected
     assert loaded == items, "every item's image decoded"
+    videos = int(re.search(r'data-videos="(\d+)"', dom).group(1))
+    assert videos >= expected_kept, "every kept sample plays, with its sound"
+    assert dom.count("data:video/mp4;base64,") == videos
     screenshot = tmp_path / "audit.png"
     subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={screenshot}",
                     "--window-size=1300,1000", page.as_uri()], capture_output=True, timeout=120)
     assert screenshot.stat().st_size > 20_000, "a screenshot of a page with pictures"
+
+
+@pytest.mark.slow
+def test_gallery_clips_play_with_their_sound_in_chromium(run_dir, tmp_path):
+    import time
+
+    from playwright.sync_api import sync_playwright
+
+    page_file = tmp_path / "audit.html"
+    audit = subprocess.run([sys.executable, "-m", "curation.cli.main", "audit", str(run_dir), "--html",
+                            str(page_file), "--per-reason", "1"], capture_output=True, text=True, timeout=300)
+    assert audit.returncode == 0, audit.stderr[-2000:]
+    flags = [f for f in CHROMIUM_FLAGS if f != "--headless"] + ["--autoplay-policy=no-user-gesture-required"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=flags)
+        page = browser.new_page()
+        page.goto(page_file.as_uri())
+        kept = "document.querySelector('figure.item[data-group^=\"kept\"] video')"
+        assert page.evaluate(f"() => {kept}.play().then(() => 'playing')") == "playing"
+        time.sleep(1.5)
+        played = page.evaluate(f"() => [{kept}.currentTime, {kept}.webkitAudioDecodedByteCount]")
+        browser.close()
+    assert played[0] > 0.5, "the clip's clock advances"
+    assert played[1] > 0, "its driving audio is decoded"
