@@ -6,10 +6,12 @@ import psutil
 
 
 class RssSampler:
-    """Samples every ``interval`` seconds: the largest single process and the largest total."""
+    """Samples every ``interval`` seconds: the largest single process and the largest total
+    (``children=False``: this process alone, e.g. a driver whose workers are not its children)."""
 
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, interval: float = 0.2, children: bool = True) -> None:
         self.interval = interval
+        self.children = children
         self.peak_process_mb = 0.0
         self.peak_total_mb = 0.0
         self._stop = threading.Event()
@@ -27,7 +29,7 @@ class RssSampler:
         me = psutil.Process()
         while not self._stop.is_set():
             sizes = []
-            for proc in [me, *me.children(recursive=True)]:
+            for proc in [me, *(me.children(recursive=True) if self.children else [])]:
                 try:
                     sizes.append(proc.memory_info().rss / 2**20)
                 except (psutil.NoSuchProcess, psutil.AccessDenied):

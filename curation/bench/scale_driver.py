@@ -8,7 +8,6 @@ embedded Ray with WORKERS CPUs, and prints one JSON object: peak RSS, seconds pe
 import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from typing import Any
 
 import psutil
 
+from curation.bench.rss_sampler import RssSampler
 from curation.bench.scale_bench import summary_blocks
 from curation.config.workflow import load_workflow
 from curation.ingest.content_id import InputIdentity
@@ -25,29 +25,6 @@ from curation.run.run_scope_steps import DecideRequest, decide_and_store
 from curation.run.run_store import RunStore
 from curation.runtime.ray_executor import RayExecutor
 from curation.runtime.run_scope_stage import RunScopeStage
-
-
-class PeakRss:
-    """This process's peak resident memory, sampled every 50 ms."""
-
-    def __init__(self) -> None:
-        self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, me.memory_info().rss / 2**20)
-            self._stop.wait(0.05)
 
 
 def measure(run_uri: str, workflow_name: str, workers: int) -> dict[str, Any]:
@@ -67,7 +44,7 @@ def measure(run_uri: str, workflow_name: str, workers: int) -> dict[str, Any]:
         seconds[name] = round(time.perf_counter() - started, 2)
 
     start_mb = psutil.Process().memory_info().rss / 2**20
-    with PeakRss() as rss:
+    with RssSampler(interval=0.05, children=False) as rss:
         with phase("outcomes"):
             ids = sorted(ledger.finished_video_ids(final))
             outcomes = {video_id: ledger.outcome(video_id, final) for video_id in ids}
@@ -92,7 +69,7 @@ def measure(run_uri: str, workflow_name: str, workers: int) -> dict[str, Any]:
     return {
         "videos": len(ids),
         "driver_start_rss_mb": round(start_mb, 1),
-        "driver_peak_rss_mb": round(rss.peak_mb, 1),
+        "driver_peak_rss_mb": round(rss.peak_process_mb, 1),
         "phase_seconds": seconds,
         "bytes_written": {folder: _bytes(store, folder) for folder in ("shards", "manifest", "work/decisions")},
         "tables": tables,

@@ -29,7 +29,8 @@ from curation.runtime.video_work import VideoWork
 from curation.storage_formats import npz_bytes
 
 PEOPLE_PER_VIDEO = 0.25  # each planted person appears in about four videos
-DUPLICATE_FRACTION = 0.01  # segments whose key frames repeat another segment's
+DUPLICATE_FRACTION = 0.01
+VECTOR_DIM = 128  # segments whose key frames repeat another segment's
 
 
 @dataclass
@@ -56,8 +57,11 @@ def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks:
         identity = ledger.summary(video_id, blocks["identity"]) or []
         wide, samples_npz = _widen(source, work, tracks, segments)
         text, npz = to_bytes(wide, LEDGER_FORMAT)
-        kind = (identity[0]["kind"], identity[0]["strength"], len(identity[0]["vector"])) if identity else (
-            "landmark_texture_v1", "weak", 128)
+        # The source's kind (and so its merge cut), at the 128 dimensions of a learned face
+        # embedding (dlib's, ArcFace's 512 are alike): the no-weights descriptor's 6,363 would make
+        # the index fifty times larger than any learned embedder's.
+        kind = (identity[0]["kind"], identity[0]["strength"], VECTOR_DIM) if identity else (
+            "landmark_texture_v1", "weak", VECTOR_DIM)
         references = ledger.summary(video_id, blocks["references"]) or []
         templates.append(Template(video_id, text, npz, VideoOutcome.of(wide), _widen_references(references, tracks),
                                   wide.tracks, wide.segments, samples_npz, kind))
