@@ -24,11 +24,13 @@ from curation.run.ledger import Ledger
 from curation.run.run_info import RunInfo
 from curation.run.run_store import RunStore
 from curation.run.video_rows import video_rejection_row, video_row
+from curation.run.video_summary import VideoSummary, summarize_identity, summarize_work
 from curation.runtime.ray_executor import make_executor
 from curation.runtime.run_scope_stage import ApplyStep, SummarizeStep, split_blocks
 from curation.runtime.video_work import VideoWork
 
 ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
+VideoObserver = Callable[[VideoSummary], None]  # each video as it leaves a phase
 
 
 @dataclass
@@ -55,9 +57,12 @@ class RunResult:
     tables: dict[str, int] = field(default_factory=dict)
 
 
-def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) -> RunResult:
+def run_pipeline(
+    request: RunRequest, progress: ProgressCallback | None = None, on_video: VideoObserver | None = None
+) -> RunResult:
     started = time.perf_counter()
     progress = progress or (lambda phase, done, total: None)
+    on_video = on_video or (lambda summary: None)
     store = RunStore(request.out)
     info = RunInfo.open_or_create(store, request.workflow, request.input)
     store.remove_temporaries()
@@ -65,10 +70,10 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
     uris = discover_inputs(request.input, request.limit)
     executor = make_executor(request.executor, request.ray_address, request.workers)
 
-    identities = _identify(uris, ledger, executor, progress)
+    identities = _identify(uris, ledger, executor, progress, on_video)
     primaries = _primary_uris(identities)
     resumed = ledger.finished_video_ids(0) & set(primaries)
-    last_block, run_rows = _run_blocks(request, ledger, executor, identities, primaries, progress)
+    last_block, run_rows = _run_blocks(request, ledger, executor, identities, primaries, progress, on_video)
     works = {video_id: ledger.finished_video(video_id, last_block) for video_id in primaries}
     shard_rows, locations = _shards(request, store, ledger, last_block, primaries, progress)
     accounting, tables, video_rows = _write_manifests(
@@ -112,6 +117,7 @@ def _run_blocks(
     identities: dict[str, InputIdentity],
     primaries: dict[str, str],
     progress: ProgressCallback,
+    on_video: VideoObserver,
 ) -> tuple[int, dict[str, list[dict[str, Any]]]]:
     """Run every block of per-video stages: (index of the last block, run-level manifest rows)."""
     blocks = split_blocks(request.workflow.stages)
@@ -137,6 +143,7 @@ def _run_blocks(
             if block == len(blocks) - 1 and work.state == "pending":
                 work.state = "kept"
             ledger.save_video(work, block)
+            on_video(summarize_work(phase, work, [stage.name for stage in stages], block == len(blocks) - 1))
             crash_point("video")
             finished += 1
             progress(phase, finished, len(primaries))
@@ -163,13 +170,16 @@ def _shards(
     return rows, locations
 
 
-def _identify(uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback) -> dict[str, InputIdentity]:
+def _identify(
+    uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback, on_video: VideoObserver
+) -> dict[str, InputIdentity]:
     known = {uri: ledger.identity(uri) for uri in uris}
     todo = [uri for uri, identity in known.items() if identity is None]
     done = len(uris) - len(todo)
     progress("identify", done, len(uris))
     for identity in executor.map(identify_input, todo):
         ledger.save_identity(identity)
+        on_video(summarize_identity(identity))
         known[identity.uri] = identity
         done += 1
         progress("identify", done, len(uris))
