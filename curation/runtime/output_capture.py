@@ -25,11 +25,11 @@ MAX_LOG_BYTES = 20_000_000
 LOG_BACKUPS = 3
 
 
-def rotating_writer(path: Path) -> logging.Handler:
+def rotating_writer(path: Path, max_bytes: int = MAX_LOG_BYTES) -> logging.Handler:
     """A size-rotated file (``name.log``, ``name.log.1`` ... ``.3``): a days-long run cannot fill the disk with logs."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", errors="backslashreplace"
+        path, maxBytes=max_bytes, backupCount=LOG_BACKUPS, encoding="utf-8", errors="backslashreplace"
     )
     handler.setFormatter(logging.Formatter("%(message)s"))
     return handler
@@ -44,10 +44,10 @@ class _Redirect:
 class OutputCapture:
     """Descriptors 1 and 2 of this process copied line by line into a rotating log file."""
 
-    def __init__(self, log_path: Path, echo: bool) -> None:
+    def __init__(self, log_path: Path, echo: bool, max_bytes: int = MAX_LOG_BYTES) -> None:
         self.log_path = log_path
         self.echo = echo
-        self._handler = rotating_writer(log_path)
+        self._handler = rotating_writer(log_path, max_bytes)
         self._redirects: list[_Redirect] = []
         self._threads: list[threading.Thread] = []
 
@@ -91,7 +91,7 @@ class OutputCapture:
         for redirect in self._redirects:
             os.dup2(redirect.saved, redirect.fd)  # closes the pipe's last write end: the pump sees EOF
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=2)  # a child still holding the pipe must not hang the exit
         for redirect in self._redirects:
             os.close(redirect.saved)
         self._redirects.clear()
@@ -103,8 +103,10 @@ class OutputCapture:
 
 
 @contextlib.contextmanager
-def captured_output(log_dir: Path, name: str, echo: bool) -> Iterator[OutputCapture]:
-    capture = OutputCapture(log_dir / f"{name}.log", echo)
+def captured_output(
+    log_dir: Path, name: str, echo: bool, max_bytes: int = MAX_LOG_BYTES
+) -> Iterator[OutputCapture]:
+    capture = OutputCapture(log_dir / f"{name}.log", echo, max_bytes)
     capture.start()
     try:
         yield capture
