@@ -9,6 +9,7 @@ from curation.cli import (
     demo_command,
     models_command,
     query_command,
+    report_command,
     run_command,
     status_command,
     synth_command,
@@ -21,6 +22,7 @@ COMMANDS = {
     "models": models_command,
     "bench": bench_command,
     "audit": audit_command,
+    "report": report_command,
     "demo": demo_command,
     "synth": synth_command,
 }
