@@ -25,10 +25,16 @@ MAX_LOG_BYTES = 20_000_000
 LOG_BACKUPS = 3
 
 
+class _RotatingLog(logging.handlers.RotatingFileHandler):
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        """Drop the line: logging would report the error on stderr, which is this very log (a full
+        disk would loop); the run itself meets a full disk where it writes its results, and stops."""
+
+
 def rotating_writer(path: Path, max_bytes: int = MAX_LOG_BYTES) -> logging.Handler:
     """A size-rotated file (``name.log``, ``name.log.1`` ... ``.3``): a days-long run cannot fill the disk with logs."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
+    handler = _RotatingLog(
         path, maxBytes=max_bytes, backupCount=LOG_BACKUPS, encoding="utf-8", errors="backslashreplace"
     )
     handler.setFormatter(logging.Formatter("%(message)s"))
