@@ -109,7 +109,7 @@ def _run(request: RunRequest, store: RunStore, logs: Path, verbose: bool, consol
         warn(console, f"the Prometheus endpoint did not show every recorded value in time; {SNAPSHOT_FILE} "
                       "may be short of the last ones (metrics.jsonl has them all)")
     if speed := monitor.speed_line():
-        console.print(speed)
+        console.print(speed, soft_wrap=True)
     return result
 
 
@@ -131,5 +131,8 @@ def handle(args: argparse.Namespace) -> int:
         console.print(f"[red bold]ACCOUNTING FAILED:[/] {err}")
         return 3
     print_summary(console, result)
+    store = RunStore(args.out)
+    console.print(f"logs {log_dir(store)}/ ; metrics {store.path(METRICS_LOG)} ; "
+                  f"report: lpm-curate report {args.out}", soft_wrap=True)
     sys.stdout.flush()
     return 0
