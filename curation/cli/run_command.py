@@ -70,12 +70,11 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
     store = RunStore(args.out)
     logs = log_dir(store)
     shown = console.file
-    with captured_output(logs, "driver", echo=verbose) as capture:
-        console.file = capture.console_stream()
+    with captured_output(logs, "driver", echo=verbose) as capture, capture.console_stream() as stream:
+        console.file = stream
         try:
             return _run(request, store, logs, verbose, console)
         finally:
-            console.file.flush()
             console.file = shown
 
 
