@@ -89,11 +89,11 @@ def _run(request: RunRequest, store: RunStore, logs: Path, verbose: bool, consol
         cores = max(1, int(ray.cluster_resources().get("CPU", 1)))
         metrics.sinks.append(RayMetricsSink())
         if dashboard:
-            console.print(f"Ray dashboard: http://{dashboard.removeprefix('http://')}")
+            console.print(f"Ray dashboard: http://{dashboard.removeprefix('http://')}", soft_wrap=True)
         if endpoint := metrics_endpoint():
-            console.print(f"Prometheus metrics: {endpoint}")
+            console.print(f"Prometheus metrics: {endpoint}", soft_wrap=True)
     console.print(f"logs: {logs} ({'also shown here' if verbose else '--verbose shows them here'}); "
-                  f"metrics: {store.path(METRICS_LOG)}")
+                  f"metrics: {store.path(METRICS_LOG)}", soft_wrap=True)
     monitor = RunMonitor(console, metrics, MetricsLog(store, metrics), cores,
                          None if store.remote else Path(store.root))
     with monitor:

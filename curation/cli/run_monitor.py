@@ -3,9 +3,12 @@
 One progress row per phase: videos done/total, hours of input video through the phase, hours of
 video per wall-clock hour (and per core), ETA and failures so far. Each video that leaves a phase
 feeds the throughput, the run's metrics (Ray's endpoint and ``OUT/metrics.jsonl``) and the
-warnings that need the user (inputs failing, the disk filling up).
+warnings that need the user (inputs failing, the disk filling up). On a terminal the rows are
+live bars; otherwise (a log file, ``nohup``, ``ray job submit``) each phase prints a plain row
+every ``PLAIN_EVERY_S`` and when it ends, so a long run's log shows it moving.
 """
 
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -16,6 +19,9 @@ from curation.telemetry.metrics_log import MetricsLog
 from curation.telemetry.run_metrics import RunMetrics
 from curation.telemetry.throughput import RunThroughput, format_duration
 from curation.telemetry.user_warnings import DiskWatch, FailureWatch
+
+PLAIN_EVERY_S = 60.0
+_ENDED = float("inf")  # the phase's final row is out
 
 
 def warn(console: Console, message: str) -> None:
@@ -49,13 +55,17 @@ class RunMonitor:
             redirect_stderr=False,
         )
         self._tasks: dict[str, TaskID] = {}
+        self.live = console.is_terminal
+        self._printed: dict[str, float] = {}  # phase -> when its last plain row was printed
 
     def __enter__(self) -> "RunMonitor":
-        self.bar.start()
+        if self.live:
+            self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+        if self.live:
+            self.bar.stop()
 
     def progress(self, phase: str, done: int, total: int) -> None:
         if phase != self.phase:
@@ -71,12 +81,32 @@ class RunMonitor:
             "eta": format_duration(rate.eta_s(now)),
             "failed": f"[red]failed {rate.failed}[/]" if rate.failed else "failed 0",
         }
-        if phase not in self._tasks:
-            self._tasks[phase] = self.bar.add_task(phase, total=total, **fields)
-        self.bar.update(self._tasks[phase], completed=done, total=total, **fields)
+        if self.live:
+            if phase not in self._tasks:
+                self._tasks[phase] = self.bar.add_task(phase, total=total, **fields)
+            self.bar.update(self._tasks[phase], completed=done, total=total, **fields)
+        else:
+            self._plain_row(phase, done, total, fields, rate.wall_s(now))
         self.log.write(phase, {"throughput": self._throughput_fields()})
         if self.disk is not None and (message := self.disk.check()):
             warn(self.console, message)
+
+    def _plain_row(self, phase: str, done: int, total: int, fields: dict[str, str], wall_s: float) -> None:
+        now = time.monotonic()
+        last = self._printed.get(phase)
+        if last == _ENDED:
+            return
+        finished = done >= total
+        if not finished:
+            if last is None:  # the phase starts: its first row comes after a while, or at its end
+                self._printed[phase] = now
+                return
+            if now - last < PLAIN_EVERY_S:
+                return
+        self._printed[phase] = _ENDED if finished else now
+        parts = [f"{phase:<9}", f"{done}/{total}", fields["hours"], fields["rate"], f"ETA {fields['eta']}",
+                 fields["failed"], format_duration(wall_s)]
+        self.console.print(" ".join(p for p in parts if p), soft_wrap=True, highlight=False)
 
     def on_video(self, summary: VideoSummary) -> None:
         self.metrics.record(summary)
@@ -105,4 +135,5 @@ class RunMonitor:
             return None
         per_hour = rate.hours_per_hour(self.throughput.clock())
         return (f"{rate.input_seconds / 3600:.4f} h of video analysed at {per_hour:.2f} h per wall hour "
-                f"({self.throughput.per_core(per_hour):.2f} per core, {self.throughput.cores} cores)")
+                f"({self.throughput.per_core(per_hour):.2f} per core, {self.throughput.cores} "
+                f"core{'s' if self.throughput.cores != 1 else ''})")
