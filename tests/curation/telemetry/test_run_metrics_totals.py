@@ -109,6 +109,7 @@ def test_the_endpoint_moved_while_the_run_went_on(run):
     shown = sorted(set(scrapes))
     assert len([v for v in shown if v > 0]) >= 3, f"the endpoint's videos-done counter only showed {shown}"
     assert scrapes == sorted(scrapes), "a counter never goes down"
+    print(f"lpm_videos_done_total as scraped during the run: {shown}")
 
 
 @pytest.mark.slow
@@ -119,6 +120,7 @@ def test_the_prometheus_snapshot_has_the_manifests_totals(run):
     values = parse_counters(text)
     _check_totals(values, _manifest_totals(out))
     assert _videos_done(text) >= max(scrapes)
+    print(f"manifests: {_manifest_totals(out)}")
     # per-stage seconds: the counter's totals are the run's own (run.json sums them over the videos)
     stage_seconds = _by(values, "lpm_stage_seconds_total", "stage")
     recorded = read_run_info(RunStore(str(out)))["stage_seconds"]
