@@ -1,10 +1,12 @@
 """``lpm-curate run``: run a workflow over inputs into a run directory, with a summary."""
 
 import argparse
+import contextlib
 import errno
 import hashlib
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -69,11 +71,18 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
     )
     store = RunStore(args.out)
     logs = log_dir(store)
+    with console_above_capture(console, logs, "driver", verbose):
+        return _run(request, store, logs, verbose, console)
+
+
+@contextlib.contextmanager
+def console_above_capture(console: Console, logs: Path, name: str, verbose: bool) -> Iterator[None]:
+    """Third-party output into ``logs/NAME.log`` while ``console`` keeps writing to the screen."""
     shown = console.file
-    with captured_output(logs, "driver", echo=verbose) as capture, capture.console_stream() as stream:
+    with captured_output(logs, name, echo=verbose) as capture, capture.console_stream() as stream:
         console.file = stream
         try:
-            return _run(request, store, logs, verbose, console)
+            yield
         finally:
             console.file = shown
 
