@@ -38,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from curation.audit.gallery import render_html, sample_items
     from curation.cli import query_command, run_command, run_summary
+    from curation.report.run_report import write_report
     from curation.synth import generate_corpus
 
     console = Console()
@@ -46,7 +47,8 @@ def handle(args: argparse.Namespace) -> int:
     if not (corpus / "corpus.json").exists():
         console.rule("1/4 synthetic corpus")
         console.print(f"generating {args.n_videos} labelled conversation videos in {corpus} ...")
-        generate_corpus(corpus, n_videos=args.n_videos, seed=0, duration_s=args.duration)
+        with run_command.console_above_capture(console, root / "logs", "synth", verbose=False):
+            generate_corpus(corpus, n_videos=args.n_videos, seed=0, duration_s=args.duration)
     console.rule("2/4 curation run (embedded Ray)")
     run_args = argparse.Namespace(
         input=str(corpus / "videos"),
@@ -57,6 +59,7 @@ def handle(args: argparse.Namespace) -> int:
         workers=args.workers,
         limit=None,
         overrides=[],
+        verbose=False,
     )
     result = run_command.execute(run_args, console)
     run_summary.print_summary(console, result)
@@ -64,15 +67,19 @@ def handle(args: argparse.Namespace) -> int:
     for title, sql in EXAMPLE_QUERIES:
         console.print(f'[bold]{title}[/]\n  lpm-curate query {run_args.out} "{sql}"')
         query_command.handle(argparse.Namespace(out=run_args.out, sql=sql, format="table"))
-    console.rule("4/4 audit gallery")
+    console.rule("4/4 audit gallery and run report")
     page = root / "audit.html"
     items = sample_items(run_args.out, None, 4, 0)
     page.write_text(render_html(items, f"lpm-curate demo audit: {run_args.out}"), encoding="utf-8")
+    report = root / "report.html"
+    write_report(run_args.out, report)
     console.print(f"""
 [bold green]done.[/] Where everything is:
   synthetic videos + ground truth  {corpus}/videos, {corpus}/truth
   run directory                    {run_args.out}  (manifest/<table>/part-*.parquet, shards/*.tar, run.json)
   audit gallery                    {page}  (open it in a browser; works offline)
+  run report                       {report}  (numbers, rejections, time per stage, throughput)
+  logs and metrics                 {run_args.out}/logs/, {run_args.out}/metrics.jsonl
   check it                         lpm-curate status {run_args.out} --verify
   your own videos                  lpm-curate run --input /path/to/videos --out runs/mine
 """)

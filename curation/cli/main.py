@@ -10,6 +10,7 @@ from curation.cli import (
     export_command,
     models_command,
     query_command,
+    report_command,
     review_command,
     review_report_command,
     run_command,
@@ -27,6 +28,7 @@ COMMANDS = {
     "review": review_command,
     "review-report": review_report_command,
     "export": export_command,
+    "report": report_command,
     "demo": demo_command,
     "synth": synth_command,
 }

@@ -2,11 +2,13 @@
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from curation.manifests.catalog import manifest_names, open_catalog
+from curation.report.run_report import report_location
 from curation.run.ledger import INGEST_DIR, OUTCOME_SUFFIX, VIDEOS_DIR
 from curation.run.run_info import read_run_info
 from curation.run.run_store import RunStore
@@ -46,6 +48,7 @@ def run_status(out: str) -> dict[str, Any]:
         "states": states,
         "tables": rows,
         "accounting": (info or {}).get("accounting"),
+        "report": report_location(store),
     }
 
 
@@ -73,6 +76,11 @@ def handle(args: argparse.Namespace) -> int:
         console.print("  videos: " + ", ".join(f"{k} {v}" for k, v in status["states"].items()))
     for table, n in status["tables"].items():
         console.print(f"  manifest/{table}/: {n} rows")
+    if status["report"]:
+        mark = "" if Path(status["report"]).exists() else " [yellow](no longer there)[/]"
+        console.print(f"  report: {Path(status['report']).as_uri()}{mark}")
+    elif status["tables"]:
+        console.print(f"  report: none yet (lpm-curate report {args.out})", soft_wrap=True)
     if "verify" in status:
         v = status["verify"]
         mark = "[green]OK[/]" if v["ok"] else f"[red]{len(v['problems'])} problem(s)[/]"

@@ -30,11 +30,13 @@ from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_a
 from curation.run.run_store import RunStore
 from curation.run.video_outcome import VideoOutcome
 from curation.run.video_rows import as_dicts, video_rejection_row, video_row
+from curation.run.video_summary import VideoSummary, summarize_identity, summarize_outcome
 from curation.run.video_task import VideoTask
 from curation.runtime.ray_executor import make_executor
 from curation.runtime.run_scope_stage import ApplyStep, RunScopeStage, SummarizeStep, split_blocks
 
 ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
+VideoObserver = Callable[[VideoSummary], None]  # each video as it leaves a phase
 
 
 @dataclass
@@ -62,9 +64,12 @@ class RunResult:
     tables: dict[str, int] = field(default_factory=dict)
 
 
-def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) -> RunResult:
+def run_pipeline(
+    request: RunRequest, progress: ProgressCallback | None = None, on_video: VideoObserver | None = None
+) -> RunResult:
     started = time.perf_counter()
     progress = progress or (lambda phase, done, total: None)
+    on_video = on_video or (lambda summary: None)
     store = RunStore(request.out)
     ledger = Ledger(store)
     ledger.check_format()
@@ -73,10 +78,10 @@ def run_pipeline(request: RunRequest, progress: ProgressCallback | None = None) 
     uris = discover_inputs(request.input, request.limit)
     executor = make_executor(request.executor, request.ray_address, request.workers, request.max_workers)
 
-    identities = _identify(uris, ledger, executor, progress)
+    identities = _identify(uris, ledger, executor, progress, on_video)
     primaries = _primary_uris(identities)
     resumed = ledger.finished_video_ids(0) & set(primaries)
-    outcomes, run_stages = _run_blocks(request, store, ledger, executor, identities, primaries, progress)
+    outcomes, run_stages = _run_blocks(request, store, ledger, executor, identities, primaries, progress, on_video)
     last_block = len(split_blocks(request.workflow.stages)) - 1
     shard_rows = write_shards(request, store, executor, last_block, outcomes, progress)
     accounting, tables, video_rows = write_manifests(
@@ -121,6 +126,7 @@ def _run_blocks(
     identities: dict[str, InputIdentity],
     primaries: dict[str, str],
     progress: ProgressCallback,
+    on_video: VideoObserver,
 ) -> tuple[dict[str, VideoOutcome], list[RunScopeStage]]:
     """Run every block of per-video stages: (each video's final outcome, the run-scope stages)."""
     blocks = split_blocks(request.workflow.stages)
@@ -134,8 +140,9 @@ def _run_blocks(
             stages.append(SummarizeStep(target=run_stage, block=block))
         done = ledger.finished_video_ids(block)
         outcomes = {video_id: ledger.outcome(video_id, block) for video_id in sorted(done & set(primaries))}
+        names = tuple(stage.name for stage in stages)
         todo = [
-            VideoTask(uri, video_id, store.uri, block, final)
+            VideoTask(uri, video_id, store.uri, block, final, names)
             for video_id, uri in _largest_first(primaries, identities)
             if video_id not in done
         ]
@@ -143,6 +150,7 @@ def _run_blocks(
         progress(phase, len(outcomes), len(primaries))
         for outcome in executor.run_videos(stages, todo):
             outcomes[outcome.video_id] = outcome
+            on_video(summarize_outcome(phase, primaries[outcome.video_id], outcome, names, final))
             crash_point("video")
             progress(phase, len(outcomes), len(primaries))
         if run_stage is not None:
@@ -175,13 +183,16 @@ def write_shards(
     return sorted(rows, key=lambda r: r["path"])
 
 
-def _identify(uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback) -> dict[str, InputIdentity]:
+def _identify(
+    uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback, on_video: VideoObserver
+) -> dict[str, InputIdentity]:
     known = {uri: ledger.identity(uri) for uri in uris}
     todo = [uri for uri, identity in known.items() if identity is None]
     done = len(uris) - len(todo)
     progress("identify", done, len(uris))
     for identity in executor.map(identify_input, todo):
         ledger.save_identity(identity)
+        on_video(summarize_identity(identity))
         known[identity.uri] = identity
         done += 1
         progress("identify", done, len(uris))

@@ -6,6 +6,7 @@ about a kilobyte per video, whatever the video's length or the size of its sampl
 """
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -31,13 +32,28 @@ class VideoOutcome:
     n_samples: int = 0
     kept_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    # What the block's own stages added, for progress and metrics: rejection rows counted by
+    # "entity/stage/reason"; on a kept video, segment lengths by state and sample bytes.
+    block_rejections: dict[str, int] = field(default_factory=dict)
+    segment_seconds: dict[str, list[float]] = field(default_factory=dict)
+    sample_bytes: int = 0
 
     @property
     def duration_s(self) -> float:
         return float(self.probe.get("duration_s") or 0.0)
 
     @classmethod
-    def of(cls, work: VideoWork) -> "VideoOutcome":
+    def of(cls, work: VideoWork, block_stages: tuple[str, ...] = ()) -> "VideoOutcome":
+        names = set(block_stages)
+        rejections = Counter(
+            f"{row['entity']}/{row['stage']}/{row['reason']}" for row in work.rejections if row.get("stage") in names
+        )
+        segment_seconds: dict[str, list[float]] = {}
+        if work.state == "kept":
+            for segment in work.segments:
+                segment_seconds.setdefault(segment.get("state") or "unknown", []).append(
+                    float(segment["t_end"] - segment["t_start"])
+                )
         return cls(
             video_id=work.video_id or "",
             state=work.state,
@@ -51,6 +67,9 @@ class VideoOutcome:
             n_samples=len(work.samples.entries) if work.samples is not None else 0,
             kept_seconds=kept_seconds(work),
             timings=dict(work.timings),
+            block_rejections=dict(rejections),
+            segment_seconds=segment_seconds,
+            sample_bytes=sum(sum(e.member_sizes.values()) for e in work.samples.entries) if work.samples else 0,
         )
 
     def to_json(self) -> bytes:

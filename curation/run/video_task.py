@@ -25,6 +25,7 @@ class VideoTask:
     run_uri: str
     block: int
     final: bool  # the last block: a video still pending at its end is kept
+    stage_names: tuple[str, ...] = ()  # the block's stages: what its outcome counts as this block's
 
 
 def start_work(task: VideoTask) -> VideoWork:
@@ -56,6 +57,6 @@ def finish_work(task: VideoTask, work: VideoWork) -> VideoOutcome:
     ledger = Ledger(RunStore(task.run_uri))
     ledger.save_record(work, task.block)
     crash_point("record")
-    outcome = VideoOutcome.of(work)
+    outcome = VideoOutcome.of(work, task.stage_names)
     ledger.save_outcome(outcome, task.block)
     return outcome

@@ -1,0 +1,141 @@
+"""The run's metrics against its manifests: Ray's Prometheus endpoint while the run goes, the
+``metrics.prom`` snapshot it leaves, and ``metrics.jsonl``, all with the manifests' totals.
+
+One smoke run on the embedded Ray over two kept talking heads, a no-face clip and an empty file;
+the test reads the endpoint the run prints while the run is going.
+"""
+
+import re
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+from observed_runs import MIXED_CLIPS, clip_folder
+from pipeline_runs import REPO_ROOT, cli_command, cli_env
+
+from curation.manifests.catalog import open_catalog
+from curation.run.run_info import read_run_info
+from curation.run.run_store import RunStore
+from curation.telemetry.metrics_log import final_totals, read_metrics_log
+from curation.telemetry.ray_metrics import SNAPSHOT_FILE, parse_counters
+
+
+def _videos_done(text: str) -> float:
+    return sum(v for (name, _labels), v in parse_counters(text).items() if name == "lpm_videos_done_total")
+
+
+@pytest.fixture(scope="module")
+def run(shared_media, tmp_path_factory):
+    root = tmp_path_factory.mktemp("metrics")
+    inputs = clip_folder(shared_media, root / "in", MIXED_CLIPS, empty_file=True)
+    out = root / "run"
+    process = subprocess.Popen(
+        cli_command("run", "--input", str(inputs), "--out", str(out), "--workflow", "smoke", "--workers", "2"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+    )
+    lines: list[str] = []
+    endpoint = threading.Event()
+    reader = threading.Thread(target=lambda: [lines.append(line) or endpoint.set() for line in process.stdout
+                                              if line], daemon=True)
+    reader.start()
+    scrapes: list[float] = []  # lpm_videos_done_total as the endpoint showed it, while the run went on
+    url = None
+    deadline = time.monotonic() + 900
+    while process.poll() is None and time.monotonic() < deadline:
+        if url is None:
+            found = [m.group(1) for line in lines if (m := re.search(r"Prometheus metrics: (\S+)", line))]
+            url = found[0] if found else None
+        if url is not None:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    text = response.read().decode()
+                if process.poll() is None:
+                    scrapes.append(_videos_done(text))
+            except OSError:
+                pass
+        time.sleep(0.5)
+    process.wait(timeout=60)
+    reader.join(timeout=10)
+    stderr = process.stderr.read()
+    assert process.returncode == 0, "".join(lines)[-3000:] + stderr[-3000:]
+    return out, scrapes, "".join(lines)
+
+
+def _manifest_totals(out) -> dict[str, dict]:
+    with open_catalog(RunStore(str(out))) as con:
+        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+        return {
+            "videos": dict(q("SELECT state, count(*) FROM videos WHERE duplicate_of IS NULL GROUP BY 1")),
+            "input_seconds": q("SELECT sum(duration_s) FROM videos WHERE duplicate_of IS NULL")[0][0],
+            "rejections": {(e, s, r): n for e, s, r, n in q("SELECT entity, stage, reason, count(*) FROM rejections "
+                                                             "GROUP BY ALL")},
+            "segments": dict(q("SELECT state, count(*) FROM segments GROUP BY 1")),
+            "segment_seconds": dict(q("SELECT state, sum(t_end - t_start) FROM segments GROUP BY 1")),
+            "shard_bytes": q("SELECT sum(bytes) FROM shards")[0][0],
+        }
+
+
+def _by(values: dict, name: str, label: str) -> dict:
+    return {dict(labels)[label]: v for (n, labels), v in values.items() if n == name}
+
+
+def _check_totals(values: dict, expected: dict) -> None:
+    assert _by(values, "lpm_videos_total", "state") == expected["videos"]
+    assert values[("lpm_input_seconds_total", ())] == pytest.approx(expected["input_seconds"], rel=1e-9)
+    rejections = {tuple(dict(labels)[k] for k in ("entity", "stage", "reason")): v
+                  for (n, labels), v in values.items() if n == "lpm_rejections_total"}
+    assert rejections == expected["rejections"]
+    assert _by(values, "lpm_segments_total", "state") == expected["segments"]
+    seconds = _by(values, "lpm_segment_seconds_total", "state")
+    assert seconds == pytest.approx(expected["segment_seconds"], rel=1e-9)
+    assert _by(values, "lpm_bytes_written_total", "kind")["shards"] == expected["shard_bytes"]
+
+
+@pytest.mark.slow
+def test_the_run_has_every_kind_of_outcome(run):
+    out, _scrapes, _stdout = run
+    expected = _manifest_totals(out)
+    assert expected["videos"] == {"kept": 2, "rejected": 2}
+    assert ("video", "ingest", "empty_file") in expected["rejections"]
+    assert any(stage == "performer_filter" for _e, stage, _r in expected["rejections"])
+
+
+@pytest.mark.slow
+def test_the_endpoint_moved_while_the_run_went_on(run):
+    _out, scrapes, _stdout = run
+    shown = sorted(set(scrapes))
+    assert len([v for v in shown if v > 0]) >= 3, f"the endpoint's videos-done counter only showed {shown}"
+    assert scrapes == sorted(scrapes), "a counter never goes down"
+    print(f"lpm_videos_done_total as scraped during the run: {shown}")
+
+
+@pytest.mark.slow
+def test_the_prometheus_snapshot_has_the_manifests_totals(run):
+    out, scrapes, _stdout = run
+    text = (out / SNAPSHOT_FILE).read_text()
+    assert "# TYPE ray_lpm_videos_total counter" in text and "# TYPE ray_lpm_stage_seconds histogram" in text
+    values = parse_counters(text)
+    _check_totals(values, _manifest_totals(out))
+    assert _videos_done(text) >= max(scrapes)
+    print(f"manifests: {_manifest_totals(out)}")
+    # per-stage seconds: the counter's totals are the run's own (run.json sums them over the videos)
+    stage_seconds = _by(values, "lpm_stage_seconds_total", "stage")
+    recorded = read_run_info(RunStore(str(out)))["stage_seconds"]
+    assert stage_seconds == pytest.approx(recorded, rel=1e-6)
+    # and the histogram counted one observation per video per stage that ran on it
+    counts = _by(values, "lpm_stage_seconds_count", "stage")
+    assert counts["probe"] == 3 and set(counts) == set(stage_seconds)
+
+
+@pytest.mark.slow
+def test_metrics_jsonl_totals_equal_the_manifests(run):
+    out, _scrapes, _stdout = run
+    lines = read_metrics_log(RunStore(str(out)))
+    assert len(lines) >= 5 and lines[-1]["phase"] == "end"
+    assert [line["elapsed_s"] for line in lines] == sorted(line["elapsed_s"] for line in lines)
+    totals = {(name, tuple(sorted(labels))): v for (name, labels), v in final_totals(lines).items()}
+    _check_totals(totals, _manifest_totals(out))
+    assert lines[-1]["accounting"]["inputs"] == 4
