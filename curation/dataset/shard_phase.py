@@ -40,6 +40,7 @@ class PackRequest:
     run_uri: str
     block: int
     shard: PlannedShard
+    settings: ShardSettings
 
 
 def make_plan(request: PlanRequest) -> list[PlannedShard]:
@@ -72,10 +73,9 @@ def pack_shard(request: PackRequest) -> dict[str, Any]:
     index_path = shard.path.removesuffix(".tar") + ".json"
     if store.exists(index_path) and store.exists(shard.path):
         return _row_from_index(store, shard, index_path)
-    plan = read_plan(store)
     staging = tempfile.mkdtemp(prefix="lpm-shards-") if store.remote else str(store.local_path(SHARDS_DIR))
     os.makedirs(staging, exist_ok=True)
-    writer = ShardWriter(store, plan.settings if plan else ShardSettings(), staging)
+    writer = ShardWriter(store, request.settings, staging)
     return writer.write_shard(shard.bucket, shard.number, _samples(store, request.block, shard))
 
 

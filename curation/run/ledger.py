@@ -82,13 +82,18 @@ class Ledger:
 
     def record_field(self, video_id: str, block: int, name: str, hint: Any) -> Any:
         """One array-free field of a record (rows, sample lists), read from its JSON alone."""
+        fields = self.record_fields(video_id, block, {name: hint})
+        return None if fields is None else fields[name]
+
+    def record_fields(self, video_id: str, block: int, hints: dict[str, Any]) -> dict[str, Any] | None:
+        """Several array-free fields of a record, from one read of its JSON (None: no record)."""
         stem = f"{block_dir(block)}/{video_id}"
         if not self.store.exists(f"{stem}.json"):
             return None
         envelope = json.loads(self.store.read_bytes(f"{stem}.json"))
         if envelope.get("format") != LEDGER_FORMAT:
             raise LedgerFormatError(f"the record of video {video_id} is in format {envelope.get('format')!r}")
-        return decode(envelope["data"].get(name), {}, hint)
+        return {name: decode(envelope["data"].get(name), {}, hint) for name, hint in hints.items()}
 
     def outcome(self, video_id: str, block: int) -> VideoOutcome | None:
         name = f"{block_dir(block)}/{video_id}{OUTCOME_SUFFIX}"

@@ -51,8 +51,9 @@ def write_part(request: PartRequest) -> dict[str, int]:
     locations = plan.locations() if plan else {}
     rows: dict[str, list[dict[str, Any]]] = {table: [] for table in VIDEO_TABLES}
     for video_id in request.video_ids:
+        fields = ledger.record_fields(video_id, request.block, dict.fromkeys(VIDEO_TABLES, list[dict[str, Any]])) or {}
         for table in VIDEO_TABLES:
-            found = ledger.record_field(video_id, request.block, table, list[dict[str, Any]]) or []
+            found = fields.get(table) or []
             if table == "segments":
                 found = [{**s, "shard": locations.get(s.get("key") or ""), "key": s.get("key")} for s in found]
                 found = [{**s, "key": s["key"] if s["shard"] else None} for s in found]

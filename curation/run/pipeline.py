@@ -177,7 +177,8 @@ def write_shards(
     planned = next(iter(executor.map(make_plan, [plan_request], PACK_RESOURCES)))
     progress("shards", 0, len(planned))
     rows = []
-    for row in executor.map(pack_shard, [PackRequest(store.uri, block, s) for s in planned], PACK_RESOURCES):
+    packs = [PackRequest(store.uri, block, shard, plan_request.settings) for shard in planned]
+    for row in executor.map(pack_shard, packs, PACK_RESOURCES):
         rows.append(row)
         progress("shards", len(rows), len(planned))
     return sorted(rows, key=lambda r: r["path"])
