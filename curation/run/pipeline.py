@@ -139,7 +139,7 @@ def _run_blocks(
         if run_stage is not None:
             stages.append(SummarizeStep(target=run_stage, block=block))
         done = ledger.finished_video_ids(block)
-        outcomes = {video_id: ledger.outcome(video_id, block) for video_id in sorted(done & set(primaries))}
+        outcomes = {v: ledger.outcome(v, block).kept_by_driver() for v in sorted(done & set(primaries))}
         names = tuple(stage.name for stage in stages)
         todo = [
             VideoTask(uri, video_id, store.uri, block, final, names)
@@ -149,8 +149,8 @@ def _run_blocks(
         phase = "analyse" if block == 0 else f"block {block}"
         progress(phase, len(outcomes), len(primaries))
         for outcome in executor.run_videos(stages, todo):
-            outcomes[outcome.video_id] = outcome
             on_video(summarize_outcome(phase, primaries[outcome.video_id], outcome, names, final))
+            outcomes[outcome.video_id] = outcome.kept_by_driver()
             crash_point("video")
             progress(phase, len(outcomes), len(primaries))
         if run_stage is not None:

@@ -7,7 +7,7 @@ about a kilobyte per video, whatever the video's length or the size of its sampl
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from curation.runtime.video_work import VideoWork
@@ -71,6 +71,10 @@ class VideoOutcome:
             segment_seconds=segment_seconds,
             sample_bytes=sum(sum(e.member_sizes.values()) for e in work.samples.entries) if work.samples else 0,
         )
+
+    def kept_by_driver(self) -> "VideoOutcome":
+        """What the driver keeps once progress and metrics have seen the block's telemetry."""
+        return replace(self, block_rejections={}, segment_seconds={})
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
