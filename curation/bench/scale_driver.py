@@ -47,7 +47,7 @@ def measure(run_uri: str, workflow_name: str, workers: int) -> dict[str, Any]:
     with RssSampler(interval=0.05, children=False) as rss:
         with phase("outcomes"):
             ids = sorted(ledger.finished_video_ids(final))
-            outcomes = {video_id: ledger.outcome(video_id, final) for video_id in ids}
+            outcomes = {video_id: ledger.outcome(video_id, final).kept_by_driver() for video_id in ids}
         run_stages = [s for s in workflow.stages if isinstance(s, RunScopeStage)]
         for stage in run_stages:
             with phase(stage.name):
