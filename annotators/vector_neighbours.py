@@ -118,7 +118,7 @@ def pairs_within(vectors: np.ndarray, min_similarity: float, search: NeighbourSe
     limits, _similarities, ids = index.range_search(
         np.ascontiguousarray(vectors, dtype=np.float32), float(min_similarity - SIMILARITY_SLACK)
     )
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(limits))
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(limits.astype(np.int64)))
     ids = ids.astype(np.int64)
     other = ids != rows
     return rows[other], ids[other]
