@@ -32,7 +32,12 @@ MAX_ROUNDS = 8
 
 
 class _Agglomeration:
-    """Clusters named by their smallest member (as the dense version), merged closest first."""
+    """Clusters named by their smallest member (as the dense version), merged closest first.
+
+    As in the dense version, each cluster caches its nearest candidate (ties to the lowest index)
+    and the heap holds one entry per cluster; after a merge only the clusters that pointed at the
+    merged pair are rescanned, and the others compared with the new cluster alone.
+    """
 
     def __init__(self, vectors: np.ndarray, threshold: float) -> None:
         n = len(vectors)
@@ -42,9 +47,11 @@ class _Agglomeration:
         self.members: list[list[int] | None] = [[i] for i in range(n)]
         self.active = np.ones(n, dtype=bool)
         self.version = [0] * n
+        self.nearest = [-1] * n
+        self.nearest_distance = [np.inf] * n
         self.adjacent: list[set[int] | None] = [set() for _ in range(n)]
         self.forbidden: dict[int, set[int]] = {}
-        self.heap: list[tuple[float, int, int, int, int]] = []
+        self.heap: list[tuple[float, int, int]] = []
 
     def forbid(self, rows: np.ndarray, cols: np.ndarray) -> None:
         for a, b in zip(rows.tolist(), cols.tolist(), strict=True):
@@ -52,23 +59,52 @@ class _Agglomeration:
                 self.forbidden.setdefault(a, set()).add(b)
                 self.forbidden.setdefault(b, set()).add(a)
 
-    def distances(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Average-linkage cosine distance between clusters ``a[i]`` and ``b[i]``."""
-        out = np.empty(len(a))
-        for start in range(0, len(a), _PAIRS_PER_BLOCK):
-            x, y = a[start : start + _PAIRS_PER_BLOCK], b[start : start + _PAIRS_PER_BLOCK]
-            mean = np.einsum("ij,ij->i", self.sums[x], self.sums[y]) / (self.sizes[x] * self.sizes[y])
-            out[start : start + len(x)] = 1.0 - np.clip(mean, -1.0, 1.0)
+    def distances(self, a: np.ndarray | int, b: np.ndarray) -> np.ndarray:
+        """Average-linkage cosine distance between clusters ``a[i]`` (or ``a``) and ``b[i]``."""
+        out = np.empty(len(b))
+        for start in range(0, len(b), _PAIRS_PER_BLOCK):
+            y = b[start : start + _PAIRS_PER_BLOCK]
+            if isinstance(a, int):
+                mean = self.sums[y] @ self.sums[a] / (self.sizes[y] * self.sizes[a])
+            else:
+                x = a[start : start + _PAIRS_PER_BLOCK]
+                mean = np.einsum("ij,ij->i", self.sums[x], self.sums[y]) / (self.sizes[x] * self.sizes[y])
+            out[start : start + len(y)] = 1.0 - np.clip(mean, -1.0, 1.0)
         return out
+
+    def _point(self, cluster: int, other: int, distance: float) -> None:
+        self.nearest[cluster] = other
+        self.nearest_distance[cluster] = distance
+        self.version[cluster] += 1
+        if other >= 0:
+            heapq.heappush(self.heap, (distance, cluster, self.version[cluster]))
+
+    def _offer(self, cluster: int, other: int, distance: float) -> None:
+        """``other`` becomes ``cluster``'s nearest if closer (or as close with a lower index)."""
+        if distance <= self.threshold and (distance, other) < (self.nearest_distance[cluster], self.nearest[cluster]):
+            self._point(cluster, other, distance)
+
+    def _rescan(self, cluster: int) -> None:
+        adjacent = self.adjacent[cluster]
+        if not adjacent:
+            self._point(cluster, -1, np.inf)
+            return
+        others = np.fromiter(adjacent, dtype=np.int64, count=len(adjacent))
+        distance = self.distances(cluster, others)
+        best = np.lexsort((others, distance))[0]
+        if distance[best] <= self.threshold:
+            self._point(cluster, int(others[best]), float(distance[best]))
+        else:
+            self._point(cluster, -1, np.inf)
 
     def link(self, rows: np.ndarray, cols: np.ndarray) -> int:
         """Make clusters (representatives) ``rows[i]``, ``cols[i]`` candidates; returns how many
         new candidate pairs are within the cut."""
+        n = len(self.active)
         lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
-        keys = np.unique(lo[lo != hi] * len(self.active) + hi[lo != hi])
-        lo, hi = keys // len(self.active), keys % len(self.active)
+        keys = np.unique(lo[lo != hi] * n + hi[lo != hi])
         fresh = []
-        for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+        for a, b in zip((keys // n).tolist(), (keys % n).tolist(), strict=True):
             adjacent = self.adjacent[a]
             if b in adjacent or b in self.forbidden.get(a, ()):
                 continue
@@ -79,32 +115,36 @@ class _Agglomeration:
             return 0
         pairs = np.array(fresh, dtype=np.int64)
         distance = self.distances(pairs[:, 0], pairs[:, 1])
-        close = np.flatnonzero(distance <= self.threshold)
-        version = self.version
-        entries = [(float(distance[i]), int(pairs[i, 0]), int(pairs[i, 1])) for i in close]
-        for d, a, b in entries:
-            heapq.heappush(self.heap, (d, a, b, version[a], version[b]))
-        return len(entries)
+        close = distance <= self.threshold
+        ends = np.concatenate([pairs[close, 0], pairs[close, 1]])
+        others = np.concatenate([pairs[close, 1], pairs[close, 0]])
+        distance = np.concatenate([distance[close], distance[close]])
+        order = np.lexsort((others, distance, ends))
+        first = order[np.r_[True, ends[order][1:] != ends[order][:-1]]] if len(order) else order
+        for i in first.tolist():
+            self._offer(int(ends[i]), int(others[i]), float(distance[i]))
+        return int(close.sum())
 
     def merge_all(self) -> int:
         merges = 0
         heap, version = self.heap, self.version
         while heap:
-            _, a, b, version_a, version_b = heapq.heappop(heap)
-            if version[a] != version_a or version[b] != version_b or not (self.active[a] and self.active[b]):
+            _, cluster, cluster_version = heapq.heappop(heap)
+            if version[cluster] != cluster_version or not self.active[cluster]:
                 continue
-            self._merge(a, b)
+            other = self.nearest[cluster]
+            self._merge(min(cluster, other), max(cluster, other))
             merges += 1
         return merges
 
     def _merge(self, a: int, b: int) -> None:
-        """Cluster ``b`` joins ``a`` (a < b); the distances from the new cluster are recomputed."""
+        """Cluster ``b`` joins ``a`` (a < b)."""
         self.sums[a] += self.sums[b]
         self.sizes[a] += self.sizes[b]
         self.members[a].extend(self.members[b])
         self.members[b] = None
         self.active[b] = False
-        self.version[a] += 1
+        self.version[b] += 1
         forbidden_b = self.forbidden.pop(b, set())
         for other in forbidden_b:
             self.forbidden[other].discard(b)
@@ -115,6 +155,7 @@ class _Agglomeration:
 
         adjacent_b = self.adjacent[b]
         self.adjacent[b] = None
+        pointing = [x for x in self.adjacent[a] | adjacent_b if self.nearest[x] in (a, b)]
         for other in adjacent_b:
             self.adjacent[other].discard(b)
         adjacent = self.adjacent[a] | adjacent_b
@@ -126,15 +167,18 @@ class _Agglomeration:
         for other in adjacent:
             self.adjacent[other].add(a)
         self.adjacent[a] = adjacent
-        if not adjacent:
-            return
-        others = np.fromiter(adjacent, dtype=np.int64, count=len(adjacent))
-        distance = self.distances(np.full(len(others), a), others)
-        version = self.version
-        for i in np.flatnonzero(distance <= self.threshold).tolist():
-            other = int(others[i])
-            lo, hi = min(a, other), max(a, other)
-            heapq.heappush(self.heap, (float(distance[i]), lo, hi, version[lo], version[hi]))
+
+        self._rescan(a)
+        for other in pointing:
+            if other not in (a, b):
+                self._rescan(other)
+        stale = set(pointing)
+        if adjacent:
+            others = np.fromiter(adjacent, dtype=np.int64, count=len(adjacent))
+            distance = self.distances(a, others)
+            for i in np.flatnonzero(distance <= self.threshold).tolist():
+                if int(others[i]) not in stale:
+                    self._offer(int(others[i]), a, float(distance[i]))
 
     def representatives(self) -> np.ndarray:
         return np.flatnonzero(self.active)

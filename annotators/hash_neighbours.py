@@ -12,7 +12,7 @@ bits would put 17 % of all pairs in a shared bucket: worse than comparing all pa
 parts with one or two bits flipped are usually far cheaper.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import combinations
 from math import comb
 
@@ -49,6 +49,23 @@ def _flip_masks(width: int, flips: int) -> np.ndarray:
     return np.array(masks, dtype=np.uint64)
 
 
+TABLE_MAX_BITS = 24  # parts up to this width are looked up in a table of 2^width bucket starts
+
+
+def _bucket_lookup(sorted_keys: np.ndarray, width: int) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """keys -> (start in ``sorted_keys``, count) of each key's bucket."""
+    if width <= TABLE_MAX_BITS:
+        sizes = np.bincount(sorted_keys.astype(np.int64), minlength=1 << width)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        return lambda keys: (starts[keys.astype(np.int64)], sizes[keys.astype(np.int64)])
+
+    def search(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        starts = np.searchsorted(sorted_keys, keys, side="left")
+        return starts, np.searchsorted(sorted_keys, keys, side="right") - starts
+
+    return search
+
+
 def close_hash_pairs(values: np.ndarray, radius: int, block: int = 1 << 22) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Batches of index pairs (i < j) with ``popcount(values[i] ^ values[j]) <= radius``.
 
@@ -63,11 +80,9 @@ def close_hash_pairs(values: np.ndarray, radius: int, block: int = 1 << 22) -> I
     for shift, width in _parts(count):
         keys = (values >> np.uint64(shift)) & np.uint64((1 << width) - 1)
         order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
+        bucket = _bucket_lookup(keys[order], width)
         for mask in _flip_masks(width, radius // count):
-            probe = keys ^ mask
-            starts = np.searchsorted(sorted_keys, probe, side="left")
-            counts = np.searchsorted(sorted_keys, probe, side="right") - starts
+            starts, counts = bucket(keys ^ mask)
             (rows,) = np.nonzero(counts)
             # Expand bucket entries in runs of rows holding at most ``block`` entries in all.
             ends = np.cumsum(counts[rows])
