@@ -5,6 +5,13 @@ embedding kind (an ArcFace distance means something else than a distance between
 descriptors). Two tracks seen in the same frames of one video are different people, whatever
 their embeddings say (a cannot-link constraint).
 
+Nothing is all-pairs, so a run of 100,000 tracks fits in memory (the n x n matrix would take
+80 GB): candidate pairs come from each track's nearest neighbours in a faiss index
+(annotators/vector_neighbours), the linkage runs on cluster sums over that sparse graph
+(annotators/cosine_linkage: the same merges as the dense linkage when the graph holds every pair
+within the cut), and cohesion, nearest identity and margin come from cluster sums and an index of
+the clusters' mean vectors. Earlier identities are matched through an index of their centroids.
+
 Identity ids are deterministic: a cluster that matches an identity of an earlier run takes that
 identity's id; any other cluster gets an id hashed from its sorted member track ids, so re-running
 on the same tracks gives the same ids.
