@@ -47,8 +47,8 @@ class _Agglomeration:
         self.members: list[list[int] | None] = [[i] for i in range(n)]
         self.active = np.ones(n, dtype=bool)
         self.version = [0] * n
-        self.nearest = [-1] * n
-        self.nearest_distance = [np.inf] * n
+        self.nearest = np.full(n, -1, dtype=np.int64)
+        self.nearest_distance = np.full(n, np.inf)
         self.adjacent: list[set[int] | None] = [set() for _ in range(n)]
         self.forbidden: dict[int, set[int]] = {}
         self.heap: list[tuple[float, int, int]] = []
@@ -81,7 +81,8 @@ class _Agglomeration:
 
     def _offer(self, cluster: int, other: int, distance: float) -> None:
         """``other`` becomes ``cluster``'s nearest if closer (or as close with a lower index)."""
-        if distance <= self.threshold and (distance, other) < (self.nearest_distance[cluster], self.nearest[cluster]):
+        current = (float(self.nearest_distance[cluster]), int(self.nearest[cluster]))
+        if distance <= self.threshold and (distance, other) < current:
             self._point(cluster, other, distance)
 
     def _rescan(self, cluster: int) -> None:
@@ -132,7 +133,7 @@ class _Agglomeration:
             _, cluster, cluster_version = heapq.heappop(heap)
             if version[cluster] != cluster_version or not self.active[cluster]:
                 continue
-            other = self.nearest[cluster]
+            other = int(self.nearest[cluster])
             self._merge(min(cluster, other), max(cluster, other))
             merges += 1
         return merges
@@ -155,7 +156,8 @@ class _Agglomeration:
 
         adjacent_b = self.adjacent[b]
         self.adjacent[b] = None
-        pointing = [x for x in self.adjacent[a] | adjacent_b if self.nearest[x] in (a, b)]
+        nearest = self.nearest
+        pointing = [x for x in self.adjacent[a] | adjacent_b if nearest[x] == a or nearest[x] == b]
         for other in adjacent_b:
             self.adjacent[other].discard(b)
         adjacent = self.adjacent[a] | adjacent_b
@@ -172,13 +174,16 @@ class _Agglomeration:
         for other in pointing:
             if other not in (a, b):
                 self._rescan(other)
-        stale = set(pointing)
         if adjacent:
-            others = np.fromiter(adjacent, dtype=np.int64, count=len(adjacent))
+            # The others only need comparing with the new cluster (closer, or as close and lower).
+            others = np.fromiter(adjacent.difference(pointing), dtype=np.int64)
             distance = self.distances(a, others)
-            for i in np.flatnonzero(distance <= self.threshold).tolist():
-                if int(others[i]) not in stale:
-                    self._offer(int(others[i]), a, float(distance[i]))
+            current = self.nearest_distance[others]
+            closer = (distance <= self.threshold) & (
+                (distance < current) | ((distance == current) & (a < self.nearest[others]))
+            )
+            for i in np.flatnonzero(closer).tolist():
+                self._point(int(others[i]), a, float(distance[i]))
 
     def representatives(self) -> np.ndarray:
         return np.flatnonzero(self.active)
