@@ -85,6 +85,8 @@ def hash_search_radius(criteria: DuplicateCriteria) -> int:
     ``max_frame_distance`` (it needs one matched pair). Searching at the smaller radius loses no
     match and meets far fewer candidate pairs (4 bits instead of 10 by default).
     """
+    if not math.isfinite(criteria.max_mean_distance):
+        return criteria.max_frame_distance
     return min(criteria.max_frame_distance, math.floor(criteria.max_mean_distance))
 
 
