@@ -104,23 +104,24 @@ def pairwise_precision_recall(predicted: dict[str, Any], truth: dict[str, Any]) 
     return (together / predicted_pairs if predicted_pairs else 1.0, together / truth_pairs if truth_pairs else 1.0)
 
 
-def _timed(step: Callable[[], Any]) -> tuple[Any, float, float]:
-    """The step's result, its seconds and the peak RSS (MB) of this process while it ran."""
+def _timed(step: Callable[[], Any]) -> tuple[Any, float, float, float]:
+    """The step's result, its wall seconds, its CPU seconds (all threads of this process: what
+    other load on the machine does not inflate) and the peak RSS (MB) of this process meanwhile."""
     with RssSampler(interval=0.1) as sampler:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = step()
-        seconds = time.perf_counter() - start
-    return result, seconds, sampler.peak_process_mb
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    return result, seconds, cpu_seconds, sampler.peak_process_mb
 
 
 def run_runwide_scale(videos: int, seed: int = 0, **shape: Any) -> dict[str, Any]:
     """Seconds, peak RSS and accuracy of identity clustering and dedup on a synthetic run."""
-    (run, build_seconds, _) = _timed(lambda: synthetic_run(videos, seed=seed, **shape))
-    identities, identity_seconds, identity_rss = _timed(lambda: cluster_identities(run.tracks))
+    run, build_seconds, _, build_rss = _timed(lambda: synthetic_run(videos, seed=seed, **shape))
+    identities, identity_seconds, identity_cpu, identity_rss = _timed(lambda: cluster_identities(run.tracks))
     predicted = {t: i.identity_id for i in identities for t in i.track_ids}
     precision, recall = pairwise_precision_recall(predicted, run.identity_of)
     ordered = sorted(run.fingerprints, key=lambda f: (f.video_id, f.segment_id))
-    duplicates, dedup_seconds, dedup_rss = _timed(lambda: find_near_duplicates(ordered))
+    duplicates, dedup_seconds, dedup_cpu, dedup_rss = _timed(lambda: find_near_duplicates(ordered))
     # A planted copy is found when it and its source end in one group (either may come first).
     group = {d.segment_id: d.kept_segment_id for d in duplicates}
     found = sum(group.get(c, c) == group.get(s, s) for c, s in run.copied_from.items())
@@ -130,13 +131,16 @@ def run_runwide_scale(videos: int, seed: int = 0, **shape: Any) -> dict[str, Any
         "segments": len(run.fingerprints),
         "key_frames": sum(len(f.key_frame_hashes) for f in run.fingerprints),
         "build_seconds": round(build_seconds, 2),
+        "rss_after_build_mb": round(build_rss, 1),
         "identity_seconds": round(identity_seconds, 2),
+        "identity_cpu_seconds": round(identity_cpu, 2),
         "identity_peak_rss_mb": round(identity_rss, 1),
         "identities": len(identities),
         "planted_identities": len(set(run.identity_of.values())),
-        "identity_precision": round(precision, 4),
-        "identity_recall": round(recall, 4),
+        "identity_precision": round(precision, 6),
+        "identity_recall": round(recall, 6),
         "dedup_seconds": round(dedup_seconds, 2),
+        "dedup_cpu_seconds": round(dedup_cpu, 2),
         "dedup_peak_rss_mb": round(dedup_rss, 1),
         "duplicates": len(duplicates),
         "planted_duplicates": len(run.copied_from),
