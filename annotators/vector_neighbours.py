@@ -30,7 +30,7 @@ class NeighbourSearch:
     """
 
     neighbours: int = 32
-    max_neighbours: int = 256
+    max_neighbours: int = 64
     exact_up_to: int = 20_000
     cells_per_sqrt: float = 4.0
     probes: int = 32
