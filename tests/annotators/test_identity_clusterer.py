@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from identity_fixtures import dominant_face_track, pairwise_precision_recall, reencode
 
+from annotators.constrained_linkage import average_linkage_clusters
 from annotators.face_descriptor import FaceDescriptor
 from annotators.face_track_embedding import embed_track
 from annotators.identity_clusterer import (
@@ -14,6 +15,7 @@ from annotators.identity_clusterer import (
     known_identities,
     new_identity_id,
 )
+from annotators.vector_neighbours import NeighbourSearch
 
 # Who is who, established by looking at frames (one JPEG per clip extracted with
 # `ffmpeg -ss 1 -i <clip> -frames:v 1`, and several frames of each face crop): the four fantasy
@@ -201,3 +203,140 @@ def test_fallback_descriptor_over_many_people_never_merges_two_of_them():
     assert precision == 1.0
     assert recall >= 0.9
     assert len({predicted[t] for t in truth if t.startswith("fantasy")}) == 1
+
+
+# --- the nearest-neighbour path against the dense all-pairs clustering --------------------------
+
+
+def _dense_reference(tracks, threshold):
+    """The clustering as it was before the sparse path: the full cosine matrix, dense linkage."""
+    ordered = sorted(tracks, key=lambda t: t.track_id)
+    vectors = np.stack([_unit(t.embedding) for t in ordered])
+    similarity = np.clip(vectors @ vectors.T, -1.0, 1.0)
+    clusters = average_linkage_clusters(1.0 - similarity, co_occurring(ordered), threshold)
+    return sorted(tuple(ordered[i].track_id for i in members) for members in clusters), vectors, ordered
+
+
+def _planted_tracks(seed, people=40, dimension=64, noise=0.9, per_video=4, apart_when_together=True):
+    """Tracks of ``people`` planted identities, three of them with more tracks than the k of the
+    graph, in videos of ``per_video`` tracks whose consecutive tracks overlap in time. With
+    ``apart_when_together``, overlapping tracks are different people, as in real footage."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1, (people, dimension))
+    sizes = rng.integers(1, 12, people)
+    sizes[:3] = (90, 60, 45)
+    owner = np.repeat(np.arange(people), sizes)
+    rng.shuffle(owner)
+    if apart_when_together:
+        pool, owner = owner.tolist(), []
+        while pool:
+            previous = owner[-1] if len(owner) % per_video else None
+            owner.append(pool.pop(next((i for i, p in enumerate(pool) if p != previous), 0)))
+        owner = np.array(owner)
+    tracks = []
+    for n, person in enumerate(owner.tolist()):
+        video, slot = divmod(n, per_video)
+        spread = noise / np.sqrt(dimension)
+        vector = centres[person] / np.linalg.norm(centres[person]) + rng.normal(0, spread, dimension)
+        start = 1.5 * slot  # 2 s tracks every 1.5 s: consecutive ones overlap
+        tracks.append(_track(f"t{n:05d}-p{person}", vector, video=f"v{video:04d}", start=start, end=start + 2.0))
+    return tracks
+
+
+@pytest.mark.parametrize(
+    ("seed", "search"),
+    [
+        (0, NeighbourSearch()),  # exact k-NN
+        (1, NeighbourSearch(exact_up_to=0, neighbours=8, probes=4)),  # IVF, few cells scanned
+        (2, NeighbourSearch(neighbours=3, max_neighbours=3)),  # graph far too sparse: later rounds merge
+        (3, NeighbourSearch(exact_up_to=0, neighbours=4, max_neighbours=4, probes=2)),
+    ],
+)
+def test_nearest_neighbour_clusters_equal_the_dense_all_pairs_clusters(seed, search):
+    tracks = _planted_tracks(seed)
+    threshold = 0.6
+    expected, vectors, ordered = _dense_reference(tracks, threshold)
+    identities = cluster_identities(tracks, distance_threshold=threshold, search=search)
+    assert sorted(i.track_ids for i in identities) == expected
+    assert 30 <= len(expected) < len(tracks) - 100  # planted groups found, not all-in-one or all-apart
+    # Cohesion and margin from cluster sums equal the all-pairs means.
+    position = {t.track_id: n for n, t in enumerate(ordered)}
+    biggest = max(identities, key=lambda i: len(i.track_ids))
+    members = [position[t] for t in biggest.track_ids]
+    block = vectors[members] @ vectors[members].T
+    size = len(members)
+    assert biggest.intra_similarity == pytest.approx((block.sum() - np.trace(block)) / (size * (size - 1)))
+    by_id = {i.identity_id: i for i in identities}
+    nearest = [position[t] for t in by_id[biggest.nearest_identity_id].track_ids]
+    between = vectors[members] @ vectors[nearest].T
+    assert biggest.nearest_similarity == pytest.approx(between.mean())
+    others = [i for i in identities if i is not biggest]
+    best_other = max(float((vectors[members] @ vectors[[position[t] for t in o.track_ids]].T).mean()) for o in others)
+    assert biggest.nearest_similarity == pytest.approx(best_other)
+
+
+def test_co_occurring_tracks_never_merge_even_when_identical():
+    # Ten tracks of one face in one video, all overlapping: ten identities, each joined by at
+    # most its copies from other videos, never by a track it was seen with.
+    rng = np.random.default_rng(11)
+    face = rng.normal(0, 1, 32)
+    tracks = [_track(f"a{k}", face + rng.normal(0, 0.01, 32), video="v1", start=k * 0.1, end=5.0) for k in range(10)]
+    tracks += [_track(f"b{k}", face + rng.normal(0, 0.01, 32), video=f"w{k}") for k in range(25)]
+    seen_together = {f"a{k}" for k in range(10)}
+    expected = _dense_reference(tracks, 0.2)[0]
+    for search in (NeighbourSearch(), NeighbourSearch(exact_up_to=0), NeighbourSearch(neighbours=4, max_neighbours=4)):
+        identities = cluster_identities(tracks, distance_threshold=0.2, search=search)
+        assert all(len(seen_together & set(i.track_ids)) <= 1 for i in identities)
+        assert len(identities) == 10
+        if search.neighbours > 4:
+            # Which copy joins which of the ten depends on the merge order: the same as the
+            # dense order when the graph holds every close pair (here: every pair).
+            assert sorted(i.track_ids for i in identities) == expected
+
+
+def test_planted_clusters_with_co_occurrence_never_hold_a_co_occurring_pair():
+    tracks = _planted_tracks(5, noise=0.6, apart_when_together=False)
+    identities = cluster_identities(tracks, distance_threshold=0.6, search=NeighbourSearch(exact_up_to=0, probes=4))
+    index = {t.track_id: n for n, t in enumerate(tracks)}
+    together = co_occurring(tracks)
+    for identity in identities:
+        members = [index[t] for t in identity.track_ids]
+        assert not together[np.ix_(members, members)].any()
+    assert together.sum() > 100  # the case has plenty of co-occurring same-person pairs to refuse
+
+
+def _greedy_full_table(identities, earlier, threshold):
+    """The earlier-id choice made on the full cluster x earlier table (the former way)."""
+    similarity = np.stack([i.centroid.astype(np.float64) for i in identities]) @ np.stack(
+        [np.asarray(e.centroid, np.float64) for e in earlier]
+    ).T
+    pairs = sorted(
+        ((similarity[c, e], c, e) for c in range(len(identities)) for e in range(len(earlier))),
+        key=lambda p: (-p[0], p[1], p[2]),
+    )
+    taken_c, taken_e, chosen = set(), set(), {}
+    for cosine, c, e in pairs:
+        if cosine >= 1.0 - threshold and c not in taken_c and e not in taken_e:
+            chosen[identities[c].track_ids] = earlier[e].identity_id
+            taken_c.add(c)
+            taken_e.add(e)
+    return chosen
+
+
+def test_earlier_identities_are_matched_through_the_index_as_by_the_full_table():
+    rng = np.random.default_rng(12)
+    people = rng.normal(0, 1, (300, 48))
+    earlier = known_identities(cluster_identities([_track(f"r1-{p}", people[p], video=f"v{p}") for p in range(300)]))
+    # Many look-alikes of a few earlier people (kept apart by co-occurrence) compete for each of
+    # them: more than the first 8 neighbours asked for are taken, so the search asks again.
+    tracks = [
+        _track(f"r2-{p}-{c}", people[p] + rng.normal(0, 0.2, 48), video=f"w{p}", start=c * 0.1, end=9.0)
+        for p in range(12) for c in range(12)
+    ] + [_track(f"r2-new{p}", rng.normal(0, 1, 48), video=f"x{p}") for p in range(20)]  # fmt: skip
+    threshold = IDENTITY_DISTANCE_THRESHOLDS["landmark_texture_v1"] * 3
+    for search in (NeighbourSearch(), NeighbourSearch(exact_up_to=0, probes=64)):
+        identities = cluster_identities(tracks, earlier=earlier, distance_threshold=threshold, search=search)
+        expected = _greedy_full_table(identities, earlier, threshold)
+        inherited = {i.track_ids: i.identity_id for i in identities if i.earlier_similarity is not None}
+        assert inherited == expected
+        assert len(inherited) == 12

@@ -125,3 +125,120 @@ def test_blocked_all_pairs_search_finds_the_same_duplicates_as_one_block(monkeyp
     assert [(d.segment_id, d.kept_segment_id) for d in find_near_duplicates(fingerprints)] == expected
     monkeypatch.setattr(near_duplicates, "_BLOCK_ELEMENTS", 37)  # many tiny blocks
     assert [(d.segment_id, d.kept_segment_id) for d in find_near_duplicates(fingerprints)] == expected
+
+
+def _brute_force_duplicates(fingerprints, criteria, earlier=()):
+    """The former way: every pair of key frames and of embeddings compared, then the walk over
+    every kept earlier segment that shares a key frame within ``max_frame_distance`` bits or
+    passes the CLIP cut."""
+    from annotators.near_duplicates import _compare
+    from annotators.perceptual_hash import hash_array
+
+    walk = [*earlier, *fingerprints]
+    frames = [hash_array(f.key_frame_hashes) for f in walk]
+    values = np.concatenate([h[v] for h, v in frames])
+    owner = np.concatenate([np.full(int(v.sum()), i) for i, (_, v) in enumerate(frames)])
+    close_frames = np.bitwise_count(values[:, None] ^ values[None, :]) <= criteria.max_frame_distance
+    shares_frame = np.zeros((len(walk), len(walk)), dtype=bool)
+    rows, cols = np.nonzero(close_frames)
+    shares_frame[owner[rows], owner[cols]] = True
+    kept, found = list(range(len(earlier))), []
+    for index in range(len(earlier), len(walk)):
+        fingerprint, duplicate = walk[index], None
+        for twin in kept:
+            other = walk[twin]
+            clip = (
+                fingerprint.embedding is not None
+                and other.embedding is not None
+                and float(np.float32(fingerprint.embedding) @ np.float32(other.embedding)) >= 1.0 - criteria.clip_eps
+            )
+            if shares_frame[index, twin] or clip:
+                duplicate = _compare(fingerprint, other, bool(shares_frame[index, twin]), clip, criteria)
+                if duplicate is not None:
+                    break
+        if duplicate is None:
+            kept.append(index)
+        else:
+            found.append(duplicate)
+    return found
+
+
+def _random_corpus(seed, segments=400, frames=8, with_embeddings=False):
+    """Random key-frame hashes with planted copies: exact, a few bits off per frame, shifted in
+    time, near the mean-distance cut (3-5 bits) or only frame-level close (6-10 bits), in other
+    videos and in the same video."""
+    rng = np.random.default_rng(seed)
+    embeddings = rng.normal(size=(segments, 24))
+    fingerprints = []
+    for i in range(segments):
+        hashes = [int(h) for h in rng.integers(0, 2**64, frames, dtype=np.uint64)]
+        if i % 17 == 3:
+            hashes[i % frames] = None  # a flat frame
+        vector = embeddings[i] if with_embeddings and i % 5 else None
+        fingerprints.append(_synthetic(f"s{i:04d}", f"v{i // 3:04d}", hashes, vector))
+    for n, source in enumerate(rng.choice(segments, 150)):
+        original = fingerprints[source]
+        bits = int(rng.integers(0, 11))
+        shift = int(rng.integers(0, 3))
+        hashes = [
+            None if h is None else h ^ sum(1 << int(b) for b in rng.choice(64, bits, replace=False))
+            for h in original.key_frame_hashes[shift:]
+        ]
+        vector = None
+        if with_embeddings and n % 3 == 0:
+            vector = embeddings[source] + rng.normal(0, 0.15 if n % 2 else 0.03, 24)
+        video = original.video_id if n % 10 == 0 else f"c{n:04d}"
+        fingerprints.append(_synthetic(f"c{n:04d}", video, hashes, vector))
+    order = rng.permutation(len(fingerprints))
+    return [fingerprints[i] for i in order]
+
+
+def _outcome(duplicates):
+    return [
+        (d.segment_id, d.kept_segment_id, d.evidence, d.matched_fraction, d.mean_hash_distance, d.cosine)
+        for d in duplicates
+    ]
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        DuplicateCriteria(),
+        DuplicateCriteria(compare_within_video=True),
+        DuplicateCriteria(max_frame_distance=6, max_mean_distance=8.0, min_matched_fraction=0.5),
+        DuplicateCriteria(max_frame_distance=12, max_mean_distance=2.5),
+    ],
+)
+def test_hashing_finds_exactly_the_duplicates_all_pairs_comparison_finds(criteria):
+    fingerprints = _random_corpus(0)
+    expected = _brute_force_duplicates(fingerprints, criteria)
+    assert len(expected) >= 30  # planted copies found ...
+    assert len(expected) <= 130  # ... and copies beyond the cut kept
+    assert _outcome(find_near_duplicates(fingerprints, criteria)) == _outcome(expected)
+
+
+@pytest.mark.parametrize("exact_up_to", [20_000, 0])
+def test_clip_search_finds_exactly_the_duplicates_all_pairs_comparison_finds(exact_up_to):
+    from annotators.vector_neighbours import NeighbourSearch
+
+    fingerprints = _random_corpus(1, with_embeddings=True)
+    criteria = DuplicateCriteria(clip_eps=0.02)
+    expected = _brute_force_duplicates(fingerprints, criteria)
+    assert sum(d.evidence == "clip" for d in expected) >= 5
+    found = find_near_duplicates(fingerprints, criteria, search=NeighbourSearch(exact_up_to=exact_up_to, probes=4))
+    assert _outcome(found) == _outcome(expected)
+
+
+def test_segments_kept_by_earlier_runs_are_twins_and_never_reported():
+    fingerprints = _random_corpus(2)
+    criteria = DuplicateCriteria()
+    before = fingerprints[:300]
+    duplicates_before = {d.segment_id for d in find_near_duplicates(before, criteria)}
+    earlier = [f for f in before if f.segment_id not in duplicates_before]
+    new = fingerprints[300:]
+    found = find_near_duplicates(new, criteria, earlier=earlier)
+    assert _outcome(found) == _outcome(_brute_force_duplicates(new, criteria, earlier=earlier))
+    assert {d.segment_id for d in found} <= {f.segment_id for f in new}
+    assert sum(d.kept_segment_id in {f.segment_id for f in earlier} for d in found) >= 10
+    with pytest.raises(ValueError, match="earlier runs"):
+        find_near_duplicates(new, criteria, earlier=new[:1])
