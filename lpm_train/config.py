@@ -78,13 +78,21 @@ class TrainConfig:
     precision: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU) | "fp32" | "bf16"
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default (one per core)
     heldout_batches: int = 1
+    keep_checkpoints: int = 3  # newest step checkpoints kept (base and distill), so a late blow-up can be rolled back
 
 
 @dataclass
 class SamplerConfig:
+    """The teacher's guided Euler sampler: ``lpm-train sample``, the ODE pairs and DMD's real
+    score all use it, so the student is distilled toward the distribution users sample."""
+
     steps: int = 16
-    guidance_text: float = 1.0
-    guidance_audio: float = 1.0
+    # Classifier-free guidance > 1, as the anchors distil: CausVid and Self-Forcing take the DMD
+    # real score and the ODE-pair teacher with guidance 3-3.5 (a guidance-free teacher's samples
+    # are blurry and weakly conditioned; the student inherits whatever its target is).
+    guidance_text: float = 3.0
+    # Audio-driven talking-head samplers guide audio separately at 3-4.5 (lip sync is the point).
+    guidance_audio: float = 3.5
     shift: float = 1.0  # timestep shift; >1 spends more steps at high noise
 
 
@@ -100,9 +108,19 @@ class DistillConfig:
     regression_steps: int = 200
     straight_fraction: float = 0.75  # regression inputs on the noise-sample line instead of the path
     dmd_steps: int = 100
-    critic_updates_per_generator: int = 2
-    dmd_weight: float = 0.05  # distribution-matching term (its gradient is O(1) per pixel)
-    dmd_regression_weight: float = 1.0  # keeps the student on the teacher's noise-to-sample map
+    # DMD2's two-time-scale rule (Self-Forcing: dfake_gen_update_ratio 5): the critic must track
+    # the student's moving distribution, or the fake score lags and the generator gradient is stale.
+    critic_updates_per_generator: int = 5
+    # CausVid / Self-Forcing: once ODE regression has initialised the student, DMD alone trains it.
+    dmd_weight: float = 1.0
+    # An optional pull toward the teacher's own sample of the same noise. 0 by default: it pins the
+    # student to the teacher's deterministic map, which DMD does not need and which fights the
+    # distribution-matching gradient (the old default 1.0 against 0.05 DMD was mostly regression).
+    dmd_regression_weight: float = 0.0
+    # Rollouts keep the same generated context as ``stream.window_frames`` (references are the
+    # sink in both): Self-Forcing trains on its own rolling-window rollouts, so what streaming
+    # evicts is evicted in training too. 0: the whole clip.
+    rollout_window_frames: int = 4
     lr: float = 5e-4
     critic_lr: float = 5e-4
     ema_decay: float = 0.98
@@ -255,6 +273,10 @@ def validate(config: LpmTrainConfig) -> None:
         raise ConfigError("data.text_encoder must be 'hashed' or 'sentence'")
     if d.max_refs > m.max_refs:
         raise ConfigError("data.max_refs exceeds model.max_refs")
+    if config.distill.rollout_window_frames % m.patch[0] or config.distill.rollout_window_frames < 0:
+        raise ConfigError("distill.rollout_window_frames must be a non-negative multiple of model.patch[0]")
+    if config.train.keep_checkpoints < 0:
+        raise ConfigError("train.keep_checkpoints must be >= 0")
 
 
 def save_resolved(config: LpmTrainConfig, path: Path) -> None:

@@ -4,6 +4,9 @@ For each curated sample the teacher integrates the guided flow ODE from a seeded
 ``sampler.steps`` Euler steps; we keep the states at the student's few-step times (including
 the noise at t = 1) and the end point. Conditions are stored as features, so distillation never
 decodes video. One sample = ``<key>.ode.npz`` + ``<key>.json``.
+
+Under ``torchrun`` the work is split by rank: each rank reads its own slice of the shards, draws
+its own noise, writes its own ``<split>-r<rank>-<n>.tar`` files and an even share of the pairs.
 """
 
 from __future__ import annotations
@@ -24,10 +27,17 @@ import webdataset as wds
 from lpm_train.config import LpmTrainConfig
 from lpm_train.data.shape_batcher import batches_by_shape
 from lpm_train.data.shard_loader import make_loader
-from lpm_train.data.shard_stream import RawSample, ReaderPosition, expand_shard_urls, raw_sample_stream
+from lpm_train.data.shard_stream import (
+    RawSample,
+    ReaderPosition,
+    current_reader_position,
+    expand_shard_urls,
+    raw_sample_stream,
+)
 from lpm_train.diffusion.euler_sampler import euler_sample, time_grid
 from lpm_train.model_factory import model_from_checkpoint
 from lpm_train.models.conditions import Conditions, stack_conditions
+from lpm_train.runtime import Runtime, rank_seed, setup_runtime
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +116,23 @@ class _AtomicTarWriter(wds.TarWriter):
 
 @torch.no_grad()
 def write_ode_pairs(
-    config: LpmTrainConfig, shards: list[str], out_dir: Path, prefix: str, limit: int, resampled: bool
+    config: LpmTrainConfig,
+    shards: list[str],
+    out_dir: Path,
+    prefix: str,
+    limit: int,
+    resampled: bool,
+    runtime: Runtime | None = None,
 ) -> int:
-    """Teacher trajectories for up to ``limit`` samples of ``shards``; returns how many.
-    ``resampled``: draw shuffled clips and random windows until ``limit`` (training pairs);
-    otherwise one pass in order (held-out pairs)."""
+    """This rank's teacher trajectories for up to ``limit`` samples of ``shards`` (its share of
+    them under ``torchrun``); returns how many it wrote. ``resampled``: draw shuffled clips and
+    random windows until ``limit`` (training pairs); otherwise one pass in order over this
+    rank's shards (held-out pairs)."""
+    runtime = runtime or setup_runtime(config.train.precision, config.train.threads)
+    if resampled:
+        limit = len(range(runtime.rank, limit, runtime.world))
     teacher, teacher_config, _ = model_from_checkpoint(Path(config.distill.teacher_checkpoint), "ema", 0)
+    teacher = teacher.to(runtime.device)
     data = dataclasses.replace(
         teacher_config.data, batch_size=config.data.batch_size, num_workers=0, seed=config.distill.seed
     )
@@ -119,7 +140,9 @@ def write_ode_pairs(
     if steps % student_steps:
         raise ValueError("sampler.steps must be a multiple of distill.student_steps")
     times = student_times(config)
-    generator = torch.Generator().manual_seed(config.distill.seed * 1000 + zlib.crc32(prefix.encode()) % 1000)
+    split_seed = config.distill.seed * 1000 + zlib.crc32(prefix.encode()) % 1000
+    generator = torch.Generator().manual_seed(rank_seed(split_seed, runtime.rank))
+    name = f"{prefix}-r{runtime.rank:03d}" if runtime.world > 1 else prefix
     out_dir.mkdir(parents=True, exist_ok=True)
     written, shard_index, in_shard = 0, 0, 0
     writer: _AtomicTarWriter | None = None
@@ -128,18 +151,21 @@ def write_ode_pairs(
             break
         if not len(batch):
             continue
+        # Noise is drawn on the CPU (the same pairs on any device), the ODE runs on the device.
         noise = torch.randn(batch.video.shape, generator=generator)
-        clean, kept = euler_sample(
-            teacher,
-            noise,
-            batch.cond,
-            steps,
-            config.sampler.shift,
-            config.sampler.guidance_text,
-            config.sampler.guidance_audio,
-            keep_every=steps // student_steps,
-        )
-        trajectory = torch.stack(kept, dim=1)
+        cond = batch.cond.to(runtime.device)
+        with runtime.autocast():
+            clean, kept = euler_sample(
+                teacher,
+                noise.to(runtime.device),
+                cond,
+                steps,
+                config.sampler.shift,
+                config.sampler.guidance_text,
+                config.sampler.guidance_audio,
+                keep_every=steps // student_steps,
+            )
+        clean, trajectory = clean.float().cpu(), torch.stack(kept, dim=1).float().cpu()
         for row, key in enumerate(batch.keys):
             if written >= limit:
                 break
@@ -147,7 +173,7 @@ def write_ode_pairs(
                 if writer is not None:
                     writer.close()
                     shard_index += 1
-                writer, in_shard = _AtomicTarWriter(out_dir / f"{prefix}-{shard_index:06d}.tar"), 0
+                writer, in_shard = _AtomicTarWriter(out_dir / f"{name}-{shard_index:06d}.tar"), 0
             record = {
                 "source_key": key,
                 "teacher": config.distill.teacher_checkpoint,
@@ -175,12 +201,13 @@ def write_ode_pairs(
 def make_ode_pairs(config: LpmTrainConfig) -> dict[str, int]:
     if not config.distill.teacher_checkpoint:
         raise ValueError("distill.teacher_checkpoint is empty: point it at the base run's checkpoint.pt")
+    runtime = setup_runtime(config.train.precision, config.train.threads)
     out = Path(config.distill.ode_pairs_dir)
     limit = config.distill.ode_pairs
-    counts = {"train": write_ode_pairs(config, config.data.shards, out, "train", limit, resampled=True)}
+    mine = {"train": write_ode_pairs(config, config.data.shards, out, "train", limit, True, runtime)}
     if config.data.heldout_shards:
-        counts["heldout"] = write_ode_pairs(config, config.data.heldout_shards, out, "heldout", limit, resampled=False)
-    return counts
+        mine["heldout"] = write_ode_pairs(config, config.data.heldout_shards, out, "heldout", limit, False, runtime)
+    return {split: runtime.sum_over_ranks(count) for split, count in mine.items()}
 
 
 def _pair_shape(raw: RawSample) -> tuple[int, ...] | None:
@@ -191,11 +218,23 @@ def _pair_shape(raw: RawSample) -> tuple[int, ...] | None:
 
 
 def pair_batches(
-    pattern: list[str], batch_size: int, resampled: bool, seed: int, skip: int = 0
-) -> Iterator[OdePairBatch]:
+    pattern: list[str], batch_size: int, resampled: bool, seed: int, skip: int = 0, split_by_rank: bool = True
+) -> Iterator[OdePairBatch | None]:
     """Same-shape batches of ODE pairs in a reproducible (seeded) order, like the video loader;
-    the first ``skip`` batches are passed over undecoded (resume)."""
-    raw = raw_sample_stream(expand_shard_urls(pattern), resampled, seed, ReaderPosition())
+    the first ``skip`` batches are passed over undecoded (resume). ``split_by_rank``: each rank
+    reads its own shards (training); otherwise every rank reads all of them (evaluation). A
+    batch whose every pair is unreadable comes out as ``None``, so batch counting (and resume)
+    stays exact and the trainer can skip it together with the other ranks."""
+    position = current_reader_position()
+    position = ReaderPosition(position.rank, position.world) if split_by_rank else ReaderPosition()
+    raw = raw_sample_stream(expand_shard_urls(pattern), resampled, seed, position)
     for index, (_, members) in enumerate(batches_by_shape(raw, _pair_shape, batch_size, 4 * batch_size)):
-        if index >= skip:
-            yield collate_pairs([decode_pair(m) for m in members])
+        if index < skip:
+            continue
+        decoded = []
+        for member in members:
+            try:
+                decoded.append(decode_pair(member))
+            except Exception as err:  # a bad pair is logged and skipped, never fatal
+                log.warning("skip ODE pair %s (%s): %s: %s", member.key, member.url, type(err).__name__, err)
+        yield collate_pairs(decoded) if decoded else None
