@@ -13,6 +13,7 @@ losses describe the global batch) and ``gather_objects`` (rank 0 saves every ran
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -21,15 +22,16 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-# A large odd constant (2^63 / golden ratio): rank r's seed is ``seed + r * _RANK_STRIDE`` mod
-# 2^63, so rank 0 keeps the single-process seed and no two ranks of one run share a stream.
-_RANK_STRIDE = 0x9E3779B97F4A7C15 >> 1
+# An odd constant (2^32 / golden ratio): rank r's seed is ``seed + r * _RANK_STRIDE`` mod 2^32
+# (numpy's seed range), so rank 0 keeps the single-process seed and the ranks of one run get
+# distinct seeds (an odd stride is invertible mod 2^32).
+_RANK_STRIDE = 0x9E3779B1
 
 
 def rank_seed(seed: int, rank: int) -> int:
     """The seed of rank ``rank``'s generator: noise, timesteps and condition dropout must differ
     across ranks, or data parallelism trains on N copies of one draw."""
-    return (seed + rank * _RANK_STRIDE) % 2**63
+    return (seed + rank * _RANK_STRIDE) % 2**32
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,17 @@ class Runtime:
         return int(tensor.item())
 
     def gather_objects(self, obj: Any) -> list[Any]:
-        """Every rank's ``obj``, in rank order (on every rank)."""
+        """Every rank's ``obj`` (tensors and plain values), in rank order, on every rank.
+
+        Sent as ``torch.save`` bytes: ``all_gather_object`` pickles tensors through storages
+        that torch 2.8 cannot unpickle (``UntypedStorage has no attribute 'dtype'``)."""
         if not self.distributed:
             return [obj]
+        buffer = io.BytesIO()
+        torch.save(obj, buffer)
         gathered: list[Any] = [None] * self.world
-        dist.all_gather_object(gathered, obj)
-        return gathered
+        dist.all_gather_object(gathered, buffer.getvalue())
+        return [torch.load(io.BytesIO(data), weights_only=True) for data in gathered]
 
     def barrier(self) -> None:
         if self.distributed:

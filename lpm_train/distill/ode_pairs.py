@@ -15,6 +15,7 @@ import dataclasses
 import io
 import json
 import logging
+import random
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import torch
 import webdataset as wds
 
 from lpm_train.config import LpmTrainConfig
+from lpm_train.data.byte_shuffle import byte_bounded_shuffle
 from lpm_train.data.shape_batcher import batches_by_shape
 from lpm_train.data.shard_loader import make_loader
 from lpm_train.data.shard_stream import (
@@ -42,6 +44,7 @@ from lpm_train.runtime import Runtime, rank_seed, setup_runtime
 log = logging.getLogger(__name__)
 
 PAIR_MEMBER = "ode.npz"
+PAIR_SHUFFLE_BYTES = 256 * 2**20  # ~8 pairs at gpu_small scale, hundreds at the tiny scale
 _COND_FIELDS = [f.name for f in dataclasses.fields(Conditions)]
 
 
@@ -228,6 +231,11 @@ def pair_batches(
     position = current_reader_position()
     position = ReaderPosition(position.rank, position.world) if split_by_rank else ReaderPosition()
     raw = raw_sample_stream(expand_shard_urls(pattern), resampled, seed, position)
+    if resampled:
+        # Shuffle before decode, as the video loader does: a shard's pairs come from neighbouring
+        # clips, and ranks that happen to draw the same shard must not read it in the same order.
+        rng = random.Random(f"pairs/{seed}/{position.rank}")
+        raw = byte_bounded_shuffle(raw, PAIR_SHUFFLE_BYTES, rng)
     for index, (_, members) in enumerate(batches_by_shape(raw, _pair_shape, batch_size, 4 * batch_size)):
         if index < skip:
             continue
