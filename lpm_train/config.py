@@ -79,6 +79,11 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default (one per core)
     heldout_batches: int = 1
     keep_checkpoints: int = 3  # newest step checkpoints kept (base and distill), so a late blow-up can be rolled back
+    # Every this many steps rank 0 writes mp4s (with their audio) of ``validation_samples`` fixed
+    # held-out samples under ``<out_dir>/samples/step-<n>/`` (base: the EMA teacher with guidance;
+    # distill: the EMA student streamed). 0: never. Losses alone do not show lip sync or identity.
+    validate_every: int = 100
+    validation_samples: int = 2
 
 
 @dataclass
@@ -147,6 +152,22 @@ class StreamConfig:
 
 
 @dataclass
+class SampleConfig:
+    checkpoint: str = ""  # empty: <train.out_dir>/checkpoint.pt
+    out_dir: str = "runs/samples"
+    count: int = 4  # fixed held-out samples rendered
+    frames: int = 0  # frames per video (also for validation videos); 0: the largest training bucket
+    weights: str = "ema"  # "ema" | "model"
+    seed: int = 0
+
+
+@dataclass
+class ScoreConfig:
+    samples: str = ""  # folder of mp4s (``lpm-train score --samples DIR``)
+    timeout_s: float = 3600.0
+
+
+@dataclass
 class BenchConfig:
     loader_batches: int = 8
     model_steps: int = 5
@@ -163,6 +184,8 @@ class LpmTrainConfig:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
 
     def to_dict(self) -> dict[str, Any]:

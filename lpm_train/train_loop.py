@@ -31,6 +31,7 @@ from lpm_train.ema import ModelEma
 from lpm_train.metrics_log import MetricsLog
 from lpm_train.model_factory import build_model
 from lpm_train.runtime import Runtime, data_parallel, rank_seed, setup_runtime
+from lpm_train.sample_videos import teacher_generator, validation_sources, write_videos
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def train_base(config: LpmTrainConfig) -> BaseRunResult:
     if runtime.is_main:
         save_resolved(config, run_dir / "config.yaml")
     metrics = MetricsLog(run_dir / "log.jsonl", runtime.is_main)
+    sources = validation_sources(config, runtime.is_main)
     # Unused parameters: a batch of clips without references leaves the reference embeddings out.
     trained = data_parallel(model, runtime, find_unused_parameters=True)
     loader = iter(make_loader(config.data, config.data.shards, config.data.resampled, skip_batches=consumed))
@@ -170,9 +172,14 @@ def train_base(config: LpmTrainConfig) -> BaseRunResult:
             )
         if result.step % tc.checkpoint_every == 0 or result.step == tc.steps:
             save()
+        if sources and result.step % tc.validate_every == 0:
+            with runtime.autocast():
+                generate = teacher_generator(ema.model, config, config.sample.seed, runtime.device)
+                write_videos(sources, generate, run_dir / "samples" / f"step-{result.step:08d}")
 
     result.samples_per_s = meter.samples_per_s
     if heldout:
         result.heldout_end = heldout_loss(model, heldout, tc)
         metrics.write({"step": result.step, "heldout_start": result.heldout_start, "heldout_end": result.heldout_end})
+    metrics.close()
     return result

@@ -34,6 +34,7 @@ from lpm_train.ema import ModelEma
 from lpm_train.metrics_log import MetricsLog
 from lpm_train.model_factory import build_model, copy_weights, model_from_checkpoint
 from lpm_train.runtime import data_parallel, rank_seed, setup_runtime
+from lpm_train.sample_videos import student_generator, validation_sources, write_videos
 from lpm_train.train_loop import seed_everything
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def train_distill(config: LpmTrainConfig) -> DistillResult:
     if runtime.is_main:
         save_resolved(saved_config, run_dir / "config.yaml")
     metrics = MetricsLog(run_dir / "log.jsonl", runtime.is_main)
+    sources = validation_sources(saved_config, runtime.is_main)
     pairs = pair_batches(_pair_pattern(config, "train"), config.data.batch_size, True, dc.seed, skip=consumed)
 
     def save() -> None:
@@ -207,7 +209,21 @@ def train_distill(config: LpmTrainConfig) -> DistillResult:
             evaluate("after_dmd")
         if result.step % dc.checkpoint_every == 0 or result.step == total:
             save()
+        if sources and result.step % config.train.validate_every == 0:
+            window = config.stream.window_frames
+            generate = student_generator(
+                ema.model,
+                dc.chunk_frames,
+                window,
+                dc.student_steps,
+                config.sampler.shift,
+                config.sample.seed,
+                runtime.device,
+            )
+            with runtime.autocast():
+                write_videos(sources, generate, run_dir / "samples" / f"step-{result.step:08d}")
 
     if runtime.is_main:
         (run_dir / "eval.json").write_text(json.dumps(result.evaluations, indent=1), encoding="utf-8")
+    metrics.close()
     return result
