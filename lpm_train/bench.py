@@ -24,6 +24,7 @@ import torch
 from lpm_train.config import LpmTrainConfig
 from lpm_train.data.shard_loader import make_loader
 from lpm_train.diffusion.rectified_flow import draw, flow_loss
+from lpm_train.latent.autoencoder import model_space
 from lpm_train.model_factory import build_model, condition_dims, model_from_checkpoint
 from lpm_train.models.conditions import Conditions
 from lpm_train.models.dit import VideoDiT
@@ -34,6 +35,7 @@ from lpm_train.stream.streamer import CachedStreamer, RecomputeStreamer
 def synthetic_conditions(config: LpmTrainConfig, batch: int, frames: int) -> Conditions:
     """Random conditions of the configured shapes: all frames speaking, all references valid."""
     d, dims = config.data, condition_dims(config.data)
+    model, side = model_space(config.model, d.size)  # references as the model sees them (latents or pixels)
     g = torch.Generator().manual_seed(0)
     state = torch.ones(batch, frames, dtype=torch.long)
     text = (
@@ -48,7 +50,7 @@ def synthetic_conditions(config: LpmTrainConfig, batch: int, frames: int) -> Con
         listen_valid=state == 2,
         text=text,
         text_valid=torch.ones(batch, dims.text_tokens, dtype=torch.bool),
-        refs=torch.rand(batch, d.max_refs, config.model.channels, d.size, d.size, generator=g) * 2 - 1,
+        refs=torch.rand(batch, d.max_refs, model.channels, side, side, generator=g) * 2 - 1,
         ref_valid=torch.ones(batch, d.max_refs, dtype=torch.bool),
         state=state,
     )
@@ -76,7 +78,7 @@ def bench_model(config: LpmTrainConfig, device: torch.device) -> float:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     b, frames = config.data.batch_size, max(config.data.frame_buckets)
     cond = synthetic_conditions(config, b, frames).to(device)
-    video = (torch.rand(b, frames, config.model.channels, config.data.size, config.data.size) * 2 - 1).to(device)
+    video = (torch.rand(b, frames, model.config.channels, model.dims.size, model.dims.size) * 2 - 1).to(device)
     generator = torch.Generator().manual_seed(0)
     times = []
     for _ in range(config.bench.model_steps + 1):
@@ -109,7 +111,7 @@ def bench_stream(config: LpmTrainConfig, device: torch.device) -> dict[str, floa
     student, chunk, bc = _student(config).to(device), config.distill.chunk_frames, config.bench
     frames = (max(bc.stream_chunks, bc.context_chunks) + 2) * chunk
     cond = synthetic_conditions(config, 1, frames).to(device)
-    shape = (frames // chunk + 1, 1, chunk, config.model.channels, config.data.size, config.data.size)
+    shape = (frames // chunk + 1, 1, chunk, student.config.channels, student.dims.size, student.dims.size)
     noise = torch.randn(shape).to(device)
     process = psutil.Process()
     rss_before = peak_rss = process.memory_info().rss

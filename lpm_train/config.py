@@ -55,6 +55,9 @@ class ModelConfig:
     audio_window: int = 2  # token frames either side that each frame's audio attention sees
     rope_theta: float = 100.0
     max_refs: int = 4  # reference index embeddings
+    # A frozen image autoencoder in diffusers' format (folder): the DiT then works on its latents
+    # (lpm_train/latent/autoencoder.py). Empty: pixels, as in the CPU tests.
+    autoencoder: str = ""
 
 
 @dataclass
@@ -108,6 +111,9 @@ class DistillConfig:
     ode_pairs_dir: str = "runs/ode_pairs"
     ode_pairs: int = 16  # teacher trajectories to write
     ode_pairs_per_shard: int = 8
+    # Trajectories are stored as bfloat16: half of float32's bytes (a gpu_small pair of 31 MB in
+    # pixels), and bf16's 3 significant digits are below what regression onto them can resolve.
+    pair_dtype: str = "bfloat16"  # "bfloat16" | "float32"
     chunk_frames: int = 2
     student_steps: int = 4  # few-step schedule of the student
     regression_steps: int = 200
@@ -298,6 +304,8 @@ def validate(config: LpmTrainConfig) -> None:
         raise ConfigError("data.max_refs exceeds model.max_refs")
     if config.distill.rollout_window_frames % m.patch[0] or config.distill.rollout_window_frames < 0:
         raise ConfigError("distill.rollout_window_frames must be a non-negative multiple of model.patch[0]")
+    if config.distill.pair_dtype not in {"bfloat16", "float32"}:
+        raise ConfigError("distill.pair_dtype must be 'bfloat16' or 'float32'")
     if config.train.keep_checkpoints < 0:
         raise ConfigError("train.keep_checkpoints must be >= 0")
 

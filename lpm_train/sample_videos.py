@@ -26,6 +26,7 @@ from lpm_train.data.sample_decoder import SampleDecoder, reference_members
 from lpm_train.data.shard_stream import expand_shard_urls, read_shard_samples
 from lpm_train.data.video_batch import collate_samples
 from lpm_train.diffusion.euler_sampler import euler_sample
+from lpm_train.latent.autoencoder import FrozenAutoencoder, encoded_conditions, load_codec
 from lpm_train.models.conditions import Conditions
 from lpm_train.models.dit import VideoDiT
 from lpm_train.stream.mp4_writer import ChunkedMp4Writer
@@ -74,31 +75,40 @@ def _noise(model: VideoDiT, frames: int, index: int, seed: int) -> torch.Tensor:
 
 
 def teacher_generator(
-    model: VideoDiT, config: LpmTrainConfig, seed: int, device: torch.device
+    model: VideoDiT, config: LpmTrainConfig, seed: int, device: torch.device, codec: FrozenAutoencoder | None = None
 ) -> Callable[[SampleSource, int], torch.Tensor]:
+    """Pixels ``[T, C, H, W]`` of the model's guided Euler sample (decoded from latents with a codec)."""
     s = config.sampler
 
     def generate(source: SampleSource, index: int) -> torch.Tensor:
         noise = _noise(model, source.cond.state.shape[1], index, seed).to(device)
-        video, _ = euler_sample(
-            model, noise, source.cond.to(device), s.steps, s.shift, s.guidance_text, s.guidance_audio
-        )
-        return video[0]
+        cond = encoded_conditions(source.cond.to(device), codec)
+        video, _ = euler_sample(model, noise, cond, s.steps, s.shift, s.guidance_text, s.guidance_audio)
+        return video[0] if codec is None else codec.decode(video[0])
 
     return generate
 
 
 def student_generator(
-    model: VideoDiT, chunk_frames: int, window_frames: int, steps: int, shift: float, seed: int, device: torch.device
+    model: VideoDiT,
+    chunk_frames: int,
+    window_frames: int,
+    steps: int,
+    shift: float,
+    seed: int,
+    device: torch.device,
+    codec: FrozenAutoencoder | None = None,
 ) -> Callable[[SampleSource, int], torch.Tensor]:
     """The causal student as ``stream`` runs it: chunk by chunk through the KV cache."""
 
     def generate(source: SampleSource, index: int) -> torch.Tensor:
         frames = source.cond.state.shape[1]
         noise = _noise(model, frames, index, seed).to(device)
-        streamer = CachedStreamer(model, source.cond.to(device), chunk_frames, window_frames, steps, shift)
+        cond = encoded_conditions(source.cond.to(device), codec)
+        streamer = CachedStreamer(model, cond, chunk_frames, window_frames, steps, shift)
         chunks = [streamer.next_chunk(noise[:, f : f + chunk_frames]) for f in range(0, frames, chunk_frames)]
-        return torch.cat(chunks, dim=1)[0]
+        video = torch.cat(chunks, dim=1)[0]
+        return video if codec is None else codec.decode(video)
 
     return generate
 
@@ -146,6 +156,7 @@ def run_sample(config: LpmTrainConfig) -> dict:
     runtime = setup_runtime(config.train.precision, config.train.threads)
     model, model_config, _ = model_from_checkpoint(path, sc.weights, 0)
     model = model.to(runtime.device)
+    codec = load_codec(model_config.model, runtime.device)
     data = model_config.data
     if config.data.shards or config.data.heldout_shards:  # this run's shards, the model's decoding
         data = dataclasses.replace(data, shards=config.data.shards, heldout_shards=config.data.heldout_shards)
@@ -153,5 +164,6 @@ def run_sample(config: LpmTrainConfig) -> dict:
     if not sources:
         raise ValueError("no usable samples in data.heldout_shards / data.shards")
     with runtime.autocast():
-        index = write_videos(sources, teacher_generator(model, config, sc.seed, runtime.device), Path(sc.out_dir))
+        generate = teacher_generator(model, config, sc.seed, runtime.device, codec)
+        index = write_videos(sources, generate, Path(sc.out_dir))
     return {"out_dir": sc.out_dir, "checkpoint": str(path), "videos": [row["mp4"] for row in index]}

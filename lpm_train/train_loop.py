@@ -28,6 +28,7 @@ from lpm_train.data.shard_loader import ThroughputMeter, make_loader
 from lpm_train.data.video_batch import VideoBatch
 from lpm_train.diffusion.rectified_flow import draw, flow_loss, heldout_loss
 from lpm_train.ema import ModelEma
+from lpm_train.latent.autoencoder import FrozenAutoencoder, encoded_batch, load_codec
 from lpm_train.metrics_log import MetricsLog
 from lpm_train.model_factory import build_model
 from lpm_train.runtime import Runtime, data_parallel, rank_seed, setup_runtime
@@ -59,14 +60,14 @@ def learning_rate(step: int, base: float, warmup: int) -> float:
     return base * min(1.0, (step + 1) / max(warmup, 1))
 
 
-def load_heldout(config: LpmTrainConfig, runtime: Runtime) -> list[VideoBatch]:
+def load_heldout(config: LpmTrainConfig, runtime: Runtime, codec: FrozenAutoencoder | None) -> list[VideoBatch]:
     if not config.data.heldout_shards:
         return []
     loader = make_loader(config.data, config.data.heldout_shards, resampled=False, shuffle=False, split_by_rank=False)
     batches = []
     for batch in loader:
         if len(batch):
-            batches.append(batch.to(runtime.device))
+            batches.append(encoded_batch(batch.to(runtime.device), codec))
         if len(batches) >= config.train.heldout_batches:
             break
     return batches
@@ -99,7 +100,8 @@ def train_base(config: LpmTrainConfig) -> BaseRunResult:
             generator.manual_seed(rank_seed(tc.seed + result.step, runtime.rank))
         log.info("resumed %s at step %d (%d batches consumed)", checkpoint, result.step, consumed)
 
-    heldout = load_heldout(config, runtime)
+    codec = load_codec(config.model, runtime.device)  # None: the model works on pixels
+    heldout = load_heldout(config, runtime, codec)
     if heldout and result.heldout_start is None:
         result.heldout_start = heldout_loss(model, heldout, tc)
     if runtime.is_main:
@@ -143,7 +145,7 @@ def train_base(config: LpmTrainConfig) -> BaseRunResult:
         if not runtime.all_ranks_have(len(batch) > 0):
             result.skipped_batches += 1
             continue
-        batch = batch.to(runtime.device)
+        batch = encoded_batch(batch.to(runtime.device), codec)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(result.step, tc.lr, tc.warmup_steps)
         d = draw(batch.video, tc, generator)
@@ -174,7 +176,7 @@ def train_base(config: LpmTrainConfig) -> BaseRunResult:
             save()
         if sources and result.step % tc.validate_every == 0:
             with runtime.autocast():
-                generate = teacher_generator(ema.model, config, config.sample.seed, runtime.device)
+                generate = teacher_generator(ema.model, config, config.sample.seed, runtime.device, codec)
                 write_videos(sources, generate, run_dir / "samples" / f"step-{result.step:08d}")
 
     result.samples_per_s = meter.samples_per_s

@@ -37,6 +37,7 @@ from lpm_train.data.shard_stream import (
     raw_sample_stream,
 )
 from lpm_train.diffusion.euler_sampler import euler_sample, time_grid
+from lpm_train.latent.autoencoder import encoded_batch, load_codec
 from lpm_train.model_factory import model_from_checkpoint
 from lpm_train.models.conditions import Conditions, stack_conditions
 from lpm_train.runtime import Runtime, rank_seed, setup_runtime
@@ -70,8 +71,26 @@ class OdePairBatch:
         )
 
 
-def _encode_pair(trajectory: torch.Tensor, times: torch.Tensor, clean: torch.Tensor, cond: Conditions) -> bytes:
-    arrays = {"trajectory": trajectory.numpy(), "times": times.numpy(), "clean": clean.numpy()}
+def _state_array(x: torch.Tensor, dtype: str) -> np.ndarray:
+    # numpy has no bfloat16: its bits are stored as uint16 under a ``_bf16`` name.
+    return x.to(torch.bfloat16).view(torch.uint16).numpy() if dtype == "bfloat16" else x.float().numpy()
+
+
+def _state_tensor(npz: np.lib.npyio.NpzFile, name: str) -> torch.Tensor:
+    if f"{name}_bf16" in npz.files:
+        return torch.from_numpy(npz[f"{name}_bf16"]).view(torch.bfloat16).float()
+    return torch.from_numpy(npz[name])
+
+
+def _encode_pair(
+    trajectory: torch.Tensor, times: torch.Tensor, clean: torch.Tensor, cond: Conditions, dtype: str
+) -> bytes:
+    suffix = "_bf16" if dtype == "bfloat16" else ""
+    arrays = {
+        f"trajectory{suffix}": _state_array(trajectory, dtype),
+        "times": times.numpy(),
+        f"clean{suffix}": _state_array(clean, dtype),
+    }
     arrays |= {f"cond_{name}": getattr(cond, name)[0].numpy() for name in _COND_FIELDS}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -79,13 +98,14 @@ def _encode_pair(trajectory: torch.Tensor, times: torch.Tensor, clean: torch.Ten
 
 
 def decode_pair(raw: RawSample) -> OdePairBatch:
+    """Trajectories come back as float32 whatever they were stored as."""
     with np.load(io.BytesIO(raw.members[PAIR_MEMBER]), allow_pickle=False) as npz:
         cond = Conditions(**{name: torch.from_numpy(npz[f"cond_{name}"]).unsqueeze(0) for name in _COND_FIELDS})
         return OdePairBatch(
             [raw.key],
-            torch.from_numpy(npz["trajectory"]).unsqueeze(0),
+            _state_tensor(npz, "trajectory").unsqueeze(0),
             torch.from_numpy(npz["times"]),
-            torch.from_numpy(npz["clean"]).unsqueeze(0),
+            _state_tensor(npz, "clean").unsqueeze(0),
             cond,
         )
 
@@ -136,6 +156,7 @@ def write_ode_pairs(
         limit = len(range(runtime.rank, limit, runtime.world))
     teacher, teacher_config, _ = model_from_checkpoint(Path(config.distill.teacher_checkpoint), "ema", 0)
     teacher = teacher.to(runtime.device)
+    codec = load_codec(teacher_config.model, runtime.device)  # pairs live where the teacher works
     data = dataclasses.replace(
         teacher_config.data, batch_size=config.data.batch_size, num_workers=0, seed=config.distill.seed
     )
@@ -154,9 +175,10 @@ def write_ode_pairs(
             break
         if not len(batch):
             continue
+        batch = encoded_batch(batch.to(runtime.device), codec)
         # Noise is drawn on the CPU (the same pairs on any device), the ODE runs on the device.
         noise = torch.randn(batch.video.shape, generator=generator)
-        cond = batch.cond.to(runtime.device)
+        cond = batch.cond
         with runtime.autocast():
             clean, kept = euler_sample(
                 teacher,
@@ -169,6 +191,7 @@ def write_ode_pairs(
                 keep_every=steps // student_steps,
             )
         clean, trajectory = clean.float().cpu(), torch.stack(kept, dim=1).float().cpu()
+        cond = cond.to("cpu")
         for row, key in enumerate(batch.keys):
             if written >= limit:
                 break
@@ -184,12 +207,14 @@ def write_ode_pairs(
                 "times": times.tolist(),
                 "shape": list(clean.shape[1:]),
                 "references": int(batch.cond.refs.shape[1]),
+                "storage": config.distill.pair_dtype,
+                "space": "latent" if codec is not None else "pixel",
             }
             writer.write(
                 {
                     "__key__": f"{key}_{written:06d}",
                     PAIR_MEMBER: _encode_pair(
-                        trajectory[row], times, clean[row], batch.cond.index(slice(row, row + 1))
+                        trajectory[row], times, clean[row], cond.index(slice(row, row + 1)), config.distill.pair_dtype
                     ),
                     "json": json.dumps(record).encode(),
                 }

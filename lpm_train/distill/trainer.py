@@ -31,6 +31,7 @@ from lpm_train.distill.few_step_eval import few_step_errors
 from lpm_train.distill.ode_pairs import pair_batches
 from lpm_train.distill.student_objective import StudentObjective
 from lpm_train.ema import ModelEma
+from lpm_train.latent.autoencoder import load_codec
 from lpm_train.metrics_log import MetricsLog
 from lpm_train.model_factory import build_model, copy_weights, model_from_checkpoint
 from lpm_train.runtime import data_parallel, rank_seed, setup_runtime
@@ -119,6 +120,7 @@ def train_distill(config: LpmTrainConfig) -> DistillResult:
         save_resolved(saved_config, run_dir / "config.yaml")
     metrics = MetricsLog(run_dir / "log.jsonl", runtime.is_main)
     sources = validation_sources(saved_config, runtime.is_main)
+    codec = load_codec(teacher_config.model, runtime.device) if sources else None  # decodes validation videos
     pairs = pair_batches(_pair_pattern(config, "train"), config.data.batch_size, True, dc.seed, skip=consumed)
 
     def save() -> None:
@@ -219,6 +221,7 @@ def train_distill(config: LpmTrainConfig) -> DistillResult:
                 config.sampler.shift,
                 config.sample.seed,
                 runtime.device,
+                codec,
             )
             with runtime.autocast():
                 write_videos(sources, generate, run_dir / "samples" / f"step-{result.step:08d}")
