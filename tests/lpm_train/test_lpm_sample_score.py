@@ -3,6 +3,8 @@ score`` (the curation toolkit's sync and identity measures, run as a separate pr
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 
@@ -66,14 +68,15 @@ def teacher_samples(trained_teacher, tmp_path_factory, media_shards) -> dict:
         "--set", "sample.frames=24",
         "--set", f"data.heldout_shards={json.dumps(media_shards['paths']['heldout'])}",
     ]  # fmt: skip
-    assert main(argv) == 0
-    return {"out": out}
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(argv) == 0
+    return {"out": out, "summary": last_json(printed.getvalue())}
 
 
 @pytest.mark.slow
-def test_sample_command_writes_guided_teacher_videos_with_audio(teacher_samples, capsys):
-    out = teacher_samples["out"]
-    summary = last_json(capsys.readouterr().out)
+def test_sample_command_writes_guided_teacher_videos_with_audio(teacher_samples):
+    out, summary = teacher_samples["out"], teacher_samples["summary"]
     index = json.loads((out / "index.json").read_text())
     assert summary["videos"] == [r["mp4"] for r in index] and len(index) == 3
     for row in index:
