@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from lpm_train.distill.dmd import student_rollout
-from lpm_train.distill.ode_pairs import OdePairBatch
 from lpm_train.distill.ode_regression import regression_loss
+from lpm_train.distill.pair_records import OdePairBatch
 from lpm_train.models.dit import VideoDiT
 
 

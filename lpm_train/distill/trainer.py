@@ -28,7 +28,7 @@ from lpm_train.checkpoint import capture_rng, latest_checkpoint, load_checkpoint
 from lpm_train.config import LpmTrainConfig, save_resolved
 from lpm_train.distill.dmd import critic_loss, dmd_generator_loss
 from lpm_train.distill.few_step_eval import few_step_errors
-from lpm_train.distill.ode_pairs import pair_batches
+from lpm_train.distill.pair_records import pair_batches
 from lpm_train.distill.student_objective import StudentObjective
 from lpm_train.ema import ModelEma
 from lpm_train.latent.autoencoder import load_codec

@@ -30,6 +30,7 @@ import lpm_train.checkpoint as checkpoint_module  # noqa: E402 - after the path 
 import lpm_train.data.shard_loader as shard_loader  # noqa: E402
 import lpm_train.distill.ode_pairs as ode_pairs  # noqa: E402
 import lpm_train.distill.ode_regression as ode_regression  # noqa: E402
+import lpm_train.distill.pair_records as pair_records  # noqa: E402
 import lpm_train.train_loop as train_loop  # noqa: E402
 from lpm_train.config import load_config  # noqa: E402
 
@@ -97,10 +98,9 @@ def main() -> None:
     torch.set_num_threads(1)
     config = load_config(None, args.overrides)
     checkpoint_module.atomic_save = record_writes(checkpoint_module.atomic_save)
-    shard_loader.batches_by_shape = corrupting(
-        shard_loader.batches_by_shape, "mp4", args.inject_rank, args.inject_batch
-    )
-    ode_pairs.batches_by_shape = corrupting(ode_pairs.batches_by_shape, "ode.npz", args.inject_rank, args.inject_batch)
+    inject = args.inject_rank, args.inject_batch
+    shard_loader.batches_by_shape = corrupting(shard_loader.batches_by_shape, "mp4", *inject)
+    pair_records.batches_by_shape = corrupting(pair_records.batches_by_shape, "ode.npz", *inject)
     train_loop.draw = record_first(train_loop.draw, lambda d: d.noise)
     ode_regression.chunk_inputs = record_first(ode_regression.chunk_inputs, lambda out: out[1])
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lpm_train.diffusion.euler_sampler import euler_sample
-from lpm_train.distill.ode_pairs import pair_batches
+from lpm_train.distill.pair_records import pair_batches
 from lpm_train.model_factory import model_from_checkpoint
 
 

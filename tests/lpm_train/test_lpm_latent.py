@@ -19,7 +19,7 @@ from conftest import tiny_config
 from lpm_train.cli import main
 from lpm_train.data.shard_stream import expand_shard_urls, read_shard_samples
 from lpm_train.diffusion.euler_sampler import euler_sample
-from lpm_train.distill.ode_pairs import PAIR_MEMBER, pair_batches
+from lpm_train.distill.pair_records import PAIR_MEMBER, pair_batches
 from lpm_train.latent.autoencoder import FrozenAutoencoder, autoencoder_geometry
 from lpm_train.model_factory import model_from_checkpoint
 
