@@ -47,6 +47,9 @@ class ModelConfig:
     # A frozen image autoencoder in diffusers' format (folder): the DiT then works on its latents
     # (lpm_train/latent/autoencoder.py). Empty: pixels, as in the CPU tests.
     autoencoder: str = ""
+    # Recompute each block's activations in the backward pass instead of keeping them: activation
+    # memory of one block instead of ``depth``, for about a third more compute (long GPU clips).
+    activation_checkpointing: bool = False
 
 
 @dataclass
@@ -70,6 +73,9 @@ class TrainConfig:
     precision: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU) | "fp32" | "bf16"
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default (one per core)
     heldout_batches: int = 1
+    # torch.compile the trained model in ``base`` (a GPU option: compiling on a CPU needs a C++
+    # toolchain and takes minutes). Distillation's streamed rollouts stay eager.
+    compile: bool = False
     keep_checkpoints: int = 3  # newest step checkpoints kept (base and distill), so a late blow-up can be rolled back
     # Every this many steps rank 0 writes mp4s (with their audio) of ``validation_samples`` fixed
     # held-out samples under ``<out_dir>/samples/step-<n>/`` (base: the EMA teacher with guidance;

@@ -110,6 +110,8 @@ def train_base(config: LpmTrainConfig) -> BaseRunResult:
     sources = validation_sources(config, runtime.is_main)
     # Unused parameters: a batch of clips without references leaves the reference embeddings out.
     trained = data_parallel(model, runtime, find_unused_parameters=True)
+    if tc.compile:
+        trained = torch.compile(trained)
     loader = iter(make_loader(config.data, config.data.shards, config.data.resampled, skip_batches=consumed))
     meter = ThroughputMeter()
     data_wait = 0.0
