@@ -8,7 +8,8 @@
   difference is reported), and peak RSS of the process while streaming (measured first, before
   the loader fills its buffers).
 
-Weights are random unless ``stream.checkpoint`` is set: speed does not depend on them.
+Weights are random unless ``stream.checkpoint`` is set: speed does not depend on them. Runs on
+the runtime's device (CUDA when visible, synchronised before every clock read), in fp32.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 from lpm_train.config import LpmTrainConfig
 from lpm_train.data.shard_loader import make_loader
 from lpm_train.diffusion.rectified_flow import draw, flow_loss
+from lpm_train.latent.autoencoder import model_space
 from lpm_train.model_factory import build_model, condition_dims, model_from_checkpoint
 from lpm_train.models.conditions import Conditions
 from lpm_train.models.dit import VideoDiT
@@ -33,6 +35,7 @@ from lpm_train.stream.streamer import CachedStreamer, RecomputeStreamer
 def synthetic_conditions(config: LpmTrainConfig, batch: int, frames: int) -> Conditions:
     """Random conditions of the configured shapes: all frames speaking, all references valid."""
     d, dims = config.data, condition_dims(config.data)
+    model, side = model_space(config.model, d.size)  # references as the model sees them (latents or pixels)
     g = torch.Generator().manual_seed(0)
     state = torch.ones(batch, frames, dtype=torch.long)
     text = (
@@ -47,7 +50,7 @@ def synthetic_conditions(config: LpmTrainConfig, batch: int, frames: int) -> Con
         listen_valid=state == 2,
         text=text,
         text_valid=torch.ones(batch, dims.text_tokens, dtype=torch.bool),
-        refs=torch.rand(batch, d.max_refs, config.model.channels, d.size, d.size, generator=g) * 2 - 1,
+        refs=torch.rand(batch, d.max_refs, model.channels, side, side, generator=g) * 2 - 1,
         ref_valid=torch.ones(batch, d.max_refs, dtype=torch.bool),
         state=state,
     )
@@ -64,21 +67,27 @@ def bench_loader(config: LpmTrainConfig) -> float | None:
     return samples / (time.perf_counter() - started)
 
 
-def bench_model(config: LpmTrainConfig) -> float:
-    model = build_model(config).train()
+def _clock(device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)  # kernels run asynchronously: time them, not their launch
+    return time.perf_counter()
+
+
+def bench_model(config: LpmTrainConfig, device: torch.device) -> float:
+    model = build_model(config).train().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     b, frames = config.data.batch_size, max(config.data.frame_buckets)
-    cond = synthetic_conditions(config, b, frames)
-    video = torch.rand(b, frames, config.model.channels, config.data.size, config.data.size) * 2 - 1
+    cond = synthetic_conditions(config, b, frames).to(device)
+    video = (torch.rand(b, frames, model.config.channels, model.dims.size, model.dims.size) * 2 - 1).to(device)
     generator = torch.Generator().manual_seed(0)
     times = []
     for _ in range(config.bench.model_steps + 1):
-        started = time.perf_counter()
+        started = _clock(device)
         loss = flow_loss(model, video, cond, draw(video, config.train, generator))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        times.append(time.perf_counter() - started)
+        times.append(_clock(device) - started)
     return b / statistics.median(times[1:])
 
 
@@ -98,11 +107,12 @@ def _student(config: LpmTrainConfig) -> VideoDiT:
 
 
 @torch.no_grad()
-def bench_stream(config: LpmTrainConfig) -> dict[str, float]:
-    student, chunk, bc = _student(config), config.distill.chunk_frames, config.bench
+def bench_stream(config: LpmTrainConfig, device: torch.device) -> dict[str, float]:
+    student, chunk, bc = _student(config).to(device), config.distill.chunk_frames, config.bench
     frames = (max(bc.stream_chunks, bc.context_chunks) + 2) * chunk
-    cond = synthetic_conditions(config, 1, frames)
-    noise = torch.randn(frames // chunk + 1, 1, chunk, config.model.channels, config.data.size, config.data.size)
+    cond = synthetic_conditions(config, 1, frames).to(device)
+    shape = (frames // chunk + 1, 1, chunk, student.config.channels, student.dims.size, student.dims.size)
+    noise = torch.randn(shape).to(device)
     process = psutil.Process()
     rss_before = peak_rss = process.memory_info().rss
 
@@ -111,13 +121,13 @@ def bench_stream(config: LpmTrainConfig) -> dict[str, float]:
 
     # Steady streaming with the configured rolling window.
     streamer = CachedStreamer(student, cond, chunk, config.stream.window_frames, config.stream.steps)
-    started = time.perf_counter()
+    started = _clock(device)
     streamer.next_chunk(noise[0])
-    first_latency = time.perf_counter() - started
+    first_latency = _clock(device) - started
     for i in range(1, bc.stream_chunks):
         streamer.next_chunk(noise[i])
         peak_rss = max(peak_rss, process.memory_info().rss)
-    chunks_per_s = bc.stream_chunks / (time.perf_counter() - started)
+    chunks_per_s = bc.stream_chunks / (_clock(device) - started)
 
     # One chunk at a fixed context length: KV cache versus recomputing the context.
     context_frames = bc.context_chunks * chunk
@@ -129,14 +139,14 @@ def bench_stream(config: LpmTrainConfig) -> dict[str, float]:
     cached_times, recompute_times, difference = [], [], 0.0
     for _ in range(bc.repeats):
         cached.cache.context, cached.cache.frames_seen, cached.next_frame = cache_state
-        started = time.perf_counter()
+        started = _clock(device)
         a = cached.next_chunk(noise[-1])
-        cached_times.append(time.perf_counter() - started)
+        cached_times.append(_clock(device) - started)
         peak_rss = max(peak_rss, process.memory_info().rss)
         recompute.context, recompute.next_frame = context, context_frames
-        started = time.perf_counter()
+        started = _clock(device)
         b = recompute.next_chunk(noise[-1])
-        recompute_times.append(time.perf_counter() - started)
+        recompute_times.append(_clock(device) - started)
         difference = max(difference, float((a - b).abs().max()))
     cached_s, recompute_s = statistics.median(cached_times), statistics.median(recompute_times)
     return {
@@ -154,10 +164,10 @@ def bench_stream(config: LpmTrainConfig) -> dict[str, float]:
 
 
 def run_bench(config: LpmTrainConfig) -> dict:
-    setup_runtime("fp32", config.train.threads)
+    device = setup_runtime("fp32", config.train.threads).device
     # Streaming first, so its peak RSS is the model and cache's, not the loader's buffers.
-    stream = bench_stream(config)
-    model = bench_model(config)
+    stream = bench_stream(config, device)
+    model = bench_model(config, device)
     loader = bench_loader(config)
     c = config
     return {
@@ -178,6 +188,6 @@ def run_bench(config: LpmTrainConfig) -> dict:
             "window_frames": c.stream.window_frames,
             "context_chunks": c.bench.context_chunks,
             "threads": torch.get_num_threads(),
-            "device": "cpu",
+            "device": device.type,
         },
     }

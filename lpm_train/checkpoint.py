@@ -1,22 +1,31 @@
 """Checkpoints: everything needed to continue a run as if it had never stopped.
 
 Model, optimiser, EMA, step, batches consumed, and every RNG state (the trainer's generator,
-torch CPU/CUDA, numpy, python). Written to a temporary file in the same directory and moved
-into place with ``os.replace``, so a crash mid-write leaves the previous checkpoint intact.
-Loaded with ``weights_only=True``: RNG states are stored as tensors and plain Python values.
+torch CPU/CUDA, numpy, python) of every rank: rank 0 writes, but each rank draws its own noise,
+so each rank's states are gathered into ``rng_ranks`` and each rank restores its own.
+Written to a temporary file in the same directory and moved into place with ``os.replace``, so
+a crash mid-write leaves the previous checkpoint intact. Each save is kept as
+``checkpoint-<step>.pt`` (the newest ``keep`` of them) and ``checkpoint.pt`` is a hard link to
+the newest, which is what a run resumes from. Loaded with ``weights_only=True``: RNG states are
+stored as tensors and plain Python values.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+log = logging.getLogger(__name__)
+
 LATEST = "checkpoint.pt"
+_STEP_FILE = re.compile(r"^checkpoint-(\d+)\.pt$")
 
 
 def capture_rng(generator: torch.Generator | None = None) -> dict[str, Any]:
@@ -57,9 +66,56 @@ def atomic_save(payload: dict[str, Any], path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def save_checkpoint(path: Path, *, step: int, state: dict[str, Any], generator: torch.Generator | None) -> None:
-    """``state`` holds the state dicts (``model``, ``optimizer``, ``ema``, ...) and run facts."""
-    atomic_save({"step": step, "rng": capture_rng(generator), **state}, path)
+def save_checkpoint(
+    path: Path,
+    *,
+    step: int,
+    state: dict[str, Any],
+    generator: torch.Generator | None,
+    rng_ranks: list[dict[str, Any]] | None = None,
+    keep: int = 0,
+) -> None:
+    """``state`` holds the state dicts (``model``, ``optimizer``, ``ema``, ...) and run facts;
+    ``rng_ranks`` every rank's ``capture_rng`` (multi-process runs). ``keep > 0``: also keep the
+    save as ``checkpoint-<step>.pt`` beside ``path``, and only the newest ``keep`` of those."""
+    payload = {"step": step, "rng": capture_rng(generator), **state}
+    if rng_ranks is not None:
+        payload["rng_ranks"] = rng_ranks
+    if keep <= 0:
+        atomic_save(payload, path)
+        return
+    numbered = path.with_name(f"checkpoint-{step:08d}.pt")
+    atomic_save(payload, numbered)
+    link = path.with_name(f".{path.name}.{os.getpid()}.link")
+    link.unlink(missing_ok=True)
+    try:
+        os.link(numbered, link)  # one file on disk, two names; the replace is atomic
+        os.replace(link, path)
+    finally:
+        link.unlink(missing_ok=True)
+    for old in step_checkpoints(path.parent)[:-keep]:
+        old.unlink(missing_ok=True)
+
+
+def step_checkpoints(run_dir: Path) -> list[Path]:
+    """The kept ``checkpoint-<step>.pt`` files, oldest first."""
+    found = [(int(m.group(1)), p) for p in Path(run_dir).glob("checkpoint-*.pt") if (m := _STEP_FILE.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def restore_rank_rng(blob: dict[str, Any], rank: int, world: int, generator: torch.Generator) -> bool:
+    """Restore this rank's RNG states from a checkpoint; False (states left as seeded) when the
+    checkpoint was written by a different number of ranks, whose streams cannot be continued."""
+    states = blob.get("rng_ranks")
+    if states is None and world == 1:
+        restore_rng(blob["rng"], generator)
+        return True
+    if states is not None and len(states) == world:
+        restore_rng(states[rank], generator)
+        return True
+    written_by = len(states) if states is not None else 1
+    log.warning("checkpoint written by %d rank(s), resuming with %d: RNG streams restart", written_by, world)
+    return False
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``lpm-train``: base training, ODE pairs, distillation, streaming, benchmark.
+"""``lpm-train``: base training, ODE pairs, distillation, streaming, sampling, scoring, benchmark.
 
 Every command reads ``configs/default.yaml``, then ``--config FILE``, then ``--set key=value``
 overrides (values parsed as YAML: ``--set data.shards='[a.tar, b.tar]'``).
@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "make-ode-pairs": "integrate the teacher's ODE on shard samples and store the trajectories as shards",
     "distill": "distil the teacher into a block-causal few-step student (ODE regression, then DMD)",
     "stream": "generate video chunk by chunk with the student's KV cache; write an mp4 with the audio",
+    "sample": "render fixed held-out samples with the teacher (Euler + guidance) as mp4s with their audio",
+    "score": "lip-sync and identity metrics of the mp4s in --samples DIR (the curation toolkit's measures)",
     "bench": "measure loader, training and streaming throughput (and KV cache vs recomputation)",
 }
 
@@ -58,6 +60,18 @@ def _run_stream(config: LpmTrainConfig) -> dict:
     return run_stream(config)
 
 
+def _run_sample(config: LpmTrainConfig) -> dict:
+    from lpm_train.sample_videos import run_sample
+
+    return run_sample(config)
+
+
+def _run_score(config: LpmTrainConfig) -> dict:
+    from lpm_train.score_command import run_score
+
+    return run_score(config)
+
+
 def _run_bench(config: LpmTrainConfig) -> dict:
     from lpm_train.bench import run_bench
 
@@ -69,6 +83,8 @@ RUNNERS: dict[str, Callable[[LpmTrainConfig], dict]] = {
     "make-ode-pairs": _run_ode_pairs,
     "distill": _run_distill,
     "stream": _run_stream,
+    "sample": _run_sample,
+    "score": _run_score,
     "bench": _run_bench,
 }
 
@@ -88,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
             help="override a config value, e.g. --set train.steps=500 (repeatable)",
         )
         p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+        if name == "score":
+            p.add_argument("--samples", metavar="DIR", required=True, help="folder of mp4 files to score")
         p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
@@ -98,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, args.log_level), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
     try:
-        config = load_config(args.config, args.overrides)
+        overrides = list(args.overrides)
+        if getattr(args, "samples", None):
+            overrides.append(f"score.samples={json.dumps(args.samples)}")
+        config = load_config(args.config, overrides)
     except (ConfigError, OSError) as err:
         print(f"lpm-train: config error: {err}", file=sys.stderr)
         return 2

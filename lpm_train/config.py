@@ -17,124 +17,19 @@ from typing import Any
 
 import yaml
 
+from lpm_train.config_sections import (
+    BenchConfig,
+    DataConfig,
+    DistillConfig,
+    ModelConfig,
+    SampleConfig,
+    SamplerConfig,
+    ScoreConfig,
+    StreamConfig,
+    TrainConfig,
+)
+
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "configs" / "default.yaml"
-
-
-@dataclass
-class DataConfig:
-    shards: list[str] = field(default_factory=list)  # paths, globs, brace patterns or fsspec URLs
-    heldout_shards: list[str] = field(default_factory=list)
-    resampled: bool = True  # infinite stream of randomly drawn shards (training)
-    size: int = 32  # model resolution (square)
-    frame_buckets: list[int] = field(default_factory=lambda: [8])  # clip lengths batched together
-    max_refs: int = 1
-    batch_size: int = 4
-    num_workers: int = 0
-    shuffle_buffer_mb: float = 32.0  # shuffle before decode, bounded in encoded bytes
-    max_pending_samples: int = 64  # samples the shape batcher may hold back across all shapes
-    seed: int = 0
-    audio_encoder: str = "log_mel"  # "log_mel" | "wav2vec2"
-    n_mels: int = 32
-    mel_per_frame: int = 2  # mel columns stacked per video frame
-    wav2vec2_checkpoint: str = ""  # torch file with {"arch": {...}, "state_dict": {...}}
-    text_encoder: str = "hashed"  # "hashed" | "sentence"
-    text_max_tokens: int = 32
-    text_vocab: int = 4096
-    sentence_encoder_path: str = ""  # local HuggingFace model directory
-
-
-@dataclass
-class ModelConfig:
-    channels: int = 3
-    patch: list[int] = field(default_factory=lambda: [1, 4, 4])  # frames, height, width
-    hidden: int = 64
-    depth: int = 4
-    heads: int = 4
-    mlp_ratio: float = 4.0
-    attention: str = "full"  # "full" | "factorised" (spatial then temporal)
-    audio_window: int = 2  # token frames either side that each frame's audio attention sees
-    rope_theta: float = 100.0
-    max_refs: int = 4  # reference index embeddings
-
-
-@dataclass
-class TrainConfig:
-    out_dir: str = "runs/base"
-    steps: int = 200
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    warmup_steps: int = 20
-    grad_clip: float = 1.0
-    ema_decay: float = 0.99
-    seed: int = 0
-    log_every: int = 10
-    checkpoint_every: int = 100
-    logit_normal_mean: float = 0.0
-    logit_normal_std: float = 1.0
-    per_frame_timesteps: bool = False  # independent t per frame (diffusion forcing)
-    p_drop_audio: float = 0.1
-    p_drop_text: float = 0.1
-    p_drop_refs: float = 0.1
-    precision: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU) | "fp32" | "bf16"
-    threads: int = 0  # torch intra-op threads; 0 keeps torch's default (one per core)
-    heldout_batches: int = 1
-
-
-@dataclass
-class SamplerConfig:
-    steps: int = 16
-    guidance_text: float = 1.0
-    guidance_audio: float = 1.0
-    shift: float = 1.0  # timestep shift; >1 spends more steps at high noise
-
-
-@dataclass
-class DistillConfig:
-    out_dir: str = "runs/distill"
-    teacher_checkpoint: str = ""
-    ode_pairs_dir: str = "runs/ode_pairs"
-    ode_pairs: int = 16  # teacher trajectories to write
-    ode_pairs_per_shard: int = 8
-    chunk_frames: int = 2
-    student_steps: int = 4  # few-step schedule of the student
-    regression_steps: int = 200
-    straight_fraction: float = 0.75  # regression inputs on the noise-sample line instead of the path
-    dmd_steps: int = 100
-    critic_updates_per_generator: int = 2
-    dmd_weight: float = 0.05  # distribution-matching term (its gradient is O(1) per pixel)
-    dmd_regression_weight: float = 1.0  # keeps the student on the teacher's noise-to-sample map
-    lr: float = 5e-4
-    critic_lr: float = 5e-4
-    ema_decay: float = 0.98
-    eval_steps: list[int] = field(default_factory=lambda: [1, 2, 4])  # few-step counts evaluated
-    seed: int = 0
-    log_every: int = 10
-    checkpoint_every: int = 100
-
-
-@dataclass
-class StreamConfig:
-    checkpoint: str = ""
-    audio: str = ""  # driving wav (16 kHz mono); empty: the first sample of data.shards
-    state: str = "speaking"  # speaking | listening | idle
-    caption: str = ""
-    reference: str = ""  # reference image; empty: the sample's references
-    out: str = "runs/stream.mp4"
-    chunks: int = 0  # 0: as many as the audio lasts
-    window_frames: int = 4  # frames of generated context kept besides the reference sink
-    steps: int = 4  # denoising steps per chunk
-    fps: float = 25.0  # frame rate when driven by an audio file
-    weights: str = "ema"  # "ema" | "model"
-    seed: int = 0
-
-
-@dataclass
-class BenchConfig:
-    loader_batches: int = 8
-    model_steps: int = 5
-    stream_chunks: int = 16
-    context_chunks: int = 16  # context length at which KV cache and recomputation are compared
-    repeats: int = 3
 
 
 @dataclass
@@ -145,6 +40,8 @@ class LpmTrainConfig:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -255,6 +152,12 @@ def validate(config: LpmTrainConfig) -> None:
         raise ConfigError("data.text_encoder must be 'hashed' or 'sentence'")
     if d.max_refs > m.max_refs:
         raise ConfigError("data.max_refs exceeds model.max_refs")
+    if config.distill.rollout_window_frames % m.patch[0] or config.distill.rollout_window_frames < 0:
+        raise ConfigError("distill.rollout_window_frames must be a non-negative multiple of model.patch[0]")
+    if config.distill.pair_dtype not in {"bfloat16", "float32"}:
+        raise ConfigError("distill.pair_dtype must be 'bfloat16' or 'float32'")
+    if config.train.keep_checkpoints < 0:
+        raise ConfigError("train.keep_checkpoints must be >= 0")
 
 
 def save_resolved(config: LpmTrainConfig, path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -10,6 +11,7 @@ from lpm_train.checkpoint import load_checkpoint
 from lpm_train.config import DataConfig, LpmTrainConfig, config_from_dict
 from lpm_train.data.audio_features import build_audio_encoder
 from lpm_train.data.text_tokenizer import build_caption_encoder
+from lpm_train.latent.autoencoder import model_space
 from lpm_train.models.dit import ConditionDims, VideoDiT
 
 
@@ -29,7 +31,9 @@ def condition_dims(data: DataConfig) -> ConditionDims:
 
 
 def build_model(config: LpmTrainConfig, chunk_frames: int = 0) -> VideoDiT:
-    return VideoDiT(config.model, condition_dims(config.data), chunk_frames)
+    """In the model's space: an autoencoder's latents (``model.autoencoder``) or pixels."""
+    model_config, size = model_space(config.model, config.data.size)
+    return VideoDiT(model_config, dataclasses.replace(condition_dims(config.data), size=size), chunk_frames)
 
 
 def model_from_checkpoint(

@@ -76,5 +76,15 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             license="MIT",
             used_by=("dedup",),
         ),
+        ModelSpec(
+            name="sd_vae_ft_mse",
+            path="sd-vae-ft-mse",
+            source="hf_snapshot",
+            repo_id="stabilityai/sd-vae-ft-mse",
+            description="Stable Diffusion VAE (ft-MSE), diffusers AutoencoderKL format: lpm_train's latent path "
+            "(model.autoencoder = this folder; 4 latent channels, 8x downsampling)",
+            license="MIT",
+            used_by=("lpm_train",),
+        ),
     )
 }

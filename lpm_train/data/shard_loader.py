@@ -41,11 +41,13 @@ class ShardBatchStream(IterableDataset):
         resampled: bool,
         skip_batches: int = 0,
         shuffle: bool = True,
+        split_by_rank: bool = True,
     ):
         super().__init__()
         self.config = config
         self.urls = expand_shard_urls(shards)
         self.resampled, self.skip_batches, self.shuffle = resampled, skip_batches, shuffle
+        self.split_by_rank = split_by_rank
         self.decoder = SampleDecoder(config)
 
     def __iter__(self) -> Iterator[VideoBatch]:
@@ -54,6 +56,8 @@ class ShardBatchStream(IterableDataset):
         # the next batch belongs to stream k mod W, so worker w plays stream (w + k) mod W.
         stream_id = (position.worker + self.skip_batches) % position.workers
         position = dataclasses.replace(position, worker=stream_id)
+        if not self.split_by_rank:  # held-out data: every rank reads all of it, identically
+            position = dataclasses.replace(position, rank=0, world=1)
         tag = f"{c.seed}/{position.rank}/{position.worker}"
         raw = raw_sample_stream(self.urls, self.resampled, c.seed, position)
         if self.shuffle:
@@ -87,8 +91,9 @@ def make_loader(
     resampled: bool,
     skip_batches: int = 0,
     shuffle: bool = True,
+    split_by_rank: bool = True,
 ) -> DataLoader:
-    stream = ShardBatchStream(config, shards, resampled, skip_batches, shuffle)
+    stream = ShardBatchStream(config, shards, resampled, skip_batches, shuffle, split_by_rank)
     return DataLoader(
         stream,
         batch_size=None,

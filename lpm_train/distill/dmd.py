@@ -1,8 +1,9 @@
 """Stage 2 of distillation: distribution-matching distillation (DMD / DMD2) with self-rollouts.
 
-The student generates a clip the way it will stream it (chunk by chunk through the KV cache,
+The student generates a clip the way it will stream it (chunk by chunk through the KV cache
+with the references as a sink and the same rolling window of generated frames as ``stream``,
 the few-step schedule, each chunk's exit step drawn at random as in Self-Forcing), so it is
-trained on its own context rather than the teacher's. The generator gradient is the difference
+trained on its own context, evicted frames included, rather than the teacher's. The generator gradient is the difference
 between a "fake" score (a critic trained on the student's samples) and the "real" score (the
 frozen teacher, with guidance), which moves the student's distribution toward the teacher's.
 """
@@ -29,13 +30,15 @@ def student_rollout(
     steps: int,
     shift: float,
     exit_step: int,
+    window_frames: int = 0,
 ) -> torch.Tensor:
     """The student's clip from ``noise``; gradients flow through each chunk's exit step only
-    (earlier steps and the cache writes are detached, which bounds memory like inference)."""
+    (earlier steps and the cache writes are detached, which bounds memory like inference).
+    ``window_frames``: generated frames kept as context (0: the whole clip)."""
     pt = student.patch[0]
     grid = time_grid(steps, shift).to(noise.device)
     b, t_len = noise.shape[:2]
-    cache = StreamingKVCache(t_len // pt)
+    cache = StreamingKVCache((window_frames or t_len) // pt)
     with torch.no_grad():
         cache.set_sink(student.reference_kv(cond) if cond.refs.shape[1] else None)
     chunks = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from lpm_train.distill.ode_pairs import OdePairBatch
+from lpm_train.distill.pair_records import OdePairBatch
 from lpm_train.models.dit import VideoDiT
 from lpm_train.stream.streamer import CachedStreamer
 

@@ -3,88 +3,32 @@
 For each curated sample the teacher integrates the guided flow ODE from a seeded noise with
 ``sampler.steps`` Euler steps; we keep the states at the student's few-step times (including
 the noise at t = 1) and the end point. Conditions are stored as features, so distillation never
-decodes video. One sample = ``<key>.ode.npz`` + ``<key>.json``.
+decodes video. Storage and reading: ``distill/pair_records.py``.
+
+Under ``torchrun`` the work is split by rank: each rank reads its own slice of the shards, draws
+its own noise, writes its own ``<split>-r<rank>-<n>.tar`` files and an even share of the pairs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import logging
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import webdataset as wds
 
 from lpm_train.config import LpmTrainConfig
-from lpm_train.data.shape_batcher import batches_by_shape
 from lpm_train.data.shard_loader import make_loader
-from lpm_train.data.shard_stream import RawSample, ReaderPosition, expand_shard_urls, raw_sample_stream
 from lpm_train.diffusion.euler_sampler import euler_sample, time_grid
+from lpm_train.distill.pair_records import PAIR_MEMBER, encode_pair
+from lpm_train.latent.autoencoder import encoded_batch, load_codec
 from lpm_train.model_factory import model_from_checkpoint
-from lpm_train.models.conditions import Conditions, stack_conditions
+from lpm_train.runtime import Runtime, rank_seed, setup_runtime
 
 log = logging.getLogger(__name__)
-
-PAIR_MEMBER = "ode.npz"
-_COND_FIELDS = [f.name for f in dataclasses.fields(Conditions)]
-
-
-@dataclass
-class OdePairBatch:
-    keys: list[str]
-    trajectory: torch.Tensor  # [B, S, T, C, H, W]: states at times[0] = 1 ... times[S-1]
-    times: torch.Tensor  # [S]
-    clean: torch.Tensor  # [B, T, C, H, W]: the teacher's sample
-    cond: Conditions
-
-    @property
-    def noise(self) -> torch.Tensor:
-        return self.trajectory[:, 0]
-
-    def to(self, device: torch.device | str) -> OdePairBatch:
-        return dataclasses.replace(
-            self,
-            trajectory=self.trajectory.to(device),
-            times=self.times.to(device),
-            clean=self.clean.to(device),
-            cond=self.cond.to(device),
-        )
-
-
-def _encode_pair(trajectory: torch.Tensor, times: torch.Tensor, clean: torch.Tensor, cond: Conditions) -> bytes:
-    arrays = {"trajectory": trajectory.numpy(), "times": times.numpy(), "clean": clean.numpy()}
-    arrays |= {f"cond_{name}": getattr(cond, name)[0].numpy() for name in _COND_FIELDS}
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def decode_pair(raw: RawSample) -> OdePairBatch:
-    with np.load(io.BytesIO(raw.members[PAIR_MEMBER]), allow_pickle=False) as npz:
-        cond = Conditions(**{name: torch.from_numpy(npz[f"cond_{name}"]).unsqueeze(0) for name in _COND_FIELDS})
-        return OdePairBatch(
-            [raw.key],
-            torch.from_numpy(npz["trajectory"]).unsqueeze(0),
-            torch.from_numpy(npz["times"]),
-            torch.from_numpy(npz["clean"]).unsqueeze(0),
-            cond,
-        )
-
-
-def collate_pairs(items: list[OdePairBatch]) -> OdePairBatch:
-    return OdePairBatch(
-        [k for item in items for k in item.keys],
-        torch.cat([i.trajectory for i in items]),
-        items[0].times,
-        torch.cat([i.clean for i in items]),
-        stack_conditions([i.cond for i in items]),
-    )
 
 
 def student_times(config: LpmTrainConfig) -> torch.Tensor:
@@ -106,12 +50,24 @@ class _AtomicTarWriter(wds.TarWriter):
 
 @torch.no_grad()
 def write_ode_pairs(
-    config: LpmTrainConfig, shards: list[str], out_dir: Path, prefix: str, limit: int, resampled: bool
+    config: LpmTrainConfig,
+    shards: list[str],
+    out_dir: Path,
+    prefix: str,
+    limit: int,
+    resampled: bool,
+    runtime: Runtime | None = None,
 ) -> int:
-    """Teacher trajectories for up to ``limit`` samples of ``shards``; returns how many.
-    ``resampled``: draw shuffled clips and random windows until ``limit`` (training pairs);
-    otherwise one pass in order (held-out pairs)."""
+    """This rank's teacher trajectories for up to ``limit`` samples of ``shards`` (its share of
+    them under ``torchrun``); returns how many it wrote. ``resampled``: draw shuffled clips and
+    random windows until ``limit`` (training pairs); otherwise one pass in order over this
+    rank's shards (held-out pairs)."""
+    runtime = runtime or setup_runtime(config.train.precision, config.train.threads)
+    if resampled:
+        limit = len(range(runtime.rank, limit, runtime.world))
     teacher, teacher_config, _ = model_from_checkpoint(Path(config.distill.teacher_checkpoint), "ema", 0)
+    teacher = teacher.to(runtime.device)
+    codec = load_codec(teacher_config.model, runtime.device)  # pairs live where the teacher works
     data = dataclasses.replace(
         teacher_config.data, batch_size=config.data.batch_size, num_workers=0, seed=config.distill.seed
     )
@@ -119,7 +75,9 @@ def write_ode_pairs(
     if steps % student_steps:
         raise ValueError("sampler.steps must be a multiple of distill.student_steps")
     times = student_times(config)
-    generator = torch.Generator().manual_seed(config.distill.seed * 1000 + zlib.crc32(prefix.encode()) % 1000)
+    split_seed = config.distill.seed * 1000 + zlib.crc32(prefix.encode()) % 1000
+    generator = torch.Generator().manual_seed(rank_seed(split_seed, runtime.rank))
+    name = f"{prefix}-r{runtime.rank:03d}" if runtime.world > 1 else prefix
     out_dir.mkdir(parents=True, exist_ok=True)
     written, shard_index, in_shard = 0, 0, 0
     writer: _AtomicTarWriter | None = None
@@ -128,18 +86,23 @@ def write_ode_pairs(
             break
         if not len(batch):
             continue
+        batch = encoded_batch(batch.to(runtime.device), codec)
+        # Noise is drawn on the CPU (the same pairs on any device), the ODE runs on the device.
         noise = torch.randn(batch.video.shape, generator=generator)
-        clean, kept = euler_sample(
-            teacher,
-            noise,
-            batch.cond,
-            steps,
-            config.sampler.shift,
-            config.sampler.guidance_text,
-            config.sampler.guidance_audio,
-            keep_every=steps // student_steps,
-        )
-        trajectory = torch.stack(kept, dim=1)
+        cond = batch.cond
+        with runtime.autocast():
+            clean, kept = euler_sample(
+                teacher,
+                noise.to(runtime.device),
+                cond,
+                steps,
+                config.sampler.shift,
+                config.sampler.guidance_text,
+                config.sampler.guidance_audio,
+                keep_every=steps // student_steps,
+            )
+        clean, trajectory = clean.float().cpu(), torch.stack(kept, dim=1).float().cpu()
+        cond = cond.to("cpu")
         for row, key in enumerate(batch.keys):
             if written >= limit:
                 break
@@ -147,7 +110,7 @@ def write_ode_pairs(
                 if writer is not None:
                     writer.close()
                     shard_index += 1
-                writer, in_shard = _AtomicTarWriter(out_dir / f"{prefix}-{shard_index:06d}.tar"), 0
+                writer, in_shard = _AtomicTarWriter(out_dir / f"{name}-{shard_index:06d}.tar"), 0
             record = {
                 "source_key": key,
                 "teacher": config.distill.teacher_checkpoint,
@@ -155,12 +118,14 @@ def write_ode_pairs(
                 "times": times.tolist(),
                 "shape": list(clean.shape[1:]),
                 "references": int(batch.cond.refs.shape[1]),
+                "storage": config.distill.pair_dtype,
+                "space": "latent" if codec is not None else "pixel",
             }
             writer.write(
                 {
                     "__key__": f"{key}_{written:06d}",
-                    PAIR_MEMBER: _encode_pair(
-                        trajectory[row], times, clean[row], batch.cond.index(slice(row, row + 1))
+                    PAIR_MEMBER: encode_pair(
+                        trajectory[row], times, clean[row], cond.index(slice(row, row + 1)), config.distill.pair_dtype
                     ),
                     "json": json.dumps(record).encode(),
                 }
@@ -175,27 +140,10 @@ def write_ode_pairs(
 def make_ode_pairs(config: LpmTrainConfig) -> dict[str, int]:
     if not config.distill.teacher_checkpoint:
         raise ValueError("distill.teacher_checkpoint is empty: point it at the base run's checkpoint.pt")
+    runtime = setup_runtime(config.train.precision, config.train.threads)
     out = Path(config.distill.ode_pairs_dir)
     limit = config.distill.ode_pairs
-    counts = {"train": write_ode_pairs(config, config.data.shards, out, "train", limit, resampled=True)}
+    mine = {"train": write_ode_pairs(config, config.data.shards, out, "train", limit, True, runtime)}
     if config.data.heldout_shards:
-        counts["heldout"] = write_ode_pairs(config, config.data.heldout_shards, out, "heldout", limit, resampled=False)
-    return counts
-
-
-def _pair_shape(raw: RawSample) -> tuple[int, ...] | None:
-    if PAIR_MEMBER not in raw.members or "json" not in raw.members:
-        return None
-    record = json.loads(raw.members["json"])
-    return (*record["shape"], record.get("references", 0))
-
-
-def pair_batches(
-    pattern: list[str], batch_size: int, resampled: bool, seed: int, skip: int = 0
-) -> Iterator[OdePairBatch]:
-    """Same-shape batches of ODE pairs in a reproducible (seeded) order, like the video loader;
-    the first ``skip`` batches are passed over undecoded (resume)."""
-    raw = raw_sample_stream(expand_shard_urls(pattern), resampled, seed, ReaderPosition())
-    for index, (_, members) in enumerate(batches_by_shape(raw, _pair_shape, batch_size, 4 * batch_size)):
-        if index >= skip:
-            yield collate_pairs([decode_pair(m) for m in members])
+        mine["heldout"] = write_ode_pairs(config, config.data.heldout_shards, out, "heldout", limit, False, runtime)
+    return {split: runtime.sum_over_ranks(count) for split, count in mine.items()}

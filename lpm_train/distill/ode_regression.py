@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from lpm_train.diffusion.rectified_flow import noised, predicted_clean
-from lpm_train.distill.ode_pairs import OdePairBatch
+from lpm_train.distill.pair_records import OdePairBatch
 
 
 def chunk_inputs(

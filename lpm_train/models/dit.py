@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as nnf
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from lpm_train.config import ModelConfig
 from lpm_train.models.attention import FrameKV
@@ -157,8 +158,9 @@ class VideoDiT(nn.Module):
         positions = torch.cat([torch.zeros(r, device=device), torch.arange(1, f + 1, device=device)])
         inputs = self._block_inputs(cond, first_frame, f, r, positions, mask)
         h, c = torch.cat([refs, video], 1), torch.cat([c_refs, c_video], 1)
+        recompute = self.config.activation_checkpointing and torch.is_grad_enabled()
         for block in self.blocks:
-            h, _ = block(h, c, inputs)
+            h, _ = checkpoint(block, h, c, inputs, use_reentrant=False) if recompute else block(h, c, inputs)
         return self._output(h[:, r:], c_video)
 
     # -- streaming ------------------------------------------------------------------------------

@@ -21,8 +21,10 @@ from lpm_train.config import LpmTrainConfig
 from lpm_train.data.sample_decoder import SampleDecoder
 from lpm_train.data.shard_stream import RawSample, expand_shard_urls, read_shard_samples
 from lpm_train.data.video_batch import collate_samples
+from lpm_train.latent.autoencoder import encoded_conditions, load_codec
 from lpm_train.model_factory import model_from_checkpoint
 from lpm_train.models.dit import VideoDiT
+from lpm_train.runtime import setup_runtime
 from lpm_train.stream.mp4_writer import ChunkedMp4Writer
 from lpm_train.stream.streamer import CachedStreamer
 from schemas.sample_layout import AUDIO_MEMBER, reference_member
@@ -68,10 +70,13 @@ def stream_source(config: LpmTrainConfig) -> RawSample:
 
 @torch.no_grad()
 def run_stream(config: LpmTrainConfig) -> dict:
+    runtime = setup_runtime(config.train.precision, config.train.threads)
     model, model_config, chunk = load_student(config)
+    model = model.to(runtime.device)
     raw = stream_source(config)
     sample, fps = SampleDecoder(model_config.data).clip_conditions(raw)
-    cond = collate_samples([sample]).cond
+    codec = load_codec(model_config.model, runtime.device)  # latents are decoded chunk by chunk
+    cond = encoded_conditions(collate_samples([sample]).cond.to(runtime.device), codec)
     chunks = config.stream.chunks or math.ceil(cond.state.shape[1] / chunk)
     size = model_config.data.size
     streamer = CachedStreamer(
@@ -85,8 +90,12 @@ def run_stream(config: LpmTrainConfig) -> dict:
         started = time.perf_counter()
         first_latency = 0.0
         for index in range(chunks):
-            noise = torch.randn((1, chunk, model_config.model.channels, size, size), generator=generator)
-            writer.write(streamer.next_chunk(noise)[0])
+            # Noise from a CPU generator: the same stream for a seed on any device.
+            shape = (1, chunk, model.config.channels, model.dims.size, model.dims.size)
+            noise = torch.randn(shape, generator=generator)
+            with runtime.autocast():
+                frames = streamer.next_chunk(noise.to(runtime.device))[0]
+            writer.write(frames if codec is None else codec.decode(frames))
             if index == 0:
                 first_latency = time.perf_counter() - started
         elapsed = time.perf_counter() - started
@@ -100,6 +109,7 @@ def run_stream(config: LpmTrainConfig) -> dict:
         "chunks_per_s": chunks / elapsed,
         "first_chunk_latency_s": first_latency,
         "kv_cache_mb": streamer.cache.nbytes() / 2**20,
+        "device": str(runtime.device),
     }
     log.info("stream: %s", summary)
     return summary

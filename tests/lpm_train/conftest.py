@@ -99,6 +99,7 @@ def distilled_student(trained_teacher, media_shards, tmp_path_factory) -> dict:
         "distill.regression_steps=100",
         "distill.dmd_steps=20",
         "distill.checkpoint_every=1000",
+        "train.validate_every=60",  # student videos at 60 (regression) and 120 (after DMD)
     )
     torch.set_num_threads(1)
     counts = make_ode_pairs(config)

@@ -1,8 +1,10 @@
 import pytest
 import torch
+from conftest import tiny_config
 
 from lpm_train.checkpoint import load_checkpoint
 from lpm_train.metrics_log import read_log
+from lpm_train.train_loop import train_base
 
 
 @pytest.mark.slow
@@ -33,3 +35,19 @@ def test_checkpoint_holds_everything_needed_to_resume(trained_teacher):
     live, ema = blob["model"]["patch_embed.weight"], blob["ema"]["patch_embed.weight"]
     assert not torch.equal(live, ema)
     assert float((live - ema).norm() / live.norm()) < 0.5
+
+
+@pytest.mark.slow
+def test_compiled_base_training_with_activation_checkpointing_matches_eager(media_shards, tmp_path):
+    """``train.compile`` and ``model.activation_checkpointing`` (GPU options) on this CPU: the same
+    first losses as eager training (inductor compiles for about two minutes here)."""
+    common = ["train.steps=3", "train.validate_every=0", "train.warmup_steps=2"]
+    eager = train_base(tiny_config(tmp_path / "eager", media_shards, *common))
+    compiled = train_base(
+        tiny_config(
+            tmp_path / "compiled", media_shards, *common, "train.compile=true", "model.activation_checkpointing=true"
+        )
+    )
+    assert [s for s, _ in compiled.losses] == [1, 2, 3]
+    for (_, a), (_, b) in zip(eager.losses, compiled.losses, strict=True):
+        assert b == pytest.approx(a, rel=1e-4)

@@ -110,3 +110,31 @@ def test_per_frame_timesteps_condition_each_frame():
         varied = torch.full((1, 8), 0.5)
         varied[:, 3] = 0.9
         assert not torch.allclose(m(x, varied, cond), uniform, atol=1e-4)
+
+
+def test_activation_checkpointing_recomputes_blocks_with_the_same_loss_and_gradients():
+    import copy
+
+    plain = model(seed=3).train()
+    recomputing = copy.deepcopy(plain)
+    recomputing.config.activation_checkpointing = True
+    calls = {"plain": 0, "recomputing": 0}
+    for name, m in (("plain", plain), ("recomputing", recomputing)):
+        for block in m.blocks:
+            # a pre-hook: the recomputation stops as soon as backward has what it needs, before a
+            # forward hook would run
+            block.register_forward_pre_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
+    g = torch.Generator().manual_seed(0)
+    x, t, cond = torch.randn(2, 4, 3, SIZE, SIZE, generator=g), torch.rand(2, generator=g), conditions(t=4)
+    losses = []
+    for m in (plain, recomputing):
+        loss = m(x, t, cond).square().mean()
+        loss.backward()
+        losses.append(loss.detach())
+    assert calls == {"plain": 2, "recomputing": 4}  # each of the 2 blocks runs again in backward
+    torch.testing.assert_close(losses[0], losses[1], rtol=0, atol=0)
+    for a, b in zip(plain.parameters(), recomputing.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-6, atol=1e-7)
+    with torch.no_grad():  # inference never recomputes
+        recomputing(x, t, cond)
+    assert calls["recomputing"] == 6  # two more block calls, none repeated
