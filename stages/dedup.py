@@ -10,7 +10,7 @@ and becomes a ``duplicate`` rejection whose detail names the kept twin.
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from annotators.near_duplicates import DuplicateCriteria, SegmentFingerprint, find_near_duplicates
+from annotators.near_duplicates import DuplicateCriteria, NearDuplicate, SegmentFingerprint, find_near_duplicates
 from curation.models.registry import is_available
 from curation.runtime.device import DeviceChoice, resolve_device
 from curation.runtime.resources import Resources
@@ -33,6 +33,9 @@ class DedupStage(RunScopeStage):
     max_mean_distance: float = field(default=4.0, metadata={"range": (0, 64)})
     clip_eps: float = field(default=0.03, metadata={"range": (0, 1)})
     compare_within_video: bool = False
+    # An earlier run directory: its kept segments count as kept footage, so a segment repeating
+    # them is a duplicate here too (the corpus can be ingested in several runs).
+    match_run: str | None = None
     device: DeviceChoice = "auto"  # OpenCLIP on a GPU when the worker sees one
     gpus: float = field(default=0.0, metadata={"range": (0, 8)})
 
@@ -60,14 +63,35 @@ class DedupStage(RunScopeStage):
         return out
 
     def decide(self, summaries: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        fingerprints = [
-            SegmentFingerprint(e["segment_id"], e["video_id"], e["hashes"], e["embedding"])
-            for video_id in sorted(summaries)
-            for e in sorted(summaries[video_id] or [], key=lambda e: e["segment_id"])
-        ]
         criteria = DuplicateCriteria(self.max_frame_distance, self.min_matched_fraction, self.max_mean_distance,
                                      self.clip_eps, self.compare_within_video)
-        return {d.segment_id: d.__dict__ for d in find_near_duplicates(fingerprints, criteria)}
+        earlier = self._earlier()
+        known = {f.segment_id for f in earlier}
+        current = _fingerprints(summaries)
+        # The same video ingested again (same content id, so same segment ids) repeats what the
+        # earlier run kept, segment for segment.
+        again = {f.segment_id: NearDuplicate(f.segment_id, f.segment_id, "same video in the earlier run").__dict__
+                 for f in current if f.segment_id in known}
+        found = find_near_duplicates([f for f in current if f.segment_id not in known], criteria, earlier=earlier)
+        return again | {d.segment_id: d.__dict__ for d in found}
+
+    def run_index(self, summaries: dict[str, Any], decision: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """The kept segments' fingerprints, the earlier runs' included: what the next run matches."""
+        kept = [f for f in _fingerprints(summaries) if f.segment_id not in decision]
+        return [_plain(f) for f in [*self._earlier(), *kept]]
+
+    def _earlier(self) -> list[SegmentFingerprint]:
+        if not self.match_run:
+            return []
+        from curation.run.ledger import Ledger
+        from curation.run.run_scope_steps import index_name
+        from curation.run.run_store import RunStore
+
+        stored = Ledger(RunStore(self.match_run)).decision(index_name(self.name))
+        if stored is None:
+            raise FileNotFoundError(f"{self.match_run} holds no dedup index (a run of a workflow with dedup)")
+        return [SegmentFingerprint(e["segment_id"], e["video_id"], tuple(e["hashes"]), e["embedding"])
+                for e in stored[1]]
 
     def apply(self, work: VideoWork, decision: dict[str, dict[str, Any]]) -> VideoWork:
         kept = []
@@ -87,3 +111,17 @@ class DedupStage(RunScopeStage):
             work.reject(self.name, Reason.DUPLICATE, f"every segment repeats kept footage: {', '.join(twins[:3])}")
         work.segments = kept
         return work
+
+
+def _fingerprints(summaries: dict[str, Any]) -> list[SegmentFingerprint]:
+    """Every segment's fingerprint in the walk order: video id, then segment id."""
+    return [
+        SegmentFingerprint(e["segment_id"], e["video_id"], tuple(e["hashes"]), e["embedding"])
+        for video_id in sorted(summaries)
+        for e in sorted(summaries[video_id] or [], key=lambda e: e["segment_id"])
+    ]
+
+
+def _plain(fingerprint: SegmentFingerprint) -> dict[str, Any]:
+    return {"segment_id": fingerprint.segment_id, "video_id": fingerprint.video_id,
+            "hashes": list(fingerprint.key_frame_hashes), "embedding": fingerprint.embedding}

@@ -43,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-workers", type=int, default=None,
                    help="on a cluster, actors a stage pool may grow to as nodes are added (default: what is there)")
     p.add_argument("--match-run", default=None, metavar="OUT",
-                   help="continue an earlier run's identities (same as --set identity.match_run=OUT)")
+                   help="continue an earlier run: its identities keep their ids, footage it kept is a duplicate "
+                        "(sets identity.match_run and dedup.match_run)")
     p.add_argument("--limit", type=int, default=None, help="only the first N inputs (sorted)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE",
                    help="override a workflow parameter (repeatable)")
@@ -66,7 +67,8 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
 
     overrides = list(args.overrides)
     if args.match_run:
-        overrides.append(f"identity.match_run={args.match_run}")
+        present = {stage.name for stage in load_workflow(args.workflow, STAGE_REGISTRY, overrides).stages}
+        overrides += [f"{name}.match_run={args.match_run}" for name in ("identity", "dedup") if name in present]
     workflow = load_workflow(args.workflow, STAGE_REGISTRY, overrides)
     verbose = bool(getattr(args, "verbose", False))
     console.print(f"[bold]lpm-curate run[/] workflow [cyan]{workflow.name}[/] "

@@ -36,8 +36,18 @@ def decide_and_store(request: DecideRequest) -> int:
         return 0
     request.stage.setup()
     summaries = {video_id: ledger.summary(video_id, request.block) for video_id in sorted(request.video_ids)}
-    ledger.save_decision(request.stage.name, request.plan, request.stage.decide(summaries))
+    decision = request.stage.decide(summaries)
+    index = request.stage.run_index(summaries, decision)
+    if index is not None:
+        # Before the decision: a stored decision means its index is stored too.
+        ledger.save_decision(index_name(request.stage.name), request.plan, index)
+    ledger.save_decision(request.stage.name, request.plan, decision)
     return len(summaries)
+
+
+def index_name(stage: str) -> str:
+    """Where a run-scope stage's index for later runs is stored among the decisions."""
+    return f"{stage}.index"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,10 @@ class RunScopeStage(Stage):
     def apply(self, work: VideoWork, decision: Any) -> VideoWork:
         raise NotImplementedError
 
+    def run_index(self, summaries: dict[str, Any], decision: Any) -> Any:
+        """What a later run matches against (``match_run``), stored beside the decision; None: nothing."""
+        return None
+
     def manifest_rows(self, decision: Any) -> dict[str, list[dict[str, Any]]]:
         """Run-level manifest rows this stage's decision produces (e.g. the identities table)."""
         return {}
