@@ -33,6 +33,7 @@ def run_scale_bench(
     tracks: int = 5,
     segments: int = 10,
     keep: bool = False,
+    shard_bytes: int = 1_000_000_000,
 ) -> dict[str, Any]:
     from stages.registry import STAGE_REGISTRY
 
@@ -52,7 +53,8 @@ def run_scale_bench(
         shutil.rmtree(target, ignore_errors=True)
         _ids, planted = replicate(templates, source_store, RunStore(str(target)), blocks, final, n)
         done = subprocess.run(
-            [sys.executable, "-m", "curation.bench.scale_driver", str(target), workflow.name, str(workers)],
+            [sys.executable, "-m", "curation.bench.scale_driver", str(target), workflow.name, str(workers),
+             str(shard_bytes)],
             capture_output=True, text=True, stdin=subprocess.DEVNULL,
         )
         if done.returncode != 0:
@@ -67,6 +69,7 @@ def run_scale_bench(
         "tracks_per_video": tracks,
         "segments_per_video": segments,
         "workers": workers,
+        "shard_bytes": shard_bytes,
         "per_n": per_n,
         "driver_rss_growth_mb": largest["driver_peak_rss_mb"] - smallest["driver_peak_rss_mb"],
         "identity_dedup_seconds_at_max": largest["phase_seconds"].get("identity", 0.0)

@@ -1,6 +1,6 @@
 """The driver of one ``bench scale`` measurement, in a process of its own so its memory is its own.
 
-``python -m curation.bench.scale_driver RUN_STORE WORKFLOW WORKERS`` runs, on the replicated
+``python -m curation.bench.scale_driver RUN_STORE WORKFLOW WORKERS SHARD_BYTES`` runs, on the replicated
 store, what the pipeline's driver runs after the per-video blocks (the same functions), on an
 embedded Ray with WORKERS CPUs, and prints one JSON object: peak RSS, seconds per phase, bytes.
 """
@@ -27,10 +27,11 @@ from curation.runtime.ray_executor import RayExecutor
 from curation.runtime.run_scope_stage import RunScopeStage
 
 
-def measure(run_uri: str, workflow_name: str, workers: int) -> dict[str, Any]:
+def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) -> dict[str, Any]:
     from stages.registry import STAGE_REGISTRY
 
-    workflow = load_workflow(workflow_name, STAGE_REGISTRY)
+    # the shards of a real run (the default workflow's 1 GB), whatever the source run used
+    workflow = load_workflow(workflow_name, STAGE_REGISTRY, [f"samples.shard_target_bytes={shard_bytes}"])
     blocks, final = summary_blocks(workflow)
     store = RunStore(run_uri)
     ledger = Ledger(store)
@@ -83,4 +84,4 @@ def _bytes(store: RunStore, folder: str) -> int:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1], sys.argv[2], int(sys.argv[3]))))
+    print(json.dumps(measure(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))

@@ -45,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--tracks", type=int, default=5, help="tracks per replicated video")
     c.add_argument("--segments", type=int, default=10, help="segments (samples) per replicated video")
     c.add_argument("--workers", type=int, default=2, help="CPUs for the embedded Ray")
+    c.add_argument("--shard-bytes", type=int, default=1_000_000_000, help="shard size (default: the default workflow's)")
     c.add_argument("--workdir", default=None, help="folder for the replicated stores (default: a temporary one)")
     c.add_argument("--keep", action="store_true", help="keep the replicated stores")
     c.add_argument("--json", action="store_true", help="print one JSON object")
@@ -130,7 +131,8 @@ def handle_scale(args: argparse.Namespace) -> int:
     from curation.bench.scale_bench import run_scale_bench
 
     counts = [int(n) for n in str(args.videos).split(",") if n.strip()]
-    report = run_scale_bench(args.source, counts, args.workdir, args.workers, args.tracks, args.segments, args.keep)
+    report = run_scale_bench(args.source, counts, args.workdir, args.workers, args.tracks, args.segments, args.keep,
+                             args.shard_bytes)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0

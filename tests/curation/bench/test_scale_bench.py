@@ -25,7 +25,8 @@ def source_run(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_replicated_videos_reach_every_table_and_the_driver_is_measured(source_run: Path, tmp_path: Path) -> None:
-    report = run_scale_bench(str(source_run), [3, 8], str(tmp_path), workers=2, tracks=3, segments=4, keep=True)
+    report = run_scale_bench(str(source_run), [3, 8], str(tmp_path), workers=2, tracks=3, segments=4, keep=True,
+                             shard_bytes=2_000_000)
     assert set(report["per_n"]) == {"3", "8"}
     for n, row in report["per_n"].items():
         n_videos = int(n)
