@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--tracks", type=int, default=5, help="tracks per replicated video")
     c.add_argument("--segments", type=int, default=10, help="segments (samples) per replicated video")
     c.add_argument("--workers", type=int, default=2, help="CPUs for the embedded Ray")
-    c.add_argument("--shard-bytes", type=int, default=1_000_000_000, help="shard size (default: the default workflow's)")
+    c.add_argument("--shard-bytes", type=int, default=1_000_000_000, help="shard size (default: the default's)")
     c.add_argument("--workdir", default=None, help="folder for the replicated stores (default: a temporary one)")
     c.add_argument("--keep", action="store_true", help="keep the replicated stores")
     c.add_argument("--json", action="store_true", help="print one JSON object")
