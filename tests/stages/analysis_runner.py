@@ -1,5 +1,6 @@
 """Run the analysis stages in-process on one file, as the local executor would."""
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -13,12 +14,19 @@ from stages.probe import ProbeStage
 from stages.visual_analysis import VisualAnalysisStage
 
 
+@functools.cache
+def _session_store() -> str:
+    return tempfile.mkdtemp(prefix="lpm-analyse-")
+
+
 def analyse(
     path: Path, visual: VisualAnalysisStage | None = None, filter_stage: PerformerFilterStage | None = None
 ) -> VideoWork:
-    """The record after analysis; its artefacts (crops, audio) go to a new temporary run store."""
+    """The record after analysis; its artefacts (crops, audio) go to one temporary run store shared
+    by every analysis of the test session, as the videos of one run share theirs (references of one
+    video are read from another's crop archive)."""
     identity = identify_input(str(path))
-    work = VideoWork(uri=str(path), video_id=identity.video_id, run_uri=tempfile.mkdtemp(prefix="lpm-analyse-"))
+    work = VideoWork(uri=str(path), video_id=identity.video_id, run_uri=_session_store())
     stages: list[Stage] = [
         ProbeStage(),
         visual or VisualAnalysisStage(),
