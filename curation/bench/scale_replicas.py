@@ -113,8 +113,8 @@ def _widen_references(candidates: list[dict[str, Any]], n_tracks: int) -> list[d
 
 def replicate(templates: list[Template], source: RunStore, target: RunStore, blocks: dict[str, int], final: int,
               n: int, seed: int = 0) -> tuple[list[str], int]:
-    """Write N replicas into ``target``; returns their video ids (sorted) and how many people
-    were planted (what identity clustering should find)."""
+    """Write N replicas into ``target``; returns their video ids (sorted) and how many planted
+    people appear in at least one replica (what identity clustering should find)."""
     rng = random.Random(seed)
     gen = np.random.default_rng(seed)
     ledger = Ledger(target)
@@ -124,6 +124,7 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
     earlier_hashes: list[tuple[int, ...]] = []
     first_replica: dict[str, str] = {}  # template video id -> the replica whose files the others link to
+    seen_people: set[int] = set()
     ids = []
     for i in range(n):
         template = templates[i % len(templates)]
@@ -139,6 +140,7 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
         ledger.save_outcome(replace(template.outcome, video_id=video_id), final)
         tracks = [{**t, "track_id": t["track_id"].replace(old, video_id)} for t in template.tracks]
         people = gen.choice(n_people, size=len(tracks), replace=False)
+        seen_people.update(int(p) for p in people)
         # a person seen again: the same direction up to a small difference (angle ~ 0.15 rad)
         vectors = centroids[people] + 0.15 / np.sqrt(dim) * gen.standard_normal((len(tracks), dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -159,7 +161,7 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
         ledger.save_summary(video_id, blocks["dedup"], dedup)
         references = json.loads(json.dumps(template.references).replace(old, video_id))
         ledger.save_summary(video_id, blocks["references"], references)
-    return ids, n_people
+    return ids, len(seen_people)
 
 
 def _write_artefacts(source: RunStore, target: RunStore, template: Template, new: str, first: str) -> None:
