@@ -58,6 +58,8 @@ def handle(args: argparse.Namespace) -> int:
         executor="ray",
         workers=args.workers,
         limit=None,
+        max_workers=None,
+        match_run=None,
         overrides=[],
         verbose=False,
     )
