@@ -50,19 +50,13 @@ def handle(args: argparse.Namespace) -> int:
         with run_command.console_above_capture(console, root / "logs", "synth", verbose=False):
             generate_corpus(corpus, n_videos=args.n_videos, seed=0, duration_s=args.duration)
     console.rule("2/4 curation run (embedded Ray)")
-    run_args = argparse.Namespace(
-        input=str(corpus / "videos"),
-        out=str(root / "run"),
-        workflow=args.workflow,
-        ray_address=None,
-        executor="ray",
-        workers=args.workers,
-        limit=None,
-        max_workers=None,
-        match_run=None,
-        overrides=[],
-        verbose=False,
-    )
+    # Through the run command's own parser: every option has its default, as on the command line.
+    parser = argparse.ArgumentParser(prog="lpm-curate")
+    run_command.add_parser(parser.add_subparsers())
+    run_args = parser.parse_args([
+        "run", "--input", str(corpus / "videos"), "--out", str(root / "run"), "--workflow", args.workflow,
+        *(["--workers", str(args.workers)] if args.workers else []),
+    ])
     result = run_command.execute(run_args, console)
     run_summary.print_summary(console, result)
     console.rule("3/4 three queries (lpm-curate query)")
