@@ -1,9 +1,9 @@
 import json
-import subprocess
 import wave
 
 import numpy as np
 import pytest
+from cli_outputs import last_json, streams_of
 from torchcodec.decoders import VideoDecoder
 
 from lpm_train.cli import main
@@ -17,19 +17,6 @@ REQUIRED_BENCH_KEYS = {
     "kv_cache_speedup",
     "peak_rss_mb",
 }
-
-
-def streams_of(path):
-    probe = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-show_streams", "-of", "json", str(path)],
-        capture_output=True,
-        check=True,
-    )
-    return {s["codec_type"]: s for s in json.loads(probe.stdout)["streams"]}
-
-
-def last_json(out):
-    return json.loads(out.strip().splitlines()[-1])
 
 
 @pytest.mark.slow

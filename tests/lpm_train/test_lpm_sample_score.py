@@ -6,26 +6,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import subprocess
 
 import pytest
+from cli_outputs import last_json, streams_of
 from lpm_talking_clips import recording, talking_head_segments, with_foreign_audio
 
 from lpm_train.cli import main
 from lpm_train.metrics_log import read_log
-
-
-def streams_of(path):
-    probe = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-show_streams", "-of", "json", str(path)],
-        capture_output=True,
-        check=True,
-    )
-    return {s["codec_type"]: s for s in json.loads(probe.stdout)["streams"]}
-
-
-def last_json(out):
-    return json.loads(out.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
