@@ -54,10 +54,7 @@ def make_plan(request: PlanRequest) -> list[PlannedShard]:
     plan = plan_shards(((v, s) for v, s in sample_sets if s is not None), request.settings)
     if not store.exists(PLAN_FILE) or json.loads(store.read_bytes(PLAN_FILE)).get("digest") != plan.digest():
         for relative in committed_shards(store):
-            if store.remote:
-                store.fs.rm(store.path(relative))
-            else:
-                os.unlink(store.local_path(relative))
+            store.remove(relative)
         store.write_bytes(PLAN_FILE, plan.to_json())
     return plan.shards
 

@@ -59,12 +59,10 @@ def shard_name(bucket: str, number: int) -> str:
 
 
 class ShardWriter:
-    def __init__(self, store: RunStore, settings: ShardSettings, staging_dir: str,
-                 first_number: int = 0) -> None:
+    def __init__(self, store: RunStore, settings: ShardSettings, staging_dir: str) -> None:
         self.store = store
         self.settings = settings
         self.staging_dir = staging_dir
-        self.first_number = first_number  # an export rewrites one shard of its plan by number
         self._open: dict[str, _OpenShard] = {}
         self._numbers: dict[str, int] = {}
         self.rows: list[dict[str, Any]] = []
@@ -115,7 +113,7 @@ class ShardWriter:
         return self.rows
 
     def _start(self, bucket: str) -> _OpenShard:
-        number = self._numbers.get(bucket, self.first_number)
+        number = self._numbers.get(bucket, 0)
         self._numbers[bucket] = number + 1
         fd, path = tempfile.mkstemp(dir=self.staging_dir, prefix=TEMP_PREFIX, suffix=".tar")
         file = os.fdopen(fd, "w+b")

@@ -125,12 +125,8 @@ def _write_shards(source: RunStore, dest: RunStore, chosen: list[tuple],
     plan = plan_shards(source, [PlannedSample(*row) for row in chosen], shard_bytes)
     planned = {f"{SHARDS_DIR}/{shard_name('', n)}" for n in range(len(plan))}
     for relative in committed_shards(dest):  # files no shard of this plan owns
-        if relative.rsplit(".", 1)[0] + ".tar" in planned:
-            continue
-        if dest.remote:
-            dest.fs.rm(dest.path(relative))
-        else:
-            os.unlink(dest.local_path(relative))
+        if relative.rsplit(".", 1)[0] + ".tar" not in planned:
+            dest.remove(relative)
     if dest.remote:
         staging = tempfile.mkdtemp(prefix="lpm-export-")
     else:
@@ -140,11 +136,10 @@ def _write_shards(source: RunStore, dest: RunStore, chosen: list[tuple],
     for number, samples in enumerate(plan):
         row = committed_shard(dest, number, samples)
         if row is None:
-            # one writer per planned shard, never closing early: the plan decided where it ends
-            writer = ShardWriter(dest, ShardSettings(target_bytes=1 << 62), staging, first_number=number)
-            for sample in samples:
-                writer.add("", sample.key, read_sample(source, sample.source_shard, sample.key))
-            row = writer.close()[0]
+            # the plan decided which samples the shard holds and its number
+            row = ShardWriter(dest, ShardSettings(), staging).write_shard(
+                "", number, ((s.key, read_sample(source, s.source_shard, s.key)) for s in samples)
+            )
         rows.append(row)
         locations.update({sample.key: row["path"] for sample in samples})
     return rows, locations

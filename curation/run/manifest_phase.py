@@ -55,11 +55,16 @@ def write_part(request: PartRequest) -> dict[str, int]:
         for table in VIDEO_TABLES:
             found = fields.get(table) or []
             if table == "segments":
-                found = [{**s, "shard": locations.get(s.get("key") or ""), "key": s.get("key")} for s in found]
-                found = [{**s, "key": s["key"] if s["shard"] else None} for s in found]
+                found = [_placed(segment, locations) for segment in found]
             rows[table].extend(found)
     part = f"{request.part:05d}"
     return {table: write_manifest(store, table, table_rows, part).num_rows for table, table_rows in rows.items()}
+
+
+def _placed(segment: dict[str, Any], locations: dict[str, str]) -> dict[str, Any]:
+    """The segment with its sample's shard and key (both null when it has no sample)."""
+    shard = locations.get(segment.get("key") or "")
+    return {**segment, "shard": shard, "key": segment.get("key") if shard else None}
 
 
 def write_run_table(request: RunTableRequest) -> dict[str, int]:

@@ -229,7 +229,8 @@ def write_manifests(
     progress: ProgressCallback,
 ) -> tuple[Accounting, dict[str, int], list[dict[str, Any]]]:
     """Write every manifest: (accounting, rows per table, the videos table's rows)."""
-    _clear_manifests(store)
+    # A resumed run writes every part again; parts of an earlier attempt must not linger.
+    store.remove(MANIFEST_DIR)
     video_rows, rejection_rows = [], []
     for uri in uris:
         identity = identities[uri]
@@ -256,13 +257,3 @@ def write_manifests(
         tables["shards"] = write_manifest(store, "shards", shard_rows).num_rows
     return accounting, tables, as_dicts(video_rows)
 
-
-def _clear_manifests(store: RunStore) -> None:
-    """A resumed run writes every part again; parts of an earlier attempt must not linger."""
-    if store.remote:
-        if store.fs.exists(store.path(MANIFEST_DIR)):
-            store.fs.rm(store.path(MANIFEST_DIR), recursive=True)
-        return
-    import shutil
-
-    shutil.rmtree(store.local_path(MANIFEST_DIR), ignore_errors=True)

@@ -6,6 +6,7 @@ trusted name. Object stores (fsspec URIs): a single PUT is atomic by itself.
 """
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,17 @@ class RunStore:
         else:
             names = os.listdir(folder) if os.path.isdir(folder) else []
         yield from sorted(n for n in names if n.endswith(suffix) and not n.startswith(TEMP_PREFIX))
+
+    def remove(self, relative: str) -> None:
+        """Delete a file or a whole folder (missing is fine): leftovers a rerun must not trust."""
+        target = self.path(relative)
+        if self.remote:
+            if self.fs.exists(target):
+                self.fs.rm(target, recursive=True)
+        elif os.path.isdir(target):
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            Path(target).unlink(missing_ok=True)
 
     def remove_temporaries(self) -> int:
         """Delete leftovers of writes a killed run did not finish; returns how many."""
