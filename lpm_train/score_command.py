@@ -1,6 +1,6 @@
 """``lpm-train score --samples DIR``: lip sync and identity of the mp4s in DIR.
 
-The measures are the curation toolkit's own (``curation/audit/clip_scores.py``: the audio-visual
+The measures are the curation toolkit's own (``apps/audit/clip_scores.py``: the audio-visual
 synchrony estimator and the identity embedder), run as a separate process. That keeps the one
 rule of the trainer's imports (``schemas`` only, never ``stages`` or ``annotators``), keeps
 MediaPipe and OpenCV out of the training processes, and scores generated clips exactly as the
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lpm_train.config import LpmTrainConfig
 
-SCORER_MODULE = "curation.audit.clip_scores"
+SCORER_MODULE = "apps.audit.clip_scores"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 

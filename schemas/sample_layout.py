@@ -27,7 +27,7 @@ separators.
 
 import re
 
-from schemas.states import PerformerState
+from schemas.performer_states import PerformerState
 
 VIDEO_MEMBER = "mp4"
 AUDIO_MEMBER = "wav"

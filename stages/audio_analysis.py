@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from annotators.audio_levels import SILENCE_DB, clipping_fraction, loudness_db
+from annotators.audio.audio_levels import SILENCE_DB, clipping_fraction, loudness_db
 from curation.ingest.local_copy import local_media
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE, decode_audio
 from curation.run.artefacts import write_array

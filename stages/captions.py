@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from annotators.caption_writer import write_captions
-from annotators.performance_annotator import SegmentSignals, annotate_segment
+from annotators.captions.caption_writer import write_captions
+from annotators.performance.performance_annotator import SegmentSignals, annotate_segment
 from curation.runtime.products import SegmentCaption
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
@@ -39,7 +39,7 @@ class CaptionsStage(Stage):
         if self.vlm_endpoint:
             import os
 
-            from annotators.vlm_captioner import VlmCaptioner
+            from annotators.models.vlm_captioner import VlmCaptioner
 
             self._vlm = VlmCaptioner(self.vlm_endpoint, self.vlm_model, self.vlm_timeout_s,
                                      api_key=os.environ.get("LPM_VLM_API_KEY"), max_frames=self.vlm_frames)

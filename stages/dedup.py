@@ -10,8 +10,13 @@ and becomes a ``duplicate`` rejection whose detail names the kept twin.
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from annotators.near_duplicates import DuplicateCriteria, NearDuplicate, SegmentFingerprint, find_near_duplicates
-from curation.models.registry import is_available
+from annotators.duplicates.near_duplicates import (
+    DuplicateCriteria,
+    NearDuplicate,
+    SegmentFingerprint,
+    find_near_duplicates,
+)
+from curation.models.model_store import is_available
 from curation.runtime.device import DeviceChoice, resolve_device
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
@@ -42,9 +47,10 @@ class DedupStage(RunScopeStage):
     def setup(self) -> None:
         self._clip = None
         if self.clip == "on" or (self.clip == "auto" and is_available("openclip")):
-            from annotators.clip_embedder import ClipImageEmbedder
+            from annotators.models.clip_embedder import ClipImageEmbedder
 
             self._clip = ClipImageEmbedder(device=resolve_device(self.device))
+            self._clip.setup()
 
     def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
         hashes = work.key_frame_hashes

@@ -12,8 +12,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from annotators.identity_clusterer import IdentityTrack, KnownIdentity, cluster_identities
-from annotators.track_identity import face_embedder, track_identity_vector
+from annotators.identity.identity_clusterer import IdentityTrack, KnownIdentity, cluster_identities
+from annotators.identity.track_identity import face_embedder, track_identity_vector
 from curation.runtime.device import DeviceChoice
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
@@ -28,7 +28,7 @@ class IdentityStage(RunScopeStage):
     resources: ClassVar[Resources] = Resources(cpus=1)
 
     descriptor: Literal["auto", "arcface", "fallback"] = "auto"
-    distance_threshold: float | None = None  # default: per descriptor kind (annotators/identity_clusterer)
+    distance_threshold: float | None = None  # default: per descriptor kind (annotators/identity/identity_clusterer)
     max_frames: int = field(default=8, metadata={"range": (1, 64)})
     match_run: str | None = None  # an earlier run directory whose identities this run continues
     device: DeviceChoice = "auto"  # ArcFace on a GPU when the worker sees one

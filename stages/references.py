@@ -11,8 +11,8 @@ the segment.
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from annotators.reference_bins import candidate_facts
-from annotators.reference_selector import choose_pool, references_for_segment
+from annotators.identity.reference_bins import candidate_facts
+from annotators.identity.reference_selector import choose_pool, references_for_segment
 from curation.runtime.products import CROP_KINDS, SegmentReference, crop_jpeg_name
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from annotators.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
+from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
 from curation.dataset.shard_writer import ShardSettings
 from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import CropBox, encode_clip, performer_crop
@@ -22,8 +22,8 @@ from curation.runtime.stage import Stage
 from curation.runtime.stored_audio import audio_pcm16
 from curation.runtime.video_work import VideoWork
 from curation.storage_formats import json_bytes, npz_bytes, wav_bytes
+from schemas.performer_states import PerformerState, state_name
 from schemas.sample_layout import AUDIO_SAMPLE_RATE, reference_member, safe_key
-from schemas.states import PerformerState, state_name
 from schemas.version import SCHEMA_VERSION
 
 _S = {name: i for i, name in enumerate(SIGNAL_NAMES)}

@@ -12,8 +12,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from annotators.voice_activity import VoiceActivityDetector
-from curation.models.registry import is_available
+from annotators.models.voice_activity import VoiceActivityDetector
+from curation.models.model_store import is_available
 from curation.runtime.device import DeviceChoice, resolve_device, whisper_compute_type
 from curation.runtime.products import SpeechResult
 from curation.runtime.resources import Resources
@@ -48,7 +48,7 @@ class SpeechStage(Stage):
         self._asr = None
         self._diarizer = None
         if self.asr == "on" or (self.asr == "auto" and is_available("whisper")):
-            from annotators.speech_transcriber import SpeechTranscriber
+            from annotators.models.speech_transcriber import SpeechTranscriber
 
             device = resolve_device(self.device)
             self._asr = SpeechTranscriber(
@@ -56,7 +56,7 @@ class SpeechStage(Stage):
                 batch_size=self.asr_batch_size,
             )
         if self.diarization == "on" or (self.diarization == "auto" and is_available("diarization")):
-            from annotators.speaker_diarizer import SpeakerDiarizer
+            from annotators.models.speaker_diarizer import SpeakerDiarizer
 
             self._diarizer = SpeakerDiarizer(device=resolve_device(self.device))
 

@@ -4,7 +4,7 @@ Per track: the active-speaker annotator turns mouth motion plus voice activity i
 probability. Then, across the video (``voice_faces``): when two or more people have moving lips
 under a voice, each voice (diarized speaker, else a ``voice_profile`` cluster) is matched to the
 face it is in sync with over the whole video, and lips moving under a voice owned by another
-face drop to "not speaking", hence listening (``annotators.voice_face_association``; the
+face drop to "not speaking", hence listening (``annotators.speaking.voice_face_association``; the
 association is the ``voice_faces`` product). Thresholds give per-frame states, short runs
 are smoothed away, and the frames where the performer is present are cut into segments of
 ``min_segment_s``..``max_segment_s`` that never leave the shot. Every span too short to use is
@@ -16,26 +16,26 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from annotators.active_speaker import MouthMotionSpeaker, active_speaker_model
-from annotators.audio_levels import clipping_fraction, loudness_db
-from annotators.av_sync import estimate_av_offset, sync_in_context
-from annotators.face_signals import SIGNAL_NAMES
-from annotators.segment_cutter import FrameSpan, cut_segments, present_spans
-from annotators.speaker_diarizer import SpeakerTurn
-from annotators.state_timeline import frame_states, runs, smooth_states
-from annotators.track_identity import face_embedder, face_groups
-from annotators.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
-from annotators.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
-from annotators.word_speakers import speaker_during
+from annotators.audio.audio_levels import clipping_fraction, loudness_db
+from annotators.audio.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
+from annotators.audio.word_speakers import speaker_during
+from annotators.face.face_signals import SIGNAL_NAMES
+from annotators.identity.track_identity import face_embedder, face_groups
+from annotators.models.speaker_diarizer import SpeakerTurn
+from annotators.speaking.active_speaker import MouthMotionSpeaker, active_speaker_model
+from annotators.speaking.av_sync import estimate_av_offset, sync_in_context
+from annotators.speaking.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
+from annotators.timelines.segment_cutter import FrameSpan, cut_segments, present_spans
+from annotators.timelines.state_timeline import frame_states, runs, smooth_states
 from curation.runtime.device import DeviceChoice
 from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.stored_audio import audio_samples
 from curation.runtime.video_work import VideoWork
+from schemas.performer_states import PerformerState, state_name
 from schemas.reasons import Reason
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
-from schemas.states import PerformerState, state_name
 
 _S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 
@@ -64,7 +64,7 @@ class StatesStage(Stage):
     max_segment_s: float = field(default=10.0, metadata={"range": (0.4, None)})
     max_face_gap_s: float = field(default=0.4, metadata={"range": (0, None)})
     sync_max_offset_frames: int = field(default=12, metadata={"range": (1, 100)})
-    # Voice-face association across the video (annotators/voice_face_association): lips moving
+    # Voice-face association across the video (annotators/speaking/voice_face_association): lips moving
     # under a voice that is in sync over another face's shots are listening, not speaking.
     voice_faces: bool = True
     voice_min_span_s: float = field(default=0.8, metadata={"range": (0.1, None)})
@@ -137,7 +137,7 @@ class StatesStage(Stage):
 
     def _drop_foreign_voices(self, work: VideoWork, views: list["TrackView"], audio: np.ndarray, fps: float) -> None:
         """Lips moving under a voice that belongs to another face of the video are not speaking
-        (``annotators.voice_face_association``); their speaking probability drops to 0."""
+        (``annotators.speaking.voice_face_association``); their speaking probability drops to 0."""
         faces = face_groups(work, [v.track for v in views], self._embedder)
         min_frames = max(1, round(self.voice_min_span_s * fps))
         # Pauses shorter than the smoothing's minimum state do not split a span: one voice is

@@ -12,17 +12,17 @@ from typing import ClassVar, Literal
 import cv2
 import numpy as np
 
-from annotators.face_crops import body_crop, face_crop, frame_thumbnail
-from annotators.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
-from annotators.face_tracker import box_iou
-from annotators.frame_quality import QUALITY_NAMES, FrameQualityMeter
-from annotators.perceptual_hash import phash64
-from annotators.shot_detector import StreamingShotDetector
-from annotators.small_face_finder import SmallFaceFinder
-from annotators.track_features import FrameFace, assemble_tracks, track_summary
+from annotators.duplicates.perceptual_hash import phash64
+from annotators.face.face_crops import body_crop, face_crop, frame_thumbnail
+from annotators.face.face_tracker import box_iou
+from annotators.face.small_face_finder import SmallFaceFinder
+from annotators.face.track_features import FrameFace, assemble_tracks, track_summary
+from annotators.models.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
+from annotators.shots.frame_quality import QUALITY_NAMES, FrameQualityMeter
+from annotators.shots.shot_detector import StreamingShotDetector
 from curation.ingest.local_copy import local_media
 from curation.media.frame_source import AnalysisGeometry, decode_frames
-from curation.models.registry import resolve
+from curation.models.model_store import resolve
 from curation.run.artefacts import write_blobs
 from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, crop_jpeg_name
 from curation.runtime.resources import Resources

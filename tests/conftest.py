@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.curation.pipeline_runs import SMALL_CLIPS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 MODELS_ENV = "LPM_MODELS_DIR"
@@ -87,3 +89,13 @@ def ray_session() -> Iterator[str]:
     quiet_ray_data()
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
+
+
+@pytest.fixture
+def small_clip_folder(shared_media: Path, tmp_path: Path) -> Path:
+    """A folder of symlinks to a few shared clips (links, so nothing is copied)."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in SMALL_CLIPS:
+        (folder / name).symlink_to(shared_media / name)
+    return folder

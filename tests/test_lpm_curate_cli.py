@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import curation.run.pipeline as pipeline
-from curation.cli.main import main
+from apps.cli.main import main
 from curation.run.accounting import check_accounting
 
 LPM_CURATE = Path(sys.executable).with_name("lpm-curate")

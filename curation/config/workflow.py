@@ -27,7 +27,7 @@ from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from schemas.version import SCHEMA_VERSION
 
-StageRegistry = dict[str, type[Stage]]
+StagesByName = dict[str, type[Stage]]
 _TOP_LEVEL_KEYS = {"name", "description", "stages"}
 
 
@@ -68,7 +68,7 @@ def builtin_workflows() -> dict[str, Path]:
 
 
 def load_workflow(
-    name_or_path: str, registry: StageRegistry, overrides: list[str] | None = None
+    name_or_path: str, registry: StagesByName, overrides: list[str] | None = None
 ) -> Workflow:
     path = Path(name_or_path)
     if not path.exists():
@@ -87,7 +87,7 @@ def load_workflow(
 
 
 def parse_workflow(
-    document: Any, registry: StageRegistry, overrides: list[str], source: str
+    document: Any, registry: StagesByName, overrides: list[str], source: str
 ) -> Workflow:
     if not isinstance(document, dict):
         raise WorkflowError(f"{source}: a workflow is a mapping with name, description, stages")
@@ -168,7 +168,7 @@ def _apply_override(override: str, raw: list[tuple[str, dict[str, Any]]], names:
     return index, param
 
 
-def _build_stage(name: Any, params: dict[str, Any], registry: StageRegistry, path: str) -> Stage:
+def _build_stage(name: Any, params: dict[str, Any], registry: StagesByName, path: str) -> Stage:
     if not isinstance(name, str) or name not in registry:
         raise WorkflowError(f"{path}.stage: unknown stage {name!r}; known: {', '.join(sorted(registry))}")
     cls = registry[name]

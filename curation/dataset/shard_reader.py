@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from curation.manifests.catalog import manifest_names
+from curation.manifests.duckdb_views import manifest_names
 from curation.manifests.manifest_writer import has_manifest, read_manifest
 from curation.run.run_store import RunStore
 

@@ -24,7 +24,7 @@ from curation.dataset.shard_reader import read_sample
 from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards, shard_name
 from curation.export.selected_manifests import write_selected_manifests
 from curation.export.shard_plan import PlannedSample, committed_shard, plan_shards
-from curation.manifests.catalog import manifest_names, open_catalog
+from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.manifests.review_verdicts import item_decisions, read_verdicts
 from curation.manifests.where_filter import check_where
 from curation.run.run_info import RUN_FILE, read_run_info

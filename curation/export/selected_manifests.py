@@ -9,7 +9,7 @@ Parquet bytes are the same on every export of the same selection.
 
 from typing import Any
 
-from curation.manifests.catalog import manifest_names, open_catalog
+from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.manifests.manifest_writer import write_manifest
 from curation.run.run_store import RunStore
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.config.workflow import Workflow
-from curation.models.registry import is_available
+from curation.models.model_store import is_available
 
 # (stage, parameter, model) -> what the stage does instead when the parameter is ``auto`` and the
 # model is not fetched: the stages fall back silently (by design: a run must not stop for an

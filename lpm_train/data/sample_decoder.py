@@ -25,6 +25,7 @@ from lpm_train.data.audio_features import FrameAudioEncoder, build_audio_encoder
 from lpm_train.data.shard_stream import RawSample
 from lpm_train.data.text_tokenizer import CaptionEncoder, build_caption_encoder
 from lpm_train.models.conditions import state_masks
+from schemas.performer_states import STATE_NAMES, PerformerState
 from schemas.sample_layout import (
     AUDIO_MEMBER,
     AUDIO_SAMPLE_RATE,
@@ -35,7 +36,6 @@ from schemas.sample_layout import (
     REFERENCE_MEMBER_RE,
     VIDEO_MEMBER,
 )
-from schemas.states import STATE_NAMES, PerformerState
 
 log = logging.getLogger(__name__)
 

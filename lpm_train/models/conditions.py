@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from schemas.states import PerformerState
+from schemas.performer_states import PerformerState
 
 
 @dataclass

@@ -19,13 +19,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from annotators.audio_levels import loudness_db
-from annotators.face_landmarker import FaceLandmarkerAnnotator
-from annotators.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
-from annotators.frame_quality import QUALITY_NAMES, FrameQualityMeter
-from annotators.performance_annotator import SegmentSignals
-from annotators.smoothed_series import fill_short_gaps, smooth
-from annotators.state_timeline import frame_states, smooth_states
+from annotators.audio.audio_levels import loudness_db
+from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
+from annotators.models.face_landmarker import FaceLandmarkerAnnotator
+from annotators.performance.performance_annotator import SegmentSignals
+from annotators.shots.frame_quality import QUALITY_NAMES, FrameQualityMeter
+from annotators.timelines.smoothed_series import fill_short_gaps, smooth
+from annotators.timelines.state_timeline import frame_states, smooth_states
 from curation.media.audio_decoder import decode_audio
 from curation.media.frame_source import AnalysisGeometry, decode_frames
 from curation.media.probe import probe_media

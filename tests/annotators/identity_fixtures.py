@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from annotators.face_landmarker import FaceLandmarkerAnnotator
-from annotators.landmarked_face import LandmarkedFace
+from annotators.face.landmarked_face import LandmarkedFace
+from annotators.models.face_landmarker import FaceLandmarkerAnnotator
 
 FACE_MODEL = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "face_landmarker.task"
 

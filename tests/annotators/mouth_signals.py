@@ -3,7 +3,7 @@
 Frames are decoded once with ffmpeg at 25 fps (short side 512) and run through MediaPipe's
 FaceLandmarker in VIDEO mode, one landmarker per clip; ``mouth_open`` (inner-lip gap / face
 height), ``jaw_open`` (blendshape) and ``mouth_dark`` (pixels of the mouth box) come from
-``annotators.face_signals``. Extraction costs a few seconds per clip, so results are cached per
+``annotators.face.face_signals``. Extraction costs a few seconds per clip, so results are cached per
 clip in pytest's cache folder.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from annotators.av_sync import AVOffset, estimate_av_offset
-from annotators.face_landmarker import FaceLandmarkerAnnotator
-from annotators.face_signals import SIGNAL_NAMES
+from annotators.face.face_signals import SIGNAL_NAMES
+from annotators.models.face_landmarker import FaceLandmarkerAnnotator
+from annotators.speaking.av_sync import AVOffset, estimate_av_offset
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE, decode_audio
 from curation.media.frame_source import AnalysisGeometry, Frame, decode_frames
 from curation.media.probe import probe_media

@@ -14,7 +14,7 @@ from curation.config.workflow import Workflow, load_workflow
 from curation.manifests.manifest_writer import read_manifest
 from curation.run.pipeline import RunRequest, RunResult, run_pipeline
 from curation.run.run_store import RunStore
-from stages.registry import STAGE_REGISTRY
+from stages.workflow_stages import WORKFLOW_STAGES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ SMALL_CLIPS = (
 
 
 def ingest_workflow(*overrides: str) -> Workflow:
-    return load_workflow("ingest", STAGE_REGISTRY, list(overrides))
+    return load_workflow("ingest", WORKFLOW_STAGES, list(overrides))
 
 
 def run_ingest(source: Path | str, out: Path, executor: str = "local", overrides: tuple[str, ...] = ()) -> RunResult:
@@ -66,7 +66,7 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def cli_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "curation.cli.main", *args]
+    return [sys.executable, "-m", "apps.cli.main", *args]
 
 
 def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

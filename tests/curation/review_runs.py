@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline_runs import cli_command, cli_env, run_cli
+from tests.curation.pipeline_runs import cli_command, cli_env, run_cli
 
 # Two talking heads kept whole, a 15-s and a 20-s one that make several segments, and a clip
 # without a face (a rejection with a span to play).

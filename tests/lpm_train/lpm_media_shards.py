@@ -30,13 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from schemas.performer_states import STATE_NAMES, PerformerState  # noqa: E402
 from schemas.sample_layout import (  # noqa: E402 - after the path fix for script use
     AUDIO_SAMPLE_RATE,
     SAMPLE_JSON_FIELDS,
     reference_member,
     safe_key,
 )
-from schemas.states import STATE_NAMES, PerformerState  # noqa: E402
 from schemas.version import SCHEMA_VERSION  # noqa: E402
 
 FPS, SIZE, PIECE_S = 25, 64, 2.0

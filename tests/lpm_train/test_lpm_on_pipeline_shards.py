@@ -31,7 +31,7 @@ def pipeline_shards(tmp_path_factory):
         [
             sys.executable,
             "-m",
-            "curation.cli.main",
+            "apps.cli.main",
             "run",
             "--input",
             str(inputs),

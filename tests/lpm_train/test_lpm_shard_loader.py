@@ -9,7 +9,7 @@ from lpm_train.data.byte_shuffle import byte_bounded_shuffle
 from lpm_train.data.shape_batcher import batches_by_shape
 from lpm_train.data.shard_loader import make_loader, worker_share
 from lpm_train.data.shard_stream import ReaderPosition, expand_shard_urls, read_shard_samples, shard_sequence
-from schemas.states import PerformerState
+from schemas.performer_states import PerformerState
 
 
 def first_batches(config, shards, n, **kwargs):

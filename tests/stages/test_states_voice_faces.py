@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from curation.bench.spliced_conversations import build_spliced_set
-from curation.bench.state_scoring import predicted_frame_states
-from curation.bench.talking_head_sources import load_talking_heads
-from curation.bench.truth_matching import expand_runs
+from apps.bench.spliced_conversations import build_spliced_set
+from apps.bench.state_scoring import predicted_frame_states
+from apps.bench.talking_head_sources import load_talking_heads
+from apps.bench.truth_matching import expand_runs
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
-from schemas.states import PerformerState
+from schemas.performer_states import PerformerState
 from stages.states import StatesStage, _merged_intervals
 
 
@@ -23,7 +23,7 @@ from stages.states import StatesStage, _merged_intervals
 def conversation(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, VideoWork]:
     """Seed 0's first conversation (A speaks; B's moving lips under A's voice; A idle; B held still
     under A's voice; A's moving lips under B's voice; B speaks), analysed up to the speech stage."""
-    from curation.bench.speaking_bench import analyse, bench_stages
+    from apps.bench.speaking_bench import analyse, bench_stages
 
     out = tmp_path_factory.mktemp("conversation")
     (truth_path,) = build_spliced_set(load_talking_heads(shared_media), out, n_videos=1, seed=0)

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from annotators.face_signals import SIGNAL_NAMES
+from annotators.face.face_signals import SIGNAL_NAMES
 from curation.runtime.stored_crops import crop_jpegs
 from stages.visual_analysis import VisualAnalysisStage, resize_short
 from tests.stages.analysis_runner import analyse

@@ -11,7 +11,7 @@ from curation.config.workflow import Workflow, builtin_workflows, load_workflow
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from stages.probe import ProbeStage
-from stages.registry import STAGE_REGISTRY
+from stages.workflow_stages import WORKFLOW_STAGES
 
 
 @dataclass
@@ -126,14 +126,14 @@ def test_bad_set_is_refused_with_its_text(tmp_path: Path, override: str, message
 
 def test_unknown_workflow_name_lists_the_builtin_ones() -> None:
     with pytest.raises(WorkflowError, match=r"no workflow file 'nosuch'.*built-in: .*ingest"):
-        load_workflow("nosuch", STAGE_REGISTRY)
+        load_workflow("nosuch", WORKFLOW_STAGES)
 
 
 def test_every_builtin_workflow_loads_with_the_real_registry() -> None:
     workflows = builtin_workflows()
     assert "ingest" in workflows
     for name in workflows:
-        workflow = load_workflow(name, STAGE_REGISTRY)
+        workflow = load_workflow(name, WORKFLOW_STAGES)
         assert workflow.stages and workflow.name
         assert len(workflow.fingerprint()) == 16
 
@@ -144,10 +144,10 @@ def test_a_stage_needing_a_product_no_earlier_stage_adds_is_refused_at_load(tmp_
     path.write_text("stages:\n" + "".join(f"  - stage: {name}\n" for name in stages))
     with pytest.raises(WorkflowError, match=r"stages\[1\] \(speech\) needs 'audio', but only the later stage "
                                             r"'audio_analysis' adds it"):
-        load_workflow(str(path), STAGE_REGISTRY)
+        load_workflow(str(path), WORKFLOW_STAGES)
     path.write_text("stages:\n  - stage: probe\n  - stage: states\n")
     with pytest.raises(WorkflowError, match=r"stages\[1\] \(states\) needs 'speech', but no stage of the workflow"):
-        load_workflow(str(path), STAGE_REGISTRY)
+        load_workflow(str(path), WORKFLOW_STAGES)
 
 
 def test_a_declared_product_that_does_not_exist_is_refused(tmp_path: Path) -> None:

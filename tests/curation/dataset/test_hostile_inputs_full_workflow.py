@@ -43,7 +43,7 @@ def test_hostile_inputs_through_the_full_workflow(tmp_path):
     base = build_hostile_folder(folder, outside, work)
     shutil.copy(base, folder / PAST_INGEST[3])
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "curation.cli.main", "run", "--input", str(folder), "--out", str(out),
+    run = subprocess.run([sys.executable, "-m", "apps.cli.main", "run", "--input", str(folder), "--out", str(out),
                           "--workflow", "smoke", "--executor", "local"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     rows = {Path(r["uri"]).name: r for r in manifest(out, "videos")}

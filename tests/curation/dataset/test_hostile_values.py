@@ -33,11 +33,11 @@ def test_hostile_file_names_go_through_a_run_and_a_query_unharmed(shared_media, 
     for name in HOSTILE_NAMES:
         (inputs / name).symlink_to(shared_media / "talkvid_tys_gt.mp4")
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "curation.cli.main", "run", "--input", str(inputs), "--out", str(out),
+    run = subprocess.run([sys.executable, "-m", "apps.cli.main", "run", "--input", str(inputs), "--out", str(out),
                           "--workflow", "ingest", "--executor", "local"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert not (tmp_path / "pwned").exists() and not (inputs / "pwned").exists()
-    query = subprocess.run([sys.executable, "-m", "curation.cli.main", "query", str(out),
+    query = subprocess.run([sys.executable, "-m", "apps.cli.main", "query", str(out),
                             "SELECT uri, state, duplicate_of FROM videos ORDER BY uri", "--format", "json"],
                            capture_output=True, text=True, timeout=120)
     rows = json.loads(query.stdout)
@@ -51,7 +51,7 @@ def test_hostile_strings_in_manifests_are_data_not_sql(tmp_path):
     evil = "x'); DROP TABLE rejections; --"
     write_manifest(store, "rejections", [{"entity": "segment", "entity_id": evil, "video_id": "v", "uri": evil,
                                           "state": "rejected", "stage": "s", "reason": "error", "detail": evil}])
-    from curation.manifests.catalog import open_catalog
+    from curation.manifests.duckdb_views import open_catalog
 
     con = open_catalog(store)
     assert con.execute("SELECT detail FROM rejections").fetchall() == [(evil,)]

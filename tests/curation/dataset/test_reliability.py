@@ -34,7 +34,7 @@ def _run(inputs: Path, out: Path, *extra: str, crash_at: str | None = None, time
     env.pop("LPM_CRASH_AT", None)
     if crash_at:
         env["LPM_CRASH_AT"] = crash_at
-    command = [sys.executable, "-m", "curation.cli.main", "run", "--input", str(inputs), "--out", str(out),
+    command = [sys.executable, "-m", "apps.cli.main", "run", "--input", str(inputs), "--out", str(out),
                "--workflow", "smoke", "--executor", "local", "--set", SHARD_BYTES, *extra]
     return subprocess.run(command, env=env, timeout=timeout, capture_output=True).returncode
 
@@ -75,7 +75,7 @@ def test_sigkill_then_resume_equals_an_undisturbed_run(reference, tmp_path, cras
     assert _run(inputs, out) == 0
     _no_leftovers(out)
     assert _fingerprint(out) == expected
-    status = subprocess.run([sys.executable, "-m", "curation.cli.main", "status", str(out), "--verify", "--json"],
+    status = subprocess.run([sys.executable, "-m", "apps.cli.main", "status", str(out), "--verify", "--json"],
                             capture_output=True, text=True, timeout=120)
     assert status.returncode == 0 and '"ok": true' in status.stdout
 
@@ -83,7 +83,7 @@ def test_sigkill_then_resume_equals_an_undisturbed_run(reference, tmp_path, cras
 def test_a_killed_ray_worker_does_not_lose_a_video(reference, tmp_path):
     inputs, expected = reference
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "curation.cli.main", "run", "--input", str(inputs), "--out", str(out),
+    command = [sys.executable, "-m", "apps.cli.main", "run", "--input", str(inputs), "--out", str(out),
                "--workflow", "smoke", "--workers", "2", "--set", SHARD_BYTES]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed = None
@@ -117,7 +117,7 @@ def test_disk_full_stops_with_a_clear_error_and_resumes_when_space_is_back(refer
         out = mount / "run"
         env = dict(os.environ)
         result = subprocess.run(
-            [sys.executable, "-m", "curation.cli.main", "run", "--input", str(inputs), "--out", str(out),
+            [sys.executable, "-m", "apps.cli.main", "run", "--input", str(inputs), "--out", str(out),
              "--workflow", "smoke", "--executor", "local", "--set", SHARD_BYTES],
             capture_output=True, text=True, timeout=600, env=env,
         )

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 from pipeline_runs import cli_env, run_cli
-from review_runs import build_run
 
 from curation.dataset.shard_reader import read_sample
 from curation.manifests.manifest_writer import read_manifest
 from curation.manifests.review_verdicts import Verdict, now_utc, record_verdict
 from curation.run.run_store import RunStore
+from tests.curation.review_runs import build_run
 
 WHERE = "t_end - t_start > 3 AND state = 'speaking'"
 SHARD_BYTES = "300000"

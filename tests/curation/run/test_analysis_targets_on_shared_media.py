@@ -14,7 +14,7 @@ from pipeline_runs import manifest
 
 from curation.config.workflow import load_workflow
 from curation.run.pipeline import RunRequest, run_pipeline
-from stages.registry import STAGE_REGISTRY
+from stages.workflow_stages import WORKFLOW_STAGES
 
 QUALITY_BEFORE_FACES = {"low_quality", "shot_too_short"}
 # no_face label -> the reason it gets and why that is not a regression.
@@ -35,7 +35,7 @@ def test_analysis_targets_on_the_labelled_clips(
     listing = tmp_path / "inputs.txt"
     listing.write_text("\n".join(str(shared_media / e.file) for e in wanted))
     out = tmp_path / "run"
-    workflow = load_workflow("analysis", STAGE_REGISTRY, [])
+    workflow = load_workflow("analysis", WORKFLOW_STAGES, [])
     result = run_pipeline(RunRequest(input=str(listing), out=str(out), workflow=workflow, executor="ray"))
     assert result.accounting.failed == 0
     assert result.accounting.inputs == len(wanted) == 65

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pipeline_runs import manifest, run_ingest
 
-from curation.cli.status_command import run_status
+from apps.cli.status_command import run_status
 
 
 @pytest.mark.slow

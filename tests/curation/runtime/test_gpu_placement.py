@@ -16,7 +16,7 @@ from curation.config.workflow import load_workflow
 from curation.runtime.device import DeviceError, onnx_providers, resolve_device, whisper_compute_type
 from curation.runtime.ray_executor import group_resources, pool_bounds, stage_groups
 from curation.runtime.resources import Resources
-from stages.registry import STAGE_REGISTRY
+from stages.workflow_stages import WORKFLOW_STAGES
 
 DRIVER = Path(__file__).with_name("gpu_placement_driver.py")
 
@@ -36,7 +36,7 @@ def test_auto_picks_cuda_only_where_a_gpu_is_visible() -> None:
 
 
 def test_a_stage_given_gpus_runs_in_a_pool_of_its_own() -> None:
-    workflow = load_workflow("default", STAGE_REGISTRY, ["speech.gpus=1", "speech.device=cuda"])
+    workflow = load_workflow("default", WORKFLOW_STAGES, ["speech.gpus=1", "speech.device=cuda"])
     block0 = workflow.stages[:6]  # probe .. states, before the first run-scope stage
     groups = [[s.name for s in g] for g in stage_groups(block0)]
     assert groups == [["probe", "visual_analysis", "audio_analysis", "performer_filter"], ["speech"], ["states"]]

@@ -63,7 +63,7 @@ def main(source: str, out: str, workflow: str, cache_root: str | None, kill_afte
         cluster.wait_for_nodes()
         raylets = {"head": _raylet(cluster.head_node), "worker": _raylet(worker)}
         seen: dict[str, set[str]] = {name: set() for name in raylets}
-        command = [sys.executable, "-m", "curation.cli.main", "run", "--input", source, "--out", out,
+        command = [sys.executable, "-m", "apps.cli.main", "run", "--input", source, "--out", out,
                    "--workflow", workflow, "--ray-address", cluster.address]
         run = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + RUN_TIMEOUT_S

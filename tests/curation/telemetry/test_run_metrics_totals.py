@@ -15,7 +15,7 @@ import pytest
 from observed_runs import MIXED_CLIPS, clip_folder
 from pipeline_runs import REPO_ROOT, cli_command, cli_env
 
-from curation.manifests.catalog import open_catalog
+from curation.manifests.duckdb_views import open_catalog
 from curation.run.run_info import read_run_info
 from curation.run.run_store import RunStore
 from curation.telemetry.metrics_log import final_totals, read_metrics_log

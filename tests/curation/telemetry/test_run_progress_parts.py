@@ -14,7 +14,7 @@ from curation.telemetry.run_metrics import RunMetrics
 from curation.telemetry.throughput import RunThroughput, format_duration
 from curation.telemetry.user_warnings import DiskWatch, FailureWatch, fallback_warnings
 from schemas.reasons import Reason
-from stages.registry import STAGE_REGISTRY
+from stages.workflow_stages import WORKFLOW_STAGES
 
 
 def _work() -> VideoWork:
@@ -106,13 +106,15 @@ def test_disk_watch_warns_low_space_again_only_when_it_halves(tmp_path: Path):
 
 
 def test_fallback_warnings_name_the_missing_models_and_the_stages_that_do_without(tmp_path, monkeypatch):
-    smoke = load_workflow("smoke", STAGE_REGISTRY, [])
+    smoke = load_workflow("smoke", WORKFLOW_STAGES, [])
     monkeypatch.setenv("LPM_MODELS_DIR", str(tmp_path))
     missing = fallback_warnings(smoke)
     assert [line.split("'")[1] for line in missing] == ["arcface", "whisper", "diarization", "openclip"]
     assert "identity: identities use the weaker no-weights face descriptor" in missing[0]
     # asked for the fallback explicitly: nothing to warn about
-    chosen = load_workflow("smoke", STAGE_REGISTRY, ["identity.descriptor=fallback", "states.face_descriptor=fallback"])
+    chosen = load_workflow(
+        "smoke", WORKFLOW_STAGES, ["identity.descriptor=fallback", "states.face_descriptor=fallback"]
+    )
     assert fallback_warnings(chosen) == missing[1:]
     (tmp_path / "w600k_r50.onnx").write_bytes(b"weights")
     assert fallback_warnings(smoke) == missing[1:]

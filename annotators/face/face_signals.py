@@ -1,0 +1,151 @@
+"""Per-face scalar performance signals from landmarks and blendshapes.
+
+These are what later stages read: mouth opening for speaking detection, expression scores for
+captions and reference bins, gaze for captions, the 5 key points for face alignment.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# MediaPipe face-mesh indices
+UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
+FOREHEAD_TOP, CHIN_BOTTOM = 10, 152
+LEFT_EYE_CENTER_IDX = (33, 133)  # the person's right eye, image left
+RIGHT_EYE_CENTER_IDX = (362, 263)
+NOSE_TIP, MOUTH_LEFT, MOUTH_RIGHT = 1, 61, 291
+# Iris centres exist only in the 478-point model
+IRIS_A, IRIS_B = 468, 473
+
+BLENDSHAPE_NAMES: tuple[str, ...] = (
+    "_neutral",
+    "browDownLeft",
+    "browDownRight",
+    "browInnerUp",
+    "browOuterUpLeft",
+    "browOuterUpRight",
+    "cheekPuff",
+    "cheekSquintLeft",
+    "cheekSquintRight",
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+    "eyeLookDownLeft",
+    "eyeLookDownRight",
+    "eyeLookInLeft",
+    "eyeLookInRight",
+    "eyeLookOutLeft",
+    "eyeLookOutRight",
+    "eyeLookUpLeft",
+    "eyeLookUpRight",
+    "eyeSquintLeft",
+    "eyeSquintRight",
+    "eyeWideLeft",
+    "eyeWideRight",
+    "jawForward",
+    "jawLeft",
+    "jawOpen",
+    "jawRight",
+    "mouthClose",
+    "mouthDimpleLeft",
+    "mouthDimpleRight",
+    "mouthFrownLeft",
+    "mouthFrownRight",
+    "mouthFunnel",
+    "mouthLeft",
+    "mouthLowerDownLeft",
+    "mouthLowerDownRight",
+    "mouthPressLeft",
+    "mouthPressRight",
+    "mouthPucker",
+    "mouthRight",
+    "mouthRollLower",
+    "mouthRollUpper",
+    "mouthShrugLower",
+    "mouthShrugUpper",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthStretchLeft",
+    "mouthStretchRight",
+    "mouthUpperUpLeft",
+    "mouthUpperUpRight",
+    "noseSneerLeft",
+    "noseSneerRight",
+)
+_B = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
+
+# Order of the per-frame signal vector kept for every track frame.
+SIGNAL_NAMES: tuple[str, ...] = (
+    "yaw",
+    "pitch",
+    "roll",
+    "mouth_open",
+    "jaw_open",
+    "smile",
+    "frown",
+    "brow_raise",
+    "brow_down",
+    "blink",
+    "eye_wide",
+    "gaze_x",
+    "gaze_y",
+    "face_height",
+    "mouth_dark",  # pixel darkness of the mouth box (annotators.face.mouth_darkness); NaN when not read
+)
+
+
+@dataclass(frozen=True)
+class FaceSignals:
+    values: np.ndarray  # (len(SIGNAL_NAMES),) float32
+    kps5: np.ndarray  # (5, 2) pixels: eye (image left), eye (image right), nose, mouth left, mouth right
+
+
+def five_keypoints(landmarks_px: np.ndarray) -> np.ndarray:
+    if len(landmarks_px) > IRIS_B:
+        eye_a, eye_b = landmarks_px[IRIS_A, :2], landmarks_px[IRIS_B, :2]
+    else:
+        eye_a = landmarks_px[list(LEFT_EYE_CENTER_IDX), :2].mean(axis=0)
+        eye_b = landmarks_px[list(RIGHT_EYE_CENTER_IDX), :2].mean(axis=0)
+    left, right = (eye_a, eye_b) if eye_a[0] <= eye_b[0] else (eye_b, eye_a)
+    return np.stack(
+        [left, right, landmarks_px[NOSE_TIP, :2], landmarks_px[MOUTH_LEFT, :2], landmarks_px[MOUTH_RIGHT, :2]]
+    ).astype(np.float32)
+
+
+def face_signals(
+    landmarks_px: np.ndarray,
+    blendshapes: np.ndarray,
+    pose: tuple[float, float, float],
+    mouth_dark: float = float("nan"),
+) -> FaceSignals:
+    """Signals of one face in one frame; ``landmarks_px`` is (478, 3) in analysis pixels.
+
+    ``mouth_dark`` needs the frame's pixels, so the caller that has them measures it."""
+    face_height = float(np.linalg.norm(landmarks_px[FOREHEAD_TOP, :2] - landmarks_px[CHIN_BOTTOM, :2]))
+    lip_gap = float(np.linalg.norm(landmarks_px[UPPER_INNER_LIP, :2] - landmarks_px[LOWER_INNER_LIP, :2]))
+    b = blendshapes
+
+    def mean(*names: str) -> float:
+        return float(np.mean([b[_B[n]] for n in names]))
+
+    # Gaze: positive x = looking towards the person's left, positive y = looking up.
+    gaze_x = mean("eyeLookOutLeft", "eyeLookInRight") - mean("eyeLookInLeft", "eyeLookOutRight")
+    gaze_y = mean("eyeLookUpLeft", "eyeLookUpRight") - mean("eyeLookDownLeft", "eyeLookDownRight")
+    values = np.array(
+        [
+            *pose,
+            lip_gap / max(face_height, 1e-6),
+            b[_B["jawOpen"]],
+            mean("mouthSmileLeft", "mouthSmileRight"),
+            mean("mouthFrownLeft", "mouthFrownRight"),
+            max(b[_B["browInnerUp"]], mean("browOuterUpLeft", "browOuterUpRight")),
+            mean("browDownLeft", "browDownRight"),
+            mean("eyeBlinkLeft", "eyeBlinkRight"),
+            mean("eyeWideLeft", "eyeWideRight"),
+            gaze_x,
+            gaze_y,
+            face_height,
+            mouth_dark,
+        ],
+        dtype=np.float32,
+    )
+    return FaceSignals(values, five_keypoints(landmarks_px))

@@ -1,0 +1,104 @@
+"""MediaPipe FaceLandmarker: 478 landmarks, 52 blendshapes and head pose per face.
+
+VIDEO running mode tracks faces between frames (the detector runs only when tracking is lost),
+which is what makes it fast; it needs strictly increasing timestamps, so use one instance per
+video and ``close`` it at the end (a ``with`` block does).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from annotators.face.face_signals import FaceSignals, face_signals
+from annotators.face.head_pose import head_pose_degrees
+from annotators.face.mouth_darkness import mouth_darkness
+from annotators.models.model_wrapper import ModelWrapper
+from curation.models.model_store import resolve
+
+
+@dataclass(frozen=True)
+class FaceObservation:
+    box: np.ndarray  # (4,) x0, y0, x1, y1 in analysis pixels, from the landmarks' extent
+    landmarks: np.ndarray  # (478, 3) float32, analysis pixels (z in pixel-like units)
+    blendshapes: np.ndarray  # (52,) float32
+    signals: FaceSignals
+
+    @property
+    def height(self) -> float:
+        return float(self.box[3] - self.box[1])
+
+
+class FaceLandmarkerAnnotator(ModelWrapper):
+    catalog_names = ("face_landmarker",)
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        max_faces: int = 4,
+        min_detection_confidence: float = 0.5,
+        min_presence_confidence: float = 0.5,
+        video_mode: bool = True,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path else resolve("face_landmarker")
+        self.max_faces = max_faces
+        self.min_detection_confidence = min_detection_confidence
+        self.min_presence_confidence = min_presence_confidence
+        self.video_mode = video_mode
+        self._landmarker = None
+        self._last_ms = -1
+
+    @property
+    def is_set_up(self) -> bool:
+        return self._landmarker is not None
+
+    def setup(self) -> None:
+        if self._landmarker is not None:
+            return
+        try:
+            from mediapipe.tasks.python import BaseOptions, vision
+        except ImportError as err:
+            raise ImportError("mediapipe is not installed: pip install 'mediapipe==1.2.2'") from err
+        mode = vision.RunningMode.VIDEO if self.video_mode else vision.RunningMode.IMAGE
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=self.model_path.read_bytes()),
+            running_mode=mode,
+            num_faces=self.max_faces,
+            min_face_detection_confidence=self.min_detection_confidence,
+            min_face_presence_confidence=self.min_presence_confidence,
+            min_tracking_confidence=0.5,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        self._last_ms = -1
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def detect(self, rgb: np.ndarray, t_seconds: float = 0.0) -> list[FaceObservation]:
+        import mediapipe as mp
+
+        self.setup()
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        if self.video_mode:
+            timestamp = max(int(round(t_seconds * 1000)), self._last_ms + 1)
+            self._last_ms = timestamp
+            result = self._landmarker.detect_for_video(image, timestamp)
+        else:
+            result = self._landmarker.detect(image)
+        height, width = rgb.shape[:2]
+        faces = []
+        for i, points in enumerate(result.face_landmarks):
+            landmarks = np.array([(p.x * width, p.y * height, p.z * width) for p in points], dtype=np.float32)
+            blend = np.array([c.score for c in result.face_blendshapes[i]], dtype=np.float32)
+            pose = head_pose_degrees(np.asarray(result.facial_transformation_matrixes[i]))
+            box = np.array(
+                [landmarks[:, 0].min(), landmarks[:, 1].min(), landmarks[:, 0].max(), landmarks[:, 1].max()],
+                dtype=np.float32,
+            )
+            darkness = mouth_darkness(rgb, landmarks, float(box[3] - box[1]))
+            faces.append(FaceObservation(box, landmarks, blend, face_signals(landmarks, blend, pose, darkness)))
+        return faces

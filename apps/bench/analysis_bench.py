@@ -1,0 +1,177 @@
+"""``lpm-curate bench analysis``: analysis throughput against the decode and model floors.
+
+For each worker count, on the same files in one invocation: the decode floor, the
+decode-plus-landmarker floor (both in that many parallel processes), and the real pipeline
+(probe + visual analysis + performer filter on the embedded Ray with that many CPUs). Peak RSS
+is sampled over the pipeline's whole process tree.
+
+A shared or virtual machine's speed drifts by tens of percent from minute to minute, so with
+``repeat`` > 1 the measurements are interleaved (floor, floor, pipeline for each worker count in
+turn, then again) and each figure is its best run: the least disturbed measurement of each,
+taken in the same minutes for every worker count.
+``workers`` = N confines everything (the floors, Ray, its actors and every ffmpeg they start) to
+N CPUs with ``sched_setaffinity``: with one worker on a two-core machine the decoder would
+otherwise run on the idle second core for free, flattering the per-core figure and hiding what
+two workers really gain over one.
+
+Start-up is timed the same way on both sides: the floors start their worker processes (Python,
+imports, the model) inside the clock, as the pipeline starts its actors inside its own; Ray
+itself is up and has run one job before the clock, like a cluster that is already running.
+"""
+
+import csv
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from apps.bench.floors import measure_floor
+from apps.bench.rss_sampler import RssSampler
+from curation.config.workflow import Workflow, load_workflow
+from curation.ingest.discovery import discover_inputs
+from curation.media.probe import MediaInfo, probe_media
+from curation.models.model_store import resolve
+from curation.run.pipeline import RunRequest, run_pipeline
+from curation.runtime.ray_executor import start_ray
+
+
+@dataclass
+class AnalysisBenchResult:
+    workers: int
+    files: int
+    video_seconds: float
+    frames: int
+    wall_seconds: float
+    decode_floor_seconds: float
+    model_floor_seconds: float
+    peak_rss_mb: float
+    peak_total_rss_mb: float
+    repeat: int = 1
+    all_wall_seconds: tuple[float, ...] = ()
+    all_model_floor_seconds: tuple[float, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["ratio_to_floor"] = self.wall_seconds / self.decode_floor_seconds
+        data["ratio_to_model_floor"] = self.wall_seconds / self.model_floor_seconds
+        data["realtime"] = self.video_seconds / self.wall_seconds
+        data["realtime_per_core"] = self.video_seconds / self.wall_seconds / self.workers
+        return data
+
+
+def summarise_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The last worker count's figures, every count's under ``by_workers``, and with two or more
+    counts the throughput gain from the first to the last, for the pipeline and for the model floor
+    (what the machine itself gives the unavoidable work on these files: two vCPUs are not two whole
+    cores, and a few files of unequal length never split evenly between workers)."""
+    summary = dict(results[-1])
+    summary["by_workers"] = results
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        summary["scaling_speedup"] = first["wall_seconds"] / last["wall_seconds"]
+        summary["model_floor_scaling_speedup"] = first["model_floor_seconds"] / last["model_floor_seconds"]
+    return summary
+
+
+def select_files(input_dir: str, label: str | None, limit: int | None) -> list[str]:
+    files = discover_inputs(input_dir)
+    manifest = Path(input_dir) / "MANIFEST.csv"
+    if label:
+        if not manifest.exists():
+            raise FileNotFoundError(f"--label needs {manifest}")
+        with manifest.open() as f:
+            wanted = {row["file"] for row in csv.DictReader(f) if row["label"] == label}
+        files = [f for f in files if Path(f).name in wanted]
+    return files[:limit] if limit else files
+
+
+def run_analysis_bench(
+    files: list[str], worker_counts: list[int], registry: dict, overrides: list[str], repeat: int = 1
+) -> list[AnalysisBenchResult]:
+    """One result per worker count. Each round measures every count in turn (floors, then the
+    pipeline, on a Ray started for that count), so all counts are measured in the same minutes
+    and a slow spell of the machine cannot land on one count only and skew the scaling."""
+    import ray
+
+    workflow = load_workflow("analysis", registry, overrides)
+    stage = workflow.stage("visual_analysis")
+    infos: dict[str, MediaInfo] = {f: probe_media(f) for f in files}
+    model = resolve("face_landmarker")
+    runs: dict[int, list[tuple[float, float, float, float, float]]] = {w: [] for w in worker_counts}
+    frames = 0
+    for _ in range(max(1, repeat)):
+        for workers in worker_counts:
+            settings = (stage.analysis_short_side, stage.analysis_fps, stage.decode_threads, workers, model)
+            if ray.is_initialized():
+                ray.shutdown()
+            with confined_to_cpus(workers):
+                start_ray(None, workers)
+                _warm_up_ray(workers)
+                decode_s, frames = measure_floor("decode", infos, *settings)
+                model_s, _ = measure_floor("model", infos, *settings)
+                wall, peak, total_peak = _time_pipeline(files, workflow, workers)
+                ray.shutdown()
+            runs[workers].append((decode_s, model_s, wall, peak, total_peak))
+    return [_best_of(workers, runs[workers], files, infos, frames) for workers in worker_counts]
+
+
+def _best_of(
+    workers: int,
+    runs: list[tuple[float, float, float, float, float]],
+    files: list[str],
+    infos: dict[str, MediaInfo],
+    frames: int,
+) -> AnalysisBenchResult:
+    decode_runs, model_runs, pipeline_runs, peaks, total_peaks = zip(*runs, strict=True)
+    return AnalysisBenchResult(
+        workers=workers,
+        files=len(files),
+        video_seconds=sum(i.duration_s for i in infos.values()),
+        frames=frames,
+        wall_seconds=min(pipeline_runs),
+        decode_floor_seconds=min(decode_runs),
+        model_floor_seconds=min(model_runs),
+        peak_rss_mb=max(peaks),
+        peak_total_rss_mb=max(total_peaks),
+        repeat=len(runs),
+        all_wall_seconds=tuple(pipeline_runs),
+        all_model_floor_seconds=tuple(model_runs),
+    )
+
+
+@contextmanager
+def confined_to_cpus(n: int) -> Iterator[set[int]]:
+    """This process, and every process it starts meanwhile, runs on ``n`` of its allowed CPUs."""
+    allowed = os.sched_getaffinity(0)
+    chosen = set(sorted(allowed)[: max(1, n)])
+    os.sched_setaffinity(0, chosen)
+    try:
+        yield chosen
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def _warm_up_ray(workers: int) -> None:
+    """One trivial job: Ray Data's own actors and the first task workers start outside the clock."""
+    from curation.runtime.ray_executor import RayExecutor
+
+    list(RayExecutor(workers=workers).map(abs, list(range(-workers, 0))))
+
+
+def _time_pipeline(files: list[str], workflow: Workflow, workers: int) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS of the largest process, peak RSS of the tree) of one analysis run."""
+    with tempfile.TemporaryDirectory(prefix="lpm-bench-") as tmp:
+        listing = Path(tmp) / "inputs.txt"
+        listing.write_text("\n".join(files))
+        request = RunRequest(input=str(listing), out=str(Path(tmp) / "run"), workflow=workflow, workers=workers)
+        with RssSampler() as rss:
+            started = time.perf_counter()
+            result = run_pipeline(request)
+            wall = time.perf_counter() - started
+    if result.accounting.failed:
+        raise RuntimeError(f"{result.accounting.failed} video(s) failed during the benchmark: {result.accounting}")
+    return wall, rss.peak_process_mb, rss.peak_total_mb

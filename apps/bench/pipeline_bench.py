@@ -1,0 +1,190 @@
+"""``lpm-curate bench pipeline``: how accurate and how fast the whole pipeline is, in one table.
+
+Runs the workflow on the inputs (a fresh run directory), measures the ffmpeg decode floor on the
+same files, and, when ground truth is given (``truth/<name>.json`` in ``lpm-synth-truth/1``), scores
+shots, performer tracks, per-frame states, pairs, identities and reference leakage.
+"""
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from apps.bench.floors import measure_floor
+from apps.bench.rss_sampler import RssSampler
+from apps.bench.truth_matching import (
+    StateTally,
+    boundary_matches,
+    expand_runs,
+    match_tracks,
+    pairwise_precision_recall,
+    performer_tracks,
+    truth_boundaries,
+)
+from curation.config.workflow import Workflow
+from curation.ingest.discovery import discover_inputs
+from curation.manifests.manifest_writer import has_manifest, read_manifest
+from curation.media.probe import probe_media
+from curation.models.model_store import resolve
+from curation.run.ledger import Ledger
+from curation.run.pipeline import RunRequest, run_pipeline
+from curation.run.run_store import RunStore
+from curation.runtime.ray_executor import start_ray
+
+SHOT_TOLERANCE_S = 0.08  # two frames at 25 fps
+
+
+def run_pipeline_bench(
+    input_dir: str, truth_dir: str | None, workflow: Workflow, workers: int, out: str | None = None
+) -> dict[str, Any]:
+    import ray
+
+    files = discover_inputs(input_dir)
+    infos = {f: probe_media(f) for f in files}
+    visual = workflow.stage("visual_analysis")
+    decode_s, _ = measure_floor(
+        "decode",
+        infos,
+        visual.analysis_short_side,
+        visual.analysis_fps,
+        visual.decode_threads,
+        workers,
+        resolve("face_landmarker"),
+    )
+    if ray.is_initialized():
+        ray.shutdown()
+    start_ray(None, workers)
+    out = out or tempfile.mkdtemp(prefix="lpm-bench-pipeline-")
+    with RssSampler() as rss:
+        started = time.perf_counter()
+        result = run_pipeline(RunRequest(input=input_dir, out=out, workflow=workflow, workers=workers))
+        wall = time.perf_counter() - started
+    video_seconds = sum(i.duration_s for i in infos.values())
+    report: dict[str, Any] = {
+        "out": out,
+        "files": len(files),
+        "workers": workers,
+        "video_seconds": video_seconds,
+        "wall_seconds": wall,
+        "decode_floor_seconds": decode_s,
+        "ratio_to_floor": wall / decode_s,
+        "realtime_per_core": video_seconds / wall / workers,
+        "hours_per_hour_per_core": video_seconds / wall / workers,
+        "peak_rss_mb": rss.peak_process_mb,
+        "peak_total_rss_mb": rss.peak_total_mb,
+        "accounting": result.accounting.__dict__,
+        "stage_seconds": result.stage_seconds,
+    }
+    if truth_dir:
+        report.update(score_against_truth(out, truth_dir))
+    return report
+
+
+def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
+    store = RunStore(out)
+    ledger = Ledger(store)
+    videos = read_manifest(store, "videos").to_pylist()
+    segments = read_manifest(store, "segments").to_pylist()
+    pairs = read_manifest(store, "pairs").to_pylist()
+    references = (
+        {r["reference_id"]: r for r in read_manifest(store, "references").to_pylist()}
+        if has_manifest(store, "references")
+        else {}
+    )
+    last_block = max(int(n.removeprefix("block")) for n in store.list("work") if n.startswith("block"))
+    shot_hits = shot_pred = shot_true = 0
+    recalled = performers = 0
+    tally = StateTally()
+    identity_pred: list[str] = []
+    identity_true: list[str] = []
+    truth_person_of_track: dict[str, str] = {}
+    truth_speaker: dict[str, list[str | None]] = {}
+    for row in videos:
+        truth_path = Path(truth_dir) / f"{Path(row['uri']).stem}.json"
+        if not truth_path.exists() or row["duplicate_of"]:
+            continue
+        truth = json.loads(truth_path.read_text())
+        work = ledger.record(row["video_id"], last_block) if row["video_id"] else None
+        predicted_bounds = [s["t_start"] for s in (work.shots if work else [])[1:]]
+        shot_true += len(truth_boundaries(truth))
+        shot_pred += len(predicted_bounds)
+        shot_hits += boundary_matches(predicted_bounds, truth_boundaries(truth), SHOT_TOLERANCE_S)
+        fps = truth["fps"]
+        truth_speaker[row["video_id"]] = expand_runs(truth["speaker"], truth["n_frames"])
+        usable = [t for t in (work.tracks if work else []) if t.get("usable")]
+        matches = match_tracks(usable, truth, fps)
+        wanted = performer_tracks(truth, min_frames=int(2 * fps))
+        matched_truth = {id(m.truth) for m in matches}
+        performers += len(wanted)
+        recalled += sum(id(t) in matched_truth for t in wanted)
+        for m in matches:
+            truth_person_of_track[m.predicted["track_id"]] = m.truth["person_id"]
+            identity_pred.append(m.predicted.get("identity_id") or m.predicted["track_id"])
+            identity_true.append(m.truth["person_id"])
+            features = work.track_features[m.predicted["track_id"]]
+            if "state" not in features:
+                continue
+            shot = next(s for s in work.shots if s["shot_id"] == m.predicted["shot_id"])
+            first = int(round(shot["t_start"] * fps))
+            truth_states = expand_runs(m.truth["state"], truth["n_frames"], fill=-1)
+            for i, code in enumerate(features["state"]):
+                frame = first + i
+                if features["present"][i] and m.truth["first_frame"] <= frame <= m.truth["last_frame"]:
+                    tally.add(max(0, int(truth_states[frame])), int(code))
+    precision_pairs = _pair_precision(
+        pairs, {s["segment_id"]: s for s in segments}, truth_person_of_track, truth_speaker
+    )
+    id_precision, id_recall = pairwise_precision_recall(identity_pred, identity_true)
+    leaks = 0
+    for s in segments:
+        for rid in s.get("reference_ids") or []:
+            ref = references.get(rid)
+            if ref and ref["video_id"] == s["video_id"] and s["t_start"] <= ref["t"] <= s["t_end"]:
+                leaks += 1
+    shot_precision = shot_hits / shot_pred if shot_pred else 1.0
+    shot_recall = shot_hits / shot_true if shot_true else 1.0
+    return {
+        "shot_f1": 2 * shot_precision * shot_recall / (shot_precision + shot_recall) if shot_hits else 0.0,
+        "shot_precision": shot_precision,
+        "shot_recall": shot_recall,
+        "track_recall": recalled / performers if performers else None,
+        "state_accuracy": tally.accuracy,
+        "state_f1": tally.f1(),
+        "state_confusion": tally.confusion.tolist(),
+        "pair_precision": precision_pairs,
+        "n_pairs": len(pairs),
+        "identity_precision": id_precision,
+        "identity_recall": id_recall,
+        "reference_leaks": leaks,
+    }
+
+
+def _pair_precision(
+    pairs: list[dict], segments: dict[str, dict], person_of: dict[str, str], speaker_frames: dict[str, list]
+) -> float | None:
+    """A pair is right when the speaking segment's person is the voice heard (per the truth) over
+    most of both segments, and the listening segment shows somebody else."""
+    if not pairs:
+        return None
+    correct = 0
+    for pair in pairs:
+        speaking = segments[pair["speaking_segment_id"]]
+        listening = segments[pair["listening_segment_id"]]
+        speaker = person_of.get(speaking["track_id"])
+        listener = person_of.get(listening["track_id"])
+        frames = speaker_frames.get(pair["video_id"], [])
+        correct += bool(
+            speaker
+            and listener
+            and speaker != listener
+            and _majority(frames, speaking) == speaker
+            and _majority(frames, listening) == speaker
+        )
+    return correct / len(pairs)
+
+
+def _majority(frames: list, segment: dict) -> Any:
+    first = segment["first_frame"]
+    window = [v for v in frames[first : first + segment["n_frames"]] if v is not None]
+    return max(set(window), key=window.count) if window else None

@@ -1,0 +1,87 @@
+"""The driver of one ``bench scale`` measurement, in a process of its own so its memory is its own.
+
+``python -m apps.bench.scale_driver RUN_STORE WORKFLOW WORKERS SHARD_BYTES`` runs, on the replicated
+store, what the pipeline's driver runs after the per-video blocks (the same functions), on an
+embedded Ray with WORKERS CPUs, and prints one JSON object: peak RSS, seconds per phase, bytes.
+"""
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psutil
+
+from apps.bench.rss_sampler import RssSampler
+from apps.bench.scale_bench import summary_blocks
+from curation.config.workflow import load_workflow
+from curation.ingest.content_id import InputIdentity
+from curation.run.ledger import Ledger
+from curation.run.pipeline import RunRequest, write_manifests, write_shards
+from curation.run.run_scope_steps import DecideRequest, decide_and_store
+from curation.run.run_store import RunStore
+from curation.runtime.ray_executor import RayExecutor
+from curation.runtime.run_scope_stage import RunScopeStage
+
+
+def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) -> dict[str, Any]:
+    from stages.workflow_stages import WORKFLOW_STAGES
+
+    # the shards of a real run (the default workflow's 1 GB), whatever the source run used
+    workflow = load_workflow(workflow_name, WORKFLOW_STAGES, [f"samples.shard_target_bytes={shard_bytes}"])
+    blocks, final = summary_blocks(workflow)
+    store = RunStore(run_uri)
+    ledger = Ledger(store)
+    executor = RayExecutor(workers=workers)
+    seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        seconds[name] = round(time.perf_counter() - started, 2)
+
+    start_mb = psutil.Process().memory_info().rss / 2**20
+    with RssSampler(interval=0.05, children=False) as rss:
+        with phase("outcomes"):
+            ids = sorted(ledger.finished_video_ids(final))
+            outcomes = {video_id: ledger.outcome(video_id, final).kept_by_driver() for video_id in ids}
+        run_stages = [s for s in workflow.stages if isinstance(s, RunScopeStage)]
+        for stage in run_stages:
+            with phase(stage.name):
+                request = DecideRequest(stage, run_uri, blocks[stage.name], tuple(ids))
+                list(executor.map(decide_and_store, [request], stage.worker_resources()))
+        request = RunRequest(input="", out=run_uri, workflow=workflow)
+        with phase("shards"):
+            shard_rows = write_shards(request, store, executor, final, outcomes, lambda *_: None)
+        uris = [f"bench://{video_id}.mp4" for video_id in ids]
+        identities = {
+            uri: InputIdentity(uri, video_id, int(outcomes[video_id].duration_s * 250_000), None)
+            for uri, video_id in zip(uris, ids, strict=True)
+        }
+        with phase("manifests"):
+            accounting, tables, _rows = write_manifests(
+                store, executor, uris, identities, dict(zip(ids, uris, strict=True)), outcomes, shard_rows,
+                run_stages, final, lambda *_: None,
+            )
+    return {
+        "videos": len(ids),
+        "driver_start_rss_mb": round(start_mb, 1),
+        "driver_peak_rss_mb": round(rss.peak_process_mb, 1),
+        "phase_seconds": seconds,
+        "bytes_written": {folder: _bytes(store, folder) for folder in ("shards", "manifest", "work/decisions")},
+        "tables": tables,
+        "kept": accounting.kept,
+    }
+
+
+def _bytes(store: RunStore, folder: str) -> int:
+    root = store.local_path(folder)
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _dirs, files in os.walk(root) for f in files)
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))

@@ -1,0 +1,117 @@
+"""Match a run's predictions to synthetic ground truth (``lpm-synth-truth/1``) and score them.
+
+Predicted tracks are matched to truth tracks of the same video that overlap them in time and whose
+face centre is within ``center_tol`` of the frame width; every metric is computed from those
+matches, frame by frame where it can be.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from schemas.performer_states import PerformerState
+
+
+def expand_runs(runs: list[list[Any]], n: int, fill: Any = None) -> list[Any]:
+    out = [fill] * n
+    for value, first, length in runs:
+        out[first : first + length] = [value] * length
+    return out
+
+
+def truth_boundaries(truth: dict[str, Any]) -> list[float]:
+    return [s["t_start"] for s in truth["shots"][1:]]
+
+
+def boundary_matches(predicted: list[float], truth: list[float], tolerance: float) -> int:
+    """Greedy one-to-one matches within ``tolerance`` seconds."""
+    used: set[int] = set()
+    hits = 0
+    for p in sorted(predicted):
+        best = (
+            min((abs(p - t), i) for i, t in enumerate(truth) if i not in used and abs(p - t) <= tolerance)
+            if truth
+            else None
+        )
+        if best:
+            used.add(best[1])
+            hits += 1
+    return hits
+
+
+def performer_tracks(truth: dict[str, Any], min_frames: int) -> list[dict[str, Any]]:
+    """Truth tracks a pipeline should keep: not flagged, not in a noisy shot, long enough."""
+    noisy = set(truth["expected_rejections"].get("noisy_shots", []))
+    return [
+        t
+        for t in truth["tracks"]
+        if not t.get("flags") and t["shot_index"] not in noisy and t["last_frame"] - t["first_frame"] + 1 >= min_frames
+    ]
+
+
+def truth_center_x(track: dict[str, Any], width: int) -> float:
+    boxes = np.asarray(track["boxes"], dtype=np.float32)
+    return float(np.median((boxes[:, 0] + boxes[:, 2]) / 2) / width)
+
+
+@dataclass
+class TrackMatch:
+    predicted: dict[str, Any]  # track row
+    truth: dict[str, Any]  # truth track
+    overlap_frames: int
+
+
+def match_tracks(
+    predicted: list[dict[str, Any]], truth: dict[str, Any], fps: float, center_tol: float = 0.15
+) -> list[TrackMatch]:
+    matches = []
+    for track in predicted:
+        p0, p1 = int(round(track["t_start"] * fps)), int(round(track["t_end"] * fps))
+        best = None
+        for t in truth["tracks"]:
+            overlap = min(p1, t["last_frame"] + 1) - max(p0, t["first_frame"])
+            if overlap <= 0 or abs(track["x_center"] - truth_center_x(t, truth["width"])) > center_tol:
+                continue
+            if best is None or overlap > best.overlap_frames:
+                best = TrackMatch(track, t, overlap)
+        if best is not None:
+            matches.append(best)
+    return matches
+
+
+@dataclass
+class StateTally:
+    confusion: np.ndarray = field(default_factory=lambda: np.zeros((3, 3), dtype=np.int64))  # truth x predicted
+
+    def add(self, truth: np.ndarray, predicted: np.ndarray) -> None:
+        np.add.at(self.confusion, (truth, predicted), 1)
+
+    @property
+    def accuracy(self) -> float | None:
+        total = self.confusion.sum()
+        return float(np.trace(self.confusion) / total) if total else None
+
+    def f1(self) -> dict[str, float | None]:
+        out = {}
+        for s in PerformerState:
+            tp = self.confusion[s, s]
+            precision = tp / self.confusion[:, s].sum() if self.confusion[:, s].sum() else None
+            recall = tp / self.confusion[s, :].sum() if self.confusion[s, :].sum() else None
+            out[s.name.lower()] = float(2 * precision * recall / (precision + recall)) if precision and recall else None
+        return out
+
+
+def pairwise_precision_recall(labels_pred: list[str], labels_true: list[str]) -> tuple[float | None, float | None]:
+    """Pairwise clustering precision/recall: over all pairs of items, same cluster vs same truth."""
+    tp = fp = fn = 0
+    for i in range(len(labels_pred)):
+        for j in range(i + 1, len(labels_pred)):
+            same_pred = labels_pred[i] == labels_pred[j]
+            same_true = labels_true[i] == labels_true[j]
+            tp += same_pred and same_true
+            fp += same_pred and not same_true
+            fn += same_true and not same_pred
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    return precision, recall

@@ -1,0 +1,197 @@
+"""``lpm-curate bench analysis``: speed of the analysis against floors measured in the same run."""
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="benchmarks: analysis speed against the decode and model floors")
+    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="BENCH")
+    a = bsub.add_parser("analysis", help="analysis throughput vs ffmpeg decode and decode+landmarker floors")
+    a.add_argument("--input", required=True, help="folder of videos (a MANIFEST.csv beside them enables --label)")
+    a.add_argument("--workers", default="1", help="worker counts to measure, comma separated (e.g. 1,2)")
+    a.add_argument("--label", default=None, help="only files with this label in MANIFEST.csv (e.g. talking_head)")
+    a.add_argument("--limit", type=int, default=None, help="only the first N files")
+    a.add_argument(
+        "--repeat", type=int, default=1, help="interleaved runs of floors and pipeline; each figure is its best run"
+    )
+    a.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.set_defaults(handler=handle_analysis)
+    p = bsub.add_parser("pipeline", help="accuracy against ground truth and speed of the whole pipeline")
+    p.add_argument("--input", required=True, help="folder of videos (e.g. the videos/ of `lpm-curate synth`)")
+    p.add_argument("--truth", default=None, help="folder of lpm-synth-truth/1 JSON files named like the videos")
+    p.add_argument("--workflow", default="default", help="workflow name or YAML path")
+    p.add_argument("--workers", type=int, default=2, help="CPUs for the embedded Ray")
+    p.add_argument("--out", default=None, help="run directory to keep (default: a temporary one)")
+    p.add_argument("--report", default=None, help="write an HTML report with plots here")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=handle_pipeline)
+    s = bsub.add_parser("speaking", help="speaking/listening/idle accuracy on spliced real clips; A/V offset recovery")
+    s.add_argument("--media", default=None, help="labelled media folder (default: LPM_SHARED_MEDIA or ../shared/media)")
+    s.add_argument("--n-videos", type=int, default=6, help="spliced conversations to build (12-16 s each)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the spliced set")
+    s.add_argument("--workdir", default=None, help="folder for the spliced videos and truth (default: a temporary one)")
+    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(handler=handle_speaking)
+    c = bsub.add_parser("scale", help="driver memory and run-wide stage time at N videos (replicated stored products)")
+    c.add_argument("--source", required=True, help="a complete run directory to replicate (e.g. of the smoke workflow)")
+    c.add_argument("--videos", default="1000,20000", help="video counts to measure, comma separated")
+    c.add_argument("--tracks", type=int, default=5, help="tracks per replicated video")
+    c.add_argument("--segments", type=int, default=10, help="segments (samples) per replicated video")
+    c.add_argument("--workers", type=int, default=2, help="CPUs for the embedded Ray")
+    c.add_argument("--shard-bytes", type=int, default=1_000_000_000, help="shard size (default: the default's)")
+    c.add_argument("--workdir", default=None, help="folder for the replicated stores (default: a temporary one)")
+    c.add_argument("--keep", action="store_true", help="keep the replicated stores")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.set_defaults(handler=handle_scale)
+
+
+def handle_analysis(args: argparse.Namespace) -> int:
+    from apps.bench.analysis_bench import run_analysis_bench, select_files, summarise_runs
+    from stages.workflow_stages import WORKFLOW_STAGES
+
+    files = select_files(args.input, args.label, args.limit)
+    counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
+    results = [r.as_dict() for r in run_analysis_bench(files, counts, WORKFLOW_STAGES, args.overrides, args.repeat)]
+    summary = summarise_runs(results)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return 0
+    table = Table(
+        "workers",
+        "files",
+        "video s",
+        "wall s",
+        "decode floor s",
+        "model floor s",
+        "x decode floor",
+        "x model floor",
+        "realtime/core",
+        "peak RSS MB",
+        title="bench analysis",
+    )
+    for r in results:
+        table.add_row(
+            str(r["workers"]),
+            str(r["files"]),
+            f"{r['video_seconds']:.1f}",
+            f"{r['wall_seconds']:.1f}",
+            f"{r['decode_floor_seconds']:.1f}",
+            f"{r['model_floor_seconds']:.1f}",
+            f"{r['ratio_to_floor']:.2f}",
+            f"{r['ratio_to_model_floor']:.2f}",
+            f"{r['realtime_per_core']:.2f}",
+            f"{r['peak_rss_mb']:.0f}",
+        )
+    Console().print(table)
+    if "scaling_speedup" in summary:
+        Console().print(
+            f"throughput with {counts[-1]} workers / {counts[0]}: {summary['scaling_speedup']:.2f}x"
+            f" (the model floor: {summary['model_floor_scaling_speedup']:.2f}x)"
+        )
+    return 0
+
+
+def handle_pipeline(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from apps.bench.bench_report import write_report
+    from apps.bench.pipeline_bench import run_pipeline_bench
+    from curation.config.workflow import load_workflow
+    from stages.workflow_stages import WORKFLOW_STAGES
+
+    workflow = load_workflow(args.workflow, WORKFLOW_STAGES, args.overrides)
+    report = run_pipeline_bench(args.input, args.truth, workflow, args.workers, args.out)
+    if args.report:
+        write_report(report, Path(args.report))
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return 0
+    table = Table("figure", "value", title="bench pipeline")
+    for key in ("shot_f1", "track_recall", "state_accuracy", "pair_precision", "identity_precision",
+                "identity_recall", "reference_leaks", "realtime_per_core", "ratio_to_floor", "peak_rss_mb",
+                "video_seconds", "wall_seconds", "decode_floor_seconds"):
+        value = report.get(key)
+        table.add_row(key, "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value)))
+    for state, f1 in (report.get("state_f1") or {}).items():
+        table.add_row(f"state_f1.{state}", "n/a" if f1 is None else f"{f1:.3f}")
+    Console().print(table)
+    if args.report:
+        Console().print(f"report: {args.report}")
+    return 0
+
+
+def handle_scale(args: argparse.Namespace) -> int:
+    from apps.bench.scale_bench import run_scale_bench
+
+    counts = [int(n) for n in str(args.videos).split(",") if n.strip()]
+    report = run_scale_bench(args.source, counts, args.workdir, args.workers, args.tracks, args.segments, args.keep,
+                             args.shard_bytes)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    phases = sorted({p for row in report["per_n"].values() for p in row["phase_seconds"]})
+    table = Table("videos", "driver peak RSS MB", *[f"{p} s" for p in phases], "bytes written", title="bench scale")
+    for n, row in report["per_n"].items():
+        table.add_row(n, f"{row['driver_peak_rss_mb']:.0f}", *[f"{row['phase_seconds'].get(p, 0):.1f}" for p in phases],
+                      f"{sum(row['bytes_written'].values()):,}")
+    console = Console()
+    console.print(table)
+    console.print(f"driver RSS growth {report['driver_rss_growth_mb']:.0f} MB; identity + dedup at the largest N "
+                  f"{report['identity_dedup_seconds_at_max']:.1f} s")
+    return 0
+
+
+def handle_speaking(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from apps.bench.speaking_bench import run_speaking_bench
+
+    repo = Path(__file__).resolve().parents[2]
+    media = Path(args.media or os.environ.get("LPM_SHARED_MEDIA") or repo.parent / "shared" / "media")
+    workdir = Path(args.workdir) if args.workdir else None
+    report = run_speaking_bench(media, workdir, args.n_videos, args.seed, args.overrides)
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return 0
+    console = Console()
+    table = Table("figure", "value", "target", title="bench speaking")
+    for key, target in report["targets"].items():
+        verdict = f">= {target['target']:.2f}" + ("" if target["met"] else " (missed)")
+        table.add_row(key, _fraction(target["measured"]), verdict)
+    for key in ("coverage", "state_accuracy_all_frames", "offset_recovery_rate_relative"):
+        table.add_row(key, _fraction(report[key]), "")
+    for state in report["state_f1"]:
+        precision, recall, f1 = (report[f"state_{m}"][state] for m in ("precision", "recall", "f1"))
+        table.add_row(f"{state} P / R / F1", " / ".join(_fraction(v) for v in (precision, recall, f1)), "")
+    frames = f"{report['n_frames']} / {report['talking_head_voiced_frames']}"
+    table.add_row("frames (spliced / talking-head voiced)", frames, "")
+    table.add_row("offset cases", str(report["offset_cases"]), "")
+    table.add_row("wall seconds", f"{report['wall_seconds']:.0f}", "")
+    console.print(table)
+    confusion = Table("truth \\ predicted", *report["state_confusion"]["columns_predicted"], title="frames")
+    for name, row in zip(report["state_confusion"]["rows_truth"], report["state_confusion"]["counts"], strict=True):
+        confusion.add_row(name, *(str(c) for c in row))
+    console.print(confusion)
+    kinds = Table("part kind", "truth", "frames", "idle", "speaking", "listening", "none", title="by part kind")
+    for kind, row in report["by_part_kind"].items():
+        kinds.add_row(kind, row["truth"], *(str(row[k]) for k in ("frames", "idle", "speaking", "listening", "none")))
+    console.print(kinds)
+    offsets = Table("clip", "at shift 0", "recovered", "rate", "relative rate", title="offset recovery")
+    for row in report["offset_by_clip"]:
+        offsets.add_row(row["clip"], str(row["estimate_at_zero"]), f"{row['recovered']}/{row['cases']}",
+                        _fraction(row["rate"]), _fraction(row["rate_relative"]))
+    console.print(offsets)
+    console.print(f"spliced videos, truth and speaking_report.json: {report['workdir']}")
+    return 0
+
+
+def _fraction(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

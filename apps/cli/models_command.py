@@ -1,0 +1,72 @@
+"""``lpm-curate models list|fetch|verify``: the model registry from the command line."""
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from curation.models.model_catalog import MODEL_CATALOG
+from curation.models.model_store import fetch, is_available, model_path, models_dir, verify
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list, fetch or verify model files (LPM_MODELS_DIR)")
+    msub = p.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    lp = msub.add_parser("list", help="every known model, where it lives and whether it is present")
+    lp.add_argument("--json", action="store_true")
+    lp.set_defaults(handler=handle_list)
+    fp = msub.add_parser("fetch", help="download models into the models directory (the only network use)")
+    fp.add_argument("names", nargs="*", help="model names (default: all non-gated models)")
+    fp.add_argument("--force", action="store_true", help="download again even when present")
+    fp.set_defaults(handler=handle_fetch)
+    vp = msub.add_parser("verify", help="check present models against their SHA-256")
+    vp.add_argument("names", nargs="*", help="model names (default: all)")
+    vp.add_argument("--json", action="store_true")
+    vp.set_defaults(handler=handle_verify)
+
+
+def handle_list(args: argparse.Namespace) -> int:
+    rows = [
+        {
+            "name": spec.name,
+            "source": spec.source,
+            "present": is_available(spec.name),
+            "path": str(model_path(spec.name)) if spec.source != "bundled" else "(inside its package)",
+            "used_by": ",".join(spec.used_by),
+            "description": spec.description,
+        }
+        for spec in MODEL_CATALOG.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    table = Table("name", "present", "source", "used by", "description", title=f"models in {models_dir()}")
+    for r in rows:
+        table.add_row(r["name"], "yes" if r["present"] else "[red]no[/]", r["source"], r["used_by"], r["description"])
+    Console().print(table)
+    return 0
+
+
+def handle_fetch(args: argparse.Namespace) -> int:
+    names = args.names or [s.name for s in MODEL_CATALOG.values() if not s.gated]
+    status = 0
+    for name in names:
+        try:
+            path = fetch(name, force=args.force)
+            print(f"{name}: {path}")
+        except Exception as err:
+            print(f"{name}: FAILED: {err}")
+            status = 1
+    return status
+
+
+def handle_verify(args: argparse.Namespace) -> int:
+    names = args.names or list(MODEL_CATALOG)
+    results = [verify(name) for name in names]
+    if args.json:
+        print(json.dumps([r.__dict__ for r in results], indent=1))
+    else:
+        for r in results:
+            print(f"{r.name:18} {r.status:9} {r.detail}")
+    return 1 if any(r.status == "mismatch" for r in results) else 0

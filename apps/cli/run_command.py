@@ -1,0 +1,156 @@
+"""``lpm-curate run``: run a workflow over inputs into a run directory, with a summary."""
+
+import argparse
+import contextlib
+import errno
+import hashlib
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+
+from apps.cli.run_monitor import RunMonitor, warn
+from apps.cli.run_summary import print_summary
+from curation.config.param_validation import WorkflowError
+from curation.config.workflow import load_workflow
+from curation.ingest.discovery import InputError
+from curation.manifests.manifest_writer import read_manifest
+from curation.run.accounting import AccountingError
+from curation.run.ledger import LedgerFormatError
+from curation.run.pipeline import RunRequest, RunResult, run_pipeline
+from curation.run.run_info import WorkflowMismatchError
+from curation.run.run_store import RunStore
+from curation.runtime.output_capture import captured_output, worker_log_env
+from curation.runtime.ray_executor import start_ray
+from curation.telemetry.metrics_log import METRICS_LOG, MetricsLog
+from curation.telemetry.ray_metrics import SNAPSHOT_FILE, RayMetricsSink, export_snapshot, metrics_endpoint
+from curation.telemetry.run_metrics import RunMetrics
+from curation.telemetry.user_warnings import fallback_warnings
+
+WORKER_HOOK = "curation.runtime.output_capture.capture_worker_output"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a workflow over a folder, glob or list of videos")
+    p.add_argument("--input", required=True, help="directory, glob, .txt/.csv/.parquet list; local or fsspec URI")
+    p.add_argument("--out", required=True, help="run directory (local or fsspec URI); re-run to resume")
+    p.add_argument("--workflow", default="default", help="built-in workflow name or YAML path (default: default)")
+    p.add_argument("--ray-address", default=None, help="join this Ray cluster instead of starting a local one")
+    p.add_argument("--executor", choices=("ray", "local"), default="ray", help="local: in-process, for debugging")
+    p.add_argument("--workers", type=int, default=None, help="CPUs for the embedded local Ray (default: all)")
+    p.add_argument("--max-workers", type=int, default=None,
+                   help="on a cluster, actors a stage pool may grow to as nodes are added (default: what is there)")
+    p.add_argument("--match-run", default=None, metavar="OUT",
+                   help="continue an earlier run: its identities keep their ids, footage it kept is a duplicate "
+                        "(sets identity.match_run and dedup.match_run)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N inputs (sorted)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE",
+                   help="override a workflow parameter (repeatable)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show every log line of the workers and libraries too (always kept in OUT/logs/)")
+    p.set_defaults(handler=handle)
+
+
+def log_dir(store: RunStore) -> Path:
+    """``OUT/logs`` for a local run directory; for an object store (where nothing can be appended
+    line by line) a local temporary folder named after it."""
+    if store.remote:
+        return Path(tempfile.gettempdir()) / "lpm-curate-logs" / hashlib.sha1(store.uri.encode()).hexdigest()[:12]
+    return store.local_path("logs")
+
+
+def execute(args: argparse.Namespace, console: Console) -> RunResult:
+    """Run the workflow with third-party output captured into ``OUT/logs/`` (shown too with ``--verbose``)."""
+    from stages.workflow_stages import WORKFLOW_STAGES
+
+    overrides = list(args.overrides)
+    if args.match_run:
+        present = {stage.name for stage in load_workflow(args.workflow, WORKFLOW_STAGES, overrides).stages}
+        overrides += [f"{name}.match_run={args.match_run}" for name in ("identity", "dedup") if name in present]
+    workflow = load_workflow(args.workflow, WORKFLOW_STAGES, overrides)
+    verbose = bool(getattr(args, "verbose", False))
+    console.print(f"[bold]lpm-curate run[/] workflow [cyan]{workflow.name}[/] "
+                  f"({workflow.fingerprint()}) -> {args.out}")
+    for message in fallback_warnings(workflow):
+        warn(console, message)
+    request = RunRequest(
+        input=args.input, out=args.out, workflow=workflow, executor=args.executor,
+        ray_address=args.ray_address, workers=args.workers, limit=args.limit, max_workers=args.max_workers,
+    )
+    store = RunStore(args.out)
+    logs = log_dir(store)
+    with console_above_capture(console, logs, "driver", verbose):
+        return _run(request, store, logs, verbose, console)
+
+
+@contextlib.contextmanager
+def console_above_capture(console: Console, logs: Path, name: str, verbose: bool) -> Iterator[None]:
+    """Third-party output into ``logs/NAME.log`` while ``console`` keeps writing to the screen."""
+    shown = console.file
+    with captured_output(logs, name, echo=verbose) as capture, capture.console_stream() as stream:
+        console.file = stream
+        try:
+            yield
+        finally:
+            console.file = shown
+
+
+def _run(request: RunRequest, store: RunStore, logs: Path, verbose: bool, console: Console) -> RunResult:
+    metrics = RunMetrics()
+    cores = 1
+    if request.executor == "ray":
+        import ray
+
+        runtime_env = {"worker_process_setup_hook": WORKER_HOOK, "env_vars": worker_log_env(logs, verbose)}
+        dashboard = start_ray(request.ray_address, request.workers, runtime_env, log_to_driver=verbose)
+        cores = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        metrics.sinks.append(RayMetricsSink())
+        if dashboard:
+            console.print(f"Ray dashboard: http://{dashboard.removeprefix('http://')}", soft_wrap=True)
+        if endpoint := metrics_endpoint():
+            console.print(f"Prometheus metrics: {endpoint}", soft_wrap=True)
+    console.print(f"logs: {logs} ({'also shown here' if verbose else '--verbose shows them here'}); "
+                  f"metrics: {store.path(METRICS_LOG)}", soft_wrap=True)
+    monitor = RunMonitor(console, metrics, MetricsLog(store, metrics), cores,
+                         None if store.remote else Path(store.root))
+    with monitor:
+        result = run_pipeline(request, monitor.progress, monitor.on_video)
+    phases = {dict(labels)["phase"] for name, labels in metrics.counters if name == "lpm_videos_done_total"}
+    if phases - {"identify"}:
+        # the shards were (re)packed in this session only if a video went through the stages in it
+        shard_rows = read_manifest(store, "shards").to_pylist() if "shards" in result.tables else []
+        metrics.inc("lpm_bytes_written_total", sum(row["bytes"] or 0 for row in shard_rows), kind="shards")
+    monitor.finish({"accounting": result.accounting.__dict__})
+    if metrics.sinks and not export_snapshot(store, metrics):
+        warn(console, f"the Prometheus endpoint did not show every recorded value in time; {SNAPSHOT_FILE} "
+                      "may be short of the last ones (metrics.jsonl has them all)")
+    if speed := monitor.speed_line():
+        console.print(speed, soft_wrap=True)
+    return result
+
+
+def handle(args: argparse.Namespace) -> int:
+    console = Console(stderr=False)
+    try:
+        result = execute(args, console)
+    except (WorkflowError, InputError, WorkflowMismatchError, LedgerFormatError) as err:
+        console.print(f"[red]error:[/] {err}")
+        return 2
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        console.print(f"[red]error:[/] no space left on the device holding {err.filename or args.out}. "
+                      "Everything finished so far is saved; free some space and run the same command "
+                      "again to resume.")
+        return 4
+    except AccountingError as err:
+        console.print(f"[red bold]ACCOUNTING FAILED:[/] {err}")
+        return 3
+    print_summary(console, result)
+    store = RunStore(args.out)
+    console.print(f"logs {log_dir(store)}/ ; metrics {store.path(METRICS_LOG)} ; "
+                  f"report: lpm-curate report {args.out}", soft_wrap=True)
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,52 @@
+"""Voices matched to faces across a video, and the spans whose voice belongs to another face."""
+
+import math
+
+from annotators.speaking.voice_face_association import VoicedSpan, foreign_spans, voice_owners
+
+
+def span(track: str, face: str, voice: str | None, sync: float, n: int = 50) -> VoicedSpan:
+    return VoicedSpan(track, face, voice, 0, n, sync)
+
+
+def test_shot_reverse_shot_conversation():
+    """A speaks in sync, A's voice goes on over B's moving lips, then the reverse."""
+    spans = [
+        span("s0", "A", "a", 0.40),
+        span("s1", "B", "a", 0.15),
+        span("s2", "A", "b", 0.05),
+        span("s3", "B", "b", 0.30),
+    ]
+    owners = voice_owners(spans, baseline=0.1)
+    assert owners == {"a": "A", "b": "B"}
+    assert [s.track_id for s in foreign_spans(spans, owners)] == ["s1", "s2"]
+
+
+def test_matching_is_one_to_one_and_weighs_the_whole_video():
+    """Voice a alone would pick B (0.5 > 0.3), but giving B to b gains more overall."""
+    spans = [span("s0", "A", "a", 0.30), span("s1", "B", "a", 0.50), span("s2", "B", "b", 0.45, n=100)]
+    assert voice_owners(spans, baseline=0.1) == {"a": "A", "b": "B"}
+    # Without b in the picture a goes to B, and its span over A becomes foreign.
+    alone = spans[:2]
+    assert voice_owners(alone, baseline=0.1) == {"a": "B"}
+    assert [s.track_id for s in foreign_spans(alone, voice_owners(alone, baseline=0.1))] == ["s0"]
+
+
+def test_evidence_is_weighted_by_duration():
+    spans = [span("s0", "A", "a", 0.35, n=30), span("s1", "B", "a", 0.30, n=120)]
+    assert voice_owners(spans, baseline=0.1) == {"a": "B"}
+
+
+def test_voices_without_positive_evidence_stay_unowned_and_change_nothing():
+    spans = [span("s0", "A", "a", 0.05), span("s1", "B", "a", 0.02), span("s2", "B", "b", 0.4)]
+    owners = voice_owners(spans, baseline=0.1)
+    assert owners == {"b": "B"}
+    assert foreign_spans(spans, owners) == []
+
+
+def test_monologue_and_unknowns_never_change():
+    one_face = [span("s0", "A", "a", 0.4), span("s1", "A", "b", 0.0)]
+    assert foreign_spans(one_face, voice_owners(one_face)) == []
+    unknown = [span("s0", "A", None, 0.4), span("s1", "B", "a", math.nan), span("s2", "B", None, 0.3)]
+    assert voice_owners(unknown) == {}
+    assert foreign_spans(unknown, {}) == []

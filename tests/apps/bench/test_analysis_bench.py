@@ -1,0 +1,80 @@
+"""``lpm-curate bench analysis`` on one real talking-head clip: floors and pipeline, best of repeats.
+
+The benchmark starts and stops its own Ray, so it runs as the installed command in a child
+process, never inside the test session's Ray.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from apps.bench.analysis_bench import confined_to_cpus, select_files, summarise_runs
+
+LPM_CURATE = Path(sys.executable).with_name("lpm-curate")
+REPORT_KEYS = (
+    "video_seconds", "wall_seconds", "decode_floor_seconds", "model_floor_seconds", "ratio_to_floor",
+    "ratio_to_model_floor", "realtime_per_core", "peak_rss_mb",
+)
+
+
+def test_select_files_by_label_reads_the_manifest(shared_media: Path, tmp_path: Path) -> None:
+    talking = select_files(str(shared_media), "talking_head", None)
+    assert len(talking) == 8
+    assert all(Path(f).name.startswith(("fantasy", "talkvid", "infinitetalk", "latentsync")) for f in talking)
+    assert len(select_files(str(shared_media), "talking_head", 2)) == 2
+    (tmp_path / "clip.mp4").symlink_to(shared_media / "fantasy_end0.1.mp4")
+    with pytest.raises(FileNotFoundError, match="--label needs"):
+        select_files(str(tmp_path), "talking_head", None)
+
+
+@pytest.mark.slow
+def test_best_of_two_interleaved_runs_per_worker_count_on_one_clip(shared_media: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "fantasy_end0.1.mp4").symlink_to(shared_media / "fantasy_end0.1.mp4")
+    ran = subprocess.run(
+        [str(LPM_CURATE), "bench", "analysis", "--input", str(folder), "--workers", "1,2", "--repeat", "2", "--json"],
+        capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    summary = json.loads(ran.stdout)
+    assert [r["workers"] for r in summary["by_workers"]] == [1, 2]
+    assert summary["workers"] == 2 and summary["scaling_speedup"] > 0 and summary["model_floor_scaling_speedup"] > 0
+    for report in summary["by_workers"]:
+        for key in REPORT_KEYS:
+            assert report[key] > 0, key
+        assert report["files"] == 1 and report["repeat"] == 2
+        assert report["frames"] == 88  # 3.52 s at 25 fps
+        assert len(report["all_wall_seconds"]) == 2 and len(report["all_model_floor_seconds"]) == 2
+        assert report["wall_seconds"] == min(report["all_wall_seconds"])
+        assert report["model_floor_seconds"] == min(report["all_model_floor_seconds"])
+        # The landmarker on every frame costs more than decoding them; the pipeline does both and more.
+        assert report["decode_floor_seconds"] < report["model_floor_seconds"] < report["wall_seconds"]
+        assert report["ratio_to_model_floor"] == pytest.approx(report["wall_seconds"] / report["model_floor_seconds"])
+        per_core = 3.52 / report["wall_seconds"] / report["workers"]
+        assert report["realtime_per_core"] == pytest.approx(per_core, rel=0.01)
+
+
+def test_confined_to_cpus_holds_for_child_processes_and_is_undone() -> None:
+    before = os.sched_getaffinity(0)
+    with confined_to_cpus(1) as chosen:
+        assert len(chosen) == 1 and os.sched_getaffinity(0) == chosen
+        child = subprocess.run([sys.executable, "-c", "import os; print(len(os.sched_getaffinity(0)))"],
+                               capture_output=True, text=True, check=True)
+        assert child.stdout.strip() == "1"
+    assert os.sched_getaffinity(0) == before
+
+
+def test_summary_compares_the_first_and_last_worker_counts_for_pipeline_and_model_floor() -> None:
+    one = {"workers": 1, "wall_seconds": 54.0, "model_floor_seconds": 37.0}
+    two = {"workers": 2, "wall_seconds": 30.0, "model_floor_seconds": 20.0}
+    summary = summarise_runs([one, two])
+    assert summary["workers"] == 2 and summary["by_workers"] == [one, two]
+    assert summary["scaling_speedup"] == pytest.approx(1.8)
+    assert summary["model_floor_scaling_speedup"] == pytest.approx(1.85)
+    alone = summarise_runs([one])
+    assert "scaling_speedup" not in alone and alone["wall_seconds"] == 54.0

@@ -1,0 +1,67 @@
+"""A smoke run on the embedded Ray, as a user runs it: a quiet console, the noise in ``OUT/logs/``.
+
+One quiet run and one ``--verbose`` run of the smoke workflow over real clips; the known native
+and Ray log lines must be absent from the quiet run's console (stdout and stderr), present in its
+log files, and on the console of the verbose run.
+"""
+
+import re
+
+import pytest
+
+from tests.curation.observed_runs import ALWAYS_PRESENT, all_logs, clip_folder, noise_in
+from tests.curation.pipeline_runs import run_cli
+
+CLIPS = ("fantasy_end0.1.mp4", "talkvid_tys_gt.mp4", "liveportrait_d0.mp4")
+
+
+@pytest.fixture(scope="module")
+def runs(shared_media, tmp_path_factory):
+    root = tmp_path_factory.mktemp("console")
+    inputs = clip_folder(shared_media, root / "in", CLIPS)
+    quiet = run_cli("run", "--input", str(inputs), "--out", str(root / "quiet"), "--workflow", "smoke",
+                    "--workers", "2", timeout=900)
+    verbose = run_cli("run", "--input", str(inputs), "--out", str(root / "verbose"), "--workflow", "smoke",
+                      "--workers", "2", "--verbose", timeout=900)
+    for ran in (quiet, verbose):
+        assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    return root, quiet, verbose
+
+
+@pytest.mark.slow
+def test_quiet_console_holds_no_native_or_ray_log_line(runs):
+    _root, quiet, _verbose = runs
+    console = quiet.stdout + quiet.stderr
+    assert noise_in(console) == {}
+    assert quiet.stderr == ""
+    # what it does show: the progress of each phase with its speed, and the summary
+    analyse = next(line for line in quiet.stdout.splitlines() if line.startswith("analyse"))
+    assert re.search(r"3/3 +0\.\d+ h in +\d+\.\d+ h/h \(\d+\.\d+/core\) +ETA 0:00:00 +failed 0", analyse), analyse
+    assert "accounting: inputs 3 = kept 3 + rejected 0 + failed 0 OK" in quiet.stdout
+    assert re.search(r"h of video analysed at [\d.]+ h per wall hour \([\d.]+ per core, 2 cores\)", quiet.stdout)
+    # the one warning that needs the user here: models this workflow falls back without
+    assert "warning: model 'arcface' not fetched" in quiet.stdout
+
+
+@pytest.mark.slow
+def test_the_noise_is_in_the_run_logs_per_worker(runs):
+    root, _quiet, _verbose = runs
+    logs = root / "quiet" / "logs"
+    workers = sorted(logs.glob("worker-*.log"))
+    assert (logs / "driver.log").is_file() and len(workers) >= 2, sorted(p.name for p in logs.iterdir())
+    found = noise_in(all_logs(root / "quiet"))
+    for name in ALWAYS_PRESENT:
+        assert name in found, f"{name} not captured in {logs}"
+    # MediaPipe runs in the workers: its lines are in their files, Ray's own warning in the driver's
+    assert "face_landmarker_graph" in noise_in("".join(p.read_text() for p in workers))
+    assert "Ray Data progress bars" in noise_in((logs / "driver.log").read_text())
+
+
+@pytest.mark.slow
+def test_verbose_shows_them_on_the_console_and_still_logs_them(runs):
+    root, _quiet, verbose = runs
+    shown = noise_in(verbose.stdout + verbose.stderr)
+    for name in ALWAYS_PRESENT:
+        assert name in shown, f"--verbose did not show {name}"
+    assert "accounting: inputs 3 = kept 3 + rejected 0 + failed 0 OK" in verbose.stdout
+    assert "face_landmarker_graph" in noise_in(all_logs(root / "verbose"))

@@ -1,0 +1,40 @@
+"""``lpm-curate status`` tells a complete run from an interrupted one and from no run at all."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from apps.cli.main import main
+from curation.run.run_info import RunInfo
+from curation.run.run_store import RunStore
+from tests.curation.pipeline_runs import ingest_workflow, run_ingest
+
+
+def _status(capsys: pytest.CaptureFixture[str], out: Path) -> tuple[int, dict]:
+    code = main(["status", str(out), "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_complete_run(small_clip_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (small_clip_folder / "empty.mp4").write_bytes(b"")
+    run_ingest(small_clip_folder, tmp_path / "run")
+    code, status = _status(capsys, tmp_path / "run")
+    assert code == 0
+    assert (status["complete"], status["state"], status["workflow"]) == (True, "complete", "ingest")
+    assert status["states"] == {"kept": 6, "rejected": 1}
+    assert (status["inputs_identified"], status["videos_finished"]) == (7, 6)
+    assert status["accounting"]["inputs"] == 7 and status["tables"]["videos"] == 7
+    assert status["workflow_fingerprint"] == ingest_workflow().fingerprint()
+
+
+def test_interrupted_run_is_incomplete(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    RunInfo.open_or_create(RunStore(str(tmp_path / "run")), ingest_workflow(), "/in")  # as a run starts
+    code, status = _status(capsys, tmp_path / "run")
+    assert code == 1 and (status["exists"], status["complete"], status["state"]) == (True, False, "running")
+    assert status["tables"] == {} and status["videos_finished"] == 0
+
+
+def test_no_run_at_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", str(tmp_path / "nothing")]) == 1
+    assert "not a run directory (no run.json)" in " ".join(capsys.readouterr().out.split())  # rich wraps lines
