@@ -5,8 +5,17 @@ A workflow file::
     name: default
     description: what it is for
     stages:
-      - stage: probe          # a name from the stage registry
+      - stage: probe          # a name from the workflow stage list
         min_duration_s: 1.0   # any parameter of that stage; the rest keep their defaults
+
+or one that extends another (a built-in name, or a .yaml path relative to this file) instead of copying
+its stage list::
+
+    name: smoke
+    extends: default          # a built-in name, or a file: other.yaml
+    until: pairs              # optional: the base's stages up to and including this one
+    settings:                 # parameters changed on the base's stages
+      visual_analysis: {analysis_short_side: 360}
 
 ``--set STAGE.PARAM=VALUE`` overrides a value after loading (VALUE is parsed as YAML).
 """
@@ -28,7 +37,8 @@ from curation.runtime.video_work import VideoWork
 from schemas.version import SCHEMA_VERSION
 
 StagesByName = dict[str, type[Stage]]
-_TOP_LEVEL_KEYS = {"name", "description", "stages"}
+_TOP_LEVEL_KEYS = {"name", "description", "stages", "extends", "until", "settings"}
+RawStages = list[tuple[str, dict[str, Any]]]  # (stage name, parameters) as the YAML gives them
 
 
 @dataclass
@@ -79,31 +89,20 @@ def load_workflow(
                 f"(built-in: {', '.join(sorted(builtin))})"
             )
         path = builtin[name_or_path]
+    return parse_workflow(_read_document(path), registry, overrides or [], source=str(path))
+
+
+def _read_document(path: Path) -> Any:
     try:
-        document = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise WorkflowError(f"{path}: not valid YAML: {err}") from err
-    return parse_workflow(document, registry, overrides or [], source=str(path))
 
 
 def parse_workflow(
     document: Any, registry: StagesByName, overrides: list[str], source: str
 ) -> Workflow:
-    if not isinstance(document, dict):
-        raise WorkflowError(f"{source}: a workflow is a mapping with name, description, stages")
-    unknown = set(document) - _TOP_LEVEL_KEYS
-    if unknown:
-        raise WorkflowError(f"{', '.join(sorted(unknown))}: unknown top-level key(s); allowed: "
-                            f"{', '.join(sorted(_TOP_LEVEL_KEYS))}")
-    entries = document.get("stages")
-    if not isinstance(entries, list) or not entries:
-        raise WorkflowError("stages: expected a non-empty list of stages")
-    raw: list[tuple[str, dict[str, Any]]] = []
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or "stage" not in entry:
-            raise WorkflowError(f"stages[{i}]: expected a mapping with a 'stage' key")
-        params = {k: v for k, v in entry.items() if k != "stage"}
-        raw.append((entry["stage"], params))
+    raw = _raw_stages(document, registry, source, seen=())
     names = [n for n, _ in raw]
     origins = {_apply_override(override, raw, names): override for override in overrides}
     stages = []
@@ -126,6 +125,78 @@ def parse_workflow(
         stages=stages,
         source=source,
     )
+
+
+def _raw_stages(document: Any, registry: StagesByName, source: str, seen: tuple[str, ...]) -> RawStages:
+    """The stage list of a workflow document, its base's first when it extends one."""
+    if not isinstance(document, dict):
+        raise WorkflowError(f"{source}: a workflow is a mapping with name, description, stages")
+    unknown = set(document) - _TOP_LEVEL_KEYS
+    if unknown:
+        raise WorkflowError(f"{', '.join(sorted(unknown))}: unknown top-level key(s); allowed: "
+                            f"{', '.join(sorted(_TOP_LEVEL_KEYS))}")
+    if "extends" in document:
+        return _extended_stages(document, registry, source, seen)
+    for key in ("until", "settings"):
+        if key in document:
+            raise WorkflowError(f"{key}: only a workflow that extends another has {key!r}")
+    entries = document.get("stages")
+    if not isinstance(entries, list) or not entries:
+        raise WorkflowError("stages: expected a non-empty list of stages")
+    raw: RawStages = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "stage" not in entry:
+            raise WorkflowError(f"stages[{i}]: expected a mapping with a 'stage' key")
+        params = {k: v for k, v in entry.items() if k != "stage"}
+        raw.append((entry["stage"], params))
+    return raw
+
+
+def _extended_stages(document: dict[str, Any], registry: StagesByName, source: str,
+                     seen: tuple[str, ...]) -> RawStages:
+    if "stages" in document:
+        raise WorkflowError("stages: a workflow that extends another changes its stages under 'settings' "
+                            "(and cuts the list with 'until'); it does not list them again")
+    base_path = _base_path(document["extends"], source)
+    if str(base_path) in seen or str(base_path) == source:
+        raise WorkflowError(f"extends: {document['extends']!r} extends itself "
+                            f"(chain: {' -> '.join((*seen, source, str(base_path)))})")
+    raw = _raw_stages(_read_document(base_path), registry, str(base_path), (*seen, source))
+    names = [name for name, _ in raw]
+    until = document.get("until")
+    if until is not None:
+        if until not in names:
+            raise WorkflowError(f"until: the base workflow has no stage {until!r} (stages: {', '.join(names)})")
+        raw = raw[: names.index(until) + 1]
+        names = names[: names.index(until) + 1]
+    settings = document.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise WorkflowError("settings: expected a mapping of stage name to its parameters")
+    for stage_name, params in settings.items():
+        path = f"settings.{stage_name}"
+        if stage_name not in names:
+            raise WorkflowError(f"{path}: the workflow has no stage {stage_name!r} (stages: {', '.join(names)})")
+        if not isinstance(params, dict):
+            raise WorkflowError(f"{path}: expected a mapping of parameter to value")
+        _build_stage(stage_name, params, registry, path)  # the error names the settings path
+        raw[names.index(stage_name)] = (stage_name, {**raw[names.index(stage_name)][1], **params})
+    return raw
+
+
+def _base_path(extends: Any, source: str) -> Path:
+    """A value ending in .yaml is a file relative to the extending one; anything else a built-in name."""
+    if not isinstance(extends, str) or not extends:
+        raise WorkflowError(f"extends: expected a workflow name or path, got {extends!r}")
+    if extends.endswith((".yaml", ".yml")):
+        relative = Path(source).parent / extends
+        if not relative.is_file():
+            raise WorkflowError(f"extends: no workflow file {str(relative)!r}")
+        return relative
+    builtin = builtin_workflows()
+    if extends not in builtin:
+        raise WorkflowError(f"extends: no built-in workflow {extends!r} (built-in: {', '.join(sorted(builtin))}; "
+                            "a file is named with its .yaml ending)")
+    return builtin[extends]
 
 
 def check_products(stages: list[Stage]) -> None:
