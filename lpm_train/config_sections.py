@@ -7,6 +7,7 @@ gives the reason, so a change of default is a change of argument.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass
@@ -22,11 +23,11 @@ class DataConfig:
     shuffle_buffer_mb: float = 32.0  # shuffle before decode, bounded in encoded bytes
     max_pending_samples: int = 64  # samples the shape batcher may hold back across all shapes
     seed: int = 0
-    audio_encoder: str = "log_mel"  # "log_mel" | "wav2vec2"
+    audio_encoder: Literal["log_mel", "wav2vec2"] = "log_mel"
     n_mels: int = 32
     mel_per_frame: int = 2  # mel columns stacked per video frame
     wav2vec2_checkpoint: str = ""  # torch file with {"arch": {...}, "state_dict": {...}}
-    text_encoder: str = "hashed"  # "hashed" | "sentence"
+    text_encoder: Literal["hashed", "sentence"] = "hashed"
     text_max_tokens: int = 32
     text_vocab: int = 4096
     sentence_encoder_path: str = ""  # local HuggingFace model directory
@@ -40,7 +41,7 @@ class ModelConfig:
     depth: int = 4
     heads: int = 4
     mlp_ratio: float = 4.0
-    attention: str = "full"  # "full" | "factorised" (spatial then temporal)
+    attention: Literal["full", "factorised"] = "full"  # factorised: spatial then temporal
     audio_window: int = 2  # token frames either side that each frame's audio attention sees
     rope_theta: float = 100.0
     max_refs: int = 4  # reference index embeddings
@@ -70,13 +71,14 @@ class TrainConfig:
     p_drop_audio: float = 0.1
     p_drop_text: float = 0.1
     p_drop_refs: float = 0.1
-    precision: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU) | "fp32" | "bf16"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default (one per core)
     heldout_batches: int = 1
     # torch.compile the trained model in ``base`` (a GPU option: compiling on a CPU needs a C++
     # toolchain and takes minutes). Distillation's streamed rollouts stay eager.
     compile: bool = False
-    keep_checkpoints: int = 3  # newest step checkpoints kept (base and distill), so a late blow-up can be rolled back
+    # newest step checkpoints kept (base and distill), so a late blow-up can be rolled back
+    keep_checkpoints: int = field(default=3, metadata={"range": (0, None)})
     # Every this many steps rank 0 writes mp4s (with their audio) of ``validation_samples`` fixed
     # held-out samples under ``<out_dir>/samples/step-<n>/`` (base: the EMA teacher with guidance;
     # distill: the EMA student streamed). 0: never. Losses alone do not show lip sync or identity.
@@ -108,7 +110,7 @@ class DistillConfig:
     ode_pairs_per_shard: int = 8
     # Trajectories are stored as bfloat16: half of float32's bytes (a gpu_small pair of 31 MB in
     # pixels), and bf16's 3 significant digits are below what regression onto them can resolve.
-    pair_dtype: str = "bfloat16"  # "bfloat16" | "float32"
+    pair_dtype: Literal["bfloat16", "float32"] = "bfloat16"
     chunk_frames: int = 2
     student_steps: int = 4  # few-step schedule of the student
     regression_steps: int = 200
@@ -126,7 +128,7 @@ class DistillConfig:
     # Rollouts keep the same generated context as ``stream.window_frames`` (references are the
     # sink in both): Self-Forcing trains on its own rolling-window rollouts, so what streaming
     # evicts is evicted in training too. 0: the whole clip.
-    rollout_window_frames: int = 4
+    rollout_window_frames: int = field(default=4, metadata={"range": (0, None)})
     lr: float = 5e-4
     critic_lr: float = 5e-4
     ema_decay: float = 0.98
@@ -140,7 +142,7 @@ class DistillConfig:
 class StreamConfig:
     checkpoint: str = ""
     audio: str = ""  # driving wav (16 kHz mono); empty: the first sample of data.shards
-    state: str = "speaking"  # speaking | listening | idle
+    state: Literal["speaking", "listening", "idle"] = "speaking"
     caption: str = ""
     reference: str = ""  # reference image; empty: the sample's references
     out: str = "runs/stream.mp4"
@@ -148,7 +150,7 @@ class StreamConfig:
     window_frames: int = 4  # frames of generated context kept besides the reference sink
     steps: int = 4  # denoising steps per chunk
     fps: float = 25.0  # frame rate when driven by an audio file
-    weights: str = "ema"  # "ema" | "model"
+    weights: Literal["ema", "model"] = "ema"
     seed: int = 0
 
 
@@ -158,7 +160,7 @@ class SampleConfig:
     out_dir: str = "runs/samples"
     count: int = 4  # fixed held-out samples rendered
     frames: int = 0  # frames per video (also for validation videos); 0: the largest training bucket
-    weights: str = "ema"  # "ema" | "model"
+    weights: Literal["ema", "model"] = "ema"
     seed: int = 0
 
 

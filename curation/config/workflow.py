@@ -23,7 +23,6 @@ its stage list::
 import dataclasses
 import hashlib
 import json
-import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from curation.config.param_validation import WorkflowError, coerce_param
+from curation.config.param_validation import WorkflowError, stage_params
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from schemas.version import SCHEMA_VERSION
@@ -243,16 +242,7 @@ def _build_stage(name: Any, params: dict[str, Any], registry: StagesByName, path
     if not isinstance(name, str) or name not in registry:
         raise WorkflowError(f"{path}.stage: unknown stage {name!r}; known: {', '.join(sorted(registry))}")
     cls = registry[name]
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    values = {}
-    for key, value in params.items():
-        if key not in fields:
-            raise WorkflowError(
-                f"{path}.{key}: stage {name!r} has no parameter {key!r}; "
-                f"parameters: {', '.join(fields) or '(none)'}"
-            )
-        values[key] = coerce_param(fields[key], hints[key], value, f"{path}.{key}")
+    values = stage_params(cls, name, params, path)
     try:
         return cls(**values)
     except (TypeError, ValueError) as err:

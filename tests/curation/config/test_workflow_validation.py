@@ -57,7 +57,7 @@ def test_values_are_coerced_and_defaults_kept(tmp_path: Path) -> None:
         ("  - stage: toy\n  - stage: [a]\n", r"stages\[1\]\.stage: unknown stage \['a'\]"),
         (
             "  - stage: probe\n  - stage: toy\n    colour: red\n",
-            r"stages\[1\]\.colour: stage 'toy' has no parameter 'colour'",
+            r"stages\[1\]\.colour: stage 'toy' has no setting 'colour'",
         ),
         ("  - stage: toy\n    ratio: lots\n", r"stages\[0\]\.ratio: expected a number, got 'lots'"),
         ("  - stage: toy\n    ratio: .nan\n", r"stages\[0\]\.ratio: expected a number, got NaN"),
@@ -116,7 +116,7 @@ def test_set_overrides_a_value_and_changes_the_fingerprint(tmp_path: Path) -> No
             "toy.ratio=7",
             r"stages\[0\]\.ratio: 7\.0 is outside the allowed range \[0, 1\] \(from --set 'toy\.ratio=7'\)",
         ),
-        ("toy.rate=1", r"stages\[0\]\.rate: stage 'toy' has no parameter 'rate'.*\(from --set 'toy\.rate=1'\)"),
+        ("toy.rate=1", r"stages\[0\]\.rate: stage 'toy' has no setting 'rate'.*\(from --set 'toy\.rate=1'\)"),
     ],
 )
 def test_bad_set_is_refused_with_its_text(tmp_path: Path, override: str, message: str) -> None:
