@@ -48,7 +48,7 @@ def _run_ode_pairs(config: LpmTrainConfig) -> dict:
 
 
 def _run_distill(config: LpmTrainConfig) -> dict:
-    from lpm_train.distill.trainer import train_distill
+    from lpm_train.distill.distill_trainer import train_distill
 
     result = train_distill(config)
     return {"run_dir": str(result.run_dir), "step": result.step, "few_step_error_vs_teacher": result.evaluations}

@@ -87,8 +87,8 @@ def trained_teacher(media_shards, tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def distilled_student(trained_teacher, media_shards, tmp_path_factory) -> dict:
     """Teacher ODE pairs, then ODE regression and DMD of the causal student."""
+    from lpm_train.distill.distill_trainer import train_distill
     from lpm_train.distill.ode_pairs import make_ode_pairs
-    from lpm_train.distill.trainer import train_distill
 
     run = tmp_path_factory.mktemp("distill")
     config = tiny_config(

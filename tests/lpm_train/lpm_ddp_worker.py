@@ -112,7 +112,7 @@ def main() -> None:
     elif args.command == "make-ode-pairs":
         seen["counts"] = ode_pairs.make_ode_pairs(config)
     else:
-        import lpm_train.distill.trainer as trainer
+        import lpm_train.distill.distill_trainer as trainer
 
         trainer.build_model = record_built(trainer.build_model)
         result = trainer.train_distill(config)

@@ -81,7 +81,7 @@ def test_ode_only_and_ode_plus_dmd_students_at_the_same_budget(distilled_student
     import dataclasses
 
     from lpm_train.cli import main
-    from lpm_train.distill.trainer import train_distill
+    from lpm_train.distill.distill_trainer import train_distill
 
     config = distilled_student["config"]
     ode_only = dataclasses.replace(

@@ -60,8 +60,8 @@ def test_frozen_autoencoder_encodes_frames_deterministically_and_decodes_to_pixe
 
 @pytest.fixture(scope="module")
 def latent_runs(random_vae, media_shards, tmp_path_factory) -> dict:
+    from lpm_train.distill.distill_trainer import train_distill
     from lpm_train.distill.ode_pairs import make_ode_pairs
-    from lpm_train.distill.trainer import train_distill
     from lpm_train.train_loop import train_base
 
     run = tmp_path_factory.mktemp("latent")
