@@ -3,7 +3,7 @@
 An open mouth shows the dark oral cavity; a closed one shows lips and skin. The mean grey level
 of a box around the lips, taken from the frame itself, follows the opening and closing of each
 syllable more closely than landmark geometry, which the landmark model smooths over time. On
-the ``talking_head`` clips of shared/media (``tests/annotators/test_av_sync.py``), audio shifts
+the ``talking_head`` clips of shared/media (``tests/annotators/speaking/test_av_sync.py``), audio shifts
 of -8..+8 frames were recovered within +-1 frame in 83 of 136 cases with this signal against 68
 with the inner-lip gap and ``jawOpen``, and own audio ranked above another recording's with AUC
 0.91 against 0.82 (0.74 against 0.59 on 2-s spans). Teeth are its weak spot: a mouth that opens

@@ -39,7 +39,7 @@ from annotators.models.arcface_embedder import ARCFACE_KIND
 # recognisers, where one person's frame-averaged embeddings usually score well above it and
 # different people well below; not measured here (no real weights offline): calibrate on a
 # labelled sample once the weights are fetched.
-# landmark_texture_v1: measured on the shared clips (tests/annotators/test_identity_clusterer.py,
+# landmark_texture_v1: measured on the shared clips (tests/annotators/identity/test_identity_clusterer.py,
 # 26 tracks of 16 people): different people at most 0.865 cosine, same-person tracks at least 0.912
 # (except one person across a lighting and pose change, 0.85); the cut (cosine 0.89) is mid-gap.
 IDENTITY_DISTANCE_THRESHOLDS: dict[str, float] = {

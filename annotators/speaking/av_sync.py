@@ -14,7 +14,7 @@ turn cannot dominate a long track.
 Each frame's audio is taken around the instant the frame shows (``i / fps``) plus the 40 ms by
 which speech sound trails the mouth (``SPEECH_AUDIO_LAG_S``), so an in-sync talker reads 0 and
 a known extra lag is found exactly. On the 3-20 s ``talking_head`` clips of shared/media
-(``tests/annotators/test_av_sync.py``), shifting the audio by -8..+8 frames gave the shift
+(``tests/annotators/speaking/test_av_sync.py``), shifting the audio by -8..+8 frames gave the shift
 (+-1) in 83 of 136 cases with the mouth darkness and 68 with the landmark pair; counted from
 each clip's own unshifted reading, 121 of 136 with either (clips that read off 0 before any
 shift: one reads -3 by every signal, a weakly guided render has no clear peak). The peak
