@@ -198,7 +198,7 @@ class StatesStage(Stage):
 
     def _track(self, work: VideoWork, view: "TrackView", fps: float) -> None:
         track, shot, present, p_speak = view.track, view.shot, view.present, view.p_speak
-        vad_track, signals, track_audio = view.vad, view.signals, view.audio
+        vad_track = view.vad
         features = work.track_features[track["track_id"]]
         states = smooth_states(
             frame_states(vad_track, p_speak, self.vad_threshold, self.speaking_threshold),
@@ -223,34 +223,21 @@ class StatesStage(Stage):
                     t1,
                 )
             for span_ in segments:
-                work.segments.append(
-                    self._segment(
-                        work, track, shot, span_, count, states, p_speak, vad_track, signals, track_audio, fps
-                    )
-                )
+                work.segments.append(self._segment(work, view, span_, count, states, fps))
                 count += 1
 
     def _segment(
-        self,
-        work: VideoWork,
-        track: dict[str, Any],
-        shot: dict[str, Any],
-        span: FrameSpan,
-        index: int,
-        states: np.ndarray,
-        p_speak: np.ndarray,
-        vad: np.ndarray,
-        signals: np.ndarray,
-        track_audio: np.ndarray,
-        fps: float,
+        self, work: VideoWork, view: "TrackView", span: FrameSpan, index: int, states: np.ndarray, fps: float
     ) -> dict[str, Any]:
+        """The segment row of ``span`` of one track (frames of its shot), with its smoothed ``states``."""
+        track, shot, p_speak, vad, signals = view.track, view.shot, view.p_speak, view.vad, view.signals
         s = slice(span.first, span.end)
         codes = states[s]
         fractions = np.bincount(codes, minlength=3) / len(codes)
         dominant = PerformerState(int(np.argmax(fractions)))
         a = int(round(span.first / fps * AUDIO_SAMPLE_RATE))
         b = int(round(span.end / fps * AUDIO_SAMPLE_RATE))
-        audio = track_audio[a:b]
+        audio = view.audio[a:b]
         offset, confidence = estimate_av_offset(
             signals[s, _S["mouth_open"]],
             audio,
