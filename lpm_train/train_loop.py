@@ -154,7 +154,7 @@ class BaseTrainer(Trainer):
             batch = next(loader)
             data_wait += time.perf_counter() - waited
             result.skipped_samples += batch.skipped
-            if not self.usable_everywhere(len(batch) > 0):
+            if not self.accept_batch(len(batch) > 0):
                 continue
             loss = self.step(encoded_batch(batch.to(runtime.device), self.codec))
             meter.add(len(batch) * runtime.world)

@@ -78,8 +78,9 @@ class Trainer:
             keep=self.config.train.keep_checkpoints,
         )
 
-    def usable_everywhere(self, usable: bool) -> bool:
-        """Whether every rank has a usable batch; if not, all skip it together and stay in step."""
+    def accept_batch(self, usable: bool) -> bool:
+        """Count one batch read from the stream, and say whether every rank can train on it; if some
+        rank cannot, all skip it together (counted in ``skipped_batches``) and stay in step."""
         self.consumed += 1
         if self.runtime.all_ranks_have(usable):
             return True

@@ -157,7 +157,8 @@ def _extended_stages(document: dict[str, Any], registry: StagesByName, source: s
         raise WorkflowError("stages: a workflow that extends another changes its stages under 'settings' "
                             "(and cuts the list with 'until'); it does not list them again")
     base_path = _base_path(document["extends"], source)
-    if str(base_path) in seen or str(base_path) == source:
+    # resolved, so ./a.yaml and ../dir/a.yaml are one file and a cycle through them is seen
+    if base_path.resolve() in {Path(p).resolve() for p in (*seen, source)}:
         raise WorkflowError(f"extends: {document['extends']!r} extends itself "
                             f"(chain: {' -> '.join((*seen, source, str(base_path)))})")
     raw = _raw_stages(_read_document(base_path), registry, str(base_path), (*seen, source))

@@ -198,7 +198,7 @@ class DistillTrainer(Trainer):
         self.student.train()
         while self.step_count < total:
             batch = next(pairs)
-            if not self.usable_everywhere(batch is not None):
+            if not self.accept_batch(batch is not None):
                 continue
             losses = self.step(batch.to(runtime.device))
             record = {"step": self.step_count, **losses}

@@ -71,3 +71,11 @@ def test_a_cycle_through_two_files_is_refused(tmp_path):
     _write(tmp_path, "b", "extends: a.yaml\n")
     with pytest.raises(WorkflowError, match="extends itself"):
         load_workflow(str(tmp_path / "a.yaml"), WORKFLOW_STAGES)
+
+
+def test_a_cycle_through_another_spelling_of_the_same_file_is_refused(tmp_path):
+    (tmp_path / "sub").mkdir()
+    _write(tmp_path / "sub", "a", "extends: ../sub/b.yaml\n")
+    _write(tmp_path / "sub", "b", "extends: a.yaml\n")
+    with pytest.raises(WorkflowError, match="extends itself"):
+        load_workflow(str(tmp_path / "sub" / "a.yaml"), WORKFLOW_STAGES)
