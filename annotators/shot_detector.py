@@ -1,7 +1,9 @@
-"""PySceneDetect detectors fed frame by frame from the single analysis decode.
+"""Shot detectors fed frame by frame from the single analysis decode, chosen by name.
 
-The detectors get a small BGR thumbnail (their scores are averages over pixels, so a thumbnail
-changes them little and costs a fraction of the full frame).
+PySceneDetect's detectors (``content``, the default, ``adaptive``, ``threshold``, ``histogram``,
+``hash``) and TransNetV2 (``transnetv2``, ``annotators.transnet_shots``) all get a small BGR
+thumbnail (PySceneDetect's scores are averages over pixels, so a thumbnail changes them little and
+costs a fraction of the full frame; TransNetV2 looks at 48x27 pixels) and give ``ShotSpan``s.
 """
 
 import itertools
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DETECTORS = ("content", "adaptive", "threshold", "histogram", "hash")
+DETECTORS = ("content", "adaptive", "threshold", "histogram", "hash", "transnetv2")
 
 
 @dataclass(frozen=True)
@@ -63,3 +65,16 @@ class StreamingShotDetector:
         cuts = sorted({c for c in self._cuts if 0 < c < n_frames})
         bounds = [0, *cuts, n_frames]
         return [ShotSpan(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
+
+
+def make_shot_detector(
+    name: str, threshold: float, min_shot_frames: int, fps: float, transnet: object | None = None
+) -> "StreamingShotDetector":
+    """A fresh detector for one video. ``threshold`` is the PySceneDetect detector's; for
+    ``transnetv2`` it is the transition probability and ``transnet`` the network loaded once per
+    worker (``transnet_shots.load_transnet``)."""
+    if name == "transnetv2":
+        from annotators.transnet_shots import TransNetShotDetector, load_transnet
+
+        return TransNetShotDetector(transnet or load_transnet(), threshold, min_shot_frames)
+    return StreamingShotDetector(name, threshold, min_shot_frames, fps)

@@ -123,8 +123,9 @@ def handle_pipeline(args: argparse.Namespace) -> int:
         return 0
     table = Table("figure", "value", title="bench pipeline")
     for key in ("shot_f1", "track_recall", "state_accuracy", "pair_precision", "identity_precision",
-                "identity_recall", "reference_leaks", "realtime_per_core", "ratio_to_floor", "peak_rss_mb",
-                "video_seconds", "wall_seconds", "decode_floor_seconds"):
+                "identity_recall", "reference_leaks", "text_overlay_recall", "text_overlay_false_rejections",
+                "shot_precision", "shot_recall", "gradual_transition_recall", "realtime_per_core", "ratio_to_floor",
+                "peak_rss_mb", "video_seconds", "wall_seconds", "decode_floor_seconds"):
         value = report.get(key)
         table.add_row(key, "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value)))
     for state, f1 in (report.get("state_f1") or {}).items():
