@@ -95,7 +95,14 @@ def judge(model: LipSyncModel, mouth: MouthTrack, audio: np.ndarray) -> LipSyncV
 
 
 def lip_sync_model(name: str = "auto", threshold: float | None = None) -> LipSyncModel:
-    """``av_sync`` or ``auto``; ``threshold`` overrides the model's own."""
-    if name in ("auto", "av_sync"):
+    """``av_sync``, ``syncnet`` (a clear error when its weights are missing) or ``auto`` (SyncNet
+    when fetched, else ``av_sync``); ``threshold`` overrides the model's own."""
+    from annotators.syncnet import SyncNetLipSync, syncnet_available
+
+    if name == "auto":
+        name = "syncnet" if syncnet_available() else "av_sync"
+    if name == "av_sync":
         return SignalLipSync() if threshold is None else SignalLipSync(threshold=threshold)
-    raise ValueError(f"unknown lip-sync model {name!r}; known: auto, av_sync")
+    if name == "syncnet":
+        return SyncNetLipSync.load() if threshold is None else SyncNetLipSync.load(threshold=threshold)
+    raise ValueError(f"unknown lip-sync model {name!r}; known: auto, av_sync, syncnet")
