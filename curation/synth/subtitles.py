@@ -41,7 +41,10 @@ def burn_subtitles(frame: np.ndarray, lines: tuple[str, ...]) -> np.ndarray:
         while text_w > 0.9 * width and scale > 0.2:  # long lines shrink to fit the frame
             scale *= 0.9
             (text_w, _), _ = cv2.getTextSize(line, font, scale, thickness)
-        origin = (int((width - text_w) / 2), int(height * (1 - BOTTOM_MARGIN) - k * line_px))
-        cv2.putText(frame, line, origin, font, scale, (0, 0, 0), thickness + 3, cv2.LINE_AA)
-        cv2.putText(frame, line, origin, font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+        x, y = int((width - text_w) / 2), int(height * (1 - BOTTOM_MARGIN) - k * line_px)
+        # The outline is the same text shifted around (a thicker stroke would also be wider: OpenCV's
+        # glyph advance grows with the thickness, so the two would drift apart along the line).
+        for dx, dy in ((-2, 0), (2, 0), (0, -2), (0, 2), (-1, -1), (1, 1), (-1, 1), (1, -1)):
+            cv2.putText(frame, line, (x + dx, y + dy), font, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+        cv2.putText(frame, line, (x, y), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
     return frame
