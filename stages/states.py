@@ -30,6 +30,7 @@ from annotators.track_identity import face_embedder, face_groups
 from annotators.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
 from annotators.word_speakers import speaker_during
+from curation.ingest.local_copy import local_media
 from curation.runtime.device import DeviceChoice
 from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
@@ -274,7 +275,8 @@ class StatesStage(Stage):
             mouth_dark=view.signals[s, _S["mouth_dark"]],
             first_frame=view.first + span.first,
             fps=fps,
-            video_uri=work.uri,
+            # SyncNet reads the mouth pixels again: a remote input is fetched to this node first.
+            video_uri=local_media(work) if self._lip_sync.name == "syncnet" else work.uri,
             face_boxes=None if boxes is None else np.asarray(boxes, dtype=np.float32)[s],
         )
         return judge(self._lip_sync, mouth, audio)
