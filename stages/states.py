@@ -8,7 +8,9 @@ face drop to "not speaking", hence listening (``annotators.speaking.voice_face_a
 association is the ``voice_faces`` product). Thresholds give per-frame states, short runs
 are smoothed away, and the frames where the performer is present are cut into segments of
 ``min_segment_s``..``max_segment_s`` that never leave the shot. Every span too short to use is
-recorded as a rejected segment.
+recorded as a rejected segment. Every speaking segment gets a lip-sync verdict
+(``annotators.speaking.lip_sync``); one whose lips do not follow its audio (dubbed, voice-over, a
+mismatched mux) is rejected as ``out_of_sync``, never kept as speaking.
 """
 
 from dataclasses import dataclass, field
@@ -24,9 +26,11 @@ from annotators.identity.track_identity import face_embedder, face_groups
 from annotators.models.speaker_diarizer import SpeakerTurn
 from annotators.speaking.active_speaker import MouthMotionSpeaker, active_speaker_model
 from annotators.speaking.av_sync import estimate_av_offset, sync_in_context
+from annotators.speaking.lip_sync import LipSyncVerdict, MouthTrack, judge, lip_sync_model
 from annotators.speaking.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.timelines.segment_cutter import FrameSpan, cut_segments, present_spans
 from annotators.timelines.state_timeline import frame_states, runs, smooth_states
+from curation.ingest.local_copy import local_media
 from curation.runtime.device import DeviceChoice
 from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
@@ -64,6 +68,10 @@ class StatesStage(Stage):
     max_segment_s: float = field(default=10.0, metadata={"range": (0.4, None)})
     max_face_gap_s: float = field(default=0.4, metadata={"range": (0, None)})
     sync_max_offset_frames: int = field(default=12, metadata={"range": (1, 100)})
+    # Lip-sync verdict of speaking segments: auto = SyncNet when its weights were fetched, else the
+    # offline estimator; the threshold defaults to the model's own (annotators/speaking/lip_sync).
+    lip_sync_model: Literal["auto", "av_sync", "syncnet"] = "auto"
+    lip_sync_threshold: float | None = field(default=None, metadata={"range": (-1, 100)})
     # Voice-face association across the video (annotators/speaking/voice_face_association): lips moving
     # under a voice that is in sync over another face's shots are listening, not speaking.
     voice_faces: bool = True
@@ -87,6 +95,7 @@ class StatesStage(Stage):
         else:
             self._speaker = active_speaker_model(self.active_speaker)
         self._embedder = face_embedder(self.face_descriptor, self.device) if self.voice_faces else None
+        self._lip_sync = lip_sync_model(self.lip_sync_model, self.lip_sync_threshold)
 
     def process(self, work: VideoWork) -> VideoWork:
         fps = work.analysis.fps
@@ -101,7 +110,7 @@ class StatesStage(Stage):
         if self.voice_faces and len(views) >= 2:
             self._drop_foreign_voices(work, views, audio, fps)
         for view in views:
-            self._track(work, view, fps)
+            self._track(work, view, audio, fps)
         if not work.segments:
             usable = sum(bool(t.get("usable")) for t in work.tracks)
             work.reject(
@@ -196,7 +205,7 @@ class StatesStage(Stage):
         voices = cluster_voices(clips, self.voice_distance_threshold, max_voices=n_faces)
         return [voices[next(k for k, (a, b) in enumerate(stretches) if a <= t0 and t1 <= b)] for t0, t1 in times]
 
-    def _track(self, work: VideoWork, view: "TrackView", fps: float) -> None:
+    def _track(self, work: VideoWork, view: "TrackView", audio: np.ndarray, fps: float) -> None:
         track, shot, present, p_speak = view.track, view.shot, view.present, view.p_speak
         vad_track = view.vad
         features = work.track_features[track["track_id"]]
@@ -223,8 +232,52 @@ class StatesStage(Stage):
                     t1,
                 )
             for span_ in segments:
-                work.segments.append(self._segment(work, view, span_, count, states, fps))
+                segment = self._segment(work, view, span_, count, states, fps)
                 count += 1
+                verdict = self._lip_sync_verdict(work, view, span_, segment, audio, fps)
+                if verdict is not None:
+                    segment["lip_sync_score"] = verdict.score if np.isfinite(verdict.score) else None
+                    segment["lip_sync_model"] = verdict.model
+                if verdict is not None and verdict.out_of_sync:
+                    work.reject_entity(
+                        "segment",
+                        segment["segment_id"],
+                        self.name,
+                        Reason.OUT_OF_SYNC,
+                        f"lips do not follow the audio: {verdict.model} score {verdict.score:.3f}"
+                        f" < {verdict.threshold:g}",
+                        segment["t_start"],
+                        segment["t_end"],
+                    )
+                else:
+                    work.segments.append(segment)
+
+    def _lip_sync_verdict(
+        self,
+        work: VideoWork,
+        view: "TrackView",
+        span: FrameSpan,
+        segment: dict[str, Any],
+        audio: np.ndarray,
+        fps: float,
+    ) -> LipSyncVerdict | None:
+        """The verdict of a speaking segment; None for the others (no voice of their own to follow)."""
+        if segment["state"] != "speaking":
+            return None
+        s = slice(span.first, span.end)
+        features = work.track_features[view.track["track_id"]]
+        boxes = features.get("face_box")
+        mouth = MouthTrack(
+            mouth_open=view.signals[s, _S["mouth_open"]],
+            jaw_open=view.signals[s, _S["jaw_open"]],
+            mouth_dark=view.signals[s, _S["mouth_dark"]],
+            first_frame=view.first + span.first,
+            fps=fps,
+            # SyncNet reads the mouth pixels again: a remote input is fetched to this node first.
+            video_uri=local_media(work) if self._lip_sync.name == "syncnet" else work.uri,
+            face_boxes=None if boxes is None else np.asarray(boxes, dtype=np.float32)[s],
+        )
+        return judge(self._lip_sync, mouth, audio)
 
     def _segment(
         self, work: VideoWork, view: "TrackView", span: FrameSpan, index: int, states: np.ndarray, fps: float

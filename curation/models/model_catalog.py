@@ -77,6 +77,18 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             used_by=("dedup",),
         ),
         ModelSpec(
+            name="syncnet",
+            path="syncnet_v2.model",
+            source="url",
+            # joonson/syncnet_python's download_model.sh; the publisher gives no checksum, so the
+            # first fetch records one in the lock file.
+            url="http://www.robots.ox.ac.uk/~vgg/software/lipsync/data/syncnet_v2.model",
+            description="SyncNet v2 (Chung & Zisserman 2016), audio-visual lip-sync embeddings: the lip-sync "
+            "verdict of speaking segments (annotators/models/syncnet); without it the offline av_sync estimator",
+            license="MIT (joonson/syncnet_python)",
+            used_by=("states",),
+        ),
+        ModelSpec(
             name="sd_vae_ft_mse",
             path="sd-vae-ft-mse",
             source="hf_snapshot",

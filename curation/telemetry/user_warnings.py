@@ -19,6 +19,7 @@ _FALLBACKS: dict[tuple[str, str, str], str] = {
     ("speech", "asr", "whisper"): "no transcripts or word timings",
     ("speech", "diarization", "diarization"): "voices are told apart by the no-weights voice profile",
     ("dedup", "clip", "openclip"): "near-duplicates are found by perceptual hash only",
+    ("states", "lip_sync_model", "syncnet"): "dubbed speech is judged by the offline av_sync estimator",
 }
 
 
@@ -29,7 +30,7 @@ def fallback_warnings(workflow: Workflow) -> list[str]:
         stage = workflow.stage(stage_name)
         if stage is None or getattr(stage, param, None) != "auto":
             continue
-        if stage_name == "states" and not getattr(stage, "voice_faces", True):
+        if param == "face_descriptor" and not getattr(stage, "voice_faces", True):
             continue
         if not is_available(model):
             missing.setdefault(model, []).append(f"{stage_name}: {instead}")

@@ -109,7 +109,7 @@ def test_fallback_warnings_name_the_missing_models_and_the_stages_that_do_withou
     smoke = load_workflow("smoke", WORKFLOW_STAGES, [])
     monkeypatch.setenv("LPM_MODELS_DIR", str(tmp_path))
     missing = fallback_warnings(smoke)
-    assert [line.split("'")[1] for line in missing] == ["arcface", "whisper", "diarization", "openclip"]
+    assert [line.split("'")[1] for line in missing] == ["arcface", "whisper", "diarization", "openclip", "syncnet"]
     assert "identity: identities use the weaker no-weights face descriptor" in missing[0]
     # asked for the fallback explicitly: nothing to warn about
     chosen = load_workflow(

@@ -1,0 +1,56 @@
+"""Burned-in text (subtitles, captions, lower thirds) found by an OCR text detector.
+
+A clip whose subtitles cross the performer's face or mouth teaches a generator to draw text, so
+text over the performer's crop is a reason to drop the shot (``Reason.TEXT_OVERLAY``, decided in
+``stages.performer_filter``). Text away from the crop (a logo in a corner of a wide frame) stays.
+
+The boxes come from ``annotators.models.text_box_detector`` (PP-OCRv4 text detection) on a few
+frames per second: subtitles stay on screen for a second or more, so a frame a second sees them.
+
+Per sampled frame the detector gives axis-aligned boxes as fractions of the frame; per shot,
+``shot_text_scores`` gives the mean area the text covers and the share of sampled frames with
+any text; per face track, ``text_on_region_frac`` gives the share of the track's sampled frames
+in which text covers at least ``MIN_REGION_COVER`` of the region the clip will be cut from.
+"""
+from collections.abc import Iterable
+
+import numpy as np
+
+# Share of the crop that text must cover in a frame to count: one subtitle line covers several
+# percent of a head-and-shoulders crop; a stray detection on hair or a collar covers less.
+MIN_REGION_COVER = 0.01
+
+
+def covered_fraction(boxes: np.ndarray, region: tuple[float, float, float, float], grid: int = 64) -> float:
+    """Share of ``region`` (x0, y0, x1, y1, fractions of the frame) covered by the union of ``boxes``,
+    on a ``grid`` x ``grid`` raster of the region (overlapping boxes count once)."""
+    x0, y0, x1, y1 = region
+    if len(boxes) == 0 or x1 <= x0 or y1 <= y0:
+        return 0.0
+    xs = x0 + (np.arange(grid) + 0.5) * (x1 - x0) / grid
+    ys = y0 + (np.arange(grid) + 0.5) * (y1 - y0) / grid
+    inside = np.zeros((grid, grid), dtype=bool)
+    for bx0, by0, bx1, by1 in boxes:
+        inside |= ((ys >= by0) & (ys < by1))[:, None] & ((xs >= bx0) & (xs < bx1))[None, :]
+    return float(inside.mean())
+
+
+def shot_text_scores(samples: dict[int, np.ndarray], first_frame: int, end_frame: int) -> dict[str, float | None]:
+    """``text_area_frac`` (mean share of the frame under text) and ``text_frames_frac`` (share of
+    sampled frames with any text) over the shot's sampled frames; None when none was sampled."""
+    inside = [boxes for index, boxes in samples.items() if first_frame <= index < end_frame]
+    if not inside:
+        return {"text_area_frac": None, "text_frames_frac": None}
+    return {
+        "text_area_frac": float(np.mean([covered_fraction(b, (0.0, 0.0, 1.0, 1.0)) for b in inside])),
+        "text_frames_frac": float(np.mean([len(b) > 0 for b in inside])),
+    }
+
+
+def text_on_region_frac(
+    samples: dict[int, np.ndarray], regions: Iterable[tuple[int, tuple[float, float, float, float]]]
+) -> float | None:
+    """Share of the (frame index, region) pairs whose frame was sampled and whose region text
+    covers by at least ``MIN_REGION_COVER``; None when no frame of them was sampled."""
+    hits = [covered_fraction(samples[i], region) >= MIN_REGION_COVER for i, region in regions if i in samples]
+    return float(np.mean(hits)) if hits else None
