@@ -5,27 +5,56 @@ clusters tracks across the run. Both need the same vector for the same track, so
 once per (track, embedder kind, frame count) and kept on the record (``VideoWork.identity_vectors``).
 """
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from annotators.face_track_embedding import DEFAULT_MAX_FRAMES, embed_track
 from annotators.identity_clusterer import IdentityTrack, cluster_identities, identity_of_track
 from annotators.landmarked_face import FaceEmbedder, LandmarkedFace
+from curation.models.model_choice import ModelChoice
 from curation.models.registry import is_available
 from curation.runtime.device import DeviceChoice, onnx_providers, resolve_device
 from curation.runtime.products import TrackIdentityVector
 from curation.runtime.stored_crops import crop_images
 from curation.runtime.video_work import VideoWork
 
+FaceDescriptorChoice = Literal["auto", "arcface", "dlib", "fallback"]
+# What ``auto`` picks, best first: ArcFace once fetched, dlib's ResNet (installed with the package),
+# and the hand-made descriptor only when neither is there (the run warns about it).
+FACE_EMBEDDER_MODELS = {"arcface": "arcface", "dlib": "dlib_face_resnet"}
 
-def face_embedder(descriptor: str = "auto", device: DeviceChoice = "auto") -> FaceEmbedder:
-    """ArcFace when asked for or (``auto``) when its model is present, else the no-weights
-    descriptor; ArcFace runs on ``device`` (ONNX Runtime's CUDA provider on a GPU)."""
-    if descriptor == "arcface" or (descriptor == "auto" and is_available("arcface")):
+
+def chosen_face_embedder(descriptor: FaceDescriptorChoice = "auto") -> str:
+    """The embedder ``descriptor`` resolves to on this machine: arcface, dlib or fallback."""
+    if descriptor != "auto":
+        return descriptor
+    return next((name for name, model in FACE_EMBEDDER_MODELS.items() if is_available(model)), "fallback")
+
+
+def face_embedder_choice(capability: str, stage: str, descriptor: FaceDescriptorChoice = "auto") -> ModelChoice:
+    """The model behind ``face_embedder(descriptor)``, or the hand-made descriptor standing in for dlib's."""
+    chosen = chosen_face_embedder(descriptor)
+    if chosen in FACE_EMBEDDER_MODELS:
+        return ModelChoice.using(capability, stage, FACE_EMBEDDER_MODELS[chosen])
+    return ModelChoice.instead(
+        capability, stage, "the hand-made landmark/texture descriptor", FACE_EMBEDDER_MODELS["dlib"],
+        "weak: merges look-alikes, splits one person across lighting changes",
+    )
+
+
+def face_embedder(descriptor: FaceDescriptorChoice = "auto", device: DeviceChoice = "auto") -> FaceEmbedder:
+    """The identity embedder ``chosen_face_embedder`` names; ArcFace runs on ``device`` (ONNX
+    Runtime's CUDA provider on a GPU), dlib on the CPU."""
+    chosen = chosen_face_embedder(descriptor)
+    if chosen == "arcface":
         from annotators.arcface_embedder import ArcFaceEmbedder
 
         return ArcFaceEmbedder(providers=onnx_providers(resolve_device(device)))
+    if chosen == "dlib":
+        from annotators.dlib_face_embedder import DlibFaceEmbedder
+
+        return DlibFaceEmbedder()
     from annotators.face_descriptor import FaceDescriptor
 
     return FaceDescriptor()

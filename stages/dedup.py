@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from annotators.near_duplicates import DuplicateCriteria, NearDuplicate, SegmentFingerprint, find_near_duplicates
+from curation.models.model_choice import ModelChoice
 from curation.models.registry import is_available
 from curation.runtime.device import DeviceChoice, resolve_device
 from curation.runtime.resources import Resources
@@ -39,9 +40,20 @@ class DedupStage(RunScopeStage):
     device: DeviceChoice = "auto"  # OpenCLIP on a GPU when the worker sees one
     gpus: float = field(default=0.0, metadata={"range": (0, 8)})
 
+    def _uses_clip(self) -> bool:
+        return self.clip == "on" or (self.clip == "auto" and is_available("openclip"))
+
+    def model_choices(self) -> list[ModelChoice]:
+        if self.clip == "off":
+            return []
+        if self._uses_clip():
+            return [ModelChoice.using("near-duplicate image embedding", self.name, "openclip")]
+        return [ModelChoice.instead("near-duplicate image embedding", self.name, "perceptual hashes only", "openclip",
+                                    "re-graded or re-cropped copies can pass")]
+
     def setup(self) -> None:
         self._clip = None
-        if self.clip == "on" or (self.clip == "auto" and is_available("openclip")):
+        if self._uses_clip():
             from annotators.clip_embedder import ClipImageEmbedder
 
             self._clip = ClipImageEmbedder(device=resolve_device(self.device))

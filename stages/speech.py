@@ -3,8 +3,10 @@
 Works on the audio decoded once by ``audio_analysis``. Silero VAD always runs (its model ships in
 its wheel). ASR (whisperx) and diarization (pyannote) run when enabled: ``auto`` runs them when
 their model is in the models directory and skips them otherwise; ``on`` requires the model and
-fails the video with the fetch command when it is missing; ``off`` never runs them. Speech turns
-come from diarization when it ran, else from voice-activity intervals.
+fails the video with the fetch command when it is missing; ``off`` never runs them. Without
+pyannote's (gated) model, ``auto`` diarizes with Resemblyzer's speaker encoder, which installs with
+the package (``annotators.voice_turns``). Speech turns come from diarization when it ran, else from
+voice-activity intervals.
 """
 
 from dataclasses import dataclass, field
@@ -13,6 +15,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from annotators.voice_activity import VoiceActivityDetector
+from annotators.voice_embedder import VOICE_ENCODER_MODEL_NAME
+from curation.models.model_choice import ModelChoice
 from curation.models.registry import is_available
 from curation.runtime.device import DeviceChoice, resolve_device, whisper_compute_type
 from curation.runtime.products import SpeechResult
@@ -43,11 +47,39 @@ class SpeechStage(Stage):
     device: DeviceChoice = "auto"
     gpus: float = field(default=0.0, metadata={"range": (0, 8)})
 
+    def _runs_asr(self) -> bool:
+        return self.asr == "on" or (self.asr == "auto" and is_available("whisper"))
+
+    def _diarizer_model(self) -> str | None:
+        """pyannote's pipeline, else (``auto``) Resemblyzer's encoder; None: no diarization."""
+        if self.diarization == "on" or (self.diarization == "auto" and is_available("diarization")):
+            return "diarization"
+        if self.diarization == "auto" and is_available(VOICE_ENCODER_MODEL_NAME):
+            return VOICE_ENCODER_MODEL_NAME
+        return None
+
+    def model_choices(self) -> list[ModelChoice]:
+        choices = [ModelChoice.using("voice activity", self.name, "silero_vad")]
+        if self._runs_asr():
+            choices += [ModelChoice.using("transcription", self.name, "whisper"),
+                        ModelChoice.using("word alignment", self.name, "whisper_align_en")]
+        elif self.asr == "auto":
+            choices.append(ModelChoice.instead("transcription", self.name, "no transcription", "whisper",
+                                               "no transcripts or word timings"))
+        diarizer = self._diarizer_model()
+        if diarizer is not None:
+            choices.append(ModelChoice.using("speaker turns", self.name, diarizer))
+        elif self.diarization == "auto":
+            choices.append(ModelChoice.instead("speaker turns", self.name, "voice-activity intervals", "diarization",
+                                               "turns carry no speaker labels"))
+        return choices
+
     def setup(self) -> None:
         self._vad = VoiceActivityDetector(self.vad_threshold, self.min_speech_s, self.min_silence_s)
         self._asr = None
         self._diarizer = None
-        if self.asr == "on" or (self.asr == "auto" and is_available("whisper")):
+        self._voice_embedder = None
+        if self._runs_asr():
             from annotators.speech_transcriber import SpeechTranscriber
 
             device = resolve_device(self.device)
@@ -55,10 +87,15 @@ class SpeechStage(Stage):
                 language=self.asr_language, device=device, compute_type=whisper_compute_type(device),
                 batch_size=self.asr_batch_size,
             )
-        if self.diarization == "on" or (self.diarization == "auto" and is_available("diarization")):
+        diarizer = self._diarizer_model()
+        if diarizer == "diarization":
             from annotators.speaker_diarizer import SpeakerDiarizer
 
             self._diarizer = SpeakerDiarizer(device=resolve_device(self.device))
+        elif diarizer == VOICE_ENCODER_MODEL_NAME:
+            from annotators.voice_embedder import VoiceEmbedder
+
+            self._voice_embedder = VoiceEmbedder()
 
     def process(self, work: VideoWork) -> VideoWork:
         analysis = work.analysis
@@ -83,6 +120,11 @@ class SpeechStage(Stage):
         if self._diarizer is not None and audio.size:
             speech.turns = [_plain(t) for t in self._diarizer.turns(audio)]
             speech.diarization = "pyannote"
+        elif self._voice_embedder is not None and intervals:
+            from annotators.voice_turns import voice_turns
+
+            speech.turns = [_plain(t) for t in voice_turns(audio, intervals, self._voice_embedder).turns]
+            speech.diarization = "resemblyzer"
         work.speech = speech
         return work
 

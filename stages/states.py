@@ -23,10 +23,13 @@ from annotators.face_signals import SIGNAL_NAMES
 from annotators.segment_cutter import FrameSpan, cut_segments, present_spans
 from annotators.speaker_diarizer import SpeakerTurn
 from annotators.state_timeline import frame_states, runs, smooth_states
-from annotators.track_identity import face_embedder, face_groups
+from annotators.track_identity import FaceDescriptorChoice, face_embedder, face_embedder_choice, face_groups
+from annotators.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD, VOICE_ENCODER_MODEL_NAME
 from annotators.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
 from annotators.word_speakers import speaker_during
+from curation.models.model_choice import ModelChoice
+from curation.models.registry import is_available
 from curation.runtime.device import DeviceChoice
 from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
@@ -68,9 +71,13 @@ class StatesStage(Stage):
     # under a voice that is in sync over another face's shots are listening, not speaking.
     voice_faces: bool = True
     voice_min_span_s: float = field(default=0.8, metadata={"range": (0.1, None)})
+    # Voices of spans: Resemblyzer's learned embedding (``auto``: when installed), else the
+    # mean-MFCC voice profile; a pyannote diarization, when it ran, decides instead.
+    voice_embedder: Literal["auto", "resemblyzer", "fallback"] = "auto"
+    voice_embedding_threshold: float = field(default=VOICE_EMBEDDING_DISTANCE_THRESHOLD, metadata={"range": (0, 2)})
     voice_distance_threshold: float = field(default=VOICE_DISTANCE_THRESHOLD, metadata={"range": (0, None)})
     voice_sync_baseline: float = field(default=SYNC_BASELINE, metadata={"range": (-1, 1)})
-    face_descriptor: Literal["auto", "arcface", "fallback"] = "auto"
+    face_descriptor: FaceDescriptorChoice = "auto"
     device: DeviceChoice = "auto"  # the face embedder's (ArcFace on a GPU when the worker sees one)
 
     def __post_init__(self) -> None:
@@ -87,6 +94,27 @@ class StatesStage(Stage):
         else:
             self._speaker = active_speaker_model(self.active_speaker)
         self._embedder = face_embedder(self.face_descriptor, self.device) if self.voice_faces else None
+        self._voice_embedder = None
+        if self.voice_faces and self._uses_voice_encoder():
+            from annotators.voice_embedder import VoiceEmbedder
+
+            self._voice_embedder = VoiceEmbedder()
+
+    def _uses_voice_encoder(self) -> bool:
+        return self.voice_embedder == "resemblyzer" or (
+            self.voice_embedder == "auto" and is_available(VOICE_ENCODER_MODEL_NAME)
+        )
+
+    def model_choices(self) -> list[ModelChoice]:
+        if not self.voice_faces:
+            return []
+        voices = (
+            ModelChoice.using("voice grouping", self.name, VOICE_ENCODER_MODEL_NAME)
+            if self._uses_voice_encoder()
+            else ModelChoice.instead("voice grouping", self.name, "the mean-MFCC voice profile", VOICE_ENCODER_MODEL_NAME,
+                                     "voices of 2-s spans are told apart less reliably")
+        )
+        return [face_embedder_choice("face grouping", self.name, self.face_descriptor), voices]
 
     def process(self, work: VideoWork) -> VideoWork:
         fps = work.analysis.fps
@@ -174,7 +202,7 @@ class StatesStage(Stage):
         for span in foreign_spans(voiced, owners):
             by_id[span.track_id].p_speak[span.first : span.end] = 0.0
         work.voice_faces = VoiceFaces(
-            voices="diarization" if work.speech.diarized else "voice_profile",
+            voices=self._voice_source(work),
             owners={str(v): str(f) for v, f in owners.items()},
             spans=[
                 s.__dict__ | {"face": str(s.face), "voice": None if s.voice is None else str(s.voice)} for s in voiced
@@ -185,7 +213,7 @@ class StatesStage(Stage):
         self, work: VideoWork, spans: list[tuple["TrackView", int, int]], audio: np.ndarray, fps: float, n_faces: int
     ) -> list:
         times = [((v.first + a) / fps, (v.first + b) / fps) for v, a, b in spans]
-        if work.speech.diarized:
+        if work.speech.diarization == "pyannote":
             turns = [SpeakerTurn(t["speaker"], t["t_start"], t["t_end"]) for t in work.speech.turns]
             return [speaker_during(t0, t1, turns) for t0, t1 in times]
         # Spans that overlap in time (two faces of one shot) hear the same sound, so the voice is
@@ -193,8 +221,16 @@ class StatesStage(Stage):
         stretches = _merged_intervals(times)
         clips = [audio[int(t0 * AUDIO_SAMPLE_RATE) : int(t1 * AUDIO_SAMPLE_RATE)] for t0, t1 in stretches]
         # No more voices than faces with moving lips: 2-s spans of one voice can drift apart.
-        voices = cluster_voices(clips, self.voice_distance_threshold, max_voices=n_faces)
+        if self._voice_embedder is not None:
+            voices = self._voice_embedder.cluster(clips, self.voice_embedding_threshold, max_voices=n_faces)
+        else:
+            voices = cluster_voices(clips, self.voice_distance_threshold, max_voices=n_faces)
         return [voices[next(k for k, (a, b) in enumerate(stretches) if a <= t0 and t1 <= b)] for t0, t1 in times]
+
+    def _voice_source(self, work: VideoWork) -> str:
+        if work.speech.diarization == "pyannote":
+            return "diarization"
+        return "voice_embedding" if self._voice_embedder is not None else "voice_profile"
 
     def _track(self, work: VideoWork, view: "TrackView", fps: float) -> None:
         track, shot, present, p_speak = view.track, view.shot, view.present, view.p_speak

@@ -22,6 +22,7 @@ from annotators.small_face_finder import SmallFaceFinder
 from annotators.track_features import FrameFace, assemble_tracks, track_summary
 from curation.ingest.local_copy import local_media
 from curation.media.frame_source import AnalysisGeometry, decode_frames
+from curation.models.model_choice import ModelChoice
 from curation.models.registry import resolve
 from curation.run.artefacts import write_blobs
 from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, crop_jpeg_name
@@ -71,6 +72,9 @@ class VisualAnalysisStage(Stage):
         self._model_path = resolve("face_landmarker")
         # The stage declares one CPU: OpenCV's own thread pool would compete with the other workers.
         cv2.setNumThreads(1)
+
+    def model_choices(self) -> list[ModelChoice]:
+        return [ModelChoice.using("face landmarks", self.name, "face_landmarker")]
 
     def process(self, work: VideoWork) -> VideoWork:
         video = work.video
