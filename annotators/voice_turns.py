@@ -8,6 +8,7 @@ interval gives two 1.75-s windows, not 1.5 + 1.5 + 0.5), and an interval shorter
 ``voice_embedder.MIN_VOICE_SECONDS`` joins the voice of the nearest described window in time.
 """
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,7 +26,7 @@ def speech_windows(intervals: Sequence[tuple[float, float]], window_s: float = W
     for start, end in intervals:
         count = max(1, int(np.ceil((end - start) / window_s - 1e-9)))
         edges = np.linspace(start, end, count + 1)
-        windows += [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        windows += [(float(a), float(b)) for a, b in itertools.pairwise(edges)]
     return windows
 
 

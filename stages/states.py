@@ -21,13 +21,12 @@ from annotators.audio_levels import clipping_fraction, loudness_db
 from annotators.av_sync import estimate_av_offset, sync_in_context
 from annotators.face_signals import SIGNAL_NAMES
 from annotators.segment_cutter import FrameSpan, cut_segments, present_spans
-from annotators.speaker_diarizer import SpeakerTurn
+from annotators.span_voices import SpanVoices
 from annotators.state_timeline import frame_states, runs, smooth_states
 from annotators.track_identity import FaceDescriptorChoice, face_embedder, face_embedder_choice, face_groups
 from annotators.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD, VOICE_ENCODER_MODEL_NAME
 from annotators.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
-from annotators.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
-from annotators.word_speakers import speaker_during
+from annotators.voice_profile import VOICE_DISTANCE_THRESHOLD
 from curation.models.model_choice import ModelChoice
 from curation.models.registry import is_available
 from curation.runtime.device import DeviceChoice
@@ -94,11 +93,12 @@ class StatesStage(Stage):
         else:
             self._speaker = active_speaker_model(self.active_speaker)
         self._embedder = face_embedder(self.face_descriptor, self.device) if self.voice_faces else None
-        self._voice_embedder = None
+        embedder = None
         if self.voice_faces and self._uses_voice_encoder():
             from annotators.voice_embedder import VoiceEmbedder
 
-            self._voice_embedder = VoiceEmbedder()
+            embedder = VoiceEmbedder()
+        self._span_voices = SpanVoices(embedder, self.voice_embedding_threshold, self.voice_distance_threshold)
 
     def _uses_voice_encoder(self) -> bool:
         return self.voice_embedder == "resemblyzer" or (
@@ -111,8 +111,8 @@ class StatesStage(Stage):
         voices = (
             ModelChoice.using("voice grouping", self.name, VOICE_ENCODER_MODEL_NAME)
             if self._uses_voice_encoder()
-            else ModelChoice.instead("voice grouping", self.name, "the mean-MFCC voice profile", VOICE_ENCODER_MODEL_NAME,
-                                     "voices of 2-s spans are told apart less reliably")
+            else ModelChoice.instead("voice grouping", self.name, "the mean-MFCC voice profile",
+                                     VOICE_ENCODER_MODEL_NAME, "voices of 2-s spans are told apart less reliably")
         )
         return [face_embedder_choice("face grouping", self.name, self.face_descriptor), voices]
 
@@ -178,7 +178,10 @@ class StatesStage(Stage):
         n_faces = len({faces[v.track["track_id"]] for v, _, _ in spans})
         if n_faces < 2:
             return
-        voices = self._voices(work, spans, audio, fps, n_faces)
+        voices = self._span_voices.voices(
+            [((v.first + a) / fps, (v.first + b) / fps) for v, a, b in spans],
+            audio, n_faces, work.speech.diarization, work.speech.turns,
+        )
         voiced = [
             VoicedSpan(
                 view.track["track_id"],
@@ -202,35 +205,12 @@ class StatesStage(Stage):
         for span in foreign_spans(voiced, owners):
             by_id[span.track_id].p_speak[span.first : span.end] = 0.0
         work.voice_faces = VoiceFaces(
-            voices=self._voice_source(work),
+            voices=self._span_voices.source(work.speech.diarization),
             owners={str(v): str(f) for v, f in owners.items()},
             spans=[
                 s.__dict__ | {"face": str(s.face), "voice": None if s.voice is None else str(s.voice)} for s in voiced
             ],
         )
-
-    def _voices(
-        self, work: VideoWork, spans: list[tuple["TrackView", int, int]], audio: np.ndarray, fps: float, n_faces: int
-    ) -> list:
-        times = [((v.first + a) / fps, (v.first + b) / fps) for v, a, b in spans]
-        if work.speech.diarization == "pyannote":
-            turns = [SpeakerTurn(t["speaker"], t["t_start"], t["t_end"]) for t in work.speech.turns]
-            return [speaker_during(t0, t1, turns) for t0, t1 in times]
-        # Spans that overlap in time (two faces of one shot) hear the same sound, so the voice is
-        # described once per stretch of time, and every span takes its stretch's voice.
-        stretches = _merged_intervals(times)
-        clips = [audio[int(t0 * AUDIO_SAMPLE_RATE) : int(t1 * AUDIO_SAMPLE_RATE)] for t0, t1 in stretches]
-        # No more voices than faces with moving lips: 2-s spans of one voice can drift apart.
-        if self._voice_embedder is not None:
-            voices = self._voice_embedder.cluster(clips, self.voice_embedding_threshold, max_voices=n_faces)
-        else:
-            voices = cluster_voices(clips, self.voice_distance_threshold, max_voices=n_faces)
-        return [voices[next(k for k, (a, b) in enumerate(stretches) if a <= t0 and t1 <= b)] for t0, t1 in times]
-
-    def _voice_source(self, work: VideoWork) -> str:
-        if work.speech.diarization == "pyannote":
-            return "diarization"
-        return "voice_embedding" if self._voice_embedder is not None else "voice_profile"
 
     def _track(self, work: VideoWork, view: "TrackView", fps: float) -> None:
         track, shot, present, p_speak = view.track, view.shot, view.present, view.p_speak
@@ -338,17 +318,6 @@ class TrackView:
     signals: np.ndarray
     audio: np.ndarray
     p_speak: np.ndarray
-
-
-def _merged_intervals(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The union of the intervals as disjoint intervals; intervals that only touch stay apart."""
-    merged: list[tuple[float, float]] = []
-    for start, end in sorted(intervals):
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _audio_source(dominant: PerformerState, fractions: np.ndarray) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from annotators.span_voices import merged_intervals
 from curation.bench.spliced_conversations import build_spliced_set
 from curation.bench.state_scoring import predicted_frame_states
 from curation.bench.talking_head_sources import load_talking_heads
@@ -16,7 +17,7 @@ from curation.bench.truth_matching import expand_runs
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
 from schemas.states import PerformerState
-from stages.states import StatesStage, _merged_intervals
+from stages.states import StatesStage
 
 
 @pytest.fixture(scope="module")
@@ -99,4 +100,4 @@ def test_diarized_turns_decide_the_voices_when_present(conversation):
 
 def test_overlapping_spans_share_a_stretch_and_spans_across_a_cut_do_not():
     # Two faces of one shot overlap in time and hear one sound; a cut only touches.
-    assert _merged_intervals([(4.0, 6.0), (0.0, 2.0), (1.5, 3.0), (3.0, 4.0)]) == [(0.0, 3.0), (3.0, 4.0), (4.0, 6.0)]
+    assert merged_intervals([(4.0, 6.0), (0.0, 2.0), (1.5, 3.0), (3.0, 4.0)]) == [(0.0, 3.0), (3.0, 4.0), (4.0, 6.0)]
