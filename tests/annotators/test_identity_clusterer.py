@@ -187,7 +187,8 @@ def test_a_regraded_rescaled_copy_joins_the_original_identity(tmp_path, embedder
         "infinitetalk_ref_video", tmp_path / "regraded.mp4",
         "scale=320:-2,eq=brightness=0.06:contrast=1.15:saturation=1.3", ("-t", "6"),
     )  # fmt: skip
-    tracks = [_descriptor_track(clip, embedder=embedder) for clip in ("infinitetalk_ref_video", "latentsync_demo3_video")]
+    originals = ("infinitetalk_ref_video", "latentsync_demo3_video")
+    tracks = [_descriptor_track(clip, embedder=embedder) for clip in originals]
     tracks.append(_descriptor_track("copy", faces=dominant_face_track(str(copy), max_seconds=6.0), embedder=embedder))
     partition = sorted(i.track_ids for i in cluster_identities(tracks))
     assert partition == [("copy", "infinitetalk_ref_video"), ("latentsync_demo3_video",)]
