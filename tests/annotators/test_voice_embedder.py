@@ -66,8 +66,11 @@ def test_turns_of_two_people_talking_in_turn(embedder, shared_media):
     """Old man 3 s, young man 3 s, old man 3 s, back to back: two speakers, changes within a
     window of the true 3 s and 6 s."""
     folder = str(shared_media)
-    parts = [_audio(folder, "infinitetalk_ref_video.mp4", 1.0, 3.0), _audio(folder, "latentsync_demo3_video.mp4", 2.0, 3.0),
-             _audio(folder, "infinitetalk_ref_video.mp4", 6.0, 3.0)]
+    parts = [
+        _audio(folder, "infinitetalk_ref_video.mp4", 1.0, 3.0),
+        _audio(folder, "latentsync_demo3_video.mp4", 2.0, 3.0),
+        _audio(folder, "infinitetalk_ref_video.mp4", 6.0, 3.0),
+    ]
     audio = np.concatenate(parts)
     edges = np.cumsum([0] + [len(p) for p in parts]) / ANALYSIS_SAMPLE_RATE
     diarization = voice_turns(audio, [(edges[0], edges[3])], embedder, VOICE_EMBEDDING_DISTANCE_THRESHOLD)
