@@ -75,7 +75,8 @@ def test_records_carry_pins_and_fallbacks_carry_what_they_replace() -> None:
         ModelChoice.instead("transcription", "speech", "no transcription", "whisper", "no transcripts"),
     ]
     used, fallback = model_records(choices)
-    assert used["sha256"] == MODEL_CATALOG["dlib_face_resnet"].sha256 and used["source"] == "pip:face_recognition_models"
+    assert used["sha256"] == MODEL_CATALOG["dlib_face_resnet"].sha256
+    assert used["source"] == "pip:face_recognition_models"
     assert fallback == {"capability": "transcription", "stage": "speech", "fallback": "no transcription",
                         "instead_of": "whisper", "effect": "no transcripts"}
     assert fallback_lines(choices) == [
