@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from annotators.speaker_diarizer import SpeakerTurn
-from annotators.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD, VoiceEmbedder
+from annotators.voice_embedder import CAPPED_VOICE_DISTANCE_THRESHOLD, VoiceEmbedder
 from annotators.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
 from annotators.word_speakers import speaker_during
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
@@ -25,7 +25,7 @@ class SpanVoices:
     """Groups spans by voice; ``embedder`` None means the mean-MFCC profile."""
 
     embedder: VoiceEmbedder | None = None
-    embedding_threshold: float = VOICE_EMBEDDING_DISTANCE_THRESHOLD
+    embedding_threshold: float = CAPPED_VOICE_DISTANCE_THRESHOLD
     profile_threshold: float = VOICE_DISTANCE_THRESHOLD
 
     def source(self, diarization: str) -> str:

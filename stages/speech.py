@@ -14,8 +14,10 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from annotators.speech_transcriber import AUTO_LANGUAGE
 from annotators.voice_activity import VoiceActivityDetector
 from annotators.voice_embedder import VOICE_ENCODER_MODEL_NAME
+from curation.models.catalog import MODEL_CATALOG
 from curation.models.model_choice import ModelChoice
 from curation.models.registry import is_available
 from curation.runtime.device import DeviceChoice, resolve_device, whisper_compute_type
@@ -39,6 +41,10 @@ class SpeechStage(Stage):
     min_speech_s: float = field(default=0.25, metadata={"range": (0, None)})
     min_silence_s: float = field(default=0.15, metadata={"range": (0, None)})
     asr: Toggle = "auto"
+    # The Whisper model: a registry name (one entry per size, e.g. ``whisper`` = small) or a local
+    # CTranslate2 folder. The language: a Whisper code, or ``auto`` to detect it per video (the
+    # English aligner then runs on English speech; other languages keep segment-level timing).
+    asr_model: str = "whisper"
     asr_language: str = "en"
     asr_batch_size: int = field(default=8, metadata={"range": (1, 256)})
     diarization: Toggle = "auto"
@@ -48,7 +54,7 @@ class SpeechStage(Stage):
     gpus: float = field(default=0.0, metadata={"range": (0, 8)})
 
     def _runs_asr(self) -> bool:
-        return self.asr == "on" or (self.asr == "auto" and is_available("whisper"))
+        return self.asr == "on" or (self.asr == "auto" and is_available(self.asr_model))
 
     def _diarizer_model(self) -> str | None:
         """pyannote's pipeline, else (``auto``) Resemblyzer's encoder; None: no diarization."""
@@ -60,11 +66,13 @@ class SpeechStage(Stage):
 
     def model_choices(self) -> list[ModelChoice]:
         choices = [ModelChoice.using("voice activity", self.name, "silero_vad")]
-        if self._runs_asr():
-            choices += [ModelChoice.using("transcription", self.name, "whisper"),
-                        ModelChoice.using("word alignment", self.name, "whisper_align_en")]
-        elif self.asr == "auto":
-            choices.append(ModelChoice.instead("transcription", self.name, "no transcription", "whisper",
+        registered = self.asr_model in MODEL_CATALOG
+        if self._runs_asr() and registered:
+            choices.append(ModelChoice.using("transcription", self.name, self.asr_model))
+            if self.asr_language in ("en", AUTO_LANGUAGE):
+                choices.append(ModelChoice.using("word alignment", self.name, "whisper_align_en"))
+        elif self.asr == "auto" and registered:
+            choices.append(ModelChoice.instead("transcription", self.name, "no transcription", self.asr_model,
                                                "no transcripts or word timings"))
         diarizer = self._diarizer_model()
         if diarizer is not None:
@@ -84,6 +92,7 @@ class SpeechStage(Stage):
 
             device = resolve_device(self.device)
             self._asr = SpeechTranscriber(
+                model=self.asr_model,
                 language=self.asr_language, device=device, compute_type=whisper_compute_type(device),
                 batch_size=self.asr_batch_size,
             )

@@ -24,7 +24,7 @@ from annotators.segment_cutter import FrameSpan, cut_segments, present_spans
 from annotators.span_voices import SpanVoices
 from annotators.state_timeline import frame_states, runs, smooth_states
 from annotators.track_identity import FaceDescriptorChoice, face_embedder, face_embedder_choice, face_groups
-from annotators.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD, VOICE_ENCODER_MODEL_NAME
+from annotators.voice_embedder import CAPPED_VOICE_DISTANCE_THRESHOLD, VOICE_ENCODER_MODEL_NAME
 from annotators.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.voice_profile import VOICE_DISTANCE_THRESHOLD
 from curation.models.model_choice import ModelChoice
@@ -73,7 +73,7 @@ class StatesStage(Stage):
     # Voices of spans: Resemblyzer's learned embedding (``auto``: when installed), else the
     # mean-MFCC voice profile; a pyannote diarization, when it ran, decides instead.
     voice_embedder: Literal["auto", "resemblyzer", "fallback"] = "auto"
-    voice_embedding_threshold: float = field(default=VOICE_EMBEDDING_DISTANCE_THRESHOLD, metadata={"range": (0, 2)})
+    voice_embedding_threshold: float = field(default=CAPPED_VOICE_DISTANCE_THRESHOLD, metadata={"range": (0, 2)})
     voice_distance_threshold: float = field(default=VOICE_DISTANCE_THRESHOLD, metadata={"range": (0, None)})
     voice_sync_baseline: float = field(default=SYNC_BASELINE, metadata={"range": (-1, 1)})
     face_descriptor: FaceDescriptorChoice = "auto"
