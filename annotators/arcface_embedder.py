@@ -25,6 +25,7 @@ class ArcFaceEmbedder:
 
     kind = ARCFACE_KIND
     strength = STRONG
+    frames_per_track = 4  # as dlib's: a learned vector settles within a track's four best frames
 
     def __init__(
         self, model_path: Path | None = None, providers: tuple[str, ...] = ("CPUExecutionProvider",)

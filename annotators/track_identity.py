@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from annotators.face_track_embedding import DEFAULT_MAX_FRAMES, embed_track
+from annotators.face_track_embedding import embed_track
 from annotators.identity_clusterer import IdentityTrack, cluster_identities, identity_of_track
 from annotators.landmarked_face import FaceEmbedder, LandmarkedFace
 from curation.models.model_choice import ModelChoice
@@ -61,9 +61,11 @@ def face_embedder(descriptor: FaceDescriptorChoice = "auto", device: DeviceChoic
 
 
 def track_identity_vector(
-    work: VideoWork, track_id: str, embedder: FaceEmbedder, max_frames: int
+    work: VideoWork, track_id: str, embedder: FaceEmbedder, max_frames: int | None = None
 ) -> TrackIdentityVector | None:
-    """The track's identity vector from its candidate crops (None without crops)."""
+    """The track's identity vector from its candidate crops (None without crops); ``max_frames``
+    defaults to the embedder's own ``frames_per_track``."""
+    max_frames = max_frames or embedder.frames_per_track
     key = f"{track_id}:{embedder.kind}:{max_frames}"
     if key not in work.identity_vectors:
         crops = work.crops.of_track(track_id) if work.crops is not None else []
@@ -86,7 +88,7 @@ def face_groups(work: VideoWork, tracks: list[dict[str, Any]], embedder: FaceEmb
     same clustering and cut as the run's identities; a track without crops is its own person."""
     members = []
     for track in tracks:
-        vector = track_identity_vector(work, track["track_id"], embedder, DEFAULT_MAX_FRAMES)
+        vector = track_identity_vector(work, track["track_id"], embedder)
         if vector is not None:
             members.append(
                 IdentityTrack(track["track_id"], work.video_id, track["t_start"], track["t_end"], vector.vector,

@@ -35,7 +35,8 @@ class IdentityStage(RunScopeStage):
 
     descriptor: FaceDescriptorChoice = "auto"
     distance_threshold: float | None = None  # default: per descriptor kind (annotators/identity_clusterer)
-    max_frames: int = field(default=8, metadata={"range": (1, 64)})
+    # frames per track embedded; default: the embedder's own (4 for dlib and ArcFace, 8 for the descriptor)
+    max_frames: int | None = field(default=None, metadata={"range": (1, 64)})
     match_run: str | None = None  # an earlier run directory whose identities this run continues
     device: DeviceChoice = "auto"  # ArcFace on a GPU when the worker sees one
     gpus: float = field(default=0.0, metadata={"range": (0, 8)})
