@@ -62,13 +62,23 @@ def test_moving_lips_under_the_other_persons_voice_are_listening(conversation):
     assert np.mean(after == expected) > np.mean(before == expected) + 0.2
     assert np.mean(after[~moving] == expected[~moving]) >= np.mean(before[~moving] == expected[~moving]) - 0.02
     association = work.voice_faces
-    assert association.voices == "voice_profile"
+    assert association.voices == "voice_embedding"  # Resemblyzer's, installed with the package
     assert len(set(association.owners.values())) == 2  # two voices, two different faces
     # The segments carry it: no segment over a moving listener is dominated by "speaking".
     for segment in work.segments:
         first = segment["first_frame"]
         if moving[first : first + segment["n_frames"]].mean() > 0.8:
             assert segment["state"] == "listening", segment["segment_id"]
+
+
+def test_the_mfcc_voice_profile_still_serves_when_asked_for(conversation):
+    """The no-weights voice grouping (``voice_embedder: fallback``) ties the same voices to the
+    same faces on this conversation, and says which grouping it used."""
+    learned, expected, by_embedding = states_of(conversation)
+    profile, _expected, by_profile = states_of(conversation, voice_embedder="fallback")
+    assert profile.voice_faces.voices == "voice_profile"
+    assert np.mean(by_profile == expected) == np.mean(by_embedding == expected) > 0.95
+    assert StatesStage(voice_embedder="fallback").model_choices()[1].fallback == "the mean-MFCC voice profile"
 
 
 @pytest.mark.slow
