@@ -74,7 +74,7 @@ def test_moving_lips_under_the_other_persons_voice_are_listening(conversation):
 def test_the_mfcc_voice_profile_still_serves_when_asked_for(conversation):
     """The no-weights voice grouping (``voice_embedder: fallback``) ties the same voices to the
     same faces on this conversation, and says which grouping it used."""
-    learned, expected, by_embedding = states_of(conversation)
+    _learned, expected, by_embedding = states_of(conversation)
     profile, _expected, by_profile = states_of(conversation, voice_embedder="fallback")
     assert profile.voice_faces.voices == "voice_profile"
     assert np.mean(by_profile == expected) == np.mean(by_embedding == expected) > 0.95
