@@ -106,6 +106,13 @@ class SpeechTranscriber:
     def _fixed_language(self) -> str | None:
         return None if self.language == AUTO_LANGUAGE else self.language
 
+    def _language_to_ask(self) -> str | None:
+        """None lets Whisper detect the language; an English-only model (``*.en``) cannot, and
+        has only one language to give."""
+        if self.language == AUTO_LANGUAGE and not self._asr.model.model.is_multilingual:
+            return "en"
+        return self._fixed_language()
+
     def _aligner_for(self, language: str) -> Any:
         """The alignment model for ``language`` (loaded once), or None when none is configured."""
         if language not in self._aligners:
@@ -132,7 +139,7 @@ class SpeechTranscriber:
         samples = np.ascontiguousarray(audio, dtype=np.float32)
         activity = voice_activity or self.vad.detect(samples)
         self._chunker.intervals = activity.speech_intervals(max_speech_s=WHISPER_CHUNK_S)
-        result = self._asr.transcribe(samples, batch_size=self.batch_size, language=self._fixed_language())
+        result = self._asr.transcribe(samples, batch_size=self.batch_size, language=self._language_to_ask())
         language = result.get("language") or self.language
         aligner = self._aligner_for(language)
         if aligner is not None:
