@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 from curation.models.catalog import MODEL_CATALOG
-from curation.models.registry import fetch, is_available, model_path, models_dir, provenance, resolve, verify
+from curation.models.model_provenance import provenance
+from curation.models.registry import fetch, is_available, model_path, models_dir, resolve, verify
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from curation.models.registry import model_spec, provenance
+from curation.models.model_provenance import provenance
+from curation.models.registry import model_spec
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from curation.models.catalog import MODEL_CATALOG
@@ -104,7 +103,7 @@ def files_sha256(files: dict[str, str]) -> str:
     return hashlib.sha256("\n".join(sorted(f"{k}\0{v}" for k, v in files.items())).encode()).hexdigest()
 
 
-def _read_lock(directory: Path) -> dict[str, str]:
+def read_lock(directory: Path) -> dict[str, str]:
     lock = directory / LOCK_FILE
     return json.loads(lock.read_text()) if lock.exists() else {}
 
@@ -138,7 +137,7 @@ def verify(name: str, directory: Path | None = None) -> Verification:
     if spec.files:
         return _verify_files(spec, path)
     actual = _tree_sha256(path)
-    expected = spec.sha256 or _read_lock(directory).get(name)
+    expected = spec.sha256 or read_lock(directory).get(name)
     if expected is None:
         return Verification(name, "unpinned", f"sha256 {actual} (no published checksum recorded)")
     if actual != expected:
@@ -158,32 +157,6 @@ def _verify_files(spec: ModelSpec, folder: Path) -> Verification:
     if wrong:
         return Verification(spec.name, "mismatch", "; ".join(wrong))
     return Verification(spec.name, "ok", f"{len(spec.files)} files at revision {spec.revision}")
-
-
-@dataclass(frozen=True)
-class ModelProvenance:
-    """What run.json records of a model a run used: enough to tell two runs' models apart."""
-
-    name: str
-    version: str  # release, Hugging Face revision, or the package version that ships the weights
-    sha256: str | None  # the pinned checksum (hf: one checksum over the pinned files)
-    source: str  # where it comes from: URL, repository or pip package
-
-
-def provenance(name: str, directory: Path | None = None) -> ModelProvenance:
-    """The pinned identity of a model (the pins are what ``models verify`` checks the bytes against)."""
-    spec = model_spec(name)
-    if spec.source == "package":
-        try:
-            version = metadata.version(spec.package or "")
-        except metadata.PackageNotFoundError:
-            version = "not installed"
-        return ModelProvenance(name, f"{spec.package} {version}", spec.sha256, f"pip:{spec.package}")
-    if spec.source == "hf_snapshot":
-        checksum = files_sha256(spec.files) if spec.files else _read_lock(directory or models_dir()).get(name)
-        return ModelProvenance(name, spec.revision or "unpinned", checksum, f"hf:{spec.repo_id}")
-    checksum = spec.sha256 or _read_lock(directory or models_dir()).get(name)
-    return ModelProvenance(name, spec.version, checksum, spec.url or "")
 
 
 def fetch(name: str, directory: Path | None = None, force: bool = False) -> Path:
@@ -211,7 +184,7 @@ def fetch(name: str, directory: Path | None = None, force: bool = False) -> Path
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         staged.replace(target)
     if not spec.sha256 and not spec.files:
-        lock = _read_lock(directory)
+        lock = read_lock(directory)
         lock[name] = actual
         _write_lock(directory, lock)
     return target

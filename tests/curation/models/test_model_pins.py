@@ -9,6 +9,7 @@ from curation.cli.main import main
 from curation.models import registry
 from curation.models.catalog import MODEL_CATALOG
 from curation.models.model_choice import ModelChoice, fallback_lines, model_records
+from curation.models.model_provenance import provenance
 
 SHA256_HEX = set("0123456789abcdef")
 
@@ -34,7 +35,7 @@ def test_each_entry_is_pinned_or_says_where_its_pin_comes_from(name: str) -> Non
 def test_weights_inside_installed_packages_match_their_pins(name: str) -> None:
     check = registry.verify(name)
     assert check.status == "ok", check.detail
-    pinned = registry.provenance(name)
+    pinned = provenance(name)
     assert pinned.sha256 == registry.sha256_of(registry.resolve(name))
     assert pinned.version.startswith(MODEL_CATALOG[name].package + " ") and pinned.source.startswith("pip:")
 
