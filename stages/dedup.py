@@ -19,6 +19,7 @@ from annotators.duplicates.near_duplicates import (
     SegmentFingerprint,
     find_near_duplicates,
 )
+from curation.models.model_choice import ModelChoice
 from curation.models.model_store import is_available
 from curation.runtime.device import DeviceChoice, resolve_device
 from curation.runtime.resources import Resources
@@ -47,9 +48,20 @@ class DedupStage(RunScopeStage):
     device: DeviceChoice = "auto"  # OpenCLIP on a GPU when the worker sees one
     gpus: float = field(default=0.0, metadata={"range": (0, 8)})
 
+    def _uses_clip(self) -> bool:
+        return self.clip == "on" or (self.clip == "auto" and is_available("openclip"))
+
+    def model_choices(self) -> list[ModelChoice]:
+        if self.clip == "off":
+            return []
+        if self._uses_clip():
+            return [ModelChoice.using("near-duplicate image embedding", self.name, "openclip")]
+        return [ModelChoice.instead("near-duplicate image embedding", self.name, "perceptual hashes only", "openclip",
+                                    "re-graded or re-cropped copies can pass")]
+
     def setup(self) -> None:
         self._clip = None
-        if self.clip == "on" or (self.clip == "auto" and is_available("openclip")):
+        if self._uses_clip():
             from annotators.models.clip_embedder import ClipImageEmbedder
 
             self._clip = ClipImageEmbedder(device=resolve_device(self.device))

@@ -26,6 +26,7 @@ from annotators.shots.text_overlay import shot_text_scores, text_on_region_frac
 from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import performer_crop
 from curation.media.frame_source import AnalysisGeometry, decode_frames
+from curation.models.model_choice import ModelChoice
 from curation.models.model_store import resolve
 from curation.run.artefacts import write_blobs
 from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, crop_jpeg_name
@@ -88,6 +89,14 @@ class VisualAnalysisStage(Stage):
             self._transnet.setup()
         # The stage declares one CPU: OpenCV's own thread pool would compete with the other workers.
         cv2.setNumThreads(1)
+
+    def model_choices(self) -> list[ModelChoice]:
+        choices = [ModelChoice.using("face landmarks", self.name, "face_landmarker")]
+        if self.text_overlay_fps:
+            choices.append(ModelChoice.using("burned-in text detection", self.name, "text_detector"))
+        if self.shot_detector == "transnetv2":
+            choices.append(ModelChoice.using("shot boundaries", self.name, "transnetv2"))
+        return choices
 
     def process(self, work: VideoWork) -> VideoWork:
         video = work.video

@@ -19,6 +19,8 @@ OCR_SHORT_SIDE = 224
 class TextBoxDetector(ModelWrapper):
     """PP-OCRv4 text detection (``rapidocr-onnxruntime``), one thread, loaded once per worker."""
 
+    catalog_names = ("text_detector",)
+
     def __init__(self, short_side: int = OCR_SHORT_SIDE) -> None:
         self.short_side = short_side
         self._detect: Any = None

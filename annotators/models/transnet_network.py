@@ -13,6 +13,8 @@ INPUT_SIZE = (48, 27)  # width, height
 
 
 class TransNetV2Network(ModelWrapper):
+    catalog_names = ("transnetv2",)
+
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
         self._network: Any = None

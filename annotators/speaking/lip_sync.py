@@ -28,6 +28,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from annotators.speaking.av_sync import sync_in_context
+from curation.models.model_choice import ModelChoice
 
 NEAR_LAG = 3
 AV_SYNC_THRESHOLD = 0.2
@@ -106,3 +107,13 @@ def lip_sync_model(name: str = "auto", threshold: float | None = None) -> LipSyn
     if name == "syncnet":
         return SyncNetLipSync.load() if threshold is None else SyncNetLipSync.load(threshold=threshold)
     raise ValueError(f"unknown lip-sync model {name!r}; known: auto, av_sync, syncnet")
+
+
+def lip_sync_choice(stage: str, name: str = "auto") -> ModelChoice:
+    """What the lip-sync verdict runs on, for the run's model line and fingerprint."""
+    from annotators.models.syncnet import MODEL, syncnet_available
+
+    if name == "syncnet" or (name == "auto" and syncnet_available()):
+        return ModelChoice.using("lip-sync verdict", stage, MODEL)
+    return ModelChoice.instead("lip-sync verdict", stage, "the offline av_sync estimator", MODEL,
+                               "dubbed speech is judged from mouth motion against the audio envelope")
