@@ -61,8 +61,15 @@ def test_one_person_across_clips_is_closer_than_two_people(embedder):
 
 
 def test_missing_weights_are_a_clear_error(tmp_path, monkeypatch):
+    # the constructor loads nothing: an absent weights file is dlib's error at setup or first use
+    embedder = DlibFaceEmbedder(tmp_path / "absent.dat")
+    assert not embedder.is_set_up
     with pytest.raises(RuntimeError):
-        DlibFaceEmbedder(tmp_path / "absent.dat")
+        embedder.setup()
+    faces = list(dominant_face_track("infinitetalk_ref_video", max_seconds=1.0))[:1]
+    with pytest.raises(RuntimeError):
+        embedder.embed(faces)
+    assert not embedder.is_set_up
     # a package model whose package is not installed names the pip command
     absent = ModelSpec("dlib_face_resnet", "weights.dat", "package", "test", "CC0", package="no-such-dist",
                        module="no_such_module_for_lpm")
