@@ -113,9 +113,10 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             name="syncnet",
             path="syncnet_v2.model",
             source="url",
-            # joonson/syncnet_python's download_model.sh; the publisher gives no checksum, so the
-            # first fetch records one in the lock file.
+            # joonson/syncnet_python's download_model.sh
             url="http://www.robots.ox.ac.uk/~vgg/software/lipsync/data/syncnet_v2.model",
+            version="syncnet_v2",
+            pin_source="no published checksum: the first fetch records one in models.lock.json",
             description="SyncNet v2 (Chung & Zisserman 2016), audio-visual lip-sync embeddings: the lip-sync "
             "verdict of speaking segments (annotators/models/syncnet); without it the offline av_sync estimator",
             license="MIT (joonson/syncnet_python)",
