@@ -125,7 +125,7 @@ class TrackRow:
     reason: Str = None
     identity_id: Str = None
     detected_on_tile: Bool = None  # found only by the small-face tiling pass
-    text_on_crop_frac: F32 = None  # share of its OCR-sampled frames with burned-in text over its clip crop
+    text_on_crop_frac: F32 = None  # share of its OCR-sampled frames with text over its clip crop's band across the face
 
 
 @dataclass

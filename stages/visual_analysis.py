@@ -22,7 +22,7 @@ from annotators.models.face_landmarker import FaceLandmarkerAnnotator, FaceObser
 from annotators.models.text_box_detector import TextBoxDetector
 from annotators.shots.frame_quality import QUALITY_NAMES, FrameQualityMeter
 from annotators.shots.shot_detector import make_shot_detector
-from annotators.shots.text_overlay import shot_text_scores, text_on_region_frac
+from annotators.shots.text_overlay import performer_band, shot_text_scores, text_on_region_frac
 from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import performer_crop
 from curation.media.frame_source import AnalysisGeometry, decode_frames
@@ -74,7 +74,8 @@ class VisualAnalysisStage(Stage):
     # Key-frame perceptual hashes for near-duplicate detection (a 64-bit number per key frame).
     hashes_per_s: float = field(default=2.0, metadata={"range": (0, 25)})
     # Burned-in text: OCR text detection on this many frames per second (0: off), and the crop
-    # (face heights wide, the sample writer's crop_scale) in which text counts as over the performer.
+    # (face heights wide, the sample writer's crop_scale) whose band across the face's width is
+    # where text counts as over the performer (annotators.shots.text_overlay.performer_band).
     text_overlay_fps: float = field(default=1.0, metadata={"range": (0, 25)})
     text_crop_scale: float = field(default=2.6, metadata={"range": (1, 10)})
 
@@ -249,18 +250,19 @@ class VisualAnalysisStage(Stage):
         archive = write_blobs(work.run_uri, video_id, "crops", jpegs)
         work.crops = FaceCrops(archive=archive, by_track=candidates)
 
-
     def _crop_regions(
         self, features: dict, first_frame: int, geometry: AnalysisGeometry, text_samples: dict[int, np.ndarray]
     ) -> list[tuple[int, tuple[float, float, float, float]]]:
-        """(frame index, crop region as fractions of the frame) on the OCR-sampled frames showing the face."""
+        """(frame index, the performer's band of its crop as fractions of the frame) on the
+        OCR-sampled frames showing the face."""
         width, height = geometry.width, geometry.height
         regions = []
         for i in np.flatnonzero(features["present"]):
             if first_frame + i in text_samples:
-                crop = performer_crop(tuple(features["face_box"][i].astype(float)), width, height, self.text_crop_scale)
+                face_box = tuple(features["face_box"][i].astype(float))
+                crop = performer_crop(face_box, width, height, self.text_crop_scale)
                 box = (crop.x / width, crop.y / height, (crop.x + crop.side) / width, (crop.y + crop.side) / height)
-                regions.append((first_frame + int(i), box))
+                regions.append((first_frame + int(i), performer_band(box, face_box)))
         return regions
 
 

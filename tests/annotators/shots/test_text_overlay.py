@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from annotators.models.text_box_detector import TextBoxDetector
-from annotators.shots.text_overlay import MIN_REGION_COVER, covered_fraction, shot_text_scores, text_on_region_frac
+from annotators.shots.text_overlay import (
+    MIN_REGION_COVER,
+    covered_fraction,
+    performer_band,
+    shot_text_scores,
+    text_on_region_frac,
+)
 from apps.synth.subtitles import burn_subtitles
 from curation.media.frame_source import AnalysisGeometry, decode_frames
 from curation.media.probe import probe_media
@@ -61,3 +67,19 @@ def test_shot_and_region_scores_use_only_their_sampled_frames():
     assert text_on_region_frac(samples, [(0, lower), (25, lower), (1, lower)]) == pytest.approx(0.5)
     assert text_on_region_frac(samples, [(0, upper), (50, upper)]) == 0.0
     assert text_on_region_frac(samples, [(3, lower)]) is None
+
+
+def test_a_corner_watermark_beside_the_face_is_not_over_the_performer_but_subtitles_are():
+    """A close-up's crop is the whole frame; only the band across the face's width counts. Boxes as
+    the detector gave them on talkvid_talk_emotion_gt ("Generated Video" in the bottom-left corner)
+    and on the synthetic subtitled kind (a line centred under the face)."""
+    face, crop = (0.27, 0.16, 0.68, 0.64), (0.0, 0.0, 1.0, 1.0)
+    band = performer_band(crop, face)
+    assert band == (0.27, 0.0, 0.68, 1.0)
+    watermark = np.array([[0.0, 0.85, 0.29, 0.94]], dtype=np.float32)
+    subtitle = np.array([[0.27, 0.88, 0.73, 0.96]], dtype=np.float32)
+    assert covered_fraction(watermark, crop) >= MIN_REGION_COVER  # inside the crop ...
+    assert covered_fraction(watermark, band) < MIN_REGION_COVER / 2  # ... but beside the performer
+    assert covered_fraction(subtitle, band) > 2 * MIN_REGION_COVER
+    # the band stays inside the crop
+    assert performer_band((0.3, 0.1, 0.6, 0.7), (0.25, 0.2, 0.45, 0.5)) == (0.3, 0.1, 0.45, 0.7)
