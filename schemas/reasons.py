@@ -32,11 +32,13 @@ class Reason(StrEnum):
     FACE_NOT_FRONTAL = "face_not_frontal"
     TRACK_TOO_SHORT = "track_too_short"
     NOT_PERFORMER = "not_performer"
+    TEXT_OVERLAY = "text_overlay"
     NO_USABLE_SHOT = "no_usable_shot"
     # speech and segments (entities: segment, video)
     SEGMENT_TOO_SHORT = "segment_too_short"
     NO_SEGMENTS = "no_segments"
     DUPLICATE = "duplicate"
+    OUT_OF_SYNC = "out_of_sync"
     # any stage (state failed)
     ERROR = "error"
     TIMEOUT = "timeout"
@@ -65,10 +67,13 @@ REASON_DESCRIPTIONS: dict[Reason, str] = {
     Reason.FACE_NOT_FRONTAL: "the main face is turned away from the camera too much",
     Reason.TRACK_TOO_SHORT: "a face track shorter than the minimum",
     Reason.NOT_PERFORMER: "a secondary face in a shot whose performer is another track",
+    Reason.TEXT_OVERLAY: "burned-in text (subtitles, captions) over the performer's crop in too many sampled frames",
     Reason.NO_USABLE_SHOT: "no shot of the video passed the performer filter",
     Reason.SEGMENT_TOO_SHORT: "a usable span shorter than the minimum segment length",
     Reason.NO_SEGMENTS: "the video produced no training segment",
     Reason.DUPLICATE: "near-duplicate of a kept segment (detail names the kept twin)",
+    Reason.OUT_OF_SYNC: "a speaking segment whose lips do not follow its audio (dubbed, voice-over, mismatched mux);"
+    " the detail names the lip-sync model, its score and threshold",
     Reason.ERROR: "a stage raised an error (detail holds it)",
     Reason.TIMEOUT: "a stage or tool ran past its timeout",
 }

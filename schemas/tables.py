@@ -101,6 +101,10 @@ class ShotRow:
     audio_clipping_frac: F32 = None  # fraction of samples at full scale
     n_faces_max: I32 = None
     performer_track_id: Str = None
+    # burned-in text (annotators.models.text_overlay), over the OCR-sampled frames; null when none was sampled
+    text_area_frac: F32 = None  # mean share of the frame under text boxes
+    text_frames_frac: F32 = None  # share of sampled frames with any text
+    text_on_crop_frac: F32 = None  # the performer's: share of its sampled frames with text over its crop
 
 
 @dataclass
@@ -121,6 +125,7 @@ class TrackRow:
     reason: Str = None
     identity_id: Str = None
     detected_on_tile: Bool = None  # found only by the small-face tiling pass
+    text_on_crop_frac: F32 = None  # share of its OCR-sampled frames with text over its clip crop's band across the face
 
 
 @dataclass
@@ -144,6 +149,8 @@ class SegmentRow:
     speaking_prob_mean: F32 = None
     sync_offset_frames: F32 = None  # audio-visual offset (positive: audio lags video)
     sync_confidence: F32 = None
+    lip_sync_score: F32 = None  # higher: lips follow the audio (annotators.speaking.lip_sync); null: no evidence
+    lip_sync_model: Str = None  # av_sync (offline estimator) | syncnet
     audio_source: Str = None  # own | mix | partner_track
     audio_loudness_db: F32 = None
     audio_clipping_frac: F32 = None

@@ -2,11 +2,14 @@
 
 Run-scope: each segment is fingerprinted by the perceptual hashes of its key frames (2 per second,
 taken during the single analysis decode) and, when the OpenCLIP model is present, an image
-embedding of its key frames; the driver walks all segments in a fixed order (video id, segment
-id) and keeps the first of each group of near-duplicates. A duplicate leaves the segments table
-and becomes a ``duplicate`` rejection whose detail names the kept twin.
+embedding of its key frames; the driver walks all segments in a fixed order and keeps the first
+of each group of near-duplicates. The order puts the better twin first: a higher lip-sync score
+(so a dubbed or re-muxed copy loses to the original whose lips follow its audio), then a sharper
+picture, then video id and segment id. A duplicate leaves the segments table and becomes a
+``duplicate`` rejection whose detail names the kept twin.
 """
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -16,6 +19,7 @@ from annotators.duplicates.near_duplicates import (
     SegmentFingerprint,
     find_near_duplicates,
 )
+from curation.models.model_choice import ModelChoice
 from curation.models.model_store import is_available
 from curation.runtime.device import DeviceChoice, resolve_device
 from curation.runtime.resources import Resources
@@ -44,9 +48,20 @@ class DedupStage(RunScopeStage):
     device: DeviceChoice = "auto"  # OpenCLIP on a GPU when the worker sees one
     gpus: float = field(default=0.0, metadata={"range": (0, 8)})
 
+    def _uses_clip(self) -> bool:
+        return self.clip == "on" or (self.clip == "auto" and is_available("openclip"))
+
+    def model_choices(self) -> list[ModelChoice]:
+        if self.clip == "off":
+            return []
+        if self._uses_clip():
+            return [ModelChoice.using("near-duplicate image embedding", self.name, "openclip")]
+        return [ModelChoice.instead("near-duplicate image embedding", self.name, "perceptual hashes only", "openclip",
+                                    "re-graded or re-cropped copies can pass")]
+
     def setup(self) -> None:
         self._clip = None
-        if self.clip == "on" or (self.clip == "auto" and is_available("openclip")):
+        if self._uses_clip():
             from annotators.models.clip_embedder import ClipImageEmbedder
 
             self._clip = ClipImageEmbedder(device=resolve_device(self.device))
@@ -65,7 +80,8 @@ class DedupStage(RunScopeStage):
                 images = crop_images(work, [c for _t, c in shown], "global")
                 embedding = self._clip.embed_segment(images) if images else None
             out.append({"segment_id": segment["segment_id"], "video_id": work.video_id, "hashes": inside,
-                        "embedding": embedding})
+                        "embedding": embedding, "lip_sync_score": segment.get("lip_sync_score"),
+                        "sharpness": segment.get("sharpness")})
         return out
 
     def decide(self, summaries: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -120,12 +136,16 @@ class DedupStage(RunScopeStage):
 
 
 def _fingerprints(summaries: dict[str, Any]) -> list[SegmentFingerprint]:
-    """Every segment's fingerprint in the walk order: video id, then segment id."""
-    return [
-        SegmentFingerprint(e["segment_id"], e["video_id"], tuple(e["hashes"]), e["embedding"])
-        for video_id in sorted(summaries)
-        for e in sorted(summaries[video_id] or [], key=lambda e: e["segment_id"])
-    ]
+    """Every segment's fingerprint in the walk order: the better twin first (``_preference``)."""
+    entries = sorted((e for video_id in summaries for e in summaries[video_id] or []), key=_preference)
+    return [SegmentFingerprint(e["segment_id"], e["video_id"], tuple(e["hashes"]), e["embedding"]) for e in entries]
+
+
+def _preference(entry: dict[str, Any]) -> tuple:
+    """Higher lip-sync score first (segments without one last), then sharper, then by id."""
+    sync, sharpness = entry.get("lip_sync_score"), entry.get("sharpness")
+    sync = sync if sync is not None and math.isfinite(sync) else -math.inf
+    return (-sync, -(sharpness or 0.0), entry["video_id"], entry["segment_id"])
 
 
 def _plain(fingerprint: SegmentFingerprint) -> dict[str, Any]:

@@ -8,12 +8,18 @@ records ``identity_id`` on its tracks and segments.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 
 from annotators.identity.identity_clusterer import IdentityTrack, KnownIdentity, cluster_identities
-from annotators.identity.track_identity import face_embedder, track_identity_vector
+from annotators.identity.track_identity import (
+    FaceDescriptorChoice,
+    face_embedder,
+    face_embedder_choice,
+    track_identity_vector,
+)
+from curation.models.model_choice import ModelChoice
 from curation.runtime.device import DeviceChoice
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
@@ -27,15 +33,19 @@ class IdentityStage(RunScopeStage):
     adds: ClassVar[tuple[str, ...]] = ("identity_vectors", "tracks.identity_id", "segments.identity_id")
     resources: ClassVar[Resources] = Resources(cpus=1)
 
-    descriptor: Literal["auto", "arcface", "fallback"] = "auto"
+    descriptor: FaceDescriptorChoice = "auto"
     distance_threshold: float | None = None  # default: per descriptor kind (annotators/identity/identity_clusterer)
-    max_frames: int = field(default=8, metadata={"range": (1, 64)})
+    # frames per track embedded; default: the embedder's own (4 for dlib and ArcFace, 8 for the descriptor)
+    max_frames: int | None = field(default=None, metadata={"range": (1, 64)})
     match_run: str | None = None  # an earlier run directory whose identities this run continues
     device: DeviceChoice = "auto"  # ArcFace on a GPU when the worker sees one
     gpus: float = field(default=0.0, metadata={"range": (0, 8)})
 
     def setup(self) -> None:
         self._embedder = face_embedder(self.descriptor, self.device)
+
+    def model_choices(self) -> list[ModelChoice]:
+        return [face_embedder_choice("identity embedding", self.name, self.descriptor)]
 
     def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
         out = []

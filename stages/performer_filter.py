@@ -1,8 +1,9 @@
 """Decide which shots have a usable performer, and reject the rest with a reason.
 
 A shot is usable when one face track dominates it: big enough, present long enough, frontal
-enough, and no other face of comparable size. Two similar faces side by side, one in each half
-of the frame, are a split screen: both are performers. Scores stay in the manifests, so the
+enough, no other face of comparable size, and no burned-in text over the performer's crop
+(subtitles, captions). Two similar faces side by side, one in each half of the frame, are a
+split screen: both are performers. Scores stay in the manifests, so the
 thresholds here can be re-tuned by query without re-running the analysis.
 """
 
@@ -41,6 +42,9 @@ class PerformerFilterStage(Stage):
     competing_face_rel: float = field(default=0.5, metadata={"range": (0, 10)})
     max_competing_faces: int = field(default=0, metadata={"range": (0, None)})
     split_screen: bool = True
+    # Burned-in text over the performer's crop (annotators.models.text_overlay) in more than this share
+    # of the OCR-sampled frames: subtitles follow the speech, so a subtitled shot has text in most.
+    max_text_on_crop_frac: float = field(default=0.5, metadata={"range": (0, 1)})
 
     def process(self, work: VideoWork) -> VideoWork:
         fps = work.analysis.fps
@@ -109,6 +113,15 @@ class PerformerFilterStage(Stage):
                 )
         if len(others) > self.max_competing_faces:
             return Reason.MULTIPLE_FACES, f"{len(others) + 1} faces of comparable size", []
+        texts = [t["text_on_crop_frac"] for t in performers if t.get("text_on_crop_frac") is not None]
+        shot["text_on_crop_frac"] = max(texts, default=None)
+        if texts and max(texts) > self.max_text_on_crop_frac:
+            return (
+                Reason.TEXT_OVERLAY,
+                f"text over the performer's crop in {max(texts):.0%} of sampled frames"
+                f" > {self.max_text_on_crop_frac:.0%}",
+                [],
+            )
         return None, "", performers
 
     def _quality_problem(self, shot: dict[str, Any]) -> str:

@@ -173,6 +173,7 @@ class SampleWriterStage(Stage):
                     "speaking_prob_mean",
                     "sync_offset_frames",
                     "sync_confidence",
+                    "lip_sync_score",
                     "audio_loudness_db",
                     "audio_clipping_frac",
                     "face_height_px",

@@ -8,7 +8,9 @@ face drop to "not speaking", hence listening (``annotators.speaking.voice_face_a
 association is the ``voice_faces`` product). Thresholds give per-frame states, short runs
 are smoothed away, and the frames where the performer is present are cut into segments of
 ``min_segment_s``..``max_segment_s`` that never leave the shot. Every span too short to use is
-recorded as a rejected segment.
+recorded as a rejected segment. Every speaking segment gets a lip-sync verdict
+(``annotators.speaking.lip_sync``); one whose lips do not follow its audio (dubbed, voice-over, a
+mismatched mux) is rejected as ``out_of_sync``, never kept as speaking.
 """
 
 from dataclasses import dataclass, field
@@ -17,16 +19,20 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from annotators.audio.audio_levels import clipping_fraction, loudness_db
-from annotators.audio.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
-from annotators.audio.word_speakers import speaker_during
+from annotators.audio.span_voices import SpanVoices
+from annotators.audio.voice_profile import VOICE_DISTANCE_THRESHOLD
 from annotators.face.face_signals import SIGNAL_NAMES
-from annotators.identity.track_identity import face_embedder, face_groups
-from annotators.models.speaker_diarizer import SpeakerTurn
+from annotators.identity.track_identity import FaceDescriptorChoice, face_embedder, face_embedder_choice, face_groups
+from annotators.models.voice_embedder import CAPPED_VOICE_DISTANCE_THRESHOLD, VOICE_ENCODER_MODEL_NAME
 from annotators.speaking.active_speaker import MouthMotionSpeaker, active_speaker_model
 from annotators.speaking.av_sync import estimate_av_offset, sync_in_context
+from annotators.speaking.lip_sync import LipSyncVerdict, MouthTrack, judge, lip_sync_choice, lip_sync_model
 from annotators.speaking.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.timelines.segment_cutter import FrameSpan, cut_segments, present_spans
 from annotators.timelines.state_timeline import frame_states, runs, smooth_states
+from curation.ingest.local_copy import local_media
+from curation.models.model_choice import ModelChoice
+from curation.models.model_store import is_available
 from curation.runtime.device import DeviceChoice
 from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
@@ -64,13 +70,21 @@ class StatesStage(Stage):
     max_segment_s: float = field(default=10.0, metadata={"range": (0.4, None)})
     max_face_gap_s: float = field(default=0.4, metadata={"range": (0, None)})
     sync_max_offset_frames: int = field(default=12, metadata={"range": (1, 100)})
+    # Lip-sync verdict of speaking segments: auto = SyncNet when its weights were fetched, else the
+    # offline estimator; the threshold defaults to the model's own (annotators/speaking/lip_sync).
+    lip_sync_model: Literal["auto", "av_sync", "syncnet"] = "auto"
+    lip_sync_threshold: float | None = field(default=None, metadata={"range": (-1, 100)})
     # Voice-face association across the video (annotators/speaking/voice_face_association): lips moving
     # under a voice that is in sync over another face's shots are listening, not speaking.
     voice_faces: bool = True
     voice_min_span_s: float = field(default=0.8, metadata={"range": (0.1, None)})
+    # Voices of spans: Resemblyzer's learned embedding (``auto``: when installed), else the
+    # mean-MFCC voice profile; a pyannote diarization, when it ran, decides instead.
+    voice_embedder: Literal["auto", "resemblyzer", "fallback"] = "auto"
+    voice_embedding_threshold: float = field(default=CAPPED_VOICE_DISTANCE_THRESHOLD, metadata={"range": (0, 2)})
     voice_distance_threshold: float = field(default=VOICE_DISTANCE_THRESHOLD, metadata={"range": (0, None)})
     voice_sync_baseline: float = field(default=SYNC_BASELINE, metadata={"range": (-1, 1)})
-    face_descriptor: Literal["auto", "arcface", "fallback"] = "auto"
+    face_descriptor: FaceDescriptorChoice = "auto"
     device: DeviceChoice = "auto"  # the face embedder's (ArcFace on a GPU when the worker sees one)
 
     def __post_init__(self) -> None:
@@ -87,6 +101,30 @@ class StatesStage(Stage):
         else:
             self._speaker = active_speaker_model(self.active_speaker)
         self._embedder = face_embedder(self.face_descriptor, self.device) if self.voice_faces else None
+        self._lip_sync = lip_sync_model(self.lip_sync_model, self.lip_sync_threshold)
+        embedder = None
+        if self.voice_faces and self._uses_voice_encoder():
+            from annotators.models.voice_embedder import VoiceEmbedder
+
+            embedder = VoiceEmbedder()
+        self._span_voices = SpanVoices(embedder, self.voice_embedding_threshold, self.voice_distance_threshold)
+
+    def _uses_voice_encoder(self) -> bool:
+        return self.voice_embedder == "resemblyzer" or (
+            self.voice_embedder == "auto" and is_available(VOICE_ENCODER_MODEL_NAME)
+        )
+
+    def model_choices(self) -> list[ModelChoice]:
+        if not self.voice_faces:
+            return [lip_sync_choice(self.name, self.lip_sync_model)]
+        voices = (
+            ModelChoice.using("voice grouping", self.name, VOICE_ENCODER_MODEL_NAME)
+            if self._uses_voice_encoder()
+            else ModelChoice.instead("voice grouping", self.name, "the mean-MFCC voice profile",
+                                     VOICE_ENCODER_MODEL_NAME, "voices of 2-s spans are told apart less reliably")
+        )
+        return [face_embedder_choice("face grouping", self.name, self.face_descriptor), voices,
+                lip_sync_choice(self.name, self.lip_sync_model)]
 
     def process(self, work: VideoWork) -> VideoWork:
         fps = work.analysis.fps
@@ -101,7 +139,7 @@ class StatesStage(Stage):
         if self.voice_faces and len(views) >= 2:
             self._drop_foreign_voices(work, views, audio, fps)
         for view in views:
-            self._track(work, view, fps)
+            self._track(work, view, audio, fps)
         if not work.segments:
             usable = sum(bool(t.get("usable")) for t in work.tracks)
             work.reject(
@@ -150,7 +188,10 @@ class StatesStage(Stage):
         n_faces = len({faces[v.track["track_id"]] for v, _, _ in spans})
         if n_faces < 2:
             return
-        voices = self._voices(work, spans, audio, fps, n_faces)
+        voices = self._span_voices.voices(
+            [((v.first + a) / fps, (v.first + b) / fps) for v, a, b in spans],
+            audio, n_faces, work.speech.diarization, work.speech.turns,
+        )
         voiced = [
             VoicedSpan(
                 view.track["track_id"],
@@ -174,29 +215,14 @@ class StatesStage(Stage):
         for span in foreign_spans(voiced, owners):
             by_id[span.track_id].p_speak[span.first : span.end] = 0.0
         work.voice_faces = VoiceFaces(
-            voices="diarization" if work.speech.diarized else "voice_profile",
+            voices=self._span_voices.source(work.speech.diarization),
             owners={str(v): str(f) for v, f in owners.items()},
             spans=[
                 s.__dict__ | {"face": str(s.face), "voice": None if s.voice is None else str(s.voice)} for s in voiced
             ],
         )
 
-    def _voices(
-        self, work: VideoWork, spans: list[tuple["TrackView", int, int]], audio: np.ndarray, fps: float, n_faces: int
-    ) -> list:
-        times = [((v.first + a) / fps, (v.first + b) / fps) for v, a, b in spans]
-        if work.speech.diarized:
-            turns = [SpeakerTurn(t["speaker"], t["t_start"], t["t_end"]) for t in work.speech.turns]
-            return [speaker_during(t0, t1, turns) for t0, t1 in times]
-        # Spans that overlap in time (two faces of one shot) hear the same sound, so the voice is
-        # described once per stretch of time, and every span takes its stretch's voice.
-        stretches = _merged_intervals(times)
-        clips = [audio[int(t0 * AUDIO_SAMPLE_RATE) : int(t1 * AUDIO_SAMPLE_RATE)] for t0, t1 in stretches]
-        # No more voices than faces with moving lips: 2-s spans of one voice can drift apart.
-        voices = cluster_voices(clips, self.voice_distance_threshold, max_voices=n_faces)
-        return [voices[next(k for k, (a, b) in enumerate(stretches) if a <= t0 and t1 <= b)] for t0, t1 in times]
-
-    def _track(self, work: VideoWork, view: "TrackView", fps: float) -> None:
+    def _track(self, work: VideoWork, view: "TrackView", audio: np.ndarray, fps: float) -> None:
         track, shot, present, p_speak = view.track, view.shot, view.present, view.p_speak
         vad_track = view.vad
         features = work.track_features[track["track_id"]]
@@ -223,8 +249,52 @@ class StatesStage(Stage):
                     t1,
                 )
             for span_ in segments:
-                work.segments.append(self._segment(work, view, span_, count, states, fps))
+                segment = self._segment(work, view, span_, count, states, fps)
                 count += 1
+                verdict = self._lip_sync_verdict(work, view, span_, segment, audio, fps)
+                if verdict is not None:
+                    segment["lip_sync_score"] = verdict.score if np.isfinite(verdict.score) else None
+                    segment["lip_sync_model"] = verdict.model
+                if verdict is not None and verdict.out_of_sync:
+                    work.reject_entity(
+                        "segment",
+                        segment["segment_id"],
+                        self.name,
+                        Reason.OUT_OF_SYNC,
+                        f"lips do not follow the audio: {verdict.model} score {verdict.score:.3f}"
+                        f" < {verdict.threshold:g}",
+                        segment["t_start"],
+                        segment["t_end"],
+                    )
+                else:
+                    work.segments.append(segment)
+
+    def _lip_sync_verdict(
+        self,
+        work: VideoWork,
+        view: "TrackView",
+        span: FrameSpan,
+        segment: dict[str, Any],
+        audio: np.ndarray,
+        fps: float,
+    ) -> LipSyncVerdict | None:
+        """The verdict of a speaking segment; None for the others (no voice of their own to follow)."""
+        if segment["state"] != "speaking":
+            return None
+        s = slice(span.first, span.end)
+        features = work.track_features[view.track["track_id"]]
+        boxes = features.get("face_box")
+        mouth = MouthTrack(
+            mouth_open=view.signals[s, _S["mouth_open"]],
+            jaw_open=view.signals[s, _S["jaw_open"]],
+            mouth_dark=view.signals[s, _S["mouth_dark"]],
+            first_frame=view.first + span.first,
+            fps=fps,
+            # SyncNet reads the mouth pixels again: a remote input is fetched to this node first.
+            video_uri=local_media(work) if self._lip_sync.name == "syncnet" else work.uri,
+            face_boxes=None if boxes is None else np.asarray(boxes, dtype=np.float32)[s],
+        )
+        return judge(self._lip_sync, mouth, audio)
 
     def _segment(
         self, work: VideoWork, view: "TrackView", span: FrameSpan, index: int, states: np.ndarray, fps: float
@@ -289,17 +359,6 @@ class TrackView:
     signals: np.ndarray
     audio: np.ndarray
     p_speak: np.ndarray
-
-
-def _merged_intervals(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The union of the intervals as disjoint intervals; intervals that only touch stay apart."""
-    merged: list[tuple[float, float]] = []
-    for start, end in sorted(intervals):
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _audio_source(dominant: PerformerState, fractions: np.ndarray) -> str:

@@ -1,7 +1,8 @@
 """Decode each video once and run every frame-level analyser on that one stream.
 
 Per frame: shot detection and quality on a thumbnail, the FaceLandmarker on the analysis frame,
-and (every ``small_face_every_s``) a tiled search for faces too small for the landmarker. After
+(every ``small_face_every_s``) a tiled search for faces too small for the landmarker, and (at
+``text_overlay_fps``) the OCR text detector for burned-in text (``annotators.models.text_overlay``). After
 the pass: shots, per-shot face tracks with float16 per-frame signals, and a few JPEG crops per
 second of every face for identity and references. Frames are dropped as soon as they are used.
 """
@@ -18,10 +19,14 @@ from annotators.face.face_tracker import box_iou
 from annotators.face.small_face_finder import SmallFaceFinder
 from annotators.face.track_features import FrameFace, assemble_tracks, track_summary
 from annotators.models.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
+from annotators.models.text_box_detector import TextBoxDetector
 from annotators.shots.frame_quality import QUALITY_NAMES, FrameQualityMeter
-from annotators.shots.shot_detector import StreamingShotDetector
+from annotators.shots.shot_detector import make_shot_detector
+from annotators.shots.text_overlay import performer_band, shot_text_scores, text_on_region_frac
 from curation.ingest.local_copy import local_media
+from curation.media.clip_encoder import performer_crop
 from curation.media.frame_source import AnalysisGeometry, decode_frames
+from curation.models.model_choice import ModelChoice
 from curation.models.model_store import resolve
 from curation.run.artefacts import write_blobs
 from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, crop_jpeg_name
@@ -45,8 +50,10 @@ class VisualAnalysisStage(Stage):
     decode_threads: int = field(default=1, metadata={"range": (0, 16)})
     # The decode watchdog covers analysis too (ffmpeg waits on the pipe): seconds per video second.
     timeout_per_video_s: float = field(default=10.0, metadata={"range": (1, None)})
-    shot_detector: Literal["content", "adaptive", "threshold", "histogram", "hash"] = "content"
+    shot_detector: Literal["content", "adaptive", "threshold", "histogram", "hash", "transnetv2"] = "content"
     shot_threshold: float = field(default=27.0, metadata={"range": (0, None)})
+    # TransNetV2's transition probability above which a frame is part of a cut, dissolve or fade.
+    transnet_threshold: float = field(default=0.5, metadata={"range": (0, 1)})
     min_shot_gap_s: float = field(default=0.5, metadata={"range": (0, None)})
     max_faces: int = field(default=4, metadata={"range": (1, 16)})
     small_faces: bool = True
@@ -66,18 +73,40 @@ class VisualAnalysisStage(Stage):
     crops_per_s: float = field(default=1.0, metadata={"range": (0, 25)})
     # Key-frame perceptual hashes for near-duplicate detection (a 64-bit number per key frame).
     hashes_per_s: float = field(default=2.0, metadata={"range": (0, 25)})
+    # Burned-in text: OCR text detection on this many frames per second (0: off), and the crop
+    # (face heights wide, the sample writer's crop_scale) whose band across the face's width is
+    # where text counts as over the performer (annotators.shots.text_overlay.performer_band).
+    text_overlay_fps: float = field(default=1.0, metadata={"range": (0, 25)})
+    text_crop_scale: float = field(default=2.6, metadata={"range": (1, 10)})
 
     def setup(self) -> None:
         self._model_path = resolve("face_landmarker")
+        self._text = TextBoxDetector() if self.text_overlay_fps else None
+        self._transnet = None
+        if self.shot_detector == "transnetv2":
+            from annotators.models.transnet_network import TransNetV2Network
+
+            self._transnet = TransNetV2Network()
+            self._transnet.setup()
         # The stage declares one CPU: OpenCV's own thread pool would compete with the other workers.
         cv2.setNumThreads(1)
+
+    def model_choices(self) -> list[ModelChoice]:
+        choices = [ModelChoice.using("face landmarks", self.name, "face_landmarker")]
+        if self.text_overlay_fps:
+            choices.append(ModelChoice.using("burned-in text detection", self.name, "text_detector"))
+        if self.shot_detector == "transnetv2":
+            choices.append(ModelChoice.using("shot boundaries", self.name, "transnetv2"))
+        return choices
 
     def process(self, work: VideoWork) -> VideoWork:
         video = work.video
         geometry = AnalysisGeometry.for_source(video["width"], video["height"], self.analysis_short_side)
         fps = self.analysis_fps
-        detector = StreamingShotDetector(
-            self.shot_detector, self.shot_threshold, max(1, round(self.min_shot_gap_s * fps)), fps
+        learned = self.shot_detector == "transnetv2"
+        threshold = self.transnet_threshold if learned else self.shot_threshold
+        detector = make_shot_detector(
+            self.shot_detector, threshold, max(1, round(self.min_shot_gap_s * fps)), fps, self._transnet
         )
         quality = FrameQualityMeter()
         quality_rows: list[np.ndarray] = []
@@ -89,6 +118,8 @@ class VisualAnalysisStage(Stage):
         crop_every = max(1, round(fps / self.crops_per_s)) if self.crops_per_s else 0
         hash_every = max(1, round(fps / self.hashes_per_s)) if self.hashes_per_s else 0
         key_frame_hashes = KeyFrameHashes()
+        text_every = max(1, round(fps / self.text_overlay_fps)) if self._text is not None else 0
+        text_samples: dict[int, np.ndarray] = {}
         timeout = max(120.0, self.timeout_per_video_s * float(video.get("duration_s") or 0))
         finder = SmallFaceFinder(self._model_path) if self.small_faces and self.max_small_faces else None
         followed: list[np.ndarray] = []
@@ -105,6 +136,8 @@ class VisualAnalysisStage(Stage):
                     if hash_every and frame.index % hash_every == 0:
                         key_frame_hashes.times.append(frame.t)
                         key_frame_hashes.hashes.append(phash64(thumb))
+                    if text_every and frame.index % text_every == 0:
+                        text_samples[frame.index] = self._text.boxes(frame.rgb)
                     observations = [(o, False) for o in landmarker.detect(frame.rgb, frame.t)]
                     if finder is not None:
                         every = small_every_with_face if observations else small_every
@@ -119,7 +152,7 @@ class VisualAnalysisStage(Stage):
             finally:
                 if finder is not None:
                     finder.close()
-        self._assemble(work, geometry, fps, detector, quality_rows, faces_per_frame, crops)
+        self._assemble(work, geometry, fps, detector, quality_rows, faces_per_frame, crops, text_samples)
         work.key_frame_hashes = key_frame_hashes
         return work
 
@@ -148,7 +181,7 @@ class VisualAnalysisStage(Stage):
                 still.append(obs.box)
         return still
 
-    def _assemble(self, work, geometry, fps, detector, quality_rows, faces_per_frame, crops) -> None:  # noqa: ANN001
+    def _assemble(self, work, geometry, fps, detector, quality_rows, faces_per_frame, crops, text_samples) -> None:  # noqa: ANN001
         video_id = work.video_id
         n_frames = len(faces_per_frame)
         quality = np.array(quality_rows, dtype=np.float32).reshape(-1, len(QUALITY_NAMES))
@@ -173,6 +206,7 @@ class VisualAnalysisStage(Stage):
                     "n_faces_max": max(
                         (len(faces_per_frame[f]) for f in range(shot.first_frame, shot.end_frame)), default=0
                     ),
+                    **shot_text_scores(text_samples, shot.first_frame, shot.end_frame),
                 }
             )
             tracks = assemble_tracks(
@@ -194,6 +228,9 @@ class VisualAnalysisStage(Stage):
                         "t_start": present_t[0] / fps,
                         "t_end": (present_t[-1] + 1) / fps,
                         **summary,
+                        "text_on_crop_frac": text_on_region_frac(
+                            text_samples, self._crop_regions(features, shot.first_frame, geometry, text_samples)
+                        ),
                     }
                 )
                 work.track_features[track_id] = features
@@ -212,6 +249,21 @@ class VisualAnalysisStage(Stage):
         # The JPEGs go to the run store now, written by this worker; the record keeps their names.
         archive = write_blobs(work.run_uri, video_id, "crops", jpegs)
         work.crops = FaceCrops(archive=archive, by_track=candidates)
+
+    def _crop_regions(
+        self, features: dict, first_frame: int, geometry: AnalysisGeometry, text_samples: dict[int, np.ndarray]
+    ) -> list[tuple[int, tuple[float, float, float, float]]]:
+        """(frame index, the performer's band of its crop as fractions of the frame) on the
+        OCR-sampled frames showing the face."""
+        width, height = geometry.width, geometry.height
+        regions = []
+        for i in np.flatnonzero(features["present"]):
+            if first_frame + i in text_samples:
+                face_box = tuple(features["face_box"][i].astype(float))
+                crop = performer_crop(face_box, width, height, self.text_crop_scale)
+                box = (crop.x / width, crop.y / height, (crop.x + crop.side) / width, (crop.y + crop.side) / height)
+                regions.append((first_frame + int(i), performer_band(box, face_box)))
+        return regions
 
 
 def resize_short(rgb: np.ndarray, short_side: int) -> np.ndarray:

@@ -48,6 +48,7 @@ class FaceEmbedder(Protocol):
 
     kind: str
     strength: str
+    frames_per_track: int  # how many of a track's best frames make its vector
 
     def embed(self, faces: list[LandmarkedFace]) -> np.ndarray:
         """(n, dimension) float32 unit vectors, one per face."""

@@ -142,6 +142,7 @@ class FaceDescriptor:
 
     kind = FACE_DESCRIPTOR_KIND
     strength = WEAK
+    frames_per_track = 8  # a hand-made vector is noisy per frame: its cut was set on 8-frame means
 
     def describe(self, face: LandmarkedFace) -> np.ndarray:
         """One unit vector (float32) for one landmarked face."""

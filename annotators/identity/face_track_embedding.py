@@ -109,9 +109,11 @@ def embed_track(
     track_id: str,
     faces: list[LandmarkedFace],
     embedder: FaceEmbedder,
-    max_frames: int = DEFAULT_MAX_FRAMES,
+    max_frames: int | None = None,
 ) -> TrackEmbedding:
-    """The track's embedding from its best ``max_frames`` faces."""
+    """The track's embedding from its best ``max_frames`` faces (default: the embedder's
+    ``frames_per_track``)."""
+    max_frames = max_frames or embedder.frames_per_track
     if not faces:
         raise ValueError(f"track {track_id!r} has no landmarked faces")
     qualities = [frame_quality(f) for f in faces]

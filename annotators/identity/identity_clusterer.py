@@ -33,17 +33,24 @@ from annotators.clustering.vector_neighbours import (
 )
 from annotators.identity.face_descriptor import FACE_DESCRIPTOR_KIND
 from annotators.models.arcface_embedder import ARCFACE_KIND
+from annotators.models.dlib_face_embedder import DLIB_KIND
 
 # Cut distances (1 - cosine) per embedding kind.
 # ArcFace: cosine 0.4 (distance 0.6) is the customary verification cut for InsightFace's R50
 # recognisers, where one person's frame-averaged embeddings usually score well above it and
 # different people well below; not measured here (no real weights offline): calibrate on a
 # labelled sample once the weights are fetched.
+# dlib_resnet_v1: measured on the shared clips (26 tracks of 18 clips, 16 people, the tracks of
+# test_identity_clusterer's many-people test): same-person tracks at most 0.013 apart (the four
+# fantasy clips among them), different people at least 0.041 (a fantasy clip against
+# talkvid_talk_emotion); the cut 0.025 sits mid-gap. dlib's vectors share a large common
+# component, so cosine distances are small; the gap is what matters (3x).
 # landmark_texture_v1: measured on the shared clips (tests/annotators/identity/test_identity_clusterer.py,
 # 26 tracks of 16 people): different people at most 0.865 cosine, same-person tracks at least 0.912
 # (except one person across a lighting and pose change, 0.85); the cut (cosine 0.89) is mid-gap.
 IDENTITY_DISTANCE_THRESHOLDS: dict[str, float] = {
     ARCFACE_KIND: 0.60,
+    DLIB_KIND: 0.025,
     FACE_DESCRIPTOR_KIND: 0.11,
 }
 

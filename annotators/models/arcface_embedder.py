@@ -27,6 +27,7 @@ class ArcFaceEmbedder(ModelWrapper):
 
     kind = ARCFACE_KIND
     strength = STRONG
+    frames_per_track = 4  # as dlib's: a learned vector settles within a track's four best frames
 
     catalog_names = (ARCFACE_MODEL_NAME,)
 

@@ -6,6 +6,11 @@ wav2vec2 CTC model then aligns every word to the audio. Models come from the reg
 (``whisper``: a CTranslate2 Whisper folder; ``whisper_align_en``: torchaudio's
 WAV2VEC2_ASR_BASE_960H weights) or from explicit local paths (a CTranslate2 folder; a
 HuggingFace ``Wav2Vec2ForCTC`` folder or a torchaudio ``.pth`` file). Nothing is downloaded.
+
+``language="auto"`` lets Whisper detect the language of each call; the aligner runs when the
+detected language is the one it reads (``align_language``), and words of other languages keep
+Whisper's segment timing shared out by word length (score 0), with a warning, because their
+aligners are not in the registry.
 """
 
 import atexit
@@ -26,6 +31,7 @@ from curation.models.model_store import models_dir
 
 log = logging.getLogger(__name__)
 
+AUTO_LANGUAGE = "auto"
 WHISPER_CHUNK_S = 30.0  # Whisper's input window: longer speech is split at pauses
 TORCHAUDIO_ALIGN_BUNDLE = "WAV2VEC2_ASR_BASE_960H"  # what ``whisper_align_en`` holds
 PUNKT_FILES = ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab")
@@ -64,14 +70,15 @@ class SpeechTranscriber(ModelWrapper):
 
     model: str | Path = "whisper"  # registry name or a CTranslate2 Whisper folder
     align_model: str | Path = "whisper_align_en"  # registry name, HF wav2vec2 folder or torchaudio .pth
-    language: str = "en"
+    language: str = "en"  # a Whisper language code, or "auto" to detect it
+    align_language: str = "en"  # the language ``align_model`` reads (used with language="auto")
     device: str = "cpu"
     compute_type: str = "int8"
     batch_size: int = 8
     cpu_threads: int = 2
     vad: VoiceActivityDetector = field(default_factory=VoiceActivityDetector)
     _asr: Any = field(default=None, init=False, repr=False)
-    _aligner: Any = field(default=None, init=False, repr=False)
+    _aligners: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _chunker: Any = field(default=None, init=False, repr=False)
     catalog_names: ClassVar[tuple[str, ...]] = ("whisper", "whisper_align_en", "silero_vad")
 
@@ -93,19 +100,42 @@ class SpeechTranscriber(ModelWrapper):
         except ImportError as err:
             raise ImportError("whisperx is not installed: pip install 'lpm-curation[asr]'") from err
         self._chunker = _speech_intervals_vad()
+        self._align_args = align_args
         self._asr = whisperx.load_model(
             str(whisper_dir),
             self.device,
             compute_type=self.compute_type,
-            language=self.language,
+            language=self._fixed_language(),
             vad_model=self._chunker,
             threads=self.cpu_threads,
             local_files_only=True,
         )
-        self._aligner = whisperx.load_align_model(
-            self.language, self.device, model_cache_only=True, **align_args
-        )
-        _ensure_sentence_splitter(self._aligner[1]["language"])
+        if self.language != AUTO_LANGUAGE:
+            self._aligner_for(self.language)
+
+    def _fixed_language(self) -> str | None:
+        return None if self.language == AUTO_LANGUAGE else self.language
+
+    def _language_to_ask(self) -> str | None:
+        """None lets Whisper detect the language; an English-only model (``*.en``) cannot, and
+        has only one language to give."""
+        if self.language == AUTO_LANGUAGE and not self._asr.model.model.is_multilingual:
+            return "en"
+        return self._fixed_language()
+
+    def _aligner_for(self, language: str) -> Any:
+        """The alignment model for ``language`` (loaded once), or None when none is configured."""
+        if language not in self._aligners:
+            if self.language == AUTO_LANGUAGE and language != self.align_language:
+                log.warning("no word aligner for detected language %r: word times shared out by length", language)
+                self._aligners[language] = None
+            else:
+                import whisperx
+
+                aligner = whisperx.load_align_model(language, self.device, model_cache_only=True, **self._align_args)
+                _ensure_sentence_splitter(aligner[1]["language"])
+                self._aligners[language] = aligner
+        return self._aligners[language]
 
     def transcribe(self, audio: np.ndarray, voice_activity: VoiceActivity | None = None) -> Transcript:
         """Words and segments of 16 kHz mono float32 ``audio``.
@@ -119,12 +149,15 @@ class SpeechTranscriber(ModelWrapper):
         samples = np.ascontiguousarray(audio, dtype=np.float32)
         activity = voice_activity or self.vad.detect(samples)
         self._chunker.intervals = activity.speech_intervals(max_speech_s=WHISPER_CHUNK_S)
-        result = self._asr.transcribe(samples, batch_size=self.batch_size, language=self.language)
-        model, metadata = self._aligner
-        aligned = whisperx.align(result["segments"], model, metadata, samples, self.device)
+        result = self._asr.transcribe(samples, batch_size=self.batch_size, language=self._language_to_ask())
+        language = result.get("language") or self.language
+        aligner = self._aligner_for(language)
+        if aligner is not None:
+            model, metadata = aligner
+            result = whisperx.align(result["segments"], model, metadata, samples, self.device)
         duration = samples.size / ANALYSIS_SAMPLE_RATE
-        segments = tuple(_segment(s, duration) for s in aligned["segments"])
-        return Transcript(result.get("language", self.language), segments)
+        segments = tuple(_segment(s, duration) for s in result["segments"])
+        return Transcript(language, segments)
 
     def words(self, audio: np.ndarray, voice_activity: VoiceActivity | None = None) -> list[TranscribedWord]:
         return self.transcribe(audio, voice_activity).words

@@ -1,15 +1,22 @@
-"""PySceneDetect detectors fed frame by frame from the single analysis decode.
+"""Shot detectors fed frame by frame from the single analysis decode, chosen by name.
 
-The detectors get a small BGR thumbnail (their scores are averages over pixels, so a thumbnail
-changes them little and costs a fraction of the full frame).
+PySceneDetect's detectors (``content``, the default, ``adaptive``, ``threshold``, ``histogram``,
+``hash``) and TransNetV2 (``transnetv2``, ``annotators.shots.transnet_shots``) all get a small BGR
+thumbnail (PySceneDetect's scores are averages over pixels, so a thumbnail changes them little and
+costs a fraction of the full frame; TransNetV2 looks at 48x27 pixels) and give ``ShotSpan``s.
 """
 
 import itertools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-DETECTORS = ("content", "adaptive", "threshold", "histogram", "hash")
+if TYPE_CHECKING:  # the learned detector imports ShotSpan from here
+    from annotators.models.transnet_network import TransNetV2Network
+    from annotators.shots.transnet_shots import TransNetShotDetector
+
+DETECTORS = ("content", "adaptive", "threshold", "histogram", "hash", "transnetv2")
 
 
 @dataclass(frozen=True)
@@ -63,3 +70,17 @@ class StreamingShotDetector:
         cuts = sorted({c for c in self._cuts if 0 < c < n_frames})
         bounds = [0, *cuts, n_frames]
         return [ShotSpan(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
+
+
+def make_shot_detector(
+    name: str, threshold: float, min_shot_frames: int, fps: float, transnet: "TransNetV2Network | None" = None
+) -> "StreamingShotDetector | TransNetShotDetector":
+    """A fresh detector for one video. ``threshold`` is the PySceneDetect detector's; for
+    ``transnetv2`` it is the transition probability and ``transnet`` the network loaded once per
+    worker (``annotators.models.transnet_network``)."""
+    if name == "transnetv2":
+        from annotators.models.transnet_network import TransNetV2Network
+        from annotators.shots.transnet_shots import TransNetShotDetector
+
+        return TransNetShotDetector(transnet or TransNetV2Network(), threshold, min_shot_frames)
+    return StreamingShotDetector(name, threshold, min_shot_frames, fps)

@@ -16,6 +16,7 @@ from apps.bench.rss_sampler import RssSampler
 from apps.bench.truth_matching import (
     StateTally,
     boundary_matches,
+    boundary_tolerances,
     expand_runs,
     match_tracks,
     pairwise_precision_recall,
@@ -93,7 +94,8 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         else {}
     )
     last_block = max(int(n.removeprefix("block")) for n in store.list("work") if n.startswith("block"))
-    shot_hits = shot_pred = shot_true = 0
+    shot_hits = shot_pred = shot_true = gradual_hits = gradual_true = 0
+    text = {"subtitled": 0, "caught": 0, "clean": 0, "clean_rejected": 0}
     recalled = performers = 0
     tally = StateTally()
     identity_pred: list[str] = []
@@ -109,7 +111,14 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         predicted_bounds = [s["t_start"] for s in (work.shots if work else [])[1:]]
         shot_true += len(truth_boundaries(truth))
         shot_pred += len(predicted_bounds)
-        shot_hits += boundary_matches(predicted_bounds, truth_boundaries(truth), SHOT_TOLERANCE_S)
+        tolerances = boundary_tolerances(truth, SHOT_TOLERANCE_S)
+        shot_hits += boundary_matches(predicted_bounds, truth_boundaries(truth), tolerances)
+        gradual = [(t, tol) for t, tol, s in zip(truth_boundaries(truth), tolerances, truth["shots"][1:], strict=True)
+                   if s.get("transition_in", "cut") != "cut"]
+        gradual_true += len(gradual)
+        gradual_hits += boundary_matches(predicted_bounds, [t for t, _ in gradual], [tol for _, tol in gradual])
+        for key, count in _text_overlay_counts(work.shots if work else [], truth).items():
+            text[key] += count
         fps = truth["fps"]
         truth_speaker[row["video_id"]] = expand_runs(truth["speaker"], truth["n_frames"])
         usable = [t for t in (work.tracks if work else []) if t.get("usable")]
@@ -148,6 +157,7 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         "shot_f1": 2 * shot_precision * shot_recall / (shot_precision + shot_recall) if shot_hits else 0.0,
         "shot_precision": shot_precision,
         "shot_recall": shot_recall,
+        "gradual_transition_recall": gradual_hits / gradual_true if gradual_true else None,
         "track_recall": recalled / performers if performers else None,
         "state_accuracy": tally.accuracy,
         "state_f1": tally.f1(),
@@ -157,7 +167,25 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         "identity_precision": id_precision,
         "identity_recall": id_recall,
         "reference_leaks": leaks,
+        "text_overlay_recall": text["caught"] / text["subtitled"] if text["subtitled"] else None,
+        "text_overlay_false_rejections": text["clean_rejected"] / text["clean"] if text["clean"] else None,
+        "text_overlay_counts": text,
     }
+
+
+def _text_overlay_counts(shots: list[dict], truth: dict[str, Any]) -> dict[str, int]:
+    """Truth shots flagged ``subtitled`` whose predicted shot (the one overlapping it most) was
+    rejected as ``text_overlay``, and unflagged shots rejected so."""
+    subtitled = set(truth["expected_rejections"].get("subtitled_shots", []))
+    counts = {"subtitled": 0, "caught": 0, "clean": 0, "clean_rejected": 0}
+    for shot in truth["shots"]:
+        overlap = [(min(p["t_end"], shot["t_end"]) - max(p["t_start"], shot["t_start"]), p) for p in shots]
+        best = max(overlap, key=lambda o: o[0], default=(0.0, None))[1]
+        rejected = best is not None and best.get("reason") == "text_overlay"
+        flagged = shot["shot_index"] in subtitled
+        counts["subtitled" if flagged else "clean"] += 1
+        counts["caught" if flagged else "clean_rejected"] += rejected
+    return counts
 
 
 def _pair_precision(

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from annotators.identity.identity_clusterer import IDENTITY_DISTANCE_THRESHOLDS
 from curation.run.artefacts import ARTEFACTS_DIR, BlobArchive
 from curation.run.ledger import LEDGER_FORMAT, Ledger, block_dir
 from curation.run.plain_codec import to_bytes
@@ -119,6 +120,10 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
     gen = np.random.default_rng(seed)
     ledger = Ledger(target)
     kind, strength, dim = templates[0].vector_kind
+    # A person seen again: the same direction up to a small difference, two sightings a cosine
+    # distance of about a fifth of the kind's merge cut apart (a fixed 0.15-rad spread did that for
+    # the hand-made descriptor's 0.11, but nearly reached dlib's 0.025 and split planted people).
+    spread = np.sqrt(IDENTITY_DISTANCE_THRESHOLDS[kind] / 5)
     n_people = max(len(templates[0].tracks), int(n * PEOPLE_PER_VIDEO * len(templates[0].tracks)))
     centroids = gen.standard_normal((n_people, dim)).astype(np.float32)
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
@@ -141,8 +146,7 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
         tracks = [{**t, "track_id": t["track_id"].replace(old, video_id)} for t in template.tracks]
         people = gen.choice(n_people, size=len(tracks), replace=False)
         seen_people.update(int(p) for p in people)
-        # a person seen again: the same direction up to a small difference (angle ~ 0.15 rad)
-        vectors = centroids[people] + 0.15 / np.sqrt(dim) * gen.standard_normal((len(tracks), dim)).astype(np.float32)
+        vectors = centroids[people] + spread / np.sqrt(dim) * gen.standard_normal((len(tracks), dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         ledger.save_summary(video_id, blocks["identity"], [
             {"track_id": t["track_id"], "video_id": video_id, "t_start": t["t_start"], "t_end": t["t_end"],

@@ -24,13 +24,20 @@ def truth_boundaries(truth: dict[str, Any]) -> list[float]:
     return [s["t_start"] for s in truth["shots"][1:]]
 
 
-def boundary_matches(predicted: list[float], truth: list[float], tolerance: float) -> int:
-    """Greedy one-to-one matches within ``tolerance`` seconds."""
+def boundary_tolerances(truth: dict[str, Any], tolerance: float) -> list[float]:
+    """Per truth boundary: ``tolerance``, widened by half the length of a gradual transition (a
+    dissolve's cut may be placed anywhere inside it)."""
+    return [tolerance + s.get("transition_frames", 0) / 2 / truth["fps"] for s in truth["shots"][1:]]
+
+
+def boundary_matches(predicted: list[float], truth: list[float], tolerance: float | list[float]) -> int:
+    """Greedy one-to-one matches within ``tolerance`` seconds (one value, or one per truth boundary)."""
     used: set[int] = set()
     hits = 0
+    limits = tolerance if isinstance(tolerance, list) else [tolerance] * len(truth)
     for p in sorted(predicted):
         best = (
-            min((abs(p - t), i) for i, t in enumerate(truth) if i not in used and abs(p - t) <= tolerance)
+            min((abs(p - t), i) for i, t in enumerate(truth) if i not in used and abs(p - t) <= limits[i])
             if truth
             else None
         )
@@ -41,8 +48,9 @@ def boundary_matches(predicted: list[float], truth: list[float], tolerance: floa
 
 
 def performer_tracks(truth: dict[str, Any], min_frames: int) -> list[dict[str, Any]]:
-    """Truth tracks a pipeline should keep: not flagged, not in a noisy shot, long enough."""
-    noisy = set(truth["expected_rejections"].get("noisy_shots", []))
+    """Truth tracks a pipeline should keep: not flagged, not in a noisy or subtitled shot, long enough."""
+    expected = truth["expected_rejections"]
+    noisy = set(expected.get("noisy_shots", [])) | set(expected.get("subtitled_shots", []))
     return [
         t
         for t in truth["tracks"]

@@ -1,7 +1,8 @@
-"""``lpm-curate bench analysis``: speed of the analysis against floors measured in the same run."""
+"""``lpm-curate bench``: analysis speed, pipeline accuracy, speaking, dubbing and scale benchmarks."""
 
 import argparse
 import json
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -39,6 +40,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(handler=handle_speaking)
+    d = bsub.add_parser("dubbing", help="talking heads muxed with other people's voices: kept as speaking or not")
+    d.add_argument("--media", default=None, help="labelled media folder (default: LPM_SHARED_MEDIA or ../shared/media)")
+    d.add_argument("--workdir", default=None, help="folder for the dubbed files (default: a temporary one)")
+    d.add_argument("--limit", type=int, default=None, help="only the first N dubbed pairs")
+    d.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    d.add_argument("--json", action="store_true", help="print one JSON object")
+    d.set_defaults(handler=handle_dubbing)
     c = bsub.add_parser("scale", help="driver memory and run-wide stage time at N videos (replicated stored products)")
     c.add_argument("--source", required=True, help="a complete run directory to replicate (e.g. of the smoke workflow)")
     c.add_argument("--videos", default="1000,20000", help="video counts to measure, comma separated")
@@ -115,8 +123,9 @@ def handle_pipeline(args: argparse.Namespace) -> int:
         return 0
     table = Table("figure", "value", title="bench pipeline")
     for key in ("shot_f1", "track_recall", "state_accuracy", "pair_precision", "identity_precision",
-                "identity_recall", "reference_leaks", "realtime_per_core", "ratio_to_floor", "peak_rss_mb",
-                "video_seconds", "wall_seconds", "decode_floor_seconds"):
+                "identity_recall", "reference_leaks", "text_overlay_recall", "text_overlay_false_rejections",
+                "shot_precision", "shot_recall", "gradual_transition_recall", "realtime_per_core", "ratio_to_floor",
+                "peak_rss_mb", "video_seconds", "wall_seconds", "decode_floor_seconds"):
         value = report.get(key)
         table.add_row(key, "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value)))
     for state, f1 in (report.get("state_f1") or {}).items():
@@ -191,6 +200,43 @@ def handle_speaking(args: argparse.Namespace) -> int:
     console.print(offsets)
     console.print(f"spliced videos, truth and speaking_report.json: {report['workdir']}")
     return 0
+
+
+def handle_dubbing(args: argparse.Namespace) -> int:
+    from apps.bench.dubbing_bench import run_dubbing_bench
+
+    report = run_dubbing_bench(_media_dir(args.media), Path(args.workdir) if args.workdir else None,
+                               args.overrides, args.limit)
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return 0
+    table = Table("figure", "with verdict", "without verdict", "target",
+                  title=f"bench dubbing ({report['lip_sync_model']}, threshold {report['lip_sync_threshold']:g})")
+    for name in ("dubbed", "genuine"):
+        key = f"{name}_voiced_kept_speaking"
+        target = report["targets"].get(key)
+        table.add_row(f"{name}: voiced frames kept as speaking", _fraction(report[key]),
+                      _fraction(report[f"{key}_without_verdict"]), _target(target))
+    key = "dubbed_segments_kept_speaking"
+    table.add_row(f"dubbed: speaking segments kept ({report['dubbed_speaking_segments']})", _fraction(report[key]),
+                  "1.000", _target(report["targets"][key]))
+    table.add_row("videos (genuine / dubbed)", f"{report['genuine_videos']} / {report['dubbed_videos']}", "", "")
+    table.add_row("wall seconds", f"{report['wall_seconds']:.0f}", "", "")
+    Console().print(table)
+    return 0
+
+
+def _target(target: dict | None) -> str:
+    if target is None:
+        return ""
+    return f"{target['op']} {target['target']:.2f}" + ("" if target["met"] else " (missed)")
+
+
+def _media_dir(given: str | None) -> Path:
+    import os
+
+    repo = Path(__file__).resolve().parents[2]
+    return Path(given or os.environ.get("LPM_SHARED_MEDIA") or repo.parent / "shared" / "media")
 
 
 def _fraction(value: float | None) -> str:

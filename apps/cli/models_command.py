@@ -2,12 +2,14 @@
 
 import argparse
 import json
+import os
 
 from rich.console import Console
 from rich.table import Table
 
 from curation.models.model_catalog import MODEL_CATALOG
-from curation.models.model_store import fetch, is_available, model_path, models_dir, verify
+from curation.models.model_provenance import provenance
+from curation.models.model_store import fetch, is_available, model_path, models_dir, resolve, verify
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lp.set_defaults(handler=handle_list)
     fp = msub.add_parser("fetch", help="download models into the models directory (the only network use)")
     fp.add_argument("names", nargs="*", help="model names (default: all non-gated models)")
+    fp.add_argument("--all", action="store_true",
+                    help="every model, the gated diarization model too (needs HF_TOKEN with its terms accepted)")
     fp.add_argument("--force", action="store_true", help="download again even when present")
     fp.set_defaults(handler=handle_fetch)
     vp = msub.add_parser("verify", help="check present models against their SHA-256")
@@ -32,8 +36,9 @@ def handle_list(args: argparse.Namespace) -> int:
             "name": spec.name,
             "source": spec.source,
             "present": is_available(spec.name),
-            "path": str(model_path(spec.name)) if spec.source != "bundled" else "(inside its package)",
+            "path": _where(spec.name),
             "used_by": ",".join(spec.used_by),
+            "pin": provenance(spec.name).__dict__,
             "description": spec.description,
         }
         for spec in MODEL_CATALOG.values()
@@ -48,10 +53,23 @@ def handle_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where(name: str) -> str:
+    if MODEL_CATALOG[name].source != "package":
+        return str(model_path(name))
+    return str(resolve(name)) if is_available(name) else f"(inside the {MODEL_CATALOG[name].package} package)"
+
+
 def handle_fetch(args: argparse.Namespace) -> int:
-    names = args.names or [s.name for s in MODEL_CATALOG.values() if not s.gated]
+    names = args.names or [s.name for s in MODEL_CATALOG.values() if args.all or not s.gated]
     status = 0
     for name in names:
+        spec = MODEL_CATALOG.get(name)
+        if spec is not None and spec.gated and not os.environ.get("HF_TOKEN"):
+            print(f"{name}: SKIPPED: {spec.repo_id} is gated on Hugging Face. Accept its terms at "
+                  f"https://huggingface.co/{spec.repo_id}, create a read token, then run "
+                  f"HF_TOKEN=... lpm-curate models fetch {name}")
+            status = 1
+            continue
         try:
             path = fetch(name, force=args.force)
             print(f"{name}: {path}")

@@ -73,6 +73,11 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
     verbose = bool(getattr(args, "verbose", False))
     console.print(f"[bold]lpm-curate run[/] workflow [cyan]{workflow.name}[/] "
                   f"({workflow.fingerprint()}) -> {args.out}")
+    for choice in workflow.model_choices():
+        if choice.model is not None:
+            pinned = choice.record()
+            console.print(f"  {choice.stage} {choice.capability}: {choice.model} {pinned['version']} "
+                          f"(sha256 {(pinned['sha256'] or 'unpinned')[:12]})", soft_wrap=True)
     for message in fallback_warnings(workflow):
         warn(console, message)
     request = RunRequest(

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from apps.synth.corpus import generate_corpus
+from apps.synth.video_kinds import VIDEO_KINDS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder (videos/, truth/, corpus.json)")
-    parser.add_argument("--n-videos", type=int, default=8, help="number of videos (default 8: every kind once)")
+    parser.add_argument("--n-videos", type=int, default=len(VIDEO_KINDS),
+                        help=f"number of videos (default {len(VIDEO_KINDS)}: every kind once)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same corpus (default 0)")
     parser.add_argument(
         "--faces", type=Path, nargs="+", metavar="DIR_OR_FILES",

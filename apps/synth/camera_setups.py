@@ -48,6 +48,7 @@ class PlannedShot:
     setup: Setup
     flags: tuple[str, ...] = ()
     passages: tuple[Passage, ...] = field(default_factory=tuple)
+    transition_in: str = "cut"  # how the previous shot gives way to this one: cut | dissolve | fade
 
 
 class SetupFactory:

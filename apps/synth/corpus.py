@@ -77,7 +77,7 @@ def cast_videos(
 
 def generate_corpus(
     out_dir: Path,
-    n_videos: int = 8,
+    n_videos: int = len(VIDEO_KINDS),
     seed: int = 0,
     face_images: list[Path] | None = None,
     duration_s: float = 20.0,

@@ -1,8 +1,8 @@
 """Draw the frames of one video from its shot plan, and record where every face was drawn.
 
 Per frame: the shot's backdrop seen through the drifting camera, then passers-by, then the framed
-people (so a passer walks behind them), the split-screen divider, the bad-shot degradation, and
-sensor noise. Each drawn face yields a ``FaceSighting`` for the ground truth.
+people (so a passer walks behind them), the split-screen divider, the bad-shot degradation,
+burned-in subtitles, and sensor noise. Each drawn face yields a ``FaceSighting`` for the ground truth.
 """
 
 from collections.abc import Iterator
@@ -25,6 +25,7 @@ from apps.synth.head_rig import HeadRig
 from apps.synth.performance import Performance
 from apps.synth.portraits import Portrait
 from apps.synth.still_landmarks import CHIN, FOREHEAD_TOP
+from apps.synth.subtitles import burn_subtitles, subtitle_lines
 
 MIN_INSIDE = 0.6  # share of the face box inside its drawing region for the face to count as visible
 MAX_HIDDEN = 0.3  # share of the face box covered by someone drawn in front
@@ -79,6 +80,7 @@ class FrameComposer:
                 backdrops[index] = make_backdrop(self.rng, index, self._base_hue, self.width, self.height)
             n = shot.last_frame - shot.first_frame + 1
             drift = drift_offsets(self.rng, n, self.fps)
+            subtitles = subtitle_lines(self.rng) if "subtitled" in shot.flags else ()
             for i in range(n):
                 frame_index = shot.first_frame + i
                 frame = backdrop_view(backdrops[index], drift[i], self.width, self.height)
@@ -93,6 +95,8 @@ class FrameComposer:
                     frame[:, half - SPLIT_DIVIDER_PX // 2 : half + SPLIT_DIVIDER_PX // 2] = 16
                 if "noisy" in shot.flags:
                     frame = degrade(frame, self._bad_noise)
+                if subtitles:
+                    frame = burn_subtitles(frame, subtitles)
                 yield self._sensor_noise.apply(frame)
 
     def _rig(self, person_id: str, face_height: float) -> HeadRig:

@@ -15,6 +15,8 @@ from apps.synth.mp4_writer import Mp4Writer
 from apps.synth.performance import passer_performance, perform
 from apps.synth.portraits import Portrait
 from apps.synth.speech import SAMPLE_RATE, Voice
+from apps.synth.transitions import HALF_FRAMES as TRANSITION_HALF_FRAMES
+from apps.synth.transitions import with_transitions
 from apps.synth.truth import (
     SMALL_FACE_PX,
     PersonTruth,
@@ -62,7 +64,8 @@ def make_video(spec: VideoSpec, out_dir: Path, rng: np.random.Generator) -> Vide
         wav = Path(tmp) / "mix.wav"
         wavfile.write(wav, SAMPLE_RATE, np.round(np.clip(conversation.mix, -1, 1) * 32767).astype(np.int16))
         with Mp4Writer(video_path, spec.width, spec.height, spec.fps, wav) as writer:
-            for frame in composer.frames(shots):
+            gradual = {s.first_frame: s.transition_in for s in shots[1:] if s.transition_in != "cut"}
+            for frame in with_transitions(composer.frames(shots), gradual):
                 writer.write(frame)
     truth = VideoTruth(
         name=spec.name,
@@ -81,7 +84,8 @@ def make_video(spec: VideoSpec, out_dir: Path, rng: np.random.Generator) -> Vide
         shots=[
             ShotTruth(
                 i, s.first_frame, s.last_frame, round(s.first_frame / spec.fps, 6),
-                round((s.last_frame + 1) / spec.fps, 6), s.setup.name, list(s.flags),
+                round((s.last_frame + 1) / spec.fps, 6), s.setup.name, list(s.flags), s.transition_in,
+                0 if s.transition_in == "cut" else 2 * TRANSITION_HALF_FRAMES,
             )
             for i, s in enumerate(shots)
         ],

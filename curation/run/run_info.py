@@ -13,6 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from curation.config.workflow import Workflow
+from curation.models.model_choice import model_records
 from curation.run.run_store import RunStore
 from schemas.version import SCHEMA_VERSION
 
@@ -20,7 +21,7 @@ RUN_FILE = "run.json"
 _PACKAGES = (
     "lpm-curation", "numpy", "pandas", "pyarrow", "duckdb", "ray", "mediapipe", "scenedetect",
     "webdataset", "torch", "torchaudio", "silero-vad", "whisperx", "pyannote.audio", "insightface",
-    "open_clip_torch", "onnxruntime",
+    "open_clip_torch", "onnxruntime", "dlib-bin", "face_recognition_models", "resemblyzer", "librosa",
 )
 
 
@@ -53,13 +54,15 @@ class RunInfo:
     @classmethod
     def open_or_create(cls, store: RunStore, workflow: Workflow, input_spec: str) -> "RunInfo":
         fingerprint = workflow.fingerprint()
+        models = model_records(workflow.model_choices())
         if store.exists(RUN_FILE):
             data = json.loads(store.read_bytes(RUN_FILE))
             if data.get("workflow_fingerprint") != fingerprint:
                 raise WorkflowMismatchError(
                     f"{store.uri} holds a run of workflow {data.get('workflow', {}).get('name')!r} "
                     f"(fingerprint {data.get('workflow_fingerprint')}); this workflow's fingerprint is "
-                    f"{fingerprint}. Its results would differ, so they are not mixed: use a new --out."
+                    f"{fingerprint}.{_model_change(data.get('models'), models)} Its results would differ, "
+                    "so they are not mixed: use a new --out."
                 )
             data["resumed"] = data.get("resumed", 0) + 1
         else:
@@ -67,6 +70,8 @@ class RunInfo:
                 "schema_version": SCHEMA_VERSION,
                 "workflow_fingerprint": fingerprint,
                 "workflow": workflow.resolved(),
+                # the model (name, version, checksum) or the fallback behind each capability
+                "models": models,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "resumed": 0,
             }
@@ -88,6 +93,27 @@ class RunInfo:
 
     def save(self) -> None:
         self.store.write_bytes(RUN_FILE, json.dumps(self.data, indent=2, sort_keys=True).encode())
+
+
+def _model_change(before: list[dict[str, Any]] | None, now: list[dict[str, Any]]) -> str:
+    """The capabilities whose model differs from the run's, as a sentence (empty when none does)."""
+    if before is None:
+        return ""
+    earlier = {(m["stage"], m["capability"]): m for m in before}
+    changed = [
+        f"{m['stage']} {m['capability']}: {_model_name(earlier.get((m['stage'], m['capability'])))} -> {_model_name(m)}"
+        for m in now
+        if earlier.get((m["stage"], m["capability"])) != m
+    ]
+    return f" The models differ ({'; '.join(changed)})." if changed else ""
+
+
+def _model_name(record: dict[str, Any] | None) -> str:
+    if record is None:
+        return "none"
+    if "model" in record:
+        return f"{record['model']} {record['version']} ({(record['sha256'] or 'unpinned')[:12]})"
+    return f"fallback {record['fallback']}"
 
 
 def read_run_info(store: RunStore) -> dict[str, Any] | None:

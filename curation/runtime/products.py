@@ -102,7 +102,7 @@ class SpeechResult:
 class VoiceFaces:
     """``states``: which face owns which voice across the video (voice-face association)."""
 
-    voices: str  # "diarization" or "voice_profile"
+    voices: str  # "diarization" (pyannote turns), "voice_embedding" (Resemblyzer) or "voice_profile" (MFCC)
     owners: dict[str, str] = field(default_factory=dict)
     spans: list[dict[str, Any]] = field(default_factory=list)
 

@@ -8,6 +8,7 @@ executor and recorded as ``failed`` with the stage name; a stage raises only for
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
+from curation.models.model_choice import ModelChoice
 from curation.runtime.resources import Resources
 from curation.runtime.video_work import VideoWork
 
@@ -37,6 +38,11 @@ class Stage:
 
     def setup(self) -> None:
         """Load models; called once per worker before the first ``process``."""
+
+    def model_choices(self) -> list[ModelChoice]:
+        """The model (or the fallback) behind each capability of this stage on this machine, as
+        ``setup`` will load it: recorded in run.json and part of the workflow fingerprint."""
+        return []
 
     def process(self, work: VideoWork) -> VideoWork:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""The few things worth interrupting a quiet console for: a weaker fallback model, a disk
+"""The few things worth interrupting a quiet console for: a fallback instead of a model, a disk
 filling up, inputs that keep failing. Everything else goes to ``OUT/logs/``.
 """
 
@@ -8,35 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.config.workflow import Workflow
-from curation.models.model_store import is_available
-
-# (stage, parameter, model) -> what the stage does instead when the parameter is ``auto`` and the
-# model is not fetched: the stages fall back silently (by design: a run must not stop for an
-# optional model), so the user hears it here, once, before the run starts.
-_FALLBACKS: dict[tuple[str, str, str], str] = {
-    ("identity", "descriptor", "arcface"): "identities use the weaker no-weights face descriptor",
-    ("states", "face_descriptor", "arcface"): "voices are tied to faces with the no-weights face descriptor",
-    ("speech", "asr", "whisper"): "no transcripts or word timings",
-    ("speech", "diarization", "diarization"): "voices are told apart by the no-weights voice profile",
-    ("dedup", "clip", "openclip"): "near-duplicates are found by perceptual hash only",
-}
+from curation.models.model_choice import fallback_lines
 
 
 def fallback_warnings(workflow: Workflow) -> list[str]:
-    """One line per missing model that a stage of this workflow will do without."""
-    missing: dict[str, list[str]] = {}
-    for (stage_name, param, model), instead in _FALLBACKS.items():
-        stage = workflow.stage(stage_name)
-        if stage is None or getattr(stage, param, None) != "auto":
-            continue
-        if stage_name == "states" and not getattr(stage, "voice_faces", True):
-            continue
-        if not is_available(model):
-            missing.setdefault(model, []).append(f"{stage_name}: {instead}")
-    return [
-        f"model {model!r} not fetched ({'; '.join(effects)}); `lpm-curate models fetch {model}` for the full model"
-        for model, effects in missing.items()
-    ]
+    """One line per capability that runs on a fallback instead of its model. The stages fall back
+    without stopping (a run must not stop for an optional model), so the user hears it here, once,
+    before the run starts; run.json records the same choices."""
+    return fallback_lines(workflow.model_choices())
 
 
 @dataclass

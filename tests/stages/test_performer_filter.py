@@ -70,6 +70,7 @@ def test_one_dominant_face_is_usable():
         (_shot(), [_track(0, coverage=0.3)], "face_coverage_low"),
         (_shot(), [_track(0, frontal=0.2)], "face_not_frontal"),
         (_shot(), [_track(0, x=0.3), _track(1, x=0.4), _track(2, x=0.6)], "multiple_faces"),
+        (_shot(), [{**_track(0), "text_on_crop_frac": 0.8}], "text_overlay"),
     ],
 )
 def test_each_rejection_reason(shot, tracks, reason):
@@ -96,3 +97,11 @@ def test_video_reason_prefers_content_reasons_over_short_shots():
     work = PerformerFilterStage().process(work)
     assert work.reason == "no_face"
     assert "shot_too_short" in work.detail
+
+
+def test_text_away_from_the_crop_or_in_few_frames_keeps_the_shot():
+    bystander = {**_track(1, height=50), "text_on_crop_frac": 1.0}
+    work = _judge(_shot(), [{**_track(0), "text_on_crop_frac": 0.25}, bystander])
+    assert work.shots[0]["usable"]
+    assert work.shots[0]["text_on_crop_frac"] == 0.25  # the performer's, not the bystander's
+    assert not _judge(_shot(), [{**_track(0), "text_on_crop_frac": 0.25}], max_text_on_crop_frac=0.2).shots[0]["usable"]

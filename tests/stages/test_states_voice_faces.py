@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from annotators.audio.span_voices import merged_intervals
 from apps.bench.spliced_conversations import build_spliced_set
 from apps.bench.state_scoring import predicted_frame_states
 from apps.bench.talking_head_sources import load_talking_heads
@@ -16,7 +17,7 @@ from apps.bench.truth_matching import expand_runs
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
-from stages.states import StatesStage, _merged_intervals
+from stages.states import StatesStage
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +62,23 @@ def test_moving_lips_under_the_other_persons_voice_are_listening(conversation):
     assert np.mean(after == expected) > np.mean(before == expected) + 0.2
     assert np.mean(after[~moving] == expected[~moving]) >= np.mean(before[~moving] == expected[~moving]) - 0.02
     association = work.voice_faces
-    assert association.voices == "voice_profile"
+    assert association.voices == "voice_embedding"  # Resemblyzer's, installed with the package
     assert len(set(association.owners.values())) == 2  # two voices, two different faces
     # The segments carry it: no segment over a moving listener is dominated by "speaking".
     for segment in work.segments:
         first = segment["first_frame"]
         if moving[first : first + segment["n_frames"]].mean() > 0.8:
             assert segment["state"] == "listening", segment["segment_id"]
+
+
+def test_the_mfcc_voice_profile_still_serves_when_asked_for(conversation):
+    """The no-weights voice grouping (``voice_embedder: fallback``) ties the same voices to the
+    same faces on this conversation, and says which grouping it used."""
+    _learned, expected, by_embedding = states_of(conversation)
+    profile, _expected, by_profile = states_of(conversation, voice_embedder="fallback")
+    assert profile.voice_faces.voices == "voice_profile"
+    assert np.mean(by_profile == expected) == np.mean(by_embedding == expected) > 0.95
+    assert StatesStage(voice_embedder="fallback").model_choices()[1].fallback == "the mean-MFCC voice profile"
 
 
 @pytest.mark.slow
@@ -99,4 +110,4 @@ def test_diarized_turns_decide_the_voices_when_present(conversation):
 
 def test_overlapping_spans_share_a_stretch_and_spans_across_a_cut_do_not():
     # Two faces of one shot overlap in time and hear one sound; a cut only touches.
-    assert _merged_intervals([(4.0, 6.0), (0.0, 2.0), (1.5, 3.0), (3.0, 4.0)]) == [(0.0, 3.0), (3.0, 4.0), (4.0, 6.0)]
+    assert merged_intervals([(4.0, 6.0), (0.0, 2.0), (1.5, 3.0), (3.0, 4.0)]) == [(0.0, 3.0), (3.0, 4.0), (4.0, 6.0)]

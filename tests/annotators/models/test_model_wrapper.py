@@ -17,7 +17,7 @@ from annotators.models.model_wrapper import ModelWrapper
 from annotators.models.voice_activity import VoiceActivityDetector
 from curation.models.model_catalog import MODEL_CATALOG
 
-NOT_WRAPPERS = {"model_wrapper", "model_location"}  # the protocol itself, and a path helper
+NOT_WRAPPERS = {"model_wrapper", "model_location", "syncnet_network"}  # the protocol, a path helper, a network
 
 
 def wrapper_classes() -> dict[str, list[type]]:

@@ -122,3 +122,27 @@ def test_default_models_load_from_the_registry(models_root: Path, shared_media: 
     transcript = asr.transcribe(speech)
     assert transcript.words
     check_timings(transcript, len(speech) / SR)
+
+
+@pytest.mark.slow  # loads the tiny models again, with language detection
+def test_auto_language_detects_and_aligns_only_the_aligners_language(
+    models_root: Path, tiny_aligner: Path, shared_media: Path
+):
+    """``auto``: Whisper detects the language (the tiny test model is English-only, as ``*.en``
+    models are, so it answers "en" without detection: a multilingual model's detection is not
+    exercised here); the aligner runs only when it is the aligner's own language, otherwise words
+    share their segment's time by length with score 0. Both ways the timings stay inside the audio."""
+    speech = decode_audio(shared_media / "talkvid_tys_gt.mp4")
+    for align_language in ("en", "xx"):
+        asr = SpeechTranscriber(model="whisper", align_model=tiny_aligner, language="auto",
+                                align_language=align_language, batch_size=4)
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("LPM_MODELS_DIR", str(models_root))
+            transcript = asr.transcribe(speech)
+        assert transcript.language == "en"
+        check_timings(transcript, len(speech) / SR)
+        if transcript.language != align_language:
+            assert all(word.score == 0.0 for word in transcript.words)
+            assert asr._aligners == {transcript.language: None}
+        else:
+            assert list(asr._aligners) == [align_language]

@@ -13,7 +13,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def test_flags_parse_with_defaults(tmp_path):
     args = _parse(["--out", str(tmp_path)])
-    assert (args.out, args.n_videos, args.seed, args.faces, args.duration) == (tmp_path, 8, 0, None, 20.0)
+    assert (args.out, args.n_videos, args.seed, args.faces, args.duration) == (tmp_path, 10, 0, None, 20.0)
     args = _parse(["--out", str(tmp_path), "--n-videos", "3", "--seed", "7", "--duration", "12",
                    "--faces", str(tmp_path / "a.jpg"), str(tmp_path / "b")])
     assert (args.n_videos, args.seed, args.duration) == (3, 7, 12.0)

@@ -10,6 +10,7 @@ from synth_media import CORPUS_DURATION_S, CORPUS_SEED
 from apps.synth.corpus import generate_corpus, load_portraits
 from apps.synth.portraits import Portrait
 from apps.synth.still_landmarks import StillFaceLandmarker
+from apps.synth.video_kinds import VIDEO_KINDS
 
 
 @pytest.fixture(scope="session")
@@ -26,5 +27,5 @@ def landmarker() -> Iterator[StillFaceLandmarker]:
 @pytest.fixture(scope="session")
 def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth_corpus")
-    generate_corpus(out, n_videos=8, seed=CORPUS_SEED, duration_s=CORPUS_DURATION_S)
+    generate_corpus(out, n_videos=len(VIDEO_KINDS), seed=CORPUS_SEED, duration_s=CORPUS_DURATION_S)
     return out

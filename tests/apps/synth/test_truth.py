@@ -65,7 +65,9 @@ def test_truth_file_round_trip(tmp_path):
     assert data["speaker"] == [[None, 0, 5], ["p1", 5, 10], ["p2", 15, 10]]
     assert data["tracks"][1]["state"] == [[PerformerState.LISTENING, 5, 5]]
     assert data["tracks"][0]["boxes"][0] == [10.0, 20.0, 60.0, 80.0]
-    assert data["expected_rejections"] == {"noisy_shots": [0], "small_face_tracks": [], "passer_by_tracks": [1]}
+    assert data["expected_rejections"] == {
+        "noisy_shots": [0], "subtitled_shots": [], "small_face_tracks": [], "passer_by_tracks": [1]
+    }
     back = load_truth(path)
     assert back.speaker == truth.speaker
     assert back.tracks[0].states.tolist() == truth.tracks[0].states.tolist()

@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pipeline_runs import SMALL_CLIPS, ingest_workflow, manifest, run_cli, run_ingest
+from pipeline_runs import SMALL_CLIPS, cli_env, ingest_workflow, manifest, run_cli, run_ingest
 
 from curation.run.pipeline import RunRequest, run_pipeline
 from curation.run.run_info import WorkflowMismatchError
@@ -73,3 +73,27 @@ def test_cli_refuses_with_a_clear_message(clips: Path, finished_run: Path) -> No
     )
     assert result.returncode == 2
     assert "holds a run of workflow 'ingest'" in result.stdout and "use a new --out" in result.stdout
+
+
+def test_resuming_after_a_model_changes_is_refused(clips: Path, tmp_path: Path, models_dir: Path) -> None:
+    """A run made with dlib's face embedding, resumed once ArcFace is fetched, would cluster two
+    kinds of vectors: refused, naming the capability and both models."""
+    before, after = tmp_path / "models-before", tmp_path / "models-after"
+    for folder in (before, after):
+        folder.mkdir()
+        (folder / "face_landmarker.task").symlink_to(models_dir / "face_landmarker.task")
+    (after / "w600k_r50.onnx").write_bytes(b"an ArcFace model appears")  # chosen by presence; bytes unread here
+    out = tmp_path / "run"
+    first = run_cli("run", "--input", str(clips), "--out", str(out), "--workflow", "default", "--executor", "local",
+                    "--limit", "0", env=cli_env(LPM_MODELS_DIR=str(before)))
+    recorded = json.loads((out / "run.json").read_text())["models"]
+    identity = next(m for m in recorded if m["stage"] == "identity")
+    assert (identity["model"], identity["version"]) == ("dlib_face_resnet", "face_recognition_models 0.3.0")
+    assert len(identity["sha256"]) == 64, first.stdout
+    resumed = run_cli("run", "--input", str(clips), "--out", str(out), "--workflow", "default", "--executor", "local",
+                      "--limit", "0", env=cli_env(LPM_MODELS_DIR=str(after)))
+    said = " ".join(resumed.stdout.split())  # the console wraps long lines
+    assert resumed.returncode == 2
+    assert "The models differ (states face grouping: dlib_face_resnet" in said
+    assert "identity identity embedding: dlib_face_resnet face_recognition_models 0.3.0" in said
+    assert "-> arcface buffalo_l v0.7" in said and "use a new --out" in said

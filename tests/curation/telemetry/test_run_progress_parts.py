@@ -6,6 +6,7 @@ import pytest
 from pipeline_runs import ingest_workflow
 
 from curation.config.workflow import load_workflow
+from curation.models.model_catalog import MODEL_CATALOG
 from curation.run.video_outcome import VideoOutcome
 from curation.run.video_summary import VideoSummary, summarize_outcome
 from curation.runtime.products import SampleEntry, SampleSet
@@ -105,17 +106,25 @@ def test_disk_watch_warns_low_space_again_only_when_it_halves(tmp_path: Path):
     assert DiskWatch(tmp_path, min_free_bytes=1, every_s=0).check(now=1.0) is None
 
 
-def test_fallback_warnings_name_the_missing_models_and_the_stages_that_do_without(tmp_path, monkeypatch):
+def test_fallback_warnings_name_each_capability_done_without_its_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("LPM_MODELS_DIR", str(tmp_path))  # nothing fetched; the pip-installed models are there
     smoke = load_workflow("smoke", WORKFLOW_STAGES, [])
-    monkeypatch.setenv("LPM_MODELS_DIR", str(tmp_path))
     missing = fallback_warnings(smoke)
-    assert [line.split("'")[1] for line in missing] == ["arcface", "whisper", "diarization", "openclip"]
-    assert "identity: identities use the weaker no-weights face descriptor" in missing[0]
-    # asked for the fallback explicitly: nothing to warn about
-    chosen = load_workflow(
-        "smoke", WORKFLOW_STAGES, ["identity.descriptor=fallback", "states.face_descriptor=fallback"]
-    )
-    assert fallback_warnings(chosen) == missing[1:]
-    (tmp_path / "w600k_r50.onnx").write_bytes(b"weights")
-    assert fallback_warnings(smoke) == missing[1:]
+    assert [line.split(" falls back")[0] for line in missing] == [
+        "speech: transcription", "states: lip-sync verdict", "dedup: near-duplicate image embedding",
+    ]
+    assert "`lpm-curate models fetch whisper`" in missing[0]
+    assert "offline av_sync estimator" in missing[1] and "`lpm-curate models fetch syncnet`" in missing[1]
+    # the hand-made face descriptor is never silent, even when asked for by name
+    chosen = load_workflow("smoke", WORKFLOW_STAGES, ["identity.descriptor=fallback"])
+    extra = [line for line in fallback_warnings(chosen) if line not in missing]
+    assert len(extra) == 1 and extra[0].startswith("identity: identity embedding falls back to the hand-made")
+    assert "`pip install face_recognition_models`" in extra[0]
+    # the lip-sync verdict has no "off": without SyncNet it always runs on the estimator, and says so
+    models_off = ["speech.asr='off'", "dedup.clip='off'"]
+    assert fallback_warnings(load_workflow("smoke", WORKFLOW_STAGES, models_off)) == [missing[1]]
+    assert fallback_warnings(load_workflow("smoke", WORKFLOW_STAGES, [*models_off, "states.lip_sync_model=av_sync"])) \
+        == [missing[1]]
+    (tmp_path / MODEL_CATALOG["syncnet"].path).write_bytes(b"weights")  # fetched: the verdict uses it
+    assert fallback_warnings(load_workflow("smoke", WORKFLOW_STAGES, models_off)) == []
     assert fallback_warnings(ingest_workflow()) == []

@@ -1,0 +1,144 @@
+"""``lpm-curate bench dubbing``: are dubbed talking heads kept as speaking?
+
+Each ``talking_head`` clip of the labelled media folder is muxed with the voice of every talking
+head of another person (``talking_head_sources.person_key``: the four ``fantasy_*`` renders share
+one recording, so they never dub each other): the video stream is copied, the other clip's audio
+is looped to the video's length, all in a temporary folder. The pipeline's own stages (those of
+``bench speaking``, default workflow plus ``--set`` overrides) run on the originals and on every
+dubbed file. A frame counts as kept as speaking when its track's state is ``speaking`` and a kept
+segment (not rejected as ``out_of_sync``) covers it. Figures:
+
+- ``dubbed_segments_kept_speaking``: of the segments the states stage cut in the dubbed files
+  whose dominant state was speaking, the fraction kept (target <= 0.10);
+- ``dubbed_voiced_kept_speaking``: the same over voiced frames;
+- ``genuine_voiced_kept_speaking``: of the originals' voiced frames, the fraction kept as
+  speaking (target >= 0.90).
+
+Each figure is also given as it would be without the lip-sync verdict (out-of-sync rejections
+counted as kept), which is what the pipeline did before.
+"""
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from apps.bench.speaking_bench import analyse, bench_stages
+from apps.bench.state_scoring import predicted_frame_states
+from apps.bench.talking_head_sources import TalkingHeadClip, load_talking_heads
+from curation.media.ffmpeg_runner import run_media_tool, safe_input
+from curation.runtime.video_work import VideoWork
+from schemas.performer_states import PerformerState
+from schemas.reasons import Reason
+
+TARGETS = {"dubbed_segments_kept_speaking": ("<=", 0.10), "genuine_voiced_kept_speaking": (">=", 0.90)}
+
+
+def dub(video: Path, voice: Path, out: Path, duration_s: float) -> Path:
+    """``video``'s picture with ``voice``'s audio looped to ``duration_s`` (AAC), muxed by ffmpeg."""
+    command = [
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        *safe_input(video), "-stream_loop", "-1", *safe_input(voice),
+        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-ar", "48000",
+        "-t", f"{duration_s:.3f}", str(out),
+    ]  # fmt: skip
+    run_media_tool(command, timeout=120)
+    return out
+
+
+def dubbing_pairs(clips: list[TalkingHeadClip]) -> list[tuple[TalkingHeadClip, TalkingHeadClip]]:
+    """(picture, voice) for every two clips of different people."""
+    return [(video, voice) for video in clips for voice in clips if voice.person != video.person]
+
+
+def frame_outcome(work: VideoWork, vad_threshold: float) -> dict[str, np.ndarray]:
+    """Per analysis frame: voiced, kept as speaking, and labelled speaking before the verdict."""
+    n = work.analysis.n_frames if work.analysis is not None else 0
+    voiced = np.asarray(work.speech.vad_prob, dtype=np.float32)[:n] >= vad_threshold
+    speaking = predicted_frame_states(work, len(voiced)) == PerformerState.SPEAKING
+    fps = work.analysis.fps if work.analysis is not None else 25.0
+    kept = _covered(work.segments, len(voiced), fps)
+    out_of_sync = _covered(_out_of_sync(work), len(voiced), fps)
+    return {"voiced": voiced, "kept": speaking & kept, "before": speaking & (kept | out_of_sync)}
+
+
+def run_dubbing_bench(
+    media_dir: Path, workdir: Path | None = None, overrides: list[str] | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """Dub, analyse and score; ``limit`` keeps the first N dubbed pairs (a quick look)."""
+    started = time.perf_counter()
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="lpm-bench-dubbing-"))
+    stages = bench_stages(overrides)
+    states = stages[-1]
+    vad_threshold = states.vad_threshold
+    clips = load_talking_heads(media_dir)
+    genuine = [_video_row(c.name, None, analyse(c.path, stages, workdir / "store"), vad_threshold) for c in clips]
+    dubbed = []
+    for video, voice in dubbing_pairs(clips)[:limit]:
+        out = workdir / f"{video.path.stem}__voice_{voice.path.stem}.mp4"
+        path = dub(video.path, voice.path, out, video.duration_s)
+        dubbed.append(_video_row(video.name, voice.name, analyse(path, stages, workdir / "store"), vad_threshold))
+        path.unlink()
+    report: dict[str, Any] = {
+        "workdir": str(workdir),
+        "media": str(media_dir),
+        "overrides": overrides or [],
+        "lip_sync_model": states._lip_sync.name,
+        "lip_sync_threshold": states._lip_sync.threshold,
+        "genuine_videos": len(genuine),
+        "dubbed_videos": len(dubbed),
+    }
+    for name, rows in (("genuine", genuine), ("dubbed", dubbed)):
+        voiced = sum(r["voiced_frames"] for r in rows)
+        report[f"{name}_voiced_frames"] = voiced
+        report[f"{name}_voiced_kept_speaking"] = _ratio(sum(r["voiced_kept_speaking"] for r in rows), voiced)
+        report[f"{name}_voiced_kept_speaking_without_verdict"] = _ratio(sum(r["voiced_before"] for r in rows), voiced)
+        cut = sum(r["speaking_segments_kept"] + r["speaking_segments_out_of_sync"] for r in rows)
+        report[f"{name}_speaking_segments"] = cut
+        report[f"{name}_segments_kept_speaking"] = _ratio(sum(r["speaking_segments_kept"] for r in rows), cut)
+    report["targets"] = {
+        key: {"target": target, "op": op, "measured": report[key], "met": _met(report[key], op, target)}
+        for key, (op, target) in TARGETS.items()
+    }
+    report["videos"] = genuine + dubbed
+    report["wall_seconds"] = time.perf_counter() - started
+    return report
+
+
+def _video_row(video: str, voice: str | None, work: VideoWork, vad_threshold: float) -> dict[str, Any]:
+    frames = frame_outcome(work, vad_threshold)
+    voiced = frames["voiced"]
+    rejected = _out_of_sync(work)
+    return {
+        "video": video,
+        "voice": voice,
+        "voiced_frames": int(voiced.sum()),
+        "voiced_kept_speaking": int((frames["kept"] & voiced).sum()),
+        "voiced_before": int((frames["before"] & voiced).sum()),
+        "speaking_segments_kept": sum(s["state"] == "speaking" for s in work.segments),
+        "speaking_segments_out_of_sync": len(rejected),
+        "lip_sync_scores": [s.get("lip_sync_score") for s in work.segments if s["state"] == "speaking"],
+        "out_of_sync_details": [r["detail"] for r in rejected],
+    }
+
+
+def _out_of_sync(work: VideoWork) -> list[dict[str, Any]]:
+    return [r for r in work.rejections if r.get("reason") == Reason.OUT_OF_SYNC]
+
+
+def _covered(spans: list[dict[str, Any]], n: int, fps: float) -> np.ndarray:
+    """Frames inside any of the spans (segments and rejection rows both carry ``t_start``/``t_end``)."""
+    out = np.zeros(n, dtype=bool)
+    for span in spans:
+        out[int(round(span["t_start"] * fps)) : int(round(span["t_end"] * fps))] = True
+    return out
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _met(value: float | None, op: str, target: float) -> bool:
+    return value is not None and (value <= target if op == "<=" else value >= target)
