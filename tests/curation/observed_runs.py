@@ -5,7 +5,7 @@ from pathlib import Path
 
 # A kept talking head, a second kept one, a clip with no face (rejected by the performer filter)
 # and an empty file (rejected at ingest): every kind of outcome, in well under a minute.
-MIXED_CLIPS = ("fantasy_end0.1.mp4", "talkvid_tys_gt.mp4", "panda_vdGG2_5VM9U.2.mp4")
+MIXED_CLIPS = ("fantasy_end1.0.mp4", "talkvid_tys_gt.mp4", "panda_vdGG2_5VM9U.2.mp4")
 
 # Lines that native libraries and Ray print on their own: none may reach a quiet console.
 NOISE_PATTERNS = {

@@ -34,3 +34,12 @@ def test_dubbed_copy_is_rejected_out_of_sync(original_and_dubbed):
     assert not [s for s in dubbed.segments if s["state"] == "speaking"]
     rejected = [r for r in dubbed.rejections if r["reason"] == "out_of_sync"]
     assert rejected and all(r["entity"] == "segment" and "av_sync score" in r["detail"] for r in rejected)
+
+
+def test_a_render_whose_lips_lag_its_audio_is_rejected_out_of_sync(shared_media: Path, tmp_path: Path):
+    # fantasy_end0.1 is the render with the weakest audio guidance of the four fantasy clips: its
+    # mouth reads 12 frames (480 ms) behind its audio, which is not lip-synced speech to learn from.
+    work = analyse(shared_media / "fantasy_end0.1.mp4", bench_stages(), tmp_path / "store")
+    assert not [s for s in work.segments if s["state"] == "speaking"]
+    rejected = [r for r in work.rejections if r["reason"] == "out_of_sync"]
+    assert rejected and all(r["entity"] == "segment" for r in rejected)

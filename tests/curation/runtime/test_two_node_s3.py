@@ -21,7 +21,7 @@ from curation.run.run_store import RunStore
 
 DRIVER = Path(__file__).with_name("two_node_driver.py")
 # Three people talking (kept) and a two-frames-a-second clip without a face (rejected).
-CLIPS = ("talkvid_tys_gt.mp4", "fantasy_end0.1.mp4", "talkvid_talk_emotion_gt.mp4", "nemo_test_video.mp4")
+CLIPS = ("talkvid_tys_gt.mp4", "fantasy_end1.0.mp4", "talkvid_talk_emotion_gt.mp4", "nemo_test_video.mp4")
 TABLES = ("videos", "rejections", "shots", "tracks", "segments", "pairs", "identities", "references", "shards")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
