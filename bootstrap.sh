@@ -4,7 +4,8 @@
 #   bash bootstrap.sh test   # set up, then run the test suite
 #   bash bootstrap.sh setup  # set up only
 # Re-running reuses what is installed: apt is skipped when the tools exist, pip when pyproject.toml
-# has not changed since the last successful install.
+# and constraints.txt (the verified version of every package) have not changed since the last
+# successful install.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -24,11 +25,11 @@ fi
 
 [ -x "$VENV/bin/python" ] || { echo ">> creating $VENV"; "$PY" -m venv "$VENV"; }
 stamp="$VENV/.lpm-installed"
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo ">> installing lpm-curation[all,dev] (first time: a few minutes, ~4 GB)"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e ".[all,dev]"
+  "$VENV/bin/pip" install -q -e ".[all,dev]" -c constraints.txt
   echo "$want" > "$stamp"
 fi
 
