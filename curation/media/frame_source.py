@@ -55,12 +55,14 @@ def decode_frames(
     threads: int = 1,
     start_time: float = 0.0,
 ) -> Iterator[Frame]:
-    """Yield analysis frames; raise ``MediaToolError`` if ffmpeg fails before the end."""
+    """Yield analysis frames from ``start_time`` seconds on (ffmpeg seeks there, so the first frame
+    is the source's frame at that time); raise ``MediaToolError`` if ffmpeg fails before the end."""
+    seek = ["-ss", f"{start_time:.3f}"] if start_time > 0 else []
     filters = f"fps={fps:g}:round=near,scale={geometry.width}:{geometry.height}:flags=area,format=rgb24"
     command = ffmpeg_command(
         path,
         ["-map", "0:v:0", "-an", "-sn", "-dn", "-vf", filters, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
-        input_args=["-threads", str(threads)],
+        input_args=["-threads", str(threads), *seek],
     )
     frame_bytes = geometry.width * geometry.height * 3
     with tempfile.TemporaryFile() as err_file:
