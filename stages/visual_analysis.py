@@ -22,7 +22,7 @@ from annotators.models.face_landmarker import FaceLandmarkerAnnotator, FaceObser
 from annotators.models.text_box_detector import TextBoxDetector
 from annotators.shots.frame_quality import QUALITY_NAMES, FrameQualityMeter
 from annotators.shots.shot_detector import make_shot_detector
-from annotators.shots.text_overlay import performer_band, shot_text_scores, text_on_region_frac
+from annotators.shots.text_overlay import Region, performer_band, shot_text_scores, text_on_region_frac
 from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import performer_crop
 from curation.media.frame_source import AnalysisGeometry, decode_frames
@@ -252,7 +252,7 @@ class VisualAnalysisStage(Stage):
 
     def _crop_regions(
         self, features: dict, first_frame: int, geometry: AnalysisGeometry, text_samples: dict[int, np.ndarray]
-    ) -> list[tuple[int, tuple[float, float, float, float]]]:
+    ) -> list[tuple[int, Region]]:
         """(frame index, the performer's band of its crop as fractions of the frame) on the
         OCR-sampled frames showing the face."""
         width, height = geometry.width, geometry.height

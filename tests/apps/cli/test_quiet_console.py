@@ -13,8 +13,8 @@ import pytest
 from tests.curation.observed_runs import ALWAYS_PRESENT, all_logs, clip_folder, noise_in
 from tests.curation.pipeline_runs import run_cli
 
-# fantasy_end1.0, not end0.1: the lip-sync verdict rejects end0.1's one speaking segment (av_sync
-# 0.169 < 0.2, as on the issue-16b branch), and this test counts every input kept.
+# fantasy_end1.0, not end0.1: end0.1's lips lag its audio, so its one speaking segment is rejected
+# out_of_sync (tests/stages/test_states_lip_sync.py), and this test counts every input kept.
 CLIPS = ("fantasy_end1.0.mp4", "talkvid_tys_gt.mp4", "liveportrait_d0.mp4")
 
 
