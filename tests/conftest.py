@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.curation.observed_runs import MIXED_CLIPS, ScrapedRun, clip_folder, run_scraping_metrics
 from tests.curation.pipeline_runs import SMALL_CLIPS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -99,3 +100,17 @@ def small_clip_folder(shared_media: Path, tmp_path: Path) -> Path:
     for name in SMALL_CLIPS:
         (folder / name).symlink_to(shared_media / name)
     return folder
+
+
+@pytest.fixture(scope="session")
+def smoke_run(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> ScrapedRun:
+    """One quiet ``lpm-curate run --workflow smoke --workers 2`` on the embedded Ray over every kind
+    of outcome (``MIXED_CLIPS`` and an empty file), its endpoint scraped while it runs.
+
+    Shared by the tests of what a run shows and leaves (the quiet console, the metrics and their
+    totals, the run report): they only read it, and one run instead of one each keeps the suite
+    inside its time budget.
+    """
+    root = tmp_path_factory.mktemp("smoke")
+    inputs = clip_folder(shared_media, root / "in", MIXED_CLIPS, empty_file=True)
+    return run_scraping_metrics(inputs, root / "run", "--workflow", "smoke", "--workers", "2")

@@ -1,11 +1,23 @@
-"""Input folders and output patterns shared by the tests of what a run shows, logs and measures."""
+"""Input folders, output patterns and the one shared smoke run of the tests of what a run shows,
+logs and measures."""
 
 import re
+import subprocess
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
-# A kept talking head, a second kept one, a clip with no face (rejected by the performer filter)
-# and an empty file (rejected at ingest): every kind of outcome, in well under a minute.
-MIXED_CLIPS = ("fantasy_end1.0.mp4", "talkvid_tys_gt.mp4", "panda_vdGG2_5VM9U.2.mp4")
+from curation.telemetry.ray_metrics import parse_counters
+from tests.curation.pipeline_runs import REPO_ROOT, cli_command, cli_env
+
+# Two kept talking heads, a kept clip without audio, a clip with no face (rejected by the
+# performer filter) and, with ``empty_file``, an empty file (rejected at ingest): every kind of
+# outcome, in well under a minute. fantasy_end1.0, not end0.1: end0.1's lips lag its audio, so its
+# one speaking segment is rejected out_of_sync (tests/stages/test_states_lip_sync.py), and these
+# tests count the talking heads kept.
+MIXED_CLIPS = ("fantasy_end1.0.mp4", "talkvid_tys_gt.mp4", "liveportrait_d0.mp4", "panda_vdGG2_5VM9U.2.mp4")
 
 # Lines that native libraries and Ray print on their own: none may reach a quiet console.
 NOISE_PATTERNS = {
@@ -45,3 +57,57 @@ def noise_in(text: str) -> dict[str, list[str]]:
 
 def all_logs(out: Path) -> str:
     return "".join(p.read_text(errors="replace") for p in sorted((out / "logs").glob("*.log*")))
+
+
+@dataclass(frozen=True)
+class ScrapedRun:
+    """A ``lpm-curate run`` as a user starts it, with what its Prometheus endpoint showed meanwhile."""
+
+    inputs: Path
+    out: Path
+    stdout: str
+    stderr: str
+    scrapes: list[float]  # the endpoint's ``lpm_videos_done_total`` while the run was going
+
+
+def videos_done(prometheus_text: str) -> float:
+    return sum(v for (name, _labels), v in parse_counters(prometheus_text).items() if name == "lpm_videos_done_total")
+
+
+def run_scraping_metrics(inputs: Path, out: Path, *args: str, timeout: float = 900) -> ScrapedRun:
+    """``lpm-curate run --input INPUTS --out OUT ARGS`` in a fresh interpreter, reading the
+    Prometheus endpoint the run prints every half second until it ends."""
+    process = subprocess.Popen(
+        cli_command("run", "--input", str(inputs), "--out", str(out), *args),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+    )
+    lines: list[str] = []
+    errors: list[str] = []
+    # both pipes drained by threads, so a chatty stderr can never block the run
+    readers = [threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True),
+               threading.Thread(target=lambda: errors.extend(process.stderr), daemon=True)]
+    for reader in readers:
+        reader.start()
+    scrapes: list[float] = []
+    url = None
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if url is None:
+            found = [m.group(1) for line in list(lines) if (m := re.search(r"Prometheus metrics: (\S+)", line))]
+            url = found[0] if found else None
+        if url is not None:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    text = response.read().decode()
+                if process.poll() is None:
+                    scrapes.append(videos_done(text))
+            except OSError:
+                pass
+        time.sleep(0.5)
+    process.wait(timeout=60)
+    for reader in readers:
+        reader.join(timeout=10)
+    stdout, stderr = "".join(lines), "".join(errors)
+    assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    return ScrapedRun(inputs=inputs, out=out, stdout=stdout, stderr=stderr, scrapes=scrapes)

@@ -1,6 +1,6 @@
 """A smoke run on the embedded Ray, as a user runs it: a quiet console, the noise in ``OUT/logs/``.
 
-One quiet run and one ``--verbose`` run of the smoke workflow over real clips; the known native
+The session's quiet smoke run (``smoke_run``) and one ``--verbose`` run over the same clips; the known native
 and Ray log lines must be absent from the quiet run's console (stdout and stderr), present in its
 log files, and on the console of the verbose run.
 """
@@ -10,25 +10,18 @@ import re
 
 import pytest
 
-from tests.curation.observed_runs import ALWAYS_PRESENT, all_logs, clip_folder, noise_in
+from tests.curation.observed_runs import ALWAYS_PRESENT, all_logs, noise_in
 from tests.curation.pipeline_runs import run_cli
-
-# fantasy_end1.0, not end0.1: end0.1's lips lag its audio, so its one speaking segment is rejected
-# out_of_sync (tests/stages/test_states_lip_sync.py), and this test counts every input kept.
-CLIPS = ("fantasy_end1.0.mp4", "talkvid_tys_gt.mp4", "liveportrait_d0.mp4")
 
 
 @pytest.fixture(scope="module")
-def runs(shared_media, tmp_path_factory):
+def runs(smoke_run, tmp_path_factory):
+    """The session's quiet smoke run (``smoke_run``) and a ``--verbose`` one over the same inputs."""
     root = tmp_path_factory.mktemp("console")
-    inputs = clip_folder(shared_media, root / "in", CLIPS)
-    quiet = run_cli("run", "--input", str(inputs), "--out", str(root / "quiet"), "--workflow", "smoke",
-                    "--workers", "2", timeout=900)
-    verbose = run_cli("run", "--input", str(inputs), "--out", str(root / "verbose"), "--workflow", "smoke",
-                      "--workers", "2", "--verbose", timeout=900)
-    for ran in (quiet, verbose):
-        assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    return root, quiet, verbose
+    verbose = run_cli("run", "--input", str(smoke_run.inputs), "--out", str(root / "verbose"), "--workflow",
+                      "smoke", "--workers", "2", "--verbose", timeout=900)
+    assert verbose.returncode == 0, verbose.stdout[-3000:] + verbose.stderr[-3000:]
+    return root, smoke_run, verbose
 
 
 @pytest.mark.slow
@@ -40,13 +33,13 @@ def test_quiet_console_holds_no_native_or_ray_log_line(runs):
     # what it does show: the progress of each phase with its speed, and the summary
     # the phase's last row (on a loaded machine the monitor also prints rows while it runs)
     analyse = [line for line in quiet.stdout.splitlines() if line.startswith("analyse")][-1]
-    assert re.search(r"3/3 +0\.\d+ h in +\d+\.\d+ h/h \(\d+\.\d+/core\) +ETA 0:00:00 +failed 0", analyse), analyse
-    assert "accounting: inputs 3 = kept 3 + rejected 0 + failed 0 OK" in quiet.stdout
+    assert re.search(r"4/4 +0\.\d+ h in +\d+\.\d+ h/h \(\d+\.\d+/core\) +ETA 0:00:00 +failed 0", analyse), analyse
+    assert "accounting: inputs 5 = kept 3 + rejected 2 + failed 0 OK" in quiet.stdout
     assert re.search(r"h of video analysed at [\d.]+ h per wall hour \([\d.]+ per core, 2 cores\)", quiet.stdout)
     # the warnings that need the user here: one line per capability that runs on a fallback
     # instead of its model, the same ones run.json records (whisper, OpenCLIP and SyncNet are not
     # fetched in the shared models folder; dlib's and Resemblyzer's weights come with the package)
-    recorded = json.loads((_root / "quiet" / "run.json").read_text())["models"]
+    recorded = json.loads((quiet.out / "run.json").read_text())["models"]
     fallbacks = [m for m in recorded if "fallback" in m]
     warned = [line for line in quiet.stdout.splitlines() if line.startswith("warning:") and "falls back to" in line]
     assert [f"warning: {m['stage']}: {m['capability']} falls back to {m['fallback']}" for m in fallbacks] == [
@@ -62,11 +55,11 @@ def test_quiet_console_holds_no_native_or_ray_log_line(runs):
 
 @pytest.mark.slow
 def test_the_noise_is_in_the_run_logs_per_worker(runs):
-    root, _quiet, _verbose = runs
-    logs = root / "quiet" / "logs"
+    _root, quiet, _verbose = runs
+    logs = quiet.out / "logs"
     workers = sorted(logs.glob("worker-*.log"))
     assert (logs / "driver.log").is_file() and len(workers) >= 2, sorted(p.name for p in logs.iterdir())
-    found = noise_in(all_logs(root / "quiet"))
+    found = noise_in(all_logs(quiet.out))
     for name in ALWAYS_PRESENT:
         assert name in found, f"{name} not captured in {logs}"
     # MediaPipe runs in the workers: its lines are in their files, Ray's own warning in the driver's
@@ -80,5 +73,5 @@ def test_verbose_shows_them_on_the_console_and_still_logs_them(runs):
     shown = noise_in(verbose.stdout + verbose.stderr)
     for name in ALWAYS_PRESENT:
         assert name in shown, f"--verbose did not show {name}"
-    assert "accounting: inputs 3 = kept 3 + rejected 0 + failed 0 OK" in verbose.stdout
+    assert "accounting: inputs 5 = kept 3 + rejected 2 + failed 0 OK" in verbose.stdout
     assert "face_landmarker_graph" in noise_in(all_logs(root / "verbose"))

@@ -10,7 +10,6 @@ import subprocess
 import pytest
 
 from apps.report.run_plots import PLOTS
-from tests.curation.observed_runs import MIXED_CLIPS, clip_folder
 from tests.curation.pipeline_runs import run_cli
 
 CHROMIUM_FLAGS = [
@@ -33,14 +32,8 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def run_dir(shared_media, tmp_path_factory):
-    root = tmp_path_factory.mktemp("report")
-    inputs = clip_folder(shared_media, root / "in", MIXED_CLIPS, empty_file=True)
-    out = root / "run"
-    ran = run_cli("run", "--input", str(inputs), "--out", str(out), "--workflow", "smoke", "--executor", "local",
-                  timeout=900)
-    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    return out
+def run_dir(smoke_run):
+    return smoke_run.out
 
 
 def _query(out, sql: str) -> float:
@@ -72,7 +65,7 @@ def test_report_renders_every_plot_and_its_numbers_equal_the_queries(run_dir, tm
     for name, sql in EXPECTED.items():
         expected = _query(run_dir, sql)
         assert float(shown[name]) == pytest.approx(float(expected), abs=5e-5), (name, shown[name], expected)
-    assert (shown["inputs"], shown["kept"], shown["rejected"]) == ("4", "2", "2")
+    assert (shown["inputs"], shown["kept"], shown["rejected"]) == ("5", "3", "2")
 
     screenshot = tmp_path / "report.png"
     subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={screenshot}",

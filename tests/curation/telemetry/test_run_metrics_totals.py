@@ -1,67 +1,23 @@
 """The run's metrics against its manifests: Ray's Prometheus endpoint while the run goes, the
 ``metrics.prom`` snapshot it leaves, and ``metrics.jsonl``, all with the manifests' totals.
 
-One smoke run on the embedded Ray over two kept talking heads, a no-face clip and an empty file;
-the test reads the endpoint the run prints while the run is going.
+The session's one smoke run on the embedded Ray (``smoke_run``: two kept talking heads, a kept
+clip without audio, a no-face clip and an empty file), whose endpoint was read while it went.
 """
 
-import re
-import subprocess
-import threading
-import time
-import urllib.request
-
 import pytest
-from observed_runs import MIXED_CLIPS, clip_folder
-from pipeline_runs import REPO_ROOT, cli_command, cli_env
 
 from curation.manifests.duckdb_views import open_catalog
 from curation.run.run_info import read_run_info
 from curation.run.run_store import RunStore
 from curation.telemetry.metrics_log import final_totals, read_metrics_log
 from curation.telemetry.ray_metrics import SNAPSHOT_FILE, parse_counters
-
-
-def _videos_done(text: str) -> float:
-    return sum(v for (name, _labels), v in parse_counters(text).items() if name == "lpm_videos_done_total")
+from tests.curation.observed_runs import videos_done
 
 
 @pytest.fixture(scope="module")
-def run(shared_media, tmp_path_factory):
-    root = tmp_path_factory.mktemp("metrics")
-    inputs = clip_folder(shared_media, root / "in", MIXED_CLIPS, empty_file=True)
-    out = root / "run"
-    process = subprocess.Popen(
-        cli_command("run", "--input", str(inputs), "--out", str(out), "--workflow", "smoke", "--workers", "2"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=REPO_ROOT,
-        stdin=subprocess.DEVNULL,
-    )
-    lines: list[str] = []
-    endpoint = threading.Event()
-    reader = threading.Thread(target=lambda: [lines.append(line) or endpoint.set() for line in process.stdout
-                                              if line], daemon=True)
-    reader.start()
-    scrapes: list[float] = []  # lpm_videos_done_total as the endpoint showed it, while the run went on
-    url = None
-    deadline = time.monotonic() + 900
-    while process.poll() is None and time.monotonic() < deadline:
-        if url is None:
-            found = [m.group(1) for line in lines if (m := re.search(r"Prometheus metrics: (\S+)", line))]
-            url = found[0] if found else None
-        if url is not None:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    text = response.read().decode()
-                if process.poll() is None:
-                    scrapes.append(_videos_done(text))
-            except OSError:
-                pass
-        time.sleep(0.5)
-    process.wait(timeout=60)
-    reader.join(timeout=10)
-    stderr = process.stderr.read()
-    assert process.returncode == 0, "".join(lines)[-3000:] + stderr[-3000:]
-    return out, scrapes, "".join(lines)
+def run(smoke_run):
+    return smoke_run.out, smoke_run.scrapes, smoke_run.stdout
 
 
 def _manifest_totals(out) -> dict[str, dict]:
@@ -98,7 +54,7 @@ def _check_totals(values: dict, expected: dict) -> None:
 def test_the_run_has_every_kind_of_outcome(run):
     out, _scrapes, _stdout = run
     expected = _manifest_totals(out)
-    assert expected["videos"] == {"kept": 2, "rejected": 2}
+    assert expected["videos"] == {"kept": 3, "rejected": 2}
     assert ("video", "ingest", "empty_file") in expected["rejections"]
     assert any(stage == "performer_filter" for _e, stage, _r in expected["rejections"])
 
@@ -119,7 +75,7 @@ def test_the_prometheus_snapshot_has_the_manifests_totals(run):
     assert "# TYPE ray_lpm_videos_total counter" in text and "# TYPE ray_lpm_stage_seconds histogram" in text
     values = parse_counters(text)
     _check_totals(values, _manifest_totals(out))
-    assert _videos_done(text) >= max(scrapes)
+    assert videos_done(text) >= max(scrapes)
     print(f"manifests: {_manifest_totals(out)}")
     # per-stage seconds: the counter's totals are the run's own (run.json sums them over the videos)
     stage_seconds = _by(values, "lpm_stage_seconds_total", "stage")
@@ -127,7 +83,7 @@ def test_the_prometheus_snapshot_has_the_manifests_totals(run):
     assert stage_seconds == pytest.approx(recorded, rel=1e-6)
     # and the histogram counted one observation per video per stage that ran on it
     counts = _by(values, "lpm_stage_seconds_count", "stage")
-    assert counts["probe"] == 3 and set(counts) == set(stage_seconds)
+    assert counts["probe"] == 4 and set(counts) == set(stage_seconds)
 
 
 @pytest.mark.slow
@@ -138,4 +94,4 @@ def test_metrics_jsonl_totals_equal_the_manifests(run):
     assert [line["elapsed_s"] for line in lines] == sorted(line["elapsed_s"] for line in lines)
     totals = {(name, tuple(sorted(labels))): v for (name, labels), v in final_totals(lines).items()}
     _check_totals(totals, _manifest_totals(out))
-    assert lines[-1]["accounting"]["inputs"] == 4
+    assert lines[-1]["accounting"]["inputs"] == 5
