@@ -13,8 +13,9 @@ import psutil
 import pytest
 from pipeline_runs import manifest
 
-# Three different people (no near-duplicates), about 20 s of talking heads in all.
-CLIPS = ["talkvid_tys_gt.mp4", "fantasy_end0.1.mp4", "infinitetalk_ref_video.mp4"]
+# Three different people (no near-duplicates), 12 s of talking heads in all, each kept with one
+# sample: with one sample per shard, three shards to crash between and inside.
+CLIPS = ["talkvid_tys_gt.mp4", "fantasy_end1.0.mp4", "talkvid_talk_emotion_gt.mp4"]
 # One sample per shard: crashes can then fall between shards and inside one.
 SHARD_BYTES = "samples.shard_target_bytes=1"
 pytestmark = pytest.mark.slow
