@@ -9,6 +9,7 @@ import traceback
 
 from curation.media.ffmpeg_runner import MediaTimeoutError
 from curation.runtime.stage import Stage
+from curation.runtime.thread_limits import threads_for
 from curation.runtime.video_work import VideoWork
 from schemas.reasons import Reason
 
@@ -20,7 +21,8 @@ def run_stage(stage: Stage, work: VideoWork) -> VideoWork:
     try:
         if work.state == "pending":
             stage.check_needs(work)
-        work = stage.process(work)
+        with threads_for(stage.resources.cpus):
+            work = stage.process(work)
     except MediaTimeoutError as err:
         work.fail(stage.name, Reason.TIMEOUT, str(err))
     except OSError as err:
