@@ -35,7 +35,7 @@ class IdentityStage(RunScopeStage):
 
     descriptor: FaceDescriptorChoice = "auto"
     distance_threshold: float | None = None  # default: per descriptor kind (annotators/identity/identity_clusterer)
-    # frames per track embedded; default: the embedder's own (4 for dlib and ArcFace, 8 for the descriptor)
+    # frames per track embedded; default: the embedder's own (2 for dlib, 4 for ArcFace, 8 for the descriptor)
     max_frames: int | None = field(default=None, metadata={"range": (1, 64)})
     match_run: str | None = None  # an earlier run directory whose identities this run continues
     device: DeviceChoice = "auto"  # ArcFace on a GPU when the worker sees one
