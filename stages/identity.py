@@ -32,6 +32,8 @@ class IdentityStage(RunScopeStage):
     needs: ClassVar[tuple[str, ...]] = ("tracks", "crops")
     adds: ClassVar[tuple[str, ...]] = ("identity_vectors", "tracks.identity_id", "segments.identity_id")
     resources: ClassVar[Resources] = Resources(cpus=1)
+    # 2: dlib's track vectors from 2 frames instead of 4 (the face grouping and identities they give)
+    version: ClassVar[int] = 2
 
     descriptor: FaceDescriptorChoice = "auto"
     distance_threshold: float | None = None  # default: per descriptor kind (annotators/identity/identity_clusterer)
