@@ -101,9 +101,10 @@ class ShotRow:
     audio_clipping_frac: F32 = None  # fraction of samples at full scale
     n_faces_max: I32 = None
     performer_track_id: Str = None
-    # burned-in text (annotators.models.text_overlay), over the OCR-sampled frames; null when none was sampled
-    text_area_frac: F32 = None  # mean share of the frame under text boxes
-    text_frames_frac: F32 = None  # share of sampled frames with any text
+    # burned-in text (annotators.shots.text_overlay), over the OCR-sampled frames: those showing a face, read
+    # only in the rows of the faces' crops (visual_analysis.text_region); null when none was sampled
+    text_area_frac: F32 = None  # mean share of the frame under the text boxes found there
+    text_frames_frac: F32 = None  # share of sampled frames with any text found there
     text_on_crop_frac: F32 = None  # the performer's: share of its sampled frames with text over its crop
 
 

@@ -32,10 +32,12 @@ class IdentityStage(RunScopeStage):
     needs: ClassVar[tuple[str, ...]] = ("tracks", "crops")
     adds: ClassVar[tuple[str, ...]] = ("identity_vectors", "tracks.identity_id", "segments.identity_id")
     resources: ClassVar[Resources] = Resources(cpus=1)
+    # 2: dlib's track vectors from 2 frames instead of 4 (the face grouping and identities they give)
+    version: ClassVar[int] = 2
 
     descriptor: FaceDescriptorChoice = "auto"
     distance_threshold: float | None = None  # default: per descriptor kind (annotators/identity/identity_clusterer)
-    # frames per track embedded; default: the embedder's own (4 for dlib and ArcFace, 8 for the descriptor)
+    # frames per track embedded; default: the embedder's own (2 for dlib, 4 for ArcFace, 8 for the descriptor)
     max_frames: int | None = field(default=None, metadata={"range": (1, 64)})
     match_run: str | None = None  # an earlier run directory whose identities this run continues
     device: DeviceChoice = "auto"  # ArcFace on a GPU when the worker sees one

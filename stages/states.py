@@ -54,6 +54,8 @@ class StatesStage(Stage):
         "segments", "voice_faces", "identity_vectors", "track_features.state", "track_features.speaking_prob"
     )
     resources: ClassVar[Resources] = Resources(cpus=0.5)
+    # 2: dlib's track vectors from 2 frames instead of 4 (the face grouping and identities they give)
+    version: ClassVar[int] = 2
 
     active_speaker: str = "mouth_vad"
     # Mouth-motion speaker settings. A shorter window than the annotator's 1 s keeps a speaker's

@@ -2,7 +2,8 @@
 
 Per frame: shot detection and quality on a thumbnail, the FaceLandmarker on the analysis frame,
 (every ``small_face_every_s``) a tiled search for faces too small for the landmarker, and (at
-``text_overlay_fps``) the OCR text detector for burned-in text (``annotators.models.text_overlay``). After
+``text_overlay_fps``, on frames with a face, over the rows of the performers' crops) the OCR text
+detector for burned-in text (``annotators.models.text_box_detector``). After
 the pass: shots, per-shot face tracks with float16 per-frame signals, and a few JPEG crops per
 second of every face for identity and references. Frames are dropped as soon as they are used.
 """
@@ -78,6 +79,13 @@ class VisualAnalysisStage(Stage):
     # where text counts as over the performer (annotators.shots.text_overlay.performer_band).
     text_overlay_fps: float = field(default=1.0, metadata={"range": (0, 25)})
     text_crop_scale: float = field(default=2.6, metadata={"range": (1, 10)})
+    # Where the detector looks: "performers", the rows of this frame's faces' crops at the frame's
+    # full width (text counts only in the band over and under a face, and lines are searched
+    # whole), and not at all on a frame without a face (no track there, nothing to keep); "frame",
+    # every sampled frame whole, as first built (the shot's text_area_frac then covers text
+    # anywhere). A portrait close-up's crop is a little over half its rows; a landscape or square
+    # close-up's crop spans all of them, so it costs the same.
+    text_region: Literal["performers", "frame"] = "performers"
 
     def setup(self) -> None:
         self._model_path = resolve("face_landmarker")
@@ -136,8 +144,6 @@ class VisualAnalysisStage(Stage):
                     if hash_every and frame.index % hash_every == 0:
                         key_frame_hashes.times.append(frame.t)
                         key_frame_hashes.hashes.append(phash64(thumb))
-                    if text_every and frame.index % text_every == 0:
-                        text_samples[frame.index] = self._text.boxes(frame.rgb)
                     observations = [(o, False) for o in landmarker.detect(frame.rgb, frame.t)]
                     if finder is not None:
                         every = small_every_with_face if observations else small_every
@@ -146,6 +152,10 @@ class VisualAnalysisStage(Stage):
                             last_search = frame.index
                         followed = self._small_faces(finder, frame.rgb, search, observations, followed)
                     faces_per_frame.append([_frame_face(o, tile) for o, tile in observations])
+                    if text_every and frame.index % text_every == 0:
+                        rows = self._text_rows([o.box for o, _ in observations], geometry)
+                        if rows is not None:
+                            text_samples[frame.index] = self._text.boxes(frame.rgb, rows)
                     if crop_every and frame.index % crop_every == 0:
                         for det, (obs, _tile) in enumerate(observations):
                             crops[(frame.index, det)] = _crops(frame.rgb, frame.t, obs, f"{frame.index:06d}-{det}")
@@ -250,19 +260,35 @@ class VisualAnalysisStage(Stage):
         archive = write_blobs(work.run_uri, video_id, "crops", jpegs)
         work.crops = FaceCrops(archive=archive, by_track=candidates)
 
+    def _text_rows(self, face_boxes: list[np.ndarray], geometry: AnalysisGeometry) -> tuple[float, float] | None:
+        """The rows (top, bottom, fractions of the frame height) the text detector looks at on a
+        sampled frame: all of them, or (``performers``) those of every face's crop (None without
+        a face: no track there)."""
+        if self.text_region == "frame":
+            return (0.0, 1.0)
+        if not face_boxes:
+            return None
+        size = np.array([geometry.width, geometry.height] * 2, dtype=np.float64)
+        bands = [self._band(tuple(np.asarray(b, np.float64) / size), geometry) for b in face_boxes]
+        return min(b[1] for b in bands), max(b[3] for b in bands)
+
+    def _band(self, face_box: Region, geometry: AnalysisGeometry) -> Region:
+        """The performer's band of the crop the clip is cut from, as fractions of the frame."""
+        width, height = geometry.width, geometry.height
+        crop = performer_crop(face_box, width, height, self.text_crop_scale)
+        box = (crop.x / width, crop.y / height, (crop.x + crop.side) / width, (crop.y + crop.side) / height)
+        return performer_band(box, face_box)
+
     def _crop_regions(
         self, features: dict, first_frame: int, geometry: AnalysisGeometry, text_samples: dict[int, np.ndarray]
     ) -> list[tuple[int, Region]]:
         """(frame index, the performer's band of its crop as fractions of the frame) on the
         OCR-sampled frames showing the face."""
-        width, height = geometry.width, geometry.height
         regions = []
         for i in np.flatnonzero(features["present"]):
             if first_frame + i in text_samples:
                 face_box = tuple(features["face_box"][i].astype(float))
-                crop = performer_crop(face_box, width, height, self.text_crop_scale)
-                box = (crop.x / width, crop.y / height, (crop.x + crop.side) / width, (crop.y + crop.side) / height)
-                regions.append((first_frame + int(i), performer_band(box, face_box)))
+                regions.append((first_frame + int(i), self._band(face_box, geometry)))
         return regions
 
 

@@ -10,6 +10,8 @@ crop and 0-1.3 % of its band); subtitles, centred under the speaker, cross the b
 
 The boxes come from ``annotators.models.text_box_detector`` (PP-OCRv4 text detection) on a few
 frames per second: subtitles stay on screen for a second or more, so a frame a second sees them.
+The stage runs it only on sampled frames that show a face, over the rows of the faces' crops
+(``visual_analysis.text_region``): text anywhere else never reaches a decision.
 
 Per sampled frame the detector gives axis-aligned boxes as fractions of the frame; per shot,
 ``shot_text_scores`` gives the mean area the text covers and the share of sampled frames with

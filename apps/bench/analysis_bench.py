@@ -14,6 +14,11 @@ N CPUs with ``sched_setaffinity``: with one worker on a two-core machine the dec
 otherwise run on the idle second core for free, flattering the per-core figure and hiding what
 two workers really gain over one.
 
+With ``variants`` (named lists of ``--set`` overrides, e.g. with and without OCR), every round
+times the pipeline once per variant after the floors, so the variants are compared in the same
+minutes; ``wall_seconds`` is the first variant's and ``variant_wall_seconds`` holds each one's
+best. ``apps.bench.analysis_cpu`` measures the same variants in CPU seconds.
+
 Start-up is timed the same way on both sides: the floors start their worker processes (Python,
 imports, the model) inside the clock, as the pipeline starts its actors inside its own; Ray
 itself is up and has run one job before the clock, like a cluster that is already running.
@@ -25,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +58,8 @@ class AnalysisBenchResult:
     repeat: int = 1
     all_wall_seconds: tuple[float, ...] = ()
     all_model_floor_seconds: tuple[float, ...] = ()
+    variant_wall_seconds: dict[str, float] = field(default_factory=dict)
+    variant_all_wall_seconds: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -90,18 +97,25 @@ def select_files(input_dir: str, label: str | None, limit: int | None) -> list[s
 
 
 def run_analysis_bench(
-    files: list[str], worker_counts: list[int], registry: dict, overrides: list[str], repeat: int = 1
+    files: list[str],
+    worker_counts: list[int],
+    registry: dict,
+    overrides: list[str],
+    repeat: int = 1,
+    variants: dict[str, list[str]] | None = None,
 ) -> list[AnalysisBenchResult]:
     """One result per worker count. Each round measures every count in turn (floors, then the
-    pipeline, on a Ray started for that count), so all counts are measured in the same minutes
-    and a slow spell of the machine cannot land on one count only and skew the scaling."""
+    pipeline of every variant, on a Ray started for that count), so all counts and variants are
+    measured in the same minutes and a slow spell of the machine cannot land on one of them only."""
     import ray
 
-    workflow = load_workflow("analysis", registry, overrides)
-    stage = workflow.stage("visual_analysis")
+    variants = variants or {"": []}
+    workflows = {name: load_workflow("analysis", registry, overrides + extra) for name, extra in variants.items()}
+    stage = next(iter(workflows.values())).stage("visual_analysis")
     infos: dict[str, MediaInfo] = {f: probe_media(f) for f in files}
     model = resolve("face_landmarker")
     runs: dict[int, list[tuple[float, float, float, float, float]]] = {w: [] for w in worker_counts}
+    variant_walls: dict[int, dict[str, list[float]]] = {w: {name: [] for name in variants} for w in worker_counts}
     frames = 0
     for _ in range(max(1, repeat)):
         for workers in worker_counts:
@@ -113,10 +127,21 @@ def run_analysis_bench(
                 _warm_up_ray(workers)
                 decode_s, frames = measure_floor("decode", infos, *settings)
                 model_s, _ = measure_floor("model", infos, *settings)
-                wall, peak, total_peak = _time_pipeline(files, workflow, workers)
+                timings = {name: _time_pipeline(files, workflow, workers) for name, workflow in workflows.items()}
                 ray.shutdown()
+            for name, (wall, _, _) in timings.items():
+                variant_walls[workers][name].append(wall)
+            wall, _, _ = next(iter(timings.values()))
+            peak = max(t[1] for t in timings.values())
+            total_peak = max(t[2] for t in timings.values())
             runs[workers].append((decode_s, model_s, wall, peak, total_peak))
-    return [_best_of(workers, runs[workers], files, infos, frames) for workers in worker_counts]
+    results = [_best_of(workers, runs[workers], files, infos, frames) for workers in worker_counts]
+    if len(variants) > 1:
+        for result in results:
+            walls = variant_walls[result.workers]
+            result.variant_all_wall_seconds = {name: tuple(w) for name, w in walls.items()}
+            result.variant_wall_seconds = {name: min(w) for name, w in walls.items()}
+    return results
 
 
 def _best_of(

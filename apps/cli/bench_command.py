@@ -20,6 +20,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--repeat", type=int, default=1, help="interleaved runs of floors and pipeline; each figure is its best run"
     )
     a.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    a.add_argument(
+        "--variant", dest="variants", action="append", default=[], metavar="NAME=[STAGE.PARAM=VALUE,...]",
+        help="a named set of overrides (on top of --set), measured interleaved with the other variants in every"
+        " round; the first is the reference (e.g. no_ocr=visual_analysis.text_overlay_fps=0, then now=)",
+    )
+    a.add_argument(
+        "--cpu", action="store_true",
+        help="CPU seconds of the analysis stages and of the identity embedding of the kept tracks, in this"
+        " process (robust to other load), instead of wall time on Ray",
+    )
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.set_defaults(handler=handle_analysis)
     p = bsub.add_parser("pipeline", help="accuracy against ground truth and speed of the whole pipeline")
@@ -60,13 +70,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(handler=handle_scale)
 
 
+def parse_variants(given: list[str]) -> dict[str, list[str]]:
+    """``NAME=STAGE.PARAM=VALUE,...`` (the overrides may be empty) -> {NAME: [override, ...]}."""
+    variants: dict[str, list[str]] = {}
+    for text in given:
+        name, sep, overrides = text.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--variant {text!r}: expected NAME=[STAGE.PARAM=VALUE,...]")
+        if name in variants:
+            raise SystemExit(f"--variant {name!r} given twice")
+        variants[name] = [o for o in overrides.split(",") if o.strip()]
+    return variants
+
+
 def handle_analysis(args: argparse.Namespace) -> int:
     from apps.bench.analysis_bench import run_analysis_bench, select_files, summarise_runs
     from stages.workflow_stages import WORKFLOW_STAGES
 
     files = select_files(args.input, args.label, args.limit)
+    variants = parse_variants(args.variants)
+    if args.cpu:
+        return _handle_analysis_cpu(args, files, variants or {"": []})
     counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
-    results = [r.as_dict() for r in run_analysis_bench(files, counts, WORKFLOW_STAGES, args.overrides, args.repeat)]
+    results = [
+        r.as_dict()
+        for r in run_analysis_bench(files, counts, WORKFLOW_STAGES, args.overrides, args.repeat, variants or None)
+    ]
     summary = summarise_runs(results)
     if args.json:
         print(json.dumps(summary, indent=1))
@@ -98,11 +127,52 @@ def handle_analysis(args: argparse.Namespace) -> int:
             f"{r['peak_rss_mb']:.0f}",
         )
     Console().print(table)
+    if len(variants) > 1:
+        walls = Table("workers", "variant", "overrides", "wall s (best)", "runs", f"vs {next(iter(variants))}",
+                      title="bench analysis: variants, interleaved")
+        for r in results:
+            reference = next(iter(r["variant_wall_seconds"].values()))
+            for name, wall in r["variant_wall_seconds"].items():
+                runs = ", ".join(f"{w:.1f}" for w in r["variant_all_wall_seconds"][name])
+                walls.add_row(str(r["workers"]), name, " ".join(variants[name]) or "-", f"{wall:.1f}", runs,
+                              f"{wall / reference - 1:+.1%}")
+        Console().print(walls)
     if "scaling_speedup" in summary:
         Console().print(
             f"throughput with {counts[-1]} workers / {counts[0]}: {summary['scaling_speedup']:.2f}x"
             f" (the model floor: {summary['model_floor_scaling_speedup']:.2f}x)"
         )
+    return 0
+
+
+def _handle_analysis_cpu(args: argparse.Namespace, files: list[str], variants: dict[str, list[str]]) -> int:
+    from apps.bench.analysis_cpu import cpu_summary, run_cpu_variants
+    from stages.workflow_stages import WORKFLOW_STAGES
+
+    summary = cpu_summary(run_cpu_variants(files, WORKFLOW_STAGES, args.overrides, variants, args.repeat))
+    summary["files"] = len(files)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return 0
+    reference = summary["reference"]
+    table = Table(
+        "variant", "overrides", "analysis CPU s", "of it text detection", "identity embedding (tracks)",
+        "OCR + identity / rest", f"analysis + identity vs {reference}",
+        title=f"bench analysis --cpu: {len(files)} files, best of {args.repeat}, variants interleaved",
+    )
+    for row in summary["variants"]:
+        table.add_row(
+            row["variant"], " ".join(row["overrides"]) or "-", f"{row['analysis_cpu_s']:.2f}",
+            f"{row['text_detection_cpu_s']:.2f} ({row['text_detection_own_frac']:.1%})",
+            f"{row['identity_cpu_s']:.2f} ({row['identity_own_frac']:.1%}, {row['tracks_embedded']})",
+            f"{row['added_own_frac']:.1%}", f"{row['added_frac']:+.1%}",
+        )
+    Console(width=160).print(table)
+    Console(width=160).print(
+        "text detection and identity embedding as shares of the analysis without the text detection;"
+        f" the last column: this variant's analysis minus {reference}'s, plus its identity embedding,"
+        f" over {reference}'s analysis"
+    )
     return 0
 
 

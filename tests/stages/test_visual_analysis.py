@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from annotators.face.face_signals import SIGNAL_NAMES
+from curation.media.frame_source import AnalysisGeometry
 from curation.runtime.stored_crops import crop_jpegs
 from stages.visual_analysis import VisualAnalysisStage, resize_short
 from tests.stages.analysis_runner import analyse
@@ -171,3 +172,37 @@ def test_quality_images_match_one_area_resize(shape):
     assert abs(min(thumb.shape[:2]) - min(128, min(shape))) <= 1
     direct = cv2.resize(smooth, thumb.shape[1::-1], interpolation=cv2.INTER_AREA)
     assert np.abs(direct.astype(int) - thumb.astype(int)).mean() < 1.0
+
+
+def test_text_detector_looks_at_the_rows_of_the_faces_crops_only():
+    """``text_region=performers``: the rows of every face's crop band, none without a face; the
+    whole frame with ``frame``. A portrait frame: the crop of a face is a square of the frame's
+    width, so it holds only part of the rows."""
+    geometry = AnalysisGeometry.for_source(480, 848, 512)
+    stage = VisualAnalysisStage()
+    face = np.array([140.0, 200.0, 340.0, 420.0])  # x0, y0, x1, y1 analysis pixels
+    top, bottom = stage._text_rows([face], geometry)
+    assert 0.1 < top < 200 / 848 and 420 / 848 < bottom < 0.8 and bottom - top == pytest.approx(480 / 848, abs=0.01)
+    lower = face + np.array([0.0, 380.0, 0.0, 380.0])
+    assert stage._text_rows([face, lower], geometry) == (top, stage._text_rows([lower], geometry)[1])
+    assert stage._text_rows([], geometry) is None
+    assert VisualAnalysisStage(text_region="frame")._text_rows([], geometry) == (0.0, 1.0)
+
+
+def test_text_detection_runs_on_sampled_frames_with_a_face_only(shared_media, models_dir, monkeypatch):
+    import stages.visual_analysis as visual_analysis
+
+    calls: list[tuple[float, float] | None] = []
+
+    class CountingDetector(visual_analysis.TextBoxDetector):
+        def boxes(self, rgb: np.ndarray, rows: tuple[float, float] | None = None) -> np.ndarray:
+            calls.append(rows)
+            return super().boxes(rgb, rows)
+
+    monkeypatch.setattr(visual_analysis, "TextBoxDetector", CountingDetector)
+    no_face = analyse(shared_media / NO_FACE, VisualAnalysisStage())
+    assert calls == [] and all(s["text_area_frac"] is None for s in no_face.shots)
+    talking = analyse(shared_media / TALKING, VisualAnalysisStage())
+    assert len(calls) == len(range(0, talking.analysis.n_frames, 25))  # 1 frame/s, a face on each
+    assert all(rows is not None and 0.0 <= rows[0] < rows[1] <= 1.0 for rows in calls)
+    assert talking.tracks[0]["text_on_crop_frac"] == 0.0 and talking.shots[0]["text_frames_frac"] == 0.0

@@ -83,3 +83,20 @@ def test_a_corner_watermark_beside_the_face_is_not_over_the_performer_but_subtit
     assert covered_fraction(subtitle, band) > 2 * MIN_REGION_COVER
     # the band stays inside the crop
     assert performer_band((0.3, 0.1, 0.6, 0.7), (0.25, 0.2, 0.45, 0.5)) == (0.3, 0.1, 0.45, 0.7)
+
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_a_strip_of_the_performers_rows_finds_the_subtitle_as_the_whole_frame_does(shared_media, detector, clip):
+    """The stage looks only at the rows of the performers' crops (``visual_analysis.text_region``):
+    text there must cover the band as much as when the whole frame is searched, in frame fractions."""
+    subtitled = burn_subtitles(first_frames(shared_media / clip)[0].copy(), ("So tell me what happened next",))
+    band = (0.3, 0.3, 0.7, 0.95)  # a crop's band whose lower edge crosses the subtitle line
+    whole = detector.boxes(subtitled)
+    strip = detector.boxes(subtitled, (band[1], band[3]))
+    assert covered_fraction(strip, band) >= MIN_REGION_COVER
+    # within a raster row or so of the 64x64 cover grid: the box edges move by a detector pixel
+    assert covered_fraction(strip, band) == pytest.approx(covered_fraction(whole, band), abs=0.02)
+    lowest = strip[np.argmax(strip[:, 3])]
+    assert lowest[1] > 0.75 and lowest[2] - lowest[0] > 0.3  # where the whole frame has it
+    assert len(detector.boxes(subtitled, (0.1, 0.4))) == 0  # rows well above the subtitle: nothing

@@ -1,0 +1,167 @@
+"""``lpm-curate bench analysis --cpu``: what each variant of the analysis costs in CPU seconds.
+
+Wall time on a shared machine moves by tens of percent with the other load; the CPU seconds a
+process spends on the same work barely move. Here the analysis stages (probe to performer filter)
+run in this one process on each file, each variant of ``--set`` overrides in turn, round after
+round, and each figure is its best round. A stage's seconds include its ``setup`` (loading its
+models, paid once per worker) and the CPU of the processes it starts and waits for (ffmpeg).
+
+The text detector's own CPU seconds (its calls inside the visual analysis, the model loading on
+the first one included) are also counted apart, on the calling thread (ONNX Runtime runs it there
+with one thread): the difference between two variants' whole-stage seconds moves by a few
+percent from round to round on a loaded machine, the detector's own seconds do not.
+
+After the analysis of a variant, the identity embedding the ``states`` and ``identity`` stages
+would compute (one vector per usable track, ``annotators.identity.track_identity``, with the
+embedder and frame count of that variant's ``identity`` stage, set-up included) is timed the
+same way: it is not part of the analysis workflow, but it is paid for every analysed track.
+"""
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from annotators.identity.track_identity import face_embedder, track_identity_vector
+from curation.config.workflow import load_workflow
+from curation.ingest.content_id import identify_input
+from curation.runtime.stage_runner import run_stage
+from curation.runtime.video_work import VideoWork
+
+ANALYSIS_STAGES = ("probe", "visual_analysis", "audio_analysis", "performer_filter")
+T = TypeVar("T")
+
+
+@dataclass
+class VariantCpu:
+    """Best-round CPU seconds of one variant: per analysis stage, and the identity embedding."""
+
+    name: str
+    overrides: list[str]
+    stage_cpu_s: dict[str, float] = field(default_factory=dict)
+    identity_cpu_s: float = float("inf")
+    text_detection_cpu_s: float = float("inf")
+    tracks_embedded: int = 0
+    rounds: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def analysis_cpu_s(self) -> float:
+        return sum(self.stage_cpu_s.values())
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of the children it has waited for (ffmpeg)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def timed(call: Callable[[], T]) -> tuple[T, float]:
+    started = cpu_seconds()
+    result = call()
+    return result, cpu_seconds() - started
+
+
+def run_cpu_variants(
+    files: list[str], registry: dict, overrides: list[str], variants: dict[str, list[str]], repeat: int = 2
+) -> list[VariantCpu]:
+    """One result per variant, in the order given; variants interleaved in every round."""
+    results = {name: VariantCpu(name, extra) for name, extra in variants.items()}
+    for _ in range(max(1, repeat)):
+        for name, extra in variants.items():
+            stage_cpu, text_cpu, identity_cpu, tracks = _one_round(files, registry, overrides + extra)
+            result = results[name]
+            result.text_detection_cpu_s = min(result.text_detection_cpu_s, text_cpu)
+            for stage, seconds in stage_cpu.items():
+                result.stage_cpu_s[stage] = min(result.stage_cpu_s.get(stage, float("inf")), seconds)
+            result.identity_cpu_s = min(result.identity_cpu_s, identity_cpu)
+            result.tracks_embedded = tracks
+            result.rounds.append({**stage_cpu, "text_detection": text_cpu, "identity_embedding": identity_cpu})
+    return list(results.values())
+
+
+class ThreadCpuMeter:
+    """Wraps a callable and adds up the CPU seconds of the calling thread spent in it."""
+
+    def __init__(self, call: Callable[..., Any]) -> None:
+        self.call = call
+        self.seconds = 0.0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return self.call(*args, **kwargs)
+        finally:
+            self.seconds += time.thread_time() - started
+
+
+def _one_round(files: list[str], registry: dict, overrides: list[str]) -> tuple[dict[str, float], float, float, int]:
+    workflow = load_workflow("default", registry, overrides)
+    stages = [workflow.stage(name) for name in ANALYSIS_STAGES]
+    identity = workflow.stage("identity")
+    stage_cpu = dict.fromkeys(ANALYSIS_STAGES, 0.0)
+    works = []
+    with tempfile.TemporaryDirectory(prefix="lpm-bench-cpu-") as store:
+        for stage in stages:
+            _, stage_cpu[stage.name] = timed(stage.setup)
+        # The visual analysis holds its text detector as ``_text`` (None with OCR off); the meter
+        # is this benchmark's instrument, the stage knows nothing of it.
+        text = getattr(workflow.stage("visual_analysis"), "_text", None)
+        meter = ThreadCpuMeter(text.boxes) if text is not None else None
+        if meter is not None:
+            text.boxes = meter
+        for path in files:
+            work = VideoWork(uri=path, video_id=identify_input(path).video_id, run_uri=store)
+            for stage in stages:
+                work, seconds = timed(lambda s=stage, w=work: run_stage(s, w))
+                stage_cpu[stage.name] += seconds
+            if work.state == "failed":
+                raise RuntimeError(f"{path} failed during the benchmark: {work.reason} {work.detail}")
+            works.append(work)
+        # the embedder as the identity stage builds and sets it up (dlib loads its network there)
+        embedder, identity_cpu = timed(lambda: face_embedder(identity.descriptor, identity.device))
+        setup = getattr(embedder, "setup", None)
+        if setup is not None:
+            identity_cpu += timed(setup)[1]
+        tracks = 0
+        for work in works:
+            for track in work.tracks:
+                if work.state != "rejected" and track.get("usable"):
+                    _, seconds = timed(
+                        lambda w=work, t=track: track_identity_vector(w, t["track_id"], embedder, identity.max_frames)
+                    )
+                    identity_cpu += seconds
+                    tracks += 1
+    return stage_cpu, meter.seconds if meter is not None else 0.0, identity_cpu, tracks
+
+
+def cpu_summary(results: list[VariantCpu]) -> dict[str, Any]:
+    """Per variant its CPU seconds, and what OCR and identity embedding add to the analysis:
+    measured directly (the detector's and the embedding's own seconds over the analysis without
+    the detector's), and as the difference to the first variant (the reference, e.g. without
+    OCR): its own analysis minus the reference's, plus its identity embedding, over the
+    reference's analysis."""
+    reference = results[0].analysis_cpu_s
+    rows = []
+    for r in results:
+        without_text = r.analysis_cpu_s - r.text_detection_cpu_s
+        rows.append(
+            {
+                "variant": r.name,
+                "overrides": r.overrides,
+                "stage_cpu_s": r.stage_cpu_s,
+                "analysis_cpu_s": r.analysis_cpu_s,
+                "identity_cpu_s": r.identity_cpu_s,
+                "tracks_embedded": r.tracks_embedded,
+                "analysis_added_frac": (r.analysis_cpu_s - reference) / reference,
+                "identity_frac": r.identity_cpu_s / reference,
+                "added_frac": (r.analysis_cpu_s - reference + r.identity_cpu_s) / reference,
+                "text_detection_cpu_s": r.text_detection_cpu_s,
+                "text_detection_own_frac": r.text_detection_cpu_s / without_text,
+                "identity_own_frac": r.identity_cpu_s / without_text,
+                "added_own_frac": (r.text_detection_cpu_s + r.identity_cpu_s) / without_text,
+                "rounds": r.rounds,
+            }
+        )
+    return {"reference": results[0].name, "variants": rows}
