@@ -29,10 +29,11 @@ peaks at a random lag and its best near-0 value is no higher than its wiggle is 
 envelope bands are averaged, the 100-1000 Hz voicing band and the 1000-3000 Hz band of
 consonants and upper formants, which marks the lips' closures and releases that the voicing
 band smooths over. Against the previous recipe (one band, +-8 lags, near-0 peak minus median),
-on the 2-s spans of 39 spliced conversations of ``lpm-curate bench speaking`` (own voice 78
-spans, another person's voice over moving lips 59) the AUC rose from 0.69 to 0.83, and on the
-speaking segments of ``lpm-curate bench dubbing`` (13 own, 64 dubbed, each read with up to 5 s
-of its track around it) from 0.96 to 0.98. Short clips give few independent syllables, so this
+on the 2-s spans of 48 spliced conversations of ``lpm-curate bench speaking`` (own voice 96
+spans, another person's voice over moving lips 73) the AUC rose from 0.66 to 0.81; on 2-s spans
+of the talking heads (``test_av_sync.py``) from 0.74 to 0.885; on the speaking segments of
+``lpm-curate bench dubbing`` (13 own, 64 dubbed, each read with up to 5 s of its track around it)
+from 0.96 to 0.98. Short clips give few independent syllables, so this
 is a quality score to rank and filter tracks by, not proof for a single clip.
 
 Sign convention: a positive offset means the audio lags the video (the sound of a mouth

@@ -4,7 +4,7 @@ Mouth motion plus voice activity calls any moving mouth under a voice "speaking"
 listener whose lips move (talking to someone off-screen, chewing, a cutaway of the other party in
 shot/reverse-shot editing) while the speaker's voice continues over their face. One short shot
 cannot settle it: a 2-s span's mouth/audio synchrony separates own from foreign voices with an
-AUC of about 0.82 (``av_sync.sync_in_context`` on the spans of ``lpm-curate bench speaking``).
+AUC of about 0.81 (``av_sync.sync_in_context`` on the spans of ``lpm-curate bench speaking``).
 A whole video usually can, because the same voice is heard over several shots: over its owner's
 face it is in sync, over the listener's face it is not.
 
