@@ -22,7 +22,7 @@ stops at a segment's edge. ``NEAR_LAG = 3``: one genuine talking head (``infinit
 Measured with ``lpm-curate bench dubbing`` (the 8 ``talking_head`` clips of shared/media, each
 muxed with every other person's voice: 13 genuine speaking segments, 64 dubbed): AUC own vs
 dubbed 0.98; genuine segments score 0.97 (``fantasy_end0.1``, the weakly guided render) and
-1.78-4.20, dubbed ones at most 1.58. ``AV_SYNC_THRESHOLD`` = 1.7 lies in that gap. It was fitted
+1.78-4.20, dubbed ones at most 1.59. ``AV_SYNC_THRESHOLD`` = 1.7 lies in that gap. It was fitted
 on those same clips (the figures of the README say so); left out one person at a time (the
 threshold fitted on the clips neither showing nor voiced by that person, the middle of the
 interval keeping fewest dubbed segments with >= 90% of genuine voiced frames), no dubbed
