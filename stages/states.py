@@ -26,7 +26,14 @@ from annotators.identity.track_identity import FaceDescriptorChoice, face_embedd
 from annotators.models.voice_embedder import CAPPED_VOICE_DISTANCE_THRESHOLD, VOICE_ENCODER_MODEL_NAME
 from annotators.speaking.active_speaker import MouthMotionSpeaker, active_speaker_model
 from annotators.speaking.av_sync import estimate_av_offset, sync_in_context
-from annotators.speaking.lip_sync import LipSyncVerdict, MouthTrack, judge, lip_sync_choice, lip_sync_model
+from annotators.speaking.lip_sync import (
+    LIP_SYNC_CONTEXT_S,
+    LipSyncVerdict,
+    MouthTrack,
+    judge,
+    lip_sync_choice,
+    lip_sync_model,
+)
 from annotators.speaking.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.timelines.segment_cutter import FrameSpan, cut_segments, present_spans
 from annotators.timelines.state_timeline import frame_states, runs, smooth_states
@@ -295,8 +302,24 @@ class StatesStage(Stage):
             # SyncNet reads the mouth pixels again: a remote input is fetched to this node first.
             video_uri=local_media(work) if self._lip_sync.name == "syncnet" else work.uri,
             face_boxes=None if boxes is None else np.asarray(boxes, dtype=np.float32)[s],
+            context=self._lip_sync_context(view, span, fps),
         )
         return judge(self._lip_sync, mouth, audio)
+
+    @staticmethod
+    def _lip_sync_context(view: "TrackView", span: FrameSpan, fps: float) -> MouthTrack:
+        """The segment's track up to ``LIP_SYNC_CONTEXT_S`` on each side, within its shot (NaN
+        where the face is absent): a 2-4 s segment alone holds a few syllables, too few to tell
+        its own voice from a dubbed one reliably."""
+        pad = round(LIP_SYNC_CONTEXT_S * fps)
+        c = slice(max(0, span.first - pad), min(len(view.present), span.end + pad))
+        return MouthTrack(
+            mouth_open=view.signals[c, _S["mouth_open"]],
+            jaw_open=view.signals[c, _S["jaw_open"]],
+            mouth_dark=view.signals[c, _S["mouth_dark"]],
+            first_frame=view.first + c.start,
+            fps=fps,
+        )
 
     def _segment(
         self, work: VideoWork, view: "TrackView", span: FrameSpan, index: int, states: np.ndarray, fps: float

@@ -8,11 +8,14 @@ For every ``*.mp4`` in DIR that has an audio stream: frames decoded at 25 fps an
 short side is ``ANALYSIS_SHORT_SIDE`` (generated clips are small; MediaPipe needs a face of about
 100 px), the largest face's mouth signals from the FaceLandmarker, and
 
-- ``sync``: ``annotators.speaking.av_sync.sync_in_context`` over the whole clip with its own audio (the
-  best mouth/audio correlation within 2 frames of zero lag minus the median over +-8 lags, a
-  SyncNet-style confidence; about 0 for a voice that is not this mouth's). On 3-10 s square
-  256 px cuts of the shared talking heads it ranked a clip's own audio above another
-  recording's in 35 of 37 pairs; on 2-s clips it is weaker (``annotators/speaking/av_sync.py``);
+- ``sync``: ``annotators.speaking.av_sync.sync_in_context`` over the whole clip with its own audio
+  (how far the best mouth/audio correlation within 3 frames of zero lag stands out of the other
+  lags up to +-8, in units of their spread: a SyncNet-style confidence as a z-score, about 0-1
+  for a voice that is not this mouth's). On ten 3-10 s square 256 px cuts of the shared talking
+  heads it ranked each clip's own audio above another recording's (own 1.50-3.22, mean 2.46;
+  another's -0.01-2.02, mean 0.92; ``tests/lpm_train/test_lpm_sample_score.py``); on 2-s clips
+  it is weaker
+  (``annotators/speaking/av_sync.py``);
 - ``offset_frames``: the lag of the correlation peak (``estimate_av_offset``, +-8 frames) when
   the clip is long enough (NaN otherwise);
 - ``identity``: cosine similarity between the clip's faces (every ``IDENTITY_EVERY``-th frame,

@@ -32,9 +32,19 @@ def test_matching_is_one_to_one_and_weighs_the_whole_video():
     assert [s.track_id for s in foreign_spans(alone, voice_owners(alone, baseline=0.1))] == ["s0"]
 
 
-def test_evidence_is_weighted_by_duration():
-    spans = [span("s0", "A", "a", 0.35, n=30), span("s1", "B", "a", 0.30, n=120)]
-    assert voice_owners(spans, baseline=0.1) == {"a": "B"}
+def test_each_span_counts_once_so_one_long_coincidence_cannot_outvote_two_shots_in_sync():
+    """Each voice is in sync over its owner in two short shots and reads a chance high over the
+    other face in one long shot; weighted by duration the long shots would swap the voices."""
+    spans = [
+        span("s0", "A", "a", 1.6),
+        span("s1", "A", "a", 1.5),
+        span("s2", "B", "a", 2.0, n=120),
+        span("s3", "B", "b", 1.7),
+        span("s4", "A", "b", 1.9, n=120),
+    ]
+    owners = voice_owners(spans, baseline=-1.0)
+    assert owners == {"a": "A", "b": "B"}
+    assert [s.track_id for s in foreign_spans(spans, owners)] == ["s2", "s4"]
 
 
 def test_voices_without_positive_evidence_stay_unowned_and_change_nothing():
