@@ -61,7 +61,8 @@ class StatesStage(Stage):
         "segments", "voice_faces", "identity_vectors", "track_features.state", "track_features.speaking_prob"
     )
     resources: ClassVar[Resources] = Resources(cpus=0.5)
-    # 2: dlib's track vectors from 2 frames instead of 4 (the face grouping and identities they give)
+    # 2: dlib's track vectors from 2 frames instead of 4 (the face grouping), and the SyncNet-style
+    # synchrony (lip-sync verdicts read with their track around them, voice-face evidence per span)
     version: ClassVar[int] = 2
 
     active_speaker: str = "mouth_vad"

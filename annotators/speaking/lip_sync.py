@@ -56,7 +56,7 @@ class MouthTrack:
     fps: float
     video_uri: str = ""  # the source, for models that read the mouth pixels themselves
     face_boxes: np.ndarray | None = None  # (n, 4) x0, y0, x1, y1 as fractions of the frame, NaN where absent
-    # The same face track around the segment, within its shot (``CONTEXT_S`` each side): a
+    # The same face track around the segment, within its shot (``LIP_SYNC_CONTEXT_S`` each side): a
     # model that pools evidence beyond the segment reads this instead; None: the segment alone.
     context: "MouthTrack | None" = None
 

@@ -14,8 +14,7 @@ short side is ``ANALYSIS_SHORT_SIDE`` (generated clips are small; MediaPipe need
   for a voice that is not this mouth's). On ten 3-10 s square 256 px cuts of the shared talking
   heads it ranked each clip's own audio above another recording's (own 1.50-3.22, mean 2.46;
   another's -0.01-2.02, mean 0.92; ``tests/lpm_train/test_lpm_sample_score.py``); on 2-s clips
-  it is weaker
-  (``annotators/speaking/av_sync.py``);
+  it is weaker (``annotators/speaking/av_sync.py``);
 - ``offset_frames``: the lag of the correlation peak (``estimate_av_offset``, +-8 frames) when
   the clip is long enough (NaN otherwise);
 - ``identity``: cosine similarity between the clip's faces (every ``IDENTITY_EVERY``-th frame,

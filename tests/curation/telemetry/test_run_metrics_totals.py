@@ -15,11 +15,6 @@ from curation.telemetry.ray_metrics import SNAPSHOT_FILE, parse_counters
 from tests.curation.observed_runs import videos_done
 
 
-@pytest.fixture(scope="module")
-def run(smoke_run):
-    return smoke_run.out, smoke_run.scrapes, smoke_run.stdout
-
-
 def _manifest_totals(out) -> dict[str, dict]:
     with open_catalog(RunStore(str(out))) as con:
         q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
@@ -51,8 +46,8 @@ def _check_totals(values: dict, expected: dict) -> None:
 
 
 @pytest.mark.slow
-def test_the_run_has_every_kind_of_outcome(run):
-    out, _scrapes, _stdout = run
+def test_the_run_has_every_kind_of_outcome(smoke_run):
+    out = smoke_run.out
     expected = _manifest_totals(out)
     assert expected["videos"] == {"kept": 3, "rejected": 2}
     assert ("video", "ingest", "empty_file") in expected["rejections"]
@@ -60,8 +55,8 @@ def test_the_run_has_every_kind_of_outcome(run):
 
 
 @pytest.mark.slow
-def test_the_endpoint_moved_while_the_run_went_on(run):
-    _out, scrapes, _stdout = run
+def test_the_endpoint_moved_while_the_run_went_on(smoke_run):
+    scrapes = smoke_run.scrapes
     shown = sorted(set(scrapes))
     assert len([v for v in shown if v > 0]) >= 3, f"the endpoint's videos-done counter only showed {shown}"
     assert scrapes == sorted(scrapes), "a counter never goes down"
@@ -69,8 +64,8 @@ def test_the_endpoint_moved_while_the_run_went_on(run):
 
 
 @pytest.mark.slow
-def test_the_prometheus_snapshot_has_the_manifests_totals(run):
-    out, scrapes, _stdout = run
+def test_the_prometheus_snapshot_has_the_manifests_totals(smoke_run):
+    out, scrapes = smoke_run.out, smoke_run.scrapes
     text = (out / SNAPSHOT_FILE).read_text()
     assert "# TYPE ray_lpm_videos_total counter" in text and "# TYPE ray_lpm_stage_seconds histogram" in text
     values = parse_counters(text)
@@ -87,8 +82,8 @@ def test_the_prometheus_snapshot_has_the_manifests_totals(run):
 
 
 @pytest.mark.slow
-def test_metrics_jsonl_totals_equal_the_manifests(run):
-    out, _scrapes, _stdout = run
+def test_metrics_jsonl_totals_equal_the_manifests(smoke_run):
+    out = smoke_run.out
     lines = read_metrics_log(RunStore(str(out)))
     assert len(lines) >= 5 and lines[-1]["phase"] == "end"
     assert [line["elapsed_s"] for line in lines] == sorted(line["elapsed_s"] for line in lines)
