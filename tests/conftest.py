@@ -15,6 +15,7 @@ import pytest
 
 from tests.curation.observed_runs import MIXED_CLIPS, ScrapedRun, clip_folder, run_scraping_metrics
 from tests.curation.pipeline_runs import SMALL_CLIPS
+from tests.curation.review_runs import build_run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -114,3 +115,10 @@ def smoke_run(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> S
     root = tmp_path_factory.mktemp("smoke")
     inputs = clip_folder(shared_media, root / "in", MIXED_CLIPS, empty_file=True)
     return run_scraping_metrics(inputs, root / "run", "--workflow", "smoke", "--workers", "2")
+
+
+@pytest.fixture(scope="session")
+def review_source_run(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One finished smoke run over ``REVIEW_CLIPS`` (kept talking heads with several segments, a
+    rejection), made once for the review and export tests, which each work on a copy of it."""
+    return build_run(tmp_path_factory.mktemp("review_source"), shared_media)

@@ -135,7 +135,7 @@ def run_analysis_bench(
             peak = max(t[1] for t in timings.values())
             total_peak = max(t[2] for t in timings.values())
             runs[workers].append((decode_s, model_s, wall, peak, total_peak))
-    results = [_best_of(workers, runs[workers], files, infos, frames) for workers in worker_counts]
+    results = [best_of_rounds(workers, runs[workers], files, infos, frames) for workers in worker_counts]
     if len(variants) > 1:
         for result in results:
             walls = variant_walls[result.workers]
@@ -144,13 +144,15 @@ def run_analysis_bench(
     return results
 
 
-def _best_of(
+def best_of_rounds(
     workers: int,
     runs: list[tuple[float, float, float, float, float]],
     files: list[str],
     infos: dict[str, MediaInfo],
     frames: int,
 ) -> AnalysisBenchResult:
+    """One worker count's result from its rounds ``(decode, model floor, pipeline wall, peak RSS of
+    the largest process, peak RSS of the tree)``: the fastest of each time, the largest memory."""
     decode_runs, model_runs, pipeline_runs, peaks, total_peaks = zip(*runs, strict=True)
     return AnalysisBenchResult(
         workers=workers,

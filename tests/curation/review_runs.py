@@ -1,8 +1,12 @@
 """A small real run for the review and export tests, and a review server started as a user does.
 
+The run is made once per test session (``review_source_run`` in ``tests/conftest.py``); each test
+module works on its own copy (``copy_run``), because both record review verdicts into it.
+
 Importable from tests under ``tests/curation`` (that folder's conftest puts it on ``sys.path``).
 """
 
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +29,13 @@ def build_run(root: Path, shared_media: Path, clips: tuple[str, ...] = REVIEW_CL
     result = run_cli("run", "--input", str(inputs), "--out", str(out), "--workflow", "smoke", "--executor", "local",
                      timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return out
+
+
+def copy_run(source: Path, root: Path) -> Path:
+    """A private copy of a finished run (its inputs are links, so nothing big is copied)."""
+    out = root / "run"
+    shutil.copytree(source, out, symlinks=True)
     return out
 
 

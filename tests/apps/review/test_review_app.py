@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.curation.pipeline_runs import run_cli
-from tests.curation.review_runs import build_run, review_server
+from tests.curation.review_runs import copy_run, review_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -23,8 +23,8 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 
 
 @pytest.fixture(scope="module")
-def run_dir(shared_media, tmp_path_factory):
-    return build_run(tmp_path_factory.mktemp("review"), shared_media)
+def run_dir(review_source_run, tmp_path_factory):
+    return copy_run(review_source_run, tmp_path_factory.mktemp("review"))
 
 
 def get_json(url: str):

@@ -11,16 +11,15 @@ from curation.dataset.shard_reader import read_sample
 from curation.manifests.manifest_writer import read_manifest
 from curation.manifests.review_verdicts import Verdict, now_utc, record_verdict
 from curation.run.run_store import RunStore
-from tests.curation.review_runs import build_run
+from tests.curation.review_runs import copy_run
 
 WHERE = "t_end - t_start > 3 AND state = 'speaking'"
 SHARD_BYTES = "300000"
 
 
 @pytest.fixture(scope="module")
-def source(shared_media, tmp_path_factory):
-    return build_run(tmp_path_factory.mktemp("export"), shared_media,
-                     ("fantasy_end0.1.mp4", "infinitetalk_ref_video.mp4", "latentsync_demo3_video.mp4"))
+def source(review_source_run, tmp_path_factory):
+    return copy_run(review_source_run, tmp_path_factory.mktemp("export"))
 
 
 @pytest.fixture(scope="module")
