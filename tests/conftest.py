@@ -109,7 +109,7 @@ def smoke_run(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> S
     of outcome (``MIXED_CLIPS`` and an empty file), its endpoint scraped while it runs.
 
     Shared by the tests of what a run shows and leaves (the quiet console, the metrics and their
-    totals, the run report): they only read it, and one run instead of one each keeps the suite
+    totals, the run report) and by ``--match-run``'s test as its earlier run: they only read it, and one run instead of one each keeps the suite
     inside its time budget.
     """
     root = tmp_path_factory.mktemp("smoke")
@@ -118,7 +118,11 @@ def smoke_run(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> S
 
 
 @pytest.fixture(scope="session")
-def review_source_run(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One finished smoke run over ``REVIEW_CLIPS`` (kept talking heads with several segments, a
-    rejection), made once for the review and export tests, which each work on a copy of it."""
-    return build_run(tmp_path_factory.mktemp("review_source"), shared_media)
+def talking_heads_run(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One finished smoke run over ``REVIEW_CLIPS`` (four people talking, two of them long enough
+    for several segments, and a rejection), in shards of about 400 kB so that there are several.
+
+    Made once for the review and export tests, which each work on a copy (both record verdicts),
+    and for the trainer's test on pipeline shards, which only reads it."""
+    return build_run(tmp_path_factory.mktemp("talking_heads"), shared_media,
+                     extra=("--set", "samples.shard_target_bytes=400000"))

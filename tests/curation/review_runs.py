@@ -1,6 +1,6 @@
 """A small real run for the review and export tests, and a review server started as a user does.
 
-The run is made once per test session (``review_source_run`` in ``tests/conftest.py``); each test
+The run is made once per test session (``talking_heads_run`` in ``tests/conftest.py``); each test
 module works on its own copy (``copy_run``), because both record review verdicts into it.
 
 Importable from tests under ``tests/curation`` (that folder's conftest puts it on ``sys.path``).
@@ -20,14 +20,16 @@ REVIEW_CLIPS = ("fantasy_end0.1.mp4", "talkvid_tys_gt.mp4", "infinitetalk_ref_vi
                 "latentsync_demo3_video.mp4", "panda_1IK5fEEVQdY.102.mp4")
 
 
-def build_run(root: Path, shared_media: Path, clips: tuple[str, ...] = REVIEW_CLIPS) -> Path:
+def build_run(
+    root: Path, shared_media: Path, clips: tuple[str, ...] = REVIEW_CLIPS, extra: tuple[str, ...] = ()
+) -> Path:
     inputs = root / "in"
     inputs.mkdir()
     for name in clips:
         (inputs / name).symlink_to(shared_media / name)  # links: media is never copied
     out = root / "run"
     result = run_cli("run", "--input", str(inputs), "--out", str(out), "--workflow", "smoke", "--executor", "local",
-                     timeout=900)
+                     *extra, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return out
 

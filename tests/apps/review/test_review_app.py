@@ -23,8 +23,8 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 
 
 @pytest.fixture(scope="module")
-def run_dir(review_source_run, tmp_path_factory):
-    return copy_run(review_source_run, tmp_path_factory.mktemp("review"))
+def run_dir(talking_heads_run, tmp_path_factory):
+    return copy_run(talking_heads_run, tmp_path_factory.mktemp("review"))
 
 
 def get_json(url: str):

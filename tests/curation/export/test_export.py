@@ -18,8 +18,8 @@ SHARD_BYTES = "300000"
 
 
 @pytest.fixture(scope="module")
-def source(review_source_run, tmp_path_factory):
-    return copy_run(review_source_run, tmp_path_factory.mktemp("export"))
+def source(talking_heads_run, tmp_path_factory):
+    return copy_run(talking_heads_run, tmp_path_factory.mktemp("export"))
 
 
 @pytest.fixture(scope="module")

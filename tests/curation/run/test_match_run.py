@@ -15,24 +15,24 @@ def _run(folder: Path, out: Path, *extra: str) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
-def test_a_second_run_matches_the_first_runs_identities_and_footage(shared_media: Path, tmp_path: Path) -> None:
-    first_in, second_in = tmp_path / "first", tmp_path / "second"
-    first_in.mkdir()
+def test_a_second_run_matches_the_first_runs_identities_and_footage(smoke_run, shared_media: Path,
+                                                                    tmp_path: Path) -> None:
+    # The first run: the session's smoke run (tests/conftest.py; it kept fantasy_end1.0 and
+    # talkvid_tys_gt among others), only read here.
+    first = smoke_run.out
+    second_in = tmp_path / "second"
     second_in.mkdir()
-    for name in ("fantasy_end1.0.mp4", "talkvid_tys_gt.mp4"):
-        (first_in / name).symlink_to(shared_media / name)
     # the second run: a re-encode of a clip the first kept (other bytes, same footage) and the very
     # same file again (same content id)
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(shared_media / "fantasy_end1.0.mp4"),
                     "-c:v", "libx264", "-crf", "30", "-c:a", "aac", str(second_in / "reupload.mp4")],
                    check=True, timeout=120)
     (second_in / "again.mp4").symlink_to(shared_media / "talkvid_tys_gt.mp4")
-    _run(first_in, tmp_path / "a")
-    _run(second_in, tmp_path / "b", "--match-run", str(tmp_path / "a"))
+    _run(second_in, tmp_path / "b", "--match-run", str(first))
 
-    first_videos = {Path(v["uri"]).name: v for v in manifest(tmp_path / "a", "videos")}
+    first_videos = {Path(v["uri"]).name: v for v in manifest(first, "videos")}
     fantasy_id = first_videos["fantasy_end1.0.mp4"]["video_id"]
-    fantasy = next(s for s in manifest(tmp_path / "a", "segments") if s["video_id"] == fantasy_id)
+    fantasy = next(s for s in manifest(first, "segments") if s["video_id"] == fantasy_id)
     videos = {Path(v["uri"]).name: v for v in manifest(tmp_path / "b", "videos")}
     assert {name: (v["state"], v["reason"]) for name, v in videos.items()} == {
         "reupload.mp4": ("rejected", "duplicate"), "again.mp4": ("rejected", "duplicate")}
