@@ -109,8 +109,8 @@ def smoke_run(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> S
     of outcome (``MIXED_CLIPS`` and an empty file), its endpoint scraped while it runs.
 
     Shared by the tests of what a run shows and leaves (the quiet console, the metrics and their
-    totals, the run report) and by ``--match-run``'s test as its earlier run: they only read it, and one run instead of one each keeps the suite
-    inside its time budget.
+    totals, the run report) and by ``--match-run``'s test as its earlier run: they only read it,
+    and one run instead of one each keeps the suite inside its time budget.
     """
     root = tmp_path_factory.mktemp("smoke")
     inputs = clip_folder(shared_media, root / "in", MIXED_CLIPS, empty_file=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.bench.analysis_bench import best_of_rounds, confined_to_cpus, select_files, summarise_runs
+from apps.bench.analysis_bench import best_of_rounds, confined_to_cpus, round_order, select_files, summarise_runs
 from curation.media.probe import probe_media
 
 LPM_CURATE = Path(sys.executable).with_name("lpm-curate")
@@ -67,6 +67,13 @@ def test_best_of_rounds_takes_each_fastest_time_and_the_largest_memory(shared_me
     assert result.repeat == 3 and result.all_wall_seconds == (30.0, 25.0, 40.0)
     assert result.all_model_floor_seconds == (9.0, 11.0, 8.0)
     assert result.video_seconds == pytest.approx(3.52, abs=0.01) and result.frames == 88
+
+
+def test_every_variant_takes_its_turn_first() -> None:
+    names = ["no_ocr", "before", "now"]
+    orders = [round_order(names, r) for r in range(4)]
+    assert orders[:3] == [["no_ocr", "before", "now"], ["before", "now", "no_ocr"], ["now", "no_ocr", "before"]]
+    assert orders[3] == orders[0] and round_order(["only"], 5) == ["only"]
 
 
 def test_confined_to_cpus_holds_for_child_processes_and_is_undone() -> None:
