@@ -35,7 +35,8 @@ def build_run(
 
 
 def copy_run(source: Path, root: Path) -> Path:
-    """A private copy of a finished run (its inputs are links, so nothing big is copied)."""
+    """A private copy of a finished run: its manifests and a few MB of shards; the inputs it names
+    stay where they are."""
     out = root / "run"
     shutil.copytree(source, out, symlinks=True)
     return out
