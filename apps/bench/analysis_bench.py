@@ -117,8 +117,9 @@ def run_analysis_bench(
     runs: dict[int, list[tuple[float, float, float, float, float]]] = {w: [] for w in worker_counts}
     variant_walls: dict[int, dict[str, list[float]]] = {w: {name: [] for name in variants} for w in worker_counts}
     frames = 0
+    names = list(workflows)  # the first is the reference
     for round_index in range(max(1, repeat)):
-        order = round_order(list(workflows), round_index)
+        order = round_order(names, round_index)
         for workers in worker_counts:
             settings = (stage.analysis_short_side, stage.analysis_fps, stage.decode_threads, workers, model)
             if ray.is_initialized():
@@ -132,7 +133,7 @@ def run_analysis_bench(
                 ray.shutdown()
             for name, (wall, _, _) in timings.items():
                 variant_walls[workers][name].append(wall)
-            wall, _, _ = timings[next(iter(workflows))]
+            wall, _, _ = timings[names[0]]
             peak = max(t[1] for t in timings.values())
             total_peak = max(t[2] for t in timings.values())
             runs[workers].append((decode_s, model_s, wall, peak, total_peak))

@@ -20,12 +20,11 @@ REVIEW_CLIPS = ("fantasy_end0.1.mp4", "talkvid_tys_gt.mp4", "infinitetalk_ref_vi
                 "latentsync_demo3_video.mp4", "panda_1IK5fEEVQdY.102.mp4")
 
 
-def build_run(
-    root: Path, shared_media: Path, clips: tuple[str, ...] = REVIEW_CLIPS, extra: tuple[str, ...] = ()
-) -> Path:
+def build_run(root: Path, shared_media: Path, extra: tuple[str, ...] = ()) -> Path:
+    """``lpm-curate run --workflow smoke`` over ``REVIEW_CLIPS`` with ``extra`` arguments."""
     inputs = root / "in"
     inputs.mkdir()
-    for name in clips:
+    for name in REVIEW_CLIPS:
         (inputs / name).symlink_to(shared_media / name)  # links: media is never copied
     out = root / "run"
     result = run_cli("run", "--input", str(inputs), "--out", str(out), "--workflow", "smoke", "--executor", "local",

@@ -1,8 +1,8 @@
 """A smoke run on the embedded Ray, as a user runs it: a quiet console, the noise in ``OUT/logs/``.
 
-The session's quiet smoke run (``smoke_run``) and one ``--verbose`` run over one of its talking heads; the known native
-and Ray log lines must be absent from the quiet run's console (stdout and stderr), present in its
-log files, and on the console of the verbose run.
+The session's quiet smoke run (``smoke_run``) and one ``--verbose`` run over one of its talking
+heads; the known native and Ray log lines must be absent from the quiet run's console (stdout and
+stderr), present in its log files, and on the console of the verbose run.
 """
 
 import json
