@@ -85,13 +85,21 @@ def summarise_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def select_files(input_dir: str, label: str | None, limit: int | None) -> list[str]:
+    """The folder's videos; with ``label`` (one label or a comma-separated list) only those that
+    its MANIFEST.csv gives one of these labels."""
     files = discover_inputs(input_dir)
     manifest = Path(input_dir) / "MANIFEST.csv"
     if label:
+        labels = {part.strip() for part in label.split(",") if part.strip()}
         if not manifest.exists():
             raise FileNotFoundError(f"--label needs {manifest}")
         with manifest.open() as f:
-            wanted = {row["file"] for row in csv.DictReader(f) if row["label"] == label}
+            rows = list(csv.DictReader(f))
+        unknown = labels - {row["label"] for row in rows}
+        if unknown:
+            # A misspelt label would otherwise measure a smaller mix without saying so.
+            raise ValueError(f"--label: no file of {manifest} has label(s) {sorted(unknown)}")
+        wanted = {row["file"] for row in rows if row["label"] in labels}
         files = [f for f in files if Path(f).name in wanted]
     return files[:limit] if limit else files
 

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -14,7 +15,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a = bsub.add_parser("analysis", help="analysis throughput vs ffmpeg decode and decode+landmarker floors")
     a.add_argument("--input", required=True, help="folder of videos (a MANIFEST.csv beside them enables --label)")
     a.add_argument("--workers", default="1", help="worker counts to measure, comma separated (e.g. 1,2)")
-    a.add_argument("--label", default=None, help="only files with this label in MANIFEST.csv (e.g. talking_head)")
+    a.add_argument(
+        "--label", default=None, help="only files with these labels in MANIFEST.csv (e.g. talking_head,no_face)"
+    )
     a.add_argument("--limit", type=int, default=None, help="only the first N files")
     a.add_argument(
         "--repeat", type=int, default=1, help="interleaved runs of floors and pipeline; each figure is its best run"
@@ -87,7 +90,11 @@ def handle_analysis(args: argparse.Namespace) -> int:
     from apps.bench.analysis_bench import run_analysis_bench, select_files, summarise_runs
     from stages.workflow_stages import WORKFLOW_STAGES
 
-    files = select_files(args.input, args.label, args.limit)
+    try:
+        files = select_files(args.input, args.label, args.limit)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     variants = parse_variants(args.variants)
     if args.cpu:
         return _handle_analysis_cpu(args, files, variants or {"": []})

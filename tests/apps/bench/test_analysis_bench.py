@@ -27,9 +27,20 @@ def test_select_files_by_label_reads_the_manifest(shared_media: Path, tmp_path: 
     assert len(talking) == 8
     assert all(Path(f).name.startswith(("fantasy", "talkvid", "infinitetalk", "latentsync")) for f in talking)
     assert len(select_files(str(shared_media), "talking_head", 2)) == 2
+    mix = select_files(str(shared_media), "talking_head, multi_face", None)
+    assert len(mix) == 9 and set(talking) < set(mix)
+    with pytest.raises(ValueError, match=r"has label\(s\) \['talking_heads'\]"):
+        select_files(str(shared_media), "talking_heads,no_face", None)
     (tmp_path / "clip.mp4").symlink_to(shared_media / "fantasy_end0.1.mp4")
     with pytest.raises(FileNotFoundError, match="--label needs"):
         select_files(str(tmp_path), "talking_head", None)
+
+
+def test_an_unknown_label_is_a_clear_error_before_anything_runs(shared_media: Path, capsys) -> None:
+    from apps.cli.main import main
+
+    assert main(["bench", "analysis", "--input", str(shared_media), "--label", "talking_heads"]) == 2
+    assert "error: --label: no file of" in capsys.readouterr().err
 
 
 @pytest.mark.slow
