@@ -2,7 +2,9 @@
 
 ``decode``: ffmpeg decoding to analysis frames (same resolution, fps, threads, pipe), frames
 read and discarded. ``model``: the same decode plus the FaceLandmarker (VIDEO mode) on every
-frame in a tight loop, results discarded: the work no analysis pipeline can avoid.
+frame in a tight loop, results discarded: the work no analysis pipeline can avoid. ``coarse``
+(``coarse_pass_only``): what any cascade's coarse pass must at least do before it landmarks a
+frame, measured to see how far below the model floor a cascade can go.
 Both run in ``workers`` parallel processes, like the pipeline they are compared with, and both
 start those processes (interpreter, imports, model) inside the clock, as the pipeline starts its
 actors inside its own: the three figures pay the same start-up.
@@ -38,6 +40,51 @@ def _decode_and_landmarker(path: str, geometry: AnalysisGeometry, fps: float, th
             landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb), n * 40 + 1)
             n += 1
     return n
+
+
+def coarse_pass_only(path: str, short_side: int, fps: float, model: str, detector_every: int = 5) -> int:
+    """A stripped coarse pass: decode at ``short_side`` px, quality on the grey frame and its
+    halved thumbnail and the content shot detector on every frame, BlazeFace (the landmarker
+    bundle's own detector) on every ``detector_every``-th frame. No tiled small-face search, no
+    landmarker, no audio: a lower bound on a coarse pass that keeps shots and quality per frame.
+    Returns the frames read."""
+    import zipfile
+
+    import cv2
+    import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    from annotators.shots.frame_quality import FrameQualityMeter
+    from annotators.shots.shot_detector import make_shot_detector
+    from curation.media.probe import probe_media
+
+    with zipfile.ZipFile(model) as bundle:
+        detector_model = bundle.read("face_detector.tflite")
+    options = vision.FaceDetectorOptions(base_options=BaseOptions(model_asset_buffer=detector_model))
+    info = probe_media(path)
+    geometry = AnalysisGeometry.for_source(info.width, info.height, short_side)
+    quality = FrameQualityMeter()
+    shots = make_shot_detector("content", 27.0, max(1, round(0.5 * fps)), fps, None)
+    n = 0
+    with vision.FaceDetector.create_from_options(options) as detector:
+        for frame in decode_frames(path, geometry, fps, timeout_s=3600):
+            height, width = frame.rgb.shape[:2]
+            thumb = cv2.resize(frame.rgb[: height // 2 * 2, : width // 2 * 2], (width // 2, height // 2),
+                               interpolation=cv2.INTER_AREA)  # fmt: skip
+            shots.feed(frame.index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
+            quality.measure(thumb, cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY))
+            if frame.index % detector_every == 0:
+                detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb))
+            n += 1
+    return n
+
+
+def model_floor_of(path: str, short_side: int, fps: float, model: str) -> int:
+    """The model floor of one file in this process (``measure_floor`` runs it in workers)."""
+    from curation.media.probe import probe_media
+
+    info = probe_media(path)
+    return _decode_and_landmarker(path, AnalysisGeometry.for_source(info.width, info.height, short_side), fps, 1, model)
 
 
 def balanced_order(infos: dict[str, MediaInfo]) -> list[str]:
