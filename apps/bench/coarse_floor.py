@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from apps.bench.floors import coarse_pass_only, model_floor_of
+from apps.bench.floors import coarse_pass_only, decode_floor_of, model_floor_of
 from curation.models.model_store import resolve
 
 
@@ -33,9 +33,13 @@ def measure(path: str, model: str, repeat: int = 1, coarse_side: int = 256, side
     floor_s, frames = best_seconds(lambda: model_floor_of(path, side, fps, model), repeat)
     coarse_s, coarse_frames = best_seconds(lambda: coarse_pass_only(path, coarse_side, fps, model), repeat)
     assert frames == coarse_frames, (frames, coarse_frames)
+    decode_s, _ = best_seconds(lambda: decode_floor_of(path, side, fps), repeat)
+    coarse_decode_s, _ = best_seconds(lambda: decode_floor_of(path, coarse_side, fps), repeat)
     return {
         "file": Path(path).name,
         "frames": frames,
+        "decode_s": decode_s,
+        "coarse_decode_s": coarse_decode_s,
         "model_floor_s": floor_s,
         "coarse_s": coarse_s,
         "coarse_over_model_floor": coarse_s / floor_s,

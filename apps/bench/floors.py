@@ -56,13 +56,11 @@ def coarse_pass_only(path: str, short_side: int, fps: float, model: str, detecto
 
     from annotators.shots.frame_quality import FrameQualityMeter
     from annotators.shots.shot_detector import make_shot_detector
-    from curation.media.probe import probe_media
 
     with zipfile.ZipFile(model) as bundle:
         detector_model = bundle.read("face_detector.tflite")
     options = vision.FaceDetectorOptions(base_options=BaseOptions(model_asset_buffer=detector_model))
-    info = probe_media(path)
-    geometry = AnalysisGeometry.for_source(info.width, info.height, short_side)
+    geometry = _geometry(path, short_side)
     quality = FrameQualityMeter()
     shots = make_shot_detector("content", 27.0, max(1, round(0.5 * fps)), fps, None)
     n = 0
@@ -81,10 +79,19 @@ def coarse_pass_only(path: str, short_side: int, fps: float, model: str, detecto
 
 def model_floor_of(path: str, short_side: int, fps: float, model: str) -> int:
     """The model floor of one file in this process (``measure_floor`` runs it in workers)."""
+    return _decode_and_landmarker(path, _geometry(path, short_side), fps, 1, model)
+
+
+def decode_floor_of(path: str, short_side: int, fps: float) -> int:
+    """The decode floor of one file in this process."""
+    return _decode_only(path, _geometry(path, short_side), fps, 1)
+
+
+def _geometry(path: str, short_side: int) -> AnalysisGeometry:
     from curation.media.probe import probe_media
 
     info = probe_media(path)
-    return _decode_and_landmarker(path, AnalysisGeometry.for_source(info.width, info.height, short_side), fps, 1, model)
+    return AnalysisGeometry.for_source(info.width, info.height, short_side)
 
 
 def balanced_order(infos: dict[str, MediaInfo]) -> list[str]:

@@ -22,5 +22,5 @@ def test_one_clip_reads_every_frame_on_both_sides(shared_media: Path, models_dir
     (line,) = capsys.readouterr().out.splitlines()
     report = json.loads(line)
     assert report["file"] == "fantasy_end0.1.mp4" and report["frames"] == 88  # 3.52 s at 25 fps
-    assert report["model_floor_s"] > 0 and report["coarse_s"] > 0
+    assert min(report[k] for k in ("decode_s", "coarse_decode_s", "model_floor_s", "coarse_s")) > 0
     assert report["coarse_over_model_floor"] == report["coarse_s"] / report["model_floor_s"]
