@@ -2,12 +2,14 @@
 
 ``decode``: ffmpeg decoding to analysis frames (same resolution, fps, threads, pipe), frames
 read and discarded. ``model``: the same decode plus the FaceLandmarker (VIDEO mode) on every
-frame in a tight loop, results discarded: the work no analysis pipeline can avoid. ``coarse``
-(``coarse_pass_only``): what any cascade's coarse pass must at least do before it landmarks a
-frame, measured to see how far below the model floor a cascade can go.
+frame in a tight loop, results discarded: the work no analysis pipeline can avoid.
 Both run in ``workers`` parallel processes, like the pipeline they are compared with, and both
 start those processes (interpreter, imports, model) inside the clock, as the pipeline starts its
 actors inside its own: the three figures pay the same start-up.
+
+``coarse_pass_only`` (one file, in this process, for ``apps.bench.coarse_floor``): what any
+cascade's coarse pass must at least do before it landmarks a frame, measured to see how far below
+the model floor a cascade can go.
 """
 
 import multiprocessing
@@ -56,21 +58,24 @@ def coarse_pass_only(path: str, short_side: int, fps: float, model: str, detecto
 
     from annotators.shots.frame_quality import FrameQualityMeter
     from annotators.shots.shot_detector import make_shot_detector
+    from stages.visual_analysis import SHARPNESS_SHORT_SIDE, THUMB_SHORT_SIDE, VisualAnalysisStage, resize_short
 
     with zipfile.ZipFile(model) as bundle:
         detector_model = bundle.read("face_detector.tflite")
     options = vision.FaceDetectorOptions(base_options=BaseOptions(model_asset_buffer=detector_model))
     geometry = _geometry(path, short_side)
     quality = FrameQualityMeter()
-    shots = make_shot_detector("content", 27.0, max(1, round(0.5 * fps)), fps, None)
+    stage = VisualAnalysisStage()  # the shot detector the analysis uses by default
+    min_gap = max(1, round(stage.min_shot_gap_s * fps))
+    shots = make_shot_detector(stage.shot_detector, stage.shot_threshold, min_gap, fps, None)
     n = 0
     with vision.FaceDetector.create_from_options(options) as detector:
         for frame in decode_frames(path, geometry, fps, timeout_s=3600):
-            height, width = frame.rgb.shape[:2]
-            thumb = cv2.resize(frame.rgb[: height // 2 * 2, : width // 2 * 2], (width // 2, height // 2),
-                               interpolation=cv2.INTER_AREA)  # fmt: skip
+            # The analysis's own small images; on a 256-px frame the grey image is the frame itself.
+            half = resize_short(frame.rgb, SHARPNESS_SHORT_SIDE)
+            thumb = resize_short(half, THUMB_SHORT_SIDE)
             shots.feed(frame.index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
-            quality.measure(thumb, cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY))
+            quality.measure(thumb, cv2.cvtColor(half, cv2.COLOR_RGB2GRAY))
             if frame.index % detector_every == 0:
                 detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb))
             n += 1
