@@ -57,6 +57,26 @@ class SpanVoices:
             voices = cluster_voices(clips, self.profile_threshold, max_voices=max_voices)
         return [voices[next(k for k, (a, b) in enumerate(stretches) if a <= t0 and t1 <= b)] for t0, t1 in times]
 
+    def vectors(
+        self, times: Sequence[tuple[float, float]], audio: np.ndarray, voices: Sequence[Hashable | None]
+    ) -> dict[Hashable, np.ndarray]:
+        """Each voice's learned embedding, from all of its spans' audio at once (a longer sample
+        describes a voice better than any one 2-s span), to match voices across videos. Empty
+        without the voice encoder: the mean-MFCC profile is too coarse to find a voice again in
+        another recording."""
+        if self.embedder is None:
+            return {}
+        out: dict[Hashable, np.ndarray] = {}
+        for voice in sorted({v for v in voices if v is not None}, key=repr):
+            stretches = merged_intervals([t for t, v in zip(times, voices, strict=True) if v == voice])
+            sample = np.concatenate(
+                [audio[int(t0 * ANALYSIS_SAMPLE_RATE) : int(t1 * ANALYSIS_SAMPLE_RATE)] for t0, t1 in stretches]
+            )
+            vector = self.embedder.embed(sample)
+            if vector is not None:
+                out[voice] = vector
+        return out
+
 
 def merged_intervals(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """The union of the intervals as disjoint intervals; intervals that only touch stay apart."""

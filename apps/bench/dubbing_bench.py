@@ -85,8 +85,8 @@ def run_dubbing_bench(
         "workdir": str(workdir),
         "media": str(media_dir),
         "overrides": overrides or [],
-        "lip_sync_model": states._lip_sync.name,
-        "lip_sync_threshold": states._lip_sync.threshold,
+        "lip_sync_model": states.lip_sync.name,
+        "lip_sync_threshold": states.lip_sync.threshold,
         "genuine_videos": len(genuine),
         "dubbed_videos": len(dubbed),
     }

@@ -45,6 +45,7 @@ class Template:
     segments: list[dict[str, Any]]
     samples_npz: bytes  # the widened video's sample archive (member names carry no video id)
     vector_kind: tuple[str, str, int]  # (kind, strength, dimension) of its identity vectors
+    voices: Any = None  # its voice_identities summary (voiced spans and voice vectors), if any
 
 
 def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks: int, segments: int) -> list[Template]:
@@ -64,8 +65,9 @@ def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks:
         kind = (identity[0]["kind"], identity[0]["strength"], VECTOR_DIM) if identity else (
             "landmark_texture_v1", "weak", VECTOR_DIM)
         references = ledger.summary(video_id, blocks["references"]) or []
+        voices = ledger.summary(video_id, blocks["voice_identities"]) if "voice_identities" in blocks else None
         templates.append(Template(video_id, text, npz, VideoOutcome.of(wide), _widen_references(references, tracks),
-                                  wide.tracks, wide.segments, samples_npz, kind))
+                                  wide.tracks, wide.segments, samples_npz, kind, voices))
     if not templates:
         raise ValueError(f"{source.uri} has no kept video with samples to replicate")
     return templates
@@ -165,6 +167,9 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
         ledger.save_summary(video_id, blocks["dedup"], dedup)
         references = json.loads(json.dumps(template.references).replace(old, video_id))
         ledger.save_summary(video_id, blocks["references"], references)
+        if "voice_identities" in blocks:
+            voices = json.loads(json.dumps(template.voices).replace(old, video_id))
+            ledger.save_summary(video_id, blocks["voice_identities"], voices)
     return ids, len(seen_people)
 
 

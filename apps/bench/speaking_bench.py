@@ -30,21 +30,25 @@ from apps.bench.talking_head_sources import load_talking_heads
 from apps.bench.truth_matching import boundary_matches, expand_runs
 from curation.config.workflow import load_workflow
 from curation.ingest.content_id import identify_input
+from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.stage import Stage
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
 
 BENCH_STAGES = ("probe", "visual_analysis", "audio_analysis", "performer_filter", "speech", "states")
+# The spliced conversations of one benchmark are one run, as an ingestion of one show would be:
+# identities across them, then voices matched to faces on all of their evidence.
+RUN_STAGES = ("identity", "voice_identities")
 TARGETS = {"state_accuracy": 0.90, "talking_head_speaking_rate": 0.95, "offset_recovery_rate": 0.80}
 CUT_TOLERANCE_FRAMES = 1
 
 
-def bench_stages(overrides: list[str] | None = None) -> list[Stage]:
+def bench_stages(overrides: list[str] | None = None, names: tuple[str, ...] = BENCH_STAGES) -> list[Stage]:
     from stages.workflow_stages import WORKFLOW_STAGES
 
     workflow = load_workflow("default", WORKFLOW_STAGES, overrides)
-    stages = [workflow.stage(name) for name in BENCH_STAGES]
+    stages = [workflow.stage(name) for name in names]
     for stage in stages:
         stage.setup()
     return stages
@@ -61,6 +65,16 @@ def analyse(path: Path, stages: list[Stage], store: Path | None = None) -> Video
         # A crash is a bug to fix, not a frame to score as missed.
         raise RuntimeError(f"{path.name}: {work.stage} failed: {work.detail}")
     return work
+
+
+def apply_run_stages(works: list[VideoWork], run_stages: list[RunScopeStage]) -> None:
+    """The run-scope stages over ``works`` as a run applies them (a summary per video, one
+    decision, applied to each video still going), in this process."""
+    for stage in run_stages:
+        going = [w for w in works if not w.finished]
+        decision = stage.decide({w.video_id: stage.summarize(w) for w in going})
+        for work in going:
+            stage.apply(work, decision)
 
 
 def run_speaking_bench(
@@ -86,7 +100,7 @@ def run_speaking_bench(
         "seed": seed,
         "overrides": overrides or [],
     }
-    report.update(score_spliced(truths, stages))
+    report.update(score_spliced(truths, stages, bench_stages(overrides, RUN_STAGES)))
     names = talking_heads or [c.name for c in clips]
     works = {name: analyse(media_dir / name, stages, workdir / "store") for name in names}
     report.update(speaking_rate(works, states_stage.vad_threshold))
@@ -103,13 +117,21 @@ def run_speaking_bench(
     return report
 
 
-def score_spliced(truth_paths: list[Path], stages: list[Stage]) -> dict[str, Any]:
+def score_spliced(
+    truth_paths: list[Path], stages: list[Stage], run_stages: list[RunScopeStage] | None = None
+) -> dict[str, Any]:
+    """Frame-state scores of the spliced conversations, analysed as one run: ``stages`` on each,
+    then ``run_stages`` (default: none) over all of them."""
     score = FrameStateScore()
     by_kind: dict[str, np.ndarray] = {kind: np.zeros(4, dtype=np.int64) for kind in PART_STATES}
     videos = []
-    for truth_path in truth_paths:
-        truth = json.loads(truth_path.read_text())
-        work = analyse(truth_path.parent / truth["video"], stages, truth_path.parent / "store")
+    truths = [json.loads(path.read_text()) for path in truth_paths]
+    works = [
+        analyse(path.parent / truth["video"], stages, path.parent / "store")
+        for path, truth in zip(truth_paths, truths, strict=True)
+    ]
+    apply_run_stages(works, run_stages or [])
+    for truth, work in zip(truths, works, strict=True):
         n = truth["n_frames"]
         expected = np.asarray(expand_runs(truth["state"], n), dtype=np.int8)
         predicted = predicted_frame_states(work, n)
@@ -130,6 +152,9 @@ def score_spliced(truth_paths: list[Path], stages: list[Stage]) -> dict[str, Any
                 "cuts": len(truth_cuts),
                 "shots_detected": len(work.shots),
                 "rejected_shots": [s["reason"] for s in work.shots if not s.get("usable")],
+                # Whose voice is whose: the run's answer, and whether it differs from the video's own.
+                "voice_owners": work.voice_faces.owners if work.voice_faces else {},
+                "relabelled_by_run": bool(work.voice_faces and work.voice_faces.relabelled),
                 "truth_timeline": timeline(expected),
                 "predicted_timeline": timeline(predicted),
             }

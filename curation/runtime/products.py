@@ -100,11 +100,26 @@ class SpeechResult:
 
 @dataclass
 class VoiceFaces:
-    """``states``: which face owns which voice across the video (voice-face association)."""
+    """``states``: which face owns which voice across the video (voice-face association);
+    ``voice_identities`` revisits the owners with the whole run's evidence."""
 
     voices: str  # "diarization" (pyannote turns), "voice_embedding" (Resemblyzer) or "voice_profile" (MFCC)
     owners: dict[str, str] = field(default_factory=dict)
     spans: list[dict[str, Any]] = field(default_factory=list)
+    # [track id, first, end frame of the track] of the spans labelled another face's voice (listening)
+    foreign: list[list[Any]] = field(default_factory=list)
+    # Each voice's learned embedding (unit vector) for matching voices across videos; empty
+    # without the voice encoder, whose absence leaves the association to this video alone.
+    voice_vectors: dict[str, list[float]] = field(default_factory=dict)
+    # The states stage's parameters, so ``voice_identities`` can label the video again the same way
+    # when the run's evidence gives a voice to another face.
+    labelling: dict[str, Any] = field(default_factory=dict)
+    # "run": ``owners`` were decided on the whole run's evidence (voice_identities), in run terms:
+    # run voice -> identity (a voice or face linked to no other video keeps "<video id>/<label>").
+    scope: str = "video"
+    run_voices: dict[str, str] = field(default_factory=dict)  # this video's voice -> its run voice
+    video_owners: dict[str, str] = field(default_factory=dict)  # scope "run": what the video alone decided
+    relabelled: bool = False  # scope "run": the run moved a voice to another face, so the states were labelled again
 
 
 @dataclass

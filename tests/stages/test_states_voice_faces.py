@@ -3,33 +3,17 @@ are listening. Checked on a spliced conversation of real talking heads (``bench 
 every frame's truth is known."""
 
 import copy
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from annotators.audio.span_voices import merged_intervals
-from apps.bench.spliced_conversations import build_spliced_set
 from apps.bench.state_scoring import predicted_frame_states
-from apps.bench.talking_head_sources import load_talking_heads
 from apps.bench.truth_matching import expand_runs
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
 from stages.states import StatesStage
-
-
-@pytest.fixture(scope="module")
-def conversation(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, VideoWork]:
-    """Seed 0's first conversation (A speaks; B's moving lips under A's voice; A idle; B held still
-    under A's voice; A's moving lips under B's voice; B speaks), analysed up to the speech stage."""
-    from apps.bench.speaking_bench import analyse, bench_stages
-
-    out = tmp_path_factory.mktemp("conversation")
-    (truth_path,) = build_spliced_set(load_talking_heads(shared_media), out, n_videos=1, seed=0)
-    truth = json.loads(truth_path.read_text())
-    return truth, analyse(out / truth["video"], bench_stages()[:-1])
 
 
 def states_of(conversation: tuple[dict, VideoWork], **settings) -> tuple[VideoWork, np.ndarray, np.ndarray]:

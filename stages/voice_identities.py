@@ -1,0 +1,152 @@
+"""Whose voice is it, on the whole run's evidence; videos whose answer changes are labelled again.
+
+Run-scope, after ``identity``. Each video's voice-face association (``states``, the
+``voice_faces`` product) rests on that video's spans alone: a shot/reverse-shot conversation may
+show each pairing of a voice and a face once, in a 2-s span, and one coincidence can then give a
+voice to the wrong face, so the whole conversation's speaking and listening swap. A run usually
+hears its people more than once. Each video sends its voiced spans (face group, voice, synchrony),
+the identity of each span's track and each voice's embedding. The decide task puts the spans in
+run terms, a face by its identity and a voice by its group across the run, pools their synchrony
+per (run voice, identity) and matches each video's voices to its faces on the pooled evidence
+(``annotators.speaking.run_voice_association``). A video whose foreign spans change is labelled
+again with the settings its ``states`` recorded (``annotators.timelines.state_labeller``): its
+segments and segment rejections are replaced, and its segments take their tracks' identities.
+
+Without the voice encoder a video's voices carry no embedding and cannot be found again in another
+video; its faces still pool by identity, but each voice only with itself. A voice or a face that
+no other video shares scores exactly as in the video's own association.
+
+Measured with ``lpm-curate bench speaking`` (README, speaking benchmark): seed 3's two swapped
+conversations are put right, the other seeds and the 36-conversation set do not move. Letting two
+voices of one video join (``voices_apart_within_video: false``) mended the one conversation of the
+36 whose person was seen as two faces and heard as two voices, but in seed 1 it joined two
+people's voices; so voices of one video stay apart by default.
+"""
+
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from annotators.models.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD
+from annotators.speaking.run_voice_association import pooled_owners, run_voice_clusters
+from annotators.speaking.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans
+from annotators.timelines.state_labeller import StateLabeller
+from curation.runtime.resources import Resources
+from curation.runtime.run_scope_stage import RunScopeStage
+from curation.runtime.stored_audio import audio_samples
+from curation.runtime.video_work import VideoWork
+
+
+@dataclass
+class VoiceIdentitiesStage(RunScopeStage):
+    name: ClassVar[str] = "voice_identities"
+    needs: ClassVar[tuple[str, ...]] = ("tracks", "segments", "analysis", "audio", "speech")
+    adds: ClassVar[tuple[str, ...]] = (
+        "voice_faces.owners", "voice_faces.run_voices", "segments", "track_features.state"
+    )
+    resources: ClassVar[Resources] = Resources(cpus=1)
+    version: ClassVar[int] = 1
+
+    # Cosine distance of two videos' voice embeddings (each from all of that voice's spans) up to
+    # which they are one run voice: Resemblyzer's uncapped cut (annotators/models/voice_embedder).
+    voice_distance_threshold: float = field(default=VOICE_EMBEDDING_DISTANCE_THRESHOLD, metadata={"range": (0, 2)})
+    # False lets two voices of one video join across the run (one person the video saw as two
+    # faces, and so heard as two voices), at the risk of joining two people (module docstring).
+    voices_apart_within_video: bool = True
+    sync_baseline: float = field(default=SYNC_BASELINE, metadata={"range": (-5, 5)})
+
+    def setup(self) -> None:
+        self._labellers: dict[str, StateLabeller] = {}
+
+    def summarize(self, work: VideoWork) -> dict[str, Any] | None:
+        association = work.voice_faces
+        if association is None or not association.spans:
+            return None
+        identity_of = {t["track_id"]: t.get("identity_id") for t in work.tracks}
+        return {
+            "spans": [s | {"identity_id": identity_of.get(s["track_id"])} for s in association.spans],
+            "voice_vectors": association.voice_vectors,
+        }
+
+    def decide(self, summaries: dict[str, Any]) -> dict[str, Any]:
+        present = {video_id: s for video_id, s in sorted(summaries.items()) if s}
+        vectors = {
+            (video_id, voice): np.asarray(vector, dtype=np.float64)
+            for video_id, s in present.items()
+            for voice, vector in s["voice_vectors"].items()
+        }
+        clusters = run_voice_clusters(vectors, self.voice_distance_threshold, self.voices_apart_within_video)
+        # In run terms: a voice by its cluster, a face by its identity; what has neither links no
+        # videos and is named within its own video.
+        run_spans = {
+            video_id: [
+                replace(
+                    _voiced(row),
+                    voice=None if row["voice"] is None else (
+                        f"voice-{clusters[(video_id, row['voice'])]:04d}" if (video_id, row["voice"]) in clusters
+                        else f"{video_id}/{row['voice']}"
+                    ),
+                    face=row["identity_id"] or f"{video_id}/{row['face']}",
+                )
+                for row in s["spans"]
+            ]
+            for video_id, s in present.items()
+        }
+        owners = pooled_owners(run_spans, self.sync_baseline)
+        return {
+            video_id: {
+                "owners": {str(v): str(f) for v, f in owners[video_id].items()},
+                "run_voices": {
+                    str(voice): f"voice-{number:04d}" for (vid, voice), number in clusters.items() if vid == video_id
+                },
+                "foreign": [
+                    [s.track_id, s.first, s.end] for s in foreign_spans(run_spans[video_id], owners[video_id])
+                ],
+            }
+            for video_id in present
+        }
+
+    def apply(self, work: VideoWork, decision: dict[str, Any]) -> VideoWork:
+        decided = decision.get(work.video_id)
+        association = work.voice_faces
+        if decided is None or association is None:
+            return work
+        if association.scope == "video":
+            association.video_owners = dict(association.owners)
+        association.scope = "run"
+        association.run_voices = decided["run_voices"]
+        association.owners = decided["owners"]
+        if sorted(map(tuple, decided["foreign"])) == sorted(map(tuple, association.foreign)):
+            return work
+        association.foreign = decided["foreign"]
+        association.relabelled = True
+        labeller = self._labeller(association.labelling)
+        audio = audio_samples(work)
+        fps = work.analysis.fps
+        work.segments = []
+        work.rejections = [
+            r for r in work.rejections if not (r["stage"] == labeller.stage and r["entity"] == "segment")
+        ]
+        views = labeller.track_views(work, audio, fps)
+        by_id = {v.track["track_id"]: v for v in views}
+        for track_id, first, end in decided["foreign"]:
+            by_id[track_id].p_speak[first:end] = 0.0
+        labeller.label(work, views, audio, fps)
+        identity_of = {t["track_id"]: t.get("identity_id") for t in work.tracks}
+        for segment in work.segments:
+            segment["identity_id"] = identity_of.get(segment["track_id"])
+        return work
+
+    def _labeller(self, settings: dict[str, Any]) -> StateLabeller:
+        """The labeller ``states`` used, rebuilt once per worker for each set of settings."""
+        key = repr(sorted(settings.items()))
+        if key not in self._labellers:
+            labeller = StateLabeller(**settings)
+            labeller.setup()
+            self._labellers[key] = labeller
+        return self._labellers[key]
+
+
+def _voiced(row: dict[str, Any]) -> VoicedSpan:
+    return VoicedSpan(row["track_id"], row["face"], row["voice"], row["first"], row["end"], float(row["sync"]))

@@ -1,0 +1,128 @@
+"""``voice_identities``: voices matched to faces on the run's evidence, and the videos whose owners
+change labelled again the way ``states`` labelled them."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from apps.bench.state_scoring import predicted_frame_states
+from apps.bench.truth_matching import expand_runs
+from curation.run.ledger import Ledger
+from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store
+from curation.run.run_store import RunStore
+from curation.runtime.stage_runner import run_stage
+from schemas.performer_states import PerformerState
+from stages.states import StatesStage
+from stages.voice_identities import VoiceIdentitiesStage
+
+
+def summary(spans: list[tuple[str, str, str, float]], vectors: dict[str, list[float]]) -> dict:
+    """A video's summary from (face, voice, identity, sync) per span."""
+    return {
+        "spans": [
+            {"track_id": f"{face}{voice}", "face": face, "voice": voice, "first": 0, "end": 50, "sync": sync,
+             "identity_id": identity}
+            for face, voice, identity, sync in spans
+        ],
+        "voice_vectors": vectors,
+    }
+
+
+def test_decide_pools_spans_by_identity_and_voice_across_videos():
+    """Seed 3's conversation #0 of ``bench speaking`` swaps alone (foreign 1.21 + 2.17 against own
+    1.26 + 1.50); a second video of the same two people and voices gives the run the answer."""
+    p_voice, q_voice = [1.0, 0.0], [0.0, 1.0]
+    stage = VoiceIdentitiesStage()
+    stage.setup()
+    summaries = {
+        "c0": summary([("f0", "0", "id-p", 1.26), ("f1", "0", "id-q", 1.21), ("f0", "1", "id-p", 2.17),
+                       ("f1", "1", "id-q", 1.50)], {"0": p_voice, "1": q_voice}),
+        "c1": summary([("g0", "0", "id-p", 1.42), ("g1", "1", "id-q", 2.25), ("g0", "1", "id-p", 0.60)],
+                      {"0": p_voice, "1": q_voice}),
+        "solo": None,  # a video with no voice-face association
+    }
+    decision = stage.decide(summaries)
+    assert set(decision) == {"c0", "c1"}
+    assert decision["c0"]["run_voices"] == {"0": "voice-0000", "1": "voice-0001"}
+    assert decision["c1"]["run_voices"] == decision["c0"]["run_voices"]
+    assert decision["c0"]["owners"] == {"voice-0000": "id-p", "voice-0001": "id-q"}
+    assert decision["c0"]["foreign"] == [["f10", 0, 50], ["f01", 0, 50]]
+    # Without identities no face links the videos, and c0 keeps the answer of its own spans.
+    for s in summaries.values():
+        for row in s["spans"] if s else []:
+            row["identity_id"] = None
+    alone = stage.decide(summaries)["c0"]
+    assert alone["owners"] == {"voice-0000": "c0/f1", "voice-0001": "c0/f0"}
+    assert alone["foreign"] == [["f00", 0, 50], ["f11", 0, 50]]
+
+
+def test_the_decision_survives_the_run_store(tmp_path):
+    """Summaries and the decision travel through the ledger's plain-data files (as on a cluster):
+    NaN synchrony, vectors and string keys come back as the decide task wrote them."""
+    stage = VoiceIdentitiesStage()
+    summaries = {
+        "v1": summary([("f0", "0", "id-p", 1.9), ("f1", "0", "id-q", float("nan")), ("f1", "1", "id-q", 1.2)],
+                      {"0": [1.0, 0.0], "1": [0.0, 1.0]}),
+        "v2": None,
+    }
+    ledger = Ledger(RunStore(str(tmp_path)))
+    for video_id, video_summary in summaries.items():
+        ledger.save_summary(video_id, 1, video_summary)
+    assert decide_and_store(DecideRequest(stage, str(tmp_path), 1, tuple(summaries))) == 2
+    stored = StoredDecision(str(tmp_path), stage.name)()
+    stage.setup()
+    assert stored == stage.decide(summaries)
+    assert stored["v1"]["owners"] == {"voice-0000": "id-p", "voice-0001": "id-q"}
+
+
+@pytest.mark.slow
+def test_moving_a_voice_to_the_other_face_labels_the_video_again(conversation):
+    truth, analysed = conversation
+    states = StatesStage()
+    states.setup()
+    labelled = run_stage(states, copy.deepcopy(analysed))
+    # The identity stage's answer on its own: one identity per face group of the association.
+    face_of = {s["track_id"]: s["face"] for s in labelled.voice_faces.spans}
+    for track in labelled.tracks:
+        track["identity_id"] = f"person-{face_of.get(track['track_id'], track['track_id'])}"
+    stage = VoiceIdentitiesStage()
+    stage.setup()
+    n = truth["n_frames"]
+    expected = np.asarray(expand_runs(truth["state"], n), dtype=np.int8)
+    assert np.mean(predicted_frame_states(labelled, n) == expected) > 0.95
+
+    # Its own evidence alone: the run agrees with the video, and nothing is labelled again.
+    own = stage.decide({labelled.video_id: stage.summarize(labelled)})
+    same = stage.apply(copy.deepcopy(labelled), own)
+    assert same.segments == labelled.segments and not same.voice_faces.relabelled
+    assert same.voice_faces.scope == "run" and len(same.voice_faces.run_voices) == 2
+    assert same.voice_faces.video_owners == labelled.voice_faces.owners
+
+    # Each voice given to the other face: speakers become listeners and moving listeners speakers.
+    decided = own[labelled.video_id]
+    faces = sorted(set(decided["owners"].values()))
+    swapped_owners = {voice: faces[1 - faces.index(face)] for voice, face in decided["owners"].items()}
+    foreign = [[s["track_id"], s["first"], s["end"]] for s in labelled.voice_faces.spans
+               if swapped_owners[decided["run_voices"][s["voice"]]] != f"person-{s['face']}"]
+    swapped = {labelled.video_id: decided | {"owners": swapped_owners, "foreign": foreign}}
+    moved = stage.apply(copy.deepcopy(labelled), swapped)
+    assert moved.voice_faces.relabelled and moved.voice_faces.foreign == foreign
+    predicted = predicted_frame_states(moved, n)
+    for part in truth["parts"]:
+        frames = predicted[part["first_frame"] : part["first_frame"] + part["n_frames"]]
+        if part["kind"] == "speaking":
+            assert np.mean(frames == PerformerState.LISTENING) > 0.8, part
+        if part["kind"] == "listening":
+            assert np.mean(frames == PerformerState.SPEAKING) > 0.8, part
+    assert all(s["identity_id"] == f"person-{face_of.get(s['track_id'], s['track_id'])}" for s in moved.segments)
+    ids = [r["entity_id"] for r in moved.rejections]
+    assert len(ids) == len(set(ids))  # the first labelling's rejections were replaced, not added to
+
+    # Moved back, the video is labelled exactly as states labelled it.
+    back = stage.apply(moved, own)
+    assert back.segments == [
+        s | {"identity_id": f"person-{face_of.get(s['track_id'], s['track_id'])}"} for s in labelled.segments
+    ]
+    assert back.rejections == labelled.rejections
+    assert back.voice_faces.video_owners == labelled.voice_faces.owners
