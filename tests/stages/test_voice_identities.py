@@ -2,19 +2,28 @@
 change labelled again the way ``states`` labelled them."""
 
 import copy
+import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from apps.bench.spliced_conversations import build_spliced_set
 from apps.bench.state_scoring import predicted_frame_states
+from apps.bench.talking_head_sources import load_talking_heads
 from apps.bench.truth_matching import expand_runs
+from curation.config.workflow import Workflow, load_workflow
 from curation.run.ledger import Ledger
+from curation.run.pipeline import RunRequest, run_pipeline
 from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store
 from curation.run.run_store import RunStore
+from curation.runtime.run_scope_stage import split_blocks
 from curation.runtime.stage_runner import run_stage
 from schemas.performer_states import PerformerState
 from stages.states import StatesStage
 from stages.voice_identities import VoiceIdentitiesStage
+from stages.workflow_stages import WORKFLOW_STAGES
 
 
 def summary(spans: list[tuple[str, str, str, float]], vectors: dict[str, list[float]]) -> dict:
@@ -126,3 +135,40 @@ def test_moving_a_voice_to_the_other_face_labels_the_video_again(conversation):
     ]
     assert back.rejections == labelled.rejections
     assert back.voice_faces.video_owners == labelled.voice_faces.owners
+
+
+@pytest.mark.slow
+def test_a_ray_run_gives_voices_to_faces_on_the_evidence_of_all_its_videos(
+    ray_session: str, shared_media: Path, tmp_path: Path
+):
+    """Three spliced conversations of ``bench speaking`` seed 3 (#0, #2, #4; one person is in all
+    three) ingested by a Ray run that stops after ``voice_identities``. Alone, #0 and #4 give each
+    voice to the other face (0.375 and 0.342 of their frames right); the run's pooled evidence puts
+    both right, through the workers' summaries, the stored decision and the workers' relabelling."""
+    spliced = build_spliced_set(load_talking_heads(shared_media), tmp_path / "spliced", n_videos=6, seed=3)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    truths = {}
+    for path in (spliced[0], spliced[2], spliced[4]):
+        truth = json.loads(path.read_text())
+        shutil.copy(path.parent / truth["video"], inputs / truth["video"])
+        truths[truth["video"]] = truth
+    default = load_workflow("default", WORKFLOW_STAGES)
+    until = [s.name for s in default.stages].index("voice_identities") + 1
+    workflow = Workflow("voices", "default until voice_identities", default.stages[:until], "test")
+    out = tmp_path / "run"
+    result = run_pipeline(RunRequest(str(inputs), str(out), workflow, executor="ray"))
+    assert (result.accounting.inputs, result.accounting.kept) == (3, 3)
+
+    ledger = Ledger(RunStore(str(out)))
+    final = len(split_blocks(workflow.stages)) - 1
+    relabelled = {}
+    for video_id in ledger.finished_video_ids(final):
+        work = ledger.record(video_id, final)
+        truth = truths[Path(work.uri).name]
+        n = truth["n_frames"]
+        expected = np.asarray(expand_runs(truth["state"], n), dtype=np.int8)
+        assert np.mean(predicted_frame_states(work, n) == expected) > 0.95, truth["name"]
+        assert work.voice_faces.scope == "run"
+        relabelled[truth["name"]] = work.voice_faces.relabelled
+    assert relabelled == {"conversation_000": True, "conversation_002": False, "conversation_004": True}
