@@ -188,6 +188,7 @@ class StatesStage(Stage):
                 s.__dict__ | {"face": str(s.face), "voice": None if s.voice is None else str(s.voice)} for s in voiced
             ],
             foreign=[[s.track_id, s.first, s.end] for s in foreign],
+            sync_baseline=self.voice_sync_baseline,
             voice_vectors={
                 str(v): vector.astype(float).tolist()
                 for v, vector in self._span_voices.vectors(times, audio, voices).items()

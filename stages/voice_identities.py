@@ -8,30 +8,36 @@ hears its people more than once. Each video sends its voiced spans (face group, 
 the identity of each span's track and each voice's embedding. The decide task puts the spans in
 run terms, a face by its identity and a voice by its group across the run, pools their synchrony
 per (run voice, identity) and matches each video's voices to its faces on the pooled evidence
-(``annotators.speaking.run_voice_association``). A video whose foreign spans change is labelled
-again with the settings its ``states`` recorded (``annotators.timelines.state_labeller``): its
-segments and segment rejections are replaced, and its segments take their tracks' identities.
+(``annotators.speaking.run_voice_association``). A video whose foreign spans (lips under another
+face's voice) change is labelled again with the settings its ``states`` recorded
+(``annotators.timelines.state_labeller``): its segments and segment rejections are replaced, and
+its segments take their tracks' identities. The identities table keeps the segment counts of the
+first labelling (``identity`` ran before); a relabelled video's segments may be cut a little
+differently where its states changed.
 
 Without the voice encoder a video's voices carry no embedding and cannot be found again in another
 video; its faces still pool by identity, but each voice only with itself. A voice or a face that
 no other video shares scores exactly as in the video's own association.
 
 Measured with ``lpm-curate bench speaking`` (README, speaking benchmark): seed 3's two swapped
-conversations are put right, the other seeds and the 36-conversation set do not move. Letting two
+conversations are put right; no other conversation of seeds 0-5 or of the 36-conversation set
+changes. Letting two
 voices of one video join (``voices_apart_within_video: false``) mended the one conversation of the
 36 whose person was seen as two faces and heard as two voices, but in seed 1 it joined two
 people's voices; so voices of one video stay apart by default.
 """
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
 from annotators.models.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD
-from annotators.speaking.run_voice_association import pooled_owners, run_voice_clusters
-from annotators.speaking.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans
+from annotators.speaking.run_voice_association import VideoVoice, pooled_owners, run_faces, run_voice_clusters
+from annotators.speaking.voice_face_association import VoicedSpan, foreign_spans
 from annotators.timelines.state_labeller import StateLabeller
+from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.stored_audio import audio_samples
@@ -43,7 +49,8 @@ class VoiceIdentitiesStage(RunScopeStage):
     name: ClassVar[str] = "voice_identities"
     needs: ClassVar[tuple[str, ...]] = ("tracks", "segments", "analysis", "audio", "speech")
     adds: ClassVar[tuple[str, ...]] = (
-        "voice_faces.owners", "voice_faces.run_voices", "segments", "track_features.state"
+        "voice_faces.scope", "voice_faces.run_voices", "voice_faces.run_owners", "voice_faces.foreign",
+        "voice_faces.relabelled", "segments", "rejections", "track_features.state", "track_features.speaking_prob",
     )
     resources: ClassVar[Resources] = Resources(cpus=1)
     version: ClassVar[int] = 1
@@ -54,7 +61,6 @@ class VoiceIdentitiesStage(RunScopeStage):
     # False lets two voices of one video join across the run (one person the video saw as two
     # faces, and so heard as two voices), at the risk of joining two people (module docstring).
     voices_apart_within_video: bool = True
-    sync_baseline: float = field(default=SYNC_BASELINE, metadata={"range": (-5, 5)})
 
     def setup(self) -> None:
         self._labellers: dict[str, StateLabeller] = {}
@@ -65,41 +71,33 @@ class VoiceIdentitiesStage(RunScopeStage):
             return None
         identity_of = {t["track_id"]: t.get("identity_id") for t in work.tracks}
         return {
-            "spans": [s | {"identity_id": identity_of.get(s["track_id"])} for s in association.spans],
+            "spans": association.spans,
+            "identity_of_track": {s["track_id"]: identity_of.get(s["track_id"]) for s in association.spans},
             "voice_vectors": association.voice_vectors,
+            "sync_baseline": association.sync_baseline,
         }
 
     def decide(self, summaries: dict[str, Any]) -> dict[str, Any]:
         present = {video_id: s for video_id, s in sorted(summaries.items()) if s}
+        if not present:
+            return {}
+        baselines = {s["sync_baseline"] for s in present.values()}
+        if len(baselines) > 1:
+            raise ValueError(f"the videos' voice-face associations used different baselines: {sorted(baselines)}")
         vectors = {
             (video_id, voice): np.asarray(vector, dtype=np.float64)
             for video_id, s in present.items()
             for voice, vector in s["voice_vectors"].items()
         }
         clusters = run_voice_clusters(vectors, self.voice_distance_threshold, self.voices_apart_within_video)
-        # In run terms: a voice by its cluster, a face by its identity; what has neither links no
-        # videos and is named within its own video.
-        run_spans = {
-            video_id: [
-                replace(
-                    _voiced(row),
-                    voice=None if row["voice"] is None else (
-                        f"voice-{clusters[(video_id, row['voice'])]:04d}" if (video_id, row["voice"]) in clusters
-                        else f"{video_id}/{row['voice']}"
-                    ),
-                    face=row["identity_id"] or f"{video_id}/{row['face']}",
-                )
-                for row in s["spans"]
-            ]
-            for video_id, s in present.items()
-        }
-        owners = pooled_owners(run_spans, self.sync_baseline)
+        run_spans = {video_id: _in_run_terms(video_id, s, clusters) for video_id, s in present.items()}
+        owners = pooled_owners(run_spans, baselines.pop())
         return {
             video_id: {
-                "owners": {str(v): str(f) for v, f in owners[video_id].items()},
                 "run_voices": {
-                    str(voice): f"voice-{number:04d}" for (vid, voice), number in clusters.items() if vid == video_id
+                    voice: _run_voice(number) for (vid, voice), number in clusters.items() if vid == video_id
                 },
+                "run_owners": owners[video_id],
                 "foreign": [
                     [s.track_id, s.first, s.end] for s in foreign_spans(run_spans[video_id], owners[video_id])
                 ],
@@ -112,15 +110,13 @@ class VoiceIdentitiesStage(RunScopeStage):
         association = work.voice_faces
         if decided is None or association is None:
             return work
-        if association.scope == "video":
-            association.video_owners = dict(association.owners)
         association.scope = "run"
         association.run_voices = decided["run_voices"]
-        association.owners = decided["owners"]
-        if sorted(map(tuple, decided["foreign"])) == sorted(map(tuple, association.foreign)):
+        association.run_owners = decided["run_owners"]
+        association.relabelled = _span_set(decided["foreign"]) != _span_set(_own_foreign(association))
+        if _span_set(decided["foreign"]) == _span_set(association.foreign):
             return work
         association.foreign = decided["foreign"]
-        association.relabelled = True
         labeller = self._labeller(association.labelling)
         audio = audio_samples(work)
         fps = work.analysis.fps
@@ -133,6 +129,8 @@ class VoiceIdentitiesStage(RunScopeStage):
         for track_id, first, end in decided["foreign"]:
             by_id[track_id].p_speak[first:end] = 0.0
         labeller.label(work, views, audio, fps)
+        if work.state == "rejected":
+            work.detail = f"{work.detail} (labelled again by {self.name}: the run gave a voice to another face)"
         identity_of = {t["track_id"]: t.get("identity_id") for t in work.tracks}
         for segment in work.segments:
             segment["identity_id"] = identity_of.get(segment["track_id"])
@@ -149,4 +147,34 @@ class VoiceIdentitiesStage(RunScopeStage):
 
 
 def _voiced(row: dict[str, Any]) -> VoicedSpan:
+    """A span of the ``voice_faces`` product (plain data) as the association's type."""
     return VoicedSpan(row["track_id"], row["face"], row["voice"], row["first"], row["end"], float(row["sync"]))
+
+
+def _run_voice(number: int) -> str:
+    return f"voice-{number:04d}"
+
+
+def _in_run_terms(video_id: str, summary: dict[str, Any], clusters: dict[VideoVoice, int]) -> list[VoicedSpan]:
+    """The video's spans with the voice named by its run voice and the face by its identity;
+    what neither names keeps a name of its own video ("<video id>/<label>")."""
+    spans = [_voiced(row) for row in summary["spans"]]
+    faces = run_faces(spans, summary["identity_of_track"])
+
+    def voice(label: Hashable | None) -> str | None:
+        if label is None:
+            return None
+        number = clusters.get((video_id, label))
+        return f"{video_id}/{label}" if number is None else _run_voice(number)
+
+    return [replace(s, voice=voice(s.voice), face=faces.get(s.face, f"{video_id}/{s.face}")) for s in spans]
+
+
+def _own_foreign(association: VoiceFaces) -> list[list[Any]]:
+    """The foreign spans of the video's own association (its ``owners``)."""
+    spans = [_voiced(row) for row in association.spans]
+    return [[s.track_id, s.first, s.end] for s in foreign_spans(spans, association.owners)]
+
+
+def _span_set(spans: list[list[Any]]) -> set[tuple[str, int, int]]:
+    return {(str(track_id), int(first), int(end)) for track_id, first, end in spans}

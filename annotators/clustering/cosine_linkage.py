@@ -26,6 +26,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from annotators.clustering.vector_neighbours import NeighbourSearch, neighbour_pairs
+
 CandidateSearch = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # directions -> (rows, cols)
 _PAIRS_PER_BLOCK = 1 << 16  # candidate pairs whose distances are computed at once
 MAX_ROUNDS = 8
@@ -222,3 +224,19 @@ def cosine_average_linkage(
             break
     found = [sorted(clusters.members[k]) for k in clusters.representatives()]
     return sorted(found, key=lambda c: c[0])
+
+
+def neighbour_linkage(
+    vectors: np.ndarray, threshold: float, cannot_link: tuple[np.ndarray, np.ndarray], search: NeighbourSearch
+) -> list[list[int]]:
+    """``cosine_average_linkage`` of unit ``vectors`` over their near-neighbour graph (pairs within
+    the cut, ``vector_neighbours.neighbour_pairs``), searched again from the clusters' mean
+    directions while merges continue: the whole recipe, with no n x n matrix anywhere."""
+    min_similarity = 1.0 - threshold
+
+    def more_candidates(directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return neighbour_pairs(directions, min_similarity, search)
+
+    return cosine_average_linkage(
+        vectors, neighbour_pairs(vectors, min_similarity, search), cannot_link, threshold, more_candidates
+    )

@@ -23,12 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from annotators.clustering.cosine_linkage import cosine_average_linkage
+from annotators.clustering.cosine_linkage import neighbour_linkage
 from annotators.clustering.vector_neighbours import (
     SIMILARITY_SLACK,
     NeighbourSearch,
     nearest,
-    neighbour_pairs,
     vector_index,
 )
 from annotators.identity.face_descriptor import FACE_DESCRIPTOR_KIND
@@ -196,18 +195,7 @@ def cluster_identities(
     ordered = sorted(tracks, key=lambda t: t.track_id)
     vectors = np.stack([np.asarray(t.embedding, dtype=np.float64) for t in ordered])
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    min_similarity = 1.0 - distance_threshold
-
-    def more_candidates(directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return neighbour_pairs(directions, min_similarity, search)
-
-    clusters = cosine_average_linkage(
-        vectors,
-        neighbour_pairs(vectors, min_similarity, search),
-        co_occurring_pairs(ordered),
-        distance_threshold,
-        more_candidates,
-    )
+    clusters = neighbour_linkage(vectors, distance_threshold, co_occurring_pairs(ordered), search)
     labels = np.empty(len(ordered), dtype=np.int64)
     for k, members in enumerate(clusters):
         labels[members] = k

@@ -44,7 +44,8 @@ SIGNAL = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 
 @dataclass
 class StateLabeller:
-    """The labelling settings (the states stage's parameters of the same names)."""
+    """Labels a video's usable tracks and cuts its segments; built from the states stage's
+    parameters of the same names, ``setup`` loads the speaker and lip-sync models."""
 
     stage: str  # the stage its rejections are recorded under
     active_speaker: str
@@ -62,8 +63,9 @@ class StateLabeller:
     lip_sync_threshold: float | None
 
     def settings(self) -> dict[str, Any]:
-        """What rebuilds this labeller (``StateLabeller(**settings)``): plain data to store."""
-        return asdict(self)
+        """What rebuilds this labeller (``StateLabeller(**settings)``): plain data to store, with
+        the lip-sync model as resolved here (``auto`` may resolve otherwise on another node)."""
+        return asdict(self) | {"lip_sync_model": self._lip_sync.name, "lip_sync_threshold": self._lip_sync.threshold}
 
     def setup(self) -> None:
         if self.active_speaker == "mouth_vad":

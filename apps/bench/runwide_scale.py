@@ -6,7 +6,9 @@ neighbours overlap in time and must stay apart) and ``segments_per_video`` segme
 hundreds of videos), tracks of one identity at cosine about 0.6 to each other (the ArcFace cut is
 0.4), different identities near 0; random key-frame hashes with ``duplicate_fraction`` of the
 segments copied from a segment of another video with 0-3 bits flipped per frame, some shifted by
-a key frame. Times, peak resident memory and accuracy against the planted truth are reported.
+a key frame; and the voices of each video's first two tracks' people (``voice_identities``: 256-d,
+one person's voices at cosine about 0.8 to each other, Resemblyzer's uncapped cut is 0.3). Times,
+peak resident memory and accuracy against the planted truth are reported.
 
 Run: ``python -m apps.bench.runwide_scale --videos 20000 --json``.
 """
@@ -23,9 +25,14 @@ import numpy as np
 from annotators.duplicates.near_duplicates import SegmentFingerprint, find_near_duplicates
 from annotators.identity.identity_clusterer import IdentityTrack, cluster_identities
 from annotators.models.arcface_embedder import ARCFACE_KIND
+from annotators.models.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD
+from annotators.speaking.run_voice_association import VideoVoice, run_voice_clusters
 from apps.bench.rss_sampler import RssSampler
 
 SAME_IDENTITY_COSINE = 0.6
+SAME_VOICE_COSINE = 0.8
+VOICE_DIMENSION = 256
+VOICES_PER_VIDEO = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,8 @@ class SyntheticRun:
     identity_of: dict[str, int]
     fingerprints: list[SegmentFingerprint]
     copied_from: dict[str, str]
+    voice_vectors: dict[VideoVoice, np.ndarray]
+    voice_of: dict[VideoVoice, int]
 
 
 def synthetic_run(
@@ -86,7 +95,15 @@ def synthetic_run(
         for i in range(total)
     ]  # fmt: skip
     copies_of = {copy: fingerprints[source].segment_id for copy, source in copied_from.items()}
-    return SyntheticRun(tracks, identity_of, fingerprints, copies_of)
+    voice_centres = rng.normal(0, 1, (identities, VOICE_DIMENSION))
+    voice_centres /= np.linalg.norm(voice_centres, axis=1, keepdims=True)
+    speakers = owner[:, :VOICES_PER_VIDEO].ravel()
+    voice_spread = np.sqrt(1.0 / SAME_VOICE_COSINE - 1.0) / np.sqrt(VOICE_DIMENSION)
+    voices = voice_centres[speakers] + rng.normal(0, voice_spread, (speakers.size, VOICE_DIMENSION))
+    voices /= np.linalg.norm(voices, axis=1, keepdims=True)
+    keys = [(f"v{n // VOICES_PER_VIDEO:06d}", str(n % VOICES_PER_VIDEO)) for n in range(speakers.size)]
+    return SyntheticRun(tracks, identity_of, fingerprints, copies_of, dict(zip(keys, voices, strict=True)),
+                        dict(zip(keys, speakers.tolist(), strict=True)))
 
 
 def pairwise_precision_recall(predicted: dict[str, Any], truth: dict[str, Any]) -> tuple[float, float]:
@@ -115,7 +132,8 @@ def _timed(step: Callable[[], Any]) -> tuple[Any, float, float, float]:
 
 
 def run_runwide_scale(videos: int, seed: int = 0, **shape: Any) -> dict[str, Any]:
-    """Seconds, peak RSS and accuracy of identity clustering and dedup on a synthetic run."""
+    """Seconds, peak RSS and accuracy of identity clustering, dedup and the grouping of voices
+    across the run on a synthetic run."""
     run, build_seconds, _, build_rss = _timed(lambda: synthetic_run(videos, seed=seed, **shape))
     identities, identity_seconds, identity_cpu, identity_rss = _timed(lambda: cluster_identities(run.tracks))
     predicted = {t: i.identity_id for i in identities for t in i.track_ids}
@@ -125,6 +143,10 @@ def run_runwide_scale(videos: int, seed: int = 0, **shape: Any) -> dict[str, Any
     # A planted copy is found when it and its source end in one group (either may come first).
     group = {d.segment_id: d.kept_segment_id for d in duplicates}
     found = sum(group.get(c, c) == group.get(s, s) for c, s in run.copied_from.items())
+    voices, voice_seconds, voice_cpu, voice_rss = _timed(
+        lambda: run_voice_clusters(run.voice_vectors, VOICE_EMBEDDING_DISTANCE_THRESHOLD)
+    )
+    voice_precision, voice_recall = pairwise_precision_recall(voices, run.voice_of)
     return {
         "videos": videos,
         "tracks": len(run.tracks),
@@ -146,6 +168,14 @@ def run_runwide_scale(videos: int, seed: int = 0, **shape: Any) -> dict[str, Any
         "planted_duplicates": len(run.copied_from),
         "planted_duplicates_found": found,
         "identity_dedup_seconds": round(identity_seconds + dedup_seconds, 2),
+        "voices": len(run.voice_vectors),
+        "voice_seconds": round(voice_seconds, 2),
+        "voice_cpu_seconds": round(voice_cpu, 2),
+        "voice_peak_rss_mb": round(voice_rss, 1),
+        "run_voices": len(set(voices.values())),
+        "planted_speakers": len(set(run.voice_of.values())),
+        "voice_precision": round(voice_precision, 6),
+        "voice_recall": round(voice_recall, 6),
     }
 
 

@@ -6,9 +6,10 @@ and its artefacts. A real run of a few clips gives the template: each of its kep
 widened to ``tracks`` tracks and ``segments`` segments (copies of its own, under new ids, whose
 samples point at the same stored members), and then written N times under fresh video ids. The
 artefact files (crops, audio, samples) are hard links to the source's, so N videos cost the disk
-only their records. Identity vectors are planted per replica (each person in a few videos) and
-key-frame hashes drawn at random (a few segments repeat another's), so the run-wide stages do
-the work of a real corpus rather than of N copies of one person.
+only their records. Identity vectors are planted per replica (each person in a few videos), so are
+the voiced spans of a two-person conversation with each person's voice (``voice_identities``),
+and key-frame hashes are drawn at random (a few segments repeat another's), so the run-wide
+stages do the work of a real corpus rather than of N copies of one person.
 """
 
 import json
@@ -32,6 +33,7 @@ from curation.storage_formats import npz_bytes
 PEOPLE_PER_VIDEO = 0.25  # each planted person appears in about four videos
 DUPLICATE_FRACTION = 0.01
 VECTOR_DIM = 128  # segments whose key frames repeat another segment's
+VOICE_DIM = 256  # Resemblyzer's voice embedding
 
 
 @dataclass
@@ -45,7 +47,6 @@ class Template:
     segments: list[dict[str, Any]]
     samples_npz: bytes  # the widened video's sample archive (member names carry no video id)
     vector_kind: tuple[str, str, int]  # (kind, strength, dimension) of its identity vectors
-    voices: Any = None  # its voice_identities summary (voiced spans and voice vectors), if any
 
 
 def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks: int, segments: int) -> list[Template]:
@@ -65,9 +66,8 @@ def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks:
         kind = (identity[0]["kind"], identity[0]["strength"], VECTOR_DIM) if identity else (
             "landmark_texture_v1", "weak", VECTOR_DIM)
         references = ledger.summary(video_id, blocks["references"]) or []
-        voices = ledger.summary(video_id, blocks["voice_identities"]) if "voice_identities" in blocks else None
         templates.append(Template(video_id, text, npz, VideoOutcome.of(wide), _widen_references(references, tracks),
-                                  wide.tracks, wide.segments, samples_npz, kind, voices))
+                                  wide.tracks, wide.segments, samples_npz, kind))
     if not templates:
         raise ValueError(f"{source.uri} has no kept video with samples to replicate")
     return templates
@@ -129,6 +129,8 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
     n_people = max(len(templates[0].tracks), int(n * PEOPLE_PER_VIDEO * len(templates[0].tracks)))
     centroids = gen.standard_normal((n_people, dim)).astype(np.float32)
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    voices = gen.standard_normal((n_people, VOICE_DIM)).astype(np.float32)  # each person's voice
+    voices /= np.linalg.norm(voices, axis=1, keepdims=True)
     earlier_hashes: list[tuple[int, ...]] = []
     first_replica: dict[str, str] = {}  # template video id -> the replica whose files the others link to
     seen_people: set[int] = set()
@@ -168,9 +170,29 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
         references = json.loads(json.dumps(template.references).replace(old, video_id))
         ledger.save_summary(video_id, blocks["references"], references)
         if "voice_identities" in blocks:
-            voices = json.loads(json.dumps(template.voices).replace(old, video_id))
-            ledger.save_summary(video_id, blocks["voice_identities"], voices)
+            ledger.save_summary(video_id, blocks["voice_identities"],
+                                _planted_conversation(tracks[:2], people[:2], voices, gen))
     return ids, len(seen_people)
+
+
+def _planted_conversation(
+    tracks: list[dict[str, Any]], people: np.ndarray, voices: np.ndarray, gen: np.random.Generator
+) -> dict[str, Any] | None:
+    """A voice_identities summary as a two-person conversation leaves it: each of the first two
+    tracks' people speaks over their own face (in sync) and over the other's (not), their voices
+    near the planted person's voice; None for a video of one track (no association)."""
+    if len(tracks) < 2:
+        return None
+    spans, vectors = [], {}
+    for k, (track, person) in enumerate(zip(tracks, people, strict=True)):
+        vector = voices[person] + 0.02 * gen.standard_normal(VOICE_DIM).astype(np.float32)
+        vectors[str(k)] = (vector / np.linalg.norm(vector)).tolist()
+        for voice in range(2):
+            spans.append({"track_id": track["track_id"], "face": f"face-{k}", "voice": str(voice),
+                          "first": 50 * voice, "end": 50 * voice + 50,
+                          "sync": float(gen.normal(1.8, 0.8) if voice == k else gen.normal(1.0, 0.5))})
+    identities = {t["track_id"]: f"planted-{p}" for t, p in zip(tracks, people, strict=True)}
+    return {"spans": spans, "identity_of_track": identities, "voice_vectors": vectors, "sync_baseline": -1.0}
 
 
 def _write_artefacts(source: RunStore, target: RunStore, template: Template, new: str, first: str) -> None:

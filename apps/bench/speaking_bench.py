@@ -84,10 +84,13 @@ def run_speaking_bench(
     seed: int = 0,
     overrides: list[str] | None = None,
     talking_heads: list[str] | None = None,
+    one_run: bool = True,
 ) -> dict[str, Any]:
     """Build the spliced set in ``workdir`` and score all three figures; ``talking_heads`` limits
     figures 2 and 3 to those clip names (the spliced set always draws on every talking head).
-    The report is also written to ``workdir/speaking_report.json``."""
+    ``one_run``: the conversations are one run (``RUN_STAGES`` over all of them); else each is
+    scored as its own video's stages left it. The report is also written to
+    ``workdir/speaking_report.json``."""
     started = time.perf_counter()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="lpm-bench-speaking-"))
     stages = bench_stages(overrides)
@@ -99,8 +102,9 @@ def run_speaking_bench(
         "media": str(media_dir),
         "seed": seed,
         "overrides": overrides or [],
+        "one_run": one_run,
     }
-    report.update(score_spliced(truths, stages, bench_stages(overrides, RUN_STAGES)))
+    report.update(score_spliced(truths, stages, bench_stages(overrides, RUN_STAGES) if one_run else []))
     names = talking_heads or [c.name for c in clips]
     works = {name: analyse(media_dir / name, stages, workdir / "store") for name in names}
     report.update(speaking_rate(works, states_stage.vad_threshold))
@@ -120,8 +124,8 @@ def run_speaking_bench(
 def score_spliced(
     truth_paths: list[Path], stages: list[Stage], run_stages: list[RunScopeStage] | None = None
 ) -> dict[str, Any]:
-    """Frame-state scores of the spliced conversations, analysed as one run: ``stages`` on each,
-    then ``run_stages`` (default: none) over all of them."""
+    """Frame-state scores of the spliced conversations: ``stages`` on each, then ``run_stages``
+    (default: none) over all of them as over the videos of one run."""
     score = FrameStateScore()
     by_kind: dict[str, np.ndarray] = {kind: np.zeros(4, dtype=np.int64) for kind in PART_STATES}
     videos = []
@@ -152,8 +156,10 @@ def score_spliced(
                 "cuts": len(truth_cuts),
                 "shots_detected": len(work.shots),
                 "rejected_shots": [s["reason"] for s in work.shots if not s.get("usable")],
-                # Whose voice is whose: the run's answer, and whether it differs from the video's own.
+                # Whose voice is whose: the video's own answer, the run's (voice_identities), and
+                # whether the run's foreign spans differ from the video's own (labelled again).
                 "voice_owners": work.voice_faces.owners if work.voice_faces else {},
+                "run_voice_owners": work.voice_faces.run_owners if work.voice_faces else {},
                 "relabelled_by_run": bool(work.voice_faces and work.voice_faces.relabelled),
                 "truth_timeline": timeline(expected),
                 "predicted_timeline": timeline(predicted),

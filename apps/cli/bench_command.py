@@ -51,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=0, help="seed of the spliced set")
     s.add_argument("--workdir", default=None, help="folder for the spliced videos and truth (default: a temporary one)")
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    s.add_argument("--each-alone", action="store_true",
+                   help="score each conversation as a run of its own (no identity or voice_identities across them)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(handler=handle_speaking)
     d = bsub.add_parser("dubbing", help="talking heads muxed with other people's voices: kept as speaking or not")
@@ -243,7 +245,7 @@ def handle_speaking(args: argparse.Namespace) -> int:
     repo = Path(__file__).resolve().parents[2]
     media = Path(args.media or os.environ.get("LPM_SHARED_MEDIA") or repo.parent / "shared" / "media")
     workdir = Path(args.workdir) if args.workdir else None
-    report = run_speaking_bench(media, workdir, args.n_videos, args.seed, args.overrides)
+    report = run_speaking_bench(media, workdir, args.n_videos, args.seed, args.overrides, one_run=not args.each_alone)
     if args.json:
         print(json.dumps(report, indent=1, default=str))
         return 0

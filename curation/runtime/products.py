@@ -106,21 +106,23 @@ class VoiceFaces:
     voices: str  # "diarization" (pyannote turns), "voice_embedding" (Resemblyzer) or "voice_profile" (MFCC)
     owners: dict[str, str] = field(default_factory=dict)
     spans: list[dict[str, Any]] = field(default_factory=list)
-    # [track id, first, end frame of the track] of the spans labelled another face's voice (listening)
+    # [track id, first, end frame of the track] of the spans the labels treat as another face's
+    # voice (listening): the video's own answer, or the run's once voice_identities applied it
     foreign: list[list[Any]] = field(default_factory=list)
+    sync_baseline: float = 0.0  # the association's synchrony baseline, which the run's pooling keeps
     # Each voice's learned embedding (unit vector) for matching voices across videos; empty
     # without the voice encoder, whose absence leaves the association to this video alone.
     voice_vectors: dict[str, list[float]] = field(default_factory=dict)
-    # The states stage's parameters, so ``voice_identities`` can label the video again the same way
-    # when the run's evidence gives a voice to another face.
+    # The states stage's labelling settings (lip-sync model as resolved on its worker), so
+    # ``voice_identities`` can label the video again the same way.
     labelling: dict[str, Any] = field(default_factory=dict)
-    # "run": ``owners`` were decided on the whole run's evidence (voice_identities), in run terms:
-    # run voice -> identity (a voice or face linked to no other video keeps "<video id>/<label>").
+    # Set by voice_identities ("run"): each voice's run voice, the run's owners (run voice ->
+    # identity, or "<video id>/<face>" for a face no identity stands for), and whether the run's
+    # foreign spans differ from the video's own, so that the states were labelled again.
     scope: str = "video"
-    run_voices: dict[str, str] = field(default_factory=dict)  # this video's voice -> its run voice
-    video_owners: dict[str, str] = field(default_factory=dict)  # scope "run": what the video alone decided
-    relabelled: bool = False  # scope "run": the run moved a voice to another face, so the states were labelled again
-
+    run_voices: dict[str, str] = field(default_factory=dict)
+    run_owners: dict[str, str] = field(default_factory=dict)
+    relabelled: bool = False
 
 @dataclass
 class TrackIdentityVector:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from annotators.speaking.run_voice_association import pooled_owners, run_voice_clusters
+from annotators.speaking.run_voice_association import pooled_owners, run_faces, run_voice_clusters
 from annotators.speaking.voice_face_association import VoicedSpan, foreign_spans, voice_owners
 
 BASELINE = -1.0
@@ -55,3 +55,12 @@ def test_voices_join_across_videos_and_within_one_only_when_allowed():
     joined = run_voice_clusters(split, threshold=0.3, apart_within_video=False)
     assert joined[("v1", "a")] == joined[("v1", "b")] == joined[("v2", "x")]
     assert run_voice_clusters({}, threshold=0.3) == {}
+
+
+def test_a_face_stands_for_an_identity_only_where_video_and_run_agree_one_to_one():
+    spans = [span("f0", "a", 1.0), span("f1", "a", 1.0), span("f2", "b", 1.0), span("f2", "c", 1.0)]
+    # f0 and f1 one identity (the run merged two of the video's faces), f2's two tracks two (split).
+    identity_of_track = {"f0-a": "id-p", "f1-a": "id-p", "f2-b": "id-q", "f2-c": "id-r"}
+    assert run_faces(spans, identity_of_track) == {}
+    assert run_faces(spans[:1] + spans[2:3], identity_of_track) == {"f0": "id-p", "f2": "id-q"}
+    assert run_faces(spans[:1], {"f0-a": None}) == {}

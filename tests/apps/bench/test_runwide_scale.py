@@ -16,6 +16,9 @@ def test_a_small_synthetic_run_recovers_the_planted_identities_and_copies():
     for key in ("identity_seconds", "dedup_seconds", "identity_peak_rss_mb", "dedup_peak_rss_mb"):
         assert report[key] > 0
     assert report["identity_dedup_seconds"] >= report["identity_seconds"]
+    # Two voices a video; the same person's voices join across videos, never two people's.
+    assert report["voices"] == 600 and report["run_voices"] == report["planted_speakers"]
+    assert report["voice_precision"] == 1.0 and report["voice_recall"] == 1.0
 
 
 def test_overlapping_tracks_of_a_synthetic_video_are_different_people():

@@ -37,7 +37,9 @@ def test_replicated_videos_reach_every_table_and_the_driver_is_measured(source_r
         # clustering finds exactly the planted people
         assert tables["identities"] == row["planted_people"] < 3 * n_videos
         assert row["bytes_written"]["shards"] > 0 and tables["shards"] >= 1
-        assert {"outcomes", "identity", "dedup", "references", "shards", "manifests"} <= set(row["phase_seconds"])
+        assert {"outcomes", "identity", "voice_identities", "dedup", "references", "shards", "manifests"} <= set(
+            row["phase_seconds"]
+        )
         assert row["driver_peak_rss_mb"] >= row["driver_start_rss_mb"] > 50
     status = run_cli("status", str(tmp_path / "n8"), "--verify", "--json")
     assert '"ok": true' in status.stdout, status.stdout[-2000:]

@@ -6,6 +6,7 @@ differences for the cuts, the decoded audio for the silences). The run test runs
 benchmark on two conversations and two talking-head clips.
 """
 
+import argparse
 import json
 import subprocess
 from pathlib import Path
@@ -23,6 +24,7 @@ from apps.bench.spliced_conversations import SAMPLES_PER_FRAME, TRUTH_FORMAT, bu
 from apps.bench.state_scoring import NO_LABEL, FrameStateScore
 from apps.bench.talking_head_sources import TalkingHeadClip, load_talking_heads, person_key
 from apps.bench.truth_matching import expand_runs
+from apps.cli.bench_command import add_parser
 from curation.media.audio_decoder import decode_audio
 from curation.media.frame_source import AnalysisGeometry, decode_frames
 
@@ -154,6 +156,8 @@ def test_small_benchmark_run_adds_up(shared_media: Path, tmp_path: Path):
     report = run_speaking_bench(shared_media, tmp_path, n_videos=2, seed=1, talking_heads=RUN_CLIPS)
     truths = [json.loads(p.read_text()) for p in sorted((tmp_path / "spliced").glob("*.json"))]
     assert report["n_videos"] == len(truths) == 2
+    # The conversations were one run: each says whose voice the run gave to whom.
+    assert report["one_run"] and all("relabelled_by_run" in v and "run_voice_owners" in v for v in report["videos"])
     assert json.loads((tmp_path / "speaking_report.json").read_text())["n_frames"] == report["n_frames"]
     assert report["n_frames"] == sum(t["n_frames"] for t in truths)
     counts = np.asarray(report["state_confusion"]["counts"])
@@ -180,3 +184,10 @@ def test_small_benchmark_run_adds_up(shared_media: Path, tmp_path: Path):
     # fantasy_end0.4 is rendered in sync: every shift moves its estimate by the shift.
     in_sync = next(row for row in report["offset_by_clip"] if row["clip"] == "fantasy_end0.4.mp4")
     assert in_sync["rate_relative"] >= 0.8, in_sync
+
+
+def test_each_alone_is_an_option_of_the_command():
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    assert parser.parse_args(["bench", "speaking", "--each-alone"]).each_alone
+    assert not parser.parse_args(["bench", "speaking"]).each_alone
