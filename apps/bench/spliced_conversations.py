@@ -40,12 +40,17 @@ SWAY_PERIOD_S = 2.0
 _SQUARE = "crop=w=min(iw\\,ih):h=min(iw\\,ih):x=(iw-min(iw\\,ih))/2:y=(ih-min(iw\\,ih))*0.3"
 
 
-def build_spliced_set(clips: list[TalkingHeadClip], out_dir: Path, n_videos: int, seed: int = 0) -> list[Path]:
-    """Render ``n_videos`` conversations into ``out_dir``; returns the truth JSON paths."""
+def build_spliced_set(
+    clips: list[TalkingHeadClip], out_dir: Path, n_videos: int, seed: int = 0, only: set[int] | None = None
+) -> list[Path]:
+    """Render ``n_videos`` conversations into ``out_dir`` (``only``: just those of these indices,
+    each the same as in the whole set); returns the truth JSON paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     by_name = {c.name: c for c in clips}
     truths = []
-    for plan in plan_conversations(clips, n_videos, seed):
+    for index, plan in enumerate(plan_conversations(clips, n_videos, seed)):
+        if only is not None and index not in only:
+            continue
         video = out_dir / f"{plan.name}.mkv"
         render_conversation(plan, by_name, video)
         truth = out_dir / f"{plan.name}.json"

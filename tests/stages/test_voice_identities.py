@@ -3,7 +3,6 @@ change labelled again the way ``states`` labelled them."""
 
 import copy
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -148,24 +147,23 @@ def test_moving_a_voice_to_the_other_face_labels_the_video_again(conversation, t
 def test_a_ray_run_gives_voices_to_faces_on_the_evidence_of_all_its_videos(
     ray_session: str, shared_media: Path, tmp_path: Path
 ):
-    """Three spliced conversations of ``bench speaking`` seed 3 (#0, #2, #4; one person is in all
-    three) ingested by a Ray run that stops after ``voice_identities``. Alone, #0 and #4 give each
-    voice to the other face (0.375 and 0.342 of their frames right); the run's pooled evidence puts
-    both right, through the workers' summaries, the stored decision and the workers' relabelling."""
-    spliced = build_spliced_set(load_talking_heads(shared_media), tmp_path / "spliced", n_videos=6, seed=3)
-    inputs = tmp_path / "in"
-    inputs.mkdir()
+    """Spliced conversations #0 and #4 of ``bench speaking`` seed 3 (``infinitetalk`` is in both)
+    ingested by a Ray run that stops after ``voice_identities``. Alone, each gives each voice to
+    the other face (0.375 and 0.342 of their frames right); pooled, the two conversations' spans
+    put both right (own against swapped pairings: 7.06 against 5.38 and 4.91 against 4.31),
+    through the workers' summaries, the stored decision and the workers' relabelling."""
+    spliced = build_spliced_set(load_talking_heads(shared_media), tmp_path / "in", n_videos=5, seed=3, only={0, 4})
     truths = {}
-    for path in (spliced[0], spliced[2], spliced[4]):
+    for path in spliced:
         truth = json.loads(path.read_text())
-        shutil.copy(path.parent / truth["video"], inputs / truth["video"])
+        path.unlink()  # only the videos are inputs
         truths[truth["video"]] = truth
     default = load_workflow("default", WORKFLOW_STAGES)
     until = [s.name for s in default.stages].index("voice_identities") + 1
     workflow = Workflow("voices", "default until voice_identities", default.stages[:until], "test")
     out = tmp_path / "run"
-    result = run_pipeline(RunRequest(str(inputs), str(out), workflow, executor="ray"))
-    assert (result.accounting.inputs, result.accounting.kept) == (3, 3)
+    result = run_pipeline(RunRequest(str(tmp_path / "in"), str(out), workflow, executor="ray"))
+    assert (result.accounting.inputs, result.accounting.kept) == (2, 2)
 
     ledger = Ledger(RunStore(str(out)))
     final = len(split_blocks(workflow.stages)) - 1
@@ -178,4 +176,4 @@ def test_a_ray_run_gives_voices_to_faces_on_the_evidence_of_all_its_videos(
         assert np.mean(predicted_frame_states(work, n) == expected) > 0.95, truth["name"]
         assert work.voice_faces.scope == "run"
         relabelled[truth["name"]] = work.voice_faces.relabelled
-    assert relabelled == {"conversation_000": True, "conversation_002": False, "conversation_004": True}
+    assert relabelled == {"conversation_000": True, "conversation_004": True}
