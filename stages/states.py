@@ -25,7 +25,7 @@ from annotators.speaking.av_sync import sync_in_context
 from annotators.speaking.lip_sync import LipSyncModel, lip_sync_choice
 from annotators.speaking.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.timelines.segment_cutter import present_spans
-from annotators.timelines.state_labeller import SIGNAL, StateLabeller, TrackView
+from annotators.timelines.state_labeller import SIGNAL, StateLabeller, TrackView, drop_foreign
 from curation.models.model_choice import ModelChoice
 from curation.models.model_store import is_available
 from curation.runtime.device import DeviceChoice
@@ -177,17 +177,15 @@ class StatesStage(Stage):
             for (view, a, b), voice in zip(spans, voices, strict=True)
         ]
         owners = voice_owners(voiced, self.voice_sync_baseline)
-        by_id = {v.track["track_id"]: v for v in views}
-        foreign = foreign_spans(voiced, owners)
-        for span in foreign:
-            by_id[span.track_id].p_speak[span.first : span.end] = 0.0
+        foreign = [[s.track_id, s.first, s.end] for s in foreign_spans(voiced, owners)]
+        drop_foreign(views, foreign)
         work.voice_faces = VoiceFaces(
             voices=self._span_voices.source(work.speech.diarization),
             owners={str(v): str(f) for v, f in owners.items()},
             spans=[
                 s.__dict__ | {"face": str(s.face), "voice": None if s.voice is None else str(s.voice)} for s in voiced
             ],
-            foreign=[[s.track_id, s.first, s.end] for s in foreign],
+            foreign=foreign,
             sync_baseline=self.voice_sync_baseline,
             voice_vectors={
                 str(v): vector.astype(float).tolist()

@@ -113,22 +113,12 @@ class VoiceIdentitiesStage(RunScopeStage):
         association.scope = "run"
         association.run_voices = decided["run_voices"]
         association.run_owners = decided["run_owners"]
-        association.relabelled = _span_set(decided["foreign"]) != _span_set(_own_foreign(association))
-        if _span_set(decided["foreign"]) == _span_set(association.foreign):
+        run_foreign = _span_set(decided["foreign"])
+        association.relabelled = run_foreign != _span_set(_own_foreign(association))
+        if run_foreign == _span_set(association.foreign):
             return work
         association.foreign = decided["foreign"]
-        labeller = self._labeller(association.labelling)
-        audio = audio_samples(work)
-        fps = work.analysis.fps
-        work.segments = []
-        work.rejections = [
-            r for r in work.rejections if not (r["stage"] == labeller.stage and r["entity"] == "segment")
-        ]
-        views = labeller.track_views(work, audio, fps)
-        by_id = {v.track["track_id"]: v for v in views}
-        for track_id, first, end in decided["foreign"]:
-            by_id[track_id].p_speak[first:end] = 0.0
-        labeller.label(work, views, audio, fps)
+        self._labeller(association.labelling).relabel(work, decided["foreign"], audio_samples(work), work.analysis.fps)
         if work.state == "rejected":
             work.detail = f"{work.detail} (labelled again by {self.name}: the run gave a voice to another face)"
         identity_of = {t["track_id"]: t.get("identity_id") for t in work.tracks}

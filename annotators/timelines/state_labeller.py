@@ -92,6 +92,15 @@ class StateLabeller:
             if track.get("usable")
         ]
 
+    def relabel(self, work: VideoWork, foreign: list[list[Any]], audio: np.ndarray, fps: float) -> None:
+        """Label the video again with ``foreign`` as the other faces' voice spans: the first
+        labelling's segments and segment rejections are replaced, not added to."""
+        work.segments = []
+        work.rejections = [r for r in work.rejections if not (r["stage"] == self.stage and r["entity"] == "segment")]
+        views = self.track_views(work, audio, fps)
+        drop_foreign(views, foreign)
+        self.label(work, views, audio, fps)
+
     def label(self, work: VideoWork, views: list["TrackView"], audio: np.ndarray, fps: float) -> None:
         """States per frame and segments of every track; rejects the video when none is long enough."""
         for view in views:
@@ -281,6 +290,14 @@ class TrackView:
     signals: np.ndarray
     audio: np.ndarray
     p_speak: np.ndarray
+
+
+def drop_foreign(views: list[TrackView], foreign: list[list[Any]]) -> None:
+    """Lips under another face's voice are not speaking: the speaking probability of each
+    [track id, first, end frame of the track] span drops to 0."""
+    by_id = {v.track["track_id"]: v for v in views}
+    for track_id, first, end in foreign:
+        by_id[track_id].p_speak[first:end] = 0.0
 
 
 def _audio_source(dominant: PerformerState, fractions: np.ndarray) -> str:
