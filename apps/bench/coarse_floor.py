@@ -48,6 +48,8 @@ def measure(
     coarse_s, coarse_frames = best_seconds(
         lambda: coarse_pass_only(path, coarse_side, coarse_fps, model, detector_every), repeat
     )
+    if coarse_fps == fps:  # the same frames on both sides
+        assert frames == coarse_frames, (frames, coarse_frames)
     decode_s, _ = best_seconds(lambda: decode_floor_of(path, side, fps), repeat)
     coarse_decode_s, _ = best_seconds(lambda: decode_floor_of(path, coarse_side, coarse_fps), repeat)
     return {
