@@ -29,7 +29,10 @@ STEPS, HALF = 40, 20  # base: steps of the compared runs, and where the resumed 
 REGRESSION, DMD, DISTILL_STOP = 20, 4, 22  # distill: stages, and a stop inside the DMD stage
 
 
-def torchrun(nproc: int, result_dir: Path, command: str, *overrides: str, inject: tuple[int, int] | None = None):
+def launch(nproc: int, result_dir: Path, command: str, *overrides: str,
+           inject: tuple[int, int] | None = None) -> tuple[subprocess.Popen, Path, int]:
+    """Start one torchrun; independent runs go side by side, since most of each is start-up and
+    rendezvous, not compute (``--standalone`` gives each its own free port)."""
     argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
     argv += [str(WORKER), str(result_dir), command]
     if inject is not None:
@@ -37,10 +40,27 @@ def torchrun(nproc: int, result_dir: Path, command: str, *overrides: str, inject
     for override in overrides:
         argv += ["--set", override]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    # A hung collective would stop here, not block the suite: the timeout is the no-hang check.
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    result_dir.mkdir(parents=True, exist_ok=True)
+    # Output to a file, not a pipe: a run side by side with others must never block on a full pipe.
+    with open(result_dir / "torchrun.log", "w") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    return proc, result_dir, nproc
+
+
+def finish(started: tuple[subprocess.Popen, Path, int]) -> list[dict]:
+    proc, result_dir, nproc = started
+    try:
+        # A hung collective would stop here, not block the suite: the timeout is the no-hang check.
+        proc.wait(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 0, (result_dir / "torchrun.log").read_text()[-4000:]
     return [json.loads((result_dir / f"rank{r}.json").read_text()) for r in range(nproc)]
+
+
+def side_by_side(**started: tuple[subprocess.Popen, Path, int]) -> dict[str, list[dict]]:
+    return {name: finish(run) for name, run in started.items()}
 
 
 def tiny(media_shards, *extra: str) -> list[str]:
@@ -64,16 +84,17 @@ def base_runs(media_shards, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("ddp_base")
     common = tiny(media_shards, "train.checkpoint_every=10", "train.keep_checkpoints=2", "train.log_every=5")
     inject = (1, 3)  # rank 1's fourth training batch is undecodable
-    runs = {
-        "two": torchrun(2, root / "two", "base", *common, "data.batch_size=2", f"train.steps={STEPS}",
-                        f"train.out_dir={root / 'two_run'}", inject=inject),
-        "one": torchrun(1, root / "one", "base", *common, "data.batch_size=4", f"train.steps={STEPS}",
-                        f"train.out_dir={root / 'one_run'}"),
-        "first_half": torchrun(2, root / "half", "base", *common, "data.batch_size=2", f"train.steps={HALF}",
-                               f"train.out_dir={root / 'resumed_run'}", inject=inject),
-        "resumed": torchrun(2, root / "resumed", "base", *common, "data.batch_size=2", f"train.steps={STEPS}",
-                            f"train.out_dir={root / 'resumed_run'}", inject=inject),
-    }  # fmt: skip
+    runs = side_by_side(
+        two=launch(2, root / "two", "base", *common, "data.batch_size=2", f"train.steps={STEPS}",
+                   f"train.out_dir={root / 'two_run'}", inject=inject),
+        one=launch(1, root / "one", "base", *common, "data.batch_size=4", f"train.steps={STEPS}",
+                   f"train.out_dir={root / 'one_run'}"),
+        first_half=launch(2, root / "half", "base", *common, "data.batch_size=2", f"train.steps={HALF}",
+                          f"train.out_dir={root / 'resumed_run'}", inject=inject),
+    )  # fmt: skip
+    # resumes from first_half's checkpoint, so only after it
+    runs["resumed"] = finish(launch(2, root / "resumed", "base", *common, "data.batch_size=2", f"train.steps={STEPS}",
+                                    f"train.out_dir={root / 'resumed_run'}", inject=inject))  # fmt: skip
     return {"runs": runs, "root": root}
 
 
@@ -148,20 +169,21 @@ def distill_runs(base_runs, media_shards) -> dict:
         "distill.log_every=2",
         "distill.checkpoint_every=100",
     )
-    pairs = torchrun(2, root / "pairs_ranks", "make-ode-pairs", *common, "data.batch_size=2")
+    # the teacher's ODE pairs first: every distill run reads them
+    pairs = finish(launch(2, root / "pairs_ranks", "make-ode-pairs", *common, "data.batch_size=2"))
     inject = (1, 2)
-    runs = {
-        "pairs": pairs,
-        "two": torchrun(2, root / "d_two", "distill", *common, "data.batch_size=2",
-                        f"distill.out_dir={root / 'd_two_run'}", inject=inject),
-        "one": torchrun(1, root / "d_one", "distill", *common, "data.batch_size=4",
-                        f"distill.out_dir={root / 'd_one_run'}"),
-        "first_part": torchrun(2, root / "d_part", "distill", *common, "data.batch_size=2",
-                               f"distill.dmd_steps={DISTILL_STOP - REGRESSION}",
-                               f"distill.out_dir={root / 'd_resumed_run'}", inject=inject),
-        "resumed": torchrun(2, root / "d_resumed", "distill", *common, "data.batch_size=2",
-                            f"distill.out_dir={root / 'd_resumed_run'}", inject=inject),
-    }  # fmt: skip
+    runs = side_by_side(
+        two=launch(2, root / "d_two", "distill", *common, "data.batch_size=2",
+                   f"distill.out_dir={root / 'd_two_run'}", inject=inject),
+        one=launch(1, root / "d_one", "distill", *common, "data.batch_size=4",
+                   f"distill.out_dir={root / 'd_one_run'}"),
+        first_part=launch(2, root / "d_part", "distill", *common, "data.batch_size=2",
+                          f"distill.dmd_steps={DISTILL_STOP - REGRESSION}",
+                          f"distill.out_dir={root / 'd_resumed_run'}", inject=inject),
+    )  # fmt: skip
+    runs["pairs"] = pairs
+    runs["resumed"] = finish(launch(2, root / "d_resumed", "distill", *common, "data.batch_size=2",
+                                    f"distill.out_dir={root / 'd_resumed_run'}", inject=inject))  # fmt: skip
     return {"runs": runs, "root": root, "pairs_dir": pairs_dir}
 
 
