@@ -5,10 +5,11 @@ are while decoding. Today's decode is an ffmpeg process whose filter graph scale
 pipes every analysis frame at one rate (``curation.media.frame_source.decode_frames``), so a
 rate that changes mid-clip means a second decode or a filter switched from outside (ffmpeg's
 ``streamselect`` driven through its ``zmq`` filter). This measures the alternative: decoding in
-this process (PyAV, the FFmpeg libraries faster-whisper already brings), where every source frame
-is decoded (the codec's work cannot be skipped) but each one is scaled and converted to RGB only
-if the pass wants it, so the rate can change on any frame. Per clip, in one process on whatever
-CPUs it is given (``taskset -c 1`` for one core), the best of ``--repeat`` runs after a warm-up:
+this process (``curation.media.source_frames``: PyAV, the FFmpeg libraries faster-whisper already
+brings), where every source frame is decoded (the codec's work cannot be skipped) but each one is
+scaled and converted to RGB only if a pass wants it, so the rate can change on any frame. Per
+clip, in one process on whatever CPUs it is given (``taskset -c 1`` for one core), the best of
+``--repeat`` runs after a warm-up:
 
 - ``ffmpeg_fine_s``: today's decode floor, ffmpeg to 25 fps at 512 px through the pipe;
 - ``ffmpeg_coarse_s``: the same at 5 fps and 256 px (the coarse decode ``coarse_floor`` measured);
@@ -18,13 +19,11 @@ CPUs it is given (``taskset -c 1`` for one core), the best of ``--repeat`` runs 
 - ``inprocess_switching_s``: one decode that converts the coarse pass's frames everywhere and,
   over the first half of the clip only, every 25-fps frame at 512 px: a clip half of candidate shots.
 
-Frames are chosen as ffmpeg's ``fps`` filter (``round=near``) chooses them: the output frame at
-time k/fps is the source frame nearest to it, so the frame counts match ffmpeg's within one.
+Frames are chosen as ffmpeg's ``fps`` filter chooses them (``RateSelector``), so the counts are ffmpeg's.
 """
 
 import argparse
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -32,52 +31,28 @@ import av
 from apps.bench.coarse_floor import best_seconds
 from apps.bench.floors import decode_floor_of
 from curation.media.frame_source import AnalysisGeometry
+from curation.media.source_frames import RateSelector, source_frames
 
 FINE_FPS, FINE_SIDE = 25.0, 512
 COARSE_FPS, COARSE_SIDE = 5.0, 256
 
 
-@dataclass
-class RateSelector:
-    """Which source frames a pass at ``fps`` takes, as ffmpeg's ``fps`` filter (``round=near``)
-    does: the output frame at time k/fps is the source frame nearest to it, so a source slower
-    than ``fps`` repeats frames and a faster one drops some."""
-
-    fps: float
-    source_fps: float
-    slot: int = 0
-
-    def take(self, t: float) -> int:
-        """How many output frames the source frame at ``t`` seconds (from the first) becomes."""
-        taken = 0
-        while self.slot / self.fps < t + 0.5 / self.source_fps:
-            self.slot += 1
-            taken += 1
-        return taken
-
-
 def inprocess_pass(path: str, passes: list[tuple[float, int, float]]) -> int:
-    """Decode every frame of ``path`` in this process; for each ``(fps, short_side, until_s)`` pass,
-    convert the frames that pass takes before ``until_s`` seconds to RGB at ``short_side`` px.
-    Returns the analysis frames delivered (a repeated frame is converted once, counted per slot)."""
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        stream.codec_context.thread_count = 1  # one core, as the analysis stage declares
-        source_fps = float(stream.average_rate or stream.guessed_rate or 25)
-        geometries = [AnalysisGeometry.for_source(stream.width, stream.height, side) for _, side, _ in passes]
-        selectors = [RateSelector(fps, source_fps) for fps, _, _ in passes]
-        start: float | None = None
-        delivered = 0
-        for frame in container.decode(stream):
-            t = float(frame.time or 0.0)
-            start = t if start is None else start
-            for (_, _, until_s), geometry, selector in zip(passes, geometries, selectors, strict=True):
-                taken = selector.take(t - start)
-                if taken and t - start < until_s:
-                    rgb = frame.reformat(geometry.width, geometry.height, "rgb24", interpolation="AREA").to_ndarray()
-                    assert rgb.shape == (geometry.height, geometry.width, 3)
-                    delivered += taken
+    """Decode every frame of ``path`` in this process (``source_frames``, one thread); for each
+    ``(fps, short_side, until_s)`` pass, convert the frames it takes before ``until_s`` seconds to
+    RGB at ``short_side`` px. Returns the analysis frames delivered (a repeated frame counts per slot)."""
+    selectors = [RateSelector(fps) for fps, _, _ in passes]
+    geometries: list[AnalysisGeometry] = []
+    delivered = 0
+    for frame in source_frames(path):
+        if not geometries:
+            geometries = [AnalysisGeometry.for_source(frame.display_width, frame.display_height, side)
+                          for _, side, _ in passes]
+        for (_, _, until_s), geometry, selector in zip(passes, geometries, selectors, strict=True):
+            taken = selector.take(frame)
+            if taken and frame.t < until_s:
+                frame.rgb(geometry)
+                delivered += taken
     return delivered
 
 

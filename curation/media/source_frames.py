@@ -1,0 +1,135 @@
+"""Decode a video in this process, frame by frame, converting a frame only when a pass asks for it.
+
+``frame_source.decode_frames`` runs ffmpeg with one filter graph: every analysis frame is scaled,
+converted to RGB and piped at one rate, fixed before the first frame. A cascade (issue 17) wants
+a few coarse frames a second everywhere and every frame at full size only on the shots it finds
+worth it, which it learns while decoding. Here every source frame is decoded by the FFmpeg
+libraries in this process (PyAV), and a ``SourceFrame`` is converted to RGB at a size only when
+``rgb`` is called for it (once per size): a pass's rate can change on any frame, and a bounded
+look-back is a deque of frames still unconverted, which hold only their decoded planes.
+
+Frames for a pass at ``fps`` are chosen as ffmpeg's ``fps`` filter (``round=near``) chooses them
+(``RateSelector``): each source frame's time is rounded to the nearest output slot k / fps, and a
+slot shows the last frame rounded to it or before. Each frame is yielded once the next one is
+decoded, whose time ends the slots it covers (the last frame's ends at its own end). Rotation
+from the display matrix is applied, as ffmpeg applies it, so frames are upright.
+"""
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from curation.media.ffmpeg_runner import MediaToolError
+from curation.media.frame_source import AnalysisGeometry
+
+TOOL = "ffmpeg libraries (PyAV)"
+
+
+@dataclass
+class SourceFrame:
+    index: int  # decoding order, from 0
+    t: float  # seconds from the first frame
+    # the next frame's time, or the end of this one for the last frame; exact, since a slot
+    # boundary is often exactly halfway (30 fps to 25) and float error would round it the other way
+    next_t: Fraction
+    display_width: int  # after rotation
+    display_height: int
+    frame: av.VideoFrame | None
+    rotation: int = 0  # degrees counter-clockwise, a multiple of 90
+    _rgb: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def rgb(self, geometry: AnalysisGeometry) -> np.ndarray:
+        """The frame upright at ``geometry``'s size, (height, width, 3) uint8; converted once."""
+        key = (geometry.width, geometry.height)
+        if key not in self._rgb:
+            if self.frame is None:
+                raise ValueError(f"frame {self.index} was released before it was converted at {key}")
+            turned = self.rotation % 180 != 0
+            width, height = (geometry.height, geometry.width) if turned else key
+            # INTER_AREA's equivalent: what ffmpeg's ``scale=...:flags=area`` uses in decode_frames.
+            rgb = self.frame.reformat(width, height, "rgb24", interpolation="AREA").to_ndarray()
+            if self.rotation:
+                rgb = np.ascontiguousarray(np.rot90(rgb, k=self.rotation // 90))
+            self._rgb[key] = rgb
+        return self._rgb[key]
+
+    def release(self) -> None:
+        """Drop the decoded planes (the conversions already made stay)."""
+        self.frame = None
+
+
+@dataclass
+class RateSelector:
+    """The source frames a pass at ``fps`` takes: a source slower than ``fps`` repeats frames, a
+    faster one drops some, as ffmpeg's ``fps`` filter does."""
+
+    fps: float
+    slot: int = 0  # the next output slot to fill
+
+    def take(self, frame: SourceFrame) -> int:
+        """How many output frames ``frame`` becomes (0: the pass skips it): the slots up to the one
+        the next frame rounds to."""
+        upto = _round_near(frame.next_t * Fraction(self.fps))
+        taken = max(0, upto - self.slot)
+        self.slot += taken
+        return taken
+
+
+def _round_near(x: Fraction) -> int:
+    """Half away from zero, as ffmpeg's AV_ROUND_NEAR_INF (Python's round goes half to even)."""
+    return math.floor(x + Fraction(1, 2)) if x >= 0 else -math.floor(-x + Fraction(1, 2))
+
+
+def source_frames(path: str, threads: int = 1) -> Iterator[SourceFrame]:
+    """Every frame of the first video stream, in order; raises ``MediaToolError`` if the file
+    cannot be opened or no frame decodes (a file damaged part-way ends where decoding fails, as
+    ``decode_frames`` ends)."""
+    try:
+        container = av.open(path)
+    except (av.FFmpegError, OSError) as error:
+        raise MediaToolError(TOOL, "cannot open the file", str(error)) from error
+    with container:
+        if not container.streams.video:
+            raise MediaToolError(TOOL, "no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = threads
+        held: tuple[av.VideoFrame, Fraction] | None = None
+        start: Fraction | None = None
+        index = 0
+        rate = stream.average_rate or stream.guessed_rate or 25
+        last_step = 1 / Fraction(rate)
+        try:
+            for frame in container.decode(stream):
+                t = _exact_time(frame, index * last_step)
+                start = t if start is None else start
+                t -= start
+                if held is not None:
+                    last_step = max(t - held[1], Fraction(1, 10**6))
+                    yield _source_frame(index, held[0], held[1], t)
+                    index += 1
+                held = (frame, t)
+        except av.FFmpegError as error:
+            if held is None:
+                raise MediaToolError(TOOL, "decoding failed", str(error)) from error
+        if held is None:
+            raise MediaToolError(TOOL, "no frame decoded")
+        last, t = held
+        duration = last.duration * last.time_base if last.duration and last.time_base else last_step
+        yield _source_frame(index, last, t, t + duration)
+
+
+def _exact_time(frame: av.VideoFrame, otherwise: Fraction) -> Fraction:
+    if frame.pts is None or frame.time_base is None:
+        return otherwise
+    return frame.pts * Fraction(frame.time_base)
+
+
+def _source_frame(index: int, frame: av.VideoFrame, t: Fraction, next_t: Fraction) -> SourceFrame:
+    rotation = int(round(frame.rotation or 0)) % 360
+    width, height = (frame.height, frame.width) if rotation % 180 else (frame.width, frame.height)
+    return SourceFrame(index, float(t), next_t, width, height, frame, rotation)
