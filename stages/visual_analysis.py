@@ -26,7 +26,8 @@ from annotators.shots.shot_detector import make_shot_detector
 from annotators.shots.text_overlay import Region, performer_band, shot_text_scores, text_on_region_frac
 from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import performer_crop
-from curation.media.frame_source import AnalysisGeometry, decode_frames
+from curation.media.frame_source import AnalysisGeometry
+from curation.media.source_frames import DECODERS
 from curation.models.model_choice import ModelChoice
 from curation.models.model_store import resolve
 from curation.run.artefacts import write_blobs
@@ -49,6 +50,11 @@ class VisualAnalysisStage(Stage):
     analysis_short_side: int = field(default=512, metadata={"range": (64, 2160)})
     analysis_fps: float = field(default=25.0, metadata={"range": (1, 60)})
     decode_threads: int = field(default=1, metadata={"range": (0, 16)})
+    # "ffmpeg": an ffmpeg process scales, converts and pipes every analysis frame; "inprocess": the
+    # FFmpeg libraries decode in this process and only the frames taken are converted, no pipe
+    # (curation.media.source_frames). The same frames; scaled ones within a grey level (PyAV's
+    # own swscale), so "ffmpeg" stays the default until the benchmarks are re-run on the other.
+    decoder: Literal["ffmpeg", "inprocess"] = "ffmpeg"
     # The decode watchdog covers analysis too (ffmpeg waits on the pipe): seconds per video second.
     timeout_per_video_s: float = field(default=10.0, metadata={"range": (1, None)})
     shot_detector: Literal["content", "adaptive", "threshold", "histogram", "hash", "transnetv2"] = "content"
@@ -133,7 +139,8 @@ class VisualAnalysisStage(Stage):
         followed: list[np.ndarray] = []
         with FaceLandmarkerAnnotator(self._model_path, max_faces=self.max_faces) as landmarker:
             try:
-                for frame in decode_frames(local_media(work), geometry, fps, timeout, self.decode_threads):
+                decode = DECODERS[self.decoder]
+                for frame in decode(local_media(work), geometry, fps, timeout, self.decode_threads):
                     # The thumbnail comes from the 256-px image, not the full frame: an INTER_AREA resize
                     # by a non-integer factor near 4 cost 3 ms a frame, halving the 256-px image 0.06 ms.
                     half = resize_short(frame.rgb, SHARPNESS_SHORT_SIDE)

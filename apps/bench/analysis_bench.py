@@ -135,8 +135,8 @@ def run_analysis_bench(
             with confined_to_cpus(workers):
                 start_ray(None, workers)
                 _warm_up_ray(workers)
-                decode_s, frames = measure_floor("decode", infos, *settings)
-                model_s, _ = measure_floor("model", infos, *settings)
+                decode_s, frames = measure_floor("decode", infos, *settings, decoder=stage.decoder)
+                model_s, _ = measure_floor("model", infos, *settings, decoder=stage.decoder)
                 timings = {name: _time_pipeline(files, workflows[name], workers) for name in order}
                 ray.shutdown()
             for name, (wall, _, _) in timings.items():

@@ -17,15 +17,18 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from curation.media.frame_source import AnalysisGeometry, decode_frames
+from curation.media.frame_source import AnalysisGeometry
 from curation.media.probe import MediaInfo
+from curation.media.source_frames import DECODERS
 
 
-def _decode_only(path: str, geometry: AnalysisGeometry, fps: float, threads: int) -> int:
-    return sum(1 for _ in decode_frames(path, geometry, fps, timeout_s=3600, threads=threads))
+def _decode_only(path: str, geometry: AnalysisGeometry, fps: float, threads: int, decoder: str = "ffmpeg") -> int:
+    return sum(1 for _ in DECODERS[decoder](path, geometry, fps, 3600, threads))
 
 
-def _decode_and_landmarker(path: str, geometry: AnalysisGeometry, fps: float, threads: int, model: str) -> int:
+def _decode_and_landmarker(
+    path: str, geometry: AnalysisGeometry, fps: float, threads: int, model: str, decoder: str = "ffmpeg"
+) -> int:
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
@@ -38,7 +41,7 @@ def _decode_and_landmarker(path: str, geometry: AnalysisGeometry, fps: float, th
     )
     n = 0
     with vision.FaceLandmarker.create_from_options(options) as landmarker:
-        for frame in decode_frames(path, geometry, fps, timeout_s=3600, threads=threads):
+        for frame in DECODERS[decoder](path, geometry, fps, 3600, threads):
             landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb), n * 40 + 1)
             n += 1
     return n
@@ -70,7 +73,7 @@ def coarse_pass_only(path: str, short_side: int, fps: float, model: str, detecto
     shots = make_shot_detector(stage.shot_detector, stage.shot_threshold, min_gap, fps, None)
     n = 0
     with vision.FaceDetector.create_from_options(options) as detector:
-        for frame in decode_frames(path, geometry, fps, timeout_s=3600):
+        for frame in DECODERS["ffmpeg"](path, geometry, fps, 3600):
             # The analysis's own small images; on a 256-px frame the grey image is the frame itself.
             half = resize_short(frame.rgb, SHARPNESS_SHORT_SIDE)
             thumb = resize_short(half, THUMB_SHORT_SIDE)
@@ -105,9 +108,17 @@ def balanced_order(infos: dict[str, MediaInfo]) -> list[str]:
 
 
 def measure_floor(
-    kind: str, infos: dict[str, MediaInfo], short_side: int, fps: float, threads: int, workers: int, model: Path
+    kind: str,
+    infos: dict[str, MediaInfo],
+    short_side: int,
+    fps: float,
+    threads: int,
+    workers: int,
+    model: Path,
+    decoder: str = "ffmpeg",
 ) -> tuple[float, int]:
-    """(wall seconds, frames) for one floor over all files."""
+    """(wall seconds, frames) for one floor over all files, decoded as the analysis stage decodes
+    (``decoder``: the pipeline and its floors always read frames the same way)."""
     context = multiprocessing.get_context("spawn")
     jobs = []
     started = time.perf_counter()
@@ -116,8 +127,8 @@ def measure_floor(
             info = infos[path]
             geometry = AnalysisGeometry.for_source(info.width, info.height, short_side)
             if kind == "decode":
-                jobs.append(pool.submit(_decode_only, path, geometry, fps, threads))
+                jobs.append(pool.submit(_decode_only, path, geometry, fps, threads, decoder))
             else:
-                jobs.append(pool.submit(_decode_and_landmarker, path, geometry, fps, threads, str(model)))
+                jobs.append(pool.submit(_decode_and_landmarker, path, geometry, fps, threads, str(model), decoder))
         frames = sum(job.result() for job in jobs)
     return time.perf_counter() - started, frames

@@ -16,15 +16,16 @@ from the display matrix is applied, as ffmpeg applies it, so frames are upright.
 """
 
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
 import numpy as np
 
-from curation.media.ffmpeg_runner import MediaToolError
-from curation.media.frame_source import AnalysisGeometry
+from curation.media.ffmpeg_runner import MediaTimeoutError, MediaToolError
+from curation.media.frame_source import AnalysisGeometry, Frame, decode_frames
 
 TOOL = "ffmpeg libraries (PyAV)"
 
@@ -133,3 +134,30 @@ def _source_frame(index: int, frame: av.VideoFrame, t: Fraction, next_t: Fractio
     rotation = int(round(frame.rotation or 0)) % 360
     width, height = (frame.height, frame.width) if rotation % 180 else (frame.width, frame.height)
     return SourceFrame(index, float(t), next_t, width, height, frame, rotation)
+
+
+def decode_frames_inprocess(
+    path: str, geometry: AnalysisGeometry, fps: float, timeout_s: float, threads: int = 1
+) -> Iterator[Frame]:
+    """``decode_frames``'s frames (the same indices, times and pictures) from ``source_frames``:
+    no ffmpeg process and no pipe. A repeated source frame is one read-only array, converted once.
+    The time limit is checked between frames (a decode in this process cannot be killed mid-call
+    as an ffmpeg process can)."""
+    selector = RateSelector(fps)
+    started = time.monotonic()
+    index = 0
+    for frame in source_frames(path, threads):
+        taken = selector.take(frame)
+        if taken:
+            rgb = frame.rgb(geometry)
+            rgb.flags.writeable = False  # as decode_frames' arrays over the pipe's bytes
+            for _ in range(taken):
+                yield Frame(index, index / fps, rgb)
+                index += 1
+        frame.release()
+        if time.monotonic() - started > timeout_s:
+            raise MediaTimeoutError(TOOL, f"decoding took longer than {timeout_s:.0f} s (stopped)")
+
+
+# The analysis decoders a stage can choose (``visual_analysis.decoder``), same signature.
+DECODERS: dict[str, Callable[..., Iterator[Frame]]] = {"ffmpeg": decode_frames, "inprocess": decode_frames_inprocess}

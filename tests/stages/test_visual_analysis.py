@@ -206,3 +206,14 @@ def test_text_detection_runs_on_sampled_frames_with_a_face_only(shared_media, mo
     assert len(calls) == len(range(0, talking.analysis.n_frames, 25))  # 1 frame/s, a face on each
     assert all(rows is not None and 0.0 <= rows[0] < rows[1] <= 1.0 for rows in calls)
     assert talking.tracks[0]["text_on_crop_frac"] == 0.0 and talking.shots[0]["text_frames_frac"] == 0.0
+
+
+def test_the_in_process_decoder_gives_the_same_analysis_where_frames_need_no_scaling(shared_media, models_dir):
+    # 480x848 is under the 512-px analysis side: both decoders hand over the same bytes, so every
+    # shot, track and signal must come out the same.
+    piped = analyse(shared_media / OTHER_TALKING, VisualAnalysisStage(decoder="ffmpeg"))
+    inprocess = analyse(shared_media / OTHER_TALKING, VisualAnalysisStage(decoder="inprocess"))
+    assert (piped.state, piped.reason) == (inprocess.state, inprocess.reason) == ("kept", None)
+    assert piped.shots == inprocess.shots and piped.tracks == inprocess.tracks
+    for track_id, features in piped.track_features.items():
+        assert np.array_equal(features["signals"], inprocess.track_features[track_id]["signals"])

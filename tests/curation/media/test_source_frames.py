@@ -14,9 +14,9 @@ import hostile_media as hm
 import numpy as np
 import pytest
 
-from curation.media.ffmpeg_runner import MediaToolError
+from curation.media.ffmpeg_runner import MediaTimeoutError, MediaToolError
 from curation.media.frame_source import AnalysisGeometry, decode_frames
-from curation.media.source_frames import RateSelector, source_frames
+from curation.media.source_frames import RateSelector, decode_frames_inprocess, source_frames
 
 # fantasy: 23.976 fps; cosmos: 25 fps with a ragged average rate; panda: 30 fps; nemo: 2 fps
 CLIPS = ("fantasy_end0.1.mp4", "cosmos_test_video_30s.mp4", "panda_Mzl-wJTRtBg.16.mp4", "nemo_test_video.mp4")
@@ -110,3 +110,19 @@ def test_a_file_cut_mid_stream_ends_where_decoding_fails(tmp_path: Path) -> None
     cut = hm.truncated_mid_mdat(whole, tmp_path / "cut.mp4")
     frames = list(source_frames(str(cut)))
     assert 0 < len(frames) < len(list(source_frames(str(whole))))
+
+
+def test_decode_frames_inprocess_gives_decode_frames_indices_times_and_pictures(shared_media: Path) -> None:
+    clip = str(shared_media / "fantasy_end0.1.mp4")
+    geometry = AnalysisGeometry.for_source(480, 848, 256)  # scaled: within a grey level
+    piped = list(decode_frames(clip, geometry, 25.0, 60))
+    inprocess = list(decode_frames_inprocess(clip, geometry, 25.0, 60))
+    assert [(f.index, f.t) for f in inprocess] == [(f.index, f.t) for f in piped]
+    assert max(np.abs(a.rgb.astype(np.int16) - b.rgb).mean() for a, b in zip(piped, inprocess, strict=True)) < 1.0
+    assert not inprocess[0].rgb.flags.writeable  # as the pipe's frames: a shared repeated frame stays intact
+
+
+def test_decode_frames_inprocess_stops_past_its_time_limit(shared_media: Path) -> None:
+    frames = decode_frames_inprocess(str(shared_media / "fantasy_end0.1.mp4"), AnalysisGeometry(64, 64, 0.1), 25.0, 0)
+    with pytest.raises(MediaTimeoutError, match="longer than 0 s"):
+        list(frames)
