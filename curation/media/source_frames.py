@@ -119,9 +119,12 @@ def source_frames(path: str, threads: int = 1) -> Iterator[SourceFrame]:
                 raise MediaToolError(TOOL, "decoding failed", str(error)) from error
         if held is None:
             raise MediaToolError(TOOL, "no frame decoded")
+        # The last frame lasts its stored duration, but no longer than the step before it: a clip
+        # here whose last sample is stored as 96 ms long gets 40 ms from Debian's ffmpeg 5.1, the
+        # step of every other frame (and one analysis frame fewer than the stored length gives).
         last, t = held
-        duration = last.duration * last.time_base if last.duration and last.time_base else last_step
-        yield _source_frame(index, last, t, t + duration)
+        stored = last.duration * last.time_base if last.duration and last.time_base else last_step
+        yield _source_frame(index, last, t, t + min(stored, last_step))
 
 
 def _exact_time(frame: av.VideoFrame, otherwise: Fraction) -> Fraction:
