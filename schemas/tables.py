@@ -106,6 +106,11 @@ class ShotRow:
     text_area_frac: F32 = None  # mean share of the frame under the text boxes found there
     text_frames_frac: F32 = None  # share of sampled frames with any text found there
     text_on_crop_frac: F32 = None  # the performer's: share of its sampled frames with text over its crop
+    # the analysis cascade (visual_analysis.cascade): the share of the shot's frames the landmarker ran on,
+    # and the face detector's evidence on its coarse frames (null without a coarse frame in the shot)
+    landmarked_frac: F32 = None
+    coarse_face_px: F32 = None  # median height in source pixels of the largest face found on a coarse frame
+    coarse_face_frac: F32 = None  # share of the shot's coarse frames with a face
 
 
 @dataclass

@@ -84,6 +84,9 @@ class PerformerFilterStage(Stage):
             t for t in tracks if t["n_frames"] / fps >= self.min_track_s and t["coverage"] >= self.min_track_coverage
         ]
         if not faces:
+            small = self._small_unlandmarked_face(shot, duration)
+            if small:
+                return Reason.FACE_TOO_SMALL, small, []
             return Reason.NO_FACE, f"no face track of at least {self.min_track_s} s in the shot", []
         faces.sort(key=lambda t: (-t["coverage"] * t["face_height_px"], t["track_id"]))
         main = faces[0]
@@ -123,6 +126,17 @@ class PerformerFilterStage(Stage):
                 [],
             )
         return None, "", performers
+
+    def _small_unlandmarked_face(self, shot: dict[str, Any], duration: float) -> str:
+        """The analysis cascade did not landmark a shot whose faces were all below its own size
+        threshold (``visual_analysis.cascade_min_face_px``): the face detector's evidence decides,
+        as a track would have (present long enough, often enough, smaller than ``min_face_px``)."""
+        height, frac = shot.get("coarse_face_px"), shot.get("coarse_face_frac")
+        if height is None or frac is None or shot.get("landmarked_frac", 1.0) >= 1.0:
+            return ""
+        if frac < self.min_track_coverage or frac * duration < self.min_track_s or height >= self.min_face_px:
+            return ""
+        return f"face {height:.0f} px < min_face_px={self.min_face_px:g} (face detector; not landmarked)"
 
     def _quality_problem(self, shot: dict[str, Any]) -> str:
         checks = [

@@ -8,6 +8,7 @@ the pass: shots, per-shot face tracks with float16 per-frame signals, and a few 
 second of every face for identity and references. Frames are dropped as soon as they are used.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -17,17 +18,20 @@ import numpy as np
 from annotators.duplicates.perceptual_hash import phash64
 from annotators.face.face_crops import body_crop, face_crop, frame_thumbnail
 from annotators.face.face_tracker import box_iou
-from annotators.face.small_face_finder import SmallFaceFinder
+from annotators.face.landmark_gate import LandmarkGate
+from annotators.face.small_face_finder import SmallFaceFinder, merge_boxes
 from annotators.face.track_features import FrameFace, assemble_tracks, track_summary
+from annotators.models.face_detector import BlazeFaceDetector
 from annotators.models.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
 from annotators.models.text_box_detector import TextBoxDetector
 from annotators.shots.frame_quality import QUALITY_NAMES, FrameQualityMeter
 from annotators.shots.shot_detector import make_shot_detector
+from annotators.shots.spanned_shots import SpannedShots
 from annotators.shots.text_overlay import Region, performer_band, shot_text_scores, text_on_region_frac
 from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import performer_crop
 from curation.media.frame_source import AnalysisGeometry
-from curation.media.source_frames import DECODERS
+from curation.media.source_frames import LAZY_DECODERS, LazyFrame
 from curation.models.model_choice import ModelChoice
 from curation.models.model_store import resolve
 from curation.run.artefacts import write_blobs
@@ -55,6 +59,16 @@ class VisualAnalysisStage(Stage):
     # (curation.media.source_frames). The same frames; scaled ones within a grey level (PyAV's
     # own swscale), so "ffmpeg" stays the default until the benchmarks are re-run on the other.
     decoder: Literal["ffmpeg", "inprocess"] = "ffmpeg"
+    # The cascade (annotators.face.landmark_gate): away from any face of cascade_min_face_px source
+    # pixels (the performer filter's min_face_px is 64), only coarse_fps frames a second are looked
+    # at (shots, quality, BlazeFace; the tiled search every small_face_every_s); from a coarse frame
+    # showing one, every frame is landmarked, from cascade_lookback_s before it until
+    # cascade_hold_s without one. Off: every frame is landmarked (as before issue 17).
+    cascade: bool = True
+    coarse_fps: float = field(default=5.0, metadata={"range": (0.5, 60)})
+    cascade_min_face_px: float = field(default=48.0, metadata={"range": (0, None)})
+    cascade_lookback_s: float = field(default=0.5, metadata={"range": (0, 10)})
+    cascade_hold_s: float = field(default=0.5, metadata={"range": (0, None)})
     # The decode watchdog covers analysis too (ffmpeg waits on the pipe): seconds per video second.
     timeout_per_video_s: float = field(default=10.0, metadata={"range": (1, None)})
     shot_detector: Literal["content", "adaptive", "threshold", "histogram", "hash", "transnetv2"] = "content"
@@ -74,6 +88,11 @@ class VisualAnalysisStage(Stage):
     # where the analysis spends most of its time.
     small_face_every_with_face_s: float = field(default=3.0, metadata={"range": (0.04, None)})
     max_small_faces: int = field(default=2, metadata={"range": (0, 16)})
+    # Beside a landmarked face this tall (a fraction of the frame's short side), no small face is
+    # searched for or followed: the whole-frame landmarker finds faces from about 0.22 of the short
+    # side (measured: 80 px of 360, 100-130 px of 512), so a face it misses is under half this
+    # one's height, never a competing face (performer_filter.competing_face_rel is 0.5).
+    small_faces_until_face_frac: float = field(default=0.44, metadata={"range": (0, 1)})
     track_max_gap_s: float = field(default=0.5, metadata={"range": (0, None)})
     frontal_max_yaw: float = field(default=35.0, metadata={"range": (0, 90)})
     frontal_max_pitch: float = field(default=25.0, metadata={"range": (0, 90)})
@@ -95,6 +114,11 @@ class VisualAnalysisStage(Stage):
 
     def setup(self) -> None:
         self._model_path = resolve("face_landmarker")
+        # Image-mode models hold no state between calls: loaded once per worker, not per video
+        # (about 0.1 s a video, a tenth of the analysis of a short clip without a face).
+        self._face_detector = BlazeFaceDetector(self._model_path)
+        # The tiled search, and the cascade's confirmation of a face on its crop.
+        self._finder = SmallFaceFinder(self._model_path)
         self._text = TextBoxDetector() if self.text_overlay_fps else None
         self._transnet = None
         if self.shot_detector == "transnetv2":
@@ -116,100 +140,72 @@ class VisualAnalysisStage(Stage):
     def process(self, work: VideoWork) -> VideoWork:
         video = work.video
         geometry = AnalysisGeometry.for_source(video["width"], video["height"], self.analysis_short_side)
+        coarse_geometry = AnalysisGeometry.for_source(video["width"], video["height"], SHARPNESS_SHORT_SIDE)
         fps = self.analysis_fps
         learned = self.shot_detector == "transnetv2"
         threshold = self.transnet_threshold if learned else self.shot_threshold
-        detector = make_shot_detector(
-            self.shot_detector, threshold, max(1, round(self.min_shot_gap_s * fps)), fps, self._transnet
+        min_gap = max(1, round(self.min_shot_gap_s * fps))
+        gate = LandmarkGate(
+            coarse_every=max(1, round(fps / self.coarse_fps)),
+            lookback=max(1, round(self.cascade_lookback_s * fps)),
+            hold=max(1, round(self.cascade_hold_s * fps)),
+            min_face_px=self.cascade_min_face_px,
+            always_fine=not self.cascade,
         )
-        quality = FrameQualityMeter()
-        quality_rows: list[np.ndarray] = []
-        faces_per_frame: list[list[FrameFace]] = []
-        crops: dict[tuple[int, int], tuple[FaceCrop, dict[str, bytes]]] = {}
-        small_every = max(1, round(self.small_face_every_s * fps))
-        small_every_with_face = max(small_every, round(self.small_face_every_with_face_s * fps))
-        last_search = -small_every_with_face
-        crop_every = max(1, round(fps / self.crops_per_s)) if self.crops_per_s else 0
-        hash_every = max(1, round(fps / self.hashes_per_s)) if self.hashes_per_s else 0
-        key_frame_hashes = KeyFrameHashes()
-        text_every = max(1, round(fps / self.text_overlay_fps)) if self._text is not None else 0
-        text_samples: dict[int, np.ndarray] = {}
         timeout = max(120.0, self.timeout_per_video_s * float(video.get("duration_s") or 0))
-        finder = SmallFaceFinder(self._model_path) if self.small_faces and self.max_small_faces else None
-        followed: list[np.ndarray] = []
         with FaceLandmarkerAnnotator(self._model_path, max_faces=self.max_faces) as landmarker:
-            try:
-                decode = DECODERS[self.decoder]
-                for frame in decode(local_media(work), geometry, fps, timeout, self.decode_threads):
-                    # The thumbnail comes from the 256-px image, not the full frame: an INTER_AREA resize
-                    # by a non-integer factor near 4 cost 3 ms a frame, halving the 256-px image 0.06 ms.
-                    half = resize_short(frame.rgb, SHARPNESS_SHORT_SIDE)
-                    thumb = resize_short(half, THUMB_SHORT_SIDE)
-                    detector.feed(frame.index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
-                    sharp = cv2.cvtColor(half, cv2.COLOR_RGB2GRAY)
-                    quality_rows.append(quality.measure(thumb, sharp))
-                    if hash_every and frame.index % hash_every == 0:
-                        key_frame_hashes.times.append(frame.t)
-                        key_frame_hashes.hashes.append(phash64(thumb))
-                    observations = [(o, False) for o in landmarker.detect(frame.rgb, frame.t)]
-                    if finder is not None:
-                        every = small_every_with_face if observations else small_every
-                        search = frame.index - last_search >= every
-                        if search:
-                            last_search = frame.index
-                        followed = self._small_faces(finder, frame.rgb, search, observations, followed)
-                    faces_per_frame.append([_frame_face(o, tile) for o, tile in observations])
-                    if text_every and frame.index % text_every == 0:
-                        rows = self._text_rows([o.box for o, _ in observations], geometry)
-                        if rows is not None:
-                            text_samples[frame.index] = self._text.boxes(frame.rgb, rows)
-                    if crop_every and frame.index % crop_every == 0:
-                        for det, (obs, _tile) in enumerate(observations):
-                            crops[(frame.index, det)] = _crops(frame.rgb, frame.t, obs, f"{frame.index:06d}-{det}")
-            finally:
-                if finder is not None:
-                    finder.close()
-        self._assemble(work, geometry, fps, detector, quality_rows, faces_per_frame, crops, text_samples)
-        work.key_frame_hashes = key_frame_hashes
+            state = _VideoPass(
+                stage=self,
+                geometry=geometry,
+                coarse_geometry=coarse_geometry,
+                gate=gate,
+                landmarker=landmarker,
+                face_detector=self._face_detector,
+                finder=self._finder,
+                shots=SpannedShots(
+                    lambda: make_shot_detector(self.shot_detector, threshold, min_gap, fps, self._transnet),
+                    every_frame=learned,
+                    min_gap=min_gap,
+                ),
+            )
+            pending: deque[LazyFrame] = deque(maxlen=gate.lookback)
+            state.start_span(0)
+            decode = LAZY_DECODERS[self.decoder]
+            for frame in decode(local_media(work), geometry, fps, timeout, self.decode_threads):
+                state.n_frames = frame.index + 1
+                if gate.fine:
+                    state.fine(frame)
+                    if gate.closes_after(frame.index):
+                        state.start_span(frame.index + 1)
+                    continue
+                pending.append(frame)
+                if state.coarse(frame, pending[-2] if len(pending) > 1 else None):
+                    # A candidate face: landmark from the oldest frame kept, then every frame.
+                    gate.open(frame.index)
+                    state.start_span(pending[0].index)
+                    for kept in pending:
+                        state.fine(kept)
+                    pending.clear()
+        self._assemble(work, geometry, fps, state)
+        work.key_frame_hashes = state.key_frame_hashes()
         return work
 
-    def _small_faces(
-        self,
-        finder: SmallFaceFinder,
-        rgb: np.ndarray,
-        search: bool,
-        observations: list[tuple[FaceObservation, bool]],
-        followed: list[np.ndarray],
-    ) -> list[np.ndarray]:
-        """Follow known small faces on crops; on search frames look for new ones on tiles."""
-        known = [o.box for o, _ in observations]
-        if search:
-            for box in finder.find(rgb):
-                if len(followed) < self.max_small_faces and all(box_iou(box, k) < 0.2 for k in known + followed):
-                    followed.append(box)
-        still = []
-        for box in followed:
-            if any(box_iou(box, k) >= 0.2 for k in known):
-                continue  # the full-frame landmarker has it now
-            obs = finder.landmarks_on_crop(rgb, box)
-            if obs is not None:
-                observations.append((obs, True))
-                known.append(obs.box)
-                still.append(obs.box)
-        return still
-
-    def _assemble(self, work, geometry, fps, detector, quality_rows, faces_per_frame, crops, text_samples) -> None:  # noqa: ANN001
+    def _assemble(self, work: VideoWork, geometry: AnalysisGeometry, fps: float, state: "_VideoPass") -> None:
         video_id = work.video_id
-        n_frames = len(faces_per_frame)
-        quality = np.array(quality_rows, dtype=np.float32).reshape(-1, len(QUALITY_NAMES))
+        n_frames = state.n_frames
+        faces_per_frame = [state.faces.get(i, []) for i in range(n_frames)]
+        quality = state.quality_grid()
+        landmarked = np.zeros(n_frames, dtype=bool)
+        landmarked[[i for i in state.faces if i < n_frames]] = True
+        crops, text_samples = state.crops, state.text_samples
         duration = float(work.video.get("duration_s") or n_frames / fps)
         candidates: dict[str, list[FaceCrop]] = {}
         jpegs: dict[str, bytes] = {}
-        for shot in detector.shots():
+        for shot in state.shots.shots(n_frames):
             shot_id = f"{video_id}-s{shot.index:04d}"
             t_start = shot.first_frame / fps
             t_end = min(duration, shot.end_frame / fps) if shot.end_frame == n_frames else shot.end_frame / fps
-            q = quality[shot.first_frame : shot.end_frame]
+            q = state.measured_quality(shot.first_frame, shot.end_frame, quality)
             work.shots.append(
                 {
                     "shot_id": shot_id,
@@ -221,9 +217,12 @@ class VisualAnalysisStage(Stage):
                     **{name: float(np.mean(q[:, i])) for i, name in enumerate(QUALITY_NAMES) if name != "frozen"},
                     "frozen_frac": float(np.mean(q[:, QUALITY_NAMES.index("frozen")])),
                     "n_faces_max": max(
-                        (len(faces_per_frame[f]) for f in range(shot.first_frame, shot.end_frame)), default=0
+                        [len(faces_per_frame[f]) for f in range(shot.first_frame, shot.end_frame)]
+                        + [state.coarse_faces_max(shot.first_frame, shot.end_frame)]
                     ),
                     **shot_text_scores(text_samples, shot.first_frame, shot.end_frame),
+                    "landmarked_frac": float(np.mean(landmarked[shot.first_frame : shot.end_frame])),
+                    **state.coarse_face_scores(shot.first_frame, shot.end_frame),
                 }
             )
             tracks = assemble_tracks(
@@ -299,6 +298,193 @@ class VisualAnalysisStage(Stage):
         return regions
 
 
+@dataclass
+class _VideoPass:
+    """One video's analysis so far: what the coarse and the fine pass have measured, by frame."""
+
+    stage: VisualAnalysisStage
+    geometry: AnalysisGeometry
+    coarse_geometry: AnalysisGeometry
+    gate: LandmarkGate
+    landmarker: FaceLandmarkerAnnotator
+    face_detector: BlazeFaceDetector
+    finder: SmallFaceFinder
+    shots: SpannedShots
+    n_frames: int = 0
+    quality_rows: dict[int, np.ndarray] = field(default_factory=dict)
+    faces: dict[int, list[FrameFace]] = field(default_factory=dict)  # the landmarked frames
+    coarse_boxes: dict[int, list[np.ndarray]] = field(default_factory=dict)  # the coarse frames, analysis px
+    crops: dict[tuple[int, int], tuple[FaceCrop, dict[str, bytes]]] = field(default_factory=dict)
+    text_samples: dict[int, np.ndarray] = field(default_factory=dict)
+    hashes: dict[int, tuple[float, int | None]] = field(default_factory=dict)  # by hash slot
+    meter: FrameQualityMeter = field(default_factory=FrameQualityMeter)
+    followed: list[np.ndarray] = field(default_factory=list)
+    last_search: int = -(1 << 40)
+
+    def __post_init__(self) -> None:
+        stage, fps = self.stage, self.stage.analysis_fps
+        self.small_every = max(1, round(stage.small_face_every_s * fps))
+        self.small_every_with_face = max(self.small_every, round(stage.small_face_every_with_face_s * fps))
+        self.crop_every = max(1, round(fps / stage.crops_per_s)) if stage.crops_per_s else 0
+        self.hash_every = max(1, round(fps / stage.hashes_per_s)) if stage.hashes_per_s else 0
+        self.text_every = max(1, round(fps / stage.text_overlay_fps)) if stage._text is not None else 0
+        self.tiles = stage.small_faces and stage.max_small_faces > 0
+        short_side = min(self.geometry.width, self.geometry.height)
+        self.no_tiles_beside_px = stage.small_faces_until_face_frac * short_side
+        # The coarse pass's tiles need only find faces of cascade_min_face_px: a tile about six
+        # times that (small_face_finder), never smaller than the fine pass's.
+        smallest = stage.cascade_min_face_px * self.geometry.scale
+        self.coarse_tile = min(short_side, max(self.finder.tile, round(6.4 * smallest)))
+
+    def start_span(self, first: int) -> None:
+        """The pass changes rate at frame ``first``: frame differences start again from there."""
+        self.shots.start(first)
+        self.meter = FrameQualityMeter()
+        self.followed = []
+        self.last_search = -(1 << 40)
+
+    def fine(self, frame: LazyFrame) -> None:
+        """Everything on this frame: shots and quality, landmarks, small faces, text, crops."""
+        stage, index = self.stage, frame.index
+        rgb = frame.rgb(self.geometry)
+        # The thumbnail comes from the 256-px image, not the full frame: an INTER_AREA resize
+        # by a non-integer factor near 4 cost 3 ms a frame, halving the 256-px image 0.06 ms.
+        half = resize_short(rgb, SHARPNESS_SHORT_SIDE)
+        thumb = resize_short(half, THUMB_SHORT_SIDE)
+        self.shots.feed(index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
+        self.quality_rows[index] = self.meter.measure(thumb, cv2.cvtColor(half, cv2.COLOR_RGB2GRAY))
+        if self.hash_every and index % self.hash_every == 0:
+            self.hashes[index // self.hash_every] = (frame.t, phash64(thumb))
+        observations = [(o, False) for o in self.landmarker.detect(rgb, frame.t)]
+        if any(o.box[3] - o.box[1] >= self.no_tiles_beside_px for o, _ in observations):
+            self.followed = []  # none of them could compete with this face
+        elif self.tiles:
+            every = self.small_every_with_face if observations else self.small_every
+            search = index - self.last_search >= every
+            if search:
+                self.last_search = index
+            self.followed = self._small_faces(rgb, search, observations)
+        self.faces[index] = [_frame_face(o, tile) for o, tile in observations]
+        self.gate.saw(index, [(o.box[3] - o.box[1]) / self.geometry.scale for o, _ in observations])
+        if self.text_every and index % self.text_every == 0:
+            rows = stage._text_rows([o.box for o, _ in observations], self.geometry)
+            if rows is not None:
+                self.text_samples[index] = stage._text.boxes(rgb, rows)
+        if self.crop_every and index % self.crop_every == 0:
+            for det, (obs, _tile) in enumerate(observations):
+                self.crops[(index, det)] = _crops(rgb, frame.t, obs, f"{index:06d}-{det}")
+
+    def coarse(self, frame: LazyFrame, previous: LazyFrame | None) -> bool:
+        """Shots, quality and faces on a coarse frame, from a small picture; True if it shows a
+        face a performer could have. Other frames only feed a shot detector that needs them all.
+        Motion and frozen frames are measured from the ``previous`` frame, as at full rate (a 2 fps
+        slideshow repeats each picture 12 times at 25 fps: frozen on 11 of 12 frames, but on only
+        about half of the frames 5 apart)."""
+        index = frame.index
+        is_coarse = self.gate.is_coarse_frame(index)
+        if not is_coarse and not self.shots.every_frame:
+            return False
+        small = frame.rgb(self.coarse_geometry)
+        thumb = resize_short(small, THUMB_SHORT_SIDE)
+        self.shots.feed(index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
+        if not is_coarse:
+            return False
+        if previous is not None and previous.index == index - 1:
+            self.meter.follow(resize_short(previous.rgb(self.coarse_geometry), THUMB_SHORT_SIDE))
+        self.quality_rows[index] = self.meter.measure(thumb, cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+        if self.hash_every and index // self.hash_every not in self.hashes:
+            self.hashes[index // self.hash_every] = (frame.t, phash64(thumb))
+        to_analysis = self.geometry.scale / self.coarse_geometry.scale
+        boxes = self._confirmed(frame, [box * to_analysis for _, box in self.face_detector.detect(small)])
+        candidate = self.gate.saw(index, [(b[3] - b[1]) / self.geometry.scale for b in boxes])
+        # The tiles only for faces the whole frame cannot show; not once a performer-sized face
+        # opens the fine pass, which searches its own first frame.
+        if self.tiles and not candidate and index - self.last_search >= self.small_every:
+            self.last_search = index
+            found = self.finder.find(frame.rgb(self.geometry), self.coarse_tile)
+            tiled = self._confirmed(frame, [b for b in found if _new(b, boxes)])
+            boxes += tiled
+            candidate = self.gate.saw(index, [(b[3] - b[1]) / self.geometry.scale for b in tiled])
+        self.coarse_boxes[index] = boxes
+        stage = self.stage
+        if self.text_every and stage.text_region == "frame" and index % self.text_every == 0:
+            self.text_samples[index] = stage._text.boxes(frame.rgb(self.geometry), (0.0, 1.0))
+        return candidate
+
+    def _confirmed(self, frame: LazyFrame, found: list[np.ndarray]) -> list[np.ndarray]:
+        """The landmarks' boxes of the faces the landmarker confirms on their crops, as the fine
+        pass's tracks need its landmarks: BlazeFace alone also fires where the landmarker sees no
+        face, and each such frame would open the fine pass for a lookback and a hold of frames."""
+        confirmed = []
+        for box in merge_boxes([(-k, box) for k, box in enumerate(found)]):
+            face = self.finder.landmarks_on_crop(frame.rgb(self.geometry), box)
+            if face is not None and _new(face.box, confirmed):
+                confirmed.append(face.box)
+        return confirmed
+
+    def _small_faces(
+        self, rgb: np.ndarray, search: bool, observations: list[tuple[FaceObservation, bool]]
+    ) -> list[np.ndarray]:
+        """Follow known small faces on crops; on search frames look for new ones on tiles."""
+        finder, followed = self.finder, list(self.followed)
+        known = [o.box for o, _ in observations]
+        if search:
+            for box in finder.find(rgb):
+                if len(followed) < self.stage.max_small_faces and all(box_iou(box, k) < 0.2 for k in known + followed):
+                    followed.append(box)
+        still = []
+        for box in followed:
+            if any(box_iou(box, k) >= 0.2 for k in known):
+                continue  # the full-frame landmarker has it now
+            obs = finder.landmarks_on_crop(rgb, box)
+            if obs is not None:
+                observations.append((obs, True))
+                known.append(obs.box)
+                still.append(obs.box)
+        return still
+
+
+    def quality_grid(self) -> np.ndarray:
+        """(n_frames, quality) for every analysis frame: a frame the coarse pass skipped has the
+        measures of the last frame measured before it."""
+        grid = np.zeros((self.n_frames, len(QUALITY_NAMES)), dtype=np.float32)
+        last = None
+        for i in range(self.n_frames):
+            last = self.quality_rows.get(i, last)
+            if last is not None:
+                grid[i] = last
+        return grid
+
+    def measured_quality(self, first: int, end: int, grid: np.ndarray) -> np.ndarray:
+        """The quality rows measured on frames ``first`` to ``end`` - 1 (all of them where the fine
+        pass ran, the coarse frames elsewhere): a shot's means weigh each measured frame once,
+        not the first coarse frame of a span, whose motion is unknown, five times. A shot shorter
+        than the coarse step may hold none: then the rows carried to it."""
+        measured = [i for i in range(first, end) if i in self.quality_rows]
+        return grid[measured] if measured else grid[first:end]
+
+    def coarse_face_scores(self, first: int, end: int) -> dict[str, float | None]:
+        """Over the coarse frames of frames ``first`` to ``end`` - 1: the median height (source px)
+        of the largest face the detector found, and the share of those frames with a face."""
+        frames = [boxes for i, boxes in self.coarse_boxes.items() if first <= i < end]
+        heights = [max(b[3] - b[1] for b in boxes) / self.geometry.scale for boxes in frames if boxes]
+        return {
+            "coarse_face_px": float(np.median(heights)) if heights else None,
+            "coarse_face_frac": len(heights) / len(frames) if frames else None,
+        }
+
+    def coarse_faces_max(self, first: int, end: int) -> int:
+        return max((len(b) for i, b in self.coarse_boxes.items() if first <= i < end), default=0)
+
+    def key_frame_hashes(self) -> KeyFrameHashes:
+        hashes = KeyFrameHashes()
+        for slot in sorted(self.hashes):
+            t, value = self.hashes[slot]
+            hashes.times.append(t)
+            hashes.hashes.append(value)
+        return hashes
+
+
 def resize_short(rgb: np.ndarray, short_side: int) -> np.ndarray:
     height, width = rgb.shape[:2]
     scale = short_side / min(height, width)
@@ -312,6 +498,10 @@ def resize_short(rgb: np.ndarray, short_side: int) -> np.ndarray:
         size = (width // 2, height // 2)
         rgb = rgb[: size[1] * 2, : size[0] * 2]
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _new(box: np.ndarray, known: list[np.ndarray]) -> bool:
+    return all(box_iou(box, k) < 0.2 for k in known)
 
 
 def _frame_face(obs: FaceObservation, on_tile: bool) -> FrameFace:

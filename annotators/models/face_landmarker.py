@@ -13,6 +13,7 @@ import numpy as np
 from annotators.face.face_signals import FaceSignals, face_signals
 from annotators.face.head_pose import head_pose_degrees
 from annotators.face.mouth_darkness import mouth_darkness
+from annotators.models.mediapipe_exit import close_before_exit
 from annotators.models.model_wrapper import ModelWrapper
 from curation.models.model_store import resolve
 
@@ -71,11 +72,14 @@ class FaceLandmarkerAnnotator(ModelWrapper):
             output_facial_transformation_matrixes=True,
         )
         self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        # A video-mode landmarker lives for one video and is closed with it; an image-mode one
+        # (crops) lives as long as its worker.
+        self._finalizer = self._landmarker.close if self.video_mode else close_before_exit(self, self._landmarker.close)
         self._last_ms = -1
 
     def close(self) -> None:
         if self._landmarker is not None:
-            self._landmarker.close()
+            self._finalizer()
             self._landmarker = None
 
     def detect(self, rgb: np.ndarray, t_seconds: float = 0.0) -> list[FaceObservation]:

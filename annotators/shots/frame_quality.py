@@ -31,6 +31,11 @@ class FrameQualityMeter:
     def __init__(self) -> None:
         self._previous: np.ndarray | None = None
 
+    def follow(self, thumbnail_rgb: np.ndarray) -> None:
+        """The frame just before the next one measured, unmeasured itself: a pass that measures
+        every few frames keeps motion and frozen frames about one frame step, as at full rate."""
+        self._previous = cv2.cvtColor(thumbnail_rgb, cv2.COLOR_RGB2GRAY)
+
     def measure(self, thumbnail_rgb: np.ndarray, sharpness_grey: np.ndarray) -> np.ndarray:
         # cv2's reductions instead of numpy's: this runs on every analysis frame.
         grey = cv2.cvtColor(thumbnail_rgb, cv2.COLOR_RGB2GRAY)

@@ -59,17 +59,26 @@ class StreamingShotDetector:
         self._cuts.extend(c.frame_num for c in cuts)
         self._last = index
 
-    def shots(self) -> list[ShotSpan]:
-        """Shots covering every frame fed, in order."""
+    def cuts(self) -> list[int]:
+        """The frames that start a new shot, in order (frame 0 never does)."""
         if self._last < 0:
             return []
         post = getattr(self._detector, "post_process", None)
         if post is not None:
             self._cuts.extend(c.frame_num for c in post(self._timecode(self._last, self.fps)) or [])
-        n_frames = self._last + 1
-        cuts = sorted({c for c in self._cuts if 0 < c < n_frames})
-        bounds = [0, *cuts, n_frames]
-        return [ShotSpan(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
+        return sorted({c for c in self._cuts if 0 < c <= self._last})
+
+    def shots(self) -> list[ShotSpan]:
+        """Shots covering every frame fed, in order."""
+        return shots_from_cuts(self.cuts(), self._last + 1)
+
+
+def shots_from_cuts(cuts: list[int], n_frames: int) -> list[ShotSpan]:
+    """Shots covering frames 0 to ``n_frames`` - 1, a new one at every cut."""
+    if n_frames <= 0:
+        return []
+    bounds = [0, *sorted({c for c in cuts if 0 < c < n_frames}), n_frames]
+    return [ShotSpan(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
 
 
 def make_shot_detector(

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from annotators.models.transnet_network import INPUT_SIZE, TransNetV2Network
-from annotators.shots.shot_detector import ShotSpan
+from annotators.shots.shot_detector import ShotSpan, shots_from_cuts
 
 WINDOW = 100
 STEP = 50
@@ -56,12 +56,10 @@ class TransNetShotDetector:
                 self._run_window()
         return np.concatenate(self._scores)[: self._n_fed] if self._scores else np.zeros(0, dtype=np.float32)
 
-    def shots(self) -> list[ShotSpan]:
-        """Shots covering every frame fed, in order."""
+    def cuts(self) -> list[int]:
+        """The frames that start a new shot: the middle of each run of transition frames."""
         scores = self.transition_scores()
         n = len(scores)
-        if n == 0:
-            return []
         cuts: list[int] = []
         above = scores > self.threshold
         for value, group in itertools.groupby(range(n), key=lambda i: above[i]):
@@ -69,8 +67,11 @@ class TransNetShotDetector:
             cut = run[len(run) // 2]
             if value and 0 < cut < n and cut - (cuts[-1] if cuts else 0) >= self.min_shot_frames:
                 cuts.append(cut)
-        bounds = [0, *cuts, n]
-        return [ShotSpan(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
+        return cuts
+
+    def shots(self) -> list[ShotSpan]:
+        """Shots covering every frame fed, in order."""
+        return shots_from_cuts(self.cuts(), self._n_fed)
 
     def _run_window(self) -> None:
         scores = self._network.window_scores(np.stack(self._buffer[:WINDOW]))

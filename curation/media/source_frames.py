@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 
 from curation.media.ffmpeg_runner import MediaTimeoutError, MediaToolError
@@ -139,28 +140,78 @@ def _source_frame(index: int, frame: av.VideoFrame, t: Fraction, next_t: Fractio
     return SourceFrame(index, float(t), next_t, width, height, frame, rotation)
 
 
-def decode_frames_inprocess(
+@dataclass(frozen=True)
+class LazyFrame:
+    """An analysis frame (``decode_frames``' index and time) whose picture is converted to RGB at a
+    size only when a pass asks for it: a coarse pass takes a small picture of a few frames a
+    second, a fine pass the analysis-size picture of every frame it needs."""
+
+    index: int
+    t: float
+    picture: "SourceFrame | PipedPicture"
+
+    def rgb(self, geometry: AnalysisGeometry) -> np.ndarray:
+        return self.picture.rgb(geometry)
+
+
+@dataclass
+class PipedPicture:
+    """A frame ffmpeg's pipe already delivered at the analysis size: another size is resized from
+    it (INTER_AREA), once per size."""
+
+    analysis: np.ndarray
+    _rgb: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def rgb(self, geometry: AnalysisGeometry) -> np.ndarray:
+        key = (geometry.width, geometry.height)
+        if key == (self.analysis.shape[1], self.analysis.shape[0]):
+            return self.analysis
+        if key not in self._rgb:
+            self._rgb[key] = cv2.resize(self.analysis, key, interpolation=cv2.INTER_AREA)
+        return self._rgb[key]
+
+
+def lazy_frames_inprocess(
     path: str, geometry: AnalysisGeometry, fps: float, timeout_s: float, threads: int = 1
-) -> Iterator[Frame]:
-    """``decode_frames``'s frames (the same indices, times and pictures) from ``source_frames``:
-    no ffmpeg process and no pipe. A repeated source frame is one read-only array, converted once.
-    The time limit is checked between frames (a decode in this process cannot be killed mid-call
-    as an ffmpeg process can)."""
+) -> Iterator[LazyFrame]:
+    """``decode_frames``' frames, each converted only when asked: no ffmpeg process and no pipe. A
+    repeated source frame is one picture, converted once per size. The time limit is checked
+    between frames (a decode in this process cannot be killed mid-call as an ffmpeg process can).
+    ``geometry`` is unused here (every size is asked for by the pass), kept for one signature."""
+    del geometry
     selector = RateSelector(fps)
     started = time.monotonic()
     index = 0
     for frame in source_frames(path, threads):
-        taken = selector.take(frame)
-        if taken:
-            rgb = frame.rgb(geometry)
-            rgb.flags.writeable = False  # as decode_frames' arrays over the pipe's bytes
-            for _ in range(taken):
-                yield Frame(index, index / fps, rgb)
-                index += 1
-        frame.release()
+        for _ in range(selector.take(frame)):
+            yield LazyFrame(index, index / fps, frame)
+            index += 1
         if time.monotonic() - started > timeout_s:
             raise MediaTimeoutError(TOOL, f"decoding took longer than {timeout_s:.0f} s (stopped)")
 
 
-# The analysis decoders a stage can choose (``visual_analysis.decoder``), same signature.
+def lazy_frames_piped(
+    path: str, geometry: AnalysisGeometry, fps: float, timeout_s: float, threads: int = 1
+) -> Iterator[LazyFrame]:
+    """``decode_frames``' frames as ``LazyFrame``s: ffmpeg has converted every one at ``geometry``."""
+    for frame in decode_frames(path, geometry, fps, timeout_s, threads):
+        yield LazyFrame(frame.index, frame.t, PipedPicture(frame.rgb))
+
+
+def decode_frames_inprocess(
+    path: str, geometry: AnalysisGeometry, fps: float, timeout_s: float, threads: int = 1
+) -> Iterator[Frame]:
+    """``decode_frames``' frames (the same indices, times and pictures) from ``source_frames``."""
+    for frame in lazy_frames_inprocess(path, geometry, fps, timeout_s, threads):
+        rgb = frame.rgb(geometry)
+        rgb.flags.writeable = False  # as decode_frames' arrays over the pipe's bytes
+        yield Frame(frame.index, frame.t, rgb)
+
+
+# The analysis decoders a stage can choose (``visual_analysis.decoder``), same signature: frames
+# converted at the analysis size (the floors), or converted when a pass asks (the analysis).
 DECODERS: dict[str, Callable[..., Iterator[Frame]]] = {"ffmpeg": decode_frames, "inprocess": decode_frames_inprocess}
+LAZY_DECODERS: dict[str, Callable[..., Iterator[LazyFrame]]] = {
+    "ffmpeg": lazy_frames_piped,
+    "inprocess": lazy_frames_inprocess,
+}

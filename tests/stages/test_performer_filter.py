@@ -105,3 +105,17 @@ def test_text_away_from_the_crop_or_in_few_frames_keeps_the_shot():
     assert work.shots[0]["usable"]
     assert work.shots[0]["text_on_crop_frac"] == 0.25  # the performer's, not the bystander's
     assert not _judge(_shot(), [{**_track(0), "text_on_crop_frac": 0.25}], max_text_on_crop_frac=0.2).shots[0]["usable"]
+
+
+def test_a_shot_the_cascade_did_not_landmark_is_judged_on_the_detectors_faces():
+    work = _judge(_shot(landmarked_frac=0.0, coarse_face_px=40.0, coarse_face_frac=0.8), [])
+    assert work.shots[0]["reason"] == "face_too_small"
+    detail = next(r["detail"] for r in work.rejections if r["entity"] == "shot")
+    assert detail == "face 40 px < min_face_px=64 (face detector; not landmarked)"
+    # seen on no coarse frame, or on too few of them (a track needs 10 % of the shot and 0.4 s)
+    unseen, rare = {"coarse_face_px": None, "coarse_face_frac": 0.0}, {"coarse_face_px": 40.0, "coarse_face_frac": 0.05}
+    for coarse in (unseen, rare):
+        assert _judge(_shot(landmarked_frac=0.0, **coarse), []).shots[0]["reason"] == "no_face"
+    # a shot landmarked throughout is judged on its tracks alone, as without the cascade
+    landmarked = _shot(landmarked_frac=1.0, coarse_face_px=40.0, coarse_face_frac=1.0)
+    assert _judge(landmarked, []).shots[0]["reason"] == "no_face"

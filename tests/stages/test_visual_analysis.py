@@ -1,6 +1,7 @@
 """Visual analysis on real clips: tracks, signals, shots, small faces, rejections."""
 
 import subprocess
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -142,15 +143,19 @@ def test_small_face_search_is_less_frequent_while_a_face_is_in_view(shared_media
     searches: list[tuple[int, ...]] = []
 
     class CountingFinder(visual_analysis.SmallFaceFinder):
-        def find(self, rgb: np.ndarray) -> list[np.ndarray]:
+        def find(self, rgb: np.ndarray, tile: int | None = None) -> list[np.ndarray]:
             searches.append(rgb.shape)
-            return super().find(rgb)
+            return super().find(rgb, tile)
 
     monkeypatch.setattr(visual_analysis, "SmallFaceFinder", CountingFinder)
-    slow = analyse(shared_media / TALKING, VisualAnalysisStage())  # every 3 s with the face in view
+    # beside this close-up's face (over 0.44 of the frame's height) no face could compete: no search
+    analyse(shared_media / TALKING, VisualAnalysisStage())
+    assert searches == []
+    everywhere = {"small_faces_until_face_frac": 1.0}
+    slow = analyse(shared_media / TALKING, VisualAnalysisStage(**everywhere))  # every 3 s with the face in view
     slow_searches = len(searches)
     searches.clear()
-    fast = analyse(shared_media / TALKING, VisualAnalysisStage(small_face_every_with_face_s=1.0))
+    fast = analyse(shared_media / TALKING, VisualAnalysisStage(small_face_every_with_face_s=1.0, **everywhere))
     n = fast.analysis.n_frames
     assert slow_searches == len(range(0, n, 75))  # the face is in view from the first frame
     assert len(searches) == len(range(0, n, 25))
@@ -210,10 +215,63 @@ def test_text_detection_runs_on_sampled_frames_with_a_face_only(shared_media, mo
 
 def test_the_in_process_decoder_gives_the_same_analysis_where_frames_need_no_scaling(shared_media, models_dir):
     # 480x848 is under the 512-px analysis side: both decoders hand over the same bytes, so every
-    # shot, track and signal must come out the same.
-    piped = analyse(shared_media / OTHER_TALKING, VisualAnalysisStage(decoder="ffmpeg"))
-    inprocess = analyse(shared_media / OTHER_TALKING, VisualAnalysisStage(decoder="inprocess"))
+    # shot, track and signal must come out the same (without the cascade, whose coarse frames are
+    # scaled: by swscale in process, from the piped frame by OpenCV).
+    piped = analyse(shared_media / OTHER_TALKING, VisualAnalysisStage(decoder="ffmpeg", cascade=False))
+    inprocess = analyse(shared_media / OTHER_TALKING, VisualAnalysisStage(decoder="inprocess", cascade=False))
     assert (piped.state, piped.reason) == (inprocess.state, inprocess.reason) == ("kept", None)
     assert piped.shots == inprocess.shots and piped.tracks == inprocess.tracks
     for track_id, features in piped.track_features.items():
         assert np.array_equal(features["signals"], inprocess.track_features[track_id]["signals"])
+
+
+def _square_part(source: Path, seconds: float, out: Path) -> Path:
+    encode = ["-an", "-c:v", "libx264", "-preset", "ultrafast"]
+    _ffmpeg("-i", str(source), "-t", str(seconds), "-vf", SQUARE_512, *encode, str(out))
+    return out
+
+
+def test_the_cascade_landmarks_the_performer_as_every_frame_does_and_little_else(shared_media, models_dir, tmp_path):
+    # a street without a face (the clip lasts 3.4 s), a hard cut, then 3 s of a talking head
+    street = _square_part(shared_media / NO_FACE, 4, tmp_path / "street.mp4")
+    talker = _square_part(shared_media / TALKING, 3, tmp_path / "talker.mp4")
+    joined = tmp_path / "joined.mp4"
+    _ffmpeg(
+        "-i", str(street), "-i", str(talker), "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]",
+        "-c:v", "libx264", "-preset", "ultrafast", str(joined),
+    )  # fmt: skip
+    cascade = analyse(joined, VisualAnalysisStage())
+    every = analyse(joined, VisualAnalysisStage(cascade=False))
+    assert cascade.state == every.state == "kept"
+    talking, every_talking = cascade.shots[-1], every.shots[-1]
+    assert talking["t_start"] == every_talking["t_start"] == pytest.approx(3.4, abs=1 / 25 + 1e-6)
+    assert talking["landmarked_frac"] == 1.0 and every_talking["landmarked_frac"] == 1.0
+    kept = [(t["t_start"], t["t_end"], t["coverage"]) for t in cascade.tracks if t["usable"]]
+    assert kept == [(t["t_start"], t["t_end"], t["coverage"]) for t in every.tracks if t["usable"]]
+    # the street: landmarked at most for the second before the coarse frame that found the face
+    street_shots = [s for s in cascade.shots if s["t_end"] <= talking["t_start"]]
+    landmarked_s = sum(s["landmarked_frac"] * (s["t_end"] - s["t_start"]) for s in street_shots)
+    assert landmarked_s <= 1.0 + 1e-6
+    assert {s["reason"] for s in street_shots} <= {"no_face", "shot_too_short", "low_quality"}
+    assert cascade.analysis.n_frames == every.analysis.n_frames
+
+
+def test_without_a_face_only_the_coarse_frames_are_looked_at(shared_media, models_dir, monkeypatch):
+    import stages.visual_analysis as visual_analysis
+
+    landmarked: list[float] = []
+
+    class CountingLandmarker(visual_analysis.FaceLandmarkerAnnotator):
+        def detect(self, rgb: np.ndarray, t_seconds: float = 0.0) -> list:
+            landmarked.append(t_seconds)
+            return super().detect(rgb, t_seconds)
+
+    monkeypatch.setattr(visual_analysis, "FaceLandmarkerAnnotator", CountingLandmarker)
+    work = analyse(shared_media / NO_FACE, VisualAnalysisStage())
+    assert work.reason == "no_face"
+    assert landmarked == [] and all(s["landmarked_frac"] == 0.0 for s in work.shots)
+    assert all(s["coarse_face_frac"] == 0.0 and s["coarse_face_px"] is None for s in work.shots)
+    # quality is measured on the coarse frames and carried to the frames between them
+    quality = work.analysis.quality.astype(np.float32)
+    assert quality.shape[0] == work.analysis.n_frames and np.isfinite(quality).all()
+    assert np.array_equal(quality[1], quality[0]) and not np.array_equal(quality[5], quality[0])

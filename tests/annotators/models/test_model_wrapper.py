@@ -12,12 +12,14 @@ from identity_fixtures import build_tiny_arcface_onnx
 
 import annotators.models
 from annotators.models.arcface_embedder import ArcFaceEmbedder
+from annotators.models.face_detector import BlazeFaceDetector
 from annotators.models.face_landmarker import FaceLandmarkerAnnotator
 from annotators.models.model_wrapper import ModelWrapper
 from annotators.models.voice_activity import VoiceActivityDetector
 from curation.models.model_catalog import MODEL_CATALOG
 
-NOT_WRAPPERS = {"model_wrapper", "model_location", "syncnet_network"}  # the protocol, a path helper, a network
+# the protocol, a path helper, a network, MediaPipe's exit hook
+NOT_WRAPPERS = {"model_wrapper", "model_location", "syncnet_network", "mediapipe_exit"}
 
 
 def wrapper_classes() -> dict[str, list[type]]:
@@ -59,6 +61,20 @@ def _lifecycle(wrapper: ModelWrapper, use) -> None:
 def test_the_face_landmarker_follows_the_lifecycle(shared_media):
     frame = np.full((240, 320, 3), 128, dtype=np.uint8)
     _lifecycle(FaceLandmarkerAnnotator(video_mode=False), lambda w: np.array([len(w.detect(frame))]))
+
+
+def test_the_face_detector_follows_the_lifecycle(shared_media):
+    from curation.media.frame_source import AnalysisGeometry, decode_frames
+
+    frame = next(decode_frames(str(shared_media / "talkvid_tys_gt.mp4"), AnalysisGeometry(256, 256, 0.5), 25.0, 60))
+    found: list[list] = []
+
+    def use(w: BlazeFaceDetector) -> np.ndarray:
+        found.append(w.detect(frame.rgb))
+        return np.array([len(found[-1])])
+
+    _lifecycle(BlazeFaceDetector(), use)
+    assert len(found[0]) == 1  # the talking head's one face
 
 
 def test_the_voice_activity_detector_follows_the_lifecycle():

@@ -1,0 +1,67 @@
+"""Shots over a video whose frames reach the shot detector in spans of different rates.
+
+The analysis cascade (``stages.visual_analysis``) feeds a few frames a second while it only looks
+for a performer, and every frame while it landmarks one. A PySceneDetect detector compares each
+frame with the one fed before it, so its threshold holds for one rate only: each span gets its own
+detector, and keeps the cuts that fall inside it (a span's own first frame is never a cut: a
+detector cannot compare it with anything). A new detector waits ``min_gap`` frames from the first
+frame it is fed before it reports a cut, as at the start of a video; so a span after the first is
+primed with that many copies of its first frame (no difference between them, so no cut), and the
+gap between cuts of neighbouring spans is kept here. TransNetV2 scores windows of consecutive
+frames, so it is one detector fed every frame, once (``every_frame``).
+"""
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from annotators.shots.shot_detector import ShotSpan, shots_from_cuts
+
+
+class CutDetector(Protocol):
+    def feed(self, index: int, thumbnail_bgr: np.ndarray) -> None: ...
+    def cuts(self) -> list[int]: ...
+
+
+class SpannedShots:
+    def __init__(self, make_detector: Callable[[], CutDetector], every_frame: bool = False, min_gap: int = 0) -> None:
+        self._make = make_detector
+        self.every_frame = every_frame
+        self.min_gap = min_gap
+        self._spans: list[tuple[int, CutDetector]] = []
+        self._last = -1  # the last frame fed to the current detector
+        self._primed = True  # the current detector has been fed
+
+    def start(self, first: int) -> None:
+        """A new span from frame ``first`` (frames already fed from there on are forgotten)."""
+        if self.every_frame and self._spans:
+            return
+        if self._spans and self._spans[-1][0] >= first:
+            self._spans.pop()  # a span that never reached its successor's first frame
+        self._spans.append((first, self._make()))
+        self._last = first - 1
+        self._primed = first == 0  # a video's first frame starts its detector as it always did
+
+    def feed(self, index: int, thumbnail_bgr: np.ndarray) -> None:
+        if index <= self._last:
+            return  # the single every-frame detector has had this frame already
+        if not self._spans:
+            self.start(0)
+        detector = self._spans[-1][1]
+        if not self._primed:
+            for virtual in range(max(0, index - self.min_gap), index):
+                detector.feed(virtual, thumbnail_bgr)
+            self._primed = True
+        detector.feed(index, thumbnail_bgr)
+        self._last = index
+
+    def shots(self, n_frames: int) -> list[ShotSpan]:
+        """Shots covering frames 0 to ``n_frames`` - 1."""
+        cuts: list[int] = []
+        for k, (first, detector) in enumerate(self._spans):
+            end = self._spans[k + 1][0] if k + 1 < len(self._spans) else n_frames
+            for cut in detector.cuts():
+                if first < cut < end and (not cuts or cut - cuts[-1] >= self.min_gap):
+                    cuts.append(cut)
+        return shots_from_cuts(cuts, n_frames)

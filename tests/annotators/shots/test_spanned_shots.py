@@ -1,0 +1,84 @@
+"""Shots from detectors fed in spans of different rates."""
+
+import numpy as np
+
+from annotators.shots.shot_detector import ShotSpan, make_shot_detector
+from annotators.shots.spanned_shots import SpannedShots
+
+
+class _Recorder:
+    """A detector that reports the cuts it was built with and remembers what it was fed."""
+
+    def __init__(self, cuts: list[int]) -> None:
+        self._cuts = cuts
+        self.fed: list[int] = []
+
+    def feed(self, index: int, thumbnail_bgr: np.ndarray) -> None:
+        self.fed.append(index)
+
+    def cuts(self) -> list[int]:
+        return self._cuts
+
+
+def _grey(level: int) -> np.ndarray:
+    return np.full((72, 128, 3), level, dtype=np.uint8)
+
+
+def test_each_span_keeps_only_the_cuts_inside_it() -> None:
+    made = iter([_Recorder([5, 30, 45]), _Recorder([40, 60, 90]), _Recorder([95, 120])])
+    shots = SpannedShots(lambda: next(made))
+    shots.start(0)
+    shots.feed(0, _grey(0))
+    shots.start(35)  # cuts 45 (first span) and 40 (second) straddle: each keeps its own
+    shots.feed(35, _grey(0))
+    shots.start(90)  # 90 is the span's first frame: never a cut
+    shots.feed(90, _grey(0))
+    spans = [(s.first_frame, s.end_frame) for s in shots.shots(100)]
+    assert spans == [(0, 5), (5, 30), (30, 40), (40, 60), (60, 95), (95, 100)]
+
+
+def test_a_span_restarted_before_it_got_past_its_first_frame_is_replaced() -> None:
+    first, second = _Recorder([3]), _Recorder([12])
+    made = iter([first, second])
+    shots = SpannedShots(lambda: next(made))
+    shots.start(10)
+    shots.start(8)  # the fine pass opened with a lookback reaching before the coarse span's start
+    assert shots.shots(20) == [ShotSpan(0, 0, 12), ShotSpan(1, 12, 20)]
+
+
+def test_an_every_frame_detector_is_one_detector_fed_each_frame_once() -> None:
+    only = _Recorder([7])
+    shots = SpannedShots(lambda: only, every_frame=True)
+    shots.start(0)
+    for i in range(10):
+        shots.feed(i, _grey(0))
+    shots.start(4)  # a fine span over frames it has already seen
+    for i in range(4, 12):
+        shots.feed(i, _grey(0))
+    assert only.fed == list(range(12))
+    assert [s.first_frame for s in shots.shots(12)] == [0, 7]
+
+
+def test_a_coarse_rate_content_detector_finds_a_hard_cut() -> None:
+    shots = SpannedShots(lambda: make_shot_detector("content", 27.0, 12, 25.0))
+    shots.start(0)
+    for i in range(0, 100, 5):  # five frames a second: every fifth analysis frame
+        shots.feed(i, _grey(20 if i < 50 else 220))
+    assert [s.first_frame for s in shots.shots(100)] == [0, 50]
+
+
+def _cut_found_six_frames_into_a_later_span(min_gap: int) -> list[int]:
+    shots = SpannedShots(lambda: make_shot_detector("content", 27.0, 12, 25.0), min_gap=min_gap)
+    shots.start(0)
+    for i in range(100):
+        shots.feed(i, _grey(20))
+    shots.start(100)
+    for i in range(100, 150):
+        shots.feed(i, _grey(20 if i < 106 else 220))
+    return [s.first_frame for s in shots.shots(150)]
+
+
+def test_a_later_span_is_primed_so_a_cut_soon_after_its_start_is_found() -> None:
+    assert _cut_found_six_frames_into_a_later_span(min_gap=12) == [0, 106]
+    # unprimed, the fresh detector would wait 12 frames from its first before any cut
+    assert _cut_found_six_frames_into_a_later_span(min_gap=0) == [0]
