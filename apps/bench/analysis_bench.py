@@ -38,9 +38,11 @@ from apps.bench.floors import measure_floor
 from apps.bench.rss_sampler import RssSampler
 from curation.config.workflow import Workflow, load_workflow
 from curation.ingest.discovery import discover_inputs
+from curation.manifests.manifest_writer import read_manifest
 from curation.media.probe import MediaInfo, probe_media
 from curation.models.model_store import resolve
 from curation.run.pipeline import RunRequest, run_pipeline
+from curation.run.run_store import RunStore
 from curation.runtime.ray_executor import start_ray
 
 
@@ -58,6 +60,7 @@ class AnalysisBenchResult:
     repeat: int = 1
     all_wall_seconds: tuple[float, ...] = ()
     all_model_floor_seconds: tuple[float, ...] = ()
+    landmarked_frac: float = 1.0  # the share of analysis frames the landmarker ran on (the reference variant's)
     variant_wall_seconds: dict[str, float] = field(default_factory=dict)
     variant_all_wall_seconds: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
@@ -124,6 +127,7 @@ def run_analysis_bench(
     model = resolve("face_landmarker")
     runs: dict[int, list[tuple[float, float, float, float, float]]] = {w: [] for w in worker_counts}
     variant_walls: dict[int, dict[str, list[float]]] = {w: {name: [] for name in variants} for w in worker_counts}
+    landmarked_shares: dict[int, float] = {}
     frames = 0
     names = list(workflows)  # the first is the reference
     for round_index in range(max(1, repeat)):
@@ -139,13 +143,16 @@ def run_analysis_bench(
                 model_s, _ = measure_floor("model", infos, *settings, decoder=stage.decoder)
                 timings = {name: _time_pipeline(files, workflows[name], workers) for name in order}
                 ray.shutdown()
-            for name, (wall, _, _) in timings.items():
+            for name, (wall, *_) in timings.items():
                 variant_walls[workers][name].append(wall)
-            wall, _, _ = timings[names[0]]
+            wall, _, _, landmarked = timings[names[0]]
             peak = max(t[1] for t in timings.values())
             total_peak = max(t[2] for t in timings.values())
             runs[workers].append((decode_s, model_s, wall, peak, total_peak))
+            landmarked_shares[workers] = landmarked
     results = [best_of_rounds(workers, runs[workers], files, infos, frames) for workers in worker_counts]
+    for result in results:
+        result.landmarked_frac = landmarked_shares[result.workers]
     if len(variants) > 1:
         for result in results:
             walls = variant_walls[result.workers]
@@ -207,8 +214,9 @@ def _warm_up_ray(workers: int) -> None:
     list(RayExecutor(workers=workers).map(abs, list(range(-workers, 0))))
 
 
-def _time_pipeline(files: list[str], workflow: Workflow, workers: int) -> tuple[float, float, float]:
-    """(wall seconds, peak RSS of the largest process, peak RSS of the tree) of one analysis run."""
+def _time_pipeline(files: list[str], workflow: Workflow, workers: int) -> tuple[float, float, float, float]:
+    """(wall seconds, peak RSS of the largest process, peak RSS of the tree, share of the analysis
+    frames the landmarker ran on) of one analysis run."""
     with tempfile.TemporaryDirectory(prefix="lpm-bench-") as tmp:
         listing = Path(tmp) / "inputs.txt"
         listing.write_text("\n".join(files))
@@ -217,6 +225,16 @@ def _time_pipeline(files: list[str], workflow: Workflow, workers: int) -> tuple[
             started = time.perf_counter()
             result = run_pipeline(request)
             wall = time.perf_counter() - started
+        landmarked = landmarked_share(RunStore(request.out))
     if result.accounting.failed:
         raise RuntimeError(f"{result.accounting.failed} video(s) failed during the benchmark: {result.accounting}")
-    return wall, rss.peak_process_mb, rss.peak_total_mb
+    return wall, rss.peak_process_mb, rss.peak_total_mb, landmarked
+
+
+def landmarked_share(store: RunStore) -> float:
+    """The share of the run's analysis frames the FaceLandmarker ran on (the shots manifest's
+    ``landmarked_frac`` weighted by each shot's frames)."""
+    shots = read_manifest(store, "shots").select(["n_frames", "landmarked_frac"]).to_pylist()
+    frames = sum(s["n_frames"] or 0 for s in shots)
+    landmarked = sum((s["n_frames"] or 0) * (s["landmarked_frac"] or 0.0) for s in shots)
+    return landmarked / frames if frames else 0.0

@@ -119,6 +119,7 @@ def handle_analysis(args: argparse.Namespace) -> int:
         "x decode floor",
         "x model floor",
         "realtime/core",
+        "landmarked",
         "peak RSS MB",
         title="bench analysis",
     )
@@ -133,6 +134,7 @@ def handle_analysis(args: argparse.Namespace) -> int:
             f"{r['ratio_to_floor']:.2f}",
             f"{r['ratio_to_model_floor']:.2f}",
             f"{r['realtime_per_core']:.2f}",
+            f"{r['landmarked_frac']:.0%}",
             f"{r['peak_rss_mb']:.0f}",
         )
     Console().print(table)

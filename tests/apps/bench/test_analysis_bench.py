@@ -67,6 +67,7 @@ def test_one_round_on_one_clip(shared_media: Path, tmp_path: Path) -> None:
     assert report["decode_floor_seconds"] < report["model_floor_seconds"] < report["wall_seconds"]
     assert report["ratio_to_model_floor"] == pytest.approx(report["wall_seconds"] / report["model_floor_seconds"])
     assert report["realtime_per_core"] == pytest.approx(3.52 / report["wall_seconds"], rel=0.01)
+    assert report["landmarked_frac"] == 1.0  # a talking head from its first frame to its last
 
 
 def test_best_of_rounds_takes_each_fastest_time_and_the_largest_memory(shared_media: Path) -> None:
