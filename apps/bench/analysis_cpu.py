@@ -15,6 +15,11 @@ After the analysis of a variant, the identity embedding the ``states`` and ``ide
 would compute (one vector per usable track, ``annotators.identity.track_identity``, with the
 embedder and frame count of that variant's ``identity`` stage, set-up included) is timed the
 same way: it is not part of the analysis workflow, but it is paid for every analysed track.
+
+Each variant also reports what its analysis kept, the seconds of usable tracks (in all and per
+file, with the files where they differ from the first variant's), and the share of analysis frames
+the landmarker ran on: a variant of the analysis cascade (``visual_analysis.cascade_*``) is the
+frames it saves against the track-seconds it loses.
 """
 
 import os
@@ -22,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from annotators.identity.track_identity import face_embedder, track_identity_vector
@@ -45,6 +51,10 @@ class VariantCpu:
     text_detection_cpu_s: float = float("inf")
     tracks_embedded: int = 0
     rounds: list[dict[str, float]] = field(default_factory=list)
+    # what the analysis kept, by file (seconds of usable tracks), and the share of analysis frames
+    # the landmarker ran on: what a variant of the cascade saves and what it loses
+    usable_track_s: dict[str, float] = field(default_factory=dict)
+    landmarked_frac: float = 0.0
 
     @property
     def analysis_cpu_s(self) -> float:
@@ -70,8 +80,10 @@ def run_cpu_variants(
     results = {name: VariantCpu(name, extra) for name, extra in variants.items()}
     for _ in range(max(1, repeat)):
         for name, extra in variants.items():
-            stage_cpu, text_cpu, identity_cpu, tracks = _one_round(files, registry, overrides + extra)
+            stage_cpu, text_cpu, identity_cpu, tracks, works = _one_round(files, registry, overrides + extra)
             result = results[name]
+            result.usable_track_s = {Path(w.uri).name: usable_track_seconds(w) for w in works}
+            result.landmarked_frac = landmarked_frac(works)
             result.text_detection_cpu_s = min(result.text_detection_cpu_s, text_cpu)
             for stage, seconds in stage_cpu.items():
                 result.stage_cpu_s[stage] = min(result.stage_cpu_s.get(stage, float("inf")), seconds)
@@ -96,7 +108,23 @@ class ThreadCpuMeter:
             self.seconds += time.thread_time() - started
 
 
-def _one_round(files: list[str], registry: dict, overrides: list[str]) -> tuple[dict[str, float], float, float, int]:
+def usable_track_seconds(work: VideoWork) -> float:
+    if work.state == "rejected":
+        return 0.0
+    return sum(t["t_end"] - t["t_start"] for t in work.tracks if t.get("usable"))
+
+
+def landmarked_frac(works: list[VideoWork]) -> float:
+    """The share of the analysis frames of ``works`` the landmarker ran on."""
+    shots = [s for w in works for s in w.shots]
+    frames = sum(s["n_frames"] for s in shots)
+    landmarked = sum(s["n_frames"] * (s.get("landmarked_frac") or 0.0) for s in shots)
+    return landmarked / frames if frames else 0.0
+
+
+def _one_round(
+    files: list[str], registry: dict, overrides: list[str]
+) -> tuple[dict[str, float], float, float, int, list[VideoWork]]:
     workflow = load_workflow("default", registry, overrides)
     stages = [workflow.stage(name) for name in ANALYSIS_STAGES]
     identity = workflow.stage("identity")
@@ -133,7 +161,7 @@ def _one_round(files: list[str], registry: dict, overrides: list[str]) -> tuple[
                     )
                     identity_cpu += seconds
                     tracks += 1
-    return stage_cpu, meter.seconds if meter is not None else 0.0, identity_cpu, tracks
+    return stage_cpu, meter.seconds if meter is not None else 0.0, identity_cpu, tracks, works
 
 
 def cpu_summary(results: list[VariantCpu]) -> dict[str, Any]:
@@ -162,6 +190,15 @@ def cpu_summary(results: list[VariantCpu]) -> dict[str, Any]:
                 "identity_own_frac": r.identity_cpu_s / without_text,
                 "added_own_frac": (r.text_detection_cpu_s + r.identity_cpu_s) / without_text,
                 "rounds": r.rounds,
+                "landmarked_frac": r.landmarked_frac,
+                "usable_track_s": sum(r.usable_track_s.values()),
+                "usable_track_s_vs_reference": sum(r.usable_track_s.values())
+                / max(sum(results[0].usable_track_s.values()), 1e-9),
+                "usable_track_s_differs": {
+                    name: [results[0].usable_track_s.get(name, 0.0), seconds]
+                    for name, seconds in r.usable_track_s.items()
+                    if abs(seconds - results[0].usable_track_s.get(name, 0.0)) > 1e-6
+                },
             }
         )
     return {"reference": results[0].name, "variants": rows}

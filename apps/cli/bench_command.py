@@ -168,7 +168,7 @@ def _handle_analysis_cpu(args: argparse.Namespace, files: list[str], variants: d
     reference = summary["reference"]
     table = Table(
         "variant", "overrides", "analysis CPU s", "of it text detection", "identity embedding (tracks)",
-        "OCR + identity / rest", f"analysis + identity vs {reference}",
+        "OCR + identity / rest", f"analysis + identity vs {reference}", "landmarked", "usable track s",
         title=f"bench analysis --cpu: {len(files)} files, best of {args.repeat}, variants interleaved",
     )
     for row in summary["variants"]:
@@ -176,9 +176,13 @@ def _handle_analysis_cpu(args: argparse.Namespace, files: list[str], variants: d
             row["variant"], " ".join(row["overrides"]) or "-", f"{row['analysis_cpu_s']:.2f}",
             f"{row['text_detection_cpu_s']:.2f} ({row['text_detection_own_frac']:.1%})",
             f"{row['identity_cpu_s']:.2f} ({row['identity_own_frac']:.1%}, {row['tracks_embedded']})",
-            f"{row['added_own_frac']:.1%}", f"{row['added_frac']:+.1%}",
+            f"{row['added_own_frac']:.1%}", f"{row['added_frac']:+.1%}", f"{row['landmarked_frac']:.0%}",
+            f"{row['usable_track_s']:.2f} ({row['usable_track_s_vs_reference']:.1%})",
         )
-    Console(width=160).print(table)
+    Console(width=200).print(table)
+    for row in summary["variants"]:
+        for name, (before, after) in row["usable_track_s_differs"].items():
+            Console(width=200).print(f"{row['variant']}: {name} usable track s {before:.2f} -> {after:.2f}")
     Console(width=160).print(
         "text detection and identity embedding as shares of the analysis without the text detection;"
         f" the last column: this variant's analysis minus {reference}'s, plus its identity embedding,"

@@ -36,6 +36,19 @@ def test_summary_shares_are_of_the_analysis_without_the_text_detector():
     assert rows["now"]["added_frac"] == pytest.approx(1.6 / 12.0)
 
 
+def test_summary_lists_the_files_whose_usable_track_seconds_differ_from_the_reference():
+    reference = VariantCpu("every_frame", [], {"visual_analysis": 10.0}, usable_track_s={"a.mp4": 4.0, "b.mp4": 2.0},
+                           landmarked_frac=1.0)
+    cascade = VariantCpu("cascade", [], {"visual_analysis": 6.0}, usable_track_s={"a.mp4": 4.0, "b.mp4": 1.5},
+                         landmarked_frac=0.4)
+    rows = {r["variant"]: r for r in cpu_summary([reference, cascade])["variants"]}
+    assert rows["every_frame"]["usable_track_s_differs"] == {}
+    assert rows["cascade"]["usable_track_s"] == 5.5
+    assert rows["cascade"]["usable_track_s_vs_reference"] == pytest.approx(5.5 / 6.0)
+    assert rows["cascade"]["usable_track_s_differs"] == {"b.mp4": [2.0, 1.5]}
+    assert rows["cascade"]["landmarked_frac"] == 0.4
+
+
 def test_thread_cpu_meter_counts_the_calls_cpu_and_passes_results_through():
     meter = ThreadCpuMeter(lambda n: sum(i * i for i in range(n)))
     assert meter(200_000) == sum(i * i for i in range(200_000))
@@ -64,3 +77,5 @@ def test_cpu_variants_on_one_clip(shared_media: Path, tmp_path: Path) -> None:
         assert len(row["rounds"]) == 2 and row["tracks_embedded"] == 1  # one talking head, one track
         assert row["identity_cpu_s"] > 0 and row["stage_cpu_s"]["visual_analysis"] > 0
         assert row["analysis_cpu_s"] == pytest.approx(sum(row["stage_cpu_s"].values()))
+        assert row["landmarked_frac"] == 1.0 and row["usable_track_s"] == pytest.approx(3.52)
+        assert row["usable_track_s_differs"] == {}
