@@ -1,11 +1,20 @@
-"""Decode each video once and run every frame-level analyser on that one stream.
+"""Decode each video once and run every frame-level analyser on that one stream, as a cascade.
 
-Per frame: shot detection and quality on a thumbnail, the FaceLandmarker on the analysis frame,
-(every ``small_face_every_s``) a tiled search for faces too small for the landmarker, and (at
-``text_overlay_fps``, on frames with a face, over the rows of the performers' crops) the OCR text
-detector for burned-in text (``annotators.models.text_box_detector``). After
-the pass: shots, per-shot face tracks with float16 per-frame signals, and a few JPEG crops per
-second of every face for identity and references. Frames are dropped as soon as they are used.
+Most raw footage shows no performer, and the FaceLandmarker is most of the cost, so the pass is
+coarse wherever no face a performer could have is in view (``annotators.face.landmark_gate``):
+on every fifth frame (``coarse_fps``) shots and quality on a small picture, BlazeFace on it and,
+every ``small_face_every_s``, a tiled search for smaller faces, each face confirmed by the
+landmarker on its crop. From a coarse frame with a face of ``cascade_min_face_px`` the pass is
+fine, from ``cascade_lookback_s`` before it (the decoder's frames are converted only when a pass
+asks, ``curation.media.source_frames``) until ``cascade_hold_s`` without such a face: per frame,
+shot detection and quality on a thumbnail, the FaceLandmarker on the analysis frame, small faces
+(searched every few seconds, followed on crops), and (at ``text_overlay_fps``, on frames with a
+face, over the rows of the performers' crops) the OCR text detector for burned-in text
+(``annotators.models.text_box_detector``). After the pass: shots (from the detectors of each
+span, ``annotators.shots.spanned_shots``), per-shot face tracks with float16 per-frame signals, a
+few JPEG crops per second of every face for identity and references, and per shot the share of
+frames landmarked and the face detector's evidence on its coarse frames, which the performer filter
+judges a shot by when it was not landmarked. ``cascade=False`` landmarks every frame.
 """
 
 from collections import deque

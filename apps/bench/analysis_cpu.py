@@ -55,6 +55,7 @@ class VariantCpu:
     # the landmarker ran on: what a variant of the cascade saves and what it loses
     usable_track_s: dict[str, float] = field(default_factory=dict)
     landmarked_frac: float = 0.0
+    shot_s_by_reason: dict[str, float] = field(default_factory=dict)  # "kept" for usable shots
 
     @property
     def analysis_cpu_s(self) -> float:
@@ -84,6 +85,7 @@ def run_cpu_variants(
             result = results[name]
             result.usable_track_s = {Path(w.uri).name: usable_track_seconds(w) for w in works}
             result.landmarked_frac = landmarked_frac(works)
+            result.shot_s_by_reason = shot_seconds_by_reason(works)
             result.text_detection_cpu_s = min(result.text_detection_cpu_s, text_cpu)
             for stage, seconds in stage_cpu.items():
                 result.stage_cpu_s[stage] = min(result.stage_cpu_s.get(stage, float("inf")), seconds)
@@ -112,6 +114,15 @@ def usable_track_seconds(work: VideoWork) -> float:
     if work.state == "rejected":
         return 0.0
     return sum(t["t_end"] - t["t_start"] for t in work.tracks if t.get("usable"))
+
+
+def shot_seconds_by_reason(works: list[VideoWork]) -> dict[str, float]:
+    """Seconds of shot per performer-filter verdict (``kept`` for a usable shot)."""
+    seconds: dict[str, float] = {}
+    for shot in (s for w in works for s in w.shots):
+        reason = shot.get("reason") or "kept"
+        seconds[reason] = seconds.get(reason, 0.0) + shot["t_end"] - shot["t_start"]
+    return dict(sorted(seconds.items()))
 
 
 def landmarked_frac(works: list[VideoWork]) -> float:
@@ -191,6 +202,7 @@ def cpu_summary(results: list[VariantCpu]) -> dict[str, Any]:
                 "added_own_frac": (r.text_detection_cpu_s + r.identity_cpu_s) / without_text,
                 "rounds": r.rounds,
                 "landmarked_frac": r.landmarked_frac,
+                "shot_s_by_reason": r.shot_s_by_reason,
                 "usable_track_s": sum(r.usable_track_s.values()),
                 "usable_track_s_vs_reference": sum(r.usable_track_s.values())
                 / max(sum(results[0].usable_track_s.values()), 1e-9),

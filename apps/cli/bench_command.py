@@ -181,6 +181,8 @@ def _handle_analysis_cpu(args: argparse.Namespace, files: list[str], variants: d
         )
     Console(width=200).print(table)
     for row in summary["variants"]:
+        by_reason = ", ".join(f"{reason} {seconds:.1f}" for reason, seconds in row["shot_s_by_reason"].items())
+        Console(width=200).print(f"{row['variant']}: shot seconds by verdict: {by_reason}")
         for name, (before, after) in row["usable_track_s_differs"].items():
             Console(width=200).print(f"{row['variant']}: {name} usable track s {before:.2f} -> {after:.2f}")
     Console(width=160).print(

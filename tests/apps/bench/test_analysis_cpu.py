@@ -79,3 +79,4 @@ def test_cpu_variants_on_one_clip(shared_media: Path, tmp_path: Path) -> None:
         assert row["analysis_cpu_s"] == pytest.approx(sum(row["stage_cpu_s"].values()))
         assert row["landmarked_frac"] == 1.0 and row["usable_track_s"] == pytest.approx(3.52)
         assert row["usable_track_s_differs"] == {}
+        assert row["shot_s_by_reason"] == {"kept": pytest.approx(3.52)}
