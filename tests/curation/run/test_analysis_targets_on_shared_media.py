@@ -2,9 +2,9 @@
 
 Every ``talking_head`` clip yields a usable performer track covering at least 90 % of its shot;
 every ``no_face`` clip ends rejected ``no_face`` or for a quality reason checked before faces;
-nothing fails. Five ``no_face`` labels are known exceptions, each looked at frame by frame:
-four clips that do show people (label errors) and one false detection, listed with the reason
-they get, so that any new deviation fails here.
+nothing fails. Four ``no_face`` labels are known exceptions, each looked at: clips that do show
+people (label errors) and false detections, listed with the reason they get, so that any new
+deviation fails here.
 """
 
 from pathlib import Path
@@ -18,12 +18,16 @@ from stages.workflow_stages import WORKFLOW_STAGES
 
 QUALITY_BEFORE_FACES = {"low_quality", "shot_too_short"}
 # no_face label -> the reason it gets and why that is not a regression.
+# With the analysis cascade (issue 17) two label errors whose people are seen too small to be searched
+# for away from a performer-sized face (a man driving, rugby players far away; both face_too_small
+# when every frame was landmarked) read no_face, as labelled, and one clip changed the other way.
 KNOWN_NO_FACE_EXCEPTIONS = {
     "panda_R_YVZHusX4w.6.mp4": ("face_too_small", "label error: two people, both seen small"),
-    "panda_4F0B-U_xwN0.23.mp4": ("face_too_small", "label error: a man driving, seen small"),
-    "panda_F_7OgSGfbOk.4.mp4": ("face_too_small", "label error: rugby players, far away"),
     "panda_mxB5DCinF0I.7.mp4": ("multiple_faces", "label error: three men at a table"),
     "panda_3blNgn1nul0.0.mp4": ("face_coverage_low", "false face: a round dark pitcher, found on tiles"),
+    # no_face when every frame was landmarked (no track held it 0.4 s): the coarse pass's detector,
+    # confirmed by the landmarker on its crop, sees a ~36 px face on 11 % of its frames
+    "panda_2uHKKUBTWjY.1.mp4": ("face_too_small", "a street with cars and houses, no face seen by eye"),
 }
 
 
@@ -58,4 +62,4 @@ def test_analysis_targets_on_the_labelled_clips(
     assert not wrong
     no_face = [e for e in wanted if e.label == "no_face"]
     as_labelled = sum(videos[e.file]["reason"] in {"no_face", *QUALITY_BEFORE_FACES} for e in no_face)
-    assert as_labelled == len(no_face) - len(KNOWN_NO_FACE_EXCEPTIONS) == 52
+    assert as_labelled == len(no_face) - len(KNOWN_NO_FACE_EXCEPTIONS) == 53
