@@ -24,16 +24,13 @@ from typing import ClassVar, Literal
 import cv2
 import numpy as np
 
-from annotators.duplicates.perceptual_hash import phash64
-from annotators.face.face_crops import body_crop, face_crop, frame_thumbnail
-from annotators.face.face_tracker import box_iou
 from annotators.face.landmark_gate import LandmarkGate
-from annotators.face.small_face_finder import SmallFaceFinder, merge_boxes
-from annotators.face.track_features import FrameFace, assemble_tracks, track_summary
+from annotators.face.small_face_finder import SmallFaceFinder
+from annotators.face.track_features import assemble_tracks, track_summary
 from annotators.models.face_detector import BlazeFaceDetector
-from annotators.models.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
+from annotators.models.face_landmarker import FaceLandmarkerAnnotator
 from annotators.models.text_box_detector import TextBoxDetector
-from annotators.shots.frame_quality import QUALITY_NAMES, FrameQualityMeter
+from annotators.shots.frame_quality import QUALITY_NAMES
 from annotators.shots.shot_detector import make_shot_detector
 from annotators.shots.spanned_shots import SpannedShots
 from annotators.shots.text_overlay import Region, performer_band, shot_text_scores, text_on_region_frac
@@ -44,13 +41,18 @@ from curation.media.source_frames import LAZY_DECODERS, LazyFrame
 from curation.models.model_choice import ModelChoice
 from curation.models.model_store import resolve
 from curation.run.artefacts import write_blobs
-from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, crop_jpeg_name
+from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from stages.visual_analysis.video_pass import (
+    SHARPNESS_SHORT_SIDE,
+    THUMB_SHORT_SIDE,
+    VideoPass,
+    resize_short,
+)
 
-THUMB_SHORT_SIDE = 128
-SHARPNESS_SHORT_SIDE = 256
+__all__ = ["SHARPNESS_SHORT_SIDE", "THUMB_SHORT_SIDE", "VisualAnalysisStage", "resize_short"]
 
 
 @dataclass
@@ -164,7 +166,7 @@ class VisualAnalysisStage(Stage):
         )
         timeout = max(120.0, self.timeout_per_video_s * float(video.get("duration_s") or 0))
         with FaceLandmarkerAnnotator(self._model_path, max_faces=self.max_faces) as landmarker:
-            state = _VideoPass(
+            state = VideoPass(
                 stage=self,
                 geometry=geometry,
                 coarse_geometry=coarse_geometry,
@@ -200,7 +202,7 @@ class VisualAnalysisStage(Stage):
         work.key_frame_hashes = state.key_frame_hashes()
         return work
 
-    def _assemble(self, work: VideoWork, geometry: AnalysisGeometry, fps: float, state: "_VideoPass") -> None:
+    def _assemble(self, work: VideoWork, geometry: AnalysisGeometry, fps: float, state: VideoPass) -> None:
         video_id = work.video_id
         n_frames = state.n_frames
         faces_per_frame = [state.faces.get(i, []) for i in range(n_frames)]
@@ -306,230 +308,3 @@ class VisualAnalysisStage(Stage):
                 face_box = tuple(features["face_box"][i].astype(float))
                 regions.append((first_frame + int(i), self._band(face_box, geometry)))
         return regions
-
-
-@dataclass
-class _VideoPass:
-    """One video's analysis so far: what the coarse and the fine pass have measured, by frame."""
-
-    stage: VisualAnalysisStage
-    geometry: AnalysisGeometry
-    coarse_geometry: AnalysisGeometry
-    gate: LandmarkGate
-    landmarker: FaceLandmarkerAnnotator
-    face_detector: BlazeFaceDetector
-    finder: SmallFaceFinder
-    shots: SpannedShots
-    n_frames: int = 0
-    quality_rows: dict[int, np.ndarray] = field(default_factory=dict)
-    faces: dict[int, list[FrameFace]] = field(default_factory=dict)  # the landmarked frames
-    coarse_boxes: dict[int, list[np.ndarray]] = field(default_factory=dict)  # the coarse frames, analysis px
-    crops: dict[tuple[int, int], tuple[FaceCrop, dict[str, bytes]]] = field(default_factory=dict)
-    text_samples: dict[int, np.ndarray] = field(default_factory=dict)
-    hashes: dict[int, tuple[float, int | None]] = field(default_factory=dict)  # by hash slot
-    meter: FrameQualityMeter = field(default_factory=FrameQualityMeter)
-    followed: list[np.ndarray] = field(default_factory=list)
-    last_search: int = -(1 << 40)
-
-    def __post_init__(self) -> None:
-        stage, fps = self.stage, self.stage.analysis_fps
-        self.small_every = max(1, round(stage.small_face_every_s * fps))
-        self.small_every_with_face = max(self.small_every, round(stage.small_face_every_with_face_s * fps))
-        self.crop_every = max(1, round(fps / stage.crops_per_s)) if stage.crops_per_s else 0
-        self.hash_every = max(1, round(fps / stage.hashes_per_s)) if stage.hashes_per_s else 0
-        self.text_every = max(1, round(fps / stage.text_overlay_fps)) if stage._text is not None else 0
-        self.tiles = stage.small_faces and stage.max_small_faces > 0
-        short_side = min(self.geometry.width, self.geometry.height)
-        self.no_tiles_beside_px = stage.small_faces_until_face_frac * short_side
-        # The coarse pass's tiles need only find faces of cascade_min_face_px: a tile about six
-        # times that (small_face_finder), never smaller than the fine pass's.
-        smallest = stage.cascade_min_face_px * self.geometry.scale
-        self.coarse_tile = min(short_side, max(self.finder.tile, round(6.4 * smallest)))
-
-    def start_span(self, first: int) -> None:
-        """The pass changes rate at frame ``first``: frame differences start again from there."""
-        self.shots.start(first)
-        self.meter = FrameQualityMeter()
-        self.followed = []
-        self.last_search = -(1 << 40)
-
-    def fine(self, frame: LazyFrame) -> None:
-        """Everything on this frame: shots and quality, landmarks, small faces, text, crops."""
-        stage, index = self.stage, frame.index
-        rgb = frame.rgb(self.geometry)
-        # The thumbnail comes from the 256-px image, not the full frame: an INTER_AREA resize
-        # by a non-integer factor near 4 cost 3 ms a frame, halving the 256-px image 0.06 ms.
-        half = resize_short(rgb, SHARPNESS_SHORT_SIDE)
-        thumb = resize_short(half, THUMB_SHORT_SIDE)
-        self.shots.feed(index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
-        self.quality_rows[index] = self.meter.measure(thumb, cv2.cvtColor(half, cv2.COLOR_RGB2GRAY))
-        if self.hash_every and index % self.hash_every == 0:
-            self.hashes[index // self.hash_every] = (frame.t, phash64(thumb))
-        observations = [(o, False) for o in self.landmarker.detect(rgb, frame.t)]
-        if any(o.box[3] - o.box[1] >= self.no_tiles_beside_px for o, _ in observations):
-            self.followed = []  # none of them could compete with this face
-        elif self.tiles:
-            every = self.small_every_with_face if observations else self.small_every
-            search = index - self.last_search >= every
-            if search:
-                self.last_search = index
-            self.followed = self._small_faces(rgb, search, observations)
-        self.faces[index] = [_frame_face(o, tile) for o, tile in observations]
-        self.gate.saw(index, [(o.box[3] - o.box[1]) / self.geometry.scale for o, _ in observations])
-        if self.text_every and index % self.text_every == 0:
-            rows = stage._text_rows([o.box for o, _ in observations], self.geometry)
-            if rows is not None:
-                self.text_samples[index] = stage._text.boxes(rgb, rows)
-        if self.crop_every and index % self.crop_every == 0:
-            for det, (obs, _tile) in enumerate(observations):
-                self.crops[(index, det)] = _crops(rgb, frame.t, obs, f"{index:06d}-{det}")
-
-    def coarse(self, frame: LazyFrame, previous: LazyFrame | None) -> bool:
-        """Shots, quality and faces on a coarse frame, from a small picture; True if it shows a
-        face a performer could have. Other frames only feed a shot detector that needs them all.
-        Motion and frozen frames are measured from the ``previous`` frame, as at full rate (a 2 fps
-        slideshow repeats each picture 12 times at 25 fps: frozen on 11 of 12 frames, but on only
-        about half of the frames 5 apart)."""
-        index = frame.index
-        is_coarse = self.gate.is_coarse_frame(index)
-        if not is_coarse and not self.shots.every_frame:
-            return False
-        small = frame.rgb(self.coarse_geometry)
-        thumb = resize_short(small, THUMB_SHORT_SIDE)
-        self.shots.feed(index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
-        if not is_coarse:
-            return False
-        if previous is not None and previous.index == index - 1:
-            self.meter.follow(resize_short(previous.rgb(self.coarse_geometry), THUMB_SHORT_SIDE))
-        self.quality_rows[index] = self.meter.measure(thumb, cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
-        if self.hash_every and index // self.hash_every not in self.hashes:
-            self.hashes[index // self.hash_every] = (frame.t, phash64(thumb))
-        to_analysis = self.geometry.scale / self.coarse_geometry.scale
-        boxes = self._confirmed(frame, [box * to_analysis for _, box in self.face_detector.detect(small)])
-        candidate = self.gate.saw(index, [(b[3] - b[1]) / self.geometry.scale for b in boxes])
-        # The tiles only for faces the whole frame cannot show; not once a performer-sized face
-        # opens the fine pass, which searches its own first frame.
-        if self.tiles and not candidate and index - self.last_search >= self.small_every:
-            self.last_search = index
-            found = self.finder.find(frame.rgb(self.geometry), self.coarse_tile)
-            tiled = self._confirmed(frame, [b for b in found if _new(b, boxes)])
-            boxes += tiled
-            candidate = self.gate.saw(index, [(b[3] - b[1]) / self.geometry.scale for b in tiled])
-        self.coarse_boxes[index] = boxes
-        stage = self.stage
-        if self.text_every and stage.text_region == "frame" and index % self.text_every == 0:
-            self.text_samples[index] = stage._text.boxes(frame.rgb(self.geometry), (0.0, 1.0))
-        return candidate
-
-    def _confirmed(self, frame: LazyFrame, found: list[np.ndarray]) -> list[np.ndarray]:
-        """The landmarks' boxes of the faces the landmarker confirms on their crops, as the fine
-        pass's tracks need its landmarks: BlazeFace alone also fires where the landmarker sees no
-        face, and each such frame would open the fine pass for a lookback and a hold of frames."""
-        confirmed = []
-        for box in merge_boxes([(-k, box) for k, box in enumerate(found)]):
-            face = self.finder.landmarks_on_crop(frame.rgb(self.geometry), box)
-            if face is not None and _new(face.box, confirmed):
-                confirmed.append(face.box)
-        return confirmed
-
-    def _small_faces(
-        self, rgb: np.ndarray, search: bool, observations: list[tuple[FaceObservation, bool]]
-    ) -> list[np.ndarray]:
-        """Follow known small faces on crops; on search frames look for new ones on tiles."""
-        finder, followed = self.finder, list(self.followed)
-        known = [o.box for o, _ in observations]
-        if search:
-            for box in finder.find(rgb):
-                if len(followed) < self.stage.max_small_faces and all(box_iou(box, k) < 0.2 for k in known + followed):
-                    followed.append(box)
-        still = []
-        for box in followed:
-            if any(box_iou(box, k) >= 0.2 for k in known):
-                continue  # the full-frame landmarker has it now
-            obs = finder.landmarks_on_crop(rgb, box)
-            if obs is not None:
-                observations.append((obs, True))
-                known.append(obs.box)
-                still.append(obs.box)
-        return still
-
-
-    def quality_grid(self) -> np.ndarray:
-        """(n_frames, quality) for every analysis frame: a frame the coarse pass skipped has the
-        measures of the last frame measured before it."""
-        grid = np.zeros((self.n_frames, len(QUALITY_NAMES)), dtype=np.float32)
-        last = None
-        for i in range(self.n_frames):
-            last = self.quality_rows.get(i, last)
-            if last is not None:
-                grid[i] = last
-        return grid
-
-    def measured_quality(self, first: int, end: int, grid: np.ndarray) -> np.ndarray:
-        """The quality rows measured on frames ``first`` to ``end`` - 1 (all of them where the fine
-        pass ran, the coarse frames elsewhere): a shot's means weigh each measured frame once,
-        not the first coarse frame of a span, whose motion is unknown, five times. A shot shorter
-        than the coarse step may hold none: then the rows carried to it."""
-        measured = [i for i in range(first, end) if i in self.quality_rows]
-        return grid[measured] if measured else grid[first:end]
-
-    def coarse_face_scores(self, first: int, end: int) -> dict[str, float | None]:
-        """Over the coarse frames of frames ``first`` to ``end`` - 1: the median height (source px)
-        of the largest face the detector found, and the share of those frames with a face."""
-        frames = [boxes for i, boxes in self.coarse_boxes.items() if first <= i < end]
-        heights = [max(b[3] - b[1] for b in boxes) / self.geometry.scale for boxes in frames if boxes]
-        return {
-            "coarse_face_px": float(np.median(heights)) if heights else None,
-            "coarse_face_frac": len(heights) / len(frames) if frames else None,
-        }
-
-    def coarse_faces_max(self, first: int, end: int) -> int:
-        return max((len(b) for i, b in self.coarse_boxes.items() if first <= i < end), default=0)
-
-    def key_frame_hashes(self) -> KeyFrameHashes:
-        hashes = KeyFrameHashes()
-        for slot in sorted(self.hashes):
-            t, value = self.hashes[slot]
-            hashes.times.append(t)
-            hashes.hashes.append(value)
-        return hashes
-
-
-def resize_short(rgb: np.ndarray, short_side: int) -> np.ndarray:
-    height, width = rgb.shape[:2]
-    scale = short_side / min(height, width)
-    if scale >= 1:
-        return rgb
-    size = (max(2, round(width * scale)), max(2, round(height * scale)))
-    if 2 * short_side == min(height, width) - min(height, width) % 2:
-        # Exactly half: crop an odd last row/column so INTER_AREA takes its fast 2x2 path (at a
-        # non-integer factor it is several times slower; bilinear would alias and raise the noise
-        # and motion measures, whose thresholds were set on area-averaged images).
-        size = (width // 2, height // 2)
-        rgb = rgb[: size[1] * 2, : size[0] * 2]
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-
-
-def _new(box: np.ndarray, known: list[np.ndarray]) -> bool:
-    return all(box_iou(box, k) < 0.2 for k in known)
-
-
-def _frame_face(obs: FaceObservation, on_tile: bool) -> FrameFace:
-    return FrameFace(obs.box, obs.signals.values, obs.blendshapes, obs.signals.kps5, on_tile)
-
-
-def _crops(rgb: np.ndarray, t: float, obs: FaceObservation, name: str) -> tuple[FaceCrop, dict[str, bytes]]:
-    face_jpg, local_landmarks = face_crop(rgb, obs.box, obs.landmarks)
-    crop = FaceCrop(
-        t=t,
-        name=name,
-        face_landmarks=local_landmarks,
-        signals=obs.signals.values.astype(np.float16),
-        blendshapes=obs.blendshapes.astype(np.float16),
-    )
-    jpegs = {
-        crop_jpeg_name(name, "face"): face_jpg,
-        crop_jpeg_name(name, "body"): body_crop(rgb, obs.box),
-        crop_jpeg_name(name, "global"): frame_thumbnail(rgb),
-    }
-    return crop, jpegs
