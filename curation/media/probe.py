@@ -1,16 +1,12 @@
-"""Facts about one media file from ffprobe (through ffmpeg-python), under the safe whitelists.
+"""Facts about one media file from ffprobe (in a process), under the safe whitelists.
 
-Whether the frame rate is variable is decided from the presentation timestamps of the first
-packets, read in the same ffprobe call: the container's ``avg_frame_rate`` and ``r_frame_rate``
-disagree for many constant-rate files (an edit list that trims the audio priming is enough), so
-comparing them alone calls such files variable and gives them a wrong frame rate.
+One ffprobe call gives the container, the streams and the timestamps of the first
+``PACKET_SAMPLE`` packets as JSON; ``media_info_from_probe`` turns that into the same
+``MediaInfo`` the in-process reader (``inprocess_probe``) gives, through the shared rules of
+``media_info`` (which duration counts, rotation, frame rate and whether it varies).
 """
 
-import itertools
 import json
-import math
-import statistics
-from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -21,33 +17,14 @@ from curation.media.ffmpeg_runner import (
     ffprobe_command,
     run_media_tool,
 )
+from curation.media.media_info import (
+    PACKET_SAMPLE,
+    AudioStreamFacts,
+    MediaInfo,
+    VideoStreamFacts,
+    media_info,
+)
 
-
-@dataclass(frozen=True)
-class MediaInfo:
-    container: str
-    duration_s: float
-    has_video: bool
-    width: int  # displayed size, rotation applied
-    height: int
-    rotation: int  # degrees clockwise the player rotates the coded picture
-    fps: float
-    variable_fps: bool
-    n_frames: int  # from the container when it says, else duration x fps
-    video_codec: str | None
-    has_audio: bool
-    audio_codec: str | None
-    audio_sample_rate: int | None
-    audio_channels: int | None
-
-    def as_row(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-# Packets (of all streams) read for the timestamp check: a few seconds of a typical file.
-PACKET_SAMPLE = 400
-# With B-frames, the last packets read in decoding order leave gaps in presentation order.
-_REORDER_TAIL = 16
 _INT_MAX = 2**31 - 1  # ffmpeg's bound for -max_pixels
 
 
@@ -63,7 +40,7 @@ def probe_media(path: Path | str, timeout: float = 60.0, max_pixels: int | None 
             "-show_entries", "packet=stream_index,pts", "-read_intervals", f"%+#{PACKET_SAMPLE}",
             "-of", "json",
         ],
-    )
+    )  # fmt: skip
     data = json.loads(run_media_tool(command, timeout=timeout) or b"{}")
     return media_info_from_probe(data)
 
@@ -74,83 +51,60 @@ def ffmpeg_python_probe_args() -> dict[str, str]:
 
 
 def media_info_from_probe(data: dict[str, Any]) -> MediaInfo:
+    """``MediaInfo`` from ffprobe's JSON (``-show_format -show_streams`` and the packet sample)."""
     streams = data.get("streams", [])
     video = next(
-        (
-            s
-            for s in streams
-            if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")
-        ),
+        (s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
         None,
     )
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     fmt = data.get("format", {})
-    duration = _first_number(fmt.get("duration"), (video or {}).get("duration"), (audio or {}).get("duration"))
-    rotation = _rotation(video) if video else 0
-    width, height = (int(video.get("width", 0)), int(video.get("height", 0))) if video else (0, 0)
-    if rotation % 180:
-        width, height = height, width
-    fps, variable = _frame_rate(video, data.get("packets") or []) if video else (0.0, False)
-    declared = int(video.get("nb_frames", 0) or 0) if video else 0
-    n_frames = declared or (int(round(duration * fps)) if fps and duration else 0)
-    return MediaInfo(
+    packets = data.get("packets") or []
+    return media_info(
         container=str(fmt.get("format_name", "")),
-        duration_s=duration,
-        has_video=video is not None,
-        width=width,
-        height=height,
-        rotation=rotation,
-        fps=fps,
-        variable_fps=variable,
-        n_frames=n_frames,
-        video_codec=video.get("codec_name") if video else None,
-        has_audio=audio is not None,
-        audio_codec=audio.get("codec_name") if audio else None,
-        audio_sample_rate=int(audio["sample_rate"]) if audio and audio.get("sample_rate") else None,
-        audio_channels=int(audio["channels"]) if audio and audio.get("channels") else None,
+        duration_s=_seconds(fmt.get("duration")),
+        video=_video_facts(video, packets) if video else None,
+        audio=_audio_facts(audio) if audio else None,
+        sample_full=len(packets) >= PACKET_SAMPLE,
     )
 
 
-def _first_number(*values: Any) -> float:
-    for value in values:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(number) and number >= 0:
-            return number
-    return 0.0
-
-
-def _frame_rate(video: dict[str, Any], packets: list[dict[str, Any]]) -> tuple[float, bool]:
-    """(frames per second, variable?) from the packet timestamps, else from the stream's rates."""
-    avg = _rate(video.get("avg_frame_rate"))
-    real = _rate(video.get("r_frame_rate"))
-    deltas = _pts_deltas(video, packets)
-    if len(deltas) < 2:
-        return avg or real, bool(avg and real and abs(avg - real) / real > 0.01)
-    tick = float(_fraction(video.get("time_base")) or 0)
-    typical = statistics.median(deltas)
-    # Timestamps are rounded to the time base (29.97 frames/s in milliseconds: 33, 33, 34 ms).
-    variable = typical <= 0 or max(deltas) - min(deltas) > max(2 * tick, 0.01 * typical)
-    if variable:
-        # The mean rate over the whole stream; the timestamps show only the first seconds.
-        return avg or (1 / typical if typical > 0 else real), True
-    measured = 1 / typical
-    # Prefer the container's exact rational rate (30000/1001) when it agrees with the timestamps.
-    return (real if real and abs(real - measured) / measured < 0.01 else measured), False
-
-
-def _pts_deltas(video: dict[str, Any], packets: list[dict[str, Any]]) -> list[float]:
-    """Seconds between consecutive presentation timestamps of the video stream's first packets."""
-    base = _fraction(video.get("time_base"))
+def _video_facts(video: dict[str, Any], packets: list[dict[str, Any]]) -> VideoStreamFacts:
     index = video.get("index")
-    if base is None or index is None:
-        return []
-    pts = sorted(int(p["pts"]) for p in packets if p.get("stream_index") == index and p.get("pts") is not None)
-    if len(packets) >= PACKET_SAMPLE:
-        pts = pts[:-_REORDER_TAIL]
-    return [float((b - a) * base) for a, b in itertools.pairwise(pts)]
+    pts = (
+        tuple(int(p["pts"]) for p in packets if p.get("stream_index") == index and p.get("pts") is not None)
+        if index is not None
+        else ()
+    )
+    return VideoStreamFacts(
+        codec=video.get("codec_name"),
+        coded_width=int(video.get("width", 0)),
+        coded_height=int(video.get("height", 0)),
+        rotation=_rotation(video),
+        avg_rate=_rate(video.get("avg_frame_rate")),
+        real_rate=_rate(video.get("r_frame_rate")),
+        time_base=_fraction(video.get("time_base")),
+        declared_frames=int(video.get("nb_frames", 0) or 0),
+        duration_s=_seconds(video.get("duration")),
+        first_pts=pts,
+    )
+
+
+def _audio_facts(audio: dict[str, Any]) -> AudioStreamFacts:
+    return AudioStreamFacts(
+        codec=audio.get("codec_name"),
+        sample_rate=int(audio["sample_rate"]) if audio.get("sample_rate") else None,
+        channels=int(audio["channels"]) if audio.get("channels") else None,
+        duration_s=_seconds(audio.get("duration")),
+    )
+
+
+def _seconds(value: Any) -> float | None:
+    """A number ffprobe printed (a string such as "3.522000", or "N/A")."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _fraction(text: str | None) -> Fraction | None:

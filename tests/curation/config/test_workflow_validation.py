@@ -47,7 +47,7 @@ def test_values_are_coerced_and_defaults_kept(tmp_path: Path) -> None:
     assert isinstance(toy, ToyStage)
     assert (toy.ratio, type(toy.ratio), toy.count, toy.sizes, toy.limit) == (1.0, float, 3, [4], None)
     resolved = workflow.resolved()["stages"][1]
-    assert resolved["stage"] == "probe" and resolved["min_duration_s"] == 1.0 and resolved["version"] == 2
+    assert resolved["stage"] == "probe" and resolved["min_duration_s"] == 1.0 and resolved["version"] == 3
 
 
 @pytest.mark.parametrize(
