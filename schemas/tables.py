@@ -107,10 +107,14 @@ class ShotRow:
     text_frames_frac: F32 = None  # share of sampled frames with any text found there
     text_on_crop_frac: F32 = None  # the performer's: share of its sampled frames with text over its crop
     # the analysis cascade (visual_analysis.cascade): the share of the shot's frames the landmarker ran on,
-    # and the face detector's evidence on its coarse frames (null without a coarse frame in the shot)
+    # and the evidence of its coarse frames, the faces the landmarker confirmed on their crops
+    # (annotators.face.coarse_evidence; null without a coarse frame in the shot), on which the performer
+    # filter judges a shot it has no tracks for
     landmarked_frac: F32 = None
-    coarse_face_px: F32 = None  # median height in source pixels of the largest face found on a coarse frame
+    coarse_face_px: F32 = None  # median forehead-to-chin height in source pixels of the largest face, where one is
     coarse_face_frac: F32 = None  # share of the shot's coarse frames with a face
+    coarse_frontal_frac: F32 = None  # share of those whose largest face is within the frontal limits
+    coarse_competing_frac: F32 = None  # share of coarse frames with a second face of comparable size
 
 
 @dataclass

@@ -5,12 +5,20 @@ enough, no other face of comparable size, and no burned-in text over the perform
 (subtitles, captions). Two similar faces side by side, one in each half of the frame, are a
 split screen: both are performers. Scores stay in the manifests, so the
 thresholds here can be re-tuned by query without re-running the analysis.
+
+A shot the analysis cascade did not landmark has no tracks; it is judged on its coarse evidence
+(``annotators.face.coarse_evidence``: the faces confirmed on a few frames a second) by the same
+thresholds in the same order, with "(face detector; not landmarked)" in the detail. The cascade
+asks the same question while a shot is going (``coarse_verdict`` with a ``margin``), and skips
+landmarking a shot only when it fails by that margin.
 """
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from annotators.face.coarse_evidence import CompetingRule, side_by_side
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
@@ -84,9 +92,9 @@ class PerformerFilterStage(Stage):
             t for t in tracks if t["n_frames"] / fps >= self.min_track_s and t["coverage"] >= self.min_track_coverage
         ]
         if not faces:
-            small = self._small_unlandmarked_face(shot, duration)
-            if small:
-                return Reason.FACE_TOO_SMALL, small, []
+            coarse = self.coarse_verdict(shot) if (shot.get("landmarked_frac") or 0.0) < 1.0 else None
+            if coarse:
+                return Reason(coarse[0]), coarse[1], []
             return Reason.NO_FACE, f"no face track of at least {self.min_track_s} s in the shot", []
         faces.sort(key=lambda t: (-t["coverage"] * t["face_height_px"], t["track_id"]))
         main = faces[0]
@@ -127,38 +135,73 @@ class PerformerFilterStage(Stage):
             )
         return None, "", performers
 
-    def _small_unlandmarked_face(self, shot: dict[str, Any], duration: float) -> str:
-        """The analysis cascade did not landmark a shot whose faces were all below its own size
-        threshold (``visual_analysis.cascade_min_face_px``): the face detector's evidence decides,
-        as a track would have (present long enough, often enough, smaller than ``min_face_px``)."""
-        height, frac = shot.get("coarse_face_px"), shot.get("coarse_face_frac")
-        if height is None or frac is None or shot.get("landmarked_frac", 1.0) >= 1.0:
-            return ""
-        if frac < self.min_track_coverage or frac * duration < self.min_track_s or height >= self.min_face_px:
-            return ""
-        return f"face {height:.0f} px < min_face_px={self.min_face_px:g} (face detector; not landmarked)"
+    def competing_rule(self) -> CompetingRule:
+        return CompetingRule(self.competing_face_rel, self.split_screen)
 
-    def _quality_problem(self, shot: dict[str, Any]) -> str:
+    def coarse_verdict(self, shot: Mapping[str, Any], margin: float = 0.0) -> tuple[str, str] | None:
+        """The reason a shot cannot hold a performer by its coarse evidence (the ``coarse_*`` fields;
+        the quality means; its length when ``t_start`` and ``t_end`` are given), or None. Checked in
+        the order tracks are: length, quality, a face at all, its size, coverage, frontality, a
+        competing face. ``margin`` moves every threshold that much in the shot's favour (shares by
+        that much, sizes, lengths and quality measures by that fraction of themselves): the analysis
+        cascade skips a shot only when it fails by a margin, and what fails with one fails without."""
+        m = margin
+        duration = shot["t_end"] - shot["t_start"] if "t_end" in shot and "t_start" in shot else None
+        if duration is not None and duration < self.min_shot_s * (1 - m):
+            return Reason.SHOT_TOO_SHORT, f"{duration:.2f} s < min_shot_s={self.min_shot_s}"
+        quality = self._quality_problem(shot, m)
+        if quality:
+            return Reason.LOW_QUALITY, quality
+        where = "(face detector; not landmarked)"
+        height, frac = shot.get("coarse_face_px"), shot.get("coarse_face_frac") or 0.0
+        seen_s = frac * duration if duration is not None else None
+        if (
+            height is None
+            or frac < self.min_track_coverage * (1 - m)
+            or (seen_s is not None and seen_s < self.min_track_s * (1 - m))
+        ):
+            return Reason.NO_FACE, f"no face track of at least {self.min_track_s} s in the shot"
+        if height < self.min_face_px * (1 - m):
+            return Reason.FACE_TOO_SMALL, f"face {height:.0f} px < min_face_px={self.min_face_px:g} {where}"
+        if frac < self.min_coverage - m:
+            return Reason.FACE_COVERAGE_LOW, f"face in {frac:.0%} of the shot < {self.min_coverage:.0%} {where}"
+        frontal = shot.get("coarse_frontal_frac")
+        if frontal is not None and frontal < self.min_frontal_frac - m:
+            return Reason.FACE_NOT_FRONTAL, f"frontal in {frontal:.0%} of frames < {self.min_frontal_frac:.0%} {where}"
+        competing = shot.get("coarse_competing_frac") or 0.0
+        competing_s = competing * duration if duration is not None else None
+        if competing >= self.min_track_coverage + m and (competing_s is None or competing_s >= self.min_track_s):
+            return (
+                Reason.MULTIPLE_FACES,
+                f"a face of comparable size beside the largest in {competing:.0%} of frames {where}",
+            )
+        return None
+
+    def _quality_problem(self, shot: Mapping[str, Any], margin: float = 0.0) -> str:
+        low, high = 1 - margin, 1 + margin
         checks = [
-            (shot["sharpness"] < self.min_sharpness, f"sharpness {shot['sharpness']:.1f} < {self.min_sharpness:g}"),
             (
-                shot["brightness"] < self.min_brightness,
+                shot["sharpness"] < self.min_sharpness * low,
+                f"sharpness {shot['sharpness']:.1f} < {self.min_sharpness:g}",
+            ),
+            (
+                shot["brightness"] < self.min_brightness * low,
                 f"brightness {shot['brightness']:.0f} < {self.min_brightness:g}",
             ),
             (
-                shot["brightness"] > self.max_brightness,
+                shot["brightness"] > self.max_brightness * high,
                 f"brightness {shot['brightness']:.0f} > {self.max_brightness:g}",
             ),
             (
-                shot["border_frac"] > self.max_border_frac,
+                shot["border_frac"] > self.max_border_frac + margin,
                 f"black borders {shot['border_frac']:.0%} > {self.max_border_frac:.0%}",
             ),
             (
-                shot["frozen_frac"] > self.max_frozen_frac,
+                shot["frozen_frac"] > self.max_frozen_frac + margin,
                 f"frozen frames {shot['frozen_frac']:.0%} > {self.max_frozen_frac:.0%}",
             ),
             (
-                shot.get("noise", 0.0) > self.max_noise,
+                shot.get("noise", 0.0) > self.max_noise * high,
                 f"image noise {shot.get('noise', 0.0):.1f} > {self.max_noise:g} grey levels",
             ),
         ]
@@ -178,7 +221,4 @@ class PerformerFilterStage(Stage):
 
 
 def _side_by_side(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Two faces of similar size, one in each half of the frame."""
-    ratio = min(a["face_height_px"], b["face_height_px"]) / max(a["face_height_px"], b["face_height_px"], 1e-6)
-    left, right = sorted((a["x_center"], b["x_center"]))
-    return ratio >= 0.6 and left < 0.5 < right
+    return side_by_side(a["face_height_px"], a["x_center"], b["face_height_px"], b["x_center"])

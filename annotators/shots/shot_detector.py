@@ -54,10 +54,12 @@ class StreamingShotDetector:
         self._cuts: list[int] = []
         self._last = -1
 
-    def feed(self, index: int, thumbnail_bgr: np.ndarray) -> None:
-        cuts = self._detector.process_frame(self._timecode(index, self.fps), thumbnail_bgr)
-        self._cuts.extend(c.frame_num for c in cuts)
+    def feed(self, index: int, thumbnail_bgr: np.ndarray) -> list[int]:
+        """The cuts the detector reports on this frame (a streaming caller may act on them)."""
+        cuts = [c.frame_num for c in self._detector.process_frame(self._timecode(index, self.fps), thumbnail_bgr)]
+        self._cuts.extend(cuts)
         self._last = index
+        return cuts
 
     def cuts(self) -> list[int]:
         """The frames that start a new shot, in order (frame 0 never does)."""

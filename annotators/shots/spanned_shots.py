@@ -9,6 +9,11 @@ frame it is fed before it reports a cut, as at the start of a video; so a span a
 primed with that many copies of its first frame (no difference between them, so no cut), and the
 gap between cuts of neighbouring spans is kept here. TransNetV2 scores windows of consecutive
 frames, so it is one detector fed every frame, once (``every_frame``).
+
+``feed`` says when a streaming detector finds a cut, so the cascade can judge a shot as soon as it
+ends. A span may start at a cut the previous span's detector found (``start(..., at_cut=True)``):
+the new span cannot report its own first frame, so the cut is kept here, unless a cut found within
+``min_gap`` before it by a faster span already marks the same change of shot.
 """
 
 from collections.abc import Callable
@@ -20,7 +25,7 @@ from annotators.shots.shot_detector import ShotSpan, shots_from_cuts
 
 
 class CutDetector(Protocol):
-    def feed(self, index: int, thumbnail_bgr: np.ndarray) -> None: ...
+    def feed(self, index: int, thumbnail_bgr: np.ndarray) -> list[int] | None: ...
     def cuts(self) -> list[int]: ...
 
 
@@ -30,38 +35,48 @@ class SpannedShots:
         self.every_frame = every_frame
         self.min_gap = min_gap
         self._spans: list[tuple[int, CutDetector]] = []
+        self._span_cuts: set[int] = set()  # spans that start at a cut found by the span before
         self._last = -1  # the last frame fed to the current detector
         self._primed = True  # the current detector has been fed
 
-    def start(self, first: int) -> None:
-        """A new span from frame ``first`` (frames already fed from there on are forgotten)."""
+    def start(self, first: int, at_cut: bool = False) -> None:
+        """A new span from frame ``first`` (frames already fed from there on are forgotten);
+        ``at_cut``: a detector found that ``first`` starts a new shot."""
         if self.every_frame and self._spans:
             return
         if self._spans and self._spans[-1][0] >= first:
-            self._spans.pop()  # a span that never reached its successor's first frame
+            # a span that never reached its successor's first frame (a cut it started at stays one)
+            popped = self._spans.pop()[0]
+            at_cut = at_cut or (popped == first and popped in self._span_cuts)
+            self._span_cuts.discard(popped)
+        if at_cut and first > 0:
+            self._span_cuts.add(first)
         self._spans.append((first, self._make()))
         self._last = first - 1
         self._primed = first == 0  # a video's first frame starts its detector as it always did
 
-    def feed(self, index: int, thumbnail_bgr: np.ndarray) -> None:
+    def feed(self, index: int, thumbnail_bgr: np.ndarray) -> bool:
+        """Feed the current span's detector; True if it finds a cut at this frame."""
         if index <= self._last:
-            return  # the single every-frame detector has had this frame already
+            return False  # the single every-frame detector has had this frame already
         if not self._spans:
             self.start(0)
-        detector = self._spans[-1][1]
+        first, detector = self._spans[-1]
         if not self._primed:
             for virtual in range(max(0, index - self.min_gap), index):
                 detector.feed(virtual, thumbnail_bgr)
             self._primed = True
-        detector.feed(index, thumbnail_bgr)
+        found = detector.feed(index, thumbnail_bgr) or []
         self._last = index
+        return any(first < cut <= index for cut in found)
 
     def shots(self, n_frames: int) -> list[ShotSpan]:
         """Shots covering frames 0 to ``n_frames`` - 1."""
         cuts: list[int] = []
         for k, (first, detector) in enumerate(self._spans):
             end = self._spans[k + 1][0] if k + 1 < len(self._spans) else n_frames
-            for cut in detector.cuts():
-                if first < cut < end and (not cuts or cut - cuts[-1] >= self.min_gap):
+            found = [first] if first in self._span_cuts else []
+            for cut in found + [c for c in detector.cuts() if first < c < end]:
+                if cut < n_frames and (not cuts or cut - cuts[-1] >= self.min_gap):
                     cuts.append(cut)
         return shots_from_cuts(cuts, n_frames)

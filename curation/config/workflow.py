@@ -128,6 +128,8 @@ def parse_workflow(
     if duplicates:
         raise WorkflowError(f"stages: each stage may appear once; repeated: {', '.join(sorted(duplicates))}")
     check_products(stages)
+    for stage in stages:
+        stage.bind(stages)
     return Workflow(
         name=str(document.get("name", Path(source).stem)),
         description=str(document.get("description", "")),

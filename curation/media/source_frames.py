@@ -63,6 +63,12 @@ class SourceFrame:
         """Drop the decoded planes (the conversions already made stay)."""
         self.frame = None
 
+    @property
+    def nbytes(self) -> int:
+        """The memory this frame holds: its decoded planes and its conversions."""
+        planes = sum(p.buffer_size for p in self.frame.planes) if self.frame is not None else 0
+        return planes + sum(a.nbytes for a in self._rgb.values())
+
 
 @dataclass
 class RateSelector:
@@ -153,6 +159,10 @@ class LazyFrame:
     def rgb(self, geometry: AnalysisGeometry) -> np.ndarray:
         return self.picture.rgb(geometry)
 
+    @property
+    def nbytes(self) -> int:
+        return self.picture.nbytes
+
 
 @dataclass
 class PipedPicture:
@@ -169,6 +179,10 @@ class PipedPicture:
         if key not in self._rgb:
             self._rgb[key] = cv2.resize(self.analysis, key, interpolation=cv2.INTER_AREA)
         return self._rgb[key]
+
+    @property
+    def nbytes(self) -> int:
+        return self.analysis.nbytes + sum(a.nbytes for a in self._rgb.values())
 
 
 def lazy_frames_inprocess(

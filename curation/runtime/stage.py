@@ -36,6 +36,10 @@ class Stage:
         gpus = float(getattr(self, "gpus", 0.0) or 0.0)
         return replace(self.resources, gpus=gpus) if gpus else self.resources
 
+    def bind(self, stages: "list[Stage]") -> None:
+        """Called once the workflow is built, with all its stages: a stage that works for another
+        (the analysis cascade for the performer filter that judges its shots) finds it here."""
+
     def setup(self) -> None:
         """Load models; called once per worker before the first ``process``."""
 

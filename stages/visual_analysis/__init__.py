@@ -17,14 +17,14 @@ frames landmarked and the face detector's evidence on its coarse frames, which t
 judges a shot by when it was not landmarked. ``cascade=False`` landmarks every frame.
 """
 
-from collections import deque
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
 
-from annotators.face.landmark_gate import LandmarkGate
+from annotators.face.coarse_evidence import CompetingRule, ShotJudge
+from annotators.face.landmark_gate import LandmarkGate, PendingShot
 from annotators.face.small_face_finder import SmallFaceFinder
 from annotators.face.track_features import assemble_tracks, track_summary
 from annotators.models.face_detector import BlazeFaceDetector
@@ -37,7 +37,7 @@ from annotators.shots.text_overlay import Region, performer_band, shot_text_scor
 from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import performer_crop
 from curation.media.frame_source import AnalysisGeometry
-from curation.media.source_frames import LAZY_DECODERS, LazyFrame
+from curation.media.source_frames import LAZY_DECODERS
 from curation.models.model_choice import ModelChoice
 from curation.models.model_store import resolve
 from curation.run.artefacts import write_blobs
@@ -45,6 +45,7 @@ from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from stages.visual_analysis.cascade import Cascade
 from stages.visual_analysis.video_pass import (
     SHARPNESS_SHORT_SIDE,
     THUMB_SHORT_SIDE,
@@ -81,6 +82,16 @@ class VisualAnalysisStage(Stage):
     cascade_min_face_px: float = field(default=48.0, metadata={"range": (0, None)})
     cascade_lookback_s: float = field(default=0.5, metadata={"range": (0, 10)})
     cascade_hold_s: float = field(default=0.5, metadata={"range": (0, None)})
+    # Per shot (annotators.face.landmark_gate): a shot showing a performer-sized face is held
+    # (unconverted, at most cascade_buffer_mb of decoded frames) while its coarse frames gather
+    # evidence. It is landmarked as soon as cascade_evidence_s of them pass the performer filter's
+    # thresholds, and at its end (or at the memory bound) unless its evidence fails them by
+    # cascade_skip_margin; then the filter judges it on that evidence. Off: every shot with such a
+    # face is landmarked from where the face appears (as the cascade first did).
+    cascade_judges_shots: bool = True
+    cascade_evidence_s: float = field(default=0.6, metadata={"range": (0, 10)})
+    cascade_skip_margin: float = field(default=0.15, metadata={"range": (0, 1)})
+    cascade_buffer_mb: float = field(default=256.0, metadata={"range": (16, None)})
     # The decode watchdog covers analysis too (ffmpeg waits on the pipe): seconds per video second.
     timeout_per_video_s: float = field(default=10.0, metadata={"range": (1, None)})
     shot_detector: Literal["content", "adaptive", "threshold", "histogram", "hash", "transnetv2"] = "content"
@@ -123,6 +134,14 @@ class VisualAnalysisStage(Stage):
     # anywhere). A portrait close-up's crop is a little over half its rows; a landscape or square
     # close-up's crop spans all of them, so it costs the same.
     text_region: Literal["performers", "frame"] = "performers"
+    # The workflow's performer filter (``bind``), None when the stage runs on its own. Not annotated:
+    # an attribute of the stage, not one of its parameters (dataclass fields).
+    _judge = None
+
+    def bind(self, stages: list[Stage]) -> None:
+        """The performer filter of the same workflow judges the shots the cascade skips, by its own
+        thresholds: the cascade asks it while a shot is going (``annotators.face.landmark_gate``)."""
+        self._judge: ShotJudge | None = next((s for s in stages if s.name == "performer_filter"), None)
 
     def setup(self) -> None:
         self._model_path = resolve("face_landmarker")
@@ -157,15 +176,22 @@ class VisualAnalysisStage(Stage):
         learned = self.shot_detector == "transnetv2"
         threshold = self.transnet_threshold if learned else self.shot_threshold
         min_gap = max(1, round(self.min_shot_gap_s * fps))
+        judge = self._judge if self.cascade_judges_shots else None
         gate = LandmarkGate(
             coarse_every=max(1, round(fps / self.coarse_fps)),
             lookback=max(1, round(self.cascade_lookback_s * fps)),
             hold=max(1, round(self.cascade_hold_s * fps)),
             min_face_px=self.cascade_min_face_px,
             always_fine=not self.cascade,
+            evidence_frames=max(1, round(self.cascade_evidence_s * self.coarse_fps)),
+            margin=self.cascade_skip_margin,
+            judge=judge,
         )
         timeout = max(120.0, self.timeout_per_video_s * float(video.get("duration_s") or 0))
-        with FaceLandmarkerAnnotator(self._model_path, max_faces=self.max_faces) as landmarker:
+        # Set up on its first frame (``detect``): most videos never reach the fine pass, and
+        # creating a landmarker costs about 30 ms.
+        landmarker = FaceLandmarkerAnnotator(self._model_path, max_faces=self.max_faces)
+        try:
             state = VideoPass(
                 stage=self,
                 geometry=geometry,
@@ -179,25 +205,13 @@ class VisualAnalysisStage(Stage):
                     every_frame=learned,
                     min_gap=min_gap,
                 ),
+                competing=self._judge.competing_rule() if self._judge is not None else CompetingRule(),
             )
-            pending: deque[LazyFrame] = deque(maxlen=gate.lookback)
-            state.start_span(0)
+            cascade = Cascade(state, gate, PendingShot(max_bytes=int(self.cascade_buffer_mb * 2**20)))
             decode = LAZY_DECODERS[self.decoder]
-            for frame in decode(local_media(work), geometry, fps, timeout, self.decode_threads):
-                state.n_frames = frame.index + 1
-                if gate.fine:
-                    state.fine(frame)
-                    if gate.closes_after(frame.index):
-                        state.start_span(frame.index + 1)
-                    continue
-                pending.append(frame)
-                if state.coarse(frame, pending[-2] if len(pending) > 1 else None):
-                    # A candidate face: landmark from the oldest frame kept, then every frame.
-                    gate.open(frame.index)
-                    state.start_span(pending[0].index)
-                    for kept in pending:
-                        state.fine(kept)
-                    pending.clear()
+            cascade.run(decode(local_media(work), geometry, fps, timeout, self.decode_threads))
+        finally:
+            landmarker.close()
         self._assemble(work, geometry, fps, state)
         work.key_frame_hashes = state.key_frame_hashes()
         return work
@@ -234,7 +248,7 @@ class VisualAnalysisStage(Stage):
                     ),
                     **shot_text_scores(text_samples, shot.first_frame, shot.end_frame),
                     "landmarked_frac": float(np.mean(landmarked[shot.first_frame : shot.end_frame])),
-                    **state.coarse_face_scores(shot.first_frame, shot.end_frame),
+                    **state.coarse_summary(shot.first_frame, shot.end_frame),
                 }
             )
             tracks = assemble_tracks(

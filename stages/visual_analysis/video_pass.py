@@ -12,14 +12,16 @@ import cv2
 import numpy as np
 
 from annotators.duplicates.perceptual_hash import phash64
+from annotators.face.coarse_evidence import CoarseFace, CompetingRule, summarize
 from annotators.face.face_crops import body_crop, face_crop, frame_thumbnail
+from annotators.face.face_signals import SIGNAL_NAMES
 from annotators.face.face_tracker import box_iou
 from annotators.face.landmark_gate import LandmarkGate
 from annotators.face.small_face_finder import SmallFaceFinder, merge_boxes
 from annotators.face.track_features import FrameFace
 from annotators.models.face_detector import BlazeFaceDetector
 from annotators.models.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
-from annotators.shots.frame_quality import QUALITY_NAMES, FrameQualityMeter
+from annotators.shots.frame_quality import FROZEN_MAX_DIFF, QUALITY_NAMES, FrameQualityMeter
 from annotators.shots.spanned_shots import SpannedShots
 from curation.media.frame_source import AnalysisGeometry
 from curation.media.source_frames import LazyFrame
@@ -30,6 +32,17 @@ if TYPE_CHECKING:
 
 THUMB_SHORT_SIDE = 128
 SHARPNESS_SHORT_SIDE = 256
+_HEIGHT, _YAW, _PITCH = (SIGNAL_NAMES.index(name) for name in ("face_height", "yaw", "pitch"))
+
+
+@dataclass(frozen=True)
+class CoarseLook:
+    """What one frame told the coarse pass: whether it was a coarse frame, whether it shows a face
+    a performer could have, and whether the shot detector found a cut at it."""
+
+    coarse: bool = False
+    candidate: bool = False
+    cut: bool = False
 
 
 @dataclass
@@ -44,16 +57,20 @@ class VideoPass:
     face_detector: BlazeFaceDetector
     finder: SmallFaceFinder
     shots: SpannedShots
+    competing: CompetingRule = field(default_factory=CompetingRule)
     n_frames: int = 0
     quality_rows: dict[int, np.ndarray] = field(default_factory=dict)
     faces: dict[int, list[FrameFace]] = field(default_factory=dict)  # the landmarked frames
-    coarse_boxes: dict[int, list[np.ndarray]] = field(default_factory=dict)  # the coarse frames, analysis px
+    coarse_faces: dict[int, list[CoarseFace]] = field(default_factory=dict)  # the coarse frames' confirmed faces
     crops: dict[tuple[int, int], tuple[FaceCrop, dict[str, bytes]]] = field(default_factory=dict)
     text_samples: dict[int, np.ndarray] = field(default_factory=dict)
     hashes: dict[int, tuple[float, int | None]] = field(default_factory=dict)  # by hash slot
     meter: FrameQualityMeter = field(default_factory=FrameQualityMeter)
     followed: list[np.ndarray] = field(default_factory=list)
     last_search: int = -(1 << 40)
+    # the last coarse frame's grey thumbnail and confirmed faces: a frame showing the same picture
+    # (a slideshow, a screen recording, a freeze) shows the same faces
+    last_look: tuple[np.ndarray, list[CoarseFace]] | None = None
 
     def __post_init__(self) -> None:
         stage, fps = self.stage, self.stage.analysis_fps
@@ -70,22 +87,27 @@ class VideoPass:
         smallest = stage.cascade_min_face_px * self.geometry.scale
         self.coarse_tile = min(short_side, max(self.finder.tile, round(6.4 * smallest)))
 
-    def start_span(self, first: int) -> None:
-        """The pass changes rate at frame ``first``: frame differences start again from there."""
-        self.shots.start(first)
+    def start_span(self, first: int, at_cut: bool = False) -> None:
+        """The pass changes rate at frame ``first`` (``at_cut``: where a detector found a cut):
+        frame differences start again from there."""
+        self.shots.start(first, at_cut)
+        self.last_look = None
         self.meter = FrameQualityMeter()
         self.followed = []
         self.last_search = -(1 << 40)
 
-    def fine(self, frame: LazyFrame) -> None:
-        """Everything on this frame: shots and quality, landmarks, small faces, text, crops."""
+    def fine(self, frame: LazyFrame, stop_at_cut: bool = False) -> bool:
+        """Everything on this frame: shots and quality, landmarks, small faces, text, crops. With
+        ``stop_at_cut``, a frame the shot detector finds a cut at is left alone (False): a new shot
+        starts there, which the cascade judges on its own."""
         stage, index = self.stage, frame.index
         rgb = frame.rgb(self.geometry)
+        half = self._half(frame, rgb)
         # The thumbnail comes from the 256-px image, not the full frame: an INTER_AREA resize
         # by a non-integer factor near 4 cost 3 ms a frame, halving the 256-px image 0.06 ms.
-        half = resize_short(rgb, SHARPNESS_SHORT_SIDE)
         thumb = resize_short(half, THUMB_SHORT_SIDE)
-        self.shots.feed(index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
+        if self.shots.feed(index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR)) and stop_at_cut:
+            return False
         self.quality_rows[index] = self.meter.measure(thumb, cv2.cvtColor(half, cv2.COLOR_RGB2GRAY))
         if self.hash_every and index % self.hash_every == 0:
             self.hashes[index // self.hash_every] = (frame.t, phash64(thumb))
@@ -107,53 +129,87 @@ class VideoPass:
         if self.crop_every and index % self.crop_every == 0:
             for det, (obs, _tile) in enumerate(observations):
                 self.crops[(index, det)] = _crops(rgb, frame.t, obs, f"{index:06d}-{det}")
+        return True
 
-    def coarse(self, frame: LazyFrame, previous: LazyFrame | None) -> bool:
-        """Shots, quality and faces on a coarse frame, from a small picture; True if it shows a
-        face a performer could have. Other frames only feed a shot detector that needs them all.
-        Motion and frozen frames are measured from the ``previous`` frame, as at full rate (a 2 fps
-        slideshow repeats each picture 12 times at 25 fps: frozen on 11 of 12 frames, but on only
-        about half of the frames 5 apart)."""
+    def _half(self, frame: LazyFrame, rgb: np.ndarray) -> np.ndarray:
+        """The 256-px image of a frame whose analysis-size picture is ``rgb``. Exactly half of it is
+        a fast 2x2 average; otherwise the decoder scales its own planes, as for a coarse frame
+        (measured: 0.4-1.0 ms a frame where an INTER_AREA resize by 1.8-1.9 took 1.1-2.1 ms, with
+        sharpness, noise and colour within 1-2 % and brightness within 1.3 grey levels)."""
+        short = min(rgb.shape[:2])
+        if short <= SHARPNESS_SHORT_SIDE or short - short % 2 == 2 * SHARPNESS_SHORT_SIDE:
+            return resize_short(rgb, SHARPNESS_SHORT_SIDE)
+        return frame.rgb(self.coarse_geometry)
+
+    def coarse(self, frame: LazyFrame, previous: LazyFrame | None) -> CoarseLook:
+        """Shots, quality and faces on a coarse frame, from a small picture: whether it shows a face
+        a performer could have, and whether a shot ends before it. Other frames only feed a shot
+        detector that needs them all. Motion and frozen frames are measured from the ``previous``
+        frame, as at full rate (a 2 fps slideshow repeats each picture 12 times at 25 fps: frozen
+        on 11 of 12 frames, but on only about half of the frames 5 apart)."""
         index = frame.index
         is_coarse = self.gate.is_coarse_frame(index)
         if not is_coarse and not self.shots.every_frame:
-            return False
+            return CoarseLook()
         small = frame.rgb(self.coarse_geometry)
         thumb = resize_short(small, THUMB_SHORT_SIDE)
-        self.shots.feed(index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
+        cut = self.shots.feed(index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
         if not is_coarse:
-            return False
+            return CoarseLook(cut=cut)
         if previous is not None and previous.index == index - 1:
             self.meter.follow(resize_short(previous.rgb(self.coarse_geometry), THUMB_SHORT_SIDE))
         self.quality_rows[index] = self.meter.measure(thumb, cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
         if self.hash_every and index // self.hash_every not in self.hashes:
             self.hashes[index // self.hash_every] = (frame.t, phash64(thumb))
-        to_analysis = self.geometry.scale / self.coarse_geometry.scale
-        boxes = self._confirmed(frame, [box * to_analysis for _, box in self.face_detector.detect(small)])
-        candidate = self.gate.saw(index, [(b[3] - b[1]) / self.geometry.scale for b in boxes])
-        # The tiles only for faces the whole frame cannot show; not once a performer-sized face
-        # opens the fine pass, which searches its own first frame.
-        if self.tiles and not candidate and index - self.last_search >= self.small_every:
-            self.last_search = index
-            found = self.finder.find(frame.rgb(self.geometry), self.coarse_tile)
-            tiled = self._confirmed(frame, [b for b in found if _new(b, boxes)])
-            boxes += tiled
-            candidate = self.gate.saw(index, [(b[3] - b[1]) / self.geometry.scale for b in tiled])
-        self.coarse_boxes[index] = boxes
+        grey = cv2.cvtColor(thumb, cv2.COLOR_RGB2GRAY)
+        if self.last_look is not None and _same_picture(grey, self.last_look[0]):
+            faces = list(self.last_look[1])
+            candidate = self.gate.saw(index, [self._box_px(f.box) for f in faces])
+        else:
+            faces, candidate = self._look_for_faces(frame, small, index)
+        self.last_look = (grey, faces)
+        self.coarse_faces[index] = faces
         stage = self.stage
         if self.text_every and stage.text_region == "frame" and index % self.text_every == 0:
             self.text_samples[index] = stage._text.boxes(frame.rgb(self.geometry), (0.0, 1.0))
-        return candidate
+        return CoarseLook(coarse=True, candidate=candidate, cut=cut)
 
-    def _confirmed(self, frame: LazyFrame, found: list[np.ndarray]) -> list[np.ndarray]:
-        """The landmarks' boxes of the faces the landmarker confirms on their crops, as the fine
-        pass's tracks need its landmarks: BlazeFace alone also fires where the landmarker sees no
-        face, and each such frame would open the fine pass for a lookback and a hold of frames."""
-        confirmed = []
+    def _look_for_faces(self, frame: LazyFrame, small: np.ndarray, index: int) -> tuple[list[CoarseFace], bool]:
+        """BlazeFace on the coarse picture and, every ``small_face_every_s``, the tiled search:
+        the faces the landmarker confirms, and whether one is performer-sized."""
+        to_analysis = self.geometry.scale / self.coarse_geometry.scale
+        faces = self._confirmed(frame, [box * to_analysis for _, box in self.face_detector.detect(small)])
+        candidate = self.gate.saw(index, [self._box_px(f.box) for f in faces])
+        # The tiles only for faces the whole frame cannot show; not once a performer-sized face
+        # is in view, which makes the shot pending (the fine pass searches its own first frame).
+        if self.tiles and not candidate and index - self.last_search >= self.small_every:
+            self.last_search = index
+            found = self.finder.find(frame.rgb(self.geometry), self.coarse_tile)
+            tiled = self._confirmed(frame, [b for b in found if _new(b, [f.box for f in faces])])
+            faces += tiled
+            candidate = self.gate.saw(index, [self._box_px(f.box) for f in tiled])
+        return faces, candidate
+
+    def refeed(self, frame: LazyFrame) -> None:
+        """Feed a frame the coarse pass has seen to the shot detector of a span just started at it."""
+        thumb = resize_short(frame.rgb(self.coarse_geometry), THUMB_SHORT_SIDE)
+        self.shots.feed(frame.index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
+
+    def _box_px(self, box: np.ndarray) -> float:
+        """A box's height in source pixels (what the gate's size threshold is set in)."""
+        return float(box[3] - box[1]) / self.geometry.scale
+
+    def _confirmed(self, frame: LazyFrame, found: list[np.ndarray]) -> list[CoarseFace]:
+        """The faces the landmarker confirms on their crops, as the fine pass's tracks need its
+        landmarks: BlazeFace alone also fires where the landmarker sees no face, and each such
+        frame would make a shot pending. Each keeps the confirmation's height and pose."""
+        confirmed: list[CoarseFace] = []
         for box in merge_boxes([(-k, box) for k, box in enumerate(found)]):
             face = self.finder.landmarks_on_crop(frame.rgb(self.geometry), box)
-            if face is not None and _new(face.box, confirmed):
-                confirmed.append(face.box)
+            if face is not None and _new(face.box, [c.box for c in confirmed]):
+                values = face.signals.values
+                height = float(values[_HEIGHT]) / self.geometry.scale
+                confirmed.append(CoarseFace(face.box, height, float(values[_YAW]), float(values[_PITCH])))
         return confirmed
 
     def _small_faces(
@@ -177,7 +233,6 @@ class VideoPass:
                 still.append(obs.box)
         return still
 
-
     def quality_grid(self) -> np.ndarray:
         """(n_frames, quality) for every analysis frame: a frame the coarse pass skipped has the
         measures of the last frame measured before it."""
@@ -197,18 +252,30 @@ class VideoPass:
         measured = [i for i in range(first, end) if i in self.quality_rows]
         return grid[measured] if measured else grid[first:end]
 
-    def coarse_face_scores(self, first: int, end: int) -> dict[str, float | None]:
-        """Over the coarse frames of frames ``first`` to ``end`` - 1: the median height (source px)
-        of the largest face the detector found, and the share of those frames with a face."""
-        frames = [boxes for i, boxes in self.coarse_boxes.items() if first <= i < end]
-        heights = [max(b[3] - b[1] for b in boxes) / self.geometry.scale for boxes in frames if boxes]
-        return {
-            "coarse_face_px": float(np.median(heights)) if heights else None,
-            "coarse_face_frac": len(heights) / len(frames) if frames else None,
-        }
+    def coarse_summary(self, first: int, end: int) -> dict[str, float | None]:
+        """The coarse evidence (``annotators.face.coarse_evidence.summarize``) of the coarse frames
+        among frames ``first`` to ``end`` - 1."""
+        frames = [faces for i, faces in self.coarse_faces.items() if first <= i < end]
+        stage = self.stage
+        return summarize(frames, self.geometry.width, self.competing, stage.frontal_max_yaw, stage.frontal_max_pitch)
 
     def coarse_faces_max(self, first: int, end: int) -> int:
-        return max((len(b) for i, b in self.coarse_boxes.items() if first <= i < end), default=0)
+        return max((len(f) for i, f in self.coarse_faces.items() if first <= i < end), default=0)
+
+    def evidence(self, first: int, end: int, ended: bool) -> tuple[dict[str, float | None], int]:
+        """(the fields the performer filter judges an unlandmarked shot by, the coarse frames they
+        come from) over frames ``first`` to ``end`` - 1: the coarse summary, the quality means, and
+        once the shot has ``ended`` its start and end."""
+        measured = [row for i, row in self.quality_rows.items() if first <= i < end]
+        fields: dict[str, float | None] = dict(self.coarse_summary(first, end))
+        if measured:
+            means = np.mean(np.stack(measured), axis=0)
+            fields |= {name: float(means[i]) for i, name in enumerate(QUALITY_NAMES) if name != "frozen"}
+            fields["frozen_frac"] = float(means[QUALITY_NAMES.index("frozen")])
+        if ended:
+            fps = self.stage.analysis_fps
+            fields |= {"t_start": first / fps, "t_end": end / fps}
+        return fields, sum(1 for i in self.coarse_faces if first <= i < end)
 
     def key_frame_hashes(self) -> KeyFrameHashes:
         hashes = KeyFrameHashes()
@@ -232,6 +299,11 @@ def resize_short(rgb: np.ndarray, short_side: int) -> np.ndarray:
         size = (width // 2, height // 2)
         rgb = rgb[: size[1] * 2, : size[0] * 2]
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _same_picture(grey: np.ndarray, other: np.ndarray) -> bool:
+    """Two grey thumbnails no further apart than a frozen frame from the one before it."""
+    return grey.shape == other.shape and float(cv2.mean(cv2.absdiff(grey, other))[0]) < FROZEN_MAX_DIFF
 
 
 def _new(box: np.ndarray, known: list[np.ndarray]) -> bool:

@@ -119,3 +119,42 @@ def test_a_shot_the_cascade_did_not_landmark_is_judged_on_the_detectors_faces():
     # a shot landmarked throughout is judged on its tracks alone, as without the cascade
     landmarked = _shot(landmarked_frac=1.0, coarse_face_px=40.0, coarse_face_frac=1.0)
     assert _judge(landmarked, []).shots[0]["reason"] == "no_face"
+
+
+@pytest.mark.parametrize(
+    "coarse,reason,detail",
+    [
+        ({"coarse_face_frac": 0.3}, "face_coverage_low", "face in 30% of the shot < 50%"),
+        ({"coarse_frontal_frac": 0.2}, "face_not_frontal", "frontal in 20% of frames < 50%"),
+        ({"coarse_competing_frac": 0.6}, "multiple_faces", "a face of comparable size beside the largest in 60%"),
+        ({"frozen_frac": 0.95}, "low_quality", "frozen frames 95% > 80%"),
+    ],
+)
+def test_each_reason_a_shot_without_tracks_gets_from_its_coarse_evidence(coarse, reason, detail):
+    good = {"coarse_face_px": 150.0, "coarse_face_frac": 0.9, "coarse_frontal_frac": 1.0, "coarse_competing_frac": 0.0}
+    work = _judge(_shot(landmarked_frac=0.0, **(good | coarse)), [])
+    assert work.shots[0]["reason"] == reason
+    shown = next(r["detail"] for r in work.rejections if r["entity"] == "shot")
+    assert shown.startswith(detail)
+    assert shown.endswith("(face detector; not landmarked)") or reason == "low_quality"
+    # evidence that passes every threshold still gives no usable shot without a track
+    assert _judge(_shot(landmarked_frac=0.0, **good), []).shots[0]["reason"] == "no_face"
+
+
+def test_a_margin_loosens_every_coarse_threshold_in_the_shots_favour():
+    stage = PerformerFilterStage()
+    shot = _shot(coarse_face_px=58.0, coarse_face_frac=0.4, coarse_frontal_frac=0.4, coarse_competing_frac=0.2)
+    assert stage.coarse_verdict(shot)[0] == "face_too_small"  # 58 < 64
+    assert stage.coarse_verdict(shot, margin=0.15) is None  # 58 >= 54.4, 0.4 >= 0.35, 0.2 < 0.25
+    assert stage.coarse_verdict(shot, margin=0.05)[0] == "face_too_small"  # 58 < 60.8
+    assert stage.coarse_verdict(shot | {"coarse_face_px": 61.0}, margin=0.05)[0] == "face_coverage_low"  # 0.4 < 0.45
+    # whatever fails with a margin fails without one
+    for margin in (0.05, 0.15, 0.3):
+        for field, value in [("coarse_face_px", 40.0), ("coarse_face_frac", 0.1), ("border_frac", 0.9)]:
+            failing = shot | {field: value}
+            if stage.coarse_verdict(failing, margin) is not None:
+                assert stage.coarse_verdict(failing) is not None
+    # the shot's length counts only once it is known
+    assert stage.coarse_verdict(_shot(t_end=0.5, coarse_face_px=150.0, coarse_face_frac=1.0))[0] == "shot_too_short"
+    unended = {k: v for k, v in _shot(coarse_face_px=150.0, coarse_face_frac=1.0).items() if k != "t_end"}
+    assert stage.coarse_verdict(unended) is None

@@ -10,6 +10,7 @@ import pytest
 from annotators.face.face_signals import SIGNAL_NAMES
 from curation.media.frame_source import AnalysisGeometry
 from curation.runtime.stored_crops import crop_jpegs
+from stages.performer_filter import PerformerFilterStage
 from stages.visual_analysis import VisualAnalysisStage, resize_short
 from tests.stages.analysis_runner import analyse
 
@@ -215,12 +216,17 @@ def test_text_detection_runs_on_sampled_frames_with_a_face_only(shared_media, mo
 
 def test_the_in_process_decoder_gives_the_same_analysis_where_frames_need_no_scaling(shared_media, models_dir):
     # 480x848 is under the 512-px analysis side: both decoders hand over the same bytes, so every
-    # shot, track and signal must come out the same (without the cascade, whose coarse frames are
-    # scaled: by swscale in process, from the piped frame by OpenCV).
+    # track and signal must come out the same (without the cascade, whose coarse frames are
+    # scaled). The quality measures are taken on a 256-px image, scaled by swscale from the
+    # decoded planes in process and by OpenCV from the piped frame: within 5 % (noise 3.5 %).
     piped = analyse(shared_media / OTHER_TALKING, VisualAnalysisStage(decoder="ffmpeg", cascade=False))
     inprocess = analyse(shared_media / OTHER_TALKING, VisualAnalysisStage(decoder="inprocess", cascade=False))
     assert (piped.state, piped.reason) == (inprocess.state, inprocess.reason) == ("kept", None)
-    assert piped.shots == inprocess.shots and piped.tracks == inprocess.tracks
+    assert piped.tracks == inprocess.tracks
+    scaled = {"sharpness", "brightness", "contrast", "colorfulness", "noise", "motion", "border_frac", "frozen_frac"}
+    for a, b in zip(piped.shots, inprocess.shots, strict=True):
+        assert {k: v for k, v in a.items() if k not in scaled} == {k: v for k, v in b.items() if k not in scaled}
+        assert all(b[k] == pytest.approx(a[k], rel=0.05, abs=0.01) for k in scaled), (a, b)
     for track_id, features in piped.track_features.items():
         assert np.array_equal(features["signals"], inprocess.track_features[track_id]["signals"])
 
@@ -275,3 +281,54 @@ def test_without_a_face_only_the_coarse_frames_are_looked_at(shared_media, model
     quality = work.analysis.quality.astype(np.float32)
     assert quality.shape[0] == work.analysis.n_frames and np.isfinite(quality).all()
     assert np.array_equal(quality[1], quality[0]) and not np.array_equal(quality[5], quality[0])
+
+
+def _judged(**settings: object) -> tuple[VisualAnalysisStage, PerformerFilterStage]:
+    """The analysis and the performer filter of one workflow: the cascade asks the filter."""
+    visual, judge = VisualAnalysisStage(**settings), PerformerFilterStage()  # type: ignore[arg-type]
+    visual.bind([visual, judge])
+    return visual, judge
+
+
+def test_a_shot_with_two_comparable_faces_is_judged_without_landmarking_it(shared_media, models_dir, tmp_path):
+    # two people facing each other (multi_face), a hard cut, then 3 s of a talking head
+    pair = _square_part(shared_media / "panda_it8sFJe038g.7.mp4", 4, tmp_path / "pair.mp4")
+    talker = _square_part(shared_media / TALKING, 3, tmp_path / "talker.mp4")
+    joined = tmp_path / "joined.mp4"
+    _ffmpeg(
+        "-i", str(pair), "-i", str(talker), "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]",
+        "-c:v", "libx264", "-preset", "ultrafast", str(joined),
+    )  # fmt: skip
+    judged = analyse(joined, *_judged())
+    every_shot = analyse(joined, *_judged(cascade_judges_shots=False))
+    pair_shot, talking = judged.shots[0], judged.shots[-1]
+    # landmarked at most in the coarse step before the cut, where the talking head may begin
+    assert pair_shot["landmarked_frac"] * pair_shot["n_frames"] <= 4 and every_shot.shots[0]["landmarked_frac"] > 0.8
+    assert pair_shot["reason"] == every_shot.shots[0]["reason"] == "multiple_faces"
+    detail = next(r["detail"] for r in judged.rejections if r["entity_id"] == pair_shot["shot_id"])
+    assert detail.endswith("(face detector; not landmarked)")
+    assert pair_shot["coarse_competing_frac"] > 0.5 and pair_shot["coarse_face_frac"] > 0.9
+    # the talking head: landmarked from its first frame, the same performer as without the judge
+    assert talking["landmarked_frac"] == 1.0 and talking["usable"]
+    kept = [(t["t_start"], t["t_end"], t["coverage"]) for t in judged.tracks if t["usable"]]
+    assert kept == [(t["t_start"], t["t_end"], t["coverage"]) for t in every_shot.tracks if t["usable"]]
+
+
+def test_a_long_pending_shot_is_decided_when_its_held_frames_fill_their_bound(shared_media, models_dir, monkeypatch):
+    import stages.visual_analysis.cascade as cascade
+
+    held: list[int] = []
+    weigh = cascade.Cascade._weigh
+
+    def counting(self: cascade.Cascade, frame, look) -> None:  # type: ignore[no-untyped-def]
+        held.append(self._held_bytes())
+        weigh(self, frame, look)
+
+    monkeypatch.setattr(cascade.Cascade, "_weigh", counting)
+    # 12 s of two faces in one shot: never good enough to turn fine early, held until the bound
+    work = analyse(shared_media / "panda_it8sFJe038g.7.mp4", *_judged(cascade_buffer_mb=16))
+    assert work.shots[0]["landmarked_frac"] == 0.0 and work.shots[0]["reason"] == "multiple_faces"
+    bound = 16 * 2**20
+    frame_bytes = 640 * 360 * 3 // 2
+    assert max(held) < bound + 3 * frame_bytes  # checked on every coarse frame
+    assert max(held) > bound / 2

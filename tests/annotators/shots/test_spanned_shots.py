@@ -82,3 +82,47 @@ def test_a_later_span_is_primed_so_a_cut_soon_after_its_start_is_found() -> None
     assert _cut_found_six_frames_into_a_later_span(min_gap=12) == [0, 106]
     # unprimed, the fresh detector would wait 12 frames from its first before any cut
     assert _cut_found_six_frames_into_a_later_span(min_gap=0) == [0]
+
+
+def test_feed_says_when_the_current_span_finds_a_cut() -> None:
+    shots = SpannedShots(lambda: make_shot_detector("content", 27.0, 12, 25.0))
+    found = [i for i in range(100) if shots.feed(i, _grey(20 if i < 50 else 220))]
+    assert found == [50]
+
+
+def test_a_span_started_at_a_cut_keeps_it_unless_a_faster_span_found_it_just_before() -> None:
+    # a coarse span finds a cut at frame 50; the frames before were landmarked (a fine span from
+    # 30), whose own detector did not see it: the cut stays where the coarse detector put it
+    shots = SpannedShots(lambda: make_shot_detector("content", 27.0, 12, 25.0), min_gap=12)
+    shots.start(0)
+    for i in range(30):
+        shots.feed(i, _grey(20))
+    shots.start(30)
+    for i in range(30, 50):
+        shots.feed(i, _grey(20))
+    shots.start(50, at_cut=True)
+    for i in range(50, 90):
+        shots.feed(i, _grey(220))
+    assert [s.first_frame for s in shots.shots(90)] == [0, 50]
+    # the fine span found the change at frame 47 already: the span's cut 3 frames later is the same one
+    shots = SpannedShots(lambda: make_shot_detector("content", 27.0, 12, 25.0), min_gap=12)
+    for i in range(30):
+        shots.feed(i, _grey(20))
+    shots.start(30)
+    for i in range(30, 50):
+        shots.feed(i, _grey(20 if i < 47 else 220))
+    shots.start(50, at_cut=True)
+    for i in range(50, 90):
+        shots.feed(i, _grey(220))
+    assert [s.first_frame for s in shots.shots(90)] == [0, 47]
+
+
+def test_a_span_replaced_at_its_first_frame_keeps_the_cut_it_started_at() -> None:
+    shots = SpannedShots(lambda: make_shot_detector("content", 27.0, 12, 25.0), min_gap=12)
+    for i in range(50):
+        shots.feed(i, _grey(20))
+    shots.start(50, at_cut=True)
+    shots.start(50)  # the fine pass takes over from the same frame
+    for i in range(50, 90):
+        shots.feed(i, _grey(220))
+    assert [s.first_frame for s in shots.shots(90)] == [0, 50]
