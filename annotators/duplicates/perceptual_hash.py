@@ -7,6 +7,7 @@ best time offset tells a re-upload or a repeated clip (most frames match, in ord
 that merely share one similar frame.
 """
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,13 +46,17 @@ def trim_dark_borders(grey: np.ndarray) -> np.ndarray:
     return trimmed
 
 
+@functools.lru_cache(maxsize=64)
 def _area_resample_matrix(source: int, target: int) -> np.ndarray:
-    """(target, source) weights averaging each output cell over its exact input footprint."""
+    """(target, source) weights averaging each output cell over its exact input footprint (the
+    same few sizes recur on every key frame of a video: built once each)."""
     edges = np.linspace(0.0, source, target + 1)
     starts, ends = edges[:-1, None], edges[1:, None]
     pixel = np.arange(source)[None, :]
     overlap = np.clip(np.minimum(ends, pixel + 1) - np.maximum(starts, pixel), 0.0, None)
-    return overlap / overlap.sum(axis=1, keepdims=True)
+    weights = overlap / overlap.sum(axis=1, keepdims=True)
+    weights.flags.writeable = False  # shared by every caller through the cache
+    return weights
 
 
 def area_resize(grey: np.ndarray, side: int) -> np.ndarray:

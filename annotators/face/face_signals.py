@@ -4,6 +4,7 @@ These are what later stages read: mouth opening for speaking detection, expressi
 captions and reference bins, gaze for captions, the 5 key points for face alignment.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,12 +121,16 @@ def face_signals(
     """Signals of one face in one frame; ``landmarks_px`` is (478, 3) in analysis pixels.
 
     ``mouth_dark`` needs the frame's pixels, so the caller that has them measures it."""
-    face_height = float(np.linalg.norm(landmarks_px[FOREHEAD_TOP, :2] - landmarks_px[CHIN_BOTTOM, :2]))
-    lip_gap = float(np.linalg.norm(landmarks_px[UPPER_INNER_LIP, :2] - landmarks_px[LOWER_INNER_LIP, :2]))
-    b = blendshapes
+    # Plain floats: this runs for every face on every landmarked frame, and numpy's per-call
+    # overhead on two-element means was most of its cost.
+    top, chin = landmarks_px[FOREHEAD_TOP], landmarks_px[CHIN_BOTTOM]
+    upper, lower = landmarks_px[UPPER_INNER_LIP], landmarks_px[LOWER_INNER_LIP]
+    face_height = math.hypot(float(top[0] - chin[0]), float(top[1] - chin[1]))
+    lip_gap = math.hypot(float(upper[0] - lower[0]), float(upper[1] - lower[1]))
+    b = blendshapes.tolist()
 
-    def mean(*names: str) -> float:
-        return float(np.mean([b[_B[n]] for n in names]))
+    def mean(first: str, second: str) -> float:
+        return (b[_B[first]] + b[_B[second]]) / 2
 
     # Gaze: positive x = looking towards the person's left, positive y = looking up.
     gaze_x = mean("eyeLookOutLeft", "eyeLookInRight") - mean("eyeLookInLeft", "eyeLookOutRight")

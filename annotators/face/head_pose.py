@@ -7,14 +7,18 @@ gives the head pose. Conventions here, in degrees: yaw > 0 when the person turns
 towards their right shoulder. Frontal is (0, 0, 0).
 """
 
+import math
+
 import numpy as np
 
 
 def head_pose_degrees(matrix: np.ndarray) -> tuple[float, float, float]:
-    rotation = np.asarray(matrix, dtype=np.float64)[:3, :3]
-    # remove any scale the matrix carries
-    rotation = rotation / np.linalg.norm(rotation, axis=0, keepdims=True)
-    yaw = np.degrees(np.arctan2(rotation[0, 2], rotation[2, 2]))
-    pitch = np.degrees(np.arcsin(np.clip(-rotation[1, 2], -1.0, 1.0)))
-    roll = np.degrees(np.arctan2(rotation[1, 0], rotation[1, 1]))
-    return float(yaw), float(-pitch), float(roll)
+    # Plain floats on the nine rotation entries: this runs for every face on every landmarked frame.
+    m = np.asarray(matrix, dtype=np.float64)[:3, :3].tolist()
+    # remove any scale the matrix carries (each column's length)
+    norms = [math.sqrt(m[0][c] ** 2 + m[1][c] ** 2 + m[2][c] ** 2) or 1.0 for c in range(3)]
+    r = [[m[row][c] / norms[c] for c in range(3)] for row in range(3)]
+    yaw = math.degrees(math.atan2(r[0][2], r[2][2]))
+    pitch = math.degrees(math.asin(min(1.0, max(-1.0, -r[1][2]))))
+    roll = math.degrees(math.atan2(r[1][0], r[1][1]))
+    return yaw, -pitch, roll

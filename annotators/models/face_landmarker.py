@@ -5,6 +5,8 @@ which is what makes it fast; it needs strictly increasing timestamps, so use one
 video and ``close`` it at the end (a ``with`` block does).
 """
 
+import itertools
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from annotators.face.mouth_darkness import mouth_darkness
 from annotators.models.mediapipe_exit import close_before_exit
 from annotators.models.model_wrapper import ModelWrapper
 from curation.models.model_store import resolve
+
+_XYZ = operator.attrgetter("x", "y", "z")
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,11 @@ class FaceLandmarkerAnnotator(ModelWrapper):
         else:
             result = self._landmarker.detect(image)
         height, width = rgb.shape[:2]
+        to_pixels = np.array([width, height, width], dtype=np.float32)
         faces = []
         for i, points in enumerate(result.face_landmarks):
-            landmarks = np.array([(p.x * width, p.y * height, p.z * width) for p in points], dtype=np.float32)
+            xyz = itertools.chain.from_iterable(map(_XYZ, points))
+            landmarks = np.fromiter(xyz, np.float32, 3 * len(points)).reshape(-1, 3) * to_pixels
             blend = np.array([c.score for c in result.face_blendshapes[i]], dtype=np.float32)
             pose = head_pose_degrees(np.asarray(result.facial_transformation_matrixes[i]))
             box = np.array(
