@@ -208,23 +208,11 @@ def confined_to_cpus(n: int) -> Iterator[set[int]]:
 
 
 def _warm_up_ray(workers: int) -> None:
-    """Trivial jobs, so that the first task workers and Ray Data's own actors (its stats,
-    autoscaling and location actors, about 1.5 CPU s each to start) start outside the clock, as on
-    a cluster that has run a job before: one task per worker and one Ray Data pipeline with an
-    actor pool."""
-    import ray.data
-
+    """One trivial job: the first task workers start outside the clock, as on a cluster that has
+    run a job before."""
     from curation.runtime.ray_executor import RayExecutor
 
     list(RayExecutor(workers=workers).map(abs, list(range(-workers, 0))))
-    pool = ray.data.ActorPoolStrategy(min_size=1, max_size=1)
-    items = ray.data.from_items([{"x": i} for i in range(workers)], override_num_blocks=workers)
-    list(items.map_batches(_PassThrough, batch_size=1, compute=pool, num_cpus=1).iter_batches(batch_size=1))
-
-
-class _PassThrough:
-    def __call__(self, batch: dict) -> dict:
-        return batch
 
 
 def _time_pipeline(files: list[str], workflow: Workflow, workers: int) -> tuple[float, float, float, float]:

@@ -1,25 +1,23 @@
-"""Run the per-video stages on Ray Data (streaming, one video per block) and run-wide steps as tasks.
+"""Run the per-video stages on Ray actor pools (one video in flight per actor) and run-wide steps as tasks.
 
 Consecutive stages that need the same kind of worker (CPU only, or GPU) run as one actor pool,
 so every model loads once per worker and pools cannot starve each other; the group's declared
 ``resources`` (the largest of its stages') become Ray's ``num_cpus``/``num_gpus``/``memory``.
 The first pool of a block reads each video's record from the run store, the last one writes it
 back and returns a small ``VideoOutcome``: records move between pools through Ray's object store
-only, and the driver receives outcomes alone. Pools start at the size the cluster holds now and,
-on a cluster, may grow to ``max_workers`` actors as Ray's autoscaler adds nodes.
-Without ``address`` an embedded local Ray is started with ``workers`` CPUs; with one, the driver
-joins that cluster.
+only, and the driver receives outcomes alone (``actor_pools``). Pools start at the size the
+cluster holds now and, on a cluster, may grow to ``max_workers`` actors as Ray's autoscaler adds
+nodes. Without ``address`` an embedded local Ray is started with ``workers`` CPUs; with one, the
+driver joins that cluster.
 """
 
 import os
-import pickle
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar, TypeVar
-
-import numpy as np
+from typing import Any, TypeVar
 
 from curation.run.video_outcome import VideoOutcome
-from curation.run.video_task import VideoTask, finish_work, run_block, start_work
+from curation.run.video_task import VideoTask
+from curation.runtime.actor_pools import stream_videos
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 
@@ -51,8 +49,13 @@ def start_ray(
         # Metrics reach the Prometheus endpoint every 2 s instead of 10: a short run's last
         # counts are there before it exits.
         context = ray.init(
-            address="local", num_cpus=workers, include_dashboard=False, log_to_driver=log_to_driver,
-            logging_level="WARNING", runtime_env=runtime_env, _system_config={"metrics_report_interval_ms": 2000},
+            address="local",
+            num_cpus=workers,
+            include_dashboard=False,
+            log_to_driver=log_to_driver,
+            logging_level="WARNING",
+            runtime_env=runtime_env,
+            _system_config={"metrics_report_interval_ms": 2000},
         )
     quiet_ray_data()
     return getattr(context, "dashboard_url", None) or None
@@ -68,47 +71,6 @@ def quiet_ray_data() -> None:
     context.enable_progress_bars = False
     context.print_on_execution_start = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
-
-
-def _rows(items: Iterable[Any]) -> list[dict[str, bytes]]:
-    return [{"payload": pickle.dumps(item, protocol=5)} for item in items]
-
-
-def _unpack(batch: dict[str, np.ndarray]) -> list[Any]:
-    return [pickle.loads(p) for p in batch["payload"]]
-
-
-def _repack(items: list[Any]) -> dict[str, np.ndarray]:
-    return {"payload": np.array([pickle.dumps(i, protocol=5) for i in items], dtype=object)}
-
-
-class _StagesActor:
-    """One actor of a pool running a group of consecutive stages: ``setup`` of each once, then
-    every video through all of them in order. The group is bound to a subclass (``_actor_class``)
-    rather than passed to the constructor: Ray warns about restartable actors whose constructor
-    arguments live in its object store. The first group of a block starts each video from the
-    run store, the last finishes it there."""
-
-    STAGES: ClassVar[list[Stage]] = []
-    FIRST: ClassVar[bool] = True
-    LAST: ClassVar[bool] = True
-
-    def __init__(self) -> None:
-        for stage in self.STAGES:
-            stage.setup()
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out: list[Any] = []
-        for item in _unpack(batch):
-            task, work = (item, start_work(item)) if self.FIRST else item
-            work = run_block(self.STAGES, work)
-            out.append(finish_work(task, work) if self.LAST else (task, work))
-        return _repack(out)
-
-
-def _actor_class(group: list[Stage], first: bool, last: bool) -> type[_StagesActor]:
-    names = "+".join(stage.name for stage in group)
-    return type(f"Stages[{names}]", (_StagesActor,), {"STAGES": group, "FIRST": first, "LAST": last})
 
 
 def stage_groups(stages: list[Stage]) -> list[list[Stage]]:
@@ -139,15 +101,31 @@ def group_resources(group: list[Stage]) -> Resources:
 def pool_bounds(
     resources: Resources, cluster: dict[str, float], n_videos: int, max_workers: int | None
 ) -> tuple[int, int]:
-    """(actors started now, most actors the pool may grow to).
+    """(actors started now, most actors the pool may grow to), for a pool alone on the cluster."""
+    return pool_sizes([resources], cluster, n_videos, max_workers)[0]
 
-    Now: as many as the cluster's present CPUs (GPUs for a GPU pool) hold, so a small cluster
-    starts every actor at once; at most ``max_workers``, never more than there are videos."""
-    by_cpu = int(cluster.get("CPU", 1) // max(resources.cpus, 1e-6))
-    now = by_cpu if resources.gpus <= 0 else min(by_cpu, int(cluster.get("GPU", 0) // resources.gpus))
-    now = max(1, min(now, n_videos))
-    most = max(now, min(max_workers, n_videos)) if max_workers else now
-    return now, most
+
+def pool_sizes(
+    pools: list[Resources], cluster: dict[str, float], n_videos: int, max_workers: int | None
+) -> list[tuple[int, int]]:
+    """For pools sharing the cluster: (actors started now, most actors each may grow to).
+
+    Now: every pool one actor, then GPU pools as many more as the GPUs (and CPUs) left hold, then
+    CPU pools what is left, so a small cluster starts every actor at once and no pool's actors
+    hold the CPUs another pool needs to start; never more than there are videos. Most: up to
+    ``max_workers``, actors that wait for nodes an autoscaling cluster adds."""
+    free = {"CPU": cluster.get("CPU", 1.0) - sum(r.cpus for r in pools), "GPU": cluster.get("GPU", 0.0)}
+    free["GPU"] -= sum(r.gpus for r in pools)
+    nows = [1] * len(pools)
+    for i in sorted(range(len(pools)), key=lambda k: -pools[k].gpus):
+        resources = pools[i]
+        fits = [free["CPU"] / resources.cpus] if resources.cpus > 0 else []
+        fits += [free["GPU"] / resources.gpus] if resources.gpus > 0 else []
+        extra = max(0, min(int(min(fits, default=n_videos) + 1e-9), n_videos - 1))
+        nows[i] += extra
+        free["CPU"] -= extra * resources.cpus
+        free["GPU"] -= extra * resources.gpus
+    return [(now, max(now, min(max_workers, n_videos)) if max_workers else now) for now in nows]
 
 
 def _call(fn: Callable[[Any], Any], item: Any) -> Any:
@@ -183,34 +161,23 @@ class RayExecutor:
 
     def run_videos(self, stages: list[Stage], tasks: list[VideoTask]) -> Iterator[VideoOutcome]:
         import ray
-        import ray.data
 
         if not tasks:
             return
-        ds = ray.data.from_items(_rows(tasks), override_num_blocks=len(tasks))
         groups = stage_groups(stages)
         cluster = ray.cluster_resources()
-        for i, group in enumerate(groups):
-            resources = group_resources(group)
-            if resources.gpus and not cluster.get("GPU") and not self.max_workers:
+        for group in groups:
+            gpus = group_resources(group).gpus
+            if gpus and not cluster.get("GPU") and not self.max_workers:
                 names = ", ".join(s.name for s in group)
                 raise RuntimeError(
-                    f"stage(s) {names} ask for {resources.gpus:g} GPU(s) per worker but the cluster has none; "
+                    f"stage(s) {names} ask for {gpus:g} GPU(s) per worker but the cluster has none; "
                     "join a cluster with GPU nodes (or one whose autoscaler adds them, with --max-workers), "
                     "or set gpus: 0"
                 )
-            now, most = pool_bounds(resources, cluster, len(tasks), self.max_workers)
-            # One video in flight per actor lets whichever actor is free take the next video:
-            # with several queued per actor, short videos waited behind a long one while another
-            # actor sat idle (measured: 42.8 s -> 32.2 s on 8 clips, 2 CPUs).
-            ds = ds.map_batches(
-                _actor_class(group, first=i == 0, last=i == len(groups) - 1),
-                batch_size=1,
-                compute=ray.data.ActorPoolStrategy(min_size=now, max_size=most, max_tasks_in_flight_per_actor=1),
-                **resources.ray_options(),
-            )
-        for batch in ds.iter_batches(batch_size=1, batch_format="numpy"):
-            yield from _unpack(batch)
+        resources = [group_resources(group) for group in groups]
+        sizes = pool_sizes(resources, cluster, len(tasks), self.max_workers)
+        yield from stream_videos(groups, resources, sizes, tasks)
 
     def shutdown(self) -> None:
         """Leave Ray running for the caller; the CLI process exits and takes it down."""

@@ -53,3 +53,47 @@ def test_model_stage_loads_once_per_actor_and_actors_are_reused(ray_session: str
     assert os.getpid() not in actors  # the model lives in the workers, not the driver
     # two CPUs hold at most four half-CPU actors, so ten videos reuse loaded models
     assert 1 <= len(actors) <= 4
+
+
+@dataclass
+class DiesOn(Stage):
+    """Kills its worker process on the named videos: once each (a marker file remembers), or every
+    time (``always``)."""
+
+    name: ClassVar[str] = "dies_on"
+    resources: ClassVar[Resources] = Resources(cpus=0.5)
+    victims: tuple[str, ...] = ()
+    marker_dir: str = ""
+    always: bool = False
+
+    def process(self, work: VideoWork) -> VideoWork:
+        marker = Path(self.marker_dir) / f"{work.video_id}.died"
+        if work.video_id in self.victims and (self.always or not marker.exists()):
+            marker.touch()
+            os._exit(1)  # what a segfault in a decoder, or the out-of-memory killer, looks like
+        work.reject(self.name, Reason.NO_SEGMENTS, str(os.getpid()))
+        return work
+
+
+def test_a_worker_that_dies_is_replaced_and_its_video_starts_over(ray_session: str, tmp_path: Path) -> None:
+    import ray.cloudpickle
+
+    from curation.runtime.ray_executor import make_executor
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    store, markers = tmp_path / "run", tmp_path / "markers"
+    markers.mkdir()
+    tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(store), 0, True) for i in range(6)]
+    once = DiesOn(victims=("v1",), marker_dir=str(markers))
+    outcomes = {o.video_id: o for o in make_executor("ray").run_videos([once], tasks)}
+    assert sorted(outcomes) == [f"v{i}" for i in range(6)]
+    assert {o.state for o in outcomes.values()} == {"rejected"}  # v1 too, on its second try
+    # a video that kills every worker it is given is recorded as failed; the others go on
+    always = DiesOn(victims=("v4",), marker_dir=str(markers), always=True)
+    store = tmp_path / "run2"
+    tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(store), 0, True) for i in range(6)]
+    outcomes = {o.video_id: o for o in make_executor("ray").run_videos([always], tasks)}
+    assert outcomes["v4"].state == "failed" and "worker died" in outcomes["v4"].detail
+    assert all(o.state == "rejected" for v, o in outcomes.items() if v != "v4")
+    record = Ledger(RunStore(str(store))).record("v4", 0)
+    assert record.state == "failed" and record.reason == Reason.ERROR

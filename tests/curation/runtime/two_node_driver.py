@@ -6,7 +6,7 @@ holds the shared Ray session). Usage::
     python two_node_driver.py INPUT OUT [--workflow W] [--cache-root DIR] [--kill-worker-after S]
 
 prints one JSON object. Each node's raylet is watched while the run goes on: the titles of the
-worker processes it starts (``ray::MapBatches(...)``) show which node ran what. With
+worker processes it starts (``ray::Stages[...]``, the actor pools) show which node ran what. With
 ``--cache-root`` each node gets its own ``LPM_CACHE_DIR`` under it (``head``/``worker``), so a
 stage can only read media its own node fetched. ``--kill-worker-after S`` removes the worker node
 (its raylet and every worker process it started) S seconds after it first runs a stage, and then
@@ -68,8 +68,20 @@ def main(source: str, out: str, workflow: str, cache_root: str | None, kill_afte
         cluster.wait_for_nodes()
         raylets = {"head": _raylet(cluster.head_node), "worker": _raylet(worker)}
         seen: dict[str, set[str]] = {name: set() for name in raylets}
-        command = [sys.executable, "-m", "apps.cli.main", "run", "--input", source, "--out", out,
-                   "--workflow", workflow, "--ray-address", cluster.address]
+        command = [
+            sys.executable,
+            "-m",
+            "apps.cli.main",
+            "run",
+            "--input",
+            source,
+            "--out",
+            out,
+            "--workflow",
+            workflow,
+            "--ray-address",
+            cluster.address,
+        ]
         run = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + RUN_TIMEOUT_S
         worker_busy_since = None
@@ -78,10 +90,14 @@ def main(source: str, out: str, workflow: str, cache_root: str | None, kill_afte
             for name, raylet in raylets.items():
                 titles = _busy_titles(raylet)
                 seen[name] |= titles
-                if name == "worker" and worker_busy_since is None and any("MapBatches" in t for t in titles):
+                if name == "worker" and worker_busy_since is None and any(t.startswith("ray::Stages[") for t in titles):
                     worker_busy_since = time.monotonic()
-            if kill_after is not None and not killed and worker_busy_since is not None \
-                    and time.monotonic() - worker_busy_since >= kill_after:
+            if (
+                kill_after is not None
+                and not killed
+                and worker_busy_since is not None
+                and time.monotonic() - worker_busy_since >= kill_after
+            ):
                 cluster.remove_node(worker, allow_graceful=False)
                 killed = True
                 deadline = min(deadline, time.monotonic() + KILLED_RUN_GRACE_S)
