@@ -92,10 +92,18 @@ def _round_near(x: Fraction) -> int:
     return math.floor(x + Fraction(1, 2)) if x >= 0 else -math.floor(-x + Fraction(1, 2))
 
 
-def source_frames(path: str, threads: int = 1) -> Iterator[SourceFrame]:
+def source_frames(
+    path: str, threads: int = 1, wanted: Callable[[Fraction, Fraction], bool] | None = None
+) -> Iterator[SourceFrame]:
     """Every frame of the first video stream, in order; raises ``MediaToolError`` if the file
     cannot be opened or no frame decodes (a file damaged part-way ends where decoding fails, as
-    ``decode_frames`` ends)."""
+    ``decode_frames`` ends).
+
+    ``wanted(start, end)``, asked before each packet is decoded with the times (from the first
+    frame) its frame spans: when it says no, the codec may skip the frame if no other frame refers
+    to it (FFmpeg's ``skip_frame`` of non-reference frames: half the frames of a typical H.264
+    stream, a third of its decoding time). A skipped frame's time is then covered by the frame
+    before it, as a frame-rate conversion repeats a frame."""
     try:
         container = av.open(path)
     except (av.FFmpegError, OSError) as error:
@@ -105,22 +113,28 @@ def source_frames(path: str, threads: int = 1) -> Iterator[SourceFrame]:
             raise MediaToolError(TOOL, "no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        stream.codec_context.thread_count = threads
+        codec = stream.codec_context
+        codec.thread_count = threads
         held: tuple[av.VideoFrame, Fraction] | None = None
         start: Fraction | None = None
         index = 0
         rate = stream.average_rate or stream.guessed_rate or 25
         last_step = 1 / Fraction(rate)
         try:
-            for frame in container.decode(stream):
-                t = _exact_time(frame, index * last_step)
-                start = t if start is None else start
-                t -= start
-                if held is not None:
-                    last_step = max(t - held[1], Fraction(1, 10**6))
-                    yield _source_frame(index, held[0], held[1], t)
-                    index += 1
-                held = (frame, t)
+            for packet in container.demux(stream):
+                if wanted is not None and start is not None and packet.pts is not None and packet.time_base:
+                    begins = packet.pts * Fraction(packet.time_base) - start
+                    lasts = packet.duration * Fraction(packet.time_base) if packet.duration else last_step
+                    codec.skip_frame = "DEFAULT" if wanted(begins, begins + lasts) else "NONREF"
+                for frame in codec.decode(packet):
+                    t = _exact_time(frame, index * last_step)
+                    start = t if start is None else start
+                    t -= start
+                    if held is not None:
+                        last_step = max(t - held[1], Fraction(1, 10**6))
+                        yield _source_frame(index, held[0], held[1], t)
+                        index += 1
+                    held = (frame, t)
         except av.FFmpegError as error:
             if held is None:
                 raise MediaToolError(TOOL, "decoding failed", str(error)) from error
@@ -186,17 +200,32 @@ class PipedPicture:
 
 
 def lazy_frames_inprocess(
-    path: str, geometry: AnalysisGeometry, fps: float, timeout_s: float, threads: int = 1
+    path: str,
+    geometry: AnalysisGeometry,
+    fps: float,
+    timeout_s: float,
+    threads: int = 1,
+    wanted: Callable[[int], bool] | None = None,
 ) -> Iterator[LazyFrame]:
     """``decode_frames``' frames, each converted only when asked: no ffmpeg process and no pipe. A
     repeated source frame is one picture, converted once per size. The time limit is checked
     between frames (a decode in this process cannot be killed mid-call as an ffmpeg process can).
-    ``geometry`` is unused here (every size is asked for by the pass), kept for one signature."""
+    ``geometry`` is unused here (every size is asked for by the pass), kept for one signature.
+
+    ``wanted(index)``: whether the caller needs the picture of analysis frame ``index`` as it is,
+    asked as the frames are decoded; a source frame none of whose analysis frames is wanted may be
+    skipped by the codec (``source_frames``), and its analysis frames then show the frame before."""
     del geometry
     selector = RateSelector(fps)
     started = time.monotonic()
     index = 0
-    for frame in source_frames(path, threads):
+    rate = Fraction(fps)
+
+    def wanted_span(begins: Fraction, ends: Fraction) -> bool:
+        first, end = _round_near(begins * rate), _round_near(ends * rate)
+        return any(wanted(k) for k in range(first, max(first + 1, end)))
+
+    for frame in source_frames(path, threads, wanted_span if wanted is not None else None):
         for _ in range(selector.take(frame)):
             yield LazyFrame(index, index / fps, frame)
             index += 1
@@ -205,9 +234,16 @@ def lazy_frames_inprocess(
 
 
 def lazy_frames_piped(
-    path: str, geometry: AnalysisGeometry, fps: float, timeout_s: float, threads: int = 1
+    path: str,
+    geometry: AnalysisGeometry,
+    fps: float,
+    timeout_s: float,
+    threads: int = 1,
+    wanted: Callable[[int], bool] | None = None,
 ) -> Iterator[LazyFrame]:
-    """``decode_frames``' frames as ``LazyFrame``s: ffmpeg has converted every one at ``geometry``."""
+    """``decode_frames``' frames as ``LazyFrame``s: ffmpeg has converted every one at ``geometry``
+    (``wanted`` is not asked: ffmpeg decodes every frame)."""
+    del wanted
     for frame in decode_frames(path, geometry, fps, timeout_s, threads):
         yield LazyFrame(frame.index, frame.t, PipedPicture(frame.rgb))
 

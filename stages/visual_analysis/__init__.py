@@ -209,7 +209,8 @@ class VisualAnalysisStage(Stage):
             )
             cascade = Cascade(state, gate, PendingShot(max_bytes=int(self.cascade_buffer_mb * 2**20)))
             decode = LAZY_DECODERS[self.decoder]
-            cascade.run(decode(local_media(work), geometry, fps, timeout, self.decode_threads))
+            frames = decode(local_media(work), geometry, fps, timeout, self.decode_threads, wanted=cascade.wants)
+            cascade.run(frames)
         finally:
             landmarker.close()
         self._assemble(work, geometry, fps, state)

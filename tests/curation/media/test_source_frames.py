@@ -16,7 +16,7 @@ import pytest
 
 from curation.media.ffmpeg_runner import MediaTimeoutError, MediaToolError
 from curation.media.frame_source import AnalysisGeometry, decode_frames
-from curation.media.source_frames import RateSelector, decode_frames_inprocess, source_frames
+from curation.media.source_frames import RateSelector, decode_frames_inprocess, lazy_frames_inprocess, source_frames
 
 # fantasy: 23.976 fps; cosmos: 25 fps with a ragged average rate; panda: 30 fps; nemo: 2 fps
 CLIPS = ("fantasy_end0.1.mp4", "cosmos_test_video_30s.mp4", "panda_Mzl-wJTRtBg.16.mp4", "nemo_test_video.mp4")
@@ -126,3 +126,19 @@ def test_decode_frames_inprocess_stops_past_its_time_limit(shared_media: Path) -
     frames = decode_frames_inprocess(str(shared_media / "fantasy_end0.1.mp4"), AnalysisGeometry(64, 64, 0.1), 25.0, 0)
     with pytest.raises(MediaTimeoutError, match="longer than 0 s"):
         list(frames)
+
+
+@pytest.mark.parametrize("clip", ["panda_Mzl-wJTRtBg.16.mp4", "v2d_test_video.mp4"])  # H.264 with B-frames
+def test_frames_not_wanted_may_be_skipped_and_the_wanted_ones_are_the_same_pictures(shared_media: Path, clip: str):
+    # the coarse pass's frames (every fifth) and the frame before each, as the analysis asks
+    path = str(shared_media / clip)
+    wanted = [k for k in range(300) if k % 5 in (0, 4)]
+    every = list(itertools.islice(lazy_frames_inprocess(path, None, 25.0, 600), 300))
+    lean = list(itertools.islice(lazy_frames_inprocess(path, None, 25.0, 600, wanted=lambda k: k % 5 in (0, 4)), 300))
+    assert [(f.index, f.t) for f in lean] == [(f.index, f.t) for f in every]
+    geometry = AnalysisGeometry.for_source(every[0].picture.display_width, every[0].picture.display_height, 256)
+    for k in wanted:
+        assert np.array_equal(lean[k].rgb(geometry), every[k].rgb(geometry)), k
+    # the codec skipped some of the others: their frames show the picture before them
+    pictures = {id(f.picture) for f in lean}
+    assert len(pictures) < len({id(f.picture) for f in every})
