@@ -99,8 +99,10 @@ class Cascade:
         pending, gate = self.pending, self.gate
         if look.candidate and not pending.active:
             # From the look-back, but not from before the shot: a cut found at a coarse frame lies
-            # somewhere in the coarse step before it, which the fine pass's detector pins down.
-            shot_start = pending.evidence_from - (gate.coarse_every - 1)
+            # somewhere in the coarse step before it, so the fine pass starts at the coarse frame
+            # before, whose detector then finds the cut itself (a span cannot report its own first
+            # frame as a cut).
+            shot_start = pending.evidence_from - gate.coarse_every
             pending.begin(max(self.held[0].index, shot_start))
         if not pending.active:
             return
