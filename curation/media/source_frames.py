@@ -42,7 +42,7 @@ class SourceFrame:
     display_height: int
     frame: av.VideoFrame | None
     rotation: int = 0  # degrees counter-clockwise, a multiple of 90
-    _rgb: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
+    _rgb: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
 
     def rgb(self, geometry: AnalysisGeometry) -> np.ndarray:
         """The frame upright at ``geometry``'s size, (height, width, 3) uint8; converted once."""
@@ -54,6 +54,25 @@ class SourceFrame:
             width, height = (geometry.height, geometry.width) if turned else key
             # INTER_AREA's equivalent: what ffmpeg's ``scale=...:flags=area`` uses in decode_frames.
             rgb = self.frame.reformat(width, height, "rgb24", interpolation="AREA").to_ndarray()
+            if self.rotation:
+                rgb = np.ascontiguousarray(np.rot90(rgb, k=self.rotation // 90))
+            self._rgb[key] = rgb
+        return self._rgb[key]
+
+    def small(self, geometry: AnalysisGeometry) -> np.ndarray:
+        """The frame upright at ``geometry``'s size for measuring, not for a model: scaled in its own
+        pixel format and then turned into RGB without scaling, which swscale does about three times
+        faster than scaling straight into RGB (0.3 ms against 0.9 ms a 256-px picture of a 360p
+        frame), the luma the same and the colours within about a grey level (chroma is
+        interpolated differently). Converted once."""
+        key = (geometry.width, geometry.height, "small")
+        if key not in self._rgb:
+            if self.frame is None:
+                raise ValueError(f"frame {self.index} was released before it was converted at {key[:2]}")
+            turned = self.rotation % 180 != 0
+            width, height = (geometry.height, geometry.width) if turned else key[:2]
+            scaled = self.frame.reformat(width, height, self.frame.format.name, interpolation="AREA")
+            rgb = scaled.reformat(format="rgb24").to_ndarray()
             if self.rotation:
                 rgb = np.ascontiguousarray(np.rot90(rgb, k=self.rotation // 90))
             self._rgb[key] = rgb
@@ -173,6 +192,10 @@ class LazyFrame:
     def rgb(self, geometry: AnalysisGeometry) -> np.ndarray:
         return self.picture.rgb(geometry)
 
+    def small(self, geometry: AnalysisGeometry) -> np.ndarray:
+        """A small picture to measure (quality, shots, the face detector), not the analysis frame."""
+        return self.picture.small(geometry)
+
     @property
     def nbytes(self) -> int:
         return self.picture.nbytes
@@ -193,6 +216,9 @@ class PipedPicture:
         if key not in self._rgb:
             self._rgb[key] = cv2.resize(self.analysis, key, interpolation=cv2.INTER_AREA)
         return self._rgb[key]
+
+    def small(self, geometry: AnalysisGeometry) -> np.ndarray:
+        return self.rgb(geometry)
 
     @property
     def nbytes(self) -> int:

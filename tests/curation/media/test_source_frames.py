@@ -142,3 +142,15 @@ def test_frames_not_wanted_may_be_skipped_and_the_wanted_ones_are_the_same_pictu
     # the codec skipped some of the others: their frames show the picture before them
     pictures = {id(f.picture) for f in lean}
     assert len(pictures) < len({id(f.picture) for f in every})
+
+
+def test_a_small_picture_to_measure_is_the_scaled_frame_with_the_same_luma(shared_media: Path, tmp_path: Path):
+    rotated = hm.rotated_clockwise_90(hm.marker_clip(tmp_path / "marker.mp4"), tmp_path / "rotated.mp4")
+    for path in (str(shared_media / "panda_Mzl-wJTRtBg.16.mp4"), str(rotated)):
+        for frame in itertools.islice(source_frames(path), 0, 50, 10):
+            geometry = AnalysisGeometry.for_source(frame.display_width, frame.display_height, 64)
+            small, exact = frame.small(geometry), frame.rgb(geometry)
+            assert small.shape == exact.shape and small is frame.small(geometry)  # converted once
+            assert np.abs(small.astype(np.int16) - exact).mean() < 2.5  # chroma interpolated otherwise
+            grey = small.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+            assert abs(grey.mean() - (exact.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])).mean()) < 0.5
