@@ -83,12 +83,9 @@ def ray_session() -> Iterator[str]:
     """A local two-CPU Ray shared by every test that needs one; yields its GCS address."""
     import ray
 
-    from curation.runtime.ray_executor import quiet_ray_data
-
     if not ray.is_initialized():
         # address="local": never join another Ray that happens to run on this machine.
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
-    quiet_ray_data()
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 

@@ -115,17 +115,33 @@ def stream_videos(
     pools[0].queue.extend((task, task) for task in tasks)
     running: dict[Any, tuple[int, Any, VideoTask]] = {}  # run() reference -> (pool, actor, task)
     deaths: dict[str, int] = {}
+    lost_in_setup = [0] * len(pools)
     try:
         while running or any(p.queue for p in pools):
             _dispatch(pools, running)
             waiting = list(running) + [ref for p in pools for ref in p.starting]
             (done,), _ = ray.wait(waiting, num_returns=1)
-            placed = next((p for p in pools if done in p.starting), None)
+            placed = next((i for i, p in enumerate(pools) if done in p.starting), None)
             if placed is not None:
-                ray.get(done)  # a stage whose setup fails stops the run, with its error
-                actor, free_already = placed.starting.pop(done)
+                pool = pools[placed]
+                actor, free_already = pool.starting.pop(done)
+                try:
+                    ray.get(done)  # a stage whose setup fails stops the run, with its error
+                except lost_worker as err:
+                    # Gone in its setup, or before its answer arrived (a worker that dies within
+                    # milliseconds of starting a video can take ready()'s reply with it). A video it
+                    # holds starts over when that video's own reference fails; an idle one is replaced.
+                    lost_in_setup[placed] += 1
+                    if lost_in_setup[placed] > RETRIES + sizes[placed][1]:  # each actor once, and a few more
+                        raise RuntimeError(f"the workers of pool {placed} keep dying as they start") from err
+                    busy = any(a is actor for _, a, _ in running.values())
+                    if not busy and actor in pool.actors:
+                        if actor in pool.free:
+                            pool.free.remove(actor)
+                        _replace(pool, actor, remotes[placed])
+                    continue
                 if not free_already:
-                    placed.free.append(actor)
+                    pool.free.append(actor)
                 continue
             index, actor, task = running.pop(done)
             pool = pools[index]
@@ -133,10 +149,7 @@ def stream_videos(
             try:
                 result = ray.get(done)
             except lost_worker as err:
-                pool.actors.remove(actor)
-                replacement = remotes[index].remote()
-                pool.actors.append(replacement)
-                pool.starting[replacement.ready.remote()] = (replacement, False)
+                _replace(pool, actor, remotes[index])
                 deaths[task.video_id] = deaths.get(task.video_id, 0) + 1
                 if deaths[task.video_id] <= RETRIES:
                     pools[0].queue.appendleft((task, task))
@@ -152,6 +165,15 @@ def stream_videos(
         for pool in pools:
             for actor in pool.actors:
                 ray.kill(actor)
+
+
+def _replace(pool: Pool, actor: Any, remote: Any) -> None:
+    """A new actor in place of one whose worker died; it joins the pool's free actors once Ray
+    has placed it and its setup is done."""
+    pool.actors.remove(actor)
+    replacement = remote.remote()
+    pool.actors.append(replacement)
+    pool.starting[replacement.ready.remote()] = (replacement, False)
 
 
 def _dispatch(pools: list[Pool], running: dict[Any, tuple[int, Any, VideoTask]]) -> None:

@@ -57,20 +57,7 @@ def start_ray(
             runtime_env=runtime_env,
             _system_config={"metrics_report_interval_ms": 2000},
         )
-    quiet_ray_data()
     return getattr(context, "dashboard_url", None) or None
-
-
-def quiet_ray_data() -> None:
-    """The CLI shows its own progress; Ray Data's per-operator log lines would bury it."""
-    import logging
-
-    import ray.data
-
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def stage_groups(stages: list[Stage]) -> list[list[Stage]]:

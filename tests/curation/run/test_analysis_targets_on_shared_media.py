@@ -2,7 +2,7 @@
 
 Every ``talking_head`` clip yields a usable performer track covering at least 90 % of its shot;
 every ``no_face`` clip ends rejected ``no_face`` or for a quality reason checked before faces;
-nothing fails. Four ``no_face`` labels are known exceptions, each looked at: clips that do show
+nothing fails. Five ``no_face`` labels are known exceptions, each looked at: clips that do show
 people (label errors) and false detections, listed with the reason they get, so that any new
 deviation fails here.
 """
@@ -23,11 +23,16 @@ QUALITY_BEFORE_FACES = {"low_quality", "shot_too_short"}
 # when every frame was landmarked) read no_face, as labelled, and one clip changed the other way.
 KNOWN_NO_FACE_EXCEPTIONS = {
     "panda_R_YVZHusX4w.6.mp4": ("face_too_small", "label error: two people, both seen small"),
-    "panda_mxB5DCinF0I.7.mp4": ("multiple_faces", "label error: three men at a table"),
+    # multiple_faces when every frame was landmarked; the cascade skips the shot on its coarse
+    # evidence (a face on 24 % of coarse frames, the men mostly in profile) and says so
+    "panda_mxB5DCinF0I.7.mp4": ("face_coverage_low", "label error: three men at a table"),
     "panda_3blNgn1nul0.0.mp4": ("face_coverage_low", "false face: a round dark pitcher, found on tiles"),
     # no_face when every frame was landmarked (no track held it 0.4 s): the coarse pass's detector,
     # confirmed by the landmarker on its crop, sees a ~36 px face on 11 % of its frames
     "panda_2uHKKUBTWjY.1.mp4": ("face_too_small", "a street with cars and houses, no face seen by eye"),
+    # no_face when every frame was landmarked; the detector, confirmed by the landmarker on its
+    # crop, finds the generated cat's and dog's faces on 12 % of the coarse frames
+    "minrf_output.mp4": ("face_coverage_low", "false faces: a grid of generated animals and objects"),
 }
 
 
@@ -62,4 +67,4 @@ def test_analysis_targets_on_the_labelled_clips(
     assert not wrong
     no_face = [e for e in wanted if e.label == "no_face"]
     as_labelled = sum(videos[e.file]["reason"] in {"no_face", *QUALITY_BEFORE_FACES} for e in no_face)
-    assert as_labelled == len(no_face) - len(KNOWN_NO_FACE_EXCEPTIONS) == 53
+    assert as_labelled == len(no_face) - len(KNOWN_NO_FACE_EXCEPTIONS) == 52

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
+
 from curation.run.ledger import Ledger
 from curation.run.run_store import RunStore
 from curation.run.video_task import VideoTask
@@ -97,3 +99,46 @@ def test_a_worker_that_dies_is_replaced_and_its_video_starts_over(ray_session: s
     assert all(o.state == "rejected" for v, o in outcomes.items() if v != "v4")
     record = Ledger(RunStore(str(store))).record("v4", 0)
     assert record.state == "failed" and record.reason == Reason.ERROR
+
+
+@dataclass
+class DiesInSetup(Stage):
+    """Kills the first worker that sets it up (an exclusive marker file picks one), or every one
+    (``always``)."""
+
+    name: ClassVar[str] = "dies_in_setup"
+    resources: ClassVar[Resources] = Resources(cpus=0.5)
+    marker_dir: str = ""
+    always: bool = False
+
+    def setup(self) -> None:
+        if self.always:
+            os._exit(1)
+        try:
+            os.close(os.open(Path(self.marker_dir) / "setup.died", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+        os._exit(1)
+
+    def process(self, work: VideoWork) -> VideoWork:
+        work.reject(self.name, Reason.NO_SEGMENTS, str(os.getpid()))
+        return work
+
+
+def test_a_worker_that_dies_as_it_starts_is_replaced(ray_session: str, tmp_path: Path) -> None:
+    import ray.cloudpickle
+
+    from curation.runtime.ray_executor import make_executor
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(tmp_path / "run"), 0, True) for i in range(6)]
+    outcomes = list(make_executor("ray").run_videos([DiesInSetup(marker_dir=str(markers))], tasks))
+    assert (markers / "setup.died").exists()  # one worker did die
+    assert sorted(o.video_id for o in outcomes) == [f"v{i}" for i in range(6)]
+    assert {o.state for o in outcomes} == {"rejected"}
+    # workers that can never start stop the run with a clear error instead of retrying forever
+    tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(tmp_path / "run2"), 0, True) for i in range(2)]
+    with pytest.raises(RuntimeError, match="keep dying as they start"):
+        list(make_executor("ray").run_videos([DiesInSetup(always=True)], tasks))
