@@ -112,6 +112,12 @@ def five_keypoints(landmarks_px: np.ndarray) -> np.ndarray:
     ).astype(np.float32)
 
 
+def face_height_px(landmarks_px: np.ndarray) -> float:
+    """Forehead top to chin bottom, in the landmarks' pixels (the ``face_height`` signal)."""
+    top, chin = landmarks_px[FOREHEAD_TOP], landmarks_px[CHIN_BOTTOM]
+    return math.hypot(float(top[0] - chin[0]), float(top[1] - chin[1]))
+
+
 def face_signals(
     landmarks_px: np.ndarray,
     blendshapes: np.ndarray,
@@ -123,9 +129,8 @@ def face_signals(
     ``mouth_dark`` needs the frame's pixels, so the caller that has them measures it."""
     # Plain floats: this runs for every face on every landmarked frame, and numpy's per-call
     # overhead on two-element means was most of its cost.
-    top, chin = landmarks_px[FOREHEAD_TOP], landmarks_px[CHIN_BOTTOM]
     upper, lower = landmarks_px[UPPER_INNER_LIP], landmarks_px[LOWER_INNER_LIP]
-    face_height = math.hypot(float(top[0] - chin[0]), float(top[1] - chin[1]))
+    face_height = face_height_px(landmarks_px)
     lip_gap = math.hypot(float(upper[0] - lower[0]), float(upper[1] - lower[1]))
     b = blendshapes.tolist()
 

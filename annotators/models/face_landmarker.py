@@ -5,8 +5,6 @@ which is what makes it fast; it needs strictly increasing timestamps, so use one
 video and ``close`` it at the end (a ``with`` block does).
 """
 
-import itertools
-import operator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +13,10 @@ import numpy as np
 from annotators.face.face_signals import FaceSignals, face_signals
 from annotators.face.head_pose import head_pose_degrees
 from annotators.face.mouth_darkness import mouth_darkness
+from annotators.models.landmarker_results import RawFace, detect_faces
 from annotators.models.mediapipe_exit import close_before_exit
 from annotators.models.model_wrapper import ModelWrapper
 from curation.models.model_store import resolve
-
-_XYZ = operator.attrgetter("x", "y", "z")
 
 
 @dataclass(frozen=True)
@@ -44,9 +41,13 @@ class FaceLandmarkerAnnotator(ModelWrapper):
         min_detection_confidence: float = 0.5,
         min_presence_confidence: float = 0.5,
         video_mode: bool = True,
+        blendshapes: bool = True,
     ) -> None:
         self.model_path = Path(model_path) if model_path else resolve("face_landmarker")
         self.max_faces = max_faces
+        # Without blendshapes (a confirmation needs only landmarks and pose) the blendshape model
+        # does not run: the same landmarks and matrices, about 1 ms a face less. ``detect`` needs them.
+        self.blendshapes = blendshapes
         self.min_detection_confidence = min_detection_confidence
         self.min_presence_confidence = min_presence_confidence
         self.video_mode = video_mode
@@ -72,7 +73,7 @@ class FaceLandmarkerAnnotator(ModelWrapper):
             min_face_detection_confidence=self.min_detection_confidence,
             min_face_presence_confidence=self.min_presence_confidence,
             min_tracking_confidence=0.5,
-            output_face_blendshapes=True,
+            output_face_blendshapes=self.blendshapes,
             output_facial_transformation_matrixes=True,
         )
         self._landmarker = vision.FaceLandmarker.create_from_options(options)
@@ -86,29 +87,37 @@ class FaceLandmarkerAnnotator(ModelWrapper):
             self._finalizer()
             self._landmarker = None
 
-    def detect(self, rgb: np.ndarray, t_seconds: float = 0.0) -> list[FaceObservation]:
+    def detect_raw(self, rgb: np.ndarray, t_seconds: float = 0.0) -> list[RawFace]:
+        """The faces as the landmarker returns them (normalised landmarks, blendshapes, matrix)."""
         import mediapipe as mp
 
         self.setup()
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        timestamp = None
         if self.video_mode:
             timestamp = max(int(round(t_seconds * 1000)), self._last_ms + 1)
             self._last_ms = timestamp
-            result = self._landmarker.detect_for_video(image, timestamp)
-        else:
-            result = self._landmarker.detect(image)
+        return detect_faces(self._landmarker, image, timestamp)
+
+    def detect(self, rgb: np.ndarray, t_seconds: float = 0.0) -> list[FaceObservation]:
+        if not self.blendshapes:
+            raise ValueError("detect needs the blendshapes: this landmarker was built without them (detect_raw)")
         height, width = rgb.shape[:2]
         to_pixels = np.array([width, height, width], dtype=np.float32)
         faces = []
-        for i, points in enumerate(result.face_landmarks):
-            xyz = itertools.chain.from_iterable(map(_XYZ, points))
-            landmarks = np.fromiter(xyz, np.float32, 3 * len(points)).reshape(-1, 3) * to_pixels
-            blend = np.array([c.score for c in result.face_blendshapes[i]], dtype=np.float32)
-            pose = head_pose_degrees(np.asarray(result.facial_transformation_matrixes[i]))
-            box = np.array(
-                [landmarks[:, 0].min(), landmarks[:, 1].min(), landmarks[:, 0].max(), landmarks[:, 1].max()],
-                dtype=np.float32,
-            )
+        for raw in self.detect_raw(rgb, t_seconds):
+            landmarks = raw.landmarks * to_pixels
+            pose = head_pose_degrees(raw.matrix)
+            box = landmark_box(landmarks)
             darkness = mouth_darkness(rgb, landmarks, float(box[3] - box[1]))
-            faces.append(FaceObservation(box, landmarks, blend, face_signals(landmarks, blend, pose, darkness)))
+            signals = face_signals(landmarks, raw.blendshapes, pose, darkness)
+            faces.append(FaceObservation(box, landmarks, raw.blendshapes, signals))
         return faces
+
+
+def landmark_box(landmarks: np.ndarray) -> np.ndarray:
+    """(4,) float32 x0, y0, x1, y1: the landmarks' extent."""
+    return np.array(
+        [landmarks[:, 0].min(), landmarks[:, 1].min(), landmarks[:, 0].max(), landmarks[:, 1].max()],
+        dtype=np.float32,
+    )

@@ -14,7 +14,6 @@ import numpy as np
 from annotators.duplicates.perceptual_hash import phash64
 from annotators.face.coarse_evidence import CoarseFace, CompetingRule, summarize
 from annotators.face.face_crops import body_crop, face_crop, frame_thumbnail
-from annotators.face.face_signals import SIGNAL_NAMES
 from annotators.face.face_tracker import box_iou
 from annotators.face.landmark_gate import LandmarkGate
 from annotators.face.small_face_finder import SmallFaceFinder, merge_boxes
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 THUMB_SHORT_SIDE = 128
 SHARPNESS_SHORT_SIDE = 256
-_HEIGHT, _YAW, _PITCH = (SIGNAL_NAMES.index(name) for name in ("face_height", "yaw", "pitch"))
 
 
 @dataclass(frozen=True)
@@ -205,11 +203,9 @@ class VideoPass:
         frame would make a shot pending. Each keeps the confirmation's height and pose."""
         confirmed: list[CoarseFace] = []
         for box in merge_boxes([(-k, box) for k, box in enumerate(found)]):
-            face = self.finder.landmarks_on_crop(frame.rgb(self.geometry), box)
+            face = self.finder.confirm_on_crop(frame.rgb(self.geometry), box)
             if face is not None and _new(face.box, [c.box for c in confirmed]):
-                values = face.signals.values
-                height = float(values[_HEIGHT]) / self.geometry.scale
-                confirmed.append(CoarseFace(face.box, height, float(values[_YAW]), float(values[_PITCH])))
+                confirmed.append(CoarseFace(face.box, face.height_px / self.geometry.scale, face.yaw, face.pitch))
         return confirmed
 
     def _small_faces(

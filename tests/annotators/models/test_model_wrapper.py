@@ -18,8 +18,8 @@ from annotators.models.model_wrapper import ModelWrapper
 from annotators.models.voice_activity import VoiceActivityDetector
 from curation.models.model_catalog import MODEL_CATALOG
 
-# the protocol, a path helper, a network, MediaPipe's exit hook
-NOT_WRAPPERS = {"model_wrapper", "model_location", "syncnet_network", "mediapipe_exit"}
+# the protocol, a path helper, a network, MediaPipe's exit hook and its result reader
+NOT_WRAPPERS = {"model_wrapper", "model_location", "syncnet_network", "mediapipe_exit", "landmarker_results"}
 
 
 def wrapper_classes() -> dict[str, list[type]]:
