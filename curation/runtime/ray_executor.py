@@ -47,7 +47,10 @@ def start_ray(
         # "local": a private Ray. Without it ray.init() joins whatever cluster was last started on
         # this machine (Ray's ray_current_cluster file), sharing someone else's instance.
         # Metrics reach the Prometheus endpoint every 2 s instead of 10: a short run's last
-        # counts are there before it exits.
+        # counts are there before it exits. An idle task worker is kept for a minute instead of
+        # a second: once the actor pools hold every CPU, Ray's default killed the worker that ran
+        # the first tasks, and the run's closing tasks (manifests) started a new process, 0.5-1 s
+        # of CPU and a second of wall on a one-CPU run (of 28 s for the 8 talking heads).
         context = ray.init(
             address="local",
             num_cpus=workers,
@@ -55,7 +58,7 @@ def start_ray(
             log_to_driver=log_to_driver,
             logging_level="WARNING",
             runtime_env=runtime_env,
-            _system_config={"metrics_report_interval_ms": 2000},
+            _system_config={"metrics_report_interval_ms": 2000, "idle_worker_killing_time_threshold_ms": 60_000},
         )
     return getattr(context, "dashboard_url", None) or None
 
