@@ -97,7 +97,7 @@ class ShotRow:
     frozen_frac: F32 = None  # fraction of frames identical to the previous one
     motion: F32 = None  # mean absolute frame difference, 0..255
     noise: F32 = None  # image noise standard deviation in grey levels (Immerkaer)
-    audio_loudness_db: F32 = None  # RMS dBFS of the shot's audio
+    audio_loudness_db: F32 = None  # RMS dBFS of the shot's audio; null in a video without a usable shot (not decoded)
     audio_clipping_frac: F32 = None  # fraction of samples at full scale
     n_faces_max: I32 = None
     performer_track_id: Str = None

@@ -19,6 +19,12 @@ times the pipeline once per variant after the floors, so the variants are compar
 minutes; ``wall_seconds`` is the first variant's and ``variant_wall_seconds`` holds each one's
 best. ``apps.bench.analysis_cpu`` measures the same variants in CPU seconds.
 
+Two pairs of floors, in the same rounds: decoded as the stage decodes (``visual_analysis.decoder``,
+in process by default: the stage's own decoder, the stricter floor), and decoded by ffmpeg's pipe,
+the floor ARCHITECTURE.md names ("ffmpeg decoding the same file at the same analysis settings")
+and the one issue 17's targets were set against, before the stage decoded in process. A stage
+that decodes through ffmpeg has one pair only.
+
 Start-up is timed the same way on both sides: the floors start their worker processes (Python,
 imports, the model) inside the clock, as the pipeline starts its actors inside its own; Ray
 itself is up and has run one job before the clock, like a cluster that is already running.
@@ -63,14 +69,33 @@ class AnalysisBenchResult:
     landmarked_frac: float = 1.0  # the share of analysis frames the landmarker ran on (the reference variant's)
     variant_wall_seconds: dict[str, float] = field(default_factory=dict)
     variant_all_wall_seconds: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    # the floors decoded by ffmpeg's pipe (the same as the two above when the stage decodes so)
+    ffmpeg_decode_floor_seconds: float = 0.0
+    ffmpeg_model_floor_seconds: float = 0.0
+    all_ffmpeg_model_floor_seconds: tuple[float, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         data["ratio_to_floor"] = self.wall_seconds / self.decode_floor_seconds
         data["ratio_to_model_floor"] = self.wall_seconds / self.model_floor_seconds
+        data["ratio_to_ffmpeg_floor"] = self.wall_seconds / self.ffmpeg_decode_floor_seconds
+        data["ratio_to_ffmpeg_model_floor"] = self.wall_seconds / self.ffmpeg_model_floor_seconds
         data["realtime"] = self.video_seconds / self.wall_seconds
         data["realtime_per_core"] = self.video_seconds / self.wall_seconds / self.workers
         return data
+
+
+@dataclass(frozen=True)
+class RoundFigures:
+    """One round of one worker count: the floors' and the pipeline's seconds, peak memory."""
+
+    decode_floor: float
+    model_floor: float
+    ffmpeg_decode_floor: float
+    ffmpeg_model_floor: float
+    wall: float
+    peak_rss_mb: float
+    peak_total_rss_mb: float
 
 
 def summarise_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -84,6 +109,10 @@ def summarise_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
         first, last = results[0], results[-1]
         summary["scaling_speedup"] = first["wall_seconds"] / last["wall_seconds"]
         summary["model_floor_scaling_speedup"] = first["model_floor_seconds"] / last["model_floor_seconds"]
+        if first.get("ffmpeg_model_floor_seconds") and last.get("ffmpeg_model_floor_seconds"):
+            summary["ffmpeg_model_floor_scaling_speedup"] = (
+                first["ffmpeg_model_floor_seconds"] / last["ffmpeg_model_floor_seconds"]
+            )
     return summary
 
 
@@ -125,7 +154,7 @@ def run_analysis_bench(
     stage = next(iter(workflows.values())).stage("visual_analysis")
     infos: dict[str, MediaInfo] = {f: probe_media(f) for f in files}
     model = resolve("face_landmarker")
-    runs: dict[int, list[tuple[float, float, float, float, float]]] = {w: [] for w in worker_counts}
+    runs: dict[int, list[RoundFigures]] = {w: [] for w in worker_counts}
     variant_walls: dict[int, dict[str, list[float]]] = {w: {name: [] for name in variants} for w in worker_counts}
     landmarked_shares: dict[int, float] = {}
     frames = 0
@@ -139,16 +168,25 @@ def run_analysis_bench(
             with confined_to_cpus(workers):
                 start_ray(None, workers)
                 _warm_up_ray(workers)
-                decode_s, frames = measure_floor("decode", infos, *settings, decoder=stage.decoder)
-                model_s, _ = measure_floor("model", infos, *settings, decoder=stage.decoder)
+                floors = {}
+                for decoder in dict.fromkeys((stage.decoder, "ffmpeg")):
+                    decode_s, frames = measure_floor("decode", infos, *settings, decoder=decoder)
+                    model_s, _ = measure_floor("model", infos, *settings, decoder=decoder)
+                    floors[decoder] = (decode_s, model_s)
                 timings = {name: _time_pipeline(files, workflows[name], workers) for name in order}
                 ray.shutdown()
             for name, (wall, *_) in timings.items():
                 variant_walls[workers][name].append(wall)
             wall, _, _, landmarked = timings[names[0]]
-            peak = max(t[1] for t in timings.values())
-            total_peak = max(t[2] for t in timings.values())
-            runs[workers].append((decode_s, model_s, wall, peak, total_peak))
+            runs[workers].append(
+                RoundFigures(
+                    *floors[stage.decoder],
+                    *floors["ffmpeg"],
+                    wall,
+                    max(t[1] for t in timings.values()),
+                    max(t[2] for t in timings.values()),
+                )
+            )
             landmarked_shares[workers] = landmarked
     results = [best_of_rounds(workers, runs[workers], files, infos, frames) for workers in worker_counts]
     for result in results:
@@ -170,28 +208,25 @@ def round_order(names: list[str], round_index: int) -> list[str]:
 
 
 def best_of_rounds(
-    workers: int,
-    runs: list[tuple[float, float, float, float, float]],
-    files: list[str],
-    infos: dict[str, MediaInfo],
-    frames: int,
+    workers: int, runs: list[RoundFigures], files: list[str], infos: dict[str, MediaInfo], frames: int
 ) -> AnalysisBenchResult:
-    """One worker count's result from its rounds ``(decode, model floor, pipeline wall, peak RSS of
-    the largest process, peak RSS of the tree)``: the fastest of each time, the largest memory."""
-    decode_runs, model_runs, pipeline_runs, peaks, total_peaks = zip(*runs, strict=True)
+    """One worker count's result from its rounds: the fastest of each time, the largest memory."""
     return AnalysisBenchResult(
         workers=workers,
         files=len(files),
         video_seconds=sum(i.duration_s for i in infos.values()),
         frames=frames,
-        wall_seconds=min(pipeline_runs),
-        decode_floor_seconds=min(decode_runs),
-        model_floor_seconds=min(model_runs),
-        peak_rss_mb=max(peaks),
-        peak_total_rss_mb=max(total_peaks),
+        wall_seconds=min(r.wall for r in runs),
+        decode_floor_seconds=min(r.decode_floor for r in runs),
+        model_floor_seconds=min(r.model_floor for r in runs),
+        peak_rss_mb=max(r.peak_rss_mb for r in runs),
+        peak_total_rss_mb=max(r.peak_total_rss_mb for r in runs),
         repeat=len(runs),
-        all_wall_seconds=tuple(pipeline_runs),
-        all_model_floor_seconds=tuple(model_runs),
+        all_wall_seconds=tuple(r.wall for r in runs),
+        all_model_floor_seconds=tuple(r.model_floor for r in runs),
+        ffmpeg_decode_floor_seconds=min(r.ffmpeg_decode_floor for r in runs),
+        ffmpeg_model_floor_seconds=min(r.ffmpeg_model_floor for r in runs),
+        all_ffmpeg_model_floor_seconds=tuple(r.ffmpeg_model_floor for r in runs),
     )
 
 

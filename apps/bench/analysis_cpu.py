@@ -36,7 +36,7 @@ from curation.ingest.content_id import identify_input
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
 
-ANALYSIS_STAGES = ("probe", "visual_analysis", "audio_analysis", "performer_filter")
+ANALYSIS_STAGES = ("probe", "visual_analysis", "performer_filter", "audio_analysis")  # the analysis workflow's
 T = TypeVar("T")
 
 

@@ -36,7 +36,7 @@ from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
 
-BENCH_STAGES = ("probe", "visual_analysis", "audio_analysis", "performer_filter", "speech", "states")
+BENCH_STAGES = ("probe", "visual_analysis", "performer_filter", "audio_analysis", "speech", "states")
 # The spliced conversations of one benchmark are one run, as an ingestion of one show would be:
 # identities across them, then voices matched to faces on all of their evidence.
 RUN_STAGES = ("identity", "voice_identities")

@@ -30,8 +30,8 @@ def analyse(
     stages: list[Stage] = [
         ProbeStage(),
         visual or VisualAnalysisStage(),
-        AudioAnalysisStage(),
         filter_stage or PerformerFilterStage(),
+        AudioAnalysisStage(),  # as in the workflows: only a video with a usable shot gets its audio decoded
     ]
     for stage in stages:
         stage.setup()

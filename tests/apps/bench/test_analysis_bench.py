@@ -12,13 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from apps.bench.analysis_bench import best_of_rounds, confined_to_cpus, round_order, select_files, summarise_runs
+from apps.bench.analysis_bench import (
+    RoundFigures,
+    best_of_rounds,
+    confined_to_cpus,
+    round_order,
+    select_files,
+    summarise_runs,
+)
 from curation.media.probe import probe_media
 
 LPM_CURATE = Path(sys.executable).with_name("lpm-curate")
 REPORT_KEYS = (
     "video_seconds", "wall_seconds", "decode_floor_seconds", "model_floor_seconds", "ratio_to_floor",
-    "ratio_to_model_floor", "realtime_per_core", "peak_rss_mb",
+    "ratio_to_model_floor", "realtime_per_core", "peak_rss_mb", "ffmpeg_decode_floor_seconds",
+    "ffmpeg_model_floor_seconds", "ratio_to_ffmpeg_floor", "ratio_to_ffmpeg_model_floor",
 )
 
 
@@ -65,6 +73,12 @@ def test_one_round_on_one_clip(shared_media: Path, tmp_path: Path) -> None:
     assert report["all_model_floor_seconds"] == [report["model_floor_seconds"]]
     # The landmarker on every frame costs more than decoding them; the pipeline does both and more.
     assert report["decode_floor_seconds"] < report["model_floor_seconds"] < report["wall_seconds"]
+    # the same two floors decoded by ffmpeg's pipe, in the same round
+    assert report["ffmpeg_decode_floor_seconds"] < report["ffmpeg_model_floor_seconds"]
+    assert report["all_ffmpeg_model_floor_seconds"] == [report["ffmpeg_model_floor_seconds"]]
+    assert report["ratio_to_ffmpeg_model_floor"] == pytest.approx(
+        report["wall_seconds"] / report["ffmpeg_model_floor_seconds"]
+    )
     assert report["ratio_to_model_floor"] == pytest.approx(report["wall_seconds"] / report["model_floor_seconds"])
     assert report["realtime_per_core"] == pytest.approx(3.52 / report["wall_seconds"], rel=0.01)
     assert report["landmarked_frac"] == 1.0  # a talking head from its first frame to its last
@@ -72,12 +86,18 @@ def test_one_round_on_one_clip(shared_media: Path, tmp_path: Path) -> None:
 
 def test_best_of_rounds_takes_each_fastest_time_and_the_largest_memory(shared_media: Path) -> None:
     clip = str(shared_media / "fantasy_end0.1.mp4")
-    rounds = [(2.0, 9.0, 30.0, 500.0, 900.0), (1.5, 11.0, 25.0, 700.0, 800.0), (1.8, 8.0, 40.0, 600.0, 1000.0)]
+    rounds = [
+        RoundFigures(2.0, 9.0, 3.0, 12.0, 30.0, 500.0, 900.0),
+        RoundFigures(1.5, 11.0, 2.5, 10.0, 25.0, 700.0, 800.0),
+        RoundFigures(1.8, 8.0, 2.8, 13.0, 40.0, 600.0, 1000.0),
+    ]
     result = best_of_rounds(1, rounds, [clip], {clip: probe_media(clip)}, 88)
     assert (result.decode_floor_seconds, result.model_floor_seconds, result.wall_seconds) == (1.5, 8.0, 25.0)
+    assert (result.ffmpeg_decode_floor_seconds, result.ffmpeg_model_floor_seconds) == (2.5, 10.0)
     assert (result.peak_rss_mb, result.peak_total_rss_mb) == (700.0, 1000.0)
     assert result.repeat == 3 and result.all_wall_seconds == (30.0, 25.0, 40.0)
     assert result.all_model_floor_seconds == (9.0, 11.0, 8.0)
+    assert result.all_ffmpeg_model_floor_seconds == (12.0, 10.0, 13.0)
     assert result.video_seconds == pytest.approx(3.52, abs=0.01) and result.frames == 88
 
 
@@ -99,11 +119,12 @@ def test_confined_to_cpus_holds_for_child_processes_and_is_undone() -> None:
 
 
 def test_summary_compares_the_first_and_last_worker_counts_for_pipeline_and_model_floor() -> None:
-    one = {"workers": 1, "wall_seconds": 54.0, "model_floor_seconds": 37.0}
-    two = {"workers": 2, "wall_seconds": 30.0, "model_floor_seconds": 20.0}
+    one = {"workers": 1, "wall_seconds": 54.0, "model_floor_seconds": 37.0, "ffmpeg_model_floor_seconds": 60.0}
+    two = {"workers": 2, "wall_seconds": 30.0, "model_floor_seconds": 20.0, "ffmpeg_model_floor_seconds": 40.0}
     summary = summarise_runs([one, two])
     assert summary["workers"] == 2 and summary["by_workers"] == [one, two]
     assert summary["scaling_speedup"] == pytest.approx(1.8)
     assert summary["model_floor_scaling_speedup"] == pytest.approx(1.85)
+    assert summary["ffmpeg_model_floor_scaling_speedup"] == pytest.approx(1.5)
     alone = summarise_runs([one])
     assert "scaling_speedup" not in alone and alone["wall_seconds"] == 54.0

@@ -33,7 +33,7 @@ def test_smoke_is_default_with_its_settings_changed():
 def test_until_cuts_the_base_list_and_a_chain_of_bases_resolves(tmp_path):
     _write(tmp_path, "mine", "name: mine\nextends: analysis\nsettings:\n  probe: {min_duration_s: 2.0}\n")
     mine = load_workflow(str(tmp_path / "mine.yaml"), WORKFLOW_STAGES)
-    assert [s.name for s in mine.stages] == ["probe", "visual_analysis", "audio_analysis", "performer_filter"]
+    assert [s.name for s in mine.stages] == ["probe", "visual_analysis", "performer_filter", "audio_analysis"]
     assert mine.stage("probe").min_duration_s == 2.0
     assert mine.fingerprint() != load_workflow("analysis", WORKFLOW_STAGES).fingerprint()
     # a base named with its .yaml ending is a file beside the extending one, a chain of two here

@@ -39,7 +39,7 @@ def test_a_stage_given_gpus_runs_in_a_pool_of_its_own() -> None:
     workflow = load_workflow("default", WORKFLOW_STAGES, ["speech.gpus=1", "speech.device=cuda"])
     block0 = workflow.stages[:6]  # probe .. states, before the first run-scope stage
     groups = [[s.name for s in g] for g in stage_groups(block0)]
-    assert groups == [["probe", "visual_analysis", "audio_analysis", "performer_filter"], ["speech"], ["states"]]
+    assert groups == [["probe", "visual_analysis", "performer_filter", "audio_analysis"], ["speech"], ["states"]]
     assert group_resources(stage_groups(block0)[1]) == Resources(cpus=1, gpus=1.0)
 
 
