@@ -54,9 +54,7 @@ class SourceFrame:
             width, height = (geometry.height, geometry.width) if turned else key
             # INTER_AREA's equivalent: what ffmpeg's ``scale=...:flags=area`` uses in decode_frames.
             rgb = self.frame.reformat(width, height, "rgb24", interpolation="AREA").to_ndarray()
-            if self.rotation:
-                rgb = np.ascontiguousarray(np.rot90(rgb, k=self.rotation // 90))
-            self._rgb[key] = rgb
+            self._rgb[key] = _contiguous(np.rot90(rgb, k=self.rotation // 90) if self.rotation else rgb)
         return self._rgb[key]
 
     def small(self, geometry: AnalysisGeometry) -> np.ndarray:
@@ -73,9 +71,7 @@ class SourceFrame:
             width, height = (geometry.height, geometry.width) if turned else key[:2]
             scaled = self.frame.reformat(width, height, self.frame.format.name, interpolation="AREA")
             rgb = scaled.reformat(format="rgb24").to_ndarray()
-            if self.rotation:
-                rgb = np.ascontiguousarray(np.rot90(rgb, k=self.rotation // 90))
-            self._rgb[key] = rgb
+            self._rgb[key] = _contiguous(np.rot90(rgb, k=self.rotation // 90) if self.rotation else rgb)
         return self._rgb[key]
 
     def release(self) -> None:
@@ -87,6 +83,15 @@ class SourceFrame:
         """The memory this frame holds: its decoded planes and its conversions."""
         planes = sum(p.buffer_size for p in self.frame.planes) if self.frame is not None else 0
         return planes + sum(a.nbytes for a in self._rgb.values())
+
+
+def _contiguous(rgb: np.ndarray) -> np.ndarray:
+    """The picture as one C-contiguous block, as ``decode_frames`` gives it. PyAV's arrays keep the
+    decoder's row padding (a 458- or 910-pixel row of RGB is padded to a multiple of 32 bytes), and
+    ``mp.Image`` reads its input as unpadded rows: given a padded array, the landmarker sees a
+    sheared picture and finds no face (the in-process model floor landmarked none of the 375 faces
+    of ``infinitetalk_ref_video`` that way)."""
+    return np.ascontiguousarray(rgb)
 
 
 @dataclass

@@ -154,3 +154,28 @@ def test_a_small_picture_to_measure_is_the_scaled_frame_with_the_same_luma(share
             assert np.abs(small.astype(np.int16) - exact).mean() < 2.5  # chroma interpolated otherwise
             grey = small.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
             assert abs(grey.mean() - (exact.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])).mean()) < 0.5
+
+
+@pytest.mark.parametrize("clip", ["infinitetalk_ref_video.mp4", "cosmos_test_video_30s.mp4"])
+def test_pictures_are_one_block_whatever_the_row_length(shared_media: Path, clip: str) -> None:
+    """PyAV pads a row of 458 or 854 RGB pixels to a multiple of 32 bytes; ``mp.Image`` reads
+    unpadded rows, so a padded picture reached the landmarker sheared. The in-process model floor
+    passed its frames as they came and landmarked none of this talking head's 375 faces."""
+    import mediapipe as mp
+
+    from annotators.models.landmarker_results import detect_faces
+    from tests.annotators.models.test_landmarker_results import _landmarker
+
+    path = str(shared_media / clip)
+    frames = list(itertools.islice(lazy_frames_inprocess(path, None, 25.0, 600), 0, 200, 40))
+    source = frames[0].picture
+    geometry = AnalysisGeometry.for_source(source.display_width, source.display_height, 512)
+    small = AnalysisGeometry.for_source(source.display_width, source.display_height, 256)
+    assert (geometry.width * 3) % 32 != 0  # a padded row (and the small picture's too on the cosmos clip)
+    for frame in frames:
+        assert frame.rgb(geometry).flags.c_contiguous and frame.small(small).flags.c_contiguous
+    if clip.startswith("infinitetalk"):  # a talking head from the first frame: a face on each one taken
+        with _landmarker(video=False) as task:
+            found = [detect_faces(task, mp.Image(image_format=mp.ImageFormat.SRGB, data=f.rgb(geometry)), None)
+                     for f in frames]
+        assert all(len(faces) == 1 for faces in found)
