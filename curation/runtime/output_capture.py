@@ -109,9 +109,7 @@ class OutputCapture:
 
 
 @contextlib.contextmanager
-def captured_output(
-    log_dir: Path, name: str, echo: bool, max_bytes: int = MAX_LOG_BYTES
-) -> Iterator[OutputCapture]:
+def captured_output(log_dir: Path, name: str, echo: bool, max_bytes: int = MAX_LOG_BYTES) -> Iterator[OutputCapture]:
     capture = OutputCapture(log_dir / f"{name}.log", echo, max_bytes)
     capture.start()
     try:

@@ -124,6 +124,7 @@ class VoiceFaces:
     run_owners: dict[str, str] = field(default_factory=dict)
     relabelled: bool = False
 
+
 @dataclass
 class TrackIdentityVector:
     """An identity vector of one track (``states`` computes it for voice-face grouping, ``identity``

@@ -31,14 +31,16 @@ class SeesDevices(Stage):
 
     def process(self, work: VideoWork) -> VideoWork:
         ids = [str(i) for i in ray.get_gpu_ids()]
-        work.shots.append({
-            "stage": self.label,
-            "pid": os.getpid(),
-            "gpu_ids": ids,
-            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-            # what a model stage would choose, had this GPU been real
-            "device": resolve_device("auto", cuda_available=bool(ids)),
-        })
+        work.shots.append(
+            {
+                "stage": self.label,
+                "pid": os.getpid(),
+                "gpu_ids": ids,
+                "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                # what a model stage would choose, had this GPU been real
+                "device": resolve_device("auto", cuda_available=bool(ids)),
+            }
+        )
         return work
 
 

@@ -53,8 +53,14 @@ def test_pools_start_with_what_the_cluster_holds_and_may_grow_to_max_workers() -
 
 @pytest.mark.timeout(300)
 def test_gpu_pool_actors_get_the_declared_gpu_and_cpu_actors_none(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(DRIVER), str(tmp_path)], capture_output=True, text=True, timeout=280,
-                          stdin=subprocess.DEVNULL, env=cli_env())
+    done = subprocess.run(
+        [sys.executable, str(DRIVER), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        stdin=subprocess.DEVNULL,
+        env=cli_env(),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["groups"] == [["cpu"], ["gpu"]]

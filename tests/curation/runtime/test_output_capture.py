@@ -31,8 +31,12 @@ SCRIPT = textwrap.dedent(
 
 
 def _run(tmp_path: Path, echo: bool, max_bytes: int) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "logs"), "1" if echo else "0", str(max_bytes)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "logs"), "1" if echo else "0", str(max_bytes)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _all_logs(folder: Path) -> str:

@@ -39,3 +39,16 @@ def test_a_one_cpu_stage_runs_with_one_blas_thread_and_the_driver_gets_its_threa
         assert work.state != "failed", work
         assert stage.seen == {1}
         assert _blas_threads() == {2}
+
+
+def test_the_pools_are_listed_again_after_an_import(tmp_path, monkeypatch):
+    # A library loaded by a later stage's imports (a second OpenBLAS) must be limited too.
+    from curation.runtime import thread_limits
+
+    first = thread_limits._controller()
+    assert thread_limits._controller() is first, "no import, no new listing"
+    (tmp_path / "freshly_imported_module.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import freshly_imported_module  # noqa: F401
+
+    assert thread_limits._controller() is not first

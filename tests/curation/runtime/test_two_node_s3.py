@@ -61,15 +61,24 @@ def local_reference(shared_media: Path, tmp_path_factory: pytest.TempPathFactory
     for name, data in UNREADABLE.items():
         (folder / name).write_bytes(data)
     out = tmp_path_factory.mktemp("local") / "run"
-    result = run_cli("run", "--input", str(folder), "--out", str(out), "--workflow", "smoke", "--executor", "local",
-                     timeout=900)
+    result = run_cli(
+        "run", "--input", str(folder), "--out", str(out), "--workflow", "smoke", "--executor", "local", timeout=900
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return out
 
 
 def _drive(out: str, env: dict[str, str], cache_root: Path, kill_after: float | None = None) -> dict:
-    args = [sys.executable, str(DRIVER), "s3://lpm-in/clips", out, "--workflow", "smoke",
-            "--cache-root", str(cache_root)]
+    args = [
+        sys.executable,
+        str(DRIVER),
+        "s3://lpm-in/clips",
+        out,
+        "--workflow",
+        "smoke",
+        "--cache-root",
+        str(cache_root),
+    ]
     if kill_after is not None:
         args += ["--kill-worker-after", str(kill_after)]
     # A private Ray temp dir: the cluster's sockets, logs and address file stay out of /tmp/ray,
@@ -77,8 +86,14 @@ def _drive(out: str, env: dict[str, str], cache_root: Path, kill_after: float | 
     # an address into the machine's network IP unless told that this is a single-host "cluster"
     # (the flag Ray uses for laptops); the nodes listen on 127.0.0.1 only.
     with tempfile.TemporaryDirectory(prefix="lpm-ray-", dir="/tmp") as ray_tmp:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL,
-                              env=cli_env(RAY_TMPDIR=ray_tmp, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", **env))
+        done = subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            stdin=subprocess.DEVNULL,
+            env=cli_env(RAY_TMPDIR=ray_tmp, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", **env),
+        )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -125,8 +140,10 @@ def test_smoke_workflow_on_two_nodes_with_s3_input_and_output(endpoint, local_re
     for node in ("head", "worker"):
         assert any(t.startswith("ray::Stages[") for t in report["titles"][node]), report["titles"]
     # each node fetched what it worked on into its own cache; nothing was read across nodes
-    fetched = {node: sorted(p.name for p in (tmp_path / "cache" / node / "inputs").glob("*.mp4"))
-               for node in ("head", "worker")}
+    fetched = {
+        node: sorted(p.name for p in (tmp_path / "cache" / node / "inputs").glob("*.mp4"))
+        for node in ("head", "worker")
+    }
     assert fetched["worker"], fetched
     status = run_cli("status", "s3://lpm-out/run", "--verify", "--json", env=cli_env(**endpoint))
     assert status.returncode == 0 and json.loads(status.stdout)["verify"]["ok"], status.stdout + status.stderr
