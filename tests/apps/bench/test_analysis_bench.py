@@ -71,8 +71,9 @@ def test_one_round_on_one_clip(shared_media: Path, tmp_path: Path) -> None:
     assert report["frames"] == 88  # 3.52 s at 25 fps
     assert report["all_wall_seconds"] == [report["wall_seconds"]]
     assert report["all_model_floor_seconds"] == [report["model_floor_seconds"]]
-    # The landmarker on every frame costs more than decoding them; the pipeline does both and more.
-    assert report["decode_floor_seconds"] < report["model_floor_seconds"] < report["wall_seconds"]
+    # The model floor is the decode plus the landmarker on all 88 frames (about 1.5 s more here).
+    # The pipeline's wall is not compared with it: beating the floor is what the cascade is for.
+    assert report["decode_floor_seconds"] < report["model_floor_seconds"]
     # the same two floors decoded by ffmpeg's pipe, in the same round
     assert report["ffmpeg_decode_floor_seconds"] < report["ffmpeg_model_floor_seconds"]
     assert report["all_ffmpeg_model_floor_seconds"] == [report["ffmpeg_model_floor_seconds"]]
