@@ -87,10 +87,10 @@ class SourceFrame:
 
 def _contiguous(rgb: np.ndarray) -> np.ndarray:
     """The picture as one C-contiguous block, as ``decode_frames`` gives it. PyAV's arrays keep the
-    decoder's row padding (a 458- or 910-pixel row of RGB is padded to a multiple of 32 bytes), and
-    ``mp.Image`` reads its input as unpadded rows: given a padded array, the landmarker sees a
-    sheared picture and finds no face (the in-process model floor landmarked none of the 375 faces
-    of ``infinitetalk_ref_video`` that way)."""
+    decoder's row padding (a row of 458, 854 or 910 RGB pixels, or a 456-pixel small picture's, is
+    padded to a multiple of 32 bytes), and ``mp.Image`` reads its input as unpadded rows: given a
+    padded array, the landmarker sees a sheared picture and finds no face (the in-process model
+    floor landmarked none of the 375 faces of ``infinitetalk_ref_video`` that way)."""
     return np.ascontiguousarray(rgb)
 
 

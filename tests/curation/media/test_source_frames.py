@@ -158,7 +158,7 @@ def test_a_small_picture_to_measure_is_the_scaled_frame_with_the_same_luma(share
 
 @pytest.mark.parametrize("clip", ["infinitetalk_ref_video.mp4", "cosmos_test_video_30s.mp4"])
 def test_pictures_are_one_block_whatever_the_row_length(shared_media: Path, clip: str) -> None:
-    """PyAV pads a row of 458 or 854 RGB pixels to a multiple of 32 bytes; ``mp.Image`` reads
+    """PyAV pads a row of 458, 854 or 910 RGB pixels to a multiple of 32 bytes; ``mp.Image`` reads
     unpadded rows, so a padded picture reached the landmarker sheared. The in-process model floor
     passed its frames as they came and landmarked none of this talking head's 375 faces."""
     import mediapipe as mp
