@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from apps.review.byte_ranges import ranged_response
-from apps.review.item_media import playable_clip, reference_names, sample_members, source_window, timeline
+from apps.review.item_media import CONTEXT_S, playable_clip, reference_names, sample_members, source_window, timeline
 from apps.review.request_guard import LOCAL_HOSTS, RequestGuard
 from apps.review.review_items import ReviewItem
 from apps.review.verdict_body import BodyError, posted_fields, read_bounded
@@ -105,6 +105,7 @@ def create_app(session: ReviewSession, hosts: tuple[str, ...] = LOCAL_HOSTS, tok
         data["span"] = [item.t_start, item.t_end]
         # where a rejection's clip starts and ends in its source, so the page can mark the span itself
         data["window"] = list(source_window(item)) if item.kind == "rejected" else [item.t_start, item.t_end]
+        data["marked"] = [item.t_start, data["window"][1] - CONTEXT_S] if item.kind == "rejected" else data["span"]
         return JSONResponse(data)
 
     def verdicts(_: Request) -> JSONResponse:

@@ -112,24 +112,55 @@ def test_review_in_chromium_plays_with_sound_and_records_keyboard_verdicts(run_d
         wait_for(page, f"() => document.body.dataset.itemIndex === '{rejected}'")
         wait_for(page, "() => document.getElementById('video').readyState >= 1", timeout=90)
         assert page.evaluate("() => document.getElementById('video').duration") > 0.4
+        # played with 2 s of context each side (as far as the source goes), the rejected span shaded
+        tl = get_json(f"{base}/api/items/{rejected}/timeline")
+        assert tl["window"][0] == pytest.approx(max(tl["span"][0] - 2.0, 0.0))
+        assert tl["window"][1] - tl["marked"][1] == pytest.approx(2.0) and tl["marked"][0] == tl["span"][0]
+        assert wait_for(page, "() => document.getElementById('timeline').dataset.marked")
+        page.screenshot(path=str(screenshot.with_name("review-rejected.png")))
 
         page.reload()
         page.wait_for_selector("body[data-ready='1']")
         marks = page.evaluate("() => [document.querySelectorAll('#list .mark.accept').length,"
                               " document.querySelectorAll('#list .mark.reject').length]")
         assert marks == [1, 1], "after a reload the page shows both verdicts"
+        count = "() => document.getElementById('count').textContent"
+        shown = "() => [...document.querySelectorAll('#list .entry')].map(e => Number(e.dataset.index))"
+        assert page.evaluate(count) == f"reviewed 2 of {len(items)}"
+        page.select_option("#filter-review", "unreviewed")
+        assert page.evaluate(shown) == list(range(2, len(items)))
+        assert page.evaluate(count) == f"reviewed 2 of {len(items)} (showing {len(items) - 2})"
+        page.select_option("#filter-review", "reject:out_of_sync")
+        assert page.evaluate(shown) == [1]
+        page.select_option("#filter-review", "")
+        stratum = f"rejected: {items[rejected]['stratum']}"
+        page.select_option("#filter-stratum", stratum)
+        assert page.evaluate(shown) == [i for i, it in enumerate(items) if f"{it['kind']}: {it['stratum']}" == stratum]
+        page.select_option("#filter-stratum", "")
+        page.evaluate("() => document.activeElement.blur()")  # keys go to the page, not the list box
+        page.keyboard.press("u")  # undo the most recent verdict: the reject of item 1
+        wait_for(page, "() => document.body.dataset.undone === '1' && document.body.dataset.itemIndex === '1'")
+        assert page.evaluate(count) == f"reviewed 1 of {len(items)}"
+        marks = page.evaluate("() => [document.querySelectorAll('#list .mark.accept').length,"
+                              " document.querySelectorAll('#list .mark.reject').length]")
+        assert marks == [1, 0]
+        page.select_option("#filter-review", "unreviewed")
+        wait_for(page, "() => [...document.images].every(i => i.complete)")
+        page.screenshot(path=str(screenshot.with_name("review-filter-undo.png")))
         browser.close()
 
     assert screenshot.stat().st_size > 20_000
     print(f"screenshot: {screenshot}")
     rows = reviews(run_dir, "SELECT reviewer, time, item, item_kind, verdict, reason, note FROM reviews ORDER BY time")
     times = [row.pop("time") for row in rows]
-    assert times[0] <= times[1] and all(t.startswith(time.strftime("%Y-%m-%d", time.gmtime())) for t in times)
+    assert times == sorted(times) and all(t.startswith(time.strftime("%Y-%m-%d", time.gmtime())) for t in times)
     assert rows == [
         {"reviewer": "alice", "item": items[0]["item"], "item_kind": "kept", "verdict": "accept", "reason": None,
          "note": None},
         {"reviewer": "alice", "item": items[1]["item"], "item_kind": "kept", "verdict": "reject",
          "reason": "out_of_sync", "note": "lips late"},
+        {"reviewer": "alice", "item": items[1]["item"], "item_kind": "kept", "verdict": "undo", "reason": None,
+         "note": None},
     ]
 
 
@@ -258,7 +289,7 @@ def test_hostile_verdict_bodies_are_refused_with_bounded_memory_and_clean_errors
             assert status == 400 and message in answer["error"], (name, status, answer)
         # 15,000 nested brackets: a clean 400, not a RecursionError's 500
         status, body = raw_request(base, "POST", "/api/verdicts", {"Content-Type": "application/json"},
-                                   b"[" * 15_000 + b"]" * 15_000)
+                                   b"[" * 15_000)  # 15 kB: under the size limit
         assert status == 400 and b"nested deeper than" in body, (status, body[:200])
         # a length over the limit is refused before a byte of the body is read
         host, port = base.removeprefix("http://").split(":")
