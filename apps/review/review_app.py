@@ -126,7 +126,9 @@ def create_app(session: ReviewSession, hosts: tuple[str, ...] = LOCAL_HOSTS, tok
             )
             stored = record_verdict(session.store, verdict)
         except BodyError as err:
-            return JSONResponse({"error": f"bad verdict: {err}"}, status_code=err.status)
+            # a body too large is not read on: close the connection rather than drain the rest
+            close = {"connection": "close"} if err.status == 413 else None
+            return JSONResponse({"error": f"bad verdict: {err}"}, status_code=err.status, headers=close)
         except VerdictError as err:
             return JSONResponse({"error": f"bad verdict: {err}"}, status_code=400)
         except UnsafeReviewsPathError as err:

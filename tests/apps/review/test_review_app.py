@@ -305,6 +305,7 @@ def test_hostile_verdict_bodies_are_refused_with_bounded_memory_and_clean_errors
         growth_mib = (peak_memory_kib(process.pid) - before) / 1024
         print(f"500 MB chunked POST: status {status}, {sent / (1 << 20):.0f} MiB sent, peak grew {growth_mib:.1f} MiB")
         assert status in (413, None) and growth_mib < 32, (status, growth_mib)
+        assert sent < 100 * (1 << 20), "the server closed the connection instead of draining 500 MB"
         assert post_verdict(base, good)[0] == 201, "the server still records a good verdict afterwards"
     rows = reviews(run_dir, "SELECT item, verdict FROM reviews WHERE reviewer = 'hostile'")
     assert rows == [{"item": item, "verdict": "accept"}]
