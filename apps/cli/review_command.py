@@ -98,7 +98,7 @@ def access_policy(host: str, allow_hosts: list[str]) -> tuple[tuple[str, ...], s
 
     allowed = [url_name(h) for h in allow_hosts]
     if is_loopback(host):
-        return (*LOCAL_HOSTS, *allowed), url_name(host), None
+        return tuple(dict.fromkeys((*LOCAL_HOSTS, url_name(host), *allowed))), url_name(host), None
     if host in ("0.0.0.0", "::"):
         if not allowed:
             raise ValueError(f"--host {host} listens on every interface: say which name reviewers will type "
