@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from schemas.version import SCHEMA_VERSION
 
-VERDICTS = ("accept", "reject")
+# "undo" withdraws the reviewer's standing verdict on the item (see curation/manifests/review_verdicts.py)
+VERDICTS = ("accept", "reject", "undo")
 ITEM_KINDS = ("kept", "rejected")
 
 
@@ -55,7 +56,7 @@ REVIEWS = pa.schema(
         ("item", pa.string()),  # segment_id for kept items, "<entity>:<entity_id>" for rejections
         ("item_kind", pa.string()),  # kept | rejected
         ("stratum", pa.string()),  # the state (kept) or the rejection reason (rejected) when reviewed
-        ("verdict", pa.string()),  # accept | reject
+        ("verdict", pa.string()),  # accept | reject | undo (withdraws the standing one)
         ("reason", pa.string()),  # ReviewReason code when rejected, else null
         ("note", pa.string()),
     ],

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from apps.report.run_report import report_location
 from curation.manifests.duckdb_views import manifest_names, open_catalog
+from curation.manifests.review_verdicts import read_verdict_files
 from curation.run.ledger import INGEST_DIR, OUTCOME_SUFFIX, VIDEOS_DIR
 from curation.run.run_info import read_run_info
 from curation.run.run_store import RunStore
@@ -36,6 +37,7 @@ def run_status(out: str) -> dict[str, Any]:
             if "videos" in tables:
                 states = dict(con.execute("SELECT state, count(*) FROM videos GROUP BY 1 ORDER BY 1").fetchall())
     complete = bool(info and info.get("state") == "complete" and "videos" in tables)
+    verdicts = read_verdict_files(store)
     return {
         "out": out,
         "exists": info is not None,
@@ -49,6 +51,10 @@ def run_status(out: str) -> dict[str, Any]:
         "tables": rows,
         "accounting": (info or {}).get("accounting"),
         "report": report_location(store),
+        "verdicts": len(verdicts.rows),
+        # files under reviews/ every reader skips (hand-written, broken, links): listed so they can be fixed
+        "bad_verdict_files": len(verdicts.bad),
+        "bad_verdict_file_list": verdicts.bad[:50],
     }
 
 
@@ -76,6 +82,12 @@ def handle(args: argparse.Namespace) -> int:
         console.print("  videos: " + ", ".join(f"{k} {v}" for k, v in status["states"].items()))
     for table, n in status["tables"].items():
         console.print(f"  manifest/{table}/: {n} rows")
+    if status["verdicts"] or status["bad_verdict_files"]:
+        console.print(f"  reviews/: {status['verdicts']} verdicts")
+    if status["bad_verdict_files"]:
+        console.print(f"  [yellow]bad verdict files: {status['bad_verdict_files']} (skipped by every reader)[/]")
+        for line in status["bad_verdict_file_list"]:
+            console.print(f"    {line}", markup=False, soft_wrap=True)
     if status["report"]:
         mark = "" if Path(status["report"]).exists() else " [yellow](no longer there)[/]"
         console.print(f"  report: {Path(status['report']).as_uri()}{mark}")

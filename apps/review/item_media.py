@@ -3,7 +3,9 @@
 A kept sample's ``mp4`` has no audio track and its driving audio is the ``wav`` beside it; the
 two are muxed into one mp4 (video stream copied, audio to AAC) so the browser plays them with one
 clock and lip sync is judged on exactly the frames in the shard. A rejection has no sample: its
-source span is cut from the input video, with the input's own sound. Both go through the
+source span is cut from the input video, with the input's own sound and ``CONTEXT_S`` seconds
+before and after it, so the reviewer sees what led to the rejection (the page marks the span).
+The rejected track's face box is not drawn: no manifest row keeps a rejected track's boxes. Both go through the
 whitelisting ffmpeg runner. Members are read through the shard index (byte offsets, checksums).
 """
 
@@ -25,6 +27,7 @@ from schemas.sample_layout import AUDIO_MEMBER, FEATURES_MEMBER, RECORD_MEMBER, 
 
 _FFMPEG = ("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y")
 MAX_SOURCE_SPAN_S = 12.0
+CONTEXT_S = 2.0
 SOURCE_HEIGHT = 256
 
 
@@ -61,15 +64,21 @@ def mux_clip(mp4: bytes, wav: bytes | None) -> bytes:
         return Path(out).read_bytes()
 
 
+def source_window(item: ReviewItem) -> tuple[float, float]:
+    """The part of the input a rejection is played from: its span (at most 12 s) with context."""
+    start = max(item.t_start - CONTEXT_S, 0.0)
+    return start, item.t_start + min(max(item.t_end - item.t_start, 0.5), MAX_SOURCE_SPAN_S) + CONTEXT_S
+
+
 def source_span(item: ReviewItem) -> bytes | None:
     uri = item.source_uri
     if not uri or "://" in uri or not os.path.isfile(uri):
         return None
-    duration = min(max(item.t_end - item.t_start, 0.5), MAX_SOURCE_SPAN_S)
+    start, end = source_window(item)
     with tempfile.TemporaryDirectory(prefix="lpm-review-") as tmp:
         out = os.path.join(tmp, "span.mp4")
         command = [
-            *_FFMPEG, "-ss", f"{item.t_start:.3f}", "-t", f"{duration:.3f}", *safe_input(uri),
+            *_FFMPEG, "-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", *safe_input(uri),
             "-map", "0:v:0", "-map", "0:a:0?", "-vf", f"scale=-2:{SOURCE_HEIGHT}", "-c:v", "libx264",
             "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", "-ac", "1",
             "-movflags", "+faststart", "-f", "mp4", out,

@@ -6,7 +6,6 @@ never by a path: no request can name a file, inside the run or outside it. Media
 the shard index (byte offsets, SHA-256 checked); a prepared clip is cached for the session.
 """
 
-import json
 import uuid
 from collections import OrderedDict
 from importlib import resources
@@ -19,15 +18,23 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from apps.review.byte_ranges import ranged_response
-from apps.review.item_media import playable_clip, reference_names, sample_members, timeline
-from apps.review.request_guard import RequestGuard
+from apps.review.item_media import CONTEXT_S, playable_clip, reference_names, sample_members, source_window, timeline
+from apps.review.request_guard import LOCAL_HOSTS, RequestGuard
 from apps.review.review_items import ReviewItem
-from curation.manifests.review_verdicts import Verdict, VerdictError, now_utc, read_verdicts, record_verdict
+from apps.review.verdict_body import BodyError, posted_fields, read_bounded
+from curation.manifests.review_verdicts import (
+    Verdict,
+    VerdictError,
+    latest_verdicts,
+    now_utc,
+    read_verdicts,
+    record_verdict,
+)
+from curation.manifests.verdict_files import UnsafeReviewsPathError
 from curation.run.run_store import RunStore
 from schemas.review_verdict import REVIEW_REASON_DESCRIPTIONS
 
 _CACHE_ITEMS = 16
-_MAX_BODY = 16_384
 
 
 class ReviewSession:
@@ -60,7 +67,8 @@ class ReviewSession:
         return data
 
 
-def create_app(session: ReviewSession) -> Starlette:
+def create_app(session: ReviewSession, hosts: tuple[str, ...] = LOCAL_HOSTS, token: str | None = None) -> Starlette:
+    """The app; ``hosts`` are the Host names it answers to, ``token`` the access token (remote review)."""
     page = resources.files("apps.review") / "page"
 
     def index(_: Request) -> Response:
@@ -95,26 +103,36 @@ def create_app(session: ReviewSession) -> Starlette:
         data = timeline(members)
         data["references"] = len(reference_names(members))
         data["span"] = [item.t_start, item.t_end]
+        # where a rejection's clip starts and ends in its source, so the page can mark the span itself
+        data["window"] = list(source_window(item)) if item.kind == "rejected" else [item.t_start, item.t_end]
+        data["marked"] = [item.t_start, data["window"][1] - CONTEXT_S] if item.kind == "rejected" else data["span"]
         return JSONResponse(data)
 
     def verdicts(_: Request) -> JSONResponse:
-        return JSONResponse([v for v in read_verdicts(session.store) if v["item"] in session.by_id])
+        """Each reviewer's standing verdict per item of this session (undone ones withdrawn)."""
+        return JSONResponse([v for v in latest_verdicts(read_verdicts(session.store)) if v["item"] in session.by_id])
 
     async def post_verdict(request: Request) -> JSONResponse:
-        body = await request.body()
-        if len(body) > _MAX_BODY:
-            return JSONResponse({"error": "verdict too large"}, status_code=413)
         try:
-            posted = json.loads(body)
-            item = session.by_id[str(posted["item"])]
+            posted = posted_fields(await read_bounded(request))
+            if not isinstance(posted["item"], str) or posted["item"] not in session.by_id:
+                raise VerdictError(f"item {str(posted['item'])[:80]!r} is not one of this session's items")
+            item = session.by_id[posted["item"]]
+            verdict_id = uuid.uuid4().hex if posted.get("verdict_id") is None else posted["verdict_id"]
             verdict = Verdict(
-                verdict_id=str(posted.get("verdict_id") or uuid.uuid4().hex), reviewer=str(posted["reviewer"]),
-                time=now_utc(), item=item.item, item_kind=item.kind, stratum=item.stratum,
-                verdict=str(posted["verdict"]), reason=posted.get("reason") or None, note=posted.get("note") or None,
+                verdict_id=verdict_id, reviewer=posted["reviewer"], time=now_utc(), item=item.item,
+                item_kind=item.kind, stratum=item.stratum,
+                verdict=posted["verdict"], reason=posted.get("reason"), note=_blank_to_none(posted.get("note")),
             )
             stored = record_verdict(session.store, verdict)
-        except (ValueError, KeyError, TypeError, VerdictError) as err:
+        except BodyError as err:
+            # a body too large is not read on: close the connection rather than drain the rest
+            close = {"connection": "close"} if err.status == 413 else None
+            return JSONResponse({"error": f"bad verdict: {err}"}, status_code=err.status, headers=close)
+        except VerdictError as err:
             return JSONResponse({"error": f"bad verdict: {err}"}, status_code=400)
+        except UnsafeReviewsPathError as err:
+            return JSONResponse({"error": f"not stored: {err}"}, status_code=409)
         return JSONResponse({"stored": stored, "verdict_id": verdict.verdict_id}, status_code=201 if stored else 200)
 
     routes = [
@@ -131,8 +149,13 @@ def create_app(session: ReviewSession) -> Starlette:
     async def not_found(_: Request, err: Exception) -> Response:
         return PlainTextResponse(str(err) or "not found", status_code=404)
 
-    return Starlette(routes=routes, middleware=[Middleware(RequestGuard)],
+    return Starlette(routes=routes, middleware=[Middleware(RequestGuard, hosts=hosts, token=token)],
                      exception_handlers={LookupError: not_found})
+
+
+def _blank_to_none(note: object) -> object:
+    """An empty note is no note; any other value goes to the verdict's type check as it is."""
+    return None if isinstance(note, str) and not note.strip() else note
 
 
 def strata_counts(session: ReviewSession) -> dict[str, int]:

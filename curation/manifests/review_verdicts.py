@@ -5,32 +5,36 @@ record at once without a lock, and a crash loses at most the verdict being writt
 written to a temporary name, fsynced, then linked to ``reviews/<reviewer>/<verdict_id>.json``;
 the link fails when that name exists, so a retried POST (same ``verdict_id``) is stored once and
 never overwrites an earlier verdict. Changing one's mind is a new verdict; readers take each
-reviewer's latest verdict per item.
+reviewer's latest verdict per item. An ``undo`` verdict withdraws the reviewer's standing verdict
+on that item (the one before it stands again, or none): undo is recorded, never a deletion.
+
+Every field is checked for type and format on the way in (``Verdict.from_dict``) and again on the
+way out: a file under ``reviews/`` someone wrote by hand, or broke, is skipped and reported
+(``read_verdict_files``), never allowed to stop ``query``, ``export``, ``status`` or ``report``.
+Nothing under ``reviews/`` is read or written through a symbolic link (``verdict_files``).
 """
 
 import json
-import os
 import re
-import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from curation.run.run_store import TEMP_PREFIX, RunStore
+from curation.manifests.verdict_files import verdict_files, write_once
+from curation.run.run_store import RunStore
 from schemas.review_verdict import ITEM_KINDS, REVIEWS, VERDICTS, ReviewReason
 
-REVIEWS_DIR = "reviews"
 REVIEWER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 VERDICT_ID_RE = re.compile(r"[0-9a-f]{32}")
 ITEM_RE = re.compile(r"[A-Za-z0-9_:.-]{1,200}")
 MAX_NOTE_CHARS = 2000
+MAX_STRATUM_CHARS = 200
 
 
 class VerdictError(ValueError):
-    """A verdict that does not fit the closed lists or the field formats."""
+    """A verdict that does not fit the closed lists, the field types or the field formats."""
 
 
 @dataclass(frozen=True)
@@ -41,30 +45,76 @@ class Verdict:
     item: str
     item_kind: str
     stratum: str
-    verdict: str
+    verdict: str  # accept | reject | undo
     reason: str | None = None
     note: str | None = None
 
+    @classmethod
+    def from_dict(cls, data: Any) -> "Verdict":
+        """A stored verdict: exactly the fields of a verdict, each of its type and format."""
+        if not isinstance(data, dict):
+            raise VerdictError(f"a verdict is a JSON object, not {type(data).__name__}")
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        missing = [n for n in names if n not in data]
+        if unknown or missing:
+            problems = [f"unknown field(s) {unknown}"] if unknown else []
+            problems += [f"missing field(s) {missing}"] if missing else []
+            raise VerdictError("; ".join(problems))
+        verdict = cls(**data)
+        verdict.check()
+        return verdict
+
     def check(self) -> None:
-        problems = []
+        problems = _type_problems(self)
+        if problems:  # formats are only meaningful on values of the right type
+            raise VerdictError("; ".join(problems))
         if not VERDICT_ID_RE.fullmatch(self.verdict_id):
             problems.append("verdict_id must be 32 lowercase hex digits")
         if not REVIEWER_RE.fullmatch(self.reviewer):
             problems.append("reviewer must be 1-64 characters of [A-Za-z0-9_-]")
+        if not _is_utc_time(self.time):
+            problems.append("time must be an ISO 8601 time with its zone")
         if not ITEM_RE.fullmatch(self.item):
             problems.append("item is not an item id")
         if self.item_kind not in ITEM_KINDS:
             problems.append(f"item_kind must be one of {ITEM_KINDS}")
+        if not 0 < len(self.stratum) <= MAX_STRATUM_CHARS:
+            problems.append(f"stratum must be 1-{MAX_STRATUM_CHARS} characters")
         if self.verdict not in VERDICTS:
             problems.append(f"verdict must be one of {VERDICTS}")
         if self.verdict == "reject" and self.reason not in set(ReviewReason):
             problems.append(f"a reject needs a reason from {[r.value for r in ReviewReason]}")
-        if self.verdict == "accept" and self.reason is not None:
-            problems.append("an accept takes no reason")
+        if self.verdict in ("accept", "undo") and self.reason is not None:
+            problems.append(f"an {self.verdict} takes no reason")
         if self.note is not None and len(self.note) > MAX_NOTE_CHARS:
             problems.append(f"note longer than {MAX_NOTE_CHARS} characters")
         if problems:
             raise VerdictError("; ".join(problems))
+
+
+def _type_problems(verdict: Verdict) -> list[str]:
+    problems = []
+    for f in fields(verdict):
+        value = getattr(verdict, f.name)
+        optional = f.name in ("reason", "note")
+        if not (isinstance(value, str) or (optional and value is None)):
+            kind = "a string or null" if optional else "a string"
+            problems.append(f"{f.name} must be {kind}, not {_json_type(value)}")
+    return problems
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", bool: "a boolean", int: "a number", float: "a number",
+             type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _is_utc_time(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def now_utc() -> str:
@@ -72,51 +122,47 @@ def now_utc() -> str:
 
 
 def record_verdict(store: RunStore, verdict: Verdict) -> bool:
-    """Store a verdict once; ``False`` when a verdict with that id was already stored."""
+    """Store a verdict once; ``False`` when a verdict with that id was already stored.
+
+    Raises ``UnsafeReviewsPathError`` when the reviewer's folder is a symbolic link."""
     verdict.check()
-    relative = f"{REVIEWS_DIR}/{verdict.reviewer}/{verdict.verdict_id}.json"
     data = json.dumps(asdict(verdict), sort_keys=True).encode()
-    if store.remote:
-        # An object store has no link; a PUT is atomic, and the id check keeps a retry from rewriting.
-        if store.exists(relative):
-            return False
-        store.write_bytes(relative, data)
-        return True
-    target = store.local_path(relative)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, target)  # atomic create-if-absent: never replaces a stored verdict
-        except FileExistsError:
-            return False
-        _fsync_dir(target.parent)
-        return True
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    return write_once(store, verdict.reviewer, f"{verdict.verdict_id}.json", data)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+@dataclass(frozen=True)
+class VerdictFiles:
+    rows: list[dict[str, Any]]  # the good verdicts, ordered by time then id
+    bad: list[str]  # "reviews/<reviewer>/<name>: why it was skipped", one per file not used
+
+
+def read_verdict_files(store: RunStore) -> VerdictFiles:
+    """Every good verdict, and every file under ``reviews/`` skipped with the reason why.
+
+    A verdict file must be ``reviews/<reviewer>/<verdict_id>.json`` holding a verdict of that
+    reviewer and that id; anything else (a file written by hand, a broken one, a link) is skipped
+    so that one bad file never stops the readers of all the others."""
+    rows, bad = [], []
+    for entry in verdict_files(store):
+        problem = entry.problem
+        if problem is None:
+            try:
+                verdict = Verdict.from_dict(json.loads(entry.data or b""))
+            except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                problem = f"not a verdict: {str(err)[:200]}"
+            else:
+                if (entry.reviewer, entry.name) != (verdict.reviewer, f"{verdict.verdict_id}.json"):
+                    problem = "file name does not match the verdict's reviewer and id"
+                else:
+                    rows.append(asdict(verdict))
+        if problem is not None:
+            bad.append(f"{entry.relative}: {problem}")
+    return VerdictFiles(sorted(rows, key=lambda r: (r["time"], r["verdict_id"])), bad)
 
 
 def read_verdicts(store: RunStore) -> list[dict[str, Any]]:
-    """Every stored verdict, ordered by time then id (each reviewer's folder read whole)."""
-    rows = []
-    for reviewer in store.list(REVIEWS_DIR):
-        if not REVIEWER_RE.fullmatch(reviewer):
-            continue
-        for name in store.list(f"{REVIEWS_DIR}/{reviewer}", ".json"):
-            rows.append(json.loads(store.read_bytes(f"{REVIEWS_DIR}/{reviewer}/{name}")))
-    return sorted(rows, key=lambda r: (r["time"], r["verdict_id"]))
+    """Every good verdict, ordered by time then id; bad files are skipped (``read_verdict_files``)."""
+    return read_verdict_files(store).rows
 
 
 def reviews_table(store: RunStore) -> pa.Table:
@@ -127,11 +173,19 @@ def reviews_table(store: RunStore) -> pa.Table:
 
 
 def latest_verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each reviewer's last verdict on each item (a reviewer may change their mind)."""
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    """Each reviewer's standing verdict on each item (a reviewer may change their mind or undo).
+
+    An ``undo`` withdraws the reviewer's standing verdict on the item, so the one before it
+    stands again (or none, and the item is unreviewed by them)."""
+    history: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in sorted(rows, key=lambda r: (r["time"], r["verdict_id"])):
-        latest[(row["reviewer"], row["item"])] = row
-    return list(latest.values())
+        stack = history.setdefault((row["reviewer"], row["item"]), [])
+        if row["verdict"] == "undo":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(row)
+    return [stack[-1] for stack in history.values() if stack]
 
 
 def item_decisions(rows: list[dict[str, Any]]) -> dict[str, str]:

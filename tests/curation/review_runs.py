@@ -44,6 +44,13 @@ def copy_run(source: Path, root: Path) -> Path:
 @contextmanager
 def review_server(out: Path, *args: str) -> Iterator[str]:
     """``lpm-curate review OUT --port 0 ARGS`` running; yields its base URL."""
+    with review_process(out, *args) as (url, _process):
+        yield url.split("/?", 1)[0].rstrip("/")
+
+
+@contextmanager
+def review_process(out: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``lpm-curate review OUT --port 0 ARGS`` running; yields the URL it printed and its process."""
     process = subprocess.Popen(cli_command("review", str(out), "--port", "0", *args), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=cli_env(), stdin=subprocess.DEVNULL)
     try:
@@ -51,7 +58,7 @@ def review_server(out: Path, *args: str) -> Iterator[str]:
         for line in process.stdout:
             lines.append(line)
             if line.startswith("reviewing "):
-                yield line.rsplit(" ", 1)[-1].strip().rstrip("/")
+                yield line.rsplit(" ", 1)[-1].strip(), process
                 break
         else:
             raise AssertionError("review server did not start: " + "".join(lines)[-2000:])

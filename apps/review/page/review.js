@@ -1,10 +1,13 @@
 // The review page: one item at a time, keyboard first. Verdicts go to POST /api/verdicts with a
-// verdict id made here, so a retried request is stored once.
+// verdict id made here, so a retried request is stored once. Undo posts an "undo" verdict, which
+// withdraws this reviewer's most recent standing verdict (files are never rewritten); the filters
+// only choose which items the list shows and j/k walk through.
 "use strict";
 
 const STATE_COLOURS = ["#9e9e9e", "#d32f2f", "#1976d2"];
 const REASON_KEYS = "1234567890-";
-const view = { items: [], reasons: [], index: 0, reviewer: "", mine: {}, timeline: null, choosing: false };
+const view = { items: [], reasons: [], index: 0, reviewer: "", mine: {}, timeline: null, choosing: false,
+  filter: { stratum: "", review: "" } };
 const $ = (id) => document.getElementById(id);
 
 function reviewerName(fallback) {
@@ -13,12 +16,56 @@ function reviewerName(fallback) {
   return fromUrl || localStorage.getItem("lpm-reviewer") || fallback;
 }
 
+function forgetToken() {
+  // A remote session's token came in the URL and now lives in an HttpOnly cookie: take it out of the
+  // address bar (and so out of the history and of screenshots).
+  const url = new URL(location.href);
+  if (url.searchParams.has("token")) { url.searchParams.delete("token"); history.replaceState(null, "", url); }
+}
+
+function setUpFilters() {
+  const groups = [...new Set(view.items.map((it) => `${it.kind}: ${it.stratum}`))];
+  $("filter-stratum").innerHTML = `<option value="">all strata</option>` +
+    groups.map((g) => `<option value="${escapeHtml(g)}">${escapeHtml(g)}</option>`).join("");
+  $("filter-review").innerHTML = [["", "all items"], ["unreviewed", "not reviewed by me"], ["accept", "accepted by me"],
+    ["reject", "rejected by me"], ...view.reasons.map((r) => [`reject:${r.code}`, `rejected: ${r.code}`])]
+    .map(([v, t]) => `<option value="${v}">${escapeHtml(t)}</option>`).join("");
+  for (const id of ["filter-stratum", "filter-review"]) {
+    $(id).addEventListener("change", () => {
+      view.filter = { stratum: $("filter-stratum").value, review: $("filter-review").value };
+      renderList();
+      const shown = visible();
+      if (shown.length && !shown.includes(view.index)) show(shown[0]);
+    });
+  }
+}
+
+function matches(it) {
+  const f = view.filter, v = view.mine[it.item];
+  if (f.stratum && `${it.kind}: ${it.stratum}` !== f.stratum) return false;
+  if (f.review === "unreviewed") return !v;
+  if (f.review === "accept" || f.review === "reject") return Boolean(v) && v.verdict === f.review;
+  if (f.review.startsWith("reject:")) return Boolean(v) && v.verdict === "reject" && v.reason === f.review.slice(7);
+  return true;
+}
+
+function visible() { return view.items.map((it, i) => (matches(it) ? i : -1)).filter((i) => i >= 0); }
+
+function step(direction) {
+  const shown = visible();
+  const next = direction > 0 ? shown.find((i) => i > view.index) : shown.filter((i) => i < view.index).pop();
+  if (next !== undefined) show(next);
+}
+
 async function start() {
   const data = await (await fetch("/api/items")).json();
   view.items = data.items;
   view.reasons = data.reasons;
   view.reviewer = reviewerName(data.reviewer);
   $("reviewer").textContent = view.reviewer;
+  forgetToken();
+  setUpFilters();
+  $("undo").addEventListener("click", undo);
   $("reasons").innerHTML = view.reasons.map((r, i) =>
     `<div><kbd>${REASON_KEYS[i]}</kbd> ${r.code}: ${escapeHtml(r.description)}</div>`).join("");
   await loadVerdicts();
@@ -33,15 +80,21 @@ async function start() {
 }
 
 async function loadVerdicts() {
+  // the server answers each reviewer's standing verdict per item (undone ones already withdrawn)
   const all = await (await fetch("/api/verdicts")).json();
   view.mine = {};
-  for (const v of all) if (v.reviewer === view.reviewer) view.mine[v.item] = v;  // sorted by time: last wins
+  for (const v of all) if (v.reviewer === view.reviewer) view.mine[v.item] = v;
   renderList();
 }
 
 function renderList() {
   let html = "", group = "";
+  const reviewed = view.items.filter((it) => view.mine[it.item]).length, shown = visible();
+  $("count").textContent = `reviewed ${reviewed} of ${view.items.length}` +
+    (shown.length !== view.items.length ? ` (showing ${shown.length})` : "");
+  $("count").dataset.reviewed = String(reviewed);
   view.items.forEach((it, i) => {
+    if (!matches(it)) return;
     const g = `${it.kind}: ${it.stratum}`;
     if (g !== group) { html += `<h3>${escapeHtml(g)}</h3>`; group = g; }
     const v = view.mine[it.item];
@@ -88,7 +141,7 @@ function drawTimeline() {
   const w = canvas.width, h = canvas.height, tl = view.timeline;
   ctx.clearRect(0, 0, w, h);
   if (!tl) return;
-  const duration = tl.n_frames ? tl.n_frames / tl.fps : (video.duration || 1);
+  const duration = tl.n_frames ? tl.n_frames / tl.fps : (video.duration || (tl.window[1] - tl.window[0]) || 1);
   if (tl.n_frames) {
     const fw = w / tl.n_frames;
     tl.state.forEach((s, i) => { ctx.fillStyle = STATE_COLOURS[s] || "#000"; ctx.fillRect(i * fw, 0, fw + 0.5, 40); });
@@ -102,8 +155,14 @@ function drawTimeline() {
     line(tl.speaking_prob, "#ef6c00", 4, []);
     line(tl.vad, "#2e7d32", 2, [8, 6]);
   } else {
+    // a rejection is played with context before and after: shade the rejected span itself
+    const at = (t) => Math.max(0, Math.min((t - tl.window[0]) / duration, 1)) * w;
+    const x0 = at(tl.marked[0]), x1 = at(tl.marked[1]);
+    ctx.fillStyle = "rgba(198, 40, 40, 0.35)"; ctx.fillRect(x0, 0, Math.max(x1 - x0, 2), h);
     ctx.fillStyle = "#555"; ctx.font = "22px sans-serif";
-    ctx.fillText(`source span ${tl.span[0].toFixed(2)}-${tl.span[1].toFixed(2)} s: no per-frame data`, 10, 60);
+    ctx.fillText(`rejected span ${tl.marked[0].toFixed(2)}-${tl.marked[1].toFixed(2)} s (shaded);`, 10, 60);
+    ctx.fillText(`clip ${tl.window[0].toFixed(2)}-${tl.window[1].toFixed(2)} s of the source, no per-frame data`, 10, 90);
+    canvas.dataset.marked = `${Math.round(x0)}-${Math.round(x1)}`;
   }
   const x = Math.min(video.currentTime / duration, 1) * w;
   ctx.strokeStyle = "#000"; ctx.lineWidth = 3; ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, h); ctx.stroke();
@@ -118,19 +177,37 @@ function seekFromTimeline(ev) {
   if (duration) video.currentTime = (ev.offsetX / canvas.clientWidth) * duration;
 }
 
-async function record(verdict, reason) {
-  const it = view.items[view.index];
-  const body = { verdict_id: newId(), reviewer: view.reviewer, item: it.item, verdict: verdict,
-    reason: reason || null, note: $("note").value.trim() || null };
+async function post(item, verdict, reason, note) {
+  const body = { verdict_id: newId(), reviewer: view.reviewer, item: item, verdict: verdict,
+    reason: reason || null, note: note || null };
   const response = await fetch("/api/verdicts", { method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body) });
   const answer = await response.json();
-  if (!response.ok) { setStatus(answer.error || "not saved", "reject"); return; }
-  view.mine[it.item] = { ...body };
+  if (!response.ok) { setStatus(answer.error || "not saved", "reject"); return false; }
   document.body.dataset.saved = String(Number(document.body.dataset.saved || 0) + 1);
+  return true;
+}
+
+async function record(verdict, reason) {
+  const it = view.items[view.index];
+  const next = visible().find((i) => i > view.index);  // chosen before the verdict may hide this item
+  if (!await post(it.item, verdict, reason, $("note").value.trim())) return;
+  await loadVerdicts();
   setStatus(`saved: ${verdict}${reason ? " (" + reason + ")" : ""}`, verdict);
-  renderList();
-  if (view.index + 1 < view.items.length) await show(view.index + 1);
+  if (next !== undefined) await show(next);
+}
+
+async function undo() {
+  // the most recent of my standing verdicts, wherever it is; after it, the one before, and so on
+  const mine = Object.values(view.mine).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  const last = mine.pop();
+  if (!last) { setStatus("nothing to undo", ""); return; }
+  if (!await post(last.item, "undo")) return;
+  await loadVerdicts();
+  document.body.dataset.undone = String(Number(document.body.dataset.undone || 0) + 1);
+  const index = view.items.findIndex((it) => it.item === last.item);
+  if (index >= 0) await show(index);
+  setStatus(`undone: ${last.verdict}${last.reason ? " (" + last.reason + ")" : ""} on ${last.item}`, "");
 }
 
 function onKey(ev) {
@@ -151,8 +228,9 @@ function onKey(ev) {
     a: () => record("accept"),
     r: () => { view.choosing = true; $("reasons").classList.add("open"); },
     n: () => $("note").focus(),
-    j: () => show(view.index + 1), ArrowRight: () => show(view.index + 1), ArrowDown: () => show(view.index + 1),
-    k: () => show(view.index - 1), ArrowLeft: () => show(view.index - 1), ArrowUp: () => show(view.index - 1),
+    u: () => undo(),
+    j: () => step(1), ArrowRight: () => step(1), ArrowDown: () => step(1),
+    k: () => step(-1), ArrowLeft: () => step(-1), ArrowUp: () => step(-1),
     " ": () => (video.paused ? video.play() : video.pause()),
   };
   if (actions[ev.key]) { ev.preventDefault(); actions[ev.key](); }

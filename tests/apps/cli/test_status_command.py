@@ -38,3 +38,19 @@ def test_interrupted_run_is_incomplete(tmp_path: Path, capsys: pytest.CaptureFix
 def test_no_run_at_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", str(tmp_path / "nothing")]) == 1
     assert "not a run directory (no run.json)" in " ".join(capsys.readouterr().out.split())  # rich wraps lines
+
+
+def test_status_counts_bad_verdict_files_and_still_reads_the_run(small_clip_folder: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    run_ingest(small_clip_folder, tmp_path / "run")
+    folder = tmp_path / "run" / "reviews" / "mallory"
+    folder.mkdir(parents=True)
+    (folder / f"{'a' * 32}.json").write_text('{"note": ["x"]')  # broken JSON
+    (folder / f"{'b' * 32}.json").write_text(json.dumps({"verdict_id": "b" * 32, "note": ["x"]}))  # wrong types
+    code, status = _status(capsys, tmp_path / "run")
+    assert code == 0 and status["states"] == {"kept": 6}
+    assert (status["verdicts"], status["bad_verdict_files"]) == (0, 2)
+    assert [line.split(":")[0] for line in status["bad_verdict_file_list"]] == [
+        f"reviews/mallory/{'a' * 32}.json", f"reviews/mallory/{'b' * 32}.json"]
+    assert main(["status", str(tmp_path / "run")]) == 0
+    assert "bad verdict files: 2 (skipped by every reader)" in " ".join(capsys.readouterr().out.split())
