@@ -6,6 +6,15 @@ probability, words when ASR ran) becomes a structured annotation validated again
 detailed caption that claim nothing the signals do not show. With ``vlm_endpoint`` set, an
 OpenAI-compatible vision-language model is asked instead (with a few frames), and its answer is
 used only when it validates; otherwise the deterministic caption stands, with the reason.
+
+The VLM is asked about a video's segments concurrently, ``max_in_flight`` requests open at once
+(``annotators/models/vlm_captioner``: retries with backoff on overload and network faults, a
+deadline per attempt, results in segment order). Those requests are threads that wait on the
+endpoint's sockets, not computation: the stage's ``resources`` (half a CPU, for the annotations
+and the JPEG reads) need not grow with ``max_in_flight``, and an actor's CPU is free for the
+other stages of its pool while the model answers. What bounds throughput is the endpoint: it sees
+up to (captions actors) x ``max_in_flight`` requests, so size ``max_in_flight`` to what the
+serving engine batches (vLLM's ``--max-num-seqs``) divided by the actors sending to it.
 """
 
 from dataclasses import dataclass, field
@@ -33,6 +42,9 @@ class CaptionsStage(Stage):
     vlm_model: str = ""
     vlm_timeout_s: float = field(default=30.0, metadata={"range": (0.1, 600)})
     vlm_frames: int = field(default=4, metadata={"range": (0, 16)})
+    max_in_flight: int = field(default=16, metadata={"range": (1, 256)})  # VLM requests open at once per worker
+    vlm_retries: int = field(default=3, metadata={"range": (0, 10)})  # further attempts on 408/429/5xx/network
+    vlm_backoff_s: float = field(default=0.5, metadata={"range": (0, 60)})  # first backoff, doubled per attempt
 
     def setup(self) -> None:
         self._vlm = None
@@ -42,16 +54,24 @@ class CaptionsStage(Stage):
             from annotators.models.vlm_captioner import VlmCaptioner
 
             self._vlm = VlmCaptioner(self.vlm_endpoint, self.vlm_model, self.vlm_timeout_s,
-                                     api_key=os.environ.get("LPM_VLM_API_KEY"), max_frames=self.vlm_frames)
+                                     api_key=os.environ.get("LPM_VLM_API_KEY"), max_frames=self.vlm_frames,
+                                     max_in_flight=self.max_in_flight, retries=self.vlm_retries,
+                                     backoff_s=self.vlm_backoff_s)
 
     def process(self, work: VideoWork) -> VideoWork:
+        # validated against the schema
+        annotations = [annotate_segment(self._signals(work, segment)) for segment in work.segments]
+        if self._vlm is not None:
+            from annotators.models.vlm_captioner import CaptionRequest
+
+            written = self._vlm.caption_many([
+                CaptionRequest(annotation, self._frames(work, segment), segment["segment_id"])
+                for segment, annotation in zip(work.segments, annotations, strict=True)
+            ])
+        else:
+            written = [write_captions(a, s["segment_id"]) for s, a in zip(work.segments, annotations, strict=True)]
         captions: dict[str, SegmentCaption] = {}
-        for segment in work.segments:
-            annotation = annotate_segment(self._signals(work, segment))  # validated against the schema
-            if self._vlm is not None:
-                caption = self._vlm.caption(annotation, self._frames(work, segment), segment["segment_id"])
-            else:
-                caption = write_captions(annotation, segment["segment_id"])
+        for segment, annotation, caption in zip(work.segments, annotations, written, strict=True):
             captions[segment["segment_id"]] = SegmentCaption(annotation, caption)
             segment["caption"] = caption["short"]
         work.captions = captions
@@ -85,7 +105,9 @@ class CaptionsStage(Stage):
             frame_motion=float(shot["motion"]) if shot.get("motion") is not None else float("nan"),
         )
 
-    @staticmethod
-    def _frames(work: VideoWork, segment: dict[str, Any]) -> list[bytes]:
+    def _frames(self, work: VideoWork, segment: dict[str, Any]) -> list[bytes]:
+        """The frames the request carries, sampled before they are read: a video's requests are
+        built together, so only ``vlm_frames`` JPEGs per segment are held at once."""
         crops = work.crops.of_track(segment["track_id"]) if work.crops is not None else []
-        return crop_jpegs(work, [c for c in crops if segment["t_start"] <= c.t < segment["t_end"]], "global")
+        inside = [c for c in crops if segment["t_start"] <= c.t < segment["t_end"]]
+        return crop_jpegs(work, self._vlm.sample(inside), "global")

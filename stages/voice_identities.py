@@ -53,6 +53,8 @@ class VoiceIdentitiesStage(RunScopeStage):
         "voice_faces.relabelled", "segments", "rejections", "track_features.state", "track_features.speaking_prob",
     )
     resources: ClassVar[Resources] = Resources(cpus=1)
+    # apply labels a video again when the run moved a voice: the CPUs ``states`` has for that work
+    apply_resources: ClassVar[Resources] = Resources(cpus=0.5)
     version: ClassVar[int] = 1
 
     # Cosine distance of two videos' voice embeddings (each from all of that voice's spans) up to
@@ -63,6 +65,9 @@ class VoiceIdentitiesStage(RunScopeStage):
     voices_apart_within_video: bool = True
 
     def setup(self) -> None:
+        self.setup_decision()
+
+    def setup_decision(self) -> None:
         self._labellers: dict[str, StateLabeller] = {}
 
     def summarize(self, work: VideoWork) -> dict[str, Any] | None:

@@ -53,7 +53,7 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) ->
         for stage in run_stages:
             with phase(stage.name):
                 request = DecideRequest(stage, run_uri, blocks[stage.name], tuple(ids))
-                list(executor.map(decide_and_store, [request], stage.worker_resources()))
+                list(executor.map(decide_and_store, [request], stage.decide_resources()))
         request = RunRequest(input="", out=run_uri, workflow=workflow)
         with phase("shards"):
             shard_rows = write_shards(request, store, executor, final, outcomes, lambda *_: None)

@@ -160,10 +160,10 @@ def _run_blocks(
             progress(phase, len(outcomes), len(primaries))
         if run_stage is not None:
             # Every video's summary is in the run store now; the decision is made by one task
-            # with the stage's declared resources, never on the driver.
+            # with the stage's CPUs (no GPU: it runs no model), never on the driver.
             decide = DecideRequest(run_stage, store.uri, block, tuple(sorted(primaries)))
             progress(f"{run_stage.name} (run-wide)", 0, 1)
-            list(executor.map(decide_and_store, [decide], run_stage.worker_resources()))
+            list(executor.map(decide_and_store, [decide], run_stage.decide_resources()))
             progress(f"{run_stage.name} (run-wide)", 1, 1)
             decision_step = ApplyStep(target=run_stage, load_decision=StoredDecision(store.uri, run_stage.name))
             run_stages.append(run_stage)

@@ -34,7 +34,7 @@ def decide_and_store(request: DecideRequest) -> int:
     stored = ledger.decision(request.stage.name)
     if stored is not None and stored[0] == request.plan:
         return 0
-    request.stage.setup()
+    request.stage.setup_decision()
     summaries = {video_id: ledger.summary(video_id, request.block) for video_id in sorted(request.video_ids)}
     decision = request.stage.decide(summaries)
     index = request.stage.run_index(summaries, decision)

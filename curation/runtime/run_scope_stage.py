@@ -2,14 +2,21 @@
 
 They work in three steps so the driver never holds the videos themselves:
 ``summarize`` runs per video (at the end of the block before) and returns something small, which
-the worker stores beside the video's record; ``decide`` runs once, as a task with the stage's
-declared resources, over all summaries read from the run store, and its decision is stored there
-too; ``apply`` runs per video (at the start of the next block) with the decision, read by each
-worker from the run store. ``decide`` must be deterministic: a resumed run recomputes it.
+the worker stores beside the video's record; ``decide`` runs once, as a task, over all summaries
+read from the run store, and its decision is stored there too; ``apply`` runs per video (at the
+start of the next block) with the decision, read by each worker from the run store. ``decide``
+must be deterministic: a resumed run recomputes it.
+
+Only ``summarize`` runs the stage's models (ArcFace, OpenCLIP) and so only it gets ``setup`` and
+the stage's resources, GPUs included. ``decide`` (clustering stored vectors) and ``apply`` (looking
+each video's ids up in the decision) get ``setup_decision``, which loads no model, and ask for no
+GPU: ``decide`` for the stage's CPUs, ``apply`` for ``apply_resources``, a small CPU share by
+default. So the next block's apply step joins that block's CPU pool, instead of holding a GPU
+actor, with a model loaded, for dictionary look-ups.
 """
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
@@ -18,6 +25,16 @@ from curation.runtime.video_work import VideoWork
 
 @dataclass
 class RunScopeStage(Stage):
+    # What one worker of the apply step asks for: a share of a CPU, no GPU (module docstring).
+    apply_resources: ClassVar[Resources] = Resources(cpus=0.25)
+
+    def setup_decision(self) -> None:
+        """What ``decide`` and ``apply`` need on a worker; never a model (``setup`` loads those)."""
+
+    def decide_resources(self) -> Resources:
+        """The decide task's resources: the stage's CPUs and memory, no GPU."""
+        return replace(self.worker_resources(), gpus=0.0)
+
     def summarize(self, work: VideoWork) -> Any:
         raise NotImplementedError
 
@@ -67,7 +84,8 @@ class SummarizeStep(Stage):
 
 @dataclass
 class ApplyStep(Stage):
-    """Per-video step that applies a run-scope stage's decision, loaded once per worker."""
+    """Per-video step that applies a run-scope stage's decision, loaded once per worker, with the
+    stage's ``apply_resources`` and no model."""
 
     target: RunScopeStage | None = None
     load_decision: Any = None  # () -> the decision; called in setup, on the worker
@@ -77,11 +95,11 @@ class ApplyStep(Stage):
         return self.target.name
 
     def setup(self) -> None:
-        self.target.setup()
+        self.target.setup_decision()
         self._decision = self.load_decision()
 
     def worker_resources(self) -> Resources:
-        return self.target.worker_resources()
+        return self.target.apply_resources
 
     def process(self, work: VideoWork) -> VideoWork:
         return self.target.apply(work, self._decision)

@@ -1,6 +1,7 @@
 """The VLM captioner against a local OpenAI-compatible server started by the test (loopback only)."""
 
 import json
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from annotators.captions.caption_writer import write_captions
-from annotators.models.vlm_captioner import VlmCaptioner
+from annotators.models.vlm_captioner import CaptionRequest, VlmCaptioner
 from annotators.performance.performance_annotator import annotate_segment
 from schemas.performance_annotation import validate_caption
 from tests.annotators.caption_fixtures import synthetic_segment
@@ -37,8 +38,8 @@ def _handler(state: _Server) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             state.requests.append((self.path, dict(self.headers), body))
-            if state.mode == "http500":
-                self.send_error(500, "model crashed")
+            if state.mode.startswith("http"):
+                self.send_error(int(state.mode.removeprefix("http")), "model crashed")
                 return
             if state.mode == "sleep":
                 time.sleep(TIMEOUT_S + 2.0)
@@ -139,13 +140,23 @@ def test_invalid_or_unsupported_answers_fall_back(server, annotation, answer, re
         deterministic["short"], deterministic["detailed"], deterministic["claims"])
 
 
-def test_http_500_falls_back(server, annotation):
-    caption, _s = _ask(server, annotation, "http500")
-    assert caption["captioner"] == "deterministic (vlm fallback: HTTP 500)"
+def test_http_500_is_tried_again_then_falls_back(server, annotation):
+    before = len(server[1].requests)
+    caption, _s = _ask(server, annotation, "http500", retries=2, backoff_s=0.01)
+    assert caption["captioner"] == "deterministic (vlm fallback: HTTP 500 after 3 attempts)"
+    assert len(server[1].requests) - before == 3
+    assert {r[1]["X-Request-Id"] for r in server[1].requests[before:]} == {"vid-t0-g000"}
+
+
+def test_a_client_error_is_not_tried_again(server, annotation):
+    before = len(server[1].requests)
+    caption, _s = _ask(server, annotation, "http400", retries=3, backoff_s=0.01)
+    assert caption["captioner"] == "deterministic (vlm fallback: HTTP 400)"
+    assert len(server[1].requests) - before == 1
 
 
 def test_a_server_slower_than_the_timeout_falls_back_in_time(server, annotation):
-    caption, seconds = _ask(server, annotation, "sleep", _valid_answer())
+    caption, seconds = _ask(server, annotation, "sleep", _valid_answer(), retries=0)
     assert caption["captioner"] == f"deterministic (vlm fallback: timeout after {TIMEOUT_S:g} s)"
     assert TIMEOUT_S - 0.1 <= seconds <= TIMEOUT_S + 0.6
 
@@ -153,5 +164,134 @@ def test_a_server_slower_than_the_timeout_falls_back_in_time(server, annotation)
 def test_nothing_listening_falls_back(annotation):
     with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as probe:
         port = probe.server_address[1]  # a loopback port that is closed once the probe server goes
-    caption = VlmCaptioner(f"http://127.0.0.1:{port}/v1", MODEL, timeout_s=TIMEOUT_S).caption(annotation, [], "s")
+    captioner = VlmCaptioner(f"http://127.0.0.1:{port}/v1", MODEL, timeout_s=TIMEOUT_S, retries=1, backoff_s=0.01)
+    caption = captioner.caption(annotation, [], "s")
     assert caption["captioner"].startswith("deterministic (vlm fallback: request failed")
+    assert caption["captioner"].endswith("after 2 attempts)")
+
+
+# A video's segments under load: a server with injected latency and 5xx answers, counting per segment.
+
+SHORTS = ("The person listens to someone, nodding twice.", "The person listens, nodding twice.",
+          "The person listens and nods twice.", "The person listens to the other person, nodding twice.",
+          "The person is listening, nodding twice.", "While listening, the person nods twice.")
+
+
+def _short_of(segment_id: str) -> str:
+    """The answer the server gives a segment: which one tells whether results kept segment order."""
+    return SHORTS[int(segment_id[-3:]) % len(SHORTS)]
+
+
+class _LoadedServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # 16 connections at once must not overflow the listen backlog
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _loaded_handler())
+        self.latency_s = 0.0
+        self.failures: dict[str, list[int]] = {}  # segment id -> the statuses of its first attempts
+        self.always_failing: set[str] = set()
+        self.lock = threading.Lock()
+        self.attempts: dict[str, int] = {}
+        self.answered: dict[str, int] = {}  # 200 responses per segment
+        self.open_now = self.most_open = 0
+
+    def reset(self, latency_s: float, failures: dict[str, list[int]], always_failing: set[str] | None = None) -> None:
+        self.latency_s, self.failures, self.always_failing = latency_s, failures, always_failing or set()
+        self.attempts, self.answered, self.most_open = {}, {}, 0
+
+
+def _loaded_handler() -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server: _LoadedServer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            state = self.server
+            self.rfile.read(int(self.headers["Content-Length"]))
+            segment_id = self.headers["X-Request-Id"]
+            with state.lock:
+                attempt = state.attempts.get(segment_id, 0)
+                state.attempts[segment_id] = attempt + 1
+                state.open_now += 1
+                state.most_open = max(state.most_open, state.open_now)
+            try:
+                time.sleep(state.latency_s)  # the model's time to answer
+                planned = state.failures.get(segment_id, [])
+                if segment_id in state.always_failing or attempt < len(planned):
+                    self.send_error(500 if segment_id in state.always_failing else planned[attempt], "overloaded")
+                    return
+                with state.lock:
+                    state.answered[segment_id] = state.answered.get(segment_id, 0) + 1
+                content = json.dumps({**_valid_answer(), "short": _short_of(segment_id)})
+                payload = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                                   "finish_reason": "stop"}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            finally:
+                with state.lock:
+                    state.open_now -= 1
+
+    return Handler
+
+
+@pytest.fixture(scope="module")
+def loaded_server() -> Iterator[_LoadedServer]:
+    httpd = _LoadedServer()
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _segment_requests(annotation: dict, n: int) -> list[CaptionRequest]:
+    frame = _frames(1)
+    return [CaptionRequest(annotation, frame, f"vid-t0-g{i:03d}") for i in range(n)]
+
+
+def _caption_all(server: _LoadedServer, requests: list[CaptionRequest], **kwargs) -> tuple[list[dict], float]:
+    captioner = VlmCaptioner(f"http://127.0.0.1:{server.server_address[1]}/v1", MODEL, timeout_s=10.0, **kwargs)
+    start = time.monotonic()
+    captions = captioner.caption_many(requests)
+    return captions, time.monotonic() - start
+
+
+@pytest.mark.slow
+def test_sixteen_requests_in_flight_are_at_least_eight_times_faster_than_one(loaded_server, annotation):
+    requests = _segment_requests(annotation, 64)
+    walls = {}
+    for in_flight in (1, 16):
+        loaded_server.reset(latency_s=0.2, failures={})
+        captions, walls[in_flight] = _caption_all(loaded_server, requests, max_in_flight=in_flight)
+        assert loaded_server.most_open == in_flight
+        assert [c["short"] for c in captions] == [_short_of(r.segment_id) for r in requests], "segment order"
+        assert all(c["captioner"] == f"vlm:{MODEL}" for c in captions)
+        assert loaded_server.answered == dict.fromkeys((r.segment_id for r in requests), 1)
+    # 64 x 0.2 s one at a time against 4 waves of 16: about 16x; 8x leaves room for a busy machine
+    assert walls[1] / walls[16] >= 8.0, walls
+
+
+def test_five_percent_5xx_are_retried_and_every_segment_gets_one_caption(loaded_server, annotation):
+    requests = _segment_requests(annotation, 200)
+    ids = [r.segment_id for r in requests]
+    rng = random.Random(39)
+    flaky = rng.sample(ids[1:], 10)  # 5 % of the segments meet a 5xx on their first attempt
+    failures = {segment_id: [rng.choice((500, 502, 503))] for segment_id in flaky}
+    failures[flaky[0]] = [503, 429]  # and one needs a third attempt
+    loaded_server.reset(latency_s=0.02, failures=failures, always_failing={ids[0]})  # this one falls back
+    captions, _wall = _caption_all(loaded_server, requests, max_in_flight=16, retries=3, backoff_s=0.01)
+    assert len(captions) == len(requests)
+    assert captions[0]["captioner"] == "deterministic (vlm fallback: HTTP 500 after 4 attempts)"
+    assert captions[0]["short"] == write_captions(annotation, ids[0])["short"]
+    assert [c["short"] for c in captions[1:]] == [_short_of(i) for i in ids[1:]]
+    assert all(c["captioner"] == f"vlm:{MODEL}" for c in captions[1:])
+    # server side: one answer per segment, and exactly the planned attempts
+    assert loaded_server.answered == dict.fromkeys(ids[1:], 1)
+    expected = {i: 1 + len(failures.get(i, [])) for i in ids} | {ids[0]: 4}
+    assert loaded_server.attempts == expected
