@@ -27,7 +27,7 @@ RUN = ["run", "--input", "in", "--out", "out"]
         (["synth", "--out", "s", "--duration", "nan"], "argument --duration: expected a positive number, got nan"),
         (["synth", "--out", "s", "--width", "0"], "argument --width"),
         (["demo", "--n-videos", "0"], "argument --n-videos"),
-        (["bench", "analysis", "--input", "x", "--workers", "0"], "argument --workers"),
+        (["bench", "pipeline", "--input", "x", "--workers", "0"], "argument --workers"),
         (["bench", "analysis", "--input", "x", "--repeat", "0"], "argument --repeat"),
     ],
 )
