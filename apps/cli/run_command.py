@@ -38,7 +38,8 @@ WORKER_HOOK = "curation.runtime.output_capture.capture_worker_output"
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a workflow over a folder, glob or list of videos")
     p.add_argument("--input", required=True, help="directory, glob, .txt/.csv/.parquet list; local or fsspec URI")
-    p.add_argument("--out", required=True, help="run directory (local or fsspec URI); re-run to resume")
+    p.add_argument("--out", required=True,
+                   help="run directory (local or fsspec URI): absent, empty, or an earlier run to resume")
     p.add_argument("--workflow", default="default", help="built-in workflow name or YAML path (default: default)")
     p.add_argument("--ray-address", default=None, help="join this Ray cluster instead of starting a local one")
     p.add_argument("--executor", choices=("ray", "local"), default="ray", help="local: in-process, for debugging")
