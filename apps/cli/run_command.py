@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from apps.cli.numeric_options import positive_int
+from apps.cli.numeric_options import non_negative_int, positive_int
 from apps.cli.run_monitor import RunMonitor, warn
 from apps.cli.run_preflight import RunRefusedError, check_before_writing
 from apps.cli.run_summary import print_summary
@@ -49,7 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--match-run", default=None, metavar="OUT",
                    help="continue an earlier run: its identities keep their ids, footage it kept is a duplicate "
                         "(sets identity.match_run and dedup.match_run)")
-    p.add_argument("--limit", type=positive_int, default=None, help="only the first N inputs (sorted)")
+    p.add_argument("--limit", type=non_negative_int, default=None,
+                   help="only the first N inputs (sorted); 0 records the run's workflow and models only")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE",
                    help="override a workflow parameter (repeatable)")
     p.add_argument("--verbose", action="store_true",

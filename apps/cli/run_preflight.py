@@ -10,6 +10,7 @@ problem.
 from curation.config.workflow import Workflow
 from curation.ingest.discovery import InputError, discover_inputs
 from curation.models.model_requirements import MissingModelsError, check_models
+from curation.run.ledger import Ledger
 from curation.run.run_folder import RunFolderError, check_run_folder
 from curation.run.run_store import RunStore
 
@@ -23,9 +24,14 @@ class RunRefusedError(ValueError):
 
 
 def check_before_writing(out: str, input_spec: str, limit: int | None, workflow: Workflow) -> list[str]:
-    """The input URIs the run will process, or ``RunRefusedError``; reads, never writes."""
+    """The input URIs the run will process, or ``RunRefusedError``; reads, never writes.
+
+    A run directory an older version wrote raises ``LedgerFormatError`` first: its message says
+    what to do with that folder."""
+    store = RunStore(out)
+    Ledger(store).check_format()
     try:
-        check_run_folder(RunStore(out))
+        check_run_folder(store)
         inputs = discover_inputs(input_spec, limit)
         check_models(workflow.model_choices())
     except (RunFolderError, InputError) as err:

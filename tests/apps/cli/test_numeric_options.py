@@ -14,8 +14,7 @@ RUN = ["run", "--input", "in", "--out", "out"]
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([*RUN, "--limit", "-1"], "argument --limit: expected a whole number of at least 1, got -1"),
-        ([*RUN, "--limit", "0"], "argument --limit: expected a whole number of at least 1, got 0"),
+        ([*RUN, "--limit", "-1"], "argument --limit: expected a whole number of at least 0, got -1"),
         ([*RUN, "--workers", "0"], "argument --workers: expected a whole number of at least 1, got 0"),
         ([*RUN, "--max-workers", "0"], "argument --max-workers: expected a whole number of at least 1, got 0"),
         ([*RUN, "--workers", "two"], "argument --workers: expected a whole number of at least 1, got 'two'"),
@@ -41,8 +40,8 @@ def test_out_of_range_numbers_exit_2_naming_the_option(
 
 
 def test_numbers_in_range_are_parsed() -> None:
-    args = build_parser().parse_args([*RUN, "--limit", "1", "--workers", "3", "--max-workers", "8"])
-    assert (args.limit, args.workers, args.max_workers) == (1, 3, 8)
+    args = build_parser().parse_args([*RUN, "--limit", "0", "--workers", "3", "--max-workers", "8"])
+    assert (args.limit, args.workers, args.max_workers) == (0, 3, 8)  # --limit 0: run.json only
     assert (non_negative_int("0"), port_number("0"), positive_float("0.5"), positive_int("12")) == (0, 0, 0.5, 12)
     for parse, text in ((positive_float, "inf"), (positive_float, "0"), (port_number, "-1"), (positive_int, "1.5")):
         with pytest.raises(argparse.ArgumentTypeError):
