@@ -83,6 +83,7 @@ def test_input_that_names_nothing_exits_2(tmp_path: Path, capsys: pytest.Capture
     argv = ["run", "--input", str(tmp_path / "nope"), "--out", str(tmp_path / "run"), "--workflow", "ingest"]
     assert main([*argv, "--executor", "local"]) == 2
     assert "no such file, directory or matching glob" in _flat(capsys.readouterr().out)
+    assert not (tmp_path / "run").exists(), "refused before run.json or logs/ were written"
 
 
 def test_accounting_failure_exits_3_and_publishes_no_manifest(

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from apps.audit.gallery import render_html, sample_items
+from apps.cli.numeric_options import non_negative_int, positive_int
 from curation.manifests.where_filter import FilterError
 
 
@@ -13,8 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", help="run directory")
     p.add_argument("--html", required=True, help="where to write the page")
     p.add_argument("--where", default=None, help="SQL predicate on segments, e.g. \"state = 'listening'\"")
-    p.add_argument("--per-reason", type=int, default=6, help="items per state and per rejection reason")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same page)")
+    p.add_argument("--per-reason", type=positive_int, default=6, help="items per state and per rejection reason")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="sampling seed (same seed, same page)")
     p.set_defaults(handler=handle)
 
 

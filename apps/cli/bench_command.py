@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from apps.cli.numeric_options import non_negative_int, positive_int
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks: analysis speed against the decode and model floors")
@@ -18,9 +20,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument(
         "--label", default=None, help="only files with these labels in MANIFEST.csv (e.g. talking_head,no_face)"
     )
-    a.add_argument("--limit", type=int, default=None, help="only the first N files")
+    a.add_argument("--limit", type=positive_int, default=None, help="only the first N files")
     a.add_argument(
-        "--repeat", type=int, default=1, help="interleaved runs of floors and pipeline; each figure is its best run"
+        "--repeat", type=positive_int, default=1,
+        help="interleaved runs of floors and pipeline; each figure is its best run",
     )
     a.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     a.add_argument(
@@ -39,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", required=True, help="folder of videos (e.g. the videos/ of `lpm-curate synth`)")
     p.add_argument("--truth", default=None, help="folder of lpm-synth-truth/1 JSON files named like the videos")
     p.add_argument("--workflow", default="default", help="workflow name or YAML path")
-    p.add_argument("--workers", type=int, default=2, help="CPUs for the embedded Ray")
+    p.add_argument("--workers", type=positive_int, default=2, help="CPUs for the embedded Ray")
     p.add_argument("--out", default=None, help="run directory to keep (default: a temporary one)")
     p.add_argument("--report", default=None, help="write an HTML report with plots here")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
@@ -47,8 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=handle_pipeline)
     s = bsub.add_parser("speaking", help="speaking/listening/idle accuracy on spliced real clips; A/V offset recovery")
     s.add_argument("--media", default=None, help="labelled media folder (default: LPM_SHARED_MEDIA or ../shared/media)")
-    s.add_argument("--n-videos", type=int, default=6, help="spliced conversations to build (12-16 s each)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the spliced set")
+    s.add_argument("--n-videos", type=positive_int, default=6, help="spliced conversations to build (12-16 s each)")
+    s.add_argument("--seed", type=non_negative_int, default=0, help="seed of the spliced set")
     s.add_argument("--workdir", default=None, help="folder for the spliced videos and truth (default: a temporary one)")
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     s.add_argument("--each-alone", action="store_true",
@@ -58,17 +61,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d = bsub.add_parser("dubbing", help="talking heads muxed with other people's voices: kept as speaking or not")
     d.add_argument("--media", default=None, help="labelled media folder (default: LPM_SHARED_MEDIA or ../shared/media)")
     d.add_argument("--workdir", default=None, help="folder for the dubbed files (default: a temporary one)")
-    d.add_argument("--limit", type=int, default=None, help="only the first N dubbed pairs")
+    d.add_argument("--limit", type=positive_int, default=None, help="only the first N dubbed pairs")
     d.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     d.add_argument("--json", action="store_true", help="print one JSON object")
     d.set_defaults(handler=handle_dubbing)
     c = bsub.add_parser("scale", help="driver memory and run-wide stage time at N videos (replicated stored products)")
     c.add_argument("--source", required=True, help="a complete run directory to replicate (e.g. of the smoke workflow)")
     c.add_argument("--videos", default="1000,20000", help="video counts to measure, comma separated")
-    c.add_argument("--tracks", type=int, default=5, help="tracks per replicated video")
-    c.add_argument("--segments", type=int, default=10, help="segments (samples) per replicated video")
-    c.add_argument("--workers", type=int, default=2, help="CPUs for the embedded Ray")
-    c.add_argument("--shard-bytes", type=int, default=1_000_000_000, help="shard size (default: the default's)")
+    c.add_argument("--tracks", type=positive_int, default=5, help="tracks per replicated video")
+    c.add_argument("--segments", type=positive_int, default=10, help="segments (samples) per replicated video")
+    c.add_argument("--workers", type=positive_int, default=2, help="CPUs for the embedded Ray")
+    c.add_argument("--shard-bytes", type=positive_int, default=1_000_000_000,
+                   help="shard size (default: the default's)")
     c.add_argument("--workdir", default=None, help="folder for the replicated stores (default: a temporary one)")
     c.add_argument("--keep", action="store_true", help="keep the replicated stores")
     c.add_argument("--json", action="store_true", help="print one JSON object")

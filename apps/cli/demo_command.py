@@ -5,6 +5,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from apps.cli.numeric_options import positive_float, positive_int
+
 EXAMPLE_QUERIES = (
     (
         "training material by state",
@@ -28,9 +30,9 @@ EXAMPLE_QUERIES = (
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="make synthetic conversations, run the default workflow, query and audit it")
     p.add_argument("--out", default="runs/demo", help="demo folder (corpus/, run/, audit.html)")
-    p.add_argument("--n-videos", type=int, default=6, help="synthetic videos to make")
-    p.add_argument("--duration", type=float, default=16.0, help="seconds per synthetic video")
-    p.add_argument("--workers", type=int, default=None, help="CPUs for the embedded Ray (default: all)")
+    p.add_argument("--n-videos", type=positive_int, default=6, help="synthetic videos to make")
+    p.add_argument("--duration", type=positive_float, default=16.0, help="seconds per synthetic video")
+    p.add_argument("--workers", type=positive_int, default=None, help="CPUs for the embedded Ray (default: all)")
     p.add_argument("--workflow", default="default")
     p.set_defaults(handler=handle)
 

@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from apps.cli.numeric_options import positive_int
 from curation.export.dataset_export import ExportError, ExportRequest, export_dataset
 from curation.manifests.where_filter import FilterError
 
@@ -12,7 +13,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", help="source run directory")
     p.add_argument("--where", required=True, help="SQL predicate on segments, e.g. \"state = 'listening'\"")
     p.add_argument("--to", required=True, dest="to", help="new dataset folder or fsspec URI (empty or a re-run)")
-    p.add_argument("--shard-bytes", type=int, default=1_000_000_000, help="close a shard once it reaches this size")
+    p.add_argument("--shard-bytes", type=positive_int, default=1_000_000_000,
+                   help="close a shard once it reaches this size")
     p.add_argument("--exclude-rejected-by-review", action="store_true",
                    help="leave out segments whose review verdict is reject (majority of reviewers, tie = reject)")
     p.set_defaults(handler=handle)

@@ -5,9 +5,8 @@ import json
 import sys
 
 import duckdb
-from rich.console import Console
-from rich.table import Table
 
+from apps.cli.query_output import print_rows
 from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.run.run_store import RunStore
 
@@ -16,7 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("query", help="run DuckDB SQL over a run's manifests (tables are views by name)")
     p.add_argument("out", help="run directory")
     p.add_argument("sql", help='e.g. "SELECT reason, count(*) FROM rejections GROUP BY 1"')
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table: a table on a terminal, tab-separated lines when piped (default)")
     p.set_defaults(handler=handle)
 
 
@@ -46,8 +46,5 @@ def handle(args: argparse.Namespace) -> int:
         writer.writerow(columns)
         writer.writerows(rows)
     else:
-        table = Table(*columns)
-        for r in rows:
-            table.add_row(*("" if v is None else str(v) for v in r))
-        Console().print(table)
+        print_rows(columns, rows, sys.stdout)
     return 0

@@ -8,6 +8,7 @@ import secrets
 import socket
 import sys
 
+from apps.cli.numeric_options import non_negative_int, port_number, positive_int
 from curation.manifests.duckdb_views import manifest_names
 from curation.manifests.where_filter import FilterError
 from curation.run.run_store import RunStore
@@ -17,9 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("review", help="web app on 127.0.0.1: play sampled items with audio, record verdicts")
     p.add_argument("out", help="run directory")
     p.add_argument("--where", default=None, help="SQL predicate on segments, e.g. \"state = 'listening'\"")
-    p.add_argument("--per-stratum", type=int, default=6, help="items per state and per rejection reason")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same items)")
-    p.add_argument("--port", type=int, default=8765, help="port (0: any free port; the URL is printed)")
+    p.add_argument("--per-stratum", type=positive_int, default=6, help="items per state and per rejection reason")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="sampling seed (same seed, same items)")
+    p.add_argument("--port", type=port_number, default=8765, help="port (0: any free port; the URL is printed)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default: this machine only); any other needs --allow-host and "
                         "prints a URL with an access token (docs/review.md)")

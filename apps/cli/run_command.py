@@ -10,8 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
+from apps.cli.numeric_options import non_negative_int, positive_int
 from apps.cli.run_monitor import RunMonitor, warn
+from apps.cli.run_preflight import RunRefusedError, check_before_writing
 from apps.cli.run_summary import print_summary
 from curation.config.param_validation import WorkflowError
 from curation.config.workflow import load_workflow
@@ -35,17 +38,19 @@ WORKER_HOOK = "curation.runtime.output_capture.capture_worker_output"
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a workflow over a folder, glob or list of videos")
     p.add_argument("--input", required=True, help="directory, glob, .txt/.csv/.parquet list; local or fsspec URI")
-    p.add_argument("--out", required=True, help="run directory (local or fsspec URI); re-run to resume")
+    p.add_argument("--out", required=True,
+                   help="run directory (local or fsspec URI): absent, empty, or an earlier run to resume")
     p.add_argument("--workflow", default="default", help="built-in workflow name or YAML path (default: default)")
     p.add_argument("--ray-address", default=None, help="join this Ray cluster instead of starting a local one")
     p.add_argument("--executor", choices=("ray", "local"), default="ray", help="local: in-process, for debugging")
-    p.add_argument("--workers", type=int, default=None, help="CPUs for the embedded local Ray (default: all)")
-    p.add_argument("--max-workers", type=int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None, help="CPUs for the embedded local Ray (default: all)")
+    p.add_argument("--max-workers", type=positive_int, default=None,
                    help="on a cluster, actors a stage pool may grow to as nodes are added (default: what is there)")
     p.add_argument("--match-run", default=None, metavar="OUT",
                    help="continue an earlier run: its identities keep their ids, footage it kept is a duplicate "
                         "(sets identity.match_run and dedup.match_run)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N inputs (sorted)")
+    p.add_argument("--limit", type=non_negative_int, default=None,
+                   help="only the first N inputs (sorted); 0 records the run's workflow and models only")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE",
                    help="override a workflow parameter (repeatable)")
     p.add_argument("--verbose", action="store_true",
@@ -70,6 +75,7 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
         present = {stage.name for stage in load_workflow(args.workflow, WORKFLOW_STAGES, overrides).stages}
         overrides += [f"{name}.match_run={args.match_run}" for name in ("identity", "dedup") if name in present]
     workflow = load_workflow(args.workflow, WORKFLOW_STAGES, overrides)
+    inputs = check_before_writing(args.out, args.input, args.limit, workflow)
     verbose = bool(getattr(args, "verbose", False))
     console.print(f"[bold]lpm-curate run[/] workflow [cyan]{workflow.name}[/] "
                   f"({workflow.fingerprint()}) -> {args.out}")
@@ -83,6 +89,7 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
     request = RunRequest(
         input=args.input, out=args.out, workflow=workflow, executor=args.executor,
         ray_address=args.ray_address, workers=args.workers, limit=args.limit, max_workers=args.max_workers,
+        inputs=inputs,
     )
     store = RunStore(args.out)
     logs = log_dir(store)
@@ -142,6 +149,10 @@ def handle(args: argparse.Namespace) -> int:
         result = execute(args, console)
     except (WorkflowError, InputError, WorkflowMismatchError, LedgerFormatError) as err:
         console.print(f"[red]error:[/] {err}")
+        return 2
+    except RunRefusedError as err:
+        for line in err.lines:
+            console.print("[red]error:[/]", Text(line), soft_wrap=True)
         return 2
     except OSError as err:
         if err.errno != errno.ENOSPC:

@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+from apps.cli.numeric_options import non_negative_int, positive_float, positive_int
 from apps.synth.corpus import generate_corpus
 from apps.synth.video_kinds import VIDEO_KINDS
 
@@ -18,17 +19,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder (videos/, truth/, corpus.json)")
-    parser.add_argument("--n-videos", type=int, default=len(VIDEO_KINDS),
+    parser.add_argument("--n-videos", type=positive_int, default=len(VIDEO_KINDS),
                         help=f"number of videos (default {len(VIDEO_KINDS)}: every kind once)")
-    parser.add_argument("--seed", type=int, default=0, help="same seed, same corpus (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="same seed, same corpus (default 0)")
     parser.add_argument(
         "--faces", type=Path, nargs="+", metavar="DIR_OR_FILES",
         help="face photos to use instead of the sample photos shipped in installed packages",
     )
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per video (default 20)")
-    parser.add_argument("--width", type=int, default=640, help="frame width in pixels (default 640)")
-    parser.add_argument("--height", type=int, default=360, help="frame height in pixels (default 360)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel videos (default: up to 2)")
+    parser.add_argument("--duration", type=positive_float, default=20.0, help="seconds per video (default 20)")
+    parser.add_argument("--width", type=positive_int, default=640, help="frame width in pixels (default 640)")
+    parser.add_argument("--height", type=positive_int, default=360, help="frame height in pixels (default 360)")
+    parser.add_argument("--workers", type=positive_int, default=None, help="parallel videos (default: up to 2)")
 
 
 def run_synth(args: argparse.Namespace) -> int:

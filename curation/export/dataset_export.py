@@ -10,7 +10,7 @@ planned from the source index sizes (``shard_plan``), and ``run.json`` carries n
 request gives the same bytes. Resumable: ``run.json`` is written first with the request and state
 ``running``; a re-run of the same request removes a killed attempt's temporaries, keeps each shard
 already committed whole with its planned samples, and writes the rest; a different request into
-the same folder is refused.
+the same folder is refused. A selection of no segments is refused before anything is written.
 """
 
 import hashlib
@@ -72,6 +72,9 @@ def export_dataset(request: ExportRequest) -> ExportResult:
     if request.exclude_rejected_by_review:
         rejected = {item for item, decision in item_decisions(verdicts).items() if decision == "reject"}
     chosen = [row for row in selected if row[0] not in rejected]
+    if not chosen:
+        # refused before _claim writes anything: an empty dataset is no dataset
+        raise ExportError(_nothing_selected(request, len(selected)))
     description = _describe(request, source, info, chosen, selected, verdicts)
     _claim(dest, description)
     shard_rows, locations = _write_shards(source, dest, chosen, request.shard_bytes)
@@ -79,6 +82,14 @@ def export_dataset(request: ExportRequest) -> ExportResult:
     description.update(state="complete", shards=len(shard_rows))
     dest.write_bytes(RUN_FILE, json.dumps(description, indent=2, sort_keys=True).encode())
     return ExportResult(request.dest, len(selected), len(selected) - len(chosen), len(chosen), len(shard_rows))
+
+
+def _nothing_selected(request: ExportRequest, selected: int) -> str:
+    if selected:
+        return (f"all {selected} segments --where selects are rejected by review; nothing to export "
+                f"(nothing was written to {request.dest})")
+    return (f"--where {request.where!r} selects no segments with a sample; nothing to export "
+            f"(nothing was written to {request.dest})")
 
 
 def _describe(request: ExportRequest, source: RunStore, info: dict[str, Any], chosen: list[tuple],

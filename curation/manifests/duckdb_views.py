@@ -4,7 +4,18 @@ The connection is in memory, the tables are handed to DuckDB as Arrow datasets (
 table as one dataset), and then file and network access are switched off and the configuration
 locked: a query can read the manifests and nothing else, and cannot write anywhere. Review
 verdicts (``OUT/reviews/``) are the view ``reviews``, empty until someone reviews.
+
+DuckDB keeps its ``temp_directory`` (where large sorts and joins spill) allowed after external
+access is off. Left at its default, ``.tmp`` under the working directory, a query could write
+there (``COPY ... TO '.tmp/x.csv'``) and read back whatever another process put there; it is a
+fresh private folder instead, set before the configuration is locked and deleted with the
+connection, so all a query can touch is its own spill files.
 """
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import pyarrow.dataset as pads
@@ -25,8 +36,19 @@ def manifest_names(store: RunStore) -> list[str]:
     return sorted(name for name in names if manifest_parts(store, name))
 
 
-def open_catalog(store: RunStore) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:")
+@contextmanager
+def open_catalog(store: RunStore) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The locked connection over the run's tables, for a ``with`` block (it is closed after)."""
+    spill = tempfile.mkdtemp(prefix="lpm-duckdb-")
+    try:
+        with duckdb.connect(":memory:") as con:
+            _register_tables(con, store, spill)
+            yield con
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _register_tables(con: duckdb.DuckDBPyConnection, store: RunStore, spill: str) -> None:
     for name in manifest_names(store):
         if store.remote:
             source = read_manifest(store, name)
@@ -35,6 +57,6 @@ def open_catalog(store: RunStore) -> duckdb.DuckDBPyConnection:
             source = pads.dataset(files, format="parquet")
         con.register(name, source)
     con.register("reviews", reviews_table(store))
+    con.execute("SET temp_directory = ?", [spill])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
-    return con

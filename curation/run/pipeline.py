@@ -54,6 +54,7 @@ class RunRequest:
     workers: int | None = None
     limit: int | None = None
     max_workers: int | None = None  # actors a pool may grow to on a cluster (default: what is there)
+    inputs: list[str] | None = None  # the URIs ``input`` names, when the caller has listed them already
 
 
 @dataclass
@@ -78,9 +79,10 @@ def run_pipeline(
     store = RunStore(request.out)
     ledger = Ledger(store)
     ledger.check_format()
+    # listed before the first write: an --input that names nothing leaves no run.json behind
+    uris = request.inputs if request.inputs is not None else discover_inputs(request.input, request.limit)
     info = RunInfo.open_or_create(store, request.workflow, request.input)
     store.remove_temporaries()
-    uris = discover_inputs(request.input, request.limit)
     executor = make_executor(request.executor, request.ray_address, request.workers, request.max_workers)
 
     identities = _identify(uris, ledger, executor, progress, on_video)

@@ -1,14 +1,22 @@
-"""``lpm-curate query``: SQL over the run's manifests as CSV or JSON, and nothing outside the run."""
+"""``lpm-curate query``: SQL over the run's manifests as CSV, JSON or a table (plain when piped), and
+nothing outside the run, DuckDB's spill folder included."""
 
 import csv
+import fcntl
 import io
 import json
+import os
+import pty
+import re
+import struct
+import subprocess
+import termios
 from pathlib import Path
 
 import pytest
 
 from apps.cli.main import main
-from tests.curation.pipeline_runs import SMALL_CLIPS, run_ingest
+from tests.curation.pipeline_runs import SMALL_CLIPS, cli_command, cli_env, run_cli, run_ingest
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +97,73 @@ def test_sql_errors_and_non_runs_are_reported(
     assert code == 2 and 'Referenced column "nope" not found' in err
     code, _, err = _query(capsys, str(tmp_path), "SELECT 1")
     assert code == 2 and "has no manifests (is it a run directory?)" in err
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["COPY videos TO '.tmp/x.csv'", "SELECT content FROM read_text('.tmp/planted.txt')",
+     "SELECT * FROM glob('.tmp/*')"],
+)
+def test_duckdbs_temp_directory_is_no_way_out(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sql: str
+) -> None:
+    """DuckDB's default spill folder, ``.tmp`` under the working directory, stayed allowed after
+    external access was switched off: a query wrote there and read what others put there."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".tmp").mkdir()
+    (tmp_path / ".tmp" / "planted.txt").write_text("someone else's secret")
+    code, out, err = _query(capsys, str(run_dir), sql, "--format", "csv")
+    assert code == 2 and out == "" and "disabled by configuration" in err
+    assert sorted(p.name for p in (tmp_path / ".tmp").iterdir()) == ["planted.txt"]
+
+
+def test_the_spill_folder_is_private_and_removed_after(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _query(capsys, str(run_dir), "SELECT current_setting('temp_directory') AS t", "--format", "json")
+    assert code == 0
+    spill = Path(json.loads(out)[0]["t"])
+    assert spill.is_absolute() and tmp_path not in spill.parents and spill.name.startswith("lpm-duckdb-")
+    assert not spill.exists(), "deleted with the connection"
+
+
+MARKUP_SQL = ("SELECT 'speaker [laughs]' AS said, '[/x]' AS closing, '[bold]b[/bold]' AS \"[red]head\", "
+              "repeat('w', 300) AS long, 'tab\there' AS tabbed, NULL AS nothing")
+
+
+def test_piped_table_output_is_plain_whole_and_markup_free(run_dir: Path) -> None:
+    ran = run_cli("query", str(run_dir), MARKUP_SQL)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == [
+        "said\tclosing\t[red]head\tlong\ttabbed\tnothing",
+        f"speaker [laughs]\t[/x]\t[bold]b[/bold]\t{'w' * 300}\ttab\\there\t",
+    ]
+
+
+def test_terminal_table_output_shows_data_as_it_is(run_dir: Path) -> None:
+    """Through a real pseudo-terminal 80 columns wide: rich draws the table, and the cells are
+    text, never markup."""
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 80, 0, 0))
+    env = cli_env(TERM="xterm")
+    env.pop("COLUMNS")
+    process = subprocess.Popen(cli_command("query", str(run_dir), MARKUP_SQL.replace("repeat('w', 300)", "'w'")),
+                               stdout=secondary, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+    os.close(secondary)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closes when the command exits
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert process.wait(timeout=60) == 0, process.stderr.read()
+    os.close(primary)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", shown.decode())
+    assert "speaker [laughs]" in text and "[/x]" in text and "[bold]b[/bold]" in text and "[red]head" in text
+    assert "┃" in text or "│" in text, "a table, drawn for the terminal"
+    assert max(len(line) for line in text.splitlines()) <= 80
+

@@ -53,9 +53,9 @@ def test_hostile_strings_in_manifests_are_data_not_sql(tmp_path):
                                           "state": "rejected", "stage": "s", "reason": "error", "detail": evil}])
     from curation.manifests.duckdb_views import open_catalog
 
-    con = open_catalog(store)
-    assert con.execute("SELECT detail FROM rejections").fetchall() == [(evil,)]
-    assert con.execute("SELECT count(*) FROM rejections").fetchone() == (1,)
+    with open_catalog(store) as con:
+        assert con.execute("SELECT detail FROM rejections").fetchall() == [(evil,)]
+        assert con.execute("SELECT count(*) FROM rejections").fetchone() == (1,)
 
 
 def test_a_shard_member_that_escapes_the_folder_is_flagged_and_never_extracted(tmp_path):

@@ -161,6 +161,17 @@ def test_export_refuses_a_where_that_is_not_a_filter(source, tmp_path, where, me
 
 
 @pytest.mark.slow
+def test_a_selection_of_no_segments_is_refused_before_anything_is_written(source, tmp_path):
+    dest = tmp_path / "nothing"
+    result = run_cli("export", str(source), "--where", "state = 'no such state'", "--to", str(dest))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: --where \"state = 'no such state'\" selects no segments with a sample; nothing to export "
+        f"(nothing was written to {dest})"]
+    assert not dest.exists()
+
+
+@pytest.mark.slow
 def test_export_refuses_a_folder_holding_something_else(source, exported, tmp_path):
     result = run_cli("export", str(source), "--where", "state = 'idle' OR TRUE", "--to", str(exported))
     assert result.returncode == 2 and "already holds another run or export" in result.stderr
