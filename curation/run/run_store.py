@@ -23,8 +23,8 @@ from curation.ingest.discovery import is_remote
 from curation.run.store_retry import with_retries
 
 TEMP_PREFIX = ".tmp-"
-# S3 without boto's retries (``max_attempts`` 1) nor s3fs's: ``with_retries`` makes them
-_S3_OPTIONS = {"config_kwargs": {"retries": {"max_attempts": 1, "mode": "standard"}}}
+# S3 without boto's retries (one attempt in all) nor s3fs's: ``with_retries`` makes them
+_S3_OPTIONS = {"config_kwargs": {"retries": {"total_max_attempts": 1, "mode": "standard"}}}
 
 
 class RunStore:
