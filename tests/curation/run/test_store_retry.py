@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import s3fs
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from curation.run import fault_counts, store_retry
@@ -90,7 +91,11 @@ def store_env(moto: dict[str, str], monkeypatch) -> Iterator[dict[str, str]]:
     for key, value in moto.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # nothing may retry behind RunStore's back
+    # fsspec reuses a filesystem made with the same options, and with it its endpoint: each test
+    # must meet its own proxy
+    s3fs.S3FileSystem.clear_instance_cache()
     yield moto
+    s3fs.S3FileSystem.clear_instance_cache()
 
 
 def test_run_store_on_s3_survives_503_resets_and_delays(store_env: dict[str, str], monkeypatch) -> None:
