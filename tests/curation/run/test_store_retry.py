@@ -128,6 +128,6 @@ def test_a_store_that_never_answers_ends_in_store_unavailable(store_env: dict[st
     monkeypatch.setattr(store_retry, "BASE_DELAY_S", 0.001)
     with faulty_proxy(store_env["AWS_ENDPOINT_URL"], FaultPlan(error_fraction=1.0)) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-        with pytest.raises(StoreUnavailableError, match="writing x.json"):
+        with pytest.raises(StoreUnavailableError, match=r"writing x\.json"):
             RunStore("s3://faulty/run2").write_bytes("x.json", b"{}")
         assert proxy.plan.seen["requests"] == store_retry.ATTEMPTS  # one HTTP request per attempt
