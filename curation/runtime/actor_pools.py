@@ -63,6 +63,8 @@ class StagesActor:
     LAST: ClassVar[bool] = True
 
     def __init__(self) -> None:
+        # Ray may give an actor a process that ran tasks before: count only from here on.
+        self._counts_at_start = fault_counts.snapshot()
         for stage in self.STAGES:
             stage.setup()
 
@@ -70,8 +72,8 @@ class StagesActor:
         return True
 
     def fault_counts(self) -> dict[str, int]:
-        """This actor's process's counts (an actor has its process to itself)."""
-        return fault_counts.snapshot()
+        """What this actor's process counted since the actor started (store retries)."""
+        return fault_counts.since(self._counts_at_start)
 
     def run(self, item: Any) -> Any:
         task, work = (item, start_work(item)) if self.FIRST else item
@@ -241,6 +243,8 @@ def _gather_fault_counts(pools: list[Pool]) -> None:
     import ray
 
     asked = [actor.fault_counts.remote() for pool in pools for actor in pool.actors if actor in pool.up]
+    if not asked:
+        return
     answered, _ = ray.wait(asked, num_returns=len(asked), timeout=10)
     for ref in answered:
         try:
