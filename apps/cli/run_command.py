@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from apps.cli.numeric_options import non_negative_int, positive_int
+from apps.cli.numeric_options import non_negative_int, positive_float, positive_int
 from apps.cli.run_monitor import RunMonitor, warn
 from apps.cli.run_preflight import RunRefusedError, check_before_writing
 from apps.cli.run_summary import print_summary
@@ -25,6 +25,7 @@ from curation.run.ledger import LedgerFormatError
 from curation.run.pipeline import RunRequest, RunResult, run_pipeline
 from curation.run.run_info import WorkflowMismatchError
 from curation.run.run_store import RunStore
+from curation.run.store_retry import StoreUnavailableError
 from curation.runtime.output_capture import captured_output, worker_log_env
 from curation.runtime.ray_executor import start_ray
 from curation.telemetry.metrics_log import METRICS_LOG, MetricsLog
@@ -51,6 +52,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(sets identity.match_run and dedup.match_run)")
     p.add_argument("--limit", type=non_negative_int, default=None,
                    help="only the first N inputs (sorted); 0 records the run's workflow and models only")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="on resume, run videos that failed for their content again too (infrastructure "
+                        "failures, e.g. store errors or timeouts, always are)")
+    p.add_argument("--video-timeout-s", type=positive_float, default=None, metavar="SECONDS",
+                   help="stop a video still on its worker after this long: failed with 'timeout', its worker "
+                        "replaced, tried again on resume (default: 30 min + 10x its duration, or 10 s per MB "
+                        "before it is probed; see docs/faults.md)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE",
                    help="override a workflow parameter (repeatable)")
     p.add_argument("--verbose", action="store_true",
@@ -90,6 +98,8 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
         input=args.input, out=args.out, workflow=workflow, executor=args.executor,
         ray_address=args.ray_address, workers=args.workers, limit=args.limit, max_workers=args.max_workers,
         inputs=inputs,
+        retry_failed=bool(getattr(args, "retry_failed", False)),
+        video_timeout_s=getattr(args, "video_timeout_s", None),
     )
     store = RunStore(args.out)
     logs = log_dir(store)
@@ -154,6 +164,10 @@ def handle(args: argparse.Namespace) -> int:
         for line in err.lines:
             console.print("[red]error:[/]", Text(line), soft_wrap=True)
         return 2
+    except StoreUnavailableError as err:
+        console.print(f"[red]error:[/] {err}. Everything finished so far is saved; run the same command again "
+                      "to resume once the store answers.")
+        return 5
     except OSError as err:
         if err.errno != errno.ENOSPC:
             raise

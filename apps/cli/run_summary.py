@@ -3,7 +3,18 @@
 from rich.console import Console
 from rich.table import Table
 
+from curation.run import fault_counts
 from curation.run.pipeline import RunResult
+
+# the faults the run survived (run.json "faults"), one row each, zeros shown too: a reader sees
+# the run was watched for them
+FAULT_LABELS = {
+    fault_counts.STORE_RETRIES: "store requests retried",
+    fault_counts.VIDEO_RESTARTS: "videos restarted (worker lost)",
+    fault_counts.VIDEO_TIMEOUTS: "videos timed out (watchdog)",
+    fault_counts.FAILED_RETRIED: "failed videos retried on resume",
+    fault_counts.POOL_SETUP_DEATHS: "workers lost while starting",
+}
 
 
 def print_summary(console: Console, result: RunResult) -> None:
@@ -24,6 +35,8 @@ def print_summary(console: Console, result: RunResult) -> None:
     table.add_row("hours of video in", f"{result.seconds_in / 3600:.4f}")
     table.add_row("hours of training material out", f"{result.seconds_out / 3600:.4f}")
     table.add_row("wall time", f"{result.wall_s:.1f} s")
+    for name, label in FAULT_LABELS.items():
+        table.add_row(label, str(result.faults.get(name, 0)))
     for name, rows in result.tables.items():
         table.add_row(f"manifest/{name} rows", str(rows))
     console.print(table)

@@ -123,6 +123,11 @@ class Ledger:
     def save_decision(self, stage: str, plan: str, decision: Any) -> None:
         self._save(f"{DECISIONS_DIR}/{stage}", {"plan": plan, "decision": decision})
 
+    def forget_decision(self, stage: str) -> None:
+        """Delete a stored decision (missing is fine): the JSON first, which marks it as written."""
+        self.store.remove(f"{DECISIONS_DIR}/{stage}.json")
+        self.store.remove(f"{DECISIONS_DIR}/{stage}.npz")
+
     def _save(self, stem: str, value: Any) -> None:
         # The arrays first: the JSON is what marks the pair as written.
         text, npz = to_bytes(value, LEDGER_FORMAT)

@@ -9,6 +9,11 @@ Phases, each resumable from the ledger in the run store:
 4. manifests: a task per group of videos writes its part of each table; the driver writes the
    videos table from the outcomes, then ``inputs = kept + rejected + failed`` is checked.
 The driver holds ids, outcomes and counts: its memory does not grow with the videos' content.
+
+A resumed run runs again every video whose recorded failure was an infrastructure one (the store,
+a disk, a worker that kept dying, the watchdog); ``retry_failed`` runs content failures again too.
+The faults a run survived (store retries, videos started over, timeouts) are counted in every
+process, gathered here and stored in ``run.json`` (``fault_counts``).
 """
 
 import time
@@ -21,6 +26,7 @@ from curation.dataset.shard_phase import PACK_RESOURCES, PackRequest, PlanReques
 from curation.ingest.content_id import InputIdentity, identify_input
 from curation.ingest.discovery import discover_inputs
 from curation.manifests.manifest_writer import MANIFEST_DIR, write_manifest
+from curation.run import fault_counts
 from curation.run.accounting import Accounting, check_accounting
 from curation.run.crash_points import crash_point
 from curation.run.ledger import Ledger
@@ -32,6 +38,7 @@ from curation.run.video_outcome import VideoOutcome
 from curation.run.video_rows import as_dicts, video_rejection_row, video_row
 from curation.run.video_summary import VideoSummary, summarize_identity, summarize_outcome
 from curation.run.video_task import VideoTask
+from curation.run.video_watchdog import video_timeout_s
 from curation.runtime.ray_executor import make_executor
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import ApplyStep, RunScopeStage, SummarizeStep, split_blocks
@@ -42,6 +49,10 @@ ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
 # of CPU on this machine) while the analysis waits, on a one-CPU run.
 IDENTIFY_RESOURCES = Resources(cpus=1)
 VideoObserver = Callable[[VideoSummary], None]  # each video as it leaves a phase
+FAULT_NAMES = (
+    fault_counts.STORE_RETRIES, fault_counts.VIDEO_RESTARTS, fault_counts.VIDEO_TIMEOUTS,
+    fault_counts.FAILED_RETRIED, fault_counts.POOL_SETUP_DEATHS,
+)  # fmt: skip
 
 
 @dataclass
@@ -55,6 +66,8 @@ class RunRequest:
     limit: int | None = None
     max_workers: int | None = None  # actors a pool may grow to on a cluster (default: what is there)
     inputs: list[str] | None = None  # the URIs ``input`` names, when the caller has listed them already
+    retry_failed: bool = False  # run content failures again too (infrastructure ones always are)
+    video_timeout_s: float | None = None  # the per-video watchdog (None: grows with the video)
 
 
 @dataclass
@@ -68,12 +81,14 @@ class RunResult:
     resumed_videos: int
     stage_seconds: dict[str, float] = field(default_factory=dict)
     tables: dict[str, int] = field(default_factory=dict)
+    faults: dict[str, int] = field(default_factory=dict)  # faults survived, by kind (fault_counts)
 
 
 def run_pipeline(
     request: RunRequest, progress: ProgressCallback | None = None, on_video: VideoObserver | None = None
 ) -> RunResult:
     started = time.perf_counter()
+    counts_before = fault_counts.snapshot()
     progress = progress or (lambda phase, done, total: None)
     on_video = on_video or (lambda summary: None)
     store = RunStore(request.out)
@@ -101,6 +116,7 @@ def run_pipeline(
     seconds_in = sum(o.duration_s for o in outcomes.values())
     seconds_out = sum(r["kept_seconds"] or 0.0 for r in video_rows)
     wall = time.perf_counter() - started
+    faults = {name: fault_counts.since(counts_before).get(name, 0) for name in FAULT_NAMES}
     run_result = RunResult(
         out=request.out,
         accounting=accounting,
@@ -111,6 +127,7 @@ def run_pipeline(
         resumed_videos=len(resumed),
         stage_seconds=stage_seconds,
         tables=dict(tables),
+        faults=faults,
     )
     info.complete(
         accounting=accounting.__dict__,
@@ -119,6 +136,7 @@ def run_pipeline(
         wall_s=wall,
         stage_seconds=stage_seconds,
         tables=run_result.tables,
+        faults=faults,
         executor=request.executor,
     )
     executor.shutdown()
@@ -140,19 +158,30 @@ def _run_blocks(
     decision_step: ApplyStep | None = None
     run_stages: list[RunScopeStage] = []
     outcomes: dict[str, VideoOutcome] = {}
+    retried: set[str] = set()
     for block, (video_stages, run_stage) in enumerate(blocks):
         final = block == len(blocks) - 1
         stages = ([decision_step] if decision_step else []) + list(video_stages)
         if run_stage is not None:
             stages.append(SummarizeStep(target=run_stage, block=block))
-        done = ledger.finished_video_ids(block)
-        outcomes = {v: ledger.outcome(v, block).kept_by_driver() for v in sorted(done & set(primaries))}
+        done = ledger.finished_video_ids(block) & set(primaries)
+        earlier = outcomes
+        outcomes = {}
+        for video_id in sorted(done):
+            outcome = ledger.outcome(video_id, block)
+            if outcome is not None and not outcome.retried_on_resume(request.retry_failed):
+                outcomes[video_id] = outcome.kept_by_driver()
+        retry = done - set(outcomes)
+        retried |= retry
         names = tuple(stage.name for stage in stages)
         todo = [
-            VideoTask(uri, video_id, store.uri, block, final, names)
+            VideoTask(
+                uri, video_id, store.uri, block, final, names,
+                timeout_s=_timeout(request, identities[uri], earlier.get(video_id)),
+            )
             for video_id, uri in _largest_first(primaries, identities)
-            if video_id not in done
-        ]
+            if video_id not in outcomes
+        ]  # fmt: skip
         phase = "analyse" if block == 0 else f"block {block}"
         progress(phase, len(outcomes), len(primaries))
         for outcome in executor.run_videos(stages, todo):
@@ -163,12 +192,18 @@ def _run_blocks(
         if run_stage is not None:
             # Every video's summary is in the run store now; the decision is made by one task
             # with the stage's CPUs (no GPU: it runs no model), never on the driver.
-            decide = DecideRequest(run_stage, store.uri, block, tuple(sorted(primaries)))
+            decide = DecideRequest(
+                run_stage, store.uri, block, tuple(sorted(primaries)),
+                failed_ids=tuple(sorted(v for v, o in outcomes.items() if o.state == "failed")),
+                later_blocks=tuple(range(block + 1, len(blocks))),
+                later_stages=tuple(s.name for _, s in blocks[block + 1 :] if s is not None),
+            )  # fmt: skip
             progress(f"{run_stage.name} (run-wide)", 0, 1)
             list(executor.map(decide_and_store, [decide], run_stage.decide_resources()))
             progress(f"{run_stage.name} (run-wide)", 1, 1)
             decision_step = ApplyStep(target=run_stage, load_decision=StoredDecision(store.uri, run_stage.name))
             run_stages.append(run_stage)
+    fault_counts.count(fault_counts.FAILED_RETRIED, len(retried))
     return outcomes, run_stages
 
 
@@ -205,6 +240,13 @@ def _identify(
         done += 1
         progress("identify", done, len(uris))
     return {uri: identity for uri, identity in known.items() if identity is not None}
+
+
+def _timeout(request: RunRequest, identity: InputIdentity, earlier: VideoOutcome | None) -> float:
+    """The video's watchdog limit: the one asked for, or one that grows with the video (its
+    duration once a block has probed it, its size before)."""
+    duration = earlier.duration_s if earlier is not None else None
+    return video_timeout_s(request.video_timeout_s, identity.size_bytes, duration)
 
 
 def _largest_first(primaries: dict[str, str], identities: dict[str, InputIdentity]) -> list[tuple[str, str]]:

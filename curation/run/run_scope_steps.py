@@ -2,8 +2,12 @@
 
 The decide task reads each video's summary from the run store, decides, and stores the decision
 (``work/decisions/<stage>``) with the plan it was made for (the sorted ids of the videos it
-covers), so a resumed run reuses it. Workers of the next block load it in ``setup`` through
-``StoredDecision``; the driver passes ids and receives nothing larger than a count.
+covers, and of those among them that had failed, since a failed video has no summary), so a
+resumed run reuses it. A resumed run that ran a failed video again and got a summary this time
+has another plan: the decision is made again, and what the next blocks made with the old one
+(their records, outcomes and later decisions) is deleted first, so they are made again too.
+Workers of the next block load it in ``setup`` through ``StoredDecision``; the driver passes ids
+and receives nothing larger than a count.
 """
 
 import hashlib
@@ -11,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from curation.run.ledger import Ledger
+from curation.run.ledger import Ledger, block_dir
 from curation.run.run_store import RunStore
 from curation.runtime.run_scope_stage import RunScopeStage
 
@@ -22,10 +26,17 @@ class DecideRequest:
     run_uri: str
     block: int
     video_ids: tuple[str, ...]
+    failed_ids: tuple[str, ...] = ()  # videos failed by the end of the block: no summary
+    later_blocks: tuple[int, ...] = ()  # blocks after this one: stale if the decision changes
+    later_stages: tuple[str, ...] = ()  # run-scope stages after this one: their decisions too
 
     @property
     def plan(self) -> str:
-        return hashlib.sha256(json.dumps(sorted(self.video_ids)).encode()).hexdigest()[:16]
+        # Without failures, the plan of a run made before failures counted (its ledger reads on).
+        covered: object = sorted(self.video_ids)
+        if self.failed_ids:
+            covered = {"videos": sorted(self.video_ids), "failed": sorted(self.failed_ids)}
+        return hashlib.sha256(json.dumps(covered).encode()).hexdigest()[:16]
 
 
 def decide_and_store(request: DecideRequest) -> int:
@@ -34,6 +45,14 @@ def decide_and_store(request: DecideRequest) -> int:
     stored = ledger.decision(request.stage.name)
     if stored is not None and stored[0] == request.plan:
         return 0
+    if stored is not None:
+        # Made for other videos: whatever the next blocks built on it is stale. Deleted before the
+        # new decision is stored, so a run killed in between still finds the plan changed.
+        for block in request.later_blocks:
+            ledger.store.remove(block_dir(block))
+        for stage in request.later_stages:
+            ledger.forget_decision(stage)
+            ledger.forget_decision(index_name(stage))
     request.stage.setup_decision()
     summaries = {video_id: ledger.summary(video_id, request.block) for video_id in sorted(request.video_ids)}
     decision = request.stage.decide(summaries)

@@ -3,6 +3,11 @@
 Local directories: write to a temporary name in the same folder, fsync, then rename, so a run
 killed at any moment leaves either the old file or the new one, never a partial file under a
 trusted name. Object stores (fsspec URIs): a single PUT is atomic by itself.
+
+Every request is sent again while it fails for a passing reason (``store_retry``: 5xx,
+throttling, resets, timeouts), with a jittered exponential backoff; a missing file is answered at
+once. For S3, boto's and s3fs's own retry loops are off so that every retry is made, and counted,
+here.
 """
 
 import os
@@ -15,8 +20,11 @@ from typing import BinaryIO
 import fsspec
 
 from curation.ingest.discovery import is_remote
+from curation.run.store_retry import with_retries
 
 TEMP_PREFIX = ".tmp-"
+# S3 without boto's retries (one attempt in all) nor s3fs's: ``with_retries`` makes them
+_S3_OPTIONS = {"config_kwargs": {"retries": {"total_max_attempts": 1, "mode": "standard"}}}
 
 
 class RunStore:
@@ -24,7 +32,10 @@ class RunStore:
         self.uri = uri.rstrip("/")
         self.remote = is_remote(uri)
         if self.remote:
-            self.fs, self.root = fsspec.core.url_to_fs(self.uri)
+            protocol = self.uri.split("://", 1)[0]
+            self.fs, self.root = fsspec.core.url_to_fs(self.uri, **(_S3_OPTIONS if protocol in ("s3", "s3a") else {}))
+            if protocol in ("s3", "s3a"):
+                self.fs.retries = 1  # s3fs's loop: one try (this instance is the run store's own)
         else:
             self.fs, self.root = None, os.path.abspath(uri.removeprefix("file://"))
 
@@ -37,9 +48,14 @@ class RunStore:
         return Path(self.path(relative))
 
     def exists(self, relative: str) -> bool:
-        return self.fs.exists(self.path(relative)) if self.remote else os.path.exists(self.path(relative))
+        if self.remote:
+            return with_retries(lambda: self.fs.exists(self.path(relative)), f"checking {relative}")
+        return os.path.exists(self.path(relative))
 
     def read_bytes(self, relative: str) -> bytes:
+        return with_retries(lambda: self._read_bytes(relative), f"reading {relative}")
+
+    def _read_bytes(self, relative: str) -> bytes:
         if self.remote:
             return self.fs.cat_file(self.path(relative))
         with open(self.path(relative), "rb") as f:
@@ -48,10 +64,13 @@ class RunStore:
     def open_read(self, relative: str) -> BinaryIO:
         """A binary file object for random access (shard reads by offset)."""
         if self.remote:
-            return self.fs.open(self.path(relative), "rb")
+            return with_retries(lambda: self.fs.open(self.path(relative), "rb"), f"opening {relative}")
         return open(self.path(relative), "rb")  # returned open: the caller's with-block closes it
 
     def write_bytes(self, relative: str, data: bytes) -> None:
+        with_retries(lambda: self._write_bytes(relative, data), f"writing {relative}")
+
+    def _write_bytes(self, relative: str, data: bytes) -> None:
         target = self.path(relative)
         if self.remote:
             self.fs.pipe_file(target, data)
@@ -71,15 +90,21 @@ class RunStore:
 
     def list(self, relative_dir: str, suffix: str = "") -> Iterator[str]:
         """Names (not paths) of committed files in a folder; temporary files are never listed."""
+        yield from with_retries(lambda: self._list(relative_dir, suffix), f"listing {relative_dir}")
+
+    def _list(self, relative_dir: str, suffix: str) -> tuple[str, ...]:
         folder = self.path(relative_dir)
         if self.remote:
             names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)] if self.fs.exists(folder) else []
         else:
             names = os.listdir(folder) if os.path.isdir(folder) else []
-        yield from sorted(n for n in names if n.endswith(suffix) and not n.startswith(TEMP_PREFIX))
+        return tuple(sorted(n for n in names if n.endswith(suffix) and not n.startswith(TEMP_PREFIX)))
 
     def remove(self, relative: str) -> None:
         """Delete a file or a whole folder (missing is fine): leftovers a rerun must not trust."""
+        with_retries(lambda: self._remove(relative), f"removing {relative}")
+
+    def _remove(self, relative: str) -> None:
         target = self.path(relative)
         if self.remote:
             if self.fs.exists(target):

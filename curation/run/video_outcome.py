@@ -25,6 +25,7 @@ class VideoOutcome:
     stage: str | None = None
     reason: str | None = None
     detail: str | None = None
+    failure_kind: str | None = None  # "content" or "infra" on a failed video (None: an older ledger)
     probe: dict[str, Any] = field(default_factory=dict)  # the PROBE_COLUMNS of the videos table
     n_shots: int = 0
     n_tracks: int = 0
@@ -60,6 +61,7 @@ class VideoOutcome:
             stage=work.stage,
             reason=work.reason,
             detail=work.detail,
+            failure_kind=work.failure_kind,
             probe={k: work.video.get(k) for k in PROBE_COLUMNS},
             n_shots=len(work.shots),
             n_tracks=len(work.tracks),
@@ -71,6 +73,12 @@ class VideoOutcome:
             segment_seconds=segment_seconds,
             sample_bytes=sum(sum(e.member_sizes.values()) for e in work.samples.entries) if work.samples else 0,
         )
+
+    def retried_on_resume(self, retry_failed: bool) -> bool:
+        """Whether a resumed run runs this video again: an infrastructure failure always, a
+        content failure with ``--retry-failed``. A failure recorded before failures had a kind
+        counts as content (what it was treated as when it was recorded)."""
+        return self.state == "failed" and (retry_failed or self.failure_kind == "infra")
 
     def kept_by_driver(self) -> "VideoOutcome":
         """What the driver keeps once progress and metrics have seen the block's telemetry."""

@@ -26,6 +26,7 @@ class VideoTask:
     block: int
     final: bool  # the last block: a video still pending at its end is kept
     stage_names: tuple[str, ...] = ()  # the block's stages: what its outcome counts as this block's
+    timeout_s: float | None = None  # the per-video watchdog on the actor pools (None: no limit)
 
 
 def start_work(task: VideoTask) -> VideoWork:

@@ -21,22 +21,34 @@ for resources, which is what makes an autoscaling cluster add nodes, and join wh
 An actor that dies (a decoder crash, the kernel's out-of-memory killer, its node lost) is replaced
 by a new one, which joins its pool once Ray places it, and the video it held starts over from the
 run store in the first pool (every stage is retry-safe), at most ``RETRIES`` times; then the video
-is recorded as failed, with the error, and the run goes on.
+is recorded as failed (an ``infra`` failure, which a resumed run tries again), with the error, and
+the run goes on. Deaths are counted per video, not per pool: spot churn that takes many workers
+costs restarts, never the run. An error of the node rather than the video that escapes a stage (a
+full disk, the store beyond its retries) is treated the same way. Actors that die in their setup
+are replaced after a growing pause (``actor_pool_state``).
+
+A watchdog bounds each video: a video still on its actor ``VideoTask.timeout_s`` after the actor
+came up is recorded as failed with ``timeout`` (infra), and its actor is killed and replaced. The
+driver never waits on Ray without a timeout (``POLL_S``).
 """
 
-from collections import deque
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from curation.run import fault_counts
 from curation.run.video_outcome import VideoOutcome
 from curation.run.video_task import VideoTask, finish_work, run_block, start_work
+from curation.runtime.actor_pool_state import Pool
+from curation.runtime.infra_fault import is_infrastructure_fault
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from schemas.reasons import Reason
 
-RETRIES = 2  # times a video whose worker died under it starts over
+RETRIES = 2  # times a video whose worker died under it starts over (the third death fails it)
+POLL_S = 30.0  # the longest the driver waits on Ray before it looks at its clocks again
 
 
 class StagesActor:
@@ -51,11 +63,17 @@ class StagesActor:
     LAST: ClassVar[bool] = True
 
     def __init__(self) -> None:
+        # Ray may give an actor a process that ran tasks before: count only from here on.
+        self._counts_at_start = fault_counts.snapshot()
         for stage in self.STAGES:
             stage.setup()
 
     def ready(self) -> bool:
         return True
+
+    def fault_counts(self) -> dict[str, int]:
+        """What this actor's process counted since the actor started (store retries)."""
+        return fault_counts.since(self._counts_at_start)
 
     def run(self, item: Any) -> Any:
         task, work = (item, start_work(item)) if self.FIRST else item
@@ -66,23 +84,6 @@ class StagesActor:
 def actor_class(group: list[Stage], first: bool, last: bool) -> type[StagesActor]:
     names = "+".join(stage.name for stage in group)
     return type(f"Stages[{names}]", (StagesActor,), {"STAGES": group, "FIRST": first, "LAST": last})
-
-
-@dataclass
-class Pool:
-    """One pool's actors and the work waiting for them."""
-
-    actors: list[Any]
-    # ready() reference -> the actor, and whether it was free from the start (a pool's first
-    # actors fit the cluster: they take videos before their setup is done, the video waits)
-    starting: dict[Any, tuple[Any, bool]]
-    free: deque[Any] = field(default_factory=deque)
-    queue: deque[tuple[VideoTask, Any]] = field(default_factory=deque)  # (task, input)
-    busy: int = 0
-
-    @property
-    def size(self) -> int:
-        return len(self.free) + self.busy
 
 
 def stream_videos(
@@ -100,85 +101,108 @@ def stream_videos(
 
     # the worker (or the node it ran on) is gone, not the video's fault: the video starts over
     lost_worker = (RayActorError, ActorUnavailableError, ObjectLostError)
-    remotes = []
-    for i, (group, needs) in enumerate(zip(groups, resources, strict=True)):
-        remotes.append(ray.remote(**needs.ray_options())(actor_class(group, first=i == 0, last=i == len(groups) - 1)))
+    pools = []
+    for i, (group, needs, (_now, most)) in enumerate(zip(groups, resources, sizes, strict=True)):
+        remote = ray.remote(**needs.ray_options())(actor_class(group, first=i == 0, last=i == len(groups) - 1))
+        pools.append(Pool("+".join(stage.name for stage in group), remote, most))
     # The first actors of every pool fit the cluster together: free at once (a video sent before
     # an actor's setup is done waits for it). Extra ones (up to ``most``) join once Ray places them.
-    pools = [
-        Pool([remote.remote() for _ in range(now)], {}) for remote, (now, _most) in zip(remotes, sizes, strict=True)
-    ]
-    for pool, remote, (now, most) in zip(pools, remotes, sizes, strict=True):
-        pool.free.extend(pool.actors)
-        pool.actors += [remote.remote() for _ in range(most - now)]
-        pool.starting = {actor.ready.remote(): (actor, k < now) for k, actor in enumerate(pool.actors)}
+    for pool, (now, _most) in zip(pools, sizes, strict=True):
+        for _ in range(now):
+            pool.start(free_at_once=True)
+    for pool, (now, most) in zip(pools, sizes, strict=True):
+        for _ in range(most - now):
+            pool.start(free_at_once=False)
     pools[0].queue.extend((task, task) for task in tasks)
-    running: dict[Any, tuple[int, Any, VideoTask]] = {}  # run() reference -> (pool, actor, task)
+    running: dict[Any, Running] = {}  # run() reference -> what it runs
     deaths: dict[str, int] = {}
-    lost_in_setup = [0] * len(pools)
     try:
         while running or any(p.queue for p in pools):
+            now = time.monotonic()
+            for pool in pools:
+                pool.start_due_replacements(now)
             _dispatch(pools, running)
+            for ref in [ref for ref, job in running.items() if job.deadline is not None and job.deadline <= now]:
+                yield _stop_for_timeout(pools, running.pop(ref))
             waiting = list(running) + [ref for p in pools for ref in p.starting]
-            (done,), _ = ray.wait(waiting, num_returns=1)
-            placed = next((i for i, p in enumerate(pools) if done in p.starting), None)
+            wake = _next_wake(pools, running, now)
+            if not waiting:
+                time.sleep(wake)  # only replacements, pausing before they start, remain
+                continue
+            done, _ = ray.wait(waiting, num_returns=1, timeout=wake)
+            if not done:
+                continue
+            (done,) = done
+            placed = next((p for p in pools if done in p.starting), None)
             if placed is not None:
-                pool = pools[placed]
-                actor, free_already = pool.starting.pop(done)
+                actor, free_already = placed.starting.pop(done)
                 try:
-                    ray.get(done)  # a stage whose setup fails stops the run, with its error
-                except lost_worker as err:
+                    ray.get(done)
+                except Exception as err:
+                    if not isinstance(err, lost_worker) and not is_infrastructure_fault(err):
+                        raise  # a stage whose setup fails stops the run, with its error
                     # Gone in its setup, or before its answer arrived (a worker that dies within
                     # milliseconds of starting a video can take ready()'s reply with it). A video it
-                    # holds starts over when that video's own reference fails; an idle one is replaced.
-                    lost_in_setup[placed] += 1
-                    if lost_in_setup[placed] > RETRIES + sizes[placed][1]:  # each actor once, and a few more
-                        raise RuntimeError(f"the workers of pool {placed} keep dying as they start") from err
-                    busy = any(a is actor for _, a, _ in running.values())
-                    if not busy and actor in pool.actors:
-                        if actor in pool.free:
-                            pool.free.remove(actor)
-                        _replace(pool, actor, remotes[placed])
+                    # holds starts over when that video's own reference fails; an idle one is
+                    # replaced after a pause.
+                    fault_counts.count(fault_counts.POOL_SETUP_DEATHS)
+                    if not any(job.actor is actor for job in running.values()):
+                        placed.died_in_setup(actor, err)
                     continue
+                placed.came_up(actor)
                 if not free_already:
-                    pool.free.append(actor)
+                    placed.free.append(actor)
+                for job in running.values():
+                    if job.actor is actor and job.deadline is None and job.task.timeout_s:
+                        job.deadline = time.monotonic() + job.task.timeout_s
                 continue
-            index, actor, task = running.pop(done)
-            pool = pools[index]
+            job = running.pop(done)
+            pool = pools[job.pool]
             pool.busy -= 1
             try:
                 result = ray.get(done)
-            except lost_worker as err:
-                _replace(pool, actor, remotes[index])
-                deaths[task.video_id] = deaths.get(task.video_id, 0) + 1
-                if deaths[task.video_id] <= RETRIES:
-                    pools[0].queue.appendleft((task, task))
+            except Exception as err:
+                if not isinstance(err, lost_worker) and not is_infrastructure_fault(err):
+                    raise  # a fault of the machinery itself: stop the run with it
+                # The worker died, or met a fault of its node (a full disk, a store beyond its
+                # retries): a new actor (perhaps elsewhere) takes the video again from the start.
+                pool.replace_now(job.actor)
+                deaths[job.task.video_id] = deaths.get(job.task.video_id, 0) + 1
+                if deaths[job.task.video_id] <= RETRIES:
+                    fault_counts.count(fault_counts.VIDEO_RESTARTS)
+                    pools[0].queue.appendleft((job.task, job.task))
                     continue
-                yield _failed(task, err)
+                if isinstance(err, lost_worker):
+                    detail = f"the worker died while processing it ({type(err).__name__})"
+                else:
+                    cause = getattr(err, "cause", None) or err
+                    detail = f"an infrastructure fault on every try ({type(cause).__name__}: {cause})"
+                yield _failed(job.task, Reason.ERROR, detail)
                 continue
-            pool.free.append(actor)
+            pool.free.append(job.actor)
             if isinstance(result, VideoOutcome):
                 yield result
             else:
-                pools[index + 1].queue.append((task, done))
+                pools[job.pool + 1].queue.append((job.task, done))
+        _gather_fault_counts(pools)
     finally:
         for pool in pools:
             for actor in pool.actors:
                 ray.kill(actor)
 
 
-def _replace(pool: Pool, actor: Any, remote: Any) -> None:
-    """A new actor in place of one whose worker died; it joins the pool's free actors once Ray
-    has placed it and its setup is done."""
-    pool.actors.remove(actor)
-    replacement = remote.remote()
-    pool.actors.append(replacement)
-    pool.starting[replacement.ready.remote()] = (replacement, False)
+@dataclass
+class Running:
+    pool: int
+    actor: Any
+    task: VideoTask
+    deadline: float | None  # monotonic; the watchdog's clock starts once the actor is up
 
 
-def _dispatch(pools: list[Pool], running: dict[Any, tuple[int, Any, VideoTask]]) -> None:
+def _dispatch(pools: list[Pool], running: dict[Any, Running]) -> None:
     """Give every free actor the next video of its pool's queue; a pool runs ahead of the next one
     by at most twice that one's size."""
+    now = time.monotonic()
     for index, pool in enumerate(pools):
         following = pools[index + 1] if index + 1 < len(pools) else None
         while pool.free and pool.queue:
@@ -187,12 +211,52 @@ def _dispatch(pools: list[Pool], running: dict[Any, tuple[int, Any, VideoTask]])
             task, item = pool.queue.popleft()
             actor = pool.free.popleft()
             pool.busy += 1
-            running[actor.run.remote(item)] = (index, actor, task)
+            deadline = now + task.timeout_s if task.timeout_s and actor in pool.up else None
+            running[actor.run.remote(item)] = Running(index, actor, task, deadline)
 
 
-def _failed(task: VideoTask, error: Exception) -> VideoOutcome:
-    """The outcome of a video whose worker died under it ``RETRIES`` + 1 times (its record written
-    from here: a failed record holds no more than the error)."""
+def _next_wake(pools: list[Pool], running: dict[Any, Running], now: float) -> float:
+    """Seconds until the watchdog or a replacement needs the driver, at most ``POLL_S``: the
+    driver never waits on Ray without a timeout."""
+    times = [job.deadline for job in running.values() if job.deadline is not None]
+    times += [t for pool in pools for t in pool.replacements_due]
+    return max(0.01, min([POLL_S] + [t - now for t in times]))
+
+
+def _stop_for_timeout(pools: list[Pool], job: Running) -> VideoOutcome:
+    """The watchdog: kill the actor that ran past the video's deadline (whatever it is stuck in),
+    start another in its place, and record the video as failed with ``timeout``, an
+    infrastructure failure that a resumed run tries again."""
+    import ray
+
+    pool = pools[job.pool]
+    pool.busy -= 1
+    ray.kill(job.actor)
+    pool.replace_now(job.actor)
+    fault_counts.count(fault_counts.VIDEO_TIMEOUTS)
+    detail = f"still running after the per-video timeout of {job.task.timeout_s:g} s; its worker was replaced"
+    return _failed(job.task, Reason.TIMEOUT, detail)
+
+
+def _gather_fault_counts(pools: list[Pool]) -> None:
+    """Each live actor's own counts (store retries in its process), added to the driver's."""
+    import ray
+
+    asked = [actor.fault_counts.remote() for pool in pools for actor in pool.actors if actor in pool.up]
+    if not asked:
+        return
+    answered, _ = ray.wait(asked, num_returns=len(asked), timeout=10)
+    for ref in answered:
+        try:
+            fault_counts.merge(ray.get(ref))
+        except Exception:  # an actor lost at the very end takes its counts with it
+            continue
+
+
+def _failed(task: VideoTask, reason: Reason, detail: str) -> VideoOutcome:
+    """The outcome of a video stopped by the machinery (its worker died ``RETRIES`` + 1 times, or
+    the watchdog): an infrastructure failure, its record written from here (a failed record
+    holds no more than the error)."""
     work = VideoWork(uri=task.uri, video_id=task.video_id, run_uri=task.run_uri)
-    work.fail(f"block{task.block}", Reason.ERROR, f"the worker died while processing it ({type(error).__name__})")
+    work.fail(f"block{task.block}", reason, detail, "infra")
     return finish_work(task, work)

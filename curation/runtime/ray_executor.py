@@ -12,9 +12,11 @@ driver joins that cluster.
 """
 
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from curation.run import fault_counts
 from curation.run.video_outcome import VideoOutcome
 from curation.run.video_task import VideoTask
 from curation.runtime.actor_pools import stream_videos
@@ -118,8 +120,31 @@ def pool_sizes(
     return [(now, max(now, min(max_workers, n_videos)) if max_workers else now) for now in nows]
 
 
-def _call(fn: Callable[[Any], Any], item: Any) -> Any:
-    return fn(item)
+# A task that has not answered in this long is stuck (a run-wide decision at 10^5 videos takes
+# minutes): the run stops with an error naming it instead of the driver waiting forever.
+TASK_STALL_S = 4 * 3600.0
+WAIT_POLL_S = 30.0
+
+
+def _call(fn: Callable[[Any], Any], item: Any) -> tuple[Any, dict[str, int]]:
+    """``fn(item)`` and the faults its worker survived meanwhile (store retries), for the driver."""
+    before = fault_counts.snapshot()
+    return fn(item), fault_counts.since(before)
+
+
+def _next_done(pending: list[Any], what: str) -> tuple[Any, list[Any]]:
+    """The first of ``pending`` to finish (its result, the rest), never waiting without a timeout."""
+    import ray
+
+    started = time.monotonic()
+    while True:
+        done, rest = ray.wait(pending, num_returns=1, timeout=WAIT_POLL_S)
+        if done:
+            result, counts = ray.get(done[0])
+            fault_counts.merge(counts)
+            return result, rest
+        if time.monotonic() - started > TASK_STALL_S:
+            raise RuntimeError(f"no {what} task finished in {TASK_STALL_S:g} s; the cluster is stuck or lost")
 
 
 class RayExecutor:
@@ -140,14 +165,15 @@ class RayExecutor:
         remote = ray.remote(**(resources or Resources(cpus=0.5)).ray_options())(_call)
         pending: list[Any] = []
         window = 2 * self.workers
+        what = getattr(fn, "__name__", "a")
         for item in items:
             pending.append(remote.remote(fn, item))
             if len(pending) >= window:
-                done, pending = ray.wait(pending, num_returns=1)
-                yield ray.get(done[0])
+                result, pending = _next_done(pending, what)
+                yield result
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(done[0])
+            result, pending = _next_done(pending, what)
+            yield result
 
     def run_videos(self, stages: list[Stage], tasks: list[VideoTask]) -> Iterator[VideoOutcome]:
         import ray

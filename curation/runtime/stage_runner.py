@@ -1,5 +1,8 @@
 """Run one stage on one video, turning surprises into a ``failed`` record instead of a crash.
 
+A failure is an infrastructure one (``infra``: the store after its retries, a failing disk, the
+network) or the video's own (``content``); a resumed run tries the first kind again.
+
 Shared by the local and the Ray executors so that both give identical results.
 """
 
@@ -8,6 +11,7 @@ import time
 import traceback
 
 from curation.media.ffmpeg_runner import MediaTimeoutError
+from curation.runtime.infra_fault import is_infrastructure_fault
 from curation.runtime.stage import Stage
 from curation.runtime.thread_limits import threads_for
 from curation.runtime.video_work import VideoWork
@@ -28,13 +32,15 @@ def run_stage(stage: Stage, work: VideoWork) -> VideoWork:
     except OSError as err:
         if err.errno == errno.ENOSPC:
             raise  # a full disk is the machine's problem, not this video's: stop the run
-        work.fail(stage.name, Reason.ERROR, f"{type(err).__name__}: {err}")
+        kind = "infra" if is_infrastructure_fault(err) else "content"
+        work.fail(stage.name, Reason.ERROR, f"{type(err).__name__}: {err}", kind)
     except Exception as err:
         where = traceback.extract_tb(err.__traceback__)[-1]
         work.fail(
             stage.name,
             Reason.ERROR,
             f"{type(err).__name__}: {err} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
+            "infra" if is_infrastructure_fault(err) else "content",
         )
     work.timings[stage.name] = work.timings.get(stage.name, 0.0) + time.perf_counter() - started
     return work

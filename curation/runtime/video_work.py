@@ -26,6 +26,10 @@ from curation.runtime.products import (
 from schemas.reasons import Reason
 
 VideoState = Literal["pending", "kept", "rejected", "failed"]
+# Why a failed video failed: ``content`` (the video itself: a stage raised on it) or ``infra``
+# (the machinery: the store after its retries, a disk, a worker that kept dying, the watchdog).
+# A resumed run runs ``infra`` failures again; ``--retry-failed`` runs both again.
+FailureKind = Literal["content", "infra"]
 
 
 @dataclass
@@ -39,6 +43,7 @@ class VideoWork:
     stage: str | None = None
     reason: str | None = None
     detail: str | None = None
+    failure_kind: FailureKind | None = None  # set with state "failed"; None in records older than it
     shots: list[dict[str, Any]] = field(default_factory=list)
     tracks: list[dict[str, Any]] = field(default_factory=list)
     # per-track per-frame signals: track_id -> name -> array (float16 unless noted)
@@ -66,8 +71,9 @@ class VideoWork:
     def reject(self, stage: str, reason: Reason, detail: str) -> None:
         self.state, self.stage, self.reason, self.detail = "rejected", stage, str(reason), detail
 
-    def fail(self, stage: str, reason: Reason, detail: str) -> None:
+    def fail(self, stage: str, reason: Reason, detail: str, kind: FailureKind = "content") -> None:
         self.state, self.stage, self.reason, self.detail = "failed", stage, str(reason), detail
+        self.failure_kind = kind
 
     def reject_entity(
         self,

@@ -1,0 +1,101 @@
+"""One actor pool's bookkeeping: its actors, which are up, what waits for them, and its churn.
+
+Spot and preemptible nodes come and go: an actor may die while it starts (its node reclaimed,
+its model load killed for memory) long after the run began. A pool therefore replaces an actor
+that died in its setup after a jittered, growing pause (so a node that kills every actor it is
+given is not hammered) and gives up only when none of its actors has come up and
+``SETUP_DEATHS_PER_ACTOR`` times its size have died in a row, or none has come up for
+``SETUP_WAIT_S``: a stage whose setup can never succeed stops the run with a clear message
+instead of retrying forever, while churn on a pool that works costs nothing.
+"""
+
+import random
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from curation.run.video_task import VideoTask
+
+SETUP_DEATHS_PER_ACTOR = 2  # deaths in a row, per actor the pool may hold, before it gives up
+SETUP_WAIT_S = 1800.0  # and the longest it waits for any actor to come up
+REPLACE_BASE_S = 0.2
+REPLACE_MAX_S = 10.0
+
+
+@dataclass
+class Pool:
+    """One pool's actors and the work waiting for them."""
+
+    name: str
+    remote: Any  # the Ray actor class
+    most: int  # the most actors the pool may hold
+    actors: list[Any] = field(default_factory=list)
+    # ready() reference -> the actor, and whether it was free from the start (a pool's first
+    # actors fit the cluster: they take videos before their setup is done, the video waits)
+    starting: dict[Any, tuple[Any, bool]] = field(default_factory=dict)
+    up: set[Any] = field(default_factory=set)  # actors whose setup finished
+    free: deque[Any] = field(default_factory=deque)
+    queue: deque[tuple[VideoTask, Any]] = field(default_factory=deque)  # (task, input)
+    busy: int = 0
+    deaths_in_a_row: int = 0  # actors that died in setup since one last came up
+    last_up: float = field(default_factory=time.monotonic)  # or when the pool was made
+    replacements_due: list[float] = field(default_factory=list)  # monotonic times
+
+    @property
+    def size(self) -> int:
+        return len(self.free) + self.busy
+
+    def start(self, free_at_once: bool) -> Any:
+        actor = self.remote.remote()
+        self.actors.append(actor)
+        self.starting[actor.ready.remote()] = (actor, free_at_once)
+        if free_at_once:
+            self.free.append(actor)
+        return actor
+
+    def came_up(self, actor: Any) -> None:
+        self.up.add(actor)
+        self.deaths_in_a_row = 0
+        self.last_up = time.monotonic()
+
+    def drop(self, actor: Any) -> None:
+        """Forget an actor that died or was killed (its pending ready() included)."""
+        if actor in self.actors:
+            self.actors.remove(actor)
+        if actor in self.free:
+            self.free.remove(actor)
+        self.up.discard(actor)
+        for ref in [ref for ref, (a, _) in self.starting.items() if a is actor]:
+            del self.starting[ref]
+
+    def replace_now(self, actor: Any) -> None:
+        """A new actor in place of one that died under a video or was stopped by the watchdog;
+        it joins the free actors once Ray has placed it and its setup is done."""
+        self.drop(actor)
+        self.start(free_at_once=False)
+
+    def died_in_setup(self, actor: Any, error: BaseException) -> None:
+        """Schedule a replacement after a pause that grows with the deaths in a row; raise when
+        the pool has never worked and keeps dying."""
+        self.drop(actor)
+        self.deaths_in_a_row += 1
+        nobody_up = not self.up
+        if nobody_up and (
+            self.deaths_in_a_row > SETUP_DEATHS_PER_ACTOR * max(1, self.most)
+            or time.monotonic() - self.last_up > SETUP_WAIT_S
+        ):
+            raise RuntimeError(
+                f"the workers of pool {self.name} keep dying as they start: {self.deaths_in_a_row} in a row and "
+                f"none is up (last: {type(error).__name__}: {error}); see the workers' logs for the cause "
+                "(memory for the model, a missing library, nodes reclaimed as they start)"
+            ) from error
+        exponent = (self.deaths_in_a_row - 1) // max(1, self.most)
+        pause = random.uniform(0.5, 1.0) * min(REPLACE_MAX_S, REPLACE_BASE_S * 2**exponent)
+        self.replacements_due.append(time.monotonic() + pause)
+
+    def start_due_replacements(self, now: float) -> None:
+        due = [t for t in self.replacements_due if t <= now]
+        self.replacements_due = [t for t in self.replacements_due if t > now]
+        for _ in due:
+            self.start(free_at_once=False)
