@@ -71,7 +71,7 @@ def log_dir(store: RunStore) -> Path:
     line by line) a local temporary folder named after it."""
     if store.remote:
         return Path(tempfile.gettempdir()) / "lpm-curate-logs" / hashlib.sha1(store.uri.encode()).hexdigest()[:12]
-    return store.local_path("logs")
+    return Path(store.writable_path("logs"))
 
 
 def execute(args: argparse.Namespace, console: Console) -> RunResult:

@@ -70,7 +70,7 @@ def pack_shard(request: PackRequest) -> dict[str, Any]:
     index_path = shard.path.removesuffix(".tar") + ".json"
     if store.exists(index_path) and store.exists(shard.path):
         return _row_from_index(store, shard, index_path)
-    staging = tempfile.mkdtemp(prefix="lpm-shards-") if store.remote else str(store.local_path(SHARDS_DIR))
+    staging = tempfile.mkdtemp(prefix="lpm-shards-") if store.remote else store.writable_path(SHARDS_DIR)
     os.makedirs(staging, exist_ok=True)
     writer = ShardWriter(store, request.settings, staging)
     return writer.write_shard(shard.bucket, shard.number, _samples(store, request.block, shard))

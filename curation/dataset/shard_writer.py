@@ -167,8 +167,8 @@ def _place(store: RunStore, local_tmp: str, relative: str) -> None:
         store.fs.put_file(local_tmp, store.path(relative))
         os.unlink(local_tmp)
         return
-    target = store.local_path(relative)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = store.writable_path(relative)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
     os.replace(local_tmp, target)
 
 

@@ -141,7 +141,7 @@ def _write_shards(source: RunStore, dest: RunStore, chosen: list[tuple],
     if dest.remote:
         staging = tempfile.mkdtemp(prefix="lpm-export-")
     else:
-        staging = str(dest.local_path(SHARDS_DIR))
+        staging = dest.writable_path(SHARDS_DIR)
         os.makedirs(staging, exist_ok=True)
     rows, locations = [], {}
     for number, samples in enumerate(plan):

@@ -8,6 +8,11 @@ Every request is sent again while it fails for a passing reason (``store_retry``
 throttling, resets, timeouts), with a jittered exponential backoff; a missing file is answered at
 once. For S3, boto's and s3fs's own retry loops are off so that every retry is made, and counted,
 here.
+
+Nothing is written or removed through a symbolic link inside a local run directory, nor outside
+it (``..``): a link planted in the run (``shards -> /home/me``) would otherwise have the run write
+over, or delete, files that are not the run's. The run directory itself may be reached through a
+link: the user chose that path.
 """
 
 import os
@@ -25,6 +30,10 @@ from curation.run.store_retry import with_retries
 TEMP_PREFIX = ".tmp-"
 # S3 without boto's retries (one attempt in all) nor s3fs's: ``with_retries`` makes them
 _S3_OPTIONS = {"config_kwargs": {"retries": {"total_max_attempts": 1, "mode": "standard"}}}
+
+
+class UnsafeRunPathError(PermissionError):
+    """A write or removal that would leave the run directory, or pass through a link inside it."""
 
 
 class RunStore:
@@ -46,6 +55,19 @@ class RunStore:
         if self.remote:
             raise ValueError("the run directory is remote; use read/write")
         return Path(self.path(relative))
+
+    def writable_path(self, relative: str) -> str:
+        """The local path of ``relative`` for a write or a removal, refused through any link below the root."""
+        parts = os.path.normpath(relative).split(os.sep)
+        if os.path.isabs(relative) or parts[0] == "..":
+            raise UnsafeRunPathError(f"{relative!r} is outside the run directory {self.root}")
+        current = self.root
+        for part in parts:
+            current = os.path.join(current, part)
+            if os.path.islink(current):
+                raise UnsafeRunPathError(f"refusing to write through the link {current} in the run directory "
+                                         f"(it points to {os.readlink(current)}); remove the link")
+        return current
 
     def exists(self, relative: str) -> bool:
         if self.remote:
@@ -71,10 +93,10 @@ class RunStore:
         with_retries(lambda: self._write_bytes(relative, data), f"writing {relative}")
 
     def _write_bytes(self, relative: str, data: bytes) -> None:
-        target = self.path(relative)
         if self.remote:
-            self.fs.pipe_file(target, data)
+            self.fs.pipe_file(self.path(relative), data)
             return
+        target = self.writable_path(relative)
         folder = os.path.dirname(target)
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
@@ -105,11 +127,13 @@ class RunStore:
         with_retries(lambda: self._remove(relative), f"removing {relative}")
 
     def _remove(self, relative: str) -> None:
-        target = self.path(relative)
         if self.remote:
+            target = self.path(relative)
             if self.fs.exists(target):
                 self.fs.rm(target, recursive=True)
-        elif os.path.isdir(target):
+            return
+        target = self.writable_path(relative)
+        if os.path.isdir(target):
             shutil.rmtree(target, ignore_errors=True)
         else:
             Path(target).unlink(missing_ok=True)

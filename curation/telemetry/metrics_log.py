@@ -48,7 +48,7 @@ class MetricsLog:
             self._remote_lines.append(data)
             self.store.write_bytes(METRICS_LOG, b"".join(self._remote_lines))
         else:
-            path = Path(self.store.local_path(METRICS_LOG))
+            path = Path(self.store.writable_path(METRICS_LOG))
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("ab") as f:
                 f.write(data)

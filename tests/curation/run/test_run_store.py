@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from curation.run.run_store import TEMP_PREFIX, RunStore
+from curation.run.run_store import TEMP_PREFIX, RunStore, UnsafeRunPathError
+from curation.run.store_retry import is_transient
 
 
 def test_write_replaces_whole_files_and_lists_only_committed_ones(tmp_path: Path) -> None:
@@ -58,3 +59,31 @@ def test_object_store_uri_goes_through_fsspec() -> None:
             store.local_path("run.json")
     finally:
         fsspec.filesystem("memory").rm("/runs", recursive=True)
+
+
+def test_nothing_is_written_or_removed_through_a_link_in_the_run(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    (elsewhere / "mine.tar").write_bytes(b"a user's file")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "shards").symlink_to(elsewhere)
+    store = RunStore(str(run))
+    with pytest.raises(UnsafeRunPathError, match="link"):
+        store.write_bytes("shards/mine.tar", b"overwritten")
+    with pytest.raises(UnsafeRunPathError, match="link"):
+        store.remove("shards/mine.tar")
+    with pytest.raises(UnsafeRunPathError, match="outside"):
+        store.write_bytes("../escaped.json", b"{}")
+    assert (elsewhere / "mine.tar").read_bytes() == b"a user's file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "run"]
+    # a link refused is the run's fault, not the store's: never retried as a passing error
+    assert not is_transient(UnsafeRunPathError("x"))
+
+
+def test_a_run_directory_reached_through_a_link_is_the_users_choice(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "via").symlink_to(tmp_path / "real")
+    store = RunStore(str(tmp_path / "via"))
+    store.write_bytes("manifest/videos.parquet", b"rows")
+    assert (tmp_path / "real" / "manifest" / "videos.parquet").read_bytes() == b"rows"
