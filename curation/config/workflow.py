@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from curation.config.param_validation import WorkflowError, stage_params
+from curation.config.yaml_core import load_yaml
 from curation.models.model_choice import ModelChoice, model_records
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
@@ -103,7 +104,7 @@ def load_workflow(
 
 def _read_document(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text())
+        return load_yaml(path.read_text())
     except yaml.YAMLError as err:
         raise WorkflowError(f"{path}: not valid YAML: {err}") from err
 
@@ -243,7 +244,7 @@ def _apply_override(override: str, raw: list[tuple[str, dict[str, Any]]], names:
         raise WorkflowError(f"--set {override!r}: the workflow has no stage {stage_name!r} "
                             f"(stages: {', '.join(names)})")
     try:
-        value = yaml.safe_load(text)
+        value = load_yaml(text)
     except yaml.YAMLError as err:
         raise WorkflowError(f"--set {override!r}: value is not valid YAML: {err}") from err
     index = names.index(stage_name)

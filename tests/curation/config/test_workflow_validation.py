@@ -163,3 +163,14 @@ def test_a_declared_product_that_does_not_exist_is_refused(tmp_path: Path) -> No
     path.write_text("stages:\n  - stage: probe\n  - stage: misspelt\n")
     with pytest.raises(WorkflowError, match=r"stages\[1\] \(misspelt\): 'key_frame_hash' names no product"):
         load_workflow(str(path), {"probe": ProbeStage, "misspelt": Misspelt})
+
+
+def test_on_and_off_are_words_not_booleans_in_files_and_in_set(tmp_path: Path) -> None:
+    # YAML 1.1 reads on/off/yes/no as booleans: dedup's clip choice ("auto" | "on" | "off") was refused
+    flag = tmp_path / "dedup_on.yaml"
+    flag.write_text("name: d\nextends: default\nsettings:\n  dedup: {clip: off}\n")
+    from_file = load_workflow(str(flag), WORKFLOW_STAGES)
+    assert next(s for s in from_file.stages if s.name == "dedup").clip == "off"
+    from_set = load_workflow("default", WORKFLOW_STAGES, ["dedup.clip=on"])
+    assert next(s for s in from_set.stages if s.name == "dedup").clip == "on"
+    assert _load(tmp_path, "name: t\nstages:\n  - stage: toy\n", "toy.sizes=[1, 2]").stages[0].sizes == [1, 2]
