@@ -28,7 +28,7 @@ from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.manifests.review_verdicts import item_decisions, read_verdicts
 from curation.manifests.where_filter import check_where
 from curation.run.run_info import RUN_FILE, read_run_info
-from curation.run.run_store import TEMP_PREFIX, RunStore
+from curation.run.run_store import RunStore
 from schemas.version import SCHEMA_VERSION
 
 
@@ -123,7 +123,7 @@ def _claim(dest: RunStore, description: dict[str, Any]) -> None:
             k: v for k, v in description.items() if k not in ("state", "shards")}
         if not same:
             raise ExportError(f"{dest.uri} already holds another run or export; choose an empty --to")
-    elif dest.exists("") and not dest.remote and any(not e.name.startswith(TEMP_PREFIX) for e in os.scandir(dest.root)):
+    elif any(True for _ in dest.list("")):  # committed entries only: temporaries of a killed write don't count
         raise ExportError(f"{dest.uri} is not empty; choose an empty --to")
     dest.remove_temporaries()
     dest.write_bytes(RUN_FILE, json.dumps(description, indent=2, sort_keys=True).encode())

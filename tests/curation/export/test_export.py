@@ -191,3 +191,18 @@ def test_export_to_an_fsspec_uri_is_the_same_dataset(source, exported):
     assert result.exported == report.samples == count(exported, "SELECT count(*) FROM segments")
     local = tree(exported)
     assert {path: remote.read_bytes(path) for path in local} == local, "the same bytes as the local export"
+
+
+@pytest.mark.slow
+def test_an_object_store_prefix_holding_other_files_is_refused_and_kept(source):
+    from curation.export.dataset_export import ExportError, ExportRequest, export_dataset
+
+    uri = "memory://lpm-export-test/users-prefix"
+    theirs = RunStore(uri)
+    theirs.write_bytes("shards/mine.tar", b"a user's file")
+    try:
+        with pytest.raises(ExportError, match="is not empty"):
+            export_dataset(ExportRequest(str(source), uri, WHERE, int(SHARD_BYTES)))
+        assert list(theirs.list("")) == ["shards"] and theirs.read_bytes("shards/mine.tar") == b"a user's file"
+    finally:
+        theirs.remove("")
