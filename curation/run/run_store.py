@@ -28,8 +28,12 @@ from curation.ingest.discovery import is_remote
 from curation.run.store_retry import with_retries
 
 TEMP_PREFIX = ".tmp-"
-# S3 without boto's retries (one attempt in all) nor s3fs's: ``with_retries`` makes them
-_S3_OPTIONS = {"config_kwargs": {"retries": {"total_max_attempts": 1, "mode": "standard"}}}
+# S3 without boto's retries (one attempt in all) nor s3fs's: ``with_retries`` makes them. Each store
+# has its own client: fsspec's instance cache keys on these arguments only, not on the endpoint and
+# credentials botocore reads from the environment, so a cached client could still point at an
+# endpoint that has since gone (seen in CI: a test's moto server, closed, reused by the next test).
+_S3_OPTIONS = {"config_kwargs": {"retries": {"total_max_attempts": 1, "mode": "standard"}},
+               "skip_instance_cache": True}
 
 
 class UnsafeRunPathError(PermissionError):

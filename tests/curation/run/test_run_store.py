@@ -87,3 +87,26 @@ def test_a_run_directory_reached_through_a_link_is_the_users_choice(tmp_path: Pa
     store = RunStore(str(tmp_path / "via"))
     store.write_bytes("manifest/videos.parquet", b"rows")
     assert (tmp_path / "real" / "manifest" / "videos.parquet").read_bytes() == b"rows"
+
+
+def test_an_s3_store_follows_the_endpoint_of_its_environment_not_an_earlier_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fsspec caches clients by their arguments, which leave out the endpoint botocore reads from the
+    environment: a store made after the first endpoint closed must not reuse that endpoint's client
+    (CI: a later test's ``RunStore`` sent its requests to an earlier test's closed moto server)."""
+    from tests.curation.runtime.s3_endpoint import s3_endpoint, s3_filesystem
+
+    with s3_endpoint() as first:
+        for key, value in first.items():
+            monkeypatch.setenv(key, value)
+        s3_filesystem(first).mkdir("runs")
+        RunStore("s3://runs/a").write_bytes("run.json", b"first")
+    with s3_endpoint() as second:
+        assert second["AWS_ENDPOINT_URL"] != first["AWS_ENDPOINT_URL"]
+        for key, value in second.items():
+            monkeypatch.setenv(key, value)
+        s3_filesystem(second).mkdir("runs")
+        store = RunStore("s3://runs/a")
+        store.write_bytes("run.json", b"second")
+        assert store.read_bytes("run.json") == b"second"
