@@ -5,14 +5,13 @@ its bound (sampled on disk while the run goes, and the high-water mark the cache
 The inputs are real shared clips served over HTTP from this process (a stand-in for the object
 store): the Ray workers of ``lpm-curate run`` fetch them into the cache, which they share."""
 
-import functools
-import http.server
 import json
 import threading
 from pathlib import Path
 
 import pytest
 from pipeline_runs import cli_env, rows_by_name, run_cli
+from served_files import served_files
 
 from curation.ingest.node_cache import NodeCache
 from curation.ingest.node_cache_index import INDEX_FILE, LOCK_FILE
@@ -31,11 +30,6 @@ def _clips_totalling(shared_media: Path, media_manifest: list) -> list[Path]:
         if total >= RUN_TIMES_BOUND * BOUND_TIMES_LARGEST * clip.stat().st_size:
             return clips[:count]
     raise AssertionError("the shared clips cannot make a run ten times the bound")
-
-
-class _QuietFiles(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        return
 
 
 class _Sampler(threading.Thread):
@@ -67,28 +61,21 @@ def test_a_cache_of_three_largest_inputs_holds_a_run_ten_times_its_size(
     node_cache_gb = BOUND_TIMES_LARGEST * largest / 1e9
     bound = int(node_cache_gb * 1e9)  # what the run computes from --node-cache-gb
     total = sum(clip.stat().st_size for clip in clips)
-    served = tmp_path / "bucket"
-    served.mkdir()
-    for clip in clips:
-        (served / clip.name).symlink_to(clip)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietFiles, directory=str(served)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    listing = tmp_path / "inputs.txt"
-    port = server.server_address[1]
-    listing.write_text("".join(f"http://127.0.0.1:{port}/{clip.name}\n" for clip in clips))
     cache_root = tmp_path / "node" / "inputs"
     sampler = _Sampler(cache_root)
     sampler.start()
+    listing = tmp_path / "inputs.txt"
     try:
-        done = run_cli(
-            "run", "--input", str(listing), "--out", str(tmp_path / "run"), "--workflow", "ingest",
-            "--workers", "2", "--node-cache-gb", f"{node_cache_gb!r}",
-            env=cli_env(LPM_CACHE_DIR=str(tmp_path / "node")), timeout=600,
-        )  # fmt: skip
+        with served_files(clips, tmp_path / "bucket") as urls:
+            listing.write_text("".join(f"{url}\n" for url in urls))
+            done = run_cli(
+                "run", "--input", str(listing), "--out", str(tmp_path / "run"), "--workflow", "ingest",
+                "--workers", "2", "--node-cache-gb", f"{node_cache_gb!r}",
+                env=cli_env(LPM_CACHE_DIR=str(tmp_path / "node")), timeout=600,
+            )  # fmt: skip
     finally:
         sampler.stop.set()
         sampler.join()
-        server.shutdown()
     assert done.returncode == 0, done.stdout + done.stderr
     assert total >= RUN_TIMES_BOUND * bound
     accounting = json.loads((tmp_path / "run" / "run.json").read_text())["accounting"]
