@@ -176,4 +176,5 @@ class BenchConfig:
     model_steps: int = 5
     stream_chunks: int = 16
     context_chunks: int = 16  # context length at which KV cache and recomputation are compared
+    live_seconds: float = 8.0  # audio fed to the live session figures
     repeats: int = 3

@@ -58,6 +58,16 @@ class DecodedSample:
     state: torch.Tensor  # [T] long
 
 
+@dataclass
+class LiveInputs:
+    own: torch.Tensor  # [S] 16 kHz mono: the performer's voice
+    partner: torch.Tensor  # [S] 16 kHz mono: what the performer hears
+    states: np.ndarray  # [T] PerformerState codes per frame
+    caption: str
+    fps: float
+    refs: torch.Tensor  # [R, C, S, S] in [-1, 1]
+
+
 def square_resize(frames: torch.Tensor, size: int) -> torch.Tensor:
     """uint8 [N, C, H, W] -> float [N, C, size, size] in [-1, 1]: centre crop, antialiased resize."""
     h, w = frames.shape[-2:]
@@ -82,6 +92,15 @@ def _record(raw: RawSample) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise SampleError(f"unreadable json: {err}") from err
     return record if isinstance(record, dict) else {}
+
+
+def sample_caption(raw: RawSample, record: dict[str, Any] | None = None) -> str:
+    """The caption: the ``txt`` member, else the record's short caption, else empty."""
+    caption = raw.members.get(CAPTION_MEMBER, b"").decode("utf-8", errors="replace").strip()
+    record = _record(raw) if record is None else record
+    if not caption and isinstance(record.get("caption"), dict):
+        caption = str(record["caption"].get("short", ""))
+    return caption
 
 
 def _npz_states(raw: RawSample) -> np.ndarray | None:
@@ -198,6 +217,27 @@ class SampleDecoder:
         n_refs = min(len(reference_members(raw.members)), self.config.max_refs)
         return self._with_conditions(raw, record, fps, states, empty, 0, n_frames, n_refs), fps
 
+    def live_inputs(self, raw: RawSample) -> LiveInputs:
+        """What drives a live session from a sample: both channels, per-frame states, caption,
+        references. Without ``partner.wav`` the sample's own wav stands for the partner too, as in
+        training (a listening sample's wav already is what the performer hears)."""
+        record = _record(raw)
+        fps = float(record.get("fps") or DEFAULT_CLIP_FPS)
+        own = read_wav(raw.members[AUDIO_MEMBER])
+        partner = read_wav(raw.members[PARTNER_AUDIO_MEMBER]) if PARTNER_AUDIO_MEMBER in raw.members else own
+        partner = nnf.pad(partner, (0, max(own.numel() - partner.numel(), 0)))[: own.numel()]
+        n_frames = int(own.numel() / AUDIO_SAMPLE_RATE * fps)
+        states = _frame_states(record, _npz_states(raw), n_frames)
+        if len(states) < n_frames:  # labels shorter than the audio: hold the last one
+            states = np.concatenate([states, np.repeat(states[-1:], n_frames - len(states))])
+        n_refs = min(len(reference_members(raw.members)), self.config.max_refs)
+        refs = [self.decode_reference(raw.members[name], name) for name in reference_members(raw.members)[:n_refs]]
+        size = self.config.size
+        return LiveInputs(
+            own, partner, states[:n_frames], sample_caption(raw, record), fps,
+            torch.stack(refs) if refs else torch.zeros(0, 3, size, size),
+        )
+
     def _with_conditions(
         self,
         raw: RawSample,
@@ -221,10 +261,7 @@ class SampleDecoder:
         audio_speak = driving * speak_frames.unsqueeze(-1)
         audio_listen = listened * listen_frames.unsqueeze(-1)
 
-        caption = raw.members.get(CAPTION_MEMBER, b"").decode("utf-8", errors="replace").strip()
-        if not caption and isinstance(record.get("caption"), dict):
-            caption = str(record["caption"].get("short", ""))
-        text, text_valid = self.caption_encoder.encode(caption)
+        text, text_valid = self.caption_encoder.encode(sample_caption(raw, record))
 
         refs = [self.decode_reference(raw.members[name], name) for name in reference_members(raw.members)[:n_refs]]
         size = self.config.size
