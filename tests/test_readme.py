@@ -125,7 +125,8 @@ def _parse(command_line: str) -> argparse.Namespace | None:
     except SystemExit as exited:
         if exited.code == 0:
             return None
-        raise AssertionError(f"the README's `{command_line}` is refused: {errors.getvalue().strip().splitlines()[-1]}") from None
+        complaint = errors.getvalue().strip().splitlines()[-1]
+        raise AssertionError(f"the README's `{command_line}` is refused: {complaint}") from None
 
 
 def _subcommand_paths(parser: argparse.ArgumentParser, prefix: str = "") -> set[str]:
