@@ -27,8 +27,6 @@ separators.
 
 import re
 
-from schemas.performer_states import PerformerState
-
 VIDEO_MEMBER = "mp4"
 AUDIO_MEMBER = "wav"
 RECORD_MEMBER = "json"
@@ -90,10 +88,3 @@ def safe_key(*parts: object) -> str:
 
 def reference_member(index: int) -> str:
     return REFERENCE_MEMBER_PATTERN.format(index=index)
-
-
-def dominant_state(codes: list[int]) -> PerformerState:
-    counts = [0, 0, 0]
-    for c in codes:
-        counts[int(c)] += 1
-    return PerformerState(max(range(3), key=lambda s: (counts[s], -s)))
