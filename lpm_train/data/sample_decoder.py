@@ -3,8 +3,10 @@
 Required members: ``mp4`` and ``wav``. Everything else is optional and read tolerantly: the
 per-frame ``state`` comes from the ``npz``, else the record's ``state_timeline``, else its
 dominant ``state``; the caption from ``txt``, else ``json["caption"]["short"]``; references
-from ``ref_NN.jpg``. A listening sample's ``wav`` already is the partner's audio; if a sample
-also carries ``partner.wav`` it drives the listen stream instead. Unknown members are ignored.
+from ``ref_NN.jpg``. The speak stream is driven by ``own.wav`` (the performer's voice alone) and
+the listen stream by ``partner.wav`` (everyone else) when the sample has them (schema 1.4 on);
+older samples drive both from ``wav``, whose listening frames already hold the partner's voice.
+Unknown members are ignored.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from schemas.sample_layout import (
     CAPTION_MEMBER,
     DEFAULT_CLIP_FPS,
     FEATURES_MEMBER,
+    OWN_AUDIO_MEMBER,
+    PARTNER_AUDIO_MEMBER,
     RECORD_MEMBER,
     REFERENCE_MEMBER_RE,
     VIDEO_MEMBER,
@@ -39,7 +43,6 @@ from schemas.sample_layout import (
 
 log = logging.getLogger(__name__)
 
-PARTNER_AUDIO_MEMBER = "partner.wav"
 
 
 class SampleError(ValueError):
@@ -223,7 +226,7 @@ class SampleDecoder:
         training (a listening sample's wav already is what the performer hears)."""
         record = _record(raw)
         fps = float(record.get("fps") or DEFAULT_CLIP_FPS)
-        own = read_wav(raw.members[AUDIO_MEMBER])
+        own = read_wav(raw.members[OWN_AUDIO_MEMBER if OWN_AUDIO_MEMBER in raw.members else AUDIO_MEMBER])
         partner = read_wav(raw.members[PARTNER_AUDIO_MEMBER]) if PARTNER_AUDIO_MEMBER in raw.members else own
         partner = nnf.pad(partner, (0, max(own.numel() - partner.numel(), 0)))[: own.numel()]
         n_frames = int(own.numel() / AUDIO_SAMPLE_RATE * fps)
@@ -252,7 +255,8 @@ class SampleDecoder:
         n_clip = len(clip_states)
         states = clip_states[start : start + frames].long()
         speak_frames, listen_frames = state_masks(states)
-        driving = self.audio_encoder(read_wav(raw.members[AUDIO_MEMBER]), fps, n_clip)[start : start + frames]
+        own = raw.members.get(OWN_AUDIO_MEMBER, raw.members[AUDIO_MEMBER])
+        driving = self.audio_encoder(read_wav(own), fps, n_clip)[start : start + frames]
         listened = driving
         if PARTNER_AUDIO_MEMBER in raw.members and bool(listen_frames.any()):
             partner = read_wav(raw.members[PARTNER_AUDIO_MEMBER])
