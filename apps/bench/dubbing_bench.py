@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from apps.bench.speaking_bench import analyse, bench_stages
-from apps.bench.sync_folds import leave_one_source_out
 from apps.bench.state_scoring import predicted_frame_states
+from apps.bench.sync_folds import leave_one_source_out
 from apps.bench.talking_head_sources import TalkingHeadClip, load_talking_heads
 from curation.media.ffmpeg_runner import run_media_tool, safe_input
 from curation.runtime.video_work import VideoWork

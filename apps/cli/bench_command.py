@@ -301,7 +301,8 @@ def handle_speaking(args: argparse.Namespace) -> int:
 
 def _print_folds(folds: dict) -> None:
     table = Table("held-out source", "reject below", "accept from", "genuine kept", "genuine uncertain",
-                  "dubbed rejected", "dubbed uncertain", "dubbed in sync", title="lip-sync verdict, leave one source out")
+                  "dubbed rejected", "dubbed uncertain", "dubbed in sync",
+                  title="lip-sync verdict, leave one source out")
     rows = [*folds["folds"], {"held_out_source": "pooled (held out)", **folds["pooled_held_out"]},
             {"held_out_source": "all sources (in sample)", **folds["fit_on_all_sources"],
              **folds["fit_on_all_sources"]["in_sample"]}]
