@@ -165,6 +165,9 @@ class SegmentRow:
     # (rejected unless states.reject_out_of_sync is off); null: not a speaking segment, or a
     # manifest written before schema 1.4
     sync_verdict: Str = None
+    # A segment of another video with the same pictures and other audio (dedup): one of the two is
+    # dubbed; this one's verdict was no better than the other's (both flagged when equal)
+    picture_twin_of: Str = None
     audio_source: Str = None  # own | mix | partner_track
     audio_loudness_db: F32 = None
     audio_clipping_frac: F32 = None
