@@ -13,7 +13,9 @@ and a segment whose verdict is not ``out_of_sync`` covers it. Figures:
   whose dominant state was speaking, the fraction kept (target <= 0.10);
 - ``dubbed_voiced_kept_speaking``: the same over voiced frames;
 - ``genuine_voiced_kept_speaking``: of the originals' voiced frames, the fraction kept as
-  speaking (target >= 0.90).
+  speaking (target >= 0.90);
+- ``*_voiced_kept_in_sync``: the same counting only ``in_sync`` segments (``uncertain`` ones are
+  kept but flagged), what a trainer selecting ``sync_verdict = 'in_sync'`` gets.
 
 Each figure is also given as it would be without the lip-sync verdict (out-of-sync rejections
 counted as kept), which is what the pipeline did before.
@@ -70,7 +72,8 @@ def frame_outcome(work: VideoWork, vad_threshold: float) -> dict[str, np.ndarray
     fps = work.analysis.fps if work.analysis is not None else 25.0
     kept = _covered([s for s in work.segments if s.get("sync_verdict") != "out_of_sync"], len(voiced), fps)
     out_of_sync = _covered(_out_of_sync(work), len(voiced), fps)
-    return {"voiced": voiced, "speaking": speaking, "kept": speaking & kept,
+    in_sync = _covered([s for s in work.segments if s.get("sync_verdict") == "in_sync"], len(voiced), fps)
+    return {"voiced": voiced, "speaking": speaking, "kept": speaking & kept, "in_sync": speaking & in_sync,
             "before": speaking & (kept | out_of_sync)}
 
 
@@ -106,6 +109,8 @@ def run_dubbing_bench(
         report[f"{name}_voiced_frames"] = voiced
         report[f"{name}_voiced_kept_speaking"] = _ratio(sum(r["voiced_kept_speaking"] for r in rows), voiced)
         report[f"{name}_voiced_kept_speaking_without_verdict"] = _ratio(sum(r["voiced_before"] for r in rows), voiced)
+        # Kept as confident speaking: what a trainer selecting sync_verdict = 'in_sync' gets.
+        report[f"{name}_voiced_kept_in_sync"] = _ratio(sum(r["voiced_in_sync"] for r in rows), voiced)
         cut = sum(r["speaking_segments_kept"] + r["speaking_segments_out_of_sync"] for r in rows)
         report[f"{name}_speaking_segments"] = cut
         report[f"{name}_segments_kept_speaking"] = _ratio(sum(r["speaking_segments_kept"] for r in rows), cut)
@@ -158,6 +163,7 @@ def _video_row(
         "voice": None if voice is None else voice.name,
         "voiced_frames": int(voiced.sum()),
         "voiced_kept_speaking": int((frames["kept"] & voiced).sum()),
+        "voiced_in_sync": int((frames["in_sync"] & voiced).sum()),
         "voiced_before": int((frames["before"] & voiced).sum()),
         "speaking_segments_kept": sum(s["verdict"] != "out_of_sync" for s in segments),
         "speaking_segments_out_of_sync": sum(s["verdict"] == "out_of_sync" for s in segments),

@@ -342,6 +342,7 @@ def handle_dubbing(args: argparse.Namespace) -> int:
     table.add_row(f"dubbed: speaking segments kept ({report['dubbed_speaking_segments']})", _fraction(report[key]),
                   "1.000", _target(report["targets"][key]))
     for name in ("genuine", "dubbed"):
+        table.add_row(f"{name}: voiced frames kept in_sync", _fraction(report[f"{name}_voiced_kept_in_sync"]), "", "")
         table.add_row(f"{name}: speech called uncertain (kept, flagged)", _fraction(report[f"{name}_speech_uncertain"]),
                       "", "")
     table.add_row("videos (genuine / dubbed)", f"{report['genuine_videos']} / {report['dubbed_videos']}", "", "")
