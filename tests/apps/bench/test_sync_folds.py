@@ -1,5 +1,6 @@
 import pytest
 
+from apps.bench.dubbing_bench import refit_report
 from apps.bench.sync_folds import leave_one_source_out
 
 
@@ -37,8 +38,6 @@ def test_a_fold_without_both_classes_says_so():
 
 
 def test_a_saved_report_is_refitted_without_a_run():
-    from apps.bench.dubbing_bench import refit_report
-
     rows = [row("A", "A", 3.0), row("B", "B", 2.8), row("A", "B", 0.5), row("B", "A", 0.4)]
     refit = refit_report({"workdir": "/tmp/x", "lip_sync_model": "av_sync", "speaking_segments": rows})
     assert refit["leave_one_source_out"] == leave_one_source_out(rows)
