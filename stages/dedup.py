@@ -147,6 +147,11 @@ class DedupStage(RunScopeStage):
         return [SegmentFingerprint(e["segment_id"], e["video_id"], tuple(e["hashes"]), e["embedding"])
                 for e in stored[1]]
 
+    def video_decision(self, decision: dict[str, dict[str, Any]], video_id: str, summary: Any) -> dict[str, Any]:
+        """The verdicts on this video's segments alone (its summary lists them)."""
+        segments = [entry["segment_id"] for entry in summary or []]
+        return {s: decision[s] for s in segments if s in decision}
+
     def apply(self, work: VideoWork, decision: dict[str, dict[str, Any]]) -> VideoWork:
         kept = []
         for segment in work.segments:
