@@ -19,7 +19,7 @@ Without the voice encoder a video's voices carry no embedding and cannot be foun
 video; its faces still pool by identity, but each voice only with itself. A voice or a face that
 no other video shares scores exactly as in the video's own association.
 
-Measured with ``lpm-curate bench speaking`` (README, speaking benchmark): seed 3's two swapped
+Measured with ``lpm-curate bench speaking`` (docs/benchmarks.md, speaking benchmark): seed 3's two swapped
 conversations are put right; no other conversation of seeds 0-5 or of the 36-conversation set
 changes. Letting two
 voices of one video join (``voices_apart_within_video: false``) mended the one conversation of the
@@ -55,7 +55,8 @@ class VoiceIdentitiesStage(RunScopeStage):
     resources: ClassVar[Resources] = Resources(cpus=1)
     # apply labels a video again when the run moved a voice: the CPUs ``states`` has for that work
     apply_resources: ClassVar[Resources] = Resources(cpus=0.5)
-    version: ClassVar[int] = 1
+    # 2: spans whose lips follow their voice unmistakably (UNMISTAKABLE_SYNC) are never foreign
+    version: ClassVar[int] = 2
 
     # Cosine distance of two videos' voice embeddings (each from all of that voice's spans) up to
     # which they are one run voice: Resemblyzer's uncapped cut (annotators/models/voice_embedder).
