@@ -109,8 +109,9 @@ class NodeCache:
         expected = int(fs.size(path) or 0)  # unknown (0): reserved while the bytes arrive
         if not self._claim(name, expected):
             return target  # another process of this node fetched it meanwhile; pinned for us now
-        fd, temporary = tempfile.mkstemp(dir=self.root, prefix=f"{FETCH_PREFIX}{os.getpid()}-")
+        temporary = None
         try:
+            fd, temporary = tempfile.mkstemp(dir=self.root, prefix=f"{FETCH_PREFIX}{os.getpid()}-")
             written, reserved = 0, expected
             with os.fdopen(fd, "wb") as dst, fs.open(path, "rb") as src:
                 for block in iter(lambda: src.read(_CHUNK), b""):
@@ -126,7 +127,8 @@ class NodeCache:
                 entry.size, entry.fetching, entry.used = written, None, index.tick()
                 index.note_peak()
         except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
             with locked_index(self.root) as index:
                 entry = index.entries.get(name)
                 if entry is not None and entry.fetching == os.getpid():
