@@ -1,7 +1,10 @@
+import json
+
 import pytest
 
 from apps.bench.dubbing_bench import refit_report
 from apps.bench.sync_folds import leave_one_source_out
+from apps.cli.main import main
 
 
 def row(picture: str, voice: str, score: float | None, weight: int = 10) -> dict:
@@ -42,3 +45,14 @@ def test_a_saved_report_is_refitted_without_a_run():
     refit = refit_report({"workdir": "/tmp/x", "lip_sync_model": "av_sync", "speaking_segments": rows})
     assert refit["leave_one_source_out"] == leave_one_source_out(rows)
     assert refit["leave_one_source_out"]["fit_on_all_sources"]["reject_below"] == 1.65
+
+
+def test_bench_dubbing_refit_prints_the_folds_from_a_saved_report(tmp_path, capsys):
+    rows = [row("A", "A", 3.0), row("B", "B", 2.8), row("A", "B", 0.5), row("B", "A", 0.4)]
+    saved = tmp_path / "dubbing.json"
+    saved.write_text(json.dumps({"workdir": "w", "lip_sync_model": "av_sync", "speaking_segments": rows}))
+    assert main(["bench", "dubbing", "--refit", str(saved), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["leave_one_source_out"]["fit_on_all_sources"]["reject_below"] == 1.65
+    assert main(["bench", "dubbing", "--refit", str(saved)]) == 0
+    assert "leave one source out" in capsys.readouterr().out
