@@ -46,6 +46,7 @@ class CorpusClip:
     size_bytes: int
     duration_s: float
     has_audio: bool
+    voiced_fraction: float | None  # Silero VAD speech share of the audio track; None without audio
     labelled_by: str
 
 
@@ -102,5 +103,6 @@ def _clip(row: dict[str, str], line: int) -> CorpusClip:
         size_bytes=int(row["size_bytes"]),
         duration_s=float(row["duration_s"]),
         has_audio=row["has_audio"] == "True",
+        voiced_fraction=float(row["voiced_fraction"]) if row["voiced_fraction"] else None,
         labelled_by=row["labelled_by"],
     )

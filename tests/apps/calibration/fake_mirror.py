@@ -33,7 +33,7 @@ def manifest_row(name: str, label: str, path: str, commit: str, data: bytes, per
         "name": name, "label": label, "person_id": person, "source_id": "talking-heads",
         "source_repo": MIRROR_REPO, "source_path": path, "commit": commit,
         "sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data), "duration_s": 3.5,
-        "has_audio": True, "labelled_by": "test fixture",
+        "has_audio": True, "voiced_fraction": 0.9, "labelled_by": "test fixture",
     }
 
 
