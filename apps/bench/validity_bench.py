@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from annotators.speaking.lip_sync import lip_sync_model
-from apps.bench.dubbing_bench import frame_outcome
 from apps.bench.held_out_sync_threshold import ScoredSegment, kept_by, leave_one_source_out
 from apps.bench.speaking_bench import analyse, bench_stages
 from apps.bench.state_scoring import predicted_frame_states
@@ -67,8 +66,11 @@ def load_corpus(corpus_dir: Path) -> list[CorpusEntry]:
 
 
 def clip_outcome(entry: CorpusEntry, work: VideoWork, vad_threshold: float) -> ClipOutcome:
-    frames = frame_outcome(work, vad_threshold)
-    voiced = frames["voiced"]
+    n = work.analysis.n_frames if work.analysis is not None else 0
+    # No audio track (or a clip finished before speech analysis): nothing is voiced.
+    vad = np.asarray(work.speech.vad_prob, dtype=np.float32)[:n] if work.speech is not None else np.zeros(n)
+    voiced = np.zeros(n, dtype=bool)
+    voiced[: len(vad)] = vad >= vad_threshold
     speaking = predicted_frame_states(work, len(voiced)) == PerformerState.SPEAKING
     fps = work.analysis.fps if work.analysis is not None else 25.0
     segments = []
@@ -148,5 +150,6 @@ def _clip_row(o: ClipOutcome, shipped: float, folds: dict[str, float]) -> dict[s
         "clip": o.entry.path.name, "label": o.entry.label, "source_id": o.entry.source_id,
         "person_id": o.entry.person_id, "voiced_frames": o.voiced, "speaking_frames": o.speaking_frames,
         "kept_shipped": _kept(o, shipped), "kept_held_out": _kept(o, held),
-        "segment_scores": [s.score for s in o.segments], "rejections": o.rejections,
+        "segments": [{"score": s.score, "genuine_frames": s.genuine_frames} for s in o.segments],
+        "rejections": o.rejections,
     }
