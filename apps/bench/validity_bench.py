@@ -8,7 +8,8 @@ decision is then replayed offline from those scores:
   out for this whole corpus), per source and pooled;
 - the same with the threshold refitted leave-one-source-out (``held_out_sync_threshold``);
 - talking heads rejected whole (no voiced frame kept as speaking);
-- face_other clips (a face, no voice of its own): frames labelled speaking.
+- face_other clips (a face, no voice of its own) and no_face clips (a voice, no face): frames
+  labelled speaking.
 
 Fractions carry Wilson 95% intervals over frames. Frames of one clip are not independent, so the
 intervals are narrower than the truth; the per-clip rows say how the frames spread.
@@ -37,7 +38,7 @@ from schemas.performer_states import PerformerState
 
 # Every segment keeps its score: the verdict is replayed offline at each threshold.
 VERDICT_OFF = "states.lip_sync_threshold=-1"
-SCORED_LABELS = ("talking_head", "face_other")
+SCORED_LABELS = ("talking_head", "face_other", "no_face")
 TARGETS = {"genuine_voiced_kept_speaking_held_out": (">=", 0.95)}
 
 
@@ -109,9 +110,11 @@ def run_validity_bench(
     report["genuine_voiced_kept_speaking_shipped"] = _kept_report(genuine, lambda o: shipped_threshold)
     report["genuine_voiced_kept_speaking_held_out"] = _kept_report(genuine, lambda o: folds[o.entry.source_id])
     report["genuine_voiced_kept_speaking_without_verdict"] = _kept_report(genuine, lambda o: -np.inf)
-    others = [o for o in outcomes if o.entry.label == "face_other"]
-    frames = sum(o.speaking_frames for o in others)
-    report["face_other_frames_speaking"] = {"frames_speaking": frames, "clips": len(others)}
+    # A face without its voice, or a voice without a face: no frame of either is anyone speaking.
+    for label in ("face_other", "no_face"):
+        others = [o for o in outcomes if o.entry.label == label]
+        report[f"{label}_frames_speaking"] = {"frames_speaking": sum(o.speaking_frames for o in others),
+                                              "clips": len(others)}
     pooled = report["genuine_voiced_kept_speaking_held_out"]["pooled"]["fraction"]
     report["targets"] = {key: {"op": op, "target": target, "measured": pooled,
                                "met": pooled is not None and pooled >= target}
