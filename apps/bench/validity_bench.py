@@ -13,11 +13,16 @@ decision is then replayed offline from those scores:
 
 Fractions carry Wilson 95% intervals over frames. Frames of one clip are not independent, so the
 intervals are narrower than the truth; the per-clip rows say how the frames spread.
+- with ``dubbed`` > 0, that many seeded (picture, voice) pairs of talking heads of two people, muxed
+  as ``bench dubbing`` does: of their speaking segments, the share kept with the shipped threshold
+  and with the held-out threshold of the picture's source.
+
 Not yet here (issue 40 item 2): the state labeller's, performer filter's and cascade's thresholds
-refitted per fold, and the dubbed set.
+refitted per fold.
 """
 
 import csv
+import random
 import tempfile
 import time
 from collections import Counter
@@ -29,10 +34,13 @@ from typing import Any
 import numpy as np
 
 from annotators.speaking.lip_sync import lip_sync_model
+from apps.bench.dubbing_bench import dub
 from apps.bench.held_out_sync_threshold import ScoredSegment, kept_by, leave_one_source_out
 from apps.bench.speaking_bench import analyse, bench_stages
 from apps.bench.state_scoring import predicted_frame_states
 from apps.review.precision_report import wilson_interval
+from curation.media.probe import probe_media
+from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
 
@@ -87,7 +95,12 @@ def clip_outcome(entry: CorpusEntry, work: VideoWork, vad_threshold: float) -> C
 
 
 def run_validity_bench(
-    corpus_dir: Path, workdir: Path | None = None, overrides: list[str] | None = None, limit: int | None = None
+    corpus_dir: Path,
+    workdir: Path | None = None,
+    overrides: list[str] | None = None,
+    limit: int | None = None,
+    dubbed: int = 0,
+    seed: int = 0,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="lpm-bench-validity-"))
@@ -115,6 +128,13 @@ def run_validity_bench(
         others = [o for o in outcomes if o.entry.label == label]
         report[f"{label}_frames_speaking"] = {"frames_speaking": sum(o.speaking_frames for o in others),
                                               "clips": len(others)}
+    if dubbed:
+        pairs = dubbing_pairs([o.entry for o in genuine if o.voiced], dubbed, seed)
+        dubbed_clips = [_dubbed_outcome(video, voice, stages, workdir, states.vad_threshold) for video, voice in pairs]
+        report["dubbed_segments_kept_speaking_shipped"] = _segments_kept(dubbed_clips, lambda o: shipped_threshold)
+        report["dubbed_segments_kept_speaking_held_out"] = _segments_kept(
+            dubbed_clips, lambda o: folds.get(o.entry.source_id, -np.inf))
+        report["dubbed_per_clip"] = [_clip_row(o, shipped_threshold, folds) for o in dubbed_clips]
     pooled = report["genuine_voiced_kept_speaking_held_out"]["pooled"]["fraction"]
     report["targets"] = {key: {"op": op, "target": target, "measured": pooled,
                                "met": pooled is not None and pooled >= target}
@@ -122,6 +142,37 @@ def run_validity_bench(
     report["per_clip"] = [_clip_row(o, shipped_threshold, folds) for o in outcomes]
     report["wall_seconds"] = time.perf_counter() - started
     return report
+
+
+def dubbing_pairs(talking: list[CorpusEntry], n: int, seed: int) -> list[tuple[CorpusEntry, CorpusEntry]]:
+    """``n`` seeded (picture, voice) pairs of two different people."""
+    pairs = [(video, voice) for video in talking for voice in talking if voice.person_id != video.person_id]
+    random.Random(seed).shuffle(pairs)
+    return pairs[:n]
+
+
+def _dubbed_outcome(
+    video: CorpusEntry, voice: CorpusEntry, stages: list[Stage], workdir: Path, vad_threshold: float
+) -> ClipOutcome:
+    info = probe_media(video.path)
+    video_s = info.n_frames / info.fps if info.fps and info.n_frames else info.duration_s
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = dub(video.path, voice.path, workdir / f"{video.path.stem}__voice_{voice.path.stem}.mp4",
+               min(info.duration_s, video_s))
+    try:
+        # The picture's source: its held-out threshold is the one that judges the dubbed copy.
+        entry = CorpusEntry(path, "dubbed", video.source_id, video.person_id)
+        return clip_outcome(entry, analyse(path, stages, workdir / "store"), vad_threshold)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _segments_kept(outcomes: list[ClipOutcome], threshold_of: Callable[[ClipOutcome], float]) -> dict[str, Any]:
+    kept = sum(kept_by(s, threshold_of(o)) for o in outcomes for s in o.segments)
+    total = sum(len(o.segments) for o in outcomes)
+    low, high = wilson_interval(kept, total)
+    return {"kept": kept, "segments": total, "fraction": kept / total if total else None, "wilson95": [low, high],
+            "clips": len(outcomes)}
 
 
 def _kept(outcome: ClipOutcome, threshold: float) -> int:

@@ -69,6 +69,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--corpus", required=True, help="folder written by `lpm-curate calibration fetch`")
     v.add_argument("--workdir", default=None, help="folder for the analysis artefacts (default: a temporary one)")
     v.add_argument("--limit", type=positive_int, default=None, help="only the first N scored clips")
+    v.add_argument("--dubbed", type=non_negative_int, default=0,
+                   help="also N seeded talking heads muxed with another person's voice (0: none)")
+    v.add_argument("--seed", type=non_negative_int, default=0, help="which dubbed pairs")
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.set_defaults(handler=handle_validity)
@@ -358,7 +361,7 @@ def handle_validity(args: argparse.Namespace) -> int:
     from apps.bench.validity_bench import run_validity_bench
 
     report = run_validity_bench(Path(args.corpus), Path(args.workdir) if args.workdir else None,
-                                args.overrides, args.limit)
+                                args.overrides, args.limit, args.dubbed, args.seed)
     if args.json:
         print(json.dumps(report, indent=1, default=str))
         return 0
@@ -376,6 +379,9 @@ def handle_validity(args: argparse.Namespace) -> int:
     print(f"talking heads rejected whole: shipped {len(shipped['rejected_whole'])},"
           f" held out {len(held['rejected_whole'])}; face_other frames labelled speaking:"
           f" {report['face_other_frames_speaking']['frames_speaking']}")
+    for key in ("dubbed_segments_kept_speaking_shipped", "dubbed_segments_kept_speaking_held_out"):
+        if key in report:
+            print(f"{key}: {_with_interval(report[key])} of {report[key]['segments']} segments")
     return 0
 
 

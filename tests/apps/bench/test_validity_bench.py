@@ -26,7 +26,7 @@ def test_validity_scores_each_source_with_a_threshold_fitted_on_the_others(share
         for name, label, source, person in CORPUS:
             shutil.copyfile(shared_media / name, corpus / name)
             writer.writerow([name, label, source, person])
-    report = run_validity_bench(corpus, tmp_path / "work")
+    report = run_validity_bench(corpus, tmp_path / "work", dubbed=2)
     clips = {row["clip"]: row for row in report["per_clip"]}
     assert set(clips) == {name for name, *_ in CORPUS}
     assert clips["liveportrait_d0.mp4"]["voiced_frames"] == 0  # no audio track: nothing voiced
@@ -46,3 +46,9 @@ def test_validity_scores_each_source_with_a_threshold_fitted_on_the_others(share
     assert held_out["pooled"]["kept"] <= without["pooled"]["kept"] <= without["pooled"]["voiced"]
     low, high = held_out["pooled"]["wilson95"]
     assert low <= held_out["pooled"]["fraction"] <= high
+    # Both dubbed copies (each face with the other's voice) are scored with their picture's fold.
+    dubbed = report["dubbed_segments_kept_speaking_held_out"]
+    assert dubbed["clips"] == 2
+    assert dubbed["segments"] == sum(len(row["segments"]) for row in report["dubbed_per_clip"])
+    assert {row["source_id"] for row in report["dubbed_per_clip"]} == {"source_a", "source_b"}
+    assert not list((tmp_path / "work").glob("*__voice_*.mp4"))  # the dubbed files are not left behind
