@@ -67,6 +67,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="no run: the leave-one-source-out thresholds again from a saved --json report")
     d.add_argument("--json", action="store_true", help="print one JSON object")
     d.set_defaults(handler=handle_dubbing)
+    v = bsub.add_parser("validity", help="calibration corpus: genuine speech kept, per source and held out by source")
+    v.add_argument("--corpus", required=True, help="folder written by `lpm-curate calibration fetch`")
+    v.add_argument("--workdir", default=None, help="folder for the analysis artefacts (default: a temporary one)")
+    v.add_argument("--limit", type=positive_int, default=None, help="only the first N scored clips")
+    v.add_argument("--dubbed", type=non_negative_int, default=0,
+                   help="also N seeded talking heads muxed with another person's voice (0: none)")
+    v.add_argument("--seed", type=non_negative_int, default=0, help="which dubbed pairs")
+    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.set_defaults(handler=handle_validity)
     r = bsub.add_parser("store-reads", help="a run-wide barrier's summary reads from S3 (local moto), latency added")
     r.add_argument("--videos", default="1000,5000", help="comma-separated N (default 1000,5000)")
     r.add_argument("--latency-ms", type=float, default=20.0, help="delay the proxy adds to every request (20)")
@@ -375,6 +385,45 @@ def handle_dubbing(args: argparse.Namespace) -> int:
     table.add_row("wall seconds", f"{report['wall_seconds']:.0f}", "", "")
     Console().print(table)
     return 0
+
+
+def handle_validity(args: argparse.Namespace) -> int:
+    from apps.bench.validity_bench import run_validity_bench
+
+    report = run_validity_bench(Path(args.corpus), Path(args.workdir) if args.workdir else None,
+                                args.overrides, args.limit, args.dubbed, args.seed)
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return 0
+    title = f"bench validity ({report['lip_sync_model']}, shipped threshold {report['shipped_threshold']:g})"
+    table = Table("source", "voiced frames", "kept, shipped threshold", "kept, held-out threshold",
+                  "held-out threshold", title=title)
+    shipped = report["genuine_voiced_kept_speaking_shipped"]
+    held = report["genuine_voiced_kept_speaking_held_out"]
+    for source, row in held["per_source"].items():
+        table.add_row(source, str(row["voiced"]), _with_interval(shipped["per_source"][source]), _with_interval(row),
+                      _threshold(report["held_out_thresholds"][source]))
+    table.add_row("pooled", str(held["pooled"]["voiced"]), _with_interval(shipped["pooled"]),
+                  _with_interval(held["pooled"]), "")
+    Console().print(table)
+    print(f"talking heads rejected whole: shipped {len(shipped['rejected_whole'])},"
+          f" held out {len(held['rejected_whole'])}; face_other frames labelled speaking:"
+          f" {report['face_other_frames_speaking']['frames_speaking']}")
+    for key in ("dubbed_segments_kept_speaking_shipped", "dubbed_segments_kept_speaking_held_out"):
+        if key in report:
+            print(f"{key}: {_with_interval(report[key])} of {report[key]['segments']} segments")
+    return 0
+
+
+def _threshold(value: float | None) -> str:
+    return "none (nothing to fit)" if value is None else f"{value:.3f}"
+
+
+def _with_interval(row: dict) -> str:
+    if row["fraction"] is None:
+        return "-"
+    low, high = row["wilson95"]
+    return f"{row['fraction']:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def _target(target: dict | None) -> str:

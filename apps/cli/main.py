@@ -6,6 +6,7 @@ import sys
 from apps.cli import (
     audit_command,
     bench_command,
+    calibration_command,
     demo_command,
     export_command,
     models_command,
@@ -24,6 +25,7 @@ COMMANDS = {
     "query": query_command,
     "models": models_command,
     "bench": bench_command,
+    "calibration": calibration_command,
     "audit": audit_command,
     "review": review_command,
     "review-report": review_report_command,

@@ -1,0 +1,1 @@
+"""The calibration corpus: real footage from public repositories, listed by checksum, never stored here."""

@@ -1,0 +1,77 @@
+import csv
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from apps.calibration.corpus_manifest import (
+    EVALUATION_REPOSITORIES,
+    LABELS,
+    ManifestError,
+    default_manifest_path,
+    load_corpus_manifest,
+)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_corpus_manifest()
+
+
+def test_shipped_manifest_is_in_the_package_and_parses(shipped):
+    assert default_manifest_path().is_file()
+    assert {c.label for c in shipped} <= set(LABELS)
+    assert not {c.source_repo for c in shipped} & EVALUATION_REPOSITORIES
+
+
+def test_shipped_corpus_counts_match_the_documented_ones(shipped):
+    # docs/calibration_corpus.md states these; a row added or dropped without the doc fails here.
+    talking = [c for c in shipped if c.label == "talking_head"]
+    assert Counter(c.label for c in shipped) == {"talking_head": 48, "face_other": 5, "multi_person": 1,
+                                                 "no_face": 1, "conversation": 1}
+    assert len({c.source_id for c in talking}) == 9 and len({c.person_id for c in talking}) == 46
+    assert len({c.source_id for c in shipped}) == 13
+    assert all(c.has_audio and c.voiced_fraction is not None and c.voiced_fraction > 0.4 for c in talking)
+
+
+def test_no_shipped_clip_is_a_copy_of_a_shared_clip(shipped, shared_media: Path):
+    # The shared clips tuned the current rules; a byte-identical copy would not be new footage.
+    shared = {hashlib.sha256(p.read_bytes()).hexdigest() for p in shared_media.iterdir() if p.suffix == ".mp4"}
+    assert len(shared) > 50
+    assert [c.name for c in shipped if c.sha256 in shared] == []
+
+
+def _rewrite(tmp_path: Path, **changes: str) -> Path:
+    with open(default_manifest_path(), newline="") as fh:
+        rows = list(csv.DictReader(fh))[:2]
+    rows[0].update(changes)
+    out = tmp_path / "manifest.csv"
+    with open(out, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"label": "talking-head"}, "label"),
+        ({"sha256": "abc"}, "sha256"),
+        ({"commit": "HEAD"}, "commit"),
+        ({"source_repo": "OpenTalker/SadTalker"}, "source_repo"),
+        ({"name": "../escape.mp4"}, "name"),
+        ({"has_audio": "yes"}, "has_audio"),
+    ],
+)
+def test_a_bad_row_is_refused_naming_the_field(tmp_path: Path, changes: dict[str, str], field: str):
+    with pytest.raises(ManifestError, match=f"line 2 .*bad {field}"):
+        load_corpus_manifest(_rewrite(tmp_path, **changes))
+
+
+def test_a_clip_listed_twice_is_refused(tmp_path: Path):
+    with open(default_manifest_path(), newline="") as fh:
+        second = list(csv.DictReader(fh))[1]
+    with pytest.raises(ManifestError, match="twice"):
+        load_corpus_manifest(_rewrite(tmp_path, name=second["name"]))
