@@ -30,6 +30,7 @@ from curation.run.store_retry import StoreUnavailableError
 from curation.runtime.output_capture import captured_output, worker_log_env
 from curation.runtime.ray_auth import RayAuthRefusedError, prepare_client
 from curation.runtime.ray_executor import start_ray
+from curation.telemetry import pool_metrics
 from curation.telemetry.metrics_log import METRICS_LOG, MetricsLog
 from curation.telemetry.ray_metrics import SNAPSHOT_FILE, RayMetricsSink, export_snapshot, metrics_endpoint
 from curation.telemetry.run_metrics import RunMetrics
@@ -142,7 +143,7 @@ def _run(request: RunRequest, store: RunStore, logs: Path, verbose: bool, consol
                   f"metrics: {store.path(METRICS_LOG)}", soft_wrap=True)
     monitor = RunMonitor(console, metrics, MetricsLog(store, metrics), cores,
                          None if store.remote else Path(store.root))
-    with monitor:
+    with monitor, pool_metrics.recording(metrics):
         result = run_pipeline(request, monitor.progress, monitor.on_video)
     phases = {dict(labels)["phase"] for name, labels in metrics.counters if name == "lpm_videos_done_total"}
     if phases - {"identify"}:
