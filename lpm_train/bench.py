@@ -6,7 +6,11 @@
   time for one chunk at ``bench.context_chunks`` chunks of context with the cache versus full
   recomputation of references + context (the two must produce the same frames; the largest
   difference is reported), and peak RSS of the process while streaming (measured first, before
-  the loader fills its buffers).
+  the loader fills its buffers);
+- live (under ``live``): a ``LiveSession`` fed ``bench.live_seconds`` of two-channel audio in
+  40 ms pieces (a microphone's callback size) as fast as it takes them: the wall time from the
+  first piece to the first frames, the median time of one chunk, and the real-time factor
+  (seconds of video generated per wall second, audio features and state inference included).
 
 Weights are random unless ``stream.checkpoint`` is set: speed does not depend on them. Runs on
 the runtime's device (CUDA when visible, synchronised before every clock read), in fp32.
@@ -22,13 +26,15 @@ import psutil
 import torch
 
 from lpm_train.config import LpmTrainConfig
+from lpm_train.data.sample_decoder import SampleDecoder
 from lpm_train.data.shard_loader import make_loader
 from lpm_train.diffusion.rectified_flow import draw, flow_loss
-from lpm_train.latent.autoencoder import model_space
+from lpm_train.latent.autoencoder import load_codec, model_space
 from lpm_train.model_factory import build_model, condition_dims, model_from_checkpoint
 from lpm_train.models.conditions import Conditions
 from lpm_train.models.dit import VideoDiT
 from lpm_train.runtime import setup_runtime
+from lpm_train.stream.live_session import LiveSession, LiveSettings
 from lpm_train.stream.streamer import CachedStreamer, RecomputeStreamer
 
 
@@ -163,10 +169,59 @@ def bench_stream(config: LpmTrainConfig, device: torch.device) -> dict[str, floa
     }
 
 
+def conversation_audio(seconds: float, rate: int = 16_000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two channels taking turns every two seconds: voiced bursts (a 150 Hz buzz with syllable-rate
+    pauses) on one, silence on the other, so the session's state inference switches as it goes."""
+    t = torch.arange(int(seconds * rate)) / rate
+    buzz = 0.3 * torch.sign(torch.sin(2 * torch.pi * 150 * t)) * (torch.sin(2 * torch.pi * 4 * t) > -0.5)
+    own_turn = (t // 2) % 2 == 0
+    return buzz * own_turn, buzz * ~own_turn
+
+
+@torch.no_grad()
+def bench_live(config: LpmTrainConfig, device: torch.device) -> dict[str, float]:
+    student = _student(config).to(device)
+    chunk, s = config.distill.chunk_frames, config.stream
+    decoder = SampleDecoder(config.data)
+    references = torch.rand(config.data.max_refs, 3, config.data.size, config.data.size,
+                            generator=torch.Generator().manual_seed(0)) * 2 - 1
+    settings = LiveSettings(fps=s.fps, chunk_frames=chunk, window_frames=s.window_frames, steps=s.steps,
+                            shift=config.sampler.shift, seed=s.seed)
+    codec = load_codec(config.model, device)
+    own, partner = conversation_audio(config.bench.live_seconds)
+    piece = int(0.04 * 16_000)
+    # Warm-up: one-off kernel set-up and the encoders' first calls are not streaming cost.
+    warm = LiveSession(student, references, decoder.audio_encoder, decoder.caption_encoder.encode, settings,
+                       "a person talks", codec, device)
+    warm.push(own[: 16_000], partner[: 16_000])
+    session = LiveSession(student, references, decoder.audio_encoder, decoder.caption_encoder.encode, settings,
+                          "a person talks", codec, device)
+    started, first_latency, frames = _clock(device), None, 0
+    for start in range(0, own.numel(), piece):
+        out = session.push(own[start : start + piece], partner[start : start + piece])
+        frames += len(out)
+        if frames and first_latency is None:
+            first_latency = _clock(device) - started
+    frames += len(session.close())
+    elapsed = _clock(device) - started
+    return {
+        "first_chunk_latency_s": first_latency or elapsed,
+        "chunk_latency_s": statistics.median(session.chunk_seconds),
+        "realtime_factor": frames / s.fps / elapsed,
+        # Audio a chunk waits for beyond its own frames (the conditions' look-ahead and the analysis
+        # window): the latency a live microphone adds to the compute above, whatever the device.
+        "audio_lookahead_s": session.streamer.margin / s.fps + session.own.context / 16_000,
+        "chunks": session.chunks_done,
+        "seconds_of_audio": config.bench.live_seconds,
+        "state_switches": sum(a != b for a, b in zip(list(session.states), list(session.states)[1:], strict=False)),
+    }
+
+
 def run_bench(config: LpmTrainConfig) -> dict:
     device = setup_runtime("fp32", config.train.threads).device
     # Streaming first, so its peak RSS is the model and cache's, not the loader's buffers.
     stream = bench_stream(config, device)
+    live = bench_live(config, device)
     model = bench_model(config, device)
     loader = bench_loader(config)
     c = config
@@ -174,6 +229,7 @@ def run_bench(config: LpmTrainConfig) -> dict:
         "loader_samples_per_s": loader,
         "model_samples_per_s": model,
         **stream,
+        "live": live,
         "peak_rss_mb": stream["stream_peak_rss_mb"],
         "process_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "setup": {

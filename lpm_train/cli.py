@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "make-ode-pairs": "integrate the teacher's ODE on shard samples and store the trajectories as shards",
     "distill": "distil the teacher into a block-causal few-step student (ODE regression, then DMD)",
     "stream": "generate video chunk by chunk with the student's KV cache; write an mp4 with the audio",
+    "live": "drive the student live: a local page (microphone = partner, a reply = own voice) or two wavs -> mp4",
     "sample": "render fixed held-out samples with the teacher (Euler + guidance) as mp4s with their audio",
     "score": "lip-sync and identity metrics of the mp4s in --samples DIR (the curation toolkit's measures)",
     "bench": "measure loader, training and streaming throughput (and KV cache vs recomputation)",
@@ -60,6 +61,12 @@ def _run_stream(config: LpmTrainConfig) -> dict:
     return run_stream(config)
 
 
+def _run_live(config: LpmTrainConfig) -> dict:
+    from lpm_train.stream.live_command import run_live
+
+    return run_live(config)
+
+
 def _run_sample(config: LpmTrainConfig) -> dict:
     from lpm_train.sample_videos import run_sample
 
@@ -83,6 +90,7 @@ RUNNERS: dict[str, Callable[[LpmTrainConfig], dict]] = {
     "make-ode-pairs": _run_ode_pairs,
     "distill": _run_distill,
     "stream": _run_stream,
+    "live": _run_live,
     "sample": _run_sample,
     "score": _run_score,
     "bench": _run_bench,

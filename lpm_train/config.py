@@ -20,6 +20,7 @@ from lpm_train.config_sections import (
     BenchConfig,
     DataConfig,
     DistillConfig,
+    LiveConfig,
     ModelConfig,
     SampleConfig,
     SamplerConfig,
@@ -40,6 +41,7 @@ class LpmTrainConfig:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)

@@ -155,6 +155,24 @@ class StreamConfig:
 
 
 @dataclass
+class LiveConfig:
+    """``lpm-train live``: the student driven live (a web page) or from two wavs (file mode).
+
+    The model, window, steps and seed are ``stream``'s."""
+
+    port: int = field(default=8770, metadata={"range": (0, 65535)})  # on 127.0.0.1 only; 0: any free port
+    reply: str = ""  # the performer's own voice (wav) for the page's Reply button
+    reply_text: str = ""  # else a reply spoken by espeak-ng
+    text: str = ""  # the instruction the session starts with
+    own: str = ""  # file mode: the performer's voice (wav) ...
+    partner: str = ""  # ... and everyone else's (wav); either one set selects file mode
+    out: str = "runs/live.mp4"  # file mode: written chunk by chunk as it goes
+    piece_ms: int = field(default=40, metadata={"range": (1, None)})  # file mode: pieces pushed, as a microphone
+    threshold_dbfs: float = -40.0  # voice activity: a frame louder than this is voiced
+    hold_frames: int = field(default=6, metadata={"range": (1, None)})  # a heard state holds this long first
+
+
+@dataclass
 class SampleConfig:
     checkpoint: str = ""  # empty: <train.out_dir>/checkpoint.pt
     out_dir: str = "runs/samples"
@@ -176,4 +194,5 @@ class BenchConfig:
     model_steps: int = 5
     stream_chunks: int = 16
     context_chunks: int = 16  # context length at which KV cache and recomputation are compared
+    live_seconds: float = 8.0  # audio fed to the live session figures
     repeats: int = 3

@@ -14,6 +14,12 @@ Members
             exists, else the source mix, which at those times holds only the partner);
             idle or mixed (turn-change) segment -> the source mix. Per-frame ``state`` in the
             ``npz`` tells which frames the audio drives as speech and which as listening.
+``own.wav``  the performer's own voice: the source mix where their voice is heard, silence
+            elsewhere (10 ms crossfades at the edges), 16 kHz mono, time-aligned with ``wav``.
+``partner.wav`` everyone else's voice, cut the same way. Frames where both are heard (an
+            overlap) are kept in both channels and flagged in the ``npz`` (``overlap``); how the
+            channels were cut is in ``json["channels"]``. Shards written before schema 1.4 lack
+            both members: readers fall back to ``wav``.
 ``json``    the full segment record (see ``SAMPLE_JSON_FIELDS``), UTF-8.
 ``txt``     the short performance caption, UTF-8, one line.
 ``ref_NN.jpg`` identity references (NN = 00, 01, ...), JPEG, drawn from outside the segment's
@@ -27,10 +33,10 @@ separators.
 
 import re
 
-from schemas.performer_states import PerformerState
-
 VIDEO_MEMBER = "mp4"
 AUDIO_MEMBER = "wav"
+OWN_AUDIO_MEMBER = "own.wav"
+PARTNER_AUDIO_MEMBER = "partner.wav"
 RECORD_MEMBER = "json"
 CAPTION_MEMBER = "txt"
 FEATURES_MEMBER = "npz"
@@ -51,6 +57,9 @@ NPZ_ARRAYS: dict[str, str] = {
     "face_box": "float16 (n, 4): x0, y0, x1, y1 of the face in clip coordinates, 0..1",
     "vad": "float16 (n,): voice-activity probability of the source mix",
     "speaking_prob": "float16 (n,): probability that the visible performer is the one speaking",
+    "own_voice": "bool (n,): the performer's own voice is heard (what own.wav keeps)",
+    "partner_voice": "bool (n,): another voice is heard (what partner.wav keeps)",
+    "overlap": "bool (n,): both at once (kept in both channels)",
 }
 
 # Top-level fields of the json member. Nested objects are documented in schemas/segment_record.py.
@@ -74,6 +83,7 @@ SAMPLE_JSON_FIELDS: tuple[str, ...] = (
     "annotation",  # the performance annotation (schemas/performance_annotation.json)
     "caption",  # {"short": str, "detailed": str, "captioner": str}
     "references",  # [{member, reference_id, kind, view_bin, expression_bin, video_id, t}]
+    "channels",  # {source: turns|states, separation, own_voice_frames, partner_voice_frames, overlap_frames}
     "provenance",  # {uri, source_t_start, source_t_end, workflow_fingerprint, toolkit_version}
 )
 
@@ -90,10 +100,3 @@ def safe_key(*parts: object) -> str:
 
 def reference_member(index: int) -> str:
     return REFERENCE_MEMBER_PATTERN.format(index=index)
-
-
-def dominant_state(codes: list[int]) -> PerformerState:
-    counts = [0, 0, 0]
-    for c in codes:
-        counts[int(c)] += 1
-    return PerformerState(max(range(3), key=lambda s: (counts[s], -s)))

@@ -38,7 +38,7 @@ class PerformerFilterStage(Stage):
     max_brightness: float = field(default=235.0, metadata={"range": (0, 255)})
     max_border_frac: float = field(default=0.5, metadata={"range": (0, 1)})
     max_frozen_frac: float = field(default=0.8, metadata={"range": (0, 1)})
-    # Measured: real talking heads 1.0-2.3, the synthetic noisy shot 3.45 (README, "Choosing the defaults").
+    # Measured: real talking heads 1.0-2.3, the synthetic noisy shot 3.45 (docs/defaults.md).
     max_noise: float = field(default=3.0, metadata={"range": (0, None)})
     # Tracks shorter or sparser than this are detector noise, not faces in the shot.
     min_track_s: float = field(default=0.4, metadata={"range": (0, None)})

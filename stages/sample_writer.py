@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from annotators.audio.voice_channels import FrameVoices, from_states, from_turns, split_channels
 from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
 from curation.dataset.shard_writer import ShardSettings
 from curation.ingest.local_copy import local_media
@@ -23,7 +24,13 @@ from curation.runtime.stored_audio import audio_pcm16
 from curation.runtime.video_work import VideoWork
 from curation.storage_formats import json_bytes, npz_bytes, wav_bytes
 from schemas.performer_states import PerformerState, state_name
-from schemas.sample_layout import AUDIO_SAMPLE_RATE, reference_member, safe_key
+from schemas.sample_layout import (
+    AUDIO_SAMPLE_RATE,
+    OWN_AUDIO_MEMBER,
+    PARTNER_AUDIO_MEMBER,
+    reference_member,
+    safe_key,
+)
 from schemas.version import SCHEMA_VERSION
 
 _S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
@@ -114,11 +121,24 @@ class SampleWriterStage(Stage):
                 np.float16
             ),
         }
+        voices = _frame_voices(work, segment, arrays["state"], times, index, vad_at_frames(arrays["vad"]),
+                               self.clip_fps)
+        channels = split_channels(audio, self.clip_fps, AUDIO_SAMPLE_RATE, voices)
+        arrays.update(own_voice=voices.own, partner_voice=voices.partner, overlap=voices.overlap)
         references = (work.segment_references or {}).get(segment["segment_id"], [])
         record = self._record(work, segment, key, arrays["state"], n_clip, references)
+        record["channels"] = {
+            "source": voices.source,
+            "separation": channels.separation,
+            "own_voice_frames": int(voices.own.sum()),
+            "partner_voice_frames": int(voices.partner.sum()),
+            "overlap_frames": int(voices.overlap.sum()),
+        }
         members = {
             "mp4": clip,
             "wav": wav_bytes(audio, AUDIO_SAMPLE_RATE),
+            OWN_AUDIO_MEMBER: wav_bytes(channels.own, AUDIO_SAMPLE_RATE),
+            PARTNER_AUDIO_MEMBER: wav_bytes(channels.partner, AUDIO_SAMPLE_RATE),
             "npz": npz_bytes(arrays),
             "json": json_bytes(record),
             "txt": (segment.get("caption") or "").encode("utf-8"),
@@ -191,6 +211,34 @@ class SampleWriterStage(Stage):
             "blendshape_names": list(BLENDSHAPE_NAMES),
             "provenance": {"uri": work.uri, "source_t_start": segment["t_start"], "source_t_end": segment["t_end"]},
         }
+
+
+def vad_at_frames(vad: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Voice activity per clip frame from its probability (Silero's own decision threshold)."""
+    return np.asarray(vad, np.float32) > threshold
+
+
+def _frame_voices(
+    work: VideoWork, segment: dict[str, Any], states: np.ndarray, times: np.ndarray, index: np.ndarray,
+    voiced: np.ndarray, fps: float,
+) -> FrameVoices:
+    """Whose voice each clip frame of the segment carries: from named speaker turns when the
+    performer's face owns some of them, else from the labelled states of the shot's faces."""
+    speech, association = work.speech, work.voice_faces
+    if speech is not None and speech.diarized and speech.turns and association is not None \
+            and association.voices == "diarization":
+        faces = {span["face"] for span in association.spans if span.get("track_id") == segment["track_id"]}
+        own_speakers = {voice for voice, face in association.owners.items() if face in faces}
+        if own_speakers:
+            return from_turns(times, 1.0 / fps, speech.turns, own_speakers)
+    others = np.zeros(len(states), bool)
+    for track in work.tracks:
+        if track["track_id"] == segment["track_id"] or track.get("shot_id") != segment["shot_id"]:
+            continue
+        other = (work.track_features or {}).get(track["track_id"], {}).get("state")
+        if other is not None and len(other):
+            others |= other[np.minimum(index, len(other) - 1)] == int(PerformerState.SPEAKING)
+    return from_states(states, voiced, others)
 
 
 def _to_clip_coords(boxes: np.ndarray, crop: CropBox, width: int, height: int) -> np.ndarray:

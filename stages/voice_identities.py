@@ -19,7 +19,7 @@ Without the voice encoder a video's voices carry no embedding and cannot be foun
 video; its faces still pool by identity, but each voice only with itself. A voice or a face that
 no other video shares scores exactly as in the video's own association.
 
-Measured with ``lpm-curate bench speaking`` (README, speaking benchmark): seed 3's two swapped
+Measured with ``lpm-curate bench speaking`` (docs/benchmarks.md, speaking benchmark): seed 3's two swapped
 conversations are put right; no other conversation of seeds 0-5 or of the 36-conversation set
 changes. Letting two
 voices of one video join (``voices_apart_within_video: false``) mended the one conversation of the

@@ -63,7 +63,8 @@ SPEECH_AUDIO_LAG_S = 0.04
 # context_curve / sync_in_context (short spans): the lags compared, how near 0 an in-sync peak
 # may sit, the envelope bands (the second, of consonant and upper-formant energy, carries the
 # mouth's closures and releases the voicing band smooths over) and the spread floor of
-# ``standout``. Chosen on ``lpm-curate bench dubbing`` and ``bench speaking``: see the README.
+# ``standout``. Chosen on ``lpm-curate bench dubbing`` and ``bench speaking``: see docs/defaults.md
+# and docs/benchmarks.md.
 CONTEXT_MAX_LAG = 15
 CONTEXT_NEAR = 3
 CONTEXT_BANDS_HZ = ((100.0, 1000.0), (1000.0, 3000.0))

@@ -23,7 +23,7 @@ Measured with ``lpm-curate bench dubbing`` (the 8 ``talking_head`` clips of shar
 muxed with every other person's voice: 13 genuine speaking segments, 64 dubbed): AUC own vs
 dubbed 0.98; genuine segments score 0.97 (``fantasy_end0.1``, the weakly guided render) and
 1.78-4.20, dubbed ones at most 1.59. ``AV_SYNC_THRESHOLD`` = 1.7 lies in that gap. It was fitted
-on those same clips (the figures of the README say so); left out one person at a time (the
+on those same clips (the figures in docs/benchmarks.md say so); left out one person at a time (the
 threshold fitted on the clips neither showing nor voiced by that person, the middle of the
 interval keeping fewest dubbed segments with >= 90% of genuine voiced frames), no dubbed
 segment is kept and genuine talking heads keep 0.800 of their voiced frames: when the four

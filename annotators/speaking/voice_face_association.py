@@ -35,7 +35,7 @@ from scipy.optimize import linear_sum_assignment
 # from -0.5 to -3 swapped no conversation there and 0 or above did: a negative baseline makes
 # the matching give every face with moving lips a voice instead of leaving a voice unowned
 # because its own face's sync reads low. -1 sits inside that range (the held-out seeds 1-5 are
-# in the README).
+# in docs/benchmarks.md).
 SYNC_BASELINE = -1.0
 
 

@@ -105,8 +105,14 @@ def _video_uri(mp4: bytes | None) -> str | None:
     return "data:video/mp4;base64," + base64.b64encode(mp4).decode() if mp4 else None
 
 
+def _cell(value: Any) -> Any:
+    """A DataFrame cell, None where pandas filled a missing one with NaN (which is truthy)."""
+    return None if value is None or value != value else value
+
+
 def _rejected_item(row: dict[str, Any]) -> AuditItem:
-    uri = row.get("video_uri") or row.get("uri")
+    # An unreadable input has no video_id, so the join to videos leaves video_uri missing: its own uri.
+    uri = _cell(row.get("video_uri")) or _cell(row.get("uri"))
     t0 = row.get("t_start") if row.get("t_start") == row.get("t_start") and row.get("t_start") is not None else 0.0
     t1 = row.get("t_end") if row.get("t_end") == row.get("t_end") and row.get("t_end") is not None else t0 + 3.0
     image = strip_from_video(uri, [t0 + (t1 - t0) * f for f in (0.1, 0.5, 0.9)]) if uri and "://" not in uri else None

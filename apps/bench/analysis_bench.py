@@ -21,7 +21,7 @@ best. ``apps.bench.analysis_cpu`` measures the same variants in CPU seconds.
 
 Two pairs of floors, in the same rounds: decoded as the stage decodes (``visual_analysis.decoder``,
 in process by default: the stage's own decoder, the stricter floor), and decoded by ffmpeg's pipe,
-the floor ARCHITECTURE.md names ("ffmpeg decoding the same file at the same analysis settings")
+the floor docs/design.md names ("ffmpeg decoding the same file at the same analysis settings")
 and the one issue 17's targets were set against, before the stage decoded in process. A stage
 that decodes through ffmpeg has one pair only.
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from apps.bench.channel_scoring import score_channels
 from apps.bench.floors import measure_floor
 from apps.bench.rss_sampler import RssSampler
 from apps.bench.truth_matching import (
@@ -102,11 +103,13 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
     identity_true: list[str] = []
     truth_person_of_track: dict[str, str] = {}
     truth_speaker: dict[str, list[str | None]] = {}
+    truth_of_video: dict[str, dict[str, Any]] = {}
     for row in videos:
         truth_path = Path(truth_dir) / f"{Path(row['uri']).stem}.json"
         if not truth_path.exists() or row["duplicate_of"]:
             continue
         truth = json.loads(truth_path.read_text())
+        truth_of_video[row["video_id"]] = truth
         work = ledger.record(row["video_id"], last_block) if row["video_id"] else None
         predicted_bounds = [s["t_start"] for s in (work.shots if work else [])[1:]]
         shot_true += len(truth_boundaries(truth))
@@ -170,6 +173,7 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         "text_overlay_recall": text["caught"] / text["subtitled"] if text["subtitled"] else None,
         "text_overlay_false_rejections": text["clean_rejected"] / text["clean"] if text["clean"] else None,
         "text_overlay_counts": text,
+        "voice_channels": score_channels(out, truth_of_video, truth_person_of_track),
     }
 
 

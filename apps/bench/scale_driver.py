@@ -48,7 +48,7 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) ->
     with RssSampler(interval=0.05, children=False) as rss:
         with phase("outcomes"):
             ids = sorted(ledger.finished_video_ids(final))
-            outcomes = {video_id: ledger.outcome(video_id, final).kept_by_driver() for video_id in ids}
+            outcomes = {video_id: outcome.kept_by_driver() for video_id, outcome in ledger.outcomes(ids, final).items()}
         run_stages = [s for s in workflow.stages if isinstance(s, RunScopeStage)]
         for stage in run_stages:
             with phase(stage.name):

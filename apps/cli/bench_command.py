@@ -65,6 +65,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     d.add_argument("--json", action="store_true", help="print one JSON object")
     d.set_defaults(handler=handle_dubbing)
+    r = bsub.add_parser("store-reads", help="a run-wide barrier's summary reads from S3 (local moto), latency added")
+    r.add_argument("--videos", default="1000,5000", help="comma-separated N (default 1000,5000)")
+    r.add_argument("--latency-ms", type=float, default=20.0, help="delay the proxy adds to every request (20)")
+    r.add_argument("--serial-sample", type=int, default=200, help="videos read one by one for the serial floor")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(handler=handle_store_reads)
     c = bsub.add_parser("scale", help="driver memory and run-wide stage time at N videos (replicated stored products)")
     c.add_argument("--source", required=True, help="a complete run directory to replicate (e.g. of the smoke workflow)")
     c.add_argument("--videos", default="1000,20000", help="video counts to measure, comma separated")
@@ -228,6 +234,26 @@ def handle_pipeline(args: argparse.Namespace) -> int:
     Console().print(table)
     if args.report:
         Console().print(f"report: {args.report}")
+    return 0
+
+
+def handle_store_reads(args: argparse.Namespace) -> int:
+    from apps.bench.store_reads_bench import run_store_reads_bench
+
+    counts = [int(n) for n in str(args.videos).split(",") if n.strip()]
+    if not counts or min(counts) < 1 or args.latency_ms < 0 or args.serial_sample < 1:
+        print("lpm-curate bench store-reads: --videos must be positive counts, --latency-ms >= 0, --serial-sample >= 1")
+        return 2
+    report = run_store_reads_bench(counts, args.latency_ms, args.serial_sample)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    table = Table("videos", "barrier read s", "serial estimate s", "speedup", "requests/video",
+                  title=f"bench store-reads at {report['latency_ms']:.0f} ms, {report['readers']} readers")
+    for n, row in report["per_n"].items():
+        table.add_row(n, f"{row['barrier_read_seconds']:.1f}", f"{row['serial_read_seconds_estimate']:.1f}",
+                      f"{row['speedup']:.1f}x", f"{row['requests_per_video']:.2f}")
+    Console().print(table)
     return 0
 
 

@@ -3,9 +3,14 @@
 Turns alternate between the conversants (a monologue has one). A turn is one or two sentences
 with a short breath between them; between turns there is either a short hand-over gap (well under
 ``BRIDGE_GAP_S``, so the truth is unambiguous) or a real pause (well over it: everyone idle).
+
+With ``backchannel_probability`` > 0, a listener now and then says a short word ("Mm-hm.",
+"Yeah.") while the speaker talks: overlapping speech, in the listener's own track and the mix.
+Backchannels do not change the turn-level truth (the speaker still holds the turn); they are
+truth of their own (``Conversation.backchannels``).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,6 +24,8 @@ PAUSE_S = (1.6, 3.0)
 LEAD_IN_S = (0.3, 0.8)
 END_MARGIN_S = 0.3
 MIX_PEAK = 0.7
+BACKCHANNEL_TEXTS = ("Mm-hm.", "Yeah.", "Right.", "Okay.", "I see.")
+BACKCHANNEL_MIN_UTTERANCE_S = 1.5  # only over an utterance long enough to say one inside it
 ROOM_NOISE = 0.0015  # a faint floor: digital silence between turns is unlike any recording
 
 
@@ -52,6 +59,7 @@ class Conversation:
     utterances: list[Utterance]
     own_tracks: dict[str, np.ndarray]  # each speaker's voice alone, full length, mix gain applied
     mix: np.ndarray
+    backchannels: list[Utterance] = field(default_factory=list)  # said over another's utterance
 
     def speaker_per_frame(self) -> list[str | None]:
         """Turn-level speaker of each frame (see ``truth`` for the bridging rule)."""
@@ -74,9 +82,9 @@ class Conversation:
                 speakers[frame] = who
         return speakers
 
-    def utterance_truth(self) -> list[UtteranceTruth]:
+    def utterance_truth(self, backchannels: bool = False) -> list[UtteranceTruth]:
         out = []
-        for u in self.utterances:
+        for u in self.backchannels if backchannels else self.utterances:
             first = int(np.ceil(u.t_start * self.fps - 0.5))
             last = int(np.ceil(u.t_end * self.fps - 0.5)) - 1
             out.append(
@@ -92,10 +100,12 @@ def plan_conversation(
     n_frames: int,
     fps: int,
     pause_probability: float,
+    backchannel_probability: float = 0.0,
 ) -> Conversation:
     duration = n_frames / fps
     texts = [SENTENCES[i] for i in rng.permutation(len(SENTENCES))]
     utterances: list[Utterance] = []
+    backchannels: list[Utterance] = []
     t = float(rng.uniform(*LEAD_IN_S))
     turn = 0
     while texts:
@@ -109,6 +119,12 @@ def plan_conversation(
             text, audio = fitting
             texts.remove(text)
             utterances.append(Utterance(who.person_id, text, turn, round(t * SAMPLE_RATE), audio))
+            # Drawn only when asked for, so a corpus without backchannels is the one it always was
+            if backchannel_probability > 0 and len(speakers) > 1 and rng.random() < backchannel_probability:
+                listener = speakers[(turn + 1) % len(speakers)]
+                said = _backchannel(rng, utterances[-1], listener)
+                if said is not None:
+                    backchannels.append(said)
             t = utterances[-1].t_end + float(rng.uniform(*BREATH_GAP_S))
             placed += 1
         if placed == 0:
@@ -116,7 +132,20 @@ def plan_conversation(
         gap = PAUSE_S if rng.random() < pause_probability else HANDOVER_GAP_S
         t = utterances[-1].t_end + float(rng.uniform(*gap))
         turn += 1
-    return _mixed(utterances, [s.person_id for s in speakers], n_frames, fps, rng)
+    return _mixed(utterances, [s.person_id for s in speakers], n_frames, fps, rng, backchannels)
+
+
+def _backchannel(rng: np.random.Generator, over: Utterance, listener: Speaker) -> Utterance | None:
+    """A short word by ``listener`` inside the middle of ``over`` (None when it would not fit)."""
+    if over.audio.size / SAMPLE_RATE < BACKCHANNEL_MIN_UTTERANCE_S:
+        return None
+    text = BACKCHANNEL_TEXTS[int(rng.integers(len(BACKCHANNEL_TEXTS)))]
+    audio = synthesize(text, listener.voice)
+    room = over.audio.size - audio.size
+    if room <= 0:
+        return None
+    start = over.start + int(room * float(rng.uniform(0.3, 0.7)))
+    return Utterance(listener.person_id, text, over.turn_index, start, audio)
 
 
 def _first_fitting(texts: list[str], voice: Voice, room_s: float) -> tuple[str, np.ndarray] | None:
@@ -129,14 +158,15 @@ def _first_fitting(texts: list[str], voice: Voice, room_s: float) -> tuple[str, 
 
 
 def _mixed(
-    utterances: list[Utterance], person_ids: list[str], n_frames: int, fps: int, rng: np.random.Generator
+    utterances: list[Utterance], person_ids: list[str], n_frames: int, fps: int, rng: np.random.Generator,
+    backchannels: list[Utterance] | None = None,
 ) -> Conversation:
     length = round(n_frames / fps * SAMPLE_RATE)
     tracks = {pid: np.zeros(length, np.float32) for pid in person_ids}
-    for u in utterances:
+    for u in [*utterances, *(backchannels or [])]:
         tracks[u.speaker][u.start : u.start + u.audio.size] += u.audio
     mix = np.sum(list(tracks.values()), axis=0) if tracks else np.zeros(length, np.float32)
     gain = MIX_PEAK / max(float(np.abs(mix).max(initial=0.0)), 1e-6)
     tracks = {pid: (track * gain).astype(np.float32) for pid, track in tracks.items()}
     mix = (mix * gain + rng.normal(0.0, ROOM_NOISE, length)).astype(np.float32)
-    return Conversation(fps, n_frames, utterances, tracks, mix)
+    return Conversation(fps, n_frames, utterances, tracks, mix, list(backchannels or []))

@@ -85,6 +85,7 @@ def generate_corpus(
     height: int = 360,
     fps: int = 25,
     workers: int | None = None,
+    backchannels: float = 0.0,
 ) -> list[Path]:
     """Generate ``n_videos`` labelled videos in ``out_dir``; return the video paths in order."""
     out_dir = Path(out_dir)
@@ -96,7 +97,8 @@ def generate_corpus(
     for index, (cast, passer) in enumerate(casts):
         kind = VIDEO_KINDS[index % len(VIDEO_KINDS)]
         specs.append(
-            VideoSpec(f"synth_{index:03d}_{kind.name}", kind, seed, cast, passer, voices, width, height, fps, n_frames)
+            VideoSpec(f"synth_{index:03d}_{kind.name}", kind, seed, cast, passer, voices, width, height, fps, n_frames,
+                      backchannels)
         )
     workers = workers or min(2, os.cpu_count() or 1, len(specs))
     jobs = [(spec, out_dir, seed, index) for index, spec in enumerate(specs)]

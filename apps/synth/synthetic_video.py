@@ -40,13 +40,15 @@ class VideoSpec:
     height: int
     fps: int
     n_frames: int
+    backchannel_probability: float = 0.0  # chance a listener says a short word over an utterance
 
 
 def make_video(spec: VideoSpec, out_dir: Path, rng: np.random.Generator) -> VideoTruth:
     """Write ``out_dir/videos/<name>.mp4`` and ``out_dir/truth/<name>.json``; return the truth."""
     people = [p.person_id for p in spec.cast]
     speakers = [Speaker(pid, spec.voices[pid]) for pid in people]
-    conversation = plan_conversation(rng, speakers, spec.n_frames, spec.fps, spec.kind.pause_probability)
+    conversation = plan_conversation(rng, speakers, spec.n_frames, spec.fps, spec.kind.pause_probability,
+                                     spec.backchannel_probability)
     speaker_per_frame = conversation.speaker_per_frame()
     factory = SetupFactory(spec.width, spec.height)
     passer_id = spec.passer.person_id if spec.passer is not None else None
@@ -92,6 +94,7 @@ def make_video(spec: VideoSpec, out_dir: Path, rng: np.random.Generator) -> Vide
         utterances=conversation.utterance_truth(),
         speaker=speaker_per_frame,
         tracks=tracks_from_sightings(composer.sightings, speaker_per_frame),
+        backchannels=conversation.utterance_truth(backchannels=True),
     )
     truth.write(out_dir / "truth" / f"{spec.name}.json")
     return truth

@@ -25,7 +25,8 @@ Format ``lpm-synth-truth/1`` (all frame indices are 0-based, inclusive; frame ``
                   "flags": ["small_face" | "passer_by"]}],
       "expected_rejections": {"noisy_shots": [shot_index, ...], "subtitled_shots": [shot_index, ...],
                               "small_face_tracks": [track_index, ...],
-                              "passer_by_tracks": [track_index, ...]}
+                              "passer_by_tracks": [track_index, ...]},
+      "backchannels": [utterance, ...]   # only in corpora made with --backchannels
     }
 
 ``speaker`` and ``state`` are run-length encoded: each run is ``[value, first_frame, n_frames]``
@@ -44,6 +45,8 @@ Meaning:
   split screen).
 * ``state`` uses ``schemas.performer_states.PerformerState``: 1 speaking when the track's person is the
   frame's ``speaker``, 2 listening when someone else is, 0 idle when nobody is.
+* ``backchannels`` are short words ("Mm-hm.") a listener says over the speaker's utterance: the
+  two voices overlap. They leave ``speaker`` and ``state`` (turn level) as they are.
 * Flags mark what a curation pipeline is expected to reject: ``noisy`` shots (heavy blur and
   noise), ``subtitled`` shots (burned-in subtitles over the lower part of the frame),
   ``small_face`` tracks (face box under 60 px tall), ``passer_by`` tracks (a third person
@@ -126,6 +129,7 @@ class VideoTruth:
     utterances: list[UtteranceTruth]
     speaker: list[str | None]  # per frame
     tracks: list[TrackTruth]
+    backchannels: list[UtteranceTruth] = field(default_factory=list)  # short words over another's turn
 
     @property
     def duration_s(self) -> float:
@@ -158,6 +162,8 @@ class VideoTruth:
             "speaker": run_lengths(self.speaker),
             "tracks": [_track_json(t) for t in self.tracks],
             "expected_rejections": self.expected_rejections(),
+            # only in corpora made with backchannels: the files of the others stay as they were
+            **({"backchannels": [asdict(u) for u in self.backchannels]} if self.backchannels else {}),
         }
 
     def write(self, path: Path) -> None:
@@ -231,6 +237,7 @@ def load_truth(path: Path) -> VideoTruth:
             )
             for t in data["tracks"]
         ],
+        backchannels=[UtteranceTruth(**u) for u in data.get("backchannels", [])],
     )
 
 

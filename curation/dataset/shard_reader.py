@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curation.manifests.duckdb_views import manifest_names
-from curation.manifests.manifest_writer import has_manifest, read_manifest
+from curation.manifests.manifest_writer import read_manifest
 from curation.run.run_store import RunStore
 
 SAFE_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
@@ -98,11 +98,3 @@ def verify_shards(store: RunStore) -> VerifyReport:
     if extra:
         report.problems.append(f"{len(extra)} sample(s) in shards have no segment row, e.g. {sorted(extra)[0]}")
     return report
-
-
-def shard_paths(store: RunStore) -> list[str]:
-    return (
-        [row["path"] for row in read_manifest(store, "shards").to_pylist()]
-        if has_manifest(store, "shards")
-        else []
-    )

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from curation.media.ffmpeg_runner import (
-    SAFE_DEMUXERS,
-    SAFE_PROTOCOLS,
     ffprobe_command,
     run_media_tool,
 )
@@ -43,11 +41,6 @@ def probe_media(path: Path | str, timeout: float = 60.0, max_pixels: int | None 
     )  # fmt: skip
     data = json.loads(run_media_tool(command, timeout=timeout) or b"{}")
     return media_info_from_probe(data)
-
-
-def ffmpeg_python_probe_args() -> dict[str, str]:
-    """The whitelist options in the keyword form ``ffmpeg.probe`` accepts (for callers using it)."""
-    return {"protocol_whitelist": SAFE_PROTOCOLS, "format_whitelist": SAFE_DEMUXERS}
 
 
 def media_info_from_probe(data: dict[str, Any]) -> MediaInfo:

@@ -7,6 +7,7 @@ itself (a video started over, a watchdog timeout). The run's totals go to ``run.
 summary printed at the end, so a run that survived faults says how many it survived.
 """
 
+import threading
 from collections import Counter
 
 STORE_RETRIES = "store_retries"  # a run-store request that failed transiently and was sent again
@@ -16,21 +17,26 @@ FAILED_RETRIED = "failed_retried"  # a video failed in an earlier run, run again
 POOL_SETUP_DEATHS = "pool_setup_deaths"  # an actor that died before its setup finished, replaced
 
 _COUNTS: Counter[str] = Counter()
+_LOCK = threading.Lock()  # store reads run in threads (concurrent_reads), each may count a retry
 
 
 def count(name: str, n: int = 1) -> None:
-    _COUNTS[name] += n
+    with _LOCK:
+        _COUNTS[name] += n
 
 
 def snapshot() -> dict[str, int]:
-    return dict(_COUNTS)
+    with _LOCK:
+        return dict(_COUNTS)
 
 
 def since(before: dict[str, int]) -> dict[str, int]:
     """What was counted after ``before`` (a ``snapshot``), zeros left out."""
-    return {name: n - before.get(name, 0) for name, n in _COUNTS.items() if n - before.get(name, 0)}
+    now = snapshot()
+    return {name: n - before.get(name, 0) for name, n in now.items() if n - before.get(name, 0)}
 
 
 def merge(counts: dict[str, int]) -> None:
     """Add another process's counts to this one's (the driver gathering its workers')."""
-    _COUNTS.update(counts)
+    with _LOCK:
+        _COUNTS.update(counts)

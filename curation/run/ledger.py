@@ -15,11 +15,13 @@ Each file is written atomically; a run whose ledger has another format is refuse
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
 from curation.ingest.content_id import InputIdentity
-from curation.run.plain_codec import decode, from_bytes, to_bytes
+from curation.run.concurrent_reads import read_concurrently, store_readers
+from curation.run.plain_codec import decode, from_bytes, names_arrays, to_bytes
 from curation.run.run_store import RunStore
 from curation.run.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
@@ -58,13 +60,17 @@ class Ledger:
             )
 
     def identity(self, uri: str) -> InputIdentity | None:
-        name = f"{INGEST_DIR}/{uri_key(uri)}.json"
-        if not self.store.exists(name):
+        try:
+            data = json.loads(self.store.read_bytes(f"{INGEST_DIR}/{uri_key(uri)}.json"))
+        except FileNotFoundError:
             return None
-        data = json.loads(self.store.read_bytes(name))
         if data.get("reason"):
             data["reason"] = Reason(data["reason"])
         return InputIdentity(**data)
+
+    def identities(self, uris: Iterable[str]) -> dict[str, InputIdentity | None]:
+        """Many inputs' identities (None: not identified yet), read concurrently."""
+        return read_concurrently(self.identity, uris, store_readers(self.store.remote))
 
     def save_identity(self, identity: InputIdentity) -> None:
         data = asdict(identity)
@@ -87,19 +93,25 @@ class Ledger:
 
     def record_fields(self, video_id: str, block: int, hints: dict[str, Any]) -> dict[str, Any] | None:
         """Several array-free fields of a record, from one read of its JSON (None: no record)."""
-        stem = f"{block_dir(block)}/{video_id}"
-        if not self.store.exists(f"{stem}.json"):
+        try:
+            envelope = json.loads(self.store.read_bytes(f"{block_dir(block)}/{video_id}.json"))
+        except FileNotFoundError:
             return None
-        envelope = json.loads(self.store.read_bytes(f"{stem}.json"))
         if envelope.get("format") != LEDGER_FORMAT:
             raise LedgerFormatError(f"the record of video {video_id} is in format {envelope.get('format')!r}")
         return {name: decode(envelope["data"].get(name), {}, hint) for name, hint in hints.items()}
 
     def outcome(self, video_id: str, block: int) -> VideoOutcome | None:
-        name = f"{block_dir(block)}/{video_id}{OUTCOME_SUFFIX}"
-        if not self.store.exists(name):
+        # One request: read, and a missing object is the answer (an exists() first doubles the
+        # round trips, which is what a barrier over 10^5 videos waits for).
+        try:
+            return VideoOutcome.from_json(self.store.read_bytes(f"{block_dir(block)}/{video_id}{OUTCOME_SUFFIX}"))
+        except FileNotFoundError:
             return None
-        return VideoOutcome.from_json(self.store.read_bytes(name))
+
+    def outcomes(self, video_ids: Iterable[str], block: int) -> dict[str, VideoOutcome | None]:
+        """Many videos' outcomes, read concurrently."""
+        return read_concurrently(lambda v: self.outcome(v, block), video_ids, store_readers(self.store.remote))
 
     def save_outcome(self, outcome: VideoOutcome, block: int) -> None:
         self.store.write_bytes(f"{block_dir(block)}/{outcome.video_id}{OUTCOME_SUFFIX}", outcome.to_json())
@@ -111,6 +123,10 @@ class Ledger:
 
     def summary(self, video_id: str, block: int) -> Any:
         return self._load(f"{block_dir(block)}/{video_id}.summary", Any, f"the summary of video {video_id}")
+
+    def summaries(self, video_ids: Iterable[str], block: int) -> dict[str, Any]:
+        """Many videos' summaries, read concurrently."""
+        return read_concurrently(lambda v: self.summary(v, block), video_ids, store_readers(self.store.remote))
 
     def save_summary(self, video_id: str, block: int, summary: Any) -> None:
         self._save(f"{block_dir(block)}/{video_id}.summary", summary)
@@ -136,8 +152,15 @@ class Ledger:
         self.store.write_bytes(f"{stem}.json", text)
 
     def _load(self, stem: str, hint: Any, what: str) -> Any:
-        if not self.store.exists(f"{stem}.json"):
+        # The JSON says whether arrays were stored beside it: one request, or two, never four.
+        try:
+            text = self.store.read_bytes(f"{stem}.json")
+        except FileNotFoundError:
             return None
-        text = self.store.read_bytes(f"{stem}.json")
-        npz = self.store.read_bytes(f"{stem}.npz") if self.store.exists(f"{stem}.npz") else None
+        npz = None
+        if names_arrays(text):
+            try:
+                npz = self.store.read_bytes(f"{stem}.npz")
+            except FileNotFoundError:
+                npz = None  # decoding names the missing array
         return from_bytes(text, npz, hint, LEDGER_FORMAT, what)

@@ -167,8 +167,7 @@ def _run_blocks(
         done = ledger.finished_video_ids(block) & set(primaries)
         earlier = outcomes
         outcomes = {}
-        for video_id in sorted(done):
-            outcome = ledger.outcome(video_id, block)
+        for video_id, outcome in sorted(ledger.outcomes(done, block).items()):
             if outcome is not None and not outcome.retried_on_resume(request.retry_failed):
                 outcomes[video_id] = outcome.kept_by_driver()
         retry = done - set(outcomes)
@@ -229,7 +228,7 @@ def write_shards(
 def _identify(
     uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback, on_video: VideoObserver
 ) -> dict[str, InputIdentity]:
-    known = {uri: ledger.identity(uri) for uri in uris}
+    known = ledger.identities(uris)
     todo = [uri for uri, identity in known.items() if identity is None]
     done = len(uris) - len(todo)
     progress("identify", done, len(uris))

@@ -146,6 +146,12 @@ def to_bytes(value: Any, version: int) -> tuple[bytes, bytes | None]:
     return text.encode("utf-8"), (npz_bytes(arrays) if arrays else None)
 
 
+def names_arrays(text: bytes) -> bool:
+    """Whether a stored JSON references arrays (so an npz was written beside it). A string value
+    holding the marker only costs a read that finds nothing; a reference is never missed."""
+    return f'"{_ARRAY}"'.encode() in text or f'"{_BYTES}"'.encode() in text
+
+
 def from_bytes(text: bytes, npz: bytes | None, hint: Any, version: int, what: str) -> Any:
     """Decode what ``to_bytes`` wrote; a document of another format version is refused."""
     envelope = json.loads(text)

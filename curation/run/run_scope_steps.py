@@ -54,7 +54,7 @@ def decide_and_store(request: DecideRequest) -> int:
             ledger.forget_decision(stage)
             ledger.forget_decision(index_name(stage))
     request.stage.setup_decision()
-    summaries = {video_id: ledger.summary(video_id, request.block) for video_id in sorted(request.video_ids)}
+    summaries = ledger.summaries(sorted(request.video_ids), request.block)
     decision = request.stage.decide(summaries)
     index = request.stage.run_index(summaries, decision)
     if index is not None:

@@ -49,6 +49,10 @@ class RunStore:
             self.fs, self.root = fsspec.core.url_to_fs(self.uri, **(_S3_OPTIONS if protocol in ("s3", "s3a") else {}))
             if protocol in ("s3", "s3a"):
                 self.fs.retries = 1  # s3fs's loop: one try (this instance is the run store's own)
+                # One GET per whole-object read: with more, s3fs first asks the object's size (a HEAD,
+                # and a LIST when it is missing) to split large downloads, which triples the round
+                # trips of the small JSON objects a barrier reads by the thousand.
+                self.fs.max_concurrency = 1
         else:
             self.fs, self.root = None, os.path.abspath(uri.removeprefix("file://"))
 

@@ -22,8 +22,15 @@ from schemas.sample_layout import AUDIO_SAMPLE_RATE
 
 class FrameAudioEncoder(Protocol):
     dim: int
+    # Samples each side of a frame that its features depend on: what a live stream must hold back
+    # (after the frame) and keep (before it) to compute that frame from a piece of the audio.
+    context_samples: int
 
     def __call__(self, wav: torch.Tensor, fps: float, n_frames: int) -> torch.Tensor: ...
+
+    def frames_between(
+        self, wav: torch.Tensor, wav_start: int, fps: float, first: int, count: int
+    ) -> torch.Tensor: ...
 
 
 def read_wav(data: bytes) -> torch.Tensor:
@@ -68,18 +75,28 @@ class LogMelFrames:
             self.n_fft // 2 + 1, 20.0, sample_rate / 2, n_mels, sample_rate, norm="slaney", mel_scale="slaney"
         )
         self.window = torch.hann_window(self.win)
+        # A frame's rows are interpolated between mel rows one hop apart, each row a centred window
+        self.context_samples = self.n_fft // 2 + 2 * self.hop
 
     def __call__(self, wav: torch.Tensor, fps: float, n_frames: int) -> torch.Tensor:
-        need = int(np.ceil(n_frames / fps * self.sample_rate))
+        return self.frames_between(wav, 0, fps, 0, n_frames)
+
+    def frames_between(self, wav: torch.Tensor, wav_start: int, fps: float, first: int, count: int) -> torch.Tensor:
+        """Rows of frames ``[first, first + count)`` from ``wav``, a piece of the audio beginning at
+        sample ``wav_start`` (a multiple of the hop, so its mel rows fall on the whole audio's).
+        Equal to the whole audio's rows when the piece holds ``context_samples`` around them."""
+        if wav_start % self.hop:
+            raise ValueError(f"a piece of audio must start on a hop ({self.hop} samples), not at {wav_start}")
+        need = int(np.ceil((first + count) / fps * self.sample_rate)) - wav_start
         if wav.numel() < need:  # a clip's audio may be a few samples short of its video
             wav = nnf.pad(wav, (0, need - wav.numel()))
         spec = torch.stft(wav, self.n_fft, self.hop, self.win, self.window, center=True, return_complex=True).abs() ** 2
-        mel = torch.log(spec.T @ self.filters + 1e-6)  # [L, n_mels], row j at j * hop / rate
+        mel = torch.log(spec.T @ self.filters + 1e-6)  # [L, n_mels], row j at (wav_start + j * hop) / rate
         mel = (mel + 6.0) / 4.0  # roughly zero-mean, unit-scale for speech at 16 kHz
         offsets = (torch.arange(self.per_frame) + 0.5) / self.per_frame
-        times = (torch.arange(n_frames).unsqueeze(1) + offsets) / fps
+        times = (torch.arange(first, first + count).unsqueeze(1) + offsets) / fps - wav_start / self.sample_rate
         rows = _interpolate_rows(mel, self.sample_rate / self.hop, times.reshape(-1))
-        return rows.reshape(n_frames, self.dim)
+        return rows.reshape(count, self.dim)
 
 
 class Wav2Vec2Frames:
@@ -104,15 +121,22 @@ class Wav2Vec2Frames:
         model.load_state_dict(state)
         self.model = model.eval()
         self.dim = int(arch["encoder_embed_dim"]) if arch else 768
+        # The transformer sees its whole input, so no piece gives the whole audio's features
+        # exactly; a live stream gives each frame one second of audio either side.
+        self.context_samples = AUDIO_SAMPLE_RATE
 
     @torch.no_grad()
     def __call__(self, wav: torch.Tensor, fps: float, n_frames: int) -> torch.Tensor:
-        need = int(np.ceil(n_frames / fps * AUDIO_SAMPLE_RATE)) + 400
+        return self.frames_between(wav, 0, fps, 0, n_frames)
+
+    @torch.no_grad()
+    def frames_between(self, wav: torch.Tensor, wav_start: int, fps: float, first: int, count: int) -> torch.Tensor:
+        need = int(np.ceil((first + count) / fps * AUDIO_SAMPLE_RATE)) - wav_start + 400
         if wav.numel() < need:
             wav = nnf.pad(wav, (0, need - wav.numel()))
         hidden, _ = self.model(wav.unsqueeze(0))
         rate = hidden.shape[1] / (wav.numel() / AUDIO_SAMPLE_RATE)  # ~50 Hz
-        times = (torch.arange(n_frames) + 0.5) / fps
+        times = (torch.arange(first, first + count) + 0.5) / fps - wav_start / AUDIO_SAMPLE_RATE
         return _interpolate_rows(hidden[0], rate, times)
 
 

@@ -3,8 +3,10 @@
 Required members: ``mp4`` and ``wav``. Everything else is optional and read tolerantly: the
 per-frame ``state`` comes from the ``npz``, else the record's ``state_timeline``, else its
 dominant ``state``; the caption from ``txt``, else ``json["caption"]["short"]``; references
-from ``ref_NN.jpg``. A listening sample's ``wav`` already is the partner's audio; if a sample
-also carries ``partner.wav`` it drives the listen stream instead. Unknown members are ignored.
+from ``ref_NN.jpg``. The speak stream is driven by ``own.wav`` (the performer's voice alone) and
+the listen stream by ``partner.wav`` (everyone else) when the sample has them (schema 1.4 on);
+older samples drive both from ``wav``, whose listening frames already hold the partner's voice.
+Unknown members are ignored.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from schemas.sample_layout import (
     CAPTION_MEMBER,
     DEFAULT_CLIP_FPS,
     FEATURES_MEMBER,
+    OWN_AUDIO_MEMBER,
+    PARTNER_AUDIO_MEMBER,
     RECORD_MEMBER,
     REFERENCE_MEMBER_RE,
     VIDEO_MEMBER,
@@ -39,7 +43,6 @@ from schemas.sample_layout import (
 
 log = logging.getLogger(__name__)
 
-PARTNER_AUDIO_MEMBER = "partner.wav"
 
 
 class SampleError(ValueError):
@@ -56,6 +59,16 @@ class DecodedSample:
     text_valid: torch.Tensor  # [L]
     refs: torch.Tensor  # [R, C, S, S]
     state: torch.Tensor  # [T] long
+
+
+@dataclass
+class LiveInputs:
+    own: torch.Tensor  # [S] 16 kHz mono: the performer's voice
+    partner: torch.Tensor  # [S] 16 kHz mono: what the performer hears
+    states: np.ndarray  # [T] PerformerState codes per frame
+    caption: str
+    fps: float
+    refs: torch.Tensor  # [R, C, S, S] in [-1, 1]
 
 
 def square_resize(frames: torch.Tensor, size: int) -> torch.Tensor:
@@ -82,6 +95,15 @@ def _record(raw: RawSample) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise SampleError(f"unreadable json: {err}") from err
     return record if isinstance(record, dict) else {}
+
+
+def sample_caption(raw: RawSample, record: dict[str, Any] | None = None) -> str:
+    """The caption: the ``txt`` member, else the record's short caption, else empty."""
+    caption = raw.members.get(CAPTION_MEMBER, b"").decode("utf-8", errors="replace").strip()
+    record = _record(raw) if record is None else record
+    if not caption and isinstance(record.get("caption"), dict):
+        caption = str(record["caption"].get("short", ""))
+    return caption
 
 
 def _npz_states(raw: RawSample) -> np.ndarray | None:
@@ -198,6 +220,27 @@ class SampleDecoder:
         n_refs = min(len(reference_members(raw.members)), self.config.max_refs)
         return self._with_conditions(raw, record, fps, states, empty, 0, n_frames, n_refs), fps
 
+    def live_inputs(self, raw: RawSample) -> LiveInputs:
+        """What drives a live session from a sample: both channels, per-frame states, caption,
+        references. Without ``partner.wav`` the sample's own wav stands for the partner too, as in
+        training (a listening sample's wav already is what the performer hears)."""
+        record = _record(raw)
+        fps = float(record.get("fps") or DEFAULT_CLIP_FPS)
+        own = read_wav(raw.members[OWN_AUDIO_MEMBER if OWN_AUDIO_MEMBER in raw.members else AUDIO_MEMBER])
+        partner = read_wav(raw.members[PARTNER_AUDIO_MEMBER]) if PARTNER_AUDIO_MEMBER in raw.members else own
+        partner = nnf.pad(partner, (0, max(own.numel() - partner.numel(), 0)))[: own.numel()]
+        n_frames = int(own.numel() / AUDIO_SAMPLE_RATE * fps)
+        states = _frame_states(record, _npz_states(raw), n_frames)
+        if len(states) < n_frames:  # labels shorter than the audio: hold the last one
+            states = np.concatenate([states, np.repeat(states[-1:], n_frames - len(states))])
+        n_refs = min(len(reference_members(raw.members)), self.config.max_refs)
+        refs = [self.decode_reference(raw.members[name], name) for name in reference_members(raw.members)[:n_refs]]
+        size = self.config.size
+        return LiveInputs(
+            own, partner, states[:n_frames], sample_caption(raw, record), fps,
+            torch.stack(refs) if refs else torch.zeros(0, 3, size, size),
+        )
+
     def _with_conditions(
         self,
         raw: RawSample,
@@ -212,7 +255,8 @@ class SampleDecoder:
         n_clip = len(clip_states)
         states = clip_states[start : start + frames].long()
         speak_frames, listen_frames = state_masks(states)
-        driving = self.audio_encoder(read_wav(raw.members[AUDIO_MEMBER]), fps, n_clip)[start : start + frames]
+        own = raw.members.get(OWN_AUDIO_MEMBER, raw.members[AUDIO_MEMBER])
+        driving = self.audio_encoder(read_wav(own), fps, n_clip)[start : start + frames]
         listened = driving
         if PARTNER_AUDIO_MEMBER in raw.members and bool(listen_frames.any()):
             partner = read_wav(raw.members[PARTNER_AUDIO_MEMBER])
@@ -221,10 +265,7 @@ class SampleDecoder:
         audio_speak = driving * speak_frames.unsqueeze(-1)
         audio_listen = listened * listen_frames.unsqueeze(-1)
 
-        caption = raw.members.get(CAPTION_MEMBER, b"").decode("utf-8", errors="replace").strip()
-        if not caption and isinstance(record.get("caption"), dict):
-            caption = str(record["caption"].get("short", ""))
-        text, text_valid = self.caption_encoder.encode(caption)
+        text, text_valid = self.caption_encoder.encode(sample_caption(raw, record))
 
         refs = [self.decode_reference(raw.members[name], name) for name in reference_members(raw.members)[:n_refs]]
         size = self.config.size

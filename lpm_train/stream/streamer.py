@@ -72,6 +72,12 @@ class CachedStreamer:
         if not self.started:
             self.start()
         cond, first = conditions_window(self.cond, self.next_frame, self.chunk_frames, self.margin)
+        return self.denoise(noise, cond, first)
+
+    @torch.no_grad()
+    def denoise(self, noise: torch.Tensor, cond: Conditions, first: int) -> torch.Tensor:
+        """The next chunk from ``noise``, conditioned on ``cond`` whose frame ``first`` is the chunk's
+        first: a live session passes conditions as they arrive instead of holding them all."""
         past, n_refs = self.cache.past(), self.cache.n_refs
         x = noise
         b = x.shape[0]

@@ -88,3 +88,6 @@ def test_bench_reports_every_figure_as_json(media_shards, tmp_path, capsys):
     # Same frames with and without the cache; the cache does far less work at 16 chunks.
     assert figures["kv_vs_recompute_max_abs_diff"] < 1e-4
     assert figures["kv_cache_speedup"] > 1.5
+    live = figures["live"]
+    assert live["chunks"] == 100 and live["state_switches"] >= 3  # 8 s at 25 fps in chunks of 2; turns heard
+    assert 0 < live["chunk_latency_s"] <= live["first_chunk_latency_s"] and live["realtime_factor"] > 0

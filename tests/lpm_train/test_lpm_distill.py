@@ -45,7 +45,7 @@ def test_distilled_student_is_closer_to_the_teacher_in_few_steps(distilled_stude
     assert ev["after_regression"]["2_step"] < 0.5 * ev["undistilled"]["2_step"]
     # DMD (the anchors' defaults: no regression term) matches the teacher's distribution, not its
     # sample for each noise, so its error against those samples is not what it lowers: measured
-    # here, 20 DMD steps after 100 of regression raise the 2- and 4-step errors again (README).
+    # here, 20 DMD steps after 100 of regression raise the 2- and 4-step errors again (lpm_train/README.md).
     # The one-step student must still be far closer than the undistilled one, and no count of
     # steps may end up more than twice as far as before distillation.
     assert ev["after_dmd"]["1_step"] < 0.5 * ev["undistilled"]["1_step"]

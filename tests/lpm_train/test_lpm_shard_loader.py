@@ -187,3 +187,40 @@ def test_shards_stream_from_an_fsspec_object_store(media_shards, tmp_path):
         assert len(batch) >= 1 and batch.video.shape[1:] == (8, 3, 16, 16)
     finally:
         store.rm("/lpm-bucket", recursive=True)
+
+
+def test_own_and_partner_channels_drive_the_speak_and_listen_streams(media_shards, tmp_path):
+    """Schema 1.4 samples carry ``own.wav`` and ``partner.wav``: the speak stream reads the first,
+    the listen stream the second; without them (older shards) both read ``wav``."""
+    import io
+    import wave
+
+    import numpy as np
+
+    from lpm_train.data.sample_decoder import SampleDecoder
+
+    def silence_like(data: bytes) -> bytes:
+        with wave.open(io.BytesIO(data)) as w:
+            params, n = w.getparams(), w.getnframes()
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setparams(params)
+            w.writeframes(np.zeros(n * params.nchannels, np.int16).tobytes())
+        return out.getvalue()
+
+    config = tiny_config(tmp_path, media_shards)
+    decoder = SampleDecoder(config.data)
+    raw = next(r for url in config.data.shards for r in read_shard_samples(url) if "npz" in r.members)
+    states = torch.from_numpy(np.load(io.BytesIO(raw.members["npz"]))["state"].astype(np.int64))
+    shape = decoder.shape_of(raw)
+    old = decoder.decode(raw, shape, random.Random(0))
+    raw.members["own.wav"] = silence_like(raw.members["wav"])
+    raw.members["partner.wav"] = raw.members["wav"]
+    new = decoder.decode(raw, shape, random.Random(0))
+    speaking = new.state == int(PerformerState.SPEAKING)
+    assert bool(speaking.any()) and bool(states.eq(int(PerformerState.SPEAKING)).any())
+    silent = decoder.audio_encoder(torch.zeros(16_000), 25.0, 1)[0]
+    # The speak stream now hears own.wav's silence, where it heard the mix before
+    assert torch.allclose(new.audio_speak[speaking], silent.expand_as(new.audio_speak[speaking]), atol=1e-5)
+    assert not torch.allclose(old.audio_speak[speaking], new.audio_speak[speaking])
+    assert torch.equal(old.audio_listen, new.audio_listen)  # partner.wav is the same mix here

@@ -84,3 +84,25 @@ def test_conversation_alternates_fits_and_bridges_only_short_gaps():
         span = slice(u.start, u.start + u.audio.size)
         assert np.abs(talk.own_tracks[other][span]).max() == 0.0
         assert np.abs(talk.own_tracks[u.speaker][span]).max() > 0.1
+
+
+def test_backchannels_overlap_the_speaker_in_the_listeners_track_and_leave_the_turns_alone():
+    speakers = [Speaker("a", VOICES[0]), Speaker("b", VOICES[1])]
+    plain = plan_conversation(np.random.default_rng(7), speakers, n_frames=500, fps=25, pause_probability=0.3)
+    again = plan_conversation(np.random.default_rng(7), speakers, n_frames=500, fps=25, pause_probability=0.3,
+                              backchannel_probability=0.0)
+    assert np.array_equal(plain.mix, again.mix) and not again.backchannels  # off: the corpus it always was
+    talk = plan_conversation(np.random.default_rng(7), speakers, n_frames=500, fps=25, pause_probability=0.3,
+                             backchannel_probability=1.0)
+    assert talk.backchannels
+    turn_speaker = talk.speaker_per_frame()
+    for said in talk.backchannels:
+        over = next(u for u in talk.utterances if u.start <= said.start and said.start + said.audio.size <= u.start
+                    + u.audio.size)
+        assert over.speaker != said.speaker  # said by the listener, inside the speaker's utterance
+        middle = int((said.start + said.audio.size / 2) / SAMPLE_RATE * 25)
+        assert turn_speaker[middle] == over.speaker  # the turn stays the speaker's
+        heard = talk.own_tracks[said.speaker][said.start : said.start + said.audio.size]
+        assert np.abs(heard).max() > 0.05  # in the listener's own track
+    truth = talk.utterance_truth(backchannels=True)
+    assert [t.text for t in truth] == [b.text for b in talk.backchannels]

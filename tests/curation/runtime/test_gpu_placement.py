@@ -2,7 +2,7 @@
 
 No GPU is needed: a Ray node declares one as a resource, Ray assigns its id to the GPU pool's
 actors (``CUDA_VISIBLE_DEVICES``) and to no other worker. Whether the models then run fast on a
-real GPU is not measured here (README, "What was not run on a GPU")."""
+real GPU is not measured here (README, "What never ran on a GPU")."""
 
 import json
 import subprocess

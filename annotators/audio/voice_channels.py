@@ -1,0 +1,89 @@
+"""Two audio channels for a performer's segment: their own voice, and everyone else's.
+
+LPM-style models drive the lips with the performer's own voice and the listening behaviour with
+the partner's. The source holds one mix, so the channels are cut from it in time: each clip
+frame is marked as carrying the performer's voice, another voice, or both (an overlap: a
+backchannel, an interruption). ``own`` keeps the mix where the performer's voice is, ``partner``
+where another's is, with short linear crossfades at the edges so no click is added; an overlap
+frame is kept in both channels and flagged, because time masks cannot split two voices at once
+(a source-separation model can: see ``VoiceChannels.separation``).
+
+Whose voice a frame carries comes from speaker turns when a diarizer named the speakers and the
+voice-face association gave this performer's face some of them (``from_turns``), else from the
+performer's labelled states: speaking frames are their voice, other voiced frames another's, and
+frames where another visible face in the shot speaks at the same time are overlaps
+(``from_states``).
+"""
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from schemas.performer_states import PerformerState
+
+CROSSFADE_S = 0.01  # 10 ms ramps: no click, and less than a phoneme leaks across an edge
+
+
+@dataclass(frozen=True)
+class FrameVoices:
+    own: np.ndarray  # bool per clip frame: the performer's voice is heard
+    partner: np.ndarray  # bool per clip frame: another voice is heard
+    source: str  # "turns" | "states"
+
+    @property
+    def overlap(self) -> np.ndarray:
+        return self.own & self.partner
+
+
+@dataclass(frozen=True)
+class VoiceChannels:
+    own: np.ndarray  # int16 samples, the mix where the performer's voice is
+    partner: np.ndarray  # int16 samples, the mix where another voice is
+    voices: FrameVoices
+    separation: str | None = None  # the model that split overlaps; None: overlaps kept in both
+
+
+def from_turns(times: np.ndarray, frame_s: float, turns: Sequence[dict[str, Any]],
+               own_speakers: Collection[str]) -> FrameVoices:
+    """Frames ``[t, t + frame_s)`` (``times``: their starts, source seconds) against speaker turns."""
+    own = np.zeros(len(times), bool)
+    partner = np.zeros(len(times), bool)
+    for turn in turns:
+        covered = (times + frame_s > turn["t_start"]) & (times < turn["t_end"])
+        if str(turn["speaker"]) in own_speakers:
+            own |= covered
+        else:
+            partner |= covered
+    return FrameVoices(own, partner, "turns")
+
+
+def from_states(states: np.ndarray, voiced: np.ndarray, others_speaking: np.ndarray) -> FrameVoices:
+    """Per clip frame: the performer's state, voice activity of the mix, and whether another face
+    of the shot is labelled speaking at the same time."""
+    own = states == int(PerformerState.SPEAKING)
+    partner = (voiced & ~own) | others_speaking
+    return FrameVoices(own, partner, "states")
+
+
+def frame_gains(
+    mask: np.ndarray, fps: float, n_samples: int, rate: int, crossfade_s: float = CROSSFADE_S
+) -> np.ndarray:
+    """Per-sample gain in [0, 1] from a per-frame mask, ramps of ``crossfade_s`` centred on its edges."""
+    frame_of_sample = np.minimum((np.arange(n_samples) * fps / rate).astype(int), max(len(mask) - 1, 0))
+    gains = mask[frame_of_sample].astype(np.float32) if len(mask) else np.zeros(n_samples, np.float32)
+    ramp = max(int(crossfade_s * rate), 1)
+    if ramp > 1 and n_samples:
+        kernel = np.full(ramp, 1.0 / ramp, np.float32)
+        gains = np.convolve(np.pad(gains, (ramp // 2, ramp - 1 - ramp // 2), mode="edge"), kernel, mode="valid")
+    return gains
+
+
+def split_channels(mix: np.ndarray, fps: float, rate: int, voices: FrameVoices) -> VoiceChannels:
+    """``mix`` (int16, the segment's samples) into the two channels."""
+    n = len(mix)
+    samples = mix.astype(np.float32)
+    own = np.round(samples * frame_gains(voices.own, fps, n, rate)).astype(np.int16)
+    partner = np.round(samples * frame_gains(voices.partner, fps, n, rate)).astype(np.int16)
+    return VoiceChannels(own, partner, voices)

@@ -1,0 +1,131 @@
+"""An HTTP proxy (for tests and benchmarks) that stands between s3fs and moto's S3 server and misbehaves on purpose.
+
+On a seeded fraction of requests it answers ``503 SlowDown`` (an S3 error document, as AWS sends
+when it throttles) without passing the request on, drops the connection without an answer (a
+reset), or passes the request on after a delay; every other request goes through unchanged. The
+faults are real HTTP seen by real botocore/aiohttp, not patched functions. Point
+``AWS_ENDPOINT_URL`` at ``proxy.url``.
+"""
+
+import http.client
+import random
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "trailer", "upgrade"}
+
+
+@dataclass
+class FaultPlan:
+    error_fraction: float = 0.0  # answered 503 SlowDown
+    reset_fraction: float = 0.0  # connection closed without an answer
+    slow_fraction: float = 0.0  # passed on after ``slow_s``
+    slow_s: float = 0.3
+    seed: int = 0
+    seen: Counter[str] = field(default_factory=Counter)  # "requests", "errors", "resets", "slow"
+    _random: random.Random = field(init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def draw(self) -> str:
+        with self._lock:
+            self.seen["requests"] += 1
+            x = self._random.random()
+            for name, fraction in (("errors", self.error_fraction), ("resets", self.reset_fraction),
+                                   ("slow", self.slow_fraction)):
+                if x < fraction:
+                    self.seen[name] += 1
+                    return name
+                x -= fraction
+            return "pass"
+
+
+def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
+    target = urlsplit(upstream)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            """Quiet."""
+
+        def _body(self) -> bytes:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                parts = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        return b"".join(parts)
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def _forward(self) -> None:
+            body = self._body()
+            fault = plan.draw()
+            if fault == "resets":
+                self.close_connection = True
+                self.connection.close()
+                return
+            if fault == "errors":
+                self.send_response(503)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(SLOW_DOWN)))
+                self.end_headers()
+                self.wfile.write(SLOW_DOWN)
+                return
+            if fault == "slow":
+                threading.Event().wait(plan.slow_s)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            headers["Content-Length"] = str(len(body))
+            connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+            try:
+                connection.request(self.command, self.path, body=body, headers=headers)
+                answer = connection.getresponse()
+                data = answer.read()
+                self.send_response(answer.status, answer.reason)
+                for key, value in answer.getheaders():
+                    if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+            finally:
+                connection.close()
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward  # noqa: N815 - http.server names them
+
+    return Handler
+
+
+@dataclass
+class FaultyProxy:
+    url: str
+    plan: FaultPlan
+
+
+@contextmanager
+def faulty_proxy(upstream: str, plan: FaultPlan) -> Iterator[FaultyProxy]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream, plan))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield FaultyProxy(f"http://127.0.0.1:{server.server_address[1]}", plan)
+    finally:
+        server.shutdown()
+        server.server_close()
