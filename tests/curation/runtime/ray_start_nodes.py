@@ -22,6 +22,8 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 START_TIMEOUT_S = 120.0
 # ``ray start`` drains a node for up to 30 s on SIGTERM; a test's cluster has nothing to save.
 STOP_GRACE_S = 5.0
@@ -34,6 +36,7 @@ class StartedCluster:
     dashboard_url: str | None  # http://127.0.0.1:PORT when started with a dashboard
     client_env: dict[str, str]  # RAY_TMPDIR and friends, without the auth variables
     logs: Path  # where each node's `ray start` output goes (head.log, worker.log)
+    nodes: dict[str, int]  # "head"/"worker" -> pid of its `ray start`, also its process group's id
 
 
 def free_port() -> int:
@@ -44,6 +47,17 @@ def free_port() -> int:
 
 def _ray() -> str:
     return str(Path(sys.executable).with_name("ray"))
+
+
+def raylet_of(node_pid: int) -> psutil.Process:
+    """The raylet that the `ray start` process ``node_pid`` started."""
+    return next(p for p in psutil.Process(node_pid).children(recursive=True) if p.name() == "raylet")
+
+
+def kill_node(cluster: StartedCluster, name: str) -> None:
+    """The node gone at once, as a reclaimed machine goes: SIGKILL to its whole process group."""
+    with suppress(ProcessLookupError):
+        os.killpg(cluster.nodes[name], signal.SIGKILL)
 
 
 def _alive_nodes(address: str, token: str) -> int:
@@ -111,6 +125,8 @@ def ray_start_cluster(
         # machine's IP, where the nodes then listen and find each other.
         client_env = {"RAY_TMPDIR": ray_tmp}
         env = {**(base_env if base_env is not None else os.environ), **client_env}
+        # Set, it makes `ray start --address` refuse to join ("not supported on Windows and OSX").
+        env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
         env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
         head = [_ray(), "start", "--head", "--port", str(port), "--num-cpus", "1",
                 "--block", "--disable-usage-stats"]
@@ -130,7 +146,8 @@ def ray_start_cluster(
         _wait(lambda: _alive_nodes(address, token) >= 2, worker_process, logs / "worker.log")
         if dashboard_url:
             _wait(lambda: _dashboard_up(dashboard_url, token), head_process, logs / "head.log")
-        yield StartedCluster(address, token, dashboard_url, client_env, logs)
+        nodes = {"head": head_process.pid, "worker": worker_process.pid}
+        yield StartedCluster(address, token, dashboard_url, client_env, logs, nodes)
 
 
 def _dashboard_up(url: str, token: str) -> bool:
