@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from s3_endpoint import s3_endpoint, s3_filesystem
 CLIPS = ("talkvid_tys_gt.mp4", "nemo_test_video.mp4")
 ACCOUNTING = "inputs 2 = kept 1 + rejected 1 + failed 0"
 AUTH_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_ADDRESS")
+AGENT_WAIT_S = 120
+NO_AGENT = "No available agent to submit job"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
@@ -107,12 +110,18 @@ def test_ray_job_submit_runs_lpm_curate_on_the_cluster(cluster, s3_env, tmp_path
     assert cluster.dashboard_url, "the dashboard did not start"
     env = client_env(cluster, s3_env, tmp_path / "home", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=cluster.token)
     lpm = str(Path(sys.executable).with_name("lpm-curate"))
-    submit = subprocess.run(
-        [str(Path(sys.executable).with_name("ray")), "job", "submit", "--address", cluster.dashboard_url,
-         "--submission-id", "lpm-job-test", "--",
-         lpm, "run", "--input", "s3://lpm-in/clips", "--out", "s3://lpm-out/job", "--workflow", "smoke"],
-        env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL,
-    )
+    command = [str(Path(sys.executable).with_name("ray")), "job", "submit", "--address", cluster.dashboard_url,
+               "--submission-id", "lpm-job-test", "--",
+               lpm, "run", "--input", "s3://lpm-in/clips", "--out", "s3://lpm-out/job", "--workflow", "smoke"]
+    deadline = time.monotonic() + AGENT_WAIT_S
+    while True:
+        submit = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900,
+                                stdin=subprocess.DEVNULL)
+        # The head's job agent registers a while after the dashboard answers (seconds; more on a
+        # loaded machine): Ray refuses the submission meanwhile, saying to try again later.
+        if NO_AGENT not in submit.stderr or time.monotonic() > deadline:
+            break
+        time.sleep(2)
     assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
     assert "Job 'lpm-job-test' succeeded" in submit.stdout, submit.stdout[-3000:]
     assert ACCOUNTING in submit.stdout, submit.stdout[-3000:]
