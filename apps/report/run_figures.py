@@ -59,6 +59,11 @@ class PoolFigure:
     videos_per_min: float  # per minute of the run's wall time
     peak_queued: float  # the pool's longest queue seen (all nodes)
 
+    @property
+    def videos_per_actor_min(self) -> float:
+        """Videos per busy actor-minute: one actor's speed in this pool, whatever the pool's size."""
+        return 60 * self.videos / self.busy_s if self.busy_s else 0.0
+
 
 @dataclass
 class RunFigures:

@@ -23,5 +23,6 @@ def test_every_pool_has_its_videos_rate_and_busy_time_in_the_report(smoke_run):
         assert 1 <= pool.videos <= inputs
         assert pool.busy_s > 0
         assert pool.videos_per_min == pytest.approx(pool.videos / wall_min)
+        assert pool.videos_per_actor_min == pytest.approx(60 * pool.videos / pool.busy_s)
     page = render_page(figures, [])
     assert all(f"data-pool='{pool.pool}'" in page for pool in figures.pools)

@@ -72,6 +72,7 @@ def test_the_prometheus_endpoint_shows_the_pool_gauges_during_a_run(smoke_run):
     states = {dict(labels).get("state") for scrape in seen for (name, labels) in scrape if name == "lpm_pool_actors"}
     assert pools and states == {"busy", "idle", "starting"}
     busy = max(v for scrape in seen for (name, labels), v in scrape.items() if dict(labels).get("state") == "busy")
-    assert 1 <= busy <= 2  # two CPUs, one video per actor
+    # one video per actor: never more busy actors than inputs (actors may take less than a CPU)
+    assert 1 <= busy <= len(list(smoke_run.inputs.iterdir()))
     lines = [json.loads(line) for line in (smoke_run.out / "metrics.jsonl").read_text().splitlines()]
     assert any(g["name"] == "lpm_pool_queued" for line in lines for g in line["gauges"])
