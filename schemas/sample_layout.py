@@ -78,6 +78,8 @@ SAMPLE_JSON_FIELDS: tuple[str, ...] = (
     "size",
     "audio_source",  # "own" | "mix" | "partner_track"
     "partner_segment_id",  # listening: the speaking segment it reacts to (or null)
+    "sync_verdict",  # speaking: in_sync | uncertain (null: not speaking; absent before schema 1.4)
+    "picture_twin_of",  # a segment with the same pictures and other audio (one of the two is dubbed)
     "state_timeline",  # run-length list of [state_name, first_frame, n_frames]
     "scores",  # quality, sync and VAD scores
     "annotation",  # the performance annotation (schemas/performance_annotation.json)

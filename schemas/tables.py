@@ -161,6 +161,13 @@ class SegmentRow:
     sync_confidence: F32 = None
     lip_sync_score: F32 = None  # higher: lips follow the audio (annotators.speaking.lip_sync); null: no evidence
     lip_sync_model: Str = None  # av_sync (offline estimator) | syncnet
+    # in_sync | uncertain (kept, flagged: between the two thresholds, or no score) | out_of_sync
+    # (rejected unless states.reject_out_of_sync is off); null: not a speaking segment, or a
+    # manifest written before schema 1.4
+    sync_verdict: Str = None
+    # A segment of another video with the same pictures and other audio (dedup): one of the two is
+    # dubbed; this one's verdict was no better than the other's (both flagged when equal)
+    picture_twin_of: Str = None
     audio_source: Str = None  # own | mix | partner_track
     audio_loudness_db: F32 = None
     audio_clipping_frac: F32 = None

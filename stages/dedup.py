@@ -3,30 +3,39 @@
 Run-scope: each segment is fingerprinted by the perceptual hashes of its key frames (2 per second,
 taken during the single analysis decode) and, when the OpenCLIP model is present, an image
 embedding of its key frames; the driver walks all segments in a fixed order and keeps the first
-of each group of near-duplicates. The order puts the better twin first: a higher lip-sync score
-(so a dubbed or re-muxed copy loses to the original whose lips follow its audio), then a sharper
-picture, then video id and segment id. A duplicate leaves the segments table and becomes a
-``duplicate`` rejection whose detail names the kept twin.
+of each group of near-duplicates. The order puts the better twin first: a better lip-sync
+verdict (``in_sync`` before ``uncertain``), then a sharper picture, then video id and segment id;
+never the raw lip-sync score, which a dubbed copy can win by chance. A duplicate leaves the
+segments table and becomes a ``duplicate`` rejection whose detail names the kept twin.
+
+Twins whose pictures match but whose audio does not (``annotators.duplicates.audio_fingerprint``:
+the loudness envelope of each segment, compared over shifts) are a dub and its original, not a
+repeat: both are kept, and the one with the lower verdict (both, when the verdicts are equal) is
+flagged with ``picture_twin_of`` and at most ``uncertain`` (``annotators.duplicates.picture_twins``).
 """
 
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from annotators.duplicates.audio_fingerprint import SAME_AUDIO, audio_similarity, loudness_envelope
 from annotators.duplicates.near_duplicates import (
     DuplicateCriteria,
     NearDuplicate,
     SegmentFingerprint,
     find_near_duplicates,
 )
+from annotators.duplicates.picture_twins import picture_twin_flags, verdict_rank
 from curation.models.model_choice import ModelChoice
 from curation.models.model_store import is_available
 from curation.runtime.device import DeviceChoice, resolve_device
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
+from curation.runtime.stored_audio import audio_samples
 from curation.runtime.stored_crops import crop_images
 from curation.runtime.video_work import VideoWork
 from schemas.reasons import Reason
+from schemas.sample_layout import AUDIO_SAMPLE_RATE
 
 
 @dataclass
@@ -35,12 +44,16 @@ class DedupStage(RunScopeStage):
     needs: ClassVar[tuple[str, ...]] = ("segments", "key_frame_hashes")
     adds: ClassVar[tuple[str, ...]] = ("segments.duplicate",)
     resources: ClassVar[Resources] = Resources(cpus=1)
+    # 2: twins ranked by sync verdict, not raw score; same pictures with other audio kept and flagged
+    version: ClassVar[int] = 2
 
     clip: Literal["auto", "on", "off"] = "auto"
     max_frame_distance: int = field(default=10, metadata={"range": (0, 64)})
     min_matched_fraction: float = field(default=0.8, metadata={"range": (0, 1)})
     max_mean_distance: float = field(default=4.0, metadata={"range": (0, 64)})
     clip_eps: float = field(default=0.03, metadata={"range": (0, 1)})
+    # Twins whose audio envelopes correlate below this are a dub and its original (both kept).
+    same_audio: float = field(default=SAME_AUDIO, metadata={"range": (-1, 1)})
     compare_within_video: bool = False
     # An earlier run directory: its kept segments count as kept footage, so a segment repeating
     # them is a duplicate here too (the corpus can be ingested in several runs).
@@ -70,6 +83,7 @@ class DedupStage(RunScopeStage):
     def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
         hashes = work.key_frame_hashes
         frames = work.crops.all() if work.crops is not None else []
+        audio = audio_samples(work)
         out = []
         for segment in work.segments:
             inside = hashes.between(segment["t_start"], segment["t_end"])
@@ -79,9 +93,10 @@ class DedupStage(RunScopeStage):
                 shown = sorted({c.t: c for c in frames if segment["t_start"] <= c.t < segment["t_end"]}.items())
                 images = crop_images(work, [c for _t, c in shown], "global")
                 embedding = self._clip.embed_segment(images) if images else None
+            envelope = loudness_envelope(audio, AUDIO_SAMPLE_RATE, segment["t_start"], segment["t_end"])
             out.append({"segment_id": segment["segment_id"], "video_id": work.video_id, "hashes": inside,
-                        "embedding": embedding, "lip_sync_score": segment.get("lip_sync_score"),
-                        "sharpness": segment.get("sharpness")})
+                        "embedding": embedding, "sync_verdict": segment.get("sync_verdict"),
+                        "sharpness": segment.get("sharpness"), "audio_envelope": envelope.astype("float16")})
         return out
 
     def decide(self, summaries: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -95,11 +110,28 @@ class DedupStage(RunScopeStage):
         again = {f.segment_id: NearDuplicate(f.segment_id, f.segment_id, "same video in the earlier run").__dict__
                  for f in current if f.segment_id in known}
         found = find_near_duplicates([f for f in current if f.segment_id not in known], criteria, earlier=earlier)
-        return again | {d.segment_id: d.__dict__ for d in found}
+        return again | self._split_dubs(found, summaries)
+
+    def _split_dubs(self, found: list[NearDuplicate], summaries: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Duplicates whose audio is the same recording as their twin's (or cannot be compared)
+        stay duplicates; the others are picture twins: kept and flagged (``picture_twin_flags``)."""
+        entries = {e["segment_id"]: e for video_id in summaries for e in summaries[video_id] or []}
+        decision: dict[str, dict[str, Any]] = {}
+        twins: dict[str, dict[str, Any]] = {}
+        for duplicate in found:
+            segment, twin = entries.get(duplicate.segment_id), entries.get(duplicate.kept_segment_id)
+            similarity = _audio_similarity(segment, twin)
+            if similarity is None or similarity >= self.same_audio:
+                decision[duplicate.segment_id] = duplicate.__dict__ | {"kind": "duplicate"}
+                continue
+            for flagged, other in picture_twin_flags(segment, twin):
+                twins.setdefault(flagged, {"kind": "picture_twin", "twin_segment_id": other,
+                                           "audio_similarity": similarity})
+        return decision | {k: v for k, v in twins.items() if k not in decision}
 
     def run_index(self, summaries: dict[str, Any], decision: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         """The kept segments' fingerprints, the earlier runs' included: what the next run matches."""
-        kept = [f for f in _fingerprints(summaries) if f.segment_id not in decision]
+        kept = [f for f in _fingerprints(summaries) if not _is_duplicate(decision.get(f.segment_id))]
         return [_plain(f) for f in [*self._earlier(), *kept]]
 
     def _earlier(self) -> list[SegmentFingerprint]:
@@ -115,11 +147,20 @@ class DedupStage(RunScopeStage):
         return [SegmentFingerprint(e["segment_id"], e["video_id"], tuple(e["hashes"]), e["embedding"])
                 for e in stored[1]]
 
+    def video_decision(self, decision: dict[str, dict[str, Any]], video_id: str, summary: Any) -> dict[str, Any]:
+        """The verdicts on this video's segments alone (its summary lists them)."""
+        segments = [entry["segment_id"] for entry in summary or []]
+        return {s: decision[s] for s in segments if s in decision}
+
     def apply(self, work: VideoWork, decision: dict[str, dict[str, Any]]) -> VideoWork:
         kept = []
         for segment in work.segments:
             duplicate = decision.get(segment["segment_id"])
-            if duplicate is None:
+            if not _is_duplicate(duplicate):
+                if duplicate is not None:  # a picture twin: same pictures as another segment, other audio
+                    segment["picture_twin_of"] = duplicate["twin_segment_id"]
+                    if segment.get("sync_verdict") == "in_sync":
+                        segment["sync_verdict"] = "uncertain"
                 kept.append(segment)
                 continue
             evidence = duplicate["evidence"]
@@ -142,10 +183,26 @@ def _fingerprints(summaries: dict[str, Any]) -> list[SegmentFingerprint]:
 
 
 def _preference(entry: dict[str, Any]) -> tuple:
-    """Higher lip-sync score first (segments without one last), then sharper, then by id."""
-    sync, sharpness = entry.get("lip_sync_score"), entry.get("sharpness")
-    sync = sync if sync is not None and math.isfinite(sync) else -math.inf
-    return (-sync, -(sharpness or 0.0), entry["video_id"], entry["segment_id"])
+    """Better sync verdict first (in_sync, then uncertain or none, then out_of_sync), then
+    sharper, then by id. Not the raw score: between twins of one verdict it is chance."""
+    sharpness = entry.get("sharpness")
+    sharpness = sharpness if sharpness is not None and math.isfinite(sharpness) else 0.0
+    return (verdict_rank(entry.get("sync_verdict")), -sharpness, entry["video_id"], entry["segment_id"])
+
+
+def _is_duplicate(entry: dict[str, Any] | None) -> bool:
+    """A decision entry that drops its segment (entries of older decisions carry no kind)."""
+    return entry is not None and entry.get("kind", "duplicate") == "duplicate"
+
+
+def _audio_similarity(segment: dict[str, Any] | None, twin: dict[str, Any] | None) -> float | None:
+    """How alike the two segments' audio is; None when either has no envelope to compare."""
+    if segment is None or twin is None:
+        return None
+    a, b = segment.get("audio_envelope"), twin.get("audio_envelope")
+    if a is None or b is None:
+        return None
+    return audio_similarity(a, b)
 
 
 def _plain(fingerprint: SegmentFingerprint) -> dict[str, Any]:

@@ -113,6 +113,11 @@ class IdentityStage(RunScopeStage):
             segment["identity_id"] = decision["of_track"].get(segment["track_id"])
         return work
 
+    def video_decision(self, decision: dict[str, Any], video_id: str, summary: Any) -> dict[str, Any]:
+        """The identities of this video's tracks alone (its summary lists them); no rows."""
+        tracks = [entry["track_id"] for entry in summary or []]
+        return {"of_track": {t: decision["of_track"][t] for t in tracks if t in decision["of_track"]}, "rows": []}
+
     def manifest_rows(self, decision: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         return {"identities": decision["rows"]}
 

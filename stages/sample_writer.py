@@ -179,6 +179,8 @@ class SampleWriterStage(Stage):
                     "t_end",
                     "audio_source",
                     "partner_segment_id",
+                    "sync_verdict",
+                    "picture_twin_of",
                 )
             },
             "fps": self.clip_fps,

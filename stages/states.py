@@ -47,7 +47,9 @@ class StatesStage(Stage):
     # 2: dlib's track vectors from 2 frames instead of 4 (the face grouping), and the SyncNet-style
     # synchrony (lip-sync verdicts read with their track around them, voice-face evidence per span)
     # 3: voice_faces carries each voice's embedding and the labelling parameters (voice_identities)
-    version: ClassVar[int] = 3
+    # 4: a sync verdict per speaking segment (in_sync / uncertain kept, out_of_sync rejected) from
+    # two thresholds fitted leaving one source out
+    version: ClassVar[int] = 4
 
     active_speaker: str = "mouth_vad"
     # Mouth-motion speaker settings. A shorter window than the annotator's 1 s keeps a speaker's
@@ -65,9 +67,14 @@ class StatesStage(Stage):
     max_face_gap_s: float = field(default=0.4, metadata={"range": (0, None)})
     sync_max_offset_frames: int = field(default=12, metadata={"range": (1, 100)})
     # Lip-sync verdict of speaking segments: auto = SyncNet when its weights were fetched, else the
-    # offline estimator; the threshold defaults to the model's own (annotators/speaking/lip_sync).
+    # offline estimator. Below lip_sync_threshold a segment is out_of_sync (rejected), at or above
+    # lip_sync_accept_threshold in_sync, between them uncertain (kept, flagged); both default to
+    # the model's own (annotators/speaking/lip_sync). reject_out_of_sync=false keeps out_of_sync
+    # segments with their verdict (bench dubbing scores every segment that way).
     lip_sync_model: Literal["auto", "av_sync", "syncnet"] = "auto"
-    lip_sync_threshold: float | None = field(default=None, metadata={"range": (-1, 100)})
+    lip_sync_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
+    lip_sync_accept_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
+    reject_out_of_sync: bool = True
     # Voice-face association across the video (annotators/speaking/voice_face_association): lips moving
     # under a voice that is in sync over another face's shots are listening, not speaking.
     voice_faces: bool = True
@@ -101,6 +108,8 @@ class StatesStage(Stage):
             sync_max_offset_frames=self.sync_max_offset_frames,
             lip_sync_model=self.lip_sync_model,
             lip_sync_threshold=self.lip_sync_threshold,
+            lip_sync_accept_threshold=self.lip_sync_accept_threshold,
+            reject_out_of_sync=self.reject_out_of_sync,
         )
         self._labeller.setup()
         self._embedder = face_embedder(self.face_descriptor, self.device) if self.voice_faces else None

@@ -55,7 +55,8 @@ class VoiceIdentitiesStage(RunScopeStage):
     resources: ClassVar[Resources] = Resources(cpus=1)
     # apply labels a video again when the run moved a voice: the CPUs ``states`` has for that work
     apply_resources: ClassVar[Resources] = Resources(cpus=0.5)
-    version: ClassVar[int] = 1
+    # 2: spans whose lips follow their voice unmistakably (UNMISTAKABLE_SYNC) are never foreign
+    version: ClassVar[int] = 2
 
     # Cosine distance of two videos' voice embeddings (each from all of that voice's spans) up to
     # which they are one run voice: Resemblyzer's uncapped cut (annotators/models/voice_embedder).

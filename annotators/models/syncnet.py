@@ -44,6 +44,9 @@ class SyncNetLipSync(ModelWrapper):
 
     def __init__(self, threshold: float = THRESHOLD, path: str | None = None) -> None:
         self.threshold = threshold
+        # No uncertain band until SyncNet's scores are calibrated here (lip_sync_accept_threshold
+        # of the states stage sets one).
+        self.accept_threshold = threshold
         self.path = path  # a syncnet_v2.model file; None: the model store's
         self._network: Any = None
 

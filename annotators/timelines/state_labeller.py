@@ -10,8 +10,10 @@ probability (``track_views``; the association lowers it to 0 on foreign spans). 
 per-frame states, short runs are smoothed away, and the frames where the performer is present are
 cut into segments of ``min_segment_s``..``max_segment_s`` that never leave the shot (``label``).
 Every span too short to use is recorded as a rejected segment. Every speaking segment gets a
-lip-sync verdict (``annotators.speaking.lip_sync``); one whose lips do not follow its audio
-(dubbed, voice-over, a mismatched mux) is rejected as ``out_of_sync``, never kept as speaking.
+lip-sync verdict (``annotators.speaking.lip_sync``): ``in_sync``, ``uncertain`` (kept and flagged
+in ``sync_verdict``) or ``out_of_sync``: lips that do not follow their audio (dubbed, voice-over,
+a mismatched mux) are rejected as ``out_of_sync``, never kept as speaking (unless
+``reject_out_of_sync`` is off: then they are kept with their verdict, for a benchmark or an audit).
 """
 
 from dataclasses import asdict, dataclass
@@ -61,11 +63,18 @@ class StateLabeller:
     sync_max_offset_frames: int
     lip_sync_model: str
     lip_sync_threshold: float | None
+    # Defaults: settings stored by runs before the uncertain verdict rebuild the labeller as it was.
+    lip_sync_accept_threshold: float | None = None
+    reject_out_of_sync: bool = True
 
     def settings(self) -> dict[str, Any]:
         """What rebuilds this labeller (``StateLabeller(**settings)``): plain data to store, with
         the lip-sync model as resolved here (``auto`` may resolve otherwise on another node)."""
-        return asdict(self) | {"lip_sync_model": self._lip_sync.name, "lip_sync_threshold": self._lip_sync.threshold}
+        return asdict(self) | {
+            "lip_sync_model": self._lip_sync.name,
+            "lip_sync_threshold": self._lip_sync.threshold,
+            "lip_sync_accept_threshold": self._lip_sync.accept_threshold,
+        }
 
     def setup(self) -> None:
         if self.active_speaker == "mouth_vad":
@@ -76,7 +85,7 @@ class StateLabeller:
             )
         else:
             self._speaker = active_speaker_model(self.active_speaker)
-        self._lip_sync = lip_sync_model(self.lip_sync_model, self.lip_sync_threshold)
+        self._lip_sync = lip_sync_model(self.lip_sync_model, self.lip_sync_threshold, self.lip_sync_accept_threshold)
 
     @property
     def lip_sync(self) -> LipSyncModel:
@@ -170,7 +179,8 @@ class StateLabeller:
                 if verdict is not None:
                     segment["lip_sync_score"] = verdict.score if np.isfinite(verdict.score) else None
                     segment["lip_sync_model"] = verdict.model
-                if verdict is not None and verdict.out_of_sync:
+                    segment["sync_verdict"] = verdict.verdict
+                if verdict is not None and verdict.out_of_sync and self.reject_out_of_sync:
                     work.reject_entity(
                         "segment",
                         segment["segment_id"],

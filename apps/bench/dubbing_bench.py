@@ -5,17 +5,25 @@ head of another person (``talking_head_sources.person_key``: the four ``fantasy_
 one recording, so they never dub each other): the video stream is copied, the other clip's audio
 is looped to the video's length, all in a temporary folder. The pipeline's own stages (those of
 ``bench speaking``, default workflow plus ``--set`` overrides) run on the originals and on every
-dubbed file. A frame counts as kept as speaking when its track's state is ``speaking`` and a kept
-segment (not rejected as ``out_of_sync``) covers it. Figures:
+dubbed file, with ``states.reject_out_of_sync=false`` so every speaking segment comes back with
+its score and verdict. A frame counts as kept as speaking when its track's state is ``speaking``
+and a segment whose verdict is not ``out_of_sync`` covers it. Figures:
 
 - ``dubbed_segments_kept_speaking``: of the segments the states stage cut in the dubbed files
   whose dominant state was speaking, the fraction kept (target <= 0.10);
 - ``dubbed_voiced_kept_speaking``: the same over voiced frames;
 - ``genuine_voiced_kept_speaking``: of the originals' voiced frames, the fraction kept as
-  speaking (target >= 0.90).
+  speaking (target >= 0.90);
+- ``*_voiced_kept_in_sync``: the same counting only ``in_sync`` segments (``uncertain`` ones are
+  kept but flagged), what a trainer selecting ``sync_verdict = 'in_sync'`` gets.
 
 Each figure is also given as it would be without the lip-sync verdict (out-of-sync rejections
 counted as kept), which is what the pipeline did before.
+
+``speaking_segments`` lists every speaking segment (score, verdict, voiced speaking frames, the
+sources of its picture and voice); ``leave_one_source_out`` fits the verdict's two thresholds on
+all sources but one and scores the one left out (``apps.bench.sync_folds``). ``refit_report``
+recomputes that part from a saved report (``bench dubbing --refit REPORT.json``).
 """
 
 import tempfile
@@ -27,6 +35,7 @@ import numpy as np
 
 from apps.bench.speaking_bench import analyse, bench_stages
 from apps.bench.state_scoring import predicted_frame_states
+from apps.bench.sync_folds import leave_one_source_out
 from apps.bench.talking_head_sources import TalkingHeadClip, load_talking_heads
 from curation.media.ffmpeg_runner import run_media_tool, safe_input
 from curation.runtime.video_work import VideoWork
@@ -34,6 +43,8 @@ from schemas.performer_states import PerformerState
 from schemas.reasons import Reason
 
 TARGETS = {"dubbed_segments_kept_speaking": ("<=", 0.10), "genuine_voiced_kept_speaking": (">=", 0.90)}
+# Every speaking segment comes back with its verdict; the bench applies the verdict itself.
+SCORE_EVERY_SEGMENT = "states.reject_out_of_sync=false"
 
 
 def dub(video: Path, voice: Path, out: Path, duration_s: float) -> Path:
@@ -59,9 +70,11 @@ def frame_outcome(work: VideoWork, vad_threshold: float) -> dict[str, np.ndarray
     voiced = np.asarray(work.speech.vad_prob, dtype=np.float32)[:n] >= vad_threshold
     speaking = predicted_frame_states(work, len(voiced)) == PerformerState.SPEAKING
     fps = work.analysis.fps if work.analysis is not None else 25.0
-    kept = _covered(work.segments, len(voiced), fps)
+    kept = _covered([s for s in work.segments if s.get("sync_verdict") != "out_of_sync"], len(voiced), fps)
     out_of_sync = _covered(_out_of_sync(work), len(voiced), fps)
-    return {"voiced": voiced, "kept": speaking & kept, "before": speaking & (kept | out_of_sync)}
+    in_sync = _covered([s for s in work.segments if s.get("sync_verdict") == "in_sync"], len(voiced), fps)
+    return {"voiced": voiced, "speaking": speaking, "kept": speaking & kept, "in_sync": speaking & in_sync,
+            "before": speaking & (kept | out_of_sync)}
 
 
 def run_dubbing_bench(
@@ -70,16 +83,16 @@ def run_dubbing_bench(
     """Dub, analyse and score; ``limit`` keeps the first N dubbed pairs (a quick look)."""
     started = time.perf_counter()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="lpm-bench-dubbing-"))
-    stages = bench_stages(overrides)
+    stages = bench_stages([*(overrides or []), SCORE_EVERY_SEGMENT])
     states = stages[-1]
     vad_threshold = states.vad_threshold
     clips = load_talking_heads(media_dir)
-    genuine = [_video_row(c.name, None, analyse(c.path, stages, workdir / "store"), vad_threshold) for c in clips]
+    genuine = [_video_row(c, None, analyse(c.path, stages, workdir / "store"), vad_threshold) for c in clips]
     dubbed = []
     for video, voice in dubbing_pairs(clips)[:limit]:
         out = workdir / f"{video.path.stem}__voice_{voice.path.stem}.mp4"
         path = dub(video.path, voice.path, out, video.duration_s)
-        dubbed.append(_video_row(video.name, voice.name, analyse(path, stages, workdir / "store"), vad_threshold))
+        dubbed.append(_video_row(video, voice, analyse(path, stages, workdir / "store"), vad_threshold))
         path.unlink()
     report: dict[str, Any] = {
         "workdir": str(workdir),
@@ -87,6 +100,7 @@ def run_dubbing_bench(
         "overrides": overrides or [],
         "lip_sync_model": states.lip_sync.name,
         "lip_sync_threshold": states.lip_sync.threshold,
+        "lip_sync_accept_threshold": states.lip_sync.accept_threshold,
         "genuine_videos": len(genuine),
         "dubbed_videos": len(dubbed),
     }
@@ -95,6 +109,8 @@ def run_dubbing_bench(
         report[f"{name}_voiced_frames"] = voiced
         report[f"{name}_voiced_kept_speaking"] = _ratio(sum(r["voiced_kept_speaking"] for r in rows), voiced)
         report[f"{name}_voiced_kept_speaking_without_verdict"] = _ratio(sum(r["voiced_before"] for r in rows), voiced)
+        # Kept as confident speaking: what a trainer selecting sync_verdict = 'in_sync' gets.
+        report[f"{name}_voiced_kept_in_sync"] = _ratio(sum(r["voiced_in_sync"] for r in rows), voiced)
         cut = sum(r["speaking_segments_kept"] + r["speaking_segments_out_of_sync"] for r in rows)
         report[f"{name}_speaking_segments"] = cut
         report[f"{name}_segments_kept_speaking"] = _ratio(sum(r["speaking_segments_kept"] for r in rows), cut)
@@ -102,30 +118,65 @@ def run_dubbing_bench(
         key: {"target": target, "op": op, "measured": report[key], "met": _met(report[key], op, target)}
         for key, (op, target) in TARGETS.items()
     }
+    report["speaking_segments"] = [segment for row in genuine + dubbed for segment in row.pop("segments")]
+    for name, genuine_ in (("genuine", True), ("dubbed", False)):
+        mine = [s for s in report["speaking_segments"] if s["genuine"] == genuine_]
+        frames = sum(s["weight"] for s in mine)
+        report[f"{name}_speech_uncertain"] = _ratio(sum(s["weight"] for s in mine if s["verdict"] == "uncertain"),
+                                                    frames)
+    report["leave_one_source_out"] = leave_one_source_out(report["speaking_segments"])
     report["videos"] = genuine + dubbed
     report["wall_seconds"] = time.perf_counter() - started
     return report
 
 
-def _video_row(video: str, voice: str | None, work: VideoWork, vad_threshold: float) -> dict[str, Any]:
+def refit_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The leave-one-source-out part again, from a saved report's ``speaking_segments``."""
+    return {"from": report.get("workdir"), "lip_sync_model": report.get("lip_sync_model"),
+            "leave_one_source_out": leave_one_source_out(report["speaking_segments"])}
+
+
+def _video_row(
+    video: TalkingHeadClip, voice: TalkingHeadClip | None, work: VideoWork, vad_threshold: float
+) -> dict[str, Any]:
     frames = frame_outcome(work, vad_threshold)
     voiced = frames["voiced"]
-    rejected = _out_of_sync(work)
+    fps = work.analysis.fps if work.analysis is not None else 25.0
+    speaking = [s for s in work.segments if s["state"] == "speaking"]
+    voiced_speaking = voiced & frames["speaking"]
+    segments = [
+        {
+            "picture": video.name,
+            "voice": (voice or video).name,
+            "picture_source": video.source,
+            "voice_source": (voice or video).source,
+            "genuine": voice is None,
+            "segment_id": s["segment_id"],
+            "score": s.get("lip_sync_score"),
+            "verdict": s.get("sync_verdict"),
+            "weight": int(voiced_speaking[_covered([s], len(voiced), fps)].sum()),
+        }
+        for s in speaking
+    ]
     return {
-        "video": video,
-        "voice": voice,
+        "video": video.name,
+        "voice": None if voice is None else voice.name,
         "voiced_frames": int(voiced.sum()),
         "voiced_kept_speaking": int((frames["kept"] & voiced).sum()),
+        "voiced_in_sync": int((frames["in_sync"] & voiced).sum()),
         "voiced_before": int((frames["before"] & voiced).sum()),
-        "speaking_segments_kept": sum(s["state"] == "speaking" for s in work.segments),
-        "speaking_segments_out_of_sync": len(rejected),
-        "lip_sync_scores": [s.get("lip_sync_score") for s in work.segments if s["state"] == "speaking"],
-        "out_of_sync_details": [r["detail"] for r in rejected],
+        "speaking_segments_kept": sum(s["verdict"] != "out_of_sync" for s in segments),
+        "speaking_segments_out_of_sync": sum(s["verdict"] == "out_of_sync" for s in segments),
+        "lip_sync_scores": [s["score"] for s in segments],
+        "segments": segments,
     }
 
 
 def _out_of_sync(work: VideoWork) -> list[dict[str, Any]]:
-    return [r for r in work.rejections if r.get("reason") == Reason.OUT_OF_SYNC]
+    """Speaking segments whose lips do not follow their audio: rejected ones (a pipeline that
+    rejects them) and kept ones with that verdict (``reject_out_of_sync`` off, as here)."""
+    rejected = [r for r in work.rejections if r.get("reason") == Reason.OUT_OF_SYNC]
+    return rejected + [s for s in work.segments if s.get("sync_verdict") == "out_of_sync"]
 
 
 def _covered(spans: list[dict[str, Any]], n: int, fps: float) -> np.ndarray:

@@ -66,3 +66,18 @@ def s3_filesystem(env: dict[str, str]) -> "s3fs.S3FileSystem":
         secret=env["AWS_SECRET_ACCESS_KEY"],
         client_kwargs={"endpoint_url": env["AWS_ENDPOINT_URL"]},
     )
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` set in this process's environment for the block, the previous ones put back after."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -74,6 +74,7 @@ def run_scale_bench(
         "driver_rss_growth_mb": largest["driver_peak_rss_mb"] - smallest["driver_peak_rss_mb"],
         "identity_dedup_seconds_at_max": largest["phase_seconds"].get("identity", 0.0)
         + largest["phase_seconds"].get("dedup", 0.0),
+        "decision_load_peak_rss_mb_at_max": largest.get("decision_load_peak_rss_mb", {}),
     }
 
 

@@ -7,6 +7,7 @@ embedded Ray with WORKERS CPUs, and prints one JSON object: peak RSS, seconds pe
 
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -50,10 +51,12 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) ->
             ids = sorted(ledger.finished_video_ids(final))
             outcomes = {video_id: outcome.kept_by_driver() for video_id, outcome in ledger.outcomes(ids, final).items()}
         run_stages = [s for s in workflow.stages if isinstance(s, RunScopeStage)]
+        decision_load: dict[str, Any] = {}
         for stage in run_stages:
             with phase(stage.name):
                 request = DecideRequest(stage, run_uri, blocks[stage.name], tuple(ids))
                 list(executor.map(decide_and_store, [request], stage.decide_resources()))
+            decision_load[stage.name] = _decision_load(run_uri, stage.name, ids[len(ids) // 2])
         request = RunRequest(input="", out=run_uri, workflow=workflow)
         with phase("shards"):
             shard_rows = write_shards(request, store, executor, final, outcomes, lambda *_: None)
@@ -72,10 +75,19 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) ->
         "driver_start_rss_mb": round(start_mb, 1),
         "driver_peak_rss_mb": round(rss.peak_process_mb, 1),
         "phase_seconds": seconds,
+        # an actor of the next block loading the decision for one video (a process of its own)
+        "decision_load_peak_rss_mb": {name: row["load_peak_rss_growth_mb"] for name, row in decision_load.items()},
+        "decision_sliced": {name: row["sliced"] for name, row in decision_load.items()},
         "bytes_written": {folder: _bytes(store, folder) for folder in ("shards", "manifest", "work/decisions")},
         "tables": tables,
         "kept": accounting.kept,
     }
+
+
+def _decision_load(run_uri: str, stage: str, video_id: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "apps.bench.decision_load", run_uri, stage, video_id],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _bytes(store: RunStore, folder: str) -> int:

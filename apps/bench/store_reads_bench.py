@@ -8,7 +8,6 @@ replaces; its per-video time times N is reported as the serial estimate). Reques
 the proxy. Needs moto's server (``pip install 'moto[server]'``, in the dev extra).
 """
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from apps.bench.faulty_proxy import FaultPlan, faulty_proxy
-from apps.bench.local_s3 import s3_endpoint, s3_filesystem
+from apps.bench.local_s3 import environment, s3_endpoint, s3_filesystem
 from curation.run.concurrent_reads import store_readers
 from curation.run.ledger import Ledger
 from curation.run.run_store import RunStore
@@ -42,43 +41,31 @@ def _write_summaries(uri: str, ids: list[str]) -> None:
 
 def run_store_reads_bench(counts: list[int], latency_ms: float, serial_sample: int = 200) -> dict[str, Any]:
     per_n: dict[str, Any] = {}
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                             "AWS_DEFAULT_REGION")}
-    try:
-        with s3_endpoint() as env:
-            s3_filesystem(env).mkdir("runs")
-            os.environ.update(env)
-            for n in sorted(counts):
-                uri = f"s3://runs/n{n}"
-                ids = [f"video{i:07d}" for i in range(n)]
-                _write_summaries(uri, ids)
-                plan = FaultPlan(slow_fraction=1.0, slow_s=latency_ms / 1000)
-                with faulty_proxy(env["AWS_ENDPOINT_URL"], plan) as proxy:
-                    os.environ["AWS_ENDPOINT_URL"] = proxy.url
-                    ledger = Ledger(RunStore(uri))
-                    started = time.perf_counter()
-                    summaries = ledger.summaries(ids, 0)
-                    concurrent_s = time.perf_counter() - started
-                    requests = plan.seen["requests"]
-                    sample = ids[: min(serial_sample, n)]
-                    started = time.perf_counter()
-                    for video_id in sample:
-                        ledger.summary(video_id, 0)
-                    serial_per_video = (time.perf_counter() - started) / len(sample)
-                    os.environ["AWS_ENDPOINT_URL"] = env["AWS_ENDPOINT_URL"]
-                assert all(len(s) == TRACKS for s in summaries.values())
-                per_n[str(n)] = {
-                    "barrier_read_seconds": round(concurrent_s, 2),
-                    "serial_read_seconds_estimate": round(serial_per_video * n, 2),
-                    "speedup": round(serial_per_video * n / concurrent_s, 1),
-                    "store_requests": requests,
-                    "requests_per_video": round(requests / n, 2),
-                }
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with s3_endpoint() as env, environment(env):
+        s3_filesystem(env).mkdir("runs")
+        for n in sorted(counts):
+            uri = f"s3://runs/n{n}"
+            ids = [f"video{i:07d}" for i in range(n)]
+            _write_summaries(uri, ids)
+            plan = FaultPlan(slow_fraction=1.0, slow_s=latency_ms / 1000)
+            with faulty_proxy(env["AWS_ENDPOINT_URL"], plan) as proxy, environment({"AWS_ENDPOINT_URL": proxy.url}):
+                ledger = Ledger(RunStore(uri))
+                started = time.perf_counter()
+                summaries = ledger.summaries(ids, 0)
+                concurrent_s = time.perf_counter() - started
+                requests = plan.seen["requests"]
+                sample = ids[: min(serial_sample, n)]
+                started = time.perf_counter()
+                for video_id in sample:
+                    ledger.summary(video_id, 0)
+                serial_per_video = (time.perf_counter() - started) / len(sample)
+            assert all(len(s) == TRACKS for s in summaries.values())
+            per_n[str(n)] = {
+                "barrier_read_seconds": round(concurrent_s, 2),
+                "serial_read_seconds_estimate": round(serial_per_video * n, 2),
+                "speedup": round(serial_per_video * n / concurrent_s, 1),
+                "store_requests": requests,
+                "requests_per_video": round(requests / n, 2),
+            }
     return {"latency_ms": latency_ms, "readers": store_readers(remote=True), "serial_sample": serial_sample,
             "per_n": per_n}

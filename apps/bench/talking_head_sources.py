@@ -30,6 +30,7 @@ class TalkingHeadClip:
     width: int
     height: int
     speech: tuple[tuple[float, float], ...]  # (t_start, t_end) of each continuous speech span, seconds
+    source: str = ""  # where the clip came from (MANIFEST.csv ``source_repo``; else its person)
 
     @property
     def name(self) -> str:
@@ -47,17 +48,27 @@ def person_key(file_name: str) -> str:
 
 def talking_head_names(media_dir: Path) -> list[str]:
     """File names labelled ``talking_head`` (with audio) in the folder's ``MANIFEST.csv``, sorted."""
+    rows = _manifest_rows(media_dir)
+    return sorted(r["file"] for r in rows if r["label"] == TALKING_HEAD and r.get("has_audio", "True") == "True")
+
+
+def clip_sources(media_dir: Path) -> dict[str, str]:
+    """File name -> the repository it came from (``source_repo``), where the manifest says."""
+    return {r["file"]: r["source_repo"] for r in _manifest_rows(media_dir) if r.get("source_repo")}
+
+
+def _manifest_rows(media_dir: Path) -> list[dict[str, str]]:
     manifest = media_dir / "MANIFEST.csv"
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest} not found: the speaking benchmark needs the labelled media folder")
     with manifest.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return sorted(r["file"] for r in rows if r["label"] == TALKING_HEAD and r.get("has_audio", "True") == "True")
+        return list(csv.DictReader(f))
 
 
 def load_talking_heads(media_dir: Path, names: list[str] | None = None) -> list[TalkingHeadClip]:
     """Probe each clip and find its speech spans (about 0.1 s per clip after the VAD loads)."""
     detector = VoiceActivityDetector()
+    sources = clip_sources(media_dir) if (media_dir / "MANIFEST.csv").is_file() else {}
     clips = []
     for name in names or talking_head_names(media_dir):
         path = media_dir / name
@@ -73,6 +84,7 @@ def load_talking_heads(media_dir: Path, names: list[str] | None = None) -> list[
                 width=info.width,
                 height=info.height,
                 speech=tuple(detector.speech_intervals(audio)),
+                source=sources.get(name) or person_key(name),
             )
         )
     return clips

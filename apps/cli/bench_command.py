@@ -63,6 +63,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--workdir", default=None, help="folder for the dubbed files (default: a temporary one)")
     d.add_argument("--limit", type=positive_int, default=None, help="only the first N dubbed pairs")
     d.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    d.add_argument("--refit", default=None, metavar="REPORT.json",
+                   help="no run: the leave-one-source-out thresholds again from a saved --json report")
     d.add_argument("--json", action="store_true", help="print one JSON object")
     d.set_defaults(handler=handle_dubbing)
     r = bsub.add_parser("store-reads", help="a run-wide barrier's summary reads from S3 (local moto), latency added")
@@ -323,13 +325,37 @@ def handle_speaking(args: argparse.Namespace) -> int:
     return 0
 
 
-def handle_dubbing(args: argparse.Namespace) -> int:
-    from apps.bench.dubbing_bench import run_dubbing_bench
+def _print_folds(folds: dict) -> None:
+    table = Table("held-out source", "reject below", "accept from", "genuine kept", "genuine uncertain",
+                  "dubbed rejected", "dubbed uncertain", "dubbed in sync",
+                  title="lip-sync verdict, leave one source out")
+    rows = [*folds["folds"], {"held_out_source": "pooled (held out)", **folds["pooled_held_out"]},
+            {"held_out_source": "all sources (in sample)", **folds["fit_on_all_sources"],
+             **folds["fit_on_all_sources"]["in_sample"]}]
+    for fold in rows:
+        if "error" in fold:
+            table.add_row(fold["held_out_source"], fold["error"], "", "", "", "", "", "")
+            continue
+        cut = (f"{fold['reject_below']:.2f}", f"{fold['accept_from']:.2f}") if "reject_below" in fold else ("", "")
+        table.add_row(fold["held_out_source"], *cut, _fraction(fold["genuine_frames_kept"]),
+                      _fraction(fold["genuine_frames_uncertain"]), _fraction(fold["dubbed_frames_out_of_sync"]),
+                      _fraction(fold["dubbed_frames_uncertain"]), _fraction(fold["dubbed_frames_in_sync"]))
+    Console().print(table)
 
-    report = run_dubbing_bench(_media_dir(args.media), Path(args.workdir) if args.workdir else None,
-                               args.overrides, args.limit)
+
+def handle_dubbing(args: argparse.Namespace) -> int:
+    from apps.bench.dubbing_bench import refit_report, run_dubbing_bench
+
+    if args.refit:
+        report = refit_report(json.loads(Path(args.refit).read_text(encoding="utf-8")))
+    else:
+        report = run_dubbing_bench(_media_dir(args.media), Path(args.workdir) if args.workdir else None,
+                                   args.overrides, args.limit)
     if args.json:
         print(json.dumps(report, indent=1, default=str))
+        return 0
+    _print_folds(report["leave_one_source_out"])
+    if args.refit:
         return 0
     table = Table("figure", "with verdict", "without verdict", "target",
                   title=f"bench dubbing ({report['lip_sync_model']}, threshold {report['lip_sync_threshold']:g})")
@@ -341,6 +367,10 @@ def handle_dubbing(args: argparse.Namespace) -> int:
     key = "dubbed_segments_kept_speaking"
     table.add_row(f"dubbed: speaking segments kept ({report['dubbed_speaking_segments']})", _fraction(report[key]),
                   "1.000", _target(report["targets"][key]))
+    for name in ("genuine", "dubbed"):
+        table.add_row(f"{name}: voiced frames kept in_sync", _fraction(report[f"{name}_voiced_kept_in_sync"]), "", "")
+        table.add_row(f"{name}: speech called uncertain (kept, flagged)", _fraction(report[f"{name}_speech_uncertain"]),
+                      "", "")
     table.add_row("videos (genuine / dubbed)", f"{report['genuine_videos']} / {report['dubbed_videos']}", "", "")
     table.add_row("wall seconds", f"{report['wall_seconds']:.0f}", "", "")
     Console().print(table)

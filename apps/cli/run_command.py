@@ -62,6 +62,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="stop a video still on its worker after this long: failed with 'timeout', its worker "
                         "replaced, tried again on resume (default: 30 min + 10x its duration, or 10 s per MB "
                         "before it is probed; see docs/faults.md)")
+    p.add_argument("--node-cache-gb", type=positive_float, default=None, metavar="GB",
+                   help="bound each node's cache of remote inputs (least recently used copies evicted, "
+                        "copies in use kept; default: half the free disk where it lives; see docs/node_cache.md)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE",
                    help="override a workflow parameter (repeatable)")
     p.add_argument("--verbose", action="store_true",
@@ -106,6 +109,7 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
         inputs=inputs,
         retry_failed=bool(getattr(args, "retry_failed", False)),
         video_timeout_s=getattr(args, "video_timeout_s", None),
+        node_cache_gb=getattr(args, "node_cache_gb", None),
     )
     store = RunStore(args.out)
     logs = log_dir(store)

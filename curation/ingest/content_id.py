@@ -1,8 +1,14 @@
 """Give every input a stable ``video_id`` from its bytes, and a clear reason when it has none.
 
 The id is the first 16 hex digits of the SHA-256 of the content, so one file under two names is
-one video. Hashing reads the file once; for remote inputs the same pass stores a local copy
-(the one later stages decode), so an object is downloaded once per node.
+one video. Hashing streams the bytes through the hash in chunks, local file or remote object
+alike: identify keeps no copy (the node that analyses a video fetches it into its bounded cache,
+``node_cache``). Object stores' own checksums cannot stand in: S3's ETag is an MD5, or a hash of
+part hashes for multipart uploads, and the id must stay the same function of the bytes.
+
+A disk or network that fails while reading is the machine's fault, not the input's: it is raised
+(the identify task fails, nothing is recorded, a resumed run identifies the input again), never
+recorded as ``unreadable``.
 """
 
 import errno
@@ -14,7 +20,8 @@ from pathlib import Path
 import fsspec
 
 from curation.ingest.discovery import is_remote
-from curation.ingest.local_copy import local_copy_path
+from curation.run.store_retry import with_retries
+from curation.runtime.infra_fault import is_infrastructure_fault
 from schemas.reasons import Reason
 
 _CHUNK = 4 << 20
@@ -25,7 +32,7 @@ class InputIdentity:
     uri: str
     video_id: str | None
     size_bytes: int | None
-    local_path: str | None
+    local_path: str | None  # a local input's path; None for a remote one (no copy is made to identify it)
     reason: Reason | None = None  # set when the input cannot be read at all
     detail: str | None = None
 
@@ -33,7 +40,8 @@ class InputIdentity:
 def identify_input(uri: str) -> InputIdentity:
     try:
         if is_remote(uri):
-            return _identify_remote(uri)
+            # a dropped connection or a 5xx starts the hash over after a pause (store_retry)
+            return with_retries(lambda: _identify_remote(uri), f"reading input {uri}")
         return _identify_local(uri)
     except FileNotFoundError:
         return InputIdentity(uri, None, None, None, Reason.MISSING_FILE, "file not found when read")
@@ -42,6 +50,8 @@ def identify_input(uri: str) -> InputIdentity:
     except IsADirectoryError:
         return InputIdentity(uri, None, None, None, Reason.NOT_A_FILE, "a directory, not a file")
     except OSError as err:
+        if is_infrastructure_fault(err):
+            raise  # a full or failing disk, a store beyond its retries: not this input's fault
         if err.errno == errno.ELOOP:
             return InputIdentity(uri, None, None, None, Reason.NOT_A_FILE, "symbolic link loop")
         return InputIdentity(uri, None, None, None, Reason.UNREADABLE, f"read error: {err}")
@@ -62,19 +72,11 @@ def _identify_local(path: str) -> InputIdentity:
 
 def _identify_remote(uri: str) -> InputIdentity:
     digest = hashlib.sha256()
-    staging = local_copy_path(f"pending-{hashlib.sha1(uri.encode()).hexdigest()}", uri)
-    staging.parent.mkdir(parents=True, exist_ok=True)
     size = 0
-    with fsspec.open(uri, "rb") as src, open(staging, "wb") as dst:
+    with fsspec.open(uri, "rb") as src:
         for block in iter(lambda: src.read(_CHUNK), b""):
             digest.update(block)
-            dst.write(block)
             size += len(block)
     if size == 0:
-        staging.unlink(missing_ok=True)
         return InputIdentity(uri, None, 0, None, Reason.EMPTY_FILE, "zero bytes")
-    video_id = digest.hexdigest()[:16]
-    final = local_copy_path(video_id, uri)
-    os.replace(staging, final)
-    return InputIdentity(uri, video_id, size, str(final))
-
+    return InputIdentity(uri, digest.hexdigest()[:16], size, None)

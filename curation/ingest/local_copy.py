@@ -1,17 +1,22 @@
 """Node-local copies of remote inputs, so ffmpeg only ever opens local files.
 
-On a cluster a later stage may run on another node than the one that hashed the input:
-``ensure_local`` fetches the object again there (once per node), keyed by its content id.
+On a cluster a stage may run on any node: ``local_media`` fetches the object into that node's
+cache (``node_cache``), keyed by its content id, so it is fetched once a node while it stays
+cached. The copy is pinned for this process while the video's block runs (``holding_media``)
+and released when the block is done, so the cache may evict it for the next videos.
 """
 
+import contextlib
 import os
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import fsspec
-
 from curation.ingest.discovery import is_remote
+from curation.ingest.node_cache import NodeCache
+
+_bound_bytes: int | None = None  # set per video by ``holding_media``; None: a share of the free disk
+_held: dict[str, set[str]] = {}  # video_id -> cache entries this process pinned for it
 
 
 def cache_dir() -> Path:
@@ -20,9 +25,13 @@ def cache_dir() -> Path:
     return base / "inputs"
 
 
-def local_copy_path(video_id: str, uri: str) -> Path:
+def node_cache() -> NodeCache:
+    return NodeCache(cache_dir(), _bound_bytes)
+
+
+def local_copy_name(video_id: str, uri: str) -> str:
     suffix = Path(uri.split("?", 1)[0]).suffix[:8] or ".bin"
-    return cache_dir() / f"{video_id}{suffix}"
+    return f"{video_id}{suffix}"
 
 
 def local_media(work: Any) -> str:
@@ -35,16 +44,31 @@ def local_media(work: Any) -> str:
 
 
 def ensure_local(uri: str, video_id: str) -> str:
-    """A local path holding the input's bytes on this node."""
+    """A local path holding the input's bytes on this node, pinned until the video is released."""
     if not is_remote(uri):
         return uri
-    target = local_copy_path(video_id, uri)
-    if target.exists():
-        return str(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".fetch-")
-    with os.fdopen(fd, "wb") as dst, fsspec.open(uri, "rb") as src:
-        for block in iter(lambda: src.read(4 << 20), b""):
-            dst.write(block)
-    os.replace(tmp, target)
-    return str(target)
+    name = local_copy_name(video_id, uri)
+    path = node_cache().fetch(name, uri)
+    _held.setdefault(video_id, set()).add(name)
+    return str(path)
+
+
+def release_media(video_id: str) -> None:
+    """Unpin what this process fetched for the video: its block is done here."""
+    names = _held.pop(video_id, set())
+    if names:
+        cache = node_cache()
+        for name in names:
+            cache.release(name)
+
+
+@contextlib.contextmanager
+def holding_media(video_id: str, node_cache_bytes: int | None) -> Iterator[None]:
+    """Run a video's block with its node copy pinned, released at the end whatever happens.
+    ``node_cache_bytes`` is the run's ``--node-cache-gb`` (None: the default share of the disk)."""
+    global _bound_bytes
+    _bound_bytes = node_cache_bytes
+    try:
+        yield
+    finally:
+        release_media(video_id)

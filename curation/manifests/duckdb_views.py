@@ -23,6 +23,7 @@ import pyarrow.dataset as pads
 from curation.manifests.manifest_writer import MANIFEST_DIR, manifest_parts, read_manifest
 from curation.manifests.review_verdicts import reviews_table
 from curation.run.run_store import RunStore
+from schemas.tables import TABLES
 
 
 def manifest_names(store: RunStore) -> list[str]:
@@ -54,7 +55,8 @@ def _register_tables(con: duckdb.DuckDBPyConnection, store: RunStore, spill: str
             source = read_manifest(store, name)
         else:
             files = [str(store.local_path(p)) for p in manifest_parts(store, name)]
-            source = pads.dataset(files, format="parquet")
+            # The declared schema: columns that an older run's parts lack read as nulls.
+            source = pads.dataset(files, format="parquet", schema=TABLES.get(name))
         con.register(name, source)
     con.register("reviews", reviews_table(store))
     con.execute("SET temp_directory = ?", [spill])

@@ -79,4 +79,18 @@ def read_manifest(store: RunStore, name: str) -> pa.Table:
         if name in TABLES and store.exists(MANIFEST_DIR):
             raise FileNotFoundError(f"{store.uri}: no manifest table {name!r}")
         raise FileNotFoundError(f"{store.uri}: no manifest table {name!r} (is this a run directory?)")
-    return pa.concat_tables(parts).cast(TABLES[name]) if name in TABLES else pa.concat_tables(parts)
+    if name not in TABLES:
+        return pa.concat_tables(parts)
+    return pa.concat_tables([with_declared_columns(part, TABLES[name]) for part in parts])
+
+
+def with_declared_columns(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in ``schema``'s columns and types: a column that a later minor schema version
+    added (``schemas/version.py``) and an older part lacks is read as nulls, so the manifests of
+    earlier runs still read."""
+    missing = [f for f in schema if f.name not in table.column_names]
+    for field in missing:
+        if not field.nullable:
+            raise ValueError(f"manifest part lacks the required column {field.name!r}")
+        table = table.append_column(field, pa.nulls(len(table), field.type))
+    return table.select(schema.names).cast(schema)

@@ -32,6 +32,7 @@ INGEST_DIR = "work/ingest"
 VIDEOS_DIR = "work/block0"  # the first block: what `status` counts as analysed
 DECISIONS_DIR = "work/decisions"
 OUTCOME_SUFFIX = ".outcome.json"
+PLAN_SUFFIX = ".plan.json"  # beside a decision: its plan, and whether it is stored in parts
 
 
 class LedgerFormatError(RuntimeError):
@@ -136,13 +137,31 @@ class Ledger:
         stored = self._load(f"{DECISIONS_DIR}/{stage}", Any, f"the decision of {stage}")
         return None if stored is None else (stored["plan"], stored["decision"])
 
-    def save_decision(self, stage: str, plan: str, decision: Any) -> None:
+    def save_decision(self, stage: str, plan: str, decision: Any, parts: bool | None = False) -> None:
+        """Store a decision, then a small note of its plan (and whether it was also stored cut by
+        video), which an actor reads instead of the whole decision to learn what to load
+        (``parts=None``: no note, for the parts themselves)."""
         self._save(f"{DECISIONS_DIR}/{stage}", {"plan": plan, "decision": decision})
+        if parts is not None:
+            note = json.dumps({"plan": plan, "parts": parts}).encode()
+            self.store.write_bytes(f"{DECISIONS_DIR}/{stage}{PLAN_SUFFIX}", note)
+
+    def decision_plan(self, stage: str) -> tuple[str, bool] | None:
+        """(plan, stored in parts) of a stored decision, without loading it; None: none stored."""
+        try:
+            note = json.loads(self.store.read_bytes(f"{DECISIONS_DIR}/{stage}{PLAN_SUFFIX}"))
+            return str(note["plan"]), bool(note["parts"])
+        except FileNotFoundError:  # a decision stored before these notes: read its plan from it
+            stored = self.decision(stage)
+            return None if stored is None else (stored[0], False)
 
     def forget_decision(self, stage: str) -> None:
-        """Delete a stored decision (missing is fine): the JSON first, which marks it as written."""
+        """Delete a stored decision (missing is fine): its plan note and the JSON first, which mark it
+        as written, then its arrays and parts."""
+        self.store.remove(f"{DECISIONS_DIR}/{stage}{PLAN_SUFFIX}")
         self.store.remove(f"{DECISIONS_DIR}/{stage}.json")
         self.store.remove(f"{DECISIONS_DIR}/{stage}.npz")
+        self.store.remove(f"{DECISIONS_DIR}/{stage}.parts")
 
     def _save(self, stem: str, value: Any) -> None:
         # The arrays first: the JSON is what marks the pair as written.

@@ -68,6 +68,7 @@ class RunRequest:
     inputs: list[str] | None = None  # the URIs ``input`` names, when the caller has listed them already
     retry_failed: bool = False  # run content failures again too (infrastructure ones always are)
     video_timeout_s: float | None = None  # the per-video watchdog (None: grows with the video)
+    node_cache_gb: float | None = None  # each node's input cache bound (None: half its free disk)
 
 
 @dataclass
@@ -177,6 +178,7 @@ def _run_blocks(
             VideoTask(
                 uri, video_id, store.uri, block, final, names,
                 timeout_s=_timeout(request, identities[uri], earlier.get(video_id)),
+                node_cache_bytes=None if request.node_cache_gb is None else int(request.node_cache_gb * 1e9),
             )
             for video_id, uri in _largest_first(primaries, identities)
             if video_id not in outcomes

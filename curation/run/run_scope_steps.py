@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from curation.run.decision_parts import DecisionParts, save_parts
 from curation.run.ledger import Ledger, block_dir
 from curation.run.run_store import RunStore
 from curation.runtime.run_scope_stage import RunScopeStage
@@ -42,7 +43,7 @@ class DecideRequest:
 def decide_and_store(request: DecideRequest) -> int:
     """Decide (unless the same decision is already stored); returns how many summaries it read."""
     ledger = Ledger(RunStore(request.run_uri))
-    stored = ledger.decision(request.stage.name)
+    stored = ledger.decision_plan(request.stage.name)
     if stored is not None and stored[0] == request.plan:
         return 0
     if stored is not None:
@@ -60,7 +61,13 @@ def decide_and_store(request: DecideRequest) -> int:
     if index is not None:
         # Before the decision: a stored decision means its index is stored too.
         ledger.save_decision(index_name(request.stage.name), request.plan, index)
-    ledger.save_decision(request.stage.name, request.plan, decision)
+    parts = {video_id: request.stage.video_decision(decision, video_id, summary)
+             for video_id, summary in summaries.items()}
+    sliced = bool(parts) and all(part is not NotImplemented for part in parts.values())
+    if sliced:
+        save_parts(ledger, request.stage.name, request.plan, parts)  # before the decision, as the index
+    del parts
+    ledger.save_decision(request.stage.name, request.plan, decision, parts=sliced)
     return len(summaries)
 
 
@@ -75,9 +82,17 @@ class StoredDecision:
 
     run_uri: str
     stage: str
+    whole: bool = False  # the whole decision even when it is stored in parts (run-level manifest rows)
 
     def __call__(self) -> Any:
-        stored = Ledger(RunStore(self.run_uri)).decision(self.stage)
+        """The decision, or its parts (``DecisionParts``) when it was stored cut by video."""
+        ledger = Ledger(RunStore(self.run_uri))
+        plan = ledger.decision_plan(self.stage)
+        if plan is None:
+            raise LookupError(f"no stored decision of {self.stage!r} in {self.run_uri}")
+        if plan[1] and not self.whole:
+            return DecisionParts(self.run_uri, self.stage, plan[0])
+        stored = ledger.decision(self.stage)
         if stored is None:
             raise LookupError(f"no stored decision of {self.stage!r} in {self.run_uri}")
         return stored[1]

@@ -79,7 +79,7 @@ def with_retries(request: Callable[[], T], what: str) -> T:
                 raise
             if attempt == ATTEMPTS:
                 raise StoreUnavailableError(
-                    errno.EIO, f"the run store failed {what} {ATTEMPTS} times; last: {type(err).__name__}: {err}"
+                    errno.EIO, f"the store failed {what} {ATTEMPTS} times; last: {type(err).__name__}: {err}"
                 ) from err
             fault_counts.count(fault_counts.STORE_RETRIES)
             time.sleep(random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2**attempt)))

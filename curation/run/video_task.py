@@ -7,6 +7,7 @@ records never travel to the driver. Both executors call these, so their results 
 
 from dataclasses import dataclass
 
+from curation.ingest.local_copy import holding_media
 from curation.run.crash_points import crash_point
 from curation.run.ledger import Ledger
 from curation.run.plain_codec import PlainDataError
@@ -27,6 +28,7 @@ class VideoTask:
     final: bool  # the last block: a video still pending at its end is kept
     stage_names: tuple[str, ...] = ()  # the block's stages: what its outcome counts as this block's
     timeout_s: float | None = None  # the per-video watchdog on the actor pools (None: no limit)
+    node_cache_bytes: int | None = None  # the bound of each node's input cache (None: a share of its disk)
 
 
 def start_work(task: VideoTask) -> VideoWork:
@@ -46,9 +48,12 @@ def start_work(task: VideoTask) -> VideoWork:
     return work
 
 
-def run_block(stages: list[Stage], work: VideoWork) -> VideoWork:
-    for stage in stages:
-        work = run_stage(stage, work)
+def run_block(stages: list[Stage], work: VideoWork, task: VideoTask) -> VideoWork:
+    """The stages in order, the video's node copy pinned meanwhile and released after (even when
+    a stage raised), so the node cache may evict it for the next videos."""
+    with holding_media(task.video_id, task.node_cache_bytes):
+        for stage in stages:
+            work = run_stage(stage, work)
     return work
 
 

@@ -81,7 +81,7 @@ class StagesActor:
 
     def run(self, item: Any) -> Any:
         task, work = (item, start_work(item)) if self.FIRST else item
-        work = run_block(self.STAGES, work)
+        work = run_block(self.STAGES, work, task)
         return finish_work(task, work) if self.LAST else (task, work)
 
 

@@ -27,7 +27,7 @@ class LocalExecutor:
         for stage in stages:
             stage.setup()
         for task in tasks:
-            yield finish_work(task, run_block(stages, start_work(task)))
+            yield finish_work(task, run_block(stages, start_work(task), task))
 
     def shutdown(self) -> None:
         """Nothing to release."""

@@ -44,6 +44,12 @@ class RunScopeStage(Stage):
     def apply(self, work: VideoWork, decision: Any) -> VideoWork:
         raise NotImplementedError
 
+    def video_decision(self, decision: Any, video_id: str, summary: Any) -> Any:
+        """What ``apply`` needs of ``decision`` for one video (the decision's own shape, cut down),
+        or ``NotImplemented``: the stage's actors then load the whole decision. Cutting it lets an
+        actor read its video's part alone (``curation.run.decision_parts``)."""
+        return NotImplemented
+
     def run_index(self, summaries: dict[str, Any], decision: Any) -> Any:
         """What a later run matches against (``match_run``), stored beside the decision; None: nothing."""
         return None
@@ -102,7 +108,9 @@ class ApplyStep(Stage):
         return self.target.apply_resources
 
     def process(self, work: VideoWork) -> VideoWork:
-        return self.target.apply(work, self._decision)
+        # A decision stored in parts is read a bucket at a time (``decision_parts``)
+        for_video = getattr(self._decision, "for_video", None)
+        return self.target.apply(work, for_video(work.video_id) if for_video else self._decision)
 
 
 def split_blocks(stages: list[Stage]) -> list[tuple[list[Stage], RunScopeStage | None]]:

@@ -20,6 +20,8 @@ import pytest
 from lpm_media_shards import shared_media_dir
 from lpm_random_student import save_random_student
 
+from tests.browser_pages import wait_for
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
                   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
@@ -66,16 +68,6 @@ def live_server(student: Path, reply: Path) -> Iterator[str]:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-
-
-def wait_for(page, script: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {script}: body {page.evaluate('() => ({...document.body.dataset})')}")
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
-"""The states stage rejects speaking segments whose lips do not follow their audio: a real talking
-head muxed with another person's voice (``bench dubbing``'s ``dub``) is not kept as speaking,
-while the original is."""
+"""The states stage's lip-sync verdict per speaking segment on real talking heads: a talking head
+muxed with another person's voice (``bench dubbing``'s ``dub``) is rejected when its score is
+confidently out of sync and kept but flagged ``uncertain`` when it is not; the original is
+``in_sync``."""
 
 from pathlib import Path
 
@@ -13,33 +14,53 @@ from curation.runtime.video_work import VideoWork
 
 
 @pytest.fixture(scope="module")
-def original_and_dubbed(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[VideoWork, VideoWork]:
+def original_and_dubbed(
+    shared_media: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[VideoWork, VideoWork, VideoWork]:
+    """talkvid_tys_gt, and its picture under latentsync's voice (scored 0.57 by bench dubbing) and
+    under fantasy_end0.4's (1.16: between the thresholds)."""
     out = tmp_path_factory.mktemp("dubbing")
     stages = bench_stages()
     video = shared_media / "talkvid_tys_gt.mp4"
-    dubbed = dub(video, shared_media / "fantasy_end0.4.mp4", out / "dubbed.mp4", probe_media(video).duration_s)
-    return analyse(video, stages, out / "store"), analyse(dubbed, stages, out / "store")
+    duration = probe_media(video).duration_s
+    far = dub(video, shared_media / "latentsync_demo3_video.mp4", out / "far.mp4", duration)
+    near = dub(video, shared_media / "fantasy_end0.4.mp4", out / "near.mp4", duration)
+    return tuple(analyse(path, stages, out / "store") for path in (video, far, near))
 
 
-def test_original_keeps_its_speaking_segment_with_a_score(original_and_dubbed):
-    original, _ = original_and_dubbed
-    speaking = [s for s in original.segments if s["state"] == "speaking"]
-    assert speaking
-    assert all(s["lip_sync_model"] == "av_sync" and s["lip_sync_score"] >= 0.2 for s in speaking)
-    assert not [r for r in original.rejections if r["reason"] == "out_of_sync"]
+def speaking(work: VideoWork) -> list[dict]:
+    return [s for s in work.segments if s["state"] == "speaking"]
 
 
-def test_dubbed_copy_is_rejected_out_of_sync(original_and_dubbed):
-    _, dubbed = original_and_dubbed
-    assert not [s for s in dubbed.segments if s["state"] == "speaking"]
-    rejected = [r for r in dubbed.rejections if r["reason"] == "out_of_sync"]
+def out_of_sync(work: VideoWork) -> list[dict]:
+    return [r for r in work.rejections if r["reason"] == "out_of_sync"]
+
+
+def test_original_keeps_its_speaking_segment_in_sync_with_a_score(original_and_dubbed):
+    original, _, _ = original_and_dubbed
+    assert speaking(original)
+    assert all(s["lip_sync_model"] == "av_sync" and s["lip_sync_score"] >= 1.53 for s in speaking(original))
+    assert all(s["sync_verdict"] == "in_sync" for s in speaking(original))
+    assert not out_of_sync(original)
+
+
+def test_dubbed_copy_scored_far_below_is_rejected_out_of_sync(original_and_dubbed):
+    _, far, _ = original_and_dubbed
+    assert not speaking(far)
+    rejected = out_of_sync(far)
     assert rejected and all(r["entity"] == "segment" and "av_sync score" in r["detail"] for r in rejected)
 
 
-def test_a_render_whose_lips_lag_its_audio_is_rejected_out_of_sync(shared_media: Path, tmp_path: Path):
+def test_dubbed_copy_between_the_thresholds_is_kept_flagged_uncertain(original_and_dubbed):
+    _, _, near = original_and_dubbed
+    assert speaking(near) and not out_of_sync(near)
+    assert all(s["sync_verdict"] == "uncertain" and 0.95 <= s["lip_sync_score"] < 1.53 for s in speaking(near))
+
+
+def test_a_render_whose_lips_lag_its_audio_is_kept_flagged_uncertain(shared_media: Path, tmp_path: Path):
     # fantasy_end0.1 is the render with the weakest audio guidance of the four fantasy clips: its
-    # mouth reads 12 frames (480 ms) behind its audio, which is not lip-synced speech to learn from.
+    # mouth reads 12 frames (480 ms) behind its audio. Its score (0.97) is low but not below what
+    # genuine speech of other sources can score: kept, and flagged for whoever wants only in_sync.
     work = analyse(shared_media / "fantasy_end0.1.mp4", bench_stages(), tmp_path / "store")
-    assert not [s for s in work.segments if s["state"] == "speaking"]
-    rejected = [r for r in work.rejections if r["reason"] == "out_of_sync"]
-    assert rejected and all(r["entity"] == "segment" for r in rejected)
+    assert speaking(work) and not out_of_sync(work)
+    assert all(s["sync_verdict"] == "uncertain" for s in speaking(work))

@@ -60,3 +60,15 @@ def test_monologue_and_unknowns_never_change():
     unknown = [span("s0", "A", None, 0.4), span("s1", "B", "a", math.nan), span("s2", "B", None, 0.3)]
     assert voice_owners(unknown) == {}
     assert foreign_spans(unknown, {}) == []
+
+
+def test_lips_following_a_voice_unmistakably_are_never_foreign():
+    """Two similar voices grouped as one (small_face of the synthetic corpus: B's turn scored 4.68
+    under the voice owned by A): B's span stays B's own speech; a weaker one would not."""
+    spans = [span("s0", "A", "a", 3.23), span("s1", "B", "a", 4.68), span("s2", "A", "a", 2.64),
+             span("s3", "B", "b", 2.97)]
+    owners = voice_owners(spans, baseline=-1.0)
+    assert owners == {"a": "A", "b": "B"}
+    assert foreign_spans(spans, owners) == []
+    weaker = [*spans[:1], span("s1", "B", "a", 3.5), *spans[2:]]
+    assert [s.track_id for s in foreign_spans(weaker, owners)] == ["s1"]

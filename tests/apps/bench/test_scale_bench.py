@@ -41,6 +41,10 @@ def test_replicated_videos_reach_every_table_and_the_driver_is_measured(source_r
             row["phase_seconds"]
         )
         assert row["driver_peak_rss_mb"] >= row["driver_start_rss_mb"] > 50
+        # identity and dedup are stored cut by video: an actor loads its video's bucket alone
+        assert row["decision_sliced"] == {"identity": True, "voice_identities": False, "dedup": True,
+                                          "references": False}
+        assert all(mb >= 0 for mb in row["decision_load_peak_rss_mb"].values())
     status = run_cli("status", str(tmp_path / "n8"), "--verify", "--json")
     assert '"ok": true' in status.stdout, status.stdout[-2000:]
     assert report["driver_rss_growth_mb"] == pytest.approx(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_pages import wait_for
 from tests.curation.pipeline_runs import run_cli
 from tests.curation.review_runs import copy_run, review_process, review_server
 
@@ -48,18 +49,6 @@ def reviews(run_dir: Path, sql: str) -> list[dict]:
     result = run_cli("query", str(run_dir), sql, "--format", "json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
-
-
-def wait_for(page, script: str, timeout: float = 30.0):
-    """Poll a page expression from Python: Playwright's own wait_for_function uses eval, which the
-    app's Content-Security-Policy forbids (as it should)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {script}")
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import random
 from pathlib import Path
 
 import fsspec
@@ -48,20 +49,23 @@ def test_unreadable_inputs_get_a_reason_and_no_id(tmp_path: Path, make, reason: 
     assert words in (identity.detail or "")
 
 
-def test_remote_input_is_hashed_and_copied_locally_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_remote_input_is_hashed_while_streaming_and_copied_by_whoever_analyses_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("LPM_CACHE_DIR", str(tmp_path / "cache"))
     fs = fsspec.filesystem("memory")
-    fs.pipe("/remote/clip.mp4", b"video bytes")
+    content = random.Random(36).randbytes(9 << 20)  # more than two of identify's 4 MB reads
+    fs.pipe("/remote/clip.mp4", content)
     try:
         identity = identify_input("memory://remote/clip.mp4")
-        assert identity.video_id == hashlib.sha256(b"video bytes").hexdigest()[:16]
-        local = Path(identity.local_path)
-        assert local.read_bytes() == b"video bytes" and local.parent == tmp_path / "cache" / "inputs"
-        # no staging file is left beside the copy
-        assert [p.name for p in local.parent.iterdir()] == [local.name]
-        # another node without the copy fetches it again, keyed by the content id
-        local.unlink()
-        again = ensure_local("memory://remote/clip.mp4", identity.video_id)
-        assert Path(again).read_bytes() == b"video bytes"
+        # the same function of the bytes as a local file's id: resumed runs keep their ids
+        assert identity.video_id == hashlib.sha256(content).hexdigest()[:16]
+        assert (identity.size_bytes, identity.local_path) == (len(content), None)
+        assert not (tmp_path / "cache").exists()  # identify keeps no copy
+        # the node that analyses it fetches it into its cache, keyed by the content id
+        local = Path(ensure_local("memory://remote/clip.mp4", identity.video_id))
+        assert local.read_bytes() == content and local.parent == tmp_path / "cache" / "inputs"
+        assert local.name == f"{identity.video_id}.mp4"
     finally:
         fs.rm("/remote", recursive=True)
+

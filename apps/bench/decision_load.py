@@ -1,0 +1,29 @@
+"""What an actor's memory grows by when it loads a run-wide decision for one video.
+
+``python -m apps.bench.decision_load RUN_STORE STAGE VIDEO_ID`` loads the stage's stored decision as
+an apply step does (``StoredDecision``: the parts of the video's bucket when the decision is
+stored cut by video, else the whole decision), takes the video's part, and prints one JSON object:
+the process's peak RSS growth over the load, in MB. A process of its own, so the peak is the load's.
+"""
+
+import json
+import resource
+import sys
+
+import psutil
+
+from curation.run.run_scope_steps import StoredDecision
+
+
+def measure(run_uri: str, stage: str, video_id: str) -> dict[str, float | bool]:
+    before = psutil.Process().memory_info().rss
+    decision = StoredDecision(run_uri, stage)()
+    sliced = hasattr(decision, "for_video")
+    if sliced:
+        decision.for_video(video_id)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"load_peak_rss_growth_mb": round(max(peak - before, 0) / 2**20, 1), "sliced": sliced}
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], sys.argv[2], sys.argv[3])))

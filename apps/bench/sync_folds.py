@@ -1,0 +1,76 @@
+"""Leave-one-source-out figures of the lip-sync verdict's two thresholds (``bench dubbing``).
+
+Input: one row per speaking segment the states stage cut, in genuine and dubbed files, with its
+score, its weight (voiced speaking frames) and the sources of its picture and of its voice (the
+repository a clip came from: clips of one source share a pipeline, a camera or a person, so a
+threshold fitted on one of them and scored on another is not a held-out figure).
+
+Per source S: the thresholds are fitted (``annotators.speaking.sync_thresholds``) on the segments
+whose picture and voice both come from other sources, then applied to every segment whose picture
+comes from S (its genuine speech and its dubbed copies, whoever's voice they carry). Reported per
+fold and pooled over the folds: the share of genuine and of dubbed speech (frames, and segments)
+called ``in_sync``, ``uncertain`` and ``out_of_sync``. The same rule fitted on every source is
+what the pipeline ships; its in-sample figures are reported apart and labelled so.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from annotators.speaking.sync_thresholds import ScoredSpeech, SyncThresholds, fit_sync_thresholds
+
+VERDICTS = ("in_sync", "uncertain", "out_of_sync")
+
+
+def leave_one_source_out(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``rows``: ``score`` (None: no evidence), ``weight``, ``genuine``, ``picture_source``,
+    ``voice_source``. Per-fold and pooled held-out figures, and the fit on every source."""
+    sources = sorted({r["picture_source"] for r in rows})
+    folds, held_out = [], []
+    for source in sources:
+        train = [r for r in rows if source not in (r["picture_source"], r["voice_source"])]
+        test = [r for r in rows if r["picture_source"] == source]
+        try:
+            thresholds = fit_sync_thresholds([_speech(r) for r in train])
+        except ValueError as err:
+            folds.append({"held_out_source": source, "error": str(err)})
+            continue
+        judged = [(r, thresholds.verdict(_score(r))) for r in test]
+        held_out += judged
+        folds.append({"held_out_source": source, **_thresholds(thresholds), "fitted_segments": len(train),
+                      **verdict_figures(judged)})
+    everything = fit_sync_thresholds([_speech(r) for r in rows])
+    return {
+        "folds": folds,
+        "pooled_held_out": verdict_figures(held_out),
+        "fit_on_all_sources": {**_thresholds(everything),
+                               "in_sample": verdict_figures([(r, everything.verdict(_score(r))) for r in rows])},
+    }
+
+
+def verdict_figures(judged: Sequence[tuple[dict[str, Any], str]]) -> dict[str, Any]:
+    """Per class (genuine, dubbed): segments, speech frames, and the share of each by verdict;
+    ``*_kept`` is the share not called out_of_sync."""
+    out: dict[str, Any] = {}
+    for name, genuine in (("genuine", True), ("dubbed", False)):
+        mine = [(r, v) for r, v in judged if r["genuine"] == genuine]
+        frames = sum(r["weight"] for r, _ in mine)
+        out[f"{name}_segments"] = len(mine)
+        out[f"{name}_frames"] = frames
+        for verdict in VERDICTS:
+            share = sum(r["weight"] for r, v in mine if v == verdict)
+            out[f"{name}_frames_{verdict}"] = share / frames if frames else None
+            out[f"{name}_segments_{verdict}"] = sum(v == verdict for _, v in mine)
+        out[f"{name}_frames_kept"] = 1 - out[f"{name}_frames_out_of_sync"] if frames else None
+    return out
+
+
+def _score(row: dict[str, Any]) -> float:
+    return float("nan") if row["score"] is None else float(row["score"])
+
+
+def _speech(row: dict[str, Any]) -> ScoredSpeech:
+    return ScoredSpeech(_score(row), float(row["weight"]), bool(row["genuine"]))
+
+
+def _thresholds(thresholds: SyncThresholds) -> dict[str, float]:
+    return {"reject_below": thresholds.reject_below, "accept_from": thresholds.accept_from}
