@@ -128,8 +128,11 @@ def ray_start_cluster(
         # Set, it makes `ray start --address` refuse to join ("not supported on Windows and OSX").
         env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
         env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
-        head = [_ray(), "start", "--head", "--port", str(port), "--num-cpus", "1",
-                "--block", "--disable-usage-stats"]
+        # Each node's dashboard agent (which `ray job submit` hands jobs to) listens on 52365 by
+        # default: a second node on this host, or anyone else's Ray here, takes it first and the
+        # agent never comes up ("No available agent to submit job"). A free port each.
+        head = [_ray(), "start", "--head", "--port", str(port), "--num-cpus", "1", "--block",
+                "--disable-usage-stats", "--dashboard-agent-listen-port", str(free_port())]
         dashboard_url = None
         if dashboard:
             dashboard_port = free_port()
@@ -138,8 +141,8 @@ def ray_start_cluster(
             dashboard_url = f"http://127.0.0.1:{dashboard_port}"
         else:
             head += ["--include-dashboard", "false"]
-        worker = [_ray(), "start", "--address", address, "--num-cpus", "1",
-                  "--block", "--disable-usage-stats"]
+        worker = [_ray(), "start", "--address", address, "--num-cpus", "1", "--block",
+                  "--disable-usage-stats", "--dashboard-agent-listen-port", str(free_port())]
         head_process = stack.enter_context(_node(head, {**env, **node_env.get("head", {})}, logs / "head.log"))
         _wait(lambda: _alive_nodes(address, token) >= 1, head_process, logs / "head.log")
         worker_process = stack.enter_context(_node(worker, {**env, **node_env.get("worker", {})}, logs / "worker.log"))
