@@ -56,7 +56,7 @@ def test_a_head_and_two_worker_types_cpu_ingest_and_gpu_annotation(config: dict[
 
 def test_setup_installs_this_package_and_fetches_models(config: dict[str, Any]) -> None:
     setup = config["setup_commands"]
-    assert config["file_mounts"] == {"~/lpm-curation": "."}
+    assert config["file_mounts"]["~/lpm-curation"] == "."
     assert any('pip install -q -e ".[all]"' in c and "cd ~/lpm-curation" in c for c in setup)
     fetch = next(i for i, c in enumerate(setup) if "lpm-curate models fetch" in c)
     install = next(i for i, c in enumerate(setup) if "pip install -q -e" in c)
@@ -65,9 +65,26 @@ def test_setup_installs_this_package_and_fetches_models(config: dict[str, Any]) 
     assert "$RAY_HEAD_IP:6379" in " ".join(config["worker_start_ray_commands"])
 
 
+def test_every_node_gets_the_token_and_starts_ray_in_token_mode(config: dict[str, Any]) -> None:
+    # Ray 2.60 refuses a node or client without RAY_AUTH_MODE=token and the cluster's token.
+    assert config["file_mounts"]["~/.ray/auth_token"] == "~/.ray/auth_token"
+    for key in ("head_start_ray_commands", "worker_start_ray_commands"):
+        starts = [c for c in config[key] if "ray start" in c]
+        assert starts and all("export RAY_AUTH_MODE=token;" in c for c in starts), config[key]
+    setup = config["setup_commands"]
+    assert "chmod 600 ~/.ray/auth_token" in setup
+    assert any("export RAY_AUTH_MODE=token" in c and ".bashrc" in c for c in setup)
+
+
+def test_the_node_ceiling_is_the_sum_of_the_node_types(config: dict[str, Any]) -> None:
+    types = config["available_node_types"].values()
+    assert config["max_workers"] == sum(t.get("max_workers", 0) for t in types)
+
+
 def test_sizing_is_explained_and_ray_is_pinned_to_what_is_tested() -> None:
     text = (REPO_ROOT / "ray_cluster.yaml").read_text()
     assert "# Sizing" in text and "realtime/core" in text
+    assert "Ray Data" not in text  # the pools are plain Ray actors
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
     pinned = re.search(r'"ray\[[\w,]+\]==([\d.]+)"', pyproject)
     assert pinned and pinned.group(1) == metadata.version("ray")  # every node installs this Ray

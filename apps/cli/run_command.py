@@ -4,6 +4,7 @@ import argparse
 import contextlib
 import errno
 import hashlib
+import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -27,7 +28,9 @@ from curation.run.run_info import WorkflowMismatchError
 from curation.run.run_store import RunStore
 from curation.run.store_retry import StoreUnavailableError
 from curation.runtime.output_capture import captured_output, worker_log_env
+from curation.runtime.ray_auth import RayAuthRefusedError, prepare_client
 from curation.runtime.ray_executor import start_ray
+from curation.telemetry import pool_metrics
 from curation.telemetry.metrics_log import METRICS_LOG, MetricsLog
 from curation.telemetry.ray_metrics import SNAPSHOT_FILE, RayMetricsSink, export_snapshot, metrics_endpoint
 from curation.telemetry.run_metrics import RunMetrics
@@ -81,6 +84,9 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
     """Run the workflow with third-party output captured into ``OUT/logs/`` (shown too with ``--verbose``)."""
     from stages.workflow_stages import WORKFLOW_STAGES
 
+    if args.executor == "ray" and (address := args.ray_address or os.environ.get("RAY_ADDRESS")):
+        # A cluster that would refuse this driver's token is said before anything is written.
+        prepare_client(address)
     overrides = list(args.overrides)
     if args.match_run:
         present = {stage.name for stage in load_workflow(args.workflow, WORKFLOW_STAGES, overrides).stages}
@@ -141,7 +147,7 @@ def _run(request: RunRequest, store: RunStore, logs: Path, verbose: bool, consol
                   f"metrics: {store.path(METRICS_LOG)}", soft_wrap=True)
     monitor = RunMonitor(console, metrics, MetricsLog(store, metrics), cores,
                          None if store.remote else Path(store.root))
-    with monitor:
+    with monitor, pool_metrics.recording(metrics):
         result = run_pipeline(request, monitor.progress, monitor.on_video)
     phases = {dict(labels)["phase"] for name, labels in metrics.counters if name == "lpm_videos_done_total"}
     if phases - {"identify"}:
@@ -163,6 +169,9 @@ def handle(args: argparse.Namespace) -> int:
         result = execute(args, console)
     except (WorkflowError, InputError, WorkflowMismatchError, LedgerFormatError) as err:
         console.print(f"[red]error:[/] {err}")
+        return 2
+    except RayAuthRefusedError as err:
+        console.print("[red]error:[/]", Text(str(err)), soft_wrap=True)
         return 2
     except RunRefusedError as err:
         for line in err.lines:

@@ -48,6 +48,23 @@ class Figure:
     value: Any
 
 
+@dataclass(frozen=True)
+class PoolFigure:
+    """One actor pool on one node, over the whole run (every session)."""
+
+    pool: str
+    node: str
+    videos: float
+    busy_s: float  # actor-seconds spent on videos
+    videos_per_min: float  # per minute of the run's wall time
+    peak_queued: float  # the pool's longest queue seen (all nodes)
+
+    @property
+    def videos_per_actor_min(self) -> float:
+        """Videos per busy actor-minute: one actor's speed in this pool, whatever the pool's size."""
+        return 60 * self.videos / self.busy_s if self.busy_s else 0.0
+
+
 @dataclass
 class RunFigures:
     out: str
@@ -56,6 +73,7 @@ class RunFigures:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     timeline: list[dict[str, float]] = field(default_factory=list)  # elapsed_s, input_hours, videos
     run_info: dict[str, Any] = field(default_factory=dict)
+    pools: list[PoolFigure] = field(default_factory=list)
 
 
 def _tables_of(sql: str, tables: list[str]) -> bool:
@@ -79,7 +97,30 @@ def gather(out: str) -> RunFigures:
         dict(labels)["stage"]: value for (name, labels), value in totals.items() if name == "lpm_stage_seconds_total"
     } or dict(result.run_info.get("stage_seconds") or {})
     result.timeline = _timeline(lines)
+    result.pools = pool_figures(lines)
     return result
+
+
+def pool_figures(lines: list[dict[str, Any]]) -> list[PoolFigure]:
+    """Per pool and node: videos, busy actor-seconds, videos per wall minute, and the pool's peak
+    queue (``curation/telemetry/pool_metrics.py``), from ``metrics.jsonl``."""
+    totals = final_totals(lines)
+    wall_min = sum(line["elapsed_s"] for line in last_of_each_session(lines)) / 60
+    peaks: dict[str, float] = {}
+    for line in lines:
+        for gauge in line.get("gauges", []):
+            if gauge["name"] == "lpm_pool_queued":
+                pool = gauge["labels"]["pool"]
+                peaks[pool] = max(peaks.get(pool, 0.0), gauge["value"])
+    figures = []
+    for (name, labels), videos in sorted(totals.items()):
+        if name != "lpm_pool_videos_total":
+            continue
+        pool, node = dict(labels)["pool"], dict(labels)["node"]
+        busy = totals.get(("lpm_pool_busy_seconds_total", labels), 0.0)
+        figures.append(PoolFigure(pool, node, videos, busy, videos / wall_min if wall_min else 0.0,
+                                  peaks.get(pool, 0.0)))
+    return figures
 
 
 def _timeline(lines: list[dict[str, Any]]) -> list[dict[str, float]]:

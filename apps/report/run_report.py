@@ -1,6 +1,7 @@
 """``lpm-curate report``: one self-contained HTML page about a run (plots embedded, works offline).
 
 Numbers first, each beside the SQL that gives it (paste it into ``lpm-curate query``), then the
+actor pools (per pool and node: videos, videos per minute, busy time, peak queue), then the
 plots: rejections by stage and reason, where the time went, throughput over time, hours in vs
 training hours out, identities and segment lengths. On load the page records how many plots
 decoded (``data-plots-rendered``), so a headless browser can check it.
@@ -43,6 +44,13 @@ def render_page(figures: RunFigures, plots: list[tuple[str, str]]) -> str:
         f"<figure class='plot' data-plot='{name}'><img alt='{name}' src='data:image/png;base64,{png}'></figure>"
         for name, png in plots
     )
+    pools = "".join(
+        f"<tr data-pool='{html.escape(p.pool)}'><td>{html.escape(p.pool)}</td><td>{html.escape(p.node)}</td>"
+        f"<td class='v'>{p.videos:g}</td><td class='v'>{p.videos_per_min:.2f}</td>"
+        f"<td class='v'>{p.busy_s / 60:.2f}</td><td class='v'>{p.videos_per_actor_min:.2f}</td>"
+        f"<td class='v'>{p.peak_queued:g}</td></tr>"
+        for p in figures.pools
+    )
     facts = {k: info.get(k) for k in ("state", "workflow_fingerprint", "created", "finished", "wall_s", "executor")}
     facts["workflow"] = (info.get("workflow") or {}).get("name")
     title = f"lpm-curate report: {figures.out}"
@@ -51,7 +59,11 @@ def render_page(figures: RunFigures, plots: list[tuple[str, str]]) -> str:
         f"<style>{_STYLE}</style>{_CHECK}</head><body><h1>{html.escape(title)}</h1>"
         f"<p><code>{html.escape(json.dumps(facts, default=str))}</code></p>"
         f"<h2>numbers</h2><table><tr><th>what</th><th>value</th><th>lpm-curate query OUT \"...\"</th></tr>{rows}"
-        f"</table><h2>plots</h2>{images}</body></html>"
+        f"</table><h2>actor pools</h2><p>per pool and node; from <code>metrics.jsonl</code> "
+        f"(<code>lpm_pool_*</code>, also on the Prometheus endpoint while a run goes)</p>"
+        f"<table><tr><th>pool</th><th>node</th><th>videos</th><th>videos / min</th>"
+        f"<th>busy actor-min</th><th>videos / busy actor-min</th><th>peak queue</th></tr>{pools}</table>"
+        f"<h2>plots</h2>{images}</body></html>"
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curation.run.video_task import VideoTask
+from curation.telemetry.pool_metrics import PoolCounts
 
 SETUP_DEATHS_PER_ACTOR = 2  # deaths in a row, per actor the pool may hold, before it gives up
 SETUP_WAIT_S = 1800.0  # and the longest it waits for any actor to come up
@@ -35,6 +36,7 @@ class Pool:
     # actors fit the cluster: they take videos before their setup is done, the video waits)
     starting: dict[Any, tuple[Any, bool]] = field(default_factory=dict)
     up: set[Any] = field(default_factory=set)  # actors whose setup finished
+    nodes: dict[Any, str] = field(default_factory=dict)  # actor -> the IP of the node it runs on
     free: deque[Any] = field(default_factory=deque)
     queue: deque[tuple[VideoTask, Any]] = field(default_factory=deque)  # (task, input)
     busy: int = 0
@@ -54,8 +56,17 @@ class Pool:
             self.free.append(actor)
         return actor
 
-    def came_up(self, actor: Any) -> None:
+    def counts(self) -> PoolCounts:
+        """For the pool metrics, each actor in one state: busy (holding a video, set up or not:
+        a pool's first actors take a video before their setup is done), idle (up and free),
+        starting (its setup not done, no video)."""
+        idle = sum(1 for actor in self.free if actor in self.up)
+        starting = sum(1 for actor, free_at_once in self.starting.values() if not free_at_once or actor in self.free)
+        return PoolCounts(self.name, len(self.queue), self.busy, idle, starting)
+
+    def came_up(self, actor: Any, node: str = "") -> None:
         self.up.add(actor)
+        self.nodes[actor] = node or "unknown"
         self.deaths_in_a_row = 0
         self.last_up = time.monotonic()
 
@@ -66,6 +77,7 @@ class Pool:
         if actor in self.free:
             self.free.remove(actor)
         self.up.discard(actor)
+        self.nodes.pop(actor, None)
         for ref in [ref for ref, (a, _) in self.starting.items() if a is actor]:
             del self.starting[ref]
 

@@ -45,6 +45,7 @@ from curation.runtime.infra_fault import is_infrastructure_fault
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from curation.telemetry import pool_metrics
 from schemas.reasons import Reason
 
 RETRIES = 2  # times a video whose worker died under it starts over (the third death fails it)
@@ -68,8 +69,11 @@ class StagesActor:
         for stage in self.STAGES:
             stage.setup()
 
-    def ready(self) -> bool:
-        return True
+    def ready(self) -> str:
+        """Once the setup is done: the IP of the node the actor runs on (the pool metrics' node)."""
+        import ray
+
+        return ray.util.get_node_ip_address()
 
     def fault_counts(self) -> dict[str, int]:
         """What this actor's process counted since the actor started (store retries)."""
@@ -122,6 +126,7 @@ def stream_videos(
             for pool in pools:
                 pool.start_due_replacements(now)
             _dispatch(pools, running)
+            pool_metrics.sample(pool.counts() for pool in pools)
             for ref in [ref for ref, job in running.items() if job.deadline is not None and job.deadline <= now]:
                 yield _stop_for_timeout(pools, running.pop(ref))
             waiting = list(running) + [ref for p in pools for ref in p.starting]
@@ -137,7 +142,7 @@ def stream_videos(
             if placed is not None:
                 actor, free_already = placed.starting.pop(done)
                 try:
-                    ray.get(done)
+                    node = ray.get(done)
                 except Exception as err:
                     if not isinstance(err, lost_worker) and not is_infrastructure_fault(err):
                         raise  # a stage whose setup fails stops the run, with its error
@@ -149,7 +154,7 @@ def stream_videos(
                     if not any(job.actor is actor for job in running.values()):
                         placed.died_in_setup(actor, err)
                     continue
-                placed.came_up(actor)
+                placed.came_up(actor, node)
                 if not free_already:
                     placed.free.append(actor)
                 for job in running.values():
@@ -180,6 +185,7 @@ def stream_videos(
                 yield _failed(job.task, Reason.ERROR, detail)
                 continue
             pool.free.append(job.actor)
+            pool_metrics.finished(pool.name, pool.nodes.get(job.actor, "unknown"), time.monotonic() - job.started)
             if isinstance(result, VideoOutcome):
                 yield result
             else:
@@ -189,6 +195,7 @@ def stream_videos(
         for pool in pools:
             for actor in pool.actors:
                 ray.kill(actor)
+        pool_metrics.closed(pool.name for pool in pools)
 
 
 @dataclass
@@ -197,6 +204,7 @@ class Running:
     actor: Any
     task: VideoTask
     deadline: float | None  # monotonic; the watchdog's clock starts once the actor is up
+    started: float  # monotonic, when the video was given to the actor
 
 
 def _dispatch(pools: list[Pool], running: dict[Any, Running]) -> None:
@@ -212,7 +220,7 @@ def _dispatch(pools: list[Pool], running: dict[Any, Running]) -> None:
             actor = pool.free.popleft()
             pool.busy += 1
             deadline = now + task.timeout_s if task.timeout_s and actor in pool.up else None
-            running[actor.run.remote(item)] = Running(index, actor, task, deadline)
+            running[actor.run.remote(item)] = Running(index, actor, task, deadline, now)
 
 
 def _next_wake(pools: list[Pool], running: dict[Any, Running], now: float) -> float:

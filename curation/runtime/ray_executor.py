@@ -8,7 +8,7 @@ back and returns a small ``VideoOutcome``: records move between pools through Ra
 only, and the driver receives outcomes alone (``actor_pools``). Pools start at the size the
 cluster holds now and, on a cluster, may grow to ``max_workers`` actors as Ray's autoscaler adds
 nodes. Without ``address`` an embedded local Ray is started with ``workers`` CPUs; with one, the
-driver joins that cluster.
+driver joins that cluster, with its token when it has token authentication on (``ray_auth``).
 """
 
 import os
@@ -20,6 +20,7 @@ from curation.run import fault_counts
 from curation.run.video_outcome import VideoOutcome
 from curation.run.video_task import VideoTask
 from curation.runtime.actor_pools import stream_videos
+from curation.runtime.ray_auth import RayAuthRefusedError, prepare_client, refusal_line, with_auth_env
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 
@@ -42,9 +43,17 @@ def start_ray(
     # RAY_ADDRESS is how `ray job submit` tells a driver which cluster it runs on.
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
-        context = ray.init(
-            address=address, log_to_driver=log_to_driver, logging_level="WARNING", runtime_env=runtime_env
-        )
+        # A cluster with token auth on refuses a driver without its token: find out before
+        # ray.init, which would retry for 20 s and end in an error that does not say why.
+        runtime_env = with_auth_env(runtime_env, prepare_client(address))
+        try:
+            context = ray.init(
+                address=address, log_to_driver=log_to_driver, logging_level="WARNING", runtime_env=runtime_env
+            )
+        except Exception as err:
+            if line := refusal_line(err):
+                raise RayAuthRefusedError(line) from None
+            raise
     else:
         # "local": a private Ray. Without it ray.init() joins whatever cluster was last started on
         # this machine (Ray's ray_current_cluster file), sharing someone else's instance.

@@ -33,6 +33,8 @@ class RayMetricsSink:
         if spec.name not in self._metrics:
             if spec.kind == "counter":
                 self._metrics[spec.name] = metrics.Counter(spec.name, description=spec.help, tag_keys=spec.labels)
+            elif spec.kind == "gauge":
+                self._metrics[spec.name] = metrics.Gauge(spec.name, description=spec.help, tag_keys=spec.labels)
             else:
                 self._metrics[spec.name] = metrics.Histogram(
                     spec.name, description=spec.help, boundaries=list(spec.boundaries), tag_keys=spec.labels
@@ -44,6 +46,9 @@ class RayMetricsSink:
 
     def observe(self, spec: MetricSpec, labels: dict[str, str], value: float) -> None:
         self._metric(spec).observe(value, tags=labels or None)
+
+    def set(self, spec: MetricSpec, labels: dict[str, str], value: float) -> None:
+        self._metric(spec).set(value, tags=labels or None)
 
 
 def metrics_endpoint() -> str | None:
@@ -85,7 +90,7 @@ def parse_counters(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], f
             name = sample.name.removeprefix(RAY_PREFIX)
             base = name.removesuffix("_count")
             spec = METRICS.get(name) or METRICS.get(base)
-            if spec is None or (spec.kind == "histogram" and not name.endswith("_count")):
+            if spec is None or spec.kind == "gauge" or (spec.kind == "histogram" and not name.endswith("_count")):
                 continue
             labels = tuple((k, sample.labels.get(k, "")) for k in spec.labels)
             values[(name, labels)] = values.get((name, labels), 0.0) + float(sample.value)

@@ -19,7 +19,7 @@ Labels = tuple[tuple[str, str], ...]
 @dataclass(frozen=True)
 class MetricSpec:
     name: str
-    kind: str  # counter | histogram
+    kind: str  # counter | histogram | gauge
     help: str
     labels: tuple[str, ...] = ()
     boundaries: tuple[float, ...] = ()
@@ -41,6 +41,15 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("lpm_stage_seconds", "histogram", "seconds one video spent in a stage", ("stage",),
                    STAGE_SECONDS_BOUNDARIES),
         MetricSpec("lpm_bytes_written_total", "counter", "bytes written: encoded samples, shards", ("kind",)),
+        # The actor pools (curation/telemetry/pool_metrics.py): what an autoscaler or an operator
+        # scales on. Node label values are node IPs, as many as the cluster has nodes.
+        MetricSpec("lpm_pool_queued", "gauge", "videos waiting for a free actor of the pool", ("pool",)),
+        MetricSpec("lpm_pool_actors", "gauge",
+                   "the pool's actors: busy (on a video), idle (up and free), starting (placed or waiting for "
+                   "resources, setup not done)", ("pool", "state")),
+        MetricSpec("lpm_pool_videos_total", "counter", "videos a pool's actors finished, by node", ("pool", "node")),
+        MetricSpec("lpm_pool_busy_seconds_total", "counter", "seconds the pool's actors spent on videos, by node",
+                   ("pool", "node")),
     )
 }
 
@@ -49,6 +58,8 @@ class MetricSink(Protocol):
     def inc(self, spec: MetricSpec, labels: dict[str, str], value: float) -> None: ...
 
     def observe(self, spec: MetricSpec, labels: dict[str, str], value: float) -> None: ...
+
+    def set(self, spec: MetricSpec, labels: dict[str, str], value: float) -> None: ...
 
 
 @dataclass
@@ -73,6 +84,7 @@ class RunMetrics:
         self.sinks = list(sinks or [])
         self.counters: dict[tuple[str, Labels], float] = {}
         self.histograms: dict[tuple[str, Labels], Histogram] = {}
+        self.gauges: dict[tuple[str, Labels], float] = {}
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
         if value <= 0:
@@ -89,6 +101,16 @@ class RunMetrics:
         self.histograms.setdefault(key, Histogram(spec.boundaries)).observe(value)
         for sink in self.sinks:
             sink.observe(spec, labels, value)
+
+    def set(self, name: str, value: float, **labels: str) -> None:
+        """A gauge: the value now (a queue's length, actors in a state)."""
+        spec = METRICS[name]
+        key = (name, _labels(spec, labels))
+        if self.gauges.get(key) == value:
+            return
+        self.gauges[key] = value
+        for sink in self.sinks:
+            sink.set(spec, labels, value)
 
     def record(self, summary: VideoSummary) -> None:
         self.inc("lpm_videos_done_total", phase=summary.phase)
@@ -119,6 +141,7 @@ class RunMetrics:
                  "count": h.count, "sum": h.sum}
                 for (n, lab), h in sorted(self.histograms.items())
             ],
+            "gauges": [{"name": n, "labels": dict(lab), "value": v} for (n, lab), v in sorted(self.gauges.items())],
         }
 
 

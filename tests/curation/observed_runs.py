@@ -70,10 +70,25 @@ class ScrapedRun:
     stdout: str
     stderr: str
     scrapes: list[float]  # the endpoint's ``lpm_videos_done_total`` while the run was going
+    pool_scrapes: list[dict[tuple[str, tuple[tuple[str, str], ...]], float]]  # its lpm_pool_* gauges, same scrapes
 
 
 def videos_done(prometheus_text: str) -> float:
     return sum(v for (name, _labels), v in parse_counters(prometheus_text).items() if name == "lpm_videos_done_total")
+
+
+def pool_gauges(prometheus_text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """(gauge name without Ray's prefix, sorted labels of ours) -> value, for the pool gauges."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found = {}
+    for family in text_string_to_metric_families(prometheus_text):
+        for sample in family.samples:
+            name = sample.name.removeprefix("ray_")
+            if name in ("lpm_pool_queued", "lpm_pool_actors"):
+                labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k in ("pool", "state")))
+                found[(name, labels)] = float(sample.value)
+    return found
 
 
 def run_scraping_metrics(inputs: Path, out: Path, *args: str, timeout: float = 900) -> ScrapedRun:
@@ -92,6 +107,7 @@ def run_scraping_metrics(inputs: Path, out: Path, *args: str, timeout: float = 9
     for reader in readers:
         reader.start()
     scrapes: list[float] = []
+    pools: list[dict[tuple[str, tuple[tuple[str, str], ...]], float]] = []
     url = None
     deadline = time.monotonic() + timeout
     while process.poll() is None and time.monotonic() < deadline:
@@ -104,6 +120,7 @@ def run_scraping_metrics(inputs: Path, out: Path, *args: str, timeout: float = 9
                     text = response.read().decode()
                 if process.poll() is None:
                     scrapes.append(videos_done(text))
+                    pools.append(pool_gauges(text))
             except OSError:
                 pass
         time.sleep(0.5)
@@ -112,4 +129,4 @@ def run_scraping_metrics(inputs: Path, out: Path, *args: str, timeout: float = 9
         reader.join(timeout=10)
     stdout, stderr = "".join(lines), "".join(errors)
     assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
-    return ScrapedRun(inputs=inputs, out=out, stdout=stdout, stderr=stderr, scrapes=scrapes)
+    return ScrapedRun(inputs=inputs, out=out, stdout=stdout, stderr=stderr, scrapes=scrapes, pool_scrapes=pools)

@@ -1,4 +1,5 @@
-"""The full smoke workflow on a two-node Ray cluster with inputs and outputs on S3: each node
+"""The full smoke workflow on a two-node Ray cluster (started with the real `ray start` command
+lines, token auth on: two_node_driver.py) with inputs and outputs on S3: each node
 fetches the media it works on into its own cache, workers write records, shards and manifests to
 the bucket, and the result equals a local single-node run. A worker node killed mid-run costs
 nothing: the same command run again completes with the identical result. Two unreadable inputs
@@ -8,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,19 +81,11 @@ def _drive(out: str, env: dict[str, str], cache_root: Path, kill_after: float | 
     ]
     if kill_after is not None:
         args += ["--kill-worker-after", str(kill_after)]
-    # A private Ray temp dir: the cluster's sockets, logs and address file stay out of /tmp/ray,
-    # so no other Ray on this machine can find it, and it finds no other. Ray turns 127.0.0.1 in
-    # an address into the machine's network IP unless told that this is a single-host "cluster"
-    # (the flag Ray uses for laptops); the nodes listen on 127.0.0.1 only.
-    with tempfile.TemporaryDirectory(prefix="lpm-ray-", dir="/tmp") as ray_tmp:
-        done = subprocess.run(
-            args,
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            stdin=subprocess.DEVNULL,
-            env=cli_env(RAY_TMPDIR=ray_tmp, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", **env),
-        )
+    # The driver starts the nodes with `ray start` and a private Ray temp dir (ray_start_nodes.py):
+    # no other Ray on this machine can find them, and they find no other.
+    done = subprocess.run(
+        args, capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL, env=cli_env(**env)
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

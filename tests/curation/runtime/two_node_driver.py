@@ -1,4 +1,5 @@
-"""Start a two-node Ray cluster on 127.0.0.1, run ``lpm-curate run`` on it, report, shut it down.
+"""Start a two-node Ray cluster on this host with the real `ray start` command lines (token auth
+on), run ``lpm-curate run`` on it, report, shut it down.
 
 Run as a subprocess by the two-node tests (a second Ray cannot live in the test process, which
 holds the shared Ray session). Usage::
@@ -8,23 +9,22 @@ holds the shared Ray session). Usage::
 prints one JSON object. Each node's raylet is watched while the run goes on: the titles of the
 worker processes it starts (``ray::Stages[...]``, the actor pools) show which node ran what. With
 ``--cache-root`` each node gets its own ``LPM_CACHE_DIR`` under it (``head``/``worker``), so a
-stage can only read media its own node fetched. ``--kill-worker-after S`` removes the worker node
-(its raylet and every worker process it started) S seconds after it first runs a stage, and then
-lets the run go on or fail on the head node alone. The cluster's processes are ended through
-their own handles (``Cluster.shutdown`` / ``remove_node``), never by name.
+stage can only read media its own node fetched. ``--kill-worker-after S`` kills the worker node
+(its `ray start`, raylet and every worker process, one process group) S seconds after it first
+runs a stage, and then lets the run go on or fail on the head node alone. The nodes are stopped
+by their process groups' ids (``ray_start_nodes``), never by name or ``ray stop``.
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
 
 import psutil
-from ray._private import ray_constants
-from ray.cluster_utils import Cluster
+from ray_start_nodes import kill_node, ray_start_cluster, raylet_of
 
-NODE_ARGS = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": False}
 RUN_TIMEOUT_S = 420
 # After the kill the run either goes on on the head node or stalls waiting for the lost actors;
 # the test only needs it stopped part-way, which the rerun must then finish.
@@ -32,10 +32,6 @@ KILLED_RUN_GRACE_S = 20
 # How often the nodes' process titles are read: each read walks the raylets' process trees, and at
 # 50 reads a second that took CPU from the run on this 2-core machine.
 POLL_S = 0.1
-
-
-def _raylet(node: object) -> psutil.Process:
-    return psutil.Process(node.all_processes[ray_constants.PROCESS_TYPE_RAYLET][0].process.pid)  # type: ignore[attr-defined]
 
 
 def _busy_titles(raylet: psutil.Process) -> set[str]:
@@ -54,19 +50,10 @@ def _busy_titles(raylet: psutil.Process) -> set[str]:
     return titles
 
 
-def _node_args(cache_root: str | None, name: str) -> dict:
-    args = dict(NODE_ARGS)
-    if cache_root:
-        args["env_vars"] = {"LPM_CACHE_DIR": f"{cache_root}/{name}"}
-    return args
-
-
 def main(source: str, out: str, workflow: str, cache_root: str | None, kill_after: float | None) -> dict:
-    cluster = Cluster(initialize_head=True, head_node_args=_node_args(cache_root, "head"))
-    try:
-        worker = cluster.add_node(**_node_args(cache_root, "worker"))
-        cluster.wait_for_nodes()
-        raylets = {"head": _raylet(cluster.head_node), "worker": _raylet(worker)}
+    node_env = {name: {"LPM_CACHE_DIR": f"{cache_root}/{name}"} for name in ("head", "worker")} if cache_root else {}
+    with ray_start_cluster(node_env) as cluster:
+        raylets = {name: raylet_of(pid) for name, pid in cluster.nodes.items()}
         seen: dict[str, set[str]] = {name: set() for name in raylets}
         command = [
             sys.executable,
@@ -82,7 +69,10 @@ def main(source: str, out: str, workflow: str, cache_root: str | None, kill_afte
             "--ray-address",
             cluster.address,
         ]
-        run = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # The driver has the token alone: it turns token mode on itself (curation/runtime/ray_auth.py).
+        env = {**os.environ, **cluster.client_env, "RAY_AUTH_TOKEN": cluster.token}
+        run = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
         deadline = time.monotonic() + RUN_TIMEOUT_S
         worker_busy_since = None
         killed = False
@@ -98,7 +88,7 @@ def main(source: str, out: str, workflow: str, cache_root: str | None, kill_afte
                 and worker_busy_since is not None
                 and time.monotonic() - worker_busy_since >= kill_after
             ):
-                cluster.remove_node(worker, allow_graceful=False)
+                kill_node(cluster, "worker")
                 killed = True
                 deadline = min(deadline, time.monotonic() + KILLED_RUN_GRACE_S)
             time.sleep(POLL_S)
@@ -114,8 +104,6 @@ def main(source: str, out: str, workflow: str, cache_root: str | None, kill_afte
             "stderr": stderr.decode(errors="replace")[-3000:],
             "titles": {name: sorted(titles) for name, titles in seen.items()},
         }
-    finally:
-        cluster.shutdown()
 
 
 if __name__ == "__main__":
