@@ -1,6 +1,8 @@
 """``lpm-curate``: the command-line entry point."""
 
 import argparse
+import logging
+import os
 import sys
 
 from apps.cli import (
@@ -36,6 +38,14 @@ COMMANDS = {
 }
 
 
+# Commands that end by reading manifests through DuckDB and Arrow. Both keep native thread pools,
+# and their teardown by the interpreter can abort a process that has already answered in full
+# (seen as exit -6, "terminate called without an active exception", after `status --verify`'s
+# complete JSON on S3, once in a dozen runs). These commands write nothing after they return, so
+# once their output is flushed they leave without that teardown.
+EXIT_WITHOUT_TEARDOWN = frozenset({"status", "query", "export", "audit", "report", "review-report"})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lpm-curate",
@@ -57,5 +67,18 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console_main() -> None:
+    """The ``lpm-curate`` script: ``main``, then the exit (see ``EXIT_WITHOUT_TEARDOWN``)."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in EXIT_WITHOUT_TEARDOWN:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -54,3 +54,19 @@ def test_status_counts_bad_verdict_files_and_still_reads_the_run(small_clip_fold
         f"reviews/mallory/{'a' * 32}.json", f"reviews/mallory/{'b' * 32}.json"]
     assert main(["status", str(tmp_path / "run")]) == 0
     assert "bad verdict files: 2 (skipped by every reader)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_script_answers_in_full_and_exits_with_the_commands_code(smoke_run, tmp_path: Path) -> None:
+    """Through the script's own exit (``console_main``: no interpreter teardown for read-only
+    commands), the whole answer is out and the exit code is the command's."""
+    import subprocess
+    import sys
+
+    from tests.curation.pipeline_runs import cli_env
+
+    for out, code in ((smoke_run.out, 0), (tmp_path / "nothing", 1)):
+        done = subprocess.run([sys.executable, "-m", "apps.cli.main", "status", str(out), "--verify", "--json"],
+                              capture_output=True, text=True, timeout=300, env=cli_env())
+        assert done.returncode == code, done.stderr[-2000:]
+        status = json.loads(done.stdout)  # flushed whole before the process left
+        assert status["complete"] is (code == 0) and ("verify" in status) is True
