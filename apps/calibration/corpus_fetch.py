@@ -10,12 +10,12 @@ is already there.
 import csv
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from apps.calibration.clip_sources import ClipSource, ClipUnavailableError
 from apps.calibration.corpus_manifest import CorpusClip
+from curation.atomic_file import write_atomically
 
 # Written beside the clips in the layout of ../shared/media/MANIFEST.csv (file, label, ...), so the
 # benchmarks that take ``--input FOLDER`` read the corpus as they read the shared media.
@@ -61,19 +61,6 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_atomically(data: bytes, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def materialise(clips: list[CorpusClip], out: Path, source: ClipSource) -> FetchReport:
     """Every clip into ``out`` (checked against its SHA-256), then ``out/MANIFEST.csv`` of those present."""
     out = Path(out)
@@ -97,7 +84,7 @@ def materialise(clips: list[CorpusClip], out: Path, source: ClipSource) -> Fetch
             )
             target.unlink(missing_ok=True)
             continue
-        _write_atomically(data, target)
+        write_atomically(target, data, f".{target.name}.", ".part")
         report.fetched.append(clip.name)
     _write_cache_manifest(out, [c for c in clips if c.name in set(report.available)])
     return report

@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from apps.cli.bench_scale_command import handle_scale, handle_store_reads
+from apps.cli.bench_validity_command import handle_validity
 from apps.cli.numeric_options import non_negative_int, positive_int
 
 
@@ -249,47 +251,6 @@ def handle_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
-def handle_store_reads(args: argparse.Namespace) -> int:
-    from apps.bench.store_reads_bench import run_store_reads_bench
-
-    counts = [int(n) for n in str(args.videos).split(",") if n.strip()]
-    if not counts or min(counts) < 1 or args.latency_ms < 0 or args.serial_sample < 1:
-        print("lpm-curate bench store-reads: --videos must be positive counts, --latency-ms >= 0, --serial-sample >= 1")
-        return 2
-    report = run_store_reads_bench(counts, args.latency_ms, args.serial_sample)
-    if args.json:
-        print(json.dumps(report, indent=1))
-        return 0
-    table = Table("videos", "barrier read s", "serial estimate s", "speedup", "requests/video",
-                  title=f"bench store-reads at {report['latency_ms']:.0f} ms, {report['readers']} readers")
-    for n, row in report["per_n"].items():
-        table.add_row(n, f"{row['barrier_read_seconds']:.1f}", f"{row['serial_read_seconds_estimate']:.1f}",
-                      f"{row['speedup']:.1f}x", f"{row['requests_per_video']:.2f}")
-    Console().print(table)
-    return 0
-
-
-def handle_scale(args: argparse.Namespace) -> int:
-    from apps.bench.scale_bench import run_scale_bench
-
-    counts = [int(n) for n in str(args.videos).split(",") if n.strip()]
-    report = run_scale_bench(args.source, counts, args.workdir, args.workers, args.tracks, args.segments, args.keep,
-                             args.shard_bytes)
-    if args.json:
-        print(json.dumps(report, indent=1))
-        return 0
-    phases = sorted({p for row in report["per_n"].values() for p in row["phase_seconds"]})
-    table = Table("videos", "driver peak RSS MB", *[f"{p} s" for p in phases], "bytes written", title="bench scale")
-    for n, row in report["per_n"].items():
-        table.add_row(n, f"{row['driver_peak_rss_mb']:.0f}", *[f"{row['phase_seconds'].get(p, 0):.1f}" for p in phases],
-                      f"{sum(row['bytes_written'].values()):,}")
-    console = Console()
-    console.print(table)
-    console.print(f"driver RSS growth {report['driver_rss_growth_mb']:.0f} MB; identity + dedup at the largest N "
-                  f"{report['identity_dedup_seconds_at_max']:.1f} s")
-    return 0
-
-
 def handle_speaking(args: argparse.Namespace) -> int:
     import os
     from pathlib import Path
@@ -385,45 +346,6 @@ def handle_dubbing(args: argparse.Namespace) -> int:
     table.add_row("wall seconds", f"{report['wall_seconds']:.0f}", "", "")
     Console().print(table)
     return 0
-
-
-def handle_validity(args: argparse.Namespace) -> int:
-    from apps.bench.validity_bench import run_validity_bench
-
-    report = run_validity_bench(Path(args.corpus), Path(args.workdir) if args.workdir else None,
-                                args.overrides, args.limit, args.dubbed, args.seed)
-    if args.json:
-        print(json.dumps(report, indent=1, default=str))
-        return 0
-    title = f"bench validity ({report['lip_sync_model']}, shipped threshold {report['shipped_threshold']:g})"
-    table = Table("source", "voiced frames", "kept, shipped threshold", "kept, held-out threshold",
-                  "held-out threshold", title=title)
-    shipped = report["genuine_voiced_kept_speaking_shipped"]
-    held = report["genuine_voiced_kept_speaking_held_out"]
-    for source, row in held["per_source"].items():
-        table.add_row(source, str(row["voiced"]), _with_interval(shipped["per_source"][source]), _with_interval(row),
-                      _threshold(report["held_out_thresholds"][source]))
-    table.add_row("pooled", str(held["pooled"]["voiced"]), _with_interval(shipped["pooled"]),
-                  _with_interval(held["pooled"]), "")
-    Console().print(table)
-    print(f"talking heads rejected whole: shipped {len(shipped['rejected_whole'])},"
-          f" held out {len(held['rejected_whole'])}; face_other frames labelled speaking:"
-          f" {report['face_other_frames_speaking']['frames_speaking']}")
-    for key in ("dubbed_segments_kept_speaking_shipped", "dubbed_segments_kept_speaking_held_out"):
-        if key in report:
-            print(f"{key}: {_with_interval(report[key])} of {report[key]['segments']} segments")
-    return 0
-
-
-def _threshold(value: float | None) -> str:
-    return "none (nothing to fit)" if value is None else f"{value:.3f}"
-
-
-def _with_interval(row: dict) -> str:
-    if row["fraction"] is None:
-        return "-"
-    low, high = row["wilson95"]
-    return f"{row['fraction']:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def _target(target: dict | None) -> str:

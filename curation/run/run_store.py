@@ -17,13 +17,13 @@ link: the user chose that path.
 
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import fsspec
 
+from curation.atomic_file import write_atomically
 from curation.ingest.discovery import is_remote
 from curation.run.store_retry import with_retries
 
@@ -105,18 +105,8 @@ class RunStore:
             self.fs.pipe_file(self.path(relative), data)
             return
         target = self.writable_path(relative)
-        folder = os.path.dirname(target)
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        write_atomically(target, data, TEMP_PREFIX)
 
     def list(self, relative_dir: str, suffix: str = "") -> Iterator[str]:
         """Names (not paths) of committed files in a folder; temporary files are never listed."""

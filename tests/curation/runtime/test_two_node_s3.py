@@ -6,7 +6,6 @@ nothing: the same command run again completes with the identical result. Two unr
 (an empty file and a text file named .mp4) end rejected on the cluster as they do locally."""
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 from pipeline_runs import cli_env, run_cli
 from s3_endpoint import s3_endpoint, s3_filesystem
 
+from apps.bench.local_s3 import environment
 from curation.dataset.shard_reader import read_sample
 from curation.manifests.manifest_writer import read_manifest
 from curation.run.run_store import RunStore
@@ -33,9 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 @pytest.fixture(scope="module")
 def endpoint(shared_media: Path) -> Iterator[dict[str, str]]:
     """The S3 endpoint, its variables set for this process too, and the clips in s3://lpm-in/clips."""
-    with s3_endpoint() as env:
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
+    with s3_endpoint() as env, environment(env):
         fs = s3_filesystem(env)
         fs.mkdir("lpm-in")
         fs.mkdir("lpm-out")
@@ -43,14 +41,7 @@ def endpoint(shared_media: Path) -> Iterator[dict[str, str]]:
             fs.put(str(shared_media / name), f"lpm-in/clips/{name}")
         for name, data in UNREADABLE.items():
             fs.pipe(f"lpm-in/clips/{name}", data)
-        try:
-            yield env
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        yield env
 
 
 @pytest.fixture(scope="module")
