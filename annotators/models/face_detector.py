@@ -2,7 +2,7 @@
 
 It ships inside ``face_landmarker.task`` (short range: faces that fill a good part of its 128x128
 input). The analysis cascade runs it on a few frames a second to decide where the landmarker must
-run; ``annotators.face.small_face_finder`` runs it on tiles for faces too small for the whole frame.
+run; ``annotators.models.small_face_finder`` runs it on tiles for faces too small for the whole frame.
 """
 
 import zipfile

@@ -5,7 +5,7 @@ no SyncNet-class weights install from PyPI). For a segment: its frames are decod
 25 fps (only speaking segments are scored, and only with this model), each face is cropped as
 ``syncnet_python`` crops it (a box 2.4 face half-widths wide, from one half-height above the
 face centre to 1.8 below), scaled to 224 x 224 BGR; the audio around the segment becomes
-MFCCs (``annotators.audio.speech_mfcc``). Every 5-frame window's lip embedding is compared with the
+MFCCs (``annotators.models.syncnet_mfcc``). Every 5-frame window's lip embedding is compared with the
 audio embedding of the same 0.2 s at offsets of up to ``MAX_OFFSET`` frames. The score is
 SyncNet's confidence at the expected offset: the median distance over all offsets minus the
 smallest distance within ``NEAR_OFFSET`` frames of 0, about 0 for a voice that is not this
@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from annotators.audio.speech_mfcc import mfcc
+from annotators.face.mouth_track import MouthTrack
 from annotators.models.model_wrapper import ModelWrapper
-from annotators.speaking.lip_sync import MouthTrack
+from annotators.models.syncnet_mfcc import mfcc
 from curation.models.model_store import is_available, resolve
 
 MODEL = "syncnet"

@@ -25,10 +25,10 @@ import numpy as np
 
 from annotators.face.coarse_evidence import CompetingRule, ShotJudge
 from annotators.face.landmark_gate import LandmarkGate, PendingShot
-from annotators.face.small_face_finder import SmallFaceFinder
 from annotators.face.track_features import assemble_tracks, track_summary
 from annotators.models.face_detector import BlazeFaceDetector
 from annotators.models.face_landmarker import FaceLandmarkerAnnotator
+from annotators.models.small_face_finder import SmallFaceFinder
 from annotators.models.text_box_detector import TextBoxDetector
 from annotators.shots.frame_quality import QUALITY_NAMES
 from annotators.shots.shot_detector import make_shot_detector

@@ -16,10 +16,10 @@ from annotators.face.coarse_evidence import CoarseFace, CompetingRule, summarize
 from annotators.face.face_crops import body_crop, face_crop, frame_thumbnail
 from annotators.face.face_tracker import box_iou
 from annotators.face.landmark_gate import LandmarkGate
-from annotators.face.small_face_finder import SmallFaceFinder, merge_boxes
 from annotators.face.track_features import FrameFace
 from annotators.models.face_detector import BlazeFaceDetector
 from annotators.models.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
+from annotators.models.small_face_finder import SmallFaceFinder, merge_boxes
 from annotators.shots.frame_quality import FROZEN_MAX_DIFF, QUALITY_NAMES, FrameQualityMeter
 from annotators.shots.spanned_shots import SpannedShots
 from curation.media.frame_source import AnalysisGeometry

@@ -18,8 +18,12 @@ from annotators.models.model_wrapper import ModelWrapper
 from annotators.models.voice_activity import VoiceActivityDetector
 from curation.models.model_catalog import MODEL_CATALOG
 
-# the protocol, a path helper, a network, MediaPipe's exit hook and its result reader
-NOT_WRAPPERS = {"model_wrapper", "model_location", "syncnet_network", "mediapipe_exit", "landmarker_results"}
+# the protocol, a path helper, a network and its audio features, MediaPipe's exit hook and its result
+# reader, and the small-face finder built of two wrappers
+NOT_WRAPPERS = {
+    "model_wrapper", "model_location", "syncnet_network", "syncnet_mfcc", "mediapipe_exit", "landmarker_results",
+    "small_face_finder",
+}
 
 
 def wrapper_classes() -> dict[str, list[type]]:
