@@ -193,7 +193,7 @@ class VisualAnalysisStage(Stage):
         landmarker = FaceLandmarkerAnnotator(self._model_path, max_faces=self.max_faces)
         try:
             state = VideoPass(
-                stage=self,
+                settings=self,
                 geometry=geometry,
                 coarse_geometry=coarse_geometry,
                 gate=gate,
@@ -205,6 +205,8 @@ class VisualAnalysisStage(Stage):
                     every_frame=learned,
                     min_gap=min_gap,
                 ),
+                text=self._text,
+                text_rows=self.text_rows,
                 competing=self._judge.competing_rule() if self._judge is not None else CompetingRule(),
             )
             cascade = Cascade(state, gate, PendingShot(max_bytes=int(self.cascade_buffer_mb * 2**20)))
@@ -293,7 +295,7 @@ class VisualAnalysisStage(Stage):
         archive = write_blobs(work.run_uri, video_id, "crops", jpegs)
         work.crops = FaceCrops(archive=archive, by_track=candidates)
 
-    def _text_rows(self, face_boxes: list[np.ndarray], geometry: AnalysisGeometry) -> tuple[float, float] | None:
+    def text_rows(self, face_boxes: list[np.ndarray], geometry: AnalysisGeometry) -> tuple[float, float] | None:
         """The rows (top, bottom, fractions of the frame height) the text detector looks at on a
         sampled frame: all of them, or (``performers``) those of every face's crop (None without
         a face: no track there)."""
