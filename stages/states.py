@@ -32,8 +32,8 @@ from curation.runtime.device import DeviceChoice
 from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
-from curation.runtime.stored_audio import audio_samples
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_audio import audio_samples
 
 
 @dataclass

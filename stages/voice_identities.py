@@ -40,8 +40,8 @@ from annotators.speaking.voice_face_association import VoicedSpan, foreign_spans
 from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
-from curation.runtime.stored_audio import audio_samples
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_audio import audio_samples
 
 
 @dataclass

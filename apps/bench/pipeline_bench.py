@@ -25,14 +25,14 @@ from apps.bench.truth_matching import (
     truth_boundaries,
 )
 from curation.config.workflow import Workflow
+from curation.execution.ray_executor import start_ray
 from curation.ingest.discovery import discover_inputs
 from curation.manifests.manifest_writer import has_manifest, read_manifest
 from curation.media.probe import probe_media
 from curation.models.model_store import resolve
-from curation.run.ledger import Ledger
 from curation.run.pipeline import RunRequest, run_pipeline
-from curation.run.run_store import RunStore
-from curation.runtime.ray_executor import start_ray
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 SHOT_TOLERANCE_S = 0.08  # two frames at 25 fps
 

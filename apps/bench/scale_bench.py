@@ -21,8 +21,8 @@ from typing import Any
 from apps.bench.scale_replicas import make_templates, replicate
 from curation.config.workflow import Workflow, load_workflow
 from curation.run.run_info import read_run_info
-from curation.run.run_store import RunStore
-from curation.runtime.run_scope_stage import split_blocks
+from curation.run.run_scope_steps import split_blocks
+from curation.store.run_store import RunStore
 
 
 def run_scale_bench(

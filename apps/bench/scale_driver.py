@@ -19,13 +19,13 @@ import psutil
 from apps.bench.rss_sampler import RssSampler
 from apps.bench.scale_bench import summary_blocks
 from curation.config.workflow import load_workflow
+from curation.execution.ray_executor import RayExecutor
 from curation.ingest.content_id import InputIdentity
-from curation.run.ledger import Ledger
 from curation.run.pipeline import RunRequest, write_manifests, write_shards
 from curation.run.run_scope_steps import DecideRequest, decide_and_store
-from curation.run.run_store import RunStore
-from curation.runtime.ray_executor import RayExecutor
 from curation.runtime.run_scope_stage import RunScopeStage
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 
 def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) -> dict[str, Any]:

@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 
 from annotators.identity.identity_clusterer import IDENTITY_DISTANCE_THRESHOLDS
-from curation.run.artefacts import ARTEFACTS_DIR, BlobArchive
-from curation.run.ledger import LEDGER_FORMAT, Ledger, block_dir
-from curation.run.plain_codec import to_bytes
-from curation.run.run_store import RunStore
-from curation.run.video_outcome import VideoOutcome
 from curation.runtime.products import SampleEntry
+from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
 from curation.storage_formats import npz_bytes
+from curation.store.artefacts import ARTEFACTS_DIR, BlobArchive
+from curation.store.ledger import LEDGER_FORMAT, Ledger, block_dir
+from curation.store.plain_codec import to_bytes
+from curation.store.run_store import RunStore
 
 PEOPLE_PER_VIDEO = 0.25  # each planted person appears in about four videos
 DUPLICATE_FRACTION = 0.01

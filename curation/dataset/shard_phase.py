@@ -17,11 +17,11 @@ from typing import Any
 
 from curation.dataset.shard_plan import PlannedShard, ShardPlan, plan_shards
 from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards
-from curation.run.artefacts import BlobArchive
-from curation.run.ledger import Ledger
-from curation.run.run_store import RunStore
 from curation.runtime.products import SampleSet
 from curation.runtime.resources import Resources
+from curation.store.artefacts import BlobArchive
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 PLAN_FILE = f"{SHARDS_DIR}/_plan.json"
 PACK_RESOURCES = Resources(cpus=0.5)

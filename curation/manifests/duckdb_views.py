@@ -22,7 +22,7 @@ import pyarrow.dataset as pads
 
 from curation.manifests.manifest_writer import MANIFEST_DIR, manifest_parts, read_manifest
 from curation.manifests.review_verdicts import reviews_table
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from schemas.tables import TABLES
 
 

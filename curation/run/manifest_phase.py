@@ -12,10 +12,10 @@ from typing import Any
 
 from curation.dataset.shard_phase import read_plan
 from curation.manifests.manifest_writer import write_manifest
-from curation.run.ledger import Ledger
 from curation.run.run_scope_steps import StoredDecision
-from curation.run.run_store import RunStore
 from curation.runtime.run_scope_stage import RunScopeStage
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 MANIFEST_PART_VIDEOS = 500
 VIDEO_TABLES = ("shots", "tracks", "segments", "pairs", "rejections")

@@ -23,25 +23,32 @@ from typing import Any
 
 from curation.config.workflow import Workflow
 from curation.dataset.shard_phase import PACK_RESOURCES, PackRequest, PlanRequest, make_plan, pack_shard
+from curation.execution.ray_executor import make_executor
+from curation.execution.video_task import VideoTask
+from curation.faults import fault_counts
+from curation.faults.crash_points import crash_point
 from curation.ingest.content_id import InputIdentity, identify_input
 from curation.ingest.discovery import discover_inputs
 from curation.manifests.manifest_writer import MANIFEST_DIR, write_manifest
-from curation.run import fault_counts
 from curation.run.accounting import Accounting, check_accounting
-from curation.run.crash_points import crash_point
-from curation.run.ledger import Ledger
 from curation.run.manifest_phase import RunTableRequest, part_requests, write_part, write_run_table
 from curation.run.run_info import RunInfo
-from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store
-from curation.run.run_store import RunStore
-from curation.run.video_outcome import VideoOutcome
+from curation.run.run_scope_steps import (
+    ApplyStep,
+    DecideRequest,
+    StoredDecision,
+    SummarizeStep,
+    decide_and_store,
+    split_blocks,
+)
 from curation.run.video_rows import as_dicts, video_rejection_row, video_row
-from curation.run.video_summary import VideoSummary, summarize_identity, summarize_outcome
-from curation.run.video_task import VideoTask
 from curation.run.video_watchdog import video_timeout_s
-from curation.runtime.ray_executor import make_executor
 from curation.runtime.resources import Resources
-from curation.runtime.run_scope_stage import ApplyStep, RunScopeStage, SummarizeStep, split_blocks
+from curation.runtime.run_scope_stage import RunScopeStage
+from curation.runtime.video_outcome import VideoOutcome
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
+from curation.telemetry.video_summary import VideoSummary, summarize_identity, summarize_outcome
 
 ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
 # Hashing a local file is CPU-bound. At Ray's half a CPU (the executor's default for tasks) two ran

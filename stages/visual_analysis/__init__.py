@@ -40,11 +40,11 @@ from curation.media.frame_source import AnalysisGeometry
 from curation.media.source_frames import LAZY_DECODERS
 from curation.models.model_choice import ModelChoice
 from curation.models.model_store import resolve
-from curation.run.artefacts import write_blobs
 from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from curation.store.artefacts import write_blobs
 from stages.visual_analysis.cascade import Cascade
 from stages.visual_analysis.video_pass import (
     SHARPNESS_SHORT_SIDE,

@@ -9,7 +9,7 @@ import pytest
 
 from annotators.face.face_signals import SIGNAL_NAMES
 from curation.media.frame_source import AnalysisGeometry
-from curation.runtime.stored_crops import crop_jpegs
+from curation.store.stored_crops import crop_jpegs
 from stages.performer_filter import PerformerFilterStage
 from stages.visual_analysis import VisualAnalysisStage, resize_short
 from tests.stages.analysis_runner import analyse

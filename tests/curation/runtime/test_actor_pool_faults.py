@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import ClassVar
 
 from curation.config.workflow import Workflow
-from curation.run import fault_counts
-from curation.run.ledger import Ledger
+from curation.execution.video_task import VideoTask
+from curation.faults import fault_counts
 from curation.run.pipeline import RunRequest, run_pipeline
-from curation.run.run_store import RunStore
-from curation.run.video_task import VideoTask
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 from schemas.reasons import Reason
 
 
@@ -98,7 +98,7 @@ class DiskFullOnce(Stage):
 
 
 def test_a_node_fault_escaping_a_stage_starts_the_video_over(ray_session: str, tmp_path: Path) -> None:
-    from curation.runtime.ray_executor import make_executor
+    from curation.execution.ray_executor import make_executor
 
     _by_value()
     markers = tmp_path / "markers"
@@ -142,7 +142,7 @@ class ChurnInSetup(Stage):
 def test_more_setup_deaths_than_the_pool_holds_do_not_stop_a_pool_that_works(
     ray_session: str, tmp_path: Path
 ) -> None:
-    from curation.runtime.ray_executor import make_executor
+    from curation.execution.ray_executor import make_executor
 
     _by_value()
     markers = tmp_path / "markers"

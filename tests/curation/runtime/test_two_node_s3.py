@@ -18,7 +18,7 @@ from s3_endpoint import s3_endpoint, s3_filesystem
 from apps.bench.local_s3 import environment
 from curation.dataset.shard_reader import read_sample
 from curation.manifests.manifest_writer import read_manifest
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 DRIVER = Path(__file__).with_name("two_node_driver.py")
 # Two people talking (kept) and a two-frames-a-second clip without a face (rejected): one kept

@@ -24,8 +24,8 @@ from typing import BinaryIO
 import fsspec
 
 from curation.atomic_file import write_atomically
+from curation.faults.store_retry import with_retries
 from curation.ingest.discovery import is_remote
-from curation.run.store_retry import with_retries
 
 TEMP_PREFIX = ".tmp-"
 # S3 without boto's retries (one attempt in all) nor s3fs's: ``with_retries`` makes them. Each store

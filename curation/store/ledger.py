@@ -20,11 +20,11 @@ from dataclasses import asdict
 from typing import Any
 
 from curation.ingest.content_id import InputIdentity
-from curation.run.concurrent_reads import read_concurrently, store_readers
-from curation.run.plain_codec import decode, from_bytes, names_arrays, to_bytes
-from curation.run.run_store import RunStore
-from curation.run.video_outcome import VideoOutcome
+from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
+from curation.store.concurrent_reads import read_concurrently, store_readers
+from curation.store.plain_codec import decode, from_bytes, names_arrays, to_bytes
+from curation.store.run_store import RunStore
 from schemas.reasons import Reason
 
 LEDGER_FORMAT = 2  # 1: pickled VideoWork objects (refused)
