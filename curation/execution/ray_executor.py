@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from curation.execution.actor_pools import stream_videos
+from curation.execution.executor import Executor
 from curation.execution.ray_auth import RayAuthRefusedError, prepare_client, refusal_line, with_auth_env
 from curation.execution.video_task import VideoTask
 from curation.faults import fault_counts
@@ -210,7 +211,7 @@ class RayExecutor:
 
 def make_executor(
     kind: str, address: str | None = None, workers: int | None = None, max_workers: int | None = None
-) -> Any:
+) -> Executor:
     if kind == "local":
         from curation.execution.local_executor import LocalExecutor
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from curation.config.workflow import Workflow
 from curation.dataset.shard_phase import PACK_RESOURCES, PackRequest, PlanRequest, make_plan, pack_shard
+from curation.execution.executor import Executor
 from curation.execution.ray_executor import make_executor
 from curation.execution.video_task import VideoTask
 from curation.faults import fault_counts
@@ -155,7 +156,7 @@ def _run_blocks(
     request: RunRequest,
     store: RunStore,
     ledger: Ledger,
-    executor: Any,
+    executor: Executor,
     identities: dict[str, InputIdentity],
     primaries: dict[str, str],
     progress: ProgressCallback,
@@ -216,7 +217,7 @@ def _run_blocks(
 
 
 def write_shards(
-    request: RunRequest, store: RunStore, executor: Any, block: int, outcomes: dict[str, VideoOutcome],
+    request: RunRequest, store: RunStore, executor: Executor, block: int, outcomes: dict[str, VideoOutcome],
     progress: ProgressCallback,
 ) -> list[dict[str, Any]] | None:
     source = next((s for s in request.workflow.stages if hasattr(s, "shard_settings")), None)
@@ -235,7 +236,7 @@ def write_shards(
 
 
 def _identify(
-    uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback, on_video: VideoObserver
+    uris: list[str], ledger: Ledger, executor: Executor, progress: ProgressCallback, on_video: VideoObserver
 ) -> dict[str, InputIdentity]:
     known = ledger.identities(uris)
     todo = [uri for uri, identity in known.items() if identity is None]
@@ -275,7 +276,7 @@ def _primary_uris(identities: dict[str, InputIdentity]) -> dict[str, str]:
 
 def write_manifests(
     store: RunStore,
-    executor: Any,
+    executor: Executor,
     uris: list[str],
     identities: dict[str, InputIdentity],
     primaries: dict[str, str],
