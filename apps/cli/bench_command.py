@@ -100,6 +100,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "not packed)")
     c.add_argument("--latency-ms", type=float, default=0.0,
                    help="with --store s3: delay added to every request by a proxy (e.g. 20)")
+    c.add_argument("--plot", default=None, help="also draw each phase's growth with N into this PNG")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(handler=handle_scale)
 

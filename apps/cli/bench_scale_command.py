@@ -37,6 +37,10 @@ def handle_scale(args: argparse.Namespace) -> int:
         return 2
     report = run_scale_bench(args.source, counts, args.workdir, args.workers, args.tracks, args.segments, args.keep,
                              args.shard_bytes, args.store, args.latency_ms)
+    if args.plot:
+        from apps.bench.scale_plot import write_scale_plot
+
+        write_scale_plot(report, args.plot)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
