@@ -68,7 +68,8 @@ def test_decide_pairs_only_videos_that_share_a_voice_and_a_sound():
     summaries = {
         "v1": summary({"0": voice_p, "1": voice_q}, sound[:2500], [segment("v1-t0-g0", "speaking", 5.0, 9.0, "P")]),
         "v2": summary({"0": voice_q, "1": voice_p}, sound[300:],  # starts 3 s into the conversation
-                      [segment("v2-t0-g0", "listening", 2.5, 6.5, "Q"), segment("v2-t1-g0", "listening", 3.0, 6.0, "P")]),
+                      [segment("v2-t0-g0", "listening", 2.5, 6.5, "Q"),
+                       segment("v2-t1-g0", "listening", 3.0, 6.0, "P")]),
         "v3": summary({"0": voice_r}, sound, [segment("v3-t0-g0", "listening", 5.0, 9.0, "R")]),
         "v4": summary({"0": voice_p}, unrelated, [segment("v4-t0-g0", "listening", 5.0, 9.0, "Q")]),
     }
