@@ -47,8 +47,9 @@ def test_every_pair_gives_the_speaker_then_the_listener(pair_data: dict, tmp_pat
             assert speaker.audio_speak.abs().sum() > 0 and listener.audio_listen.abs().sum() > 0
     expected = {(safe_key(r["speaking_segment_id"]), safe_key(r["listening_segment_id"])) for r in pair_data["pairs"]}
     assert sorted(seen) == sorted(expected), "each pair of the manifest exactly once"
-    across = [r for r in pair_data["pairs"] if r["listener_video_id"] != r["video_id"]]
-    assert across and {(safe_key(r["speaking_segment_id"]), safe_key(r["listening_segment_id"])) for r in across} <= set(seen)
+    across = {(safe_key(r["speaking_segment_id"]), safe_key(r["listening_segment_id"]))
+              for r in pair_data["pairs"] if r["listener_video_id"] != r["video_id"]}
+    assert across and across <= set(seen), "the pairs across the two cameras are among them"
 
 
 @pytest.mark.slow
@@ -72,8 +73,8 @@ def test_a_cross_video_pair_is_cut_at_one_moment_and_driven_by_the_right_channel
     heard = decoder.decode(listener, shape, random.Random(0), start=starts[1])
 
     def features(raw, member: str, start: int) -> torch.Tensor:
-        record = sample_record(raw)
-        return decoder.audio_encoder(read_wav(raw.members[member]), fps, int(record["n_frames"]))[start : start + frames]
+        n_clip = int(sample_record(raw)["n_frames"])
+        return decoder.audio_encoder(read_wav(raw.members[member]), fps, n_clip)[start : start + frames]
 
     speak_frames = said.state == int(PerformerState.SPEAKING)
     assert speak_frames.any()
