@@ -12,10 +12,10 @@ while B's voice is only heard; in the other, B listens to A. Neither video holds
 * ``decide``: the voices of all videos are grouped into run voices as ``voice_identities``
   groups them (``annotators.speaking.run_voice_association.run_voice_clusters``: near
   neighbours, no n x n matrix); videos are candidates when they hear at least
-  ``min_shared_voices`` run voices in common; a voice heard in more than
-  ``max_videos_per_voice`` videos (a show's host) proposes no
-  candidates alone, so the candidates grow with the recordings of each conversation, not with
-  the square of the run. A candidate pair is one conversation when its envelopes line up
+  ``min_shared_voices`` run voices in common. A voice heard in more than
+  ``max_videos_per_voice`` videos (a show's host) proposes no candidates alone, so the
+  candidates grow with the recordings of each conversation, not with the square of the run. A
+  candidate pair is one conversation when its envelopes line up
   (``annotators.audio.envelope_alignment.recording_offset``: a strong, prominent correlation
   peak), which also gives the offset between the two clocks. Each speaking segment of one video
   is then linked to the listening segments of the other video, on the shared clock, the way
@@ -25,9 +25,14 @@ while B's voice is only heard; in the other, B listens to A. Neither video holds
   ``offset_s`` the listener's time minus the speaker's, ``alignment_peak`` the correlation).
 
 Without the voice encoder (``lpm-curate models fetch voice_encoder``) no voice is shared between
-videos and nothing is paired across them.
-The listening segment's ``partner_segment_id`` stays its own video's (it names a segment of the
-same sample set and video).
+videos and nothing is paired across them. The listening segment's ``partner_segment_id`` stays its
+own video's. A summary holds 200 bytes per second of audio (the float16 envelope) besides its
+voices and segments.
+
+Measured (``tests/stages/test_cross_video_pairs.py``): two camera files of one conversation of
+real talking heads, one started 0.64 s later, cropped and scaled differently, its audio AAC at
+44.1 kHz, are paired at 0.6399 s (peak 0.998, prominence 19.8); an unrelated conversation that
+shares a voice with them peaks at 0.22 (prominence 4.3) and gets no pair.
 """
 
 from dataclasses import dataclass, field
