@@ -59,6 +59,9 @@ from curation.runtime.video_work import VideoWork
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
 
 _SEGMENT_FIELDS = ("segment_id", "track_id", "identity_id", "state", "t_start", "t_end")
+# A voice is described from its first turns up to this long: enough for a stable embedding, and
+# an hour-long interview costs no more than a short clip.
+MAX_VOICE_SECONDS = 60.0
 
 
 @dataclass
@@ -104,12 +107,14 @@ class CrossVideoPairsStage(RunScopeStage):
         return {"voices": voices, "segments": segments, "envelope": envelope.astype(np.float16)}
 
     def _turn_voices(self, turns: list[dict[str, Any]], audio: np.ndarray) -> dict[str, list[float]]:
-        """One embedding per speaker of the turns, from all of that speaker's turns."""
+        """One embedding per speaker of the turns, from that speaker's turns (``MAX_VOICE_SECONDS``)."""
         by_speaker: dict[str, list[np.ndarray]] = {}
         for turn in turns:
             a, b = (int(round(turn[k] * AUDIO_SAMPLE_RATE)) for k in ("t_start", "t_end"))
             by_speaker.setdefault(str(turn.get("speaker")), []).append(audio[max(0, a) : max(0, b)])
-        vectors = {speaker: self._embedder.embed(np.concatenate(parts)) for speaker, parts in by_speaker.items()}
+        limit = int(MAX_VOICE_SECONDS * AUDIO_SAMPLE_RATE)
+        vectors = {speaker: self._embedder.embed(np.concatenate(parts)[:limit])
+                   for speaker, parts in by_speaker.items()}
         return {speaker: v.astype(float).tolist() for speaker, v in sorted(vectors.items()) if v is not None}
 
     def decide(self, summaries: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
