@@ -26,6 +26,8 @@ def test_two_cameras_of_one_conversation_are_paired_at_their_offset(two_camera_r
     across = [p for p in pairs if p["listener_video_id"] != p["video_id"]]
     assert across, f"no pair across videos among {len(pairs)} pairs"
     cameras = {video_of[CAMERA_A], video_of[CAMERA_B]}
+    print("\npairs across the two cameras:", [(p["relation"], round(p["overlap_s"], 2), p["offset_s"],
+                                                round(p["alignment_peak"], 3)) for p in across])
     for pair in across:
         assert {pair["video_id"], pair["listener_video_id"]} == cameras
         speaking, listening = segments[pair["speaking_segment_id"]], segments[pair["listening_segment_id"]]
