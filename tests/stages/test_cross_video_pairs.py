@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from two_camera_runs import CAMERA_A, CAMERA_B, CAMERA_B_START_S, OTHER
 
+from annotators.speaking.run_voice_association import run_voice_clusters
 from curation.manifests.manifest_writer import read_manifest
+from curation.run.ledger import Ledger
 from curation.run.run_store import RunStore
 from stages.cross_video_pairs import CrossVideoPairsStage
 
@@ -42,13 +44,27 @@ def test_two_cameras_of_one_conversation_are_paired_at_their_offset(two_camera_r
             shared = (min(speaking["t_end"], listening["t_end"] - pair["offset_s"])
                       - max(speaking["t_start"], listening["t_start"] - pair["offset_s"]))
             assert shared == pytest.approx(pair["overlap_s"], abs=1e-3)
-    # The unrelated conversation hears A's voice too, but not the same sound: no pair across to it
+    # The unrelated conversation hears A's voice too (so it was a candidate), but not the same
+    # sound: no pair across to it
     other = video_of[OTHER]
     assert not [p for p in across if other in (p["video_id"], p["listener_video_id"])]
+    heard = run_voices_heard(two_camera_run, list(video_of.values()))
+    assert heard[other] & heard[video_of[CAMERA_A]], "the unrelated conversation shares a run voice"
     # Pairs within one video say so
     for pair in pairs:
         if pair["listener_video_id"] == pair["video_id"]:
             assert pair["offset_s"] == 0.0 and pair["alignment_peak"] is None
+
+
+def run_voices_heard(run: Path, video_ids: list[str]) -> dict[str, set[int]]:
+    """The run voices each video hears, from the summaries the stage stored in the run."""
+    ledger, stage = Ledger(RunStore(str(run))), CrossVideoPairsStage()
+    stored = next(found for block in range(16) if (found := ledger.summaries(video_ids, block))
+                  and all(isinstance(s, dict) and "envelope" in s for s in found.values()))
+    vectors = {(video_id, voice): np.asarray(vector) for video_id, s in stored.items()
+               for voice, vector in s["voices"].items()}
+    clusters = run_voice_clusters(vectors, stage.voice_distance_threshold)
+    return {video_id: {n for (v, _), n in clusters.items() if v == video_id} for video_id in video_ids}
 
 
 def summary(voices: dict[str, list[float]], envelope: np.ndarray, segments: list[dict]) -> dict:
