@@ -205,13 +205,14 @@ def _pair_precision(
         listening = segments[pair["listening_segment_id"]]
         speaker = person_of.get(speaking["track_id"])
         listener = person_of.get(listening["track_id"])
-        frames = speaker_frames.get(pair["video_id"], [])
+        # a pair across the recordings of one conversation: each segment on its own video's truth
+        listened = pair.get("listener_video_id") or pair["video_id"]
         correct += bool(
             speaker
             and listener
             and speaker != listener
-            and _majority(frames, speaking) == speaker
-            and _majority(frames, listening) == speaker
+            and _majority(speaker_frames.get(pair["video_id"], []), speaking) == speaker
+            and _majority(speaker_frames.get(listened, []), listening) == speaker
         )
     return correct / len(pairs)
 

@@ -50,8 +50,9 @@ def write_part(request: PartRequest) -> dict[str, int]:
     plan = read_plan(store)
     locations = plan.locations() if plan else {}
     rows: dict[str, list[dict[str, Any]]] = {table: [] for table in VIDEO_TABLES}
+    records = ledger.records_fields(request.video_ids, request.block, dict.fromkeys(VIDEO_TABLES, list[dict[str, Any]]))
     for video_id in request.video_ids:
-        fields = ledger.record_fields(video_id, request.block, dict.fromkeys(VIDEO_TABLES, list[dict[str, Any]])) or {}
+        fields = records[video_id] or {}
         for table in VIDEO_TABLES:
             found = fields.get(table) or []
             if table == "segments":

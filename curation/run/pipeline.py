@@ -298,7 +298,8 @@ def write_manifests(
         is_primary = identity.video_id is None or primaries.get(identity.video_id) == uri
         if row.state != "kept" and is_primary:
             rejection_rows.append(video_rejection_row(uri, identity, row))
-    accounting = check_accounting(uris, as_dicts(video_rows))
+    video_dicts = as_dicts(video_rows)
+    accounting = check_accounting(uris, video_dicts)
     tables: dict[str, int] = {
         "videos": write_manifest(store, "videos", video_rows).num_rows,
         "rejections": write_manifest(store, "rejections", rejection_rows, part="videos").num_rows,
@@ -313,5 +314,5 @@ def write_manifests(
         tables.update(counts)
     if shard_rows is not None:
         tables["shards"] = write_manifest(store, "shards", shard_rows).num_rows
-    return accounting, tables, as_dicts(video_rows)
+    return accounting, tables, video_dicts
 

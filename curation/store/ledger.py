@@ -102,6 +102,15 @@ class Ledger:
             raise LedgerFormatError(f"the record of video {video_id} is in format {envelope.get('format')!r}")
         return {name: decode(envelope["data"].get(name), {}, hint) for name, hint in hints.items()}
 
+    def records_fields(
+        self, video_ids: Iterable[str], block: int, hints: dict[str, Any]
+    ) -> dict[str, dict[str, Any] | None]:
+        """``record_fields`` of many videos, read concurrently (the shard plan and the manifest
+        parts read one record per video: in series, 10^5 round trips of ~20 ms)."""
+        return read_concurrently(
+            lambda v: self.record_fields(v, block, hints), video_ids, store_readers(self.store.remote)
+        )
+
     def outcome(self, video_id: str, block: int) -> VideoOutcome | None:
         # One request: read, and a missing object is the answer (an exists() first doubles the
         # round trips, which is what a barrier over 10^5 videos waits for).
