@@ -59,6 +59,7 @@ def run_scale_bench(
             for n in sorted(counts):
                 per_n[str(n)] = _measure_on_s3(templates, source_store, workflow.name, blocks, final, n, workers,
                                                shard_bytes, env, latency_ms)
+                print(f"bench scale: N={n} {json.dumps(per_n[str(n)])}", file=sys.stderr, flush=True)
                 if not keep:  # moto holds its objects in memory
                     s3_filesystem(env).rm(f"bench/n{n}", recursive=True)
     else:

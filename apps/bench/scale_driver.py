@@ -52,6 +52,8 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int, pa
     with RssSampler(interval=0.05, children=False) as rss:
         with phase("outcomes"):
             ids = sorted(ledger.finished_video_ids(final))
+            if not ids:
+                raise RuntimeError(f"{run_uri}: no finished video listed in block {final}")
             outcomes = {video_id: outcome.kept_by_driver() for video_id, outcome in ledger.outcomes(ids, final).items()}
         run_stages = [s for s in workflow.stages if isinstance(s, RunScopeStage)]
         decision_load: dict[str, Any] = {}

@@ -115,7 +115,13 @@ class RunStore:
     def _list(self, relative_dir: str, suffix: str) -> tuple[str, ...]:
         folder = self.path(relative_dir)
         if self.remote:
-            names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)] if self.fs.exists(folder) else []
+            # One listing, a missing prefix its own answer: an exists() first costs a request, and
+            # its answer can disagree with the listing's (a folder of 80,000 objects once listed
+            # as absent in bench scale).
+            try:
+                names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False, refresh=True)]
+            except FileNotFoundError:
+                names = []
         else:
             names = os.listdir(folder) if os.path.isdir(folder) else []
         return tuple(sorted(n for n in names if n.endswith(suffix) and not n.startswith(TEMP_PREFIX)))
