@@ -54,7 +54,7 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int, pa
             ids = sorted(ledger.finished_video_ids(final))
             if not ids:
                 raise RuntimeError(f"{run_uri}: no finished video listed in block {final}")
-            outcomes = {video_id: outcome.kept_by_driver() for video_id, outcome in ledger.outcomes(ids, final).items()}
+            outcomes = ledger.outcomes(ids, final, for_driver=True)
         run_stages = [s for s in workflow.stages if isinstance(s, RunScopeStage)]
         decision_load: dict[str, Any] = {}
         for stage in run_stages:

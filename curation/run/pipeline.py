@@ -174,11 +174,12 @@ def _run_blocks(
         if run_stage is not None:
             stages.append(SummarizeStep(target=run_stage, block=block))
         done = ledger.finished_video_ids(block) & set(primaries)
-        earlier = outcomes
+        # what the next block needs of the last one's outcomes (its watchdog limits), not the outcomes
+        earlier = {video_id: outcome.duration_s for video_id, outcome in outcomes.items()}
         outcomes = {}
-        for video_id, outcome in sorted(ledger.outcomes(done, block).items()):
+        for video_id, outcome in sorted(ledger.outcomes(done, block, for_driver=True).items()):
             if outcome is not None and not outcome.retried_on_resume(request.retry_failed):
-                outcomes[video_id] = outcome.kept_by_driver()
+                outcomes[video_id] = outcome
         retry = done - set(outcomes)
         retried |= retry
         names = tuple(stage.name for stage in stages)
@@ -251,10 +252,9 @@ def _identify(
     return {uri: identity for uri, identity in known.items() if identity is not None}
 
 
-def _timeout(request: RunRequest, identity: InputIdentity, earlier: VideoOutcome | None) -> float:
+def _timeout(request: RunRequest, identity: InputIdentity, duration: float | None) -> float:
     """The video's watchdog limit: the one asked for, or one that grows with the video (its
     duration once a block has probed it, its size before)."""
-    duration = earlier.duration_s if earlier is not None else None
     return video_timeout_s(request.video_timeout_s, identity.size_bytes, duration)
 
 
