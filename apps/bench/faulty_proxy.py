@@ -2,9 +2,10 @@
 
 On a seeded fraction of requests it answers ``503 SlowDown`` (an S3 error document, as AWS sends
 when it throttles) without passing the request on, drops the connection without an answer (a
-reset), or passes the request on after a delay; every other request goes through unchanged. The
-faults are real HTTP seen by real botocore/aiohttp, not patched functions. Point
-``AWS_ENDPOINT_URL`` at ``proxy.url``.
+reset), or passes the request on after a delay; every other request goes through unchanged. A
+plan may also stall the first ``stall_times`` requests whose line (``GET /bucket/key``) contains
+``stall_path`` for ``stall_s`` (a read that hangs: what a per-video watchdog is for). The faults are real HTTP seen
+by real botocore/aiohttp, not patched functions. Point ``AWS_ENDPOINT_URL`` at ``proxy.url``.
 """
 
 import http.client
@@ -31,16 +32,22 @@ class FaultPlan:
     slow_fraction: float = 0.0  # passed on after ``slow_s``
     slow_s: float = 0.3
     seed: int = 0
-    seen: Counter[str] = field(default_factory=Counter)  # "requests", "errors", "resets", "slow"
+    stall_path: str = ""  # the first ``stall_times`` requests whose "METHOD path" contains it ...
+    stall_times: int = 0
+    stall_s: float = 0.0  # ... are passed on after this long
+    seen: Counter[str] = field(default_factory=Counter)  # "requests", "errors", "resets", "slow", "stalls"
     _random: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
 
-    def draw(self) -> str:
+    def draw(self, request: str = "") -> str:
         with self._lock:
             self.seen["requests"] += 1
+            if self.stall_path and self.stall_path in request and self.seen["stalls"] < self.stall_times:
+                self.seen["stalls"] += 1
+                return "stalls"
             x = self._random.random()
             for name, fraction in (("errors", self.error_fraction), ("resets", self.reset_fraction),
                                    ("slow", self.slow_fraction)):
@@ -75,7 +82,7 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
 
         def _forward(self) -> None:
             body = self._body()
-            fault = plan.draw()
+            fault = plan.draw(f"{self.command} {self.path}")
             if fault == "resets":
                 self.close_connection = True
                 self.connection.close()
@@ -87,8 +94,8 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(SLOW_DOWN)
                 return
-            if fault == "slow":
-                threading.Event().wait(plan.slow_s)
+            if fault in ("slow", "stalls"):
+                threading.Event().wait(plan.slow_s if fault == "slow" else plan.stall_s)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
             headers["Content-Length"] = str(len(body))
             connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)

@@ -181,8 +181,12 @@ def stream_videos(
                 # The worker died, or met a fault of its node (a full disk, a store beyond its
                 # retries): a new actor takes the video again from the start, on another node
                 # than the one at fault when the pool has an actor elsewhere.
-                if not isinstance(err, lost_worker) and pool.node_ids.get(job.actor):
-                    avoid.setdefault(job.task.video_id, set()).add(pool.node_ids[job.actor])
+                if isinstance(err, lost_worker):
+                    fault_counts.count(fault_counts.WORKER_DEATHS)
+                else:
+                    fault_counts.count(fault_counts.NODE_FAULTS)
+                    if pool.node_ids.get(job.actor):
+                        avoid.setdefault(job.task.video_id, set()).add(pool.node_ids[job.actor])
                 pool.replace_now(job.actor)
                 deaths[job.task.video_id] = deaths.get(job.task.video_id, 0) + 1
                 if deaths[job.task.video_id] <= RETRIES:
