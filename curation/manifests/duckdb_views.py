@@ -23,13 +23,16 @@ import pyarrow.dataset as pads
 from curation.manifests.manifest_writer import MANIFEST_DIR, manifest_parts, read_manifest
 from curation.manifests.review_verdicts import reviews_table
 from curation.run.run_store import RunStore
+from curation.run.store_retry import with_retries
 from schemas.tables import TABLES
 
 
 def manifest_names(store: RunStore) -> list[str]:
     if store.remote:
         folder = store.path(MANIFEST_DIR)
-        entries = store.fs.ls(folder, detail=True) if store.fs.exists(folder) else []
+        entries = with_retries(
+            lambda: store.fs.ls(folder, detail=True) if store.fs.exists(folder) else [], f"listing {MANIFEST_DIR}"
+        )
         names = [e["name"].rstrip("/").rsplit("/", 1)[-1] for e in entries if e["type"] == "directory"]
     else:
         folder = store.local_path(MANIFEST_DIR)

@@ -108,9 +108,9 @@ def test_a_run_through_every_injected_fault_equals_a_clean_run(
                                 env=cli_env(**{**endpoint, "AWS_ENDPOINT_URL": proxy.url}))  # fmt: skip
     assert driven.returncode == 0, driven.stderr[-3000:]
     report = json.loads(driven.stdout.strip().splitlines()[-1])
+    print(f"proxy saw {dict(plan.seen)}\n{report['stdout']}")
     assert report["returncode"] == 0, report["stdout"] + report["stderr"]
-    assert report["killed_worker"], report
-    print(f"proxy saw {dict(plan.seen)}")
+    assert report["killed_worker"], report["titles"]
 
     _, clean_accounting = clean_run
     assert "+ failed 0" in clean_accounting, clean_accounting
