@@ -4,7 +4,8 @@ On a seeded fraction of requests it answers ``503 SlowDown`` (an S3 error docume
 when it throttles) without passing the request on, drops the connection without an answer (a
 reset), or passes the request on after a delay; every other request goes through unchanged. A
 plan may also stall the first ``stall_times`` requests whose line (``GET /bucket/key``) contains
-``stall_path`` for ``stall_s`` (a read that hangs: what a per-video watchdog is for). The faults are real HTTP seen
+``stall_path``: the answer's body trickles in over ``stall_s``, slowly enough to outlast a
+per-video watchdog while no single read waits long enough for the client's read timeout. The faults are real HTTP seen
 by real botocore/aiohttp, not patched functions. Point ``AWS_ENDPOINT_URL`` at ``proxy.url``.
 """
 
@@ -22,6 +23,7 @@ SLOW_DOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
     b"<Message>Please reduce your request rate.</Message></Error>"
 )
+TRICKLE_PIECES = 10
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "trailer", "upgrade"}
 
 
@@ -34,7 +36,7 @@ class FaultPlan:
     seed: int = 0
     stall_path: str = ""  # the first ``stall_times`` requests whose "METHOD path" contains it ...
     stall_times: int = 0
-    stall_s: float = 0.0  # ... are passed on after this long
+    stall_s: float = 0.0  # ... have their answer trickle in over this long
     seen: Counter[str] = field(default_factory=Counter)  # "requests", "errors", "resets", "slow", "stalls"
     _random: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -94,8 +96,8 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(SLOW_DOWN)
                 return
-            if fault in ("slow", "stalls"):
-                threading.Event().wait(plan.slow_s if fault == "slow" else plan.stall_s)
+            if fault == "slow":
+                threading.Event().wait(plan.slow_s)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
             headers["Content-Length"] = str(len(body))
             connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
@@ -111,10 +113,21 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
                 length = answer.getheader("Content-Length") if self.command == "HEAD" else None
                 self.send_header("Content-Length", length or str(len(data)))
                 self.end_headers()
-                if self.command != "HEAD":
+                if self.command != "HEAD" and fault == "stalls":
+                    self._trickle(data)
+                elif self.command != "HEAD":
                     self.wfile.write(data)
             finally:
                 connection.close()
+
+        def _trickle(self, data: bytes) -> None:
+            """The body in ``TRICKLE_PIECES`` pieces spread over ``stall_s``: each piece comes well
+            within a client's read timeout (s3fs's is 15 s), so the client waits it out."""
+            step = -(-len(data) // TRICKLE_PIECES) or 1
+            for start in range(0, max(len(data), 1), step):
+                threading.Event().wait(plan.stall_s / TRICKLE_PIECES)
+                self.wfile.write(data[start : start + step])
+                self.wfile.flush()
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward  # noqa: N815 - http.server names them
 
