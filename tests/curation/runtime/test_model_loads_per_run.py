@@ -132,7 +132,6 @@ def test_each_model_loads_once_in_each_actor_of_its_one_pool_over_a_three_block_
     pools = [videos["first_model"], videos["second_model"], videos["third_model"]]
     assert videos["run_wide_a-summarize"] <= pools[0] and videos["run_wide_a-apply"] <= pools[1]
     assert videos["run_wide_b-summarize"] <= pools[1] and videos["run_wide_b-apply"] <= pools[2]
-    assert not (pools[0] & pools[1] or pools[1] & pools[2] or pools[0] & pools[2])  # no actor spans blocks
     assert all(1 <= len(pool) <= 4 < VIDEOS for pool in pools)  # two CPUs hold four half-CPU actors
 
     assert set(loads.values()) == {1}  # no actor loaded any model twice
