@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 from pipeline_runs import cli_env, run_cli
 from run_contents import comparable_samples, comparable_tables
-from s3_endpoint import s3_endpoint, s3_filesystem
+from s3_endpoint import clips_on_s3
 from tiny_disk import tiny_disk
 
 from apps.bench.faulty_proxy import FaultPlan, faulty_proxy
@@ -67,12 +67,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 @pytest.fixture
 def endpoint(shared_media: Path) -> Iterator[dict[str, str]]:
     """The S3 endpoint, its variables set for this process too, and the clips in s3://lpm-in/clips."""
-    with s3_endpoint() as env, environment(env):
-        fs = s3_filesystem(env)
-        fs.mkdir("lpm-in")
-        fs.mkdir("lpm-out")
-        for name in CLIPS:
-            fs.put(str(shared_media / name), f"lpm-in/clips/{name}")
+    with clips_on_s3([shared_media / name for name in CLIPS]) as env, environment(env):
         yield env
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pipeline_runs import cli_env, run_cli
 from run_contents import comparable_samples, comparable_tables
-from s3_endpoint import s3_endpoint, s3_filesystem
+from s3_endpoint import clips_on_s3, s3_filesystem
 
 from apps.bench.local_s3 import environment
 
@@ -30,14 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 @pytest.fixture(scope="module")
 def endpoint(shared_media: Path) -> Iterator[dict[str, str]]:
     """The S3 endpoint, its variables set for this process too, and the clips in s3://lpm-in/clips."""
-    with s3_endpoint() as env, environment(env):
-        fs = s3_filesystem(env)
-        fs.mkdir("lpm-in")
-        fs.mkdir("lpm-out")
-        for name in CLIPS:
-            fs.put(str(shared_media / name), f"lpm-in/clips/{name}")
-        for name, data in UNREADABLE.items():
-            fs.pipe(f"lpm-in/clips/{name}", data)
+    with clips_on_s3([shared_media / name for name in CLIPS], UNREADABLE) as env, environment(env):
         yield env
 
 
