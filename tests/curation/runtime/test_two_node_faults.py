@@ -122,7 +122,8 @@ def test_a_run_through_every_injected_fault_equals_a_clean_run(
     print(f"run.json faults: {faults}")
     assert plan.seen["errors"] > 0 and plan.seen["slow"] > 0 and plan.seen["stalls"] == 1, plan.seen
     assert faults[fault_counts.STORE_RETRIES] > 0
-    assert faults[fault_counts.NODE_FAULTS] >= 1  # ENOSPC on the worker's cache
+    assert faults[fault_counts.NODE_FAULTS] >= 1  # ENOSPC on the worker's cache:
+    assert worker_cache.peak_bytes > WORKER_DISK_BYTES  # it reserved a clip its disk could not hold
     assert faults[fault_counts.WORKER_DEATHS] >= 1  # the video in flight on the killed node
     assert faults[fault_counts.VIDEO_TIMEOUTS] == 1  # the stalled read, and nothing else
     assert faults[fault_counts.VIDEO_RESTARTS] >= 3
