@@ -31,6 +31,10 @@ class DataConfig:
     text_max_tokens: int = 32
     text_vocab: int = 4096
     sentence_encoder_path: str = ""  # local HuggingFace model directory
+    # segments: every sample on its own; pairs: speak-listen pairs of the pairs manifest, the
+    # speaker's and the listener's sample of one exchange in one batch (lpm_train/data/pair_stream.py)
+    sampling: Literal["segments", "pairs"] = "segments"
+    pairs: list[str] = field(default_factory=list)  # pairs manifest parts or folders; empty: the shards' run's
 
 
 @dataclass

@@ -145,7 +145,8 @@ class BaseTrainer(Trainer):
         self.trained = data_parallel(self.model, runtime, find_unused_parameters=True)
         if tc.compile:
             self.trained = torch.compile(self.trained)
-        loader = iter(make_loader(config.data, config.data.shards, config.data.resampled, skip_batches=self.consumed))
+        loader = iter(make_loader(config.data, config.data.shards, config.data.resampled, skip_batches=self.consumed,
+                                  sampling=config.data.sampling))
         meter = ThroughputMeter()
         data_wait = 0.0
         self.model.train()

@@ -193,6 +193,11 @@ class PairRow:
     overlap_s: F64 = None  # shared time (same_span) or gap between them (following/preceding)
     speaker_track_id: Str = None
     listener_track_id: Str = None
+    # The listening segment's video: video_id within a video; another recording of the same
+    # conversation (a second camera or file, found by voice and audio alignment) across videos.
+    listener_video_id: Str = None
+    offset_s: F64 = None  # listener's video time minus the speaker's for one moment (0 within a video)
+    alignment_peak: F32 = None  # across videos: the two audios' correlation at that offset
 
 
 @dataclass

@@ -14,11 +14,11 @@ import numpy as np
 from annotators.audio.audio_levels import SILENCE_DB, clipping_fraction, loudness_db
 from curation.ingest.local_copy import local_media
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE, decode_audio, decode_audio_inprocess
-from curation.run.artefacts import write_array
 from curation.runtime.products import AudioTrack
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from curation.store.artefacts import write_array
 
 
 @dataclass

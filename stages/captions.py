@@ -27,8 +27,8 @@ from annotators.performance.performance_annotator import SegmentSignals, annotat
 from curation.runtime.products import SegmentCaption
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
-from curation.runtime.stored_crops import crop_jpegs
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_crops import crop_jpegs
 
 
 @dataclass

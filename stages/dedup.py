@@ -31,9 +31,9 @@ from curation.models.model_store import is_available
 from curation.runtime.device import DeviceChoice, resolve_device
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
-from curation.runtime.stored_audio import audio_samples
-from curation.runtime.stored_crops import crop_images
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_audio import audio_samples
+from curation.store.stored_crops import crop_images
 from schemas.reasons import Reason
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
 
@@ -137,9 +137,9 @@ class DedupStage(RunScopeStage):
     def _earlier(self) -> list[SegmentFingerprint]:
         if not self.match_run:
             return []
-        from curation.run.ledger import Ledger
         from curation.run.run_scope_steps import index_name
-        from curation.run.run_store import RunStore
+        from curation.store.ledger import Ledger
+        from curation.store.run_store import RunStore
 
         stored = Ledger(RunStore(self.match_run)).decision(index_name(self.name))
         if stored is None:

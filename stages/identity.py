@@ -125,7 +125,7 @@ class IdentityStage(RunScopeStage):
         if not self.match_run:
             return []
         from curation.manifests.manifest_writer import read_manifest
-        from curation.run.run_store import RunStore
+        from curation.store.run_store import RunStore
 
         rows = read_manifest(RunStore(self.match_run), "identities").to_pylist()
         return [KnownIdentity(r["identity_id"], np.asarray(r["centroid"], np.float64), r["descriptor"]) for r in rows]

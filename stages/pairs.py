@@ -5,17 +5,18 @@ A listening segment is paired with every speaking segment of another track that 
 (``following``/``preceding``: shot/reverse-shot editing, where the camera cuts to the listener
 while the voice goes on). Its ``partner_segment_id`` is the best of those: the largest overlap,
 else the smallest gap. When identities are known, a person is never paired with themselves. A
-monologue has no listening segments and so no pairs; nothing is invented.
+monologue has no listening segments and so no pairs; nothing is invented. The relations are
+``annotators.timelines.conversation_links``; pairs across the recordings of one conversation are
+``stages.cross_video_pairs``.
 """
 
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from annotators.timelines.conversation_links import best_link, segment_link
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
-
-_RELATION_RANK = {"same_span": 0, "following": 1, "preceding": 2}
 
 
 @dataclass
@@ -34,7 +35,10 @@ class PairsStage(Stage):
             segment["turn_index"] = _turn_of(segment, turns)
         speaking = [s for s in work.segments if s["state"] == "speaking"]
         for listening in (s for s in work.segments if s["state"] == "listening"):
-            links = [link for link in (self._link(s, listening) for s in speaking) if link]
+            links = [
+                link for link in (segment_link(s, listening, self.min_overlap_s, self.max_gap_s) for s in speaking)
+                if link
+            ]
             for relation, amount, speaker in links:
                 work.pairs.append(
                     {
@@ -46,29 +50,14 @@ class PairsStage(Stage):
                         "overlap_s": amount,
                         "speaker_track_id": speaker["track_id"],
                         "listener_track_id": listening["track_id"],
+                        "listener_video_id": work.video_id,
+                        "offset_s": 0.0,
                     }
                 )
             if links:
-                best = min(
-                    links, key=lambda link: (_RELATION_RANK[link[0]], -link[1] if link[0] == "same_span" else link[1])
-                )
-                listening["partner_segment_id"] = best[2]["segment_id"]
+                listening["partner_segment_id"] = best_link(links).speaker["segment_id"]
         work.pairs.sort(key=lambda p: p["pair_id"])
         return work
-
-    def _link(self, speaker: dict[str, Any], listener: dict[str, Any]) -> tuple[str, float, dict[str, Any]] | None:
-        if speaker["track_id"] == listener["track_id"]:
-            return None
-        if speaker.get("identity_id") and speaker.get("identity_id") == listener.get("identity_id"):
-            return None
-        overlap = min(speaker["t_end"], listener["t_end"]) - max(speaker["t_start"], listener["t_start"])
-        if overlap >= self.min_overlap_s:
-            return "same_span", overlap, speaker
-        if 0 <= listener["t_start"] - speaker["t_end"] <= self.max_gap_s:
-            return "following", listener["t_start"] - speaker["t_end"], speaker
-        if 0 <= speaker["t_start"] - listener["t_end"] <= self.max_gap_s:
-            return "preceding", speaker["t_start"] - listener["t_end"], speaker
-        return None
 
 
 def _turn_of(segment: dict[str, Any], turns: list[dict[str, Any]]) -> int | None:

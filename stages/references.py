@@ -16,8 +16,8 @@ from annotators.identity.reference_selector import choose_pool, references_for_s
 from curation.runtime.products import CROP_KINDS, SegmentReference, crop_jpeg_name
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
-from curation.runtime.stored_crops import crop_jpegs
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_crops import crop_jpegs
 
 KINDS = CROP_KINDS
 

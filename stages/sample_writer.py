@@ -16,13 +16,13 @@ from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
 from curation.dataset.shard_writer import ShardSettings
 from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import CropBox, encode_clip, performer_crop
-from curation.run.artefacts import BlobArchive, write_blobs
 from curation.runtime.products import SampleEntry, SampleSet, SegmentReference
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
-from curation.runtime.stored_audio import audio_pcm16
 from curation.runtime.video_work import VideoWork
 from curation.storage_formats import json_bytes, npz_bytes, wav_bytes
+from curation.store.artefacts import BlobArchive, write_blobs
+from curation.store.stored_audio import audio_pcm16
 from schemas.performer_states import PerformerState, state_name
 from schemas.sample_layout import (
     AUDIO_SAMPLE_RATE,

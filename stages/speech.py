@@ -24,8 +24,8 @@ from curation.runtime.device import DeviceChoice, resolve_device, whisper_comput
 from curation.runtime.products import SpeechResult
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
-from curation.runtime.stored_audio import audio_samples
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_audio import audio_samples
 
 Toggle = Literal["auto", "on", "off"]
 

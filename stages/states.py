@@ -7,7 +7,7 @@ is matched to the face it is in sync with over the whole video, and lips moving 
 owned by another face drop to "not speaking", hence listening
 (``annotators.speaking.voice_face_association``; the association is the ``voice_faces`` product,
 which ``voice_identities`` revisits with the whole run's evidence). The rest is the labelling of
-``annotators.timelines.state_labeller``: per-frame states, segments of
+``annotators.speaking.state_labeller``: per-frame states, segments of
 ``min_segment_s``..``max_segment_s`` within a shot, rejected short spans, and a lip-sync verdict
 per speaking segment (``out_of_sync`` ones rejected, never kept as speaking).
 """
@@ -23,17 +23,17 @@ from annotators.identity.track_identity import FaceDescriptorChoice, face_embedd
 from annotators.models.voice_embedder import CAPPED_VOICE_DISTANCE_THRESHOLD, VOICE_ENCODER_MODEL_NAME
 from annotators.speaking.av_sync import sync_in_context
 from annotators.speaking.lip_sync import LipSyncModel, lip_sync_choice
+from annotators.speaking.state_labeller import SIGNAL, StateLabeller, TrackView, drop_foreign
 from annotators.speaking.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.timelines.segment_cutter import present_spans
-from annotators.timelines.state_labeller import SIGNAL, StateLabeller, TrackView, drop_foreign
 from curation.models.model_choice import ModelChoice
 from curation.models.model_store import is_available
 from curation.runtime.device import DeviceChoice
 from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
-from curation.runtime.stored_audio import audio_samples
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_audio import audio_samples
 
 
 @dataclass

@@ -10,7 +10,7 @@ run terms, a face by its identity and a voice by its group across the run, pools
 per (run voice, identity) and matches each video's voices to its faces on the pooled evidence
 (``annotators.speaking.run_voice_association``). A video whose foreign spans (lips under another
 face's voice) change is labelled again with the settings its ``states`` recorded
-(``annotators.timelines.state_labeller``): its segments and segment rejections are replaced, and
+(``annotators.speaking.state_labeller``): its segments and segment rejections are replaced, and
 its segments take their tracks' identities. The identities table keeps the segment counts of the
 first labelling (``identity`` ran before); a relabelled video's segments may be cut a little
 differently where its states changed.
@@ -35,13 +35,13 @@ import numpy as np
 
 from annotators.models.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD
 from annotators.speaking.run_voice_association import VideoVoice, pooled_owners, run_faces, run_voice_clusters
+from annotators.speaking.state_labeller import StateLabeller
 from annotators.speaking.voice_face_association import VoicedSpan, foreign_spans
-from annotators.timelines.state_labeller import StateLabeller
 from curation.runtime.products import VoiceFaces
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
-from curation.runtime.stored_audio import audio_samples
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_audio import audio_samples
 
 
 @dataclass

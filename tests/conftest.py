@@ -16,6 +16,7 @@ import pytest
 from tests.curation.observed_runs import MIXED_CLIPS, ScrapedRun, clip_folder, run_scraping_metrics
 from tests.curation.pipeline_runs import SMALL_CLIPS
 from tests.curation.review_runs import build_run
+from tests.stages.two_camera_runs import build_two_camera_run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -123,3 +124,12 @@ def talking_heads_run(shared_media: Path, tmp_path_factory: pytest.TempPathFacto
     and for the trainer's test on pipeline shards, which only reads it."""
     return build_run(tmp_path_factory.mktemp("talking_heads"), shared_media,
                      extra=("--set", "samples.shard_target_bytes=400000"))
+
+
+@pytest.fixture(scope="session")
+def two_camera_run(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One default run over a conversation filmed by two cameras (two files, offset and cropped
+    differently) and an unrelated conversation sharing one of its voices
+    (``tests/stages/two_camera_runs.py``). Made once for the cross-video pairs test and for the
+    trainer's pairs mode, which both only read it."""
+    return build_two_camera_run(shared_media, tmp_path_factory.mktemp("two_cameras"))

@@ -20,6 +20,8 @@ barely moves (silence, a steady hum) tells nothing: ``None``.
 
 import numpy as np
 
+from annotators.audio.envelope_alignment import shifted_correlations
+
 HOP_S = 0.01
 WINDOW_S = 0.03  # three hops: a copy shifted by half a hop still reads nearly the same envelope
 MIN_OVERLAP_S = 2.0
@@ -48,17 +50,8 @@ def audio_similarity(a: np.ndarray, b: np.ndarray) -> float | None:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if min(len(a), len(b)) < 3 or np.std(a) < _MIN_SPREAD_DB or np.std(b) < _MIN_SPREAD_DB:
         return None
-    a, b = np.diff(a), np.diff(b)
-    min_overlap = min(int(round(MIN_OVERLAP_S / HOP_S)), len(a), len(b))
-    best = -1.0
-    for shift in range(-(len(a) - min_overlap), len(b) - min_overlap + 1):
-        # a[i] against b[i + shift]
-        lo, hi = max(0, -shift), min(len(a), len(b) - shift)
-        x, y = a[lo:hi], b[lo + shift : hi + shift]
-        if np.std(x) == 0 or np.std(y) == 0:
-            continue
-        best = max(best, float(np.corrcoef(x, y)[0, 1]))
-    return best
+    _shifts, r = shifted_correlations(np.diff(a), np.diff(b), int(round(MIN_OVERLAP_S / HOP_S)))
+    return float(np.nanmax(r)) if np.isfinite(r).any() else -1.0
 
 
 def same_audio(a: np.ndarray, b: np.ndarray, threshold: float = SAME_AUDIO) -> bool | None:

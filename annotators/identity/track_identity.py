@@ -16,8 +16,8 @@ from curation.models.model_choice import ModelChoice
 from curation.models.model_store import is_available
 from curation.runtime.device import DeviceChoice, onnx_providers, resolve_device
 from curation.runtime.products import TrackIdentityVector
-from curation.runtime.stored_crops import crop_images
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_crops import crop_images
 
 FaceDescriptorChoice = Literal["auto", "arcface", "dlib", "fallback"]
 # What ``auto`` picks, best first: ArcFace once fetched, dlib's ResNet (installed with the package),

@@ -15,7 +15,7 @@ import numpy as np
 
 from annotators.face.face_alignment import align_face
 from annotators.face.landmarked_face import STRONG, LandmarkedFace
-from annotators.models.model_wrapper import ModelWrapper
+from annotators.models.model_wrapper import ModelWrapper, optional_import
 from curation.models.model_store import resolve
 
 ARCFACE_MODEL_NAME = "arcface"
@@ -37,31 +37,19 @@ class ArcFaceEmbedder(ModelWrapper):
         self.model_path = Path(model_path) if model_path is not None else resolve(ARCFACE_MODEL_NAME)
         self.providers = providers
         self.device = "cuda" if "CUDAExecutionProvider" in providers else "cpu"
-        self._model: Any = None
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._model is not None
-
-    def setup(self) -> None:
-        if self._model is not None:
-            return
-        try:
-            from insightface.model_zoo import get_model
-        except ImportError as err:
-            raise ImportError(
-                "ArcFace embeddings need insightface and onnxruntime: pip install 'lpm-curation[identity]'"
-            ) from err
-        model = get_model(str(self.model_path), providers=list(self.providers))
+    def load_model(self) -> Any:
+        model_zoo = optional_import(
+            "insightface.model_zoo",
+            "ArcFace embeddings need insightface and onnxruntime: pip install 'lpm-curation[identity]'",
+        )
+        model = model_zoo.get_model(str(self.model_path), providers=list(self.providers))
         if model is None or getattr(model, "taskname", None) != "recognition":
             raise ValueError(
                 f"{self.model_path} is not an ArcFace recognition model "
                 "(expected a square input of at least 112 px and one embedding output)"
             )
-        self._model = model
-
-    def close(self) -> None:
-        self._model = None
+        return model
 
     @property
     def crop_size(self) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from annotators.models.model_wrapper import ModelWrapper
+from annotators.models.model_wrapper import ModelWrapper, optional_import
 from curation.models.model_store import resolve
 
 OPENCLIP_MODEL_NAME = "openclip"
@@ -34,30 +34,20 @@ class ClipImageEmbedder(ModelWrapper):
         self.architecture = architecture
         self.device = device
         self.batch_size = batch_size
-        self._model: Any = None
         self._preprocess: Any = None
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._model is not None
-
-    def setup(self) -> None:
-        if self._model is not None:
-            return
-        try:
-            import open_clip
-        except ImportError as err:
-            raise ImportError(
-                "OpenCLIP embeddings need open_clip_torch and torch: pip install 'lpm-curation[identity]'"
-            ) from err
+    def load_model(self) -> Any:
+        open_clip = optional_import(
+            "open_clip", "OpenCLIP embeddings need open_clip_torch and torch: pip install 'lpm-curation[identity]'"
+        )
         model, _, preprocess = open_clip.create_model_and_transforms(
             self.architecture, pretrained=str(self.weights), device=self.device
         )
-        self._model = model.eval()
         self._preprocess = preprocess
+        return model.eval()
 
-    def close(self) -> None:
-        self._model = self._preprocess = None
+    def release(self, model: Any) -> None:
+        self._preprocess = None
 
     @property
     def dimension(self) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from annotators.face.landmarked_face import STRONG, LandmarkedFace
-from annotators.models.model_wrapper import ModelWrapper
+from annotators.models.model_wrapper import ModelWrapper, optional_import
 from curation.models.model_store import resolve
 
 DLIB_MODEL_NAME = "dlib_face_resnet"
@@ -58,28 +58,15 @@ class DlibFaceEmbedder(ModelWrapper):
 
     def __init__(self, model_path: Path | None = None) -> None:
         self.model_path = Path(model_path) if model_path is not None else resolve(DLIB_MODEL_NAME)
-        self._model: Any = None
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._model is not None
-
-    def setup(self) -> None:
-        if self._model is None:
-            self._model = self._dlib.face_recognition_model_v1(str(self.model_path))
-
-    def close(self) -> None:
-        self._model = None
+    def load_model(self) -> Any:
+        return self._dlib.face_recognition_model_v1(str(self.model_path))
 
     @property
     def _dlib(self) -> Any:
-        try:
-            import dlib
-        except ImportError as err:
-            raise ImportError(
-                "the dlib face embedding needs dlib and its weights: pip install dlib-bin face_recognition_models"
-            ) from err
-        return dlib
+        return optional_import(
+            "dlib", "the dlib face embedding needs dlib and its weights: pip install dlib-bin face_recognition_models"
+        )
 
     def align(self, face: LandmarkedFace) -> np.ndarray:
         """The 150x150 RGB chip the network sees, cut by dlib's own aligner."""

@@ -7,6 +7,7 @@ video and ``close`` it at the end (a ``with`` block does).
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,8 +16,10 @@ from annotators.face.head_pose import head_pose_degrees
 from annotators.face.mouth_darkness import mouth_darkness
 from annotators.models.landmarker_results import RawFace, detect_faces
 from annotators.models.mediapipe_exit import close_before_exit
-from annotators.models.model_wrapper import ModelWrapper
+from annotators.models.model_wrapper import ModelWrapper, optional_import
 from curation.models.model_store import resolve
+
+MEDIAPIPE_MISSING = "mediapipe is not installed: pip install 'mediapipe==1.2.2'"
 
 
 @dataclass(frozen=True)
@@ -51,23 +54,14 @@ class FaceLandmarkerAnnotator(ModelWrapper):
         self.min_detection_confidence = min_detection_confidence
         self.min_presence_confidence = min_presence_confidence
         self.video_mode = video_mode
-        self._landmarker = None
         self._last_ms = -1
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._landmarker is not None
-
-    def setup(self) -> None:
-        if self._landmarker is not None:
-            return
-        try:
-            from mediapipe.tasks.python import BaseOptions, vision
-        except ImportError as err:
-            raise ImportError("mediapipe is not installed: pip install 'mediapipe==1.2.2'") from err
+    def load_model(self) -> Any:
+        tasks = optional_import("mediapipe.tasks.python", MEDIAPIPE_MISSING)
+        vision = tasks.vision
         mode = vision.RunningMode.VIDEO if self.video_mode else vision.RunningMode.IMAGE
         options = vision.FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=self.model_path.read_bytes()),
+            base_options=tasks.BaseOptions(model_asset_buffer=self.model_path.read_bytes()),
             running_mode=mode,
             num_faces=self.max_faces,
             min_face_detection_confidence=self.min_detection_confidence,
@@ -76,16 +70,15 @@ class FaceLandmarkerAnnotator(ModelWrapper):
             output_face_blendshapes=self.blendshapes,
             output_facial_transformation_matrixes=True,
         )
-        self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        landmarker = vision.FaceLandmarker.create_from_options(options)
         # A video-mode landmarker lives for one video and is closed with it; an image-mode one
         # (crops) lives as long as its worker.
-        self._finalizer = self._landmarker.close if self.video_mode else close_before_exit(self, self._landmarker.close)
+        self._finalizer = landmarker.close if self.video_mode else close_before_exit(self, landmarker.close)
         self._last_ms = -1
+        return landmarker
 
-    def close(self) -> None:
-        if self._landmarker is not None:
-            self._finalizer()
-            self._landmarker = None
+    def release(self, model: Any) -> None:
+        self._finalizer()
 
     def detect_raw(self, rgb: np.ndarray, t_seconds: float = 0.0) -> list[RawFace]:
         """The faces as the landmarker returns them (normalised landmarks, blendshapes, matrix)."""
@@ -97,7 +90,7 @@ class FaceLandmarkerAnnotator(ModelWrapper):
         if self.video_mode:
             timestamp = max(int(round(t_seconds * 1000)), self._last_ms + 1)
             self._last_ms = timestamp
-        return detect_faces(self._landmarker, image, timestamp)
+        return detect_faces(self._model, image, timestamp)
 
     def detect(self, rgb: np.ndarray, t_seconds: float = 0.0) -> list[FaceObservation]:
         if not self.blendshapes:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from annotators.models.model_location import locate_model
-from annotators.models.model_wrapper import ModelWrapper
+from annotators.models.model_wrapper import ModelWrapper, optional_import
 from annotators.timelines.frame_timeline import interval_coverage
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
 
@@ -46,6 +46,9 @@ class Diarization:
         return activity
 
 
+_PYANNOTE_MISSING = "pyannote.audio is not installed: pip install 'lpm-curation[asr]'"
+
+
 @dataclass
 class SpeakerDiarizer(ModelWrapper):
     """pyannote diarization; ``setup`` loads the pipeline once per worker."""
@@ -55,31 +58,18 @@ class SpeakerDiarizer(ModelWrapper):
     min_speakers: int | None = None
     max_speakers: int | None = None
     device: str = "cpu"
-    _pipeline: Any = field(default=None, init=False, repr=False)
+    _model: Any = field(default=None, init=False, repr=False)
     catalog_names: ClassVar[tuple[str, ...]] = ("diarization",)
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._pipeline is not None
-
-    def close(self) -> None:
-        self._pipeline = None
-
-    def setup(self) -> None:
-        if self._pipeline is not None:
-            return
+    def load_model(self) -> Any:
         folder = locate_model(self.pipeline)
-        try:
-            import torch
-            from pyannote.audio import Pipeline
-            from pyannote.audio.telemetry import set_telemetry_metrics
-        except ImportError as err:
-            raise ImportError("pyannote.audio is not installed: pip install 'lpm-curation[asr]'") from err
-        set_telemetry_metrics(False)
-        pipeline = Pipeline.from_pretrained(folder)
+        torch, audio, telemetry = (optional_import(name, _PYANNOTE_MISSING)
+                                   for name in ("torch", "pyannote.audio", "pyannote.audio.telemetry"))
+        telemetry.set_telemetry_metrics(False)
+        pipeline = audio.Pipeline.from_pretrained(folder)
         if pipeline is None:
             raise FileNotFoundError(f"no pyannote pipeline (config.yaml) in {folder}")
-        self._pipeline = pipeline.to(torch.device(self.device))
+        return pipeline.to(torch.device(self.device))
 
     def diarize(self, audio: np.ndarray) -> Diarization:
         """Speaker turns of 16 kHz mono float32 ``audio``, clipped to its duration."""
@@ -90,7 +80,7 @@ class SpeakerDiarizer(ModelWrapper):
         if samples.size == 0:
             return Diarization((), 0.0)
         self.setup()
-        output = self._pipeline(
+        output = self._model(
             {"waveform": torch.from_numpy(samples)[None], "sample_rate": ANALYSIS_SAMPLE_RATE},
             num_speakers=self.num_speakers,
             min_speakers=self.min_speakers,

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from annotators.models.model_location import locate_model
-from annotators.models.model_wrapper import ModelWrapper
+from annotators.models.model_wrapper import ModelWrapper, optional_import
 from annotators.models.voice_activity import VoiceActivity, VoiceActivityDetector
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
 from curation.models.model_store import models_dir
@@ -77,31 +77,26 @@ class SpeechTranscriber(ModelWrapper):
     batch_size: int = 8
     cpu_threads: int = 2
     vad: VoiceActivityDetector = field(default_factory=VoiceActivityDetector)
-    _asr: Any = field(default=None, init=False, repr=False)
+    _model: Any = field(default=None, init=False, repr=False)  # the whisperx ASR pipeline
     _aligners: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _chunker: Any = field(default=None, init=False, repr=False)
     catalog_names: ClassVar[tuple[str, ...]] = ("whisper", "whisper_align_en", "silero_vad")
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._asr is not None
-
     def close(self) -> None:
-        self._asr = self._aligner = self._chunker = None
+        super().close()
         self.vad.close()
 
-    def setup(self) -> None:
-        if self._asr is not None:
-            return
+    def release(self, model: Any) -> None:
+        self._aligners = {}
+        self._chunker = None
+
+    def load_model(self) -> Any:
         whisper_dir = locate_model(self.model)  # a missing model fails before the slow imports
         align_args = _align_model_args(self.align_model)
-        try:
-            import whisperx
-        except ImportError as err:
-            raise ImportError("whisperx is not installed: pip install 'lpm-curation[asr]'") from err
+        whisperx = optional_import("whisperx", "whisperx is not installed: pip install 'lpm-curation[asr]'")
         self._chunker = _speech_intervals_vad()
         self._align_args = align_args
-        self._asr = whisperx.load_model(
+        asr = whisperx.load_model(
             str(whisper_dir),
             self.device,
             compute_type=self.compute_type,
@@ -112,6 +107,7 @@ class SpeechTranscriber(ModelWrapper):
         )
         if self.language != AUTO_LANGUAGE:
             self._aligner_for(self.language)
+        return asr
 
     def _fixed_language(self) -> str | None:
         return None if self.language == AUTO_LANGUAGE else self.language
@@ -119,7 +115,7 @@ class SpeechTranscriber(ModelWrapper):
     def _language_to_ask(self) -> str | None:
         """None lets Whisper detect the language; an English-only model (``*.en``) cannot, and
         has only one language to give."""
-        if self.language == AUTO_LANGUAGE and not self._asr.model.model.is_multilingual:
+        if self.language == AUTO_LANGUAGE and not self._model.model.model.is_multilingual:
             return "en"
         return self._fixed_language()
 
@@ -149,7 +145,7 @@ class SpeechTranscriber(ModelWrapper):
         samples = np.ascontiguousarray(audio, dtype=np.float32)
         activity = voice_activity or self.vad.detect(samples)
         self._chunker.intervals = activity.speech_intervals(max_speech_s=WHISPER_CHUNK_S)
-        result = self._asr.transcribe(samples, batch_size=self.batch_size, language=self._language_to_ask())
+        result = self._model.transcribe(samples, batch_size=self.batch_size, language=self._language_to_ask())
         language = result.get("language") or self.language
         aligner = self._aligner_for(language)
         if aligner is not None:

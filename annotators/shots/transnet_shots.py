@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from annotators.models.transnet_network import INPUT_SIZE, TransNetV2Network
-from annotators.shots.shot_detector import ShotSpan, shots_from_cuts
+from annotators.shots.shot_span import ShotSpan, shots_from_cuts
 
 WINDOW = 100
 STEP = 50

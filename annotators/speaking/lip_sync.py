@@ -45,6 +45,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.av_sync import sync_in_context
 from curation.models.model_choice import ModelChoice
 
@@ -54,23 +55,6 @@ AV_SYNC_ACCEPT_THRESHOLD = 1.53
 SYNC_VERDICTS = ("in_sync", "out_of_sync", "uncertain")
 # Seconds of the segment's own track read on each side of it (within its shot) by ``av_sync``.
 LIP_SYNC_CONTEXT_S = 5.0
-
-
-@dataclass(frozen=True)
-class MouthTrack:
-    """What a lip-sync model sees of one segment: per-frame mouth signals of the face track
-    (NaN where the face is absent) and where the segment starts in the video."""
-
-    mouth_open: np.ndarray
-    jaw_open: np.ndarray
-    mouth_dark: np.ndarray
-    first_frame: int  # in the video's analysis frames
-    fps: float
-    video_uri: str = ""  # the source, for models that read the mouth pixels themselves
-    face_boxes: np.ndarray | None = None  # (n, 4) x0, y0, x1, y1 as fractions of the frame, NaN where absent
-    # The same face track around the segment, within its shot (``LIP_SYNC_CONTEXT_S`` each side): a
-    # model that pools evidence beyond the segment reads this instead; None: the segment alone.
-    context: "MouthTrack | None" = None
 
 
 @runtime_checkable

@@ -20,7 +20,7 @@ from apps.review.review_items import DEFAULT_SPAN_S, ReviewItem
 from curation.dataset.shard_reader import read_sample
 from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.manifests.where_filter import check_where
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 _SCORE_COLUMNS = (
     "speaking_frac",

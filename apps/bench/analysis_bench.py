@@ -43,13 +43,13 @@ from typing import Any
 from apps.bench.floors import measure_floor
 from apps.bench.rss_sampler import RssSampler
 from curation.config.workflow import Workflow, load_workflow
+from curation.execution.ray_executor import start_ray
 from curation.ingest.discovery import discover_inputs
 from curation.manifests.manifest_writer import read_manifest
 from curation.media.probe import MediaInfo, probe_media
 from curation.models.model_store import resolve
 from curation.run.pipeline import RunRequest, run_pipeline
-from curation.run.run_store import RunStore
-from curation.runtime.ray_executor import start_ray
+from curation.store.run_store import RunStore
 
 
 @dataclass
@@ -245,7 +245,7 @@ def confined_to_cpus(n: int) -> Iterator[set[int]]:
 def _warm_up_ray(workers: int) -> None:
     """One trivial job: the first task workers start outside the clock, as on a cluster that has
     run a job before."""
-    from curation.runtime.ray_executor import RayExecutor
+    from curation.execution.ray_executor import RayExecutor
 
     list(RayExecutor(workers=workers).map(abs, list(range(-workers, 0))))
 

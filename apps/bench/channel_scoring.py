@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from curation.manifests.manifest_writer import has_manifest, read_manifest
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 
 def voiced_frames(truth: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -13,9 +13,14 @@ import sys
 import psutil
 
 from curation.run.run_scope_steps import StoredDecision
+from curation.store.run_store import RunStore
 
 
 def measure(run_uri: str, stage: str, video_id: str) -> dict[str, float | bool]:
+    # An actor has its store client before it loads a decision: an object store's client library
+    # (s3fs, aiobotocore and botocore's service models) is imported and used once first, so the
+    # growth is the decision's, not the client's.
+    RunStore(run_uri).exists("run.json")
     before = psutil.Process().memory_info().rss
     decision = StoredDecision(run_uri, stage)()
     sliced = hasattr(decision, "for_video")

@@ -18,8 +18,8 @@ import numpy as np
 from annotators.face.face_signals import SIGNAL_NAMES
 from annotators.speaking.av_sync import estimate_av_offset
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
-from curation.runtime.stored_audio import audio_samples
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_audio import audio_samples
 
 SHIFTS: tuple[int, ...] = (-8, -6, -4, -2, -1, 0, 1, 2, 4, 6, 8)
 TOLERANCE_FRAMES = 1

@@ -25,14 +25,14 @@ from apps.bench.truth_matching import (
     truth_boundaries,
 )
 from curation.config.workflow import Workflow
+from curation.execution.ray_executor import start_ray
 from curation.ingest.discovery import discover_inputs
 from curation.manifests.manifest_writer import has_manifest, read_manifest
 from curation.media.probe import probe_media
 from curation.models.model_store import resolve
-from curation.run.ledger import Ledger
 from curation.run.pipeline import RunRequest, run_pipeline
-from curation.run.run_store import RunStore
-from curation.runtime.ray_executor import start_ray
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 SHOT_TOLERANCE_S = 0.08  # two frames at 25 fps
 
@@ -205,13 +205,14 @@ def _pair_precision(
         listening = segments[pair["listening_segment_id"]]
         speaker = person_of.get(speaking["track_id"])
         listener = person_of.get(listening["track_id"])
-        frames = speaker_frames.get(pair["video_id"], [])
+        # a pair across the recordings of one conversation: each segment on its own video's truth
+        listened = pair.get("listener_video_id") or pair["video_id"]
         correct += bool(
             speaker
             and listener
             and speaker != listener
-            and _majority(frames, speaking) == speaker
-            and _majority(frames, listening) == speaker
+            and _majority(speaker_frames.get(pair["video_id"], []), speaking) == speaker
+            and _majority(speaker_frames.get(listened, []), listening) == speaker
         )
     return correct / len(pairs)
 

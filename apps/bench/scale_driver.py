@@ -1,8 +1,10 @@
 """The driver of one ``bench scale`` measurement, in a process of its own so its memory is its own.
 
-``python -m apps.bench.scale_driver RUN_STORE WORKFLOW WORKERS SHARD_BYTES`` runs, on the replicated
-store, what the pipeline's driver runs after the per-video blocks (the same functions), on an
-embedded Ray with WORKERS CPUs, and prints one JSON object: peak RSS, seconds per phase, bytes.
+``python -m apps.bench.scale_driver RUN_STORE WORKFLOW WORKERS SHARD_BYTES pack|plan`` runs, on the
+replicated store, what the pipeline's driver runs after the per-video blocks (the same functions),
+on an embedded Ray with WORKERS CPUs, and prints one JSON object: peak RSS, seconds per phase,
+bytes. ``plan`` plans the shards without packing them (the manifests then place every sample by
+the plan and have no shards table).
 """
 
 import json
@@ -19,16 +21,17 @@ import psutil
 from apps.bench.rss_sampler import RssSampler
 from apps.bench.scale_bench import summary_blocks
 from curation.config.workflow import load_workflow
+from curation.dataset.shard_phase import PACK_RESOURCES, PlanRequest, make_plan
+from curation.execution.ray_executor import RayExecutor
 from curation.ingest.content_id import InputIdentity
-from curation.run.ledger import Ledger
 from curation.run.pipeline import RunRequest, write_manifests, write_shards
 from curation.run.run_scope_steps import DecideRequest, decide_and_store
-from curation.run.run_store import RunStore
-from curation.runtime.ray_executor import RayExecutor
 from curation.runtime.run_scope_stage import RunScopeStage
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 
-def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) -> dict[str, Any]:
+def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int, pack: bool = True) -> dict[str, Any]:
     from stages.workflow_stages import WORKFLOW_STAGES
 
     # the shards of a real run (the default workflow's 1 GB), whatever the source run used
@@ -49,6 +52,8 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) ->
     with RssSampler(interval=0.05, children=False) as rss:
         with phase("outcomes"):
             ids = sorted(ledger.finished_video_ids(final))
+            if not ids:
+                raise RuntimeError(f"{run_uri}: no finished video listed in block {final}")
             outcomes = {video_id: outcome.kept_by_driver() for video_id, outcome in ledger.outcomes(ids, final).items()}
         run_stages = [s for s in workflow.stages if isinstance(s, RunScopeStage)]
         decision_load: dict[str, Any] = {}
@@ -58,8 +63,13 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) ->
                 list(executor.map(decide_and_store, [request], stage.decide_resources()))
             decision_load[stage.name] = _decision_load(run_uri, stage.name, ids[len(ids) // 2])
         request = RunRequest(input="", out=run_uri, workflow=workflow)
-        with phase("shards"):
-            shard_rows = write_shards(request, store, executor, final, outcomes, lambda *_: None)
+        if pack:
+            with phase("shards"):
+                shard_rows = write_shards(request, store, executor, final, outcomes, lambda *_: None)
+        else:
+            with phase("shard_plan"):
+                shard_rows = None
+                _plan_shards(workflow, store, executor, final, outcomes)
         uris = [f"bench://{video_id}.mp4" for video_id in ids]
         identities = {
             uri: InputIdentity(uri, video_id, int(outcomes[video_id].duration_s * 250_000), None)
@@ -75,6 +85,9 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) ->
         "driver_start_rss_mb": round(start_mb, 1),
         "driver_peak_rss_mb": round(rss.peak_process_mb, 1),
         "phase_seconds": seconds,
+        # a run-wide barrier: every video's summary read, the decision made and stored
+        "barrier_stages": [stage.name for stage in run_stages],
+        "shards_packed": pack,
         # an actor of the next block loading the decision for one video (a process of its own)
         "decision_load_peak_rss_mb": {name: row["load_peak_rss_growth_mb"] for name, row in decision_load.items()},
         "decision_sliced": {name: row["sliced"] for name, row in decision_load.items()},
@@ -84,6 +97,14 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int) ->
     }
 
 
+def _plan_shards(workflow: Any, store: RunStore, executor: RayExecutor, final: int,
+                 outcomes: dict[str, Any]) -> int:
+    source = next(s for s in workflow.stages if hasattr(s, "shard_settings"))
+    with_samples = tuple(sorted(v for v, o in outcomes.items() if o.state == "kept" and o.n_samples))
+    plan_request = PlanRequest(store.uri, final, with_samples, source.shard_settings())
+    return len(next(iter(executor.map(make_plan, [plan_request], PACK_RESOURCES))))
+
+
 def _decision_load(run_uri: str, stage: str, video_id: str) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "apps.bench.decision_load", run_uri, stage, video_id],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, check=True)
@@ -91,9 +112,12 @@ def _decision_load(run_uri: str, stage: str, video_id: str) -> dict[str, Any]:
 
 
 def _bytes(store: RunStore, folder: str) -> int:
+    if store.remote:
+        path = store.path(folder)
+        return int(store.fs.du(path)) if store.fs.exists(path) else 0
     root = store.local_path(folder)
     return sum(os.path.getsize(os.path.join(d, f)) for d, _dirs, files in os.walk(root) for f in files)
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
+    print(json.dumps(measure(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:] != ["plan"])))

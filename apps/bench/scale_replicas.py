@@ -6,29 +6,35 @@ and its artefacts. A real run of a few clips gives the template: each of its kep
 widened to ``tracks`` tracks and ``segments`` segments (copies of its own, under new ids, whose
 samples point at the same stored members), and then written N times under fresh video ids. The
 artefact files (crops, audio, samples) are hard links to the source's, so N videos cost the disk
-only their records. Identity vectors are planted per replica (each person in a few videos), so are
-the voiced spans of a two-person conversation with each person's voice (``voice_identities``),
-and key-frame hashes are drawn at random (a few segments repeat another's), so the run-wide
-stages do the work of a real corpus rather than of N copies of one person.
+only their records. On an object store only each template's first replica carries artefacts: the
+S3 bench plans the shards but does not pack them (3 MB of samples a video, 300 GB at 10^5, do not
+fit a local endpoint), and nothing else reads them. Identity vectors are planted per replica
+(each person in a few videos), so are the voiced spans of a two-person conversation with each
+person's voice (``voice_identities``), and key-frame hashes are drawn at random (a few segments
+repeat another's), so the run-wide stages do the work of a real corpus rather than of N copies of
+one person.
 """
 
 import json
 import os
 import random
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from annotators.identity.identity_clusterer import IDENTITY_DISTANCE_THRESHOLDS
-from curation.run.artefacts import ARTEFACTS_DIR, BlobArchive
-from curation.run.ledger import LEDGER_FORMAT, Ledger, block_dir
-from curation.run.plain_codec import to_bytes
-from curation.run.run_store import RunStore
-from curation.run.video_outcome import VideoOutcome
 from curation.runtime.products import SampleEntry
+from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
 from curation.storage_formats import npz_bytes
+from curation.store.artefacts import ARTEFACTS_DIR, BlobArchive
+from curation.store.ledger import LEDGER_FORMAT, Ledger, block_dir
+from curation.store.plain_codec import to_bytes
+from curation.store.run_store import RunStore
 
 PEOPLE_PER_VIDEO = 0.25  # each planted person appears in about four videos
 DUPLICATE_FRACTION = 0.01
@@ -135,45 +141,69 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
     first_replica: dict[str, str] = {}  # template video id -> the replica whose files the others link to
     seen_people: set[int] = set()
     ids = []
-    for i in range(n):
-        template = templates[i % len(templates)]
-        video_id = f"f{i:015x}"
-        ids.append(video_id)
-        old = template.video_id
-        record = template.record_json.replace(old.encode(), video_id.encode())
-        record = record.replace(json.dumps(source.uri).encode(), json.dumps(target.uri).encode())
-        target.write_bytes(f"{block_dir(final)}/{video_id}.json", record)
-        if template.record_npz is not None:
-            target.write_bytes(f"{block_dir(final)}/{video_id}.npz", template.record_npz)
-        _write_artefacts(source, target, template, video_id, first_replica.setdefault(old, video_id))
-        ledger.save_outcome(replace(template.outcome, video_id=video_id), final)
-        tracks = [{**t, "track_id": t["track_id"].replace(old, video_id)} for t in template.tracks]
-        people = gen.choice(n_people, size=len(tracks), replace=False)
-        seen_people.update(int(p) for p in people)
-        vectors = centroids[people] + spread / np.sqrt(dim) * gen.standard_normal((len(tracks), dim)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        ledger.save_summary(video_id, blocks["identity"], [
-            {"track_id": t["track_id"], "video_id": video_id, "t_start": t["t_start"], "t_end": t["t_end"],
-             "vector": v, "kind": kind, "strength": strength, "n_segments": 2, "seconds": 8.0}
-            for t, v in zip(tracks, vectors, strict=True)
-        ])
-        dedup = []
-        for s in template.segments:
-            if earlier_hashes and rng.random() < DUPLICATE_FRACTION:
-                hashes = rng.choice(earlier_hashes)
-            else:
-                hashes = tuple(rng.getrandbits(64) for _ in range(max(1, int(2 * (s["t_end"] - s["t_start"])))))
-                earlier_hashes.append(hashes)
-            dedup.append({"segment_id": s["segment_id"].replace(old, video_id), "video_id": video_id,
-                          "hashes": hashes, "embedding": None})
-        ledger.save_summary(video_id, blocks["dedup"], dedup)
-        references = json.loads(json.dumps(template.references).replace(old, video_id))
-        ledger.save_summary(video_id, blocks["references"], references)
-        if "voice_identities" in blocks:
-            ledger.save_summary(video_id, blocks["voice_identities"],
-                                _planted_conversation(tracks[:2], people[:2], voices, gen))
+    with _writes(target.remote) as write:
+        for i in range(n):
+            template = templates[i % len(templates)]
+            video_id = f"f{i:015x}"
+            ids.append(video_id)
+            old = template.video_id
+            record = template.record_json.replace(old.encode(), video_id.encode())
+            record = record.replace(json.dumps(source.uri).encode(), json.dumps(target.uri).encode())
+            write(target.write_bytes, f"{block_dir(final)}/{video_id}.json", record)
+            if template.record_npz is not None:
+                write(target.write_bytes, f"{block_dir(final)}/{video_id}.npz", template.record_npz)
+            write(_write_artefacts, source, target, template, video_id, first_replica.setdefault(old, video_id))
+            write(ledger.save_outcome, replace(template.outcome, video_id=video_id), final)
+            tracks = [{**t, "track_id": t["track_id"].replace(old, video_id)} for t in template.tracks]
+            people = gen.choice(n_people, size=len(tracks), replace=False)
+            seen_people.update(int(p) for p in people)
+            vectors = centroids[people] + spread / np.sqrt(dim) * gen.standard_normal((len(tracks), dim)).astype(
+                np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            write(ledger.save_summary, video_id, blocks["identity"], [
+                {"track_id": t["track_id"], "video_id": video_id, "t_start": t["t_start"], "t_end": t["t_end"],
+                 "vector": v, "kind": kind, "strength": strength, "n_segments": 2, "seconds": 8.0}
+                for t, v in zip(tracks, vectors, strict=True)
+            ])
+            dedup = []
+            for s in template.segments:
+                if earlier_hashes and rng.random() < DUPLICATE_FRACTION:
+                    hashes = rng.choice(earlier_hashes)
+                else:
+                    hashes = tuple(rng.getrandbits(64) for _ in range(max(1, int(2 * (s["t_end"] - s["t_start"])))))
+                    earlier_hashes.append(hashes)
+                dedup.append({"segment_id": s["segment_id"].replace(old, video_id), "video_id": video_id,
+                              "hashes": hashes, "embedding": None})
+            write(ledger.save_summary, video_id, blocks["dedup"], dedup)
+            references = json.loads(json.dumps(template.references).replace(old, video_id))
+            write(ledger.save_summary, video_id, blocks["references"], references)
+            if "voice_identities" in blocks:
+                write(ledger.save_summary, video_id, blocks["voice_identities"],
+                      _planted_conversation(tracks[:2], people[:2], voices, gen))
     return ids, len(seen_people)
 
+
+@contextmanager
+def _writes(remote: bool, writers: int = 16, pending: int = 2000) -> Iterator[Callable[..., None]]:
+    """``write(fn, *args)``: at once on a local disk; on an object store many at once (planting
+    10^5 videos' objects one round trip after another would take longer than what is measured),
+    at most ``pending`` queued so memory stays flat; the first error is raised at the end."""
+    if not remote:
+        yield lambda fn, *args: fn(*args)
+        return
+    queued: list[Future[None]] = []
+    with ThreadPoolExecutor(writers, thread_name_prefix="plant") as pool:
+
+        def write(fn: Callable[..., None], *args: object) -> None:
+            queued.append(pool.submit(fn, *args))
+            if len(queued) >= pending:
+                for future in queued:
+                    future.result()
+                queued.clear()
+
+        yield write
+        for future in queued:
+            future.result()
 
 def _planted_conversation(
     tracks: list[dict[str, Any]], people: np.ndarray, voices: np.ndarray, gen: np.random.Generator
@@ -197,7 +227,15 @@ def _planted_conversation(
 
 def _write_artefacts(source: RunStore, target: RunStore, template: Template, new: str, first: str) -> None:
     """The first replica of a template gets the source's crops and audio (hard links) and the widened
-    sample archive; every later replica hard-links the first one's files: the bytes are on disk once."""
+    sample archive; every later replica hard-links the first one's files: the bytes are on disk once.
+    On an object store the first replica gets copies and the others nothing (see the module note)."""
+    if target.remote:
+        if first == new:
+            for item in source.local_path(f"{ARTEFACTS_DIR}/{template.video_id}").iterdir():
+                if item.name != "samples.npz":
+                    target.write_bytes(f"{ARTEFACTS_DIR}/{new}/{item.name}", item.read_bytes())
+            target.write_bytes(f"{ARTEFACTS_DIR}/{new}/samples.npz", template.samples_npz)
+        return
     folder = target.local_path(f"{ARTEFACTS_DIR}/{new}")
     folder.mkdir(parents=True, exist_ok=True)
     if first != new:

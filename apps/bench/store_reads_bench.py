@@ -16,9 +16,9 @@ import numpy as np
 
 from apps.bench.faulty_proxy import FaultPlan, faulty_proxy
 from apps.bench.local_s3 import environment, s3_endpoint, s3_filesystem
-from curation.run.concurrent_reads import store_readers
-from curation.run.ledger import Ledger
-from curation.run.run_store import RunStore
+from curation.store.concurrent_reads import store_readers
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 TRACKS, VECTOR = 5, 512
 

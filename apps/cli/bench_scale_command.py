@@ -32,8 +32,15 @@ def handle_scale(args: argparse.Namespace) -> int:
     from apps.bench.scale_bench import run_scale_bench
 
     counts = [int(n) for n in str(args.videos).split(",") if n.strip()]
+    if args.latency_ms < 0 or (args.latency_ms > 0 and args.store != "s3"):
+        print("lpm-curate bench scale: --latency-ms must be >= 0 and needs --store s3")
+        return 2
     report = run_scale_bench(args.source, counts, args.workdir, args.workers, args.tracks, args.segments, args.keep,
-                             args.shard_bytes)
+                             args.shard_bytes, args.store, args.latency_ms)
+    if args.plot:
+        from apps.bench.scale_plot import write_scale_plot
+
+        write_scale_plot(report, args.plot)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
@@ -45,5 +52,9 @@ def handle_scale(args: argparse.Namespace) -> int:
     console = Console()
     console.print(table)
     console.print(f"driver RSS growth {report['driver_rss_growth_mb']:.0f} MB; identity + dedup at the largest N "
-                  f"{report['identity_dedup_seconds_at_max']:.1f} s")
+                  f"{report['identity_dedup_seconds_at_max']:.1f} s; longest run-wide barrier there "
+                  f"{report['barrier_seconds_max_at_max']:.1f} s")
+    if report["store"] == "s3":
+        console.print(f"on S3 at {report['latency_ms']:.0f} ms a request: requests per video "
+                      + ", ".join(f"{n}: {row['requests_per_video']}" for n, row in report["per_n"].items()))
     return 0

@@ -8,7 +8,7 @@ import duckdb
 
 from apps.cli.query_output import print_rows
 from curation.manifests.duckdb_views import manifest_names, open_catalog
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

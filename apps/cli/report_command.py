@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from curation.manifests.duckdb_views import manifest_names
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

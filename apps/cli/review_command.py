@@ -11,7 +11,7 @@ import sys
 from apps.cli.numeric_options import non_negative_int, port_number, positive_int
 from curation.manifests.duckdb_views import manifest_names
 from curation.manifests.where_filter import FilterError
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

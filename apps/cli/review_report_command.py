@@ -9,7 +9,7 @@ from rich.table import Table
 
 from apps.review.precision_report import build_report
 from curation.manifests.review_verdicts import read_verdicts
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

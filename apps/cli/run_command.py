@@ -19,17 +19,17 @@ from apps.cli.run_preflight import RunRefusedError, check_before_writing
 from apps.cli.run_summary import print_summary
 from curation.config.param_validation import WorkflowError
 from curation.config.workflow import load_workflow
+from curation.execution.ray_auth import RayAuthRefusedError, prepare_client
+from curation.execution.ray_executor import start_ray
+from curation.faults.store_retry import StoreUnavailableError
 from curation.ingest.discovery import InputError
 from curation.manifests.manifest_writer import read_manifest
 from curation.run.accounting import AccountingError
-from curation.run.ledger import LedgerFormatError
 from curation.run.pipeline import RunRequest, RunResult, run_pipeline
 from curation.run.run_info import WorkflowMismatchError
-from curation.run.run_store import RunStore
-from curation.run.store_retry import StoreUnavailableError
 from curation.runtime.output_capture import captured_output, worker_log_env
-from curation.runtime.ray_auth import RayAuthRefusedError, prepare_client
-from curation.runtime.ray_executor import start_ray
+from curation.store.ledger import LedgerFormatError
+from curation.store.run_store import RunStore
 from curation.telemetry import pool_metrics
 from curation.telemetry.metrics_log import METRICS_LOG, MetricsLog
 from curation.telemetry.ray_metrics import SNAPSHOT_FILE, RayMetricsSink, export_snapshot, metrics_endpoint

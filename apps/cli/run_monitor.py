@@ -14,11 +14,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from curation.run.video_summary import VideoSummary
 from curation.telemetry.metrics_log import MetricsLog
 from curation.telemetry.run_metrics import RunMetrics
 from curation.telemetry.throughput import RunThroughput, format_duration
 from curation.telemetry.user_warnings import DiskWatch, FailureWatch
+from curation.telemetry.video_summary import VideoSummary
 
 PLAIN_EVERY_S = 60.0
 _ENDED = float("inf")  # the phase's final row is out

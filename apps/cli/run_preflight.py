@@ -10,9 +10,9 @@ problem.
 from curation.config.workflow import Workflow
 from curation.ingest.discovery import InputError, discover_inputs
 from curation.models.model_requirements import MissingModelsError, check_models
-from curation.run.ledger import Ledger
 from curation.run.run_folder import RunFolderError, check_run_folder
-from curation.run.run_store import RunStore
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 
 class RunRefusedError(ValueError):

@@ -3,7 +3,7 @@
 from rich.console import Console
 from rich.table import Table
 
-from curation.run import fault_counts
+from curation.faults import fault_counts
 from curation.run.pipeline import RunResult
 
 # the faults the run survived (run.json "faults"), one row each, zeros shown too: a reader sees

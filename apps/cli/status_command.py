@@ -10,9 +10,9 @@ from rich.console import Console
 from apps.report.run_report import report_location
 from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.manifests.review_verdicts import read_verdict_files
-from curation.run.ledger import INGEST_DIR, OUTCOME_SUFFIX, VIDEOS_DIR
 from curation.run.run_info import read_run_info
-from curation.run.run_store import RunStore
+from curation.store.ledger import INGEST_DIR, OUTCOME_SUFFIX, VIDEOS_DIR
+from curation.store.run_store import RunStore
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

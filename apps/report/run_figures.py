@@ -10,7 +10,7 @@ from typing import Any
 
 from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.run.run_info import read_run_info
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from curation.telemetry.metrics_log import final_totals, last_of_each_session, read_metrics_log
 
 # name -> (what it is, SQL returning one value); tables a run lacks are skipped

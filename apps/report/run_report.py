@@ -13,7 +13,7 @@ from pathlib import Path
 
 from apps.report.run_figures import RunFigures, gather
 from apps.report.run_plots import render_plots
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 REPORT_POINTER = "report.json"  # where the last report of this run was written; `status` reads it
 

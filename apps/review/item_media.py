@@ -21,7 +21,7 @@ import numpy as np
 from apps.review.review_items import ReviewItem
 from curation.dataset.shard_reader import read_sample
 from curation.media.ffmpeg_runner import MediaToolError, run_media_tool, safe_input
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from schemas.performer_states import PerformerState
 from schemas.sample_layout import AUDIO_MEMBER, FEATURES_MEMBER, RECORD_MEMBER, REFERENCE_MEMBER_RE, VIDEO_MEMBER
 

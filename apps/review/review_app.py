@@ -31,7 +31,7 @@ from curation.manifests.review_verdicts import (
     record_verdict,
 )
 from curation.manifests.verdict_files import UnsafeReviewsPathError
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from schemas.review_verdict import REVIEW_REASON_DESCRIPTIONS
 
 _CACHE_ITEMS = 16

@@ -13,7 +13,7 @@ from typing import Any
 
 from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.manifests.where_filter import check_where
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 SCORE_COLUMNS = (
     "speaking_frac", "listening_frac", "idle_frac", "vad_frac", "speaking_prob_mean", "sync_offset_frames",

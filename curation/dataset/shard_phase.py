@@ -17,11 +17,11 @@ from typing import Any
 
 from curation.dataset.shard_plan import PlannedShard, ShardPlan, plan_shards
 from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards
-from curation.run.artefacts import BlobArchive
-from curation.run.ledger import Ledger
-from curation.run.run_store import RunStore
 from curation.runtime.products import SampleSet
 from curation.runtime.resources import Resources
+from curation.store.artefacts import BlobArchive
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 PLAN_FILE = f"{SHARDS_DIR}/_plan.json"
 PACK_RESOURCES = Resources(cpus=0.5)
@@ -47,10 +47,8 @@ def make_plan(request: PlanRequest) -> list[PlannedShard]:
     """Plan the shards and store the plan; stale shards of another plan are removed first."""
     store = RunStore(request.run_uri)
     ledger = Ledger(store)
-    sample_sets = (
-        (video_id, ledger.record_field(video_id, request.block, "samples", SampleSet))
-        for video_id in sorted(request.video_ids)
-    )
+    fields = ledger.records_fields(sorted(request.video_ids), request.block, {"samples": SampleSet})
+    sample_sets = ((v, f["samples"]) for v, f in sorted(fields.items()) if f is not None)
     plan = plan_shards(((v, s) for v, s in sample_sets if s is not None), request.settings)
     if not store.exists(PLAN_FILE) or json.loads(store.read_bytes(PLAN_FILE)).get("digest") != plan.digest():
         for relative in committed_shards(store):

@@ -8,7 +8,7 @@ from typing import Any
 
 from curation.manifests.duckdb_views import manifest_names
 from curation.manifests.manifest_writer import read_manifest
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 SAFE_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
 

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from curation.run.crash_points import crash_point
-from curation.run.run_store import TEMP_PREFIX, RunStore
+from curation.faults.crash_points import crash_point
+from curation.store.run_store import TEMP_PREFIX, RunStore
 from schemas.version import SCHEMA_VERSION
 
 SHARDS_DIR = "shards"

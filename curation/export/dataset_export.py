@@ -28,7 +28,7 @@ from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.manifests.review_verdicts import item_decisions, read_verdicts
 from curation.manifests.where_filter import check_where
 from curation.run.run_info import RUN_FILE, read_run_info
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from schemas.version import SCHEMA_VERSION
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.manifests.manifest_writer import write_manifest
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 # table -> (id column, SQL of the ids to keep given a ``sel`` view of the selected segment rows)
 _RESTRICTIONS = {

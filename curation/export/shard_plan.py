@@ -13,7 +13,7 @@ from typing import Any
 
 from curation.dataset.shard_reader import load_index
 from curation.dataset.shard_writer import SHARDS_DIR, shard_name
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 TAR_BLOCK = 512
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import fsspec
 
+from curation.faults.infra_fault import is_infrastructure_fault
+from curation.faults.store_retry import with_retries
 from curation.ingest.discovery import is_remote
-from curation.run.store_retry import with_retries
-from curation.runtime.infra_fault import is_infrastructure_fault
 from schemas.reasons import Reason
 
 _CHUNK = 4 << 20

@@ -9,6 +9,8 @@ reading them is the ingest stage's job, so a bad file becomes a rejection, not a
 import csv
 import glob
 import os
+from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 
 import fsspec
@@ -86,35 +88,45 @@ def _discover_remote(spec: str) -> list[str]:
 
 
 def _read_list(spec: str) -> list[str]:
+    """The URIs a list file names, read in pieces: a list of 10^6 URIs is ~100 MB of text, and
+    holding it whole beside its split lines (or a whole Parquet table beside its Python list)
+    would triple what the driver holds before the run starts."""
     suffix = Path(spec.split("?", 1)[0]).suffix.lower()
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        with fsspec.open(spec, "rb") as f:
-            table = pq.read_table(f)
-        if "uri" not in table.column_names:
-            raise InputError(f"{spec}: a Parquet input list needs a 'uri' column")
-        rows = [str(u) for u in table.column("uri").to_pylist() if u]
+        rows = _parquet_uris(spec)
     else:
         # surrogateescape: a file name that is not UTF-8 comes back as the same bytes on disk.
-        with fsspec.open(spec, "rt", encoding="utf-8", errors="surrogateescape") as f:
-            text = f.read()
-        rows = _csv_uris(text) if suffix == ".csv" else _text_uris(text)
+        with fsspec.open(spec, "rt", encoding="utf-8", errors="surrogateescape", newline="") as f:
+            rows = _csv_uris(f) if suffix == ".csv" else _text_uris(f)
     base = os.path.dirname(os.path.abspath(spec)) if not is_remote(spec) else None
     # Relative entries are relative to the list file, like paths in a playlist.
     return [u if is_remote(u) or base is None else os.path.abspath(os.path.join(base, u)) for u in rows]
 
 
-def _text_uris(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+def _parquet_uris(spec: str) -> list[str]:
+    import pyarrow.parquet as pq
+
+    with fsspec.open(spec, "rb") as f:
+        parquet = pq.ParquetFile(f)
+        if "uri" not in parquet.schema_arrow.names:
+            raise InputError(f"{spec}: a Parquet input list needs a 'uri' column")
+        rows: list[str] = []
+        for batch in parquet.iter_batches(batch_size=65_536, columns=["uri"]):  # the one column, in pieces
+            rows.extend(str(u) for u in batch.column(0).to_pylist() if u)
+    return rows
 
 
-def _csv_uris(text: str) -> list[str]:
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
+def _text_uris(lines: Iterable[str]) -> list[str]:
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _csv_uris(lines: Iterable[str]) -> list[str]:
+    reader = csv.reader(lines)
+    first = next(reader, None)
+    if first is None:
         return []
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() for h in first]
     if "uri" in header:
         column = header.index("uri")
-        return [r[column].strip() for r in rows[1:] if len(r) > column and r[column].strip()]
-    return [r[0].strip() for r in rows if r and r[0].strip()]
+        return [r[column].strip() for r in reader if len(r) > column and r[column].strip()]
+    return [r[0].strip() for r in chain([first], reader) if r and r[0].strip()]

@@ -17,7 +17,7 @@ a bound, the copies filled node disks near 10^3 hours of input (issue 36); here 
 
 A full disk (``ENOSPC``, or ``EDQUOT`` over a quota) while copying is the node's fault, not the
 input's: the cache evicts what it can and tries once more, then raises the ``OSError`` with its
-errno, which ``curation.runtime.infra_fault`` classifies as an infrastructure fault (the video is
+errno, which ``curation.faults.infra_fault`` classifies as an infrastructure fault (the video is
 run again on another worker or on resume; it is never rejected for it). An object bigger than
 the whole bound, or no room freed within ``wait_s``, raises ``NodeCacheFullError`` (infra too).
 """
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import fsspec
 
+from curation.faults.infra_fault import InfrastructureFaultError
 from curation.ingest.node_cache_index import (
     FETCH_PREFIX,
     CacheEntry,
@@ -39,7 +40,6 @@ from curation.ingest.node_cache_index import (
     locked_index,
     process_alive,
 )
-from curation.runtime.infra_fault import InfrastructureFaultError
 
 DEFAULT_FREE_FRACTION = 0.5  # of the disk's free space (plus the cache's own bytes) when no bound is set
 WAIT_FOR_ROOM_S = 900.0  # pinned entries are released when their video's block ends: minutes at most

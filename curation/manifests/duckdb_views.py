@@ -20,10 +20,10 @@ from contextlib import contextmanager
 import duckdb
 import pyarrow.dataset as pads
 
+from curation.faults.store_retry import with_retries
 from curation.manifests.manifest_writer import MANIFEST_DIR, manifest_parts, read_manifest
 from curation.manifests.review_verdicts import reviews_table
-from curation.run.run_store import RunStore
-from curation.run.store_retry import with_retries
+from curation.store.run_store import RunStore
 from schemas.tables import TABLES
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from schemas.tables import TABLES
 
 MANIFEST_DIR = "manifest"

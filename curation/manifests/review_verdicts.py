@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from curation.manifests.verdict_files import verdict_files, write_once
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from schemas.review_verdict import ITEM_KINDS, REVIEWS, VERDICTS, ReviewReason
 
 REVIEWER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -17,7 +17,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from curation.run.run_store import TEMP_PREFIX, RunStore
+from curation.store.run_store import TEMP_PREFIX, RunStore
 
 REVIEWS_DIR = "reviews"
 # A verdict is a few hundred bytes; anything much larger was not written by this toolkit.

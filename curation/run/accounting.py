@@ -25,7 +25,8 @@ def check_accounting(input_uris: list[str], video_rows: list[dict[str, Any]]) ->
     seen = Counter(row["uri"] for row in video_rows)
     missing = [u for u in input_uris if u not in seen]
     doubled = [u for u, n in seen.items() if n > 1]
-    unknown = [u for u in seen if u not in set(input_uris)]
+    inputs = set(input_uris)  # once: built inside the test below it made this O(N^2)
+    unknown = [u for u in seen if u not in inputs]
     bad_state = [row["uri"] for row in video_rows if row["state"] not in FINAL_STATES]
     unexplained = [
         row["uri"] for row in video_rows if row["state"] != "kept" and not (row.get("stage") and row.get("reason"))

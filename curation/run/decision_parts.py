@@ -13,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from curation.run.ledger import Ledger
-from curation.run.run_store import RunStore
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 PART_BUCKETS = 256  # at 10^5 videos ~400 videos a bucket; at 10^3 a few
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from curation.dataset.shard_phase import read_plan
 from curation.manifests.manifest_writer import write_manifest
-from curation.run.ledger import Ledger
 from curation.run.run_scope_steps import StoredDecision
-from curation.run.run_store import RunStore
 from curation.runtime.run_scope_stage import RunScopeStage
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 MANIFEST_PART_VIDEOS = 500
 VIDEO_TABLES = ("shots", "tracks", "segments", "pairs", "rejections")
@@ -50,8 +50,9 @@ def write_part(request: PartRequest) -> dict[str, int]:
     plan = read_plan(store)
     locations = plan.locations() if plan else {}
     rows: dict[str, list[dict[str, Any]]] = {table: [] for table in VIDEO_TABLES}
+    records = ledger.records_fields(request.video_ids, request.block, dict.fromkeys(VIDEO_TABLES, list[dict[str, Any]]))
     for video_id in request.video_ids:
-        fields = ledger.record_fields(video_id, request.block, dict.fromkeys(VIDEO_TABLES, list[dict[str, Any]])) or {}
+        fields = records[video_id] or {}
         for table in VIDEO_TABLES:
             found = fields.get(table) or []
             if table == "segments":

@@ -23,25 +23,33 @@ from typing import Any
 
 from curation.config.workflow import Workflow
 from curation.dataset.shard_phase import PACK_RESOURCES, PackRequest, PlanRequest, make_plan, pack_shard
+from curation.execution.executor import Executor
+from curation.execution.ray_executor import make_executor
+from curation.execution.video_task import VideoTask
+from curation.faults import fault_counts
+from curation.faults.crash_points import crash_point
 from curation.ingest.content_id import InputIdentity, identify_input
 from curation.ingest.discovery import discover_inputs
 from curation.manifests.manifest_writer import MANIFEST_DIR, write_manifest
-from curation.run import fault_counts
 from curation.run.accounting import Accounting, check_accounting
-from curation.run.crash_points import crash_point
-from curation.run.ledger import Ledger
 from curation.run.manifest_phase import RunTableRequest, part_requests, write_part, write_run_table
 from curation.run.run_info import RunInfo
-from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store
-from curation.run.run_store import RunStore
-from curation.run.video_outcome import VideoOutcome
+from curation.run.run_scope_steps import (
+    ApplyStep,
+    DecideRequest,
+    StoredDecision,
+    SummarizeStep,
+    decide_and_store,
+    split_blocks,
+)
 from curation.run.video_rows import as_dicts, video_rejection_row, video_row
-from curation.run.video_summary import VideoSummary, summarize_identity, summarize_outcome
-from curation.run.video_task import VideoTask
 from curation.run.video_watchdog import video_timeout_s
-from curation.runtime.ray_executor import make_executor
 from curation.runtime.resources import Resources
-from curation.runtime.run_scope_stage import ApplyStep, RunScopeStage, SummarizeStep, split_blocks
+from curation.runtime.run_scope_stage import RunScopeStage
+from curation.runtime.video_outcome import VideoOutcome
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
+from curation.telemetry.video_summary import VideoSummary, summarize_identity, summarize_outcome
 
 ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
 # Hashing a local file is CPU-bound. At Ray's half a CPU (the executor's default for tasks) two ran
@@ -148,7 +156,7 @@ def _run_blocks(
     request: RunRequest,
     store: RunStore,
     ledger: Ledger,
-    executor: Any,
+    executor: Executor,
     identities: dict[str, InputIdentity],
     primaries: dict[str, str],
     progress: ProgressCallback,
@@ -209,7 +217,7 @@ def _run_blocks(
 
 
 def write_shards(
-    request: RunRequest, store: RunStore, executor: Any, block: int, outcomes: dict[str, VideoOutcome],
+    request: RunRequest, store: RunStore, executor: Executor, block: int, outcomes: dict[str, VideoOutcome],
     progress: ProgressCallback,
 ) -> list[dict[str, Any]] | None:
     source = next((s for s in request.workflow.stages if hasattr(s, "shard_settings")), None)
@@ -228,7 +236,7 @@ def write_shards(
 
 
 def _identify(
-    uris: list[str], ledger: Ledger, executor: Any, progress: ProgressCallback, on_video: VideoObserver
+    uris: list[str], ledger: Ledger, executor: Executor, progress: ProgressCallback, on_video: VideoObserver
 ) -> dict[str, InputIdentity]:
     known = ledger.identities(uris)
     todo = [uri for uri, identity in known.items() if identity is None]
@@ -268,7 +276,7 @@ def _primary_uris(identities: dict[str, InputIdentity]) -> dict[str, str]:
 
 def write_manifests(
     store: RunStore,
-    executor: Any,
+    executor: Executor,
     uris: list[str],
     identities: dict[str, InputIdentity],
     primaries: dict[str, str],
@@ -290,7 +298,8 @@ def write_manifests(
         is_primary = identity.video_id is None or primaries.get(identity.video_id) == uri
         if row.state != "kept" and is_primary:
             rejection_rows.append(video_rejection_row(uri, identity, row))
-    accounting = check_accounting(uris, as_dicts(video_rows))
+    video_dicts = as_dicts(video_rows)
+    accounting = check_accounting(uris, video_dicts)
     tables: dict[str, int] = {
         "videos": write_manifest(store, "videos", video_rows).num_rows,
         "rejections": write_manifest(store, "rejections", rejection_rows, part="videos").num_rows,
@@ -305,5 +314,5 @@ def write_manifests(
         tables.update(counts)
     if shard_rows is not None:
         tables["shards"] = write_manifest(store, "shards", shard_rows).num_rows
-    return accounting, tables, as_dicts(video_rows)
+    return accounting, tables, video_dicts
 

@@ -11,9 +11,9 @@ run to resume, and is refused too.
 import json
 import os
 
+from curation.faults.store_retry import with_retries
 from curation.run.run_info import RUN_FILE
-from curation.run.run_store import TEMP_PREFIX, RunStore
-from curation.run.store_retry import with_retries
+from curation.store.run_store import TEMP_PREFIX, RunStore
 
 # Written before run.json (the driver's log capture starts first): a run stopped in between left
 # only this, and running the same command again must resume it.

@@ -14,7 +14,7 @@ from typing import Any
 
 from curation.config.workflow import Workflow
 from curation.models.model_choice import model_records
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from schemas.version import SCHEMA_VERSION
 
 RUN_FILE = "run.json"

@@ -1,4 +1,6 @@
-"""A run-scope stage's decision, made once as a task and stored for every worker to read.
+"""How a run-scope stage runs: per video its summarize and apply steps (``SummarizeStep``,
+``ApplyStep``, run by the executors like any stage), and between them its decision, made once as
+a task and stored for every worker to read.
 
 The decide task reads each video's summary from the run store, decides, and stores the decision
 (``work/decisions/<stage>``) with the plan it was made for (the sorted ids of the videos it
@@ -16,9 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from curation.run.decision_parts import DecisionParts, save_parts
-from curation.run.ledger import Ledger, block_dir
-from curation.run.run_store import RunStore
+from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
+from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
+from curation.store.ledger import Ledger, block_dir
+from curation.store.run_store import RunStore
 
 
 @dataclass(frozen=True)
@@ -96,3 +101,65 @@ class StoredDecision:
         if stored is None:
             raise LookupError(f"no stored decision of {self.stage!r} in {self.run_uri}")
         return stored[1]
+
+
+@dataclass
+class SummarizeStep(Stage):
+    """Per-video step that computes a run-scope stage's summary and stores it, from the worker,
+    beside the video's record in the run store, where the decide task reads it."""
+
+    target: RunScopeStage | None = None
+    block: int = 0
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"{self.target.name}.summarize"
+
+    def setup(self) -> None:
+        self.target.setup()
+
+    def worker_resources(self) -> Resources:
+        return self.target.worker_resources()
+
+    def process(self, work: VideoWork) -> VideoWork:
+        Ledger(RunStore(work.run_uri)).save_summary(work.video_id or "", self.block, self.target.summarize(work))
+        return work
+
+
+@dataclass
+class ApplyStep(Stage):
+    """Per-video step that applies a run-scope stage's decision, loaded once per worker, with the
+    stage's ``apply_resources`` and no model."""
+
+    target: RunScopeStage | None = None
+    load_decision: Any = None  # () -> the decision; called in setup, on the worker
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.target.name
+
+    def setup(self) -> None:
+        self.target.setup_decision()
+        self._decision = self.load_decision()
+
+    def worker_resources(self) -> Resources:
+        return self.target.apply_resources
+
+    def process(self, work: VideoWork) -> VideoWork:
+        # A decision stored in parts is read a bucket at a time (``decision_parts``)
+        for_video = getattr(self._decision, "for_video", None)
+        return self.target.apply(work, for_video(work.video_id) if for_video else self._decision)
+
+
+def split_blocks(stages: list[Stage]) -> list[tuple[list[Stage], RunScopeStage | None]]:
+    """Per-video stage runs separated by run-scope stages: [(video stages, run stage after)]."""
+    blocks: list[tuple[list[Stage], RunScopeStage | None]] = []
+    current: list[Stage] = []
+    for stage in stages:
+        if isinstance(stage, RunScopeStage):
+            blocks.append((current, stage))
+            current = []
+        else:
+            current.append(stage)
+    blocks.append((current, None))
+    return blocks

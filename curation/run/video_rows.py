@@ -3,8 +3,8 @@
 from dataclasses import asdict
 
 from curation.ingest.content_id import InputIdentity
-from curation.run.ledger import uri_key
-from curation.run.video_outcome import VideoOutcome
+from curation.runtime.video_outcome import VideoOutcome
+from curation.store.ledger import uri_key
 from schemas.tables import RejectionRow, VideoRow
 
 

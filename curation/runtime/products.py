@@ -4,10 +4,10 @@ Each product is owned by the stage that adds it (named in its docstring) and dec
 stage's ``adds``; a stage that reads one declares it in ``needs``, and the workflow checks at load
 that an earlier stage adds it. A product holds compact data (numbers, small arrays, ids and paths
 into the run store); what is large (decoded audio, JPEG crops, encoded samples) is written by the
-worker that made it into the run store (``curation.run.artefacts``) and referenced here by path.
+worker that made it into the run store (``curation.store.artefacts``) and referenced here by path.
 
 They are plain dataclasses of JSON values and numpy arrays, so the resume ledger stores them as
-versioned plain data (``curation.run.plain_codec``), never as pickled objects.
+versioned plain data (``curation.store.plain_codec``), never as pickled objects.
 """
 
 from dataclasses import dataclass, field
@@ -52,7 +52,7 @@ def crop_jpeg_name(crop_name: str, kind: str) -> str:
 class FaceCrops:
     """``visual_analysis``: a few crops per second of every track (identity, references, VLM frames)."""
 
-    archive: str  # run-store path of the JPEG archive (``curation.run.artefacts``)
+    archive: str  # run-store path of the JPEG archive (``curation.store.artefacts``)
     by_track: dict[str, list[FaceCrop]] = field(default_factory=dict)
 
     def of_track(self, track_id: str) -> list[FaceCrop]:
@@ -178,5 +178,5 @@ class SampleEntry:
 class SampleSet:
     """``samples``: every kept segment's encoded members, written by the worker to one archive."""
 
-    archive: str  # run-store path of the sample archive (``curation.run.artefacts``)
+    archive: str  # run-store path of the sample archive (``curation.store.artefacts``)
     entries: list[SampleEntry] = field(default_factory=list)

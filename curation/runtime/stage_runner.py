@@ -10,8 +10,8 @@ import errno
 import time
 import traceback
 
+from curation.faults.infra_fault import is_infrastructure_fault
 from curation.media.ffmpeg_runner import MediaTimeoutError
-from curation.runtime.infra_fault import is_infrastructure_fault
 from curation.runtime.stage import Stage
 from curation.runtime.thread_limits import threads_for
 from curation.runtime.video_work import VideoWork

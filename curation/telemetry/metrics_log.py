@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from curation.telemetry.run_metrics import RunMetrics
 
 METRICS_LOG = "metrics.jsonl"

@@ -14,7 +14,7 @@ import time
 import urllib.request
 from typing import Any
 
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from curation.telemetry.run_metrics import MetricSpec, RunMetrics
 
 RAY_PREFIX = "ray_"

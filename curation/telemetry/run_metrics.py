@@ -11,7 +11,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from curation.run.video_summary import VideoSummary
+from curation.telemetry.video_summary import VideoSummary
 
 Labels = tuple[tuple[str, str], ...]
 

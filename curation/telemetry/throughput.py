@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from curation.run.video_summary import VideoSummary
+from curation.telemetry.video_summary import VideoSummary
 
 
 @dataclass

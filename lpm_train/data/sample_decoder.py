@@ -86,7 +86,7 @@ def reference_members(members: dict[str, bytes]) -> list[str]:
     return sorted(name for name in members if REFERENCE_MEMBER_RE.match(name))
 
 
-def _record(raw: RawSample) -> dict[str, Any]:
+def sample_record(raw: RawSample) -> dict[str, Any]:
     data = raw.members.get(RECORD_MEMBER)
     if data is None:
         return {}
@@ -100,7 +100,7 @@ def _record(raw: RawSample) -> dict[str, Any]:
 def sample_caption(raw: RawSample, record: dict[str, Any] | None = None) -> str:
     """The caption: the ``txt`` member, else the record's short caption, else empty."""
     caption = raw.members.get(CAPTION_MEMBER, b"").decode("utf-8", errors="replace").strip()
-    record = _record(raw) if record is None else record
+    record = sample_record(raw) if record is None else record
     if not caption and isinstance(record.get("caption"), dict):
         caption = str(record["caption"].get("short", ""))
     return caption
@@ -160,7 +160,7 @@ class SampleDecoder:
 
     def clip_frames(self, raw: RawSample) -> int | None:
         """Frame count known before decode: record, then npz, then the container's metadata."""
-        record = _record(raw)
+        record = sample_record(raw)
         if isinstance(record.get("n_frames"), int):
             return int(record["n_frames"])
         states = _npz_states(raw)
@@ -187,18 +187,24 @@ class SampleDecoder:
             return None
         return max(fitting), min(len(reference_members(raw.members)), self.config.max_refs)
 
-    def decode(self, raw: RawSample, shape: tuple[int, int], rng: random.Random) -> DecodedSample:
+    def decode(
+        self, raw: RawSample, shape: tuple[int, int], rng: random.Random, start: int | None = None
+    ) -> DecodedSample:
+        """The clip from frame ``start`` (drawn from ``rng`` when None: a random crop in time)."""
         from torchcodec.decoders import VideoDecoder
 
         frames, n_refs = shape
-        record, npz_states = _record(raw), _npz_states(raw)
+        record, npz_states = sample_record(raw), _npz_states(raw)
         fps = float(record.get("fps") or DEFAULT_CLIP_FPS)
         decoder = VideoDecoder(raw.members[VIDEO_MEMBER], dimension_order="NCHW")
         available = int(decoder.metadata.num_frames or 0)
         n_clip = min(self.clip_frames(raw) or available, available) if available else 0
         if n_clip < frames:
             raise SampleError(f"video has {n_clip} frames, need {frames}")
-        start = rng.randrange(n_clip - frames + 1)
+        if start is None:
+            start = rng.randrange(n_clip - frames + 1)
+        elif not 0 <= start <= n_clip - frames:
+            raise SampleError(f"clip start {start} leaves no {frames} frames of {n_clip}")
         video = square_resize(decoder.get_frames_in_range(start, start + frames).data, self.config.size)
         if video.shape[0] != frames:
             raise SampleError(f"decoded {video.shape[0]} frames, expected {frames}")
@@ -209,7 +215,7 @@ class SampleDecoder:
     def clip_conditions(self, raw: RawSample) -> tuple[DecodedSample, float]:
         """Conditions for every frame the clip's audio covers (no video decoded): what a
         stream is driven by. Returns the sample (empty ``video``) and the frame rate."""
-        record = _record(raw)
+        record = sample_record(raw)
         fps = float(record.get("fps") or DEFAULT_CLIP_FPS)
         seconds = read_wav(raw.members[AUDIO_MEMBER]).numel() / AUDIO_SAMPLE_RATE
         n_frames = int(seconds * fps)
@@ -224,7 +230,7 @@ class SampleDecoder:
         """What drives a live session from a sample: both channels, per-frame states, caption,
         references. Without ``partner.wav`` the sample's own wav stands for the partner too, as in
         training (a listening sample's wav already is what the performer hears)."""
-        record = _record(raw)
+        record = sample_record(raw)
         fps = float(record.get("fps") or DEFAULT_CLIP_FPS)
         own = read_wav(raw.members[OWN_AUDIO_MEMBER if OWN_AUDIO_MEMBER in raw.members else AUDIO_MEMBER])
         partner = read_wav(raw.members[PARTNER_AUDIO_MEMBER]) if PARTNER_AUDIO_MEMBER in raw.members else own

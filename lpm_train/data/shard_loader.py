@@ -92,8 +92,16 @@ def make_loader(
     skip_batches: int = 0,
     shuffle: bool = True,
     split_by_rank: bool = True,
+    sampling: str = "segments",
 ) -> DataLoader:
-    stream = ShardBatchStream(config, shards, resampled, skip_batches, shuffle, split_by_rank)
+    """Batches of ``shards``: samples one by one, or speak-listen pairs (``sampling="pairs"``,
+    ``lpm_train.data.pair_stream``; the training stream follows ``data.sampling``)."""
+    if sampling == "pairs":
+        from lpm_train.data.pair_stream import PairBatchStream
+
+        stream: IterableDataset = PairBatchStream(config, shards, resampled, skip_batches, shuffle, split_by_rank)
+    else:
+        stream = ShardBatchStream(config, shards, resampled, skip_batches, shuffle, split_by_rank)
     return DataLoader(
         stream,
         batch_size=None,

@@ -25,10 +25,10 @@ import numpy as np
 
 from annotators.face.coarse_evidence import CompetingRule, ShotJudge
 from annotators.face.landmark_gate import LandmarkGate, PendingShot
-from annotators.face.small_face_finder import SmallFaceFinder
 from annotators.face.track_features import assemble_tracks, track_summary
 from annotators.models.face_detector import BlazeFaceDetector
 from annotators.models.face_landmarker import FaceLandmarkerAnnotator
+from annotators.models.small_face_finder import SmallFaceFinder
 from annotators.models.text_box_detector import TextBoxDetector
 from annotators.shots.frame_quality import QUALITY_NAMES
 from annotators.shots.shot_detector import make_shot_detector
@@ -40,11 +40,11 @@ from curation.media.frame_source import AnalysisGeometry
 from curation.media.source_frames import LAZY_DECODERS
 from curation.models.model_choice import ModelChoice
 from curation.models.model_store import resolve
-from curation.run.artefacts import write_blobs
 from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from curation.store.artefacts import write_blobs
 from stages.visual_analysis.cascade import Cascade
 from stages.visual_analysis.video_pass import (
     SHARPNESS_SHORT_SIDE,
@@ -193,7 +193,7 @@ class VisualAnalysisStage(Stage):
         landmarker = FaceLandmarkerAnnotator(self._model_path, max_faces=self.max_faces)
         try:
             state = VideoPass(
-                stage=self,
+                settings=self,
                 geometry=geometry,
                 coarse_geometry=coarse_geometry,
                 gate=gate,
@@ -205,6 +205,8 @@ class VisualAnalysisStage(Stage):
                     every_frame=learned,
                     min_gap=min_gap,
                 ),
+                text=self._text,
+                text_rows=self.text_rows,
                 competing=self._judge.competing_rule() if self._judge is not None else CompetingRule(),
             )
             cascade = Cascade(state, gate, PendingShot(max_bytes=int(self.cascade_buffer_mb * 2**20)))
@@ -293,7 +295,7 @@ class VisualAnalysisStage(Stage):
         archive = write_blobs(work.run_uri, video_id, "crops", jpegs)
         work.crops = FaceCrops(archive=archive, by_track=candidates)
 
-    def _text_rows(self, face_boxes: list[np.ndarray], geometry: AnalysisGeometry) -> tuple[float, float] | None:
+    def text_rows(self, face_boxes: list[np.ndarray], geometry: AnalysisGeometry) -> tuple[float, float] | None:
         """The rows (top, bottom, fractions of the frame height) the text detector looks at on a
         sampled frame: all of them, or (``performers``) those of every face's crop (None without
         a face: no track there)."""

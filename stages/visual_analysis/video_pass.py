@@ -5,8 +5,9 @@ The stage (``stages.visual_analysis``) decides, frame by frame, which pass a fra
 assembles shots and tracks from it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Literal, Protocol
 
 import cv2
 import numpy as np
@@ -16,21 +17,43 @@ from annotators.face.coarse_evidence import CoarseFace, CompetingRule, summarize
 from annotators.face.face_crops import body_crop, face_crop, frame_thumbnail
 from annotators.face.face_tracker import box_iou
 from annotators.face.landmark_gate import LandmarkGate
-from annotators.face.small_face_finder import SmallFaceFinder, merge_boxes
 from annotators.face.track_features import FrameFace
 from annotators.models.face_detector import BlazeFaceDetector
 from annotators.models.face_landmarker import FaceLandmarkerAnnotator, FaceObservation
+from annotators.models.small_face_finder import SmallFaceFinder, merge_boxes
+from annotators.models.text_box_detector import TextBoxDetector
 from annotators.shots.frame_quality import FROZEN_MAX_DIFF, QUALITY_NAMES, FrameQualityMeter
 from annotators.shots.spanned_shots import SpannedShots
 from curation.media.frame_source import AnalysisGeometry
 from curation.media.source_frames import LazyFrame
 from curation.runtime.products import FaceCrop, KeyFrameHashes, crop_jpeg_name
 
-if TYPE_CHECKING:
-    from stages.visual_analysis import VisualAnalysisStage
-
 THUMB_SHORT_SIDE = 128
 SHARPNESS_SHORT_SIDE = 256
+
+
+class PassSettings(Protocol):
+    """The settings of ``VisualAnalysisStage`` a pass reads (the stage is passed as them): typed
+    here, so that this module, which the stage imports, needs nothing of the stage's own."""
+
+    analysis_fps: float
+    small_face_every_s: float
+    small_face_every_with_face_s: float
+    crops_per_s: float
+    hashes_per_s: float
+    text_overlay_fps: float
+    text_region: Literal["performers", "frame"]
+    small_faces: bool
+    max_small_faces: int
+    small_faces_until_face_frac: float
+    cascade_min_face_px: float
+    frontal_max_yaw: float
+    frontal_max_pitch: float
+
+
+# The rows (top, bottom, fractions of the frame height) the text detector reads on a frame with
+# these face boxes; None: none (``VisualAnalysisStage.text_rows``).
+TextRows = Callable[[list[np.ndarray], AnalysisGeometry], tuple[float, float] | None]
 
 
 @dataclass(frozen=True)
@@ -47,7 +70,7 @@ class CoarseLook:
 class VideoPass:
     """One video's analysis so far: what the coarse and the fine pass have measured, by frame."""
 
-    stage: "VisualAnalysisStage"
+    settings: PassSettings
     geometry: AnalysisGeometry
     coarse_geometry: AnalysisGeometry
     gate: LandmarkGate
@@ -55,6 +78,8 @@ class VideoPass:
     face_detector: BlazeFaceDetector
     finder: SmallFaceFinder
     shots: SpannedShots
+    text: TextBoxDetector | None  # None: no text detection
+    text_rows: TextRows
     competing: CompetingRule = field(default_factory=CompetingRule)
     n_frames: int = 0
     quality_rows: dict[int, np.ndarray] = field(default_factory=dict)
@@ -71,18 +96,18 @@ class VideoPass:
     last_look: tuple[np.ndarray, list[CoarseFace]] | None = None
 
     def __post_init__(self) -> None:
-        stage, fps = self.stage, self.stage.analysis_fps
-        self.small_every = max(1, round(stage.small_face_every_s * fps))
-        self.small_every_with_face = max(self.small_every, round(stage.small_face_every_with_face_s * fps))
-        self.crop_every = max(1, round(fps / stage.crops_per_s)) if stage.crops_per_s else 0
-        self.hash_every = max(1, round(fps / stage.hashes_per_s)) if stage.hashes_per_s else 0
-        self.text_every = max(1, round(fps / stage.text_overlay_fps)) if stage._text is not None else 0
-        self.tiles = stage.small_faces and stage.max_small_faces > 0
+        settings, fps = self.settings, self.settings.analysis_fps
+        self.small_every = max(1, round(settings.small_face_every_s * fps))
+        self.small_every_with_face = max(self.small_every, round(settings.small_face_every_with_face_s * fps))
+        self.crop_every = max(1, round(fps / settings.crops_per_s)) if settings.crops_per_s else 0
+        self.hash_every = max(1, round(fps / settings.hashes_per_s)) if settings.hashes_per_s else 0
+        self.text_every = max(1, round(fps / settings.text_overlay_fps)) if self.text is not None else 0
+        self.tiles = settings.small_faces and settings.max_small_faces > 0
         short_side = min(self.geometry.width, self.geometry.height)
-        self.no_tiles_beside_px = stage.small_faces_until_face_frac * short_side
+        self.no_tiles_beside_px = settings.small_faces_until_face_frac * short_side
         # The coarse pass's tiles need only find faces of cascade_min_face_px: a tile about six
         # times that (small_face_finder), never smaller than the fine pass's.
-        smallest = stage.cascade_min_face_px * self.geometry.scale
+        smallest = settings.cascade_min_face_px * self.geometry.scale
         self.coarse_tile = min(short_side, max(self.finder.tile, round(6.4 * smallest)))
 
     def start_span(self, first: int, at_cut: bool = False) -> None:
@@ -98,7 +123,7 @@ class VideoPass:
         """Everything on this frame: shots and quality, landmarks, small faces, text, crops. With
         ``stop_at_cut``, a frame the shot detector finds a cut at is left alone (False): a new shot
         starts there, which the cascade judges on its own."""
-        stage, index = self.stage, frame.index
+        index = frame.index
         rgb = frame.rgb(self.geometry)
         half = self._half(frame, rgb)
         # The thumbnail comes from the 256-px image, not the full frame: an INTER_AREA resize
@@ -121,9 +146,9 @@ class VideoPass:
         self.faces[index] = [_frame_face(o, tile) for o, tile in observations]
         self.gate.saw(index, [(o.box[3] - o.box[1]) / self.geometry.scale for o, _ in observations])
         if self.text_every and index % self.text_every == 0:
-            rows = stage._text_rows([o.box for o, _ in observations], self.geometry)
+            rows = self.text_rows([o.box for o, _ in observations], self.geometry)
             if rows is not None:
-                self.text_samples[index] = stage._text.boxes(rgb, rows)
+                self.text_samples[index] = self.text.boxes(rgb, rows)
         if self.crop_every and index % self.crop_every == 0:
             for det, (obs, _tile) in enumerate(observations):
                 self.crops[(index, det)] = _crops(rgb, frame.t, obs, f"{index:06d}-{det}")
@@ -167,9 +192,8 @@ class VideoPass:
             faces, candidate = self._look_for_faces(frame, small, index)
         self.last_look = (grey, faces)
         self.coarse_faces[index] = faces
-        stage = self.stage
-        if self.text_every and stage.text_region == "frame" and index % self.text_every == 0:
-            self.text_samples[index] = stage._text.boxes(frame.rgb(self.geometry), (0.0, 1.0))
+        if self.text_every and self.settings.text_region == "frame" and index % self.text_every == 0:
+            self.text_samples[index] = self.text.boxes(frame.rgb(self.geometry), (0.0, 1.0))
         return CoarseLook(coarse=True, candidate=candidate, cut=cut)
 
     def _look_for_faces(self, frame: LazyFrame, small: np.ndarray, index: int) -> tuple[list[CoarseFace], bool]:
@@ -216,7 +240,7 @@ class VideoPass:
         known = [o.box for o, _ in observations]
         if search:
             for box in finder.find(rgb):
-                if len(followed) < self.stage.max_small_faces and _new(box, known + followed):
+                if len(followed) < self.settings.max_small_faces and _new(box, known + followed):
                     followed.append(box)
         still = []
         for box in followed:
@@ -252,8 +276,8 @@ class VideoPass:
         """The coarse evidence (``annotators.face.coarse_evidence.summarize``) of the coarse frames
         among frames ``first`` to ``end`` - 1."""
         frames = [faces for i, faces in self.coarse_faces.items() if first <= i < end]
-        stage = self.stage
-        return summarize(frames, self.geometry.width, self.competing, stage.frontal_max_yaw, stage.frontal_max_pitch)
+        max_yaw, max_pitch = self.settings.frontal_max_yaw, self.settings.frontal_max_pitch
+        return summarize(frames, self.geometry.width, self.competing, max_yaw, max_pitch)
 
     def coarse_faces_max(self, first: int, end: int) -> int:
         return max((len(f) for i, f in self.coarse_faces.items() if first <= i < end), default=0)
@@ -269,7 +293,7 @@ class VideoPass:
             fields |= {name: float(means[i]) for i, name in enumerate(QUALITY_NAMES) if name != "frozen"}
             fields["frozen_frac"] = float(means[QUALITY_NAMES.index("frozen")])
         if ended:
-            fps = self.stage.analysis_fps
+            fps = self.settings.analysis_fps
             fields |= {"t_start": first / fps, "t_end": end / fps}
         return fields, sum(1 for i in self.coarse_faces if first <= i < end)
 

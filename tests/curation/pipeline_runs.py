@@ -13,7 +13,7 @@ from typing import Any
 from curation.config.workflow import Workflow, load_workflow
 from curation.manifests.manifest_writer import read_manifest
 from curation.run.pipeline import RunRequest, RunResult, run_pipeline
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from stages.workflow_stages import WORKFLOW_STAGES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -8,9 +8,9 @@ import pytest
 
 from curation.config.param_validation import WorkflowError
 from curation.config.workflow import load_workflow
-from curation.run.artefacts import read_array
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
+from curation.store.artefacts import read_array
 from stages.audio_analysis import AudioAnalysisStage
 from stages.probe import ProbeStage
 from stages.workflow_stages import WORKFLOW_STAGES

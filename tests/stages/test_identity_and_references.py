@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from curation.run.artefacts import read_blob
+from curation.store.artefacts import read_blob
 from stages.identity import IdentityStage
 from stages.references import ReferencesStage
 from tests.stages.analysis_runner import analyse

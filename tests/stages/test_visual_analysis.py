@@ -9,7 +9,7 @@ import pytest
 
 from annotators.face.face_signals import SIGNAL_NAMES
 from curation.media.frame_source import AnalysisGeometry
-from curation.runtime.stored_crops import crop_jpegs
+from curation.store.stored_crops import crop_jpegs
 from stages.performer_filter import PerformerFilterStage
 from stages.visual_analysis import VisualAnalysisStage, resize_short
 from tests.stages.analysis_runner import analyse
@@ -187,12 +187,12 @@ def test_text_detector_looks_at_the_rows_of_the_faces_crops_only():
     geometry = AnalysisGeometry.for_source(480, 848, 512)
     stage = VisualAnalysisStage()
     face = np.array([140.0, 200.0, 340.0, 420.0])  # x0, y0, x1, y1 analysis pixels
-    top, bottom = stage._text_rows([face], geometry)
+    top, bottom = stage.text_rows([face], geometry)
     assert 0.1 < top < 200 / 848 and 420 / 848 < bottom < 0.8 and bottom - top == pytest.approx(480 / 848, abs=0.01)
     lower = face + np.array([0.0, 380.0, 0.0, 380.0])
-    assert stage._text_rows([face, lower], geometry) == (top, stage._text_rows([lower], geometry)[1])
-    assert stage._text_rows([], geometry) is None
-    assert VisualAnalysisStage(text_region="frame")._text_rows([], geometry) == (0.0, 1.0)
+    assert stage.text_rows([face, lower], geometry) == (top, stage.text_rows([lower], geometry)[1])
+    assert stage.text_rows([], geometry) is None
+    assert VisualAnalysisStage(text_region="frame").text_rows([], geometry) == (0.0, 1.0)
 
 
 def test_text_detection_runs_on_sampled_frames_with_a_face_only(shared_media, models_dir, monkeypatch):

@@ -13,12 +13,11 @@ from apps.bench.state_scoring import predicted_frame_states
 from apps.bench.talking_head_sources import load_talking_heads
 from apps.bench.truth_matching import expand_runs
 from curation.config.workflow import Workflow, load_workflow
-from curation.run.ledger import Ledger
 from curation.run.pipeline import RunRequest, run_pipeline
-from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store
-from curation.run.run_store import RunStore
-from curation.runtime.run_scope_stage import split_blocks
+from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store, split_blocks
 from curation.runtime.stage_runner import run_stage
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 from schemas.performer_states import PerformerState
 from stages.states import StatesStage
 from stages.voice_identities import VoiceIdentitiesStage

@@ -1,6 +1,7 @@
-"""Every model wrapper shares one lifecycle: declared model-store entries, idempotent ``setup``,
-``close`` that releases, and a ``with`` block doing both; real models here (the FaceLandmarker
-bundle, the Silero VAD in its wheel, a tiny ArcFace-shaped ONNX network)."""
+"""Every model wrapper shares one lifecycle, written once in ``ModelWrapper``: declared model-store
+entries, idempotent ``setup`` around the wrapper's ``load_model``, ``close`` that releases, a
+``with`` block doing both, and a missing library named with its install command; real models here
+(the FaceLandmarker bundle, the Silero VAD in its wheel, a tiny ArcFace-shaped ONNX network)."""
 
 import importlib
 import inspect
@@ -14,12 +15,16 @@ import annotators.models
 from annotators.models.arcface_embedder import ArcFaceEmbedder
 from annotators.models.face_detector import BlazeFaceDetector
 from annotators.models.face_landmarker import FaceLandmarkerAnnotator
-from annotators.models.model_wrapper import ModelWrapper
+from annotators.models.model_wrapper import ModelWrapper, optional_import
 from annotators.models.voice_activity import VoiceActivityDetector
 from curation.models.model_catalog import MODEL_CATALOG
 
-# the protocol, a path helper, a network, MediaPipe's exit hook and its result reader
-NOT_WRAPPERS = {"model_wrapper", "model_location", "syncnet_network", "mediapipe_exit", "landmarker_results"}
+# the protocol, a path helper, a network and its audio features, MediaPipe's exit hook and its result
+# reader, and the small-face finder built of two wrappers
+NOT_WRAPPERS = {
+    "model_wrapper", "model_location", "syncnet_network", "syncnet_mfcc", "mediapipe_exit", "landmarker_results",
+    "small_face_finder",
+}
 
 
 def wrapper_classes() -> dict[str, list[type]]:
@@ -88,9 +93,52 @@ def test_arcface_follows_the_lifecycle(tmp_path):
     _lifecycle(embedder, lambda w: w.embed_crops(crops))
 
 
-def test_a_wrapper_missing_a_lifecycle_method_cannot_be_built():
+def test_a_wrapper_without_load_model_cannot_be_built():
     class Half(ModelWrapper):
         def setup(self) -> None: ...
 
-    with pytest.raises(TypeError, match="abstract"):
+    with pytest.raises(TypeError, match=r"abstract.*load_model"):
         Half()
+
+
+def test_every_wrapper_keeps_the_bases_setup_and_is_set_up():
+    """The guard and the load are written once, in ``ModelWrapper``; a wrapper gives ``load_model``."""
+    for classes in wrapper_classes().values():
+        for cls in classes:
+            assert cls.setup is ModelWrapper.setup, cls
+            assert cls.is_set_up is ModelWrapper.is_set_up, cls
+
+
+class _Counted(ModelWrapper):
+    def __init__(self) -> None:
+        self.loads: list[object] = []
+        self.released: list[object] = []
+
+    def load_model(self) -> object:
+        self.loads.append(object())
+        return self.loads[-1]
+
+    def release(self, model: object) -> None:
+        self.released.append(model)
+
+
+def test_setup_loads_once_and_close_releases_what_was_loaded_once():
+    wrapper = _Counted()
+    wrapper.close()  # never set up: nothing to release
+    assert wrapper.released == [] and not wrapper.is_set_up
+    wrapper.setup()
+    wrapper.setup()
+    assert len(wrapper.loads) == 1 and wrapper.is_set_up
+    wrapper.close()
+    wrapper.close()
+    assert wrapper.released == wrapper.loads and not wrapper.is_set_up
+    with wrapper:  # set up again after close: a second load
+        assert len(wrapper.loads) == 2
+    assert wrapper.released == wrapper.loads
+
+
+def test_a_missing_library_names_the_command_that_installs_it():
+    with pytest.raises(ImportError, match=r"^frames need nosuchlib: pip install nosuchlib$") as raised:
+        optional_import("nosuchlib_for_this_test", "frames need nosuchlib: pip install nosuchlib")
+    assert isinstance(raised.value.__cause__, ModuleNotFoundError)
+    assert optional_import("json", "never shown").dumps([1]) == "[1]"

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from annotators.audio.speech_mfcc import mfcc
+from annotators.face.mouth_track import MouthTrack
 from annotators.models.syncnet import CROP_SIZE, MAX_OFFSET, SyncNetLipSync, face_crop, segment_face_crops
+from annotators.models.syncnet_mfcc import mfcc
 from annotators.models.syncnet_network import SyncNetS, load_syncnet
-from annotators.speaking.lip_sync import MouthTrack, lip_sync_model
+from annotators.speaking.lip_sync import lip_sync_model
 
 
 @pytest.fixture(scope="module")

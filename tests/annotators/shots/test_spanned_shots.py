@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from annotators.shots.shot_detector import ShotSpan, make_shot_detector
+from annotators.shots.shot_detector import make_shot_detector
+from annotators.shots.shot_span import ShotSpan
 from annotators.shots.spanned_shots import SpannedShots
 
 

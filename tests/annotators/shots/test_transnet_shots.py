@@ -67,7 +67,7 @@ def test_gradual_transition_is_one_cut_inside_it(network, two_shots, kind):
 def test_streaming_windows_give_the_packages_own_scores(network, two_shots):
     """Windows run as frames arrive must score every frame as the package's whole-video call does."""
     small = np.stack([cv2.resize(f, INPUT_SIZE, interpolation=cv2.INTER_AREA)[:, :, ::-1] for f in two_shots])
-    expected, _ = network._network.predict_frames(torch.from_numpy(np.ascontiguousarray(small)), quiet=True)
+    expected, _ = network._model.predict_frames(torch.from_numpy(np.ascontiguousarray(small)), quiet=True)
     streamed = detect(network, two_shots).transition_scores()
     assert streamed.shape == (len(two_shots),)
     np.testing.assert_allclose(streamed, expected.numpy(), atol=1e-5)

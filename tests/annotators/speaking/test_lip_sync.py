@@ -3,11 +3,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.lip_sync import (
     LIP_SYNC_CONTEXT_S,
     LipSyncModel,
     LipSyncVerdict,
-    MouthTrack,
     SignalLipSync,
     judge,
     lip_sync_model,

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from curation.manifests.duckdb_views import open_catalog
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

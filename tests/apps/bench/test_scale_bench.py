@@ -50,3 +50,25 @@ def test_replicated_videos_reach_every_table_and_the_driver_is_measured(source_r
     assert report["driver_rss_growth_mb"] == pytest.approx(
         report["per_n"]["8"]["driver_peak_rss_mb"] - report["per_n"]["3"]["driver_peak_rss_mb"]
     )
+
+
+def test_on_s3_every_request_goes_through_the_latency_proxy_and_the_shards_are_planned(source_run: Path) -> None:
+    """The object-store variant: the replicas are planted in moto's S3 server, the driver's every
+    request crosses the delaying proxy (counted there), the run-wide stages decide over all N, and
+    the manifests place every sample by the shard plan (no shard is packed on S3)."""
+    report = run_scale_bench(str(source_run), [4, 9], workers=2, tracks=3, segments=4, shard_bytes=2_000_000,
+                             store="s3", latency_ms=5)
+    assert report["store"] == "s3" and report["latency_ms"] == 5
+    for n, row in report["per_n"].items():
+        n_videos = int(n)
+        tables = row["tables"]
+        assert (row["videos"], row["kept"], tables["videos"]) == (n_videos, n_videos, n_videos)
+        assert tables["segments"] == 4 * n_videos and "shards" not in tables
+        assert tables["identities"] == row["planted_people"]
+        assert row["shards_packed"] is False and row["bytes_written"]["shards"] > 0  # the plan alone
+        assert row["barrier_stages"] == ["identity", "voice_identities", "dedup", "references"]
+        # each video's outcome, summaries and record are read at least once, and no read is repeated
+        # per video per stage: a handful of requests per video, not hundreds
+        assert 5 <= row["requests_per_video"] < 40
+    largest = report["per_n"]["9"]
+    assert report["barrier_seconds_max_at_max"] == max(largest["phase_seconds"][s] for s in largest["barrier_stages"])

@@ -7,7 +7,7 @@ import pytest
 
 from apps.cli.main import main
 from curation.run.run_info import RunInfo
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from tests.curation.pipeline_runs import ingest_workflow, run_ingest
 
 

@@ -6,7 +6,7 @@ import pytest
 from apps.report.run_figures import gather
 from apps.report.run_report import render_page
 from curation.manifests.manifest_writer import read_manifest
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from curation.telemetry.metrics_log import read_metrics_log
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import pytest
 
 from apps.review.precision_report import wilson_interval
 from curation.manifests.review_verdicts import Verdict, read_verdicts, record_verdict
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from tests.curation.pipeline_runs import run_cli
 
 # Published 95% Wilson score intervals (Newcombe 1998 and standard tables), to four decimals.

@@ -10,7 +10,7 @@ import pytest
 
 from curation.dataset.shard_reader import verify_shards
 from curation.manifests.manifest_writer import write_manifest
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from schemas.sample_layout import safe_key
 
 HOSTILE_NAMES = [

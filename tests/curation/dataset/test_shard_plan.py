@@ -5,8 +5,8 @@ import pytest
 
 from curation.dataset.shard_plan import ShardPlan, plan_shards
 from curation.dataset.shard_writer import ShardSettings, ShardWriter
-from curation.run.run_store import RunStore
 from curation.runtime.products import SampleEntry, SampleSet
+from curation.store.run_store import RunStore
 from tests.curation.dataset.real_samples import real_members
 
 CLIP = "talkvid_tys_gt.mp4"

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from curation.dataset.shard_writer import ShardSettings, ShardWriter
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from tests.curation.dataset.real_samples import real_members
 
 

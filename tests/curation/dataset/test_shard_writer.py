@@ -8,7 +8,7 @@ import pytest
 
 from curation.dataset.shard_reader import read_sample
 from curation.dataset.shard_writer import ShardSettings, ShardWriter
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from tests.curation.dataset.real_samples import real_members
 
 CLIP = "talkvid_tys_gt.mp4"

@@ -10,7 +10,7 @@ from pipeline_runs import cli_env, run_cli
 from curation.dataset.shard_reader import read_sample
 from curation.manifests.manifest_writer import read_manifest
 from curation.manifests.review_verdicts import Verdict, now_utc, record_verdict
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from tests.curation.review_runs import copy_run
 
 WHERE = "t_end - t_start > 3 AND state = 'speaking'"

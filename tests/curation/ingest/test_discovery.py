@@ -99,3 +99,14 @@ def test_nothing_to_read_is_an_input_error(tmp_path: Path, spec: str) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="--input"):
         discover_inputs(spec.format(missing=tmp_path / "nope", empty=tmp_path / "empty"))
+
+
+def test_long_lists_are_read_in_pieces_and_whole(tmp_path: Path) -> None:
+    """A Parquet list longer than one read batch (65,536 rows), in several row groups, and a text
+    list with Windows line ends both give every URI once."""
+    uris = [f"s3://bucket/v/{i:06d}.mp4" for i in range(150_000)]
+    pq.write_table(pa.table({"other": list(range(len(uris))), "uri": uris[::-1]}), tmp_path / "long.parquet",
+                   row_group_size=40_000)
+    assert discover_inputs(str(tmp_path / "long.parquet")) == uris
+    (tmp_path / "long.txt").write_bytes(("# a comment\r\n" + "\r\n".join(uris[:1000]) + "\r\n").encode())
+    assert discover_inputs(str(tmp_path / "long.txt")) == uris[:1000]

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from tiny_disk import tiny_disk
 
+from curation.faults.infra_fault import is_infrastructure_fault
 from curation.ingest.node_cache import NodeCache, NodeCacheFullError
 from curation.ingest.node_cache_index import FETCH_PREFIX
-from curation.runtime.infra_fault import is_infrastructure_fault
 
 
 def _sources(folder: Path, sizes: dict[str, int]) -> dict[str, str]:

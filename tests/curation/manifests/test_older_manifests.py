@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from curation.manifests.duckdb_views import open_catalog
 from curation.manifests.manifest_writer import part_path, read_manifest, write_manifest
 from curation.manifests.where_filter import check_where
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from schemas.tables import TABLES
 
 ADDED_IN_1_4 = ("sync_verdict", "picture_twin_of")

@@ -20,7 +20,7 @@ from curation.manifests.review_verdicts import (
     record_verdict,
 )
 from curation.manifests.verdict_files import UnsafeReviewsPathError
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from tests.curation.pipeline_runs import run_cli
 from tests.curation.review_runs import copy_run
 

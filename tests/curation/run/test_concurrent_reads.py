@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from curation.run.concurrent_reads import read_concurrently, store_readers
-from curation.run.ledger import Ledger
-from curation.run.run_store import RunStore
+from curation.store.concurrent_reads import read_concurrently, store_readers
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 from tests.curation.run.faulty_proxy import FaultPlan, faulty_proxy
 from tests.curation.runtime.s3_endpoint import s3_endpoint, s3_filesystem
 

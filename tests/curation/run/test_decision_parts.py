@@ -6,9 +6,9 @@ import pytest
 
 from annotators.identity.identity_clusterer import IDENTITY_DISTANCE_THRESHOLDS
 from curation.run.decision_parts import PART_BUCKETS, DecisionParts, MissingPartError, bucket_of, save_parts
-from curation.run.ledger import Ledger
 from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store
-from curation.run.run_store import RunStore
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 from stages.identity import IdentityStage
 
 KIND = next(iter(IDENTITY_DISTANCE_THRESHOLDS))

@@ -13,9 +13,9 @@ from pipeline_runs import cli_env, rows_by_name, run_cli
 from served_files import served_files
 from tiny_disk import tiny_disk
 
-from curation.run import fault_counts
-from curation.run.ledger import Ledger
-from curation.run.run_store import RunStore
+from curation.faults import fault_counts
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 BIG = "panda_1rKiSD4A1K4.28.mp4"  # 1.48 MB
 SMALL = ("panda_UaQKCrszICw.16.mp4", "panda_ITKgZZcTpzE.5.mp4")  # about 0.1 and 0.2 MB

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pipeline_runs import cli_command, cli_env, comparable, manifest, run_cli, run_ingest
 
-from curation.run.ledger import OUTCOME_SUFFIX, VIDEOS_DIR
+from curation.store.ledger import OUTCOME_SUFFIX, VIDEOS_DIR
 
 # Fourteen short real clips: enough work that the kill lands mid-way on a fast machine too.
 CLIPS = (

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from pipeline_runs import run_cli
 
-from curation.run.ledger import LEDGER_FORMAT, Ledger, LedgerFormatError
-from curation.run.plain_codec import PlainDataError, from_bytes, to_bytes
-from curation.run.run_store import RunStore
 from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, SpeechResult
 from curation.runtime.video_work import VideoWork
+from curation.store.ledger import LEDGER_FORMAT, Ledger, LedgerFormatError
+from curation.store.plain_codec import PlainDataError, from_bytes, to_bytes
+from curation.store.run_store import RunStore
 
 
 def _record() -> VideoWork:

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from curation.config.workflow import Workflow
-from curation.run import fault_counts
-from curation.run.ledger import OUTCOME_SUFFIX, Ledger, block_dir
+from curation.faults import fault_counts
 from curation.run.pipeline import RunRequest, run_pipeline
-from curation.run.run_store import RunStore
-from curation.run.video_outcome import VideoOutcome
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.stage import Stage
+from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
+from curation.store.ledger import OUTCOME_SUFFIX, Ledger, block_dir
+from curation.store.run_store import RunStore
 from schemas.reasons import Reason
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from curation.run.run_folder import RunFolderError, check_run_folder
 from curation.run.run_info import RUN_FILE, RunInfo
-from curation.run.run_store import TEMP_PREFIX, RunStore
+from curation.store.run_store import TEMP_PREFIX, RunStore
 from tests.curation.pipeline_runs import ingest_workflow
 from tests.curation.runtime.s3_endpoint import s3_endpoint, s3_filesystem
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from pipeline_runs import cli_env, run_cli
 
+from curation.faults import fault_counts
 from curation.manifests.manifest_writer import read_manifest
-from curation.run import fault_counts
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from tests.curation.run.faulty_proxy import FaultPlan, faulty_proxy
 from tests.curation.runtime.s3_endpoint import s3_endpoint, s3_filesystem
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from curation.run.run_store import TEMP_PREFIX, RunStore, UnsafeRunPathError
-from curation.run.store_retry import is_transient
+from curation.faults.store_retry import is_transient
+from curation.store.run_store import TEMP_PREFIX, RunStore, UnsafeRunPathError
 
 
 def test_write_replaces_whole_files_and_lists_only_committed_ones(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ import pytest
 import s3fs
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from curation.run import fault_counts, store_retry
-from curation.run.run_store import RunStore
-from curation.run.store_retry import StoreUnavailableError, is_transient, with_retries
+from curation.faults import fault_counts, store_retry
+from curation.faults.store_retry import StoreUnavailableError, is_transient, with_retries
+from curation.store.run_store import RunStore
 from tests.curation.run.faulty_proxy import FaultPlan, faulty_proxy
 from tests.curation.runtime.s3_endpoint import s3_endpoint, s3_filesystem
 

@@ -9,9 +9,9 @@ from typing import ClassVar
 import fsspec
 import pytest
 
+from curation.execution.video_task import VideoTask, run_block
 from curation.ingest.local_copy import cache_dir, local_media
 from curation.ingest.node_cache import NodeCache
-from curation.run.video_task import VideoTask, run_block
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 

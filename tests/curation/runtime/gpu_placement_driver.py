@@ -10,14 +10,14 @@ from typing import ClassVar
 
 import ray
 
-from curation.run.ledger import Ledger
-from curation.run.run_store import RunStore
-from curation.run.video_task import VideoTask
+from curation.execution.ray_executor import RayExecutor, stage_groups
+from curation.execution.video_task import VideoTask
 from curation.runtime.device import resolve_device
-from curation.runtime.ray_executor import RayExecutor, stage_groups
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 
 @dataclass

@@ -6,7 +6,7 @@ import json
 
 from curation.dataset.shard_reader import read_sample
 from curation.manifests.manifest_writer import read_manifest
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 TABLES = ("videos", "rejections", "shots", "tracks", "segments", "pairs", "identities", "references", "shards")
 

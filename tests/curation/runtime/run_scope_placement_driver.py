@@ -13,14 +13,14 @@ from typing import Any, ClassVar
 import ray
 
 from curation.config.workflow import Workflow
+from curation.execution.ray_executor import RayExecutor
 from curation.ingest.content_id import InputIdentity
-from curation.run.ledger import Ledger
 from curation.run.pipeline import RunRequest, _run_blocks
-from curation.run.run_store import RunStore
-from curation.runtime.ray_executor import RayExecutor
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.video_work import VideoWork
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 
 
 def _seen(model_loaded: bool) -> dict[str, Any]:

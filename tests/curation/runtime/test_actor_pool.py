@@ -9,12 +9,12 @@ from typing import ClassVar
 
 import pytest
 
-from curation.run.ledger import Ledger
-from curation.run.run_store import RunStore
-from curation.run.video_task import VideoTask
+from curation.execution.video_task import VideoTask
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 from schemas.reasons import Reason
 
 
@@ -38,7 +38,7 @@ class CountingModel(Stage):
 def test_model_stage_loads_once_per_actor_and_actors_are_reused(ray_session: str, tmp_path: Path) -> None:
     import ray.cloudpickle
 
-    from curation.runtime.ray_executor import make_executor
+    from curation.execution.ray_executor import make_executor
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
     tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(tmp_path), 0, True) for i in range(10)]
@@ -80,7 +80,7 @@ class DiesOn(Stage):
 def test_a_worker_that_dies_is_replaced_and_its_video_starts_over(ray_session: str, tmp_path: Path) -> None:
     import ray.cloudpickle
 
-    from curation.runtime.ray_executor import make_executor
+    from curation.execution.ray_executor import make_executor
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     store, markers = tmp_path / "run", tmp_path / "markers"
@@ -128,7 +128,7 @@ class DiesInSetup(Stage):
 def test_a_worker_that_dies_as_it_starts_is_replaced(ray_session: str, tmp_path: Path) -> None:
     import ray.cloudpickle
 
-    from curation.runtime.ray_executor import make_executor
+    from curation.execution.ray_executor import make_executor
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     markers = tmp_path / "markers"

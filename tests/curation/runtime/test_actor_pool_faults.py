@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import ClassVar
 
 from curation.config.workflow import Workflow
-from curation.run import fault_counts
-from curation.run.ledger import Ledger
+from curation.execution.actor_pools import RETRIES
+from curation.execution.video_task import VideoTask
+from curation.faults import fault_counts
 from curation.run.pipeline import RunRequest, run_pipeline
-from curation.run.run_store import RunStore
-from curation.run.video_task import VideoTask
-from curation.runtime.actor_pools import RETRIES
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from curation.store.ledger import Ledger
+from curation.store.run_store import RunStore
 from schemas.reasons import Reason
 
 
@@ -115,7 +115,7 @@ class DiskFullOnce(Stage):
 
 
 def test_a_node_fault_escaping_a_stage_starts_the_video_over(ray_session: str, tmp_path: Path) -> None:
-    from curation.runtime.ray_executor import make_executor
+    from curation.execution.ray_executor import make_executor
 
     _by_value()
     markers = tmp_path / "markers"
@@ -159,7 +159,7 @@ class ChurnInSetup(Stage):
 def test_more_setup_deaths_than_the_pool_holds_do_not_stop_a_pool_that_works(
     ray_session: str, tmp_path: Path
 ) -> None:
-    from curation.runtime.ray_executor import make_executor
+    from curation.execution.ray_executor import make_executor
 
     _by_value()
     markers = tmp_path / "markers"
@@ -178,8 +178,8 @@ def test_more_setup_deaths_than_the_pool_holds_do_not_stop_a_pool_that_works(
 
 
 def test_a_video_that_met_a_node_fault_waits_for_an_actor_on_another_node() -> None:
-    from curation.runtime.actor_pool_state import Pool
-    from curation.runtime.actor_pools import _next_for
+    from curation.execution.actor_pool_state import Pool
+    from curation.execution.actor_pools import _next_for
 
     pool = Pool("p", remote=None, most=3)
     on_full, on_roomy, unplaced = object(), object(), object()

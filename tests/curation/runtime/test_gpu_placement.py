@@ -13,8 +13,8 @@ import pytest
 from pipeline_runs import cli_env
 
 from curation.config.workflow import load_workflow
+from curation.execution.ray_executor import group_resources, pool_bounds, stage_groups
 from curation.runtime.device import DeviceError, onnx_providers, resolve_device, whisper_compute_type
-from curation.runtime.ray_executor import group_resources, pool_bounds, stage_groups
 from curation.runtime.resources import Resources
 from stages.workflow_stages import WORKFLOW_STAGES
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ray.exceptions import AuthenticationError
 
-from curation.runtime.ray_auth import find_token, probe, refusal_line, with_auth_env
+from curation.execution.ray_auth import find_token, probe, refusal_line, with_auth_env
 
 CLEAN = {"PATH": "/usr/bin:/bin"}
 

@@ -15,9 +15,10 @@ from pipeline_runs import cli_env
 import annotators.models.clip_embedder
 import stages.identity
 from curation.config.workflow import load_workflow
-from curation.runtime.ray_executor import group_resources, stage_groups
+from curation.execution.ray_executor import group_resources, stage_groups
+from curation.run.run_scope_steps import ApplyStep, SummarizeStep, split_blocks
 from curation.runtime.resources import Resources
-from curation.runtime.run_scope_stage import ApplyStep, RunScopeStage, SummarizeStep, split_blocks
+from curation.runtime.run_scope_stage import RunScopeStage
 from stages.workflow_stages import WORKFLOW_STAGES
 
 DRIVER = Path(__file__).with_name("run_scope_placement_driver.py")

@@ -89,8 +89,8 @@ def test_missing_input_from_an_earlier_stage_is_named() -> None:
 def test_executors_run_each_stage_in_order(ray_session: str, executor: str, tmp_path: Path) -> None:
     import ray.cloudpickle
 
-    from curation.run.video_task import VideoTask
-    from curation.runtime.ray_executor import make_executor
+    from curation.execution.ray_executor import make_executor
+    from curation.execution.video_task import VideoTask
 
     # Ray workers cannot import this test module: ship its stage classes by value.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])

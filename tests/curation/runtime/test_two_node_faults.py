@@ -43,9 +43,9 @@ from tiny_disk import tiny_disk
 from apps.bench.faulty_proxy import FaultPlan, faulty_proxy
 from apps.bench.local_s3 import environment
 from apps.cli.run_summary import FAULT_LABELS
+from curation.faults import fault_counts
 from curation.ingest.node_cache import NodeCache
-from curation.run import fault_counts
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 
 DRIVER = Path(__file__).with_name("two_node_driver.py")
 # Two talking heads bigger than the worker's cache disk (the first two videos handed out, largest

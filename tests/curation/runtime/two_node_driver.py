@@ -86,7 +86,7 @@ def main(
             cluster.address,
             *run_options,
         ]
-        # The driver has the token alone: it turns token mode on itself (curation/runtime/ray_auth.py).
+        # The driver has the token alone: it turns token mode on itself (curation/execution/ray_auth.py).
         env = {**os.environ, **cluster.client_env, "RAY_AUTH_TOKEN": cluster.token}
         run = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)

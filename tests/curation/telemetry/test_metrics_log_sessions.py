@@ -4,7 +4,7 @@ import pytest
 from observed_runs import clip_folder
 from pipeline_runs import SMALL_CLIPS, manifest, run_cli
 
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from curation.telemetry.metrics_log import final_totals, read_metrics_log, total
 
 

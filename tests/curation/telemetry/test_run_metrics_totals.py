@@ -9,7 +9,7 @@ import pytest
 
 from curation.manifests.duckdb_views import open_catalog
 from curation.run.run_info import read_run_info
-from curation.run.run_store import RunStore
+from curation.store.run_store import RunStore
 from curation.telemetry.metrics_log import final_totals, read_metrics_log
 from curation.telemetry.ray_metrics import SNAPSHOT_FILE, parse_counters
 from tests.curation.observed_runs import videos_done

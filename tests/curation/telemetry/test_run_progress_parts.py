@@ -7,13 +7,13 @@ from pipeline_runs import ingest_workflow
 
 from curation.config.workflow import load_workflow
 from curation.models.model_catalog import MODEL_CATALOG
-from curation.run.video_outcome import VideoOutcome
-from curation.run.video_summary import VideoSummary, summarize_outcome
 from curation.runtime.products import SampleEntry, SampleSet
+from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
 from curation.telemetry.run_metrics import RunMetrics
 from curation.telemetry.throughput import RunThroughput, format_duration
 from curation.telemetry.user_warnings import DiskWatch, FailureWatch, fallback_warnings
+from curation.telemetry.video_summary import VideoSummary, summarize_outcome
 from schemas.reasons import Reason
 from stages.workflow_stages import WORKFLOW_STAGES
 

@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from curation.run import fault_counts
-from curation.run.video_outcome import VideoOutcome
-from curation.run.video_task import VideoTask
-from curation.runtime.actor_pools import stream_videos
-from curation.runtime.ray_auth import RayAuthRefusedError, prepare_client, refusal_line, with_auth_env
+from curation.execution.actor_pools import stream_videos
+from curation.execution.executor import Executor
+from curation.execution.ray_auth import RayAuthRefusedError, prepare_client, refusal_line, with_auth_env
+from curation.execution.video_task import VideoTask
+from curation.faults import fault_counts
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
+from curation.runtime.video_outcome import VideoOutcome
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -210,9 +211,9 @@ class RayExecutor:
 
 def make_executor(
     kind: str, address: str | None = None, workers: int | None = None, max_workers: int | None = None
-) -> Any:
+) -> Executor:
     if kind == "local":
-        from curation.runtime.local_executor import LocalExecutor
+        from curation.execution.local_executor import LocalExecutor
 
         return LocalExecutor()
     return RayExecutor(address=address, workers=workers, max_workers=max_workers)

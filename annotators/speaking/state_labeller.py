@@ -23,13 +23,13 @@ import numpy as np
 
 from annotators.audio.audio_levels import clipping_fraction, loudness_db
 from annotators.face.face_signals import SIGNAL_NAMES
+from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.active_speaker import MouthMotionSpeaker, active_speaker_model
 from annotators.speaking.av_sync import estimate_av_offset
 from annotators.speaking.lip_sync import (
     LIP_SYNC_CONTEXT_S,
     LipSyncModel,
     LipSyncVerdict,
-    MouthTrack,
     judge,
     lip_sync_model,
 )

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from curation.ingest.content_id import InputIdentity
-from curation.run.video_outcome import VideoOutcome
+from curation.runtime.video_outcome import VideoOutcome
 
 IDENTIFY_PHASE = "identify"
 

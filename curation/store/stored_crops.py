@@ -3,9 +3,9 @@
 import cv2
 import numpy as np
 
-from curation.run.artefacts import BlobArchive
 from curation.runtime.products import FaceCrop, crop_jpeg_name
 from curation.runtime.video_work import VideoWork
+from curation.store.artefacts import BlobArchive
 
 
 def crop_jpegs(work: VideoWork, crops: list[FaceCrop], kind: str) -> list[bytes]:

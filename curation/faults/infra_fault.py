@@ -9,7 +9,7 @@ raises on its data) would fail the same way, so only ``--retry-failed`` runs it 
 
 import errno
 
-from curation.run.store_retry import StoreUnavailableError, is_transient
+from curation.faults.store_retry import StoreUnavailableError, is_transient
 
 # a disk that is full, over quota, read-only or failing: the node's state, not the video's
 _MACHINE_ERRNOS = {errno.EIO, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EREMOTEIO}

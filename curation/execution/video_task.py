@@ -7,15 +7,15 @@ records never travel to the driver. Both executors call these, so their results 
 
 from dataclasses import dataclass
 
+from curation.faults.crash_points import crash_point
 from curation.ingest.local_copy import holding_media
-from curation.run.crash_points import crash_point
-from curation.run.ledger import Ledger
-from curation.run.plain_codec import PlainDataError
-from curation.run.run_store import RunStore
-from curation.run.video_outcome import VideoOutcome
 from curation.runtime.stage import Stage
 from curation.runtime.stage_runner import run_stage
+from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
+from curation.store.ledger import Ledger
+from curation.store.plain_codec import PlainDataError
+from curation.store.run_store import RunStore
 from schemas.reasons import Reason
 
 

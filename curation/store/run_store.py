@@ -24,8 +24,8 @@ from typing import BinaryIO
 import fsspec
 
 from curation.atomic_file import write_atomically
+from curation.faults.store_retry import with_retries
 from curation.ingest.discovery import is_remote
-from curation.run.store_retry import with_retries
 
 TEMP_PREFIX = ".tmp-"
 # S3 without boto's retries (one attempt in all) nor s3fs's: ``with_retries`` makes them. Each store
@@ -118,7 +118,10 @@ class RunStore:
         folder = self.path(relative_dir)
 
         def found() -> list[str]:
-            paths = self.fs.find(folder) if self.fs.exists(folder) else []
+            try:  # no exists() first: the listing answers for a missing prefix too (see _list)
+                paths = self.fs.find(folder)
+            except FileNotFoundError:
+                paths = []
             return [p.removeprefix(self.root + "/") for p in paths if p.endswith(suffixes)]
 
         return with_retries(found, f"listing {relative_dir}")
@@ -130,7 +133,13 @@ class RunStore:
     def _list(self, relative_dir: str, suffix: str) -> tuple[str, ...]:
         folder = self.path(relative_dir)
         if self.remote:
-            names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)] if self.fs.exists(folder) else []
+            # One listing, a missing prefix its own answer: an exists() first costs a request, and
+            # its answer can disagree with the listing's (a folder of 80,000 objects once listed
+            # as absent in bench scale).
+            try:
+                names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False, refresh=True)]
+            except FileNotFoundError:
+                names = []
         else:
             names = os.listdir(folder) if os.path.isdir(folder) else []
         return tuple(sorted(n for n in names if n.endswith(suffix) and not n.startswith(TEMP_PREFIX)))

@@ -6,10 +6,10 @@ Results are identical to the Ray executor's because both run the same video task
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from curation.run.video_outcome import VideoOutcome
-from curation.run.video_task import VideoTask, finish_work, run_block, start_work
+from curation.execution.video_task import VideoTask, finish_work, run_block, start_work
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
+from curation.runtime.video_outcome import VideoOutcome
 
 In = TypeVar("In")
 Out = TypeVar("Out")

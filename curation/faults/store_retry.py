@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from curation.run import fault_counts
+from curation.faults import fault_counts
 
 T = TypeVar("T")
 

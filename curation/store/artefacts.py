@@ -13,8 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from curation.run.run_store import RunStore
 from curation.storage_formats import npz_bytes
+from curation.store.run_store import RunStore
 
 ARTEFACTS_DIR = "work/artefacts"
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from curation.run.artefacts import read_array
 from curation.runtime.video_work import VideoWork
+from curation.store.artefacts import read_array
 
 
 def audio_pcm16(work: VideoWork) -> np.ndarray:

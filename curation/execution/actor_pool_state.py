@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from curation.run.video_task import VideoTask
+from curation.execution.video_task import VideoTask
 from curation.telemetry.pool_metrics import PoolCounts
 
 SETUP_DEATHS_PER_ACTOR = 2  # deaths in a row, per actor the pool may hold, before it gives up

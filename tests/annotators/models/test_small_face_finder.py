@@ -5,7 +5,7 @@ the full landmarks find nothing."""
 import numpy as np
 
 from annotators.face.face_signals import SIGNAL_NAMES
-from annotators.face.small_face_finder import SmallFaceFinder
+from annotators.models.small_face_finder import SmallFaceFinder
 from curation.media.frame_source import AnalysisGeometry
 from curation.media.source_frames import decode_frames_inprocess
 from curation.models.model_store import resolve

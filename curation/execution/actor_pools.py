@@ -42,13 +42,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from curation.run import fault_counts
-from curation.run.video_outcome import VideoOutcome
-from curation.run.video_task import VideoTask, finish_work, run_block, start_work
-from curation.runtime.actor_pool_state import Pool
-from curation.runtime.infra_fault import is_infrastructure_fault
+from curation.execution.actor_pool_state import Pool
+from curation.execution.video_task import VideoTask, finish_work, run_block, start_work
+from curation.faults import fault_counts
+from curation.faults.infra_fault import is_infrastructure_fault
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
+from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
 from curation.telemetry import pool_metrics
 from schemas.reasons import Reason
