@@ -2,9 +2,11 @@
 
 On a seeded fraction of requests it answers ``503 SlowDown`` (an S3 error document, as AWS sends
 when it throttles) without passing the request on, drops the connection without an answer (a
-reset), or passes the request on after a delay; every other request goes through unchanged. The
-faults are real HTTP seen by real botocore/aiohttp, not patched functions. Point
-``AWS_ENDPOINT_URL`` at ``proxy.url``.
+reset), or passes the request on after a delay; every other request goes through unchanged. A
+plan may also stall the first ``stall_times`` requests whose line (``GET /bucket/key``) contains
+``stall_path``: the answer's body trickles in over ``stall_s``, slowly enough to outlast a
+per-video watchdog while no single read waits long enough for the client's read timeout. The faults are real HTTP seen
+by real botocore/aiohttp, not patched functions. Point ``AWS_ENDPOINT_URL`` at ``proxy.url``.
 """
 
 import http.client
@@ -21,6 +23,7 @@ SLOW_DOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
     b"<Message>Please reduce your request rate.</Message></Error>"
 )
+TRICKLE_PIECES = 10
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "trailer", "upgrade"}
 
 
@@ -31,16 +34,22 @@ class FaultPlan:
     slow_fraction: float = 0.0  # passed on after ``slow_s``
     slow_s: float = 0.3
     seed: int = 0
-    seen: Counter[str] = field(default_factory=Counter)  # "requests", "errors", "resets", "slow"
+    stall_path: str = ""  # the first ``stall_times`` requests whose "METHOD path" contains it ...
+    stall_times: int = 0
+    stall_s: float = 0.0  # ... have their answer trickle in over this long
+    seen: Counter[str] = field(default_factory=Counter)  # "requests", "errors", "resets", "slow", "stalls"
     _random: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
 
-    def draw(self) -> str:
+    def draw(self, request: str = "") -> str:
         with self._lock:
             self.seen["requests"] += 1
+            if self.stall_path and self.stall_path in request and self.seen["stalls"] < self.stall_times:
+                self.seen["stalls"] += 1
+                return "stalls"
             x = self._random.random()
             for name, fraction in (("errors", self.error_fraction), ("resets", self.reset_fraction),
                                    ("slow", self.slow_fraction)):
@@ -75,7 +84,7 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
 
         def _forward(self) -> None:
             body = self._body()
-            fault = plan.draw()
+            fault = plan.draw(f"{self.command} {self.path}")
             if fault == "resets":
                 self.close_connection = True
                 self.connection.close()
@@ -100,12 +109,25 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
                 for key, value in answer.getheaders():
                     if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                # A HEAD answer has no body but tells the object's size: pass that on, not 0.
+                length = answer.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length or str(len(data)))
                 self.end_headers()
-                if self.command != "HEAD":
+                if self.command != "HEAD" and fault == "stalls":
+                    self._trickle(data)
+                elif self.command != "HEAD":
                     self.wfile.write(data)
             finally:
                 connection.close()
+
+        def _trickle(self, data: bytes) -> None:
+            """The body in ``TRICKLE_PIECES`` pieces spread over ``stall_s``: each piece comes well
+            within a client's read timeout (s3fs's is 15 s), so the client waits it out."""
+            step = -(-len(data) // TRICKLE_PIECES) or 1
+            for start in range(0, max(len(data), 1), step):
+                threading.Event().wait(plan.stall_s / TRICKLE_PIECES)
+                self.wfile.write(data[start : start + step])
+                self.wfile.flush()
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward  # noqa: N815 - http.server names them
 

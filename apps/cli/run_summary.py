@@ -10,7 +10,9 @@ from curation.run.pipeline import RunResult
 # the run was watched for them
 FAULT_LABELS = {
     fault_counts.STORE_RETRIES: "store requests retried",
-    fault_counts.VIDEO_RESTARTS: "videos restarted (worker lost)",
+    fault_counts.VIDEO_RESTARTS: "videos started over",
+    fault_counts.WORKER_DEATHS: "workers lost under a video",
+    fault_counts.NODE_FAULTS: "node faults (full disk, store down)",
     fault_counts.VIDEO_TIMEOUTS: "videos timed out (watchdog)",
     fault_counts.FAILED_RETRIED: "failed videos retried on resume",
     fault_counts.POOL_SETUP_DEATHS: "workers lost while starting",

@@ -164,7 +164,7 @@ class ShardWriter:
 def _place(store: RunStore, local_tmp: str, relative: str) -> None:
     """Move a finished temporary file to its final name in the run directory, atomically."""
     if store.remote:
-        store.fs.put_file(local_tmp, store.path(relative))
+        store.put_file(local_tmp, relative)
         os.unlink(local_tmp)
         return
     target = store.writable_path(relative)
@@ -180,12 +180,7 @@ def _safe(value: Any) -> str:
 def committed_shards(store: RunStore) -> Iterable[str]:
     """Relative paths of every tar under shards/ (committed or orphaned), for clean-up."""
     if store.remote:
-        root = store.path(SHARDS_DIR)
-        return (
-            [p.removeprefix(store.root + "/") for p in store.fs.find(root) if p.endswith((".tar", ".json"))]
-            if store.fs.exists(root)
-            else []
-        )
+        return store.find(SHARDS_DIR, (".tar", ".json"))
     root = store.local_path(SHARDS_DIR)
     return (
         [str(p.relative_to(store.local_path(""))) for p in root.rglob("*") if p.suffix in (".tar", ".json")]

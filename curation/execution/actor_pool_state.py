@@ -37,6 +37,7 @@ class Pool:
     starting: dict[Any, tuple[Any, bool]] = field(default_factory=dict)
     up: set[Any] = field(default_factory=set)  # actors whose setup finished
     nodes: dict[Any, str] = field(default_factory=dict)  # actor -> the IP of the node it runs on
+    node_ids: dict[Any, str] = field(default_factory=dict)  # actor -> its node's Ray id
     free: deque[Any] = field(default_factory=deque)
     queue: deque[tuple[VideoTask, Any]] = field(default_factory=deque)  # (task, input)
     busy: int = 0
@@ -64,9 +65,11 @@ class Pool:
         starting = sum(1 for actor, free_at_once in self.starting.values() if not free_at_once or actor in self.free)
         return PoolCounts(self.name, len(self.queue), self.busy, idle, starting)
 
-    def came_up(self, actor: Any, node: str = "") -> None:
+    def came_up(self, actor: Any, node: str = "", node_id: str = "") -> None:
         self.up.add(actor)
         self.nodes[actor] = node or "unknown"
+        if node_id:
+            self.node_ids[actor] = node_id
         self.deaths_in_a_row = 0
         self.last_up = time.monotonic()
 
@@ -78,6 +81,7 @@ class Pool:
             self.free.remove(actor)
         self.up.discard(actor)
         self.nodes.pop(actor, None)
+        self.node_ids.pop(actor, None)
         for ref in [ref for ref, (a, _) in self.starting.items() if a is actor]:
             del self.starting[ref]
 

@@ -24,12 +24,17 @@ run store in the first pool (every stage is retry-safe), at most ``RETRIES`` tim
 is recorded as failed (an ``infra`` failure, which a resumed run tries again), with the error, and
 the run goes on. Deaths are counted per video, not per pool: spot churn that takes many workers
 costs restarts, never the run. An error of the node rather than the video that escapes a stage (a
-full disk, the store beyond its retries) is treated the same way. Actors that die in their setup
-are replaced after a growing pause (``actor_pool_state``).
+full disk, the store beyond its retries) is treated the same way, and the video is not given
+again to an actor on that node while the pool has one up on another node: a node whose cache
+disk is full would otherwise meet the same video on every try (the replacement of the actor that
+hit the fault is placed where that actor's resources were freed, most often the same node).
+Actors that die in their setup are replaced after a growing pause (``actor_pool_state``).
 
 A watchdog bounds each video: a video still on its actor ``VideoTask.timeout_s`` after the actor
-came up is recorded as failed with ``timeout`` (infra), and its actor is killed and replaced. The
-driver never waits on Ray without a timeout (``POLL_S``).
+came up has its actor killed and replaced, and starts over like a video whose worker died (a read
+that stalled, a node gone slow: the next try meets none of it); a video stopped by the watchdog
+on every try is recorded as failed with ``timeout`` (infra). The driver never waits on Ray
+without a timeout (``POLL_S``).
 """
 
 import time
@@ -69,11 +74,12 @@ class StagesActor:
         for stage in self.STAGES:
             stage.setup()
 
-    def ready(self) -> str:
-        """Once the setup is done: the IP of the node the actor runs on (the pool metrics' node)."""
+    def ready(self) -> tuple[str, str]:
+        """Once the setup is done: the IP of the node the actor runs on (the pool metrics' node)
+        and the node's Ray id (several nodes may share an IP, one per host)."""
         import ray
 
-        return ray.util.get_node_ip_address()
+        return ray.util.get_node_ip_address(), ray.get_runtime_context().get_node_id()
 
     def fault_counts(self) -> dict[str, int]:
         """What this actor's process counted since the actor started (store retries)."""
@@ -119,16 +125,19 @@ def stream_videos(
             pool.start(free_at_once=False)
     pools[0].queue.extend((task, task) for task in tasks)
     running: dict[Any, Running] = {}  # run() reference -> what it runs
-    deaths: dict[str, int] = {}
+    deaths: dict[str, int] = {}  # video id -> tries lost to a dead worker, a node fault or the watchdog
+    avoid: dict[str, set[str]] = {}  # video id -> the Ray ids of nodes where it met a node fault
     try:
         while running or any(p.queue for p in pools):
             now = time.monotonic()
             for pool in pools:
                 pool.start_due_replacements(now)
-            _dispatch(pools, running)
+            _dispatch(pools, running, avoid)
             pool_metrics.sample(pool.counts() for pool in pools)
             for ref in [ref for ref, job in running.items() if job.deadline is not None and job.deadline <= now]:
-                yield _stop_for_timeout(pools, running.pop(ref))
+                timed_out = _stop_for_timeout(pools, running.pop(ref), deaths)
+                if timed_out is not None:
+                    yield timed_out
             waiting = list(running) + [ref for p in pools for ref in p.starting]
             wake = _next_wake(pools, running, now)
             if not waiting:
@@ -142,7 +151,7 @@ def stream_videos(
             if placed is not None:
                 actor, free_already = placed.starting.pop(done)
                 try:
-                    node = ray.get(done)
+                    node, node_id = ray.get(done)
                 except Exception as err:
                     if not isinstance(err, lost_worker) and not is_infrastructure_fault(err):
                         raise  # a stage whose setup fails stops the run, with its error
@@ -154,7 +163,7 @@ def stream_videos(
                     if not any(job.actor is actor for job in running.values()):
                         placed.died_in_setup(actor, err)
                     continue
-                placed.came_up(actor, node)
+                placed.came_up(actor, node, node_id)
                 if not free_already:
                     placed.free.append(actor)
                 for job in running.values():
@@ -170,7 +179,14 @@ def stream_videos(
                 if not isinstance(err, lost_worker) and not is_infrastructure_fault(err):
                     raise  # a fault of the machinery itself: stop the run with it
                 # The worker died, or met a fault of its node (a full disk, a store beyond its
-                # retries): a new actor (perhaps elsewhere) takes the video again from the start.
+                # retries): a new actor takes the video again from the start, on another node
+                # than the one at fault when the pool has an actor elsewhere.
+                if isinstance(err, lost_worker):
+                    fault_counts.count(fault_counts.WORKER_DEATHS)
+                else:
+                    fault_counts.count(fault_counts.NODE_FAULTS)
+                    if pool.node_ids.get(job.actor):
+                        avoid.setdefault(job.task.video_id, set()).add(pool.node_ids[job.actor])
                 pool.replace_now(job.actor)
                 deaths[job.task.video_id] = deaths.get(job.task.video_id, 0) + 1
                 if deaths[job.task.video_id] <= RETRIES:
@@ -207,20 +223,38 @@ class Running:
     started: float  # monotonic, when the video was given to the actor
 
 
-def _dispatch(pools: list[Pool], running: dict[Any, Running]) -> None:
-    """Give every free actor the next video of its pool's queue; a pool runs ahead of the next one
-    by at most twice that one's size."""
+def _dispatch(pools: list[Pool], running: dict[Any, Running], avoid: dict[str, set[str]]) -> None:
+    """Give every free actor the next video of its pool's queue that it may take (``_next_for``);
+    a pool runs ahead of the next one by at most twice that one's size."""
     now = time.monotonic()
     for index, pool in enumerate(pools):
         following = pools[index + 1] if index + 1 < len(pools) else None
-        while pool.free and pool.queue:
-            if following is not None and len(following.queue) >= 2 * max(1, following.size):
+        for actor in list(pool.free):
+            if not pool.queue or (following is not None and len(following.queue) >= 2 * max(1, following.size)):
                 break
-            task, item = pool.queue.popleft()
-            actor = pool.free.popleft()
+            position = _next_for(pool, actor, avoid)
+            if position is None:
+                continue  # every queued video met a node fault on this actor's node: it waits
+            task, item = pool.queue[position]
+            del pool.queue[position]
+            pool.free.remove(actor)
             pool.busy += 1
             deadline = now + task.timeout_s if task.timeout_s and actor in pool.up else None
             running[actor.run.remote(item)] = Running(index, actor, task, deadline, now)
+
+
+def _next_for(pool: Pool, actor: Any, avoid: dict[str, set[str]]) -> int | None:
+    """The place in the pool's queue of the first video ``actor`` may take: any, unless the video
+    met a node fault on the actor's node and an actor of the pool is up on a node where it did
+    not (the video waits for that one). With no such node left the video goes anywhere."""
+    node = pool.node_ids.get(actor)
+    for position, (task, _item) in enumerate(pool.queue):
+        faulted = avoid.get(task.video_id)
+        if node is None or not faulted or node not in faulted:
+            return position
+        if not any(pool.node_ids.get(other) not in faulted for other in pool.up if other is not actor):
+            return position
+    return None
 
 
 def _next_wake(pools: list[Pool], running: dict[Any, Running], now: float) -> float:
@@ -231,10 +265,11 @@ def _next_wake(pools: list[Pool], running: dict[Any, Running], now: float) -> fl
     return max(0.01, min([POLL_S] + [t - now for t in times]))
 
 
-def _stop_for_timeout(pools: list[Pool], job: Running) -> VideoOutcome:
-    """The watchdog: kill the actor that ran past the video's deadline (whatever it is stuck in),
-    start another in its place, and record the video as failed with ``timeout``, an
-    infrastructure failure that a resumed run tries again."""
+def _stop_for_timeout(pools: list[Pool], job: Running, deaths: dict[str, int]) -> VideoOutcome | None:
+    """The watchdog: kill the actor that ran past the video's deadline (whatever it is stuck in)
+    and start another in its place. The video starts over (None) within the tries a video has
+    (``RETRIES``: a stalled read or a slow node is not met again); past them it is recorded as
+    failed with ``timeout``, an infrastructure failure that a resumed run tries again."""
     import ray
 
     pool = pools[job.pool]
@@ -242,7 +277,13 @@ def _stop_for_timeout(pools: list[Pool], job: Running) -> VideoOutcome:
     ray.kill(job.actor)
     pool.replace_now(job.actor)
     fault_counts.count(fault_counts.VIDEO_TIMEOUTS)
-    detail = f"still running after the per-video timeout of {job.task.timeout_s:g} s; its worker was replaced"
+    deaths[job.task.video_id] = deaths.get(job.task.video_id, 0) + 1
+    if deaths[job.task.video_id] <= RETRIES:
+        fault_counts.count(fault_counts.VIDEO_RESTARTS)
+        pools[0].queue.appendleft((job.task, job.task))
+        return None
+    detail = (f"still running after the per-video timeout of {job.task.timeout_s:g} s "
+              f"(its last worker was replaced; {deaths[job.task.video_id]} tries)")
     return _failed(job.task, Reason.TIMEOUT, detail)
 
 

@@ -11,7 +11,9 @@ import threading
 from collections import Counter
 
 STORE_RETRIES = "store_retries"  # a run-store request that failed transiently and was sent again
-VIDEO_RESTARTS = "video_restarts"  # a video started over because its worker died or hit an infra fault
+VIDEO_RESTARTS = "video_restarts"  # a video started over: its worker died, met a node fault, or the watchdog
+WORKER_DEATHS = "worker_deaths"  # a worker lost under a video (crash, out-of-memory killer, node lost)
+NODE_FAULTS = "node_faults"  # a fault of the node escaped a stage (full cache disk, store beyond its retries)
 VIDEO_TIMEOUTS = "video_timeouts"  # a video stopped by the per-video watchdog (its actor replaced)
 FAILED_RETRIED = "failed_retried"  # a video failed in an earlier run, run again on resume
 POOL_SETUP_DEATHS = "pool_setup_deaths"  # an actor that died before its setup finished, replaced

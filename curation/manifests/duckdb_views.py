@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import duckdb
 import pyarrow.dataset as pads
 
+from curation.faults.store_retry import with_retries
 from curation.manifests.manifest_writer import MANIFEST_DIR, manifest_parts, read_manifest
 from curation.manifests.review_verdicts import reviews_table
 from curation.store.run_store import RunStore
@@ -29,7 +30,9 @@ from schemas.tables import TABLES
 def manifest_names(store: RunStore) -> list[str]:
     if store.remote:
         folder = store.path(MANIFEST_DIR)
-        entries = store.fs.ls(folder, detail=True) if store.fs.exists(folder) else []
+        entries = with_retries(
+            lambda: store.fs.ls(folder, detail=True) if store.fs.exists(folder) else [], f"listing {MANIFEST_DIR}"
+        )
         names = [e["name"].rstrip("/").rsplit("/", 1)[-1] for e in entries if e["type"] == "directory"]
     else:
         folder = store.local_path(MANIFEST_DIR)

@@ -58,8 +58,8 @@ ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
 IDENTIFY_RESOURCES = Resources(cpus=1)
 VideoObserver = Callable[[VideoSummary], None]  # each video as it leaves a phase
 FAULT_NAMES = (
-    fault_counts.STORE_RETRIES, fault_counts.VIDEO_RESTARTS, fault_counts.VIDEO_TIMEOUTS,
-    fault_counts.FAILED_RETRIED, fault_counts.POOL_SETUP_DEATHS,
+    fault_counts.STORE_RETRIES, fault_counts.VIDEO_RESTARTS, fault_counts.WORKER_DEATHS, fault_counts.NODE_FAULTS,
+    fault_counts.VIDEO_TIMEOUTS, fault_counts.FAILED_RETRIED, fault_counts.POOL_SETUP_DEATHS,
 )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ run to resume, and is refused too.
 import json
 import os
 
+from curation.faults.store_retry import with_retries
 from curation.run.run_info import RUN_FILE
 from curation.store.run_store import TEMP_PREFIX, RunStore
 
@@ -47,16 +48,20 @@ def check_run_folder(store: RunStore) -> None:
                              "choose an absent or empty folder, or an earlier run to resume")
 
 
+def _remote_entries(store: RunStore) -> set[str] | None:
+    if not store.fs.exists(store.root):
+        return None
+    if store.fs.isfile(store.root):
+        raise RunFolderError(f"--out {store.uri} is a file, not a folder")
+    store.fs.invalidate_cache(store.root)  # a listing cached earlier in this process may be stale
+    inside = [p.rstrip("/") for p in store.fs.ls(store.root, detail=False)]
+    return {p.rsplit("/", 1)[-1] for p in inside if p != store.root.rstrip("/")}
+
+
 def _entries(store: RunStore) -> set[str] | None:
     """The names directly inside the folder; None when there is no folder (a run may create it)."""
     if store.remote:
-        if not store.fs.exists(store.root):
-            return None
-        if store.fs.isfile(store.root):
-            raise RunFolderError(f"--out {store.uri} is a file, not a folder")
-        store.fs.invalidate_cache(store.root)  # a listing cached earlier in this process may be stale
-        inside = [p.rstrip("/") for p in store.fs.ls(store.root, detail=False)]
-        return {p.rsplit("/", 1)[-1] for p in inside if p != store.root.rstrip("/")}
+        return with_retries(lambda: _remote_entries(store), f"looking into {store.uri}")
     if not os.path.lexists(store.root):
         return None
     if not os.path.isdir(store.root):

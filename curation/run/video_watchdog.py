@@ -2,8 +2,9 @@
 
 A video that hangs a decoder, a model or a network read would otherwise hold its actor for ever
 and the run would never end. The watchdog (``actor_pools``) kills the actor of a video that runs
-past its limit, records the video as failed with ``timeout`` (an infrastructure failure: a
-resumed run tries it again) and starts another actor. The clock starts once the actor is up, so
+past its limit and starts another; the video starts over (a read that stalled is not met again),
+and is recorded as failed with ``timeout`` (an infrastructure failure: a resumed run tries it
+again) only when it ran past the limit on every try. The clock starts once the actor is up, so
 model loading does not count.
 
 Without ``--video-timeout-s`` the limit is generous and grows with the video: 30 minutes, plus

@@ -131,6 +131,24 @@ class RunStore:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         write_atomically(target, data, TEMP_PREFIX)
 
+    def put_file(self, local: str, relative: str) -> None:
+        """Upload the local file ``local`` to ``relative`` (remote stores only: a local run renames)."""
+        with_retries(lambda: self.fs.put_file(local, self.path(relative)), f"uploading {relative}")
+
+    def find(self, relative_dir: str, suffixes: tuple[str, ...]) -> list[str]:
+        """Relative paths of every file below a folder of a remote store whose name ends with one of
+        ``suffixes`` (none when the folder is absent)."""
+        folder = self.path(relative_dir)
+
+        def found() -> list[str]:
+            try:  # no exists() first: the listing answers for a missing prefix too (see _list)
+                paths = self.fs.find(folder)
+            except FileNotFoundError:
+                paths = []
+            return [p.removeprefix(self.root + "/") for p in paths if p.endswith(suffixes)]
+
+        return with_retries(found, f"listing {relative_dir}")
+
     def list(self, relative_dir: str, suffix: str = "") -> Iterator[str]:
         """Names (not paths) of committed files in a folder; temporary files are never listed."""
         yield from with_retries(lambda: self._list(relative_dir, suffix), f"listing {relative_dir}")

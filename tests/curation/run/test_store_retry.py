@@ -124,6 +124,31 @@ def test_run_store_on_s3_survives_503_resets_and_delays(store_env: dict[str, str
     assert all(direct.cat_file(f"faulty/run1/{name}") == data for name, data in payloads.items())
 
 
+def test_shard_uploads_and_listings_and_the_out_folder_check_are_retried(
+    store_env: dict[str, str], monkeypatch, tmp_path
+) -> None:
+    """The calls that went to s3fs without the retry (found by the two-node fault test: a 503 on
+    the shard plan's listing ended the run): uploading a shard, listing shards, looking into --out."""
+    from curation.dataset.shard_writer import _place, committed_shards
+    from curation.run.run_folder import _entries
+
+    plan = FaultPlan(error_fraction=0.1, seed=5)
+    with faulty_proxy(store_env["AWS_ENDPOINT_URL"], plan) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        store = RunStore("s3://faulty/run3")
+        before = fault_counts.snapshot()
+        for i in range(8):
+            local = tmp_path / f"s{i}.tar"
+            local.write_bytes(os.urandom(64))
+            _place(store, str(local), f"shards/b0/s{i}.tar")
+            assert not local.exists()
+        for _ in range(5):
+            assert sorted(committed_shards(store)) == [f"shards/b0/s{i}.tar" for i in range(8)]
+            assert _entries(store) == {"shards"}
+        retries = fault_counts.since(before).get(fault_counts.STORE_RETRIES, 0)
+    assert plan.seen["errors"] > 0 and retries == plan.seen["errors"], (retries, plan.seen)
+
+
 def test_a_store_that_never_answers_ends_in_store_unavailable(store_env: dict[str, str], monkeypatch) -> None:
     monkeypatch.setattr(store_retry, "BASE_DELAY_S", 0.001)
     with faulty_proxy(store_env["AWS_ENDPOINT_URL"], FaultPlan(error_fraction=1.0)) as proxy:

@@ -1,7 +1,8 @@
 """Faults on the actor pools cost a video a restart or a timeout, never the run: the watchdog stops
-a video that hangs (failed with ``timeout``, its actor replaced, run again on resume), a node fault
-that escapes a stage starts the video over on a new actor, and workers that die as they start are
-replaced for as long as the pool has ever worked (spot churn), each counted."""
+a video that hangs (its actor replaced, the video started over; failed with ``timeout`` when it
+hangs on every try, and run again on resume), a node fault that escapes a stage starts the video
+over on a new actor (on another node when the pool has one there), and workers that die as they
+start are replaced for as long as the pool has ever worked (spot churn), each counted."""
 
 import errno
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from curation.config.workflow import Workflow
+from curation.execution.actor_pools import RETRIES
 from curation.execution.video_task import VideoTask
 from curation.faults import fault_counts
 from curation.run.pipeline import RunRequest, run_pipeline
@@ -31,42 +33,57 @@ def _by_value() -> None:
 
 
 @dataclass
-class HangsOnce(Stage):
-    """Hangs (a minute: far past the watchdog) the first time it meets the video named ``victim``;
-    on every video records which process ran it."""
+class Hangs(Stage):
+    """Hangs (a minute: far past the watchdog) the first ``times`` times it meets the video named
+    ``victim``; on every video records which process ran it."""
 
-    name: ClassVar[str] = "hangs_once"
+    name: ClassVar[str] = "hangs"
     resources: ClassVar[Resources] = Resources(cpus=0.5)
     victim: str = ""
     marker_dir: str = ""
+    times: int = 1
 
     def process(self, work: VideoWork) -> VideoWork:
-        marker = Path(self.marker_dir) / "hung"
-        if Path(work.uri).stem == self.victim and not marker.exists():
-            marker.touch()
+        if Path(work.uri).stem == self.victim and len(list(Path(self.marker_dir).glob("hung-*"))) < self.times:
+            (Path(self.marker_dir) / f"hung-{uuid.uuid4().hex}").touch()
             time.sleep(60)
         work.reject(self.name, Reason.NO_SEGMENTS, str(os.getpid()))
         return work
 
 
-def test_a_video_that_hangs_times_out_its_actor_is_replaced_and_resume_runs_it(
-    ray_session: str, tmp_path: Path
-) -> None:
-    _by_value()
+def _hang_request(tmp_path: Path, times: int) -> tuple[RunRequest, Path]:
     inputs, out, markers = tmp_path / "in", tmp_path / "out", tmp_path / "markers"
     inputs.mkdir()
     markers.mkdir()
     for name in ("slow", "v1", "v2", "v3", "v4", "v5"):
         (inputs / f"{name}.mp4").write_bytes(name.encode() * 100)
-    workflow = Workflow("hang", "test", [HangsOnce(victim="slow", marker_dir=str(markers))], "test")
-    request = RunRequest(str(inputs), str(out), workflow, executor="ray", video_timeout_s=4.0)
+    workflow = Workflow("hang", "test", [Hangs(victim="slow", marker_dir=str(markers), times=times)], "test")
+    return RunRequest(str(inputs), str(out), workflow, executor="ray", video_timeout_s=4.0), markers
 
+
+def test_a_video_that_hangs_once_is_stopped_and_started_over_in_the_same_run(
+    ray_session: str, tmp_path: Path
+) -> None:
+    _by_value()
+    request, markers = _hang_request(tmp_path, times=1)
+    started = time.monotonic()
+    result = run_pipeline(request)
+    assert time.monotonic() - started < 50  # the driver did not wait out the hang
+    assert len(list(markers.glob("hung-*"))) == 1
+    assert result.faults[fault_counts.VIDEO_TIMEOUTS] == 1 and result.faults[fault_counts.VIDEO_RESTARTS] == 1
+    assert (result.accounting.failed, result.accounting.rejected) == (0, 6)
+
+
+def test_a_video_that_hangs_on_every_try_times_out_and_resume_runs_it(ray_session: str, tmp_path: Path) -> None:
+    _by_value()
+    request, markers = _hang_request(tmp_path, times=RETRIES + 1)
     started = time.monotonic()
     first = run_pipeline(request)
-    assert time.monotonic() - started < 50  # the driver did not wait out the hang
-    assert first.faults[fault_counts.VIDEO_TIMEOUTS] == 1
+    assert time.monotonic() - started < 90  # three limits of 4 s, not three hangs of a minute
+    assert first.faults[fault_counts.VIDEO_TIMEOUTS] == RETRIES + 1 == len(list(markers.glob("hung-*")))
+    assert first.faults[fault_counts.VIDEO_RESTARTS] == RETRIES
     assert (first.accounting.failed, first.accounting.rejected) == (1, 5)
-    ledger = Ledger(RunStore(str(out)))
+    ledger = Ledger(RunStore(request.out))
     outcomes = [ledger.outcome(v, 0) for v in ledger.finished_video_ids(0)]
     (timed_out,) = [o for o in outcomes if o.state == "failed"]
     assert (timed_out.reason, timed_out.failure_kind) == (Reason.TIMEOUT, "infra")
@@ -158,3 +175,23 @@ def test_more_setup_deaths_than_the_pool_holds_do_not_stop_a_pool_that_works(
     counted = fault_counts.since(before)
     # a death is counted once: as a setup death, or (if the actor held a video) a restart
     assert counted.get(fault_counts.POOL_SETUP_DEATHS, 0) + counted.get(fault_counts.VIDEO_RESTARTS, 0) >= 7
+
+
+def test_a_video_that_met_a_node_fault_waits_for_an_actor_on_another_node() -> None:
+    from curation.execution.actor_pool_state import Pool
+    from curation.execution.actor_pools import _next_for
+
+    pool = Pool("p", remote=None, most=3)
+    on_full, on_roomy, unplaced = object(), object(), object()
+    pool.came_up(on_full, "127.0.0.1", "node-full")
+    pool.came_up(on_roomy, "127.0.0.1", "node-roomy")
+    big, small = (VideoTask(f"/in/{v}.mp4", v, "/run", 0, True) for v in ("big", "small"))
+    pool.queue.extend([(big, big), (small, small)])
+    avoid = {"big": {"node-full"}}
+    assert _next_for(pool, on_full, avoid) == 1  # the actor on the full node takes the next video
+    assert _next_for(pool, on_roomy, avoid) == 0
+    assert _next_for(pool, unplaced, avoid) == 0  # an actor not up yet: its node is unknown
+    pool.queue.remove((small, small))
+    assert _next_for(pool, on_full, avoid) is None  # big waits for the actor on the other node
+    pool.drop(on_roomy)  # that node is gone: big goes where it can
+    assert _next_for(pool, on_full, avoid) == 0

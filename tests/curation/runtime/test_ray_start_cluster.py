@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from pipeline_runs import REPO_ROOT, cli_command, cli_env
 from ray_start_nodes import StartedCluster, ray_start_cluster
-from s3_endpoint import s3_endpoint, s3_filesystem
+from s3_endpoint import clips_on_s3
 
 # A talking head (kept) and a two-frames-a-second clip without a face (rejected).
 CLIPS = ("talkvid_tys_gt.mp4", "nemo_test_video.mp4")
@@ -35,12 +35,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 @pytest.fixture(scope="module")
 def s3_env(shared_media: Path) -> Iterator[dict[str, str]]:
-    with s3_endpoint() as env:
-        fs = s3_filesystem(env)
-        fs.mkdir("lpm-in")
-        fs.mkdir("lpm-out")
-        for name in CLIPS:
-            fs.put(str(shared_media / name), f"lpm-in/clips/{name}")
+    with clips_on_s3([shared_media / name for name in CLIPS]) as env:
         yield env
 
 

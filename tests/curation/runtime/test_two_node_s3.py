@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 from pipeline_runs import cli_env, run_cli
-from s3_endpoint import s3_endpoint, s3_filesystem
+from run_contents import comparable_samples, comparable_tables
+from s3_endpoint import clips_on_s3, s3_filesystem
 
 from apps.bench.local_s3 import environment
-from curation.dataset.shard_reader import read_sample
-from curation.manifests.manifest_writer import read_manifest
-from curation.store.run_store import RunStore
 
 DRIVER = Path(__file__).with_name("two_node_driver.py")
 # Two people talking (kept) and a two-frames-a-second clip without a face (rejected): one kept
@@ -26,21 +24,13 @@ DRIVER = Path(__file__).with_name("two_node_driver.py")
 CLIPS = ("talkvid_tys_gt.mp4", "fantasy_end1.0.mp4", "nemo_test_video.mp4")
 UNREADABLE = {"empty.mp4": b"", "notes.mp4": b"not a video\n" * 40}
 ACCOUNTING = "inputs 5 = kept 2 + rejected 3 + failed 0"
-TABLES = ("videos", "rejections", "shots", "tracks", "segments", "pairs", "identities", "references", "shards")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")
 def endpoint(shared_media: Path) -> Iterator[dict[str, str]]:
     """The S3 endpoint, its variables set for this process too, and the clips in s3://lpm-in/clips."""
-    with s3_endpoint() as env, environment(env):
-        fs = s3_filesystem(env)
-        fs.mkdir("lpm-in")
-        fs.mkdir("lpm-out")
-        for name in CLIPS:
-            fs.put(str(shared_media / name), f"lpm-in/clips/{name}")
-        for name, data in UNREADABLE.items():
-            fs.pipe(f"lpm-in/clips/{name}", data)
+    with clips_on_s3([shared_media / name for name in CLIPS], UNREADABLE) as env, environment(env):
         yield env
 
 
@@ -81,41 +71,6 @@ def _drive(out: str, env: dict[str, str], cache_root: Path, kill_after: float | 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _tables(out: str) -> dict[str, list[str]]:
-    """Every manifest row, with input URIs reduced to file names and sorted, for comparing runs.
-
-    An input identified by its URI (an empty file) has its id reduced too. A shard's checksum is
-    left out: its samples' records name their source URI (s3://... here, a
-    local path there); ``_samples`` compares the shards' contents instead."""
-    store = RunStore(out)
-    tables = {}
-    for name in TABLES:
-        rows = read_manifest(store, name).to_pylist()
-        for row in rows:
-            if row.get("uri"):
-                row["uri"] = row["uri"].rsplit("/", 1)[-1]
-            if str(row.get("entity_id")).startswith("uri-"):
-                # An empty file has no content to identify it: its id hashes the full URI.
-                row["entity_id"] = "uri-"
-            if name == "shards":
-                row.pop("sha256")
-        tables[name] = sorted(repr(sorted(row.items())) for row in rows)
-    return tables
-
-
-def _samples(out: str) -> dict[str, dict[str, bytes]]:
-    """Every sample's members read back from its shard; the record's source URI reduced to the file
-    name: everything else must be the same bytes."""
-    store = RunStore(out)
-    samples = {}
-    for segment in read_manifest(store, "segments").to_pylist():
-        members = read_sample(store, segment["shard"], segment["key"])
-        record = json.loads(members["json"])
-        record["provenance"]["uri"] = record["provenance"]["uri"].rsplit("/", 1)[-1]
-        samples[segment["key"]] = {**members, "json": json.dumps(record, sort_keys=True).encode()}
-    return samples
-
-
 def test_smoke_workflow_on_two_nodes_with_s3_input_and_output(endpoint, local_reference, tmp_path):
     report = _drive("s3://lpm-out/run", endpoint, tmp_path / "cache")
     assert report["returncode"] == 0, report["stdout"] + report["stderr"]
@@ -130,8 +85,8 @@ def test_smoke_workflow_on_two_nodes_with_s3_input_and_output(endpoint, local_re
     assert fetched["worker"], fetched
     status = run_cli("status", "s3://lpm-out/run", "--verify", "--json", env=cli_env(**endpoint))
     assert status.returncode == 0 and json.loads(status.stdout)["verify"]["ok"], status.stdout + status.stderr
-    assert _tables("s3://lpm-out/run") == _tables(str(local_reference))
-    assert _samples("s3://lpm-out/run") == _samples(str(local_reference))
+    assert comparable_tables("s3://lpm-out/run") == comparable_tables(str(local_reference))
+    assert comparable_samples("s3://lpm-out/run") == comparable_samples(str(local_reference))
     fs = s3_filesystem(endpoint)
     assert not [p for p in fs.find("lpm-out/run") if p.endswith(".pkl")], "the ledger is plain data"
 
@@ -142,5 +97,5 @@ def test_a_killed_worker_node_then_the_same_command_gives_the_identical_result(e
     again = _drive("s3://lpm-out/killed", endpoint, tmp_path / "cache2")
     assert again["returncode"] == 0, again["stdout"] + again["stderr"]
     assert ACCOUNTING in again["stdout"], again["stdout"]
-    assert _tables("s3://lpm-out/killed") == _tables(str(local_reference))
-    assert _samples("s3://lpm-out/killed") == _samples(str(local_reference))
+    assert comparable_tables("s3://lpm-out/killed") == comparable_tables(str(local_reference))
+    assert comparable_samples("s3://lpm-out/killed") == comparable_samples(str(local_reference))

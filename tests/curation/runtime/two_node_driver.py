@@ -5,14 +5,19 @@ Run as a subprocess by the two-node tests (a second Ray cannot live in the test 
 holds the shared Ray session). Usage::
 
     python two_node_driver.py INPUT OUT [--workflow W] [--cache-root DIR] [--kill-worker-after S]
+        [--kill-worker-on-run N] [--after-kill-s S] [--video-timeout-s S] [--node-cache-gb GB]
 
 prints one JSON object. Each node's raylet is watched while the run goes on: the titles of the
 worker processes it starts (``ray::Stages[...]``, the actor pools) show which node ran what. With
 ``--cache-root`` each node gets its own ``LPM_CACHE_DIR`` under it (``head``/``worker``), so a
 stage can only read media its own node fetched. ``--kill-worker-after S`` kills the worker node
 (its `ray start`, raylet and every worker process, one process group) S seconds after it first
-runs a stage, and then lets the run go on or fail on the head node alone. The nodes are stopped
-by their process groups' ids (``ray_start_nodes``), never by name or ``ray stop``.
+runs a stage, and then lets the run go on or fail on the head node alone (for ``--after-kill-s``,
+20 s by default); ``--kill-worker-on-run N`` kills it instead as soon as the N-th of its worker
+processes is seen holding a video (titled ``ray::Stages[...].run``, or from the class name's last
+dot on: ``ray::summarize].run``): it dies with a video in flight. ``--video-timeout-s`` and
+``--node-cache-gb`` are passed to ``lpm-curate run``. The nodes are stopped by their process
+groups' ids (``ray_start_nodes``), never by name or ``ray stop``.
 """
 
 import argparse
@@ -34,8 +39,10 @@ KILLED_RUN_GRACE_S = 20
 POLL_S = 0.1
 
 
-def _busy_titles(raylet: psutil.Process) -> set[str]:
-    titles = set()
+def _busy_titles(raylet: psutil.Process) -> dict[int, str]:
+    """pid -> title of each Ray process of the node that is not idle; an actor running a method is
+    titled ``ray::Class.method`` (``ray::Stages[...].run`` while it holds a video)."""
+    titles = {}
     try:
         children = raylet.children(recursive=True)
     except psutil.NoSuchProcess:
@@ -46,11 +53,20 @@ def _busy_titles(raylet: psutil.Process) -> set[str]:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         if title.startswith("ray::") and not title.startswith("ray::IDLE"):
-            titles.add(title.split(" ", 1)[0])
+            titles[child.pid] = title.split(" ", 1)[0]
     return titles
 
 
-def main(source: str, out: str, workflow: str, cache_root: str | None, kill_after: float | None) -> dict:
+def main(
+    source: str,
+    out: str,
+    workflow: str,
+    cache_root: str | None,
+    kill_after: float | None,
+    kill_on_run: int | None = None,
+    after_kill_s: float = KILLED_RUN_GRACE_S,
+    run_options: tuple[str, ...] = (),
+) -> dict:
     node_env = {name: {"LPM_CACHE_DIR": f"{cache_root}/{name}"} for name in ("head", "worker")} if cache_root else {}
     with ray_start_cluster(node_env) as cluster:
         raylets = {name: raylet_of(pid) for name, pid in cluster.nodes.items()}
@@ -68,6 +84,7 @@ def main(source: str, out: str, workflow: str, cache_root: str | None, kill_afte
             workflow,
             "--ray-address",
             cluster.address,
+            *run_options,
         ]
         # The driver has the token alone: it turns token mode on itself (curation/execution/ray_auth.py).
         env = {**os.environ, **cluster.client_env, "RAY_AUTH_TOKEN": cluster.token}
@@ -75,22 +92,29 @@ def main(source: str, out: str, workflow: str, cache_root: str | None, kill_afte
                                stderr=subprocess.PIPE)
         deadline = time.monotonic() + RUN_TIMEOUT_S
         worker_busy_since = None
+        worker_runners: set[int] = set()  # worker processes seen holding a video
         killed = False
         while run.poll() is None and time.monotonic() < deadline:
             for name, raylet in raylets.items():
                 titles = _busy_titles(raylet)
-                seen[name] |= titles
-                if name == "worker" and worker_busy_since is None and any(t.startswith("ray::Stages[") for t in titles):
+                seen[name] |= set(titles.values())
+                if name != "worker":
+                    continue
+                if worker_busy_since is None and any(t.startswith("ray::Stages[") for t in titles.values()):
                     worker_busy_since = time.monotonic()
-            if (
+                # Ray titles a running method after the class name's last dot: a pool of stages
+                # ending in "identity.summarize" runs as "ray::summarize].run".
+                worker_runners |= {pid for pid, t in titles.items() if t.endswith("].run")}
+            busy_long_enough = (
                 kill_after is not None
-                and not killed
                 and worker_busy_since is not None
                 and time.monotonic() - worker_busy_since >= kill_after
-            ):
+            )
+            running_enough = kill_on_run is not None and len(worker_runners) >= kill_on_run
+            if not killed and (busy_long_enough or running_enough):
                 kill_node(cluster, "worker")
                 killed = True
-                deadline = min(deadline, time.monotonic() + KILLED_RUN_GRACE_S)
+                deadline = min(deadline, time.monotonic() + after_kill_s)
             time.sleep(POLL_S)
         if run.poll() is None:
             run.kill()
@@ -113,5 +137,17 @@ if __name__ == "__main__":
     parser.add_argument("--workflow", default="ingest")
     parser.add_argument("--cache-root", default=None)
     parser.add_argument("--kill-worker-after", type=float, default=None)
+    parser.add_argument("--kill-worker-on-run", type=int, default=None)
+    parser.add_argument("--after-kill-s", type=float, default=KILLED_RUN_GRACE_S)
+    parser.add_argument("--video-timeout-s", default=None)
+    parser.add_argument("--node-cache-gb", default=None)
     args = parser.parse_args()
-    print(json.dumps(main(args.input, args.out, args.workflow, args.cache_root, args.kill_worker_after)))
+    options = tuple(
+        item
+        for flag, value in (("--video-timeout-s", args.video_timeout_s), ("--node-cache-gb", args.node_cache_gb))
+        if value is not None
+        for item in (flag, value)
+    )
+    report = main(args.input, args.out, args.workflow, args.cache_root, args.kill_worker_after,
+                  args.kill_worker_on_run, args.after_kill_s, options)  # fmt: skip
+    print(json.dumps(report))
