@@ -49,9 +49,13 @@ def check_run_folder(store: RunStore) -> None:
 
 
 def _remote_entries(store: RunStore) -> set[str] | None:
-    if not store.fs.exists(store.root):
+    # info(), not exists() and isfile(): fsspec's isfile() answers False to any error, so a 503 on
+    # its request went unretried and unseen
+    try:
+        info = store.fs.info(store.root)
+    except FileNotFoundError:
         return None
-    if store.fs.isfile(store.root):
+    if info["type"] == "file":
         raise RunFolderError(f"--out {store.uri} is a file, not a folder")
     store.fs.invalidate_cache(store.root)  # a listing cached earlier in this process may be stale
     inside = [p.rstrip("/") for p in store.fs.ls(store.root, detail=False)]

@@ -10,6 +10,7 @@ Arrays and bytes go to an ``.npz`` beside the JSON, referenced as ``{"$a": name}
 import dataclasses
 import io
 import json
+import threading
 import types
 import typing
 from typing import Any, Union
@@ -152,6 +153,13 @@ def names_arrays(text: bytes) -> bool:
     return f'"{_ARRAY}"'.encode() in text or f'"{_BYTES}"'.encode() in text
 
 
+# numpy reads each array's header with ast.literal_eval, and CPython 3.11's parser is not safe
+# from several threads at once ("SystemError: AST constructor recursion depth mismatch", seen when
+# the concurrent reader decoded S3 summaries in bench scale): one archive decoded at a time. The
+# reads themselves, the long part, still overlap.
+_NPZ_HEADERS = threading.Lock()
+
+
 def from_bytes(text: bytes, npz: bytes | None, hint: Any, version: int, what: str) -> Any:
     """Decode what ``to_bytes`` wrote; a document of another format version is refused."""
     envelope = json.loads(text)
@@ -160,6 +168,6 @@ def from_bytes(text: bytes, npz: bytes | None, hint: Any, version: int, what: st
         raise PlainDataError(f"{what} is stored in format {found!r}; this version reads format {version}")
     arrays: dict[str, np.ndarray] = {}
     if npz is not None:
-        with np.load(io.BytesIO(npz), allow_pickle=False) as archive:
+        with _NPZ_HEADERS, np.load(io.BytesIO(npz), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     return decode(envelope["data"], arrays, hint)
