@@ -2,7 +2,7 @@
 one item after another, for debugging) or ``RayExecutor`` (Ray tasks and actor pools).
 
 Both run the same functions and the same video tasks, so a run's outputs do not depend on the
-choice (``tests/curation/runtime/test_executor_parity.py``).
+choice (``tests/curation/execution/test_executor_parity.py``).
 """
 
 from collections.abc import Callable, Iterable, Iterator
