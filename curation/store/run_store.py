@@ -17,10 +17,9 @@ link: the user chose that path.
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import fsspec
 
@@ -34,36 +33,7 @@ TEMP_PREFIX = ".tmp-"
 # credentials botocore reads from the environment, so a cached client could still point at an
 # endpoint that has since gone (seen in CI: a test's moto server, closed, reused by the next test).
 _S3_OPTIONS = {"config_kwargs": {"retries": {"total_max_attempts": 1, "mode": "standard"}},
-               "skip_instance_cache": True,
-               # no listing cache: workers write beside the driver, and a cached listing would hide
-               # their objects from an exists() (each store had a fresh cache before clients were shared)
-               "use_listings_cache": False}
-# ...but one client per endpoint and credentials in a process, not one per store: a store is opened
-# per video and per step, and each new client parsed botocore's S3 model again (15 MB and tens of
-# ms each; an actor loading one decision from S3 grew by 233 MB, measured by bench scale).
-_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                       "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION")
-_clients: dict[tuple[object, ...], tuple[object, str]] = {}
-_clients_lock = threading.Lock()
-
-
-def _remote_filesystem(uri: str) -> tuple[Any, str]:
-    protocol = uri.split("://", 1)[0]
-    if protocol not in ("s3", "s3a"):
-        return fsspec.core.url_to_fs(uri)
-    # keyed on the process too: a forked worker must not share its parent's event loop
-    key = (os.getpid(), protocol, *(os.environ.get(name) for name in _ENDPOINT_VARIABLES))
-    with _clients_lock:
-        if key not in _clients:
-            fs, _root = fsspec.core.url_to_fs(uri, **_S3_OPTIONS)
-            fs.retries = 1  # s3fs's loop: one try (this instance is the run stores' own)
-            # One GET per whole-object read: with more, s3fs first asks the object's size (a HEAD,
-            # and a LIST when it is missing) to split large downloads, which triples the round
-            # trips of the small JSON objects a barrier reads by the thousand.
-            fs.max_concurrency = 1
-            _clients[key] = (fs, protocol)
-        fs = _clients[key][0]
-    return fs, fs._strip_protocol(uri)
+               "skip_instance_cache": True}
 
 
 class UnsafeRunPathError(PermissionError):
@@ -75,7 +45,14 @@ class RunStore:
         self.uri = uri.rstrip("/")
         self.remote = is_remote(uri)
         if self.remote:
-            self.fs, self.root = _remote_filesystem(self.uri)
+            protocol = self.uri.split("://", 1)[0]
+            self.fs, self.root = fsspec.core.url_to_fs(self.uri, **(_S3_OPTIONS if protocol in ("s3", "s3a") else {}))
+            if protocol in ("s3", "s3a"):
+                self.fs.retries = 1  # s3fs's loop: one try (this instance is the run store's own)
+                # One GET per whole-object read: with more, s3fs first asks the object's size (a HEAD,
+                # and a LIST when it is missing) to split large downloads, which triples the round
+                # trips of the small JSON objects a barrier reads by the thousand.
+                self.fs.max_concurrency = 1
         else:
             self.fs, self.root = None, os.path.abspath(uri.removeprefix("file://"))
 
