@@ -67,8 +67,9 @@ def holding_media(video_id: str, node_cache_bytes: int | None) -> Iterator[None]
     """Run a video's block with its node copy pinned, released at the end whatever happens.
     ``node_cache_bytes`` is the run's ``--node-cache-gb`` (None: the default share of the disk)."""
     global _bound_bytes
-    _bound_bytes = node_cache_bytes
+    earlier, _bound_bytes = _bound_bytes, node_cache_bytes
     try:
         yield
     finally:
         release_media(video_id)
+        _bound_bytes = earlier  # the bound is this block's, not the process's from now on

@@ -43,7 +43,7 @@ def test_replicated_videos_reach_every_table_and_the_driver_is_measured(source_r
         assert row["driver_peak_rss_mb"] >= row["driver_start_rss_mb"] > 50
         # identity and dedup are stored cut by video: an actor loads its video's bucket alone
         assert row["decision_sliced"] == {"identity": True, "voice_identities": False, "dedup": True,
-                                          "references": False}
+                                          "cross_video_pairs": True, "references": False}
         assert all(mb >= 0 for mb in row["decision_load_peak_rss_mb"].values())
     status = run_cli("status", str(tmp_path / "n8"), "--verify", "--json")
     assert '"ok": true' in status.stdout, status.stdout[-2000:]
@@ -66,7 +66,7 @@ def test_on_s3_every_request_goes_through_the_latency_proxy_and_the_shards_are_p
         assert tables["segments"] == 4 * n_videos and "shards" not in tables
         assert tables["identities"] == row["planted_people"]
         assert row["shards_packed"] is False and row["bytes_written"]["shards"] > 0  # the plan alone
-        assert row["barrier_stages"] == ["identity", "voice_identities", "dedup", "references"]
+        assert row["barrier_stages"] == ["identity", "voice_identities", "dedup", "cross_video_pairs", "references"]
         # each video's outcome, summaries and record are read at least once, and no read is repeated
         # per video per stage: a handful of requests per video, not hundreds
         assert 5 <= row["requests_per_video"] < 40

@@ -69,10 +69,13 @@ def test_a_list_note_is_never_stored(tmp_path: Path) -> None:
 
 def test_undo_withdraws_the_standing_verdict_and_the_one_before_stands_again(tmp_path: Path) -> None:
     store = RunStore(str(tmp_path / "run"))
-    for changes in ({"verdict": "accept"}, {"verdict": "reject", "reason": "out_of_sync"}, {"verdict": "undo"},
+    for step, changes in enumerate(({"verdict": "accept"}, {"verdict": "reject", "reason": "out_of_sync"},
+                                    {"verdict": "undo"},
                     {"item": "seg-2", "verdict": "accept"}, {"item": "seg-2", "verdict": "undo"},
-                    {"item": "seg-3", "verdict": "undo"}):  # an undo with nothing to undo changes nothing
-        assert record_verdict(store, verdict(time=now_utc(), **changes))
+                    {"item": "seg-3", "verdict": "undo"})):  # an undo with nothing to undo changes nothing
+        # one second apart, as a person clicks: now_utc() twice in one millisecond tied, and the
+        # tie went to the verdict ids' order (the undo could come before what it withdraws)
+        assert record_verdict(store, verdict(time=f"2026-11-25T10:00:{step:02d}.000+00:00", **changes))
     standing = {row["item"]: row["verdict"] for row in latest_verdicts(read_verdicts(store))}
     assert standing == {"seg-1": "accept"}
     assert len(read_verdicts(store)) == 6, "an undo is recorded, nothing is deleted"
