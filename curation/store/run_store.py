@@ -133,13 +133,9 @@ class RunStore:
     def _list(self, relative_dir: str, suffix: str) -> tuple[str, ...]:
         folder = self.path(relative_dir)
         if self.remote:
-            # One listing, a missing prefix its own answer: an exists() first costs a request, and
-            # its answer can disagree with the listing's (a folder of 80,000 objects once listed
-            # as absent in bench scale).
-            try:
-                names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False, refresh=True)]
-            except FileNotFoundError:
-                names = []
+            # exists() first: s3fs's ls() of a missing folder lists its parent as well, to tell a
+            # file from a folder (one more request, and with it one more a fault can land on)
+            names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)] if self.fs.exists(folder) else []
         else:
             names = os.listdir(folder) if os.path.isdir(folder) else []
         return tuple(sorted(n for n in names if n.endswith(suffix) and not n.startswith(TEMP_PREFIX)))
