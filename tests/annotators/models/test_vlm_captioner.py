@@ -263,18 +263,18 @@ def _caption_all(server: _LoadedServer, requests: list[CaptionRequest], **kwargs
 
 
 @pytest.mark.slow
-def test_sixteen_requests_in_flight_are_at_least_eight_times_faster_than_one(loaded_server, annotation):
+def test_sixteen_requests_are_in_flight_at_once_and_answers_keep_segment_order(loaded_server, annotation):
+    """The server counts how many requests it holds open at once (each waits 0.2 s there): one at a
+    time, then sixteen. Not a timing: how much faster that is belongs to a benchmark, and a ratio
+    of wall times failed on a machine busy with other tests."""
     requests = _segment_requests(annotation, 64)
-    walls = {}
     for in_flight in (1, 16):
         loaded_server.reset(latency_s=0.2, failures={})
-        captions, walls[in_flight] = _caption_all(loaded_server, requests, max_in_flight=in_flight)
+        captions, _wall = _caption_all(loaded_server, requests, max_in_flight=in_flight)
         assert loaded_server.most_open == in_flight
         assert [c["short"] for c in captions] == [_short_of(r.segment_id) for r in requests], "segment order"
         assert all(c["captioner"] == f"vlm:{MODEL}" for c in captions)
         assert loaded_server.answered == dict.fromkeys((r.segment_id for r in requests), 1)
-    # 64 x 0.2 s one at a time against 4 waves of 16: about 16x; 8x leaves room for a busy machine
-    assert walls[1] / walls[16] >= 8.0, walls
 
 
 def test_five_percent_5xx_are_retried_and_every_segment_gets_one_caption(loaded_server, annotation):
