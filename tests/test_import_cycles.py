@@ -12,7 +12,7 @@ from itertools import pairwise
 import grimp
 import pytest
 
-ROOT_PACKAGES = ("schemas", "curation", "annotators", "stages", "apps", "workflows", "lpm_train")
+ROOT_PACKAGES = ("schemas", "curation", "annotators", "stages", "apps", "workflows", "lpm_train", "benchmarks")
 
 
 def strongly_connected(nodes: list[str], edges: dict[str, set[str]]) -> list[list[str]]:

@@ -10,7 +10,7 @@ a key frame; and the voices of each video's first two tracks' people (``voice_id
 one person's voices at cosine about 0.8 to each other, Resemblyzer's uncapped cut is 0.3). Times,
 peak resident memory and accuracy against the planted truth are reported.
 
-Run: ``python -m apps.bench.runwide_scale --videos 20000 --json``.
+Run: ``python -m benchmarks.runwide_scale --videos 20000 --json``.
 """
 
 import argparse

@@ -1,4 +1,4 @@
-"""``python -m apps.bench.decode_paths CLIP...``: what a single decode that switches rates costs.
+"""``python -m benchmarks.decode_paths CLIP...``: what a single decode that switches rates costs.
 
 Issue 17's cascade needs full-rate frames only on candidate shots, and it learns which shots those
 are while decoding. Today's decode is an ffmpeg process whose filter graph scales, converts and
@@ -81,7 +81,7 @@ def measure(path: str, repeat: int = 1) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m apps.bench.decode_paths", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.decode_paths", description=__doc__.splitlines()[0])
     parser.add_argument("clips", nargs="+", help="video files")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)

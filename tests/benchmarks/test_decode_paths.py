@@ -1,10 +1,10 @@
-"""``python -m apps.bench.decode_paths``: one in-process decode whose passes convert only the frames
+"""``python -m benchmarks.decode_paths``: one in-process decode whose passes convert only the frames
 they take, timed against ffmpeg's pipe."""
 
 import json
 from pathlib import Path
 
-from apps.bench.decode_paths import main
+from benchmarks.decode_paths import main
 
 
 def test_one_clip_gives_ffmpegs_frame_counts_and_the_switching_pass_its_mix(shared_media: Path, capsys) -> None:

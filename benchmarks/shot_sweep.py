@@ -1,6 +1,6 @@
 """Sweep the shot detector's threshold over real clips and a labelled synthetic corpus.
 
-``python -m apps.bench.shot_sweep --media ../shared/media --synth CORPUS`` prints, per
+``python -m benchmarks.shot_sweep --media ../shared/media --synth CORPUS`` prints, per
 threshold: cuts found in all real clips and in the ``talking_head`` clips (single-shot footage,
 so every cut there is a false one), and boundary F1 on the synthetic corpus's labelled cuts.
 """

@@ -2,7 +2,7 @@
 
 import itertools
 
-from apps.bench.runwide_scale import main, pairwise_precision_recall, run_runwide_scale, synthetic_run
+from benchmarks.runwide_scale import main, pairwise_precision_recall, run_runwide_scale, synthetic_run
 
 
 def test_a_small_synthetic_run_recovers_the_planted_identities_and_copies():
