@@ -7,15 +7,21 @@ only keys and sizes, from which the shard plan is made, and shard packing tasks 
 """
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from annotators.audio.voice_channels import FrameVoices, from_states, from_turns, split_channels
+from annotators.audio.overlap_separation import separate_overlaps
+from annotators.audio.voice_channels import FrameVoices, VoiceChannels, from_states, from_turns, split_channels
 from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
+from annotators.models.speech_separator import SPEECH_SEPARATOR_MODEL_NAME, SpeechSeparator
+from annotators.models.voice_embedder import VOICE_ENCODER_MODEL_NAME, VoiceEmbedder
 from curation.dataset.shard_writer import ShardSettings
 from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import CropBox, encode_clip, performer_crop
+from curation.models.model_choice import ModelChoice
+from curation.models.model_store import is_available
+from curation.runtime.device import DeviceChoice, resolve_device
 from curation.runtime.products import SampleEntry, SampleSet, SegmentReference
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
@@ -51,6 +57,31 @@ class SampleWriterStage(Stage):
     # Shard packing (after the last block) reads these two.
     shard_target_bytes: int = field(default=1_000_000_000, metadata={"range": (1, None)})
     shard_bucket_by: list[str] = field(default_factory=list)
+    # Overlapping speech split between the channels by the separation model (``auto``: when fetched).
+    separation: Literal["auto", "on", "off"] = "auto"
+    device: DeviceChoice = "auto"  # the separation network on a GPU when the worker sees one
+    # set up by ``setup`` when the separation runs (class defaults, not parameters: no annotation)
+    _separator = None
+    _embedder = None
+
+    def _separates(self) -> bool:
+        return self.separation == "on" or (self.separation == "auto" and is_available(SPEECH_SEPARATOR_MODEL_NAME))
+
+    def model_choices(self) -> list[ModelChoice]:
+        if self.separation == "off":
+            return []
+        if self._separates():
+            return [ModelChoice.using("overlapping speech separation", self.name, SPEECH_SEPARATOR_MODEL_NAME),
+                    ModelChoice.using("separated voice assignment", self.name, VOICE_ENCODER_MODEL_NAME)]
+        return [ModelChoice.instead("overlapping speech separation", self.name, "overlaps kept in both channels",
+                                    SPEECH_SEPARATOR_MODEL_NAME, "an overlap frame carries both voices in both wavs")]
+
+    def setup(self) -> None:
+        if self._separates():
+            self._separator = SpeechSeparator(device=resolve_device(self.device))
+            self._embedder = VoiceEmbedder()
+            self._separator.setup()
+            self._embedder.setup()
 
     def shard_settings(self) -> ShardSettings:
         """How the run packs this stage's samples into shards (after the last block)."""
@@ -123,13 +154,14 @@ class SampleWriterStage(Stage):
         }
         voices = _frame_voices(work, segment, arrays["state"], times, index, vad_at_frames(arrays["vad"]),
                                self.clip_fps)
-        channels = split_channels(audio, self.clip_fps, AUDIO_SAMPLE_RATE, voices)
+        channels, separated = self._channels(audio, voices)
         arrays.update(own_voice=voices.own, partner_voice=voices.partner, overlap=voices.overlap)
         references = (work.segment_references or {}).get(segment["segment_id"], [])
         record = self._record(work, segment, key, arrays["state"], n_clip, references)
         record["channels"] = {
             "source": voices.source,
             "separation": channels.separation,
+            "separated_overlaps": separated,
             "own_voice_frames": int(voices.own.sum()),
             "partner_voice_frames": int(voices.partner.sum()),
             "overlap_frames": int(voices.overlap.sum()),
@@ -146,6 +178,15 @@ class SampleWriterStage(Stage):
         for i, ref in enumerate(references):
             members[reference_member(i)] = reference_images.get(ref)
         return members
+
+    def _channels(self, audio: np.ndarray, voices: FrameVoices) -> tuple[VoiceChannels, int]:
+        """The two channels cut by the frame voices, their overlap runs split by the separation
+        model when it runs; and how many runs it split."""
+        channels = split_channels(audio, self.clip_fps, AUDIO_SAMPLE_RATE, voices)
+        if self._separator is None or self._embedder is None or not voices.overlap.any():
+            return channels, 0
+        return separate_overlaps(audio, self.clip_fps, AUDIO_SAMPLE_RATE, channels, self._separator.separate,
+                                 self._embedder.embed, SPEECH_SEPARATOR_MODEL_NAME)
 
     def _record(
         self,
