@@ -12,7 +12,14 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from annotators.audio.overlap_separation import separate_overlaps
-from annotators.audio.voice_channels import FrameVoices, VoiceChannels, from_states, from_turns, split_channels
+from annotators.audio.voice_channels import (
+    FrameVoices,
+    VoiceChannels,
+    from_states,
+    from_turns,
+    lips_moving,
+    split_channels,
+)
 from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
 from annotators.models.speech_separator import SPEECH_SEPARATOR_MODEL_NAME, SpeechSeparator
 from annotators.models.voice_embedder import VOICE_ENCODER_MODEL_NAME, VoiceEmbedder
@@ -48,6 +55,8 @@ class SampleWriterStage(Stage):
     needs: ClassVar[tuple[str, ...]] = ("audio", "analysis", "segments")
     adds: ClassVar[tuple[str, ...]] = ("samples", "segments.key")
     resources: ClassVar[Resources] = Resources(cpus=1)
+    # 2: overlaps read from the lips on the states path; overlaps split by the separation model
+    version: ClassVar[int] = 2
 
     clip_size: int = field(default=256, metadata={"range": (32, 2048)})
     clip_fps: float = field(default=25.0, metadata={"range": (1, 60)})
@@ -275,13 +284,22 @@ def _frame_voices(
         if own_speakers:
             return from_turns(times, 1.0 / fps, speech.turns, own_speakers)
     others = np.zeros(len(states), bool)
+    others_lips = np.zeros(len(states), bool)
     for track in work.tracks:
         if track["track_id"] == segment["track_id"] or track.get("shot_id") != segment["shot_id"]:
             continue
-        other = (work.track_features or {}).get(track["track_id"], {}).get("state")
-        if other is not None and len(other):
-            others |= other[np.minimum(index, len(other) - 1)] == int(PerformerState.SPEAKING)
-    return from_states(states, voiced, others)
+        features = (work.track_features or {}).get(track["track_id"], {})
+        other = features.get("state")
+        if other is None or not len(other):
+            continue
+        at = np.minimum(index, len(other) - 1)
+        speaking = other[at] == int(PerformerState.SPEAKING)
+        others |= speaking
+        if "signals" in features:
+            others_lips |= ~speaking & lips_moving(features["signals"][at, _S["mouth_open"]], features["present"][at])
+    own = work.track_features[segment["track_id"]]
+    own_lips = lips_moving(own["signals"][index, _S["mouth_open"]], own["present"][index])
+    return from_states(states, voiced, others, own_lips, others_lips)
 
 
 def _to_clip_coords(boxes: np.ndarray, crop: CropBox, width: int, height: int) -> np.ndarray:
