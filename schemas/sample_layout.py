@@ -17,7 +17,8 @@ Members
 ``own.wav``  the performer's own voice: the source mix where their voice is heard, silence
             elsewhere (10 ms crossfades at the edges), 16 kHz mono, time-aligned with ``wav``.
 ``partner.wav`` everyone else's voice, cut the same way. Frames where both are heard (an
-            overlap) are kept in both channels and flagged in the ``npz`` (``overlap``); how the
+            overlap) are flagged in the ``npz`` (``overlap``) and kept in both channels, or, where
+            a separation model ran, each channel holds its own separated voice there; how the
             channels were cut is in ``json["channels"]``. Shards written before schema 1.4 lack
             both members: readers fall back to ``wav``.
 ``json``    the full segment record (see ``SAMPLE_JSON_FIELDS``), UTF-8.
@@ -59,7 +60,7 @@ NPZ_ARRAYS: dict[str, str] = {
     "speaking_prob": "float16 (n,): probability that the visible performer is the one speaking",
     "own_voice": "bool (n,): the performer's own voice is heard (what own.wav keeps)",
     "partner_voice": "bool (n,): another voice is heard (what partner.wav keeps)",
-    "overlap": "bool (n,): both at once (kept in both channels)",
+    "overlap": "bool (n,): both at once (kept in both channels unless separated)",
 }
 
 # Top-level fields of the json member. Nested objects are documented in schemas/segment_record.py.
@@ -85,7 +86,7 @@ SAMPLE_JSON_FIELDS: tuple[str, ...] = (
     "annotation",  # the performance annotation (schemas/performance_annotation.json)
     "caption",  # {"short": str, "detailed": str, "captioner": str}
     "references",  # [{member, reference_id, kind, view_bin, expression_bin, video_id, t}]
-    "channels",  # {source: turns|states, separation, own_voice_frames, partner_voice_frames, overlap_frames}
+    "channels",  # {source, separation, separated_overlaps, own_voice_frames, partner_voice_frames, overlap_frames}
     "provenance",  # {uri, source_t_start, source_t_end, workflow_fingerprint, toolkit_version}
 )
 

@@ -7,15 +7,28 @@ only keys and sizes, from which the shard plan is made, and shard packing tasks 
 """
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from annotators.audio.voice_channels import FrameVoices, from_states, from_turns, split_channels
+from annotators.audio.overlap_separation import separate_overlaps
+from annotators.audio.voice_channels import (
+    FrameVoices,
+    VoiceChannels,
+    from_states,
+    from_turns,
+    lips_moving,
+    split_channels,
+)
 from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
+from annotators.models.speech_separator import SPEECH_SEPARATOR_MODEL_NAME, SpeechSeparator
+from annotators.models.voice_embedder import VOICE_ENCODER_MODEL_NAME, VoiceEmbedder
 from curation.dataset.shard_writer import ShardSettings
 from curation.ingest.local_copy import local_media
 from curation.media.clip_encoder import CropBox, encode_clip, performer_crop
+from curation.models.model_choice import ModelChoice
+from curation.models.model_store import is_available
+from curation.runtime.device import DeviceChoice, resolve_device
 from curation.runtime.products import SampleEntry, SampleSet, SegmentReference
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
@@ -42,6 +55,8 @@ class SampleWriterStage(Stage):
     needs: ClassVar[tuple[str, ...]] = ("audio", "analysis", "segments")
     adds: ClassVar[tuple[str, ...]] = ("samples", "segments.key")
     resources: ClassVar[Resources] = Resources(cpus=1)
+    # 2: overlaps read from the lips on the states path; overlaps split by the separation model
+    version: ClassVar[int] = 2
 
     clip_size: int = field(default=256, metadata={"range": (32, 2048)})
     clip_fps: float = field(default=25.0, metadata={"range": (1, 60)})
@@ -51,6 +66,31 @@ class SampleWriterStage(Stage):
     # Shard packing (after the last block) reads these two.
     shard_target_bytes: int = field(default=1_000_000_000, metadata={"range": (1, None)})
     shard_bucket_by: list[str] = field(default_factory=list)
+    # Overlapping speech split between the channels by the separation model (``auto``: when fetched).
+    separation: Literal["auto", "on", "off"] = "auto"
+    device: DeviceChoice = "auto"  # the separation network on a GPU when the worker sees one
+    # set up by ``setup`` when the separation runs (class defaults, not parameters: no annotation)
+    _separator = None
+    _embedder = None
+
+    def _separates(self) -> bool:
+        return self.separation == "on" or (self.separation == "auto" and is_available(SPEECH_SEPARATOR_MODEL_NAME))
+
+    def model_choices(self) -> list[ModelChoice]:
+        if self.separation == "off":
+            return []
+        if self._separates():
+            return [ModelChoice.using("overlapping speech separation", self.name, SPEECH_SEPARATOR_MODEL_NAME),
+                    ModelChoice.using("separated voice assignment", self.name, VOICE_ENCODER_MODEL_NAME)]
+        return [ModelChoice.instead("overlapping speech separation", self.name, "overlaps kept in both channels",
+                                    SPEECH_SEPARATOR_MODEL_NAME, "an overlap frame carries both voices in both wavs")]
+
+    def setup(self) -> None:
+        if self._separates():
+            self._separator = SpeechSeparator(device=resolve_device(self.device))
+            self._embedder = VoiceEmbedder()
+            self._separator.setup()
+            self._embedder.setup()
 
     def shard_settings(self) -> ShardSettings:
         """How the run packs this stage's samples into shards (after the last block)."""
@@ -123,13 +163,14 @@ class SampleWriterStage(Stage):
         }
         voices = _frame_voices(work, segment, arrays["state"], times, index, vad_at_frames(arrays["vad"]),
                                self.clip_fps)
-        channels = split_channels(audio, self.clip_fps, AUDIO_SAMPLE_RATE, voices)
+        channels, separated = self._channels(audio, voices)
         arrays.update(own_voice=voices.own, partner_voice=voices.partner, overlap=voices.overlap)
         references = (work.segment_references or {}).get(segment["segment_id"], [])
         record = self._record(work, segment, key, arrays["state"], n_clip, references)
         record["channels"] = {
             "source": voices.source,
             "separation": channels.separation,
+            "separated_overlaps": separated,
             "own_voice_frames": int(voices.own.sum()),
             "partner_voice_frames": int(voices.partner.sum()),
             "overlap_frames": int(voices.overlap.sum()),
@@ -146,6 +187,15 @@ class SampleWriterStage(Stage):
         for i, ref in enumerate(references):
             members[reference_member(i)] = reference_images.get(ref)
         return members
+
+    def _channels(self, audio: np.ndarray, voices: FrameVoices) -> tuple[VoiceChannels, int]:
+        """The two channels cut by the frame voices, their overlap runs split by the separation
+        model when it runs; and how many runs it split."""
+        channels = split_channels(audio, self.clip_fps, AUDIO_SAMPLE_RATE, voices)
+        if self._separator is None or self._embedder is None or not voices.overlap.any():
+            return channels, 0
+        return separate_overlaps(audio, self.clip_fps, AUDIO_SAMPLE_RATE, channels, self._separator.separate,
+                                 self._embedder.embed, SPEECH_SEPARATOR_MODEL_NAME)
 
     def _record(
         self,
@@ -234,13 +284,22 @@ def _frame_voices(
         if own_speakers:
             return from_turns(times, 1.0 / fps, speech.turns, own_speakers)
     others = np.zeros(len(states), bool)
+    others_lips = np.zeros(len(states), bool)
     for track in work.tracks:
         if track["track_id"] == segment["track_id"] or track.get("shot_id") != segment["shot_id"]:
             continue
-        other = (work.track_features or {}).get(track["track_id"], {}).get("state")
-        if other is not None and len(other):
-            others |= other[np.minimum(index, len(other) - 1)] == int(PerformerState.SPEAKING)
-    return from_states(states, voiced, others)
+        features = (work.track_features or {}).get(track["track_id"], {})
+        other = features.get("state")
+        if other is None or not len(other):
+            continue
+        at = np.minimum(index, len(other) - 1)
+        speaking = other[at] == int(PerformerState.SPEAKING)
+        others |= speaking
+        if "signals" in features:
+            others_lips |= ~speaking & lips_moving(features["signals"][at, _S["mouth_open"]], features["present"][at])
+    own = work.track_features[segment["track_id"]]
+    own_lips = lips_moving(own["signals"][index, _S["mouth_open"]], own["present"][index])
+    return from_states(states, voiced, others, own_lips, others_lips)
 
 
 def _to_clip_coords(boxes: np.ndarray, crop: CropBox, width: int, height: int) -> np.ndarray:

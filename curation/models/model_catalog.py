@@ -171,6 +171,19 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             used_by=("visual_analysis",),
         ),
         ModelSpec(
+            name="speech_separator",
+            path="conv_tasnet_base_libri2mix.pt",
+            source="url",
+            # the file torchaudio.pipelines.CONVTASNET_BASE_LIBRI2MIX downloads (torchaudio 2.8)
+            url="https://download.pytorch.org/torchaudio/models/conv_tasnet_base_libri2mix.pt",
+            version="torchaudio CONVTASNET_BASE_LIBRI2MIX",
+            pin_source="no published checksum: the first fetch records one in models.lock.json",
+            description="Conv-TasNet (torchaudio conv_tasnet_base, 2 sources, Libri2Mix, 8 kHz): splits "
+            "overlapping speech between the own and partner voice channels",
+            license="MIT (torchaudio's pretrained weights; Libri2Mix from LibriSpeech, CC-BY-4.0)",
+            used_by=("samples",),
+        ),
+        ModelSpec(
             name="voice_encoder",
             path="pretrained.pt",
             source="package",

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from annotators.audio.voice_channels import frame_gains, from_states, from_turns, split_channels
+from annotators.audio.voice_channels import frame_gains, from_states, from_turns, lips_moving, split_channels
 from schemas.performer_states import PerformerState
 
 RATE, FPS = 16_000, 25.0
@@ -52,3 +52,23 @@ def test_channels_keep_the_mix_where_each_voice_is_and_both_in_an_overlap() -> N
     assert np.array_equal(channels.own[inside(3)], mix[inside(3)])  # the overlap is in both
     assert np.array_equal(channels.partner[inside(3)], mix[inside(3)])
     assert len(channels.own) == len(channels.partner) == len(mix) and channels.separation is None
+
+
+def test_moving_lips_of_a_face_not_labelled_speaking_add_its_voice_under_the_speakers() -> None:
+    """A backchannel is too short to change a state: the lips say it. Runs shorter than
+    ``MIN_LIPS_FRAMES`` (a twitch) and lips moving in silence add nothing."""
+    states = np.array([SPEAK] * 10 + [LISTEN] * 10)
+    voiced = np.ones(20, bool)
+    voiced[17:] = False
+    others_lips = np.zeros(20, bool)
+    others_lips[2:6] = True  # the other face says "mm-hm" while the performer speaks
+    others_lips[8] = True  # one frame: a twitch
+    own_lips = np.zeros(20, bool)
+    own_lips[12:15] = True  # the performer says "yeah" while listening to a voiced partner
+    own_lips[16:20] = True  # lips moving as the audio goes silent: only the voiced frame counts, too short
+    voices = from_states(states, voiced, np.zeros(20, bool), own_lips, others_lips)
+    assert np.flatnonzero(voices.overlap).tolist() == [2, 3, 4, 5, 12, 13, 14]
+    assert voices.own.tolist() == [True] * 10 + [False] * 2 + [True] * 3 + [False] * 5
+    assert voices.partner.tolist() == [False] * 2 + [True] * 4 + [False] * 4 + [True] * 7 + [False] * 3
+    assert lips_moving(np.array([0.0, 0.05, np.nan, 0.05]), np.array([True, True, True, False])).tolist() == [
+        False, True, False, False]
