@@ -55,6 +55,9 @@ AV_SYNC_ACCEPT_THRESHOLD = 1.53
 SYNC_VERDICTS = ("in_sync", "out_of_sync", "uncertain")
 # Seconds of the segment's own track read on each side of it (within its shot) by ``av_sync``.
 LIP_SYNC_CONTEXT_S = 5.0
+# What ``auto`` runs where SyncNet is not fetched: the model better held out by source
+# (``lpm-curate bench learned-sync``; docs/sync_verdict.md).
+AUTO_WITHOUT_SYNCNET = "av_sync"
 
 
 @runtime_checkable
@@ -122,21 +125,25 @@ def judge(model: LipSyncModel, mouth: MouthTrack, audio: np.ndarray) -> LipSyncV
 def lip_sync_model(
     name: str = "auto", threshold: float | None = None, accept_threshold: float | None = None
 ) -> LipSyncModel:
-    """``av_sync``, ``syncnet`` (a clear error when its weights are missing) or ``auto`` (SyncNet
-    when fetched, else ``av_sync``); ``threshold`` (reject below) and ``accept_threshold``
-    (in sync at or above) override the model's own. An accept threshold below the reject
-    threshold is raised to it: the uncertain band is never negative."""
+    """``av_sync``, ``learned_sync`` (the network trained here, weights in the package), ``syncnet``
+    (a clear error when its weights are missing) or ``auto`` (SyncNet when fetched, else
+    ``AUTO_WITHOUT_SYNCNET``); ``threshold`` (reject below) and ``accept_threshold`` (in sync at
+    or above) override the model's own. An accept threshold below the reject threshold is raised
+    to it: the uncertain band is never negative."""
+    from annotators.speaking.learned_lip_sync import LearnedLipSync
     from annotators.models.syncnet import SyncNetLipSync, syncnet_available
 
     if name == "auto":
-        name = "syncnet" if syncnet_available() else "av_sync"
+        name = "syncnet" if syncnet_available() else AUTO_WITHOUT_SYNCNET
     model: LipSyncModel
     if name == "av_sync":
         model = SignalLipSync() if threshold is None else SignalLipSync(threshold=threshold)
+    elif name == "learned_sync":
+        model = LearnedLipSync.load() if threshold is None else LearnedLipSync.load(threshold=threshold)
     elif name == "syncnet":
         model = SyncNetLipSync.load() if threshold is None else SyncNetLipSync.load(threshold=threshold)
     else:
-        raise ValueError(f"unknown lip-sync model {name!r}; known: auto, av_sync, syncnet")
+        raise ValueError(f"unknown lip-sync model {name!r}; known: auto, av_sync, learned_sync, syncnet")
     accept = model.accept_threshold if accept_threshold is None else accept_threshold
     accept = max(accept, model.threshold)
     if accept != model.accept_threshold:
@@ -149,9 +156,12 @@ def lip_sync_model(
 
 def lip_sync_choice(stage: str, name: str = "auto") -> ModelChoice:
     """What the lip-sync verdict runs on, for the run's model line and fingerprint."""
+    from annotators.speaking.learned_lip_sync import MODEL as LEARNED
     from annotators.models.syncnet import MODEL, syncnet_available
 
     if name == "syncnet" or (name == "auto" and syncnet_available()):
         return ModelChoice.using("lip-sync verdict", stage, MODEL)
+    if name == "learned_sync" or (name == "auto" and AUTO_WITHOUT_SYNCNET == "learned_sync"):
+        return ModelChoice.using("lip-sync verdict", stage, LEARNED)
     return ModelChoice.instead("lip-sync verdict", stage, "the offline av_sync estimator", MODEL,
                                "dubbed speech is judged from mouth motion against the audio envelope")
