@@ -149,11 +149,13 @@ def load_weights(path: Path) -> Any:
     """The network of a weight file; ``LearnedSyncWeightsError`` naming the file when it is not one."""
     import torch
 
+    if not zipfile.is_zipfile(path):
+        raise LearnedSyncWeightsError(f"{path}: not a learned lip-sync weight file (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             config = json.loads(str(data["config"]))
             arrays = {k: data[k] for k in data.files if k != "config"}
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as err:
         raise LearnedSyncWeightsError(f"{path}: not a learned lip-sync weight file ({err})") from err
     if config.get("n_mels") != N_MELS:
         raise LearnedSyncWeightsError(f"{path}: built for {config.get('n_mels')} mel bands, this code uses {N_MELS}")

@@ -20,8 +20,6 @@ def add_bench_parser(bsub: argparse._SubParsersAction) -> None:
     b = bsub.add_parser("learned-sync", help="learned lip-sync model against av_sync, held out by source (JSON)")
     _feature_options(b)
     b.add_argument("--voices", type=positive_int, default=6, help="foreign voices dubbed under each segment")
-    b.add_argument("--inner", type=positive_int, default=2,
-                   help="cross-fitting groups of the training sources (the scores a fold's thresholds are fitted on)")
     b.set_defaults(handler=handle_bench)
 
 
@@ -78,6 +76,6 @@ def handle_train(args: argparse.Namespace) -> int:
 def handle_bench(args: argparse.Namespace) -> int:
     from apps.bench.learned_sync_folds import run_folds
 
-    report = run_folds(_features(args), _settings(args), args.voices, args.seed, args.inner, log=True)
+    report = run_folds(_features(args), _settings(args), args.voices, args.seed, log=True)
     print(json.dumps(report, indent=1, default=str))
     return 0

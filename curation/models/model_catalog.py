@@ -128,7 +128,7 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             source="package",
             package="lpm-curation",
             module="annotators.models",
-            sha256="0000000000000000000000000000000000000000000000000000000000000000",
+            sha256="81bdfb99c972f9bb830f0e3eb207c58baceb34903978cede9da8aadbdf2bda5a",  # train-sync --seed 0
             description="the lip-sync network trained here (lpm-curate models train-sync, seed 0) on the calibration "
             "corpus and the shared talking heads: mouth signals against log-mel audio (annotators/speaking/"
             "learned_lip_sync)",
