@@ -84,6 +84,8 @@ def extract(clips: list[FeatureClip], out_dir: Path, workdir: Path) -> list[dict
     """Analyse each clip not yet cached and write its ``.npz``; returns the CLIPS.csv rows."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stages = bench_stages(list(SCORE_EVERY_SEGMENT))
+    # The recorder takes the lip-sync model's place inside the states stage's labeller: the one point
+    # where the pipeline hands over a segment's MouthTrack and audio (no second face pipeline).
     labeller = stages[-1]._labeller
     rows = []
     for clip in clips:
