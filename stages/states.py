@@ -71,7 +71,7 @@ class StatesStage(Stage):
     # lip_sync_accept_threshold in_sync, between them uncertain (kept, flagged); both default to
     # the model's own (annotators/speaking/lip_sync). reject_out_of_sync=false keeps out_of_sync
     # segments with their verdict (bench dubbing scores every segment that way).
-    lip_sync_model: Literal["auto", "av_sync", "syncnet"] = "auto"
+    lip_sync_model: Literal["auto", "av_sync", "learned_sync", "syncnet"] = "auto"
     lip_sync_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
     lip_sync_accept_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
     reject_out_of_sync: bool = True

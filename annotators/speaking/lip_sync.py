@@ -10,8 +10,10 @@ two, or without a score, it is ``uncertain``: kept, flagged in the manifests (``
 and selectable by ``lpm-curate export --where``. Only confident out-of-sync speech is dropped.
 
 Models are picked by name (the states stage's ``lip_sync_model``): ``av_sync``, the offline
-estimator that needs no weights, and ``syncnet`` (``annotators.models.syncnet``), the learned
-audio-visual model, when its weights were fetched; ``auto`` takes SyncNet when present.
+estimator that needs no weights; ``learned_sync`` (``annotators.speaking.learned_lip_sync``), a
+small network trained here on mouth signals and log-mel audio, its weights in the package; and
+``syncnet`` (``annotators.models.syncnet``), when its weights were fetched. ``auto`` takes SyncNet
+when present, else ``AUTO_WITHOUT_SYNCNET`` (the one better held out by source).
 
 ``av_sync`` scores a segment with ``annotators.speaking.av_sync.sync_in_context`` on the mouth darkness
 (landmark opening where the pixels were not read), read over the segment and up to
@@ -55,6 +57,10 @@ AV_SYNC_ACCEPT_THRESHOLD = 1.53
 SYNC_VERDICTS = ("in_sync", "out_of_sync", "uncertain")
 # Seconds of the segment's own track read on each side of it (within its shot) by ``av_sync``.
 LIP_SYNC_CONTEXT_S = 5.0
+# What ``auto`` runs where SyncNet is not fetched: the model better held out by source. Leave-one-source-out
+# over 13 sources (``lpm-curate bench learned-sync``; docs/sync_verdict.md), each rule refitted per fold:
+# genuine speech kept 0.976 (learned_sync) and 0.978 (av_sync), dubbed speech kept 0.549 and 0.825.
+AUTO_WITHOUT_SYNCNET = "learned_sync"
 
 
 @runtime_checkable
@@ -122,21 +128,25 @@ def judge(model: LipSyncModel, mouth: MouthTrack, audio: np.ndarray) -> LipSyncV
 def lip_sync_model(
     name: str = "auto", threshold: float | None = None, accept_threshold: float | None = None
 ) -> LipSyncModel:
-    """``av_sync``, ``syncnet`` (a clear error when its weights are missing) or ``auto`` (SyncNet
-    when fetched, else ``av_sync``); ``threshold`` (reject below) and ``accept_threshold``
-    (in sync at or above) override the model's own. An accept threshold below the reject
-    threshold is raised to it: the uncertain band is never negative."""
+    """``av_sync``, ``learned_sync`` (the network trained here, weights in the package), ``syncnet``
+    (a clear error when its weights are missing) or ``auto`` (SyncNet when fetched, else
+    ``AUTO_WITHOUT_SYNCNET``); ``threshold`` (reject below) and ``accept_threshold`` (in sync at
+    or above) override the model's own. An accept threshold below the reject threshold is raised
+    to it: the uncertain band is never negative."""
     from annotators.models.syncnet import SyncNetLipSync, syncnet_available
+    from annotators.speaking.learned_lip_sync import LearnedLipSync
 
     if name == "auto":
-        name = "syncnet" if syncnet_available() else "av_sync"
+        name = "syncnet" if syncnet_available() else AUTO_WITHOUT_SYNCNET
     model: LipSyncModel
     if name == "av_sync":
         model = SignalLipSync() if threshold is None else SignalLipSync(threshold=threshold)
+    elif name == "learned_sync":
+        model = LearnedLipSync.load() if threshold is None else LearnedLipSync.load(threshold=threshold)
     elif name == "syncnet":
         model = SyncNetLipSync.load() if threshold is None else SyncNetLipSync.load(threshold=threshold)
     else:
-        raise ValueError(f"unknown lip-sync model {name!r}; known: auto, av_sync, syncnet")
+        raise ValueError(f"unknown lip-sync model {name!r}; known: auto, av_sync, learned_sync, syncnet")
     accept = model.accept_threshold if accept_threshold is None else accept_threshold
     accept = max(accept, model.threshold)
     if accept != model.accept_threshold:
@@ -150,8 +160,11 @@ def lip_sync_model(
 def lip_sync_choice(stage: str, name: str = "auto") -> ModelChoice:
     """What the lip-sync verdict runs on, for the run's model line and fingerprint."""
     from annotators.models.syncnet import MODEL, syncnet_available
+    from annotators.speaking.learned_lip_sync import MODEL as LEARNED
 
     if name == "syncnet" or (name == "auto" and syncnet_available()):
         return ModelChoice.using("lip-sync verdict", stage, MODEL)
+    if name == "learned_sync" or (name == "auto" and AUTO_WITHOUT_SYNCNET == "learned_sync"):
+        return ModelChoice.using("lip-sync verdict", stage, LEARNED)
     return ModelChoice.instead("lip-sync verdict", stage, "the offline av_sync estimator", MODEL,
                                "dubbed speech is judged from mouth motion against the audio envelope")

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from apps.cli.bench_scale_command import handle_scale, handle_store_reads
 from apps.cli.bench_validity_command import handle_validity
+from apps.cli.learned_sync_command import add_bench_parser
 from apps.cli.numeric_options import non_negative_int, positive_int
 
 
@@ -79,6 +80,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.set_defaults(handler=handle_validity)
+    add_bench_parser(bsub)
     r = bsub.add_parser("store-reads", help="a run-wide barrier's summary reads from S3 (local moto), latency added")
     r.add_argument("--videos", default="1000,5000", help="comma-separated N (default 1000,5000)")
     r.add_argument("--latency-ms", type=float, default=20.0, help="delay the proxy adds to every request (20)")

@@ -123,6 +123,19 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             used_by=("states",),
         ),
         ModelSpec(
+            name="learned_sync",
+            path="weights/learned_sync.npz",
+            source="package",
+            package="lpm-curation",
+            module="annotators.models",
+            sha256="81bdfb99c972f9bb830f0e3eb207c58baceb34903978cede9da8aadbdf2bda5a",  # train-sync --seed 0
+            description="the lip-sync network trained here (lpm-curate models train-sync, seed 0) on the calibration "
+            "corpus and the shared talking heads: mouth signals against log-mel audio (annotators/speaking/"
+            "learned_lip_sync)",
+            license="Apache-2.0 (trained by this project)",
+            used_by=("states",),
+        ),
+        ModelSpec(
             name="sd_vae_ft_mse",
             path="sd-vae-ft-mse",
             source="hf_snapshot",

@@ -41,8 +41,8 @@ def test_quiet_console_holds_no_native_or_ray_log_line(runs):
     assert "accounting: inputs 5 = kept 3 + rejected 2 + failed 0 OK" in quiet.stdout
     assert re.search(r"h of video analysed at [\d.]+ h per wall hour \([\d.]+ per core, 2 cores\)", quiet.stdout)
     # the warnings that need the user here: one line per capability that runs on a fallback
-    # instead of its model, the same ones run.json records (whisper, OpenCLIP, SyncNet and Conv-TasNet are not
-    # fetched in the shared models folder; dlib's and Resemblyzer's weights come with the package)
+    # instead of its model, the same ones run.json records (whisper, OpenCLIP and Conv-TasNet are not fetched
+    # in the shared models folder; dlib's, Resemblyzer's and learned_sync's weights come with the package)
     recorded = json.loads((quiet.out / "run.json").read_text())["models"]
     fallbacks = [m for m in recorded if "fallback" in m]
     warned = [line for line in quiet.stdout.splitlines() if line.startswith("warning:") and "falls back to" in line]
@@ -50,7 +50,7 @@ def test_quiet_console_holds_no_native_or_ray_log_line(runs):
         line.split(" (")[0] for line in warned
     ]
     assert {m["capability"] for m in fallbacks} == {
-        "transcription", "lip-sync verdict", "near-duplicate image embedding", "overlapping speech separation"
+        "transcription", "near-duplicate image embedding", "overlapping speech separation"
     }
     identity = next(m for m in recorded if m["stage"] == "identity")
     assert identity["model"] == "dlib_face_resnet" and len(identity["sha256"]) == 64

@@ -1,0 +1,89 @@
+"""``learned_sync``: the lip-sync model trained here (``lpm-curate models train-sync``).
+
+No SyncNet-class weights install offline, so this one is trained on this project's own footage
+(the calibration corpus and the shared talking heads), self-supervised: a mouth's own audio at lag
+0 against the same audio shifted and another clip's voice. It reads only what the pipeline
+already computed for the segment (``MouthTrack``: mouth opening, ``jawOpen``, mouth darkness with
+its track around the segment) and the audio (``annotators.models.learned_sync_network``), so it
+costs no decoding. Its score is read like ``av_sync``'s: how far the mean mouth/sound similarity
+within ``NEAR_LAG`` frames of lag 0 stands out of the other lags (``av_sync.standout``).
+
+The weights ship in the package (``annotators/models/weights/learned_sync.npz``, SHA-256 in the
+model catalogue). Thresholds: the rule of ``annotators.speaking.sync_thresholds`` on its scores of
+the shared talking heads and the corpus (``apps.bench.learned_sync_folds``; docs/sync_verdict.md).
+"""
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from annotators.face.mouth_track import MouthTrack
+from annotators.models.learned_sync_network import (
+    MAX_LAG,
+    audio_features,
+    load_weights,
+    similarity_curve,
+    visual_features,
+)
+from annotators.models.model_wrapper import ModelWrapper
+from annotators.speaking.av_sync import SyncCurve, standout
+from curation.models.model_store import resolve
+
+MODEL = "learned_sync"
+NEAR_LAG = 3
+MIN_FRAMES = 8
+# The rule of annotators.speaking.sync_thresholds on every out-of-fold score of ``lpm-curate bench
+# learned-sync`` (13 sources, 87 genuine speaking segments, 522 dubbed): 0.503 / 2.017, rounded.
+THRESHOLD = 0.50
+ACCEPT_THRESHOLD = 2.02
+
+
+class LearnedLipSync(ModelWrapper):
+    name: ClassVar[str] = "learned_sync"
+    catalog_names = (MODEL,)
+
+    def __init__(self, threshold: float = THRESHOLD, accept_threshold: float = ACCEPT_THRESHOLD,
+                 path: str | Path | None = None, network: Any = None) -> None:
+        self.threshold = threshold
+        self.accept_threshold = accept_threshold
+        self.path = path  # a weight file; None: the shipped one
+        self._model = network
+
+    @classmethod
+    def load(cls, threshold: float = THRESHOLD, path: str | Path | None = None) -> "LearnedLipSync":
+        model = cls(threshold, max(ACCEPT_THRESHOLD, threshold), path)
+        model.setup()
+        return model
+
+    def load_model(self) -> Any:
+        return load_weights(Path(self.path) if self.path else resolve(MODEL))
+
+    def sync_score(self, mouth: MouthTrack, audio: np.ndarray) -> float:
+        track = mouth.context or mouth
+        signals = np.stack([track.mouth_open, track.jaw_open, track.mouth_dark], axis=1)
+        return self.score_signals(signals, audio, track.first_frame, track.fps)
+
+    def score_signals(self, signals: np.ndarray, audio: np.ndarray, first_frame: int, fps: float) -> float:
+        """The score of mouth ``signals`` (n, 3) shown from video frame ``first_frame`` under ``audio``."""
+        curve = self.curve(signals, audio, first_frame, fps)
+        return standout(curve, NEAR_LAG) if curve is not None else float("nan")
+
+    def curve(self, signals: np.ndarray, audio: np.ndarray, first_frame: int, fps: float) -> SyncCurve | None:
+        """Mean mouth/sound similarity at lags -MAX_LAG..MAX_LAG; None when there is no evidence."""
+        import torch
+
+        n = len(signals)
+        present = np.isfinite(signals).all(axis=1)
+        if n < MIN_FRAMES or present.sum() < MIN_FRAMES or audio.size == 0:
+            return None
+        visual = visual_features(signals)
+        if not np.any(visual):
+            return None
+        sound = audio_features(audio, first_frame - MAX_LAG, n + 2 * MAX_LAG, fps)
+        self.setup()
+        with torch.no_grad():
+            v = self._model.embed_visual(torch.from_numpy(visual)[None])
+            a = self._model.embed_audio(torch.from_numpy(sound)[None])
+            scores = similarity_curve(v, a, MAX_LAG)[0].numpy().astype(np.float64)
+        return SyncCurve(np.arange(-MAX_LAG, MAX_LAG + 1), scores)

@@ -1,0 +1,163 @@
+"""What the lip-sync verdict is given, per speaking segment of real talking heads, cached once.
+
+The learned lip-sync model (``annotators.models.learned_sync``) is trained and scored held out on
+exactly what the states stage hands a ``LipSyncModel``: each speaking segment's ``MouthTrack``
+(mouth opening, ``jawOpen``, mouth darkness per analysis frame, with up to 5 s of its track on each
+side) and the video's 16 kHz audio. Rather than a second face pipeline, the bench stages run on
+each clip (``apps.bench.speaking_bench``, every speaking segment scored and kept) with the
+labeller's lip-sync model wrapped by ``RecordingLipSync``, which records what it is asked to score
+and returns the offline estimator's score (``av_sync``), so the cache carries the baseline too.
+
+One ``.npz`` per clip under the cache folder (outside the repository): the audio, and per segment
+its context signals, where the segment lies in them, its ``av_sync`` score and its weight (voiced
+frames labelled speaking inside it, as ``bench dubbing`` weighs a segment). ``CLIPS.csv`` lists
+the clips with their source and person.
+"""
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from annotators.face.mouth_track import MouthTrack
+from annotators.speaking.lip_sync import SignalLipSync
+from apps.bench.speaking_bench import analyse, bench_stages
+from apps.bench.state_scoring import predicted_frame_states
+from curation.runtime.video_work import VideoWork
+from curation.store.stored_audio import audio_samples
+from schemas.performer_states import PerformerState
+
+SCORE_EVERY_SEGMENT = ("states.reject_out_of_sync=false", "states.lip_sync_model=av_sync")
+
+
+@dataclass(frozen=True)
+class FeatureClip:
+    path: Path
+    source: str
+    person: str
+
+
+@dataclass
+class RecordingLipSync:
+    """``av_sync`` that also keeps every (MouthTrack, audio) it was asked to score."""
+
+    name: ClassVar[str] = "av_sync"
+    inner: SignalLipSync = field(default_factory=SignalLipSync)
+    calls: list[tuple[MouthTrack, float]] = field(default_factory=list)
+    audio: np.ndarray | None = None
+
+    @property
+    def threshold(self) -> float:
+        return self.inner.threshold
+
+    @property
+    def accept_threshold(self) -> float:
+        return self.inner.accept_threshold
+
+    def sync_score(self, mouth: MouthTrack, audio: np.ndarray) -> float:
+        score = self.inner.sync_score(mouth, audio)
+        self.calls.append((mouth, score))
+        self.audio = audio
+        return score
+
+
+def corpus_clips(corpus_dir: Path) -> list[FeatureClip]:
+    """The calibration corpus's talking heads (``calibration fetch``'s MANIFEST.csv)."""
+    with open(corpus_dir / "MANIFEST.csv", newline="", encoding="utf-8") as fh:
+        return [FeatureClip(corpus_dir / r["file"], r["source_id"], r["person_id"])
+                for r in csv.DictReader(fh) if r["label"] == "talking_head"]
+
+
+def shared_clips(media_dir: Path) -> list[FeatureClip]:
+    """The shared media's talking heads; their source is the repository, their person as ``bench dubbing`` says."""
+    from apps.bench.talking_head_sources import clip_sources, person_key, talking_head_names
+
+    sources = clip_sources(media_dir)
+    return [FeatureClip(media_dir / name, sources.get(name, person_key(name)), person_key(name))
+            for name in talking_head_names(media_dir)]
+
+
+def extract(clips: list[FeatureClip], out_dir: Path, workdir: Path) -> list[dict[str, Any]]:
+    """Analyse each clip not yet cached and write its ``.npz``; returns the CLIPS.csv rows."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stages = bench_stages(list(SCORE_EVERY_SEGMENT))
+    # The recorder takes the lip-sync model's place inside the states stage's labeller: the one point
+    # where the pipeline hands over a segment's MouthTrack and audio (no second face pipeline).
+    labeller = stages[-1]._labeller
+    rows = []
+    for clip in clips:
+        target = out_dir / f"{clip.path.stem}.npz"
+        if not target.exists():
+            recorder = RecordingLipSync()
+            labeller._lip_sync = recorder
+            started = time.perf_counter()
+            work = analyse(clip.path, stages, workdir)
+            arrays = clip_arrays(work, recorder, stages[-1].vad_threshold)
+            np.savez_compressed(target.with_suffix(".tmp.npz"), **arrays)
+            target.with_suffix(".tmp.npz").rename(target)
+            print(f"{clip.path.name}: {len(recorder.calls)} speaking segments, {time.perf_counter() - started:.1f} s",
+                  flush=True)
+        with np.load(target) as data:
+            rows.append({"clip": target.name, "source": clip.source, "person": clip.person,
+                         "segments": int(len(data["seg_first"]))})
+    with open(out_dir / "CLIPS.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, ["clip", "source", "person", "segments"])
+        writer.writeheader()
+        writer.writerows(sorted({r["clip"]: r for r in rows}.values(), key=lambda r: r["clip"]))
+    return rows
+
+
+def clip_arrays(work: VideoWork, recorder: RecordingLipSync, vad_threshold: float) -> dict[str, np.ndarray]:
+    """The recorded segments as flat arrays: signals concatenated, with offsets per segment."""
+    n = work.analysis.n_frames if work.analysis is not None else 0
+    fps = work.analysis.fps if work.analysis is not None else 25.0
+    vad = np.asarray(work.speech.vad_prob, dtype=np.float32)[:n] if work.speech is not None else np.zeros(n)
+    voiced = np.zeros(n, dtype=bool)
+    voiced[: len(vad)] = vad >= vad_threshold
+    speaking = predicted_frame_states(work, n) == PerformerState.SPEAKING
+    signals, ctx_first, ctx_len, seg_first, seg_len, scores, weights = [], [], [], [], [], [], []
+    # A relabelled video (voice-face association) asks again: the last call per segment counts.
+    latest = {(m.first_frame, len(m.mouth_open)): (m, s) for m, s in recorder.calls}
+    for mouth, score in latest.values():
+        context = mouth.context or mouth
+        signals.append(np.stack([context.mouth_open, context.jaw_open, context.mouth_dark], axis=1))
+        ctx_first.append(context.first_frame)
+        ctx_len.append(len(context.mouth_open))
+        seg_first.append(mouth.first_frame)
+        seg_len.append(len(mouth.mouth_open))
+        scores.append(score)
+        inside = slice(mouth.first_frame, mouth.first_frame + len(mouth.mouth_open))
+        weights.append(int((voiced[inside] & speaking[inside]).sum()))
+    # A clip without a speaking segment still lends its voice to the dubbed copies of the others.
+    audio = recorder.audio if recorder.audio is not None else audio_samples(work)
+    return {
+        "audio": np.asarray(audio, dtype=np.float32),
+        "fps": np.float64(fps),
+        "signals": np.concatenate(signals).astype(np.float32) if signals else np.zeros((0, 3), np.float32),
+        "ctx_first": np.asarray(ctx_first, dtype=np.int64),
+        "ctx_len": np.asarray(ctx_len, dtype=np.int64),
+        "seg_first": np.asarray(seg_first, dtype=np.int64),
+        "seg_len": np.asarray(seg_len, dtype=np.int64),
+        "av_sync": np.asarray(scores, dtype=np.float64),
+        "weight": np.asarray(weights, dtype=np.int64),
+    }
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, help="a calibration fetch cache")
+    parser.add_argument("--media", type=Path, help="a media folder with MANIFEST.csv (talking_head clips)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/lpm-sync-features"))
+    args = parser.parse_args()
+    clips = (corpus_clips(args.corpus) if args.corpus else []) + (shared_clips(args.media) if args.media else [])
+    extract(clips, args.out, args.workdir)
+
+
+if __name__ == "__main__":
+    main()
