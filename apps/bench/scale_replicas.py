@@ -37,6 +37,7 @@ from curation.store.ledger import LEDGER_FORMAT, Ledger, block_dir
 from curation.store.plain_codec import to_bytes
 from curation.store.run_store import RunStore
 from curation.store.summary_parts import PART_VIDEOS
+from stages.references import candidates_of
 
 PEOPLE_PER_VIDEO = 0.25  # each planted person appears in about four videos
 DUPLICATE_FRACTION = 0.01
@@ -50,7 +51,7 @@ class Template:
     record_json: bytes
     record_npz: bytes | None
     outcome: VideoOutcome
-    references: list[dict[str, Any]]  # its references summary (candidate facts per track)
+    references: dict[str, Any]  # its references summary (candidate facts per track, every track's owner)
     tracks: list[dict[str, Any]]
     segments: list[dict[str, Any]]
     samples_npz: bytes  # the widened video's sample archive (member names carry no video id)
@@ -73,9 +74,9 @@ def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks:
         # the index fifty times larger than any learned embedder's.
         kind = (identity[0]["kind"], identity[0]["strength"], VECTOR_DIM) if identity else (
             "landmark_texture_v1", "weak", VECTOR_DIM)
-        references = ledger.summary(video_id, blocks["references"]) or []
-        templates.append(Template(video_id, text, npz, VideoOutcome.of(wide), _widen_references(references, tracks),
-                                  wide.tracks, wide.segments, samples_npz, kind))
+        references = _widen_references(candidates_of(ledger.summary(video_id, blocks["references"])), wide.tracks)
+        templates.append(Template(video_id, text, npz, VideoOutcome.of(wide), references, wide.tracks,
+                                  wide.segments, samples_npz, kind))
     if not templates:
         raise ValueError(f"{source.uri} has no kept video with samples to replicate")
     return templates
@@ -110,16 +111,15 @@ def _widen(source: RunStore, work: VideoWork, n_tracks: int, n_segments: int) ->
     return wide, npz_bytes(arrays)
 
 
-def _widen_references(candidates: list[dict[str, Any]], n_tracks: int) -> list[dict[str, Any]]:
-    if not candidates:
-        return []
+def _widen_references(candidates: list[dict[str, Any]], tracks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The source's candidates copied to every widened track, each track its own owner (no identity)."""
     out = []
-    for k in range(n_tracks):
+    for track in tracks if candidates else []:
         for c in candidates:
-            track_id = f"{c['video_id']}-x{k:02d}"
+            track_id = track["track_id"]
             out.append({**c, "track_id": track_id, "owner": track_id, "identity_id": None,
                         "id": f"{track_id}@{c['t']:.3f}"})
-    return out
+    return {"candidates": out, "owners": sorted(track["track_id"] for track in tracks)}
 
 
 def replicate(templates: list[Template], source: RunStore, target: RunStore, blocks: dict[str, int], final: int,
