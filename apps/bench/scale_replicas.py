@@ -13,7 +13,8 @@ of ``PART_VIDEOS`` videos, as a run's workers write them. Identity vectors are p
 (each person in a few videos), so are the voiced spans of a two-person conversation with each
 person's voice (``voice_identities``), and key-frame hashes are drawn at random (a few segments
 repeat another's), so the run-wide stages do the work of a real corpus rather than of N copies of
-one person.
+one person. ``cross_video_pairs`` gets an empty summary per video: its barrier reads and stores,
+but no video has a voice to pair.
 """
 
 import json
@@ -181,7 +182,11 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
             save_summary(video_id, blocks["references"], references)
             if "voice_identities" in blocks:
                 save_summary(video_id, blocks["voice_identities"],
-                      _planted_conversation(tracks[:2], people[:2], voices, gen))
+                             _planted_conversation(tracks[:2], people[:2], voices, gen))
+            if "cross_video_pairs" in blocks:
+                # what a video with no voice to match leaves: the stage's barrier reads and stores,
+                # its decide has nothing to pair (its work over planted voices is not measured here)
+                save_summary(video_id, blocks["cross_video_pairs"], None)
     return ids, len(seen_people)
 
 
