@@ -122,8 +122,9 @@ class CrossVideoPairsStage(RunScopeStage):
         vectors = {(video_id, voice): np.asarray(vector) for video_id, s in present.items()
                    for voice, vector in s["voices"].items()}
         clusters = run_voice_clusters(vectors, self.voice_distance_threshold)
-        heard = {video_id: {number for (vid, _), number in clusters.items() if vid == video_id}
-                 for video_id in present}
+        heard: dict[str, set[int]] = {video_id: set() for video_id in present}
+        for (video_id, _voice), number in clusters.items():  # once over the voices: not videos x voices
+            heard[video_id].add(number)
         rows: dict[str, list[dict[str, Any]]] = {}
         for first, second in self._candidates(heard):
             found = recording_offset(

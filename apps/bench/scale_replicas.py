@@ -8,11 +8,13 @@ samples point at the same stored members), and then written N times under fresh 
 artefact files (crops, audio, samples) are hard links to the source's, so N videos cost the disk
 only their records. On an object store only each template's first replica carries artefacts: the
 S3 bench plans the shards but does not pack them (3 MB of samples a video, 300 GB at 10^5, do not
-fit a local endpoint), and nothing else reads them. Identity vectors are planted per replica
+fit a local endpoint), and nothing else reads them. The run-scope summaries are written in parts
+of ``PART_VIDEOS`` videos, as a run's workers write them. Identity vectors are planted per replica
 (each person in a few videos), so are the voiced spans of a two-person conversation with each
 person's voice (``voice_identities``), and key-frame hashes are drawn at random (a few segments
 repeat another's), so the run-wide stages do the work of a real corpus rather than of N copies of
-one person.
+one person. ``cross_video_pairs`` gets an empty summary per video: its barrier reads and stores,
+but no video has a voice to pair.
 """
 
 import json
@@ -35,6 +37,8 @@ from curation.store.artefacts import ARTEFACTS_DIR, BlobArchive
 from curation.store.ledger import LEDGER_FORMAT, Ledger, block_dir
 from curation.store.plain_codec import to_bytes
 from curation.store.run_store import RunStore
+from curation.store.summary_parts import PART_VIDEOS
+from stages.references import candidates_of
 
 PEOPLE_PER_VIDEO = 0.25  # each planted person appears in about four videos
 DUPLICATE_FRACTION = 0.01
@@ -48,7 +52,7 @@ class Template:
     record_json: bytes
     record_npz: bytes | None
     outcome: VideoOutcome
-    references: list[dict[str, Any]]  # its references summary (candidate facts per track)
+    references: dict[str, Any]  # its references summary (candidate facts per track, every track's owner)
     tracks: list[dict[str, Any]]
     segments: list[dict[str, Any]]
     samples_npz: bytes  # the widened video's sample archive (member names carry no video id)
@@ -71,9 +75,9 @@ def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks:
         # the index fifty times larger than any learned embedder's.
         kind = (identity[0]["kind"], identity[0]["strength"], VECTOR_DIM) if identity else (
             "landmark_texture_v1", "weak", VECTOR_DIM)
-        references = ledger.summary(video_id, blocks["references"]) or []
-        templates.append(Template(video_id, text, npz, VideoOutcome.of(wide), _widen_references(references, tracks),
-                                  wide.tracks, wide.segments, samples_npz, kind))
+        references = _widen_references(candidates_of(ledger.summary(video_id, blocks["references"])), wide.tracks)
+        templates.append(Template(video_id, text, npz, VideoOutcome.of(wide), references, wide.tracks,
+                                  wide.segments, samples_npz, kind))
     if not templates:
         raise ValueError(f"{source.uri} has no kept video with samples to replicate")
     return templates
@@ -108,16 +112,15 @@ def _widen(source: RunStore, work: VideoWork, n_tracks: int, n_segments: int) ->
     return wide, npz_bytes(arrays)
 
 
-def _widen_references(candidates: list[dict[str, Any]], n_tracks: int) -> list[dict[str, Any]]:
-    if not candidates:
-        return []
+def _widen_references(candidates: list[dict[str, Any]], tracks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The source's candidates copied to every widened track, each track its own owner (no identity)."""
     out = []
-    for k in range(n_tracks):
+    for track in tracks if candidates else []:
         for c in candidates:
-            track_id = f"{c['video_id']}-x{k:02d}"
+            track_id = track["track_id"]
             out.append({**c, "track_id": track_id, "owner": track_id, "identity_id": None,
                         "id": f"{track_id}@{c['t']:.3f}"})
-    return out
+    return {"candidates": out, "owners": sorted(track["track_id"] for track in tracks)}
 
 
 def replicate(templates: list[Template], source: RunStore, target: RunStore, blocks: dict[str, int], final: int,
@@ -141,7 +144,7 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
     first_replica: dict[str, str] = {}  # template video id -> the replica whose files the others link to
     seen_people: set[int] = set()
     ids = []
-    with _writes(target.remote) as write:
+    with _writes(target.remote) as write, _summary_parts(ledger, write) as save_summary:
         for i in range(n):
             template = templates[i % len(templates)]
             video_id = f"f{i:015x}"
@@ -160,7 +163,7 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
             vectors = centroids[people] + spread / np.sqrt(dim) * gen.standard_normal((len(tracks), dim)).astype(
                 np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            write(ledger.save_summary, video_id, blocks["identity"], [
+            save_summary(video_id, blocks["identity"], [
                 {"track_id": t["track_id"], "video_id": video_id, "t_start": t["t_start"], "t_end": t["t_end"],
                  "vector": v, "kind": kind, "strength": strength, "n_segments": 2, "seconds": 8.0}
                 for t, v in zip(tracks, vectors, strict=True)
@@ -174,13 +177,34 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
                     earlier_hashes.append(hashes)
                 dedup.append({"segment_id": s["segment_id"].replace(old, video_id), "video_id": video_id,
                               "hashes": hashes, "embedding": None})
-            write(ledger.save_summary, video_id, blocks["dedup"], dedup)
+            save_summary(video_id, blocks["dedup"], dedup)
             references = json.loads(json.dumps(template.references).replace(old, video_id))
-            write(ledger.save_summary, video_id, blocks["references"], references)
+            save_summary(video_id, blocks["references"], references)
             if "voice_identities" in blocks:
-                write(ledger.save_summary, video_id, blocks["voice_identities"],
-                      _planted_conversation(tracks[:2], people[:2], voices, gen))
+                save_summary(video_id, blocks["voice_identities"],
+                             _planted_conversation(tracks[:2], people[:2], voices, gen))
+            if "cross_video_pairs" in blocks:
+                # what a video with no voice to match leaves: the stage's barrier reads and stores,
+                # its decide has nothing to pair (its work over planted voices is not measured here)
+                save_summary(video_id, blocks["cross_video_pairs"], None)
     return ids, len(seen_people)
+
+
+@contextmanager
+def _summary_parts(ledger: Ledger, write: Callable[..., None]) -> Iterator[Callable[[str, int, Any], None]]:
+    """``save_summary(video_id, block, summary)``: the summaries in parts of ``PART_VIDEOS`` videos
+    per block, as the workers of a run write them (``summary_parts``). Their per-video copies, which
+    a run-wide stage reads only for a video that no part holds once, are not planted."""
+    held: dict[int, dict[str, Any]] = {}
+
+    def save_summary(video_id: str, block: int, summary: Any) -> None:
+        held.setdefault(block, {})[video_id] = summary
+        if len(held[block]) >= PART_VIDEOS:
+            write(ledger.save_summary_part, block, held.pop(block))
+
+    yield save_summary
+    for block, summaries in held.items():
+        write(ledger.save_summary_part, block, summaries)
 
 
 @contextmanager

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from curation.execution.actor_pool_state import Pool
-from curation.execution.video_task import VideoTask, finish_work, run_block, start_work
+from curation.execution.video_task import VideoTask, finish_work, flush_summary_parts, run_block, start_work
 from curation.faults import fault_counts
 from curation.faults.infra_fault import is_infrastructure_fault
 from curation.runtime.resources import Resources
@@ -55,6 +55,7 @@ from schemas.reasons import Reason
 
 RETRIES = 2  # times a video whose worker died under it starts over (the third death fails it)
 POLL_S = 30.0  # the longest the driver waits on Ray before it looks at its clocks again
+FLUSH_S = 120.0  # the longest the driver waits for the actors' last summary parts at a block's end
 
 
 class StagesActor:
@@ -84,6 +85,10 @@ class StagesActor:
     def fault_counts(self) -> dict[str, int]:
         """What this actor's process counted since the actor started (store retries)."""
         return fault_counts.since(self._counts_at_start)
+
+    def flush_summary_parts(self) -> int:
+        """Write the run-scope summaries this actor still holds as parts (the block is over)."""
+        return flush_summary_parts()
 
     def run(self, item: Any) -> Any:
         task, work = (item, start_work(item)) if self.FIRST else item
@@ -206,6 +211,7 @@ def stream_videos(
                 yield result
             else:
                 pools[job.pool + 1].queue.append((job.task, done))
+        _flush_summary_parts(pools)
         _gather_fault_counts(pools)
     finally:
         for pool in pools:
@@ -285,6 +291,16 @@ def _stop_for_timeout(pools: list[Pool], job: Running, deaths: dict[str, int]) -
     detail = (f"still running after the per-video timeout of {job.task.timeout_s:g} s "
               f"(its last worker was replaced; {deaths[job.task.video_id]} tries)")
     return _failed(job.task, Reason.TIMEOUT, detail)
+
+
+def _flush_summary_parts(pools: list[Pool]) -> None:
+    """Every reply is in: each live actor writes the summaries it holds as parts. One that does
+    not answer in time loses only a shortcut: the decide task reads those videos one by one."""
+    import ray
+
+    asked = [actor.flush_summary_parts.remote() for pool in pools for actor in pool.actors if actor in pool.up]
+    if asked:
+        ray.wait(asked, num_returns=len(asked), timeout=FLUSH_S)
 
 
 def _gather_fault_counts(pools: list[Pool]) -> None:

@@ -6,10 +6,11 @@ Results are identical to the Ray executor's because both run the same video task
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from curation.execution.video_task import VideoTask, finish_work, run_block, start_work
+from curation.execution.video_task import VideoTask, finish_work, flush_summary_parts, run_block, start_work
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_outcome import VideoOutcome
+from curation.store import summary_parts
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -26,8 +27,12 @@ class LocalExecutor:
     def run_videos(self, stages: list[Stage], tasks: list[VideoTask]) -> Iterator[VideoOutcome]:
         for stage in stages:
             stage.setup()
+        # A block this process left unfinished (an error, a test's crash point) left summaries here
+        # that may belong to another run directory: dropped, read one by one where still needed.
+        summary_parts.BUFFER.clear()
         for task in tasks:
             yield finish_work(task, run_block(stages, start_work(task), task))
+        flush_summary_parts()
 
     def shutdown(self) -> None:
         """Nothing to release."""

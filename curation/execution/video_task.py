@@ -2,7 +2,9 @@
 
 The worker that runs the last stage of a block writes the video's record (and, through the
 ``SummarizeStep``, its run-scope summary) to the run store and returns only a ``VideoOutcome``:
-records never travel to the driver. Both executors call these, so their results are identical.
+records never travel to the driver. Summaries also go, many videos at once, into parts of the
+block (``summary_parts``): ``finish_work`` commits the video's, ``flush_summary_parts`` writes the
+rest once the block is over. Both executors call these, so their results are identical.
 """
 
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from curation.runtime.stage import Stage
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
+from curation.store import summary_parts
 from curation.store.ledger import Ledger
 from curation.store.plain_codec import PlainDataError
 from curation.store.run_store import RunStore
@@ -65,4 +68,17 @@ def finish_work(task: VideoTask, work: VideoWork) -> VideoOutcome:
     crash_point("record")
     outcome = VideoOutcome.of(work, task.stage_names)
     ledger.save_outcome(outcome, task.block)
+    _write_parts(summary_parts.BUFFER.commit(task.run_uri, task.block, task.video_id, outcome.state == "failed"))
     return outcome
+
+
+def flush_summary_parts() -> int:
+    """Write what this process holds of the block's summaries (the driver has every reply: see
+    ``summary_parts``); returns how many parts were written."""
+    return _write_parts(summary_parts.BUFFER.take_all())
+
+
+def _write_parts(parts: dict[tuple[str, int], dict[str, object]]) -> int:
+    for (run_uri, block), summaries in parts.items():
+        Ledger(RunStore(run_uri)).save_summary_part(block, summaries)
+    return len(parts)

@@ -2,7 +2,8 @@
 ``ApplyStep``, run by the executors like any stage), and between them its decision, made once as
 a task and stored for every worker to read.
 
-The decide task reads each video's summary from the run store, decides, and stores the decision
+The decide task reads the summaries from the run store (parts of many videos each, written by the
+workers: ``summary_parts``), decides, and stores the decision
 (``work/decisions/<stage>``) with the plan it was made for (the sorted ids of the videos it
 covers, and of those among them that had failed, since a failed video has no summary), so a
 resumed run reuses it. A resumed run that ran a failed video again and got a summary this time
@@ -22,6 +23,7 @@ from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from curation.store import summary_parts
 from curation.store.ledger import Ledger, block_dir
 from curation.store.run_store import RunStore
 
@@ -60,7 +62,7 @@ def decide_and_store(request: DecideRequest) -> int:
             ledger.forget_decision(stage)
             ledger.forget_decision(index_name(stage))
     request.stage.setup_decision()
-    summaries = ledger.summaries(sorted(request.video_ids), request.block)
+    summaries = ledger.summaries(sorted(request.video_ids), request.block, request.failed_ids)
     decision = request.stage.decide(summaries)
     index = request.stage.run_index(summaries, decision)
     if index is not None:
@@ -106,7 +108,8 @@ class StoredDecision:
 @dataclass
 class SummarizeStep(Stage):
     """Per-video step that computes a run-scope stage's summary and stores it, from the worker,
-    beside the video's record in the run store, where the decide task reads it."""
+    beside the video's record in the run store, and keeps it for the part of the block's summaries
+    this worker writes (``summary_parts``), where the decide task reads it."""
 
     target: RunScopeStage | None = None
     block: int = 0
@@ -122,7 +125,9 @@ class SummarizeStep(Stage):
         return self.target.worker_resources()
 
     def process(self, work: VideoWork) -> VideoWork:
-        Ledger(RunStore(work.run_uri)).save_summary(work.video_id or "", self.block, self.target.summarize(work))
+        summary = self.target.summarize(work)
+        Ledger(RunStore(work.run_uri)).save_summary(work.video_id or "", self.block, summary)
+        summary_parts.BUFFER.stage(work.run_uri, self.block, work.video_id or "", summary)
         return work
 
 

@@ -7,6 +7,8 @@ that made it, never pickled objects:
 ``work/block<k>/<video_id>.json|.npz``: one video's record after the k-th block of per-video
 stages (blocks are separated by run-scope stages; the last block's records are the final ones).
 ``work/block<k>/<video_id>.summary.json|.npz``: its summary for the run-scope stage after block k.
+``work/block<k>/summaries/<part>.json|.npz``: many videos' summaries in one part, what the decide
+task reads (``summary_parts``; the per-video copy is read only for a video no part holds once).
 ``work/block<k>/<video_id>.outcome.json``: its compact outcome, written last: its presence means
 the video finished the block. The driver reads outcomes only, never records.
 ``work/decisions/<stage>.json|.npz``: a run-scope stage's decision, read by every worker.
@@ -25,6 +27,7 @@ from curation.runtime.video_work import VideoWork
 from curation.store.concurrent_reads import read_concurrently, store_readers
 from curation.store.plain_codec import decode, from_bytes, names_arrays, to_bytes
 from curation.store.run_store import RunStore
+from curation.store.summary_parts import PARTS_DIR, new_part_name
 from schemas.reasons import Reason
 
 LEDGER_FORMAT = 2  # 1: pickled VideoWork objects (refused)
@@ -143,9 +146,34 @@ class Ledger:
     def summary(self, video_id: str, block: int) -> Any:
         return self._load(f"{block_dir(block)}/{video_id}.summary", Any, f"the summary of video {video_id}")
 
-    def summaries(self, video_ids: Iterable[str], block: int) -> dict[str, Any]:
-        """Many videos' summaries, read concurrently."""
-        return read_concurrently(lambda v: self.summary(v, block), video_ids, store_readers(self.store.remote))
+    def summaries(self, video_ids: Iterable[str], block: int, failed: Iterable[str] = ()) -> dict[str, Any]:
+        """Many videos' summaries (None: none stored): the block's parts, read concurrently, then
+        per video those that no part holds, or more than one, or whose video failed
+        (``summary_parts``: there the per-video copy is the latest attempt's)."""
+        wanted = list(video_ids)
+        readers = store_readers(self.store.remote)
+        folder = f"{block_dir(block)}/{PARTS_DIR}"
+        names = [name.removesuffix(".json") for name in self.store.list(folder, ".json")]
+        parts = read_concurrently(lambda name: self._load(f"{folder}/{name}", Any, f"summary part {name}"),
+                                  names, readers)
+        found: dict[str, Any] = {}
+        twice: set[str] = set()
+        for part in parts.values():
+            for video_id, summary in (part or {}).get("videos", {}).items():
+                if video_id in found:
+                    twice.add(video_id)
+                found[video_id] = summary
+        del parts
+        again = twice | set(failed)
+        direct = [v for v in wanted if v not in found or v in again]
+        found.update(read_concurrently(lambda v: self.summary(v, block), direct, readers))
+        return {video_id: found.get(video_id) for video_id in wanted}
+
+    def save_summary_part(self, block: int, summaries: dict[str, Any]) -> str:
+        """Store many videos' summaries as one part of the block; returns its name."""
+        name = new_part_name()
+        self._save(f"{block_dir(block)}/{PARTS_DIR}/{name}", {"videos": summaries})
+        return name
 
     def save_summary(self, video_id: str, block: int, summary: Any) -> None:
         self._save(f"{block_dir(block)}/{video_id}.summary", summary)

@@ -41,9 +41,9 @@ def test_replicated_videos_reach_every_table_and_the_driver_is_measured(source_r
             row["phase_seconds"]
         )
         assert row["driver_peak_rss_mb"] >= row["driver_start_rss_mb"] > 50
-        # identity and dedup are stored cut by video: an actor loads its video's bucket alone
+        # identity, dedup, pairs and references are stored cut by video: an actor loads its video's bucket alone
         assert row["decision_sliced"] == {"identity": True, "voice_identities": False, "dedup": True,
-                                          "cross_video_pairs": True, "references": False}
+                                          "cross_video_pairs": True, "references": True}
         assert all(mb >= 0 for mb in row["decision_load_peak_rss_mb"].values())
     status = run_cli("status", str(tmp_path / "n8"), "--verify", "--json")
     assert '"ok": true' in status.stdout, status.stdout[-2000:]
@@ -67,8 +67,8 @@ def test_on_s3_every_request_goes_through_the_latency_proxy_and_the_shards_are_p
         assert tables["identities"] == row["planted_people"]
         assert row["shards_packed"] is False and row["bytes_written"]["shards"] > 0  # the plan alone
         assert row["barrier_stages"] == ["identity", "voice_identities", "dedup", "cross_video_pairs", "references"]
-        # each video's outcome, summaries and record are read at least once, and no read is repeated
-        # per video per stage: a handful of requests per video, not hundreds
-        assert 5 <= row["requests_per_video"] < 40
+        # each video's outcome and record are read at least once, its summaries in parts of many
+        # videos, and no read is repeated per video per stage: a handful of requests per video
+        assert 3 <= row["requests_per_video"] < 40
     largest = report["per_n"]["9"]
     assert report["barrier_seconds_max_at_max"] == max(largest["phase_seconds"][s] for s in largest["barrier_stages"])

@@ -81,8 +81,10 @@ def test_summaries_over_a_slow_store_cost_one_request_each_and_overlap(slow_s3: 
         assert summaries[video_id]["n"] == i
         if i % 4 == 0:
             np.testing.assert_array_equal(summaries[video_id]["vector"], np.arange(3, dtype=np.float32) + i)
-    # A JSON each (41, the missing one included) and an npz for the 10 that hold arrays: no exists()
-    assert requests == 41 + 10
+    # Written per video (a run from before summary parts): the listing of the block's parts folder
+    # (an exists(), and nothing to list), then a JSON each (41, the missing one included) and an
+    # npz for the 10 that hold arrays: no exists() per video
+    assert requests == 2 + 41 + 10
     # In series at 50 ms a request that is >= 2.5 s; 32 in flight make it a few round trips.
     assert elapsed < 0.5 * requests * 0.05, elapsed
     assert ledger.outcome("missing", 0) is None
