@@ -37,12 +37,23 @@ class FaultPlan:
     stall_path: str = ""  # the first ``stall_times`` requests whose "METHOD path" contains it ...
     stall_times: int = 0
     stall_s: float = 0.0  # ... have their answer trickle in over this long
-    seen: Counter[str] = field(default_factory=Counter)  # "requests", "errors", "resets", "slow", "stalls"
+    # "requests", "errors", "resets", "slow", "stalls"; "most_open": the most requests in the proxy at once
+    seen: Counter[str] = field(default_factory=Counter)
     _random: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _open: int = 0
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
+
+    def opened(self) -> None:
+        with self._lock:
+            self._open += 1
+            self.seen["most_open"] = max(self.seen["most_open"], self._open)
+
+    def closed(self) -> None:
+        with self._lock:
+            self._open -= 1
 
     def draw(self, request: str = "") -> str:
         with self._lock:
@@ -83,6 +94,13 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
         def _forward(self) -> None:
+            plan.opened()
+            try:
+                self._answer()
+            finally:
+                plan.closed()
+
+        def _answer(self) -> None:
             body = self._body()
             fault = plan.draw(f"{self.command} {self.path}")
             if fault == "resets":

@@ -20,10 +20,11 @@ from annotators.models.voice_activity import VoiceActivityDetector
 from curation.models.model_catalog import MODEL_CATALOG
 
 # the protocol, a path helper, a network and its audio features, MediaPipe's exit hook and its result
-# reader, and the small-face finder built of two wrappers
+# reader, the small-face finder built of two wrappers, and the learned lip-sync network (its weights ship
+# in the package, loaded by annotators.speaking.learned_lip_sync; a test holds them to the catalogue's SHA-256)
 NOT_WRAPPERS = {
     "model_wrapper", "model_location", "syncnet_network", "syncnet_mfcc", "mediapipe_exit", "landmarker_results",
-    "small_face_finder",
+    "small_face_finder", "learned_sync_network",
 }
 
 

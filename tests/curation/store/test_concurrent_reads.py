@@ -85,6 +85,7 @@ def test_summaries_over_a_slow_store_cost_one_request_each_and_overlap(slow_s3: 
     # (an exists(), and nothing to list), then a JSON each (41, the missing one included) and an
     # npz for the 10 that hold arrays: no exists() per video
     assert requests == 2 + 41 + 10
-    # In series at 50 ms a request that is >= 2.5 s; 32 in flight make it a few round trips.
-    assert elapsed < 0.5 * requests * 0.05, elapsed
+    # Read concurrently: the proxy holds each request 50 ms, and saw many of them at once (in series
+    # it would never see two). Not a ratio of wall times: those failed under a loaded machine.
+    assert slow_s3.seen["most_open"] >= 8, (slow_s3.seen, elapsed)
     assert ledger.outcome("missing", 0) is None
