@@ -13,7 +13,7 @@ called ``in_sync``, ``uncertain`` and ``out_of_sync``. The same rule fitted on e
 what the pipeline ships; its in-sample figures are reported apart and labelled so.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from annotators.speaking.sync_thresholds import ScoredSpeech, SyncThresholds, fit_sync_thresholds
@@ -21,10 +21,17 @@ from annotators.speaking.sync_thresholds import ScoredSpeech, SyncThresholds, fi
 VERDICTS = ("in_sync", "uncertain", "out_of_sync")
 
 
-def leave_one_source_out(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def leave_one_source_out(
+    rows: Sequence[dict[str, Any]],
+    figures: Callable[[Sequence[tuple[dict[str, Any], str]]], dict[str, Any]] | None = None,
+    sources: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """``rows``: ``score`` (None: no evidence), ``weight``, ``genuine``, ``picture_source``,
-    ``voice_source``. Per-fold and pooled held-out figures, and the fit on every source."""
-    sources = sorted({r["picture_source"] for r in rows})
+    ``voice_source``. Per-fold and pooled held-out figures (``figures`` of the judged rows, by
+    default ``verdict_figures``), and the fit on every source. ``sources``: the folds (by default
+    every picture source of ``rows``)."""
+    figures = figures or verdict_figures
+    sources = sorted({r["picture_source"] for r in rows}) if sources is None else sources
     folds, held_out = [], []
     for source in sources:
         train = [r for r in rows if source not in (r["picture_source"], r["voice_source"])]
@@ -37,13 +44,13 @@ def leave_one_source_out(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         judged = [(r, thresholds.verdict(_score(r))) for r in test]
         held_out += judged
         folds.append({"held_out_source": source, **_thresholds(thresholds), "fitted_segments": len(train),
-                      **verdict_figures(judged)})
+                      **figures(judged)})
     everything = fit_sync_thresholds([_speech(r) for r in rows])
     return {
         "folds": folds,
-        "pooled_held_out": verdict_figures(held_out),
+        "pooled_held_out": figures(held_out),
         "fit_on_all_sources": {**_thresholds(everything),
-                               "in_sample": verdict_figures([(r, everything.verdict(_score(r))) for r in rows])},
+                               "in_sample": figures([(r, everything.verdict(_score(r))) for r in rows])},
     }
 
 
