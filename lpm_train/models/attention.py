@@ -30,6 +30,15 @@ class FrameKV:
         return int(self.k.shape[2])
 
 
+@dataclass
+class CrossKV:
+    """A cross-attention's keys and values ``[B', H, 1 + Lk, d]`` and mask ``[B', 1, 1, 1 + Lk]``."""
+
+    k: torch.Tensor
+    v: torch.Tensor
+    mask: torch.Tensor
+
+
 class FrameSelfAttention(nn.Module):
     def __init__(self, dim: int, heads: int, layout: str):
         super().__init__()
@@ -100,12 +109,29 @@ class MaskedCrossAttention(nn.Module):
         # Zero output: a new block starts as the identity, like the adaLN-Zero gates.
         self.proj = zero_(nn.Linear(dim, dim))
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """``x [B', Lq, D]``, ``context [B', Lk, D]``, ``valid [B', Lk]``."""
-        bq, lq, d = x.shape
+    def context_kv(self, context: torch.Tensor, valid: torch.Tensor) -> CrossKV:
+        """Keys, values and mask of ``context [B', Lk, D]`` with the null token in front."""
+        bq, _, d = context.shape
         context = torch.cat([self.null.expand(bq, 1, d), context], dim=1)
         valid = torch.cat([valid.new_ones(bq, 1), valid], dim=1)
-        q = self.q(x).view(bq, lq, self.heads, -1).transpose(1, 2)
         k, v = self.kv(context).view(bq, -1, 2, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        out = nnf.scaled_dot_product_attention(q, k, v, attn_mask=valid[:, None, None, :])
+        return CrossKV(k, v, valid[:, None, None, :])
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor,
+        valid: torch.Tensor,
+        memo: dict[nn.Module, CrossKV] | None = None,
+    ) -> torch.Tensor:
+        """``x [B', Lq, D]``, ``context [B', Lk, D]``, ``valid [B', Lk]``. ``memo``: keys and values
+        computed by an earlier call on the same context are taken from it (and stored there)."""
+        bq, lq, d = x.shape
+        kv = memo.get(self) if memo is not None else None
+        if kv is None:
+            kv = self.context_kv(context, valid)
+            if memo is not None:
+                memo[self] = kv
+        q = self.q(x).view(bq, lq, self.heads, -1).transpose(1, 2)
+        out = nnf.scaled_dot_product_attention(q, kv.k, kv.v, attn_mask=kv.mask)
         return self.proj(out.transpose(1, 2).reshape(bq, lq, d))

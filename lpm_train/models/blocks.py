@@ -7,13 +7,13 @@ cross-attentions: they are identity images, not driven by sound or text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from lpm_train.models.attention import FrameKV, FrameSelfAttention, MaskedCrossAttention
+from lpm_train.models.attention import CrossKV, FrameKV, FrameSelfAttention, MaskedCrossAttention
 from lpm_train.models.embeddings import layer_norm, modulate, zero_
 
 
@@ -27,6 +27,9 @@ class BlockInputs:
     speak: tuple[torch.Tensor, torch.Tensor] | None  # audio windows [B, Fv, W, D] and validity
     listen: tuple[torch.Tensor, torch.Tensor] | None
     text: tuple[torch.Tensor, torch.Tensor] | None  # [B, L, D] and validity
+    # Cross-attention keys/values by module, kept while the same conditions serve several calls
+    # (a streaming chunk's denoising steps); None: compute them every call.
+    memo: dict[nn.Module, CrossKV] | None = field(default=None)
 
 
 class DiTBlock(nn.Module):
@@ -70,13 +73,13 @@ class DiTBlock(nn.Module):
                     self.audio_norm(video).reshape(b * f, n, d),
                     tokens.reshape(b * f, -1, d),
                     valid.reshape(b * f, -1),
+                    inputs.memo,
                 )
                 video = video + attended.view(b, f, n, d)
             if inputs.text is not None:
                 tokens, valid = inputs.text
-                video = video + self.text_attn(self.text_norm(video).reshape(b, f * n, d), tokens, valid).view(
-                    b, f, n, d
-                )
+                attended = self.text_attn(self.text_norm(video).reshape(b, f * n, d), tokens, valid, inputs.memo)
+                video = video + attended.view(b, f, n, d)
             x = torch.cat([x[:, :r], video], dim=1) if r else video
 
         x = x + m_gate.unsqueeze(2) * self.mlp(modulate(layer_norm(x), m_shift, m_scale))

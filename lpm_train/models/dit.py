@@ -177,6 +177,30 @@ class VideoDiT(nn.Module):
             kvs.append(kv)
         return kvs
 
+    def chunk_inputs(
+        self, cond: Conditions, first_frame: int, frames: int, past_frames: int, n_refs: int, memo: bool = True
+    ) -> BlockInputs:
+        """What the blocks need for one chunk of ``frames`` token frames after ``past_frames`` cached
+        ones (``n_refs`` references first): the same for every denoising step of that chunk, so a
+        streamer builds it once per chunk. With ``memo`` it then holds each cross-attention's keys
+        and values of the chunk's audio and caption once the first step has computed them."""
+        device = cond.state.device
+        k_ref = torch.arange(past_frames + frames, device=device) < n_refs
+        q_ref = torch.zeros(frames, dtype=torch.bool, device=device)
+        mask = attention_mask(
+            cond.ref_valid,
+            q_ref,
+            k_ref,
+            torch.zeros(frames, dtype=torch.long, device=device),
+            torch.zeros(past_frames + frames, dtype=torch.long, device=device),
+        )
+        positions = torch.cat(
+            [torch.zeros(n_refs, device=device), torch.arange(1, past_frames - n_refs + frames + 1, device=device)]
+        )
+        inputs = self._block_inputs(cond, first_frame, frames, 0, positions, mask)
+        inputs.memo = {} if memo else None
+        return inputs
+
     def forward_cached(
         self,
         x: torch.Tensor,
@@ -185,23 +209,17 @@ class VideoDiT(nn.Module):
         first_frame: int,
         past: list[FrameKV] | None,
         n_refs: int,
+        inputs: BlockInputs | None = None,
     ) -> tuple[torch.Tensor, list[FrameKV]]:
         """Velocity for one chunk given cached past frames (``n_refs`` references, then video
-        context). Returns the chunk's own keys/values so the caller decides what to cache."""
+        context). Returns the chunk's own keys/values so the caller decides what to cache.
+        ``inputs``: this chunk's ``chunk_inputs``, when the caller runs several steps of it."""
         video, c = self._video_tokens(x, t, cond, first_frame)
-        f, fp = video.shape[1], (past[0].frames if past else 0)
-        device = x.device
-        k_ref = torch.arange(fp + f, device=device) < n_refs
-        q_ref = torch.zeros(f, dtype=torch.bool, device=device)
-        mask = attention_mask(
-            cond.ref_valid,
-            q_ref,
-            k_ref,
-            torch.zeros(f, dtype=torch.long, device=device),
-            torch.zeros(fp + f, dtype=torch.long, device=device),
-        )
-        positions = torch.cat([torch.zeros(n_refs, device=device), torch.arange(1, fp - n_refs + f + 1, device=device)])
-        inputs = self._block_inputs(cond, first_frame, f, 0, positions, mask)
+        if inputs is None:
+            # One call (a training rollout's step): no memo, because a block recomputed under
+            # activation checkpointing must compute its keys again, not look them up.
+            past_frames = past[0].frames if past else 0
+            inputs = self.chunk_inputs(cond, first_frame, video.shape[1], past_frames, n_refs, memo=False)
         kvs = []
         h = video
         for block, block_past in zip(self.blocks, past or [None] * len(self.blocks), strict=True):

@@ -81,11 +81,15 @@ class CachedStreamer:
         past, n_refs = self.cache.past(), self.cache.n_refs
         x = noise
         b = x.shape[0]
+        # The chunk's conditions are the same at every step: encode them once.
+        inputs = self.model.chunk_inputs(
+            cond, first, x.shape[1] // self.model.patch[0], past[0].frames if past else 0, n_refs
+        )
         for i in range(self.steps):
             t = self.grid[i].to(x.device).expand(b)
-            v, _ = self.model.forward_cached(x, t, cond, first, past, n_refs)
+            v, _ = self.model.forward_cached(x, t, cond, first, past, n_refs, inputs)
             x = x + (self.grid[i + 1] - self.grid[i]).to(x.device) * v
-        _, kvs = self.model.forward_cached(x, torch.zeros(b, device=x.device), cond, first, past, n_refs)
+        _, kvs = self.model.forward_cached(x, torch.zeros(b, device=x.device), cond, first, past, n_refs, inputs)
         self.cache.append(kvs)
         self.next_frame += self.chunk_frames
         return x
