@@ -3,6 +3,7 @@
 The integer codes are what per-frame arrays (`npz` member `state`, state timelines) store.
 """
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 
@@ -19,3 +20,19 @@ STATE_NAMES: tuple[str, ...] = tuple(s.name.lower() for s in PerformerState)
 
 def state_name(code: int) -> str:
     return STATE_NAMES[int(code)]
+
+
+# One letter a frame, as the tracks table's ``frame_states`` column writes a track's states: the
+# letter of the state's name where the face is present, ``.`` where it is not.
+STATE_LETTERS: str = "".join(name[0] for name in STATE_NAMES)
+ABSENT_LETTER = "."
+
+
+def frame_state_letters(states: Sequence[int], present: Sequence[bool]) -> str:
+    """``states`` and ``present`` per frame as one string (``states`` where ``present``)."""
+    return "".join(STATE_LETTERS[int(s)] if p else ABSENT_LETTER for s, p in zip(states, present, strict=True))
+
+
+def frame_state_codes(letters: str) -> list[int | None]:
+    """The inverse of ``frame_state_letters``: a state code per frame, None where absent."""
+    return [None if c == ABSENT_LETTER else STATE_LETTERS.index(c) for c in letters]

@@ -136,6 +136,9 @@ class TrackRow:
     identity_id: Str = None
     detected_on_tile: Bool = None  # found only by the small-face tiling pass
     text_on_crop_frac: F32 = None  # share of its OCR-sampled frames with text over its clip crop's band across the face
+    # the state of each analysis frame of its shot, from the shot's first: i idle, s speaking, l listening, . face
+    # absent (schemas.performer_states.frame_state_letters); null when the states stage did not run
+    frame_states: Str = None
 
 
 @dataclass

@@ -37,7 +37,7 @@ from annotators.timelines.segment_cutter import FrameSpan, cut_segments, present
 from annotators.timelines.state_timeline import frame_states, runs, smooth_states
 from curation.ingest.local_copy import local_media
 from curation.runtime.video_work import VideoWork
-from schemas.performer_states import PerformerState, state_name
+from schemas.performer_states import PerformerState, frame_state_letters, state_name
 from schemas.reasons import Reason
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
 
@@ -155,6 +155,7 @@ class StateLabeller:
             max(1, round(self.min_state_s * fps)),
         )
         features["state"] = states
+        track["frame_states"] = frame_state_letters(states, present)
         features["speaking_prob"] = p_speak.astype(np.float16)
         min_frames = max(1, round(self.min_segment_s * fps))
         max_frames = max(min_frames, round(self.max_segment_s * fps))

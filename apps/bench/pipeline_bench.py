@@ -31,8 +31,8 @@ from curation.manifests.manifest_writer import has_manifest, read_manifest
 from curation.media.probe import probe_media
 from curation.models.model_store import resolve
 from curation.run.pipeline import RunRequest, run_pipeline
-from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
+from schemas.performer_states import frame_state_codes
 
 SHOT_TOLERANCE_S = 0.08  # two frames at 25 fps
 
@@ -84,8 +84,9 @@ def run_pipeline_bench(
 
 
 def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
+    """Score a run from its manifests alone, as a user of the dataset would read it: shots and
+    tracks (with each track's per-frame states, ``frame_states``), segments, pairs, references."""
     store = RunStore(out)
-    ledger = Ledger(store)
     videos = read_manifest(store, "videos").to_pylist()
     segments = read_manifest(store, "segments").to_pylist()
     pairs = read_manifest(store, "pairs").to_pylist()
@@ -94,7 +95,8 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         if has_manifest(store, "references")
         else {}
     )
-    last_block = max(int(n.removeprefix("block")) for n in store.list("work") if n.startswith("block"))
+    shots_of = _rows_by_video(read_manifest(store, "shots").to_pylist(), "shot_index")
+    tracks_of = _rows_by_video(read_manifest(store, "tracks").to_pylist(), "track_id")
     shot_hits = shot_pred = shot_true = gradual_hits = gradual_true = 0
     text = {"subtitled": 0, "caught": 0, "clean": 0, "clean_rejected": 0}
     recalled = performers = 0
@@ -110,8 +112,9 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
             continue
         truth = json.loads(truth_path.read_text())
         truth_of_video[row["video_id"]] = truth
-        work = ledger.record(row["video_id"], last_block) if row["video_id"] else None
-        predicted_bounds = [s["t_start"] for s in (work.shots if work else [])[1:]]
+        shots = shots_of.get(row["video_id"], [])
+        tracks = tracks_of.get(row["video_id"], [])
+        predicted_bounds = [s["t_start"] for s in shots[1:]]
         shot_true += len(truth_boundaries(truth))
         shot_pred += len(predicted_bounds)
         tolerances = boundary_tolerances(truth, SHOT_TOLERANCE_S)
@@ -120,11 +123,11 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
                    if s.get("transition_in", "cut") != "cut"]
         gradual_true += len(gradual)
         gradual_hits += boundary_matches(predicted_bounds, [t for t, _ in gradual], [tol for _, tol in gradual])
-        for key, count in _text_overlay_counts(work.shots if work else [], truth).items():
+        for key, count in _text_overlay_counts(shots, truth).items():
             text[key] += count
         fps = truth["fps"]
         truth_speaker[row["video_id"]] = expand_runs(truth["speaker"], truth["n_frames"])
-        usable = [t for t in (work.tracks if work else []) if t.get("usable")]
+        usable = [t for t in tracks if t.get("usable")]
         matches = match_tracks(usable, truth, fps)
         wanted = performer_tracks(truth, min_frames=int(2 * fps))
         matched_truth = {id(m.truth) for m in matches}
@@ -134,16 +137,15 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
             truth_person_of_track[m.predicted["track_id"]] = m.truth["person_id"]
             identity_pred.append(m.predicted.get("identity_id") or m.predicted["track_id"])
             identity_true.append(m.truth["person_id"])
-            features = work.track_features[m.predicted["track_id"]]
-            if "state" not in features:
+            if not m.predicted.get("frame_states"):
                 continue
-            shot = next(s for s in work.shots if s["shot_id"] == m.predicted["shot_id"])
+            shot = next(s for s in shots if s["shot_id"] == m.predicted["shot_id"])
             first = int(round(shot["t_start"] * fps))
             truth_states = expand_runs(m.truth["state"], truth["n_frames"], fill=-1)
-            for i, code in enumerate(features["state"]):
+            for i, code in enumerate(frame_state_codes(m.predicted["frame_states"])):
                 frame = first + i
-                if features["present"][i] and m.truth["first_frame"] <= frame <= m.truth["last_frame"]:
-                    tally.add(max(0, int(truth_states[frame])), int(code))
+                if code is not None and m.truth["first_frame"] <= frame <= m.truth["last_frame"]:
+                    tally.add(max(0, int(truth_states[frame])), code)
     precision_pairs = _pair_precision(
         pairs, {s["segment_id"]: s for s in segments}, truth_person_of_track, truth_speaker
     )
@@ -175,6 +177,13 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         "text_overlay_counts": text,
         "voice_channels": score_channels(out, truth_of_video, truth_person_of_track),
     }
+
+
+def _rows_by_video(rows: list[dict[str, Any]], order: str) -> dict[str, list[dict[str, Any]]]:
+    by_video: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: r[order]):
+        by_video.setdefault(row["video_id"], []).append(row)
+    return by_video
 
 
 def _text_overlay_counts(shots: list[dict], truth: dict[str, Any]) -> dict[str, int]:

@@ -11,6 +11,7 @@ from apps.bench.dubbing_bench import dub
 from apps.bench.speaking_bench import analyse, bench_stages
 from curation.media.probe import probe_media
 from curation.runtime.video_work import VideoWork
+from schemas.performer_states import PerformerState, frame_state_codes
 
 # These figures are the offline estimator's (its thresholds 0.95 / 1.53); the default where SyncNet is not
 # fetched is learned_sync (tests/annotators/speaking/test_learned_lip_sync.py).
@@ -68,3 +69,18 @@ def test_a_render_whose_lips_lag_its_audio_is_kept_flagged_uncertain(shared_medi
     work = analyse(shared_media / "fantasy_end0.1.mp4", bench_stages([AV_SYNC]), tmp_path / "store")
     assert speaking(work) and not out_of_sync(work)
     assert all(s["sync_verdict"] == "uncertain" for s in speaking(work))
+
+
+def test_each_labelled_track_carries_its_frame_states_for_the_manifest(original_and_dubbed):
+    """The tracks table's ``frame_states`` is the labeller's per-frame state where the face is
+    present and absent elsewhere: what ``bench pipeline`` scores from the manifest."""
+    original, _, _ = original_and_dubbed
+    labelled = [t for t in original.tracks if "state" in original.track_features[t["track_id"]]]
+    assert labelled
+    for track in labelled:
+        features = original.track_features[track["track_id"]]
+        codes = frame_state_codes(track["frame_states"])
+        assert len(codes) == len(features["present"])
+        expected = [int(s) if p else None for s, p in zip(features["state"], features["present"], strict=True)]
+        assert codes == expected
+    assert any(code == PerformerState.SPEAKING for t in labelled for code in frame_state_codes(t["frame_states"]))
