@@ -62,7 +62,7 @@ class PerformerFilterStage(Stage):
             tracks_by_shot.setdefault(track["shot_id"], []).append(track)
         for shot in work.shots:
             tracks = tracks_by_shot.get(shot["shot_id"], [])
-            reason, detail, performers = self._judge(shot, tracks, fps)
+            reason, detail, performers = self.judge(shot, tracks, fps)
             shot["usable"] = reason is None
             shot["reason"] = str(reason) if reason else None
             shot["performer_track_id"] = ",".join(t["track_id"] for t in performers) or None
@@ -81,22 +81,21 @@ class PerformerFilterStage(Stage):
             work.reject(self.name, *self._video_reason(work.shots))
         return work
 
-    def _judge(self, shot: dict[str, Any], tracks: list[dict[str, Any]], fps: float) -> tuple[Reason | None, str, list]:
+    def judge(self, shot: dict[str, Any], tracks: list[dict[str, Any]], fps: float) -> tuple[Reason | None, str, list]:
+        """Why the shot holds no usable performer (None: it does), the detail, and its performer tracks.
+        Reads the shot and track rows only, so a stored run can be judged again at other thresholds."""
         duration = shot["t_end"] - shot["t_start"]
         if duration < self.min_shot_s:
             return Reason.SHOT_TOO_SHORT, f"{duration:.2f} s < min_shot_s={self.min_shot_s}", []
         quality = self._quality_problem(shot)
         if quality:
             return Reason.LOW_QUALITY, quality, []
-        faces = [
-            t for t in tracks if t["n_frames"] / fps >= self.min_track_s and t["coverage"] >= self.min_track_coverage
-        ]
+        faces = self.faces(tracks, fps)
         if not faces:
             coarse = self.coarse_verdict(shot) if (shot.get("landmarked_frac") or 0.0) < 1.0 else None
             if coarse:
                 return Reason(coarse[0]), coarse[1], []
             return Reason.NO_FACE, f"no face track of at least {self.min_track_s} s in the shot", []
-        faces.sort(key=lambda t: (-t["coverage"] * t["face_height_px"], t["track_id"]))
         main = faces[0]
         performers = [main]
         others = [t for t in faces[1:] if t["face_height_px"] >= self.competing_face_rel * main["face_height_px"]]
@@ -134,6 +133,13 @@ class PerformerFilterStage(Stage):
                 [],
             )
         return None, "", performers
+
+    def faces(self, tracks: list[dict[str, Any]], fps: float) -> list[dict[str, Any]]:
+        """The tracks long and dense enough to be faces in the shot, the likeliest performer first."""
+        faces = [
+            t for t in tracks if t["n_frames"] / fps >= self.min_track_s and t["coverage"] >= self.min_track_coverage
+        ]
+        return sorted(faces, key=lambda t: (-t["coverage"] * t["face_height_px"], t["track_id"]))
 
     def competing_rule(self) -> CompetingRule:
         return CompetingRule(self.competing_face_rel, self.split_screen)

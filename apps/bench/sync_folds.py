@@ -11,9 +11,16 @@ comes from S (its genuine speech and its dubbed copies, whoever's voice they car
 fold and pooled over the folds: the share of genuine and of dubbed speech (frames, and segments)
 called ``in_sync``, ``uncertain`` and ``out_of_sync``. The same rule fitted on every source is
 what the pipeline ships; its in-sample figures are reported apart and labelled so.
+
+The fold loop is the same for every fitted rule (``FoldRule``: how to fit it on rows, how it
+judges one row): ``bench validity`` passes the state labeller's, the performer filter's and the
+cascade's rules through it too, their rows naming one source as both ``picture_source`` and
+``voice_source``. With ``shipped`` (the rule as the pipeline ships it, fitted elsewhere), each
+fold and the pool also carry that rule's figures on the very same held-out rows.
 """
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from annotators.speaking.sync_thresholds import ScoredSpeech, SyncThresholds, fit_sync_thresholds
@@ -21,37 +28,57 @@ from annotators.speaking.sync_thresholds import ScoredSpeech, SyncThresholds, fi
 VERDICTS = ("in_sync", "uncertain", "out_of_sync")
 
 
+@dataclass(frozen=True)
+class FoldRule:
+    """A fitted rule as the fold loop sees it: ``fit`` rows (ValueError when they cannot fit it),
+    ``judge`` one row by the fitted rule, ``describe`` the fitted numbers (plain data)."""
+
+    fit: Callable[[Sequence[dict[str, Any]]], Any]
+    judge: Callable[[Any, dict[str, Any]], Any]
+    describe: Callable[[Any], dict[str, Any]]
+
+
 def leave_one_source_out(
     rows: Sequence[dict[str, Any]],
-    figures: Callable[[Sequence[tuple[dict[str, Any], str]]], dict[str, Any]] | None = None,
+    figures: Callable[[Sequence[tuple[dict[str, Any], Any]]], dict[str, Any]] | None = None,
     sources: Sequence[str] | None = None,
+    rule: FoldRule | None = None,
+    shipped: Any = None,
 ) -> dict[str, Any]:
-    """``rows``: ``score`` (None: no evidence), ``weight``, ``genuine``, ``picture_source``,
-    ``voice_source``. Per-fold and pooled held-out figures (``figures`` of the judged rows, by
-    default ``verdict_figures``), and the fit on every source. ``sources``: the folds (by default
-    every picture source of ``rows``)."""
+    """``rows``: ``picture_source``, ``voice_source`` and what ``rule`` reads (the lip-sync
+    verdict's, by default: ``score`` (None: no evidence), ``weight``, ``genuine``). Per-fold and
+    pooled held-out figures (``figures`` of the judged rows, by default ``verdict_figures``), and
+    the fit on every source. ``sources``: the folds (by default every picture source of
+    ``rows``). ``shipped``: a fitted rule whose figures on the same held-out rows go beside."""
     figures = figures or verdict_figures
+    rule = rule or SYNC_RULE
     sources = sorted({r["picture_source"] for r in rows}) if sources is None else sources
-    folds, held_out = [], []
+    folds, held_out, by_shipped = [], [], []
     for source in sources:
         train = [r for r in rows if source not in (r["picture_source"], r["voice_source"])]
         test = [r for r in rows if r["picture_source"] == source]
         try:
-            thresholds = fit_sync_thresholds([_speech(r) for r in train])
+            fitted = rule.fit(train)
         except ValueError as err:
             folds.append({"held_out_source": source, "error": str(err)})
             continue
-        judged = [(r, thresholds.verdict(_score(r))) for r in test]
+        judged = [(r, rule.judge(fitted, r)) for r in test]
         held_out += judged
-        folds.append({"held_out_source": source, **_thresholds(thresholds), "fitted_segments": len(train),
-                      **figures(judged)})
-    everything = fit_sync_thresholds([_speech(r) for r in rows])
-    return {
-        "folds": folds,
-        "pooled_held_out": figures(held_out),
-        "fit_on_all_sources": {**_thresholds(everything),
-                               "in_sample": figures([(r, everything.verdict(_score(r))) for r in rows])},
-    }
+        fold = {"held_out_source": source, **rule.describe(fitted), "fitted_rows": len(train), **figures(judged)}
+        if shipped is not None:
+            judged_shipped = [(r, rule.judge(shipped, r)) for r in test]
+            by_shipped += judged_shipped
+            fold["shipped"] = figures(judged_shipped)
+        folds.append(fold)
+    try:
+        everything = rule.fit(rows)
+        in_sample = {**rule.describe(everything), "in_sample": figures([(r, rule.judge(everything, r)) for r in rows])}
+    except ValueError as err:
+        in_sample = {"error": str(err)}
+    report = {"folds": folds, "pooled_held_out": figures(held_out), "fit_on_all_sources": in_sample}
+    if shipped is not None:
+        report["shipped"] = {**rule.describe(shipped), "pooled": figures(by_shipped)}
+    return report
 
 
 def verdict_figures(judged: Sequence[tuple[dict[str, Any], str]]) -> dict[str, Any]:
@@ -81,3 +108,11 @@ def _speech(row: dict[str, Any]) -> ScoredSpeech:
 
 def _thresholds(thresholds: SyncThresholds) -> dict[str, float]:
     return {"reject_below": thresholds.reject_below, "accept_from": thresholds.accept_from}
+
+
+# The lip-sync verdict's two thresholds (``annotators.speaking.sync_thresholds``), each row judged by its score.
+SYNC_RULE = FoldRule(
+    fit=lambda rows: fit_sync_thresholds([_speech(r) for r in rows]),
+    judge=lambda thresholds, row: thresholds.verdict(_score(row)),
+    describe=_thresholds,
+)

@@ -70,13 +70,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="no run: the leave-one-source-out thresholds again from a saved --json report")
     d.add_argument("--json", action="store_true", help="print one JSON object")
     d.set_defaults(handler=handle_dubbing)
-    v = bsub.add_parser("validity", help="calibration corpus: genuine speech kept, per source and held out by source")
-    v.add_argument("--corpus", required=True, help="folder written by `lpm-curate calibration fetch`")
+    v = bsub.add_parser("validity", help="calibration corpus: every fitted rule refitted and scored leaving one"
+                                         " source out, beside the shipped rule")
+    v.add_argument("--corpus", default=None, help="folder written by `lpm-curate calibration fetch`")
     v.add_argument("--workdir", default=None, help="folder for the analysis artefacts (default: a temporary one)")
     v.add_argument("--limit", type=positive_int, default=None, help="only the first N scored clips")
-    v.add_argument("--dubbed", type=non_negative_int, default=0,
-                   help="also N seeded talking heads muxed with another person's voice (0: none)")
+    v.add_argument("--dubbed", type=non_negative_int, default=None,
+                   help="dub N seeded talking heads, each with another person's voice (default: every talking"
+                        " head; 0: none, and the lip-sync verdict cannot be refitted)")
     v.add_argument("--seed", type=non_negative_int, default=0, help="which dubbed pairs")
+    v.add_argument("--records-out", default=None, metavar="RECORDS.json",
+                   help="also save what the run recorded, to refit from later")
+    v.add_argument("--refit", default=None, metavar="RECORDS.json",
+                   help="no run: the report again from a saved --records-out file")
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.set_defaults(handler=handle_validity)

@@ -1,48 +1,68 @@
-"""``lpm-curate bench validity``: genuine speech kept on the calibration corpus, per source and
-held out by source, with Wilson 95% intervals."""
+"""``lpm-curate bench validity``: every fitted rule on the calibration corpus, refitted and scored
+leaving one source out, beside the shipped rule, with Wilson 95% intervals."""
 
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+# Per rule: the figure that says what the rule is for (recall: what it must keep), and its fitted numbers.
+RULES = {
+    "lip_sync_verdict": (("frames", "recall"), ("reject_below", "accept_from")),
+    "mouth_motion_threshold": (("recall",), ("mouth_motion_threshold",)),
+    "performer_filter": (("talking_head_clips_kept",), ("min_face_px", "min_frontal_frac", "max_noise")),
+    "cascade_skip_margin": (("recall",), ("cascade_skip_margin",)),
+}
+
 
 def handle_validity(args: argparse.Namespace) -> int:
-    from apps.bench.validity_bench import run_validity_bench
+    from apps.bench.validity_bench import refit_records, run_validity_bench
 
-    report = run_validity_bench(Path(args.corpus), Path(args.workdir) if args.workdir else None,
-                                args.overrides, args.limit, args.dubbed, args.seed)
+    if args.refit:
+        report = refit_records(Path(args.refit))
+    elif args.corpus:
+        report = run_validity_bench(Path(args.corpus), Path(args.workdir) if args.workdir else None,
+                                    args.overrides, args.limit, args.dubbed, args.seed,
+                                    Path(args.records_out) if args.records_out else None)
+    else:
+        raise SystemExit("bench validity: give --corpus (a run) or --refit RECORDS.json (no run)")
     if args.json:
         print(json.dumps(report, indent=1, default=str))
         return 0
-    title = f"bench validity ({report['lip_sync_model']}, shipped threshold {report['shipped_threshold']:g})"
-    table = Table("source", "voiced frames", "kept, shipped threshold", "kept, held-out threshold",
-                  "held-out threshold", title=title)
-    shipped = report["genuine_voiced_kept_speaking_shipped"]
-    held = report["genuine_voiced_kept_speaking_held_out"]
-    for source, row in held["per_source"].items():
-        table.add_row(source, str(row["voiced"]), _with_interval(shipped["per_source"][source]), _with_interval(row),
-                      _threshold(report["held_out_thresholds"][source]))
-    table.add_row("pooled", str(held["pooled"]["voiced"]), _with_interval(shipped["pooled"]),
-                  _with_interval(held["pooled"]), "")
-    Console().print(table)
-    print(f"talking heads rejected whole: shipped {len(shipped['rejected_whole'])},"
-          f" held out {len(held['rejected_whole'])}; face_other frames labelled speaking:"
-          f" {report['face_other_frames_speaking']['frames_speaking']}")
-    for key in ("dubbed_segments_kept_speaking_shipped", "dubbed_segments_kept_speaking_held_out"):
-        if key in report:
-            print(f"{key}: {_with_interval(report[key])} of {report[key]['segments']} segments")
+    console = Console()
+    for name, (figure, numbers) in RULES.items():
+        rule = report["rules"][name]
+        table = Table("held-out source", *numbers, "held out", "shipped, same clips",
+                      title=f"{name}: {' '.join(figure)}, refitted without the source")
+        for fold in rule["folds"]:
+            if "error" in fold:
+                table.add_row(fold["held_out_source"], *["-"] * len(numbers), fold["error"], "")
+                continue
+            table.add_row(fold["held_out_source"], *[f"{fold[n]:.4g}" for n in numbers],
+                          _share(_at(fold, figure)), _share(_at(fold["shipped"], figure)))
+        table.add_row("pooled", *[""] * len(numbers), _share(_at(rule["pooled_held_out"], figure)),
+                      _share(_at(rule["shipped"]["pooled"], figure)))
+        console.print(table)
+    targets = Table("target", "measured (held out)", "met", title="issue 40 targets")
+    for name, t in report["targets"].items():
+        measured = t["measured"]
+        targets.add_row(f"{name} {t['op']} {t['target']}", "not measured" if measured is None else f"{measured:.3f}",
+                        {True: "met", False: "not met", None: "-"}[t["met"]])
+    console.print(targets)
     return 0
 
 
-def _threshold(value: float | None) -> str:
-    return "none (nothing to fit)" if value is None else f"{value:.3f}"
+def _at(figures: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    for key in path:
+        figures = figures[key]
+    return figures
 
 
-def _with_interval(row: dict) -> str:
+def _share(row: dict[str, Any]) -> str:
     if row["fraction"] is None:
         return "-"
     low, high = row["wilson95"]
-    return f"{row['fraction']:.3f} [{low:.3f}, {high:.3f}]"
+    return f"{row['fraction']:.3f} [{low:.3f}, {high:.3f}] ({row['n']}/{row['of']})"

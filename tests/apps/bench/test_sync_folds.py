@@ -23,7 +23,7 @@ def test_each_source_is_scored_by_thresholds_fitted_without_its_pictures_or_voic
     # Without C: genuine A, B (2.8 lowest kept) and dubbed A<->B (0.5 highest): both cuts at 1.65.
     c = by_source["C"]
     assert (c["reject_below"], c["accept_from"]) == (pytest.approx(1.65), pytest.approx(1.65))
-    assert c["fitted_segments"] == 4
+    assert c["fitted_rows"] == 4
     # C's genuine speech falls below: rejected; its dubbed copies (with A's and B's voices) too.
     assert c["genuine_frames_kept"] == 0.0 and c["genuine_segments_out_of_sync"] == 1
     assert c["dubbed_frames_out_of_sync"] == 1.0 and c["dubbed_frames"] == 40

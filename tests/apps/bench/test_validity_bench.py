@@ -1,12 +1,11 @@
 import csv
-import math
 import shutil
 from pathlib import Path
 
 import pytest
 
-from apps.bench.held_out_sync_threshold import ScoredSegment, fit_threshold
-from apps.bench.validity_bench import run_validity_bench
+from annotators.speaking.sync_thresholds import ScoredSpeech, fit_sync_thresholds
+from apps.bench.validity_bench import refit_records, run_validity_bench
 
 # Two real talking heads of two people standing for two sources, and a face with no audio track.
 CORPUS = [
@@ -17,7 +16,7 @@ CORPUS = [
 
 
 @pytest.mark.slow
-def test_validity_scores_each_source_with_a_threshold_fitted_on_the_others(shared_media: Path, tmp_path: Path):
+def test_validity_scores_each_source_with_rules_fitted_on_the_others(shared_media: Path, tmp_path: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     with open(corpus / "MANIFEST.csv", "w", newline="") as fh:
@@ -26,29 +25,40 @@ def test_validity_scores_each_source_with_a_threshold_fitted_on_the_others(share
         for name, label, source, person in CORPUS:
             shutil.copyfile(shared_media / name, corpus / name)
             writer.writerow([name, label, source, person])
-    report = run_validity_bench(corpus, tmp_path / "work", dubbed=2)
+    records = tmp_path / "records.json"
+    report = run_validity_bench(corpus, tmp_path / "work", records_out=records)
     clips = {row["clip"]: row for row in report["per_clip"]}
-    assert set(clips) == {name for name, *_ in CORPUS}
+    genuine = {name for name, *_ in CORPUS}
+    assert genuine < set(clips) and report["dubbed_copies"] == 2  # by default every talking head is dubbed once
     assert clips["liveportrait_d0.mp4"]["voiced_frames"] == 0  # no audio track: nothing voiced
     for name in ("fantasy_end0.1.mp4", "talkvid_tys_gt.mp4"):
         assert clips[name]["voiced_frames"] > 25 and clips[name]["segments"], name
-    # The threshold that scores source_a is the one fitted on source_b's segments alone, and back.
-    for held, other in (("source_a", "talkvid_tys_gt.mp4"), ("source_b", "fantasy_end0.1.mp4")):
-        row = clips[other]
-        fitted = fit_threshold([ScoredSegment("x", other, s["score"], s["genuine_frames"]) for s in row["segments"]])
-        got = report["held_out_thresholds"][held]
-        assert (got is None and fitted == -math.inf) or math.isclose(got, fitted), held
-    held_out = report["genuine_voiced_kept_speaking_held_out"]
-    without = report["genuine_voiced_kept_speaking_without_verdict"]
-    assert set(held_out["per_source"]) == {"source_a", "source_b"}
-    assert held_out["pooled"]["voiced"] == sum(clips[n]["voiced_frames"] for n, label, *_ in CORPUS
-                                               if label == "talking_head")
-    assert held_out["pooled"]["kept"] <= without["pooled"]["kept"] <= without["pooled"]["voiced"]
-    low, high = held_out["pooled"]["wilson95"]
-    assert low <= held_out["pooled"]["fraction"] <= high
-    # Both dubbed copies (each face with the other's voice) are scored with their picture's fold.
-    dubbed = report["dubbed_segments_kept_speaking_held_out"]
-    assert dubbed["clips"] == 2
-    assert dubbed["segments"] == sum(len(row["segments"]) for row in report["dubbed_per_clip"])
-    assert {row["source_id"] for row in report["dubbed_per_clip"]} == {"source_a", "source_b"}
+    # Each source's sync thresholds are fitted on rows whose picture and voice both come from the
+    # other source: its genuine segments and its dubbed copy that carries its own voice.
+    dubbed = [row for row in report["per_clip"] if row["label"] == "dubbed"]
+    sync = {f["held_out_source"]: f for f in report["rules"]["lip_sync_verdict"]["folds"]}
+    for held, other in (("source_a", "source_b"), ("source_b", "source_a")):
+        speech = [ScoredSpeech(float(s["score"]), s["weight"], row["label"] != "dubbed")
+                  for row in [*clips.values(), *dubbed]
+                  if row["source_id"] == other and row["voice_source"] == other for s in row["segments"]]
+        if "error" in sync[held]:  # the other source has no dubbed copy with its own voice: nothing to fit
+            with pytest.raises(ValueError):
+                fit_sync_thresholds(speech)
+            continue
+        fitted = fit_sync_thresholds(speech)
+        assert (sync[held]["reject_below"], sync[held]["accept_from"]) == (fitted.reject_below, fitted.accept_from)
+    # The other rules have one fold per source, each beside the shipped rule on the same clips.
+    for name in ("mouth_motion_threshold", "performer_filter", "cascade_skip_margin"):
+        rule = report["rules"][name]
+        assert {f["held_out_source"] for f in rule["folds"]} >= {"source_a", "source_b"}, name
+        assert all("shipped" in f or "error" in f for f in rule["folds"]), name
+    assert report["rules"]["performer_filter"]["shipped"]["pooled"]["talking_head_clips_kept"]["fraction"] == 1.0
+    kept = report["genuine_voiced_kept_speaking"]
+    assert kept["without_verdict"]["pooled"]["of"] == sum(clips[n]["voiced_frames"] for n, label, *_ in CORPUS
+                                                          if label == "talking_head")
+    low, high = kept["shipped"]["pooled"]["wilson95"]
+    assert low <= kept["shipped"]["pooled"]["fraction"] <= high
     assert not list((tmp_path / "work").glob("*__voice_*.mp4"))  # the dubbed files are not left behind
+    # The saved records give the same report without a run.
+    again = refit_records(records)
+    assert again["rules"] == report["rules"] and again["targets"] == report["targets"]
