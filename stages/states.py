@@ -49,7 +49,9 @@ class StatesStage(Stage):
     # 3: voice_faces carries each voice's embedding and the labelling parameters (voice_identities)
     # 4: a sync verdict per speaking segment (in_sync / uncertain kept, out_of_sync rejected) from
     # two thresholds fitted leaving one source out
-    version: ClassVar[int] = 4
+    # 5: mouth motion never runs ahead of the mouth (annotators/speaking/active_speaker: the centred
+    # reading capped by the past-only one), so a listener is not speaking before their turn starts
+    version: ClassVar[int] = 5
 
     active_speaker: str = "mouth_vad"
     # Mouth-motion speaker settings. A shorter window than the annotator's 1 s keeps a speaker's

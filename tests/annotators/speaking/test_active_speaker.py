@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from annotators.models.voice_activity import VoiceActivityDetector
-from annotators.speaking.active_speaker import ActiveSpeakerModel, MouthMotionSpeaker, active_speaker_model
+from annotators.speaking.active_speaker import (
+    ActiveSpeakerModel,
+    MouthMotionSpeaker,
+    active_speaker_model,
+    band_rms,
+)
 from tests.annotators.mouth_signals import ClipSignals, cached_clip_signals, talking_head_clips
 
 FPS = 25.0
@@ -49,6 +54,34 @@ def test_a_still_mouth_under_voice_is_not_speaking():
 def test_a_slow_smile_is_not_speaking():
     smile = 0.01 + 0.08 * np.clip((T - 2.0) / 1.0, 0, 1) + JITTER  # opens 8% of face height over 1 s
     assert speaking(smile).max() < 0.5
+
+
+def test_speaking_starts_when_the_mouth_moves_not_before():
+    """A listener whose own turn follows the other voice: a voice is heard throughout, their mouth
+    rests until their first syllable opens it wide. Centred filters alone called them speaking
+    0.4-0.6 s early (lips at rest under the other person's voice)."""
+    start = 75
+    mouth = 0.01 + JITTER.copy()
+    mouth[start:] += 0.06 * np.abs(np.sin(2 * np.pi * 3.0 * (T[start:] - T[start])))
+    for window_s in (1.0, 0.45):  # the model's default, and the states stage's setting
+        model = MouthMotionSpeaker(window_s=window_s)
+        p = model.speaking_probability(mouth, np.zeros(N), np.ones(N, bool), np.ones(N), NO_AUDIO, FPS)
+        assert np.all(p[:start] < 0.5), window_s
+        assert np.all(p[start + 2 :] >= 0.5), window_s
+
+
+def test_motion_still_carries_past_the_last_movement():
+    """A voice may outlast the last visible movement: after the mouth comes to rest the reading
+    decays as the centred one does, over a few frames."""
+    end = 75
+    mouth = 0.01 + JITTER.copy()
+    mouth[:end] += 0.03 + 0.01 * np.sin(2 * np.pi * 4.0 * T[:end])
+    model = MouthMotionSpeaker(window_s=0.45)
+    motion = model.mouth_motion(mouth, FPS)
+    centred = band_rms(mouth, round(model.highpass_s * FPS), round(model.window_s * FPS), causal=False)
+    np.testing.assert_allclose(motion[end + 1 : end + 20], centred[end + 1 : end + 20])
+    p = model.speaking_probability(mouth, np.zeros(N), np.ones(N, bool), np.ones(N), NO_AUDIO, FPS)
+    assert np.all(p[:end] >= 0.5) and np.all(p[end : end + 3] >= 0.5) and np.all(p[end + 15 :] < 0.5)
 
 
 def test_speaking_needs_voice_and_the_face():
