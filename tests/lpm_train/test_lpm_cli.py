@@ -91,3 +91,4 @@ def test_bench_reports_every_figure_as_json(media_shards, tmp_path, capsys):
     live = figures["live"]
     assert live["chunks"] == 100 and live["state_switches"] >= 3  # 8 s at 25 fps in chunks of 2; turns heard
     assert 0 < live["chunk_latency_s"] <= live["first_chunk_latency_s"] and live["realtime_factor"] > 0
+    assert live["realtime_factor_cpu"] > 0  # on a CPU: per second of the process's CPU time
