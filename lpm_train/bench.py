@@ -197,6 +197,7 @@ def bench_live(config: LpmTrainConfig, device: torch.device) -> dict[str, float]
     session = LiveSession(student, references, decoder.audio_encoder, decoder.caption_encoder.encode, settings,
                           "a person talks", codec, device)
     started, first_latency, frames = _clock(device), None, 0
+    cpu_started = time.process_time()
     for start in range(0, own.numel(), piece):
         out = session.push(own[start : start + piece], partner[start : start + piece])
         frames += len(out)
@@ -204,10 +205,14 @@ def bench_live(config: LpmTrainConfig, device: torch.device) -> dict[str, float]
             first_latency = _clock(device) - started
     frames += len(session.close())
     elapsed = _clock(device) - started
+    cpu_seconds = time.process_time() - cpu_started
     return {
         "first_chunk_latency_s": first_latency or elapsed,
         "chunk_latency_s": statistics.median(session.chunk_seconds),
         "realtime_factor": frames / s.fps / elapsed,
+        # On a CPU, the same per second of this process's CPU time (all its threads): what the compute
+        # allows when the cores are not shared, which wall time on a busy machine does not show.
+        "realtime_factor_cpu": frames / s.fps / cpu_seconds if device.type == "cpu" else None,
         # Audio a chunk waits for beyond its own frames (the conditions' look-ahead and the analysis
         # window): the latency a live microphone adds to the compute above, whatever the device.
         "audio_lookahead_s": session.streamer.margin / s.fps + session.own.context / 16_000,

@@ -90,4 +90,8 @@ def test_bench_reports_every_figure_as_json(media_shards, tmp_path, capsys):
     assert figures["kv_cache_speedup"] > 1.5
     live = figures["live"]
     assert live["chunks"] == 100 and live["state_switches"] >= 3  # 8 s at 25 fps in chunks of 2; turns heard
-    assert 0 < live["chunk_latency_s"] <= live["first_chunk_latency_s"] and live["realtime_factor"] > 0
+    # No order between the two latencies: the first chunk encodes no more than any other since a
+    # chunk's conditions are built once per chunk, so either can be the larger by scheduling noise.
+    assert live["chunk_latency_s"] > 0 and live["first_chunk_latency_s"] > 0 and live["realtime_factor"] > 0
+    assert 0 < live["audio_lookahead_s"] < 1.0  # a chunk waits for a fraction of a second of audio, not the file
+    assert live["realtime_factor_cpu"] > 0  # on a CPU: per second of the process's CPU time
