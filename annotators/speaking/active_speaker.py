@@ -19,7 +19,7 @@ stage sets them) before a still mouth moves: a first syllable's opening is a ste
 the threshold, and a share of it reaches every frame whose windows hold it. In a conversation
 those frames carry the end of the other person's turn. On the synthetic corpus (``lpm-curate
 synth``, seed 0) that was most of the 83 listening frames ``bench pipeline`` labelled speaking:
-runs of 4-13 frames ending where the listener's own turn starts, the mouth at rest (landmark
+runs of 7-13 frames ending where the listener's own turn starts, the mouth at rest (landmark
 jitter only) while the visual probability was already 0.6-1.0, having crossed 0.5 10-12 frames
 before the opening first rose. A voice cannot be a person's before their mouth moves, but it can
 outlast the last visible movement (a held final sound, the voice detector's hangover), so the
