@@ -39,6 +39,7 @@ class FaultPlan:
     stall_s: float = 0.0  # ... have their answer trickle in over this long
     # "requests", "errors", "resets", "slow", "stalls"; "most_open": the most requests in the proxy at once
     seen: Counter[str] = field(default_factory=Counter)
+    drawn: list[tuple[str, str]] = field(default_factory=list)  # ("METHOD path", what it met), in order
     _random: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _open: int = 0
@@ -57,18 +58,24 @@ class FaultPlan:
 
     def draw(self, request: str = "") -> str:
         with self._lock:
-            self.seen["requests"] += 1
-            if self.stall_path and self.stall_path in request and self.seen["stalls"] < self.stall_times:
-                self.seen["stalls"] += 1
-                return "stalls"
-            x = self._random.random()
-            for name, fraction in (("errors", self.error_fraction), ("resets", self.reset_fraction),
-                                   ("slow", self.slow_fraction)):
-                if x < fraction:
-                    self.seen[name] += 1
-                    return name
-                x -= fraction
-            return "pass"
+            fault = self._draw(request)
+            self.drawn.append((request, fault))
+            return fault
+
+    def _draw(self, request: str) -> str:
+        """What the request meets; the caller holds the lock."""
+        self.seen["requests"] += 1
+        if self.stall_path and self.stall_path in request and self.seen["stalls"] < self.stall_times:
+            self.seen["stalls"] += 1
+            return "stalls"
+        x = self._random.random()
+        for name, fraction in (("errors", self.error_fraction), ("resets", self.reset_fraction),
+                               ("slow", self.slow_fraction)):
+            if x < fraction:
+                self.seen[name] += 1
+                return name
+            x -= fraction
+        return "pass"
 
 
 def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
@@ -112,7 +119,11 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Type", "application/xml")
                 self.send_header("Content-Length", str(len(SLOW_DOWN)))
                 self.end_headers()
-                self.wfile.write(SLOW_DOWN)
+                # A HEAD answer has no body (S3's 503 to a HEAD has none): bytes after it would be
+                # read as the next answer on the kept-alive connection, and that request's fault
+                # counted against another one's (seen as an injected error that no retry matched).
+                if self.command != "HEAD":
+                    self.wfile.write(SLOW_DOWN)
                 return
             if fault == "slow":
                 threading.Event().wait(plan.slow_s)

@@ -24,8 +24,9 @@ from curation.config.workflow import load_workflow
 from curation.dataset.shard_phase import PACK_RESOURCES, PlanRequest, make_plan
 from curation.execution.ray_executor import RayExecutor
 from curation.ingest.content_id import InputIdentity
-from curation.run.pipeline import RunRequest, write_manifests, write_shards
+from curation.run.pipeline import RunRequest, resume_block, write_manifests, write_shards
 from curation.run.run_scope_steps import DecideRequest, decide_and_store
+from curation.run.video_index import VideoIndex
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
@@ -49,39 +50,45 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int, pa
         seconds[name] = round(time.perf_counter() - started, 2)
 
     start_mb = psutil.Process().memory_info().rss / 2**20
-    with RssSampler(interval=0.05, children=False) as rss:
+    with RssSampler(interval=0.05, children=False) as rss, VideoIndex() as index:
         with phase("outcomes"):
-            ids = sorted(ledger.finished_video_ids(final))
-            if not ids:
+            # what the pipeline's driver holds at a resume after the blocks: the input list (one
+            # input a video here), each input's identity and each video's outcome (in its index)
+            uris = [f"bench://{video_id}.mp4" for video_id in sorted(ledger.finished_video_ids(final))]
+            if not uris:
                 raise RuntimeError(f"{run_uri}: no finished video listed in block {final}")
-            outcomes = ledger.outcomes(ids, final, for_driver=True)
+            index.add_inputs(uris)
+            index.set_identities(InputIdentity(uri, _video_id(uri), None, None) for uri in uris)
+            index.choose_primaries()
+            resume_block(ledger, index, final, retry_failed=False)
+            # a size that grows with the video, as a file's does
+            index.set_identities(
+                InputIdentity(f"bench://{o.video_id}.mp4", o.video_id, int(o.duration_s * 250_000), None)
+                for o in index.outcomes()
+            )
         run_stages = [s for s in workflow.stages if isinstance(s, RunScopeStage)]
         decision_load: dict[str, Any] = {}
         for stage in run_stages:
             with phase(stage.name):
-                request = DecideRequest(stage, run_uri, blocks[stage.name], tuple(ids))
+                request = DecideRequest(stage, run_uri, blocks[stage.name], tuple(index.video_ids()))
                 list(executor.map(decide_and_store, [request], stage.decide_resources()))
-            decision_load[stage.name] = _decision_load(run_uri, stage.name, ids[len(ids) // 2])
+                del request
+            decision_load[stage.name] = _decision_load(run_uri, stage.name, _middle(index))
         request = RunRequest(input="", out=run_uri, workflow=workflow)
         if pack:
             with phase("shards"):
-                shard_rows = write_shards(request, store, executor, final, outcomes, lambda *_: None)
+                shard_rows = write_shards(request, store, executor, final, index, lambda *_: None)
         else:
             with phase("shard_plan"):
                 shard_rows = None
-                _plan_shards(workflow, store, executor, final, outcomes)
-        uris = [f"bench://{video_id}.mp4" for video_id in ids]
-        identities = {
-            uri: InputIdentity(uri, video_id, int(outcomes[video_id].duration_s * 250_000), None)
-            for uri, video_id in zip(uris, ids, strict=True)
-        }
+                _plan_shards(workflow, store, executor, final, index)
         with phase("manifests"):
-            accounting, tables, _rows = write_manifests(
-                store, executor, uris, identities, dict(zip(ids, uris, strict=True)), outcomes, shard_rows,
-                run_stages, final, lambda *_: None,
+            accounting, tables, _seconds_out = write_manifests(
+                store, executor, uris, index, shard_rows, run_stages, final, lambda *_: None
             )
+        n_videos = index.n_videos
     return {
-        "videos": len(ids),
+        "videos": n_videos,
         "driver_start_rss_mb": round(start_mb, 1),
         "driver_peak_rss_mb": round(rss.peak_process_mb, 1),
         "phase_seconds": seconds,
@@ -97,12 +104,20 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int, pa
     }
 
 
-def _plan_shards(workflow: Any, store: RunStore, executor: RayExecutor, final: int,
-                 outcomes: dict[str, Any]) -> int:
+def _plan_shards(workflow: Any, store: RunStore, executor: RayExecutor, final: int, index: VideoIndex) -> int:
     source = next(s for s in workflow.stages if hasattr(s, "shard_settings"))
-    with_samples = tuple(sorted(v for v, o in outcomes.items() if o.state == "kept" and o.n_samples))
+    with_samples = tuple(index.with_outcome("kept", with_samples=True))
     plan_request = PlanRequest(store.uri, final, with_samples, source.shard_settings())
     return len(next(iter(executor.map(make_plan, [plan_request], PACK_RESOURCES))))
+
+
+def _video_id(uri: str) -> str:
+    return uri.removeprefix("bench://").removesuffix(".mp4")
+
+
+def _middle(index: VideoIndex) -> str:
+    ids = index.video_ids()
+    return ids[len(ids) // 2]
 
 
 def _decision_load(run_uri: str, stage: str, video_id: str) -> dict[str, Any]:

@@ -40,6 +40,7 @@ class Pool:
     node_ids: dict[Any, str] = field(default_factory=dict)  # actor -> its node's Ray id
     free: deque[Any] = field(default_factory=deque)
     queue: deque[tuple[VideoTask, Any]] = field(default_factory=deque)  # (task, input)
+    unfed: int = 0  # the first pool's tasks not taken into its queue yet (``actor_pools``)
     busy: int = 0
     deaths_in_a_row: int = 0  # actors that died in setup since one last came up
     last_up: float = field(default_factory=time.monotonic)  # or when the pool was made
@@ -63,7 +64,7 @@ class Pool:
         starting (its setup not done, no video)."""
         idle = sum(1 for actor in self.free if actor in self.up)
         starting = sum(1 for actor, free_at_once in self.starting.values() if not free_at_once or actor in self.free)
-        return PoolCounts(self.name, len(self.queue), self.busy, idle, starting)
+        return PoolCounts(self.name, len(self.queue) + self.unfed, self.busy, idle, starting)
 
     def came_up(self, actor: Any, node: str = "", node_id: str = "") -> None:
         self.up.add(actor)

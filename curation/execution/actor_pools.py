@@ -6,7 +6,9 @@ pool, the actors that are free and a queue of what waits for them: the first poo
 ``VideoTask``s (its actors read each video's record from the run store), later pools' queues hold
 the Ray references of the records the pool before made, which the next actor fetches from Ray's
 object store (the record never passes through the driver), and the last pool's actors write the
-record back and return a small ``VideoOutcome``. Each actor is given one video at a time, so
+record back and return a small ``VideoOutcome``. The first pool's queue is fed from the block's
+tasks as it empties, twice the pool's most actors at a time, so the driver never holds every
+task (the pipeline makes them a page at a time). Each actor is given one video at a time, so
 whichever actor is free takes the next (with several queued per actor, short videos waited behind
 a long one while another actor sat idle: 42.8 s -> 32.2 s on 8 clips, 2 CPUs), and a pool runs
 ahead of the next by at most twice that pool's size (records wait in the object store, not in
@@ -43,7 +45,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from curation.execution.actor_pool_state import Pool
-from curation.execution.video_task import VideoTask, finish_work, flush_summary_parts, run_block, start_work
+from curation.execution.video_task import (
+    VideoTask,
+    VideoTasks,
+    finish_work,
+    flush_summary_parts,
+    run_block,
+    start_work,
+)
 from curation.faults import fault_counts
 from curation.faults.infra_fault import is_infrastructure_fault
 from curation.runtime.resources import Resources
@@ -105,7 +114,7 @@ def stream_videos(
     groups: list[list[Stage]],
     resources: list[Resources],
     sizes: list[tuple[int, int]],
-    tasks: list[VideoTask],
+    tasks: VideoTasks,
 ) -> Iterator[VideoOutcome]:
     """Every task's outcome, in the order they finish. Each group's pool asks for its
     ``resources`` per actor; ``sizes`` (``ray_executor.pool_sizes``): its actors placed now, and
@@ -128,15 +137,17 @@ def stream_videos(
     for pool, (now, most) in zip(pools, sizes, strict=True):
         for _ in range(most - now):
             pool.start(free_at_once=False)
-    pools[0].queue.extend((task, task) for task in tasks)
+    feed = iter(tasks)
+    pools[0].unfed = len(tasks)
     running: dict[Any, Running] = {}  # run() reference -> what it runs
     deaths: dict[str, int] = {}  # video id -> tries lost to a dead worker, a node fault or the watchdog
     avoid: dict[str, set[str]] = {}  # video id -> the Ray ids of nodes where it met a node fault
     try:
-        while running or any(p.queue for p in pools):
+        while running or pools[0].unfed or any(p.queue for p in pools):
             now = time.monotonic()
             for pool in pools:
                 pool.start_due_replacements(now)
+            _feed(pools[0], feed, avoid)
             _dispatch(pools, running, avoid)
             pool_metrics.sample(pool.counts() for pool in pools)
             for ref in [ref for ref, job in running.items() if job.deadline is not None and job.deadline <= now]:
@@ -227,6 +238,21 @@ class Running:
     task: VideoTask
     deadline: float | None  # monotonic; the watchdog's clock starts once the actor is up
     started: float  # monotonic, when the video was given to the actor
+
+
+def _feed(pool: Pool, feed: Iterator[VideoTask], avoid: dict[str, set[str]] | None = None) -> None:
+    """Top the first pool's queue up to twice the most actors it may hold: enough for every free
+    actor to find a video it may take (``_next_for``), and videos that start over go first. Videos
+    that met a node fault (``avoid``) are not counted: some actors may not take them, and a queue
+    full of them would leave those actors idle while untaken tasks remain."""
+    avoid = avoid or {}
+    while pool.unfed and sum(1 for task, _ in pool.queue if task.video_id not in avoid) < 2 * max(1, pool.most):
+        task = next(feed, None)
+        if task is None:  # fewer than announced: nothing more to take
+            pool.unfed = 0
+            return
+        pool.queue.append((task, task))
+        pool.unfed -= 1
 
 
 def _dispatch(pools: list[Pool], running: dict[Any, Running], avoid: dict[str, set[str]]) -> None:

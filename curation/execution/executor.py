@@ -8,7 +8,7 @@ choice (``tests/curation/execution/test_executor_parity.py``).
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol, TypeVar
 
-from curation.execution.video_task import VideoTask
+from curation.execution.video_task import VideoTasks
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_outcome import VideoOutcome
@@ -23,7 +23,7 @@ class Executor(Protocol):
         results as they finish, which need not be the order of ``items``."""
         ...
 
-    def run_videos(self, stages: list[Stage], tasks: list[VideoTask]) -> Iterator[VideoOutcome]:
+    def run_videos(self, stages: list[Stage], tasks: VideoTasks) -> Iterator[VideoOutcome]:
         """Each task's video through ``stages`` (set up once per worker), its record written to the
         run store by the worker; the compact outcome of each, as it finishes."""
         ...

@@ -6,7 +6,7 @@ Results are identical to the Ray executor's because both run the same video task
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from curation.execution.video_task import VideoTask, finish_work, flush_summary_parts, run_block, start_work
+from curation.execution.video_task import VideoTasks, finish_work, flush_summary_parts, run_block, start_work
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_outcome import VideoOutcome
@@ -24,7 +24,7 @@ class LocalExecutor:
         for item in items:
             yield fn(item)
 
-    def run_videos(self, stages: list[Stage], tasks: list[VideoTask]) -> Iterator[VideoOutcome]:
+    def run_videos(self, stages: list[Stage], tasks: VideoTasks) -> Iterator[VideoOutcome]:
         for stage in stages:
             stage.setup()
         # A block this process left unfinished (an error, a test's crash point) left summaries here

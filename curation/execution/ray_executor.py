@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from curation.execution.actor_pools import stream_videos
 from curation.execution.executor import Executor
 from curation.execution.ray_auth import RayAuthRefusedError, prepare_client, refusal_line, with_auth_env
-from curation.execution.video_task import VideoTask
+from curation.execution.video_task import VideoTasks
 from curation.faults import fault_counts
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
@@ -185,7 +185,7 @@ class RayExecutor:
             result, pending = _next_done(pending, what)
             yield result
 
-    def run_videos(self, stages: list[Stage], tasks: list[VideoTask]) -> Iterator[VideoOutcome]:
+    def run_videos(self, stages: list[Stage], tasks: VideoTasks) -> Iterator[VideoOutcome]:
         import ray
 
         if not tasks:

@@ -7,7 +7,9 @@ block (``summary_parts``): ``finish_work`` commits the video's, ``flush_summary_
 rest once the block is over. Both executors call these, so their results are identical.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from curation.faults.crash_points import crash_point
 from curation.ingest.local_copy import holding_media
@@ -32,6 +34,15 @@ class VideoTask:
     stage_names: tuple[str, ...] = ()  # the block's stages: what its outcome counts as this block's
     timeout_s: float | None = None  # the per-video watchdog on the actor pools (None: no limit)
     node_cache_bytes: int | None = None  # the bound of each node's input cache (None: a share of its disk)
+
+
+class VideoTasks(Protocol):
+    """A block's tasks: how many, and each in turn. A list will do; the pipeline's driver makes
+    them a page at a time as the executor takes them (10^5 tasks held at once are ~40 MB)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[VideoTask]: ...
 
 
 def start_work(task: VideoTask) -> VideoWork:

@@ -13,8 +13,9 @@ recorded as ``unreadable``.
 
 import errno
 import hashlib
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import fsspec
@@ -35,6 +36,18 @@ class InputIdentity:
     local_path: str | None  # a local input's path; None for a remote one (no copy is made to identify it)
     reason: Reason | None = None  # set when the input cannot be read at all
     detail: str | None = None
+
+    def to_json(self) -> bytes:
+        data = asdict(self)
+        data["reason"] = str(self.reason) if self.reason else None
+        return json.dumps(data).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> "InputIdentity":
+        fields = json.loads(data)
+        if fields.get("reason"):
+            fields["reason"] = Reason(fields["reason"])
+        return cls(**fields)
 
 
 def identify_input(uri: str) -> InputIdentity:

@@ -1,6 +1,7 @@
 """The end-of-run check that every input is accounted for exactly once."""
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,25 +22,44 @@ class Accounting:
     failed_by_reason: dict[str, int]
 
 
-def check_accounting(input_uris: list[str], video_rows: list[dict[str, Any]]) -> Accounting:
-    seen = Counter(row["uri"] for row in video_rows)
-    missing = [u for u in input_uris if u not in seen]
-    doubled = [u for u, n in seen.items() if n > 1]
-    inputs = set(input_uris)  # once: built inside the test below it made this O(N^2)
-    unknown = [u for u in seen if u not in inputs]
-    bad_state = [row["uri"] for row in video_rows if row["state"] not in FINAL_STATES]
-    unexplained = [
-        row["uri"] for row in video_rows if row["state"] != "kept" and not (row.get("stage") and row.get("reason"))
-    ]
+def check_accounting(input_uris: Sequence[str], video_rows: Iterable[dict[str, Any]]) -> Accounting:
+    """``video_rows`` are read once, as they come (the pipeline streams them from its index, the
+    whole videos table never in memory): what is kept is counts, the problems found, and which
+    inputs had a row (the caller's own strings, not copies)."""
+    inputs = {uri: uri for uri in input_uris}  # once: built inside the loop it made this O(N^2)
+    seen: set[str] = set()
+    unknown: dict[str, None] = {}  # dicts: the problems in the order met, each once
+    doubled: dict[str, None] = {}
+    bad_state: list[str] = []
+    unexplained: list[str] = []
+    states: Counter[str] = Counter()
+    reasons: dict[str, Counter[str]] = {"rejected": Counter(), "failed": Counter()}
+    for row in video_rows:
+        uri, state = row["uri"], row["state"]
+        known = inputs.get(uri)
+        if known is None:
+            if uri in unknown:
+                doubled[uri] = None
+            unknown[uri] = None
+        elif known in seen:
+            doubled[known] = None
+        else:
+            seen.add(known)
+        if state not in FINAL_STATES:
+            bad_state.append(uri)
+        if state != "kept" and not (row.get("stage") and row.get("reason")):
+            unexplained.append(uri)
+        states[state] += 1
+        if state in reasons:
+            reasons[state][row["reason"]] += 1
     problems = {
-        "inputs without a row": missing,
-        "inputs with several rows": doubled,
-        "rows for URIs that were not inputs": unknown,
+        "inputs without a row": [u for u in input_uris if u not in seen],
+        "inputs with several rows": list(doubled),
+        "rows for URIs that were not inputs": list(unknown),
         "rows not in a final state": bad_state,
         "rejected/failed rows without stage and reason": unexplained,
     }
     found = {k: v for k, v in problems.items() if v}
-    states = Counter(row["state"] for row in video_rows)
     if found or sum(states[s] for s in FINAL_STATES) != len(input_uris):
         lines = [f"{k}: {len(v)} (e.g. {v[0]!r})" for k, v in found.items()]
         raise AccountingError(
@@ -51,6 +71,6 @@ def check_accounting(input_uris: list[str], video_rows: list[dict[str, Any]]) ->
         kept=states["kept"],
         rejected=states["rejected"],
         failed=states["failed"],
-        rejected_by_reason=dict(Counter(r["reason"] for r in video_rows if r["state"] == "rejected")),
-        failed_by_reason=dict(Counter(r["reason"] for r in video_rows if r["state"] == "failed")),
+        rejected_by_reason=dict(reasons["rejected"]),
+        failed_by_reason=dict(reasons["failed"]),
     )

@@ -7,11 +7,14 @@ store. Run-scope tables (identities, references) are written by a task per stage
 stored decision. Part names follow from the sorted ids, so a rerun writes the same files.
 """
 
+import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from curation.dataset.shard_phase import read_plan
 from curation.manifests.manifest_writer import write_manifest
+from curation.run.paging import pages
 from curation.run.run_scope_steps import StoredDecision
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.store.ledger import Ledger
@@ -35,12 +38,18 @@ class RunTableRequest:
     stage: RunScopeStage
 
 
-def part_requests(run_uri: str, block: int, video_ids: list[str]) -> list[PartRequest]:
-    ordered = sorted(video_ids)
-    return [
-        PartRequest(run_uri, block, i // MANIFEST_PART_VIDEOS, tuple(ordered[i : i + MANIFEST_PART_VIDEOS]))
-        for i in range(0, max(1, len(ordered)), MANIFEST_PART_VIDEOS)
-    ]
+def part_requests(run_uri: str, block: int, sorted_ids: Iterable[str]) -> Iterator[PartRequest]:
+    """A request per ``MANIFEST_PART_VIDEOS`` videos (one, empty, for none), made as they are
+    taken: the driver never holds them all."""
+    part = -1
+    for part, page in enumerate(pages(sorted_ids, MANIFEST_PART_VIDEOS)):
+        yield PartRequest(run_uri, block, part, tuple(page))
+    if part < 0:
+        yield PartRequest(run_uri, block, 0, ())
+
+
+def part_count(n_videos: int) -> int:
+    return max(1, math.ceil(n_videos / MANIFEST_PART_VIDEOS))
 
 
 def write_part(request: PartRequest) -> dict[str, int]:

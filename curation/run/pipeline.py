@@ -6,9 +6,11 @@ Phases, each resumable from the ledger in the run store:
    once); workers read and write each video's record in the run store and send the driver a
    small outcome; between blocks, a run-scope stage decides in a task of its own;
 3. shards: a task plans them, a task per shard packs it;
-4. manifests: a task per group of videos writes its part of each table; the driver writes the
-   videos table from the outcomes, then ``inputs = kept + rejected + failed`` is checked.
-The driver holds ids, outcomes and counts: its memory does not grow with the videos' content.
+4. manifests: ``inputs = kept + rejected + failed`` is checked, then a task per group of videos
+   writes its part of each table and the driver writes the videos table from the outcomes.
+What the driver knows of each input and video (identities, outcomes) is in an index on its local
+disk (``video_index``), read back a page at a time: it holds counts and pages, and its memory
+grows neither with the videos' content nor, beyond the input list it is given, with their number.
 
 A resumed run runs again every video whose recorded failure was an infrastructure one (the store,
 a disk, a worker that kept dying, the watchdog); ``retry_failed`` runs content failures again too.
@@ -17,8 +19,8 @@ process, gathered here and stored in ``run.json`` (``fault_counts``).
 """
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from curation.config.workflow import Workflow
@@ -28,11 +30,12 @@ from curation.execution.ray_executor import make_executor
 from curation.execution.video_task import VideoTask
 from curation.faults import fault_counts
 from curation.faults.crash_points import crash_point
-from curation.ingest.content_id import InputIdentity, identify_input
+from curation.ingest.content_id import identify_input
 from curation.ingest.discovery import discover_inputs
 from curation.manifests.manifest_writer import MANIFEST_DIR, write_manifest
 from curation.run.accounting import Accounting, check_accounting
-from curation.run.manifest_phase import RunTableRequest, part_requests, write_part, write_run_table
+from curation.run.manifest_phase import RunTableRequest, part_count, part_requests, write_part, write_run_table
+from curation.run.paging import pages
 from curation.run.run_info import RunInfo
 from curation.run.run_scope_steps import (
     ApplyStep,
@@ -42,11 +45,11 @@ from curation.run.run_scope_steps import (
     decide_and_store,
     split_blocks,
 )
-from curation.run.video_rows import as_dicts, video_rejection_row, video_row
+from curation.run.video_index import VideoIndex
+from curation.run.video_rows import video_dicts, write_video_tables
 from curation.run.video_watchdog import video_timeout_s
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
-from curation.runtime.video_outcome import VideoOutcome
 from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
 from curation.telemetry.video_summary import VideoSummary, summarize_identity, summarize_outcome
@@ -56,6 +59,7 @@ ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
 # on each CPU at once, each in a worker process of its own: one more process to start (1.3-1.7 s
 # of CPU on this machine) while the analysis waits, on a one-CPU run.
 IDENTIFY_RESOURCES = Resources(cpus=1)
+READ_PAGE = 1000  # identities or outcomes read from the ledger at once (~2 MB; the readers kept busy)
 VideoObserver = Callable[[VideoSummary], None]  # each video as it leaves a phase
 FAULT_NAMES = (
     fault_counts.STORE_RETRIES, fault_counts.VIDEO_RESTARTS, fault_counts.WORKER_DEATHS, fault_counts.NODE_FAULTS,
@@ -109,21 +113,17 @@ def run_pipeline(
     store.remove_temporaries()
     executor = make_executor(request.executor, request.ray_address, request.workers, request.max_workers)
 
-    identities = _identify(uris, ledger, executor, progress, on_video)
-    primaries = _primary_uris(identities)
-    resumed = ledger.finished_video_ids(0) & set(primaries)
-    outcomes, run_stages = _run_blocks(request, store, ledger, executor, identities, primaries, progress, on_video)
-    last_block = len(split_blocks(request.workflow.stages)) - 1
-    shard_rows = write_shards(request, store, executor, last_block, outcomes, progress)
-    accounting, tables, video_rows = write_manifests(
-        store, executor, uris, identities, primaries, outcomes, shard_rows, run_stages, last_block, progress
-    )
-    stage_seconds: dict[str, float] = {}
-    for outcome in outcomes.values():
-        for stage, seconds in outcome.timings.items():
-            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
-    seconds_in = sum(o.duration_s for o in outcomes.values())
-    seconds_out = sum(r["kept_seconds"] or 0.0 for r in video_rows)
+    with VideoIndex() as index:
+        _identify(uris, ledger, executor, index, progress, on_video)
+        resumed = len(index.videos_among(ledger.finished_video_ids(0)))
+        run_stages = _run_blocks(request, store, ledger, executor, index, progress, on_video)
+        last_block = len(split_blocks(request.workflow.stages)) - 1
+        shard_rows = write_shards(request, store, executor, last_block, index, progress)
+        accounting, tables, seconds_out = write_manifests(
+            store, executor, uris, index, shard_rows, run_stages, last_block, progress
+        )
+        stage_seconds, seconds_in = _totals(index)
+        n_videos = index.n_videos
     wall = time.perf_counter() - started
     faults = {name: fault_counts.since(counts_before).get(name, 0) for name in FAULT_NAMES}
     run_result = RunResult(
@@ -132,8 +132,8 @@ def run_pipeline(
         seconds_in=seconds_in,
         seconds_out=seconds_out,
         wall_s=wall,
-        n_videos=len(primaries),
-        resumed_videos=len(resumed),
+        n_videos=n_videos,
+        resumed_videos=resumed,
         stage_seconds=stage_seconds,
         tables=dict(tables),
         faults=faults,
@@ -152,167 +152,174 @@ def run_pipeline(
     return run_result
 
 
+def _identify(
+    uris: list[str], ledger: Ledger, executor: Executor, index: VideoIndex, progress: ProgressCallback,
+    on_video: VideoObserver,
+) -> None:
+    """Every input's identity into ``index`` (read where an earlier attempt stored it, else made
+    by a task), then each distinct video's primary URI."""
+    index.add_inputs(uris)
+    done = 0
+    for page in pages(uris, READ_PAGE):
+        known = [identity for identity in ledger.identities(page).values() if identity is not None]
+        index.set_identities(known)
+        done += len(known)
+    progress("identify", done, len(uris))
+    for identity in executor.map(identify_input, index.unidentified(), IDENTIFY_RESOURCES):
+        ledger.save_identity(identity)
+        on_video(summarize_identity(identity))
+        index.set_identities([identity])
+        done += 1
+        progress("identify", done, len(uris))
+    index.choose_primaries()
+
+
 def _run_blocks(
     request: RunRequest,
     store: RunStore,
     ledger: Ledger,
     executor: Executor,
-    identities: dict[str, InputIdentity],
-    primaries: dict[str, str],
+    index: VideoIndex,
     progress: ProgressCallback,
     on_video: VideoObserver,
-) -> tuple[dict[str, VideoOutcome], list[RunScopeStage]]:
-    """Run every block of per-video stages: (each video's final outcome, the run-scope stages)."""
+) -> list[RunScopeStage]:
+    """Run every block of per-video stages (each video's final outcome is left in ``index``);
+    returns the run-scope stages."""
     blocks = split_blocks(request.workflow.stages)
     decision_step: ApplyStep | None = None
     run_stages: list[RunScopeStage] = []
-    outcomes: dict[str, VideoOutcome] = {}
     retried: set[str] = set()
+    n_videos = index.n_videos
+    cache_bytes = None if request.node_cache_gb is None else int(request.node_cache_gb * 1e9)
     for block, (video_stages, run_stage) in enumerate(blocks):
         final = block == len(blocks) - 1
         stages = ([decision_step] if decision_step else []) + list(video_stages)
         if run_stage is not None:
             stages.append(SummarizeStep(target=run_stage, block=block))
-        done = ledger.finished_video_ids(block) & set(primaries)
-        # what the next block needs of the last one's outcomes (its watchdog limits), not the outcomes
-        earlier = {video_id: outcome.duration_s for video_id, outcome in outcomes.items()}
-        outcomes = {}
-        for video_id, outcome in sorted(ledger.outcomes(done, block, for_driver=True).items()):
-            if outcome is not None and not outcome.retried_on_resume(request.retry_failed):
-                outcomes[video_id] = outcome
-        retry = done - set(outcomes)
-        retried |= retry
+        index.start_block()  # what the next block needs of the last one's outcomes: their durations
+        retried |= resume_block(ledger, index, block, request.retry_failed)
         names = tuple(stage.name for stage in stages)
-        todo = [
-            VideoTask(
-                uri, video_id, store.uri, block, final, names,
-                timeout_s=_timeout(request, identities[uri], earlier.get(video_id)),
-                node_cache_bytes=None if request.node_cache_gb is None else int(request.node_cache_gb * 1e9),
-            )
-            for video_id, uri in _largest_first(primaries, identities)
-            if video_id not in outcomes
-        ]  # fmt: skip
         phase = "analyse" if block == 0 else f"block {block}"
-        progress(phase, len(outcomes), len(primaries))
+        done = index.n_outcomes
+        progress(phase, done, n_videos)
+        todo = BlockTasks(index, VideoTask("", "", store.uri, block, final, names, node_cache_bytes=cache_bytes),
+                          request.video_timeout_s)
         for outcome in executor.run_videos(stages, todo):
-            on_video(summarize_outcome(phase, primaries[outcome.video_id], outcome, names, final))
-            outcomes[outcome.video_id] = outcome.kept_by_driver()
+            on_video(summarize_outcome(phase, index.primary_uri(outcome.video_id), outcome, names, final))
+            done += index.put_outcome(outcome.kept_by_driver())
             crash_point("video")
-            progress(phase, len(outcomes), len(primaries))
+            progress(phase, done, n_videos)
         if run_stage is not None:
             # Every video's summary is in the run store now; the decision is made by one task
             # with the stage's CPUs (no GPU: it runs no model), never on the driver.
             decide = DecideRequest(
-                run_stage, store.uri, block, tuple(sorted(primaries)),
-                failed_ids=tuple(sorted(v for v, o in outcomes.items() if o.state == "failed")),
+                run_stage, store.uri, block, tuple(index.video_ids()),
+                failed_ids=tuple(index.with_outcome("failed")),
                 later_blocks=tuple(range(block + 1, len(blocks))),
                 later_stages=tuple(s.name for _, s in blocks[block + 1 :] if s is not None),
             )  # fmt: skip
             progress(f"{run_stage.name} (run-wide)", 0, 1)
             list(executor.map(decide_and_store, [decide], run_stage.decide_resources()))
+            del decide  # its ids, once decided
             progress(f"{run_stage.name} (run-wide)", 1, 1)
             decision_step = ApplyStep(target=run_stage, load_decision=StoredDecision(store.uri, run_stage.name))
             run_stages.append(run_stage)
     fault_counts.count(fault_counts.FAILED_RETRIED, len(retried))
-    return outcomes, run_stages
+    return run_stages
+
+
+class BlockTasks:
+    """A block's video tasks, made from the index a page at a time as the executor takes them,
+    biggest files first (``VideoIndex.largest_first``): the driver never holds them all."""
+
+    def __init__(self, index: VideoIndex, template: VideoTask, chosen_timeout_s: float | None) -> None:
+        self._index = index
+        self._template = template  # the block's task, without a video
+        self._chosen_timeout_s = chosen_timeout_s
+        self._n = index.n_without_outcome
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self) -> Iterator[VideoTask]:
+        for video_id, uri, size, duration in self._index.largest_first():
+            # the watchdog's limit grows with the video: its duration once a block probed it, else its size
+            timeout = video_timeout_s(self._chosen_timeout_s, size, duration)
+            yield replace(self._template, uri=uri, video_id=video_id, timeout_s=timeout)
+
+
+def resume_block(ledger: Ledger, index: VideoIndex, block: int, retry_failed: bool) -> set[str]:
+    """The outcomes an earlier attempt stored for this block into ``index``, a page at a time,
+    except those a resumed run runs again (``VideoOutcome.retried_on_resume``); returns the ids of
+    those run again."""
+    retry: set[str] = set()
+    for page in pages(index.videos_among(ledger.finished_video_ids(block)), READ_PAGE):
+        outcomes = ledger.outcomes(page, block, for_driver=True)
+        kept = [o for o in outcomes.values() if o is not None and not o.retried_on_resume(retry_failed)]
+        index.put_outcomes(kept)
+        retry.update(set(page) - {o.video_id for o in kept})
+    return retry
 
 
 def write_shards(
-    request: RunRequest, store: RunStore, executor: Executor, block: int, outcomes: dict[str, VideoOutcome],
+    request: RunRequest, store: RunStore, executor: Executor, block: int, index: VideoIndex,
     progress: ProgressCallback,
 ) -> list[dict[str, Any]] | None:
     source = next((s for s in request.workflow.stages if hasattr(s, "shard_settings")), None)
     if source is None:
         return None
-    with_samples = tuple(sorted(v for v, o in outcomes.items() if o.state == "kept" and o.n_samples))
-    plan_request = PlanRequest(store.uri, block, with_samples, source.shard_settings())
-    planned = next(iter(executor.map(make_plan, [plan_request], PACK_RESOURCES)))
+    settings = source.shard_settings()
+    # the kept videos' ids travel in the request, which nothing here keeps once the plan is made
+    plan = PlanRequest(store.uri, block, tuple(index.with_outcome("kept", with_samples=True)), settings)
+    planned = next(iter(executor.map(make_plan, [plan], PACK_RESOURCES)))
+    del plan
     progress("shards", 0, len(planned))
     rows = []
-    packs = [PackRequest(store.uri, block, shard, plan_request.settings) for shard in planned]
+    packs = [PackRequest(store.uri, block, shard, settings) for shard in planned]
     for row in executor.map(pack_shard, packs, PACK_RESOURCES):
         rows.append(row)
         progress("shards", len(rows), len(planned))
     return sorted(rows, key=lambda r: r["path"])
 
 
-def _identify(
-    uris: list[str], ledger: Ledger, executor: Executor, progress: ProgressCallback, on_video: VideoObserver
-) -> dict[str, InputIdentity]:
-    known = ledger.identities(uris)
-    todo = [uri for uri, identity in known.items() if identity is None]
-    done = len(uris) - len(todo)
-    progress("identify", done, len(uris))
-    for identity in executor.map(identify_input, todo, IDENTIFY_RESOURCES):
-        ledger.save_identity(identity)
-        on_video(summarize_identity(identity))
-        known[identity.uri] = identity
-        done += 1
-        progress("identify", done, len(uris))
-    return {uri: identity for uri, identity in known.items() if identity is not None}
-
-
-def _timeout(request: RunRequest, identity: InputIdentity, duration: float | None) -> float:
-    """The video's watchdog limit: the one asked for, or one that grows with the video (its
-    duration once a block has probed it, its size before)."""
-    return video_timeout_s(request.video_timeout_s, identity.size_bytes, duration)
-
-
-def _largest_first(primaries: dict[str, str], identities: dict[str, InputIdentity]) -> list[tuple[str, str]]:
-    """Biggest files first (ties by id): workers finish close together instead of one worker
-    starting the longest video last while the others sit idle (longest-processing-time-first)."""
-    return sorted(primaries.items(), key=lambda item: (-(identities[item[1]].size_bytes or 0), item[0]))
-
-
-def _primary_uris(identities: dict[str, InputIdentity]) -> dict[str, str]:
-    """video_id -> the first URI (in sorted order) with that content."""
-    primaries: dict[str, str] = {}
-    for uri in sorted(identities):
-        video_id = identities[uri].video_id
-        if video_id and video_id not in primaries:
-            primaries[video_id] = uri
-    return primaries
-
-
 def write_manifests(
     store: RunStore,
     executor: Executor,
     uris: list[str],
-    identities: dict[str, InputIdentity],
-    primaries: dict[str, str],
-    outcomes: dict[str, VideoOutcome],
+    index: VideoIndex,
     shard_rows: list[dict[str, Any]] | None,
     run_stages: list[RunScopeStage],
     block: int,
     progress: ProgressCallback,
-) -> tuple[Accounting, dict[str, int], list[dict[str, Any]]]:
-    """Write every manifest: (accounting, rows per table, the videos table's rows)."""
+) -> tuple[Accounting, dict[str, int], float]:
+    """Write every manifest: (accounting, rows per table, kept seconds over the videos table)."""
     # A resumed run writes every part again; parts of an earlier attempt must not linger.
     store.remove(MANIFEST_DIR)
-    video_rows, rejection_rows = [], []
-    for uri in uris:
-        identity = identities[uri]
-        outcome = outcomes.get(identity.video_id) if identity.video_id else None
-        row = video_row(uri, identity, primaries.get(identity.video_id or ""), outcome)
-        video_rows.append(row)
-        is_primary = identity.video_id is None or primaries.get(identity.video_id) == uri
-        if row.state != "kept" and is_primary:
-            rejection_rows.append(video_rejection_row(uri, identity, row))
-    video_dicts = as_dicts(video_rows)
-    accounting = check_accounting(uris, video_dicts)
-    tables: dict[str, int] = {
-        "videos": write_manifest(store, "videos", video_rows).num_rows,
-        "rejections": write_manifest(store, "rejections", rejection_rows, part="videos").num_rows,
-    }
-    parts = part_requests(store.uri, block, [v for v in primaries if v in outcomes])
-    progress("manifests", 0, len(parts))
+    # Before anything is written: an input without its row publishes no manifest. The rows are
+    # made from the index twice, here and to write them, never held all at once.
+    accounting = check_accounting(uris, video_dicts(index))
+    n_videos, n_rejections, seconds_out = write_video_tables(store, index)
+    tables: dict[str, int] = {"videos": n_videos, "rejections": n_rejections}
+    n_parts = part_count(index.n_outcomes)
+    progress("manifests", 0, n_parts)
+    parts = part_requests(store.uri, block, index.with_outcome())
     for i, counts in enumerate(executor.map(write_part, parts)):
         for table, n in counts.items():
             tables[table] = tables.get(table, 0) + n
-        progress("manifests", i + 1, len(parts))
+        progress("manifests", i + 1, n_parts)
     for counts in executor.map(write_run_table, [RunTableRequest(store.uri, s) for s in run_stages]):
         tables.update(counts)
     if shard_rows is not None:
         tables["shards"] = write_manifest(store, "shards", shard_rows).num_rows
-    return accounting, tables, video_dicts
+    return accounting, tables, seconds_out
 
+
+def _totals(index: VideoIndex) -> tuple[dict[str, float], float]:
+    """(seconds per stage, seconds of input video) over the videos' final outcomes."""
+    stage_seconds: dict[str, float] = {}
+    seconds_in = 0.0
+    for outcome in index.outcomes():
+        for stage, seconds in outcome.timings.items():
+            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
+        seconds_in += outcome.duration_s
+    return stage_seconds, seconds_in

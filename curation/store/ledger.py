@@ -18,7 +18,6 @@ Each file is written atomically; a run whose ledger has another format is refuse
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict
 from typing import Any
 
 from curation.ingest.content_id import InputIdentity
@@ -28,7 +27,6 @@ from curation.store.concurrent_reads import read_concurrently, store_readers
 from curation.store.plain_codec import decode, from_bytes, names_arrays, to_bytes
 from curation.store.run_store import RunStore
 from curation.store.summary_parts import PARTS_DIR, new_part_name
-from schemas.reasons import Reason
 
 LEDGER_FORMAT = 2  # 1: pickled VideoWork objects (refused)
 INGEST_DIR = "work/ingest"
@@ -65,21 +63,16 @@ class Ledger:
 
     def identity(self, uri: str) -> InputIdentity | None:
         try:
-            data = json.loads(self.store.read_bytes(f"{INGEST_DIR}/{uri_key(uri)}.json"))
+            return InputIdentity.from_json(self.store.read_bytes(f"{INGEST_DIR}/{uri_key(uri)}.json"))
         except FileNotFoundError:
             return None
-        if data.get("reason"):
-            data["reason"] = Reason(data["reason"])
-        return InputIdentity(**data)
 
     def identities(self, uris: Iterable[str]) -> dict[str, InputIdentity | None]:
         """Many inputs' identities (None: not identified yet), read concurrently."""
         return read_concurrently(self.identity, uris, store_readers(self.store.remote))
 
     def save_identity(self, identity: InputIdentity) -> None:
-        data = asdict(identity)
-        data["reason"] = str(identity.reason) if identity.reason else None
-        self.store.write_bytes(f"{INGEST_DIR}/{uri_key(identity.uri)}.json", json.dumps(data).encode())
+        self.store.write_bytes(f"{INGEST_DIR}/{uri_key(identity.uri)}.json", identity.to_json())
 
     # per-video records and outcomes, written by the worker that ran the block
 

@@ -26,6 +26,7 @@ import fsspec
 from curation.atomic_file import write_atomically
 from curation.faults.store_retry import with_retries
 from curation.ingest.discovery import is_remote
+from curation.store.remote_listing import folder_names
 
 TEMP_PREFIX = ".tmp-"
 # S3 without boto's retries (one attempt in all) nor s3fs's: ``with_retries`` makes them. Each store
@@ -133,9 +134,7 @@ class RunStore:
     def _list(self, relative_dir: str, suffix: str) -> tuple[str, ...]:
         folder = self.path(relative_dir)
         if self.remote:
-            # exists() first: s3fs's ls() of a missing folder lists its parent as well, to tell a
-            # file from a folder (one more request, and with it one more a fault can land on)
-            names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)] if self.fs.exists(folder) else []
+            names = folder_names(self.fs, folder, suffix)  # a page at a time, the details never kept
         else:
             names = os.listdir(folder) if os.path.isdir(folder) else []
         return tuple(sorted(n for n in names if n.endswith(suffix) and not n.startswith(TEMP_PREFIX)))

@@ -81,6 +81,19 @@ def test_sigkill_then_resume_equals_an_undisturbed_run(reference, tmp_path, cras
     assert status.returncode == 0 and '"ok": true' in status.stdout
 
 
+def test_a_run_killed_with_a_plan_of_whole_shards_only_resumes_to_the_same_bytes(reference, tmp_path):
+    """A plan stored before each shard's sample list was kept apart (``work/shard_plan``, what a
+    pack task reads): the resumed run, under the same plan, writes the lists and packs the rest."""
+    inputs, expected = reference
+    out = tmp_path / "run"
+    assert _run(inputs, out, crash_at="shard:1") == -signal.SIGKILL
+    assert (out / "shards" / "_plan.json").exists() and (out / "work" / "shard_plan").is_dir()
+    shutil.rmtree(out / "work" / "shard_plan")
+    assert _run(inputs, out) == 0
+    _no_leftovers(out)
+    assert _fingerprint(out) == expected
+
+
 def test_a_killed_ray_worker_does_not_lose_a_video(reference, tmp_path):
     inputs, expected = reference
     out = tmp_path / "run"

@@ -142,3 +142,33 @@ def test_a_worker_that_dies_as_it_starts_is_replaced(ray_session: str, tmp_path:
     tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(tmp_path / "run2"), 0, True) for i in range(2)]
     with pytest.raises(RuntimeError, match="keep dying as they start"):
         list(make_executor("ray").run_videos([DiesInSetup(always=True)], tasks))
+
+
+def test_the_first_pool_takes_the_tasks_as_its_queue_empties() -> None:
+    """The driver holds twice the pool's most actors of a block's tasks, not all of them; a video
+    that starts over goes first, and the pool's metrics count the tasks not taken yet as queued."""
+    from curation.execution.actor_pool_state import Pool
+    from curation.execution.actor_pools import _feed
+
+    tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", "/run", 0, True) for i in range(9)]
+    pool = Pool("p", remote=None, most=2, unfed=len(tasks))
+    feed = iter(tasks)
+    _feed(pool, feed)
+    assert [task.video_id for task, _ in pool.queue] == ["v0", "v1", "v2", "v3"]
+    assert (pool.unfed, pool.counts().queued) == (5, 9)
+    pool.queue.popleft()
+    pool.queue.appendleft((tasks[0], tasks[0]))  # started over
+    pool.queue.popleft()
+    pool.queue.popleft()
+    _feed(pool, feed)
+    assert [task.video_id for task, _ in pool.queue] == ["v2", "v3", "v4", "v5"]
+    pool.queue.clear()
+    _feed(pool, feed)
+    assert [task.video_id for task, _ in pool.queue] == ["v6", "v7", "v8"] and pool.counts().queued == 3
+    short = Pool("p", remote=None, most=4, unfed=3)  # fewer tasks than announced
+    _feed(short, iter(tasks[:2]))
+    assert (len(short.queue), short.unfed) == (2, 0)
+    # a video that met a node fault may be refused by some actors: the others still find two each
+    avoided = Pool("p", remote=None, most=1, unfed=4)
+    _feed(avoided, iter(tasks[:4]), {"v0": {"node-a"}})
+    assert [task.video_id for task, _ in avoided.queue] == ["v0", "v1", "v2"]

@@ -16,6 +16,7 @@ from curation.config.workflow import Workflow
 from curation.execution.ray_executor import RayExecutor
 from curation.ingest.content_id import InputIdentity
 from curation.run.pipeline import RunRequest, _run_blocks
+from curation.run.video_index import VideoIndex
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.video_work import VideoWork
@@ -62,18 +63,21 @@ def main(run_dir: str) -> dict:
     workflow = Workflow("run_scope_placement", "", [stage], "test")
     store = RunStore(str(Path(run_dir, "run")))
     ledger = Ledger(store)
-    identities = {f"/in/{i}.mp4": InputIdentity(f"/in/{i}.mp4", f"v{i}", 1, None) for i in range(4)}
-    primaries = {f"v{i}": f"/in/{i}.mp4" for i in range(4)}
+    videos = [f"v{i}" for i in range(4)]
     request = RunRequest(input="/in", out=store.uri, workflow=workflow)
-    outcomes, _stages = _run_blocks(request, store, ledger, RayExecutor(), identities, primaries,
-                                    lambda *a: None, lambda s: None)
-    rows = {v: ledger.record(v, 1).shots[0] for v in primaries}
+    with VideoIndex() as index:
+        index.add_inputs([f"/in/{v}.mp4" for v in videos])
+        index.set_identities(InputIdentity(f"/in/{v}.mp4", v, 1, None) for v in videos)
+        index.choose_primaries()
+        _run_blocks(request, store, ledger, RayExecutor(), index, lambda *a: None, lambda s: None)
+        states = {o.video_id: o.state for o in index.outcomes()}
+    rows = {v: ledger.record(v, 1).shots[0] for v in videos}
     return {
         "summarized": {v: r["summarized"] for v, r in rows.items()},
         "applied": {v: r["applied"] for v, r in rows.items()},
         "decide": {k: v for k, v in rows["v0"]["decide"].items() if k != "pid"},
         "loads": sorted(int(p.name) for p in loads.iterdir()),
-        "states": {v: o.state for v, o in outcomes.items()},
+        "states": states,
     }
 
 

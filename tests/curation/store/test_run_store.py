@@ -110,3 +110,22 @@ def test_an_s3_store_follows_the_endpoint_of_its_environment_not_an_earlier_clie
         store = RunStore("s3://runs/a")
         store.write_bytes("run.json", b"second")
         assert store.read_bytes("run.json") == b"second"
+
+
+def test_listing_an_s3_folder_keeps_no_listing_in_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """s3fs caches each listing with every object's details (~1.2 KB an object): a driver that
+    lists a block's folder of 10^5 videos would keep hundreds of MB. The store wants the names once; a
+    file written since (by a worker) is listed the next time."""
+    from tests.curation.runtime.s3_endpoint import s3_endpoint, s3_filesystem
+
+    with s3_endpoint() as endpoint:
+        for key, value in endpoint.items():
+            monkeypatch.setenv(key, value)
+        s3_filesystem(endpoint).mkdir("runs")
+        store = RunStore("s3://runs/a")
+        for name in ("v1.outcome.json", "v1.json", "v2.outcome.json"):
+            store.write_bytes(f"work/block0/{name}", b"{}")
+        assert list(store.list("work/block0", ".outcome.json")) == ["v1.outcome.json", "v2.outcome.json"]
+        assert not store.fs.dircache, "no listing left behind"
+        RunStore("s3://runs/a").write_bytes("work/block0/v3.outcome.json", b"{}")  # another process
+        assert list(store.list("work/block0", ".outcome.json"))[-1] == "v3.outcome.json"
