@@ -222,6 +222,7 @@ def stream_videos(
                 yield result
             else:
                 pools[job.pool + 1].queue.append((job.task, done))
+        _read_late_setups(pools)
         _flush_summary_parts(pools)
         _gather_fault_counts(pools)
     finally:
@@ -317,6 +318,27 @@ def _stop_for_timeout(pools: list[Pool], job: Running, deaths: dict[str, int]) -
     detail = (f"still running after the per-video timeout of {job.task.timeout_s:g} s "
               f"(its last worker was replaced; {deaths[job.task.video_id]} tries)")
     return _failed(job.task, Reason.TIMEOUT, detail)
+
+
+def _read_late_setups(pools: list[Pool]) -> None:
+    """The setup answers the loop had no turn to read: an actor that took a video before its
+    setup was done answers ``ready()`` before the video, but the driver, busy, can meet both
+    replies at once and ``ray.wait`` gives the video's first; when that video was the last, the
+    loop ended with the actor never marked up, and its summaries and counts were not asked for."""
+    import ray
+
+    for pool in pools:
+        if not pool.starting:
+            continue
+        done, _ = ray.wait(list(pool.starting), num_returns=len(pool.starting), timeout=0)
+        for ref in done:
+            actor, _free = pool.starting.pop(ref)
+            try:
+                node, node_id = ray.get(ref)
+            except Exception:  # gone in its setup: nothing of it to ask for
+                pool.drop(actor)
+                continue
+            pool.came_up(actor, node, node_id)
 
 
 def _flush_summary_parts(pools: list[Pool]) -> None:

@@ -1,0 +1,56 @@
+"""Every actor's own counts reach the driver: also those of an actor whose setup answer the
+driver had not read yet when the pool's last video came back (a pool's first actors take a video
+before their setup is done, and a busy driver can meet the video's reply first)."""
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from curation.execution import actor_pools
+from curation.execution.video_task import VideoTask
+from curation.faults import fault_counts
+from curation.runtime.resources import Resources
+from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
+from schemas.reasons import Reason
+
+SLOW_DRIVER_S = 4.0  # longer than an actor takes to start, set up and finish its video
+
+
+@dataclass
+class RetriesOnce(Stage):
+    """Counts one store retry in its worker on each video (what a 503 answered on a write costs)."""
+
+    name: ClassVar[str] = "retries_once"
+    resources: ClassVar[Resources] = Resources(cpus=0.5)
+
+    def process(self, work: VideoWork) -> VideoWork:
+        fault_counts.count(fault_counts.STORE_RETRIES)
+        work.reject(self.name, Reason.NO_SEGMENTS, "counted")
+        return work
+
+
+def test_the_counts_of_an_actor_whose_setup_answer_was_never_read_are_gathered(
+    ray_session: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ray.cloudpickle
+
+    from curation.execution.ray_executor import make_executor
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    sample = actor_pools.pool_metrics.sample
+
+    def slow_sample(counts: object, force: bool = False) -> None:  # a driver busy between two looks at Ray
+        time.sleep(SLOW_DRIVER_S)
+        sample(counts, force=force)
+
+    monkeypatch.setattr(actor_pools.pool_metrics, "sample", slow_sample)
+    tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(tmp_path), 0, True) for i in range(3)]
+    before = fault_counts.snapshot()
+    outcomes = list(make_executor("ray").run_videos([RetriesOnce()], tasks))
+    assert sorted(o.video_id for o in outcomes) == ["v0", "v1", "v2"]
+    assert fault_counts.since(before).get(fault_counts.STORE_RETRIES) == 3
