@@ -82,12 +82,15 @@ SAMPLE_JSON_FIELDS: tuple[str, ...] = (
     "sync_verdict",  # speaking: in_sync | uncertain (null: not speaking; absent before schema 1.4)
     "picture_twin_of",  # a segment with the same pictures and other audio (one of the two is dubbed)
     "state_timeline",  # run-length list of [state_name, first_frame, n_frames]
+    "state_codes",  # {state_name: code}: what the npz member's state array holds
     "scores",  # quality, sync and VAD scores
+    "transcript",  # the words heard during the segment when ASR ran (else null)
     "annotation",  # the performance annotation (schemas/performance_annotation.json)
     "caption",  # {"short": str, "detailed": str, "captioner": str}
-    "references",  # [{member, reference_id, kind, view_bin, expression_bin, video_id, t}]
+    "references",  # [{member, reference_id, kind, view_bin, expression_bin, video_id, track_id, t, score}]
+    "blendshape_names",  # the names of the npz member's blendshapes columns, in order
     "channels",  # {source, separation, separated_overlaps, own_voice_frames, partner_voice_frames, overlap_frames}
-    "provenance",  # {uri, source_t_start, source_t_end, workflow_fingerprint, toolkit_version}
+    "provenance",  # {uri, source_t_start, source_t_end}: the input and where in it the segment lies
 )
 
 _SAFE_KEY = re.compile(r"[^A-Za-z0-9_-]+")

@@ -57,6 +57,7 @@ from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.video_work import VideoWork
 from curation.store.stored_audio import audio_samples
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
+from schemas.tables import PairRow
 
 _SEGMENT_FIELDS = ("segment_id", "track_id", "identity_id", "state", "t_start", "t_end")
 # A voice is described from its first turns up to this long: enough for a stable embedding, and
@@ -189,6 +190,7 @@ class CrossVideoPairsStage(RunScopeStage):
         return {video_id: decision[video_id]} if video_id in decision else {}
 
     def apply(self, work: VideoWork, decision: dict[str, list[dict[str, Any]]]) -> VideoWork:
-        work.pairs.extend(decision.get(work.video_id, []))
-        work.pairs.sort(key=lambda p: p["pair_id"])
+        # the decision is stored untyped (JSON): its rows become the table's rows here
+        work.pairs.extend(PairRow(**row) for row in decision.get(work.video_id, []))
+        work.pairs.sort(key=lambda p: p.pair_id or "")
         return work

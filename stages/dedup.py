@@ -42,7 +42,8 @@ from schemas.sample_layout import AUDIO_SAMPLE_RATE
 class DedupStage(RunScopeStage):
     name: ClassVar[str] = "dedup"
     needs: ClassVar[tuple[str, ...]] = ("segments", "key_frame_hashes")
-    adds: ClassVar[tuple[str, ...]] = ("segments.duplicate",)
+    # a twin flagged (and its verdict lowered to uncertain), an exact copy rejected
+    adds: ClassVar[tuple[str, ...]] = ("segments.picture_twin_of", "segments.sync_verdict", "rejections")
     resources: ClassVar[Resources] = Resources(cpus=1)
     # 2: twins ranked by sync verdict, not raw score; same pictures with other audio kept and flagged
     version: ClassVar[int] = 2

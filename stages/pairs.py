@@ -17,6 +17,7 @@ from annotators.timelines.conversation_links import best_link, segment_link
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from schemas.tables import PairRow
 
 
 @dataclass
@@ -41,22 +42,22 @@ class PairsStage(Stage):
             ]
             for relation, amount, speaker in links:
                 work.pairs.append(
-                    {
-                        "pair_id": f"{speaker['segment_id']}~{listening['segment_id']}",
-                        "video_id": work.video_id,
-                        "speaking_segment_id": speaker["segment_id"],
-                        "listening_segment_id": listening["segment_id"],
-                        "relation": relation,
-                        "overlap_s": amount,
-                        "speaker_track_id": speaker["track_id"],
-                        "listener_track_id": listening["track_id"],
-                        "listener_video_id": work.video_id,
-                        "offset_s": 0.0,
-                    }
+                    PairRow(
+                        pair_id=f"{speaker['segment_id']}~{listening['segment_id']}",
+                        video_id=work.video_id,
+                        speaking_segment_id=speaker["segment_id"],
+                        listening_segment_id=listening["segment_id"],
+                        relation=relation,
+                        overlap_s=amount,
+                        speaker_track_id=speaker["track_id"],
+                        listener_track_id=listening["track_id"],
+                        listener_video_id=work.video_id,
+                        offset_s=0.0,
+                    )
                 )
             if links:
                 listening["partner_segment_id"] = best_link(links).speaker["segment_id"]
-        work.pairs.sort(key=lambda p: p["pair_id"])
+        work.pairs.sort(key=lambda p: p.pair_id or "")
         return work
 
 

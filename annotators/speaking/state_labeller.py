@@ -105,7 +105,7 @@ class StateLabeller:
         """Label the video again with ``foreign`` as the other faces' voice spans: the first
         labelling's segments and segment rejections are replaced, not added to."""
         work.segments = []
-        work.rejections = [r for r in work.rejections if not (r["stage"] == self.stage and r["entity"] == "segment")]
+        work.rejections = [r for r in work.rejections if not (r.stage == self.stage and r.entity == "segment")]
         views = self.track_views(work, audio, fps)
         drop_foreign(views, foreign)
         self.label(work, views, audio, fps)

@@ -28,6 +28,7 @@ recomputes that part from a saved report (``bench dubbing --refit REPORT.json``)
 
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,9 @@ def frame_outcome(work: VideoWork, vad_threshold: float) -> dict[str, np.ndarray
     voiced = np.asarray(work.speech.vad_prob, dtype=np.float32)[:n] >= vad_threshold
     speaking = predicted_frame_states(work, len(voiced)) == PerformerState.SPEAKING
     fps = work.analysis.fps if work.analysis is not None else 25.0
-    kept = _covered([s for s in work.segments if s.get("sync_verdict") != "out_of_sync"], len(voiced), fps)
+    kept = _covered(_spans(s for s in work.segments if s.get("sync_verdict") != "out_of_sync"), len(voiced), fps)
     out_of_sync = _covered(_out_of_sync(work), len(voiced), fps)
-    in_sync = _covered([s for s in work.segments if s.get("sync_verdict") == "in_sync"], len(voiced), fps)
+    in_sync = _covered(_spans(s for s in work.segments if s.get("sync_verdict") == "in_sync"), len(voiced), fps)
     return {"voiced": voiced, "speaking": speaking, "kept": speaking & kept, "in_sync": speaking & in_sync,
             "before": speaking & (kept | out_of_sync)}
 
@@ -154,7 +155,7 @@ def _video_row(
             "segment_id": s["segment_id"],
             "score": s.get("lip_sync_score"),
             "verdict": s.get("sync_verdict"),
-            "weight": int(voiced_speaking[_covered([s], len(voiced), fps)].sum()),
+            "weight": int(voiced_speaking[_covered(_spans([s]), len(voiced), fps)].sum()),
         }
         for s in speaking
     ]
@@ -172,18 +173,22 @@ def _video_row(
     }
 
 
-def _out_of_sync(work: VideoWork) -> list[dict[str, Any]]:
-    """Speaking segments whose lips do not follow their audio: rejected ones (a pipeline that
-    rejects them) and kept ones with that verdict (``reject_out_of_sync`` off, as here)."""
-    rejected = [r for r in work.rejections if r.get("reason") == Reason.OUT_OF_SYNC]
-    return rejected + [s for s in work.segments if s.get("sync_verdict") == "out_of_sync"]
+def _out_of_sync(work: VideoWork) -> list[tuple[float, float]]:
+    """Spans of the speaking segments whose lips do not follow their audio: rejected ones (a
+    pipeline that rejects them) and kept ones with that verdict (``reject_out_of_sync`` off, as here)."""
+    rejected = [(r.t_start or 0.0, r.t_end or 0.0) for r in work.rejections if r.reason == Reason.OUT_OF_SYNC]
+    return rejected + _spans(s for s in work.segments if s.get("sync_verdict") == "out_of_sync")
 
 
-def _covered(spans: list[dict[str, Any]], n: int, fps: float) -> np.ndarray:
-    """Frames inside any of the spans (segments and rejection rows both carry ``t_start``/``t_end``)."""
+def _spans(segments: Iterable[dict[str, Any]]) -> list[tuple[float, float]]:
+    return [(segment["t_start"], segment["t_end"]) for segment in segments]
+
+
+def _covered(spans: list[tuple[float, float]], n: int, fps: float) -> np.ndarray:
+    """Frames inside any of the ``(t_start, t_end)`` spans."""
     out = np.zeros(n, dtype=bool)
-    for span in spans:
-        out[int(round(span["t_start"] * fps)) : int(round(span["t_end"] * fps))] = True
+    for t_start, t_end in spans:
+        out[int(round(t_start * fps)) : int(round(t_end * fps))] = True
     return out
 
 

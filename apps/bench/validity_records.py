@@ -123,7 +123,7 @@ def record_of(
         speaking_frames=int(speaking.sum()), segments=segments,
         shots=[_row(s) for s in work.shots], tracks=[_row(t) for t in work.tracks],
         signals=_track_signals(work, vad, fps) if label != "dubbed" else [],
-        rejections=dict(Counter(str(r.get("reason")) for r in work.rejections)),
+        rejections=dict(Counter(str(r.reason) for r in work.rejections)),
         video_rejection=f"{work.stage}: {work.reason}" if work.state == "rejected" else None,
     )
 

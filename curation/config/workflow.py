@@ -20,7 +20,6 @@ its stage list::
 ``--set STAGE.PARAM=VALUE`` overrides a value after loading (VALUE is parsed as YAML).
 """
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -31,10 +30,10 @@ from typing import Any
 import yaml
 
 from curation.config.param_validation import WorkflowError, stage_params
+from curation.config.product_names import unknown_part
 from curation.config.yaml_core import load_yaml
 from curation.models.model_choice import ModelChoice, model_records
 from curation.runtime.stage import Stage
-from curation.runtime.video_work import VideoWork
 from schemas.version import SCHEMA_VERSION
 
 StagesByName = dict[str, type[Stage]]
@@ -214,16 +213,12 @@ def _base_path(extends: Any, source: str) -> Path:
 
 def check_products(stages: list[Stage]) -> None:
     """Every product a stage needs must be added by an earlier stage (checked before any video)."""
-    known = {f.name for f in dataclasses.fields(VideoWork)}
     added: dict[str, str] = {}
     for i, stage in enumerate(stages):
         for declared in (*stage.needs, *stage.adds):
-            product = declared.split(".", 1)[0]
-            if product not in known:
-                raise WorkflowError(
-                    f"stages[{i}] ({stage.name}): {declared!r} names no product of a video record; "
-                    f"products: {', '.join(sorted(known))}"
-                )
+            unknown = unknown_part(declared)
+            if unknown:
+                raise WorkflowError(f"stages[{i}] ({stage.name}): {unknown}")
         for need in stage.needs:
             product = need.split(".", 1)[0]
             if product in added:

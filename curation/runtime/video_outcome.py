@@ -48,7 +48,7 @@ class VideoOutcome:
     def of(cls, work: VideoWork, block_stages: tuple[str, ...] = ()) -> "VideoOutcome":
         names = set(block_stages)
         rejections = Counter(
-            f"{row['entity']}/{row['stage']}/{row['reason']}" for row in work.rejections if row.get("stage") in names
+            f"{row.entity}/{row.stage}/{row.reason}" for row in work.rejections if row.stage in names
         )
         segment_seconds: dict[str, list[float]] = {}
         if work.state == "kept":

@@ -24,12 +24,16 @@ from curation.runtime.products import (
     VoiceFaces,
 )
 from schemas.reasons import Reason
+from schemas.tables import PairRow, RejectionRow
 
 VideoState = Literal["pending", "kept", "rejected", "failed"]
 # Why a failed video failed: ``content`` (the video itself: a stage raised on it) or ``infra``
 # (the machinery: the store after its retries, a disk, a worker that kept dying, the watchdog).
 # A resumed run runs ``infra`` failures again; ``--retry-failed`` runs both again.
 FailureKind = Literal["content", "infra"]
+# The per-frame arrays a track's features hold: the face tracker's (annotators.face.track_features)
+# and the state labeller's (``state``, ``speaking_prob``); a stage's ``track_features.<name>`` names one.
+TRACK_FEATURE_NAMES = ("present", "face_box", "signals", "blendshapes", "kps5", "on_tile", "state", "speaking_prob")
 
 
 @dataclass
@@ -46,11 +50,11 @@ class VideoWork:
     failure_kind: FailureKind | None = None  # set with state "failed"; None in records older than it
     shots: list[dict[str, Any]] = field(default_factory=list)
     tracks: list[dict[str, Any]] = field(default_factory=list)
-    # per-track per-frame signals: track_id -> name -> array (float16 unless noted)
+    # per-track per-frame signals: track_id -> name (TRACK_FEATURE_NAMES) -> array (float16 unless noted)
     track_features: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     segments: list[dict[str, Any]] = field(default_factory=list)
-    pairs: list[dict[str, Any]] = field(default_factory=list)
-    rejections: list[dict[str, Any]] = field(default_factory=list)  # sub-entity rejections
+    pairs: list[PairRow] = field(default_factory=list)
+    rejections: list[RejectionRow] = field(default_factory=list)  # sub-entity rejections
     # Typed products, each added by one stage (see curation.runtime.products).
     analysis: AnalysisGrid | None = None
     crops: FaceCrops | None = None
@@ -87,16 +91,16 @@ class VideoWork:
     ) -> None:
         """Record a dropped shot, track or segment; the video itself goes on."""
         self.rejections.append(
-            {
-                "entity": entity,
-                "entity_id": entity_id,
-                "video_id": self.video_id,
-                "uri": self.uri,
-                "state": "rejected",
-                "stage": stage,
-                "reason": str(reason),
-                "detail": detail,
-                "t_start": t_start,
-                "t_end": t_end,
-            }
+            RejectionRow(
+                entity=entity,
+                entity_id=entity_id,
+                video_id=self.video_id,
+                uri=self.uri,
+                state="rejected",
+                stage=stage,
+                reason=str(reason),
+                detail=detail,
+                t_start=t_start,
+                t_end=t_end,
+            )
         )

@@ -12,6 +12,7 @@ from apps.bench.speaking_bench import analyse, apply_run_stages, bench_stages
 from curation.media.probe import probe_media
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
+from schemas.tables import RejectionRow
 from stages.dedup import DedupStage
 
 pytestmark = pytest.mark.slow
@@ -37,8 +38,8 @@ def one_run(analysed: tuple[VideoWork, VideoWork], *states_settings: str) -> tup
     return works[0], works[1]
 
 
-def duplicates(work: VideoWork) -> list[dict]:
-    return [r for r in work.rejections if r["reason"] == "duplicate"]
+def duplicates(work: VideoWork) -> list[RejectionRow]:
+    return [r for r in work.rejections if r.reason == "duplicate"]
 
 
 def test_original_is_kept_when_its_dubbed_copy_scores_as_well(analysed):

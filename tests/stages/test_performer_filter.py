@@ -78,7 +78,7 @@ def test_each_rejection_reason(shot, tracks, reason):
     assert not work.shots[0]["usable"]
     assert work.shots[0]["reason"] == reason
     assert work.state == "rejected" and work.reason == reason
-    assert any(r["entity"] == "shot" and r["reason"] == reason for r in work.rejections)
+    assert any(r.entity == "shot" and r.reason == reason for r in work.rejections)
     assert all(not t["usable"] for t in work.tracks)
 
 
@@ -110,7 +110,7 @@ def test_text_away_from_the_crop_or_in_few_frames_keeps_the_shot():
 def test_a_shot_the_cascade_did_not_landmark_is_judged_on_the_detectors_faces():
     work = _judge(_shot(landmarked_frac=0.0, coarse_face_px=40.0, coarse_face_frac=0.8), [])
     assert work.shots[0]["reason"] == "face_too_small"
-    detail = next(r["detail"] for r in work.rejections if r["entity"] == "shot")
+    detail = next(r.detail for r in work.rejections if r.entity == "shot")
     assert detail == "face 40 px < min_face_px=64 (face detector; not landmarked)"
     # seen on no coarse frame, or on too few of them (a track needs 10 % of the shot and 0.4 s)
     unseen, rare = {"coarse_face_px": None, "coarse_face_frac": 0.0}, {"coarse_face_px": 40.0, "coarse_face_frac": 0.05}
@@ -134,7 +134,7 @@ def test_each_reason_a_shot_without_tracks_gets_from_its_coarse_evidence(coarse,
     good = {"coarse_face_px": 150.0, "coarse_face_frac": 0.9, "coarse_frontal_frac": 1.0, "coarse_competing_frac": 0.0}
     work = _judge(_shot(landmarked_frac=0.0, **(good | coarse)), [])
     assert work.shots[0]["reason"] == reason
-    shown = next(r["detail"] for r in work.rejections if r["entity"] == "shot")
+    shown = next(r.detail for r in work.rejections if r.entity == "shot")
     assert shown.startswith(detail)
     assert shown.endswith("(face detector; not landmarked)") or reason == "low_quality"
     # evidence that passes every threshold still gives no usable shot without a track

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from schemas.performer_states import PerformerState
+from schemas.sample_layout import SAMPLE_JSON_FIELDS
 
 FPS_SAMPLES = 640  # 16 kHz at 25 fps
 
@@ -47,6 +48,7 @@ def test_every_sample_has_its_own_and_partner_voice_cut_where_the_labels_say(tal
             state, own_voice = npz["state"], npz["own_voice"]
             partner_voice, overlap = npz["partner_voice"], npz["overlap"]
         record = json.loads(members["json"])
+        assert sorted(record) == sorted(SAMPLE_JSON_FIELDS), key  # what schemas/sample_layout documents
         channels = record["channels"]
         assert channels["source"] == "states" and channels["separation"] is None  # no diarizer here
         assert channels["own_voice_frames"] == int(own_voice.sum()), key

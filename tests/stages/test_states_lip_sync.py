@@ -12,6 +12,7 @@ from apps.bench.speaking_bench import analyse, bench_stages
 from curation.media.probe import probe_media
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState, frame_state_codes
+from schemas.tables import RejectionRow
 
 # These figures are the offline estimator's (its thresholds 0.95 / 1.53); the default where SyncNet is not
 # fetched is learned_sync (tests/annotators/speaking/test_learned_lip_sync.py).
@@ -37,8 +38,8 @@ def speaking(work: VideoWork) -> list[dict]:
     return [s for s in work.segments if s["state"] == "speaking"]
 
 
-def out_of_sync(work: VideoWork) -> list[dict]:
-    return [r for r in work.rejections if r["reason"] == "out_of_sync"]
+def out_of_sync(work: VideoWork) -> list[RejectionRow]:
+    return [r for r in work.rejections if r.reason == "out_of_sync"]
 
 
 def test_original_keeps_its_speaking_segment_in_sync_with_a_score(original_and_dubbed):
@@ -53,7 +54,7 @@ def test_dubbed_copy_scored_far_below_is_rejected_out_of_sync(original_and_dubbe
     _, far, _ = original_and_dubbed
     assert not speaking(far)
     rejected = out_of_sync(far)
-    assert rejected and all(r["entity"] == "segment" and "av_sync score" in r["detail"] for r in rejected)
+    assert rejected and all(r.entity == "segment" and "av_sync score" in (r.detail or "") for r in rejected)
 
 
 def test_dubbed_copy_between_the_thresholds_is_kept_flagged_uncertain(original_and_dubbed):

@@ -58,7 +58,7 @@ def test_clip_without_face_is_rejected_no_face(shared_media, models_dir):
     assert work.state == "rejected"
     assert work.reason == "no_face", work.detail
     assert all(not s["usable"] for s in work.shots)
-    assert any(r["entity"] == "shot" and r["reason"] == "no_face" for r in work.rejections)
+    assert any(r.entity == "shot" and r.reason == "no_face" for r in work.rejections)
 
 
 def test_hard_cut_splits_shots_and_tracks_never_cross_it(shared_media, models_dir, tmp_path):
@@ -305,7 +305,7 @@ def test_a_shot_with_two_comparable_faces_is_judged_without_landmarking_it(share
     # landmarked at most in the coarse step before the cut, where the talking head may begin
     assert pair_shot["landmarked_frac"] * pair_shot["n_frames"] <= 5 and every_shot.shots[0]["landmarked_frac"] > 0.8
     assert pair_shot["reason"] == every_shot.shots[0]["reason"] == "multiple_faces"
-    detail = next(r["detail"] for r in judged.rejections if r["entity_id"] == pair_shot["shot_id"])
+    detail = next(r.detail for r in judged.rejections if r.entity_id == pair_shot["shot_id"])
     assert detail.endswith("(face detector; not landmarked)")
     assert pair_shot["coarse_competing_frac"] > 0.5 and pair_shot["coarse_face_frac"] > 0.9
     # the talking head: landmarked from its first frame, the same performer as without the judge

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 import pytest
 
 from curation.config.param_validation import WorkflowError
+from curation.config.product_names import unknown_part
 from curation.config.workflow import Workflow, builtin_workflows, load_workflow
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
@@ -163,6 +164,39 @@ def test_a_declared_product_that_does_not_exist_is_refused(tmp_path: Path) -> No
     path.write_text("stages:\n  - stage: probe\n  - stage: misspelt\n")
     with pytest.raises(WorkflowError, match=r"stages\[1\] \(misspelt\): 'key_frame_hash' names no product"):
         load_workflow(str(path), {"probe": ProbeStage, "misspelt": Misspelt})
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ("track_features.stat", r"'track_features.stat' names no part of 'track_features'; its parts: .*state"),
+        ("segments.captoin", r"'segments.captoin' names no part of 'segments'; its parts: .*caption"),
+        ("voice_faces.scoped", r"'voice_faces.scoped' names no part of 'voice_faces'; its parts: .*scope"),
+        ("pairs.relation.kind", r"'pairs.relation.kind' names no part of 'pairs'"),
+        ("timings.total", r"'timings.total' names no part of 'timings'; its parts: none: it is a plain value"),
+    ],
+)
+def test_a_misspelt_part_after_the_dot_is_refused(tmp_path: Path, declared: str, message: str) -> None:
+    @dataclass
+    class Misspelt(Stage):
+        name: ClassVar[str] = "misspelt"
+        adds: ClassVar[tuple[str, ...]] = (declared,)
+
+        def process(self, work: VideoWork) -> VideoWork:
+            return work
+
+    path = tmp_path / "wf.yaml"
+    path.write_text("stages:\n  - stage: probe\n  - stage: misspelt\n")
+    with pytest.raises(WorkflowError, match=rf"stages\[1\] \(misspelt\): {message}"):
+        load_workflow(str(path), {"probe": ProbeStage, "misspelt": Misspelt})
+
+
+def test_every_registered_stage_declares_parts_that_exist() -> None:
+    for name, cls in WORKFLOW_STAGES.items():
+        for declared in (*cls.needs, *cls.adds):
+            assert unknown_part(declared) is None, (name, unknown_part(declared))
+    assert unknown_part("identity_vectors.vector") is None  # dict values: a field of TrackIdentityVector
+    assert unknown_part("segment_references.track_id") is None  # dict of lists: SegmentReference's field
 
 
 def test_on_and_off_are_words_not_booleans_in_files_and_in_set(tmp_path: Path) -> None:
