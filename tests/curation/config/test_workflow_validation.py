@@ -151,19 +151,25 @@ def test_a_stage_needing_a_product_no_earlier_stage_adds_is_refused_at_load(tmp_
         load_workflow(str(path), WORKFLOW_STAGES)
 
 
-def test_a_declared_product_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+def _load_after_probe(tmp_path: Path, needs: tuple[str, ...] = (), adds: tuple[str, ...] = ()) -> None:
+    """Load a workflow of the probe and a stage named ``misspelt`` that declares these products."""
+
     @dataclass
     class Misspelt(Stage):
         name: ClassVar[str] = "misspelt"
-        needs: ClassVar[tuple[str, ...]] = ("key_frame_hash",)  # the product is key_frame_hashes
 
         def process(self, work: VideoWork) -> VideoWork:
             return work
 
+    Misspelt.needs, Misspelt.adds = needs, adds
     path = tmp_path / "wf.yaml"
     path.write_text("stages:\n  - stage: probe\n  - stage: misspelt\n")
+    load_workflow(str(path), {"probe": ProbeStage, "misspelt": Misspelt})
+
+
+def test_a_declared_product_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     with pytest.raises(WorkflowError, match=r"stages\[1\] \(misspelt\): 'key_frame_hash' names no product"):
-        load_workflow(str(path), {"probe": ProbeStage, "misspelt": Misspelt})
+        _load_after_probe(tmp_path, needs=("key_frame_hash",))  # the product is key_frame_hashes
 
 
 @pytest.mark.parametrize(
@@ -177,18 +183,9 @@ def test_a_declared_product_that_does_not_exist_is_refused(tmp_path: Path) -> No
     ],
 )
 def test_a_misspelt_part_after_the_dot_is_refused(tmp_path: Path, declared: str, message: str) -> None:
-    @dataclass
-    class Misspelt(Stage):
-        name: ClassVar[str] = "misspelt"
-        adds: ClassVar[tuple[str, ...]] = (declared,)
-
-        def process(self, work: VideoWork) -> VideoWork:
-            return work
-
-    path = tmp_path / "wf.yaml"
-    path.write_text("stages:\n  - stage: probe\n  - stage: misspelt\n")
     with pytest.raises(WorkflowError, match=rf"stages\[1\] \(misspelt\): {message}"):
-        load_workflow(str(path), {"probe": ProbeStage, "misspelt": Misspelt})
+        _load_after_probe(tmp_path, adds=(declared,))
+    _load_after_probe(tmp_path, adds=(declared.partition(".")[0],))  # the product alone is known
 
 
 def test_every_registered_stage_declares_parts_that_exist() -> None:
