@@ -80,7 +80,7 @@ class StagesActor:
 
     def __init__(self) -> None:
         # Ray may give an actor a process that ran tasks before: count only from here on.
-        self._counts_at_start = fault_counts.snapshot()
+        self._reported = fault_counts.snapshot()
         for stage in self.STAGES:
             stage.setup()
 
@@ -92,17 +92,24 @@ class StagesActor:
         return ray.util.get_node_ip_address(), ray.get_runtime_context().get_node_id()
 
     def fault_counts(self) -> dict[str, int]:
-        """What this actor's process counted since the actor started (store retries)."""
-        return fault_counts.since(self._counts_at_start)
+        """What this actor's process counted (store retries) since it last told the driver: with
+        each video's result, and once more when the block ends (its summary parts' writes)."""
+        now = fault_counts.snapshot()
+        counts = {name: n - self._reported.get(name, 0) for name, n in now.items() if n - self._reported.get(name, 0)}
+        self._reported = now
+        return counts
 
     def flush_summary_parts(self) -> int:
         """Write the run-scope summaries this actor still holds as parts (the block is over)."""
         return flush_summary_parts()
 
-    def run(self, item: Any) -> Any:
-        task, work = (item, start_work(item)) if self.FIRST else item
+    def run(self, item: Any) -> tuple[Any, dict[str, int]]:
+        """The video's outcome (or its work, for the next pool), and the counts made meanwhile: an
+        actor lost later (its node gone, the watchdog) takes no earlier video's retries with it."""
+        # a later pool is given the earlier pool's reply itself (its counts the driver's already)
+        task, work = (item, start_work(item)) if self.FIRST else item[0]
         work = run_block(self.STAGES, work, task)
-        return finish_work(task, work) if self.LAST else (task, work)
+        return (finish_work(task, work) if self.LAST else (task, work)), self.fault_counts()
 
 
 def actor_class(group: list[Stage], first: bool, last: bool) -> type[StagesActor]:
@@ -190,7 +197,8 @@ def stream_videos(
             pool = pools[job.pool]
             pool.busy -= 1
             try:
-                result = ray.get(done)
+                result, counts = ray.get(done)
+                fault_counts.merge(counts)
             except Exception as err:
                 if not isinstance(err, lost_worker) and not is_infrastructure_fault(err):
                     raise  # a fault of the machinery itself: stop the run with it
@@ -352,13 +360,16 @@ def _flush_summary_parts(pools: list[Pool]) -> None:
 
 
 def _gather_fault_counts(pools: list[Pool]) -> None:
-    """Each live actor's own counts (store retries in its process), added to the driver's."""
+    """Each live actor's counts since its last video's reply (store retries while it wrote its
+    summary parts), added to the driver's."""
     import ray
 
     asked = [actor.fault_counts.remote() for pool in pools for actor in pool.actors if actor in pool.up]
     if not asked:
         return
-    answered, _ = ray.wait(asked, num_returns=len(asked), timeout=10)
+    # FLUSH_S, as the flush before it: on a loaded node a reply can take seconds, and one that
+    # comes late takes that actor's counts out of the run's
+    answered, _ = ray.wait(asked, num_returns=len(asked), timeout=FLUSH_S)
     for ref in answered:
         try:
             fault_counts.merge(ray.get(ref))

@@ -1,6 +1,7 @@
-"""Every actor's own counts reach the driver: also those of an actor whose setup answer the
-driver had not read yet when the pool's last video came back (a pool's first actors take a video
-before their setup is done, and a busy driver can meet the video's reply first)."""
+"""Every actor's own counts reach the driver: each video's reply brings those made while it ran,
+and the block's end gathers the rest from every actor, also one whose setup answer the driver had
+not read when the pool's last video came back (a pool's first actors take a video before their
+setup is done, and a busy driver can meet the video's reply first; before both, 1 of 3 here)."""
 
 import sys
 import time
