@@ -13,7 +13,9 @@
   (seconds of video generated per wall second, audio features and state inference included).
 
 Weights are random unless ``stream.checkpoint`` is set: speed does not depend on them. Runs on
-the runtime's device (CUDA when visible, synchronised before every clock read), in fp32.
+the runtime's device (CUDA when visible, synchronised before every clock read) in the trainer's
+precision (``train.precision``: ``auto`` is bf16 autocast on CUDA, fp32 on a CPU), the training
+step compiled when ``train.compile`` is set, as ``base`` runs it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from lpm_train.latent.autoencoder import load_codec, model_space
 from lpm_train.model_factory import build_model, condition_dims, model_from_checkpoint
 from lpm_train.models.conditions import Conditions
 from lpm_train.models.dit import VideoDiT
-from lpm_train.runtime import setup_runtime
+from lpm_train.runtime import Runtime, setup_runtime
 from lpm_train.stream.live_session import LiveSession, LiveSettings
 from lpm_train.stream.streamer import CachedStreamer, RecomputeStreamer
 
@@ -79,9 +81,11 @@ def _clock(device: torch.device) -> float:
     return time.perf_counter()
 
 
-def bench_model(config: LpmTrainConfig, device: torch.device) -> float:
+def bench_model(config: LpmTrainConfig, runtime: Runtime) -> float:
+    device = runtime.device
     model = build_model(config).train().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    trained = torch.compile(model) if config.train.compile else model  # the first step compiles: not timed
     b, frames = config.data.batch_size, max(config.data.frame_buckets)
     cond = synthetic_conditions(config, b, frames).to(device)
     video = (torch.rand(b, frames, model.config.channels, model.dims.size, model.dims.size) * 2 - 1).to(device)
@@ -89,7 +93,8 @@ def bench_model(config: LpmTrainConfig, device: torch.device) -> float:
     times = []
     for _ in range(config.bench.model_steps + 1):
         started = _clock(device)
-        loss = flow_loss(model, video, cond, draw(video, config.train, generator))
+        with runtime.autocast():
+            loss = flow_loss(trained, video, cond, draw(video, config.train, generator))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -113,7 +118,12 @@ def _student(config: LpmTrainConfig) -> VideoDiT:
 
 
 @torch.no_grad()
-def bench_stream(config: LpmTrainConfig, device: torch.device) -> dict[str, float]:
+def bench_stream(config: LpmTrainConfig, runtime: Runtime) -> dict[str, float]:
+    with runtime.autocast():
+        return _bench_stream(config, runtime.device)
+
+
+def _bench_stream(config: LpmTrainConfig, device: torch.device) -> dict[str, float]:
     student, chunk, bc = _student(config).to(device), config.distill.chunk_frames, config.bench
     frames = (max(bc.stream_chunks, bc.context_chunks) + 2) * chunk
     cond = synthetic_conditions(config, 1, frames).to(device)
@@ -179,7 +189,8 @@ def conversation_audio(seconds: float, rate: int = 16_000) -> tuple[torch.Tensor
 
 
 @torch.no_grad()
-def bench_live(config: LpmTrainConfig, device: torch.device) -> dict[str, float]:
+def bench_live(config: LpmTrainConfig, runtime: Runtime) -> dict[str, float]:
+    device = runtime.device
     student = _student(config).to(device)
     chunk, s = config.distill.chunk_frames, config.stream
     decoder = SampleDecoder(config.data)
@@ -192,10 +203,10 @@ def bench_live(config: LpmTrainConfig, device: torch.device) -> dict[str, float]
     piece = int(0.04 * 16_000)
     # Warm-up: one-off kernel set-up and the encoders' first calls are not streaming cost.
     warm = LiveSession(student, references, decoder.audio_encoder, decoder.caption_encoder.encode, settings,
-                       "a person talks", codec, device)
+                       "a person talks", codec, device, runtime.autocast)
     warm.push(own[: 16_000], partner[: 16_000])
     session = LiveSession(student, references, decoder.audio_encoder, decoder.caption_encoder.encode, settings,
-                          "a person talks", codec, device)
+                          "a person talks", codec, device, runtime.autocast)
     started, first_latency, frames = _clock(device), None, 0
     cpu_started = time.process_time()
     for start in range(0, own.numel(), piece):
@@ -223,11 +234,12 @@ def bench_live(config: LpmTrainConfig, device: torch.device) -> dict[str, float]
 
 
 def run_bench(config: LpmTrainConfig) -> dict:
-    device = setup_runtime("fp32", config.train.threads).device
+    runtime = setup_runtime(config.train.precision, config.train.threads)
+    device = runtime.device
     # Streaming first, so its peak RSS is the model and cache's, not the loader's buffers.
-    stream = bench_stream(config, device)
-    live = bench_live(config, device)
-    model = bench_model(config, device)
+    stream = bench_stream(config, runtime)
+    live = bench_live(config, runtime)
+    model = bench_model(config, runtime)
     loader = bench_loader(config)
     c = config
     return {
@@ -250,5 +262,9 @@ def run_bench(config: LpmTrainConfig) -> dict:
             "context_chunks": c.bench.context_chunks,
             "threads": torch.get_num_threads(),
             "device": device.type,
+            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+            "precision": "bf16" if runtime.autocast_dtype == torch.bfloat16 else "fp32",
+            "compile": c.train.compile,
         },
+        "cuda_peak_allocated_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
     }

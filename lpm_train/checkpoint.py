@@ -43,15 +43,17 @@ def capture_rng(generator: torch.Generator | None = None) -> dict[str, Any]:
 
 
 def restore_rng(state: dict[str, Any], generator: torch.Generator | None = None) -> None:
-    torch.set_rng_state(state["torch"])
+    # Every RNG state is a CPU byte tensor, the CUDA ones too; a checkpoint loaded with
+    # ``map_location=cuda`` (as a GPU run resumes) moved them to the GPU, which set_state refuses.
+    torch.set_rng_state(state["torch"].cpu())
     kind, keys, *rest = state["numpy"]
-    np.random.set_state((kind, keys.numpy(), *rest))
+    np.random.set_state((kind, keys.cpu().numpy(), *rest))
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
     if generator is not None and "generator" in state:
-        generator.set_state(state["generator"])
+        generator.set_state(state["generator"].cpu())
 
 
 def atomic_save(payload: dict[str, Any], path: Path) -> None:

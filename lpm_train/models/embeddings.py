@@ -92,12 +92,15 @@ class AudioWindows(nn.Module):
         if features.shape[1] == 0:  # nothing to hear (e.g. streaming past the end of the audio)
             tokens = features.new_zeros(features.shape[0], count, 2 * w + 1, self.offset.shape[1])
             return tokens, torch.zeros(tokens.shape[:3], dtype=torch.bool, device=features.device)
-        index = torch.arange(first, first + count, device=features.device).unsqueeze(1)
-        index = index + torch.arange(-w, w + 1, device=features.device)  # [count, 2w+1]
-        inside = (index >= 0) & (index < features.shape[1])
-        safe = index.clamp(0, features.shape[1] - 1)
-        tokens = self.project(features[:, safe]) + self.offset  # [B, count, 2w+1, dim]
-        return tokens, valid[:, safe] & inside
+        # Pad the clip with invalid zero frames so that every window lies inside, then take the
+        # windows as strided views: no clamped gather, which torch 2.11's inductor cannot schedule
+        # ("argument ... is not comparable"), and a frame outside the clip is simply invalid.
+        right = max(0, first + count + w - features.shape[1])
+        span = slice(first, first + count)
+        windows = nnf.pad(features, (0, 0, w, right)).unfold(1, 2 * w + 1, 1)[:, span]  # [B, count, in, 2w+1]
+        inside = nnf.pad(valid, (w, right), value=False).unfold(1, 2 * w + 1, 1)[:, span]  # [B, count, 2w+1]
+        tokens = self.project(windows.transpose(-1, -2)) + self.offset  # [B, count, 2w+1, dim]
+        return tokens, inside
 
 
 def zero_(module: nn.Linear) -> nn.Linear:
