@@ -66,6 +66,10 @@ class Pool:
         starting = sum(1 for actor, free_at_once in self.starting.values() if not free_at_once or actor in self.free)
         return PoolCounts(self.name, len(self.queue) + self.unfed, self.busy, idle, starting)
 
+    def pending_setup(self, actor: Any) -> Any | None:
+        """The actor's ``ready()`` reference while the driver has not read its answer."""
+        return next((ref for ref, (a, _) in self.starting.items() if a is actor), None)
+
     def came_up(self, actor: Any, node: str = "", node_id: str = "") -> None:
         self.up.add(actor)
         self.nodes[actor] = node or "unknown"

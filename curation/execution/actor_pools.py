@@ -39,6 +39,7 @@ on every try is recorded as failed with ``timeout`` (infra). The driver never wa
 without a timeout (``POLL_S``).
 """
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
 from curation.telemetry import pool_metrics
 from schemas.reasons import Reason
+
+log = logging.getLogger(__name__)
 
 RETRIES = 2  # times a video whose worker died under it starts over (the third death fails it)
 POLL_S = 30.0  # the longest the driver waits on Ray before it looks at its clocks again
@@ -95,8 +98,7 @@ class StagesActor:
         """What this actor's process counted (store retries) since it last told the driver: with
         each video's result, and once more when the block ends (its summary parts' writes)."""
         now = fault_counts.snapshot()
-        counts = {name: n - self._reported.get(name, 0) for name, n in now.items() if n - self._reported.get(name, 0)}
-        self._reported = now
+        counts, self._reported = fault_counts.since(self._reported, now), now
         return counts
 
     def flush_summary_parts(self) -> int:
@@ -225,6 +227,7 @@ def stream_videos(
                 yield _failed(job.task, Reason.ERROR, detail)
                 continue
             pool.free.append(job.actor)
+            _read_setup_of(pool, job.actor)
             pool_metrics.finished(pool.name, pool.nodes.get(job.actor, "unknown"), time.monotonic() - job.started)
             if isinstance(result, VideoOutcome):
                 yield result
@@ -328,11 +331,30 @@ def _stop_for_timeout(pools: list[Pool], job: Running, deaths: dict[str, int]) -
     return _failed(job.task, Reason.TIMEOUT, detail)
 
 
+def _read_setup_of(pool: Pool, actor: Any) -> None:
+    """Mark up an actor whose video came back before the driver read its setup answer. A pool's
+    first actors take a video before their setup is done and answer ``ready()`` first, but a busy
+    driver can meet both replies at once and ``ray.wait`` gives the video's first; when that video
+    was the pool's last, the loop ended with the actor never marked up, and at the block's end its
+    summaries and counts were not asked for. Its setup is over (the video ran after it): the answer
+    is there or on its way."""
+    import ray
+
+    ref = pool.pending_setup(actor)
+    if ref is None:
+        return
+    try:
+        node, node_id = ray.get(ref, timeout=FLUSH_S)
+    except Exception:  # not come after all: the loop, or the block's end, reads it
+        log.warning("the setup answer of an actor of %s that finished a video did not come", pool.name)
+        return
+    del pool.starting[ref]
+    pool.came_up(actor, node, node_id)
+
+
 def _read_late_setups(pools: list[Pool]) -> None:
-    """The setup answers the loop had no turn to read: an actor that took a video before its
-    setup was done answers ``ready()`` before the video, but the driver, busy, can meet both
-    replies at once and ``ray.wait`` gives the video's first; when that video was the last, the
-    loop ended with the actor never marked up, and its summaries and counts were not asked for."""
+    """The setup answers that came in after the loop's last look at Ray: actors that ran no video
+    (one that ran a video was marked up when it came back) but may hold counts of their setup."""
     import ray
 
     for pool in pools:

@@ -32,9 +32,10 @@ def snapshot() -> dict[str, int]:
         return dict(_COUNTS)
 
 
-def since(before: dict[str, int]) -> dict[str, int]:
-    """What was counted after ``before`` (a ``snapshot``), zeros left out."""
-    now = snapshot()
+def since(before: dict[str, int], now: dict[str, int] | None = None) -> dict[str, int]:
+    """What was counted after ``before`` (a ``snapshot``) until ``now`` (another; by default
+    this moment), zeros left out."""
+    now = snapshot() if now is None else now
     return {name: n - before.get(name, 0) for name, n in now.items() if n - before.get(name, 0)}
 
 

@@ -1,7 +1,8 @@
 """Every actor's own counts reach the driver: each video's reply brings those made while it ran,
 and the block's end gathers the rest from every actor, also one whose setup answer the driver had
 not read when the pool's last video came back (a pool's first actors take a video before their
-setup is done, and a busy driver can meet the video's reply first; before both, 1 of 3 here)."""
+setup is done, and a busy driver can meet the video's reply first; before both, 1 of 3 here), and
+every such actor is asked to write its summary parts (before, 2 or 0 of the 3 were)."""
 
 import sys
 import time
@@ -50,8 +51,21 @@ def test_the_counts_of_an_actor_whose_setup_answer_was_never_read_are_gathered(
         sample(counts, force=force)
 
     monkeypatch.setattr(actor_pools.pool_metrics, "sample", slow_sample)
+    flush, asked = actor_pools._flush_summary_parts, []
+
+    def recording_flush(pools: list) -> None:  # which actors the block's end asks for their summaries
+        asked.append([(len(pool.actors), len(pool.up)) for pool in pools])
+        flush(pools)
+
+    monkeypatch.setattr(actor_pools, "_flush_summary_parts", recording_flush)
+    # The block end's last look at setup answers (those already arrived) is off: an actor that ran
+    # a video must be marked up when its video comes back, whenever its setup answer arrives.
+    monkeypatch.setattr(actor_pools, "_read_late_setups", lambda pools: None)
     tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(tmp_path), 0, True) for i in range(3)]
     before = fault_counts.snapshot()
     outcomes = list(make_executor("ray").run_videos([RetriesOnce()], tasks))
     assert sorted(o.video_id for o in outcomes) == ["v0", "v1", "v2"]
     assert fault_counts.since(before).get(fault_counts.STORE_RETRIES) == 3
+    # every actor ran one of the videos (the first actors take one each): all are asked to flush
+    ((actors, up),) = asked[0]
+    assert actors == up == 3, asked
