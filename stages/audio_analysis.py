@@ -39,8 +39,8 @@ class AudioAnalysisStage(Stage):
 
     def process(self, work: VideoWork) -> VideoWork:
         samples = np.zeros(0, dtype=np.float32)
-        if work.video.get("has_audio"):
-            timeout = max(60.0, self.timeout_per_video_s * float(work.video.get("duration_s") or 0))
+        if work.probed().has_audio:
+            timeout = max(60.0, self.timeout_per_video_s * work.probed().duration_s)
             samples = _DECODERS[self.decoder](local_media(work), timeout=timeout)
         pcm16 = np.clip(np.round(samples * 32767), -32768, 32767).astype(np.int16)
         path = write_array(work.run_uri, work.video_id or "", "audio16k", pcm16) if pcm16.size else ""

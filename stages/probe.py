@@ -72,7 +72,7 @@ class ProbeStage(Stage):
         except MediaToolError as err:
             work.reject(self.name, *_probe_failure(err.detail, path, err.tool))
             return work
-        work.video.update(info.as_row())
+        work.video = info
         rejection = self._check(info)
         if rejection is None and self.check_packets:
             errors = _PACKET_CHECKS[self.tool](path, timeout=self.timeout_s)

@@ -12,7 +12,7 @@ from curation.runtime.video_work import TRACK_FEATURE_NAMES, VideoWork
 from schemas.tables import ROW_TYPES
 
 # products holding rows of a manifest table (as dicts or as its row class): their parts are its columns
-_ROW_TABLES = {"video": "videos", "shots": "shots", "tracks": "tracks", "segments": "segments", "pairs": "pairs",
+_ROW_TABLES = {"shots": "shots", "tracks": "tracks", "segments": "segments", "pairs": "pairs",
                "rejections": "rejections"}
 
 

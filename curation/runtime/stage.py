@@ -57,12 +57,12 @@ class Stage:
     def check_needs(self, work: VideoWork) -> None:
         """Fail early, naming the product, when an earlier stage did not provide an input.
 
-        A product is missing while it is None (or, for the probe facts, empty); row lists may be
-        legitimately empty and so count as present once declared."""
+        A product is missing while it is None; row lists may be legitimately empty and so count as
+        present once declared."""
         for need in self.needs:
             product = need.split(".", 1)[0]
             if not hasattr(work, product):
                 raise LookupError(f"stage {self.name!r} needs {need!r}, which is not a product of a video record")
             value = getattr(work, product)
-            if value is None or (isinstance(value, dict) and not value and product == "video"):
+            if value is None:
                 raise LookupError(f"stage {self.name!r} needs {need!r}, which no earlier stage added")

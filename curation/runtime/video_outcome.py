@@ -63,7 +63,7 @@ class VideoOutcome:
             reason=work.reason,
             detail=work.detail,
             failure_kind=work.failure_kind,
-            probe={k: work.video.get(k) for k in PROBE_COLUMNS},
+            probe={k: getattr(work.video, k, None) for k in PROBE_COLUMNS},
             n_shots=len(work.shots),
             n_tracks=len(work.tracks),
             n_segments=len(work.segments),
@@ -109,4 +109,4 @@ def kept_seconds(work: VideoWork) -> float:
         return float(sum(s["t_end"] - s["t_start"] for s in work.segments))
     if work.shots:
         return float(sum(s["t_end"] - s["t_start"] for s in work.shots if s.get("usable")))
-    return float(work.video.get("duration_s") or 0.0)
+    return float(work.video.duration_s if work.video else 0.0)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from curation.media.media_info import MediaInfo
 from curation.runtime.products import (
     AnalysisGrid,
     AudioTrack,
@@ -42,7 +43,7 @@ class VideoWork:
     video_id: str | None = None
     # The run store (a local folder or an fsspec URI) where this video's artefacts are written.
     run_uri: str = ""
-    video: dict[str, Any] = field(default_factory=dict)  # probe facts (videos table columns)
+    video: MediaInfo | None = None  # the probe's facts (videos table columns); None until the probe ran
     state: VideoState = "pending"
     stage: str | None = None
     reason: str | None = None
@@ -67,6 +68,12 @@ class VideoWork:
     captions: dict[str, SegmentCaption] | None = None
     samples: SampleSet | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+    def probed(self) -> MediaInfo:
+        """The probe's facts, for a stage that ``needs`` them (``check_needs`` has made sure)."""
+        if self.video is None:
+            raise LookupError(f"{self.uri}: the probe has not run on this video")
+        return self.video
 
     @property
     def finished(self) -> bool:

@@ -74,6 +74,10 @@ def _decode(doc: Any, arrays: dict[str, np.ndarray], hint: Any, path: str) -> An
         if doc is None and type(None) in typing.get_args(hint):
             return None
         options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if doc == {} and len(options) < len(typing.get_args(hint)) and all(map(_has_fields, options)):
+            # an optional record an older writer kept as an empty mapping before it was typed
+            # (``VideoWork.video``: ``{}`` until the probe); an encoded dataclass is never empty
+            return None
         return _decode(doc, arrays, options[0], path) if len(options) == 1 else _decode_any(doc, arrays, path)
     if origin is typing.Literal:
         return doc
@@ -85,6 +89,10 @@ def _decode(doc: Any, arrays: dict[str, np.ndarray], hint: Any, path: str) -> An
         unknown = set(doc) - names
         if unknown:
             raise PlainDataError(f"{path}: {hint.__name__} has no field(s) {sorted(unknown)}")
+        required = {f.name for f in dataclasses.fields(hint)
+                    if f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        if required - set(doc):
+            raise PlainDataError(f"{path}: {hint.__name__} lacks field(s) {sorted(required - set(doc))}")
         return hint(**{k: _decode(v, arrays, hints[k], f"{path}.{k}") for k, v in doc.items()})
     if hint is np.ndarray:
         return _array(doc, arrays, path)
@@ -105,6 +113,10 @@ def _decode(doc: Any, arrays: dict[str, np.ndarray], hint: Any, path: str) -> An
     if hint is float and isinstance(doc, int):
         return float(doc)
     return doc
+
+
+def _has_fields(hint: Any) -> bool:
+    return dataclasses.is_dataclass(hint) and bool(dataclasses.fields(hint))
 
 
 def _decode_any(doc: Any, arrays: dict[str, np.ndarray], path: str) -> Any:

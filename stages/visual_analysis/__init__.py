@@ -169,9 +169,9 @@ class VisualAnalysisStage(Stage):
         return choices
 
     def process(self, work: VideoWork) -> VideoWork:
-        video = work.video
-        geometry = AnalysisGeometry.for_source(video["width"], video["height"], self.analysis_short_side)
-        coarse_geometry = AnalysisGeometry.for_source(video["width"], video["height"], SHARPNESS_SHORT_SIDE)
+        video = work.probed()
+        geometry = AnalysisGeometry.for_source(video.width, video.height, self.analysis_short_side)
+        coarse_geometry = AnalysisGeometry.for_source(video.width, video.height, SHARPNESS_SHORT_SIDE)
         fps = self.analysis_fps
         learned = self.shot_detector == "transnetv2"
         threshold = self.transnet_threshold if learned else self.shot_threshold
@@ -187,7 +187,7 @@ class VisualAnalysisStage(Stage):
             margin=self.cascade_skip_margin,
             judge=judge,
         )
-        timeout = max(120.0, self.timeout_per_video_s * float(video.get("duration_s") or 0))
+        timeout = max(120.0, self.timeout_per_video_s * video.duration_s)
         # Set up on its first frame (``detect``): most videos never reach the fine pass, and
         # creating a landmarker costs about 30 ms.
         landmarker = FaceLandmarkerAnnotator(self._model_path, max_faces=self.max_faces)
@@ -227,7 +227,7 @@ class VisualAnalysisStage(Stage):
         landmarked = np.zeros(n_frames, dtype=bool)
         landmarked[[i for i in state.faces if i < n_frames]] = True
         crops, text_samples = state.crops, state.text_samples
-        duration = float(work.video.get("duration_s") or n_frames / fps)
+        duration = work.probed().duration_s or n_frames / fps
         candidates: dict[str, list[FaceCrop]] = {}
         jpegs: dict[str, bytes] = {}
         for shot in state.shots.shots(n_frames):

@@ -30,16 +30,16 @@ def test_a_good_clip_passes_with_its_facts(shared_media: Path, tool: str) -> Non
     work = _probe(shared_media / TALKING, tool=tool)
     assert work.state == "pending" and work.reason is None
     facts = work.video
-    assert (facts["width"], facts["height"], facts["rotation"], facts["n_frames"]) == (480, 848, 0, 81)
-    assert (facts["fps"], facts["variable_fps"], facts["video_codec"]) == (23.0, False, "h264")
-    assert (facts["has_audio"], facts["audio_codec"], facts["audio_sample_rate"], facts["audio_channels"]) == (
+    assert (facts.width, facts.height, facts.rotation, facts.n_frames) == (480, 848, 0, 81)
+    assert (facts.fps, facts.variable_fps, facts.video_codec) == (23.0, False, "h264")
+    assert (facts.has_audio, facts.audio_codec, facts.audio_sample_rate, facts.audio_channels) == (
         True,
         "aac",
         44100,
         2,
     )
     # the movie header says 3.522 s (ffprobe 5.1 reports it), the video track 81/23 s (FFmpeg 8)
-    assert facts["duration_s"] == pytest.approx(3.522, abs=0.001)
+    assert facts.duration_s == pytest.approx(3.522, abs=0.001)
     assert work.timings["probe"] > 0
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from pipeline_runs import run_cli
 
+from curation.media.media_info import MediaInfo
 from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, SpeechResult
 from curation.runtime.video_work import VideoWork
 from curation.store.ledger import LEDGER_FORMAT, Ledger, LedgerFormatError
@@ -17,7 +18,7 @@ from curation.store.run_store import RunStore
 
 def _record() -> VideoWork:
     work = VideoWork(uri="s3://bucket/a.mp4", video_id="0123456789abcdef", run_uri="/runs/x")
-    work.video = {"duration_s": 4.0, "width": 640, "has_audio": True}
+    work.video = MediaInfo("mp4", 4.0, True, 640, 360, 0, 25.0, False, 100, "h264", True, "aac", 16000, 1)
     work.tracks = [{"track_id": "t0", "face_height_px": np.float32(201.5), "usable": True}]
     signals = np.arange(12, dtype=np.float16).reshape(4, 3)
     work.track_features = {"t0": {"signals": signals, "present": np.ones(4, bool)}}
@@ -40,9 +41,22 @@ def test_a_record_round_trips_with_types_and_arrays_intact(tmp_path: Path) -> No
     assert back.track_features["t0"]["signals"].dtype == np.float16
     np.testing.assert_array_equal(back.track_features["t0"]["signals"], work.track_features["t0"]["signals"])
     assert back.tracks[0]["face_height_px"] == 201.5
+    assert back.video == work.video and isinstance(back.video, MediaInfo)
     assert not list(tmp_path.rglob("*.pkl")), "nothing is pickled"
     document = json.loads((tmp_path / "work/block1/0123456789abcdef.json").read_text())
     assert document["format"] == LEDGER_FORMAT and document["data"]["uri"] == "s3://bucket/a.mp4"
+
+
+def test_probe_facts_written_as_a_mapping_before_they_were_typed_still_read() -> None:
+    text, npz = to_bytes(_record(), LEDGER_FORMAT)
+    document = json.loads(text)
+    facts = document["data"]["video"]  # the same keys the untyped record held (MediaInfo.as_row)
+    assert from_bytes(text, npz, VideoWork, LEDGER_FORMAT, "a record").video == MediaInfo(**facts)
+    document["data"]["video"] = {}  # a record saved before the probe ran: no facts
+    assert from_bytes(json.dumps(document).encode(), npz, VideoWork, LEDGER_FORMAT, "a record").video is None
+    document["data"]["video"] = {"width": 640}  # a part of the facts is not a record this version wrote
+    with pytest.raises(PlainDataError, match=r"\$.video: MediaInfo lacks field\(s\) \['audio_channels'"):
+        from_bytes(json.dumps(document).encode(), npz, VideoWork, LEDGER_FORMAT, "a record")
 
 
 def test_a_field_renamed_since_the_record_was_written_is_refused() -> None:
