@@ -39,8 +39,9 @@ class AudioAnalysisStage(Stage):
 
     def process(self, work: VideoWork) -> VideoWork:
         samples = np.zeros(0, dtype=np.float32)
-        if work.probed().has_audio:
-            timeout = max(60.0, self.timeout_per_video_s * work.probed().duration_s)
+        facts = work.probed()
+        if facts.has_audio:
+            timeout = max(60.0, self.timeout_per_video_s * facts.duration_s)
             samples = _DECODERS[self.decoder](local_media(work), timeout=timeout)
         pcm16 = np.clip(np.round(samples * 32767), -32768, 32767).astype(np.int16)
         path = write_array(work.run_uri, work.video_id or "", "audio16k", pcm16) if pcm16.size else ""

@@ -136,7 +136,8 @@ class SampleWriterStage(Stage):
         present = features["present"][index]
         boxes = features["face_box"][index].astype(np.float32)
         median_box = tuple(float(v) for v in np.nanmedian(boxes[present], axis=0))
-        width, height = work.probed().width, work.probed().height
+        facts = work.probed()
+        width, height = facts.width, facts.height
         crop = performer_crop(median_box, width, height, self.crop_scale)
         source = local_media(work)
         clip = encode_clip(

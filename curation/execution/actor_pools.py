@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from curation.execution.actor_pool_state import Pool
+from curation.execution.block_end import FLUSH_S, finish_block
 from curation.execution.video_task import (
     VideoTask,
     VideoTasks,
@@ -67,7 +68,6 @@ log = logging.getLogger(__name__)
 
 RETRIES = 2  # times a video whose worker died under it starts over (the third death fails it)
 POLL_S = 30.0  # the longest the driver waits on Ray before it looks at its clocks again
-FLUSH_S = 120.0  # the longest the driver waits for the actors' last summary parts at a block's end
 
 
 class StagesActor:
@@ -233,9 +233,7 @@ def stream_videos(
                 yield result
             else:
                 pools[job.pool + 1].queue.append((job.task, done))
-        _read_late_setups(pools)
-        _flush_summary_parts(pools)
-        _gather_fault_counts(pools)
+        finish_block(pools)
     finally:
         for pool in pools:
             for actor in pool.actors:
@@ -350,53 +348,6 @@ def _read_setup_of(pool: Pool, actor: Any) -> None:
         return
     del pool.starting[ref]
     pool.came_up(actor, node, node_id)
-
-
-def _read_late_setups(pools: list[Pool]) -> None:
-    """The setup answers that came in after the loop's last look at Ray: actors that ran no video
-    (one that ran a video was marked up when it came back) but may hold counts of their setup."""
-    import ray
-
-    for pool in pools:
-        if not pool.starting:
-            continue
-        done, _ = ray.wait(list(pool.starting), num_returns=len(pool.starting), timeout=0)
-        for ref in done:
-            actor, _free = pool.starting.pop(ref)
-            try:
-                node, node_id = ray.get(ref)
-            except Exception:  # gone in its setup: nothing of it to ask for
-                pool.drop(actor)
-                continue
-            pool.came_up(actor, node, node_id)
-
-
-def _flush_summary_parts(pools: list[Pool]) -> None:
-    """Every reply is in: each live actor writes the summaries it holds as parts. One that does
-    not answer in time loses only a shortcut: the decide task reads those videos one by one."""
-    import ray
-
-    asked = [actor.flush_summary_parts.remote() for pool in pools for actor in pool.actors if actor in pool.up]
-    if asked:
-        ray.wait(asked, num_returns=len(asked), timeout=FLUSH_S)
-
-
-def _gather_fault_counts(pools: list[Pool]) -> None:
-    """Each live actor's counts since its last video's reply (store retries while it wrote its
-    summary parts), added to the driver's."""
-    import ray
-
-    asked = [actor.fault_counts.remote() for pool in pools for actor in pool.actors if actor in pool.up]
-    if not asked:
-        return
-    # FLUSH_S, as the flush before it: on a loaded node a reply can take seconds, and one that
-    # comes late takes that actor's counts out of the run's
-    answered, _ = ray.wait(asked, num_returns=len(asked), timeout=FLUSH_S)
-    for ref in answered:
-        try:
-            fault_counts.merge(ray.get(ref))
-        except Exception:  # an actor lost at the very end takes its counts with it
-            continue
 
 
 def _failed(task: VideoTask, reason: Reason, detail: str) -> VideoOutcome:

@@ -71,10 +71,11 @@ def _decode(doc: Any, arrays: dict[str, np.ndarray], hint: Any, path: str) -> An
     if hint is Any:
         return _decode_any(doc, arrays, path)
     if origin in (Union, types.UnionType):
-        if doc is None and type(None) in typing.get_args(hint):
+        optional = type(None) in typing.get_args(hint)
+        if doc is None and optional:
             return None
         options = [a for a in typing.get_args(hint) if a is not type(None)]
-        if doc == {} and len(options) < len(typing.get_args(hint)) and all(map(_has_fields, options)):
+        if doc == {} and optional and all(map(_has_fields, options)):
             # an optional record an older writer kept as an empty mapping before it was typed
             # (``VideoWork.video``: ``{}`` until the probe); an encoded dataclass is never empty
             return None

@@ -35,3 +35,8 @@ def model(attention="full", depth=2, chunk_frames=0, patch=(1, 4, 4), perturb=Tr
             for p in m.parameters():
                 p.add_(0.1 * torch.randn_like(p))
     return m
+
+
+def noise_chunks(n, chunk=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(1, chunk, 3, SIZE, SIZE, generator=g) for _ in range(n)]

@@ -11,7 +11,7 @@ import json
 
 import pytest
 import torch
-from lpm_tiny_models import SIZE, conditions, model
+from lpm_tiny_models import conditions, model, noise_chunks
 
 from lpm_train.bench import synthetic_conditions
 from lpm_train.config import load_config
@@ -39,11 +39,6 @@ def _batch(trainer, frames=8):
     video = torch.rand(config.data.batch_size, frames, 3, config.data.size, config.data.size, generator=g) * 2 - 1
     cond = synthetic_conditions(config, config.data.batch_size, frames)
     return VideoBatch([f"k{i}" for i in range(len(video))], video, cond).to(CUDA)
-
-
-def noise_chunks(n, chunk=2, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randn(1, chunk, 3, SIZE, SIZE, generator=g) for _ in range(n)]
 
 
 def test_auto_precision_is_bf16_autocast_on_cuda():

@@ -6,17 +6,12 @@ import wave
 import numpy as np
 import psutil
 import torch
-from lpm_tiny_models import SIZE, conditions, model
+from lpm_tiny_models import conditions, model, noise_chunks
 from torchcodec.decoders import VideoDecoder
 
 from lpm_train.stream.kv_cache import StreamingKVCache
 from lpm_train.stream.mp4_writer import ChunkedMp4Writer
 from lpm_train.stream.streamer import CachedStreamer, RecomputeStreamer, conditions_window
-
-
-def noise_chunks(n, chunk=2, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randn(1, chunk, 3, SIZE, SIZE, generator=g) for _ in range(n)]
 
 
 @torch.no_grad()

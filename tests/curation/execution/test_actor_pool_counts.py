@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import pytest
 
-from curation.execution import actor_pools
+from curation.execution import actor_pools, block_end
 from curation.execution.video_task import VideoTask
 from curation.faults import fault_counts
 from curation.runtime.resources import Resources
@@ -51,16 +51,16 @@ def test_the_counts_of_an_actor_whose_setup_answer_was_never_read_are_gathered(
         sample(counts, force=force)
 
     monkeypatch.setattr(actor_pools.pool_metrics, "sample", slow_sample)
-    flush, asked = actor_pools._flush_summary_parts, []
+    flush, asked = block_end.ask_to_flush_summary_parts, []
 
     def recording_flush(pools: list) -> None:  # which actors the block's end asks for their summaries
         asked.append([(len(pool.actors), len(pool.up)) for pool in pools])
         flush(pools)
 
-    monkeypatch.setattr(actor_pools, "_flush_summary_parts", recording_flush)
+    monkeypatch.setattr(block_end, "ask_to_flush_summary_parts", recording_flush)
     # The block end's last look at setup answers (those already arrived) is off: an actor that ran
     # a video must be marked up when its video comes back, whenever its setup answer arrives.
-    monkeypatch.setattr(actor_pools, "_read_late_setups", lambda pools: None)
+    monkeypatch.setattr(block_end, "read_late_setups", lambda pools: None)
     tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(tmp_path), 0, True) for i in range(3)]
     before = fault_counts.snapshot()
     outcomes = list(make_executor("ray").run_videos([RetriesOnce()], tasks))

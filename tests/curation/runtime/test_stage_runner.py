@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from media_facts import probed
 
 from curation.media.ffmpeg_runner import ffprobe_command, run_media_tool
-from curation.media.media_info import MediaInfo
 from curation.runtime.stage import Stage
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
@@ -79,7 +79,7 @@ def test_missing_input_from_an_earlier_stage_is_named() -> None:
     work = run_stage(NeedsShots(), _work())
     assert work.state == "failed" and "needs 'video', which no earlier stage added" in work.detail
     work = _work()
-    work.video = MediaInfo("mp4", 1.0, True, 640, 360, 0, 25.0, False, 25, "h264", True, "aac", 16000, 1)
+    work.video = probed(1.0)
     assert re.fullmatch(
         r"LookupError: stage 'needs_shots' needs 'analysis', which no earlier stage added \(at stage\.py:\d+\)",
         run_stage(NeedsShots(), work).detail,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from media_facts import probed
 from pipeline_runs import run_cli
 
 from curation.media.media_info import MediaInfo
@@ -18,7 +19,7 @@ from curation.store.run_store import RunStore
 
 def _record() -> VideoWork:
     work = VideoWork(uri="s3://bucket/a.mp4", video_id="0123456789abcdef", run_uri="/runs/x")
-    work.video = MediaInfo("mp4", 4.0, True, 640, 360, 0, 25.0, False, 100, "h264", True, "aac", 16000, 1)
+    work.video = probed(4.0)
     work.tracks = [{"track_id": "t0", "face_height_px": np.float32(201.5), "usable": True}]
     signals = np.arange(12, dtype=np.float16).reshape(4, 3)
     work.track_features = {"t0": {"signals": signals, "present": np.ones(4, bool)}}

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
+from media_facts import probed
 from pipeline_runs import ingest_workflow
 
 from curation.config.workflow import load_workflow
-from curation.media.media_info import MediaInfo
 from curation.models.model_catalog import MODEL_CATALOG
 from curation.runtime.products import SampleEntry, SampleSet
 from curation.runtime.video_outcome import VideoOutcome
@@ -19,13 +19,8 @@ from schemas.reasons import Reason
 from stages.workflow_stages import WORKFLOW_STAGES
 
 
-def _probed(seconds: float) -> MediaInfo:
-    return MediaInfo("mp4", seconds, True, 640, 360, 0, 25.0, False, round(seconds * 25), "h264", True, "aac",
-                     16000, 1)
-
-
 def _work() -> VideoWork:
-    work = VideoWork(uri="/in/a.mp4", video_id="v1", video=_probed(7.5))
+    work = VideoWork(uri="/in/a.mp4", video_id="v1", video=probed(7.5))
     work.timings = {"probe": 0.5, "visual_analysis": 4.0, "dedup": 0.25}
     work.reject_entity("shot", "v1-s0", "performer_filter", Reason.NO_FACE, "no face")
     work.reject_entity("segment", "v1-g3", "dedup", Reason.DUPLICATE, "twin of v0-g1")
@@ -85,7 +80,7 @@ def test_throughput_and_eta_follow_the_clock():
     now[0] = 160.0
     phase = rate.progress("analyse", 5, 10)
     for seconds in (1800.0, 1800.0, 3600.0):
-        work = VideoWork(uri="u", video_id="v", video=_probed(seconds))
+        work = VideoWork(uri="u", video_id="v", video=probed(seconds))
         rate.video(summarize_work("analyse", work, [], False))
     assert phase.processed == 3
     assert phase.eta_s(now[0]) == pytest.approx(60.0 / 3 * 5)
