@@ -47,11 +47,11 @@ class AudioAnalysisStage(Stage):
         path = write_array(work.run_uri, work.video_id or "", "audio16k", pcm16) if pcm16.size else ""
         work.audio = AudioTrack(sample_rate=ANALYSIS_SAMPLE_RATE, n_samples=int(pcm16.size), pcm_path=path)
         for shot in work.shots:
-            a = int(shot["t_start"] * ANALYSIS_SAMPLE_RATE)
-            b = int(shot["t_end"] * ANALYSIS_SAMPLE_RATE)
+            a = int(shot.t_start * ANALYSIS_SAMPLE_RATE)
+            b = int(shot.t_end * ANALYSIS_SAMPLE_RATE)
             span = samples[a:b]
-            shot["audio_loudness_db"] = loudness_db(span) if span.size else SILENCE_DB
-            shot["audio_clipping_frac"] = clipping_fraction(span)
+            shot.audio_loudness_db = loudness_db(span) if span.size else SILENCE_DB
+            shot.audio_clipping_frac = clipping_fraction(span)
         return work
 
 

@@ -18,7 +18,7 @@ serving engine batches (vLLM's ``--max-num-seqs``) divided by the actors sending
 """
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from curation.store.stored_crops import crop_jpegs
+from schemas.tables import SegmentRow
 
 
 @dataclass
@@ -65,49 +66,49 @@ class CaptionsStage(Stage):
             from annotators.models.vlm_captioner import CaptionRequest
 
             written = self._vlm.caption_many([
-                CaptionRequest(annotation, self._frames(work, segment), segment["segment_id"])
+                CaptionRequest(annotation, self._frames(work, segment), segment.segment_id)
                 for segment, annotation in zip(work.segments, annotations, strict=True)
             ])
         else:
-            written = [write_captions(a, s["segment_id"]) for s, a in zip(work.segments, annotations, strict=True)]
+            written = [write_captions(a, s.segment_id) for s, a in zip(work.segments, annotations, strict=True)]
         captions: dict[str, SegmentCaption] = {}
         for segment, annotation, caption in zip(work.segments, annotations, written, strict=True):
-            captions[segment["segment_id"]] = SegmentCaption(annotation, caption)
-            segment["caption"] = caption["short"]
+            captions[segment.segment_id] = SegmentCaption(annotation, caption)
+            segment.caption = caption["short"]
         work.captions = captions
         return work
 
     @staticmethod
-    def _signals(work: VideoWork, segment: dict[str, Any]) -> SegmentSignals:
+    def _signals(work: VideoWork, segment: SegmentRow) -> SegmentSignals:
         speech = work.speech
         fps = work.analysis.fps
-        shot = next(s for s in work.shots if s["shot_id"] == segment["shot_id"])
-        features = work.track_features[segment["track_id"]]
-        shot_first = int(round(shot["t_start"] * fps))
-        local = slice(segment["first_frame"] - shot_first, segment["first_frame"] - shot_first + segment["n_frames"])
-        video = slice(segment["first_frame"], segment["first_frame"] + segment["n_frames"])
-        vad = np.zeros(segment["n_frames"], dtype=np.float32)
+        shot = next(s for s in work.shots if s.shot_id == segment.shot_id)
+        features = work.track_features[segment.track_id]
+        shot_first = int(round(shot.t_start * fps))
+        local = slice(segment.first_frame - shot_first, segment.first_frame - shot_first + segment.n_frames)
+        video = slice(segment.first_frame, segment.first_frame + segment.n_frames)
+        vad = np.zeros(segment.n_frames, dtype=np.float32)
         chunk = np.asarray(speech.vad_prob[video], dtype=np.float32)
         vad[: len(chunk)] = chunk
         return SegmentSignals(
             fps=fps,
-            t_start=segment["t_start"],
+            t_start=segment.t_start,
             states=features["state"][local].astype(np.int8),
             present=features["present"][local],
             signals=features["signals"][local].astype(np.float32),
             blendshapes=features["blendshapes"][local].astype(np.float32),
             vad_prob=vad,
             speaking_prob=features["speaking_prob"][local].astype(np.float32),
-            loudness_db=float(segment.get("audio_loudness_db") or -100.0),
+            loudness_db=float(segment.audio_loudness_db or -100.0),
             words=speech.words,
             face_box=features["face_box"][local].astype(np.float32),
             # unknown camera motion must read as unknown, not as a still camera
-            frame_motion=float(shot["motion"]) if shot.get("motion") is not None else float("nan"),
+            frame_motion=float(shot.motion) if shot.motion is not None else float("nan"),
         )
 
-    def _frames(self, work: VideoWork, segment: dict[str, Any]) -> list[bytes]:
+    def _frames(self, work: VideoWork, segment: SegmentRow) -> list[bytes]:
         """The frames the request carries, sampled before they are read: a video's requests are
         built together, so only ``vlm_frames`` JPEGs per segment are held at once."""
-        crops = work.crops.of_track(segment["track_id"]) if work.crops is not None else []
-        inside = [c for c in crops if segment["t_start"] <= c.t < segment["t_end"]]
+        crops = work.crops.of_track(segment.track_id) if work.crops is not None else []
+        inside = [c for c in crops if segment.t_start <= c.t < segment.t_end]
         return crop_jpegs(work, self._vlm.sample(inside), "global")

@@ -57,7 +57,7 @@ from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.video_work import VideoWork
 from curation.store.stored_audio import audio_samples
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
-from schemas.tables import PairRow
+from schemas.tables import PairRow, SegmentRow
 
 _SEGMENT_FIELDS = ("segment_id", "track_id", "identity_id", "state", "t_start", "t_end")
 # A voice is described from its first turns up to this long: enough for a stable embedding, and
@@ -96,8 +96,8 @@ class CrossVideoPairsStage(RunScopeStage):
             self._embedder.setup()
 
     def summarize(self, work: VideoWork) -> dict[str, Any] | None:
-        segments = [{k: s.get(k) for k in _SEGMENT_FIELDS} for s in work.segments
-                    if s["state"] in ("speaking", "listening")]
+        segments = [{k: getattr(s, k) for k in _SEGMENT_FIELDS} for s in work.segments
+                    if s.state in ("speaking", "listening")]
         audio = audio_samples(work)
         if self._embedder is None or not segments or not len(audio) or work.speech is None:
             return None
@@ -166,20 +166,23 @@ class CrossVideoPairsStage(RunScopeStage):
         peak: float,
     ) -> list[dict[str, Any]]:
         out = []
-        for listening in (s for s in listener_segments if s["state"] == "listening"):
-            for speaking in (s for s in speaker_segments if s["state"] == "speaking"):
+        # the summaries hold a few of each segment's columns (_SEGMENT_FIELDS), stored untyped
+        listeners = [SegmentRow(**s) for s in listener_segments if s["state"] == "listening"]
+        speakers = [SegmentRow(**s) for s in speaker_segments if s["state"] == "speaking"]
+        for listening in listeners:
+            for speaking in speakers:
                 link = segment_link(speaking, listening, self.min_segment_overlap_s, self.max_gap_s, offset_s)
                 if link is None:
                     continue
                 out.append({
-                    "pair_id": f"{speaking['segment_id']}~{listening['segment_id']}",
+                    "pair_id": f"{speaking.segment_id}~{listening.segment_id}",
                     "video_id": speaker_video,
-                    "speaking_segment_id": speaking["segment_id"],
-                    "listening_segment_id": listening["segment_id"],
+                    "speaking_segment_id": speaking.segment_id,
+                    "listening_segment_id": listening.segment_id,
                     "relation": link.relation,
                     "overlap_s": link.amount,
-                    "speaker_track_id": speaking["track_id"],
-                    "listener_track_id": listening["track_id"],
+                    "speaker_track_id": speaking.track_id,
+                    "listener_track_id": listening.track_id,
                     "listener_video_id": listener_video,
                     "offset_s": round(offset_s, 4),
                     "alignment_peak": round(peak, 4),

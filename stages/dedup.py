@@ -87,17 +87,17 @@ class DedupStage(RunScopeStage):
         audio = audio_samples(work)
         out = []
         for segment in work.segments:
-            inside = hashes.between(segment["t_start"], segment["t_end"])
+            inside = hashes.between(segment.t_start, segment.t_end)
             embedding = None
             if self._clip is not None:
                 # one whole-frame image per key time (two faces of one frame share it)
-                shown = sorted({c.t: c for c in frames if segment["t_start"] <= c.t < segment["t_end"]}.items())
+                shown = sorted({c.t: c for c in frames if segment.t_start <= c.t < segment.t_end}.items())
                 images = crop_images(work, [c for _t, c in shown], "global")
                 embedding = self._clip.embed_segment(images) if images else None
-            envelope = loudness_envelope(audio, AUDIO_SAMPLE_RATE, segment["t_start"], segment["t_end"])
-            out.append({"segment_id": segment["segment_id"], "video_id": work.video_id, "hashes": inside,
-                        "embedding": embedding, "sync_verdict": segment.get("sync_verdict"),
-                        "sharpness": segment.get("sharpness"), "audio_envelope": envelope.astype("float16")})
+            envelope = loudness_envelope(audio, AUDIO_SAMPLE_RATE, segment.t_start, segment.t_end)
+            out.append({"segment_id": segment.segment_id, "video_id": work.video_id, "hashes": inside,
+                        "embedding": embedding, "sync_verdict": segment.sync_verdict,
+                        "sharpness": segment.sharpness, "audio_envelope": envelope.astype("float16")})
         return out
 
     def decide(self, summaries: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -156,22 +156,22 @@ class DedupStage(RunScopeStage):
     def apply(self, work: VideoWork, decision: dict[str, dict[str, Any]]) -> VideoWork:
         kept = []
         for segment in work.segments:
-            duplicate = decision.get(segment["segment_id"])
+            duplicate = decision.get(segment.segment_id)
             if not _is_duplicate(duplicate):
                 if duplicate is not None:  # a picture twin: same pictures as another segment, other audio
-                    segment["picture_twin_of"] = duplicate["twin_segment_id"]
-                    if segment.get("sync_verdict") == "in_sync":
-                        segment["sync_verdict"] = "uncertain"
+                    segment.picture_twin_of = duplicate["twin_segment_id"]
+                    if segment.sync_verdict == "in_sync":
+                        segment.sync_verdict = "uncertain"
                 kept.append(segment)
                 continue
             evidence = duplicate["evidence"]
             if duplicate.get("matched_fraction") is not None:
                 evidence += f", {duplicate['matched_fraction']:.0%} key frames match"
-            work.reject_entity("segment", segment["segment_id"], self.name, Reason.DUPLICATE,
+            work.reject_entity("segment", segment.segment_id, self.name, Reason.DUPLICATE,
                                f"near-duplicate of {duplicate['kept_segment_id']} ({evidence})",
-                               segment["t_start"], segment["t_end"])
+                               segment.t_start, segment.t_end)
         if work.segments and not kept:
-            twins = sorted({decision[s["segment_id"]]["kept_segment_id"] for s in work.segments})
+            twins = sorted({decision[s.segment_id]["kept_segment_id"] for s in work.segments})
             work.reject(self.name, Reason.DUPLICATE, f"every segment repeats kept footage: {', '.join(twins[:3])}")
         work.segments = kept
         return work

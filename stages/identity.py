@@ -24,6 +24,7 @@ from curation.runtime.device import DeviceChoice
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.video_work import VideoWork
+from schemas.tables import SegmentRow
 
 
 @dataclass
@@ -51,27 +52,27 @@ class IdentityStage(RunScopeStage):
 
     def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
         out = []
-        segments_of: dict[str, list[dict[str, Any]]] = {}
+        segments_of: dict[str, list[SegmentRow]] = {}
         for segment in work.segments:
-            segments_of.setdefault(segment["track_id"], []).append(segment)
+            segments_of.setdefault(segment.track_id, []).append(segment)
         for track in work.tracks:
-            if not track.get("usable"):
+            if not track.usable:
                 continue
-            embedding = track_identity_vector(work, track["track_id"], self._embedder, self.max_frames)
+            embedding = track_identity_vector(work, track.track_id, self._embedder, self.max_frames)
             if embedding is None:
                 continue
-            segs = segments_of.get(track["track_id"], [])
+            segs = segments_of.get(track.track_id, [])
             out.append(
                 {
-                    "track_id": track["track_id"],
+                    "track_id": track.track_id,
                     "video_id": work.video_id,
-                    "t_start": track["t_start"],
-                    "t_end": track["t_end"],
+                    "t_start": track.t_start,
+                    "t_end": track.t_end,
                     "vector": embedding.vector,
                     "kind": embedding.kind,
                     "strength": embedding.strength,
                     "n_segments": len(segs),
-                    "seconds": float(sum(s["t_end"] - s["t_start"] for s in segs)),
+                    "seconds": float(sum(s.t_end - s.t_start for s in segs)),
                 }
             )
         return out
@@ -108,9 +109,9 @@ class IdentityStage(RunScopeStage):
 
     def apply(self, work: VideoWork, decision: dict[str, Any]) -> VideoWork:
         for track in work.tracks:
-            track["identity_id"] = decision["of_track"].get(track["track_id"])
+            track.identity_id = decision["of_track"].get(track.track_id)
         for segment in work.segments:
-            segment["identity_id"] = decision["of_track"].get(segment["track_id"])
+            segment.identity_id = decision["of_track"].get(segment.track_id)
         return work
 
     def video_decision(self, decision: dict[str, Any], video_id: str, summary: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from annotators.timelines.conversation_links import best_link, segment_link
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
-from schemas.tables import PairRow
+from schemas.tables import PairRow, SegmentRow
 
 
 @dataclass
@@ -33,9 +33,9 @@ class PairsStage(Stage):
     def process(self, work: VideoWork) -> VideoWork:
         turns = work.speech.turns if work.speech is not None else []
         for segment in work.segments:
-            segment["turn_index"] = _turn_of(segment, turns)
-        speaking = [s for s in work.segments if s["state"] == "speaking"]
-        for listening in (s for s in work.segments if s["state"] == "listening"):
+            segment.turn_index = _turn_of(segment, turns)
+        speaking = [s for s in work.segments if s.state == "speaking"]
+        for listening in (s for s in work.segments if s.state == "listening"):
             links = [
                 link for link in (segment_link(s, listening, self.min_overlap_s, self.max_gap_s) for s in speaking)
                 if link
@@ -43,28 +43,28 @@ class PairsStage(Stage):
             for relation, amount, speaker in links:
                 work.pairs.append(
                     PairRow(
-                        pair_id=f"{speaker['segment_id']}~{listening['segment_id']}",
+                        pair_id=f"{speaker.segment_id}~{listening.segment_id}",
                         video_id=work.video_id,
-                        speaking_segment_id=speaker["segment_id"],
-                        listening_segment_id=listening["segment_id"],
+                        speaking_segment_id=speaker.segment_id,
+                        listening_segment_id=listening.segment_id,
                         relation=relation,
                         overlap_s=amount,
-                        speaker_track_id=speaker["track_id"],
-                        listener_track_id=listening["track_id"],
+                        speaker_track_id=speaker.track_id,
+                        listener_track_id=listening.track_id,
                         listener_video_id=work.video_id,
                         offset_s=0.0,
                     )
                 )
             if links:
-                listening["partner_segment_id"] = best_link(links).speaker["segment_id"]
+                listening.partner_segment_id = best_link(links).speaker.segment_id
         work.pairs.sort(key=lambda p: p.pair_id or "")
         return work
 
 
-def _turn_of(segment: dict[str, Any], turns: list[dict[str, Any]]) -> int | None:
+def _turn_of(segment: SegmentRow, turns: list[dict[str, Any]]) -> int | None:
     best, best_overlap = None, 0.0
     for i, turn in enumerate(turns):
-        overlap = min(segment["t_end"], turn["t_end"]) - max(segment["t_start"], turn["t_start"])
+        overlap = min(segment.t_end, turn["t_end"]) - max(segment.t_start, turn["t_start"])
         if overlap > best_overlap:
             best, best_overlap = i, overlap
     return best

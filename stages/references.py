@@ -43,27 +43,27 @@ class ReferencesStage(RunScopeStage):
         """This video's candidates, and the owner (identity, else track) of every track, whose pool
         ``apply`` looks up: a track with no candidate of its own still takes its person's pool from
         other videos, so the video's part of the decision (``video_decision``) names them all."""
-        owners = sorted({track.get("identity_id") or track["track_id"] for track in work.tracks})
+        owners = sorted({track.identity_id or track.track_id for track in work.tracks})
         return {"candidates": self._candidates(work), "owners": owners}
 
     def _candidates(self, work: VideoWork) -> list[dict[str, Any]]:
         scale = work.analysis.scale
         out: list[dict[str, Any]] = []
         for track in work.tracks:
-            if not track.get("usable"):
+            if not track.usable:
                 continue
-            crops = work.crops.of_track(track["track_id"])
+            crops = work.crops.of_track(track.track_id)
             facts = []
             for crop, face_jpeg in zip(crops, crop_jpegs(work, crops, "face"), strict=True):
                 # The JPEGs stay in this video's crop archive; the pool names them.
                 facts.append(
                     {
                         **candidate_facts(crop.signals, face_jpeg, scale),
-                        "id": f"{track['track_id']}@{crop.t:.3f}",
-                        "owner": track.get("identity_id") or track["track_id"],
-                        "identity_id": track.get("identity_id"),
+                        "id": f"{track.track_id}@{crop.t:.3f}",
+                        "owner": track.identity_id or track.track_id,
+                        "identity_id": track.identity_id,
                         "video_id": work.video_id,
-                        "track_id": track["track_id"],
+                        "track_id": track.track_id,
                         "t": float(crop.t),
                         "archive": work.crops.archive,
                         "crop_name": crop.name,
@@ -80,13 +80,13 @@ class ReferencesStage(RunScopeStage):
         return {owner: choose_pool(cands, self.max_pool) for owner, cands in sorted(by_owner.items())}
 
     def apply(self, work: VideoWork, decision: dict[str, list[dict[str, Any]]]) -> VideoWork:
-        tracks = {t["track_id"]: t for t in work.tracks}
+        tracks = {t.track_id: t for t in work.tracks}
         chosen: dict[str, list[SegmentReference]] = {}
         for segment in work.segments:
-            track = tracks[segment["track_id"]]
-            pool = decision.get(track.get("identity_id") or track["track_id"], [])
+            track = tracks[segment.track_id]
+            pool = decision.get(track.identity_id or track.track_id, [])
             picks = references_for_segment(
-                pool, work.video_id, segment["t_start"], segment["t_end"], self.refs_per_segment, self.margin_s
+                pool, work.video_id, segment.t_start, segment.t_end, self.refs_per_segment, self.margin_s
             )
             refs = [
                 SegmentReference(
@@ -104,8 +104,8 @@ class ReferencesStage(RunScopeStage):
                 for c in picks
                 for kind in self.kinds
             ]
-            chosen[segment["segment_id"]] = refs
-            segment["reference_ids"] = [r.reference_id for r in refs]
+            chosen[segment.segment_id] = refs
+            segment.reference_ids = [r.reference_id for r in refs]
         work.segment_references = chosen
         return work
 

@@ -6,7 +6,7 @@ time. The worker writes a video's members to one archive in the run store; the r
 only keys and sizes, from which the shard plan is made, and shard packing tasks copy the bytes.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -44,6 +44,7 @@ from schemas.sample_layout import (
     reference_member,
     safe_key,
 )
+from schemas.tables import SegmentRow, ShotRow
 from schemas.version import SCHEMA_VERSION
 
 _S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
@@ -73,6 +74,14 @@ class SampleWriterStage(Stage):
     _separator = None
     _embedder = None
 
+    def __post_init__(self) -> None:
+        # a misspelt column would bucket every sample under "<name>=None", found only in the shards
+        columns = {f.name for f in fields(SegmentRow)}
+        unknown = [name for name in self.shard_bucket_by if name not in columns]
+        if unknown:
+            raise ValueError(f"shard_bucket_by: {unknown} name no column of the segments table; "
+                             f"choose from {sorted(columns)}")
+
     def _separates(self) -> bool:
         return self.separation == "on" or (self.separation == "auto" and is_available(SPEECH_SEPARATOR_MODEL_NAME))
 
@@ -99,16 +108,16 @@ class SampleWriterStage(Stage):
     def process(self, work: VideoWork) -> VideoWork:
         entries: list[SampleEntry] = []
         blobs: dict[str, bytes] = {}
-        shots = {s["shot_id"]: s for s in work.shots}
+        shots = {s.shot_id: s for s in work.shots}
         pcm = audio_pcm16(work)
         settings = self.shard_settings()
         with _ReferenceImages(work.run_uri) as reference_images:
             for segment in work.segments:
-                key = safe_key(segment["segment_id"])
-                segment["key"] = key
-                members = self._members(work, segment, shots[segment["shot_id"]], key, pcm, reference_images)
+                key = safe_key(segment.segment_id)
+                segment.key = key
+                members = self._members(work, segment, shots[segment.shot_id], key, pcm, reference_images)
                 sizes = {ext: len(data) for ext, data in members.items()}
-                entry = SampleEntry(key, segment["segment_id"], settings.bucket_of(segment), sizes, stem=key)
+                entry = SampleEntry(key, segment.segment_id, settings.bucket_of(segment), sizes, stem=key)
                 entries.append(entry)
                 blobs.update({entry.member_name(ext): data for ext, data in members.items()})
         archive = write_blobs(work.run_uri, work.video_id or "", "samples", blobs)
@@ -118,20 +127,20 @@ class SampleWriterStage(Stage):
     def _members(
         self,
         work: VideoWork,
-        segment: dict[str, Any],
-        shot: dict[str, Any],
+        segment: SegmentRow,
+        shot: ShotRow,
         key: str,
         pcm: np.ndarray,
         reference_images: "_ReferenceImages",
     ) -> dict[str, bytes]:
         analysis = work.analysis
-        features = work.track_features[segment["track_id"]]
-        duration = segment["t_end"] - segment["t_start"]
+        features = work.track_features[segment.track_id]
+        duration = segment.t_end - segment.t_start
         n_clip = int(round(duration * self.clip_fps))
         # analysis-frame index (within the shot's arrays) shown at each clip frame
-        times = segment["t_start"] + np.arange(n_clip) / self.clip_fps
+        times = segment.t_start + np.arange(n_clip) / self.clip_fps
         index = np.clip(
-            np.round((times - shot["t_start"]) * analysis.fps).astype(int), 0, len(features["present"]) - 1
+            np.round((times - shot.t_start) * analysis.fps).astype(int), 0, len(features["present"]) - 1
         )
         present = features["present"][index]
         boxes = features["face_box"][index].astype(np.float32)
@@ -141,9 +150,9 @@ class SampleWriterStage(Stage):
         crop = performer_crop(median_box, width, height, self.crop_scale)
         source = local_media(work)
         clip = encode_clip(
-            source, segment["t_start"], duration, crop, self.clip_size, self.clip_fps, self.crf, self.max_kbps
+            source, segment.t_start, duration, crop, self.clip_size, self.clip_fps, self.crf, self.max_kbps
         )
-        a = int(round(segment["t_start"] * AUDIO_SAMPLE_RATE))
+        a = int(round(segment.t_start * AUDIO_SAMPLE_RATE))
         audio = np.zeros(int(round(duration * AUDIO_SAMPLE_RATE)), dtype=np.int16)
         chunk = pcm[a : a + len(audio)]
         audio[: len(chunk)] = chunk
@@ -166,7 +175,7 @@ class SampleWriterStage(Stage):
                                self.clip_fps)
         channels, separated = self._channels(audio, voices)
         arrays.update(own_voice=voices.own, partner_voice=voices.partner, overlap=voices.overlap)
-        references = (work.segment_references or {}).get(segment["segment_id"], [])
+        references = (work.segment_references or {}).get(segment.segment_id, [])
         record = self._record(work, segment, key, arrays["state"], n_clip, references)
         record["channels"] = {
             "source": voices.source,
@@ -183,7 +192,7 @@ class SampleWriterStage(Stage):
             PARTNER_AUDIO_MEMBER: wav_bytes(channels.partner, AUDIO_SAMPLE_RATE),
             "npz": npz_bytes(arrays),
             "json": json_bytes(record),
-            "txt": (segment.get("caption") or "").encode("utf-8"),
+            "txt": (segment.caption or "").encode("utf-8"),
         }
         for i, ref in enumerate(references):
             members[reference_member(i)] = reference_images.get(ref)
@@ -201,7 +210,7 @@ class SampleWriterStage(Stage):
     def _record(
         self,
         work: VideoWork,
-        segment: dict[str, Any],
+        segment: SegmentRow,
         key: str,
         states: np.ndarray,
         n_clip: int,
@@ -213,13 +222,13 @@ class SampleWriterStage(Stage):
                 timeline[-1][2] += 1
             else:
                 timeline.append([state_name(code), sum(t[2] for t in timeline), 1])
-        captioned = (work.captions or {}).get(segment["segment_id"])
+        captioned = (work.captions or {}).get(segment.segment_id)
         annotation = captioned.annotation if captioned is not None else None
         return {
             "schema_version": SCHEMA_VERSION,
             "key": key,
             **{
-                k: segment.get(k)
+                k: getattr(segment, k)
                 for k in (
                     "segment_id",
                     "video_id",
@@ -240,7 +249,7 @@ class SampleWriterStage(Stage):
             "state_timeline": timeline,
             "state_codes": {s.name.lower(): int(s) for s in PerformerState},
             "scores": {
-                k: segment.get(k)
+                k: getattr(segment, k)
                 for k in (
                     "vad_frac",
                     "speaking_prob_mean",
@@ -253,16 +262,16 @@ class SampleWriterStage(Stage):
                     "sharpness",
                 )
             },
-            "transcript": segment.get("transcript"),
+            "transcript": segment.transcript,
             "annotation": annotation,
-            "caption": captioned.caption if captioned is not None else {"short": segment.get("caption")},
+            "caption": captioned.caption if captioned is not None else {"short": segment.caption},
             "references": [
                 {k: v for k, v in asdict(r).items() if k not in ("archive", "jpeg_name")}
                 | {"member": reference_member(i)}
                 for i, r in enumerate(references)
             ],
             "blendshape_names": list(BLENDSHAPE_NAMES),
-            "provenance": {"uri": work.uri, "source_t_start": segment["t_start"], "source_t_end": segment["t_end"]},
+            "provenance": {"uri": work.uri, "source_t_start": segment.t_start, "source_t_end": segment.t_end},
         }
 
 
@@ -272,7 +281,7 @@ def vad_at_frames(vad: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 
 
 def _frame_voices(
-    work: VideoWork, segment: dict[str, Any], states: np.ndarray, times: np.ndarray, index: np.ndarray,
+    work: VideoWork, segment: SegmentRow, states: np.ndarray, times: np.ndarray, index: np.ndarray,
     voiced: np.ndarray, fps: float,
 ) -> FrameVoices:
     """Whose voice each clip frame of the segment carries: from named speaker turns when the
@@ -280,16 +289,16 @@ def _frame_voices(
     speech, association = work.speech, work.voice_faces
     if speech is not None and speech.diarized and speech.turns and association is not None \
             and association.voices == "diarization":
-        faces = {span["face"] for span in association.spans if span.get("track_id") == segment["track_id"]}
+        faces = {span["face"] for span in association.spans if span.get("track_id") == segment.track_id}
         own_speakers = {voice for voice, face in association.owners.items() if face in faces}
         if own_speakers:
             return from_turns(times, 1.0 / fps, speech.turns, own_speakers)
     others = np.zeros(len(states), bool)
     others_lips = np.zeros(len(states), bool)
     for track in work.tracks:
-        if track["track_id"] == segment["track_id"] or track.get("shot_id") != segment["shot_id"]:
+        if track.track_id == segment.track_id or track.shot_id != segment.shot_id:
             continue
-        features = (work.track_features or {}).get(track["track_id"], {})
+        features = (work.track_features or {}).get(track.track_id, {})
         other = features.get("state")
         if other is None or not len(other):
             continue
@@ -298,7 +307,7 @@ def _frame_voices(
         others |= speaking
         if "signals" in features:
             others_lips |= ~speaking & lips_moving(features["signals"][at, _S["mouth_open"]], features["present"][at])
-    own = work.track_features[segment["track_id"]]
+    own = work.track_features[segment.track_id]
     own_lips = lips_moving(own["signals"][index, _S["mouth_open"]], own["present"][index])
     return from_states(states, voiced, others, own_lips, others_lips)
 

@@ -164,15 +164,15 @@ class StatesStage(Stage):
         for view in views:
             speaking = view.p_speak >= self.speaking_threshold
             spans += [(view, s.first, s.end) for s in present_spans(speaking, max_gap) if s.length >= min_frames]
-        n_faces = len({faces[v.track["track_id"]] for v, _, _ in spans})
+        n_faces = len({faces[v.track.track_id] for v, _, _ in spans})
         if n_faces < 2:
             return
         times = [((v.first + a) / fps, (v.first + b) / fps) for v, a, b in spans]
         voices = self._span_voices.voices(times, audio, n_faces, work.speech.diarization, work.speech.turns)
         voiced = [
             VoicedSpan(
-                view.track["track_id"],
-                faces[view.track["track_id"]],
+                view.track.track_id,
+                faces[view.track.track_id],
                 voice,
                 a,
                 b,

@@ -75,7 +75,7 @@ class VoiceIdentitiesStage(RunScopeStage):
         association = work.voice_faces
         if association is None or not association.spans:
             return None
-        identity_of = {t["track_id"]: t.get("identity_id") for t in work.tracks}
+        identity_of = {t.track_id: t.identity_id for t in work.tracks}
         return {
             "spans": association.spans,
             "identity_of_track": {s["track_id"]: identity_of.get(s["track_id"]) for s in association.spans},
@@ -127,9 +127,9 @@ class VoiceIdentitiesStage(RunScopeStage):
         self._labeller(association.labelling).relabel(work, decided["foreign"], audio_samples(work), work.analysis.fps)
         if work.state == "rejected":
             work.detail = f"{work.detail} (labelled again by {self.name}: the run gave a voice to another face)"
-        identity_of = {t["track_id"]: t.get("identity_id") for t in work.tracks}
+        identity_of = {t.track_id: t.identity_id for t in work.tracks}
         for segment in work.segments:
-            segment["identity_id"] = identity_of.get(segment["track_id"])
+            segment.identity_id = identity_of.get(segment.track_id)
         return work
 
     def _labeller(self, settings: dict[str, Any]) -> StateLabeller:

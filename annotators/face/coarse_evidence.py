@@ -11,11 +11,13 @@ going, to decide whether landmarking it can pay off; the shots manifest records 
 made from it can be checked and re-tuned by query.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
+
+from schemas.tables import ShotRow
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class ShotJudge(Protocol):
 
     def competing_rule(self) -> CompetingRule: ...
 
-    def coarse_verdict(self, shot: Mapping[str, Any], margin: float = 0.0) -> tuple[str, str] | None: ...
+    def coarse_verdict(self, shot: ShotRow, margin: float = 0.0) -> tuple[str, str] | None: ...
 
 
 def side_by_side(height_a: float, x_a: float, height_b: float, x_b: float) -> bool:

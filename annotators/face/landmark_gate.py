@@ -22,11 +22,12 @@ as too small costs a few coarse frames, while a performer never landmarked is lo
 judge (a workflow with no performer filter) a pending shot turns fine at once.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from annotators.face.coarse_evidence import ShotJudge
+from schemas.tables import ShotRow
 
 _NEVER = -(1 << 40)
 Decision = Literal["fine", "skip", "wait"]
@@ -60,9 +61,9 @@ class LandmarkGate:
             return True
         return False
 
-    def decide(self, evidence: Mapping[str, Any], coarse_frames: int, ended: bool) -> Decision:
-        """What to do with a pending shot whose coarse ``evidence`` (a shot row's coarse and quality
-        fields; ``t_start``/``t_end`` once ``ended``) covers ``coarse_frames`` coarse frames."""
+    def decide(self, evidence: ShotRow, coarse_frames: int, ended: bool) -> Decision:
+        """What to do with a pending shot whose coarse ``evidence`` (a shot row with its coarse and
+        quality fields; ``t_start``/``t_end`` once ``ended``) covers ``coarse_frames`` coarse frames."""
         if self.judge is None:
             return "fine"
         if ended:

@@ -5,7 +5,7 @@ clusters tracks across the run. Both need the same vector for the same track, so
 once per (track, embedder kind, frame count) and kept on the record (``VideoWork.identity_vectors``).
 """
 
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from curation.runtime.device import DeviceChoice, onnx_providers, resolve_device
 from curation.runtime.products import TrackIdentityVector
 from curation.runtime.video_work import VideoWork
 from curation.store.stored_crops import crop_images
+from schemas.tables import TrackRow
 
 FaceDescriptorChoice = Literal["auto", "arcface", "dlib", "fallback"]
 # What ``auto`` picks, best first: ArcFace once fetched, dlib's ResNet (installed with the package),
@@ -83,17 +84,17 @@ def track_identity_vector(
     return work.identity_vectors[key]
 
 
-def face_groups(work: VideoWork, tracks: list[dict[str, Any]], embedder: FaceEmbedder) -> dict[str, str]:
+def face_groups(work: VideoWork, tracks: list[TrackRow], embedder: FaceEmbedder) -> dict[str, str]:
     """Track id -> the person within this one video (tracks of one person share a value), by the
     same clustering and cut as the run's identities; a track without crops is its own person."""
     members = []
     for track in tracks:
-        vector = track_identity_vector(work, track["track_id"], embedder)
+        vector = track_identity_vector(work, track.track_id, embedder)
         if vector is not None:
             members.append(
-                IdentityTrack(track["track_id"], work.video_id, track["t_start"], track["t_end"], vector.vector,
+                IdentityTrack(track.track_id, work.video_id, track.t_start, track.t_end, vector.vector,
                               vector.kind)
             )
-    groups = {t["track_id"]: t["track_id"] for t in tracks}
+    groups = {t.track_id: t.track_id for t in tracks}
     groups.update(identity_of_track(cluster_identities(members)))
     return groups

@@ -40,6 +40,7 @@ from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState, frame_state_letters, state_name
 from schemas.reasons import Reason
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
+from schemas.tables import SegmentRow, ShotRow, TrackRow
 
 SIGNAL = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 
@@ -94,11 +95,11 @@ class StateLabeller:
     def track_views(self, work: VideoWork, audio: np.ndarray, fps: float) -> list["TrackView"]:
         """Each usable track with its speaking probability (before any voice-face association)."""
         vad = np.asarray(work.speech.vad_prob, dtype=np.float32)
-        shots = {s["shot_id"]: s for s in work.shots}
+        shots = {s.shot_id: s for s in work.shots}
         return [
-            self._view(work, track, shots[track["shot_id"]], vad, audio, fps)
+            self._view(work, track, shots[track.shot_id], vad, audio, fps)
             for track in work.tracks
-            if track.get("usable")
+            if track.usable
         ]
 
     def relabel(self, work: VideoWork, foreign: list[list[Any]], audio: np.ndarray, fps: float) -> None:
@@ -115,7 +116,7 @@ class StateLabeller:
         for view in views:
             self._track(work, view, audio, fps)
         if not work.segments:
-            usable = sum(bool(t.get("usable")) for t in work.tracks)
+            usable = sum(bool(t.usable) for t in work.tracks)
             work.reject(
                 self.stage,
                 Reason.NO_SEGMENTS,
@@ -125,21 +126,21 @@ class StateLabeller:
     def _view(
         self,
         work: VideoWork,
-        track: dict[str, Any],
-        shot: dict[str, Any],
+        track: TrackRow,
+        shot: ShotRow,
         vad: np.ndarray,
         audio: np.ndarray,
         fps: float,
     ) -> "TrackView":
-        features = work.track_features[track["track_id"]]
+        features = work.track_features[track.track_id]
         present = features["present"]
         n = len(present)
-        first = int(round(shot["t_start"] * fps))
+        first = int(round(shot.t_start * fps))
         vad_track = np.zeros(n, dtype=np.float32)
         chunk = vad[first : first + n]
         vad_track[: len(chunk)] = chunk
         signals = features["signals"].astype(np.float32)
-        a = int(round(shot["t_start"] * AUDIO_SAMPLE_RATE))
+        a = int(round(shot.t_start * AUDIO_SAMPLE_RATE))
         track_audio = audio[a : a + int(round(n / fps * AUDIO_SAMPLE_RATE))]
         p_speak = self._speaker.speaking_probability(
             signals[:, SIGNAL["mouth_open"]], signals[:, SIGNAL["jaw_open"]], present, vad_track, track_audio, fps
@@ -149,13 +150,13 @@ class StateLabeller:
     def _track(self, work: VideoWork, view: "TrackView", audio: np.ndarray, fps: float) -> None:
         track, shot, present, p_speak = view.track, view.shot, view.present, view.p_speak
         vad_track = view.vad
-        features = work.track_features[track["track_id"]]
+        features = work.track_features[track.track_id]
         states = smooth_states(
             frame_states(vad_track, p_speak, self.vad_threshold, self.speaking_threshold),
             max(1, round(self.min_state_s * fps)),
         )
         features["state"] = states
-        track["frame_states"] = frame_state_letters(states, present)
+        track.frame_states = frame_state_letters(states, present)
         features["speaking_prob"] = p_speak.astype(np.float16)
         min_frames = max(1, round(self.min_segment_s * fps))
         max_frames = max(min_frames, round(self.max_segment_s * fps))
@@ -163,10 +164,10 @@ class StateLabeller:
         for span in present_spans(present, max(0, round(self.max_face_gap_s * fps))):
             segments, leftovers = cut_segments(states, span, min_frames, max_frames)
             for leftover in leftovers:
-                t0, t1 = shot["t_start"] + leftover.first / fps, shot["t_start"] + leftover.end / fps
+                t0, t1 = shot.t_start + leftover.first / fps, shot.t_start + leftover.end / fps
                 work.reject_entity(
                     "segment",
-                    f"{track['track_id']}-r{leftover.first:05d}",
+                    f"{track.track_id}-r{leftover.first:05d}",
                     self.stage,
                     Reason.SEGMENT_TOO_SHORT,
                     f"{t1 - t0:.2f} s of usable face < min_segment_s={self.min_segment_s:g}",
@@ -178,19 +179,19 @@ class StateLabeller:
                 count += 1
                 verdict = self._lip_sync_verdict(work, view, span_, segment, audio, fps)
                 if verdict is not None:
-                    segment["lip_sync_score"] = verdict.score if np.isfinite(verdict.score) else None
-                    segment["lip_sync_model"] = verdict.model
-                    segment["sync_verdict"] = verdict.verdict
+                    segment.lip_sync_score = verdict.score if np.isfinite(verdict.score) else None
+                    segment.lip_sync_model = verdict.model
+                    segment.sync_verdict = verdict.verdict
                 if verdict is not None and verdict.out_of_sync and self.reject_out_of_sync:
                     work.reject_entity(
                         "segment",
-                        segment["segment_id"],
+                        segment.segment_id,
                         self.stage,
                         Reason.OUT_OF_SYNC,
                         f"lips do not follow the audio: {verdict.model} score {verdict.score:.3f}"
                         f" < {verdict.threshold:g}",
-                        segment["t_start"],
-                        segment["t_end"],
+                        segment.t_start,
+                        segment.t_end,
                     )
                 else:
                     work.segments.append(segment)
@@ -200,15 +201,15 @@ class StateLabeller:
         work: VideoWork,
         view: "TrackView",
         span: FrameSpan,
-        segment: dict[str, Any],
+        segment: SegmentRow,
         audio: np.ndarray,
         fps: float,
     ) -> LipSyncVerdict | None:
         """The verdict of a speaking segment; None for the others (no voice of their own to follow)."""
-        if segment["state"] != "speaking":
+        if segment.state != "speaking":
             return None
         s = slice(span.first, span.end)
-        features = work.track_features[view.track["track_id"]]
+        features = work.track_features[view.track.track_id]
         boxes = features.get("face_box")
         mouth = MouthTrack(
             mouth_open=view.signals[s, SIGNAL["mouth_open"]],
@@ -240,7 +241,7 @@ class StateLabeller:
 
     def _segment(
         self, work: VideoWork, view: "TrackView", span: FrameSpan, index: int, states: np.ndarray, fps: float
-    ) -> dict[str, Any]:
+    ) -> SegmentRow:
         """The segment row of ``span`` of one track (frames of its shot), with its smoothed ``states``."""
         track, shot, p_speak, vad, signals = view.track, view.shot, view.p_speak, view.vad, view.signals
         s = slice(span.first, span.end)
@@ -258,34 +259,34 @@ class StateLabeller:
             signals[s, SIGNAL["jaw_open"]],
             mouth_dark=signals[s, SIGNAL["mouth_dark"]],
         )
-        t_start = shot["t_start"] + span.first / fps
-        t_end = shot["t_start"] + span.end / fps
-        return {
-            "segment_id": f"{track['track_id']}-g{index:03d}",
-            "video_id": work.video_id,
-            "shot_id": shot["shot_id"],
-            "track_id": track["track_id"],
-            "state": state_name(dominant),
-            "t_start": t_start,
-            "t_end": t_end,
-            "first_frame": int(round(shot["t_start"] * fps)) + span.first,
-            "n_frames": span.length,
-            "fps": fps,
-            "speaking_frac": float(fractions[PerformerState.SPEAKING]),
-            "listening_frac": float(fractions[PerformerState.LISTENING]),
-            "idle_frac": float(fractions[PerformerState.IDLE]),
-            "n_state_changes": len(runs(codes)) - 1,
-            "vad_frac": float(np.mean(vad[s] >= self.vad_threshold)),
-            "speaking_prob_mean": float(np.nanmean(p_speak[s])),
-            "sync_offset_frames": offset,
-            "sync_confidence": confidence,
-            "audio_source": _audio_source(dominant, fractions),
-            "audio_loudness_db": loudness_db(audio),
-            "audio_clipping_frac": clipping_fraction(audio),
-            "transcript": _transcript(work.speech.words, t_start, t_end),
-            "face_height_px": track["face_height_px"],
-            "sharpness": shot.get("sharpness"),
-        }
+        t_start = shot.t_start + span.first / fps
+        t_end = shot.t_start + span.end / fps
+        return SegmentRow(
+            segment_id=f"{track.track_id}-g{index:03d}",
+            video_id=work.video_id,
+            shot_id=shot.shot_id,
+            track_id=track.track_id,
+            state=state_name(dominant),
+            t_start=t_start,
+            t_end=t_end,
+            first_frame=int(round(shot.t_start * fps)) + span.first,
+            n_frames=span.length,
+            fps=fps,
+            speaking_frac=float(fractions[PerformerState.SPEAKING]),
+            listening_frac=float(fractions[PerformerState.LISTENING]),
+            idle_frac=float(fractions[PerformerState.IDLE]),
+            n_state_changes=len(runs(codes)) - 1,
+            vad_frac=float(np.mean(vad[s] >= self.vad_threshold)),
+            speaking_prob_mean=float(np.nanmean(p_speak[s])),
+            sync_offset_frames=float(offset),  # the declared float: the same after the record is stored and read
+            sync_confidence=confidence,
+            audio_source=_audio_source(dominant, fractions),
+            audio_loudness_db=loudness_db(audio),
+            audio_clipping_frac=clipping_fraction(audio),
+            transcript=_transcript(work.speech.words, t_start, t_end),
+            face_height_px=track.face_height_px,
+            sharpness=shot.sharpness,
+        )
 
 
 @dataclass
@@ -293,8 +294,8 @@ class TrackView:
     """One usable track with its slices of the video's voice activity and audio, and its speaking
     probability (lowered where association finds someone else's voice)."""
 
-    track: dict[str, Any]
-    shot: dict[str, Any]
+    track: TrackRow
+    shot: ShotRow
     first: int  # the track's first frame in the video
     present: np.ndarray
     vad: np.ndarray
@@ -306,7 +307,7 @@ class TrackView:
 def drop_foreign(views: list[TrackView], foreign: list[list[Any]]) -> None:
     """Lips under another face's voice are not speaking: the speaking probability of each
     [track id, first, end frame of the track] span drops to 0."""
-    by_id = {v.track["track_id"]: v for v in views}
+    by_id = {v.track.track_id: v for v in views}
     for track_id, first, end in foreign:
         by_id[track_id].p_speak[first:end] = 0.0
 

@@ -9,7 +9,9 @@ for one moment; 0 within a video). Used by ``stages.pairs`` (within a video) and
 ``stages.cross_video_pairs`` (across the recordings of one conversation).
 """
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
+
+from schemas.tables import SegmentRow
 
 RELATION_RANK = {"same_span": 0, "following": 1, "preceding": 2}
 
@@ -17,26 +19,26 @@ RELATION_RANK = {"same_span": 0, "following": 1, "preceding": 2}
 class SegmentLink(NamedTuple):
     relation: str  # same_span | following | preceding
     amount: float  # shared seconds (same_span) or the gap (following/preceding)
-    speaker: dict[str, Any]
+    speaker: SegmentRow
 
 
 def segment_link(
-    speaker: dict[str, Any], listener: dict[str, Any], min_overlap_s: float, max_gap_s: float, offset_s: float = 0.0
+    speaker: SegmentRow, listener: SegmentRow, min_overlap_s: float, max_gap_s: float, offset_s: float = 0.0
 ) -> SegmentLink | None:
     """How ``listener`` relates to ``speaker``, or None; never a person with themselves (same
     track, or same identity when both are known)."""
-    if speaker["track_id"] == listener["track_id"]:
+    if speaker.track_id == listener.track_id:
         return None
-    if speaker.get("identity_id") and speaker.get("identity_id") == listener.get("identity_id"):
+    if speaker.identity_id and speaker.identity_id == listener.identity_id:
         return None
-    listen_start, listen_end = listener["t_start"] - offset_s, listener["t_end"] - offset_s
-    overlap = min(speaker["t_end"], listen_end) - max(speaker["t_start"], listen_start)
+    listen_start, listen_end = listener.t_start - offset_s, listener.t_end - offset_s
+    overlap = min(speaker.t_end, listen_end) - max(speaker.t_start, listen_start)
     if overlap >= min_overlap_s:
         return SegmentLink("same_span", overlap, speaker)
-    if 0 <= listen_start - speaker["t_end"] <= max_gap_s:
-        return SegmentLink("following", listen_start - speaker["t_end"], speaker)
-    if 0 <= speaker["t_start"] - listen_end <= max_gap_s:
-        return SegmentLink("preceding", speaker["t_start"] - listen_end, speaker)
+    if 0 <= listen_start - speaker.t_end <= max_gap_s:
+        return SegmentLink("following", listen_start - speaker.t_end, speaker)
+    if 0 <= speaker.t_start - listen_end <= max_gap_s:
+        return SegmentLink("preceding", speaker.t_start - listen_end, speaker)
     return None
 
 

@@ -113,23 +113,23 @@ class ThreadCpuMeter:
 def usable_track_seconds(work: VideoWork) -> float:
     if work.state == "rejected":
         return 0.0
-    return sum(t["t_end"] - t["t_start"] for t in work.tracks if t.get("usable"))
+    return sum(t.t_end - t.t_start for t in work.tracks if t.usable)
 
 
 def shot_seconds_by_reason(works: list[VideoWork]) -> dict[str, float]:
     """Seconds of shot per performer-filter verdict (``kept`` for a usable shot)."""
     seconds: dict[str, float] = {}
     for shot in (s for w in works for s in w.shots):
-        reason = shot.get("reason") or "kept"
-        seconds[reason] = seconds.get(reason, 0.0) + shot["t_end"] - shot["t_start"]
+        reason = shot.reason or "kept"
+        seconds[reason] = seconds.get(reason, 0.0) + shot.t_end - shot.t_start
     return dict(sorted(seconds.items()))
 
 
 def landmarked_frac(works: list[VideoWork]) -> float:
     """The share of the analysis frames of ``works`` the landmarker ran on."""
     shots = [s for w in works for s in w.shots]
-    frames = sum(s["n_frames"] for s in shots)
-    landmarked = sum(s["n_frames"] * (s.get("landmarked_frac") or 0.0) for s in shots)
+    frames = sum(s.n_frames for s in shots)
+    landmarked = sum(s.n_frames * (s.landmarked_frac or 0.0) for s in shots)
     return landmarked / frames if frames else 0.0
 
 
@@ -166,9 +166,9 @@ def _one_round(
         tracks = 0
         for work in works:
             for track in work.tracks:
-                if work.state != "rejected" and track.get("usable"):
+                if work.state != "rejected" and track.usable:
                     _, seconds = timed(
-                        lambda w=work, t=track: track_identity_vector(w, t["track_id"], embedder, identity.max_frames)
+                        lambda w=work, t=track: track_identity_vector(w, t.track_id, embedder, identity.max_frames)
                     )
                     identity_cpu += seconds
                     tracks += 1

@@ -42,6 +42,7 @@ from curation.media.ffmpeg_runner import run_media_tool, safe_input
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
 from schemas.reasons import Reason
+from schemas.tables import SegmentRow
 
 TARGETS = {"dubbed_segments_kept_speaking": ("<=", 0.10), "genuine_voiced_kept_speaking": (">=", 0.90)}
 # Every speaking segment comes back with its verdict; the bench applies the verdict itself.
@@ -71,9 +72,9 @@ def frame_outcome(work: VideoWork, vad_threshold: float) -> dict[str, np.ndarray
     voiced = np.asarray(work.speech.vad_prob, dtype=np.float32)[:n] >= vad_threshold
     speaking = predicted_frame_states(work, len(voiced)) == PerformerState.SPEAKING
     fps = work.analysis.fps if work.analysis is not None else 25.0
-    kept = _covered(_spans(s for s in work.segments if s.get("sync_verdict") != "out_of_sync"), len(voiced), fps)
+    kept = _covered(_spans(s for s in work.segments if s.sync_verdict != "out_of_sync"), len(voiced), fps)
     out_of_sync = _covered(_out_of_sync(work), len(voiced), fps)
-    in_sync = _covered(_spans(s for s in work.segments if s.get("sync_verdict") == "in_sync"), len(voiced), fps)
+    in_sync = _covered(_spans(s for s in work.segments if s.sync_verdict == "in_sync"), len(voiced), fps)
     return {"voiced": voiced, "speaking": speaking, "kept": speaking & kept, "in_sync": speaking & in_sync,
             "before": speaking & (kept | out_of_sync)}
 
@@ -143,7 +144,7 @@ def _video_row(
     frames = frame_outcome(work, vad_threshold)
     voiced = frames["voiced"]
     fps = work.analysis.fps if work.analysis is not None else 25.0
-    speaking = [s for s in work.segments if s["state"] == "speaking"]
+    speaking = [s for s in work.segments if s.state == "speaking"]
     voiced_speaking = voiced & frames["speaking"]
     segments = [
         {
@@ -152,9 +153,9 @@ def _video_row(
             "picture_source": video.source,
             "voice_source": (voice or video).source,
             "genuine": voice is None,
-            "segment_id": s["segment_id"],
-            "score": s.get("lip_sync_score"),
-            "verdict": s.get("sync_verdict"),
+            "segment_id": s.segment_id,
+            "score": s.lip_sync_score,
+            "verdict": s.sync_verdict,
             "weight": int(voiced_speaking[_covered(_spans([s]), len(voiced), fps)].sum()),
         }
         for s in speaking
@@ -177,11 +178,11 @@ def _out_of_sync(work: VideoWork) -> list[tuple[float, float]]:
     """Spans of the speaking segments whose lips do not follow their audio: rejected ones (a
     pipeline that rejects them) and kept ones with that verdict (``reject_out_of_sync`` off, as here)."""
     rejected = [(r.t_start or 0.0, r.t_end or 0.0) for r in work.rejections if r.reason == Reason.OUT_OF_SYNC]
-    return rejected + _spans(s for s in work.segments if s.get("sync_verdict") == "out_of_sync")
+    return rejected + _spans(s for s in work.segments if s.sync_verdict == "out_of_sync")
 
 
-def _spans(segments: Iterable[dict[str, Any]]) -> list[tuple[float, float]]:
-    return [(segment["t_start"], segment["t_end"]) for segment in segments]
+def _spans(segments: Iterable[SegmentRow]) -> list[tuple[float, float]]:
+    return [(segment.t_start, segment.t_end) for segment in segments]
 
 
 def _covered(spans: list[tuple[float, float]], n: int, fps: float) -> np.ndarray:

@@ -54,14 +54,14 @@ def offset_cases(
     work: VideoWork, clip: str, max_offset_frames: int, shifts: tuple[int, ...] = SHIFTS
 ) -> list[OffsetCase]:
     """One case per shift; no cases when the clip has no usable track (the report says so)."""
-    usable = [t for t in work.tracks if t.get("usable")]
+    usable = [t for t in work.tracks if t.usable]
     if not usable:
         return []
-    track = max(usable, key=lambda t: t["n_frames"])
-    signals = work.track_features[track["track_id"]]["signals"].astype(np.float32)
-    shot = next(s for s in work.shots if s["shot_id"] == track["shot_id"])
+    track = max(usable, key=lambda t: t.n_frames)
+    signals = work.track_features[track.track_id]["signals"].astype(np.float32)
+    shot = next(s for s in work.shots if s.shot_id == track.shot_id)
     fps = work.analysis.fps
-    first = int(round(shot["t_start"] * ANALYSIS_SAMPLE_RATE))
+    first = int(round(shot.t_start * ANALYSIS_SAMPLE_RATE))
     length = int(round(len(signals) / fps * ANALYSIS_SAMPLE_RATE))
     audio = audio_samples(work)
 

@@ -58,7 +58,7 @@ def rows_of(records: Sequence[ClipRecord]) -> list[dict[str, Any]]:
         if record.label not in TRUTH:
             continue
         for shot in record.shots:
-            tracks = [t for t in record.tracks if t["shot_id"] == shot["shot_id"]]
+            tracks = [t for t in record.tracks if t.shot_id == shot.shot_id]
             rows.append({"clip": record.clip, "label": record.label, "picture_source": record.source,
                          "voice_source": record.source, "shot": shot, "tracks": tracks, "fps": record.fps,
                          "positive": TRUTH[record.label], "weight": 1})
@@ -67,7 +67,7 @@ def rows_of(records: Sequence[ClipRecord]) -> list[dict[str, Any]]:
 
 def judge_shot(stage: PerformerFilterStage, row: dict[str, Any]) -> bool:
     """True when ``stage`` finds a usable performer in the shot (the row is not changed)."""
-    reason, _detail, _performers = stage.judge(dict(row["shot"]), [dict(t) for t in row["tracks"]], row["fps"])
+    reason, _detail, _performers = stage.judge(replace(row["shot"]), [replace(t) for t in row["tracks"]], row["fps"])
     return reason is None
 
 
@@ -130,6 +130,6 @@ def _loosened(shipped: PerformerFilterStage, positives: Sequence[dict[str, Any]]
 
 def _value(stage: PerformerFilterStage, row: dict[str, Any], where: str, column: str) -> float | None:
     if where == "shot":
-        return row["shot"].get(column)
+        return getattr(row["shot"], column)
     faces = stage.faces(row["tracks"], row["fps"])
-    return faces[0][column] if faces else None
+    return getattr(faces[0], column) if faces else None

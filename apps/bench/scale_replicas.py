@@ -34,10 +34,10 @@ from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
 from curation.storage_formats import npz_bytes
 from curation.store.artefacts import ARTEFACTS_DIR, BlobArchive
-from curation.store.ledger import LEDGER_FORMAT, Ledger, block_dir
-from curation.store.plain_codec import to_bytes
+from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
 from curation.store.summary_parts import PART_VIDEOS
+from schemas.tables import SegmentRow, TrackRow
 from stages.references import candidates_of
 
 PEOPLE_PER_VIDEO = 0.25  # each planted person appears in about four videos
@@ -53,8 +53,8 @@ class Template:
     record_npz: bytes | None
     outcome: VideoOutcome
     references: dict[str, Any]  # its references summary (candidate facts per track, every track's owner)
-    tracks: list[dict[str, Any]]
-    segments: list[dict[str, Any]]
+    tracks: list[TrackRow]
+    segments: list[SegmentRow]
     samples_npz: bytes  # the widened video's sample archive (member names carry no video id)
     vector_kind: tuple[str, str, int]  # (kind, strength, dimension) of its identity vectors
 
@@ -69,7 +69,7 @@ def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks:
             continue
         identity = ledger.summary(video_id, blocks["identity"]) or []
         wide, samples_npz = _widen(source, work, tracks, segments)
-        text, npz = to_bytes(wide, LEDGER_FORMAT)
+        text, npz = Ledger.encoded_record(wide)
         # The source's kind (and so its merge cut), at the 128 dimensions of a learned face
         # embedding (dlib's, ArcFace's 512 are alike): the no-weights descriptor's 6,363 would make
         # the index fifty times larger than any learned embedder's.
@@ -84,18 +84,17 @@ def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks:
 
 
 def _widen(source: RunStore, work: VideoWork, n_tracks: int, n_segments: int) -> tuple[VideoWork, bytes]:
-    tracks = [{**work.tracks[k % len(work.tracks)], "track_id": f"{work.video_id}-x{k:02d}"} for k in range(n_tracks)]
-    features = work.track_features[work.tracks[0]["track_id"]]
+    tracks = [replace(work.tracks[k % len(work.tracks)], track_id=f"{work.video_id}-x{k:02d}") for k in range(n_tracks)]
+    features = work.track_features[work.tracks[0].track_id]
     entries = {e.segment_id: e for e in work.samples.entries}
     segments, samples = [], []
     blobs: dict[str, bytes] = {}
     archive = BlobArchive(source.uri, work.samples.archive)
     for k in range(n_segments):
         base = work.segments[k % len(work.segments)]
-        segment_id = f"{tracks[k % n_tracks]['track_id']}-g{k:03d}"
-        segments.append({**base, "segment_id": segment_id, "track_id": tracks[k % n_tracks]["track_id"],
-                         "key": segment_id})
-        source_entry = entries[base["segment_id"]]
+        segment_id = f"{tracks[k % n_tracks].track_id}-g{k:03d}"
+        segments.append(replace(base, segment_id=segment_id, track_id=tracks[k % n_tracks].track_id, key=segment_id))
+        source_entry = entries[base.segment_id]
         entry = SampleEntry(segment_id, segment_id, source_entry.bucket, source_entry.member_sizes, stem=f"s{k:03d}")
         samples.append(entry)
         blobs.update({entry.member_name(ext): archive.get(source_entry.member_name(ext)) for ext in entry.member_sizes})
@@ -104,7 +103,7 @@ def _widen(source: RunStore, work: VideoWork, n_tracks: int, n_segments: int) ->
         work,
         tracks=tracks,
         segments=segments,
-        track_features={t["track_id"]: features for t in tracks},
+        track_features={t.track_id: features for t in tracks},
         pairs=[],
         samples=replace(work.samples, entries=samples),
     )
@@ -112,15 +111,15 @@ def _widen(source: RunStore, work: VideoWork, n_tracks: int, n_segments: int) ->
     return wide, npz_bytes(arrays)
 
 
-def _widen_references(candidates: list[dict[str, Any]], tracks: list[dict[str, Any]]) -> dict[str, Any]:
+def _widen_references(candidates: list[dict[str, Any]], tracks: list[TrackRow]) -> dict[str, Any]:
     """The source's candidates copied to every widened track, each track its own owner (no identity)."""
     out = []
     for track in tracks if candidates else []:
         for c in candidates:
-            track_id = track["track_id"]
+            track_id = track.track_id
             out.append({**c, "track_id": track_id, "owner": track_id, "identity_id": None,
                         "id": f"{track_id}@{c['t']:.3f}"})
-    return {"candidates": out, "owners": sorted(track["track_id"] for track in tracks)}
+    return {"candidates": out, "owners": sorted(track.track_id for track in tracks)}
 
 
 def replicate(templates: list[Template], source: RunStore, target: RunStore, blocks: dict[str, int], final: int,
@@ -152,19 +151,17 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
             old = template.video_id
             record = template.record_json.replace(old.encode(), video_id.encode())
             record = record.replace(json.dumps(source.uri).encode(), json.dumps(target.uri).encode())
-            write(target.write_bytes, f"{block_dir(final)}/{video_id}.json", record)
-            if template.record_npz is not None:
-                write(target.write_bytes, f"{block_dir(final)}/{video_id}.npz", template.record_npz)
+            write(ledger.save_encoded_record, video_id, final, record, template.record_npz)
             write(_write_artefacts, source, target, template, video_id, first_replica.setdefault(old, video_id))
             write(ledger.save_outcome, replace(template.outcome, video_id=video_id), final)
-            tracks = [{**t, "track_id": t["track_id"].replace(old, video_id)} for t in template.tracks]
+            tracks = [replace(t, track_id=t.track_id.replace(old, video_id)) for t in template.tracks]
             people = gen.choice(n_people, size=len(tracks), replace=False)
             seen_people.update(int(p) for p in people)
             vectors = centroids[people] + spread / np.sqrt(dim) * gen.standard_normal((len(tracks), dim)).astype(
                 np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             save_summary(video_id, blocks["identity"], [
-                {"track_id": t["track_id"], "video_id": video_id, "t_start": t["t_start"], "t_end": t["t_end"],
+                {"track_id": t.track_id, "video_id": video_id, "t_start": t.t_start, "t_end": t.t_end,
                  "vector": v, "kind": kind, "strength": strength, "n_segments": 2, "seconds": 8.0}
                 for t, v in zip(tracks, vectors, strict=True)
             ])
@@ -173,9 +170,9 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
                 if earlier_hashes and rng.random() < DUPLICATE_FRACTION:
                     hashes = rng.choice(earlier_hashes)
                 else:
-                    hashes = tuple(rng.getrandbits(64) for _ in range(max(1, int(2 * (s["t_end"] - s["t_start"])))))
+                    hashes = tuple(rng.getrandbits(64) for _ in range(max(1, int(2 * (s.t_end - s.t_start)))))
                     earlier_hashes.append(hashes)
-                dedup.append({"segment_id": s["segment_id"].replace(old, video_id), "video_id": video_id,
+                dedup.append({"segment_id": s.segment_id.replace(old, video_id), "video_id": video_id,
                               "hashes": hashes, "embedding": None})
             save_summary(video_id, blocks["dedup"], dedup)
             references = json.loads(json.dumps(template.references).replace(old, video_id))
@@ -230,7 +227,7 @@ def _writes(remote: bool, writers: int = 16, pending: int = 2000) -> Iterator[Ca
             future.result()
 
 def _planted_conversation(
-    tracks: list[dict[str, Any]], people: np.ndarray, voices: np.ndarray, gen: np.random.Generator
+    tracks: list[TrackRow], people: np.ndarray, voices: np.ndarray, gen: np.random.Generator
 ) -> dict[str, Any] | None:
     """A voice_identities summary as a two-person conversation leaves it: each of the first two
     tracks' people speaks over their own face (in sync) and over the other's (not), their voices
@@ -242,10 +239,10 @@ def _planted_conversation(
         vector = voices[person] + 0.02 * gen.standard_normal(VOICE_DIM).astype(np.float32)
         vectors[str(k)] = (vector / np.linalg.norm(vector)).tolist()
         for voice in range(2):
-            spans.append({"track_id": track["track_id"], "face": f"face-{k}", "voice": str(voice),
+            spans.append({"track_id": track.track_id, "face": f"face-{k}", "voice": str(voice),
                           "first": 50 * voice, "end": 50 * voice + 50,
                           "sync": float(gen.normal(1.8, 0.8) if voice == k else gen.normal(1.0, 0.5))})
-    identities = {t["track_id"]: f"planted-{p}" for t, p in zip(tracks, people, strict=True)}
+    identities = {t.track_id: f"planted-{p}" for t, p in zip(tracks, people, strict=True)}
     return {"spans": spans, "identity_of_track": identities, "voice_vectors": vectors, "sync_baseline": -1.0}
 
 

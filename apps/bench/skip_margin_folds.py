@@ -37,12 +37,12 @@ def rows_of(records: Sequence[ClipRecord]) -> list[dict[str, Any]]:
         if not record.genuine:
             continue
         for shot in record.shots:
-            if shot.get("coarse_face_frac") is None:
+            if shot.coarse_face_frac is None:
                 continue
-            landmarked = (shot.get("landmarked_frac") or 0.0) > 0.0
+            landmarked = (shot.landmarked_frac or 0.0) > 0.0
             rows.append({"clip": record.clip, "label": record.label, "picture_source": record.source,
                          "voice_source": record.source, "shot": shot, "landmarked_in_run": landmarked,
-                         "positive": bool(shot.get("usable")) if landmarked else None, "weight": 1})
+                         "positive": bool(shot.usable) if landmarked else None, "weight": 1})
     return rows
 
 

@@ -144,7 +144,7 @@ def score_spliced(
             span = predicted[part["first_frame"] : part["first_frame"] + part["n_frames"]]
             by_kind[part["kind"]] += np.bincount(np.where(span == NO_LABEL, 3, span), minlength=4)
         fps = truth["fps"]
-        detected_cuts = [s["t_start"] for s in work.shots[1:]]
+        detected_cuts = [s.t_start for s in work.shots[1:]]
         truth_cuts = [c / fps for c in truth["cuts"]]
         videos.append(
             {
@@ -155,7 +155,7 @@ def score_spliced(
                 "cuts_found": boundary_matches(detected_cuts, truth_cuts, (CUT_TOLERANCE_FRAMES + 0.5) / fps),
                 "cuts": len(truth_cuts),
                 "shots_detected": len(work.shots),
-                "rejected_shots": [s["reason"] for s in work.shots if not s.get("usable")],
+                "rejected_shots": [s.reason for s in work.shots if not s.usable],
                 # Whose voice is whose: the video's own answer, the run's (voice_identities), and
                 # whether the run's foreign spans differ from the video's own (labelled again).
                 "voice_owners": work.voice_faces.owners if work.voice_faces else {},

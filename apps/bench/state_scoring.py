@@ -24,12 +24,12 @@ def predicted_frame_states(work: VideoWork, n_frames: int) -> np.ndarray:
     """(n_frames,) int8: the state of the usable track shown in each frame, ``NO_LABEL`` where none is."""
     out = np.full(n_frames, NO_LABEL, dtype=np.int8)
     fps = work.analysis.fps if work.analysis is not None else 25.0
-    shots = {s["shot_id"]: s for s in work.shots}
-    usable = [t for t in work.tracks if t.get("usable") and "state" in work.track_features.get(t["track_id"], {})]
+    shots = {s.shot_id: s for s in work.shots}
+    usable = [t for t in work.tracks if t.usable and "state" in work.track_features.get(t.track_id, {})]
     # Smallest first, so where two usable faces share a frame the larger one's label is kept.
-    for track in sorted(usable, key=lambda t: t["face_height_px"]):
-        features = work.track_features[track["track_id"]]
-        first = int(round(shots[track["shot_id"]]["t_start"] * fps))
+    for track in sorted(usable, key=lambda t: t.face_height_px):
+        features = work.track_features[track.track_id]
+        first = int(round(shots[track.shot_id].t_start * fps))
         frames = first + np.flatnonzero(features["present"])
         keep = frames < n_frames
         out[frames[keep]] = np.asarray(features["state"])[np.flatnonzero(features["present"])[keep]]

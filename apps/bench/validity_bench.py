@@ -280,6 +280,6 @@ def _clip_row(r: ClipRecord, shipped: SyncThresholds, held: SyncThresholds | Non
         "person_id": r.person, "voiced_frames": r.voiced, "speaking_frames": r.speaking_frames,
         "kept_shipped": _kept(r, shipped), "kept_held_out": None if held is None else _kept(r, held),
         "segments": [{"score": s.score, "weight": s.weight} for s in r.segments],
-        "usable_shots": sum(bool(s.get("usable")) for s in r.shots), "shots": len(r.shots),
+        "usable_shots": sum(bool(s.usable) for s in r.shots), "shots": len(r.shots),
         "rejections": r.rejections,
     }

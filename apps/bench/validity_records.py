@@ -14,7 +14,7 @@ A record is plain data (``as_json`` / ``from_json``), so a saved run is refitted
 """
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from annotators.speaking.state_labeller import SIGNAL
 from apps.bench.state_scoring import predicted_frame_states
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
+from schemas.tables import ShotRow, TrackRow
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,8 @@ class ClipRecord:
     voiced: int  # voiced frames (voice activity at or above the states stage's threshold)
     speaking_frames: int  # frames labelled speaking, voiced or not
     segments: list[SpeakingSegment]
-    shots: list[dict[str, Any]]
-    tracks: list[dict[str, Any]]
+    shots: list[ShotRow]
+    tracks: list[TrackRow]
     signals: list[TrackSignals] = field(default_factory=list)
     rejections: dict[str, int] = field(default_factory=dict)  # reason -> count (why a clip may have nothing)
     video_rejection: str | None = None  # "stage: reason" where the whole clip was rejected
@@ -78,7 +79,9 @@ class ClipRecord:
         return self.label != "dubbed"
 
     def as_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k not in ("segments", "signals")}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("segments", "signals", "shots", "tracks")}
+        out["shots"] = [_row(asdict(s)) for s in self.shots]
+        out["tracks"] = [_row(asdict(t)) for t in self.tracks]
         out["segments"] = [s.__dict__ for s in self.segments]
         out["signals"] = [{k: _plain(v) for k, v in s.__dict__.items()} for s in self.signals]
         return out
@@ -90,8 +93,9 @@ class ClipRecord:
                          np.asarray(s["present"], dtype=bool), _array(s["vad"]), [tuple(f) for f in s["foreign"]])
             for s in data["signals"]
         ]
-        fields = {k: v for k, v in data.items() if k not in ("segments", "signals")}
-        return ClipRecord(**fields, segments=[SpeakingSegment(**s) for s in data["segments"]], signals=signals)
+        fields = {k: v for k, v in data.items() if k not in ("segments", "signals", "shots", "tracks")}
+        return ClipRecord(**fields, segments=[SpeakingSegment(**s) for s in data["segments"]], signals=signals,
+                          shots=[ShotRow(**s) for s in data["shots"]], tracks=[TrackRow(**t) for t in data["tracks"]])
 
 
 def record_of(
@@ -111,17 +115,17 @@ def record_of(
     speaking = predicted_frame_states(work, n) == PerformerState.SPEAKING
     segments = []
     for segment in work.segments:
-        if segment["state"] != "speaking":
+        if segment.state != "speaking":
             continue
-        first, end = int(round(segment["t_start"] * fps)), int(round(segment["t_end"] * fps))
-        segments.append(SpeakingSegment(segment.get("lip_sync_score"), int((voiced & speaking)[first:end].sum()),
+        first, end = int(round(segment.t_start * fps)), int(round(segment.t_end * fps))
+        segments.append(SpeakingSegment(segment.lip_sync_score, int((voiced & speaking)[first:end].sum()),
                                         first, end))
     label = entry.label
     return ClipRecord(
         clip=entry.path.name, label=label, source=entry.source_id, person=entry.person_id,
         voice_source=entry.voice_source or entry.source_id, fps=fps, voiced=int(voiced.sum()),
         speaking_frames=int(speaking.sum()), segments=segments,
-        shots=[_row(s) for s in work.shots], tracks=[_row(t) for t in work.tracks],
+        shots=[replace(s) for s in work.shots], tracks=[replace(t) for t in work.tracks],
         signals=_track_signals(work, vad, fps) if label != "dubbed" else [],
         rejections=dict(Counter(str(r.reason) for r in work.rejections)),
         video_rejection=f"{work.stage}: {work.reason}" if work.state == "rejected" else None,
@@ -129,25 +133,25 @@ def record_of(
 
 
 def _track_signals(work: VideoWork, vad: np.ndarray, fps: float) -> list[TrackSignals]:
-    shots = {s["shot_id"]: s for s in work.shots}
+    shots = {s.shot_id: s for s in work.shots}
     foreign: dict[str, list[tuple[int, int]]] = {}
     for track_id, first, end in work.voice_faces.foreign if work.voice_faces is not None else []:
         foreign.setdefault(track_id, []).append((int(first), int(end)))
     out = []
     for track in work.tracks:
-        features = work.track_features.get(track["track_id"], {})
-        if not track.get("usable") or "signals" not in features:
+        features = work.track_features.get(track.track_id, {})
+        if not track.usable or "signals" not in features:
             continue
         present = np.asarray(features["present"], dtype=bool)
-        first = int(round(shots[track["shot_id"]]["t_start"] * fps))
+        first = int(round(shots[track.shot_id].t_start * fps))
         # The labeller's slice of the video's voice activity: zero past the end of the audio.
         track_vad = np.zeros(len(present), dtype=np.float32)
         chunk = vad[first : first + len(present)]
         track_vad[: len(chunk)] = chunk
         signals = np.asarray(features["signals"], dtype=np.float32)
-        out.append(TrackSignals(track["track_id"], first, signals[:, SIGNAL["mouth_open"]],
+        out.append(TrackSignals(track.track_id, first, signals[:, SIGNAL["mouth_open"]],
                                 signals[:, SIGNAL["jaw_open"]], present, track_vad,
-                                foreign.get(track["track_id"], [])))
+                                foreign.get(track.track_id, [])))
     return out
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from curation.faults.crash_points import crash_point
 from curation.store.run_store import TEMP_PREFIX, RunStore
+from schemas.tables import SegmentRow
 from schemas.version import SCHEMA_VERSION
 
 SHARDS_DIR = "shards"
@@ -29,8 +30,8 @@ class ShardSettings:
     target_bytes: int = 1_000_000_000
     bucket_by: list[str] = field(default_factory=list)  # segment fields, e.g. ["state"]
 
-    def bucket_of(self, segment: dict[str, Any]) -> str:
-        parts = [f"{name}={_safe(segment.get(name))}" for name in self.bucket_by]
+    def bucket_of(self, segment: SegmentRow) -> str:
+        parts = [f"{name}={_safe(getattr(segment, name))}" for name in self.bucket_by]
         return "/".join(parts)
 
 

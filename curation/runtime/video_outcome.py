@@ -53,8 +53,8 @@ class VideoOutcome:
         segment_seconds: dict[str, list[float]] = {}
         if work.state == "kept":
             for segment in work.segments:
-                segment_seconds.setdefault(segment.get("state") or "unknown", []).append(
-                    float(segment["t_end"] - segment["t_start"])
+                segment_seconds.setdefault(segment.state or "unknown", []).append(
+                    float(segment.t_end - segment.t_start)
                 )
         return cls(
             video_id=work.video_id or "",
@@ -106,7 +106,7 @@ def kept_seconds(work: VideoWork) -> float:
     if work.state != "kept":
         return 0.0
     if work.segments:
-        return float(sum(s["t_end"] - s["t_start"] for s in work.segments))
+        return float(sum(s.t_end - s.t_start for s in work.segments))
     if work.shots:
-        return float(sum(s["t_end"] - s["t_start"] for s in work.shots if s.get("usable")))
+        return float(sum(s.t_end - s.t_start for s in work.shots if s.usable))
     return float(work.video.duration_s if work.video else 0.0)

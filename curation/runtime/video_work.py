@@ -7,7 +7,7 @@ the run store (``run_uri``) that the products reference. Its final state is deci
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from curation.runtime.products import (
     VoiceFaces,
 )
 from schemas.reasons import Reason
-from schemas.tables import PairRow, RejectionRow
+from schemas.tables import PairRow, RejectionRow, SegmentRow, ShotRow, TrackRow
 
 VideoState = Literal["pending", "kept", "rejected", "failed"]
 # Why a failed video failed: ``content`` (the video itself: a stage raised on it) or ``infra``
@@ -49,11 +49,11 @@ class VideoWork:
     reason: str | None = None
     detail: str | None = None
     failure_kind: FailureKind | None = None  # set with state "failed"; None in records older than it
-    shots: list[dict[str, Any]] = field(default_factory=list)
-    tracks: list[dict[str, Any]] = field(default_factory=list)
+    shots: list[ShotRow] = field(default_factory=list)
+    tracks: list[TrackRow] = field(default_factory=list)
     # per-track per-frame signals: track_id -> name (TRACK_FEATURE_NAMES) -> array (float16 unless noted)
     track_features: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    segments: list[dict[str, Any]] = field(default_factory=list)
+    segments: list[SegmentRow] = field(default_factory=list)
     pairs: list[PairRow] = field(default_factory=list)
     rejections: list[RejectionRow] = field(default_factory=list)  # sub-entity rejections
     # Typed products, each added by one stage (see curation.runtime.products).

@@ -45,6 +45,7 @@ from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from curation.store.artefacts import write_blobs
+from schemas.tables import ShotRow, TrackRow
 from stages.visual_analysis.cascade import Cascade
 from stages.visual_analysis.video_pass import (
     SHARPNESS_SHORT_SIDE,
@@ -236,23 +237,23 @@ class VisualAnalysisStage(Stage):
             t_end = min(duration, shot.end_frame / fps) if shot.end_frame == n_frames else shot.end_frame / fps
             q = state.measured_quality(shot.first_frame, shot.end_frame, quality)
             work.shots.append(
-                {
-                    "shot_id": shot_id,
-                    "video_id": video_id,
-                    "shot_index": shot.index,
-                    "t_start": t_start,
-                    "t_end": t_end,
-                    "n_frames": shot.end_frame - shot.first_frame,
+                ShotRow(
+                    shot_id=shot_id,
+                    video_id=video_id,
+                    shot_index=shot.index,
+                    t_start=t_start,
+                    t_end=t_end,
+                    n_frames=shot.end_frame - shot.first_frame,
                     **{name: float(np.mean(q[:, i])) for i, name in enumerate(QUALITY_NAMES) if name != "frozen"},
-                    "frozen_frac": float(np.mean(q[:, QUALITY_NAMES.index("frozen")])),
-                    "n_faces_max": max(
+                    frozen_frac=float(np.mean(q[:, QUALITY_NAMES.index("frozen")])),
+                    n_faces_max=max(
                         [len(faces_per_frame[f]) for f in range(shot.first_frame, shot.end_frame)]
                         + [state.coarse_faces_max(shot.first_frame, shot.end_frame)]
                     ),
                     **shot_text_scores(text_samples, shot.first_frame, shot.end_frame),
-                    "landmarked_frac": float(np.mean(landmarked[shot.first_frame : shot.end_frame])),
+                    landmarked_frac=float(np.mean(landmarked[shot.first_frame : shot.end_frame])),
                     **state.coarse_summary(shot.first_frame, shot.end_frame),
-                }
+                )
             )
             tracks = assemble_tracks(
                 faces_per_frame,
@@ -266,17 +267,17 @@ class VisualAnalysisStage(Stage):
                 present_t = [shot.first_frame + i for i in np.flatnonzero(features["present"])]
                 summary = track_summary(features, geometry.scale, self.frontal_max_yaw, self.frontal_max_pitch)
                 work.tracks.append(
-                    {
-                        "track_id": track_id,
-                        "video_id": video_id,
-                        "shot_id": shot_id,
-                        "t_start": present_t[0] / fps,
-                        "t_end": (present_t[-1] + 1) / fps,
+                    TrackRow(
+                        track_id=track_id,
+                        video_id=video_id,
+                        shot_id=shot_id,
+                        t_start=present_t[0] / fps,
+                        t_end=(present_t[-1] + 1) / fps,
                         **summary,
-                        "text_on_crop_frac": text_on_region_frac(
+                        text_on_crop_frac=text_on_region_frac(
                             text_samples, self._crop_regions(features, shot.first_frame, geometry, text_samples)
                         ),
-                    }
+                    )
                 )
                 work.track_features[track_id] = features
                 candidates[track_id] = [crops[m][0] for m in members if m in crops]

@@ -27,6 +27,7 @@ from annotators.shots.spanned_shots import SpannedShots
 from curation.media.frame_source import AnalysisGeometry
 from curation.media.source_frames import LazyFrame
 from curation.runtime.products import FaceCrop, KeyFrameHashes, crop_jpeg_name
+from schemas.tables import ShotRow
 
 THUMB_SHORT_SIDE = 128
 SHARPNESS_SHORT_SIDE = 256
@@ -282,20 +283,20 @@ class VideoPass:
     def coarse_faces_max(self, first: int, end: int) -> int:
         return max((len(f) for i, f in self.coarse_faces.items() if first <= i < end), default=0)
 
-    def evidence(self, first: int, end: int, ended: bool) -> tuple[dict[str, float | None], int]:
+    def evidence(self, first: int, end: int, ended: bool) -> tuple[ShotRow, int]:
         """(the fields the performer filter judges an unlandmarked shot by, the coarse frames they
         come from) over frames ``first`` to ``end`` - 1: the coarse summary, the quality means, and
         once the shot has ``ended`` its start and end."""
         measured = [row for i, row in self.quality_rows.items() if first <= i < end]
-        fields: dict[str, float | None] = dict(self.coarse_summary(first, end))
+        evidence = ShotRow(**self.coarse_summary(first, end))
         if measured:
             means = np.mean(np.stack(measured), axis=0)
-            fields |= {name: float(means[i]) for i, name in enumerate(QUALITY_NAMES) if name != "frozen"}
-            fields["frozen_frac"] = float(means[QUALITY_NAMES.index("frozen")])
+            for i, name in enumerate(QUALITY_NAMES):
+                setattr(evidence, "frozen_frac" if name == "frozen" else name, float(means[i]))
         if ended:
             fps = self.settings.analysis_fps
-            fields |= {"t_start": first / fps, "t_end": end / fps}
-        return fields, sum(1 for i in self.coarse_faces if first <= i < end)
+            evidence.t_start, evidence.t_end = first / fps, end / fps
+        return evidence, sum(1 for i in self.coarse_faces if first <= i < end)
 
     def key_frame_hashes(self) -> KeyFrameHashes:
         hashes = KeyFrameHashes()

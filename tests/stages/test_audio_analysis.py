@@ -11,6 +11,7 @@ from curation.config.workflow import load_workflow
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
 from curation.store.artefacts import read_array
+from schemas.tables import ShotRow
 from stages.audio_analysis import AudioAnalysisStage
 from stages.probe import ProbeStage
 from stages.workflow_stages import WORKFLOW_STAGES
@@ -22,7 +23,7 @@ SILENT = "liveportrait_d0.mp4"  # no audio
 def _analyse(path: Path, store: Path, decoder: str) -> VideoWork:
     work = VideoWork(uri=str(path), video_id=f"{decoder:0<16}", run_uri=str(store))
     work = run_stage(ProbeStage(), work)
-    work.shots = [{"t_start": 0.0, "t_end": 1.5}, {"t_start": 1.5, "t_end": 3.5}]
+    work.shots = [ShotRow(t_start=0.0, t_end=1.5), ShotRow(t_start=1.5, t_end=3.5)]
     return run_stage(AudioAnalysisStage(decoder=decoder), work)
 
 
@@ -33,8 +34,8 @@ def test_both_decoders_store_the_same_audio_and_levels(shared_media: Path, tmp_p
     stored = [read_array(str(tmp_path), w.audio.pcm_path).astype(np.int32) for w in (piped, inprocess)]
     assert np.abs(stored[0] - stored[1]).max() <= 1  # FFmpeg 8's AAC decoder rounds a few apart
     for a, b in zip(piped.shots, inprocess.shots, strict=True):
-        assert b["audio_loudness_db"] == pytest.approx(a["audio_loudness_db"], abs=1e-3)
-        assert b["audio_clipping_frac"] == a["audio_clipping_frac"]
+        assert b.audio_loudness_db == pytest.approx(a.audio_loudness_db, abs=1e-3)
+        assert b.audio_clipping_frac == a.audio_clipping_frac
 
 
 def test_a_video_without_audio_stores_none(shared_media: Path, tmp_path: Path) -> None:

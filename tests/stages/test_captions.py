@@ -82,12 +82,12 @@ def test_vlm_captions_come_back_on_their_own_segments_once_each(conversation, en
     asked = _captioned(work, CaptionsStage(vlm_endpoint=url, vlm_model="m", vlm_frames=2, max_in_flight=4,
                                            vlm_backoff_s=0.01))
     assert asked.state == plain.state == "pending"
-    ids = [s["segment_id"] for s in work.segments]
+    ids = [s.segment_id for s in work.segments]
     assert list(asked.captions) == ids
     for segment in asked.segments:
-        caption = asked.captions[segment["segment_id"]].caption
+        caption = asked.captions[segment.segment_id].caption
         assert caption["captioner"] == "vlm:m"
-        assert caption["short"] == segment["caption"] == plain.captions[segment["segment_id"]].caption["short"]
+        assert caption["short"] == segment.caption == plain.captions[segment.segment_id].caption["short"]
     retried = len(ids) // 3
     assert sorted(endpoint.attempts.values()) == [1] * (len(ids) - retried) + [2] * retried
     assert set(endpoint.attempts) == set(ids)

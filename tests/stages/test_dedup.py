@@ -1,6 +1,7 @@
 import numpy as np
 
 from curation.runtime.video_work import VideoWork
+from schemas.tables import SegmentRow
 from stages.dedup import DedupStage
 
 
@@ -75,8 +76,8 @@ def test_a_dubbed_twin_with_an_equal_verdict_never_displaces_its_original():
         original["segment_id"]: dubbed["segment_id"], dubbed["segment_id"]: original["segment_id"]}
     stage = DedupStage(clip="off")
     work = VideoWork(uri="x.mp4", video_id="bbbb", run_uri="unused")
-    work.segments = [{"segment_id": original["segment_id"], "sync_verdict": "in_sync", "t_start": 0.0, "t_end": 4.0}]
+    work.segments = [SegmentRow(segment_id=original["segment_id"], sync_verdict="in_sync", t_start=0.0, t_end=4.0)]
     stage.apply(work, decision)
-    assert work.segments == [{"segment_id": original["segment_id"], "sync_verdict": "uncertain", "t_start": 0.0,
-                              "t_end": 4.0, "picture_twin_of": dubbed["segment_id"]}]
+    assert work.segments == [SegmentRow(segment_id=original["segment_id"], sync_verdict="uncertain", t_start=0.0,
+                                        t_end=4.0, picture_twin_of=dubbed["segment_id"])]
     assert not work.rejections

@@ -49,22 +49,22 @@ def test_original_is_kept_when_its_dubbed_copy_scores_as_well(analysed):
     original, dubbed = one_run(analysed, "states.lip_sync_threshold=-100", "states.lip_sync_accept_threshold=-100")
     assert original.state != "rejected" and original.segments
     assert not duplicates(original) and not duplicates(dubbed)
-    assert {s["state"] for s in original.segments} >= {"speaking"}
-    twins = {s["segment_id"]: s["picture_twin_of"] for s in dubbed.segments if s.get("picture_twin_of")}
-    originals = {s["segment_id"] for s in original.segments}
+    assert {s.state for s in original.segments} >= {"speaking"}
+    twins = {s.segment_id: s.picture_twin_of for s in dubbed.segments if s.picture_twin_of}
+    originals = {s.segment_id for s in original.segments}
     assert twins and set(twins.values()) <= originals
     # Each original segment a dubbed one matched is flagged back, and no longer called in_sync.
-    flagged = [s for s in original.segments if s.get("picture_twin_of")]
-    assert flagged and all(s["sync_verdict"] != "in_sync" for s in flagged if s["state"] == "speaking")
+    flagged = [s for s in original.segments if s.picture_twin_of]
+    assert flagged and all(s.sync_verdict != "in_sync" for s in flagged if s.state == "speaking")
 
 
 def test_with_its_verdict_the_original_keeps_in_sync_and_only_the_copy_is_flagged(analysed):
     """The default thresholds, out_of_sync segments kept with their verdict: the dubbed copy's
     speech is out_of_sync, the original's in_sync; only the copy is flagged."""
     original, dubbed = one_run(analysed, "states.reject_out_of_sync=false")
-    speaking = [s for s in original.segments if s["state"] == "speaking"]
-    assert speaking and all(s["sync_verdict"] == "in_sync" and not s.get("picture_twin_of") for s in speaking)
+    speaking = [s for s in original.segments if s.state == "speaking"]
+    assert speaking and all(s.sync_verdict == "in_sync" and not s.picture_twin_of for s in speaking)
     assert not duplicates(original)
-    dubbed_speech = [s for s in dubbed.segments if s["state"] == "speaking"]
-    assert dubbed_speech and all(s["sync_verdict"] == "out_of_sync" for s in dubbed_speech)
-    assert any(s.get("picture_twin_of") in {o["segment_id"] for o in speaking} for s in dubbed.segments)
+    dubbed_speech = [s for s in dubbed.segments if s.state == "speaking"]
+    assert dubbed_speech and all(s.sync_verdict == "out_of_sync" for s in dubbed_speech)
+    assert any(s.picture_twin_of in {o.segment_id for o in speaking} for s in dubbed.segments)

@@ -30,7 +30,7 @@ def test_identity_clusters_the_same_person_and_separates_others(analysed, descri
     decision = stage.decide(summaries)
     identity_of = {}
     for name, work in analysed.items():
-        usable = [t for t in work.tracks if t.get("usable")]
+        usable = [t for t in work.tracks if t.usable]
         assert len(usable) == 1, name
         identity_of[name] = decision["of_track"][usable[0]["track_id"]]
     assert len({identity_of[n] for n in FANTASY}) == 1, "the four fantasy clips show one person"
@@ -50,22 +50,22 @@ def test_references_come_from_outside_the_segment_and_cover_several_bins(analyse
     decision = identity.decide({w.video_id: identity.summarize(w) for w in works})
     for work in works:
         identity.apply(work, decision)
-        track = next(t for t in work.tracks if t.get("usable"))
+        track = next(t for t in work.tracks if t.usable)
         # one segment over the middle of the track; these clips are ~4 s, so keep it short
         # enough that each clip has footage outside it
-        mid = (track["t_start"] + track["t_end"]) / 2
+        mid = (track.t_start + track.t_end) / 2
         work.segments = [
             {
-                "segment_id": f"{track['track_id']}-g000",
-                "track_id": track["track_id"],
-                "identity_id": track["identity_id"],
+                "segment_id": f"{track.track_id}-g000",
+                "track_id": track.track_id,
+                "identity_id": track.identity_id,
                 "t_start": mid - 0.5,
                 "t_end": mid + 0.5,
             }
         ]
     references = ReferencesStage(refs_per_segment=3, margin_s=0.25)
     pools = references.decide({w.video_id: references.summarize(w) for w in works})
-    fantasy_identity = next(t["identity_id"] for t in analysed[FANTASY[0]].tracks if t.get("usable"))
+    fantasy_identity = next(t.identity_id for t in analysed[FANTASY[0]].tracks if t.usable)
     pool = pools[fantasy_identity]
     bins = {(c["view_bin"], c["expression_bin"]) for c in pool}
     assert len({c["video_id"] for c in pool}) >= 2, "the pool draws on several clips of the identity"

@@ -9,6 +9,7 @@ from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_a
 from curation.runtime.video_work import VideoWork
 from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
+from schemas.tables import SegmentRow, TrackRow
 from stages.references import ReferencesStage
 
 
@@ -21,8 +22,8 @@ def _candidate(video: str, track: str, owner: str, t: float, score: float) -> di
 
 def _work(video: str, tracks: list[tuple[str, str | None]]) -> VideoWork:
     work = VideoWork(uri=f"file://{video}.mp4", video_id=video, run_uri="unused")
-    work.tracks = [{"track_id": t, "identity_id": identity} for t, identity in tracks]
-    work.segments = [{"segment_id": f"{t}-g0", "track_id": t, "t_start": 1.0, "t_end": 2.0} for t, _ in tracks]
+    work.tracks = [TrackRow(track_id=t, identity_id=identity) for t, identity in tracks]
+    work.segments = [SegmentRow(segment_id=f"{t}-g0", track_id=t, t_start=1.0, t_end=2.0) for t, _ in tracks]
     return work
 
 
@@ -42,7 +43,7 @@ def test_a_video_part_holds_its_owners_pools_and_applies_as_the_whole(tmp_path: 
     }
     ledger = Ledger(RunStore(str(tmp_path)))
     for video, work in works.items():
-        owners = sorted({t["identity_id"] or t["track_id"] for t in work.tracks})
+        owners = sorted({t.identity_id or t.track_id for t in work.tracks})
         ledger.save_summary(video, 0, {"candidates": candidates[video], "owners": owners})
     decide_and_store(DecideRequest(stage, str(tmp_path), 0, tuple(sorted(works))))
 
@@ -52,7 +53,7 @@ def test_a_video_part_holds_its_owners_pools_and_applies_as_the_whole(tmp_path: 
     assert set(parts.for_video("v0")) == {"person-1", "person-2"}
     assert set(parts.for_video("v2")) == {"v2/t0"}
     for video, work in works.items():
-        sliced = stage.apply(_work(video, [(t["track_id"], t["identity_id"]) for t in work.tracks]),
+        sliced = stage.apply(_work(video, [(t.track_id, t.identity_id) for t in work.tracks]),
                              parts.for_video(video))
         entire = stage.apply(work, whole)
         assert sliced.segment_references == entire.segment_references

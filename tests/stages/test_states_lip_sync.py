@@ -12,7 +12,7 @@ from apps.bench.speaking_bench import analyse, bench_stages
 from curation.media.probe import probe_media
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState, frame_state_codes
-from schemas.tables import RejectionRow
+from schemas.tables import RejectionRow, SegmentRow
 
 # These figures are the offline estimator's (its thresholds 0.95 / 1.53); the default where SyncNet is not
 # fetched is learned_sync (tests/annotators/speaking/test_learned_lip_sync.py).
@@ -34,8 +34,8 @@ def original_and_dubbed(
     return tuple(analyse(path, stages, out / "store") for path in (video, far, near))
 
 
-def speaking(work: VideoWork) -> list[dict]:
-    return [s for s in work.segments if s["state"] == "speaking"]
+def speaking(work: VideoWork) -> list[SegmentRow]:
+    return [s for s in work.segments if s.state == "speaking"]
 
 
 def out_of_sync(work: VideoWork) -> list[RejectionRow]:
@@ -45,8 +45,8 @@ def out_of_sync(work: VideoWork) -> list[RejectionRow]:
 def test_original_keeps_its_speaking_segment_in_sync_with_a_score(original_and_dubbed):
     original, _, _ = original_and_dubbed
     assert speaking(original)
-    assert all(s["lip_sync_model"] == "av_sync" and s["lip_sync_score"] >= 1.53 for s in speaking(original))
-    assert all(s["sync_verdict"] == "in_sync" for s in speaking(original))
+    assert all(s.lip_sync_model == "av_sync" and s.lip_sync_score >= 1.53 for s in speaking(original))
+    assert all(s.sync_verdict == "in_sync" for s in speaking(original))
     assert not out_of_sync(original)
 
 
@@ -60,7 +60,7 @@ def test_dubbed_copy_scored_far_below_is_rejected_out_of_sync(original_and_dubbe
 def test_dubbed_copy_between_the_thresholds_is_kept_flagged_uncertain(original_and_dubbed):
     _, _, near = original_and_dubbed
     assert speaking(near) and not out_of_sync(near)
-    assert all(s["sync_verdict"] == "uncertain" and 0.95 <= s["lip_sync_score"] < 1.53 for s in speaking(near))
+    assert all(s.sync_verdict == "uncertain" and 0.95 <= s.lip_sync_score < 1.53 for s in speaking(near))
 
 
 def test_a_render_whose_lips_lag_its_audio_is_kept_flagged_uncertain(shared_media: Path, tmp_path: Path):
@@ -69,19 +69,19 @@ def test_a_render_whose_lips_lag_its_audio_is_kept_flagged_uncertain(shared_medi
     # genuine speech of other sources can score: kept, and flagged for whoever wants only in_sync.
     work = analyse(shared_media / "fantasy_end0.1.mp4", bench_stages([AV_SYNC]), tmp_path / "store")
     assert speaking(work) and not out_of_sync(work)
-    assert all(s["sync_verdict"] == "uncertain" for s in speaking(work))
+    assert all(s.sync_verdict == "uncertain" for s in speaking(work))
 
 
 def test_each_labelled_track_carries_its_frame_states_for_the_manifest(original_and_dubbed):
     """The tracks table's ``frame_states`` is the labeller's per-frame state where the face is
     present and absent elsewhere: what ``bench pipeline`` scores from the manifest."""
     original, _, _ = original_and_dubbed
-    labelled = [t for t in original.tracks if "state" in original.track_features[t["track_id"]]]
+    labelled = [t for t in original.tracks if "state" in original.track_features[t.track_id]]
     assert labelled
     for track in labelled:
-        features = original.track_features[track["track_id"]]
-        codes = frame_state_codes(track["frame_states"])
+        features = original.track_features[track.track_id]
+        codes = frame_state_codes(track.frame_states)
         assert len(codes) == len(features["present"])
         expected = [int(s) if p else None for s, p in zip(features["state"], features["present"], strict=True)]
         assert codes == expected
-    assert any(code == PerformerState.SPEAKING for t in labelled for code in frame_state_codes(t["frame_states"]))
+    assert any(code == PerformerState.SPEAKING for t in labelled for code in frame_state_codes(t.frame_states))

@@ -50,9 +50,9 @@ def test_moving_lips_under_the_other_persons_voice_are_listening(conversation):
     assert len(set(association.owners.values())) == 2  # two voices, two different faces
     # The segments carry it: no segment over a moving listener is dominated by "speaking".
     for segment in work.segments:
-        first = segment["first_frame"]
-        if moving[first : first + segment["n_frames"]].mean() > 0.8:
-            assert segment["state"] == "listening", segment["segment_id"]
+        first = segment.first_frame
+        if moving[first : first + segment.n_frames].mean() > 0.8:
+            assert segment.state == "listening", segment.segment_id
 
 
 def test_the_mfcc_voice_profile_still_serves_when_asked_for(conversation):

@@ -1,6 +1,7 @@
 """Visual analysis on real clips: tracks, signals, shots, small faces, rejections."""
 
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -28,14 +29,14 @@ def _ffmpeg(*args: str) -> None:
 def test_talking_head_gives_one_usable_track_with_float16_signals(shared_media, models_dir):
     work = analyse(shared_media / TALKING)
     assert work.state == "kept", (work.reason, work.detail)
-    assert len(work.shots) == 1 and work.shots[0]["usable"]
-    usable = [t for t in work.tracks if t["usable"]]
+    assert len(work.shots) == 1 and work.shots[0].usable
+    usable = [t for t in work.tracks if t.usable]
     assert len(usable) == 1
     track = usable[0]
-    assert track["coverage"] >= 0.9
-    assert track["face_height_px"] > 150  # the face fills most of this 512x512 clip
-    features = work.track_features[track["track_id"]]
-    n = work.shots[0]["n_frames"]
+    assert track.coverage >= 0.9
+    assert track.face_height_px > 150  # the face fills most of this 512x512 clip
+    features = work.track_features[track.track_id]
+    n = work.shots[0].n_frames
     assert features["signals"].dtype == np.float16 and features["signals"].shape == (n, len(SIGNAL_NAMES))
     assert features["blendshapes"].shape == (n, 52)
     mouth = features["signals"][features["present"], SIGNAL_NAMES.index("mouth_open")].astype(np.float32)
@@ -44,20 +45,20 @@ def test_talking_head_gives_one_usable_track_with_float16_signals(shared_media, 
     assert np.isfinite(dark).all() and dark.std() > 0.01, "the mouth box darkens and brightens as it talks"
     yaw = features["signals"][features["present"], SIGNAL_NAMES.index("yaw")].astype(np.float32)
     assert np.abs(np.median(yaw)) < 20, "the speaker faces the camera"
-    crops = work.crops.of_track(track["track_id"])
+    crops = work.crops.of_track(track.track_id)
     assert len(crops) >= 3  # one per second of a 4 s clip
     # the JPEGs were written to the run store by the worker; the record holds their names
     face = cv2.imdecode(np.frombuffer(crop_jpegs(work, crops[:1], "face")[0], np.uint8), cv2.IMREAD_COLOR)
     assert face.shape == (160, 160, 3)
     assert crops[0].face_landmarks.shape == (478, 3)
-    assert work.shots[0]["audio_loudness_db"] > -40  # someone is speaking
+    assert work.shots[0].audio_loudness_db > -40  # someone is speaking
 
 
 def test_clip_without_face_is_rejected_no_face(shared_media, models_dir):
     work = analyse(shared_media / NO_FACE)
     assert work.state == "rejected"
     assert work.reason == "no_face", work.detail
-    assert all(not s["usable"] for s in work.shots)
+    assert all(not s.usable for s in work.shots)
     assert any(r.entity == "shot" and r.reason == "no_face" for r in work.rejections)
 
 
@@ -98,11 +99,11 @@ def test_hard_cut_splits_shots_and_tracks_never_cross_it(shared_media, models_di
     )
     work = analyse(joined)
     assert len(work.shots) == 2
-    assert abs(work.shots[1]["t_start"] - 3.0) <= 1 / 25 + 1e-6
+    assert abs(work.shots[1].t_start - 3.0) <= 1 / 25 + 1e-6
     for track in work.tracks:
-        shot = next(s for s in work.shots if s["shot_id"] == track["shot_id"])
-        assert shot["t_start"] - 1e-6 <= track["t_start"] and track["t_end"] <= shot["t_end"] + 1e-6
-    assert sum(t["usable"] for t in work.tracks) == 2  # one performer per shot
+        shot = next(s for s in work.shots if s.shot_id == track.shot_id)
+        assert shot.t_start - 1e-6 <= track.t_start and track.t_end <= shot.t_end + 1e-6
+    assert sum(t.usable for t in work.tracks) == 2  # one performer per shot
 
 
 @pytest.mark.slow
@@ -125,15 +126,15 @@ def test_small_faces_are_found_only_with_tiles(shared_media, models_dir, tmp_pat
     )
     without = analyse(wide, VisualAnalysisStage(small_faces=False))
     with_tiles = analyse(wide, VisualAnalysisStage(small_faces=True))
-    found_without = max((t["coverage"] for t in without.tracks), default=0.0)
-    found_with = max((t["coverage"] for t in with_tiles.tracks), default=0.0)
+    found_without = max((t.coverage for t in without.tracks), default=0.0)
+    found_with = max((t.coverage for t in with_tiles.tracks), default=0.0)
     assert found_without < 0.2, "the full-frame landmarker misses a face this small"
     assert found_with > 0.7
-    track = max(with_tiles.tracks, key=lambda t: t["coverage"])
-    assert track["detected_on_tile"]
-    assert 40 < track["face_height_px"] < 110  # forehead-to-chin inside a 110 px head crop
-    assert 0.65 < track["x_center"] < 0.8  # the face sits at x = 900..1010 of 1280
-    features = with_tiles.track_features[track["track_id"]]
+    track = max(with_tiles.tracks, key=lambda t: t.coverage)
+    assert track.detected_on_tile
+    assert 40 < track.face_height_px < 110  # forehead-to-chin inside a 110 px head crop
+    assert 0.65 < track.x_center < 0.8  # the face sits at x = 900..1010 of 1280
+    features = with_tiles.track_features[track.track_id]
     dark = features["signals"][features["present"], SIGNAL_NAMES.index("mouth_dark")].astype(np.float32)
     assert np.isfinite(dark).all() and dark.std() > 0, "read on the upscaled crop"
 
@@ -160,7 +161,7 @@ def test_small_face_search_is_less_frequent_while_a_face_is_in_view(shared_media
     n = fast.analysis.n_frames
     assert slow_searches == len(range(0, n, 75))  # the face is in view from the first frame
     assert len(searches) == len(range(0, n, 25))
-    assert [t["usable"] for t in slow.tracks] == [t["usable"] for t in fast.tracks] == [True]
+    assert [t.usable for t in slow.tracks] == [t.usable for t in fast.tracks] == [True]
     searches.clear()
     no_face = analyse(shared_media / NO_FACE, VisualAnalysisStage())
     assert len(searches) == len(range(0, no_face.analysis.n_frames, 25))
@@ -207,11 +208,11 @@ def test_text_detection_runs_on_sampled_frames_with_a_face_only(shared_media, mo
 
     monkeypatch.setattr(visual_analysis, "TextBoxDetector", CountingDetector)
     no_face = analyse(shared_media / NO_FACE, VisualAnalysisStage())
-    assert calls == [] and all(s["text_area_frac"] is None for s in no_face.shots)
+    assert calls == [] and all(s.text_area_frac is None for s in no_face.shots)
     talking = analyse(shared_media / TALKING, VisualAnalysisStage())
     assert len(calls) == len(range(0, talking.analysis.n_frames, 25))  # 1 frame/s, a face on each
     assert all(rows is not None and 0.0 <= rows[0] < rows[1] <= 1.0 for rows in calls)
-    assert talking.tracks[0]["text_on_crop_frac"] == 0.0 and talking.shots[0]["text_frames_frac"] == 0.0
+    assert talking.tracks[0].text_on_crop_frac == 0.0 and talking.shots[0].text_frames_frac == 0.0
 
 
 def test_the_in_process_decoder_gives_the_same_analysis_where_frames_need_no_scaling(shared_media, models_dir):
@@ -225,8 +226,10 @@ def test_the_in_process_decoder_gives_the_same_analysis_where_frames_need_no_sca
     assert piped.tracks == inprocess.tracks
     scaled = {"sharpness", "brightness", "contrast", "colorfulness", "noise", "motion", "border_frac", "frozen_frac"}
     for a, b in zip(piped.shots, inprocess.shots, strict=True):
-        assert {k: v for k, v in a.items() if k not in scaled} == {k: v for k, v in b.items() if k not in scaled}
-        assert all(b[k] == pytest.approx(a[k], rel=0.05, abs=0.01) for k in scaled), (a, b)
+        a_row, b_row = asdict(a), asdict(b)
+        unscaled = set(a_row) - scaled
+        assert {k: a_row[k] for k in unscaled} == {k: b_row[k] for k in unscaled}
+        assert all(b_row[k] == pytest.approx(a_row[k], rel=0.05, abs=0.01) for k in scaled), (a, b)
     for track_id, features in piped.track_features.items():
         assert np.array_equal(features["signals"], inprocess.track_features[track_id]["signals"])
 
@@ -250,15 +253,15 @@ def test_the_cascade_landmarks_the_performer_as_every_frame_does_and_little_else
     every = analyse(joined, VisualAnalysisStage(cascade=False))
     assert cascade.state == every.state == "kept"
     talking, every_talking = cascade.shots[-1], every.shots[-1]
-    assert talking["t_start"] == every_talking["t_start"] == pytest.approx(3.4, abs=1 / 25 + 1e-6)
-    assert talking["landmarked_frac"] == 1.0 and every_talking["landmarked_frac"] == 1.0
-    kept = [(t["t_start"], t["t_end"], t["coverage"]) for t in cascade.tracks if t["usable"]]
-    assert kept == [(t["t_start"], t["t_end"], t["coverage"]) for t in every.tracks if t["usable"]]
+    assert talking.t_start == every_talking.t_start == pytest.approx(3.4, abs=1 / 25 + 1e-6)
+    assert talking.landmarked_frac == 1.0 and every_talking.landmarked_frac == 1.0
+    kept = [(t.t_start, t.t_end, t.coverage) for t in cascade.tracks if t.usable]
+    assert kept == [(t.t_start, t.t_end, t.coverage) for t in every.tracks if t.usable]
     # the street: landmarked at most for the second before the coarse frame that found the face
-    street_shots = [s for s in cascade.shots if s["t_end"] <= talking["t_start"]]
-    landmarked_s = sum(s["landmarked_frac"] * (s["t_end"] - s["t_start"]) for s in street_shots)
+    street_shots = [s for s in cascade.shots if s.t_end <= talking.t_start]
+    landmarked_s = sum(s.landmarked_frac * (s.t_end - s.t_start) for s in street_shots)
     assert landmarked_s <= 1.0 + 1e-6
-    assert {s["reason"] for s in street_shots} <= {"no_face", "shot_too_short", "low_quality"}
+    assert {s.reason for s in street_shots} <= {"no_face", "shot_too_short", "low_quality"}
     assert cascade.analysis.n_frames == every.analysis.n_frames
 
 
@@ -275,8 +278,8 @@ def test_without_a_face_only_the_coarse_frames_are_looked_at(shared_media, model
     monkeypatch.setattr(visual_analysis, "FaceLandmarkerAnnotator", CountingLandmarker)
     work = analyse(shared_media / NO_FACE, VisualAnalysisStage())
     assert work.reason == "no_face"
-    assert landmarked == [] and all(s["landmarked_frac"] == 0.0 for s in work.shots)
-    assert all(s["coarse_face_frac"] == 0.0 and s["coarse_face_px"] is None for s in work.shots)
+    assert landmarked == [] and all(s.landmarked_frac == 0.0 for s in work.shots)
+    assert all(s.coarse_face_frac == 0.0 and s.coarse_face_px is None for s in work.shots)
     # quality is measured on the coarse frames and carried to the frames between them
     quality = work.analysis.quality.astype(np.float32)
     assert quality.shape[0] == work.analysis.n_frames and np.isfinite(quality).all()
@@ -303,15 +306,15 @@ def test_a_shot_with_two_comparable_faces_is_judged_without_landmarking_it(share
     every_shot = analyse(joined, *_judged(cascade_judges_shots=False))
     pair_shot, talking = judged.shots[0], judged.shots[-1]
     # landmarked at most in the coarse step before the cut, where the talking head may begin
-    assert pair_shot["landmarked_frac"] * pair_shot["n_frames"] <= 5 and every_shot.shots[0]["landmarked_frac"] > 0.8
-    assert pair_shot["reason"] == every_shot.shots[0]["reason"] == "multiple_faces"
-    detail = next(r.detail for r in judged.rejections if r.entity_id == pair_shot["shot_id"])
+    assert pair_shot.landmarked_frac * pair_shot.n_frames <= 5 and every_shot.shots[0].landmarked_frac > 0.8
+    assert pair_shot.reason == every_shot.shots[0].reason == "multiple_faces"
+    detail = next(r.detail for r in judged.rejections if r.entity_id == pair_shot.shot_id)
     assert detail.endswith("(face detector; not landmarked)")
-    assert pair_shot["coarse_competing_frac"] > 0.5 and pair_shot["coarse_face_frac"] > 0.9
+    assert pair_shot.coarse_competing_frac > 0.5 and pair_shot.coarse_face_frac > 0.9
     # the talking head: landmarked from its first frame, the same performer as without the judge
-    assert talking["landmarked_frac"] == 1.0 and talking["usable"]
-    kept = [(t["t_start"], t["t_end"], t["coverage"]) for t in judged.tracks if t["usable"]]
-    assert kept == [(t["t_start"], t["t_end"], t["coverage"]) for t in every_shot.tracks if t["usable"]]
+    assert talking.landmarked_frac == 1.0 and talking.usable
+    kept = [(t.t_start, t.t_end, t.coverage) for t in judged.tracks if t.usable]
+    assert kept == [(t.t_start, t.t_end, t.coverage) for t in every_shot.tracks if t.usable]
 
 
 def test_a_long_pending_shot_is_decided_when_its_held_frames_fill_their_bound(shared_media, models_dir, monkeypatch):
@@ -327,7 +330,7 @@ def test_a_long_pending_shot_is_decided_when_its_held_frames_fill_their_bound(sh
     monkeypatch.setattr(cascade.Cascade, "_weigh", counting)
     # 12 s of two faces in one shot: never good enough to turn fine early, held until the bound
     work = analyse(shared_media / "panda_it8sFJe038g.7.mp4", *_judged(cascade_buffer_mb=16))
-    assert work.shots[0]["landmarked_frac"] == 0.0 and work.shots[0]["reason"] == "multiple_faces"
+    assert work.shots[0].landmarked_frac == 0.0 and work.shots[0].reason == "multiple_faces"
     bound = 16 * 2**20
     # checked on every coarse frame: at most one coarse step (5 frames of 640x360 planes, and the
     # 256-px pictures of the coarse frame and the one before it) past the bound

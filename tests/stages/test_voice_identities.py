@@ -3,6 +3,7 @@ change labelled again the way ``states`` labelled them."""
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +99,7 @@ def test_moving_a_voice_to_the_other_face_labels_the_video_again(conversation, t
     # The identity stage's answer on its own: one identity per face group of the association.
     face_of = {s["track_id"]: s["face"] for s in association.spans}
     for track in labelled.tracks:
-        track["identity_id"] = f"person-{face_of.get(track['track_id'], track['track_id'])}"
+        track.identity_id = f"person-{face_of.get(track.track_id, track.track_id)}"
     stage = VoiceIdentitiesStage()
     stage.setup()
     n = truth["n_frames"]
@@ -131,12 +132,12 @@ def test_moving_a_voice_to_the_other_face_labels_the_video_again(conversation, t
             assert np.mean(frames == PerformerState.LISTENING) > 0.8, part
         if part["kind"] == "listening":
             assert np.mean(frames == PerformerState.SPEAKING) > 0.8, part
-    assert all(s["identity_id"] == f"person-{face_of.get(s['track_id'], s['track_id'])}" for s in moved.segments)
+    assert all(s.identity_id == f"person-{face_of.get(s.track_id, s.track_id)}" for s in moved.segments)
 
     # Moved back, the video is labelled exactly as states labelled it, and says so.
     back = stage.apply(moved, own)
     assert back.segments == [
-        s | {"identity_id": f"person-{face_of.get(s['track_id'], s['track_id'])}"} for s in labelled.segments
+        replace(s, identity_id=f"person-{face_of.get(s.track_id, s.track_id)}") for s in labelled.segments
     ]
     assert back.rejections == labelled.rejections  # replaced, not added to
     assert not back.voice_faces.relabelled

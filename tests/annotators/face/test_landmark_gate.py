@@ -1,8 +1,11 @@
 """The cascade's decision rule: when the landmarker runs."""
 
+from dataclasses import replace
+
 import pytest
 
 from annotators.face.landmark_gate import LandmarkGate, PendingShot
+from schemas.tables import ShotRow
 from stages.performer_filter import PerformerFilterStage
 
 
@@ -49,7 +52,7 @@ def test_with_the_cascade_off_every_frame_is_fine_and_the_pass_never_closes() ->
     assert not any(gate.closes_after(i) for i in range(100))
 
 
-def _evidence(**fields: float) -> dict[str, float]:
+def _evidence(**fields: float) -> ShotRow:
     """A shot's coarse evidence: one frontal performer of 200 px in every coarse frame, clean."""
     base = {
         "coarse_face_px": 200.0,
@@ -62,7 +65,7 @@ def _evidence(**fields: float) -> dict[str, float]:
         "frozen_frac": 0.0,
         "noise": 1.0,
     }
-    return base | fields
+    return ShotRow(**(base | fields))
 
 
 def test_without_a_judge_a_pending_shot_is_landmarked_at_once() -> None:
@@ -99,7 +102,7 @@ def test_an_ended_shot_near_a_threshold_is_landmarked() -> None:
     # below the filter's coverage and size, but within the margin: the tracks will tell
     near = _evidence(coarse_face_frac=0.4, coarse_face_px=58.0, t_start=0.0, t_end=4.0)
     assert gate.decide(near, coarse_frames=20, ended=True) == "fine"
-    assert gate.decide(near | {"t_end": 0.5}, coarse_frames=3, ended=True) == "skip"  # min_shot_s 1.0
+    assert gate.decide(replace(near, t_end=0.5), coarse_frames=3, ended=True) == "skip"  # min_shot_s 1.0
 
 
 def test_a_fine_pass_ends_at_a_cut_and_a_skipped_shot_stays_skipped_until_one() -> None:

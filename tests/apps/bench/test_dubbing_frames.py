@@ -8,6 +8,7 @@ from curation.runtime.products import AnalysisGrid, SpeechResult
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
 from schemas.reasons import Reason
+from schemas.tables import SegmentRow, ShotRow, TrackRow
 
 FPS = 10.0
 N = 40  # four seconds
@@ -22,12 +23,12 @@ def _work() -> VideoWork:
     work.analysis = AnalysisGrid(fps=FPS, width=64, height=64, scale=1.0, n_frames=N,
                                  quality=np.zeros((N, 1), dtype=np.float16))
     work.speech = SpeechResult(vad_prob=np.r_[np.ones(30), np.zeros(10)].astype(np.float16))
-    work.shots = [{"shot_id": "v-s0", "t_start": 0.0, "t_end": 4.0}]
-    work.tracks = [{"track_id": "v-t0", "shot_id": "v-s0", "usable": True, "face_height_px": 100}]
+    work.shots = [ShotRow(shot_id="v-s0", t_start=0.0, t_end=4.0)]
+    work.tracks = [TrackRow(track_id="v-t0", shot_id="v-s0", usable=True, face_height_px=100)]
     work.track_features = {"v-t0": {"state": state, "present": np.ones(N, dtype=bool)}}
     work.segments = [
-        {"segment_id": "g0", "state": "speaking", "t_start": 0.0, "t_end": 1.0, "sync_verdict": "in_sync"},
-        {"segment_id": "g1", "state": "speaking", "t_start": 1.0, "t_end": 2.0, "sync_verdict": "uncertain"},
+        SegmentRow(segment_id="g0", state="speaking", t_start=0.0, t_end=1.0, sync_verdict="in_sync"),
+        SegmentRow(segment_id="g1", state="speaking", t_start=1.0, t_end=2.0, sync_verdict="uncertain"),
     ]
     work.reject_entity("segment", "g2", "states", Reason.OUT_OF_SYNC, "av_sync score 0.2", 2.0, 3.0)
     work.reject_entity("segment", "g3", "dedup", Reason.DUPLICATE, "a copy", 3.0, 4.0)  # not a sync verdict

@@ -12,23 +12,24 @@ from apps.bench import mouth_motion_folds, performer_filter_folds, skip_margin_f
 from apps.bench.sync_folds import FoldRule, leave_one_source_out
 from apps.bench.validity_bench import validity_report
 from apps.bench.validity_records import ClipRecord, SpeakingSegment, TrackSignals
+from schemas.tables import ShotRow, TrackRow
 from stages.performer_filter import PerformerFilterStage
 
 FPS = 25.0
 SHIPPED_MOUTH = mouth_motion_folds.MouthRule(0.004, 0.45, 0.6, 0.5, 0.5, 0.3)
 
 
-def _shot(clip: str, **fields: Any) -> dict[str, Any]:
+def _shot(clip: str, **fields: Any) -> ShotRow:
     base = {"shot_id": f"{clip}-s0", "t_start": 0.0, "t_end": 4.0, "sharpness": 100.0, "brightness": 120.0,
             "border_frac": 0.0, "frozen_frac": 0.0, "noise": 1.0, "landmarked_frac": 1.0,
             "coarse_face_px": 200.0, "coarse_face_frac": 1.0, "coarse_frontal_frac": 1.0,
             "coarse_competing_frac": 0.0, "usable": True}
-    return {**base, **fields}
+    return ShotRow(**{**base, **fields})
 
 
-def _track(clip: str, height: float = 200.0, frontal: float = 1.0) -> dict[str, Any]:
-    return {"track_id": f"{clip}-s0-t0", "shot_id": f"{clip}-s0", "n_frames": 100, "coverage": 1.0,
-            "face_height_px": height, "frontal_frac": frontal, "x_center": 0.5, "usable": True}
+def _track(clip: str, height: float = 200.0, frontal: float = 1.0) -> TrackRow:
+    return TrackRow(track_id=f"{clip}-s0-t0", shot_id=f"{clip}-s0", n_frames=100, coverage=1.0,
+                    face_height_px=height, frontal_frac=frontal, x_center=0.5, usable=True)
 
 
 def _signals(clip: str, amplitude: float, n: int = 200, silent_from: int = 150) -> TrackSignals:

@@ -205,3 +205,10 @@ def test_on_and_off_are_words_not_booleans_in_files_and_in_set(tmp_path: Path) -
     from_set = load_workflow("default", WORKFLOW_STAGES, ["dedup.clip=on"])
     assert next(s for s in from_set.stages if s.name == "dedup").clip == "on"
     assert _load(tmp_path, "name: t\nstages:\n  - stage: toy\n", "toy.sizes=[1, 2]").stages[0].sizes == [1, 2]
+
+
+def test_a_shard_bucket_that_names_no_segment_column_is_refused_before_any_video() -> None:
+    bucketed = load_workflow("default", WORKFLOW_STAGES, ["samples.shard_bucket_by=[state, audio_source]"])
+    assert bucketed.stage("samples").shard_bucket_by == ["state", "audio_source"]
+    with pytest.raises(WorkflowError, match=r"shard_bucket_by: \['stat'\] name no column of the segments table"):
+        load_workflow("default", WORKFLOW_STAGES, ["samples.shard_bucket_by=[stat]"])

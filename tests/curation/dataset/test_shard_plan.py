@@ -7,6 +7,7 @@ from curation.dataset.shard_plan import ShardPlan, plan_shards
 from curation.dataset.shard_writer import ShardSettings, ShardWriter
 from curation.runtime.products import SampleEntry, SampleSet
 from curation.store.run_store import RunStore
+from schemas.tables import SegmentRow
 from tests.curation.dataset.real_samples import real_members
 
 CLIP = "talkvid_tys_gt.mp4"
@@ -32,7 +33,7 @@ def _state(key: str) -> str:
 def _sample_sets(videos, settings):
     return [
         (video_id, SampleSet("unused", [
-            SampleEntry(key, key, settings.bucket_of({"state": _state(key)}),
+            SampleEntry(key, key, settings.bucket_of(SegmentRow(state=_state(key))),
                         {e: len(d) for e, d in members.items()}, stem=key)
             for key, members in samples.items()
         ]))
@@ -47,7 +48,7 @@ def test_planned_shards_equal_serially_written_shards(tmp_path, videos, target_b
     (tmp_path / "stage-a").mkdir()
     for _video_id, samples in sorted(videos.items()):
         for key in sorted(samples):
-            serial.add(settings.bucket_of({"state": _state(key)}), key, samples[key])
+            serial.add(settings.bucket_of(SegmentRow(state=_state(key))), key, samples[key])
     serial_rows = serial.close()
 
     plan = plan_shards(_sample_sets(videos, settings), settings)

@@ -9,6 +9,7 @@ import pytest
 from curation.dataset.shard_reader import read_sample
 from curation.dataset.shard_writer import ShardSettings, ShardWriter
 from curation.store.run_store import RunStore
+from schemas.tables import SegmentRow
 from tests.curation.dataset.real_samples import real_members
 
 CLIP = "talkvid_tys_gt.mp4"
@@ -25,7 +26,7 @@ def _write(tmp_path, samples, target_bytes, bucket_by=()):
     (tmp_path / "shards").mkdir(parents=True, exist_ok=True)
     writer = ShardWriter(store, ShardSettings(target_bytes, list(bucket_by)), str(tmp_path / "shards"))
     for i, (key, members) in enumerate(samples):
-        writer.add(writer.settings.bucket_of({"state": "speaking" if i % 2 else "listening"}), key, members)
+        writer.add(writer.settings.bucket_of(SegmentRow(state="speaking" if i % 2 else "listening")), key, members)
     return store, writer.close(), writer.locations
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import ray
@@ -16,42 +17,42 @@ from curation.runtime.device import resolve_device
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
-from curation.store.ledger import Ledger
-from curation.store.run_store import RunStore
 
 
 @dataclass
 class SeesDevices(Stage):
-    """Notes, on the video's record, the GPUs Ray gave this worker and the device ``auto`` picks."""
+    """Notes, in a file per video and stage, the GPUs Ray gave this worker and the device ``auto`` picks."""
 
     name: ClassVar[str] = "sees_devices"
     resources: ClassVar[Resources] = Resources(cpus=0.5)
     label: str = "cpu"
     gpus: float = field(default=0.0)
+    notes_dir: str = ""
 
     def process(self, work: VideoWork) -> VideoWork:
         ids = [str(i) for i in ray.get_gpu_ids()]
-        work.shots.append(
-            {
-                "stage": self.label,
-                "pid": os.getpid(),
-                "gpu_ids": ids,
-                "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-                # what a model stage would choose, had this GPU been real
-                "device": resolve_device("auto", cuda_available=bool(ids)),
-            }
-        )
+        note = {
+            "stage": self.label,
+            "pid": os.getpid(),
+            "gpu_ids": ids,
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            # what a model stage would choose, had this GPU been real
+            "device": resolve_device("auto", cuda_available=bool(ids)),
+        }
+        Path(self.notes_dir, f"{work.video_id}-{self.label}.json").write_text(json.dumps(note))
         return work
 
 
 def main(run_dir: str) -> dict:
     ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    stages = [SeesDevices(label="cpu"), SeesDevices(label="gpu", gpus=0.5)]
+    notes = Path(run_dir, "notes")
+    notes.mkdir(parents=True)
+    stages = [SeesDevices(label="cpu", notes_dir=str(notes)), SeesDevices(label="gpu", gpus=0.5, notes_dir=str(notes))]
     tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", run_dir, 0, True) for i in range(4)]
     outcomes = list(RayExecutor().run_videos(stages, tasks))
-    ledger = Ledger(RunStore(run_dir))
-    seen = [row for o in outcomes for row in ledger.record(o.video_id, 0).shots]
+    assert sorted(o.state for o in outcomes) == ["kept"] * len(tasks), outcomes
+    seen = [json.loads(p.read_text()) for p in sorted(notes.iterdir())]
     return {"groups": [[s.label for s in g] for g in stage_groups(stages)], "seen": seen}
 
 

@@ -15,12 +15,13 @@ from curation.runtime.video_work import VideoWork
 from curation.store.ledger import LEDGER_FORMAT, Ledger, LedgerFormatError
 from curation.store.plain_codec import PlainDataError, from_bytes, to_bytes
 from curation.store.run_store import RunStore
+from schemas.tables import ShotRow, TrackRow
 
 
 def _record() -> VideoWork:
     work = VideoWork(uri="s3://bucket/a.mp4", video_id="0123456789abcdef", run_uri="/runs/x")
     work.video = probed(4.0)
-    work.tracks = [{"track_id": "t0", "face_height_px": np.float32(201.5), "usable": True}]
+    work.tracks = [TrackRow(track_id="t0", face_height_px=np.float32(201.5), usable=True)]
     signals = np.arange(12, dtype=np.float16).reshape(4, 3)
     work.track_features = {"t0": {"signals": signals, "present": np.ones(4, bool)}}
     work.analysis = AnalysisGrid(25.0, 640, 360, 0.5, 4, np.zeros((4, 2), np.float16))
@@ -41,7 +42,7 @@ def test_a_record_round_trips_with_types_and_arrays_intact(tmp_path: Path) -> No
     assert back.speech.intervals == [(0.1, 0.9)] and back.key_frame_hashes.hashes == [2**63 + 5, None]
     assert back.track_features["t0"]["signals"].dtype == np.float16
     np.testing.assert_array_equal(back.track_features["t0"]["signals"], work.track_features["t0"]["signals"])
-    assert back.tracks[0]["face_height_px"] == 201.5
+    assert back.tracks[0].face_height_px == 201.5 and isinstance(back.tracks[0], TrackRow)
     assert back.video == work.video and isinstance(back.video, MediaInfo)
     assert not list(tmp_path.rglob("*.pkl")), "nothing is pickled"
     document = json.loads((tmp_path / "work/block1/0123456789abcdef.json").read_text())
@@ -57,6 +58,21 @@ def test_probe_facts_written_as_a_mapping_before_they_were_typed_still_read() ->
     assert from_bytes(json.dumps(document).encode(), npz, VideoWork, LEDGER_FORMAT, "a record").video is None
     document["data"]["video"] = {"width": 640}  # a part of the facts is not a record this version wrote
     with pytest.raises(PlainDataError, match=r"\$.video: MediaInfo lacks field\(s\) \['audio_channels'"):
+        from_bytes(json.dumps(document).encode(), npz, VideoWork, LEDGER_FORMAT, "a record")
+
+
+def test_shot_rows_written_as_mappings_before_they_were_typed_read_as_shot_rows() -> None:
+    work = _record()
+    work.shots = [ShotRow(shot_id="0123456789abcdef-s0000", t_start=0.0, t_end=4.0, usable=True, sharpness=80.5)]
+    text, npz = to_bytes(work, LEDGER_FORMAT)
+    document = json.loads(text)
+    # an older record held only the keys its stages had set
+    document["data"]["shots"] = [{"shot_id": "0123456789abcdef-s0000", "t_start": 0.0, "t_end": 4.0, "usable": True,
+                                  "sharpness": 80.5}]
+    back = from_bytes(json.dumps(document).encode(), npz, VideoWork, LEDGER_FORMAT, "a record")
+    assert back.shots == work.shots and back.shots[0].audio_loudness_db is None
+    document["data"]["shots"][0]["shot_score"] = 1.0  # a key no ShotRow column holds: refused, not dropped
+    with pytest.raises(PlainDataError, match=r"\$.shots\[0\]: ShotRow has no field\(s\) \['shot_score'\]"):
         from_bytes(json.dumps(document).encode(), npz, VideoWork, LEDGER_FORMAT, "a record")
 
 
@@ -79,3 +95,17 @@ def test_a_run_with_a_pickled_ledger_is_refused_with_a_clear_message(tmp_path: P
     folder.mkdir()
     result = run_cli("run", "--input", str(folder), "--out", str(old), "--workflow", "ingest", "--executor", "local")
     assert result.returncode == 2 and "older lpm-curation" in result.stdout and "new --out" in result.stdout
+
+
+def test_a_record_encoded_once_and_planted_under_another_id_reads_back_through_the_ledger(tmp_path: Path) -> None:
+    # bench scale's replicas: one encoding per template, the ids edited in its bytes, stored by the
+    # ledger itself (its paths, its format, arrays before the JSON that marks them written)
+    ledger = Ledger(RunStore(str(tmp_path)))
+    work = _record()
+    text, npz = Ledger.encoded_record(work)
+    assert npz is not None
+    ledger.save_encoded_record("fedcba9876543210", 2, text.replace(b"0123456789abcdef", b"fedcba9876543210"), npz)
+    planted = ledger.record("fedcba9876543210", 2)
+    assert planted.video_id == "fedcba9876543210" and planted.video == work.video
+    np.testing.assert_array_equal(planted.track_features["t0"]["signals"], work.track_features["t0"]["signals"])
+    assert ledger.record("0123456789abcdef", 2) is None

@@ -16,6 +16,7 @@ from curation.telemetry.throughput import RunThroughput, format_duration
 from curation.telemetry.user_warnings import DiskWatch, FailureWatch, fallback_warnings
 from curation.telemetry.video_summary import VideoSummary, summarize_outcome
 from schemas.reasons import Reason
+from schemas.tables import SegmentRow
 from stages.workflow_stages import WORKFLOW_STAGES
 
 
@@ -24,8 +25,8 @@ def _work() -> VideoWork:
     work.timings = {"probe": 0.5, "visual_analysis": 4.0, "dedup": 0.25}
     work.reject_entity("shot", "v1-s0", "performer_filter", Reason.NO_FACE, "no face")
     work.reject_entity("segment", "v1-g3", "dedup", Reason.DUPLICATE, "twin of v0-g1")
-    work.segments = [{"state": "speaking", "t_start": 0.0, "t_end": 3.0, "key": "k1"},
-                     {"state": "idle", "t_start": 3.0, "t_end": 5.5, "key": "k2"}]
+    work.segments = [SegmentRow(state="speaking", t_start=0.0, t_end=3.0, key="k1"),
+                     SegmentRow(state="idle", t_start=3.0, t_end=5.5, key="k2")]
     work.samples = SampleSet("work/artefacts/v1/samples.npz", [
         SampleEntry("k1", "v1-g1", "", {"mp4": 100, "json": 2}, "k1"),
         SampleEntry("k2", "v1-g2", "", {"mp4": 10}, "k2"),
