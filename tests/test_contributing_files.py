@@ -43,7 +43,7 @@ class ThrowawayEchoStage(Stage):
 
     def process(self, work: VideoWork) -> VideoWork:
         for segment in work.segments:
-            segment["{COLUMN}"] = f"{{self.note}}:{{segment['state']}}"
+            segment.{COLUMN} = f"{{self.note}}:{{segment.state}}"
         return work
 '''
 

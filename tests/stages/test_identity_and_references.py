@@ -82,7 +82,7 @@ def test_references_come_from_outside_the_segment_and_cover_several_bins(analyse
             # the JPEG is read from the crop archive its own video's worker wrote to the run store
             assert read_blob(work.run_uri, ref.archive, ref.jpeg_name)[:2] == b"\xff\xd8"
     fantasy_work = analysed[FANTASY[0]]
-    refs = fantasy_work.segment_references[fantasy_work.segments[0]["segment_id"]]
+    refs = fantasy_work.segment_references[fantasy_work.segments[0].segment_id]
     assert any(r.video_id != fantasy_work.video_id for r in refs), "other clips of the same identity first"
     rows = references.manifest_rows(pools)["references"]
     assert {r["kind"] for r in rows} == {"face", "body", "global"}
