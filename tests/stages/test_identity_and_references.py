@@ -5,6 +5,7 @@ import itertools
 import pytest
 
 from curation.store.artefacts import read_blob
+from schemas.tables import SegmentRow
 from stages.identity import IdentityStage
 from stages.references import ReferencesStage
 from tests.stages.analysis_runner import analyse
@@ -32,7 +33,7 @@ def test_identity_clusters_the_same_person_and_separates_others(analysed, descri
     for name, work in analysed.items():
         usable = [t for t in work.tracks if t.usable]
         assert len(usable) == 1, name
-        identity_of[name] = decision["of_track"][usable[0]["track_id"]]
+        identity_of[name] = decision["of_track"][usable[0].track_id]
     assert len({identity_of[n] for n in FANTASY}) == 1, "the four fantasy clips show one person"
     for a, b in itertools.combinations([*OTHERS, FANTASY[0]], 2):
         assert identity_of[a] != identity_of[b], f"{a} and {b} are different people"
@@ -55,13 +56,13 @@ def test_references_come_from_outside_the_segment_and_cover_several_bins(analyse
         # enough that each clip has footage outside it
         mid = (track.t_start + track.t_end) / 2
         work.segments = [
-            {
-                "segment_id": f"{track.track_id}-g000",
-                "track_id": track.track_id,
-                "identity_id": track.identity_id,
-                "t_start": mid - 0.5,
-                "t_end": mid + 0.5,
-            }
+            SegmentRow(
+                segment_id=f"{track.track_id}-g000",
+                track_id=track.track_id,
+                identity_id=track.identity_id,
+                t_start=mid - 0.5,
+                t_end=mid + 0.5,
+            )
         ]
     references = ReferencesStage(refs_per_segment=3, margin_s=0.25)
     pools = references.decide({w.video_id: references.summarize(w) for w in works})
@@ -73,11 +74,11 @@ def test_references_come_from_outside_the_segment_and_cover_several_bins(analyse
     for work in works:
         references.apply(work, pools)
         segment = work.segments[0]
-        refs = work.segment_references[segment["segment_id"]]
+        refs = work.segment_references[segment.segment_id]
         assert refs, "every segment gets references"
         assert {r.kind for r in refs} == {"face", "body", "global"}
         for ref in refs:
-            inside = ref.video_id == work.video_id and segment["t_start"] <= ref.t <= segment["t_end"]
+            inside = ref.video_id == work.video_id and segment.t_start <= ref.t <= segment.t_end
             assert not inside, "a reference never comes from inside the conditioned segment"
             # the JPEG is read from the crop archive its own video's worker wrote to the run store
             assert read_blob(work.run_uri, ref.archive, ref.jpeg_name)[:2] == b"\xff\xd8"
