@@ -1,8 +1,14 @@
 """The ledger is versioned plain data: records round-trip exactly, renamed fields and old formats
 are refused with a clear message instead of being misread."""
 
+import dataclasses
 import json
+import types
+import typing
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -109,3 +115,35 @@ def test_a_record_encoded_once_and_planted_under_another_id_reads_back_through_t
     assert planted.video_id == "fedcba9876543210" and planted.video == work.video
     np.testing.assert_array_equal(planted.track_features["t0"]["signals"], work.track_features["t0"]["signals"])
     assert ledger.record("0123456789abcdef", 2) is None
+
+
+def _ints_in_float_fields(document: Any, hint: Any, path: str) -> Iterator[str]:
+    """Where a stored JSON int sits in a field declared float: decoding turns it into a float, so
+    the value's type (and its JSON in a sample) would depend on whether the record was stored."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if document is not None and len(options) == 1:
+            yield from _ints_in_float_fields(document, options[0], path)
+    elif dataclasses.is_dataclass(hint) and isinstance(document, dict):
+        hints = typing.get_type_hints(hint)
+        for name, value in document.items():
+            yield from _ints_in_float_fields(value, hints[name], f"{hint.__name__}.{name}")
+    elif origin is list and isinstance(document, list):
+        for value in document:
+            yield from _ints_in_float_fields(value, typing.get_args(hint)[0], path)
+    elif origin is dict and isinstance(document, dict) and len(typing.get_args(hint)) == 2:
+        for value in document.values():
+            yield from _ints_in_float_fields(value, typing.get_args(hint)[1], path)
+    elif hint is float and isinstance(document, int) and not isinstance(document, bool):
+        yield path
+
+
+@pytest.mark.slow
+def test_a_real_runs_records_hold_no_int_where_a_float_is_declared(talking_heads_run: Path) -> None:
+    records = sorted((talking_heads_run / "work").glob("block*/*.json"))
+    documents = [json.loads(p.read_text()) for p in records]
+    documents = [d["data"] for d in documents if isinstance(d.get("data"), dict) and "uri" in d["data"]]
+    assert documents, "the run stored video records"
+    found = Counter(path for document in documents for path in _ints_in_float_fields(document, VideoWork, "VideoWork"))
+    assert not found, f"ints stored in float fields: {dict(found)}"
