@@ -35,7 +35,7 @@ real talking heads, one started 0.64 s later, cropped and scaled differently, it
 shares a voice with them peaks at 0.22 (prominence 4.3) and gets no pair.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any, ClassVar
 
@@ -59,14 +59,47 @@ from curation.store.stored_audio import audio_samples
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
 from schemas.tables import PairRow, SegmentRow
 
-_SEGMENT_FIELDS = ("segment_id", "track_id", "identity_id", "state", "t_start", "t_end")
 # A voice is described from its first turns up to this long: enough for a stable embedding, and
 # an hour-long interview costs no more than a short clip.
 MAX_VOICE_SECONDS = 60.0
 
 
 @dataclass
-class CrossVideoPairsStage(RunScopeStage):
+class ConversationSegment:
+    """A speaking or listening segment as the decide task links it (a few of its columns)."""
+
+    segment_id: str
+    track_id: str
+    identity_id: str | None
+    state: str
+    t_start: float
+    t_end: float
+
+    @classmethod
+    def of(cls, segment: SegmentRow) -> "ConversationSegment":
+        return cls(segment.segment_id, segment.track_id, segment.identity_id, segment.state,
+                   segment.t_start, segment.t_end)
+
+    def row(self) -> SegmentRow:
+        return SegmentRow(segment_id=self.segment_id, track_id=self.track_id, identity_id=self.identity_id,
+                          state=self.state, t_start=self.t_start, t_end=self.t_end)
+
+
+@dataclass
+class CrossVideoPairsSummary:
+    """A video's speakers' voice embeddings, its speaking and listening segments, and the loudness
+    envelope of its whole audio (float16, 100 values a second)."""
+
+    voices: dict[str, list[float]]
+    segments: list[ConversationSegment]
+    envelope: np.ndarray
+
+
+CrossVideoPairsDecision = dict[str, list[PairRow]]  # by the speaker's video
+
+
+@dataclass
+class CrossVideoPairsStage(RunScopeStage[CrossVideoPairsSummary, CrossVideoPairsDecision]):
     name: ClassVar[str] = "cross_video_pairs"
     needs: ClassVar[tuple[str, ...]] = ("segments", "audio", "speech", "pairs")
     adds: ClassVar[tuple[str, ...]] = ("pairs",)
@@ -95,9 +128,8 @@ class CrossVideoPairsStage(RunScopeStage):
         if self._embedder is not None:
             self._embedder.setup()
 
-    def summarize(self, work: VideoWork) -> dict[str, Any] | None:
-        segments = [{k: getattr(s, k) for k in _SEGMENT_FIELDS} for s in work.segments
-                    if s.state in ("speaking", "listening")]
+    def summarize(self, work: VideoWork) -> CrossVideoPairsSummary | None:
+        segments = [ConversationSegment.of(s) for s in work.segments if s.state in ("speaking", "listening")]
         audio = audio_samples(work)
         if self._embedder is None or not segments or not len(audio) or work.speech is None:
             return None
@@ -105,7 +137,7 @@ class CrossVideoPairsStage(RunScopeStage):
         if not voices:
             return None
         envelope = loudness_envelope(audio, AUDIO_SAMPLE_RATE, 0.0, len(audio) / AUDIO_SAMPLE_RATE)
-        return {"voices": voices, "segments": segments, "envelope": envelope.astype(np.float16)}
+        return CrossVideoPairsSummary(voices, segments, envelope.astype(np.float16))
 
     def _turn_voices(self, turns: list[dict[str, Any]], audio: np.ndarray) -> dict[str, list[float]]:
         """One embedding per speaker of the turns, from that speaker's turns (``MAX_VOICE_SECONDS``)."""
@@ -118,18 +150,18 @@ class CrossVideoPairsStage(RunScopeStage):
                    for speaker, parts in by_speaker.items()}
         return {speaker: v.astype(float).tolist() for speaker, v in sorted(vectors.items()) if v is not None}
 
-    def decide(self, summaries: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-        present = {video_id: s for video_id, s in sorted(summaries.items()) if s}
+    def decide(self, summaries: dict[str, CrossVideoPairsSummary | None]) -> CrossVideoPairsDecision:
+        present = {video_id: s for video_id, s in sorted(summaries.items()) if s is not None}
         vectors = {(video_id, voice): np.asarray(vector) for video_id, s in present.items()
-                   for voice, vector in s["voices"].items()}
+                   for voice, vector in s.voices.items()}
         clusters = run_voice_clusters(vectors, self.voice_distance_threshold)
         heard: dict[str, set[int]] = {video_id: set() for video_id in present}
         for (video_id, _voice), number in clusters.items():  # once over the voices: not videos x voices
             heard[video_id].add(number)
-        rows: dict[str, list[dict[str, Any]]] = {}
+        rows: CrossVideoPairsDecision = {}
         for first, second in self._candidates(heard):
             found = recording_offset(
-                present[first]["envelope"], present[second]["envelope"], HOP_S, self.min_overlap_s,
+                present[first].envelope, present[second].envelope, HOP_S, self.min_overlap_s,
                 self.min_peak, self.min_prominence,
             )
             if found is None:
@@ -137,10 +169,10 @@ class CrossVideoPairsStage(RunScopeStage):
             for speaker_video, listener_video, offset in ((first, second, found.offset_s),
                                                           (second, first, -found.offset_s)):
                 rows.setdefault(speaker_video, []).extend(self._pairs(
-                    speaker_video, present[speaker_video]["segments"],
-                    listener_video, present[listener_video]["segments"], offset, found.peak,
+                    speaker_video, present[speaker_video].segments,
+                    listener_video, present[listener_video].segments, offset, found.peak,
                 ))
-        return {video_id: sorted(found, key=lambda r: r["pair_id"]) for video_id, found in rows.items() if found}
+        return {video_id: sorted(found, key=lambda r: r.pair_id or "") for video_id, found in rows.items() if found}
 
     def _candidates(self, heard: dict[str, set[int]]) -> list[tuple[str, str]]:
         """Video pairs that share at least ``min_shared_voices`` run voices, found per voice."""
@@ -159,41 +191,41 @@ class CrossVideoPairsStage(RunScopeStage):
     def _pairs(
         self,
         speaker_video: str,
-        speaker_segments: list[dict[str, Any]],
+        speaker_segments: list[ConversationSegment],
         listener_video: str,
-        listener_segments: list[dict[str, Any]],
+        listener_segments: list[ConversationSegment],
         offset_s: float,
         peak: float,
-    ) -> list[dict[str, Any]]:
+    ) -> list[PairRow]:
         out = []
-        # the summaries hold a few of each segment's columns (_SEGMENT_FIELDS), stored untyped
-        listeners = [SegmentRow(**s) for s in listener_segments if s["state"] == "listening"]
-        speakers = [SegmentRow(**s) for s in speaker_segments if s["state"] == "speaking"]
+        listeners = [s.row() for s in listener_segments if s.state == "listening"]
+        speakers = [s.row() for s in speaker_segments if s.state == "speaking"]
         for listening in listeners:
             for speaking in speakers:
                 link = segment_link(speaking, listening, self.min_segment_overlap_s, self.max_gap_s, offset_s)
                 if link is None:
                     continue
-                out.append({
-                    "pair_id": f"{speaking.segment_id}~{listening.segment_id}",
-                    "video_id": speaker_video,
-                    "speaking_segment_id": speaking.segment_id,
-                    "listening_segment_id": listening.segment_id,
-                    "relation": link.relation,
-                    "overlap_s": link.amount,
-                    "speaker_track_id": speaking.track_id,
-                    "listener_track_id": listening.track_id,
-                    "listener_video_id": listener_video,
-                    "offset_s": round(offset_s, 4),
-                    "alignment_peak": round(peak, 4),
-                })
+                out.append(PairRow(
+                    pair_id=f"{speaking.segment_id}~{listening.segment_id}",
+                    video_id=speaker_video,
+                    speaking_segment_id=speaking.segment_id,
+                    listening_segment_id=listening.segment_id,
+                    relation=link.relation,
+                    overlap_s=link.amount,
+                    speaker_track_id=speaking.track_id,
+                    listener_track_id=listening.track_id,
+                    listener_video_id=listener_video,
+                    offset_s=round(offset_s, 4),
+                    alignment_peak=round(peak, 4),
+                ))
         return out
 
-    def video_decision(self, decision: dict[str, list[dict[str, Any]]], video_id: str, summary: Any) -> Any:
+    def video_decision(self, decision: CrossVideoPairsDecision, video_id: str,
+                       summary: CrossVideoPairsSummary | None) -> CrossVideoPairsDecision:
         return {video_id: decision[video_id]} if video_id in decision else {}
 
-    def apply(self, work: VideoWork, decision: dict[str, list[dict[str, Any]]]) -> VideoWork:
-        # the decision is stored untyped (JSON): its rows become the table's rows here
-        work.pairs.extend(PairRow(**row) for row in decision.get(work.video_id, []))
+    def apply(self, work: VideoWork, decision: CrossVideoPairsDecision) -> VideoWork:
+        # copies: the decision's rows stay as loaded for another video of the same bucket
+        work.pairs.extend(replace(row) for row in decision.get(work.video_id, []))
         work.pairs.sort(key=lambda p: p.pair_id or "")
         return work

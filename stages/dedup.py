@@ -15,8 +15,10 @@ flagged with ``picture_twin_of`` and at most ``uncertain`` (``annotators.duplica
 """
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from dataclasses import asdict, dataclass, field
+from typing import ClassVar, Literal
+
+import numpy as np
 
 from annotators.duplicates.audio_fingerprint import SAME_AUDIO, audio_similarity, loudness_envelope
 from annotators.duplicates.near_duplicates import (
@@ -39,7 +41,61 @@ from schemas.sample_layout import AUDIO_SAMPLE_RATE
 
 
 @dataclass
-class DedupStage(RunScopeStage):
+class DedupSegmentSummary:
+    """One segment as the decide task compares it (summaries of older runs lack the last three)."""
+
+    segment_id: str
+    video_id: str
+    hashes: list[int | None]  # the key frames' 64-bit pHashes (None: a frame without one)
+    embedding: np.ndarray | None = None  # OpenCLIP, when it ran
+    sync_verdict: str | None = None
+    sharpness: float | None = None
+    audio_envelope: np.ndarray | None = None  # float16 loudness, 100 values a second
+
+    def fingerprint(self) -> SegmentFingerprint:
+        return SegmentFingerprint(self.segment_id, self.video_id, tuple(self.hashes), self.embedding)
+
+
+@dataclass
+class DedupVerdict:
+    """What the run decided about one segment: a ``duplicate`` (dropped; the fields of
+    ``NearDuplicate``) or a ``picture_twin`` (kept and flagged). Older decisions carry no kind:
+    every entry was a duplicate then."""
+
+    kind: Literal["duplicate", "picture_twin"] = "duplicate"
+    segment_id: str | None = None
+    kept_segment_id: str | None = None
+    evidence: str | None = None
+    matched_fraction: float | None = None
+    mean_hash_distance: float | None = None
+    cosine: float | None = None
+    twin_segment_id: str | None = None
+    audio_similarity: float | None = None
+
+    @classmethod
+    def duplicate(cls, found: NearDuplicate) -> "DedupVerdict":
+        return cls("duplicate", **asdict(found))
+
+    @property
+    def drops(self) -> bool:
+        return self.kind == "duplicate"
+
+
+@dataclass
+class DedupIndexEntry:
+    """A kept segment's fingerprint in the index a later run matches against (``match_run``)."""
+
+    segment_id: str
+    video_id: str
+    hashes: list[int | None]
+    embedding: np.ndarray | None = None
+
+
+DedupDecision = dict[str, DedupVerdict]  # by segment id; a segment absent is kept as it is
+
+
+@dataclass
+class DedupStage(RunScopeStage[list[DedupSegmentSummary], DedupDecision]):
     name: ClassVar[str] = "dedup"
     needs: ClassVar[tuple[str, ...]] = ("segments", "key_frame_hashes")
     # a twin flagged (and its verdict lowered to uncertain), an exact copy rejected
@@ -81,7 +137,7 @@ class DedupStage(RunScopeStage):
             self._clip = ClipImageEmbedder(device=resolve_device(self.device))
             self._clip.setup()
 
-    def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
+    def summarize(self, work: VideoWork) -> list[DedupSegmentSummary]:
         hashes = work.key_frame_hashes
         frames = work.crops.all() if work.crops is not None else []
         audio = audio_samples(work)
@@ -95,12 +151,11 @@ class DedupStage(RunScopeStage):
                 images = crop_images(work, [c for _t, c in shown], "global")
                 embedding = self._clip.embed_segment(images) if images else None
             envelope = loudness_envelope(audio, AUDIO_SAMPLE_RATE, segment.t_start, segment.t_end)
-            out.append({"segment_id": segment.segment_id, "video_id": work.video_id, "hashes": inside,
-                        "embedding": embedding, "sync_verdict": segment.sync_verdict,
-                        "sharpness": segment.sharpness, "audio_envelope": envelope.astype("float16")})
+            out.append(DedupSegmentSummary(segment.segment_id, work.video_id, list(inside), embedding,
+                                           segment.sync_verdict, segment.sharpness, envelope.astype("float16")))
         return out
 
-    def decide(self, summaries: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    def decide(self, summaries: dict[str, list[DedupSegmentSummary] | None]) -> DedupDecision:
         criteria = DuplicateCriteria(self.max_frame_distance, self.min_matched_fraction, self.max_mean_distance,
                                      self.clip_eps, self.compare_within_video)
         earlier = self._earlier()
@@ -108,32 +163,35 @@ class DedupStage(RunScopeStage):
         current = _fingerprints(summaries)
         # The same video ingested again (same content id, so same segment ids) repeats what the
         # earlier run kept, segment for segment.
-        again = {f.segment_id: NearDuplicate(f.segment_id, f.segment_id, "same video in the earlier run").__dict__
+        again = {f.segment_id: DedupVerdict.duplicate(NearDuplicate(f.segment_id, f.segment_id,
+                                                                    "same video in the earlier run"))
                  for f in current if f.segment_id in known}
         found = find_near_duplicates([f for f in current if f.segment_id not in known], criteria, earlier=earlier)
         return again | self._split_dubs(found, summaries)
 
-    def _split_dubs(self, found: list[NearDuplicate], summaries: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    def _split_dubs(self, found: list[NearDuplicate],
+                    summaries: dict[str, list[DedupSegmentSummary] | None]) -> DedupDecision:
         """Duplicates whose audio is the same recording as their twin's (or cannot be compared)
         stay duplicates; the others are picture twins: kept and flagged (``picture_twin_flags``)."""
-        entries = {e["segment_id"]: e for video_id in summaries for e in summaries[video_id] or []}
-        decision: dict[str, dict[str, Any]] = {}
-        twins: dict[str, dict[str, Any]] = {}
+        entries = {e.segment_id: e for video_id in summaries for e in summaries[video_id] or []}
+        decision: DedupDecision = {}
+        twins: DedupDecision = {}
         for duplicate in found:
             segment, twin = entries.get(duplicate.segment_id), entries.get(duplicate.kept_segment_id)
             similarity = _audio_similarity(segment, twin)
-            if similarity is None or similarity >= self.same_audio:
-                decision[duplicate.segment_id] = duplicate.__dict__ | {"kind": "duplicate"}
+            if segment is None or twin is None or similarity is None or similarity >= self.same_audio:
+                decision[duplicate.segment_id] = DedupVerdict.duplicate(duplicate)
                 continue
             for flagged, other in picture_twin_flags(segment, twin):
-                twins.setdefault(flagged, {"kind": "picture_twin", "twin_segment_id": other,
-                                           "audio_similarity": similarity})
+                twins.setdefault(flagged, DedupVerdict("picture_twin", twin_segment_id=other,
+                                                       audio_similarity=similarity))
         return decision | {k: v for k, v in twins.items() if k not in decision}
 
-    def run_index(self, summaries: dict[str, Any], decision: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    def run_index(self, summaries: dict[str, list[DedupSegmentSummary] | None],
+                  decision: DedupDecision) -> list[DedupIndexEntry]:
         """The kept segments' fingerprints, the earlier runs' included: what the next run matches."""
         kept = [f for f in _fingerprints(summaries) if not _is_duplicate(decision.get(f.segment_id))]
-        return [_plain(f) for f in [*self._earlier(), *kept]]
+        return [_index_entry(f) for f in [*self._earlier(), *kept]]
 
     def _earlier(self) -> list[SegmentFingerprint]:
         if not self.match_run:
@@ -142,70 +200,67 @@ class DedupStage(RunScopeStage):
         from curation.store.ledger import Ledger
         from curation.store.run_store import RunStore
 
-        stored = Ledger(RunStore(self.match_run)).decision(index_name(self.name))
+        stored = Ledger(RunStore(self.match_run)).decision(index_name(self.name), list[DedupIndexEntry])
         if stored is None:
             raise FileNotFoundError(f"{self.match_run} holds no dedup index (a run of a workflow with dedup)")
-        return [SegmentFingerprint(e["segment_id"], e["video_id"], tuple(e["hashes"]), e["embedding"])
-                for e in stored[1]]
+        return [SegmentFingerprint(e.segment_id, e.video_id, tuple(e.hashes), e.embedding) for e in stored[1]]
 
-    def video_decision(self, decision: dict[str, dict[str, Any]], video_id: str, summary: Any) -> dict[str, Any]:
+    def video_decision(self, decision: DedupDecision, video_id: str,
+                       summary: list[DedupSegmentSummary] | None) -> DedupDecision:
         """The verdicts on this video's segments alone (its summary lists them)."""
-        segments = [entry["segment_id"] for entry in summary or []]
+        segments = [entry.segment_id for entry in summary or []]
         return {s: decision[s] for s in segments if s in decision}
 
-    def apply(self, work: VideoWork, decision: dict[str, dict[str, Any]]) -> VideoWork:
+    def apply(self, work: VideoWork, decision: DedupDecision) -> VideoWork:
         kept = []
         for segment in work.segments:
             duplicate = decision.get(segment.segment_id)
             if not _is_duplicate(duplicate):
                 if duplicate is not None:  # a picture twin: same pictures as another segment, other audio
-                    segment.picture_twin_of = duplicate["twin_segment_id"]
+                    segment.picture_twin_of = duplicate.twin_segment_id
                     if segment.sync_verdict == "in_sync":
                         segment.sync_verdict = "uncertain"
                 kept.append(segment)
                 continue
-            evidence = duplicate["evidence"]
-            if duplicate.get("matched_fraction") is not None:
-                evidence += f", {duplicate['matched_fraction']:.0%} key frames match"
+            evidence = duplicate.evidence or ""
+            if duplicate.matched_fraction is not None:
+                evidence += f", {duplicate.matched_fraction:.0%} key frames match"
             work.reject_entity("segment", segment.segment_id, self.name, Reason.DUPLICATE,
-                               f"near-duplicate of {duplicate['kept_segment_id']} ({evidence})",
+                               f"near-duplicate of {duplicate.kept_segment_id} ({evidence})",
                                segment.t_start, segment.t_end)
         if work.segments and not kept:
-            twins = sorted({decision[s.segment_id]["kept_segment_id"] for s in work.segments})
+            twins = sorted({decision[s.segment_id].kept_segment_id or "" for s in work.segments})
             work.reject(self.name, Reason.DUPLICATE, f"every segment repeats kept footage: {', '.join(twins[:3])}")
         work.segments = kept
         return work
 
 
-def _fingerprints(summaries: dict[str, Any]) -> list[SegmentFingerprint]:
+def _fingerprints(summaries: dict[str, list[DedupSegmentSummary] | None]) -> list[SegmentFingerprint]:
     """Every segment's fingerprint in the walk order: the better twin first (``_preference``)."""
     entries = sorted((e for video_id in summaries for e in summaries[video_id] or []), key=_preference)
-    return [SegmentFingerprint(e["segment_id"], e["video_id"], tuple(e["hashes"]), e["embedding"]) for e in entries]
+    return [e.fingerprint() for e in entries]
 
 
-def _preference(entry: dict[str, Any]) -> tuple:
+def _preference(entry: DedupSegmentSummary) -> tuple:
     """Better sync verdict first (in_sync, then uncertain or none, then out_of_sync), then
     sharper, then by id. Not the raw score: between twins of one verdict it is chance."""
-    sharpness = entry.get("sharpness")
+    sharpness = entry.sharpness
     sharpness = sharpness if sharpness is not None and math.isfinite(sharpness) else 0.0
-    return (verdict_rank(entry.get("sync_verdict")), -sharpness, entry["video_id"], entry["segment_id"])
+    return (verdict_rank(entry.sync_verdict), -sharpness, entry.video_id, entry.segment_id)
 
 
-def _is_duplicate(entry: dict[str, Any] | None) -> bool:
-    """A decision entry that drops its segment (entries of older decisions carry no kind)."""
-    return entry is not None and entry.get("kind", "duplicate") == "duplicate"
+def _is_duplicate(entry: DedupVerdict | None) -> bool:
+    """A decision entry that drops its segment."""
+    return entry is not None and entry.drops
 
 
-def _audio_similarity(segment: dict[str, Any] | None, twin: dict[str, Any] | None) -> float | None:
+def _audio_similarity(segment: DedupSegmentSummary | None, twin: DedupSegmentSummary | None) -> float | None:
     """How alike the two segments' audio is; None when either has no envelope to compare."""
-    if segment is None or twin is None:
+    if segment is None or twin is None or segment.audio_envelope is None or twin.audio_envelope is None:
         return None
-    a, b = segment.get("audio_envelope"), twin.get("audio_envelope")
-    if a is None or b is None:
-        return None
-    return audio_similarity(a, b)
+    return audio_similarity(segment.audio_envelope, twin.audio_envelope)
 
 
-def _plain(fingerprint: SegmentFingerprint) -> dict[str, Any]:
-    return {"segment_id": fingerprint.segment_id, "video_id": fingerprint.video_id,
-            "hashes": list(fingerprint.key_frame_hashes), "embedding": fingerprint.embedding}
+def _index_entry(fingerprint: SegmentFingerprint) -> DedupIndexEntry:
+    return DedupIndexEntry(fingerprint.segment_id, fingerprint.video_id, list(fingerprint.key_frame_hashes),
+                           fingerprint.embedding)

@@ -8,7 +8,7 @@ records ``identity_id`` on its tracks and segments.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -24,11 +24,35 @@ from curation.runtime.device import DeviceChoice
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.video_work import VideoWork
-from schemas.tables import SegmentRow
+from schemas.tables import IdentityRow, SegmentRow
 
 
 @dataclass
-class IdentityStage(RunScopeStage):
+class IdentityTrackSummary:
+    """One usable track of a video as the decide task clusters it."""
+
+    track_id: str
+    video_id: str
+    t_start: float
+    t_end: float
+    vector: np.ndarray  # unit vector of ``kind``
+    kind: str
+    strength: str
+    n_segments: int
+    seconds: float  # of its segments
+
+
+@dataclass
+class IdentityDecision:
+    """The run's identities: each clustered track's identity, and the identities table's rows
+    (none in one video's part of it)."""
+
+    of_track: dict[str, str] = field(default_factory=dict)
+    rows: list[IdentityRow] = field(default_factory=list)
+
+
+@dataclass
+class IdentityStage(RunScopeStage[list[IdentityTrackSummary], IdentityDecision]):
     name: ClassVar[str] = "identity"
     needs: ClassVar[tuple[str, ...]] = ("tracks", "crops")
     adds: ClassVar[tuple[str, ...]] = ("identity_vectors", "tracks.identity_id", "segments.identity_id")
@@ -50,7 +74,7 @@ class IdentityStage(RunScopeStage):
     def model_choices(self) -> list[ModelChoice]:
         return [face_embedder_choice("identity embedding", self.name, self.descriptor)]
 
-    def summarize(self, work: VideoWork) -> list[dict[str, Any]]:
+    def summarize(self, work: VideoWork) -> list[IdentityTrackSummary]:
         out = []
         segments_of: dict[str, list[SegmentRow]] = {}
         for segment in work.segments:
@@ -62,72 +86,65 @@ class IdentityStage(RunScopeStage):
             if embedding is None:
                 continue
             segs = segments_of.get(track.track_id, [])
-            out.append(
-                {
-                    "track_id": track.track_id,
-                    "video_id": work.video_id,
-                    "t_start": track.t_start,
-                    "t_end": track.t_end,
-                    "vector": embedding.vector,
-                    "kind": embedding.kind,
-                    "strength": embedding.strength,
-                    "n_segments": len(segs),
-                    "seconds": float(sum(s.t_end - s.t_start for s in segs)),
-                }
-            )
+            out.append(IdentityTrackSummary(
+                track_id=track.track_id,
+                video_id=work.video_id,
+                t_start=track.t_start,
+                t_end=track.t_end,
+                vector=embedding.vector,
+                kind=embedding.kind,
+                strength=embedding.strength,
+                n_segments=len(segs),
+                seconds=float(sum(s.t_end - s.t_start for s in segs)),
+            ))
         return out
 
-    def decide(self, summaries: dict[str, Any]) -> dict[str, Any]:
+    def decide(self, summaries: dict[str, list[IdentityTrackSummary] | None]) -> IdentityDecision:
         entries = [e for video_id in sorted(summaries) for e in summaries[video_id] or []]
-        tracks = [
-            IdentityTrack(e["track_id"], e["video_id"], e["t_start"], e["t_end"], e["vector"], e["kind"])
-            for e in entries
-        ]
+        tracks = [IdentityTrack(e.track_id, e.video_id, e.t_start, e.t_end, e.vector, e.kind) for e in entries]
         identities = cluster_identities(tracks, self._earlier(), self.distance_threshold)
-        by_track = {e["track_id"]: e for e in entries}
-        rows = []
-        of_track = {}
+        by_track = {e.track_id: e for e in entries}
+        decision = IdentityDecision()
         for identity in identities:
             members = [by_track[t] for t in identity.track_ids]
-            of_track.update(dict.fromkeys(identity.track_ids, identity.identity_id))
-            rows.append(
-                {
-                    "identity_id": identity.identity_id,
-                    "n_tracks": len(members),
-                    "n_videos": len({m["video_id"] for m in members}),
-                    "n_segments": sum(m["n_segments"] for m in members),
-                    "seconds": sum(m["seconds"] for m in members),
-                    "descriptor": identity.kind,
-                    "cohesion": identity.intra_similarity,
-                    "margin": identity.margin,
-                    "matched_from": identity.identity_id if identity.earlier_similarity is not None else None,
-                    "strength": members[0]["strength"],
-                    "centroid": np.asarray(identity.centroid, np.float32).tolist(),
-                }
-            )
-        return {"of_track": of_track, "rows": rows}
+            decision.of_track.update(dict.fromkeys(identity.track_ids, identity.identity_id))
+            decision.rows.append(IdentityRow(
+                identity_id=identity.identity_id,
+                n_tracks=len(members),
+                n_videos=len({m.video_id for m in members}),
+                n_segments=sum(m.n_segments for m in members),
+                seconds=sum(m.seconds for m in members),
+                descriptor=identity.kind,
+                cohesion=identity.intra_similarity,
+                margin=identity.margin,
+                matched_from=identity.identity_id if identity.earlier_similarity is not None else None,
+                strength=members[0].strength,
+                centroid=np.asarray(identity.centroid, np.float32).tolist(),
+            ))
+        return decision
 
-    def apply(self, work: VideoWork, decision: dict[str, Any]) -> VideoWork:
+    def apply(self, work: VideoWork, decision: IdentityDecision) -> VideoWork:
         for track in work.tracks:
-            track.identity_id = decision["of_track"].get(track.track_id)
+            track.identity_id = decision.of_track.get(track.track_id)
         for segment in work.segments:
-            segment.identity_id = decision["of_track"].get(segment.track_id)
+            segment.identity_id = decision.of_track.get(segment.track_id)
         return work
 
-    def video_decision(self, decision: dict[str, Any], video_id: str, summary: Any) -> dict[str, Any]:
+    def video_decision(self, decision: IdentityDecision, video_id: str,
+                       summary: list[IdentityTrackSummary] | None) -> IdentityDecision:
         """The identities of this video's tracks alone (its summary lists them); no rows."""
-        tracks = [entry["track_id"] for entry in summary or []]
-        return {"of_track": {t: decision["of_track"][t] for t in tracks if t in decision["of_track"]}, "rows": []}
+        tracks = [entry.track_id for entry in summary or []]
+        return IdentityDecision({t: decision.of_track[t] for t in tracks if t in decision.of_track})
 
-    def manifest_rows(self, decision: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-        return {"identities": decision["rows"]}
+    def manifest_rows(self, decision: IdentityDecision) -> dict[str, list[IdentityRow]]:
+        return {"identities": decision.rows}
 
     def _earlier(self) -> list[KnownIdentity]:
         if not self.match_run:
             return []
-        from curation.manifests.manifest_writer import read_manifest
+        from curation.manifests.manifest_writer import read_rows
         from curation.store.run_store import RunStore
 
-        rows = read_manifest(RunStore(self.match_run), "identities").to_pylist()
-        return [KnownIdentity(r["identity_id"], np.asarray(r["centroid"], np.float64), r["descriptor"]) for r in rows]
+        return [KnownIdentity(r.identity_id, np.asarray(r.centroid, np.float64), r.descriptor)
+                for r in read_rows(RunStore(self.match_run), IdentityRow)]
 

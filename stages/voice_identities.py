@@ -45,7 +45,31 @@ from curation.store.stored_audio import audio_samples
 
 
 @dataclass
-class VoiceIdentitiesStage(RunScopeStage):
+class VoiceIdentitiesSummary:
+    """A video's voiced spans (rows of its ``voice_faces``), each span's track's identity, each
+    voice's embedding (none without the voice encoder), and its association's synchrony baseline."""
+
+    spans: list[dict[str, Any]]
+    identity_of_track: dict[str, str | None]
+    voice_vectors: dict[str, list[float]]
+    sync_baseline: float
+
+
+@dataclass
+class VideoVoicesDecision:
+    """One video's voices in run terms: each voice's run voice, each run voice's owner (a run
+    face), and the spans whose lips move under another face's voice ([track id, first, end])."""
+
+    run_voices: dict[str, str]
+    run_owners: dict[str, str]
+    foreign: list[list[Any]]
+
+
+VoiceIdentitiesDecision = dict[str, VideoVoicesDecision]  # by video id; a video absent has no voices
+
+
+@dataclass
+class VoiceIdentitiesStage(RunScopeStage[VoiceIdentitiesSummary, VoiceIdentitiesDecision]):
     name: ClassVar[str] = "voice_identities"
     needs: ClassVar[tuple[str, ...]] = ("tracks", "segments", "analysis", "audio", "speech")
     adds: ClassVar[tuple[str, ...]] = (
@@ -71,60 +95,60 @@ class VoiceIdentitiesStage(RunScopeStage):
     def setup_decision(self) -> None:
         self._labellers: dict[str, StateLabeller] = {}
 
-    def summarize(self, work: VideoWork) -> dict[str, Any] | None:
+    def summarize(self, work: VideoWork) -> VoiceIdentitiesSummary | None:
         association = work.voice_faces
         if association is None or not association.spans:
             return None
         identity_of = {t.track_id: t.identity_id for t in work.tracks}
-        return {
-            "spans": association.spans,
-            "identity_of_track": {s["track_id"]: identity_of.get(s["track_id"]) for s in association.spans},
-            "voice_vectors": association.voice_vectors,
-            "sync_baseline": association.sync_baseline,
-        }
+        return VoiceIdentitiesSummary(
+            spans=association.spans,
+            identity_of_track={s["track_id"]: identity_of.get(s["track_id"]) for s in association.spans},
+            voice_vectors=association.voice_vectors,
+            sync_baseline=association.sync_baseline,
+        )
 
-    def decide(self, summaries: dict[str, Any]) -> dict[str, Any]:
-        present = {video_id: s for video_id, s in sorted(summaries.items()) if s}
+    def decide(self, summaries: dict[str, VoiceIdentitiesSummary | None]) -> VoiceIdentitiesDecision:
+        present = {video_id: s for video_id, s in sorted(summaries.items()) if s is not None}
         if not present:
             return {}
-        baselines = {s["sync_baseline"] for s in present.values()}
+        baselines = {s.sync_baseline for s in present.values()}
         if len(baselines) > 1:
             raise ValueError(f"the videos' voice-face associations used different baselines: {sorted(baselines)}")
         vectors = {
             (video_id, voice): np.asarray(vector, dtype=np.float64)
             for video_id, s in present.items()
-            for voice, vector in s["voice_vectors"].items()
+            for voice, vector in s.voice_vectors.items()
         }
         clusters = run_voice_clusters(vectors, self.voice_distance_threshold, self.voices_apart_within_video)
         run_spans = {video_id: _in_run_terms(video_id, s, clusters) for video_id, s in present.items()}
         owners = pooled_owners(run_spans, baselines.pop())
         return {
-            video_id: {
-                "run_voices": {
+            video_id: VideoVoicesDecision(
+                run_voices={
                     voice: _run_voice(number) for (vid, voice), number in clusters.items() if vid == video_id
                 },
-                "run_owners": owners[video_id],
-                "foreign": [
+                run_owners=owners[video_id],
+                foreign=[
                     [s.track_id, s.first, s.end] for s in foreign_spans(run_spans[video_id], owners[video_id])
                 ],
-            }
+            )
             for video_id in present
         }
 
-    def apply(self, work: VideoWork, decision: dict[str, Any]) -> VideoWork:
+    def apply(self, work: VideoWork, decision: VoiceIdentitiesDecision) -> VideoWork:
         decided = decision.get(work.video_id)
         association = work.voice_faces
         if decided is None or association is None:
             return work
         association.scope = "run"
-        association.run_voices = decided["run_voices"]
-        association.run_owners = decided["run_owners"]
-        run_foreign = _span_set(decided["foreign"])
+        association.run_voices = decided.run_voices
+        association.run_owners = decided.run_owners
+        run_foreign = _span_set(decided.foreign)
         association.relabelled = run_foreign != _span_set(_own_foreign(association))
         if run_foreign == _span_set(association.foreign):
             return work
-        association.foreign = decided["foreign"]
-        self._labeller(association.labelling).relabel(work, decided["foreign"], audio_samples(work), work.analysis.fps)
+        association.foreign = decided.foreign
+        self._labeller(association.labelling).relabel(work, decided.foreign, audio_samples(work), work.analysis.fps)
         if work.state == "rejected":
             work.detail = f"{work.detail} (labelled again by {self.name}: the run gave a voice to another face)"
         identity_of = {t.track_id: t.identity_id for t in work.tracks}
@@ -151,11 +175,12 @@ def _run_voice(number: int) -> str:
     return f"voice-{number:04d}"
 
 
-def _in_run_terms(video_id: str, summary: dict[str, Any], clusters: dict[VideoVoice, int]) -> list[VoicedSpan]:
+def _in_run_terms(video_id: str, summary: VoiceIdentitiesSummary,
+                  clusters: dict[VideoVoice, int]) -> list[VoicedSpan]:
     """The video's spans with the voice named by its run voice and the face by its identity;
     what neither names keeps a name of its own video ("<video id>/<label>")."""
-    spans = [_voiced(row) for row in summary["spans"]]
-    faces = run_faces(spans, summary["identity_of_track"])
+    spans = [_voiced(row) for row in summary.spans]
+    faces = run_faces(spans, summary.identity_of_track)
 
     def voice(label: Hashable | None) -> str | None:
         if label is None:

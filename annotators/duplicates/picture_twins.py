@@ -11,7 +11,7 @@ nothing tells which one is dubbed, and both are flagged. Only a verdict, whose t
 margin on both sides (``annotators.speaking.sync_thresholds``), ranks the two, never the raw score.
 """
 
-from typing import Any
+from typing import Protocol
 
 # Lower is better; non-speaking segments (no verdict) rank with uncertain ones.
 VERDICT_RANK = {"in_sync": 0, "uncertain": 1, None: 1, "out_of_sync": 2}
@@ -21,11 +21,21 @@ def verdict_rank(verdict: str | None) -> int:
     return VERDICT_RANK.get(verdict, 1)
 
 
-def picture_twin_flags(segment: dict[str, Any], twin: dict[str, Any]) -> list[tuple[str, str]]:
+class VerdictOfSegment(Protocol):
+    """What the ranking needs of a segment (dedup's summary of one)."""
+
+    @property
+    def segment_id(self) -> str: ...
+
+    @property
+    def sync_verdict(self) -> str | None: ...
+
+
+def picture_twin_flags(segment: VerdictOfSegment, twin: VerdictOfSegment) -> list[tuple[str, str]]:
     """(flagged segment id, its twin's id) for two copies of one picture with different audio:
     the one with the lower verdict, or both when the verdicts are equal."""
-    a, b = verdict_rank(segment.get("sync_verdict")), verdict_rank(twin.get("sync_verdict"))
-    pairs = [(segment["segment_id"], twin["segment_id"]), (twin["segment_id"], segment["segment_id"])]
+    a, b = verdict_rank(segment.sync_verdict), verdict_rank(twin.sync_verdict)
+    pairs = [(segment.segment_id, twin.segment_id), (twin.segment_id, segment.segment_id)]
     if a == b:
         return pairs
     return [pairs[0]] if a > b else [pairs[1]]

@@ -6,40 +6,40 @@ first, a bin not yet used, score), and any entry from the same video whose time 
 segment, widened by ``margin_s``, is excluded, so a model is never conditioned on its own target.
 """
 
-from typing import Any
+from annotators.identity.reference_candidate import ReferenceCandidate
 
 
-def choose_pool(candidates: list[dict[str, Any]], max_pool: int) -> list[dict[str, Any]]:
+def choose_pool(candidates: list[ReferenceCandidate], max_pool: int) -> list[ReferenceCandidate]:
     """Best candidate per view bin and per expression bin, highest scores first."""
-    chosen: dict[str, dict[str, Any]] = {}
-    for field in ("view_bin", "expression_bin"):
-        best: dict[str, dict[str, Any]] = {}
+    chosen: dict[str, ReferenceCandidate] = {}
+    for bin_of in (lambda c: c.view_bin, lambda c: c.expression_bin):
+        best: dict[str, ReferenceCandidate] = {}
         for c in candidates:
-            b = c[field]
-            if b not in best or (c["score"], c["id"]) > (best[b]["score"], best[b]["id"]):
+            b = bin_of(c)
+            if b not in best or (c.score, c.id) > (best[b].score, best[b].id):
                 best[b] = c
         for c in best.values():
-            chosen[c["id"]] = c
-    return sorted(chosen.values(), key=lambda c: (-c["score"], c["id"]))[:max_pool]
+            chosen[c.id] = c
+    return sorted(chosen.values(), key=lambda c: (-c.score, c.id))[:max_pool]
 
 
 def references_for_segment(
-    pool: list[dict[str, Any]], video_id: str, t_start: float, t_end: float, count: int, margin_s: float
-) -> list[dict[str, Any]]:
-    allowed = [c for c in pool if not (c["video_id"] == video_id and t_start - margin_s <= c["t"] <= t_end + margin_s)]
-    picked: list[dict[str, Any]] = []
+    pool: list[ReferenceCandidate], video_id: str, t_start: float, t_end: float, count: int, margin_s: float
+) -> list[ReferenceCandidate]:
+    allowed = [c for c in pool if not (c.video_id == video_id and t_start - margin_s <= c.t <= t_end + margin_s)]
+    picked: list[ReferenceCandidate] = []
     used_bins: set[tuple[str, str]] = set()
     remaining = list(allowed)
     while remaining and len(picked) < count:
         remaining.sort(
             key=lambda c: (
-                c["video_id"] == video_id,
-                (c["view_bin"], c["expression_bin"]) in used_bins,
-                -c["score"],
-                c["id"],
+                c.video_id == video_id,
+                (c.view_bin, c.expression_bin) in used_bins,
+                -c.score,
+                c.id,
             )
         )
         best = remaining.pop(0)
         picked.append(best)
-        used_bins.add((best["view_bin"], best["expression_bin"]))
+        used_bins.add((best.view_bin, best.expression_bin))
     return picked

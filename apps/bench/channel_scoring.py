@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from curation.manifests.manifest_writer import has_manifest, read_manifest
+from curation.manifests.manifest_writer import has_manifest, read_rows
 from curation.store.run_store import RunStore
+from schemas.tables import ShardRow
 
 
 def voiced_frames(truth: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -33,9 +34,9 @@ def voiced_frames(truth: dict[str, Any]) -> dict[str, np.ndarray]:
 def _samples(store: RunStore) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
     """(json record, npz arrays) of every sample in the run's shards."""
     found = []
-    for row in read_manifest(store, "shards").to_pylist() if has_manifest(store, "shards") else []:
+    for row in read_rows(store, ShardRow) if has_manifest(store, "shards") else []:
         members: dict[str, dict[str, bytes]] = {}
-        with store.open_read(row["path"]) as raw, tarfile.open(fileobj=raw) as tar:
+        with store.open_read(row.path or "") as raw, tarfile.open(fileobj=raw) as tar:
             for info in tar.getmembers():
                 key, _, ext = info.name.partition(".")
                 if ext in ("json", "npz"):

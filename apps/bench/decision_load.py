@@ -9,11 +9,13 @@ the process's peak RSS growth over the load, in MB. A process of its own, so the
 import json
 import resource
 import sys
+from typing import Any
 
 import psutil
 
 from curation.run.run_scope_steps import StoredDecision
 from curation.store.run_store import RunStore
+from stages.workflow_stages import WORKFLOW_STAGES
 
 
 def measure(run_uri: str, stage: str, video_id: str) -> dict[str, float | bool]:
@@ -22,12 +24,18 @@ def measure(run_uri: str, stage: str, video_id: str) -> dict[str, float | bool]:
     # growth is the decision's, not the client's.
     RunStore(run_uri).exists("run.json")
     before = psutil.Process().memory_info().rss
-    decision = StoredDecision(run_uri, stage)()
+    # decoded into the stage's types, as an apply step decodes it (stages import before the baseline)
+    decision = StoredDecision(run_uri, stage, hint=_decision_hint(stage))()
     sliced = hasattr(decision, "for_video")
     if sliced:
         decision.for_video(video_id)
     peak = _high_water_mark()
     return {"load_peak_rss_growth_mb": round(max(peak - before, 0) / 2**20, 1), "sliced": sliced}
+
+
+def _decision_hint(stage: str) -> Any:
+    found = WORKFLOW_STAGES.get(stage)
+    return found.decision_hint() if found is not None and hasattr(found, "decision_hint") else Any
 
 
 def _high_water_mark() -> int:

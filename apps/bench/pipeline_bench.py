@@ -9,7 +9,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from apps.bench.channel_scoring import score_channels
 from apps.bench.floors import measure_floor
@@ -27,12 +27,13 @@ from apps.bench.truth_matching import (
 from curation.config.workflow import Workflow
 from curation.execution.ray_executor import start_ray
 from curation.ingest.discovery import discover_inputs
-from curation.manifests.manifest_writer import has_manifest, read_manifest
+from curation.manifests.manifest_writer import has_manifest, read_rows
 from curation.media.probe import probe_media
 from curation.models.model_store import resolve
 from curation.run.pipeline import RunRequest, run_pipeline
 from curation.store.run_store import RunStore
 from schemas.performer_states import frame_state_codes
+from schemas.tables import PairRow, ReferenceRow, SegmentRow, ShotRow, TrackRow, VideoRow
 
 SHOT_TOLERANCE_S = 0.08  # two frames at 25 fps
 
@@ -87,16 +88,14 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
     """Score a run from its manifests alone, as a user of the dataset would read it: shots and
     tracks (with each track's per-frame states, ``frame_states``), segments, pairs, references."""
     store = RunStore(out)
-    videos = read_manifest(store, "videos").to_pylist()
-    segments = read_manifest(store, "segments").to_pylist()
-    pairs = read_manifest(store, "pairs").to_pylist()
+    videos = read_rows(store, VideoRow)
+    segments = read_rows(store, SegmentRow)
+    pairs = read_rows(store, PairRow)
     references = (
-        {r["reference_id"]: r for r in read_manifest(store, "references").to_pylist()}
-        if has_manifest(store, "references")
-        else {}
+        {r.reference_id: r for r in read_rows(store, ReferenceRow)} if has_manifest(store, "references") else {}
     )
-    shots_of = _rows_by_video(read_manifest(store, "shots").to_pylist(), "shot_index")
-    tracks_of = _rows_by_video(read_manifest(store, "tracks").to_pylist(), "track_id")
+    shots_of = _rows_by_video(sorted(read_rows(store, ShotRow), key=lambda s: s.shot_index or 0))
+    tracks_of = _rows_by_video(sorted(read_rows(store, TrackRow), key=lambda t: t.track_id or ""))
     shot_hits = shot_pred = shot_true = gradual_hits = gradual_true = 0
     text = {"subtitled": 0, "caught": 0, "clean": 0, "clean_rejected": 0}
     recalled = performers = 0
@@ -107,14 +106,14 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
     truth_speaker: dict[str, list[str | None]] = {}
     truth_of_video: dict[str, dict[str, Any]] = {}
     for row in videos:
-        truth_path = Path(truth_dir) / f"{Path(row['uri']).stem}.json"
-        if not truth_path.exists() or row["duplicate_of"]:
+        truth_path = Path(truth_dir) / f"{Path(row.uri or '').stem}.json"
+        if not truth_path.exists() or row.duplicate_of or row.video_id is None:
             continue
         truth = json.loads(truth_path.read_text())
-        truth_of_video[row["video_id"]] = truth
-        shots = shots_of.get(row["video_id"], [])
-        tracks = tracks_of.get(row["video_id"], [])
-        predicted_bounds = [s["t_start"] for s in shots[1:]]
+        truth_of_video[row.video_id] = truth
+        shots = shots_of.get(row.video_id, [])
+        tracks = tracks_of.get(row.video_id, [])
+        predicted_bounds = [s.t_start for s in shots[1:]]
         shot_true += len(truth_boundaries(truth))
         shot_pred += len(predicted_bounds)
         tolerances = boundary_tolerances(truth, SHOT_TOLERANCE_S)
@@ -126,35 +125,36 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         for key, count in _text_overlay_counts(shots, truth).items():
             text[key] += count
         fps = truth["fps"]
-        truth_speaker[row["video_id"]] = expand_runs(truth["speaker"], truth["n_frames"])
-        usable = [t for t in tracks if t.get("usable")]
+        truth_speaker[row.video_id] = expand_runs(truth["speaker"], truth["n_frames"])
+        usable = [t for t in tracks if t.usable]
         matches = match_tracks(usable, truth, fps)
         wanted = performer_tracks(truth, min_frames=int(2 * fps))
         matched_truth = {id(m.truth) for m in matches}
         performers += len(wanted)
         recalled += sum(id(t) in matched_truth for t in wanted)
         for m in matches:
-            truth_person_of_track[m.predicted["track_id"]] = m.truth["person_id"]
-            identity_pred.append(m.predicted.get("identity_id") or m.predicted["track_id"])
+            track_id = m.predicted.track_id or ""
+            truth_person_of_track[track_id] = m.truth["person_id"]
+            identity_pred.append(m.predicted.identity_id or track_id)
             identity_true.append(m.truth["person_id"])
-            if not m.predicted.get("frame_states"):
+            if not m.predicted.frame_states:
                 continue
-            shot = next(s for s in shots if s["shot_id"] == m.predicted["shot_id"])
-            first = int(round(shot["t_start"] * fps))
+            shot = next(s for s in shots if s.shot_id == m.predicted.shot_id)
+            first = int(round(shot.t_start * fps))
             truth_states = expand_runs(m.truth["state"], truth["n_frames"], fill=-1)
-            for i, code in enumerate(frame_state_codes(m.predicted["frame_states"])):
+            for i, code in enumerate(frame_state_codes(m.predicted.frame_states)):
                 frame = first + i
                 if code is not None and m.truth["first_frame"] <= frame <= m.truth["last_frame"]:
                     tally.add(max(0, int(truth_states[frame])), code)
     precision_pairs = _pair_precision(
-        pairs, {s["segment_id"]: s for s in segments}, truth_person_of_track, truth_speaker
+        pairs, {s.segment_id: s for s in segments}, truth_person_of_track, truth_speaker
     )
     id_precision, id_recall = pairwise_precision_recall(identity_pred, identity_true)
     leaks = 0
     for s in segments:
-        for rid in s.get("reference_ids") or []:
+        for rid in s.reference_ids or []:
             ref = references.get(rid)
-            if ref and ref["video_id"] == s["video_id"] and s["t_start"] <= ref["t"] <= s["t_end"]:
+            if ref and ref.video_id == s.video_id and s.t_start <= ref.t <= s.t_end:
                 leaks += 1
     shot_precision = shot_hits / shot_pred if shot_pred else 1.0
     shot_recall = shot_hits / shot_true if shot_true else 1.0
@@ -179,22 +179,25 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
     }
 
 
-def _rows_by_video(rows: list[dict[str, Any]], order: str) -> dict[str, list[dict[str, Any]]]:
-    by_video: dict[str, list[dict[str, Any]]] = {}
-    for row in sorted(rows, key=lambda r: r[order]):
-        by_video.setdefault(row["video_id"], []).append(row)
+RowOfVideo = TypeVar("RowOfVideo", ShotRow, TrackRow)
+
+
+def _rows_by_video(rows: list[RowOfVideo]) -> dict[str, list[RowOfVideo]]:
+    by_video: dict[str, list[RowOfVideo]] = {}
+    for row in rows:
+        by_video.setdefault(row.video_id or "", []).append(row)
     return by_video
 
 
-def _text_overlay_counts(shots: list[dict], truth: dict[str, Any]) -> dict[str, int]:
+def _text_overlay_counts(shots: list[ShotRow], truth: dict[str, Any]) -> dict[str, int]:
     """Truth shots flagged ``subtitled`` whose predicted shot (the one overlapping it most) was
     rejected as ``text_overlay``, and unflagged shots rejected so."""
     subtitled = set(truth["expected_rejections"].get("subtitled_shots", []))
     counts = {"subtitled": 0, "caught": 0, "clean": 0, "clean_rejected": 0}
     for shot in truth["shots"]:
-        overlap = [(min(p["t_end"], shot["t_end"]) - max(p["t_start"], shot["t_start"]), p) for p in shots]
+        overlap = [(min(p.t_end, shot["t_end"]) - max(p.t_start, shot["t_start"]), p) for p in shots]
         best = max(overlap, key=lambda o: o[0], default=(0.0, None))[1]
-        rejected = best is not None and best.get("reason") == "text_overlay"
+        rejected = best is not None and best.reason == "text_overlay"
         flagged = shot["shot_index"] in subtitled
         counts["subtitled" if flagged else "clean"] += 1
         counts["caught" if flagged else "clean_rejected"] += rejected
@@ -202,7 +205,7 @@ def _text_overlay_counts(shots: list[dict], truth: dict[str, Any]) -> dict[str, 
 
 
 def _pair_precision(
-    pairs: list[dict], segments: dict[str, dict], person_of: dict[str, str], speaker_frames: dict[str, list]
+    pairs: list[PairRow], segments: dict[str, SegmentRow], person_of: dict[str, str], speaker_frames: dict[str, list]
 ) -> float | None:
     """A pair is right when the speaking segment's person is the voice heard (per the truth) over
     most of both segments, and the listening segment shows somebody else."""
@@ -210,23 +213,24 @@ def _pair_precision(
         return None
     correct = 0
     for pair in pairs:
-        speaking = segments[pair["speaking_segment_id"]]
-        listening = segments[pair["listening_segment_id"]]
-        speaker = person_of.get(speaking["track_id"])
-        listener = person_of.get(listening["track_id"])
+        speaking = segments[pair.speaking_segment_id or ""]
+        listening = segments[pair.listening_segment_id or ""]
+        speaker = person_of.get(speaking.track_id or "")
+        listener = person_of.get(listening.track_id or "")
         # a pair across the recordings of one conversation: each segment on its own video's truth
-        listened = pair.get("listener_video_id") or pair["video_id"]
+        video = pair.video_id or ""
+        listened = pair.listener_video_id or video
         correct += bool(
             speaker
             and listener
             and speaker != listener
-            and _majority(speaker_frames.get(pair["video_id"], []), speaking) == speaker
+            and _majority(speaker_frames.get(video, []), speaking) == speaker
             and _majority(speaker_frames.get(listened, []), listening) == speaker
         )
     return correct / len(pairs)
 
 
-def _majority(frames: list, segment: dict) -> Any:
-    first = segment["first_frame"]
-    window = [v for v in frames[first : first + segment["n_frames"]] if v is not None]
+def _majority(frames: list, segment: SegmentRow) -> Any:
+    first = segment.first_frame or 0
+    window = [v for v in frames[first : first + (segment.n_frames or 0)] if v is not None]
     return max(set(window), key=window.count) if window else None

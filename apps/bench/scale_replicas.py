@@ -23,12 +23,13 @@ import random
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
 from annotators.identity.identity_clusterer import IDENTITY_DISTANCE_THRESHOLDS
+from annotators.identity.reference_candidate import ReferenceCandidate
 from curation.runtime.products import SampleEntry
 from curation.runtime.video_outcome import VideoOutcome
 from curation.runtime.video_work import VideoWork
@@ -38,7 +39,10 @@ from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
 from curation.store.summary_parts import PART_VIDEOS
 from schemas.tables import SegmentRow, TrackRow
-from stages.references import candidates_of
+from stages.dedup import DedupSegmentSummary
+from stages.identity import IdentityStage, IdentityTrackSummary
+from stages.references import ReferencesStage, ReferencesSummary, candidates_of
+from stages.voice_identities import VoiceIdentitiesSummary
 
 PEOPLE_PER_VIDEO = 0.25  # each planted person appears in about four videos
 DUPLICATE_FRACTION = 0.01
@@ -52,7 +56,7 @@ class Template:
     record_json: bytes
     record_npz: bytes | None
     outcome: VideoOutcome
-    references: dict[str, Any]  # its references summary (candidate facts per track, every track's owner)
+    references: ReferencesSummary  # candidate facts per track, every track's owner
     tracks: list[TrackRow]
     segments: list[SegmentRow]
     samples_npz: bytes  # the widened video's sample archive (member names carry no video id)
@@ -67,15 +71,16 @@ def make_templates(source: RunStore, blocks: dict[str, int], final: int, tracks:
         work = ledger.record(video_id, final)
         if work.state != "kept" or not work.segments or work.samples is None:
             continue
-        identity = ledger.summary(video_id, blocks["identity"]) or []
+        identity = ledger.summary(video_id, blocks["identity"], IdentityStage.summary_hint()) or []
         wide, samples_npz = _widen(source, work, tracks, segments)
         text, npz = Ledger.encoded_record(wide)
         # The source's kind (and so its merge cut), at the 128 dimensions of a learned face
         # embedding (dlib's, ArcFace's 512 are alike): the no-weights descriptor's 6,363 would make
         # the index fifty times larger than any learned embedder's.
-        kind = (identity[0]["kind"], identity[0]["strength"], VECTOR_DIM) if identity else (
+        kind = (identity[0].kind, identity[0].strength, VECTOR_DIM) if identity else (
             "landmark_texture_v1", "weak", VECTOR_DIM)
-        references = _widen_references(candidates_of(ledger.summary(video_id, blocks["references"])), wide.tracks)
+        stored = ledger.summary(video_id, blocks["references"], ReferencesStage.summary_hint())
+        references = _widen_references(candidates_of(stored), wide.tracks)
         templates.append(Template(video_id, text, npz, VideoOutcome.of(wide), references, wide.tracks,
                                   wide.segments, samples_npz, kind))
     if not templates:
@@ -111,15 +116,22 @@ def _widen(source: RunStore, work: VideoWork, n_tracks: int, n_segments: int) ->
     return wide, npz_bytes(arrays)
 
 
-def _widen_references(candidates: list[dict[str, Any]], tracks: list[TrackRow]) -> dict[str, Any]:
+def _widen_references(candidates: list[ReferenceCandidate], tracks: list[TrackRow]) -> ReferencesSummary:
     """The source's candidates copied to every widened track, each track its own owner (no identity)."""
     out = []
     for track in tracks if candidates else []:
         for c in candidates:
             track_id = track.track_id
-            out.append({**c, "track_id": track_id, "owner": track_id, "identity_id": None,
-                        "id": f"{track_id}@{c['t']:.3f}"})
-    return {"candidates": out, "owners": sorted(track.track_id for track in tracks)}
+            out.append(replace(c, track_id=track_id, owner=track_id, identity_id=None, id=f"{track_id}@{c.t:.3f}"))
+    return ReferencesSummary(out, sorted(track.track_id for track in tracks))
+
+
+def _renamed_references(summary: ReferencesSummary, old: str, new: str) -> ReferencesSummary:
+    """The template's references summary with its video id (in every id that holds it) replaced."""
+    candidates = [replace(c, **{f.name: value.replace(old, new) for f in fields(c)
+                                if isinstance(value := getattr(c, f.name), str)})
+                  for c in summary.candidates]
+    return ReferencesSummary(candidates, [owner.replace(old, new) for owner in summary.owners])
 
 
 def replicate(templates: list[Template], source: RunStore, target: RunStore, blocks: dict[str, int], final: int,
@@ -161,8 +173,8 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
                 np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             save_summary(video_id, blocks["identity"], [
-                {"track_id": t.track_id, "video_id": video_id, "t_start": t.t_start, "t_end": t.t_end,
-                 "vector": v, "kind": kind, "strength": strength, "n_segments": 2, "seconds": 8.0}
+                IdentityTrackSummary(t.track_id, video_id, t.t_start, t.t_end, v, kind, strength, n_segments=2,
+                                     seconds=8.0)
                 for t, v in zip(tracks, vectors, strict=True)
             ])
             dedup = []
@@ -172,11 +184,9 @@ def replicate(templates: list[Template], source: RunStore, target: RunStore, blo
                 else:
                     hashes = tuple(rng.getrandbits(64) for _ in range(max(1, int(2 * (s.t_end - s.t_start)))))
                     earlier_hashes.append(hashes)
-                dedup.append({"segment_id": s.segment_id.replace(old, video_id), "video_id": video_id,
-                              "hashes": hashes, "embedding": None})
+                dedup.append(DedupSegmentSummary(s.segment_id.replace(old, video_id), video_id, list(hashes)))
             save_summary(video_id, blocks["dedup"], dedup)
-            references = json.loads(json.dumps(template.references).replace(old, video_id))
-            save_summary(video_id, blocks["references"], references)
+            save_summary(video_id, blocks["references"], _renamed_references(template.references, old, video_id))
             if "voice_identities" in blocks:
                 save_summary(video_id, blocks["voice_identities"],
                              _planted_conversation(tracks[:2], people[:2], voices, gen))
@@ -228,7 +238,7 @@ def _writes(remote: bool, writers: int = 16, pending: int = 2000) -> Iterator[Ca
 
 def _planted_conversation(
     tracks: list[TrackRow], people: np.ndarray, voices: np.ndarray, gen: np.random.Generator
-) -> dict[str, Any] | None:
+) -> VoiceIdentitiesSummary | None:
     """A voice_identities summary as a two-person conversation leaves it: each of the first two
     tracks' people speaks over their own face (in sync) and over the other's (not), their voices
     near the planted person's voice; None for a video of one track (no association)."""
@@ -243,7 +253,7 @@ def _planted_conversation(
                           "first": 50 * voice, "end": 50 * voice + 50,
                           "sync": float(gen.normal(1.8, 0.8) if voice == k else gen.normal(1.0, 0.5))})
     identities = {t.track_id: f"planted-{p}" for t, p in zip(tracks, people, strict=True)}
-    return {"spans": spans, "identity_of_track": identities, "voice_vectors": vectors, "sync_baseline": -1.0}
+    return VoiceIdentitiesSummary(spans, identities, vectors, sync_baseline=-1.0)
 
 
 def _write_artefacts(source: RunStore, target: RunStore, template: Template, new: str, first: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from schemas.performer_states import PerformerState
+from schemas.tables import TrackRow
 
 
 def expand_runs(runs: list[list[Any]], n: int, fill: Any = None) -> list[Any]:
@@ -65,21 +66,21 @@ def truth_center_x(track: dict[str, Any], width: int) -> float:
 
 @dataclass
 class TrackMatch:
-    predicted: dict[str, Any]  # track row
+    predicted: TrackRow
     truth: dict[str, Any]  # truth track
     overlap_frames: int
 
 
 def match_tracks(
-    predicted: list[dict[str, Any]], truth: dict[str, Any], fps: float, center_tol: float = 0.15
+    predicted: list[TrackRow], truth: dict[str, Any], fps: float, center_tol: float = 0.15
 ) -> list[TrackMatch]:
     matches = []
     for track in predicted:
-        p0, p1 = int(round(track["t_start"] * fps)), int(round(track["t_end"] * fps))
+        p0, p1 = int(round(track.t_start * fps)), int(round(track.t_end * fps))
         best = None
         for t in truth["tracks"]:
             overlap = min(p1, t["last_frame"] + 1) - max(p0, t["first_frame"])
-            if overlap <= 0 or abs(track["x_center"] - truth_center_x(t, truth["width"])) > center_tol:
+            if overlap <= 0 or abs(track.x_center - truth_center_x(t, truth["width"])) > center_tol:
                 continue
             if best is None or overlap > best.overlap_frames:
                 best = TrackMatch(track, t, overlap)

@@ -23,7 +23,7 @@ from curation.execution.ray_auth import RayAuthRefusedError, prepare_client
 from curation.execution.ray_executor import start_ray
 from curation.faults.store_retry import StoreUnavailableError
 from curation.ingest.discovery import InputError
-from curation.manifests.manifest_writer import read_manifest
+from curation.manifests.manifest_writer import read_rows
 from curation.run.accounting import AccountingError
 from curation.run.pipeline import RunRequest, RunResult, run_pipeline
 from curation.run.run_info import WorkflowMismatchError
@@ -35,6 +35,7 @@ from curation.telemetry.metrics_log import METRICS_LOG, MetricsLog
 from curation.telemetry.ray_metrics import SNAPSHOT_FILE, RayMetricsSink, export_snapshot, metrics_endpoint
 from curation.telemetry.run_metrics import RunMetrics
 from curation.telemetry.user_warnings import fallback_warnings
+from schemas.tables import ShardRow
 
 WORKER_HOOK = "curation.runtime.output_capture.capture_worker_output"
 
@@ -152,8 +153,8 @@ def _run(request: RunRequest, store: RunStore, logs: Path, verbose: bool, consol
     phases = {dict(labels)["phase"] for name, labels in metrics.counters if name == "lpm_videos_done_total"}
     if phases - {"identify"}:
         # the shards were (re)packed in this session only if a video went through the stages in it
-        shard_rows = read_manifest(store, "shards").to_pylist() if "shards" in result.tables else []
-        metrics.inc("lpm_bytes_written_total", sum(row["bytes"] or 0 for row in shard_rows), kind="shards")
+        shard_rows = read_rows(store, ShardRow) if "shards" in result.tables else []
+        metrics.inc("lpm_bytes_written_total", sum(row.bytes or 0 for row in shard_rows), kind="shards")
     monitor.finish({"accounting": result.accounting.__dict__})
     if metrics.sinks and not export_snapshot(store, metrics):
         warn(console, f"the Prometheus endpoint did not show every recorded value in time; {SNAPSHOT_FILE} "

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curation.manifests.duckdb_views import manifest_names
-from curation.manifests.manifest_writer import read_manifest
+from curation.manifests.manifest_writer import read_rows
 from curation.store.run_store import RunStore
+from schemas.tables import SegmentRow, ShardRow
 
 SAFE_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -60,41 +61,40 @@ def verify_shards(store: RunStore) -> VerifyReport:
         report.problems.append("no manifest/shards.parquet: this run wrote no shards")
         return report
     keys_in_shards: dict[str, str] = {}
-    for row in read_manifest(store, "shards").to_pylist():
+    for row in read_rows(store, ShardRow):
         report.shards += 1
+        path = row.path or ""
         try:
-            data = store.read_bytes(row["path"])
-            index = load_index(store, row["path"])
+            data = store.read_bytes(path)
+            index = load_index(store, path)
         except FileNotFoundError as err:
-            report.problems.append(f"{row['path']}: missing ({err})")
+            report.problems.append(f"{path}: missing ({err})")
             continue
         report.bytes += len(data)
-        if len(data) != row["bytes"] or len(data) != index["bytes"]:
-            report.problems.append(f"{row['path']}: {len(data)} bytes, manifest says {row['bytes']}")
-        if hashlib.sha256(data).hexdigest() != row["sha256"]:
-            report.problems.append(f"{row['path']}: SHA-256 differs from the manifest")
+        if len(data) != row.bytes or len(data) != index["bytes"]:
+            report.problems.append(f"{path}: {len(data)} bytes, manifest says {row.bytes}")
+        if hashlib.sha256(data).hexdigest() != row.sha256:
+            report.problems.append(f"{path}: SHA-256 differs from the manifest")
         for sample in index["samples"]:
             report.samples += 1
             if not SAFE_KEY_RE.fullmatch(sample["key"]):
-                report.problems.append(f"{row['path']}: unsafe sample key {sample['key']!r}")
+                report.problems.append(f"{path}: unsafe sample key {sample['key']!r}")
                 continue
             if sample["key"] in keys_in_shards:
-                report.problems.append(f"sample {sample['key']} in {row['path']} and {keys_in_shards[sample['key']]}")
-            keys_in_shards[sample["key"]] = row["path"]
+                report.problems.append(f"sample {sample['key']} in {path} and {keys_in_shards[sample['key']]}")
+            keys_in_shards[sample["key"]] = path
             for ext, where in sample["members"].items():
                 member = data[where["offset"] : where["offset"] + where["size"]]
                 if len(member) != where["size"] or hashlib.sha256(member).hexdigest() != where["sha256"]:
-                    report.problems.append(f"{row['path']}: member {sample['key']}.{ext} is damaged")
-    segments = [s for s in read_manifest(store, "segments").to_pylist() if s.get("key")]
+                    report.problems.append(f"{path}: member {sample['key']}.{ext} is damaged")
+    segments = [s for s in read_rows(store, SegmentRow) if s.key]
     for segment in segments:
-        where = keys_in_shards.get(segment["key"])
+        where = keys_in_shards.get(segment.key or "")
         if where is None:
-            report.problems.append(f"segment {segment['segment_id']} has no sample in any shard")
-        elif where != segment["shard"]:
-            report.problems.append(
-                f"segment {segment['segment_id']}: manifest says {segment['shard']}, found in {where}"
-            )
-    extra = set(keys_in_shards) - {s["key"] for s in segments}
+            report.problems.append(f"segment {segment.segment_id} has no sample in any shard")
+        elif where != segment.shard:
+            report.problems.append(f"segment {segment.segment_id}: manifest says {segment.shard}, found in {where}")
+    extra = set(keys_in_shards) - {s.key for s in segments}
     if extra:
         report.problems.append(f"{len(extra)} sample(s) in shards have no segment row, e.g. {sorted(extra)[0]}")
     return report

@@ -7,13 +7,15 @@ see the parts as one dataset. Part names are deterministic, so a rerun rewrites 
 
 import dataclasses
 import io
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.store.run_store import RunStore
-from schemas.tables import TABLES
+from schemas.tables import ROW_TYPES, TABLES
+
+Row = TypeVar("Row")
 
 MANIFEST_DIR = "manifest"
 
@@ -82,6 +84,12 @@ def read_manifest(store: RunStore, name: str) -> pa.Table:
     if name not in TABLES:
         return pa.concat_tables(parts)
     return pa.concat_tables([with_declared_columns(part, TABLES[name]) for part in parts])
+
+
+def read_rows(store: RunStore, row_type: type[Row]) -> list[Row]:
+    """Every row of the table whose rows are ``row_type`` (``schemas.tables.ROW_TYPES``), as rows."""
+    name = next(table for table, declared in ROW_TYPES.items() if declared is row_type)
+    return [row_type(**row) for row in read_manifest(store, name).to_pylist()]
 
 
 def with_declared_columns(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -9,6 +9,7 @@ whole decision. The whole decision is still stored: the manifest phase writes it
 """
 
 import hashlib
+import types
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,13 +54,15 @@ class DecisionParts:
     run_uri: str
     stage: str
     plan: str
+    hint: Any = Any  # the stage's decision type (``RunScopeStage.decision_hint``): a part has its shape
     _bucket: int | None = field(default=None, repr=False)
     _videos: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def for_video(self, video_id: str) -> Any:
         bucket = bucket_of(video_id)
         if bucket != self._bucket:
-            stored = Ledger(RunStore(self.run_uri)).decision(parts_name(self.stage, bucket))
+            bucket_hint = types.GenericAlias(dict, (str, self.hint))  # a bucket: video id -> its part
+            stored = Ledger(RunStore(self.run_uri)).decision(parts_name(self.stage, bucket), bucket_hint)
             if stored is None or stored[0] != self.plan:
                 raise MissingPartError(f"no part of the {self.stage} decision for bucket {bucket} (video {video_id})")
             self._bucket, self._videos = bucket, stored[1]

@@ -62,7 +62,8 @@ def decide_and_store(request: DecideRequest) -> int:
             ledger.forget_decision(stage)
             ledger.forget_decision(index_name(stage))
     request.stage.setup_decision()
-    summaries = ledger.summaries(sorted(request.video_ids), request.block, request.failed_ids)
+    summaries = ledger.summaries(sorted(request.video_ids), request.block, request.failed_ids,
+                                 request.stage.summary_hint())
     decision = request.stage.decide(summaries)
     index = request.stage.run_index(summaries, decision)
     if index is not None:
@@ -90,6 +91,7 @@ class StoredDecision:
     run_uri: str
     stage: str
     whole: bool = False  # the whole decision even when it is stored in parts (run-level manifest rows)
+    hint: Any = Any  # what it decodes to: the stage's ``decision_hint``
 
     def __call__(self) -> Any:
         """The decision, or its parts (``DecisionParts``) when it was stored cut by video."""
@@ -98,8 +100,8 @@ class StoredDecision:
         if plan is None:
             raise LookupError(f"no stored decision of {self.stage!r} in {self.run_uri}")
         if plan[1] and not self.whole:
-            return DecisionParts(self.run_uri, self.stage, plan[0])
-        stored = ledger.decision(self.stage)
+            return DecisionParts(self.run_uri, self.stage, plan[0], self.hint)
+        stored = ledger.decision(self.stage, self.hint)
         if stored is None:
             raise LookupError(f"no stored decision of {self.stage!r} in {self.run_uri}")
         return stored[1]

@@ -15,10 +15,12 @@ the video finished the block. The driver reads outcomes only, never records.
 Each file is written atomically; a run whose ledger has another format is refused, not misread.
 """
 
+import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Optional
 
 from curation.ingest.content_id import InputIdentity
 from curation.runtime.video_outcome import VideoOutcome
@@ -145,10 +147,14 @@ class Ledger:
 
     # run-scope stages: per-video summaries in, one decision out
 
-    def summary(self, video_id: str, block: int) -> Any:
-        return self._load(f"{block_dir(block)}/{video_id}.summary", Any, f"the summary of video {video_id}")
+    # ``hint``: the type a summary or decision decodes to (``RunScopeStage.summary_hint`` and
+    # ``decision_hint``); ``Any`` reads plain data.
 
-    def summaries(self, video_ids: Iterable[str], block: int, failed: Iterable[str] = ()) -> dict[str, Any]:
+    def summary(self, video_id: str, block: int, hint: Any = Any) -> Any:
+        return self._load(f"{block_dir(block)}/{video_id}.summary", hint, f"the summary of video {video_id}")
+
+    def summaries(self, video_ids: Iterable[str], block: int, failed: Iterable[str] = (),
+                  hint: Any = Any) -> dict[str, Any]:
         """Many videos' summaries (None: none stored): the block's parts, read concurrently, then
         per video those that no part holds, or more than one, or whose video failed
         (``summary_parts``: there the per-video copy is the latest attempt's)."""
@@ -156,19 +162,20 @@ class Ledger:
         readers = store_readers(self.store.remote)
         folder = f"{block_dir(block)}/{PARTS_DIR}"
         names = [name.removesuffix(".json") for name in self.store.list(folder, ".json")]
-        parts = read_concurrently(lambda name: self._load(f"{folder}/{name}", Any, f"summary part {name}"),
+        part_hint = _summary_part(hint)
+        parts = read_concurrently(lambda name: self._load(f"{folder}/{name}", part_hint, f"summary part {name}"),
                                   names, readers)
         found: dict[str, Any] = {}
         twice: set[str] = set()
         for part in parts.values():
-            for video_id, summary in (part or {}).get("videos", {}).items():
+            for video_id, summary in (part.videos if part is not None else {}).items():
                 if video_id in found:
                     twice.add(video_id)
                 found[video_id] = summary
         del parts
         again = twice | set(failed)
         direct = [v for v in wanted if v not in found or v in again]
-        found.update(read_concurrently(lambda v: self.summary(v, block), direct, readers))
+        found.update(read_concurrently(lambda v: self.summary(v, block, hint), direct, readers))
         return {video_id: found.get(video_id) for video_id in wanted}
 
     def save_summary_part(self, block: int, summaries: dict[str, Any]) -> str:
@@ -180,10 +187,10 @@ class Ledger:
     def save_summary(self, video_id: str, block: int, summary: Any) -> None:
         self._save(f"{block_dir(block)}/{video_id}.summary", summary)
 
-    def decision(self, stage: str) -> tuple[str, Any] | None:
+    def decision(self, stage: str, hint: Any = Any) -> tuple[str, Any] | None:
         """(the plan it was decided for, the decision) or None."""
-        stored = self._load(f"{DECISIONS_DIR}/{stage}", Any, f"the decision of {stage}")
-        return None if stored is None else (stored["plan"], stored["decision"])
+        stored = self._load(f"{DECISIONS_DIR}/{stage}", _stored_decision(hint), f"the decision of {stage}")
+        return None if stored is None else (stored.plan, stored.decision)
 
     def save_decision(self, stage: str, plan: str, decision: Any, parts: bool | None = False) -> None:
         """Store a decision, then a small note of its plan (and whether it was also stored cut by
@@ -233,3 +240,17 @@ class Ledger:
             except FileNotFoundError:
                 npz = None  # decoding names the missing array
         return from_bytes(text, npz, hint, LEDGER_FORMAT, what)
+
+
+# What a summary part and a stored decision hold around the stage's own type: made once per type,
+# so the codec decodes the whole document by its declared fields.
+
+
+@functools.cache
+def _summary_part(hint: Any) -> type:
+    return dataclasses.make_dataclass("SummaryPart", [("videos", dict[str, Optional[hint]])])  # noqa: UP045
+
+
+@functools.cache
+def _stored_decision(hint: Any) -> type:
+    return dataclasses.make_dataclass("StoredDecision", [("plan", str), ("decision", hint)])

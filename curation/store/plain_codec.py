@@ -79,7 +79,11 @@ def _decode(doc: Any, arrays: dict[str, np.ndarray], hint: Any, path: str) -> An
             # an optional record an older writer kept as an empty mapping before it was typed
             # (``VideoWork.video``: ``{}`` until the probe); an encoded dataclass is never empty
             return None
-        return _decode(doc, arrays, options[0], path) if len(options) == 1 else _decode_any(doc, arrays, path)
+        if len(options) == 1:
+            return _decode(doc, arrays, options[0], path)
+        # several types: the one whose shape the document has (an object or a list), when only one has it
+        shaped = [option for option in options if _shape(option) is type(doc)]
+        return _decode(doc, arrays, shaped[0], path) if len(shaped) == 1 else _decode_any(doc, arrays, path)
     if origin is typing.Literal:
         return doc
     if dataclasses.is_dataclass(hint):
@@ -114,6 +118,15 @@ def _decode(doc: Any, arrays: dict[str, np.ndarray], hint: Any, path: str) -> An
     if hint is float and isinstance(doc, int):
         return float(doc)
     return doc
+
+
+def _shape(hint: Any) -> type | None:
+    """The JSON shape a value of ``hint`` is stored as, where it is a container (else None)."""
+    if dataclasses.is_dataclass(hint) or typing.get_origin(hint) is dict or hint is dict:
+        return dict
+    if typing.get_origin(hint) in (list, tuple) or hint in (list, tuple):
+        return list
+    return None
 
 
 def _has_fields(hint: Any) -> bool:

@@ -10,8 +10,9 @@ from two_camera_runs import CAMERA_A, CAMERA_B, CAMERA_B_START_S, OTHER
 from annotators.speaking.run_voice_association import run_voice_clusters
 from curation.manifests.manifest_writer import read_manifest
 from curation.store.ledger import Ledger
+from curation.store.plain_codec import PlainDataError
 from curation.store.run_store import RunStore
-from stages.cross_video_pairs import CrossVideoPairsStage
+from stages.cross_video_pairs import ConversationSegment, CrossVideoPairsStage, CrossVideoPairsSummary
 
 OFFSET_TOLERANCE_S = 0.04  # one frame at 25 fps
 
@@ -59,21 +60,29 @@ def test_two_cameras_of_one_conversation_are_paired_at_their_offset(two_camera_r
 def run_voices_heard(run: Path, video_ids: list[str]) -> dict[str, set[int]]:
     """The run voices each video hears, from the summaries the stage stored in the run."""
     ledger, stage = Ledger(RunStore(str(run))), CrossVideoPairsStage()
-    stored = next(found for block in range(16) if (found := ledger.summaries(video_ids, block))
-                  and all(isinstance(s, dict) and "envelope" in s for s in found.values()))
+    stored = next(found for block in range(16) if (found := _summaries_of_this_stage(ledger, video_ids, block)))
     vectors = {(video_id, voice): np.asarray(vector) for video_id, s in stored.items()
-               for voice, vector in s["voices"].items()}
+               for voice, vector in s.voices.items()}
     clusters = run_voice_clusters(vectors, stage.voice_distance_threshold)
     return {video_id: {n for (v, _), n in clusters.items() if v == video_id} for video_id in video_ids}
 
 
-def summary(voices: dict[str, list[float]], envelope: np.ndarray, segments: list[dict]) -> dict:
-    return {"voices": voices, "segments": segments, "envelope": envelope.astype(np.float16)}
+def _summaries_of_this_stage(ledger: Ledger, video_ids: list[str], block: int) -> dict | None:
+    """The block's summaries when they are this stage's (another stage's do not decode as its type)."""
+    try:
+        found = ledger.summaries(video_ids, block, hint=CrossVideoPairsStage.summary_hint())
+    except PlainDataError:
+        return None
+    return found if all(isinstance(s, CrossVideoPairsSummary) for s in found.values()) else None
 
 
-def segment(segment_id: str, state: str, t_start: float, t_end: float, identity: str) -> dict:
-    return {"segment_id": segment_id, "track_id": segment_id.rsplit("-", 1)[0], "identity_id": identity,
-            "state": state, "t_start": t_start, "t_end": t_end}
+def summary(voices: dict[str, list[float]], envelope: np.ndarray,
+            segments: list[ConversationSegment]) -> CrossVideoPairsSummary:
+    return CrossVideoPairsSummary(voices, segments, envelope.astype(np.float16))
+
+
+def segment(segment_id: str, state: str, t_start: float, t_end: float, identity: str) -> ConversationSegment:
+    return ConversationSegment(segment_id, segment_id.rsplit("-", 1)[0], identity, state, t_start, t_end)
 
 
 def test_decide_pairs_only_videos_that_share_a_voice_and_a_sound():
@@ -94,6 +103,6 @@ def test_decide_pairs_only_videos_that_share_a_voice_and_a_sound():
     decision = CrossVideoPairsStage().decide(summaries)
     assert list(decision) == ["v1"]
     (row,) = decision["v1"]
-    assert row["listening_segment_id"] == "v2-t0-g0"  # never P listening to P
-    assert row["listener_video_id"] == "v2" and row["offset_s"] == pytest.approx(-3.0, abs=0.01)
-    assert row["relation"] == "same_span" and row["overlap_s"] == pytest.approx(3.5, abs=0.01)
+    assert row.listening_segment_id == "v2-t0-g0"  # never P listening to P
+    assert row.listener_video_id == "v2" and row.offset_s == pytest.approx(-3.0, abs=0.01)
+    assert row.relation == "same_span" and row.overlap_s == pytest.approx(3.5, abs=0.01)

@@ -2,24 +2,23 @@ import numpy as np
 
 from curation.runtime.video_work import VideoWork
 from schemas.tables import SegmentRow
-from stages.dedup import DedupStage
+from stages.dedup import DedupDecision, DedupSegmentSummary, DedupStage, DedupVerdict
 
 
 def summary(
     video_id: str, hashes: list[int], verdict: str | None, sharpness: float, envelope: np.ndarray | None = None
-) -> dict:
-    return {"segment_id": f"{video_id}-s0000-t00-g000", "video_id": video_id, "hashes": hashes, "embedding": None,
-            "sync_verdict": verdict, "sharpness": sharpness, "audio_envelope": envelope}
+) -> DedupSegmentSummary:
+    return DedupSegmentSummary(f"{video_id}-s0000-t00-g000", video_id, hashes, None, verdict, sharpness, envelope)
 
 
-def decide(*entries: dict) -> dict[str, dict]:
+def decide(*entries: DedupSegmentSummary) -> DedupDecision:
     stage = DedupStage(clip="off")
     stage.setup()
-    return stage.decide({e["video_id"]: [e] for e in entries})
+    return stage.decide({e.video_id: [e] for e in entries})
 
 
-def dropped(decision: dict[str, dict]) -> dict[str, str]:
-    return {s: d["kept_segment_id"] for s, d in decision.items() if d["kind"] == "duplicate"}
+def dropped(decision: DedupDecision) -> dict[str, str | None]:
+    return {s: d.kept_segment_id for s, d in decision.items() if d.kind == "duplicate"}
 
 
 def speech_envelope(seed: int, n: int = 400) -> np.ndarray:
@@ -33,16 +32,16 @@ def test_the_twin_whose_lips_follow_the_audio_is_kept():
     hashes = [int(h) for h in np.random.default_rng(0).integers(0, 2**63, size=10)]
     original = summary("bbbb", hashes, "in_sync", 40.0)
     dubbed = summary("aaaa", hashes, "uncertain", 60.0)  # first by id and sharper, but a worse verdict
-    assert dropped(decide(original, dubbed)) == {dubbed["segment_id"]: original["segment_id"]}
+    assert dropped(decide(original, dubbed)) == {dubbed.segment_id: original.segment_id}
 
 
 def test_without_sync_verdicts_the_sharper_twin_is_kept():
     hashes = [int(h) for h in np.random.default_rng(1).integers(0, 2**63, size=10)]
     blurred = summary("aaaa", hashes, None, 20.0)
     sharp = summary("bbbb", hashes, None, 55.0)
-    assert dropped(decide(blurred, sharp)) == {blurred["segment_id"]: sharp["segment_id"]}
+    assert dropped(decide(blurred, sharp)) == {blurred.segment_id: sharp.segment_id}
     unrelated = summary("cccc", [int(h) for h in np.random.default_rng(2).integers(0, 2**63, size=10)], None, 50.0)
-    assert unrelated["segment_id"] not in decide(blurred, sharp, unrelated)
+    assert unrelated.segment_id not in decide(blurred, sharp, unrelated)
 
 
 def test_a_re_upload_with_the_same_audio_is_a_duplicate():
@@ -51,7 +50,7 @@ def test_a_re_upload_with_the_same_audio_is_a_duplicate():
     original = summary("aaaa", hashes, "in_sync", 40.0, voice)
     louder = (voice.astype(np.float32) + 6).astype(np.float16)  # re-encoded 6 dB louder
     re_upload = summary("bbbb", hashes, "in_sync", 40.0, louder)
-    assert dropped(decide(original, re_upload)) == {re_upload["segment_id"]: original["segment_id"]}
+    assert dropped(decide(original, re_upload)) == {re_upload.segment_id: original.segment_id}
 
 
 def test_same_pictures_with_other_audio_keep_both_and_flag_the_lower_verdict():
@@ -60,9 +59,10 @@ def test_same_pictures_with_other_audio_keep_both_and_flag_the_lower_verdict():
     dubbed = summary("aaaa", hashes, "uncertain", 60.0, speech_envelope(2))
     decision = decide(original, dubbed)
     assert not dropped(decision)
-    assert decision == {dubbed["segment_id"]: {"kind": "picture_twin", "twin_segment_id": original["segment_id"],
-                                               "audio_similarity": decision[dubbed["segment_id"]]["audio_similarity"]}}
-    assert decision[dubbed["segment_id"]]["audio_similarity"] < 0.65
+    similarity = decision[dubbed.segment_id].audio_similarity
+    assert decision == {dubbed.segment_id: DedupVerdict("picture_twin", twin_segment_id=original.segment_id,
+                                                        audio_similarity=similarity)}
+    assert similarity is not None and similarity < 0.65
 
 
 def test_a_dubbed_twin_with_an_equal_verdict_never_displaces_its_original():
@@ -72,12 +72,12 @@ def test_a_dubbed_twin_with_an_equal_verdict_never_displaces_its_original():
     original = summary("bbbb", hashes, "in_sync", 40.0, speech_envelope(3))
     dubbed = summary("aaaa", hashes, "in_sync", 60.0, speech_envelope(4))
     decision = decide(original, dubbed)
-    assert {s: d["twin_segment_id"] for s, d in decision.items() if d["kind"] == "picture_twin"} == {
-        original["segment_id"]: dubbed["segment_id"], dubbed["segment_id"]: original["segment_id"]}
+    assert {s: d.twin_segment_id for s, d in decision.items() if d.kind == "picture_twin"} == {
+        original.segment_id: dubbed.segment_id, dubbed.segment_id: original.segment_id}
     stage = DedupStage(clip="off")
     work = VideoWork(uri="x.mp4", video_id="bbbb", run_uri="unused")
-    work.segments = [SegmentRow(segment_id=original["segment_id"], sync_verdict="in_sync", t_start=0.0, t_end=4.0)]
+    work.segments = [SegmentRow(segment_id=original.segment_id, sync_verdict="in_sync", t_start=0.0, t_end=4.0)]
     stage.apply(work, decision)
-    assert work.segments == [SegmentRow(segment_id=original["segment_id"], sync_verdict="uncertain", t_start=0.0,
-                                        t_end=4.0, picture_twin_of=dubbed["segment_id"])]
+    assert work.segments == [SegmentRow(segment_id=original.segment_id, sync_verdict="uncertain", t_start=0.0,
+                                        t_end=4.0, picture_twin_of=dubbed.segment_id)]
     assert not work.rejections

@@ -33,14 +33,14 @@ def test_identity_clusters_the_same_person_and_separates_others(analysed, descri
     for name, work in analysed.items():
         usable = [t for t in work.tracks if t.usable]
         assert len(usable) == 1, name
-        identity_of[name] = decision["of_track"][usable[0].track_id]
+        identity_of[name] = decision.of_track[usable[0].track_id]
     assert len({identity_of[n] for n in FANTASY}) == 1, "the four fantasy clips show one person"
     for a, b in itertools.combinations([*OTHERS, FANTASY[0]], 2):
         assert identity_of[a] != identity_of[b], f"{a} and {b} are different people"
-    rows = {r["identity_id"]: r for r in decision["rows"]}
+    rows = {r.identity_id: r for r in decision.rows}
     fantasy = rows[identity_of[FANTASY[0]]]
-    assert fantasy["n_videos"] == 4 and fantasy["strength"] == strength
-    assert fantasy["cohesion"] > 0.9 and len(fantasy["centroid"]) == dimension
+    assert fantasy.n_videos == 4 and fantasy.strength == strength
+    assert fantasy.cohesion > 0.9 and len(fantasy.centroid) == dimension
 
 
 @pytest.mark.slow
@@ -68,8 +68,8 @@ def test_references_come_from_outside_the_segment_and_cover_several_bins(analyse
     pools = references.decide({w.video_id: references.summarize(w) for w in works})
     fantasy_identity = next(t.identity_id for t in analysed[FANTASY[0]].tracks if t.usable)
     pool = pools[fantasy_identity]
-    bins = {(c["view_bin"], c["expression_bin"]) for c in pool}
-    assert len({c["video_id"] for c in pool}) >= 2, "the pool draws on several clips of the identity"
+    bins = {(c.view_bin, c.expression_bin) for c in pool}
+    assert len({c.video_id for c in pool}) >= 2, "the pool draws on several clips of the identity"
     assert len({b for pair in bins for b in pair}) >= 3, f"at least three distinct bins filled: {bins}"
     for work in works:
         references.apply(work, pools)
@@ -86,4 +86,4 @@ def test_references_come_from_outside_the_segment_and_cover_several_bins(analyse
     refs = fantasy_work.segment_references[fantasy_work.segments[0].segment_id]
     assert any(r.video_id != fantasy_work.video_id for r in refs), "other clips of the same identity first"
     rows = references.manifest_rows(pools)["references"]
-    assert {r["kind"] for r in rows} == {"face", "body", "global"}
+    assert {r.kind for r in rows} == {"face", "body", "global"}

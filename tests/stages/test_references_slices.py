@@ -2,22 +2,25 @@
 owners alone, a track with no candidate of its own included, and applies as the whole does."""
 
 from pathlib import Path
-from typing import Any
 
+from annotators.identity.reference_candidate import ReferenceCandidate
 from curation.run.decision_parts import DecisionParts
 from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store
 from curation.runtime.video_work import VideoWork
 from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
 from schemas.tables import SegmentRow, TrackRow
-from stages.references import ReferencesStage
+from stages.references import ReferencesStage, ReferencesSummary
+
+HINT = ReferencesStage.decision_hint()
 
 
-def _candidate(video: str, track: str, owner: str, t: float, score: float) -> dict[str, Any]:
-    return {"id": f"{track}@{t:.3f}", "owner": owner, "identity_id": owner if owner.startswith("person") else None,
-            "video_id": video, "track_id": track, "t": t, "score": score, "view_bin": f"v{int(t) % 3}",
-            "expression_bin": f"e{int(t) % 2}", "archive": f"work/artefacts/{video}/crops.npz",
-            "crop_name": f"{int(t * 25):06d}-0", "sharpness": 1.0, "face_height_px": 200.0, "yaw": 0.0, "pitch": 0.0}
+def _candidate(video: str, track: str, owner: str, t: float, score: float) -> ReferenceCandidate:
+    return ReferenceCandidate(
+        id=f"{track}@{t:.3f}", owner=owner, identity_id=owner if owner.startswith("person") else None,
+        video_id=video, track_id=track, t=t, score=score, view_bin=f"v{int(t) % 3}",
+        expression_bin=f"e{int(t) % 2}", archive=f"work/artefacts/{video}/crops.npz",
+        crop_name=f"{int(t * 25):06d}-0", sharpness=1.0, face_height_px=200.0, yaw=0.0, pitch=0.0)
 
 
 def _work(video: str, tracks: list[tuple[str, str | None]]) -> VideoWork:
@@ -44,11 +47,11 @@ def test_a_video_part_holds_its_owners_pools_and_applies_as_the_whole(tmp_path: 
     ledger = Ledger(RunStore(str(tmp_path)))
     for video, work in works.items():
         owners = sorted({t.identity_id or t.track_id for t in work.tracks})
-        ledger.save_summary(video, 0, {"candidates": candidates[video], "owners": owners})
+        ledger.save_summary(video, 0, ReferencesSummary(candidates[video], owners))
     decide_and_store(DecideRequest(stage, str(tmp_path), 0, tuple(sorted(works))))
 
-    parts = StoredDecision(str(tmp_path), "references")()
-    whole = StoredDecision(str(tmp_path), "references", whole=True)()
+    parts = StoredDecision(str(tmp_path), "references", hint=HINT)()
+    whole = StoredDecision(str(tmp_path), "references", whole=True, hint=HINT)()
     assert isinstance(parts, DecisionParts) and set(whole) == {"person-1", "person-2", "v2/t0"}
     assert set(parts.for_video("v0")) == {"person-1", "person-2"}
     assert set(parts.for_video("v2")) == {"v2/t0"}
@@ -66,5 +69,6 @@ def test_a_summary_from_before_owners_were_named_loads_the_whole_decision(tmp_pa
     ledger = Ledger(RunStore(str(tmp_path)))
     ledger.save_summary("v0", 0, [_candidate("v0", "v0/t0", "v0/t0", 3.0, 0.5)])  # a list: the old shape
     decide_and_store(DecideRequest(stage, str(tmp_path), 0, ("v0",)))
-    decision = StoredDecision(str(tmp_path), "references")()
+    decision = StoredDecision(str(tmp_path), "references", hint=HINT)()
     assert not isinstance(decision, DecisionParts) and set(decision) == {"v0/t0"}
+    assert decision["v0/t0"] == [_candidate("v0", "v0/t0", "v0/t0", 3.0, 0.5)]

@@ -21,21 +21,21 @@ from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
 from schemas.performer_states import PerformerState
 from stages.states import StatesStage
-from stages.voice_identities import VoiceIdentitiesStage
+from stages.voice_identities import VoiceIdentitiesStage, VoiceIdentitiesSummary
 from stages.workflow_stages import WORKFLOW_STAGES
 
 
-def summary(spans: list[tuple[str, str, str | None, float]], vectors: dict[str, list[float]]) -> dict:
+def summary(spans: list[tuple[str, str, str | None, float]], vectors: dict[str, list[float]]) -> VoiceIdentitiesSummary:
     """A video's summary from (face, voice, identity, sync) per span."""
-    return {
-        "spans": [
+    return VoiceIdentitiesSummary(
+        spans=[
             {"track_id": f"{face}{voice}", "face": face, "voice": voice, "first": 0, "end": 50, "sync": sync}
             for face, voice, _identity, sync in spans
         ],
-        "identity_of_track": {f"{face}{voice}": identity for face, voice, identity, _sync in spans},
-        "voice_vectors": vectors,
-        "sync_baseline": -1.0,
-    }
+        identity_of_track={f"{face}{voice}": identity for face, voice, identity, _sync in spans},
+        voice_vectors=vectors,
+        sync_baseline=-1.0,
+    )
 
 
 def test_decide_pools_spans_by_identity_and_voice_across_videos():
@@ -53,17 +53,17 @@ def test_decide_pools_spans_by_identity_and_voice_across_videos():
     }
     decision = stage.decide(summaries)
     assert set(decision) == {"c0", "c1"}
-    assert decision["c0"]["run_voices"] == {"0": "voice-0000", "1": "voice-0001"}
-    assert decision["c1"]["run_voices"] == decision["c0"]["run_voices"]
-    assert decision["c0"]["run_owners"] == {"voice-0000": "id-p", "voice-0001": "id-q"}
-    assert decision["c0"]["foreign"] == [["f10", 0, 50], ["f01", 0, 50]]
+    assert decision["c0"].run_voices == {"0": "voice-0000", "1": "voice-0001"}
+    assert decision["c1"].run_voices == decision["c0"].run_voices
+    assert decision["c0"].run_owners == {"voice-0000": "id-p", "voice-0001": "id-q"}
+    assert decision["c0"].foreign == [["f10", 0, 50], ["f01", 0, 50]]
     # Without identities no face links the videos, and c0 keeps the answer of its own spans.
     for s in summaries.values():
-        if s:
-            s["identity_of_track"] = dict.fromkeys(s["identity_of_track"])
+        if s is not None:
+            s.identity_of_track = dict.fromkeys(s.identity_of_track)
     alone = stage.decide(summaries)["c0"]
-    assert alone["run_owners"] == {"voice-0000": "c0/f1", "voice-0001": "c0/f0"}
-    assert alone["foreign"] == [["f00", 0, 50], ["f11", 0, 50]]
+    assert alone.run_owners == {"voice-0000": "c0/f1", "voice-0001": "c0/f0"}
+    assert alone.foreign == [["f00", 0, 50], ["f11", 0, 50]]
     assert stage.decide({"solo": None}) == {}
 
 
@@ -80,10 +80,10 @@ def test_the_decision_survives_the_run_store(tmp_path):
     for video_id, video_summary in summaries.items():
         ledger.save_summary(video_id, 1, video_summary)
     assert decide_and_store(DecideRequest(stage, str(tmp_path), 1, tuple(summaries))) == 2
-    stored = StoredDecision(str(tmp_path), stage.name)()
+    stored = StoredDecision(str(tmp_path), stage.name, hint=stage.decision_hint())()
     stage.setup()
     assert stored == stage.decide(summaries)
-    assert stored["v1"]["run_owners"] == {"voice-0000": "id-p", "voice-0001": "id-q"}
+    assert stored["v1"].run_owners == {"voice-0000": "id-p", "voice-0001": "id-q"}
 
 
 @pytest.mark.slow
@@ -110,7 +110,7 @@ def test_moving_a_voice_to_the_other_face_labels_the_video_again(conversation, t
     ledger = Ledger(RunStore(str(tmp_path)))
     ledger.save_summary(labelled.video_id, 1, stage.summarize(labelled))
     decide_and_store(DecideRequest(stage, str(tmp_path), 1, (labelled.video_id,)))
-    own = StoredDecision(str(tmp_path), stage.name)()
+    own = StoredDecision(str(tmp_path), stage.name, hint=stage.decision_hint())()
     same = stage.apply(copy.deepcopy(labelled), own)
     assert same.segments == labelled.segments and not same.voice_faces.relabelled
     assert same.voice_faces.scope == "run" and len(same.voice_faces.run_voices) == 2
@@ -118,11 +118,11 @@ def test_moving_a_voice_to_the_other_face_labels_the_video_again(conversation, t
 
     # Each voice given to the other face: speakers become listeners and moving listeners speakers.
     decided = own[labelled.video_id]
-    faces = sorted(set(decided["run_owners"].values()))
-    swapped_owners = {voice: faces[1 - faces.index(face)] for voice, face in decided["run_owners"].items()}
+    faces = sorted(set(decided.run_owners.values()))
+    swapped_owners = {voice: faces[1 - faces.index(face)] for voice, face in decided.run_owners.items()}
     foreign = [[s["track_id"], s["first"], s["end"]] for s in association.spans
-               if swapped_owners[decided["run_voices"][s["voice"]]] != f"person-{s['face']}"]
-    swapped = {labelled.video_id: decided | {"run_owners": swapped_owners, "foreign": foreign}}
+               if swapped_owners[decided.run_voices[s["voice"]]] != f"person-{s['face']}"]
+    swapped = {labelled.video_id: replace(decided, run_owners=swapped_owners, foreign=foreign)}
     moved = stage.apply(copy.deepcopy(labelled), swapped)
     assert moved.voice_faces.relabelled and moved.voice_faces.foreign == foreign
     predicted = predicted_frame_states(moved, n)

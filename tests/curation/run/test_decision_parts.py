@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from annotators.identity.identity_clusterer import IDENTITY_DISTANCE_THRESHOLDS
@@ -9,14 +10,14 @@ from curation.run.decision_parts import PART_BUCKETS, DecisionParts, MissingPart
 from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store
 from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
-from stages.identity import IdentityStage
+from stages.identity import IdentityDecision, IdentityStage, IdentityTrackSummary
 
 KIND = next(iter(IDENTITY_DISTANCE_THRESHOLDS))
 
 
 def test_buckets_spread_videos_and_an_actor_reads_one_bucket_at_a_time(tmp_path: Path) -> None:
     ledger = Ledger(RunStore(str(tmp_path)))
-    parts = {f"video{i:05d}": {"of_track": {f"video{i:05d}/t0": f"id{i % 7}"}, "rows": []} for i in range(2000)}
+    parts = {f"video{i:05d}": IdentityDecision({f"video{i:05d}/t0": f"id{i % 7}"}) for i in range(2000)}
     written = save_parts(ledger, "identity", "plan1", parts)
     assert written == PART_BUCKETS  # 2000 videos fill every bucket
     sizes = sorted(sum(bucket_of(v) == b for v in parts) for b in range(PART_BUCKETS))
@@ -29,7 +30,7 @@ def test_buckets_spread_videos_and_an_actor_reads_one_bucket_at_a_time(tmp_path:
         reads.append(relative)
         return store_read(self, relative)
 
-    actor = DecisionParts(str(tmp_path), "identity", "plan1")
+    actor = DecisionParts(str(tmp_path), "identity", "plan1", IdentityStage.decision_hint())
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(RunStore, "read_bytes", counting)
         assert actor.for_video("video00042") == parts["video00042"]
@@ -41,10 +42,9 @@ def test_buckets_spread_videos_and_an_actor_reads_one_bucket_at_a_time(tmp_path:
         DecisionParts(str(tmp_path), "identity", "another plan").for_video("video00042")  # a stale part
 
 
-def _summary(video: str, n_tracks: int) -> list[dict]:
-    return [{"track_id": f"{video}/t{t}", "video_id": video, "t_start": 0.0, "t_end": 5.0, "n_segments": 1,
-             "seconds": 5.0, "vector": [1.0 if k == t % 4 else 0.0 for k in range(8)], "kind": KIND,
-             "strength": "weak"} for t in range(n_tracks)]
+def _summary(video: str, n_tracks: int) -> list[IdentityTrackSummary]:
+    return [IdentityTrackSummary(f"{video}/t{t}", video, 0.0, 5.0, np.eye(8)[t % 4], KIND, "weak", n_segments=1,
+                                 seconds=5.0) for t in range(n_tracks)]
 
 
 def test_the_identity_decision_is_stored_in_parts_that_apply_as_the_whole_does(tmp_path: Path) -> None:
@@ -56,13 +56,14 @@ def test_the_identity_decision_is_stored_in_parts_that_apply_as_the_whole_does(t
     stage = IdentityStage()
     decide_and_store(DecideRequest(stage, str(tmp_path), 0, tuple(videos)))
 
-    loaded = StoredDecision(str(tmp_path), "identity")()
-    whole = StoredDecision(str(tmp_path), "identity", whole=True)()
-    assert isinstance(loaded, DecisionParts) and isinstance(whole, dict) and whole["rows"]
+    hint = stage.decision_hint()
+    loaded = StoredDecision(str(tmp_path), "identity", hint=hint)()
+    whole = StoredDecision(str(tmp_path), "identity", whole=True, hint=hint)()
+    assert isinstance(loaded, DecisionParts) and isinstance(whole, IdentityDecision) and whole.rows
     for video in videos:
         part = loaded.for_video(video)
-        assert part["of_track"] == {t: i for t, i in whole["of_track"].items() if t.startswith(f"{video}/")}
-        assert len(part["of_track"]) == 3 and part["rows"] == []
+        assert part.of_track == {t: i for t, i in whole.of_track.items() if t.startswith(f"{video}/")}
+        assert len(part.of_track) == 3 and part.rows == []
     assert ledger.decision_plan("identity") == (ledger.decision("identity")[0], True)
     ledger.forget_decision("identity")
     assert ledger.decision_plan("identity") is None and not store.exists("work/decisions/identity.parts")
