@@ -26,21 +26,40 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# A server that stores objects as files (npm's ``s3rver``): moto keeps every object in memory, and
+# 10^5 videos' records (15-20 GB) do not fit this machine's; moto's spill to temporary files keeps
+# each one open, past the 20,000 descriptors a process may hold here. ``LPM_S3RVER``: its script.
+S3RVER_ENV = "LPM_S3RVER"
+
+
 @contextmanager
-def s3_endpoint() -> Iterator[dict[str, str]]:
+def s3_endpoint(files_dir: Path | None = None) -> Iterator[dict[str, str]]:
+    """moto's server in memory; with ``files_dir``, ``s3rver`` storing its objects there."""
     port = _free_port()
-    server = Path(sys.executable).with_name("moto_server")
+    if files_dir is None:
+        command = [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port), "--silent"]
+        key = "test"
+    else:
+        script = os.environ.get(S3RVER_ENV)
+        if not script:
+            raise RuntimeError(f"set {S3RVER_ENV} to s3rver's script (npm install s3rver@3.7.1: "
+                               "node_modules/.bin/s3rver)")
+        command = ["node", script, "-d", str(files_dir), "-a", "127.0.0.1", "-p", str(port), "--silent"]
+        key = "S3RVER"  # the credentials s3rver checks signatures with
     process = subprocess.Popen(
-        [str(server), "-H", "127.0.0.1", "-p", str(port)],
+        command,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        # s3rver 3.7.1 makes its listing continuation tokens with a cipher OpenSSL 3 keeps in its
+        # legacy provider ("ERR_OSSL_EVP_UNSUPPORTED" on a listing that spans pages otherwise)
+        env={**os.environ, "NODE_OPTIONS": "--openssl-legacy-provider"} if files_dir else None,
     )
     env = {
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": key,
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     try:
@@ -50,7 +69,7 @@ def s3_endpoint() -> Iterator[dict[str, str]]:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "moto_server did not start"
+                assert process.poll() is None and time.monotonic() < deadline, f"{command[0]} did not start"
                 time.sleep(0.2)
         yield env
     finally:

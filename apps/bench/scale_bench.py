@@ -51,10 +51,12 @@ def run_scale_bench(
     blocks, final = summary_blocks(workflow)
     templates = make_templates(source_store, blocks, final, tracks, segments)
     per_n: dict[str, Any] = {}
-    if store == "s3":
+    if store in ("s3", "s3-files"):
         from apps.bench.local_s3 import environment, s3_endpoint, s3_filesystem
 
-        with s3_endpoint() as env, environment(env):
+        # s3-files: a server that keeps its objects as files (10^5 videos' do not fit in memory)
+        files = Path(workdir or tempfile.mkdtemp(prefix="lpm-bench-s3-")) / "s3" if store == "s3-files" else None
+        with s3_endpoint(files) as env, environment(env):
             s3_filesystem(env).mkdir("bench")
             for n in sorted(counts):
                 per_n[str(n)] = _measure_on_s3(templates, source_store, workflow.name, blocks, final, n, workers,

@@ -103,9 +103,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="shard size (default: the default's)")
     c.add_argument("--workdir", default=None, help="folder for the replicated stores (default: a temporary one)")
     c.add_argument("--keep", action="store_true", help="keep the replicated stores")
-    c.add_argument("--store", choices=("local", "s3"), default="local",
+    c.add_argument("--store", choices=("local", "s3", "s3-files"), default="local",
                    help="where the run store is: a local folder, or moto's S3 server on 127.0.0.1 (shards planned, "
-                        "not packed)")
+                        "not packed); s3-files: s3rver on 127.0.0.1, its objects in files (LPM_S3RVER: its script)")
     c.add_argument("--latency-ms", type=float, default=0.0,
                    help="with --store s3: delay added to every request by a proxy (e.g. 20)")
     c.add_argument("--plot", default=None, help="also draw each phase's growth with N into this PNG")

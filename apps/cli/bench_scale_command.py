@@ -32,8 +32,8 @@ def handle_scale(args: argparse.Namespace) -> int:
     from apps.bench.scale_bench import run_scale_bench
 
     counts = [int(n) for n in str(args.videos).split(",") if n.strip()]
-    if args.latency_ms < 0 or (args.latency_ms > 0 and args.store != "s3"):
-        print("lpm-curate bench scale: --latency-ms must be >= 0 and needs --store s3")
+    if args.latency_ms < 0 or (args.latency_ms > 0 and not args.store.startswith("s3")):
+        print("lpm-curate bench scale: --latency-ms must be >= 0 and needs --store s3 or s3-files")
         return 2
     report = run_scale_bench(args.source, counts, args.workdir, args.workers, args.tracks, args.segments, args.keep,
                              args.shard_bytes, args.store, args.latency_ms)
