@@ -16,6 +16,7 @@ need_apt=()
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v chromium >/dev/null || need_apt+=(chromium)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   echo ">> installing system packages: ${need_apt[*]}"
@@ -31,6 +32,18 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -e ".[all,dev]" -c constraints.txt
   echo "$want" > "$stamp"
+fi
+
+# s3rver, the S3 server that keeps its objects in files (`bench scale --store s3-files`: 10^5 videos'
+# records do not fit in moto's memory), every npm package pinned by its lock file, beside moto_server.
+s3rver_stamp="$VENV/s3rver/.lpm-installed"
+s3rver_want=$(sha256sum apps/bench/s3rver/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$s3rver_stamp" 2>/dev/null)" != "$s3rver_want" ]; then
+  echo ">> installing s3rver (npm, development only)"
+  mkdir -p "$VENV/s3rver"
+  cp apps/bench/s3rver/package.json apps/bench/s3rver/package-lock.json "$VENV/s3rver/"
+  npm ci --prefix "$VENV/s3rver" --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$s3rver_want" > "$s3rver_stamp"
 fi
 
 # Tests and the demo find shared media/models beside the checkout when they are there.

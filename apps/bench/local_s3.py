@@ -1,4 +1,4 @@
-"""An S3-protocol endpoint on 127.0.0.1 for tests and benchmarks: moto's server in a process group we own.
+"""An S3-protocol endpoint on 127.0.0.1 for tests and benchmarks: moto's server (or s3rver) in a process group we own.
 
 ``s3_endpoint()`` yields the environment (endpoint URL and dummy credentials, the variables
 boto/s3fs read) that any process, Ray workers included, needs to reach it; the server is stopped
@@ -28,8 +28,19 @@ def _free_port() -> int:
 
 # A server that stores objects as files (npm's ``s3rver``): moto keeps every object in memory, and
 # 10^5 videos' records (15-20 GB) do not fit this machine's; moto's spill to temporary files keeps
-# each one open, past the 20,000 descriptors a process may hold here. ``LPM_S3RVER``: its script.
+# each one open, past the 20,000 descriptors a process may hold here. bootstrap.sh installs it in
+# the virtual environment, pinned by apps/bench/s3rver/package-lock.json; ``LPM_S3RVER`` names
+# another copy's script.
 S3RVER_ENV = "LPM_S3RVER"
+
+
+def s3rver_script() -> Path:
+    named = os.environ.get(S3RVER_ENV)
+    script = Path(named) if named else Path(sys.prefix) / "s3rver" / "node_modules" / ".bin" / "s3rver"
+    if not script.exists():
+        raise RuntimeError(f"no s3rver at {script}: run `bash bootstrap.sh setup` (it installs the pinned one), "
+                           f"or set {S3RVER_ENV} to its script")
+    return script
 
 
 @contextmanager
@@ -40,11 +51,7 @@ def s3_endpoint(files_dir: Path | None = None) -> Iterator[dict[str, str]]:
         command = [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port), "--silent"]
         key = "test"
     else:
-        script = os.environ.get(S3RVER_ENV)
-        if not script:
-            raise RuntimeError(f"set {S3RVER_ENV} to s3rver's script (npm install s3rver@3.7.1: "
-                               "node_modules/.bin/s3rver)")
-        command = ["node", script, "-d", str(files_dir), "-a", "127.0.0.1", "-p", str(port), "--silent"]
+        command = ["node", str(s3rver_script()), "-d", str(files_dir), "-a", "127.0.0.1", "-p", str(port), "--silent"]
         key = "S3RVER"  # the credentials s3rver checks signatures with
     process = subprocess.Popen(
         command,
