@@ -14,7 +14,15 @@ import tokenize
 from collections.abc import Iterable
 from types import ModuleType
 
-from schemas import performance_annotation, performer_states, reasons, review_verdict, sample_layout, tables
+from schemas import (
+    performance_annotation,
+    performer_states,
+    reasons,
+    review_verdict,
+    sample_layout,
+    shard_index,
+    tables,
+)
 from schemas.version import SCHEMA_VERSION
 
 _FIELD_LINE = re.compile(r"^\s*(\w+)\s*:")
@@ -127,6 +135,20 @@ def _sample_layout() -> list[str]:
     return out
 
 
+def _shard_index() -> list[str]:
+    out = ["## Shard index (`schemas/shard_index.py`)", "", *_docstring(shard_index)]
+    for cls in (shard_index.ShardIndex, shard_index.ShardSample, shard_index.MemberSpan):
+        meanings = _annotated_names(inspect.getsource(cls), _FIELD_LINE)
+        out += [f"### `{cls.__name__}`", ""]
+        rows = ((f"`{f.name}`", f"`{_type_name(f.type)}`", meanings.get(f.name, "")) for f in dataclasses.fields(cls))
+        out += _table(("field", "type", "meaning"), rows)
+    return out
+
+
+def _type_name(hint: object) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace(f"{shard_index.__name__}.", "")
+
+
 def _performance_annotation() -> list[str]:
     schema = performance_annotation.annotation_schema()
     out = ["## Performance annotation (`schemas/performance_annotation.json`)", ""]
@@ -158,6 +180,7 @@ def schema_reference() -> str:
         *_manifest_tables(),
         *_codes(),
         *_sample_layout(),
+        *_shard_index(),
         *_performance_annotation(),
     ]
     return "\n".join(lines).rstrip("\n") + "\n"

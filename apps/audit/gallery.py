@@ -19,8 +19,9 @@ from apps.review.item_media import mux_clip, source_span
 from apps.review.review_items import DEFAULT_SPAN_S, ReviewItem
 from curation.dataset.shard_reader import read_sample
 from curation.manifests.duckdb_views import manifest_names, open_catalog
-from curation.manifests.where_filter import check_where
+from curation.manifests.review_sample import kept_sample, rejected_sample
 from curation.store.run_store import RunStore
+from schemas.tables import RejectionRow, SegmentRow
 
 _SCORE_COLUMNS = (
     "speaking_frac",
@@ -54,47 +55,23 @@ def sample_items(out: str, where: str | None, per_reason: int, seed: int) -> lis
 def _sample(con: Any, store: RunStore, tables: list[str], where: str | None, per_reason: int,
             seed: int) -> list[AuditItem]:
     items: list[AuditItem] = []
-    order = "hash(CAST(? AS VARCHAR) || {id})"
     if "segments" in tables:
-        predicate = check_where(con, where) if where else "TRUE"
-        rows = (
-            con.execute(
-                f"""SELECT * FROM (SELECT *, row_number() OVER
-                (PARTITION BY state ORDER BY {order.format(id="segment_id")}) AS pick FROM segments
-                WHERE key IS NOT NULL AND {predicate}) WHERE pick <= ? ORDER BY state, pick""",
-                [str(seed), per_reason],
-            )
-            .fetchdf()
-            .to_dict("records")
-        )
-        for row in rows:
-            items.append(_kept_item(store, row))
-    rejected = (
-        con.execute(
-            f"""SELECT r.*, v.uri AS video_uri FROM (SELECT *, row_number() OVER (PARTITION BY reason
-            ORDER BY {order.format(id="entity_id")}) AS pick FROM rejections) r
-            LEFT JOIN (SELECT video_id, min(uri) AS uri FROM videos GROUP BY 1) v USING (video_id)
-            WHERE pick <= ? ORDER BY reason, pick""",
-            [str(seed), per_reason],
-        )
-        .fetchdf()
-        .to_dict("records")
-    )
-    for row in rejected:
-        items.append(_rejected_item(row))
+        items += [_kept_item(store, row) for row in kept_sample(con, where, per_reason, seed)]
+    # by entity id alone, as the gallery always sampled them (the review app's items add the entity)
+    items += [_rejected_item(row, uri) for row, uri in rejected_sample(con, tables, per_reason, seed, "entity_id")]
     return items
 
 
-def _kept_item(store: RunStore, row: dict[str, Any]) -> AuditItem:
-    members = read_sample(store, row["shard"], row["key"])
-    duration = row["t_end"] - row["t_start"]
+def _kept_item(store: RunStore, row: SegmentRow) -> AuditItem:
+    members = read_sample(store, row.shard or "", row.key or "")
+    t_start, t_end = row.t_start or 0.0, row.t_end or 0.0
     caption = members.get("txt", b"").decode("utf-8", "replace")
-    facts = {k: _round(row.get(k)) for k in _SCORE_COLUMNS if row.get(k) is not None}
-    facts.update(segment=row["segment_id"], t=f"{row['t_start']:.2f}-{row['t_end']:.2f} s", shard=row["shard"])
+    facts = {k: _round(v) for k in _SCORE_COLUMNS if (v := getattr(row, k)) is not None}
+    facts.update(segment=row.segment_id, t=f"{t_start:.2f}-{t_end:.2f} s", shard=row.shard)
     return AuditItem(
-        f"kept: {row['state']}",
-        row["key"],
-        data_uri(strip_from_clip(members["mp4"], duration), "no frames"),
+        f"kept: {row.state}",
+        row.key or "",
+        data_uri(strip_from_clip(members["mp4"], t_end - t_start), "no frames"),
         caption,
         facts,
         _video_uri(mux_clip(members["mp4"], members.get("wav"))),
@@ -105,25 +82,18 @@ def _video_uri(mp4: bytes | None) -> str | None:
     return "data:video/mp4;base64," + base64.b64encode(mp4).decode() if mp4 else None
 
 
-def _cell(value: Any) -> Any:
-    """A DataFrame cell, None where pandas filled a missing one with NaN (which is truthy)."""
-    return None if value is None or value != value else value
-
-
-def _rejected_item(row: dict[str, Any]) -> AuditItem:
-    # An unreadable input has no video_id, so the join to videos leaves video_uri missing: its own uri.
-    uri = _cell(row.get("video_uri")) or _cell(row.get("uri"))
-    t0 = row.get("t_start") if row.get("t_start") == row.get("t_start") and row.get("t_start") is not None else 0.0
-    t1 = row.get("t_end") if row.get("t_end") == row.get("t_end") and row.get("t_end") is not None else t0 + 3.0
+def _rejected_item(row: RejectionRow, uri: str | None) -> AuditItem:
+    t0 = row.t_start if row.t_start is not None else 0.0
+    t1 = row.t_end if row.t_end is not None else t0 + 3.0
     image = strip_from_video(uri, [t0 + (t1 - t0) * f for f in (0.1, 0.5, 0.9)]) if uri and "://" not in uri else None
-    facts = {"entity": row["entity"], "stage": row["stage"], "state": row["state"], "uri": uri}
-    span = ReviewItem(item=str(row["entity_id"]), kind="rejected", stratum=str(row["reason"]), title="", caption="",
+    facts = {"entity": row.entity, "stage": row.stage, "state": row.state, "uri": uri}
+    span = ReviewItem(item=str(row.entity_id), kind="rejected", stratum=str(row.reason), title="", caption="",
                       source_uri=uri, t_start=t0, t_end=t1 if t1 > t0 else t0 + DEFAULT_SPAN_S)
     return AuditItem(
-        f"{row['state']}: {row['reason']}",
-        str(row["entity_id"]),
-        data_uri(image, f"no image: {row['reason']}"),
-        str(row.get("detail") or ""),
+        f"{row.state}: {row.reason}",
+        str(row.entity_id),
+        data_uri(image, f"no image: {row.reason}"),
+        str(row.detail or ""),
         facts,
         _video_uri(source_span(span)),
     )

@@ -15,7 +15,6 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
 
 from curation.dataset.shard_plan import PlannedShard, ShardPlan, plan_shards
 from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards
@@ -25,6 +24,8 @@ from curation.store.artefacts import BlobArchive
 from curation.store.concurrent_reads import read_concurrently, store_readers
 from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
+from schemas.shard_index import ShardIndex, index_path_of
+from schemas.tables import ShardRow
 
 PLAN_FILE = f"{SHARDS_DIR}/_plan.json"
 SAMPLES_DIR = "work/shard_plan"  # each planned shard's samples, for the task that packs it
@@ -81,11 +82,11 @@ def read_plan(store: RunStore) -> ShardPlan | None:
     return ShardPlan.from_json(store.read_bytes(PLAN_FILE)) if store.exists(PLAN_FILE) else None
 
 
-def pack_shard(request: PackRequest) -> dict[str, Any]:
+def pack_shard(request: PackRequest) -> ShardRow:
     """Write one planned shard unless it is already committed; returns its manifest row."""
     store = RunStore(request.run_uri)
     shard = request.shard
-    index_path = shard.path.removesuffix(".tar") + ".json"
+    index_path = index_path_of(shard.path)
     if store.exists(index_path) and store.exists(shard.path):
         return _row_from_index(store, shard, index_path)
     planned = [(video_id, key) for video_id, key in json.loads(store.read_bytes(_samples_path(shard)))]
@@ -111,14 +112,5 @@ def _samples(store: RunStore, block: int, planned: list[tuple[str, str]]) -> Ite
             archive.__exit__()
 
 
-def _row_from_index(store: RunStore, shard: PlannedShard, index_path: str) -> dict[str, Any]:
-    index = json.loads(store.read_bytes(index_path))
-    return {
-        "shard": index["shard"],
-        "path": shard.path,
-        "bucket": index["bucket"],
-        "n_samples": index["n_samples"],
-        "bytes": index["bytes"],
-        "sha256": index["sha256"],
-        "index_path": index_path,
-    }
+def _row_from_index(store: RunStore, shard: PlannedShard, index_path: str) -> ShardRow:
+    return ShardIndex.from_json(store.read_bytes(index_path), index_path).manifest_row(shard.path, index_path)

@@ -1,21 +1,21 @@
 """Read samples back through shard indexes: random access by key, and full verification."""
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from curation.manifests.duckdb_views import manifest_names
 from curation.manifests.manifest_writer import read_rows
 from curation.store.run_store import RunStore
+from schemas.shard_index import ShardIndex, ShardIndexError, index_path_of
 from schemas.tables import SegmentRow, ShardRow
 
 SAFE_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def load_index(store: RunStore, shard_path: str) -> dict[str, Any]:
-    return json.loads(store.read_bytes(shard_path.removesuffix(".tar") + ".json"))
+def load_index(store: RunStore, shard_path: str) -> ShardIndex:
+    index_path = index_path_of(shard_path)
+    return ShardIndex.from_json(store.read_bytes(index_path), f"{store.uri}/{index_path}")
 
 
 def _check_key(key: str) -> None:
@@ -27,15 +27,15 @@ def read_sample(store: RunStore, shard_path: str, key: str) -> dict[str, bytes]:
     """The members of one sample, read by byte offset without scanning or extracting the tar."""
     _check_key(key)
     index = load_index(store, shard_path)
-    entry = next((s for s in index["samples"] if s["key"] == key), None)
+    entry = index.sample(key)
     if entry is None:
         raise KeyError(f"sample {key!r} is not in {shard_path}")
     members = {}
     with store.open_read(shard_path) as f:
-        for ext, where in entry["members"].items():
-            f.seek(where["offset"])
-            data = f.read(where["size"])
-            if hashlib.sha256(data).hexdigest() != where["sha256"]:
+        for ext, where in entry.members.items():
+            f.seek(where.offset)
+            data = f.read(where.size)
+            if hashlib.sha256(data).hexdigest() != where.sha256:
                 raise ValueError(f"{shard_path}:{key}.{ext} does not match its index checksum")
             members[ext] = data
     return members
@@ -70,23 +70,26 @@ def verify_shards(store: RunStore) -> VerifyReport:
         except FileNotFoundError as err:
             report.problems.append(f"{path}: missing ({err})")
             continue
+        except ShardIndexError as err:  # a damaged index is a finding of the verification, not its end
+            report.problems.append(str(err))
+            continue
         report.bytes += len(data)
-        if len(data) != row.bytes or len(data) != index["bytes"]:
+        if len(data) != row.bytes or len(data) != index.bytes:
             report.problems.append(f"{path}: {len(data)} bytes, manifest says {row.bytes}")
         if hashlib.sha256(data).hexdigest() != row.sha256:
             report.problems.append(f"{path}: SHA-256 differs from the manifest")
-        for sample in index["samples"]:
+        for sample in index.samples:
             report.samples += 1
-            if not SAFE_KEY_RE.fullmatch(sample["key"]):
-                report.problems.append(f"{path}: unsafe sample key {sample['key']!r}")
+            if not SAFE_KEY_RE.fullmatch(sample.key):
+                report.problems.append(f"{path}: unsafe sample key {sample.key!r}")
                 continue
-            if sample["key"] in keys_in_shards:
-                report.problems.append(f"sample {sample['key']} in {path} and {keys_in_shards[sample['key']]}")
-            keys_in_shards[sample["key"]] = path
-            for ext, where in sample["members"].items():
-                member = data[where["offset"] : where["offset"] + where["size"]]
-                if len(member) != where["size"] or hashlib.sha256(member).hexdigest() != where["sha256"]:
-                    report.problems.append(f"{path}: member {sample['key']}.{ext} is damaged")
+            if sample.key in keys_in_shards:
+                report.problems.append(f"sample {sample.key} in {path} and {keys_in_shards[sample.key]}")
+            keys_in_shards[sample.key] = path
+            for ext, where in sample.members.items():
+                member = data[where.offset : where.offset + where.size]
+                if len(member) != where.size or hashlib.sha256(member).hexdigest() != where.sha256:
+                    report.problems.append(f"{path}: member {sample.key}.{ext} is damaged")
     segments = [s for s in read_rows(store, SegmentRow) if s.key]
     for segment in segments:
         where = keys_in_shards.get(segment.key or "")

@@ -9,7 +9,6 @@ member offsets, sizes, SHA-256) is written after it: a shard without an index is
 
 import hashlib
 import io
-import json
 import os
 import tarfile
 import tempfile
@@ -19,7 +18,8 @@ from typing import Any
 
 from curation.faults.crash_points import crash_point
 from curation.store.run_store import TEMP_PREFIX, RunStore
-from schemas.tables import SegmentRow
+from schemas.shard_index import MemberSpan, ShardIndex, ShardSample, index_path_of
+from schemas.tables import SegmentRow, ShardRow
 from schemas.version import SCHEMA_VERSION
 
 SHARDS_DIR = "shards"
@@ -47,7 +47,7 @@ class _OpenShard:
     file: Any
     tar: tarfile.TarFile
     path: str  # temporary local path
-    samples: list[dict[str, Any]] = field(default_factory=list)
+    samples: list[ShardSample] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -66,10 +66,10 @@ class ShardWriter:
         self.staging_dir = staging_dir
         self._open: dict[str, _OpenShard] = {}
         self._numbers: dict[str, int] = {}
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[ShardRow] = []
         self.locations: dict[str, tuple[str, str]] = {}  # segment key -> (shard path, key)
 
-    def write_shard(self, bucket: str, number: int, samples: Iterable[tuple[str, dict[str, bytes]]]) -> dict[str, Any]:
+    def write_shard(self, bucket: str, number: int, samples: Iterable[tuple[str, dict[str, bytes]]]) -> ShardRow:
         """Write one planned shard (its bucket, number and samples fixed by the shard plan) and
         commit it with its index; returns its ``shards`` manifest row."""
         self._numbers[bucket] = number
@@ -86,7 +86,7 @@ class ShardWriter:
             self._commit(shard)
 
     def _append(self, shard: _OpenShard, key: str, members: dict[str, bytes]) -> None:
-        entry = {"key": key, "members": {}}
+        spans: dict[str, MemberSpan] = {}
         for ext in sorted(members):
             data = members[ext]
             info = tarfile.TarInfo(f"{key}.{ext}")
@@ -99,16 +99,12 @@ class ShardWriter:
             header = info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
             data_offset = shard.tar.offset + len(header)
             shard.tar.addfile(info, io.BytesIO(data))
-            entry["members"][ext] = {
-                "offset": data_offset,
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-            }
-        shard.samples.append(entry)
+            spans[ext] = MemberSpan(data_offset, len(data), hashlib.sha256(data).hexdigest())
+        shard.samples.append(ShardSample(key, spans))
         crash_point("sample")
         self.locations[key] = (f"{SHARDS_DIR}/{shard_name(shard.bucket, shard.number)}", key)
 
-    def close(self) -> list[dict[str, Any]]:
+    def close(self) -> list[ShardRow]:
         for shard in list(self._open.values()):
             self._commit(shard)
         return self.rows
@@ -136,28 +132,11 @@ class ShardWriter:
         name = shard_name(shard.bucket, shard.number)
         relative = f"{SHARDS_DIR}/{name}"
         _place(self.store, shard.path, relative)
-        index = {
-            "schema_version": SCHEMA_VERSION,
-            "shard": name,
-            "bucket": shard.bucket,
-            "n_samples": len(shard.samples),
-            "bytes": size,
-            "sha256": data_sha.hexdigest(),
-            "samples": shard.samples,
-        }
-        index_path = relative.removesuffix(".tar") + ".json"
-        self.store.write_bytes(index_path, json.dumps(index, sort_keys=True, indent=0).encode())
-        self.rows.append(
-            {
-                "shard": name,
-                "path": relative,
-                "bucket": shard.bucket,
-                "n_samples": len(shard.samples),
-                "bytes": size,
-                "sha256": data_sha.hexdigest(),
-                "index_path": index_path,
-            }
-        )
+        index = ShardIndex(SCHEMA_VERSION, name, shard.bucket, len(shard.samples), size, data_sha.hexdigest(),
+                           shard.samples)
+        index_path = index_path_of(relative)
+        self.store.write_bytes(index_path, index.to_json())
+        self.rows.append(index.manifest_row(relative, index_path))
         del self._open[shard.bucket]
         crash_point("shard")
 

@@ -29,6 +29,7 @@ from curation.manifests.review_verdicts import item_decisions, read_verdicts
 from curation.manifests.where_filter import check_where
 from curation.run.run_info import RUN_FILE, read_run_info
 from curation.store.run_store import RunStore
+from schemas.tables import ShardRow
 from schemas.version import SCHEMA_VERSION
 
 
@@ -130,7 +131,7 @@ def _claim(dest: RunStore, description: dict[str, Any]) -> None:
 
 
 def _write_shards(source: RunStore, dest: RunStore, chosen: list[tuple],
-                  shard_bytes: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
+                  shard_bytes: int) -> tuple[list[ShardRow], dict[str, str]]:
     """Copy each sample into the planned shards, keeping those a killed attempt already committed:
     (shards manifest rows, key -> shard path in the export)."""
     plan = plan_shards(source, [PlannedSample(*row) for row in chosen], shard_bytes)
@@ -152,5 +153,5 @@ def _write_shards(source: RunStore, dest: RunStore, chosen: list[tuple],
                 "", number, ((s.key, read_sample(source, s.source_shard, s.key)) for s in samples)
             )
         rows.append(row)
-        locations.update({sample.key: row["path"] for sample in samples})
+        locations.update({sample.key: row.path or "" for sample in samples})
     return rows, locations

@@ -7,11 +7,11 @@ export's own shard, and ``shards`` lists the export's shards. Rows are ordered b
 Parquet bytes are the same on every export of the same selection.
 """
 
-from typing import Any
 
 from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.manifests.manifest_writer import write_manifest
 from curation.store.run_store import RunStore
+from schemas.tables import ShardRow
 
 # table -> (id column, SQL of the ids to keep given a ``sel`` view of the selected segment rows)
 _RESTRICTIONS = {
@@ -26,7 +26,7 @@ _RESTRICTIONS = {
 
 
 def write_selected_manifests(source: RunStore, dest: RunStore, segment_ids: list[str],
-                             shard_rows: list[dict[str, Any]], locations: dict[str, str]) -> None:
+                             shard_rows: list[ShardRow], locations: dict[str, str]) -> None:
     tables = manifest_names(source)
     with open_catalog(source) as con:
         con.execute("CREATE TEMP TABLE chosen (segment_id VARCHAR)")

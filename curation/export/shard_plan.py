@@ -9,11 +9,12 @@ write only the rest.
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 from curation.dataset.shard_reader import load_index
 from curation.dataset.shard_writer import SHARDS_DIR, shard_name
 from curation.store.run_store import RunStore
+from schemas.shard_index import ShardSample, index_path_of
+from schemas.tables import ShardRow
 
 TAR_BLOCK = 512
 
@@ -30,17 +31,17 @@ def member_blocks(size: int) -> int:
 
 
 def plan_shards(source: RunStore, chosen: list[PlannedSample], target_bytes: int) -> list[list[PlannedSample]]:
-    indexes: dict[str, dict[str, Any]] = {}
+    indexes: dict[str, dict[str, ShardSample]] = {}
     plan: list[list[PlannedSample]] = []
     current: list[PlannedSample] = []
     size = 0
     for sample in chosen:
         if sample.source_shard not in indexes:
             index = load_index(source, sample.source_shard)
-            indexes[sample.source_shard] = {s["key"]: s for s in index["samples"]}
-        members = indexes[sample.source_shard][sample.key]["members"]
+            indexes[sample.source_shard] = {s.key: s for s in index.samples}
+        members = indexes[sample.source_shard][sample.key].members
         current.append(sample)
-        size += sum(member_blocks(m["size"]) for m in members.values())
+        size += sum(member_blocks(m.size) for m in members.values())
         if size >= target_bytes:
             plan.append(current)
             current, size = [], 0
@@ -49,11 +50,11 @@ def plan_shards(source: RunStore, chosen: list[PlannedSample], target_bytes: int
     return plan
 
 
-def committed_shard(dest: RunStore, number: int, samples: list[PlannedSample]) -> dict[str, Any] | None:
+def committed_shard(dest: RunStore, number: int, samples: list[PlannedSample]) -> ShardRow | None:
     """The shards-manifest row of shard ``number`` when it is already written whole with exactly
     these samples (its index lists their keys and its bytes match the index's SHA-256), else None."""
     relative = f"{SHARDS_DIR}/{shard_name('', number)}"
-    index_path = relative.removesuffix(".tar") + ".json"
+    index_path = index_path_of(relative)
     if not (dest.exists(relative) and dest.exists(index_path)):
         return None
     try:
@@ -61,9 +62,8 @@ def committed_shard(dest: RunStore, number: int, samples: list[PlannedSample]) -
         data = dest.read_bytes(relative)
     except (OSError, ValueError):
         return None
-    if [s["key"] for s in index.get("samples", [])] != [s.key for s in samples]:
+    if index.keys() != [s.key for s in samples]:
         return None
-    if len(data) != index.get("bytes") or hashlib.sha256(data).hexdigest() != index.get("sha256"):
+    if len(data) != index.bytes or hashlib.sha256(data).hexdigest() != index.sha256:
         return None
-    return {"shard": index["shard"], "path": relative, "bucket": index["bucket"], "n_samples": index["n_samples"],
-            "bytes": index["bytes"], "sha256": index["sha256"], "index_path": index_path}
+    return index.manifest_row(relative, index_path)

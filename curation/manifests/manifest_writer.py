@@ -92,6 +92,15 @@ def read_rows(store: RunStore, row_type: type[Row]) -> list[Row]:
     return [row_type(**row) for row in read_manifest(store, name).to_pylist()]
 
 
+def rows_from_table(table: pa.Table, row_type: type[Row]) -> list[Row]:
+    """A query's result as rows: the columns ``row_type`` declares (a column the query did not
+    select is None); any other column (a window's rank, a joined value) is left to the caller."""
+    names = [f.name for f in dataclasses.fields(row_type)]  # type: ignore[arg-type]
+    columns = {name: table.column(name).to_pylist() if name in table.column_names else None for name in names}
+    return [row_type(**{name: None if values is None else values[i] for name, values in columns.items()})
+            for i in range(table.num_rows)]
+
+
 def with_declared_columns(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """``table`` in ``schema``'s columns and types: a column that a later minor schema version
     added (``schemas/version.py``) and an older part lacks is read as nulls, so the manifests of

@@ -28,7 +28,8 @@ def check_where(con: duckdb.DuckDBPyConnection, where: str, table: str = "segmen
     if not text:
         raise FilterError("--where is empty; leave it out to select everything")
     parsed = json.loads(
-        con.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {table} WHERE ({text})"]).fetchone()[0]
+        # fetchall, not fetchone: a result left unfinished blocks the connection's next relation
+        con.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {table} WHERE ({text})"]).fetchall()[0][0]
     )
     if parsed.get("error"):
         raise FilterError(f"--where {where!r} is not a valid SQL filter: {parsed.get('error_message')}")
@@ -52,7 +53,7 @@ def check_where(con: duckdb.DuckDBPyConnection, where: str, table: str = "segmen
             raise FilterError(f"--where {where!r} may not call {found['function_name']}()")
     predicate = f"({text})"
     try:
-        con.execute(f"SELECT count(*) FROM {table} WHERE {predicate}").fetchone()
+        con.execute(f"SELECT count(*) FROM {table} WHERE {predicate}").fetchall()
     except duckdb.Error as err:
         raise FilterError(f"--where {where!r} does not run on {table}: {err}") from None
     return predicate

@@ -21,7 +21,6 @@ process, gathered here and stored in ``run.json`` (``fault_counts``).
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from curation.config.workflow import Workflow
 from curation.dataset.shard_phase import PACK_RESOURCES, PackRequest, PlanRequest, make_plan, pack_shard
@@ -53,6 +52,7 @@ from curation.runtime.run_scope_stage import RunScopeStage
 from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
 from curation.telemetry.video_summary import VideoSummary, summarize_identity, summarize_outcome
+from schemas.tables import ShardRow
 
 ProgressCallback = Callable[[str, int, int], None]  # phase, done, total
 # Hashing a local file is CPU-bound. At Ray's half a CPU (the executor's default for tasks) two ran
@@ -265,7 +265,7 @@ def resume_block(ledger: Ledger, index: VideoIndex, block: int, retry_failed: bo
 def write_shards(
     request: RunRequest, store: RunStore, executor: Executor, block: int, index: VideoIndex,
     progress: ProgressCallback,
-) -> list[dict[str, Any]] | None:
+) -> list[ShardRow] | None:
     source = next((s for s in request.workflow.stages if hasattr(s, "shard_settings")), None)
     if source is None:
         return None
@@ -280,7 +280,7 @@ def write_shards(
     for row in executor.map(pack_shard, packs, PACK_RESOURCES):
         rows.append(row)
         progress("shards", len(rows), len(planned))
-    return sorted(rows, key=lambda r: r["path"])
+    return sorted(rows, key=lambda r: r.path or "")
 
 
 def write_manifests(
@@ -288,7 +288,7 @@ def write_manifests(
     executor: Executor,
     uris: list[str],
     index: VideoIndex,
-    shard_rows: list[dict[str, Any]] | None,
+    shard_rows: list[ShardRow] | None,
     run_stages: list[RunScopeStage],
     block: int,
     progress: ProgressCallback,

@@ -26,7 +26,6 @@ held-out shards is in neither).
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import random
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ from lpm_train.data.shape_batcher import batches_by_shape
 from lpm_train.data.shard_stream import RawSample, current_reader_position, expand_shard_urls
 from lpm_train.data.video_batch import VideoBatch, collate_samples, empty_batch
 from schemas.sample_layout import DEFAULT_CLIP_FPS, safe_key
+from schemas.shard_index import ShardIndex, index_path_of
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +96,10 @@ def load_sample_index(urls: list[str]) -> dict[str, IndexedSample]:
     """Sample key -> where its members are, from each shard's index (``shard.json`` beside ``shard.tar``)."""
     index = {}
     for url in urls:
-        with fsspec.open(url.removesuffix(".tar") + ".json", "rb") as f:
-            entries = json.load(f)["samples"]
-        for entry in entries:
-            members = {ext: (int(m["offset"]), int(m["size"])) for ext, m in entry["members"].items()}
-            index[entry["key"]] = IndexedSample(url, members)
+        with fsspec.open(index_path_of(url), "rb") as f:
+            shard = ShardIndex.from_json(f.read(), index_path_of(url))
+        for entry in shard.samples:
+            index[entry.key] = IndexedSample(url, {ext: (m.offset, m.size) for ext, m in entry.members.items()})
     return index
 
 

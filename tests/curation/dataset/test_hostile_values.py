@@ -71,7 +71,8 @@ def test_a_shard_member_that_escapes_the_folder_is_flagged_and_never_extracted(t
     (tmp_path / "shards" / "shard-000000.tar").write_bytes(data)
     import hashlib
 
-    index = {"shard": "shard-000000.tar", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+    index = {"schema_version": "1.0", "shard": "shard-000000.tar", "bucket": "",
+             "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
              "n_samples": 1, "samples": [{"key": "../../escaped", "members": {"txt": {
                  "offset": 512, "size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}}}]}
     (tmp_path / "shards" / "shard-000000.json").write_text(json.dumps(index))

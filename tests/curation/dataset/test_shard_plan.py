@@ -7,7 +7,7 @@ from curation.dataset.shard_plan import ShardPlan, plan_shards
 from curation.dataset.shard_writer import ShardSettings, ShardWriter
 from curation.runtime.products import SampleEntry, SampleSet
 from curation.store.run_store import RunStore
-from schemas.tables import SegmentRow
+from schemas.tables import SegmentRow, ShardRow
 from tests.curation.dataset.real_samples import real_members
 
 CLIP = "talkvid_tys_gt.mp4"
@@ -60,8 +60,8 @@ def test_planned_shards_equal_serially_written_shards(tmp_path, videos, target_b
         samples = ((key, videos[video_id][key]) for video_id, key in shard.samples)
         planned_rows.append(writer.write_shard(shard.bucket, shard.number, samples))
     assert len(plan.shards) == len(serial_rows) >= 1
-    def digests(rows: list[dict]) -> list[tuple[str, str]]:
-        return sorted((r["path"], r["sha256"]) for r in rows)
+    def digests(rows: list[ShardRow]) -> list[tuple[str | None, str | None]]:
+        return sorted((r.path, r.sha256) for r in rows)
 
     assert digests(planned_rows) == digests(serial_rows)
     if target_bytes == 1:

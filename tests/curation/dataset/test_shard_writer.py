@@ -33,7 +33,7 @@ def _write(tmp_path, samples, target_bytes, bucket_by=()):
 def test_same_samples_give_byte_identical_shards(tmp_path, samples):
     _, rows_a, _ = _write(tmp_path / "a", samples, 10_000_000)
     _, rows_b, _ = _write(tmp_path / "b", samples, 10_000_000)
-    assert [r["sha256"] for r in rows_a] == [r["sha256"] for r in rows_b]
+    assert [r.sha256 for r in rows_a] == [r.sha256 for r in rows_b]
     assert (tmp_path / "a/shards/shard-000000.tar").read_bytes() == (
         tmp_path / "b/shards/shard-000000.tar"
     ).read_bytes()
@@ -42,7 +42,7 @@ def test_same_samples_give_byte_identical_shards(tmp_path, samples):
 def test_target_size_splits_shards_and_index_offsets_are_exact(tmp_path, samples):
     store, rows, locations = _write(tmp_path, samples, target_bytes=1)  # every sample closes its shard
     assert len(rows) == len(samples)
-    assert sum(r["n_samples"] for r in rows) == len(samples)
+    assert sum(r.n_samples or 0 for r in rows) == len(samples)
     for key, members in samples:
         shard, _ = locations[key]
         assert read_sample(store, shard, key) == members
@@ -51,16 +51,16 @@ def test_target_size_splits_shards_and_index_offsets_are_exact(tmp_path, samples
             assert names == sorted(f"{key}.{ext}" for ext in members)
             assert all(m.mtime == 0 and m.uid == 0 and m.uname == "" for m in tar.getmembers())
     for row in rows:
-        data = store.local_path(row["path"]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == row["sha256"] and len(data) == row["bytes"]
-        index = json.loads(store.local_path(row["index_path"]).read_text())
-        assert index["n_samples"] == row["n_samples"]
+        data = store.local_path(row.path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == row.sha256 and len(data) == row.bytes
+        index = json.loads(store.local_path(row.index_path).read_text())
+        assert index["n_samples"] == row.n_samples
     assert not list(tmp_path.rglob(".tmp-*")), "no temporary file survives a commit"
 
 
 def test_bucketing_puts_each_state_in_its_own_folder(tmp_path, samples):
     _, rows, locations = _write(tmp_path, samples, 10_000_000, bucket_by=["state"])
-    assert sorted(r["bucket"] for r in rows) == ["state=listening", "state=speaking"]
+    assert sorted(r.bucket for r in rows) == ["state=listening", "state=speaking"]
     assert locations[samples[1][0]][0] == "shards/state=speaking/shard-000000.tar"
 
 
