@@ -102,7 +102,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--shard-bytes", type=positive_int, default=1_000_000_000,
                    help="shard size (default: the default's)")
     c.add_argument("--workdir", default=None, help="folder for the replicated stores (default: a temporary one)")
-    c.add_argument("--keep", action="store_true", help="keep the replicated stores")
+    c.add_argument("--keep", action="store_true",
+                   help="keep the replicated stores (on S3, with --workdir: a later run with the same settings "
+                        "drives them again instead of planting anew)")
+    c.add_argument("--plant-only", action="store_true",
+                   help="with --store s3-files, --keep and --workdir: plant the replicas for a later run, drive "
+                        "nothing")
     c.add_argument("--store", choices=("local", "s3", "s3-files"), default="local",
                    help="where the run store is: a local folder, or moto's S3 server on 127.0.0.1 (shards planned, "
                         "not packed); s3-files: s3rver on 127.0.0.1, its objects in files (LPM_S3RVER: its script)")

@@ -35,8 +35,15 @@ def handle_scale(args: argparse.Namespace) -> int:
     if args.latency_ms < 0 or (args.latency_ms > 0 and not args.store.startswith("s3")):
         print("lpm-curate bench scale: --latency-ms must be >= 0 and needs --store s3 or s3-files")
         return 2
+    if args.plant_only and not (args.store == "s3-files" and args.keep and args.workdir):
+        print("lpm-curate bench scale: --plant-only needs --store s3-files, --keep and --workdir")
+        return 2
     report = run_scale_bench(args.source, counts, args.workdir, args.workers, args.tracks, args.segments, args.keep,
-                             args.shard_bytes, args.store, args.latency_ms)
+                             args.shard_bytes, args.store, args.latency_ms, args.plant_only)
+    if args.plant_only:
+        print(json.dumps(report, indent=1) if args.json else
+              "planted: " + ", ".join(f"N={n} ({row['plant_seconds']:.0f} s)" for n, row in report["per_n"].items()))
+        return 0
     if args.plot:
         from apps.bench.scale_plot import write_scale_plot
 
@@ -54,7 +61,7 @@ def handle_scale(args: argparse.Namespace) -> int:
     console.print(f"driver RSS growth {report['driver_rss_growth_mb']:.0f} MB; identity + dedup at the largest N "
                   f"{report['identity_dedup_seconds_at_max']:.1f} s; longest run-wide barrier there "
                   f"{report['barrier_seconds_max_at_max']:.1f} s")
-    if report["store"] == "s3":
+    if report["store"].startswith("s3"):
         console.print(f"on S3 at {report['latency_ms']:.0f} ms a request: requests per video "
                       + ", ".join(f"{n}: {row['requests_per_video']}" for n, row in report["per_n"].items()))
     return 0

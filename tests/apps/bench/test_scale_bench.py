@@ -74,20 +74,32 @@ def test_on_s3_every_request_goes_through_the_latency_proxy_and_the_shards_are_p
     assert report["barrier_seconds_max_at_max"] == max(largest["phase_seconds"][s] for s in largest["barrier_stages"])
 
 
-def test_s3_files_keeps_each_object_in_a_file_and_decides_as_on_moto(source_run: Path, tmp_path: Path) -> None:
+def test_s3_files_keeps_the_replicas_in_files_and_drives_them_again_without_planting(
+    source_run: Path, tmp_path: Path
+) -> None:
     """The 10^5 point's store: s3rver (installed by bootstrap.sh, pinned) holds the replicas as files
-    under the work folder, not in memory, and the driver reads them back through the same proxy to
-    the same tables moto's server gives."""
-    report = run_scale_bench(str(source_run), [5], str(tmp_path), workers=2, tracks=3, segments=4,
-                             shard_bytes=2_000_000, keep=True, store="s3-files", latency_ms=5)
-    assert report["store"] == "s3-files"
-    row = report["per_n"]["5"]
-    tables = row["tables"]
-    assert (row["videos"], row["kept"], tables["videos"], tables["segments"]) == (5, 5, 5, 20)
-    assert tables["identities"] == row["planted_people"]
-    assert row["barrier_stages"] == ["identity", "voice_identities", "dedup", "cross_video_pairs", "references"]
-    assert 3 <= row["requests_per_video"] < 40
+    under the work folder. Planted once (``plant_only``), they are driven, then driven again from
+    what planting left (the first drive's decisions, plan and manifests removed): the same tables
+    and the same requests; a run with other settings is refused rather than measured on them."""
+    common = {"workdir": str(tmp_path), "workers": 2, "segments": 4, "shard_bytes": 2_000_000, "keep": True,
+              "store": "s3-files"}
+    planting = run_scale_bench(str(source_run), [5], tracks=3, plant_only=True, **common)
+    assert planting["planted_only"] and planting["per_n"]["5"]["planted_earlier"] is False
     root = tmp_path / "s3" / "bench" / "n5"
+    planted = {p.relative_to(root).as_posix() for p in root.rglob("*._S3rver_object")}
+    assert len([key for key in planted if key.endswith(".outcome.json._S3rver_object")]) == 5, sorted(planted)
+    assert not any(key.startswith("manifest/") for key in planted)
+
+    drives = [run_scale_bench(str(source_run), [5], tracks=3, latency_ms=5, **common) for _ in range(2)]
+    rows = [drive["per_n"]["5"] for drive in drives]
+    for row in rows:
+        assert row["planted_earlier"] is True and row["plant_seconds"] == planting["per_n"]["5"]["plant_seconds"]
+        tables = row["tables"]
+        assert (row["videos"], row["kept"], tables["videos"], tables["segments"]) == (5, 5, 5, 20)
+        assert tables["identities"] == row["planted_people"]
+        assert row["barrier_stages"] == ["identity", "voice_identities", "dedup", "cross_video_pairs", "references"]
+    assert rows[0]["tables"] == rows[1]["tables"] and rows[0]["store_requests"] == rows[1]["store_requests"]
     stored = {p.relative_to(root).as_posix() for p in root.rglob("*._S3rver_object")}
-    assert len([key for key in stored if key.endswith(".outcome.json._S3rver_object")]) == 5, sorted(stored)
-    assert "manifest/videos/part-00000.parquet._S3rver_object" in stored
+    assert "manifest/videos/part-00000.parquet._S3rver_object" in stored and planted < stored
+    with pytest.raises(ValueError, match="planted with"):
+        run_scale_bench(str(source_run), [5], tracks=2, plant_only=True, **common)
