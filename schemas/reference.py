@@ -20,6 +20,7 @@ from schemas import (
     reasons,
     review_verdict,
     sample_layout,
+    sample_record,
     shard_index,
     tables,
 )
@@ -27,7 +28,6 @@ from schemas.version import SCHEMA_VERSION
 
 _FIELD_LINE = re.compile(r"^\s*(\w+)\s*:")
 _ARROW_FIELD_LINE = re.compile(r"^\s*\(\s*\"(\w+)\"\s*,")
-_TUPLE_ITEM_LINE = re.compile(r"^\s*\"(\w+)\"\s*,")
 _ENUM_MEMBER_LINE = re.compile(r"^\s*([A-Z_]+)\s*=")
 
 
@@ -127,26 +127,34 @@ def _sample_layout() -> list[str]:
             f"{sample_layout.DEFAULT_CLIP_SIZE} px square by default.", ""]
     out += ["### Per-frame arrays of the `npz` member", ""]
     out += _table(("array", "dtype, shape: meaning"), ((f"`{k}`", v) for k, v in sample_layout.NPZ_ARRAYS.items()))
-    out += ["### Top-level fields of the `json` member", ""]
-    field_meanings = _annotated_names(inspect.getsource(sample_layout), _TUPLE_ITEM_LINE)
-    out += _table(
-        ("field", "meaning"), ((f"`{f}`", field_meanings.get(f, "")) for f in sample_layout.SAMPLE_JSON_FIELDS)
-    )
+    out += ["### The `json` member (`schemas/sample_record.py`)", "", *_docstring(sample_record)]
+    for cls in (sample_record.SampleRecord, sample_record.SampleScores, sample_record.SampleReference,
+                sample_record.SampleChannels, sample_record.SampleProvenance):
+        out += [f"#### `{cls.__name__}`", ""]
+        if cls.__doc__ and cls is not sample_record.SampleRecord:
+            out += [inspect.cleandoc(cls.__doc__), ""]
+        out += _dataclass_fields(cls)
     return out
 
 
 def _shard_index() -> list[str]:
     out = ["## Shard index (`schemas/shard_index.py`)", "", *_docstring(shard_index)]
     for cls in (shard_index.ShardIndex, shard_index.ShardSample, shard_index.MemberSpan):
-        meanings = _annotated_names(inspect.getsource(cls), _FIELD_LINE)
-        out += [f"### `{cls.__name__}`", ""]
-        rows = ((f"`{f.name}`", f"`{_type_name(f.type)}`", meanings.get(f.name, "")) for f in dataclasses.fields(cls))
-        out += _table(("field", "type", "meaning"), rows)
+        out += [f"### `{cls.__name__}`", "", *_dataclass_fields(cls)]
     return out
 
 
+def _dataclass_fields(cls: type) -> list[str]:
+    meanings = _annotated_names(inspect.getsource(cls), _FIELD_LINE)
+    rows = ((f"`{f.name}`", f"`{_type_name(f.type)}`", meanings.get(f.name, "")) for f in dataclasses.fields(cls))
+    return _table(("field", "type", "meaning"), rows)
+
+
 def _type_name(hint: object) -> str:
-    return hint.__name__ if isinstance(hint, type) else str(hint).replace(f"{shard_index.__name__}.", "")
+    if isinstance(hint, type):
+        return hint.__name__
+    text = str(hint).replace("typing.", "")
+    return text.replace(f"{shard_index.__name__}.", "").replace(f"{sample_record.__name__}.", "")
 
 
 def _performance_annotation() -> list[str]:

@@ -21,7 +21,7 @@ Members
             a separation model ran, each channel holds its own separated voice there; how the
             channels were cut is in ``json["channels"]``. Shards written before schema 1.4 lack
             both members: readers fall back to ``wav``.
-``json``    the full segment record (see ``SAMPLE_JSON_FIELDS``), UTF-8.
+``json``    the full segment record (``schemas/sample_record.py``), UTF-8.
 ``txt``     the short performance caption, UTF-8, one line.
 ``ref_NN.jpg`` identity references (NN = 00, 01, ...), JPEG, drawn from outside the segment's
             time window; metadata for each is in ``json["references"]`` in the same order.
@@ -33,6 +33,9 @@ separators.
 """
 
 import re
+from dataclasses import fields
+
+from schemas.sample_record import SampleRecord
 
 VIDEO_MEMBER = "mp4"
 AUDIO_MEMBER = "wav"
@@ -63,35 +66,8 @@ NPZ_ARRAYS: dict[str, str] = {
     "overlap": "bool (n,): both at once (kept in both channels unless separated)",
 }
 
-# Top-level fields of the json member. Nested objects are documented in schemas/segment_record.py.
-SAMPLE_JSON_FIELDS: tuple[str, ...] = (
-    "schema_version",
-    "key",
-    "segment_id",
-    "video_id",
-    "track_id",
-    "identity_id",
-    "state",  # dominant state name
-    "t_start",  # source seconds
-    "t_end",
-    "fps",
-    "n_frames",
-    "size",
-    "audio_source",  # "own" | "mix" | "partner_track"
-    "partner_segment_id",  # listening: the speaking segment it reacts to (or null)
-    "sync_verdict",  # speaking: in_sync | uncertain (null: not speaking; absent before schema 1.4)
-    "picture_twin_of",  # a segment with the same pictures and other audio (one of the two is dubbed)
-    "state_timeline",  # run-length list of [state_name, first_frame, n_frames]
-    "state_codes",  # {state_name: code}: what the npz member's state array holds
-    "scores",  # quality, sync and VAD scores
-    "transcript",  # the words heard during the segment when ASR ran (else null)
-    "annotation",  # the performance annotation (schemas/performance_annotation.json)
-    "caption",  # {"short": str, "detailed": str, "captioner": str}
-    "references",  # [{member, reference_id, kind, view_bin, expression_bin, video_id, track_id, t, score}]
-    "blendshape_names",  # the names of the npz member's blendshapes columns, in order
-    "channels",  # {source, separation, separated_overlaps, own_voice_frames, partner_voice_frames, overlap_frames}
-    "provenance",  # {uri, source_t_start, source_t_end}: the input and where in it the segment lies
-)
+# Top-level fields of the json member: ``schemas/sample_record.py`` defines them and their parts.
+SAMPLE_JSON_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(SampleRecord))
 
 _SAFE_KEY = re.compile(r"[^A-Za-z0-9_-]+")
 

@@ -6,6 +6,7 @@ its one definition: the JSON is ``asdict`` of it (keys sorted), and reading it b
 classes, so a field renamed or dropped fails where the index is read, not deep in a consumer.
 """
 
+import builtins
 import json
 from dataclasses import asdict, dataclass
 
@@ -39,11 +40,12 @@ class ShardIndex:
     sha256: str  # of the whole tar
     samples: list[ShardSample]
 
-    def to_json(self) -> bytes:
+    # ``builtins.bytes``: inside the class ``bytes`` names the field
+    def to_json(self) -> builtins.bytes:
         return json.dumps(asdict(self), sort_keys=True, indent=0).encode()
 
     @classmethod
-    def from_json(cls, data: bytes, where: str = "shard index") -> "ShardIndex":
+    def from_json(cls, data: builtins.bytes, where: str = "shard index") -> "ShardIndex":
         try:
             document = json.loads(data)
             samples = [ShardSample(**{**s, "members": _spans(s["members"])}) for s in document.pop("samples")]

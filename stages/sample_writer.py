@@ -44,6 +44,7 @@ from schemas.sample_layout import (
     reference_member,
     safe_key,
 )
+from schemas.sample_record import SampleChannels, SampleProvenance, SampleRecord, SampleReference, SampleScores
 from schemas.tables import SegmentRow, ShotRow
 from schemas.version import SCHEMA_VERSION
 
@@ -177,21 +178,15 @@ class SampleWriterStage(Stage):
         arrays.update(own_voice=voices.own, partner_voice=voices.partner, overlap=voices.overlap)
         references = (work.segment_references or {}).get(segment.segment_id, [])
         record = self._record(work, segment, key, arrays["state"], n_clip, references)
-        record["channels"] = {
-            "source": voices.source,
-            "separation": channels.separation,
-            "separated_overlaps": separated,
-            "own_voice_frames": int(voices.own.sum()),
-            "partner_voice_frames": int(voices.partner.sum()),
-            "overlap_frames": int(voices.overlap.sum()),
-        }
+        record.channels = SampleChannels(voices.source, channels.separation, separated, int(voices.own.sum()),
+                                         int(voices.partner.sum()), int(voices.overlap.sum()))
         members = {
             "mp4": clip,
             "wav": wav_bytes(audio, AUDIO_SAMPLE_RATE),
             OWN_AUDIO_MEMBER: wav_bytes(channels.own, AUDIO_SAMPLE_RATE),
             PARTNER_AUDIO_MEMBER: wav_bytes(channels.partner, AUDIO_SAMPLE_RATE),
             "npz": npz_bytes(arrays),
-            "json": json_bytes(record),
+            "json": json_bytes(asdict(record)),
             "txt": (segment.caption or "").encode("utf-8"),
         }
         for i, ref in enumerate(references):
@@ -215,64 +210,46 @@ class SampleWriterStage(Stage):
         states: np.ndarray,
         n_clip: int,
         references: list[SegmentReference],
-    ) -> dict[str, Any]:
-        timeline = []
+    ) -> SampleRecord:
+        timeline: list[list[Any]] = []
         for code in states:
             if timeline and timeline[-1][0] == state_name(code):
                 timeline[-1][2] += 1
             else:
                 timeline.append([state_name(code), sum(t[2] for t in timeline), 1])
         captioned = (work.captions or {}).get(segment.segment_id)
-        annotation = captioned.annotation if captioned is not None else None
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "key": key,
-            **{
-                k: getattr(segment, k)
-                for k in (
-                    "segment_id",
-                    "video_id",
-                    "track_id",
-                    "identity_id",
-                    "state",
-                    "t_start",
-                    "t_end",
-                    "audio_source",
-                    "partner_segment_id",
-                    "sync_verdict",
-                    "picture_twin_of",
-                )
-            },
-            "fps": self.clip_fps,
-            "n_frames": n_clip,
-            "size": self.clip_size,
-            "state_timeline": timeline,
-            "state_codes": {s.name.lower(): int(s) for s in PerformerState},
-            "scores": {
-                k: getattr(segment, k)
-                for k in (
-                    "vad_frac",
-                    "speaking_prob_mean",
-                    "sync_offset_frames",
-                    "sync_confidence",
-                    "lip_sync_score",
-                    "audio_loudness_db",
-                    "audio_clipping_frac",
-                    "face_height_px",
-                    "sharpness",
-                )
-            },
-            "transcript": segment.transcript,
-            "annotation": annotation,
-            "caption": captioned.caption if captioned is not None else {"short": segment.caption},
-            "references": [
-                {k: v for k, v in asdict(r).items() if k not in ("archive", "jpeg_name")}
-                | {"member": reference_member(i)}
+        return SampleRecord(
+            schema_version=SCHEMA_VERSION,
+            key=key,
+            segment_id=segment.segment_id,
+            video_id=segment.video_id,
+            track_id=segment.track_id,
+            identity_id=segment.identity_id,
+            state=segment.state,
+            t_start=segment.t_start,
+            t_end=segment.t_end,
+            fps=self.clip_fps,
+            n_frames=n_clip,
+            size=self.clip_size,
+            audio_source=segment.audio_source,
+            partner_segment_id=segment.partner_segment_id,
+            sync_verdict=segment.sync_verdict,
+            picture_twin_of=segment.picture_twin_of,
+            state_timeline=timeline,
+            state_codes={s.name.lower(): int(s) for s in PerformerState},
+            # the segment row's scores, by the names the record declares
+            scores=SampleScores(**{f.name: getattr(segment, f.name) for f in fields(SampleScores)}),
+            transcript=segment.transcript,
+            annotation=captioned.annotation if captioned is not None else None,
+            caption=captioned.caption if captioned is not None else {"short": segment.caption},
+            references=[
+                SampleReference(reference_member(i), r.reference_id, r.kind, r.view_bin, r.expression_bin,
+                                r.video_id, r.track_id, r.t, r.score)
                 for i, r in enumerate(references)
             ],
-            "blendshape_names": list(BLENDSHAPE_NAMES),
-            "provenance": {"uri": work.uri, "source_t_start": segment.t_start, "source_t_end": segment.t_end},
-        }
+            blendshape_names=list(BLENDSHAPE_NAMES),
+            provenance=SampleProvenance(work.uri, segment.t_start, segment.t_end),
+        )
 
 
 def vad_at_frames(vad: np.ndarray, threshold: float = 0.5) -> np.ndarray:

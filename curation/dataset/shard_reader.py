@@ -92,11 +92,11 @@ def verify_shards(store: RunStore) -> VerifyReport:
                     report.problems.append(f"{path}: member {sample.key}.{ext} is damaged")
     segments = [s for s in read_rows(store, SegmentRow) if s.key]
     for segment in segments:
-        where = keys_in_shards.get(segment.key or "")
-        if where is None:
+        found_in = keys_in_shards.get(segment.key or "")
+        if found_in is None:
             report.problems.append(f"segment {segment.segment_id} has no sample in any shard")
-        elif where != segment.shard:
-            report.problems.append(f"segment {segment.segment_id}: manifest says {segment.shard}, found in {where}")
+        elif found_in != segment.shard:
+            report.problems.append(f"segment {segment.segment_id}: manifest says {segment.shard}, found in {found_in}")
     extra = set(keys_in_shards) - {s.key for s in segments}
     if extra:
         report.problems.append(f"{len(extra)} sample(s) in shards have no segment row, e.g. {sorted(extra)[0]}")

@@ -41,6 +41,7 @@ from lpm_train.data.shape_batcher import batches_by_shape
 from lpm_train.data.shard_stream import RawSample, current_reader_position, expand_shard_urls
 from lpm_train.data.video_batch import VideoBatch, collate_samples, empty_batch
 from schemas.sample_layout import DEFAULT_CLIP_FPS, safe_key
+from schemas.sample_record import SampleRecord
 from schemas.shard_index import ShardIndex, index_path_of
 
 log = logging.getLogger(__name__)
@@ -193,16 +194,18 @@ class PairBatchStream(IterableDataset):
 
 
 def aligned_starts(
-    pair: Pair, speaker: dict, listener: dict, frames: int, rng: random.Random
+    pair: Pair, speaker: SampleRecord, listener: SampleRecord, frames: int, rng: random.Random
 ) -> tuple[int | None, int | None]:
     """First frames of the two clips so that they show the same moment, where the two segments
     share ``frames`` frames of time; ``(None, None)`` (each cut at random) where they do not."""
+    if None in (speaker.n_frames, listener.n_frames, speaker.t_start, listener.t_start):
+        return None, None  # a record without its span cannot be aligned
     try:
-        fps = float(speaker.get("fps") or DEFAULT_CLIP_FPS)
-        n_speaker, n_listener = int(speaker["n_frames"]), int(listener["n_frames"])
+        fps = float(speaker.fps or DEFAULT_CLIP_FPS)
+        n_speaker, n_listener = int(speaker.n_frames or 0), int(listener.n_frames or 0)
         # The listener's frame that shows the moment of the speaker's frame 0
-        lead = round((float(speaker["t_start"]) + pair.offset_s - float(listener["t_start"])) * fps)
-    except (KeyError, TypeError, ValueError):
+        lead = round((float(speaker.t_start or 0.0) + pair.offset_s - float(listener.t_start or 0.0)) * fps)
+    except (TypeError, ValueError):  # a field of the wrong type in a hand-made record
         return None, None
     first = max(0, -lead)
     last = min(n_speaker, n_listener - lead) - frames

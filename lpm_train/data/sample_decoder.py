@@ -16,7 +16,6 @@ import json
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -40,6 +39,7 @@ from schemas.sample_layout import (
     REFERENCE_MEMBER_RE,
     VIDEO_MEMBER,
 )
+from schemas.sample_record import SampleRecord
 
 log = logging.getLogger(__name__)
 
@@ -86,24 +86,23 @@ def reference_members(members: dict[str, bytes]) -> list[str]:
     return sorted(name for name in members if REFERENCE_MEMBER_RE.match(name))
 
 
-def sample_record(raw: RawSample) -> dict[str, Any]:
+def sample_record(raw: RawSample) -> SampleRecord:
+    """The ``json`` member as a record (every field None without one, or when it holds no object)."""
     data = raw.members.get(RECORD_MEMBER)
     if data is None:
-        return {}
+        return SampleRecord()
     try:
-        record = json.loads(data.decode("utf-8"))
+        document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise SampleError(f"unreadable json: {err}") from err
-    return record if isinstance(record, dict) else {}
+    return SampleRecord.from_document(document) if isinstance(document, dict) else SampleRecord()
 
 
-def sample_caption(raw: RawSample, record: dict[str, Any] | None = None) -> str:
+def sample_caption(raw: RawSample, record: SampleRecord | None = None) -> str:
     """The caption: the ``txt`` member, else the record's short caption, else empty."""
     caption = raw.members.get(CAPTION_MEMBER, b"").decode("utf-8", errors="replace").strip()
     record = sample_record(raw) if record is None else record
-    if not caption and isinstance(record.get("caption"), dict):
-        caption = str(record["caption"].get("short", ""))
-    return caption
+    return caption or record.short_caption()
 
 
 def _npz_states(raw: RawSample) -> np.ndarray | None:
@@ -118,18 +117,18 @@ def _npz_states(raw: RawSample) -> np.ndarray | None:
         raise SampleError(f"unreadable npz: {err}") from err
 
 
-def _frame_states(record: dict[str, Any], npz_states: np.ndarray | None, n_frames: int) -> np.ndarray:
+def _frame_states(record: SampleRecord, npz_states: np.ndarray | None, n_frames: int) -> np.ndarray:
     if npz_states is not None and len(npz_states) >= n_frames:
         return npz_states[:n_frames].astype(np.int64)
     names = {name: code for code, name in enumerate(STATE_NAMES)}
-    timeline = record.get("state_timeline")
+    timeline = record.state_timeline
     if timeline:
         states = np.full(n_frames, int(PerformerState.IDLE), dtype=np.int64)
         for name, first, count in timeline:
             states[int(first) : int(first) + int(count)] = names.get(str(name), int(PerformerState.IDLE))
         return states
     # No per-frame labels: the driving audio drives the whole clip as speech unless told otherwise.
-    dominant = names.get(str(record.get("state", "speaking")), int(PerformerState.SPEAKING))
+    dominant = names.get(str(record.state or "speaking"), int(PerformerState.SPEAKING))
     return np.full(n_frames, dominant, dtype=np.int64)
 
 
@@ -161,8 +160,8 @@ class SampleDecoder:
     def clip_frames(self, raw: RawSample) -> int | None:
         """Frame count known before decode: record, then npz, then the container's metadata."""
         record = sample_record(raw)
-        if isinstance(record.get("n_frames"), int):
-            return int(record["n_frames"])
+        if isinstance(record.n_frames, int):
+            return record.n_frames
         states = _npz_states(raw)
         if states is not None:
             return len(states)
@@ -195,7 +194,7 @@ class SampleDecoder:
 
         frames, n_refs = shape
         record, npz_states = sample_record(raw), _npz_states(raw)
-        fps = float(record.get("fps") or DEFAULT_CLIP_FPS)
+        fps = float(record.fps or DEFAULT_CLIP_FPS)
         decoder = VideoDecoder(raw.members[VIDEO_MEMBER], dimension_order="NCHW")
         available = int(decoder.metadata.num_frames or 0)
         n_clip = min(self.clip_frames(raw) or available, available) if available else 0
@@ -216,7 +215,7 @@ class SampleDecoder:
         """Conditions for every frame the clip's audio covers (no video decoded): what a
         stream is driven by. Returns the sample (empty ``video``) and the frame rate."""
         record = sample_record(raw)
-        fps = float(record.get("fps") or DEFAULT_CLIP_FPS)
+        fps = float(record.fps or DEFAULT_CLIP_FPS)
         seconds = read_wav(raw.members[AUDIO_MEMBER]).numel() / AUDIO_SAMPLE_RATE
         n_frames = int(seconds * fps)
         states = torch.from_numpy(_frame_states(record, _npz_states(raw), n_frames))
@@ -231,7 +230,7 @@ class SampleDecoder:
         references. Without ``partner.wav`` the sample's own wav stands for the partner too, as in
         training (a listening sample's wav already is what the performer hears)."""
         record = sample_record(raw)
-        fps = float(record.get("fps") or DEFAULT_CLIP_FPS)
+        fps = float(record.fps or DEFAULT_CLIP_FPS)
         own = read_wav(raw.members[OWN_AUDIO_MEMBER if OWN_AUDIO_MEMBER in raw.members else AUDIO_MEMBER])
         partner = read_wav(raw.members[PARTNER_AUDIO_MEMBER]) if PARTNER_AUDIO_MEMBER in raw.members else own
         partner = nnf.pad(partner, (0, max(own.numel() - partner.numel(), 0)))[: own.numel()]
@@ -250,7 +249,7 @@ class SampleDecoder:
     def _with_conditions(
         self,
         raw: RawSample,
-        record: dict[str, Any],
+        record: SampleRecord,
         fps: float,
         clip_states: torch.Tensor,
         video: torch.Tensor,

@@ -63,9 +63,9 @@ def test_a_cross_video_pair_is_cut_at_one_moment_and_driven_by_the_right_channel
     frames = 8
     starts = aligned_starts(pair, s_record, l_record, frames, random.Random(0))
     assert None not in starts, "the two cameras' segments share time"
-    fps = float(s_record["fps"])
-    speaker_t = s_record["t_start"] + starts[0] / fps
-    listener_t = l_record["t_start"] + starts[1] / fps
+    fps = float(s_record.fps)
+    speaker_t = s_record.t_start + starts[0] / fps
+    listener_t = l_record.t_start + starts[1] / fps
     assert abs((listener_t - speaker_t) - pair.offset_s) <= 1 / fps  # the same moment on both clocks
 
     decoder, shape = stream.decoder, (frames, 0)
@@ -73,7 +73,7 @@ def test_a_cross_video_pair_is_cut_at_one_moment_and_driven_by_the_right_channel
     heard = decoder.decode(listener, shape, random.Random(0), start=starts[1])
 
     def features(raw, member: str, start: int) -> torch.Tensor:
-        n_clip = int(sample_record(raw)["n_frames"])
+        n_clip = int(sample_record(raw).n_frames or 0)
         return decoder.audio_encoder(read_wav(raw.members[member]), fps, n_clip)[start : start + frames]
 
     speak_frames = said.state == int(PerformerState.SPEAKING)
