@@ -15,6 +15,7 @@ import numpy as np
 
 from annotators.shots.shot_detector import StreamingShotDetector
 from apps.bench.truth_matching import boundary_matches, truth_boundaries
+from apps.synth.truth import load_truth
 from curation.media.frame_source import AnalysisGeometry, decode_frames
 from curation.media.probe import probe_media
 
@@ -47,7 +48,7 @@ def sweep(media: Path, synth: Path | None, thresholds: list[float], min_gap_s: f
             if row["label"] == "talking_head":
                 results[t]["talking_head_cuts"] += len(cuts)
     for truth_path in sorted((synth / "truth").glob("*.json")) if synth else []:
-        truth = json.loads(truth_path.read_text())
+        truth = load_truth(truth_path)
         frames = _thumbnails(synth / "videos" / f"{truth_path.stem}.mp4")
         for t in thresholds:
             cuts = _cuts(frames, t, min_gap_s)

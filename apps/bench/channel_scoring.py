@@ -10,28 +10,29 @@ precision.
 """
 
 import io
-import json
 import tarfile
 from typing import Any
 
 import numpy as np
 
+from apps.synth.truth import VideoTruth
 from curation.manifests.manifest_writer import has_manifest, read_rows
 from curation.store.run_store import RunStore
+from schemas.sample_layout import DEFAULT_CLIP_FPS
+from schemas.sample_record import SampleRecord
 from schemas.tables import ShardRow
 
 
-def voiced_frames(truth: dict[str, Any]) -> dict[str, np.ndarray]:
+def voiced_frames(truth: VideoTruth) -> dict[str, np.ndarray]:
     """Per person: bool per truth frame, their voice heard (utterances and backchannels)."""
-    n = truth["n_frames"]
     voiced: dict[str, np.ndarray] = {}
-    for said in [*truth["utterances"], *truth.get("backchannels", [])]:
-        frames = voiced.setdefault(said["speaker"], np.zeros(n, bool))
-        frames[said["first_frame"] : said["last_frame"] + 1] = True
+    for said in [*truth.utterances, *truth.backchannels]:
+        frames = voiced.setdefault(said.speaker, np.zeros(truth.n_frames, bool))
+        frames[said.first_frame : said.last_frame + 1] = True
     return voiced
 
 
-def _samples(store: RunStore) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+def _samples(store: RunStore) -> list[tuple[SampleRecord, dict[str, np.ndarray]]]:
     """(json record, npz arrays) of every sample in the run's shards."""
     found = []
     for row in read_rows(store, ShardRow) if has_manifest(store, "shards") else []:
@@ -44,27 +45,27 @@ def _samples(store: RunStore) -> list[tuple[dict[str, Any], dict[str, np.ndarray
         for parts in members.values():
             if "json" in parts and "npz" in parts:
                 with np.load(io.BytesIO(parts["npz"])) as npz:
-                    found.append((json.loads(parts["json"]), {name: npz[name] for name in npz.files}))
+                    found.append((SampleRecord.from_json(parts["json"]), {name: npz[name] for name in npz.files}))
     return found
 
 
-def score_channels(out: str, truths: dict[str, dict[str, Any]], person_of_track: dict[str, str]) -> dict[str, Any]:
-    """``truths``: video id -> its truth JSON; ``person_of_track``: predicted track -> truth person."""
+def score_channels(out: str, truths: dict[str, VideoTruth], person_of_track: dict[str, str]) -> dict[str, Any]:
+    """``truths``: video id -> its truth; ``person_of_track``: predicted track -> truth person."""
     agree_own = agree_partner = plain = 0
     overlap_true = overlap_caught = overlap_flagged = overlap_flagged_right = 0
     voices = {video_id: voiced_frames(truth) for video_id, truth in truths.items()}
     for record, arrays in _samples(RunStore(out)):
-        person = person_of_track.get(record.get("track_id"))
-        truth = truths.get(record.get("video_id"))
+        person = person_of_track.get(record.track_id or "")
+        truth = truths.get(record.video_id or "")
         if person is None or truth is None or "own_voice" not in arrays:
             continue
-        heard = voices[record["video_id"]]
-        none = np.zeros(truth["n_frames"], bool)
+        heard = voices[record.video_id or ""]
+        none = np.zeros(truth.n_frames, bool)
         own_truth = heard.get(person, none)
         partner_truth = np.any([v for p, v in heard.items() if p != person] or [none], axis=0)
         clip_frames = len(arrays["own_voice"])
-        times = record["t_start"] + np.arange(clip_frames) / record["fps"]
-        index = np.clip(np.round(times * truth["fps"]).astype(int), 0, truth["n_frames"] - 1)
+        times = (record.t_start or 0.0) + np.arange(clip_frames) / (record.fps or DEFAULT_CLIP_FPS)
+        index = np.clip(np.round(times * truth.fps).astype(int), 0, truth.n_frames - 1)
         own, partner = own_truth[index], partner_truth[index]
         both = own & partner
         agree_own += int((arrays["own_voice"] == own)[~both].sum())

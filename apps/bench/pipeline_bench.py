@@ -5,7 +5,6 @@ same files, and, when ground truth is given (``truth/<name>.json`` in ``lpm-synt
 shots, performer tracks, per-frame states, pairs, identities and reference leakage.
 """
 
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -18,12 +17,12 @@ from apps.bench.truth_matching import (
     StateTally,
     boundary_matches,
     boundary_tolerances,
-    expand_runs,
     match_tracks,
     pairwise_precision_recall,
     performer_tracks,
     truth_boundaries,
 )
+from apps.synth.truth import VideoTruth, load_truth
 from curation.config.workflow import Workflow
 from curation.execution.ray_executor import start_ray
 from curation.ingest.discovery import discover_inputs
@@ -104,12 +103,12 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
     identity_true: list[str] = []
     truth_person_of_track: dict[str, str] = {}
     truth_speaker: dict[str, list[str | None]] = {}
-    truth_of_video: dict[str, dict[str, Any]] = {}
+    truth_of_video: dict[str, VideoTruth] = {}
     for row in videos:
         truth_path = Path(truth_dir) / f"{Path(row.uri or '').stem}.json"
         if not truth_path.exists() or row.duplicate_of or row.video_id is None:
             continue
-        truth = json.loads(truth_path.read_text())
+        truth = load_truth(truth_path)
         truth_of_video[row.video_id] = truth
         shots = shots_of.get(row.video_id, [])
         tracks = tracks_of.get(row.video_id, [])
@@ -118,14 +117,14 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         shot_pred += len(predicted_bounds)
         tolerances = boundary_tolerances(truth, SHOT_TOLERANCE_S)
         shot_hits += boundary_matches(predicted_bounds, truth_boundaries(truth), tolerances)
-        gradual = [(t, tol) for t, tol, s in zip(truth_boundaries(truth), tolerances, truth["shots"][1:], strict=True)
-                   if s.get("transition_in", "cut") != "cut"]
+        gradual = [(t, tol) for t, tol, s in zip(truth_boundaries(truth), tolerances, truth.shots[1:], strict=True)
+                   if s.transition_in != "cut"]
         gradual_true += len(gradual)
         gradual_hits += boundary_matches(predicted_bounds, [t for t, _ in gradual], [tol for _, tol in gradual])
         for key, count in _text_overlay_counts(shots, truth).items():
             text[key] += count
-        fps = truth["fps"]
-        truth_speaker[row.video_id] = expand_runs(truth["speaker"], truth["n_frames"])
+        fps = truth.fps
+        truth_speaker[row.video_id] = truth.speaker
         usable = [t for t in tracks if t.usable]
         matches = match_tracks(usable, truth, fps)
         wanted = performer_tracks(truth, min_frames=int(2 * fps))
@@ -134,18 +133,17 @@ def score_against_truth(out: str, truth_dir: str) -> dict[str, Any]:
         recalled += sum(id(t) in matched_truth for t in wanted)
         for m in matches:
             track_id = m.predicted.track_id or ""
-            truth_person_of_track[track_id] = m.truth["person_id"]
+            truth_person_of_track[track_id] = m.truth.person_id
             identity_pred.append(m.predicted.identity_id or track_id)
-            identity_true.append(m.truth["person_id"])
+            identity_true.append(m.truth.person_id)
             if not m.predicted.frame_states:
                 continue
             shot = next(s for s in shots if s.shot_id == m.predicted.shot_id)
             first = int(round(shot.t_start * fps))
-            truth_states = expand_runs(m.truth["state"], truth["n_frames"], fill=-1)
             for i, code in enumerate(frame_state_codes(m.predicted.frame_states)):
                 frame = first + i
-                if code is not None and m.truth["first_frame"] <= frame <= m.truth["last_frame"]:
-                    tally.add(max(0, int(truth_states[frame])), code)
+                if code is not None and m.truth.first_frame <= frame <= m.truth.last_frame:
+                    tally.add(max(0, int(m.truth.states[frame - m.truth.first_frame])), code)
     precision_pairs = _pair_precision(
         pairs, {s.segment_id: s for s in segments}, truth_person_of_track, truth_speaker
     )
@@ -189,16 +187,15 @@ def _rows_by_video(rows: list[RowOfVideo]) -> dict[str, list[RowOfVideo]]:
     return by_video
 
 
-def _text_overlay_counts(shots: list[ShotRow], truth: dict[str, Any]) -> dict[str, int]:
+def _text_overlay_counts(shots: list[ShotRow], truth: VideoTruth) -> dict[str, int]:
     """Truth shots flagged ``subtitled`` whose predicted shot (the one overlapping it most) was
     rejected as ``text_overlay``, and unflagged shots rejected so."""
-    subtitled = set(truth["expected_rejections"].get("subtitled_shots", []))
     counts = {"subtitled": 0, "caught": 0, "clean": 0, "clean_rejected": 0}
-    for shot in truth["shots"]:
-        overlap = [(min(p.t_end, shot["t_end"]) - max(p.t_start, shot["t_start"]), p) for p in shots]
+    for shot in truth.shots:
+        overlap = [(min(p.t_end, shot.t_end) - max(p.t_start, shot.t_start), p) for p in shots]
         best = max(overlap, key=lambda o: o[0], default=(0.0, None))[1]
         rejected = best is not None and best.reason == "text_overlay"
-        flagged = shot["shot_index"] in subtitled
+        flagged = "subtitled" in shot.flags
         counts["subtitled" if flagged else "clean"] += 1
         counts["caught" if flagged else "clean_rejected"] += rejected
     return counts

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from apps.synth.truth import TrackTruth, VideoTruth
 from schemas.performer_states import PerformerState
 from schemas.tables import TrackRow
 
@@ -21,14 +22,14 @@ def expand_runs(runs: list[list[Any]], n: int, fill: Any = None) -> list[Any]:
     return out
 
 
-def truth_boundaries(truth: dict[str, Any]) -> list[float]:
-    return [s["t_start"] for s in truth["shots"][1:]]
+def truth_boundaries(truth: VideoTruth) -> list[float]:
+    return [s.t_start for s in truth.shots[1:]]
 
 
-def boundary_tolerances(truth: dict[str, Any], tolerance: float) -> list[float]:
+def boundary_tolerances(truth: VideoTruth, tolerance: float) -> list[float]:
     """Per truth boundary: ``tolerance``, widened by half the length of a gradual transition (a
     dissolve's cut may be placed anywhere inside it)."""
-    return [tolerance + s.get("transition_frames", 0) / 2 / truth["fps"] for s in truth["shots"][1:]]
+    return [tolerance + s.transition_frames / 2 / truth.fps for s in truth.shots[1:]]
 
 
 def boundary_matches(predicted: list[float], truth: list[float], tolerance: float | list[float]) -> int:
@@ -48,39 +49,37 @@ def boundary_matches(predicted: list[float], truth: list[float], tolerance: floa
     return hits
 
 
-def performer_tracks(truth: dict[str, Any], min_frames: int) -> list[dict[str, Any]]:
+def performer_tracks(truth: VideoTruth, min_frames: int) -> list[TrackTruth]:
     """Truth tracks a pipeline should keep: not flagged, not in a noisy or subtitled shot, long enough."""
-    expected = truth["expected_rejections"]
-    noisy = set(expected.get("noisy_shots", [])) | set(expected.get("subtitled_shots", []))
+    flagged_shots = {s.shot_index for s in truth.shots if s.flags}  # every shot flag (noisy, subtitled) rejects
     return [
         t
-        for t in truth["tracks"]
-        if not t.get("flags") and t["shot_index"] not in noisy and t["last_frame"] - t["first_frame"] + 1 >= min_frames
+        for t in truth.tracks
+        if not t.flags and t.shot_index not in flagged_shots and t.last_frame - t.first_frame + 1 >= min_frames
     ]
 
 
-def truth_center_x(track: dict[str, Any], width: int) -> float:
-    boxes = np.asarray(track["boxes"], dtype=np.float32)
-    return float(np.median((boxes[:, 0] + boxes[:, 2]) / 2) / width)
+def truth_center_x(track: TrackTruth, width: int) -> float:
+    return float(np.median((track.boxes[:, 0] + track.boxes[:, 2]) / 2) / width)
 
 
 @dataclass
 class TrackMatch:
     predicted: TrackRow
-    truth: dict[str, Any]  # truth track
+    truth: TrackTruth
     overlap_frames: int
 
 
 def match_tracks(
-    predicted: list[TrackRow], truth: dict[str, Any], fps: float, center_tol: float = 0.15
+    predicted: list[TrackRow], truth: VideoTruth, fps: float, center_tol: float = 0.15
 ) -> list[TrackMatch]:
     matches = []
     for track in predicted:
         p0, p1 = int(round(track.t_start * fps)), int(round(track.t_end * fps))
         best = None
-        for t in truth["tracks"]:
-            overlap = min(p1, t["last_frame"] + 1) - max(p0, t["first_frame"])
-            if overlap <= 0 or abs(track.x_center - truth_center_x(t, truth["width"])) > center_tol:
+        for t in truth.tracks:
+            overlap = min(p1, t.last_frame + 1) - max(p0, t.first_frame)
+            if overlap <= 0 or abs(track.x_center - truth_center_x(t, truth.width)) > center_tol:
                 continue
             if best is None or overlap > best.overlap_frames:
                 best = TrackMatch(track, t, overlap)
