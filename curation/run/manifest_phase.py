@@ -79,7 +79,7 @@ def _placed(segment: dict[str, Any], locations: dict[str, str]) -> dict[str, Any
 
 def write_run_table(request: RunTableRequest) -> dict[str, int]:
     store = RunStore(request.run_uri)
-    decision = StoredDecision(request.run_uri, request.stage.name, whole=True, hint=request.stage.decision_hint())()
+    decision = StoredDecision.of(request.run_uri, request.stage, whole=True)()
     return {
         table: write_manifest(store, table, rows).num_rows
         for table, rows in request.stage.manifest_rows(decision).items()

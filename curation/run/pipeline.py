@@ -222,8 +222,7 @@ def _run_blocks(
             list(executor.map(decide_and_store, [decide], run_stage.decide_resources()))
             del decide  # its ids, once decided
             progress(f"{run_stage.name} (run-wide)", 1, 1)
-            decision_step = ApplyStep(target=run_stage, load_decision=StoredDecision(
-                store.uri, run_stage.name, hint=run_stage.decision_hint()))
+            decision_step = ApplyStep(target=run_stage, load_decision=StoredDecision.of(store.uri, run_stage))
             run_stages.append(run_stage)
     fault_counts.count(fault_counts.FAILED_RETRIED, len(retried))
     return run_stages

@@ -91,7 +91,13 @@ class StoredDecision:
     run_uri: str
     stage: str
     whole: bool = False  # the whole decision even when it is stored in parts (run-level manifest rows)
-    hint: Any = Any  # what it decodes to: the stage's ``decision_hint``
+    hint: Any = Any  # what it decodes to: the stage's ``decision_hint`` (``of`` sets it)
+
+    @classmethod
+    def of(cls, run_uri: str, stage: RunScopeStage, whole: bool = False) -> "StoredDecision":
+        """The loader of ``stage``'s decision, decoding to the decision type the stage declares
+        (built from the stage, so no caller can forget the type and get plain mappings)."""
+        return cls(run_uri, stage.name, whole, stage.decision_hint())
 
     def __call__(self) -> Any:
         """The decision, or its parts (``DecisionParts``) when it was stored cut by video."""

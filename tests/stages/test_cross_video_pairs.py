@@ -8,11 +8,14 @@ import pytest
 from two_camera_runs import CAMERA_A, CAMERA_B, CAMERA_B_START_S, OTHER
 
 from annotators.speaking.run_voice_association import run_voice_clusters
+from curation.config.workflow import load_workflow
 from curation.manifests.manifest_writer import read_manifest
+from curation.run.run_info import read_run_info
+from curation.run.run_scope_steps import split_blocks
 from curation.store.ledger import Ledger
-from curation.store.plain_codec import PlainDataError
 from curation.store.run_store import RunStore
 from stages.cross_video_pairs import ConversationSegment, CrossVideoPairsStage, CrossVideoPairsSummary
+from stages.workflow_stages import WORKFLOW_STAGES
 
 OFFSET_TOLERANCE_S = 0.04  # one frame at 25 fps
 
@@ -58,22 +61,17 @@ def test_two_cameras_of_one_conversation_are_paired_at_their_offset(two_camera_r
 
 
 def run_voices_heard(run: Path, video_ids: list[str]) -> dict[str, set[int]]:
-    """The run voices each video hears, from the summaries the stage stored in the run."""
-    ledger, stage = Ledger(RunStore(str(run))), CrossVideoPairsStage()
-    stored = next(found for block in range(16) if (found := _summaries_of_this_stage(ledger, video_ids, block)))
+    """The run voices each video hears, from the summaries the stage stored in the run (in the
+    block that ends with it in the run's workflow)."""
+    store = RunStore(str(run))
+    workflow = load_workflow(read_run_info(store)["workflow"]["name"], WORKFLOW_STAGES)
+    block, stage = next((i, ends_with) for i, (_stages, ends_with) in enumerate(split_blocks(workflow.stages))
+                        if isinstance(ends_with, CrossVideoPairsStage))
+    stored = Ledger(store).summaries(video_ids, block, hint=CrossVideoPairsStage.summary_hint())
     vectors = {(video_id, voice): np.asarray(vector) for video_id, s in stored.items()
                for voice, vector in s.voices.items()}
     clusters = run_voice_clusters(vectors, stage.voice_distance_threshold)
     return {video_id: {n for (v, _), n in clusters.items() if v == video_id} for video_id in video_ids}
-
-
-def _summaries_of_this_stage(ledger: Ledger, video_ids: list[str], block: int) -> dict | None:
-    """The block's summaries when they are this stage's (another stage's do not decode as its type)."""
-    try:
-        found = ledger.summaries(video_ids, block, hint=CrossVideoPairsStage.summary_hint())
-    except PlainDataError:
-        return None
-    return found if all(isinstance(s, CrossVideoPairsSummary) for s in found.values()) else None
 
 
 def summary(voices: dict[str, list[float]], envelope: np.ndarray,
