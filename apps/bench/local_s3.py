@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,7 +48,7 @@ def s3_endpoint(files_dir: Path | None = None) -> Iterator[dict[str, str]]:
     """moto's server in memory; with ``files_dir``, ``s3rver`` storing its objects there."""
     port = _free_port()
     if files_dir is None:
-        command = [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port), "--silent"]
+        command = [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)]
         key = "test"
     else:
         command = ["node", str(s3rver_script()), "-d", str(files_dir), "-a", "127.0.0.1", "-p", str(port), "--silent"]
@@ -80,7 +80,8 @@ def s3_endpoint(files_dir: Path | None = None) -> Iterator[dict[str, str]]:
                 time.sleep(0.2)
         yield env
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with suppress(ProcessLookupError):  # its group is gone already: a server that never started
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
