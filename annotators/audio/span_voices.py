@@ -17,7 +17,7 @@ from annotators.audio.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voi
 from annotators.audio.word_speakers import speaker_during
 from annotators.models.speaker_diarizer import SpeakerTurn
 from annotators.models.voice_embedder import CAPPED_VOICE_DISTANCE_THRESHOLD, VoiceEmbedder
-from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 
 
 @dataclass

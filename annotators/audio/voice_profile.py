@@ -25,7 +25,7 @@ import numpy as np
 from scipy.fft import dct
 
 from annotators.clustering.constrained_linkage import average_linkage_clusters
-from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 
 VOICE_DISTANCE_THRESHOLD = 0.2
 N_MELS = 40

@@ -16,7 +16,7 @@ import numpy as np
 
 from annotators.models.speaker_diarizer import Diarization, SpeakerTurn
 from annotators.models.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD, VoiceEmbedder, cluster_embeddings
-from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 
 WINDOW_S = 1.5
 

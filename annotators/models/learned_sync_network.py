@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 
 N_MELS = 24
 MEL_RANGE_HZ = (80.0, 7600.0)

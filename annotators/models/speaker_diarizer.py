@@ -16,7 +16,7 @@ import numpy as np
 from annotators.models.model_location import locate_model
 from annotators.models.model_wrapper import ModelWrapper, optional_import
 from annotators.timelines.frame_timeline import interval_coverage
-from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 
 
 @dataclass(frozen=True)

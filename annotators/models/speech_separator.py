@@ -18,7 +18,7 @@ import numpy as np
 
 from annotators.models.model_location import locate_model
 from annotators.models.model_wrapper import ModelWrapper, optional_import
-from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 
 SPEECH_SEPARATOR_MODEL_NAME = "speech_separator"
 MODEL_SAMPLE_RATE = 8000  # CONVTASNET_BASE_LIBRI2MIX's sample rate

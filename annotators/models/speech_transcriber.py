@@ -26,7 +26,7 @@ import numpy as np
 from annotators.models.model_location import locate_model
 from annotators.models.model_wrapper import ModelWrapper, optional_import
 from annotators.models.voice_activity import VoiceActivity, VoiceActivityDetector
-from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 from curation.models.model_store import models_dir
 
 log = logging.getLogger(__name__)

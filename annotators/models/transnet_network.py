@@ -41,5 +41,5 @@ class TransNetV2Network(ModelWrapper):
 
         self.setup()
         with torch.no_grad():
-            single, _ = self._model.predict_raw(torch.from_numpy(window)[None])
-        return single[0, :, 0].numpy().astype(np.float32)
+            single, _ = self._model.predict_raw(torch.from_numpy(window)[None].to(self.device))
+        return single[0, :, 0].float().cpu().numpy()

@@ -17,7 +17,7 @@ import numpy as np
 
 from annotators.models.model_wrapper import ModelWrapper
 from annotators.timelines.frame_timeline import frame_means, interval_coverage
-from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 from curation.models.model_store import resolve
 
 WINDOW_SAMPLES = 512  # Silero's window at 16 kHz

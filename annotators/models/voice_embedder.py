@@ -18,7 +18,7 @@ import numpy as np
 
 from annotators.clustering.constrained_linkage import average_linkage_clusters
 from annotators.models.model_wrapper import ModelWrapper, optional_import
-from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 from curation.models.model_store import resolve
 
 VOICE_ENCODER_MODEL_NAME = "voice_encoder"

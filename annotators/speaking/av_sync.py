@@ -49,7 +49,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 
 ENVELOPE_BAND_HZ = (100.0, 1000.0)
 WINDOW_S = 2.0

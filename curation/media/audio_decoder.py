@@ -24,10 +24,9 @@ from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
 from av.container import InputContainer
 
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 from curation.media.ffmpeg_runner import ffmpeg_command, run_media_tool
 from curation.media.inprocess_input import Deadline, open_input
-
-ANALYSIS_SAMPLE_RATE = 16_000
 
 
 def decode_audio(
