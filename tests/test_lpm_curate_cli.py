@@ -13,6 +13,7 @@ import pytest
 import curation.run.pipeline as pipeline
 from apps.cli.main import main
 from curation.run.accounting import check_accounting
+from schemas.tables import VideoRow
 
 LPM_CURATE = Path(sys.executable).with_name("lpm-curate")
 CLIPS = ("fantasy_end0.1.mp4", "liveportrait_d0.mp4")
@@ -91,7 +92,7 @@ def test_input_that_names_nothing_exits_2(tmp_path: Path, capsys: pytest.Capture
 def test_accounting_failure_exits_3_and_publishes_no_manifest(
     clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def lose_a_row(uris: list[str], rows: Iterable[dict]) -> object:
+    def lose_a_row(uris: list[str], rows: Iterable[VideoRow]) -> object:
         return check_accounting(uris, islice(rows, 1, None))  # as if a bug dropped one input on the way
 
     monkeypatch.setattr(pipeline, "check_accounting", lose_a_row)

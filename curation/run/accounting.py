@@ -3,7 +3,8 @@
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from schemas.tables import VideoRow
 
 FINAL_STATES = ("kept", "rejected", "failed")
 
@@ -22,7 +23,7 @@ class Accounting:
     failed_by_reason: dict[str, int]
 
 
-def check_accounting(input_uris: Sequence[str], video_rows: Iterable[dict[str, Any]]) -> Accounting:
+def check_accounting(input_uris: Sequence[str], video_rows: Iterable[VideoRow]) -> Accounting:
     """``video_rows`` are read once, as they come (the pipeline streams them from its index, the
     whole videos table never in memory): what is kept is counts, the problems found, and which
     inputs had a row (the caller's own strings, not copies)."""
@@ -35,7 +36,7 @@ def check_accounting(input_uris: Sequence[str], video_rows: Iterable[dict[str, A
     states: Counter[str] = Counter()
     reasons: dict[str, Counter[str]] = {"rejected": Counter(), "failed": Counter()}
     for row in video_rows:
-        uri, state = row["uri"], row["state"]
+        uri, state = row.uri, row.state
         known = inputs.get(uri)
         if known is None:
             if uri in unknown:
@@ -47,11 +48,11 @@ def check_accounting(input_uris: Sequence[str], video_rows: Iterable[dict[str, A
             seen.add(known)
         if state not in FINAL_STATES:
             bad_state.append(uri)
-        if state != "kept" and not (row.get("stage") and row.get("reason")):
+        if state != "kept" and not (row.stage and row.reason):
             unexplained.append(uri)
         states[state] += 1
         if state in reasons:
-            reasons[state][row["reason"]] += 1
+            reasons[state][row.reason] += 1
     problems = {
         "inputs without a row": [u for u in input_uris if u not in seen],
         "inputs with several rows": list(doubled),

@@ -45,7 +45,7 @@ from curation.run.run_scope_steps import (
     split_blocks,
 )
 from curation.run.video_index import VideoIndex
-from curation.run.video_rows import video_dicts, write_video_tables
+from curation.run.video_rows import video_rows, write_video_tables
 from curation.run.video_watchdog import video_timeout_s
 from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
@@ -297,7 +297,7 @@ def write_manifests(
     store.remove(MANIFEST_DIR)
     # Before anything is written: an input without its row publishes no manifest. The rows are
     # made from the index twice, here and to write them, never held all at once.
-    accounting = check_accounting(uris, video_dicts(index))
+    accounting = check_accounting(uris, video_rows(index))
     n_videos, n_rejections, seconds_out = write_video_tables(store, index)
     tables: dict[str, int] = {"videos": n_videos, "rejections": n_rejections}
     n_parts = part_count(index.n_outcomes)

@@ -6,8 +6,6 @@ video at their peak (tracemalloc), half a GB at 10^5 videos.
 """
 
 from collections.abc import Iterator
-from dataclasses import asdict
-from typing import Any
 
 from curation.ingest.content_id import InputIdentity
 from curation.manifests.manifest_writer import write_manifest
@@ -73,9 +71,9 @@ def input_rows(index: VideoIndex) -> Iterator[tuple[VideoRow, RejectionRow | Non
         yield row, video_rejection_row(uri, identity, row) if row.state != "kept" and is_primary else None
 
 
-def video_dicts(index: VideoIndex) -> Iterator[dict[str, Any]]:
-    """The videos rows as dicts, one at a time (what the accounting reads)."""
-    return (asdict(row) for row, _rejection in input_rows(index))
+def video_rows(index: VideoIndex) -> Iterator[VideoRow]:
+    """The videos rows, one at a time (what the accounting reads)."""
+    return (row for row, _rejection in input_rows(index))
 
 
 def write_video_tables(store: RunStore, index: VideoIndex) -> tuple[int, int, float]:

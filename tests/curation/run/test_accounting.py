@@ -1,16 +1,15 @@
 """inputs = kept + rejected + failed, or the run fails loudly."""
 
-from typing import Any
-
 import pytest
 
 from curation.run.accounting import AccountingError, check_accounting
+from schemas.tables import VideoRow
 
 URIS = ["/in/a.mp4", "/in/b.mp4", "/in/c.mp4"]
 
 
-def _row(uri: str, state: str = "kept", stage: str | None = None, reason: str | None = None) -> dict[str, Any]:
-    return {"uri": uri, "state": state, "stage": stage, "reason": reason}
+def _row(uri: str, state: str = "kept", stage: str | None = None, reason: str | None = None) -> VideoRow:
+    return VideoRow(uri=uri, state=state, stage=stage, reason=reason)
 
 
 def test_balanced_rows_are_counted_by_state_and_reason() -> None:
@@ -31,7 +30,7 @@ def test_balanced_rows_are_counted_by_state_and_reason() -> None:
         ([_row(URIS[0]), _row(URIS[1]), _row(URIS[2], "rejected")], "rejected/failed rows without stage and reason: 1"),
     ],
 )
-def test_imbalance_raises_and_says_what_is_wrong(rows: list[dict[str, Any]], problem: str) -> None:
+def test_imbalance_raises_and_says_what_is_wrong(rows: list[VideoRow], problem: str) -> None:
     with pytest.raises(AccountingError, match="accounting failed: 3 inputs") as caught:
         check_accounting(URIS, rows)
     assert problem in str(caught.value)

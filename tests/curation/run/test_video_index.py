@@ -103,7 +103,7 @@ def test_videos_rows_stream_into_the_accounting(index: VideoIndex) -> None:
     assert rows[2][0].duplicate_of == "/in/a.mp4"
     # rejected once, under its primary name; the unreadable input under its own
     assert [r.uri for _, r in rows if r is not None] == ["/in/b.mp4", "/in/gone.mp4"]
-    accounting = check_accounting(uris, (vars(row) for row, _ in input_rows(index)))
+    accounting = check_accounting(uris, (row for row, _ in input_rows(index)))
     assert (accounting.inputs, accounting.kept, accounting.rejected) == (4, 2, 2)
 
 
