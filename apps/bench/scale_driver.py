@@ -94,6 +94,7 @@ def measure(run_uri: str, workflow_name: str, workers: int, shard_bytes: int, pa
         "phase_seconds": seconds,
         # a run-wide barrier: every video's summary read, the decision made and stored
         "barrier_stages": [stage.name for stage in run_stages],
+        "barrier_seconds": {stage.name: seconds[stage.name] for stage in run_stages},
         "shards_packed": pack,
         # an actor of the next block loading the decision for one video (a process of its own)
         "decision_load_peak_rss_mb": {name: row["load_peak_rss_growth_mb"] for name, row in decision_load.items()},

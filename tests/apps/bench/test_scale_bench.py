@@ -67,6 +67,7 @@ def test_on_s3_every_request_goes_through_the_latency_proxy_and_the_shards_are_p
         assert tables["identities"] == row["planted_people"]
         assert row["shards_packed"] is False and row["bytes_written"]["shards"] > 0  # the plan alone
         assert row["barrier_stages"] == ["identity", "voice_identities", "dedup", "cross_video_pairs", "references"]
+        assert row["barrier_seconds"] == {s: row["phase_seconds"][s] for s in row["barrier_stages"]}
         # each video's outcome and record are read at least once, its summaries in parts of many
         # videos, and no read is repeated per video per stage: a handful of requests per video
         assert 3 <= row["requests_per_video"] < 40
@@ -98,6 +99,7 @@ def test_s3_files_keeps_the_replicas_in_files_and_drives_them_again_without_plan
         assert (row["videos"], row["kept"], tables["videos"], tables["segments"]) == (5, 5, 5, 20)
         assert tables["identities"] == row["planted_people"]
         assert row["barrier_stages"] == ["identity", "voice_identities", "dedup", "cross_video_pairs", "references"]
+        assert row["barrier_seconds"] == {s: row["phase_seconds"][s] for s in row["barrier_stages"]}
     assert rows[0]["tables"] == rows[1]["tables"] and rows[0]["store_requests"] == rows[1]["store_requests"]
     stored = {p.relative_to(root).as_posix() for p in root.rglob("*._S3rver_object")}
     assert "manifest/videos/part-00000.parquet._S3rver_object" in stored and planted < stored
