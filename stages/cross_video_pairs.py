@@ -37,7 +37,7 @@ shares a voice with them peaks at 0.22 (prominence 4.3) and gets no pair.
 
 from dataclasses import dataclass, field, replace
 from itertools import combinations
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -57,6 +57,7 @@ from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.video_work import VideoWork
 from curation.store.stored_audio import audio_samples
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
+from schemas.speech_rows import SpeakerTurn
 from schemas.tables import PairRow, SegmentRow
 
 # A voice is described from its first turns up to this long: enough for a stable embedding, and
@@ -139,12 +140,12 @@ class CrossVideoPairsStage(RunScopeStage[CrossVideoPairsSummary, CrossVideoPairs
         envelope = loudness_envelope(audio, AUDIO_SAMPLE_RATE, 0.0, len(audio) / AUDIO_SAMPLE_RATE)
         return CrossVideoPairsSummary(voices, segments, envelope.astype(np.float16))
 
-    def _turn_voices(self, turns: list[dict[str, Any]], audio: np.ndarray) -> dict[str, list[float]]:
+    def _turn_voices(self, turns: list[SpeakerTurn], audio: np.ndarray) -> dict[str, list[float]]:
         """One embedding per speaker of the turns, from that speaker's turns (``MAX_VOICE_SECONDS``)."""
         by_speaker: dict[str, list[np.ndarray]] = {}
         for turn in turns:
-            a, b = (int(round(turn[k] * AUDIO_SAMPLE_RATE)) for k in ("t_start", "t_end"))
-            by_speaker.setdefault(str(turn.get("speaker")), []).append(audio[max(0, a) : max(0, b)])
+            a, b = (int(round(t * AUDIO_SAMPLE_RATE)) for t in (turn.t_start, turn.t_end))
+            by_speaker.setdefault(str(turn.speaker), []).append(audio[max(0, a) : max(0, b)])
         limit = int(MAX_VOICE_SECONDS * AUDIO_SAMPLE_RATE)
         vectors = {speaker: self._embedder.embed(np.concatenate(parts)[:limit])
                    for speaker, parts in by_speaker.items()}

@@ -11,12 +11,13 @@ monologue has no listening segments and so no pairs; nothing is invented. The re
 """
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from annotators.timelines.conversation_links import best_link, segment_link
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
+from schemas.speech_rows import SpeakerTurn
 from schemas.tables import PairRow, SegmentRow
 
 
@@ -61,10 +62,12 @@ class PairsStage(Stage):
         return work
 
 
-def _turn_of(segment: SegmentRow, turns: list[dict[str, Any]]) -> int | None:
+def _turn_of(segment: SegmentRow, turns: list[SpeakerTurn]) -> int | None:
     best, best_overlap = None, 0.0
+    if segment.t_start is None or segment.t_end is None:
+        return None
     for i, turn in enumerate(turns):
-        overlap = min(segment.t_end, turn["t_end"]) - max(segment.t_start, turn["t_start"])
+        overlap = min(segment.t_end, turn.t_end) - max(segment.t_start, turn.t_start)
         if overlap > best_overlap:
             best, best_overlap = i, overlap
     return best

@@ -10,7 +10,7 @@ voice-activity intervals.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from curation.store.stored_audio import audio_samples
+from schemas.speech_rows import SpeakerTurn
 
 Toggle = Literal["auto", "on", "off"]
 
@@ -119,24 +120,21 @@ class SpeechStage(Stage):
         speech = SpeechResult(
             vad_prob=vad.astype(np.float16),
             intervals=[(float(a), float(b)) for a, b in intervals],
-            turns=[{"t_start": a, "t_end": b, "speaker": None} for a, b in intervals],
+            turns=[SpeakerTurn(None, float(a), float(b)) for a, b in intervals],
         )
         if self._asr is not None and audio.size:
             # hand over the voice activity already computed, so it is not run again inside ASR
             words = self._asr.words(audio, self._vad.detect(audio))
-            speech.words = [_plain(w) for w in words]
+            speech.words = list(words)
             speech.asr = "whisperx"
         if self._diarizer is not None and audio.size:
-            speech.turns = [_plain(t) for t in self._diarizer.turns(audio)]
+            speech.turns = list(self._diarizer.turns(audio))
             speech.diarization = "pyannote"
         elif self._voice_embedder is not None and intervals:
             from annotators.audio.voice_turns import voice_turns
 
-            speech.turns = [_plain(t) for t in voice_turns(audio, intervals, self._voice_embedder).turns]
+            speech.turns = list(voice_turns(audio, intervals, self._voice_embedder).turns)
             speech.diarization = "resemblyzer"
         work.speech = speech
         return work
 
-
-def _plain(item: Any) -> dict[str, Any]:
-    return dict(item.__dict__) if hasattr(item, "__dict__") else dict(item)

@@ -9,15 +9,14 @@ voices to faces.
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from annotators.audio.voice_profile import VOICE_DISTANCE_THRESHOLD, cluster_voices
 from annotators.audio.word_speakers import speaker_during
-from annotators.models.speaker_diarizer import SpeakerTurn
 from annotators.models.voice_embedder import CAPPED_VOICE_DISTANCE_THRESHOLD, VoiceEmbedder
 from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
+from schemas.speech_rows import SpeakerTurn
 
 
 @dataclass
@@ -40,13 +39,12 @@ class SpanVoices:
         audio: np.ndarray,
         max_voices: int,
         diarization: str = "off",
-        turns: Sequence[dict[str, Any]] = (),
+        turns: Sequence[SpeakerTurn] = (),
     ) -> list[Hashable | None]:
         """A voice per span (seconds of the video); spans of one speaker share it. At most
         ``max_voices`` voices (the faces with moving lips): 2-s spans of one voice can drift apart."""
         if diarization == "pyannote":
-            speaker_turns = [SpeakerTurn(t["speaker"], t["t_start"], t["t_end"]) for t in turns]
-            return [speaker_during(t0, t1, speaker_turns) for t0, t1 in times]
+            return [speaker_during(t0, t1, turns) for t0, t1 in times]
         # Spans that overlap in time (two faces of one shot) hear the same sound, so the voice is
         # described once per stretch of time, and every span takes its stretch's voice.
         stretches = merged_intervals(list(times))

@@ -21,11 +21,11 @@ partner voice; either way the frames become overlaps.
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from schemas.performer_states import PerformerState
+from schemas.speech_rows import SpeakerTurn
 
 CROSSFADE_S = 0.01  # 10 ms ramps: no click, and less than a phoneme leaks across an edge
 # Lips apart by more than this fraction of the face's height (``mouth_open``) are moving. Chosen
@@ -56,14 +56,14 @@ class VoiceChannels:
     separation: str | None = None  # the model that split overlaps; None: overlaps kept in both
 
 
-def from_turns(times: np.ndarray, frame_s: float, turns: Sequence[dict[str, Any]],
+def from_turns(times: np.ndarray, frame_s: float, turns: Sequence[SpeakerTurn],
                own_speakers: Collection[str]) -> FrameVoices:
     """Frames ``[t, t + frame_s)`` (``times``: their starts, source seconds) against speaker turns."""
     own = np.zeros(len(times), bool)
     partner = np.zeros(len(times), bool)
     for turn in turns:
-        covered = (times + frame_s > turn["t_start"]) & (times < turn["t_end"])
-        if str(turn["speaker"]) in own_speakers:
+        covered = (times + frame_s > turn.t_start) & (times < turn.t_end)
+        if str(turn.speaker) in own_speakers:
             own |= covered
         else:
             partner |= covered

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from annotators.models.speaker_diarizer import Diarization, SpeakerTurn
+from annotators.models.speaker_diarizer import Diarization
 from annotators.models.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD, VoiceEmbedder, cluster_embeddings
 from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
+from schemas.speech_rows import SpeakerTurn
 
 WINDOW_S = 1.5
 

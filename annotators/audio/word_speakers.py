@@ -7,8 +7,7 @@ A word goes to the speaker whose turns overlap it longest; a word no turn overla
 from collections.abc import Sequence
 from dataclasses import replace
 
-from annotators.models.speaker_diarizer import SpeakerTurn
-from annotators.models.speech_transcriber import TranscribedWord
+from schemas.speech_rows import SpeakerTurn, TranscribedWord
 
 
 def assign_word_speakers(words: Sequence[TranscribedWord], turns: Sequence[SpeakerTurn]) -> list[TranscribedWord]:

@@ -17,13 +17,7 @@ from annotators.models.model_location import locate_model
 from annotators.models.model_wrapper import ModelWrapper, optional_import
 from annotators.timelines.frame_timeline import interval_coverage
 from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
-
-
-@dataclass(frozen=True)
-class SpeakerTurn:
-    speaker: str  # pipeline label, e.g. "SPEAKER_00"; unique within one diarized track
-    t_start: float  # seconds
-    t_end: float
+from schemas.speech_rows import SpeakerTurn
 
 
 @dataclass(frozen=True)
@@ -34,7 +28,7 @@ class Diarization:
     @property
     def speakers(self) -> tuple[str, ...]:
         """Speaker labels in order of first appearance."""
-        return tuple(dict.fromkeys(turn.speaker for turn in self.turns))
+        return tuple(dict.fromkeys(turn.speaker for turn in self.turns if turn.speaker is not None))
 
     def speaker_activity(self, fps: float, n_frames: int) -> np.ndarray:
         """(n_speakers, n_frames) float32: fraction of each video frame in which each speaker

@@ -28,6 +28,7 @@ from annotators.models.model_wrapper import ModelWrapper, optional_import
 from annotators.models.voice_activity import VoiceActivity, VoiceActivityDetector
 from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 from curation.models.model_store import models_dir
+from schemas.speech_rows import TranscribedWord
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,6 @@ AUTO_LANGUAGE = "auto"
 WHISPER_CHUNK_S = 30.0  # Whisper's input window: longer speech is split at pauses
 TORCHAUDIO_ALIGN_BUNDLE = "WAV2VEC2_ASR_BASE_960H"  # what ``whisper_align_en`` holds
 PUNKT_FILES = ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab")
-
-
-@dataclass(frozen=True)
-class TranscribedWord:
-    text: str
-    t_start: float  # seconds
-    t_end: float
-    score: float  # alignment confidence in [0, 1]; 0 when the word could not be aligned
-    speaker: str | None = None  # filled by ``annotators.audio.word_speakers``
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from annotators.timelines.smoothed_series import fill_short_gaps, margin_confide
 from annotators.timelines.state_timeline import runs
 from schemas.performance_annotation import ANNOTATION_SCHEMA_VERSION, validate_annotation
 from schemas.performer_states import PerformerState, state_name
+from schemas.speech_rows import TranscribedWord
 
 _S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 HEAD_STILL_DEG = 3.0  # every axis's 5-95 percentile range below this: the head is still
@@ -44,7 +45,7 @@ class SegmentSignals:
     vad_prob: np.ndarray  # (n,) voice activity of the audio mix
     speaking_prob: np.ndarray  # (n,) probability the visible person speaks
     loudness_db: float  # segment audio RMS dBFS
-    words: list[dict] | None  # [{"text", "t_start", "t_end"}] source seconds, or None if no ASR
+    words: list[TranscribedWord] | None  # source seconds, or None if no ASR
     face_box: np.ndarray  # (n, 4) x0, y0, x1, y1 normalised 0..1 of the frame (NaN where absent)
     frame_motion: float  # mean abs frame difference of the shot (0..255 grey levels)
 

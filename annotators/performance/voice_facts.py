@@ -12,6 +12,7 @@ import numpy as np
 from annotators.audio.audio_levels import SILENCE_DB
 from annotators.timelines.smoothed_series import hysteresis_runs, margin_confidence
 from schemas.performer_states import PerformerState
+from schemas.speech_rows import TranscribedWord
 
 VAD_THRESHOLD = 0.5
 PAUSE_MIN_S = 0.3
@@ -50,7 +51,7 @@ def _pauses(vad: np.ndarray, fps: float, t_start: float) -> list[dict[str, Any]]
     return out
 
 
-def voice_section(vad: np.ndarray, states: np.ndarray, loudness_db: float, words: list[dict] | None,
+def voice_section(vad: np.ndarray, states: np.ndarray, loudness_db: float, words: list[TranscribedWord] | None,
                   fps: float, t_start: float) -> dict[str, Any]:
     vad = np.nan_to_num(np.asarray(vad, dtype=np.float64))
     voiced = vad >= VAD_THRESHOLD
@@ -58,8 +59,8 @@ def voice_section(vad: np.ndarray, states: np.ndarray, loudness_db: float, words
     t_end = t_start + len(vad) / fps
     transcript, n_words, rate, rate_label, rate_conf = None, None, None, "unknown", 0.0
     if words is not None:
-        inside = [w for w in words if t_start <= (w["t_start"] + w["t_end"]) / 2 < t_end]
-        transcript = " ".join(str(w["text"]).strip() for w in inside).strip()
+        inside = [w for w in words if t_start <= (w.t_start + w.t_end) / 2 < t_end]
+        transcript = " ".join(w.text.strip() for w in inside).strip()
         n_words = len(inside)
         if voiced_s >= MIN_RATE_VOICED_S:
             rate = n_words / voiced_s

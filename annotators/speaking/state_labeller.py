@@ -40,6 +40,7 @@ from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState, frame_state_letters, state_name
 from schemas.reasons import Reason
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
+from schemas.speech_rows import TranscribedWord
 from schemas.tables import SegmentRow, ShotRow, TrackRow
 
 SIGNAL = {name: i for i, name in enumerate(SIGNAL_NAMES)}
@@ -318,8 +319,8 @@ def _audio_source(dominant: PerformerState, fractions: np.ndarray) -> str:
     return "mix"
 
 
-def _transcript(words: list[dict[str, Any]] | None, t_start: float, t_end: float) -> str | None:
+def _transcript(words: list[TranscribedWord] | None, t_start: float, t_end: float) -> str | None:
     if not words:
         return None
-    inside = [w["text"] for w in words if t_start <= (w["t_start"] + w["t_end"]) / 2 < t_end]
+    inside = [w.text for w in words if t_start <= (w.t_start + w.t_end) / 2 < t_end]
     return " ".join(inside) if inside else ""

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from schemas.speech_rows import SpeakerTurn, TranscribedWord
+
 
 @dataclass
 class AnalysisGrid:
@@ -88,8 +90,8 @@ class SpeechResult:
 
     vad_prob: np.ndarray  # float16 per analysis frame
     intervals: list[tuple[float, float]] = field(default_factory=list)
-    turns: list[dict[str, Any]] = field(default_factory=list)  # t_start, t_end, speaker
-    words: list[dict[str, Any]] | None = None
+    turns: list[SpeakerTurn] = field(default_factory=list)  # speaker None: no diarization ran
+    words: list[TranscribedWord] | None = None
     asr: str = "off"
     diarization: str = "off"
 

@@ -29,6 +29,7 @@ from annotators.timelines.state_timeline import frame_states, smooth_states
 from curation.media.audio_decoder import decode_audio
 from curation.media.frame_source import AnalysisGeometry, decode_frames
 from curation.media.probe import probe_media
+from schemas.speech_rows import TranscribedWord
 
 MEDIA = Path(os.environ.get("LPM_SHARED_MEDIA") or Path(__file__).resolve().parents[2].parent / "shared" / "media")
 MODELS = Path(os.environ.get("LPM_MODELS_DIR") or MEDIA.parent / "models")
@@ -102,7 +103,7 @@ def mouth_speaking_prob(signals: np.ndarray) -> np.ndarray:
 
 
 def real_segment(clip: str, seconds: float = 6.0, partner_audio: str | None = None,
-                 words: list[dict] | None = None) -> tuple[SegmentSignals, ClipMeasures]:
+                 words: list[TranscribedWord] | None = None) -> tuple[SegmentSignals, ClipMeasures]:
     """A segment of the clip's first ``seconds``; with ``partner_audio`` the voice is that clip's."""
     m = measure_clip(clip, seconds)
     n = len(m.present)
@@ -127,7 +128,7 @@ def synthetic_segment(
     smiles: tuple[tuple[float, float, float], ...] = (),
     blinks: tuple[float, ...] = (),
     vocalisations: tuple[tuple[float, float], ...] = (),
-    words: list[dict] | None = None,
+    words: list[TranscribedWord] | None = None,
     face_height: float = 0.45,
     frame_motion: float = 1.0,
     t_start: float = 100.0,

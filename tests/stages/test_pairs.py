@@ -10,6 +10,7 @@ from curation.manifests.manifest_writer import read_manifest, write_manifest
 from curation.runtime.products import SpeechResult
 from curation.runtime.video_work import VideoWork
 from curation.store.run_store import RunStore
+from schemas.speech_rows import SpeakerTurn
 from schemas.tables import PairRow, SegmentRow
 from stages.pairs import PairsStage
 
@@ -18,7 +19,7 @@ def _segment(segment_id: str, track_id: str, state: str, t_start: float, t_end: 
     return SegmentRow(segment_id=segment_id, track_id=track_id, state=state, t_start=t_start, t_end=t_end, **extra)
 
 
-def _work(*segments: SegmentRow, turns: list[dict] | None = None) -> VideoWork:
+def _work(*segments: SegmentRow, turns: list[SpeakerTurn] | None = None) -> VideoWork:
     work = VideoWork(uri="clip.mp4", video_id="v1", segments=list(segments))
     if turns is not None:
         work.speech = SpeechResult(vad_prob=np.zeros(0, dtype=np.float16), turns=turns)
@@ -64,7 +65,7 @@ def test_no_pair_with_oneself_beyond_the_gap_or_in_a_monologue() -> None:
 
 
 def test_each_segment_gets_the_turn_it_overlaps_most() -> None:
-    turns = [{"t_start": 0.0, "t_end": 2.0}, {"t_start": 2.0, "t_end": 8.0}]
+    turns = [SpeakerTurn(None, 0.0, 2.0), SpeakerTurn(None, 2.0, 8.0)]
     work = PairsStage().process(_work(
         _segment("a-s0", "a", "speaking", 1.0, 6.0),
         _segment("a-s1", "a", "speaking", 9.0, 10.0),

@@ -13,6 +13,7 @@ from apps.bench.truth_matching import expand_runs
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
+from schemas.speech_rows import SpeakerTurn
 from stages.states import StatesStage
 
 
@@ -73,11 +74,11 @@ def test_diarized_turns_decide_the_voices_when_present(conversation):
     diarized = copy.deepcopy(work)
     fps = truth["fps"]
     diarized.speech.turns = [
-        {
-            "speaker": part["voice_person"],
-            "t_start": part["first_frame"] / fps,
-            "t_end": (part["first_frame"] + part["n_frames"]) / fps,
-        }
+        SpeakerTurn(
+            speaker=part["voice_person"],
+            t_start=part["first_frame"] / fps,
+            t_end=(part["first_frame"] + part["n_frames"]) / fps,
+        )
         for part in truth["parts"]
         if part["voice_person"]
     ]

@@ -4,6 +4,7 @@ import numpy as np
 
 from annotators.audio.voice_channels import frame_gains, from_states, from_turns, lips_moving, split_channels
 from schemas.performer_states import PerformerState
+from schemas.speech_rows import SpeakerTurn
 
 RATE, FPS = 16_000, 25.0
 SPEAK, LISTEN, IDLE = int(PerformerState.SPEAKING), int(PerformerState.LISTENING), int(PerformerState.IDLE)
@@ -23,7 +24,7 @@ def test_states_give_own_speech_partner_voice_and_overlaps_where_another_face_sp
 
 def test_turns_of_the_performers_speakers_are_own_the_rest_partner() -> None:
     times = np.arange(10) / FPS
-    turns = [{"speaker": "A", "t_start": 0.0, "t_end": 0.2}, {"speaker": "B", "t_start": 0.15, "t_end": 0.4}]
+    turns = [SpeakerTurn("A", 0.0, 0.2), SpeakerTurn("B", 0.15, 0.4)]
     voices = from_turns(times, 1 / FPS, turns, {"A"})
     assert voices.own.tolist() == [True] * 5 + [False] * 5
     assert voices.partner.tolist() == [False] * 3 + [True] * 7

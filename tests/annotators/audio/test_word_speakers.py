@@ -1,6 +1,5 @@
 from annotators.audio.word_speakers import assign_word_speakers
-from annotators.models.speaker_diarizer import SpeakerTurn
-from annotators.models.speech_transcriber import TranscribedWord
+from schemas.speech_rows import SpeakerTurn, TranscribedWord
 
 TURNS = [SpeakerTurn("A", 0.0, 1.0), SpeakerTurn("B", 0.8, 2.0), SpeakerTurn("A", 2.5, 3.0)]
 

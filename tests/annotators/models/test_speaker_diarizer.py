@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotators.models.speaker_diarizer import Diarization, SpeakerDiarizer, SpeakerTurn
+from annotators.models.speaker_diarizer import Diarization, SpeakerDiarizer
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE, decode_audio
 from curation.models.model_store import ModelMissingError, model_spec
+from schemas.speech_rows import SpeakerTurn
 from tests.annotators.tiny_models import build_tiny_diarization_pipeline
 
 FPS = 25.0

@@ -14,6 +14,7 @@ from schemas.performance_annotation import (
     AnnotationSchemaError,
     validate_annotation,
 )
+from schemas.speech_rows import TranscribedWord
 from tests.annotators.caption_fixtures import FPS, real_segment, synthetic_segment
 
 _B = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
@@ -62,8 +63,8 @@ def test_listening_segment_sections(listening):
 
 
 def test_speech_rate_and_transcript_come_from_asr_words():
-    words = [{"text": w, "t_start": 100.0 + 0.19 * i, "t_end": 100.15 + 0.19 * i} for i, w in enumerate("ab" * 10)]
-    words.append({"text": "outside", "t_start": 109.0, "t_end": 109.3})  # after the segment
+    words = [TranscribedWord(w, 100.0 + 0.19 * i, 100.15 + 0.19 * i, 1.0) for i, w in enumerate("ab" * 10)]
+    words.append(TranscribedWord("outside", 109.0, 109.3, 1.0))  # after the segment
     a = annotate_segment(synthetic_segment(seconds=4.0, state=1, words=words))
     voice = a["voice"]
     assert voice["asr"] and voice["n_words"] == 20 and voice["owner"] == "performer"

@@ -21,6 +21,7 @@ from curation.runtime.video_work import VideoWork
 from curation.store.ledger import LEDGER_FORMAT, Ledger, LedgerFormatError
 from curation.store.plain_codec import PlainDataError, from_bytes, to_bytes
 from curation.store.run_store import RunStore
+from schemas.speech_rows import SpeakerTurn
 from schemas.tables import ShotRow, TrackRow
 
 
@@ -35,7 +36,7 @@ def _record() -> VideoWork:
                                                                           np.zeros(3, np.float16),
                                                                           np.zeros(52, np.float16))]})
     work.key_frame_hashes = KeyFrameHashes([0.0, 0.5], [2**63 + 5, None])
-    work.speech = SpeechResult(np.full(4, 0.5, np.float16), [(0.1, 0.9)], [{"t_start": 0.1, "t_end": 0.9}])
+    work.speech = SpeechResult(np.full(4, 0.5, np.float16), [(0.1, 0.9)], [SpeakerTurn(None, 0.1, 0.9)])
     return work
 
 
@@ -46,6 +47,8 @@ def test_a_record_round_trips_with_types_and_arrays_intact(tmp_path: Path) -> No
     back = ledger.record(work.video_id, 1)
     assert isinstance(back.crops.by_track["t0"][0], FaceCrop) and isinstance(back.speech, SpeechResult)
     assert back.speech.intervals == [(0.1, 0.9)] and back.key_frame_hashes.hashes == [2**63 + 5, None]
+    # stored as {"speaker", "t_start", "t_end"}: the mapping the speech stage wrote before turns were typed
+    assert back.speech.turns == [SpeakerTurn(None, 0.1, 0.9)]
     assert back.track_features["t0"]["signals"].dtype == np.float16
     np.testing.assert_array_equal(back.track_features["t0"]["signals"], work.track_features["t0"]["signals"])
     assert back.tracks[0].face_height_px == 201.5 and isinstance(back.tracks[0], TrackRow)
