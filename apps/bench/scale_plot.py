@@ -28,7 +28,8 @@ def write_scale_plot(report: dict[str, Any], path: str | Path) -> Path:
         first = max((row["phase_seconds"].get(p, 0) for row in rows[:1] for p in phases), default=1.0) or 1.0
         times.plot(counts, [first * n / counts[0] for n in counts], ":", color="grey", label="linear in N")
     times.axhline(600, color="red", linewidth=0.8, label="10 min barrier target")
-    where = f"S3 at {report.get('latency_ms', 0):.0f} ms a request" if report.get("store") == "s3" else "local disk"
+    on_s3 = report.get("store") in ("s3", "s3-files")
+    where = f"S3 at {report.get('latency_ms', 0):.0f} ms a request" if on_s3 else "local disk"
     times.set(xscale="log", yscale="log", xlabel="videos", ylabel="seconds", title=f"phases ({where})")
     times.legend(fontsize=7)
     memory.plot(counts, [row["driver_peak_rss_mb"] for row in rows], "-o", label="driver peak RSS")
