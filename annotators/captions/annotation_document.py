@@ -13,8 +13,6 @@ from curation.store import plain_codec
 from schemas.annotation_classes import PerformanceAnnotation
 
 
-def read_annotation(document: dict[str, Any] | PerformanceAnnotation) -> PerformanceAnnotation:
-    """``document`` as ``PerformanceAnnotation`` (returned as it is when it already is one)."""
-    if isinstance(document, PerformanceAnnotation):
-        return document
+def read_annotation(document: dict[str, Any]) -> PerformanceAnnotation:
+    """``document`` as ``PerformanceAnnotation``."""
     return plain_codec.decode(document, {}, PerformanceAnnotation)

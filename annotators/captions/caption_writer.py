@@ -208,7 +208,7 @@ def _tag(claims: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
     return [c | {"in": [where]} for c in claims]
 
 
-def write_captions(annotation: dict[str, Any] | PerformanceAnnotation, seed: str) -> dict[str, Any]:
+def write_captions(annotation: dict[str, Any], seed: str) -> dict[str, Any]:
     """``{"short", "detailed", "captioner": "deterministic", "claims"}`` for one annotation."""
     a = read_annotation(annotation)
     mode, states, state_claims = _states(a)

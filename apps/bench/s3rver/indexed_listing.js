@@ -16,6 +16,11 @@
 const fs = require('fs');
 const path = require('path');
 
+const bin = fs.realpathSync(process.argv[2]);
+const lib = path.join(path.dirname(bin), '..', 'lib');
+const FilesystemStore = require(path.join(lib, 'stores', 'filesystem'));
+const S3Object = require(path.join(lib, 'models', 'object'));
+
 const OBJECT_SUFFIX = '._S3rver_object';
 const folders = new Map(); // folder path -> { stamp, entries: [{ key, name, folder }] }
 
@@ -79,66 +84,55 @@ function* keysUnder(folder, base, startAfter, prefix) {
   }
 }
 
-function indexedListObjects(store) {
-  return async function listObjects(bucket, options) {
-    const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options;
-    const commonPrefixes = new Set();
-    // s3rver's controller resumes the next page after the page's last key, so a common prefix met
-    // after it is left to the next page (else it would be reported twice)
-    let pending = [];
-    const keys = [];
-    let isTruncated = false;
-    let walk = keysUnder(store.getBucketPath(bucket), '', startAfter, prefix);
-    for (let next = walk.next(); !next.done; next = walk.next()) {
-      const key = next.value;
-      if (delimiter) {
-        const idx = key.slice(prefix.length).indexOf(delimiter);
-        if (idx !== -1) {
-          // a common prefix stands for every key under it: skip them all, as S3 does
-          const common = key.slice(0, prefix.length + idx + delimiter.length);
-          pending.push(common);
-          walk.return();
-          walk = keysUnder(store.getBucketPath(bucket), '', `${common}\uffff`, prefix);
-          continue;
-        }
-      }
-      if (keys.length < maxKeys) {
-        keys.push(key);
-        pending.forEach(common => commonPrefixes.add(common));
-        pending = [];
-      } else {
-        isTruncated = true;
-        break;
+FilesystemStore.prototype.listObjects = async function listObjects(bucket, options) {
+  const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options;
+  const commonPrefixes = new Set();
+  // s3rver's controller resumes the next page after the page's last key, so a common prefix met
+  // after it is left to the next page (else it would be reported twice)
+  let pending = [];
+  const keys = [];
+  let isTruncated = false;
+  let walk = keysUnder(this.getBucketPath(bucket), '', startAfter, prefix);
+  for (let next = walk.next(); !next.done; next = walk.next()) {
+    const key = next.value;
+    if (delimiter) {
+      const idx = key.slice(prefix.length).indexOf(delimiter);
+      if (idx !== -1) {
+        // a common prefix stands for every key under it: skip them all, as S3 does
+        const common = key.slice(0, prefix.length + idx + delimiter.length);
+        pending.push(common);
+        walk.return();
+        walk = keysUnder(this.getBucketPath(bucket), '', `${common}\uffff`, prefix);
+        continue;
       }
     }
-    if (!isTruncated) pending.forEach(common => commonPrefixes.add(common));
-    const S3Object = store.constructor.S3Object;
-    const metadata = await Promise.all(
-      keys.map(key =>
-        store.getMetadata(bucket, key).catch(err => {
-          if (err.code === 'ENOENT') return undefined;
-          throw err;
-        }),
-      ),
-    );
-    return {
-      objects: keys
-        .map((key, k) => [key, metadata[k]])
-        .filter(([, m]) => m !== undefined)
-        .map(([key, m]) => new S3Object(bucket, key, null, m)),
-      commonPrefixes: [...commonPrefixes].sort(),
-      isTruncated,
-    };
+    if (keys.length < maxKeys) {
+      keys.push(key);
+      pending.forEach(common => commonPrefixes.add(common));
+      pending = [];
+    } else {
+      isTruncated = true;
+      break;
+    }
+  }
+  if (!isTruncated) pending.forEach(common => commonPrefixes.add(common));
+  const metadata = await Promise.all(
+    keys.map(key =>
+      this.getMetadata(bucket, key).catch(err => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      }),
+    ),
+  );
+  return {
+    objects: keys
+      .map((key, k) => [key, metadata[k]])
+      .filter(([, m]) => m !== undefined)
+      .map(([key, m]) => new S3Object(bucket, key, null, m)),
+    commonPrefixes: [...commonPrefixes].sort(),
+    isTruncated,
   };
-}
-
-const bin = fs.realpathSync(process.argv[2]);
-const lib = path.join(path.dirname(bin), '..', 'lib');
-const FilesystemStore = require(path.join(lib, 'stores', 'filesystem'));
-FilesystemStore.S3Object = require(path.join(lib, 'models', 'object'));
-FilesystemStore.prototype.listObjects = function listObjects(bucket, options) {
-  this.indexedListObjects = this.indexedListObjects || indexedListObjects(this);
-  return this.indexedListObjects(bucket, options);
 };
+
 process.argv.splice(2, 1);
 require(bin);
