@@ -14,6 +14,7 @@ from apps.bench.state_scoring import predicted_frame_states
 from apps.bench.talking_head_sources import load_talking_heads
 from apps.bench.truth_matching import expand_runs
 from curation.config.workflow import Workflow, load_workflow
+from curation.run.decision_parts import DecisionParts
 from curation.run.pipeline import RunRequest, run_pipeline
 from curation.run.run_scope_steps import DecideRequest, StoredDecision, decide_and_store, split_blocks
 from curation.runtime.stage_runner import run_stage
@@ -80,10 +81,14 @@ def test_the_decision_survives_the_run_store(tmp_path):
     for video_id, video_summary in summaries.items():
         ledger.save_summary(video_id, 1, video_summary)
     assert decide_and_store(DecideRequest(stage, str(tmp_path), 1, tuple(summaries))) == 2
-    stored = StoredDecision(str(tmp_path), stage.name, hint=stage.decision_hint())()
+    stored = StoredDecision(str(tmp_path), stage.name, whole=True, hint=stage.decision_hint())()
     stage.setup()
     assert stored == stage.decide(summaries)
     assert stored["v1"].run_owners == {"voice-0000": "id-p", "voice-0001": "id-q"}
+    # an apply actor reads its video's part alone; a video without voices has an empty part
+    parts = StoredDecision(str(tmp_path), stage.name, hint=stage.decision_hint())()
+    assert isinstance(parts, DecisionParts)
+    assert parts.for_video("v1") == {"v1": stored["v1"]} and parts.for_video("v2") == {}
 
 
 @pytest.mark.slow
@@ -110,7 +115,7 @@ def test_moving_a_voice_to_the_other_face_labels_the_video_again(conversation, t
     ledger = Ledger(RunStore(str(tmp_path)))
     ledger.save_summary(labelled.video_id, 1, stage.summarize(labelled))
     decide_and_store(DecideRequest(stage, str(tmp_path), 1, (labelled.video_id,)))
-    own = StoredDecision(str(tmp_path), stage.name, hint=stage.decision_hint())()
+    own = StoredDecision(str(tmp_path), stage.name, hint=stage.decision_hint())().for_video(labelled.video_id)
     same = stage.apply(copy.deepcopy(labelled), own)
     assert same.segments == labelled.segments and not same.voice_faces.relabelled
     assert same.voice_faces.scope == "run" and len(same.voice_faces.run_voices) == 2

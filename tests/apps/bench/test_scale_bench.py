@@ -41,8 +41,8 @@ def test_replicated_videos_reach_every_table_and_the_driver_is_measured(source_r
             row["phase_seconds"]
         )
         assert row["driver_peak_rss_mb"] >= row["driver_start_rss_mb"] > 50
-        # identity, dedup, pairs and references are stored cut by video: an actor loads its video's bucket alone
-        assert row["decision_sliced"] == {"identity": True, "voice_identities": False, "dedup": True,
+        # every run-wide decision is stored cut by video: an actor loads its video's bucket alone
+        assert row["decision_sliced"] == {"identity": True, "voice_identities": True, "dedup": True,
                                           "cross_video_pairs": True, "references": True}
         assert all(mb >= 0 for mb in row["decision_load_peak_rss_mb"].values())
     status = run_cli("status", str(tmp_path / "n8"), "--verify", "--json")
