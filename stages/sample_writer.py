@@ -266,7 +266,7 @@ def _frame_voices(
     speech, association = work.speech, work.voice_faces
     if speech is not None and speech.diarized and speech.turns and association is not None \
             and association.voices == "diarization":
-        faces = {span["face"] for span in association.spans if span.get("track_id") == segment.track_id}
+        faces = {span.face for span in association.spans if span.track_id == segment.track_id}
         own_speakers = {voice for voice, face in association.owners.items() if face in faces}
         if own_speakers:
             return from_turns(times, 1.0 / fps, speech.turns, own_speakers)

@@ -34,6 +34,7 @@ from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from curation.store.stored_audio import audio_samples
+from schemas.voice_span import VoiceSpan
 
 
 @dataclass
@@ -194,7 +195,8 @@ class StatesStage(Stage):
             voices=self._span_voices.source(work.speech.diarization),
             owners={str(v): str(f) for v, f in owners.items()},
             spans=[
-                s.__dict__ | {"face": str(s.face), "voice": None if s.voice is None else str(s.voice)} for s in voiced
+                VoiceSpan(s.track_id, str(s.face), None if s.voice is None else str(s.voice), s.first, s.end, s.sync)
+                for s in voiced
             ],
             foreign=foreign,
             sync_baseline=self.voice_sync_baseline,

@@ -42,6 +42,7 @@ from curation.runtime.resources import Resources
 from curation.runtime.run_scope_stage import RunScopeStage
 from curation.runtime.video_work import VideoWork
 from curation.store.stored_audio import audio_samples
+from schemas.voice_span import VoiceSpan
 
 
 @dataclass
@@ -49,7 +50,7 @@ class VoiceIdentitiesSummary:
     """A video's voiced spans (rows of its ``voice_faces``), each span's track's identity, each
     voice's embedding (none without the voice encoder), and its association's synchrony baseline."""
 
-    spans: list[dict[str, Any]]
+    spans: list[VoiceSpan]
     identity_of_track: dict[str, str | None]
     voice_vectors: dict[str, list[float]]
     sync_baseline: float
@@ -102,7 +103,7 @@ class VoiceIdentitiesStage(RunScopeStage[VoiceIdentitiesSummary, VoiceIdentities
         identity_of = {t.track_id: t.identity_id for t in work.tracks}
         return VoiceIdentitiesSummary(
             spans=association.spans,
-            identity_of_track={s["track_id"]: identity_of.get(s["track_id"]) for s in association.spans},
+            identity_of_track={s.track_id: identity_of.get(s.track_id) for s in association.spans},
             voice_vectors=association.voice_vectors,
             sync_baseline=association.sync_baseline,
         )
@@ -175,9 +176,9 @@ class VoiceIdentitiesStage(RunScopeStage[VoiceIdentitiesSummary, VoiceIdentities
         return self._labellers[key]
 
 
-def _voiced(row: dict[str, Any]) -> VoicedSpan:
-    """A span of the ``voice_faces`` product (plain data) as the association's type."""
-    return VoicedSpan(row["track_id"], row["face"], row["voice"], row["first"], row["end"], float(row["sync"]))
+def _voiced(row: VoiceSpan) -> VoicedSpan:
+    """A stored span of the ``voice_faces`` product as the association's type."""
+    return VoicedSpan(row.track_id, row.face, row.voice, row.first, row.end, float(row.sync))
 
 
 def _run_voice(number: int) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from schemas.speech_rows import SpeakerTurn, TranscribedWord
+from schemas.voice_span import VoiceSpan
 
 
 @dataclass
@@ -107,7 +108,7 @@ class VoiceFaces:
 
     voices: str  # "diarization" (pyannote turns), "voice_embedding" (Resemblyzer) or "voice_profile" (MFCC)
     owners: dict[str, str] = field(default_factory=dict)
-    spans: list[dict[str, Any]] = field(default_factory=list)
+    spans: list[VoiceSpan] = field(default_factory=list)
     # [track id, first, end frame of the track] of the spans the labels treat as another face's
     # voice (listening): the video's own answer, or the run's once voice_identities applied it
     foreign: list[list[Any]] = field(default_factory=list)

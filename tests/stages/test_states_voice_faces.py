@@ -86,7 +86,7 @@ def test_diarized_turns_decide_the_voices_when_present(conversation):
     done, expected, predicted = states_of((truth, diarized))
     association = done.voice_faces
     assert association.voices == "diarization"
-    assert {span["voice"] for span in association.spans} == {
+    assert {span.voice for span in association.spans} == {
         p["voice_person"] for p in truth["parts"] if p["voice_person"]
     }
     assert np.mean(predicted[moving_listener_frames(truth)] == PerformerState.LISTENING) > 0.8

@@ -21,6 +21,7 @@ from curation.runtime.stage_runner import run_stage
 from curation.store.ledger import Ledger
 from curation.store.run_store import RunStore
 from schemas.performer_states import PerformerState
+from schemas.voice_span import VoiceSpan
 from stages.states import StatesStage
 from stages.voice_identities import VoiceIdentitiesStage, VoiceIdentitiesSummary
 from stages.workflow_stages import WORKFLOW_STAGES
@@ -30,7 +31,7 @@ def summary(spans: list[tuple[str, str, str | None, float]], vectors: dict[str, 
     """A video's summary from (face, voice, identity, sync) per span."""
     return VoiceIdentitiesSummary(
         spans=[
-            {"track_id": f"{face}{voice}", "face": face, "voice": voice, "first": 0, "end": 50, "sync": sync}
+            VoiceSpan(f"{face}{voice}", face, voice, 0, 50, sync)
             for face, voice, _identity, sync in spans
         ],
         identity_of_track={f"{face}{voice}": identity for face, voice, identity, _sync in spans},
@@ -98,11 +99,11 @@ def test_moving_a_voice_to_the_other_face_labels_the_video_again(conversation, t
     states.setup()
     labelled = run_stage(states, copy.deepcopy(analysed))
     association = labelled.voice_faces
-    assert association.voice_vectors and all(s["voice"] is not None for s in association.spans), (
+    assert association.voice_vectors and all(s.voice is not None for s in association.spans), (
         "this test needs the voice encoder (resemblyzer) to describe every span's voice"
     )
     # The identity stage's answer on its own: one identity per face group of the association.
-    face_of = {s["track_id"]: s["face"] for s in association.spans}
+    face_of = {s.track_id: s.face for s in association.spans}
     for track in labelled.tracks:
         track.identity_id = f"person-{face_of.get(track.track_id, track.track_id)}"
     stage = VoiceIdentitiesStage()
@@ -125,8 +126,8 @@ def test_moving_a_voice_to_the_other_face_labels_the_video_again(conversation, t
     decided = own[labelled.video_id]
     faces = sorted(set(decided.run_owners.values()))
     swapped_owners = {voice: faces[1 - faces.index(face)] for voice, face in decided.run_owners.items()}
-    foreign = [[s["track_id"], s["first"], s["end"]] for s in association.spans
-               if swapped_owners[decided.run_voices[s["voice"]]] != f"person-{s['face']}"]
+    foreign = [[s.track_id, s.first, s.end] for s in association.spans
+               if swapped_owners[decided.run_voices[s.voice]] != f"person-{s.face}"]
     swapped = {labelled.video_id: replace(decided, run_owners=swapped_owners, foreign=foreign)}
     moved = stage.apply(copy.deepcopy(labelled), swapped)
     assert moved.voice_faces.relabelled and moved.voice_faces.foreign == foreign

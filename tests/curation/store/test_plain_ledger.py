@@ -16,13 +16,14 @@ from media_facts import probed
 from pipeline_runs import run_cli
 
 from curation.media.media_info import MediaInfo
-from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, SpeechResult
+from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, SpeechResult, VoiceFaces
 from curation.runtime.video_work import VideoWork
 from curation.store.ledger import LEDGER_FORMAT, Ledger, LedgerFormatError
 from curation.store.plain_codec import PlainDataError, from_bytes, to_bytes
 from curation.store.run_store import RunStore
 from schemas.speech_rows import SpeakerTurn
 from schemas.tables import ShotRow, TrackRow
+from schemas.voice_span import VoiceSpan
 
 
 def _record() -> VideoWork:
@@ -37,6 +38,8 @@ def _record() -> VideoWork:
                                                                           np.zeros(52, np.float16))]})
     work.key_frame_hashes = KeyFrameHashes([0.0, 0.5], [2**63 + 5, None])
     work.speech = SpeechResult(np.full(4, 0.5, np.float16), [(0.1, 0.9)], [SpeakerTurn(None, 0.1, 0.9)])
+    spans = [VoiceSpan("t0", "1", "0", 0, 4, 1.25), VoiceSpan("t0", "1", None, 4, 6, np.nan)]
+    work.voice_faces = VoiceFaces("voice_embedding", owners={"0": "1"}, spans=spans)
     return work
 
 
@@ -49,6 +52,9 @@ def test_a_record_round_trips_with_types_and_arrays_intact(tmp_path: Path) -> No
     assert back.speech.intervals == [(0.1, 0.9)] and back.key_frame_hashes.hashes == [2**63 + 5, None]
     # stored as {"speaker", "t_start", "t_end"}: the mapping the speech stage wrote before turns were typed
     assert back.speech.turns == [SpeakerTurn(None, 0.1, 0.9)]
+    # the voice-face spans as rows, unknown synchrony (NaN) included
+    spans = back.voice_faces.spans
+    assert spans[0] == VoiceSpan("t0", "1", "0", 0, 4, 1.25) and spans[1].voice is None and np.isnan(spans[1].sync)
     assert back.track_features["t0"]["signals"].dtype == np.float16
     np.testing.assert_array_equal(back.track_features["t0"]["signals"], work.track_features["t0"]["signals"])
     assert back.tracks[0].face_height_px == 201.5 and isinstance(back.tracks[0], TrackRow)
