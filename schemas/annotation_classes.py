@@ -15,6 +15,17 @@ ExpressionName = Literal[
     "lips_pressed",
 ]
 HeadEventType = Literal["nod", "shake", "tilt", "turn_toward", "turn_away"]
+SchemaVersion = Literal["1.0.0"]
+DominantExpression = ExpressionName | Literal["neutral", "unknown"]
+HeadMotionLevel = Literal["still", "moderate", "lively", "unknown"]
+TurnDirection = Literal["left", "right"]
+GazeBehaviour = Literal["at_camera", "away", "down", "shifting", "unknown"]
+MouthActivity = Literal["still", "slight", "active", "unknown"]
+VoiceOwner = Literal["performer", "partner", "mixed", "none"]
+SpeechRate = Literal["slow", "moderate", "fast", "unknown"]
+ReactionType = Literal["back_channel_nod", "smile", "vocalisation"]
+Framing = Literal["close_up", "medium", "wide", "unknown"]
+CameraMotion = Literal["static", "moving", "unknown"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +102,7 @@ class Expressions:
     share is at least expression_dominant_frac, else neutral (unknown when the face is mostly absent). Interval
     confidence = share of face frames x margin of the mean score over <name>_enter (full at +0.3)."""
 
-    dominant: ExpressionName | Literal["neutral", "unknown"]
+    dominant: DominantExpression
     summary: list[ExpressionShare]
     timeline: list[ExpressionSpan]
     confidence: float
@@ -113,7 +124,7 @@ class HeadPose:
 
     median_deg: Pose | None
     range_deg: Pose | None
-    level: Literal["still", "moderate", "lively", "unknown"]
+    level: HeadMotionLevel
     confidence: float
 
 
@@ -126,7 +137,7 @@ class HeadEvent:
     t_end: float
     amplitude_deg: float
     cycles: int
-    direction: Literal["left", "right"] | None
+    direction: TurnDirection | None
     snr: float
     confidence: float
 
@@ -149,7 +160,7 @@ class Gaze:
     gaze_dominant_frac of classed frames unless there are >= gaze_min_shifts changes at >= gaze_shifting_per_min per
     minute; else shifting when >= gaze_min_shifts changes; else unknown."""
 
-    behaviour: Literal["at_camera", "away", "down", "shifting", "unknown"]
+    behaviour: GazeBehaviour
     fractions: GazeFractions
     shifts: int
     shifts_per_min: float
@@ -173,7 +184,7 @@ class Mouth:
     """Mouth opening (inner-lip gap / face height) statistics. motion_per_s = mean |change| of the smoothed opening
     per second; activity: active >= mouth_active_motion, still < mouth_still_motion, else slight."""
 
-    activity: Literal["still", "slight", "active", "unknown"]
+    activity: MouthActivity
     open_mean: float | None
     open_std: float | None
     motion_per_s: float | None
@@ -201,11 +212,11 @@ class Voice:
 
     loudness_db: float
     voiced_frac: float
-    owner: Literal["performer", "partner", "mixed", "none"]
+    owner: VoiceOwner
     asr: bool
     n_words: int | None
     speech_rate_wps: float | None
-    speech_rate: Literal["slow", "moderate", "fast", "unknown"]
+    speech_rate: SpeechRate
     speech_rate_confidence: float
     pauses: list[Interval]
     transcript: str | None
@@ -216,7 +227,7 @@ class Voice:
 class ListenerReaction:
     """``listener_reactions[]`` of the annotation document."""
 
-    type: Literal["back_channel_nod", "smile", "vocalisation"]
+    type: ReactionType
     t_start: float
     t_end: float
     evidence: str | None
@@ -231,9 +242,9 @@ class Shot:
     (face_speed < camera_face_still), else unknown. framing_confidence = face-frame share x relative margin from the
     nearest class edge; camera_confidence = margin from the motion thresholds; confidence = the smaller."""
 
-    framing: Literal["close_up", "medium", "wide", "unknown"]
+    framing: Framing
     face_height_frac: float | None
-    camera_motion: Literal["static", "moving", "unknown"]
+    camera_motion: CameraMotion
     frame_motion: float | None
     face_speed: float | None
     framing_confidence: float
@@ -250,7 +261,7 @@ class PerformanceAnnotation:
     recorded in `thresholds` so a reader can re-check any field. Captions written from an annotation follow
     `$defs/caption`."""
 
-    schema_version: Literal["1.0.0"]
+    schema_version: SchemaVersion
     segment: AnnotatedSegment
     state: StateSummary
     state_timeline: list[StateRun]

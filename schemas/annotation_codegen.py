@@ -47,6 +47,21 @@ CLASS_NAMES = {
 }
 # Definitions that are named types of their own (a Literal alias); the numeric ones are float.
 ALIASES = {"state_name": "StateName", "expression_name": "ExpressionName", "head_event_type": "HeadEventType"}
+# JSON path of a property whose value is one of a set (enum, const, or a union of them) -> the name
+# of its Literal alias, so the code that builds an annotation can declare what it may hold.
+ENUM_NAMES = {
+    "schema_version": "SchemaVersion",
+    "expressions.dominant": "DominantExpression",
+    "head_pose.level": "HeadMotionLevel",
+    "head_events[].direction": "TurnDirection",
+    "gaze.behaviour": "GazeBehaviour",
+    "mouth.activity": "MouthActivity",
+    "voice.owner": "VoiceOwner",
+    "voice.speech_rate": "SpeechRate",
+    "listener_reactions[].type": "ReactionType",
+    "shot.framing": "Framing",
+    "shot.camera_motion": "CameraMotion",
+}
 _JSON_TYPES = {"number": "float", "integer": "int", "string": "str", "boolean": "bool"}
 
 
@@ -58,11 +73,22 @@ class _Generator:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
         self.classes: dict[str, str] = {}  # class name -> source, in dependency order
+        self.enum_aliases: dict[str, str] = {}  # alias name (ENUM_NAMES) -> its Literal, in order met
+        self._naming: set[str] = set()
 
     def definition(self, name: str) -> dict[str, Any]:
         return self.schema["$defs"][name]
 
     def type_of(self, node: dict[str, Any], path: str) -> str:
+        if path in ENUM_NAMES and path not in self._naming:
+            self._naming.add(path)
+            hint = self.type_of(node, path)
+            self._naming.discard(path)
+            if "Literal[" not in hint:
+                raise CodegenError(f"{path}: ENUM_NAMES names a value that is not one of a set ({hint})")
+            nullable = hint.endswith(" | None")
+            self.enum_aliases[ENUM_NAMES[path]] = hint.removesuffix(" | None")
+            return ENUM_NAMES[path] + (" | None" if nullable else "")
         if "$ref" in node:
             name = node["$ref"].removeprefix("#/$defs/")
             if name in ALIASES:
@@ -136,6 +162,7 @@ def generate(schema: dict[str, Any] | None = None) -> str:
     generator.object_class(schema, "")
     aliases = [_wrapped(f"{alias} = {generator.type_of(generator.definition(name), name)}")
                for name, alias in ALIASES.items()]
+    aliases += [_wrapped(f"{alias} = {literal}") for alias, literal in generator.enum_aliases.items()]
     header = (
         '"""The performance annotation as classes, generated from ``performance_annotation.json`` by\n'
         "``python -m schemas.annotation_codegen > schemas/annotation_classes.py``: do not edit by hand.\n\n"

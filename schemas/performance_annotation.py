@@ -3,17 +3,22 @@
 The JSON file is the one definition: the version constant is read out of it, and both the
 annotator and the captioners validate against it. JSON Schema cannot say "t_end >= t_start" or
 "this evidence path exists", and jsonschema accepts NaN as a number although JSON cannot carry
-it, so ``validate_annotation`` adds those checks after the schema.
+it, so ``validate_annotation`` adds those checks after the schema. The annotator builds an
+annotation as the classes generated from the schema (``schemas/annotation_classes.py``); what is
+stored and validated is its document (``annotation_document``).
 """
 
+import dataclasses
 import json
 import math
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
+
+from schemas.annotation_classes import PerformanceAnnotation, SchemaVersion
 
 SCHEMA_PATH = Path(__file__).with_name("performance_annotation.json")
 _PATH_PART = re.compile(r"^([a-z_]+)(?:\[(\d+)\])?$")
@@ -29,7 +34,8 @@ def annotation_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-ANNOTATION_SCHEMA_VERSION: str = annotation_schema()["properties"]["schema_version"]["const"]
+# the file's const, which the generated ``SchemaVersion`` Literal is written from
+ANNOTATION_SCHEMA_VERSION = cast(SchemaVersion, annotation_schema()["properties"]["schema_version"]["const"])
 
 
 @cache
@@ -109,6 +115,11 @@ def _semantic_errors(annotation: dict[str, Any]) -> list[str]:
             except AnnotationSchemaError as err:
                 errors.append(f"listener_reactions[{i}]: {err}")
     return errors
+
+
+def annotation_document(annotation: PerformanceAnnotation) -> dict[str, Any]:
+    """The annotation as the JSON document the schema defines (what samples and captioners carry)."""
+    return dataclasses.asdict(annotation)
 
 
 def validate_annotation(obj: object) -> None:

@@ -5,6 +5,9 @@ The integer codes are what per-frame arrays (`npz` member `state`, state timelin
 
 from collections.abc import Sequence
 from enum import IntEnum
+from typing import cast
+
+from schemas.annotation_classes import StateName
 
 
 class PerformerState(IntEnum):
@@ -15,10 +18,11 @@ class PerformerState(IntEnum):
     LISTENING = 2  # someone else speaks while the visible person is silent or back-channelling
 
 
-STATE_NAMES: tuple[str, ...] = tuple(s.name.lower() for s in PerformerState)
+# the annotation schema's ``state_name`` values (tests/schemas/test_performer_states.py holds them equal)
+STATE_NAMES = cast(tuple[StateName, ...], tuple(s.name.lower() for s in PerformerState))
 
 
-def state_name(code: int) -> str:
+def state_name(code: int) -> StateName:
     return STATE_NAMES[int(code)]
 
 

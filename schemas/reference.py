@@ -161,9 +161,11 @@ def _performance_annotation() -> list[str]:
     schema = performance_annotation.annotation_schema()
     out = ["## Performance annotation (`schemas/performance_annotation.json`)", ""]
     out += [schema.get("description", ""), "", f"Required: {', '.join(f'`{r}`' for r in schema['required'])}.", ""]
-    out += ["Code that reads an annotation takes it as the classes of `schemas/annotation_classes.py`, generated "
+    out += ["The annotator builds an annotation as the classes of `schemas/annotation_classes.py`, generated "
             "from this schema (`python -m schemas.annotation_codegen > schemas/annotation_classes.py`; a test "
-            "fails while they differ), with `annotators.captions.annotation_document.read_annotation`.", ""]
+            "fails while they differ), and samples carry its document "
+            "(`schemas.performance_annotation.annotation_document`); code reads a stored document back into the "
+            "classes with `annotators.captions.annotation_document.read_annotation`.", ""]
     out += _table(
         ("property", "type", "meaning"),
         ((f"`{name}`", _json_type(spec), spec.get("description", ""))

@@ -29,6 +29,7 @@ from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 from curation.store.stored_crops import crop_jpegs
+from schemas.performance_annotation import annotation_document
 from schemas.tables import SegmentRow
 
 
@@ -73,7 +74,7 @@ class CaptionsStage(Stage):
             written = [write_captions(a, s.segment_id) for s, a in zip(work.segments, annotations, strict=True)]
         captions: dict[str, SegmentCaption] = {}
         for segment, annotation, caption in zip(work.segments, annotations, written, strict=True):
-            captions[segment.segment_id] = SegmentCaption(annotation, caption)
+            captions[segment.segment_id] = SegmentCaption(annotation_document(annotation), caption)
             segment.caption = caption["short"]
         work.captions = captions
         return work

@@ -12,7 +12,8 @@ The VLM captioner rejects answers with problems; the tests run it on every deter
 import re
 from typing import Any
 
-from schemas.performance_annotation import AnnotationSchemaError, resolve_evidence
+from schemas.annotation_classes import PerformanceAnnotation
+from schemas.performance_annotation import AnnotationSchemaError, annotation_document, resolve_evidence
 
 CLAIM_MIN_CONFIDENCE = 0.5
 BRIEF_S = 1.5
@@ -125,8 +126,10 @@ def _qualifier_fits(qualifier: str, claim: dict[str, Any], claims: list[dict[str
     return False
 
 
-def claim_problems(annotation: dict[str, Any], caption: dict[str, Any]) -> list[str]:
-    """Everything in ``caption`` the annotation does not back (empty when all is backed)."""
+def claim_problems(performance: PerformanceAnnotation, caption: dict[str, Any]) -> list[str]:
+    """Everything in ``caption`` the annotation does not back (empty when all is backed). A claim's
+    evidence is a path into the annotation's JSON document, so the audit reads that document."""
+    annotation = annotation_document(performance)
     problems = []
     claims = list(caption.get("claims", []))
     for i, claim in enumerate(claims):

@@ -12,7 +12,6 @@ import hashlib
 from typing import Any, Protocol
 
 from annotators.captions import caption_phrases as phrases
-from annotators.captions.annotation_document import read_annotation
 from annotators.captions.caption_audit import (
     BRIEF_S,
     BROAD_PEAK,
@@ -208,9 +207,8 @@ def _tag(claims: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
     return [c | {"in": [where]} for c in claims]
 
 
-def write_captions(annotation: dict[str, Any], seed: str) -> dict[str, Any]:
+def write_captions(a: PerformanceAnnotation, seed: str) -> dict[str, Any]:
     """``{"short", "detailed", "captioner": "deterministic", "claims"}`` for one annotation."""
-    a = read_annotation(annotation)
     mode, states, state_claims = _states(a)
     short_verb, verb = _state_phrases(mode, states, seed)
     face = sorted(_reaction_facts(a, seed) + _head_facts(a, seed) + _expression_facts(a, seed),

@@ -38,7 +38,13 @@ from typing import Any, TypeVar
 from annotators.captions.caption_audit import claim_problems
 from annotators.captions.caption_writer import write_captions
 from annotators.models.model_wrapper import ModelWrapper
-from schemas.performance_annotation import AnnotationSchemaError, annotation_schema, validate_caption
+from schemas.annotation_classes import PerformanceAnnotation
+from schemas.performance_annotation import (
+    AnnotationSchemaError,
+    annotation_document,
+    annotation_schema,
+    validate_caption,
+)
 
 MAX_BACKOFF_S = 30.0  # longest wait between two attempts, Retry-After included
 T = TypeVar("T")
@@ -64,7 +70,7 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
 class CaptionRequest:
     """One segment's question: its annotation, its sampled frames (``VlmCaptioner.sample``) and id."""
 
-    annotation: dict[str, Any]
+    annotation: PerformanceAnnotation
     frames_jpeg: list[bytes]
     segment_id: str
 
@@ -102,7 +108,7 @@ class VlmCaptioner(ModelWrapper):
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vlm-caption") as pool:
             return list(pool.map(lambda r: self.caption(r.annotation, r.frames_jpeg, r.segment_id), requests))
 
-    def caption(self, annotation: dict[str, Any], frames_jpeg: list[bytes], seed: str) -> dict[str, Any]:
+    def caption(self, annotation: PerformanceAnnotation, frames_jpeg: list[bytes], seed: str) -> dict[str, Any]:
         """``{"short", "detailed", "captioner", "claims"}``: the VLM's if valid, else the deterministic one."""
         try:
             answer = self._ask(annotation, frames_jpeg, seed)
@@ -112,9 +118,11 @@ class VlmCaptioner(ModelWrapper):
             return fallback
         return answer
 
-    def _request_body(self, annotation: dict[str, Any], frames_jpeg: list[bytes], seed: str) -> bytes:
+    def _request_body(self, annotation: PerformanceAnnotation, frames_jpeg: list[bytes], seed: str) -> bytes:
         frames = self.sample(frames_jpeg)
-        content: list[dict[str, Any]] = [{"type": "text", "text": "Annotation:\n" + json.dumps(annotation)}]
+        # the model reads the annotation as the JSON document the schema defines
+        document = json.dumps(annotation_document(annotation))
+        content: list[dict[str, Any]] = [{"type": "text", "text": "Annotation:\n" + document}]
         content += [{"type": "image_url",
                      "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(f).decode("ascii")}}
                     for f in frames]
@@ -175,7 +183,7 @@ class VlmCaptioner(ModelWrapper):
             raise VlmAnswerError(f"HTTP {status}")
         return result["body"]
 
-    def _ask(self, annotation: dict[str, Any], frames_jpeg: list[bytes], seed: str) -> dict[str, Any]:
+    def _ask(self, annotation: PerformanceAnnotation, frames_jpeg: list[bytes], seed: str) -> dict[str, Any]:
         raw = self._post(self._request_body(annotation, frames_jpeg, seed), seed)
         try:
             content = json.loads(raw)["choices"][0]["message"]["content"]

@@ -7,12 +7,11 @@ shared/media, higher behind glasses), which is why the test is prominence rather
 The series is not smoothed: a blink lasts only 3-8 frames at 25 fps.
 """
 
-from typing import Any
-
 import numpy as np
 from scipy.signal import find_peaks, peak_widths
 
 from annotators.timelines.smoothed_series import fill_short_gaps
+from schemas.annotation_classes import Blinks
 
 MIN_SCORE = 0.35
 MIN_PROMINENCE = 0.25
@@ -38,13 +37,13 @@ def blink_frames(blink: np.ndarray, fps: float) -> np.ndarray:
     return peaks[widths <= MAX_S * fps]
 
 
-def blink_section(blink: np.ndarray, fps: float, t_start: float) -> dict[str, Any]:
+def blink_section(blink: np.ndarray, fps: float, t_start: float) -> Blinks:
     present = np.isfinite(blink)
     observed_s = float(present.sum()) / fps
     if observed_s < 1.0:
-        return {"count": 0, "rate_per_min": None, "times": [], "confidence": 0.0}
+        return Blinks(count=0, rate_per_min=None, times=[], confidence=0.0)
     frames = blink_frames(blink, fps)
     rate = len(frames) / observed_s * 60.0
     confidence = float(np.mean(present)) * min(1.0, observed_s / FULL_CONFIDENCE_S)
-    return {"count": len(frames), "rate_per_min": round(rate, 2),
-            "times": [round(t_start + float(f) / fps, 3) for f in frames], "confidence": round(confidence, 3)}
+    return Blinks(count=len(frames), rate_per_min=round(rate, 2),
+                  times=[round(t_start + float(f) / fps, 3) for f in frames], confidence=round(confidence, 3))

@@ -16,6 +16,7 @@ import numpy as np
 
 from annotators.face.face_signals import BLENDSHAPE_NAMES
 from annotators.timelines.smoothed_series import fill_short_gaps, hysteresis_runs, margin_confidence, smooth
+from schemas.annotation_classes import ExpressionName
 
 _B = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
 DOMINANT_FRAC = 0.25  # an expression is the segment's dominant one when it covers this share of face frames
@@ -23,7 +24,7 @@ DOMINANT_FRAC = 0.25  # an expression is the segment's dominant one when it cove
 
 @dataclass(frozen=True)
 class ExpressionRule:
-    name: str
+    name: ExpressionName
     enter: float
     leave: float
     min_s: float
@@ -49,7 +50,7 @@ EXPRESSION_RULES: tuple[ExpressionRule, ...] = (
 
 @dataclass(frozen=True)
 class ExpressionInterval:
-    expression: str
+    expression: ExpressionName
     first: int
     end: int  # exclusive
     mean_intensity: float

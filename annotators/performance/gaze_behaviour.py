@@ -9,11 +9,10 @@ score >= ``CLOSED_EYES_SCORE`` are left out), and the confidence of this section
 ``GAZE_RELIABILITY``.
 """
 
-from typing import Any
-
 import numpy as np
 
 from annotators.timelines.smoothed_series import fill_short_gaps, margin_confidence, smooth
+from schemas.annotation_classes import Gaze, GazeBehaviour, GazeFractions
 
 EYE_GAZE_DEG = 20.0
 AT_CAMERA_H_DEG = 15.0
@@ -25,7 +24,7 @@ MIN_LOOK_S = 0.3  # a look shorter than this is a saccade or noise, not a change
 GAZE_RELIABILITY = 0.8
 CLOSED_EYES_SCORE = 0.35
 MIN_SHIFTS = 3  # fewer changes than this in a segment is not "shifting", whatever the rate
-CLASSES: tuple[str, ...] = ("at_camera", "away", "down")
+CLASSES: tuple[GazeBehaviour, ...] = ("at_camera", "away", "down")
 
 
 def gaze_thresholds() -> dict[str, float]:
@@ -78,18 +77,19 @@ def _looks(classes: np.ndarray, min_frames: int) -> list[tuple[int, int]]:
 
 
 def gaze_section(yaw: np.ndarray, pitch: np.ndarray, gaze_x: np.ndarray, gaze_y: np.ndarray,
-                 blink: np.ndarray, fps: float) -> dict[str, Any]:
+                 blink: np.ndarray, fps: float) -> Gaze:
     classes = gaze_classes(yaw, pitch, gaze_x, gaze_y, blink, fps)
     known = classes >= 0
     n_known = int(known.sum())
     if n_known < fps * 0.5:
-        return {"behaviour": "unknown", "fractions": dict.fromkeys(CLASSES, 0.0), "shifts": 0,
-                "shifts_per_min": 0.0, "confidence": 0.0}
+        return Gaze(behaviour="unknown", fractions=GazeFractions(**dict.fromkeys(CLASSES, 0.0)), shifts=0,
+                    shifts_per_min=0.0, confidence=0.0)
     fractions = {c: round(float(np.mean(classes[known] == i)), 3) for i, c in enumerate(CLASSES)}
     shifts = len(_looks(classes, max(1, int(round(MIN_LOOK_S * fps))))) - 1
     per_min = shifts / (n_known / fps) * 60.0
     dominant = max(CLASSES, key=lambda c: fractions[c])
     coverage = n_known / len(classes)
+    behaviour: GazeBehaviour
     if fractions[dominant] >= DOMINANT_FRAC and (per_min < SHIFTING_PER_MIN or shifts < MIN_SHIFTS):
         behaviour = dominant
         confidence = margin_confidence(fractions[dominant], DOMINANT_FRAC, 1.0)
@@ -98,5 +98,5 @@ def gaze_section(yaw: np.ndarray, pitch: np.ndarray, gaze_x: np.ndarray, gaze_y:
         confidence = margin_confidence(per_min, SHIFTING_PER_MIN / 2, SHIFTING_PER_MIN * 2)
     else:
         behaviour, confidence = "unknown", 0.0
-    return {"behaviour": behaviour, "fractions": fractions, "shifts": shifts,
-            "shifts_per_min": round(per_min, 2), "confidence": round(coverage * confidence * GAZE_RELIABILITY, 3)}
+    return Gaze(behaviour=behaviour, fractions=GazeFractions(**fractions), shifts=shifts,
+                shifts_per_min=round(per_min, 2), confidence=round(coverage * confidence * GAZE_RELIABILITY, 3))

@@ -32,8 +32,9 @@ from annotators.timelines.smoothed_series import (
     robust_noise,
     smooth,
 )
+from schemas.annotation_classes import HeadEventType, TurnDirection
 
-HEAD_EVENT_TYPES: tuple[str, ...] = ("nod", "shake", "tilt", "turn_toward", "turn_away")
+HEAD_EVENT_TYPES: tuple[HeadEventType, ...] = ("nod", "shake", "tilt", "turn_toward", "turn_away")
 _NOISE_FLOOR_DEG = 0.1
 _FULL_SNR = 6.0  # an event this many noise scales above the jitter gets full SNR confidence
 
@@ -61,12 +62,12 @@ class MotionThresholds:
 
 @dataclass(frozen=True)
 class HeadEvent:
-    type: str  # one of HEAD_EVENT_TYPES
+    type: HeadEventType
     first: int  # frame index, inclusive
     end: int  # frame index, exclusive
     amplitude_deg: float
     cycles: int
-    direction: str | None  # "left" / "right" of the person; None for nods and shakes
+    direction: TurnDirection | None  # of the person; None for nods and shakes
     snr: float
     confidence: float
 
@@ -101,7 +102,7 @@ def _shift(e: HeadEvent, offset: int) -> HeadEvent:
     return replace(e, first=e.first + offset, end=e.end + offset)
 
 
-def _event(kind: str, first: int, end: int, amplitude: float, cycles: int, direction: str | None,
+def _event(kind: HeadEventType, first: int, end: int, amplitude: float, cycles: int, direction: TurnDirection | None,
            noise: float, present: np.ndarray, threshold: float) -> HeadEvent:
     snr = amplitude / noise
     # measured share of the frames x margin over the amplitude threshold x how clear of the jitter
@@ -179,7 +180,8 @@ def _tilts(pose: np.ndarray, noise: list[float], present: np.ndarray, fps: float
            th: MotionThresholds) -> list[HeadEvent]:
     roll = pose[2]
     events = []
-    for sign, direction in ((1.0, "right"), (-1.0, "left")):
+    sides: tuple[tuple[float, TurnDirection], ...] = ((1.0, "right"), (-1.0, "left"))
+    for sign, direction in sides:
         min_frames = max(1, int(round(th.tilt_min_s * fps)))
         for first, end in hysteresis_runs(sign * roll, th.tilt_min_deg, 0.75 * th.tilt_min_deg, min_frames):
             amplitude = float(np.median(np.abs(roll[first:end])))
@@ -211,7 +213,7 @@ def _turns(pose: np.ndarray, noise: list[float], present: np.ndarray, fps: float
         end = t + (int(near_new[0]) + 1 if near_new.size else hold)
         if end - first > th.turn_max_s * fps:
             continue
-        kind = "turn_toward" if change < 0 else "turn_away"
-        direction = "left" if a > b else "right"
+        kind: HeadEventType = "turn_toward" if change < 0 else "turn_away"
+        direction: TurnDirection = "left" if a > b else "right"
         events.append(_event(kind, first, end, abs(a - b), 1, direction, noise[0], present, th.turn_min_deg))
     return events

@@ -4,12 +4,12 @@ Every field is measured: states from voice activity and speaking probability, ex
 blendshapes, head events from the pose series, gaze and blinks from eye blendshapes, voice facts
 from VAD and ASR words, shot facts from the face box and frame differences. Each section says
 how sure it is, and the thresholds used are written into the annotation so any field can be
-re-checked against the signals later. The result is validated against
-``schemas/performance_annotation.json`` before it is returned.
+re-checked against the signals later. It is built as the classes generated from
+``schemas/performance_annotation.json`` and its document (``annotation_document``) is validated
+against that schema before it is returned.
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -23,7 +23,24 @@ from annotators.performance.shot_facts import shot_section, shot_thresholds
 from annotators.performance.voice_facts import voice_section, voice_thresholds
 from annotators.timelines.smoothed_series import fill_short_gaps, margin_confidence, smooth
 from annotators.timelines.state_timeline import runs
-from schemas.performance_annotation import ANNOTATION_SCHEMA_VERSION, validate_annotation
+from schemas.annotation_classes import (
+    AnnotatedSegment,
+    DominantExpression,
+    Expressions,
+    ExpressionShare,
+    ExpressionSpan,
+    HeadEvent,
+    HeadMotionLevel,
+    HeadPose,
+    Mouth,
+    MouthActivity,
+    PerformanceAnnotation,
+    Pose,
+    StateFractions,
+    StateRun,
+    StateSummary,
+)
+from schemas.performance_annotation import ANNOTATION_SCHEMA_VERSION, annotation_document, validate_annotation
 from schemas.performer_states import PerformerState, state_name
 from schemas.speech_rows import TranscribedWord
 
@@ -71,7 +88,7 @@ def _absent_to_nan(s: SegmentSignals) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return arrays[0], arrays[1], arrays[2]
 
 
-def _state_sections(s: SegmentSignals, t: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _state_sections(s: SegmentSignals, t: float) -> tuple[StateSummary, list[StateRun]]:
     codes = np.asarray(s.states, dtype=np.int64)
     vad, speak = np.nan_to_num(s.vad_prob, nan=0.5), np.nan_to_num(s.speaking_prob, nan=0.5)
     # how clear-cut the inputs of each frame's state were: idle depends on the voice alone
@@ -81,22 +98,24 @@ def _state_sections(s: SegmentSignals, t: float) -> tuple[dict[str, Any], list[d
     dominant = int(np.argmax(fractions))
     timeline = []
     for code, first, length in runs(codes):
-        timeline.append({"state": state_name(code), "t_start": round(t + first / s.fps, 3),
-                         "t_end": round(t + (first + length) / s.fps, 3), "n_frames": length,
-                         "confidence": round(float(np.mean(decisive[first : first + length])), 3)})
-    state = {"dominant": state_name(dominant),
-             "fractions": {state_name(c): round(float(fractions[c]), 3) for c in range(3)},
-             "n_changes": len(timeline) - 1,
-             "confidence": round(float(fractions[dominant] * np.mean(decisive[codes == dominant])), 3)}
+        timeline.append(StateRun(state=state_name(code), t_start=round(t + first / s.fps, 3),
+                                 t_end=round(t + (first + length) / s.fps, 3), n_frames=length,
+                                 confidence=round(float(np.mean(decisive[first : first + length])), 3)))
+    state = StateSummary(
+        dominant=state_name(dominant),
+        fractions=StateFractions(**{state_name(c): round(float(fractions[c]), 3) for c in range(3)}),
+        n_changes=len(timeline) - 1,
+        confidence=round(float(fractions[dominant] * np.mean(decisive[codes == dominant])), 3),
+    )
     return state, timeline
 
 
-def _expression_section(blendshapes: np.ndarray, present_frac: float, fps: float, t: float) -> dict[str, Any]:
+def _expression_section(blendshapes: np.ndarray, present_frac: float, fps: float, t: float) -> Expressions:
     present = np.isfinite(blendshapes).all(axis=1)
     intervals = expression_intervals(blendshapes, fps)
-    timeline = [{"expression": e.expression, "t_start": round(t + e.first / fps, 3),
-                 "t_end": round(t + e.end / fps, 3), "mean_intensity": e.mean_intensity,
-                 "peak_intensity": e.peak_intensity, "confidence": e.confidence} for e in intervals]
+    timeline = [ExpressionSpan(expression=e.expression, t_start=round(t + e.first / fps, 3),
+                               t_end=round(t + e.end / fps, 3), mean_intensity=e.mean_intensity,
+                               peak_intensity=e.peak_intensity, confidence=e.confidence) for e in intervals]
     summary = []
     for name in dict.fromkeys(e.expression for e in intervals):
         mine = [e for e in intervals if e.expression == name]
@@ -104,54 +123,61 @@ def _expression_section(blendshapes: np.ndarray, present_frac: float, fps: float
         for e in mine:
             covered[e.first : e.end] = True
         frames = [(e.end - e.first, e.mean_intensity) for e in mine]
-        summary.append({"expression": name,
-                        "frac": round(float(np.sum(covered & present) / max(1, present.sum())), 3),
-                        "mean_intensity": round(sum(n * m for n, m in frames) / sum(n for n, _m in frames), 3),
-                        "peak_intensity": max(e.peak_intensity for e in mine)})
-    summary.sort(key=lambda x: -x["frac"])
+        summary.append(ExpressionShare(
+            expression=name,
+            frac=round(float(np.sum(covered & present) / max(1, present.sum())), 3),
+            mean_intensity=round(sum(n * m for n, m in frames) / sum(n for n, _m in frames), 3),
+            peak_intensity=max(e.peak_intensity for e in mine),
+        ))
+    summary.sort(key=lambda x: -x.frac)
+    dominant: DominantExpression
     if present_frac < 0.5:
         dominant = "unknown"
     else:
-        dominant = summary[0]["expression"] if summary and summary[0]["frac"] >= DOMINANT_FRAC else "neutral"
-    return {"dominant": dominant, "summary": summary, "timeline": timeline, "confidence": round(present_frac, 3)}
+        dominant = summary[0].expression if summary and summary[0].frac >= DOMINANT_FRAC else "neutral"
+    return Expressions(dominant=dominant, summary=summary, timeline=timeline, confidence=round(present_frac, 3))
 
 
-def _head_pose_section(signals: np.ndarray, present_frac: float) -> dict[str, Any]:
+def _head_pose_section(signals: np.ndarray, present_frac: float) -> HeadPose:
     pose = signals[:, [_S["yaw"], _S["pitch"], _S["roll"]]]
     pose = pose[np.isfinite(pose).all(axis=1)]
     if len(pose) < 2:
-        return {"median_deg": None, "range_deg": None, "level": "unknown", "confidence": 0.0}
-    names = ("yaw", "pitch", "roll")
+        return HeadPose(median_deg=None, range_deg=None, level="unknown", confidence=0.0)
     spread = np.percentile(pose, 95, axis=0) - np.percentile(pose, 5, axis=0)
     widest = float(spread.max())
-    level = "still" if widest < HEAD_STILL_DEG else "lively" if widest >= HEAD_LIVELY_DEG else "moderate"
+    level: HeadMotionLevel = (
+        "still" if widest < HEAD_STILL_DEG else "lively" if widest >= HEAD_LIVELY_DEG else "moderate"
+    )
     edge = min(abs(widest - HEAD_STILL_DEG), abs(widest - HEAD_LIVELY_DEG))
-    return {"median_deg": {k: round(float(v), 2) for k, v in zip(names, np.median(pose, axis=0), strict=True)},
-            "range_deg": {k: round(float(v), 2) for k, v in zip(names, spread, strict=True)},
-            "level": level,
-            "confidence": round(present_frac * margin_confidence(edge, 0.0, HEAD_STILL_DEG / 2), 3)}
+    return HeadPose(median_deg=_pose(np.median(pose, axis=0)), range_deg=_pose(spread), level=level,
+                    confidence=round(present_frac * margin_confidence(edge, 0.0, HEAD_STILL_DEG / 2), 3))
 
 
-def _mouth_section(signals: np.ndarray, states: np.ndarray, fps: float, present_frac: float) -> dict[str, Any]:
+def _pose(yaw_pitch_roll: np.ndarray) -> Pose:
+    yaw, pitch, roll = (round(float(v), 2) for v in yaw_pitch_roll)
+    return Pose(yaw=yaw, pitch=pitch, roll=roll)
+
+
+def _mouth_section(signals: np.ndarray, states: np.ndarray, fps: float, present_frac: float) -> Mouth:
     opening = signals[:, _S["mouth_open"]]
     speaking_frac = round(float(np.mean(states == PerformerState.SPEAKING)), 3)
     valid = opening[np.isfinite(opening)]
     steps = np.abs(np.diff(smooth(fill_short_gaps(opening, int(round(0.2 * fps))), fps)))
     steps = steps[np.isfinite(steps)]
     if valid.size < 2 or not steps.size:
-        return {"activity": "unknown", "open_mean": None, "open_std": None, "motion_per_s": None,
-                "speaking_frac": speaking_frac, "confidence": 0.0}
+        return Mouth(activity="unknown", open_mean=None, open_std=None, motion_per_s=None,
+                     speaking_frac=speaking_frac, confidence=0.0)
     motion = float(np.mean(steps) * fps)
-    activity = "active" if motion >= MOUTH_ACTIVE else "still" if motion < MOUTH_STILL else "slight"
+    activity: MouthActivity = "active" if motion >= MOUTH_ACTIVE else "still" if motion < MOUTH_STILL else "slight"
     edge = min(abs(motion - MOUTH_ACTIVE) / MOUTH_ACTIVE, abs(motion - MOUTH_STILL) / MOUTH_STILL)
-    return {"activity": activity, "open_mean": round(float(valid.mean()), 4),
-            "open_std": round(float(valid.std()), 4), "motion_per_s": round(motion, 4),
-            "speaking_frac": speaking_frac,
-            "confidence": round(present_frac * margin_confidence(edge, 0.0, 0.5), 3)}
+    return Mouth(activity=activity, open_mean=round(float(valid.mean()), 4),
+                 open_std=round(float(valid.std()), 4), motion_per_s=round(motion, 4),
+                 speaking_frac=speaking_frac,
+                 confidence=round(present_frac * margin_confidence(edge, 0.0, 0.5), 3))
 
 
-def annotate_segment(s: SegmentSignals) -> dict[str, Any]:
-    """The performance annotation of one segment (valid against the schema)."""
+def annotate_segment(s: SegmentSignals) -> PerformanceAnnotation:
+    """The performance annotation of one segment (its document valid against the schema)."""
     n = _check(s)
     signals, blendshapes, face_box = _absent_to_nan(s)
     t, fps = float(s.t_start), float(s.fps)
@@ -159,9 +185,9 @@ def annotate_segment(s: SegmentSignals) -> dict[str, Any]:
     states = np.asarray(s.states, dtype=np.int64)
     motion = MotionThresholds()
     head_events = [
-        {"type": e.type, "t_start": round(t + e.first / fps, 3), "t_end": round(t + e.end / fps, 3),
-         "amplitude_deg": e.amplitude_deg, "cycles": e.cycles, "direction": e.direction, "snr": e.snr,
-         "confidence": e.confidence}
+        HeadEvent(type=e.type, t_start=round(t + e.first / fps, 3), t_end=round(t + e.end / fps, 3),
+                  amplitude_deg=e.amplitude_deg, cycles=e.cycles, direction=e.direction, snr=e.snr,
+                  confidence=e.confidence)
         for e in detect_head_events(signals[:, _S["yaw"]], signals[:, _S["pitch"]], signals[:, _S["roll"]], fps,
                                     motion)
     ]
@@ -169,26 +195,26 @@ def annotate_segment(s: SegmentSignals) -> dict[str, Any]:
     expressions = _expression_section(blendshapes, present_frac, fps, t)
     vad = np.nan_to_num(np.asarray(s.vad_prob, dtype=np.float64))
     speak = np.nan_to_num(np.asarray(s.speaking_prob, dtype=np.float64))
-    annotation = {
-        "schema_version": ANNOTATION_SCHEMA_VERSION,
-        "segment": {"t_start": round(t, 3), "t_end": round(t + n / fps, 3), "fps": fps, "n_frames": n,
-                    "present_frac": round(present_frac, 3), "confidence": round(present_frac, 3)},
-        "state": state,
-        "state_timeline": timeline,
-        "expressions": expressions,
-        "head_pose": _head_pose_section(signals, present_frac),
-        "head_events": head_events,
-        "gaze": gaze_section(signals[:, _S["yaw"]], signals[:, _S["pitch"]], signals[:, _S["gaze_x"]],
-                             signals[:, _S["gaze_y"]], signals[:, _S["blink"]], fps),
-        "blinks": blink_section(signals[:, _S["blink"]], fps, t),
-        "mouth": _mouth_section(signals, states, fps, present_frac),
-        "voice": voice_section(vad, states, float(s.loudness_db), s.words, fps, t),
-        "listener_reactions": listener_reactions(states, vad, speak, head_events, expressions["timeline"], fps, t),
-        "shot": shot_section(face_box, float(s.frame_motion), fps),
-        "thresholds": {**motion.as_dict(), **expression_thresholds(), **gaze_thresholds(), **blink_thresholds(),
-                       **voice_thresholds(), **reaction_thresholds(), **shot_thresholds(),
-                       "head_still_deg": HEAD_STILL_DEG, "head_lively_deg": HEAD_LIVELY_DEG,
-                       "mouth_active_motion": MOUTH_ACTIVE, "mouth_still_motion": MOUTH_STILL},
-    }
-    validate_annotation(annotation)
+    annotation = PerformanceAnnotation(
+        schema_version=ANNOTATION_SCHEMA_VERSION,
+        segment=AnnotatedSegment(t_start=round(t, 3), t_end=round(t + n / fps, 3), fps=fps, n_frames=n,
+                                 present_frac=round(present_frac, 3), confidence=round(present_frac, 3)),
+        state=state,
+        state_timeline=timeline,
+        expressions=expressions,
+        head_pose=_head_pose_section(signals, present_frac),
+        head_events=head_events,
+        gaze=gaze_section(signals[:, _S["yaw"]], signals[:, _S["pitch"]], signals[:, _S["gaze_x"]],
+                          signals[:, _S["gaze_y"]], signals[:, _S["blink"]], fps),
+        blinks=blink_section(signals[:, _S["blink"]], fps, t),
+        mouth=_mouth_section(signals, states, fps, present_frac),
+        voice=voice_section(vad, states, float(s.loudness_db), s.words, fps, t),
+        listener_reactions=listener_reactions(states, vad, speak, head_events, expressions.timeline, fps, t),
+        shot=shot_section(face_box, float(s.frame_motion), fps),
+        thresholds={**motion.as_dict(), **expression_thresholds(), **gaze_thresholds(), **blink_thresholds(),
+                    **voice_thresholds(), **reaction_thresholds(), **shot_thresholds(),
+                    "head_still_deg": HEAD_STILL_DEG, "head_lively_deg": HEAD_LIVELY_DEG,
+                    "mouth_active_motion": MOUTH_ACTIVE, "mouth_still_motion": MOUTH_STILL},
+    )
+    validate_annotation(annotation_document(annotation))
     return annotation

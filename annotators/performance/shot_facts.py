@@ -13,11 +13,10 @@ static camera 3.2 with the face moving 0.3 frame heights/s; a hand-held selfie 6
 the face box is still (the difference is not the person's); otherwise it is unknown.
 """
 
-from typing import Any
-
 import numpy as np
 
 from annotators.timelines.smoothed_series import margin_confidence
+from schemas.annotation_classes import CameraMotion, Framing, Shot
 
 CLOSE_UP = 0.25
 MEDIUM = 0.08
@@ -40,10 +39,12 @@ def face_speed(face_box: np.ndarray, fps: float) -> float | None:
     return float(np.median(steps) * fps) if steps.size else None
 
 
-def shot_section(face_box: np.ndarray, frame_motion: float, fps: float) -> dict[str, Any]:
+def shot_section(face_box: np.ndarray, frame_motion: float, fps: float) -> Shot:
     box = np.asarray(face_box, dtype=np.float64)
     heights = (box[:, 3] - box[:, 1])[np.isfinite(box).all(axis=1)]
     coverage = heights.size / max(1, len(box))
+    framing: Framing
+    camera: CameraMotion
     if heights.size:
         height = float(np.median(heights))
         framing = "close_up" if height >= CLOSE_UP else "medium" if height >= MEDIUM else "wide"
@@ -65,14 +66,14 @@ def shot_section(face_box: np.ndarray, frame_motion: float, fps: float) -> dict[
             motion, STATIC_MAX, MOVING_MIN)
     else:
         camera, camera_conf = "unknown", 0.0
-    return {
-        "framing": framing,
-        "face_height_frac": None if height is None else round(height, 3),
-        "camera_motion": camera,
-        "frame_motion": None if motion is None else round(max(0.0, motion), 3),
-        "face_speed": None if speed is None else round(speed, 4),
-        "framing_confidence": round(framing_conf, 3),
-        "camera_confidence": round(camera_conf, 3),
+    return Shot(
+        framing=framing,
+        face_height_frac=None if height is None else round(height, 3),
+        camera_motion=camera,
+        frame_motion=None if motion is None else round(max(0.0, motion), 3),
+        face_speed=None if speed is None else round(speed, 4),
+        framing_confidence=round(framing_conf, 3),
+        camera_confidence=round(camera_conf, 3),
         # the section is as sure as its less certain fact
-        "confidence": round(min(framing_conf, camera_conf), 3),
-    }
+        confidence=round(min(framing_conf, camera_conf), 3),
+    )

@@ -159,6 +159,8 @@ class SegmentReference:
 class SegmentCaption:
     """``captions``: the validated performance annotation and its captions for one segment."""
 
+    # the annotation's JSON document (``schemas.performance_annotation.annotation_document``), as
+    # the sample carries it: stored as written, never decoded to classes and written again
     annotation: dict[str, Any]
     caption: dict[str, Any]
 

@@ -28,3 +28,14 @@ def test_a_field_added_to_the_schema_reaches_the_classes_and_an_unnamed_object_s
     schema["properties"]["voice"]["properties"]["prosody"] = prosody
     with pytest.raises(CodegenError, match=r"voice\.prosody: an object without a class name"):
         generate(schema)
+
+
+def test_a_value_of_a_set_gets_its_named_literal_and_a_name_for_anything_else_stops_the_generator() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema["properties"]["shot"]["properties"]["framing"]["enum"].append("extreme_close_up")
+    source = generate(schema)
+    assert 'Framing = Literal["close_up", "medium", "wide", "unknown", "extreme_close_up"]\n' in source
+    assert "    framing: Framing\n" in source and "    direction: TurnDirection | None\n" in source
+    schema["properties"]["shot"]["properties"]["framing"] = {"type": "string"}
+    with pytest.raises(CodegenError, match=r"shot\.framing: ENUM_NAMES names a value that is not one of a set"):
+        generate(schema)

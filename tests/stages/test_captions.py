@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from annotators.captions.annotation_document import read_annotation
 from annotators.captions.caption_writer import write_captions
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
@@ -46,7 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         user = body["messages"][1]["content"]
         self.server.images[segment_id] = sum(part["type"] == "image_url" for part in user)
-        caption = write_captions(json.loads(user[0]["text"].removeprefix("Annotation:\n")), segment_id)
+        # the endpoint answers from the annotation document the request carries, as a model would
+        caption = write_captions(read_annotation(json.loads(user[0]["text"].removeprefix("Annotation:\n"))), segment_id)
         answer = {k: caption[k] for k in ("short", "detailed", "claims")}
         payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": json.dumps(answer)}}]})
         self.send_response(200)

@@ -6,12 +6,14 @@ import re
 import numpy as np
 import pytest
 
+from annotators.captions.annotation_document import read_annotation
 from annotators.captions.caption_audit import claim_problems
 from annotators.captions.caption_writer import write_captions
 from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
 from annotators.performance.gaze_behaviour import EYE_GAZE_DEG
 from annotators.performance.performance_annotator import SegmentSignals, annotate_segment
-from schemas.performance_annotation import resolve_evidence, validate_caption
+from schemas.annotation_classes import PerformanceAnnotation
+from schemas.performance_annotation import annotation_document, resolve_evidence, validate_caption
 from schemas.performer_states import PerformerState
 from tests.annotators.caption_fixtures import FPS, real_segment, synthetic_segment
 
@@ -46,8 +48,9 @@ def _has_dip(pitch: np.ndarray, depth: float) -> bool:
     return bool(np.any((before - pitch >= depth) & (after - pitch >= depth)))
 
 
-def _signal_supports(claim: dict, a: dict, s: SegmentSignals) -> bool:
+def _signal_supports(claim: dict, annotation: PerformanceAnnotation, s: SegmentSignals) -> bool:
     """The raw signals (not the annotation's derived numbers) show what the claim says."""
+    a = annotation_document(annotation)  # a claim's evidence is a path into the document
     name = claim["claim"]
     item = resolve_evidence(a, claim["evidence"])
     if name in ("back_channel_nod", "listener_smile"):
@@ -128,7 +131,7 @@ def _signal_supports(claim: dict, a: dict, s: SegmentSignals) -> bool:
 
 
 @pytest.fixture(scope="module", params=sorted(REAL))
-def real(request) -> tuple[str, SegmentSignals, dict]:
+def real(request) -> tuple[str, SegmentSignals, PerformanceAnnotation]:
     clip, partner = REAL[request.param]
     segment, _m = real_segment(clip, 6.0, partner_audio=partner)
     return request.param, segment, annotate_segment(segment)
@@ -143,7 +146,7 @@ def test_real_captions_are_backed_by_annotation_and_signals(real):
         assert claim_problems(a, caption) == [], (name, caption)
         for claim in caption["claims"]:
             assert _signal_supports(claim, a, segment), (name, claim, caption)
-        seconds = round(a["segment"]["t_end"] - a["segment"]["t_start"])  # 4-6 s clips
+        seconds = round(a.segment.t_end - a.segment.t_start)  # 4-6 s clips
         assert f"about {seconds} seconds" in caption["detailed"]
         assert 2 <= caption["detailed"].count(". ") + 1 <= 4
         assert caption["short"].startswith("The person ")
@@ -193,13 +196,13 @@ def test_nothing_absent_is_mentioned():
 
 
 def test_unsure_facts_are_left_out():
-    a = annotate_segment(synthetic_segment(nods=((2.0, 7.0, 0.6),)))
-    a["head_events"][0]["confidence"] = 0.3
-    a["listener_reactions"] = [r for r in a["listener_reactions"] if r["type"] != "back_channel_nod"]
-    a["state"]["confidence"] = 0.2
-    for r in a["state_timeline"]:
+    document = annotation_document(annotate_segment(synthetic_segment(nods=((2.0, 7.0, 0.6),))))
+    document["head_events"][0]["confidence"] = 0.3
+    document["listener_reactions"] = [r for r in document["listener_reactions"] if r["type"] != "back_channel_nod"]
+    document["state"]["confidence"] = 0.2
+    for r in document["state_timeline"]:
         r["confidence"] = 0.2
-    caption = write_captions(a, "seed")
+    caption = write_captions(read_annotation(document), "seed")
     assert "nod" not in caption["short"] + caption["detailed"]
     assert caption["short"].startswith("The person is seen")  # an unsure state is not stated
     assert not {"listening", "speaking", "idle"} & {c["claim"] for c in caption["claims"]}

@@ -14,7 +14,8 @@ import pytest
 from annotators.captions.caption_writer import write_captions
 from annotators.models.vlm_captioner import CaptionRequest, VlmCaptioner
 from annotators.performance.performance_annotator import annotate_segment
-from schemas.performance_annotation import validate_caption
+from schemas.annotation_classes import PerformanceAnnotation
+from schemas.performance_annotation import annotation_document, validate_caption
 from tests.annotators.caption_fixtures import synthetic_segment
 
 MODEL = "test-vlm"
@@ -72,7 +73,7 @@ def server() -> Iterator[tuple[str, _Server]]:
 
 
 @pytest.fixture(scope="module")
-def annotation() -> dict:
+def annotation() -> PerformanceAnnotation:
     return annotate_segment(synthetic_segment(nods=((1.0, 7.0, 0.6), (5.0, 6.0, 0.5)), smiles=((3.0, 4.0, 0.6),)))
 
 
@@ -111,7 +112,7 @@ def test_a_valid_answer_is_used_and_the_request_is_well_formed(server, annotatio
     user = body["messages"][1]["content"]
     images = [part for part in user if part["type"] == "image_url"]
     assert len(images) == 3 and images[0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
-    assert json.loads(user[0]["text"].removeprefix("Annotation:\n")) == annotation
+    assert json.loads(user[0]["text"].removeprefix("Annotation:\n")) == annotation_document(annotation)
     again, _s = _ask(server, annotation, "valid", _valid_answer(), api_key="k-123", max_frames=3)
     assert server[1].requests[-1][2]["seed"] == body["seed"] and again == caption
 
