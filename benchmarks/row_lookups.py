@@ -16,6 +16,7 @@ import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import schemas.tables as tables
 
@@ -45,12 +46,12 @@ def source_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if not SKIPPED_PARTS & set(p.relative_to(root).parts))
 
 
-def count(root: Path) -> dict:
+def count(root: Path) -> dict[str, Any]:
     fields = row_fields()
     by_receiver: Counter[tuple[str, str]] = Counter()
     any_dicts = 0
     for path in source_files(root):
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         any_dicts += sum("dict[str, Any]" in line for line in text.splitlines())
         for node in ast.walk(ast.parse(text)):
             receiver = _looked_up(node, fields)

@@ -217,8 +217,8 @@ class Voice:
     n_words: int | None
     speech_rate_wps: float | None
     speech_rate: SpeechRate
-    speech_rate_confidence: float
     pauses: list[Interval]
+    speech_rate_confidence: float
     transcript: str | None
     confidence: float
 

@@ -18,9 +18,17 @@ a document into them.
 import json
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
-from schemas.performance_annotation import annotation_schema
+# Read here, not through ``schemas.performance_annotation``: that module imports the generated
+# classes, and ``python -m schemas.annotation_codegen > schemas/annotation_classes.py`` empties
+# the file before the generator runs.
+SCHEMA_FILE = Path(__file__).with_name("performance_annotation.json")
+
+
+def annotation_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 # JSON path of an object (properties joined by ".", "[]" for an array's items, "$defs/x" for a
 # definition) -> the class generated for it.

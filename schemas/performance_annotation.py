@@ -118,8 +118,20 @@ def _semantic_errors(annotation: dict[str, Any]) -> list[str]:
 
 
 def annotation_document(annotation: PerformanceAnnotation) -> dict[str, Any]:
-    """The annotation as the JSON document the schema defines (what samples and captioners carry)."""
-    return dataclasses.asdict(annotation)
+    """The annotation as the JSON document the schema defines (what samples and captioners carry):
+    its fields in the schema's order, a property the schema does not require left out when unset."""
+    return _document(annotation)
+
+
+def _document(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _document(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not (getattr(value, f.name) is None and f.default is None)}  # unset and not required
+    if isinstance(value, list):
+        return [_document(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _document(item) for key, item in value.items()}
+    return value
 
 
 def validate_annotation(obj: object) -> None:

@@ -1,8 +1,10 @@
-"""An annotation document read into the classes generated from its schema.
+"""A stored annotation document read back into the classes generated from its schema.
 
-The annotator writes the document as plain JSON data (``schemas/performance_annotation.json``);
-readers that compute on it (the caption writer) take it as ``PerformanceAnnotation``, so a field
-is an attribute the type checker knows instead of a string key. Decoding is by the declared types
+The annotator builds ``PerformanceAnnotation`` and stores its JSON document
+(``schemas.performance_annotation.annotation_document``: a sample's ``annotation``, a VLM's
+prompt); code that computes on a stored document (an endpoint answering a prompt, a reader of
+samples) reads it back here, so a field is an attribute the type checker knows instead of a string
+key. Decoding is by the declared types
 (``curation.store.plain_codec``): a field the classes lack, or one missing, is an error that names
 it rather than a ``KeyError`` deep in a reader.
 """

@@ -1,13 +1,14 @@
 """The annotation classes are generated from the JSON Schema (the committed file is the generator's output)."""
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from schemas import annotation_classes
 from schemas.annotation_codegen import CodegenError, generate
-from schemas.performance_annotation import SCHEMA_PATH, annotation_schema
+from schemas.performance_annotation import SCHEMA_PATH, _document, annotation_schema
 
 
 def test_the_committed_classes_are_what_the_schema_generates() -> None:
@@ -39,3 +40,13 @@ def test_a_value_of_a_set_gets_its_named_literal_and_a_name_for_anything_else_st
     schema["properties"]["shot"]["properties"]["framing"] = {"type": "string"}
     with pytest.raises(CodegenError, match=r"shot\.framing: ENUM_NAMES names a value that is not one of a set"):
         generate(schema)
+
+
+def test_a_document_leaves_out_an_unset_property_the_schema_does_not_require_and_keeps_a_null_it_requires() -> None:
+    @dataclass(frozen=True, kw_only=True)
+    class Section:
+        required_or_null: float | None
+        optional: float | None = None
+
+    assert _document(Section(required_or_null=None)) == {"required_or_null": None}
+    assert _document([Section(required_or_null=1.0, optional=2.0)]) == [{"required_or_null": 1.0, "optional": 2.0}]

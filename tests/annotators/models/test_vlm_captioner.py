@@ -251,7 +251,7 @@ def loaded_server() -> Iterator[_LoadedServer]:
     httpd.server_close()
 
 
-def _segment_requests(annotation: dict, n: int) -> list[CaptionRequest]:
+def _segment_requests(annotation: PerformanceAnnotation, n: int) -> list[CaptionRequest]:
     frame = _frames(1)
     return [CaptionRequest(annotation, frame, f"vid-t0-g{i:03d}") for i in range(n)]
 
