@@ -20,7 +20,7 @@ from annotators.audio.voice_channels import (
     lips_moving,
     split_channels,
 )
-from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
+from annotators.face.face_signals import BLENDSHAPE_NAMES, Signal
 from annotators.models.speech_separator import SPEECH_SEPARATOR_MODEL_NAME, SpeechSeparator
 from annotators.models.voice_embedder import VOICE_ENCODER_MODEL_NAME, VoiceEmbedder
 from curation.dataset.shard_writer import ShardSettings
@@ -47,8 +47,6 @@ from schemas.sample_layout import (
 from schemas.sample_record import SampleChannels, SampleProvenance, SampleRecord, SampleReference, SampleScores
 from schemas.tables import SegmentRow, ShotRow
 from schemas.version import SCHEMA_VERSION
-
-_S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 
 
 @dataclass
@@ -163,8 +161,8 @@ class SampleWriterStage(Stage):
         arrays = {
             "state": features.get("state", np.zeros(len(features["present"]), np.int8))[index].astype(np.int8),
             "present": present,
-            "head_pose": signals[:, [_S["yaw"], _S["pitch"], _S["roll"]]].astype(np.float16),
-            "mouth_open": signals[:, _S["mouth_open"]].astype(np.float16),
+            "head_pose": signals[:, [Signal.YAW, Signal.PITCH, Signal.ROLL]].astype(np.float16),
+            "mouth_open": signals[:, Signal.MOUTH_OPEN].astype(np.float16),
             "blendshapes": features["blendshapes"][index].astype(np.float16),
             "face_box": _to_clip_coords(boxes, crop, width, height).astype(np.float16),
             "vad": np.asarray(vad, np.float16)[video_index] if len(vad) else np.zeros(n_clip, np.float16),
@@ -283,9 +281,9 @@ def _frame_voices(
         speaking = other[at] == int(PerformerState.SPEAKING)
         others |= speaking
         if "signals" in features:
-            others_lips |= ~speaking & lips_moving(features["signals"][at, _S["mouth_open"]], features["present"][at])
+            others_lips |= ~speaking & lips_moving(features["signals"][at, Signal.MOUTH_OPEN], features["present"][at])
     own = work.track_features[segment.track_id]
-    own_lips = lips_moving(own["signals"][index, _S["mouth_open"]], own["present"][index])
+    own_lips = lips_moving(own["signals"][index, Signal.MOUTH_OPEN], own["present"][index])
     return from_states(states, voiced, others, own_lips, others_lips)
 
 

@@ -19,11 +19,12 @@ import numpy as np
 
 from annotators.audio.span_voices import SpanVoices
 from annotators.audio.voice_profile import VOICE_DISTANCE_THRESHOLD
+from annotators.face.face_signals import Signal
 from annotators.identity.track_identity import FaceDescriptorChoice, face_embedder, face_embedder_choice, face_groups
 from annotators.models.voice_embedder import CAPPED_VOICE_DISTANCE_THRESHOLD, VOICE_ENCODER_MODEL_NAME
 from annotators.speaking.av_sync import sync_in_context
 from annotators.speaking.lip_sync import LipSyncModel, lip_sync_choice
-from annotators.speaking.state_labeller import SIGNAL, StateLabeller, TrackView, drop_foreign
+from annotators.speaking.state_labeller import StateLabeller, TrackView, drop_foreign
 from annotators.speaking.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.timelines.segment_cutter import present_spans
 from curation.models.model_choice import ModelChoice
@@ -178,12 +179,12 @@ class StatesStage(Stage):
                 a,
                 b,
                 sync_in_context(
-                    view.signals[a:b, SIGNAL["mouth_open"]],
-                    view.signals[a:b, SIGNAL["jaw_open"]],
+                    view.signals[a:b, Signal.MOUTH_OPEN],
+                    view.signals[a:b, Signal.JAW_OPEN],
                     audio,
                     view.first + a,
                     fps,
-                    mouth_dark=view.signals[a:b, SIGNAL["mouth_dark"]],
+                    mouth_dark=view.signals[a:b, Signal.MOUTH_DARK],
                 ),
             )
             for (view, a, b), voice in zip(spans, voices, strict=True)

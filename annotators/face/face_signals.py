@@ -6,6 +6,7 @@ captions and reference bins, gaze for captions, the 5 key points for face alignm
 
 import math
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
@@ -74,24 +75,29 @@ BLENDSHAPE_NAMES: tuple[str, ...] = (
 )
 _B = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
 
-# Order of the per-frame signal vector kept for every track frame.
-SIGNAL_NAMES: tuple[str, ...] = (
-    "yaw",
-    "pitch",
-    "roll",
-    "mouth_open",
-    "jaw_open",
-    "smile",
-    "frown",
-    "brow_raise",
-    "brow_down",
-    "blink",
-    "eye_wide",
-    "gaze_x",
-    "gaze_y",
-    "face_height",
-    "mouth_dark",  # pixel darkness of the mouth box (annotators.face.mouth_darkness); NaN when not read
-)
+class Signal(IntEnum):
+    """Columns of the per-frame signal vector kept for every track frame, in their stored order:
+    ``signals[:, Signal.YAW]`` reads a column, and a misspelt one fails where it is written."""
+
+    YAW = 0
+    PITCH = 1
+    ROLL = 2
+    MOUTH_OPEN = 3
+    JAW_OPEN = 4
+    SMILE = 5
+    FROWN = 6
+    BROW_RAISE = 7
+    BROW_DOWN = 8
+    BLINK = 9
+    EYE_WIDE = 10
+    GAZE_X = 11
+    GAZE_Y = 12
+    FACE_HEIGHT = 13
+    MOUTH_DARK = 14  # pixel darkness of the mouth box (annotators.face.mouth_darkness); NaN when not read
+
+
+# The stored column names, in order ("yaw", "pitch", ..., "mouth_dark").
+SIGNAL_NAMES: tuple[str, ...] = tuple(signal.name.lower() for signal in Signal)
 
 
 @dataclass(frozen=True)

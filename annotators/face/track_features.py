@@ -8,11 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from annotators.face.face_signals import SIGNAL_NAMES
+from annotators.face.face_signals import SIGNAL_NAMES, Signal
 from annotators.face.face_tracker import track_faces
-
-_FACE_HEIGHT = SIGNAL_NAMES.index("face_height")
-_YAW, _PITCH = SIGNAL_NAMES.index("yaw"), SIGNAL_NAMES.index("pitch")
 
 
 @dataclass(frozen=True)
@@ -77,12 +74,12 @@ def track_summary(features: dict[str, np.ndarray], scale: float, max_yaw: float,
     """Per-track numbers for the tracks manifest (face size in source pixels)."""
     present = features["present"]
     signals = features["signals"][present].astype(np.float32)
-    yaw, pitch = signals[:, _YAW], signals[:, _PITCH]
+    yaw, pitch = signals[:, Signal.YAW], signals[:, Signal.PITCH]
     frontal = (np.abs(yaw) <= max_yaw) & (np.abs(pitch) <= max_pitch)
     return {
         "n_frames": int(present.sum()),
         "coverage": float(present.mean()) if len(present) else 0.0,
-        "face_height_px": float(np.median(signals[:, _FACE_HEIGHT]) / scale) if len(signals) else 0.0,
+        "face_height_px": float(np.median(signals[:, Signal.FACE_HEIGHT]) / scale) if len(signals) else 0.0,
         "frontal_frac": float(frontal.mean()) if len(signals) else 0.0,
         "yaw_median": float(np.median(yaw)) if len(signals) else 0.0,
         "pitch_median": float(np.median(pitch)) if len(signals) else 0.0,

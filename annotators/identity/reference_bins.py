@@ -9,9 +9,8 @@ frown, neutral. The score prefers sharp, large faces with open eyes.
 import cv2
 import numpy as np
 
-from annotators.face.face_signals import SIGNAL_NAMES
+from annotators.face.face_signals import Signal
 
-_S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 VIEW_BINS = ("frontal", "three_quarter_left", "three_quarter_right", "profile_left", "profile_right", "up", "down")
 EXPRESSION_BINS = ("eyes_closed", "teeth", "smile", "brows_raised", "frown", "neutral")
 
@@ -29,15 +28,15 @@ def view_bin(yaw: float, pitch: float) -> str:
 
 def expression_bin(signals: np.ndarray) -> str:
     s = np.nan_to_num(signals.astype(np.float32))
-    if s[_S["blink"]] > 0.5:
+    if s[Signal.BLINK] > 0.5:
         return "eyes_closed"
-    if s[_S["jaw_open"]] > 0.3 or s[_S["mouth_open"]] > 0.08:
+    if s[Signal.JAW_OPEN] > 0.3 or s[Signal.MOUTH_OPEN] > 0.08:
         return "teeth"
-    if s[_S["smile"]] > 0.4:
+    if s[Signal.SMILE] > 0.4:
         return "smile"
-    if s[_S["brow_raise"]] > 0.4:
+    if s[Signal.BROW_RAISE] > 0.4:
         return "brows_raised"
-    if s[_S["frown"]] > 0.3:
+    if s[Signal.FROWN] > 0.3:
         return "frown"
     return "neutral"
 
@@ -56,14 +55,14 @@ def candidate_facts(signals: np.ndarray, face_jpeg: bytes, scale: float) -> dict
     """Bins and scores of one candidate crop (``scale``: analysis pixels per source pixel)."""
     signals = signals.astype(np.float32)
     sharpness = crop_sharpness(face_jpeg)
-    face_height = float(signals[_S["face_height"]] / scale)
-    eyes_open = float(1.0 - np.clip(signals[_S["blink"]], 0, 1))
+    face_height = float(signals[Signal.FACE_HEIGHT] / scale)
+    eyes_open = float(1.0 - np.clip(signals[Signal.BLINK], 0, 1))
     return {
-        "view_bin": view_bin(float(signals[_S["yaw"]]), float(signals[_S["pitch"]])),
+        "view_bin": view_bin(float(signals[Signal.YAW]), float(signals[Signal.PITCH])),
         "expression_bin": expression_bin(signals),
         "sharpness": sharpness,
         "face_height_px": face_height,
-        "yaw": float(signals[_S["yaw"]]),
-        "pitch": float(signals[_S["pitch"]]),
+        "yaw": float(signals[Signal.YAW]),
+        "pitch": float(signals[Signal.PITCH]),
         "score": reference_score(sharpness, face_height, eyes_open),
     }

@@ -13,13 +13,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from annotators.face.face_signals import SIGNAL_NAMES, face_height_px, face_signals
+from annotators.face.face_signals import Signal, face_height_px, face_signals
 from annotators.face.face_tracker import box_iou
 from annotators.face.head_pose import head_pose_degrees
 from annotators.models.face_detector import BlazeFaceDetector
 from annotators.models.face_landmarker import FaceLandmarkerAnnotator, FaceObservation, landmark_box
 
-_MOUTH_DARK = SIGNAL_NAMES.index("mouth_dark")
 CROP_SIZE = 256
 
 
@@ -92,7 +91,7 @@ class SmallFaceFinder:
         landmarks = crop.to_frame(face.landmarks)
         pose = tuple(float(v) for v in face.signals.values[:3])
         # The mouth darkness was read on the upscaled crop, where the box has more pixels.
-        darkness = float(face.signals.values[_MOUTH_DARK])
+        darkness = float(face.signals.values[Signal.MOUTH_DARK])
         signals = face_signals(landmarks, face.blendshapes, pose, darkness)
         return FaceObservation(landmark_box(landmarks), landmarks, face.blendshapes, signals)
 

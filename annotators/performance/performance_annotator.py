@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
+from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES, Signal
 from annotators.performance.blink_rate import blink_section, blink_thresholds
 from annotators.performance.expression_timeline import DOMINANT_FRAC, expression_intervals, expression_thresholds
 from annotators.performance.gaze_behaviour import gaze_section, gaze_thresholds
@@ -44,7 +44,6 @@ from schemas.performance_annotation import ANNOTATION_SCHEMA_VERSION, annotation
 from schemas.performer_states import PerformerState, state_name
 from schemas.speech_rows import TranscribedWord
 
-_S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 HEAD_STILL_DEG = 3.0  # every axis's 5-95 percentile range below this: the head is still
 HEAD_LIVELY_DEG = 15.0
 MOUTH_ACTIVE = 0.12  # mouth-opening change per second: speech measured 0.15-0.33 on shared/media
@@ -139,7 +138,7 @@ def _expression_section(blendshapes: np.ndarray, present_frac: float, fps: float
 
 
 def _head_pose_section(signals: np.ndarray, present_frac: float) -> HeadPose:
-    pose = signals[:, [_S["yaw"], _S["pitch"], _S["roll"]]]
+    pose = signals[:, [Signal.YAW, Signal.PITCH, Signal.ROLL]]
     pose = pose[np.isfinite(pose).all(axis=1)]
     if len(pose) < 2:
         return HeadPose(median_deg=None, range_deg=None, level="unknown", confidence=0.0)
@@ -159,7 +158,7 @@ def _pose(yaw_pitch_roll: np.ndarray) -> Pose:
 
 
 def _mouth_section(signals: np.ndarray, states: np.ndarray, fps: float, present_frac: float) -> Mouth:
-    opening = signals[:, _S["mouth_open"]]
+    opening = signals[:, Signal.MOUTH_OPEN]
     speaking_frac = round(float(np.mean(states == PerformerState.SPEAKING)), 3)
     valid = opening[np.isfinite(opening)]
     steps = np.abs(np.diff(smooth(fill_short_gaps(opening, int(round(0.2 * fps))), fps)))
@@ -188,7 +187,7 @@ def annotate_segment(s: SegmentSignals) -> PerformanceAnnotation:
         HeadEvent(type=e.type, t_start=round(t + e.first / fps, 3), t_end=round(t + e.end / fps, 3),
                   amplitude_deg=e.amplitude_deg, cycles=e.cycles, direction=e.direction, snr=e.snr,
                   confidence=e.confidence)
-        for e in detect_head_events(signals[:, _S["yaw"]], signals[:, _S["pitch"]], signals[:, _S["roll"]], fps,
+        for e in detect_head_events(signals[:, Signal.YAW], signals[:, Signal.PITCH], signals[:, Signal.ROLL], fps,
                                     motion)
     ]
     state, timeline = _state_sections(s, t)
@@ -204,9 +203,9 @@ def annotate_segment(s: SegmentSignals) -> PerformanceAnnotation:
         expressions=expressions,
         head_pose=_head_pose_section(signals, present_frac),
         head_events=head_events,
-        gaze=gaze_section(signals[:, _S["yaw"]], signals[:, _S["pitch"]], signals[:, _S["gaze_x"]],
-                          signals[:, _S["gaze_y"]], signals[:, _S["blink"]], fps),
-        blinks=blink_section(signals[:, _S["blink"]], fps, t),
+        gaze=gaze_section(signals[:, Signal.YAW], signals[:, Signal.PITCH], signals[:, Signal.GAZE_X],
+                          signals[:, Signal.GAZE_Y], signals[:, Signal.BLINK], fps),
+        blinks=blink_section(signals[:, Signal.BLINK], fps, t),
         mouth=_mouth_section(signals, states, fps, present_frac),
         voice=voice_section(vad, states, float(s.loudness_db), s.words, fps, t),
         listener_reactions=listener_reactions(states, vad, speak, head_events, expressions.timeline, fps, t),

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from annotators.audio.audio_levels import clipping_fraction, loudness_db
-from annotators.face.face_signals import SIGNAL_NAMES
+from annotators.face.face_signals import Signal
 from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.active_speaker import MouthMotionSpeaker, active_speaker_model
 from annotators.speaking.av_sync import estimate_av_offset
@@ -42,8 +42,6 @@ from schemas.reasons import Reason
 from schemas.sample_layout import AUDIO_SAMPLE_RATE
 from schemas.speech_rows import TranscribedWord
 from schemas.tables import SegmentRow, ShotRow, TrackRow
-
-SIGNAL = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 
 
 @dataclass
@@ -144,7 +142,7 @@ class StateLabeller:
         a = int(round(shot.t_start * AUDIO_SAMPLE_RATE))
         track_audio = audio[a : a + int(round(n / fps * AUDIO_SAMPLE_RATE))]
         p_speak = self._speaker.speaking_probability(
-            signals[:, SIGNAL["mouth_open"]], signals[:, SIGNAL["jaw_open"]], present, vad_track, track_audio, fps
+            signals[:, Signal.MOUTH_OPEN], signals[:, Signal.JAW_OPEN], present, vad_track, track_audio, fps
         )
         return TrackView(track, shot, first, present, vad_track, signals, track_audio, p_speak)
 
@@ -213,9 +211,9 @@ class StateLabeller:
         features = work.track_features[view.track.track_id]
         boxes = features.get("face_box")
         mouth = MouthTrack(
-            mouth_open=view.signals[s, SIGNAL["mouth_open"]],
-            jaw_open=view.signals[s, SIGNAL["jaw_open"]],
-            mouth_dark=view.signals[s, SIGNAL["mouth_dark"]],
+            mouth_open=view.signals[s, Signal.MOUTH_OPEN],
+            jaw_open=view.signals[s, Signal.JAW_OPEN],
+            mouth_dark=view.signals[s, Signal.MOUTH_DARK],
             first_frame=view.first + span.first,
             fps=fps,
             # SyncNet reads the mouth pixels again: a remote input is fetched to this node first.
@@ -233,9 +231,9 @@ class StateLabeller:
         pad = round(LIP_SYNC_CONTEXT_S * fps)
         c = slice(max(0, span.first - pad), min(len(view.present), span.end + pad))
         return MouthTrack(
-            mouth_open=view.signals[c, SIGNAL["mouth_open"]],
-            jaw_open=view.signals[c, SIGNAL["jaw_open"]],
-            mouth_dark=view.signals[c, SIGNAL["mouth_dark"]],
+            mouth_open=view.signals[c, Signal.MOUTH_OPEN],
+            jaw_open=view.signals[c, Signal.JAW_OPEN],
+            mouth_dark=view.signals[c, Signal.MOUTH_DARK],
             first_frame=view.first + c.start,
             fps=fps,
         )
@@ -253,12 +251,12 @@ class StateLabeller:
         b = int(round(span.end / fps * AUDIO_SAMPLE_RATE))
         audio = view.audio[a:b]
         offset, confidence = estimate_av_offset(
-            signals[s, SIGNAL["mouth_open"]],
+            signals[s, Signal.MOUTH_OPEN],
             audio,
             fps,
             self.sync_max_offset_frames,
-            signals[s, SIGNAL["jaw_open"]],
-            mouth_dark=signals[s, SIGNAL["mouth_dark"]],
+            signals[s, Signal.JAW_OPEN],
+            mouth_dark=signals[s, Signal.MOUTH_DARK],
         )
         t_start = shot.t_start + span.first / fps
         t_end = shot.t_start + span.end / fps

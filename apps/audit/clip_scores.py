@@ -83,7 +83,7 @@ def _reference_embedding(path: Path, embedder: object) -> np.ndarray | None:
 
 
 def score_clip(path: Path, embedder: object) -> ClipScore:
-    from annotators.face.face_signals import SIGNAL_NAMES
+    from annotators.face.face_signals import Signal
     from annotators.face.landmarked_face import LandmarkedFace
     from annotators.models.face_landmarker import FaceLandmarkerAnnotator
     from annotators.speaking.av_sync import estimate_av_offset, sync_in_context
@@ -93,8 +93,7 @@ def score_clip(path: Path, embedder: object) -> ClipScore:
 
     info = probe_media(path)
     geometry = AnalysisGeometry.for_source(info.width, info.height, ANALYSIS_SHORT_SIDE)
-    names = ("mouth_open", "jaw_open", "mouth_dark")
-    index = [SIGNAL_NAMES.index(n) for n in names]
+    index = (Signal.MOUTH_OPEN, Signal.JAW_OPEN, Signal.MOUTH_DARK)
     signals: list[list[float]] = []
     identity_faces = []
     with FaceLandmarkerAnnotator(max_faces=1) as landmarker:

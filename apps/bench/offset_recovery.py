@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from annotators.face.face_signals import SIGNAL_NAMES
+from annotators.face.face_signals import Signal
 from annotators.speaking.av_sync import estimate_av_offset
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
 from curation.runtime.video_work import VideoWork
@@ -23,8 +23,6 @@ from curation.store.stored_audio import audio_samples
 
 SHIFTS: tuple[int, ...] = (-8, -6, -4, -2, -1, 0, 1, 2, 4, 6, 8)
 TOLERANCE_FRAMES = 1
-_MOUTH_OPEN, _JAW_OPEN = SIGNAL_NAMES.index("mouth_open"), SIGNAL_NAMES.index("jaw_open")
-_MOUTH_DARK = SIGNAL_NAMES.index("mouth_dark")
 
 
 @dataclass(frozen=True)
@@ -68,12 +66,12 @@ def offset_cases(
     def estimate(shift: int) -> tuple[int, float]:
         shifted = shift_audio(audio, shift, fps)[first : first + length]
         return estimate_av_offset(
-            signals[:, _MOUTH_OPEN],
+            signals[:, Signal.MOUTH_OPEN],
             shifted,
             fps,
             max_offset_frames,
-            signals[:, _JAW_OPEN],
-            mouth_dark=signals[:, _MOUTH_DARK],
+            signals[:, Signal.JAW_OPEN],
+            mouth_dark=signals[:, Signal.MOUTH_DARK],
         )
 
     base, _ = estimate(0)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from annotators.speaking.state_labeller import SIGNAL
+from annotators.face.face_signals import Signal
 from apps.bench.state_scoring import predicted_frame_states
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
@@ -149,8 +149,8 @@ def _track_signals(work: VideoWork, vad: np.ndarray, fps: float) -> list[TrackSi
         chunk = vad[first : first + len(present)]
         track_vad[: len(chunk)] = chunk
         signals = np.asarray(features["signals"], dtype=np.float32)
-        out.append(TrackSignals(track.track_id, first, signals[:, SIGNAL["mouth_open"]],
-                                signals[:, SIGNAL["jaw_open"]], present, track_vad,
+        out.append(TrackSignals(track.track_id, first, signals[:, Signal.MOUTH_OPEN],
+                                signals[:, Signal.JAW_OPEN], present, track_vad,
                                 foreign.get(track.track_id, [])))
     return out
 

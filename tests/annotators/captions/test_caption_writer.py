@@ -9,7 +9,7 @@ import pytest
 from annotators.captions.annotation_document import read_annotation
 from annotators.captions.caption_audit import claim_problems
 from annotators.captions.caption_writer import write_captions
-from annotators.face.face_signals import BLENDSHAPE_NAMES, SIGNAL_NAMES
+from annotators.face.face_signals import BLENDSHAPE_NAMES, Signal
 from annotators.performance.gaze_behaviour import EYE_GAZE_DEG
 from annotators.performance.performance_annotator import SegmentSignals, annotate_segment
 from schemas.annotation_classes import PerformanceAnnotation
@@ -17,7 +17,6 @@ from schemas.performance_annotation import annotation_document, resolve_evidence
 from schemas.performer_states import PerformerState
 from tests.annotators.caption_fixtures import FPS, real_segment, synthetic_segment
 
-_S = {name: i for i, name in enumerate(SIGNAL_NAMES)}
 _B = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
 # expression -> (its blendshapes, a mean over the interval that only that expression reaches)
 _BLENDSHAPES = {
@@ -66,14 +65,14 @@ def _signal_supports(claim: dict, annotation: PerformanceAnnotation, s: SegmentS
             return int(np.bincount(s.states, minlength=3).argmax()) == code
         return bool(np.all(s.states[_window(s, item)] == code))  # a run of the timeline
     if name == "nod":  # the pitch series dips and comes back by most of the nod threshold
-        return _has_dip(s.signals[_window(s, item), _S["pitch"]], 0.8 * a["thresholds"]["head_nod_min_deg"])
+        return _has_dip(s.signals[_window(s, item), Signal.PITCH], 0.8 * a["thresholds"]["head_nod_min_deg"])
     if name == "shake":
-        yaw = s.signals[_window(s, item), _S["yaw"]]
+        yaw = s.signals[_window(s, item), Signal.YAW]
         return np.nanmax(yaw) - np.nanmin(yaw) >= 5
     if name == "tilt":
-        return np.nanmedian(np.abs(s.signals[_window(s, item), _S["roll"]])) >= 9
+        return np.nanmedian(np.abs(s.signals[_window(s, item), Signal.ROLL])) >= 9
     if name in ("turn_away", "turn_toward"):
-        yaw = s.signals[_window(s, item), _S["yaw"]]
+        yaw = s.signals[_window(s, item), Signal.YAW]
         change = abs(np.nanmean(yaw[-3:])) - abs(np.nanmean(yaw[:3]))
         return change >= 6 if name == "turn_away" else change <= -6
     if name == "smile":
@@ -92,8 +91,8 @@ def _signal_supports(claim: dict, annotation: PerformanceAnnotation, s: SegmentS
         wide = b[:, [_B["eyeWideLeft"], _B["eyeWideRight"]]].mean(axis=1)
         return brows.mean() >= 0.45 and (2 * wide).mean() >= 0.35
     if name.startswith("gaze_"):
-        h = s.signals[:, _S["yaw"]] + EYE_GAZE_DEG * s.signals[:, _S["gaze_x"]]
-        v = s.signals[:, _S["pitch"]] + EYE_GAZE_DEG * s.signals[:, _S["gaze_y"]]
+        h = s.signals[:, Signal.YAW] + EYE_GAZE_DEG * s.signals[:, Signal.GAZE_X]
+        v = s.signals[:, Signal.PITCH] + EYE_GAZE_DEG * s.signals[:, Signal.GAZE_Y]
         at = ((np.abs(h) <= 15) & (np.abs(v) <= 18))[np.isfinite(h) & np.isfinite(v)]
         if name == "gaze_shifting":
             return 0.1 <= at.mean() <= 0.9 and np.count_nonzero(np.diff(at.astype(int))) >= 2
@@ -105,7 +104,7 @@ def _signal_supports(claim: dict, annotation: PerformanceAnnotation, s: SegmentS
     if name.startswith("camera_"):
         return s.frame_motion < 2.5 if name == "camera_static" else s.frame_motion >= 2.5
     if name.startswith("mouth_"):
-        motion = np.nanmean(np.abs(np.diff(s.signals[:, _S["mouth_open"]]))) * FPS
+        motion = np.nanmean(np.abs(np.diff(s.signals[:, Signal.MOUTH_OPEN]))) * FPS
         return motion >= 0.1 if name == "mouth_active" else motion < 0.05
     if name == "head_still":
         pose = s.signals[:, :3]
@@ -120,7 +119,7 @@ def _signal_supports(claim: dict, annotation: PerformanceAnnotation, s: SegmentS
     if name.startswith("speech_rate_"):
         return s.words is not None
     if name == "blink_rate":
-        blink = np.nan_to_num(s.signals[:, _S["blink"]])
+        blink = np.nan_to_num(s.signals[:, Signal.BLINK])
         peaks = (blink[1:-1] >= 0.35) & (blink[1:-1] >= blink[:-2]) & (blink[1:-1] > blink[2:])
         return int(np.sum(peaks)) >= 2
     if name == "pause":

@@ -4,13 +4,13 @@ the full landmarks find nothing."""
 
 import numpy as np
 
-from annotators.face.face_signals import SIGNAL_NAMES
+from annotators.face.face_signals import Signal
 from annotators.models.small_face_finder import SmallFaceFinder
 from curation.media.frame_source import AnalysisGeometry
 from curation.media.source_frames import decode_frames_inprocess
 from curation.models.model_store import resolve
 
-HEIGHT, YAW, PITCH = (SIGNAL_NAMES.index(n) for n in ("face_height", "yaw", "pitch"))
+HEIGHT, YAW, PITCH = Signal.FACE_HEIGHT, Signal.YAW, Signal.PITCH
 
 
 def test_a_confirmation_carries_the_numbers_of_the_full_crop_landmarks(shared_media):
