@@ -93,8 +93,9 @@ def _standardised(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / spread if spread > 1e-9 else np.zeros(len(x))
 
 
-def build_network(hidden: int = 16, embed: int = 16, kernel: int = 5) -> Any:
-    """The two frame encoders; ``similarity_curve`` compares their outputs."""
+def build_network(hidden: int = 16, embed: int = 16, kernel: int = 5, visual_channels: int = VISUAL_CHANNELS) -> Any:
+    """The two frame encoders; ``similarity_curve`` compares their outputs. ``visual_channels``: twice
+    the mouth signals per frame (the shipped network reads three; experiments read more)."""
     import torch
     from torch import nn
 
@@ -102,9 +103,11 @@ def build_network(hidden: int = 16, embed: int = 16, kernel: int = 5) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.config = {"hidden": hidden, "embed": embed, "kernel": kernel, "n_mels": N_MELS}
+            if visual_channels != VISUAL_CHANNELS:  # written only when it differs: the shipped bytes stay
+                self.config["visual_channels"] = visual_channels
             pad = kernel // 2
             self.visual = nn.Sequential(
-                nn.Conv1d(VISUAL_CHANNELS, hidden, kernel, padding=pad), nn.ReLU(),
+                nn.Conv1d(visual_channels, hidden, kernel, padding=pad), nn.ReLU(),
                 nn.Conv1d(hidden, embed, kernel, padding=pad))  # fmt: skip
             self.audio = nn.Sequential(
                 nn.Conv1d(2 * N_MELS, hidden, kernel, padding=pad), nn.ReLU(),
@@ -160,7 +163,8 @@ def load_weights(path: Path) -> Any:
     if config.get("n_mels") != N_MELS:
         raise LearnedSyncWeightsError(f"{path}: built for {config.get('n_mels')} mel bands, this code uses {N_MELS}")
     try:
-        network = build_network(config["hidden"], config["embed"], config["kernel"])
+        network = build_network(config["hidden"], config["embed"], config["kernel"],
+                                config.get("visual_channels", VISUAL_CHANNELS))
         network.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()}, strict=True)
     except (KeyError, RuntimeError) as err:
         raise LearnedSyncWeightsError(f"{path}: weights do not fit the learned lip-sync network ({err})") from err

@@ -34,7 +34,7 @@ class Segment:
     clip: str
     source: str
     person: str
-    signals: np.ndarray  # (n, 3) the context's mouth_open, jaw_open, mouth_dark
+    signals: np.ndarray  # (n, 3) the context's mouth_open, jaw_open, mouth_dark (experiments add columns)
     ctx_first: int
     seg_first: int
     seg_len: int
@@ -63,18 +63,24 @@ class TrainSettings:
     learning_rate: float = 3e-3
 
 
-def load_features(folder: Path) -> FeatureSet:
-    """Every cached clip listed in ``CLIPS.csv`` (clips without a speaking segment add only audio)."""
+def load_features(folder: Path, with_blendshapes: bool = False) -> FeatureSet:
+    """Every cached clip listed in ``CLIPS.csv`` (clips without a speaking segment add only audio);
+    ``with_blendshapes``: each segment's mouth blendshapes as further signal columns."""
     segments, audio = [], {}
     with open(folder / "CLIPS.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     for row in rows:
         with np.load(folder / row["clip"], allow_pickle=False) as data:
             audio[row["clip"]] = data["audio"]
+            signals = data["signals"]
+            if with_blendshapes:
+                if "blend" not in data.files:
+                    raise ValueError(f"{folder / row['clip']}: cached without mouth blendshapes; extract it again")
+                signals = np.concatenate([signals, data["blend"]], axis=1)
             offsets = np.concatenate([[0], np.cumsum(data["ctx_len"])])
             for i in range(len(data["ctx_len"])):
                 segments.append(Segment(
-                    row["clip"], row["source"], row["person"], data["signals"][offsets[i] : offsets[i + 1]],
+                    row["clip"], row["source"], row["person"], signals[offsets[i] : offsets[i + 1]],
                     int(data["ctx_first"][i]), int(data["seg_first"][i]), int(data["seg_len"][i]),
                     float(data["fps"]), float(data["av_sync"][i]), int(data["weight"][i])))  # fmt: skip
     return FeatureSet(segments, audio, {r["clip"]: r["source"] for r in rows}, {r["clip"]: r["person"] for r in rows})
@@ -106,7 +112,7 @@ def train(features: FeatureSet, settings: TrainSettings, log: bool = False) -> A
     if not usable:
         raise ValueError(f"no segment of at least {settings.window} frames to train on")
     prepared = [_prepared(features, s, rng) for s in usable]
-    network = build_network(settings.hidden, settings.embed, settings.kernel)
+    network = build_network(settings.hidden, settings.embed, settings.kernel, 2 * usable[0].signals.shape[1])
     optimiser = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
     target = torch.full((settings.batch,), MAX_LAG, dtype=torch.long)
     for step in range(settings.steps):

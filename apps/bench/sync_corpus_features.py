@@ -10,8 +10,9 @@ and returns the offline estimator's score (``av_sync``), so the cache carries th
 
 One ``.npz`` per clip under the cache folder (outside the repository): the audio, and per segment
 its context signals, where the segment lies in them, its ``av_sync`` score and its weight (voiced
-frames labelled speaking inside it, as ``bench dubbing`` weighs a segment). ``CLIPS.csv`` lists
-the clips with their source and person.
+frames labelled speaking inside it, as ``bench dubbing`` weighs a segment); beside the signals, the
+context's mouth blendshapes (``MOUTH_BLENDSHAPES``, read by ``benchmarks.sync_variants``; the
+network does not use them). ``CLIPS.csv`` lists the clips with their source and person.
 """
 
 import csv
@@ -22,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from annotators.face.face_signals import BLENDSHAPE_NAMES, Signal
 from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.lip_sync import SignalLipSync
 from apps.bench.speaking_bench import analyse, bench_stages
@@ -31,6 +33,14 @@ from curation.store.stored_audio import audio_samples
 from schemas.performer_states import PerformerState
 
 SCORE_EVERY_SEGMENT = ("states.reject_out_of_sync=false", "states.lip_sync_model=av_sync")
+# MediaPipe's mouth blendshapes: lip closure, rounding, rolling, pressing and stretching, which the
+# three signals (opening, jawOpen, darkness) do not separate.
+MOUTH_BLENDSHAPES = (
+    "mouthClose", "mouthFunnel", "mouthPucker", "mouthRollLower", "mouthRollUpper", "mouthPressLeft",
+    "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "mouthStretchLeft", "mouthStretchRight", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft",
+    "mouthSmileRight",
+)
 
 
 @dataclass(frozen=True)
@@ -118,12 +128,13 @@ def clip_arrays(work: VideoWork, recorder: RecordingLipSync, vad_threshold: floa
     voiced = np.zeros(n, dtype=bool)
     voiced[: len(vad)] = vad >= vad_threshold
     speaking = predicted_frame_states(work, n) == PerformerState.SPEAKING
-    signals, ctx_first, ctx_len, seg_first, seg_len, scores, weights = [], [], [], [], [], [], []
+    signals, blend, ctx_first, ctx_len, seg_first, seg_len, scores, weights = [], [], [], [], [], [], [], []
     # A relabelled video (voice-face association) asks again: the last call per segment counts.
     latest = {(m.first_frame, len(m.mouth_open)): (m, s) for m, s in recorder.calls}
     for mouth, score in latest.values():
         context = mouth.context or mouth
         signals.append(np.stack([context.mouth_open, context.jaw_open, context.mouth_dark], axis=1))
+        blend.append(mouth_blendshapes(work, context))
         ctx_first.append(context.first_frame)
         ctx_len.append(len(context.mouth_open))
         seg_first.append(mouth.first_frame)
@@ -137,6 +148,7 @@ def clip_arrays(work: VideoWork, recorder: RecordingLipSync, vad_threshold: floa
         "audio": np.asarray(audio, dtype=np.float32),
         "fps": np.float64(fps),
         "signals": np.concatenate(signals).astype(np.float32) if signals else np.zeros((0, 3), np.float32),
+        "blend": np.concatenate(blend) if blend else np.zeros((0, len(MOUTH_BLENDSHAPES)), np.float32),
         "ctx_first": np.asarray(ctx_first, dtype=np.int64),
         "ctx_len": np.asarray(ctx_len, dtype=np.int64),
         "seg_first": np.asarray(seg_first, dtype=np.int64),
@@ -144,6 +156,27 @@ def clip_arrays(work: VideoWork, recorder: RecordingLipSync, vad_threshold: floa
         "av_sync": np.asarray(scores, dtype=np.float64),
         "weight": np.asarray(weights, dtype=np.int64),
     }
+
+
+def mouth_blendshapes(work: VideoWork, context: MouthTrack) -> np.ndarray:
+    """(n, len(MOUTH_BLENDSHAPES)) of the track frames ``context`` shows. A MouthTrack does not name its
+    track, so the track is the usable one whose mouth opening over those frames is the context's
+    (NaN rows when none is, which a reader treats as an absent face)."""
+    columns = [BLENDSHAPE_NAMES.index(name) for name in MOUTH_BLENDSHAPES]
+    n = len(context.mouth_open)
+    fps = work.analysis.fps if work.analysis is not None else 25.0
+    shots = {s.shot_id: s for s in work.shots}
+    for track in work.tracks:
+        if not track.usable:
+            continue
+        features = work.track_features[track.track_id]
+        a = context.first_frame - int(round(shots[track.shot_id].t_start * fps))
+        if a < 0 or a + n > len(features["present"]):
+            continue
+        opening = features["signals"][a : a + n, Signal.MOUTH_OPEN].astype(np.float32)
+        if np.allclose(opening, context.mouth_open, equal_nan=True):
+            return features["blendshapes"][a : a + n][:, columns].astype(np.float32)
+    return np.full((n, len(MOUTH_BLENDSHAPES)), np.nan, np.float32)
 
 
 def main() -> None:
