@@ -87,7 +87,7 @@ def held_out_rows(features: FeatureSet, settings: TrainSettings, scorer: Callabl
     return rows
 
 
-def summary(rows: list[dict]) -> dict[str, Any]:
+def summary(rows: list[dict]) -> dict[str, float | int | None]:
     pooled = leave_one_source_out(rows, figures)["pooled_held_out"]
     keys = ("genuine_frames_kept", "dubbed_frames_kept", "genuine_frames_in_sync", "dubbed_frames_in_sync",
             "genuine_segments_out_of_sync", "dubbed_segments_kept", "dubbed_segments")
@@ -95,7 +95,7 @@ def summary(rows: list[dict]) -> dict[str, Any]:
 
 
 def run_variant(name: str, folder: Path, voices: int = 6, seed: int = 0,
-                base: TrainSettings | None = None) -> dict[str, Any]:
+                base: TrainSettings | None = None) -> dict[str, float | int | None]:
     """One variant's pooled held-out figures; ``base``: the training settings it changes (the shipped
     ones by default)."""
     base = base or TrainSettings()
