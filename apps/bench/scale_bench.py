@@ -58,10 +58,10 @@ def run_scale_bench(
 
     source_store = RunStore(source)
     info = read_run_info(source_store)
-    if not info or info.get("state") != "complete":
+    if not info or not info.complete or info.workflow_name is None:
         raise ValueError(f"{source} is not a complete run directory")
-    workflow = load_workflow(info["workflow"]["name"], WORKFLOW_STAGES)
-    if workflow.fingerprint() != info.get("workflow_fingerprint"):
+    workflow = load_workflow(info.workflow_name, WORKFLOW_STAGES)
+    if workflow.fingerprint() != info.workflow_fingerprint:
         raise ValueError(f"{source} was made by another version of workflow {workflow.name!r}; make a new source run")
     blocks, final = summary_blocks(workflow)
     templates = make_templates(source_store, blocks, final, tracks, segments)

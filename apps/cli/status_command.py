@@ -36,20 +36,20 @@ def run_status(out: str) -> dict[str, Any]:
             rows = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
             if "videos" in tables:
                 states = dict(con.execute("SELECT state, count(*) FROM videos GROUP BY 1 ORDER BY 1").fetchall())
-    complete = bool(info and info.get("state") == "complete" and "videos" in tables)
+    complete = bool(info and info.complete and "videos" in tables)
     verdicts = read_verdict_files(store)
     return {
         "out": out,
         "exists": info is not None,
         "complete": complete,
-        "state": info.get("state") if info else None,
-        "workflow": (info or {}).get("workflow", {}).get("name"),
-        "workflow_fingerprint": (info or {}).get("workflow_fingerprint"),
+        "state": info.state if info else None,
+        "workflow": info.workflow_name if info else None,
+        "workflow_fingerprint": info.workflow_fingerprint if info else None,
         "inputs_identified": sum(1 for _ in store.list(INGEST_DIR, ".json")),
         "videos_finished": sum(1 for _ in store.list(VIDEOS_DIR, OUTCOME_SUFFIX)),
         "states": states,
         "tables": rows,
-        "accounting": (info or {}).get("accounting"),
+        "accounting": info.accounting if info else None,
         "report": report_location(store),
         "verdicts": len(verdicts.rows),
         # files under reviews/ every reader skips (hand-written, broken, links): listed so they can be fixed

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curation.manifests.duckdb_views import manifest_names, open_catalog
-from curation.run.run_info import read_run_info
+from curation.run.run_info import RunDocument, read_run_info
 from curation.store.run_store import RunStore
 from curation.telemetry.metrics_log import final_totals, last_of_each_session, read_metrics_log
 
@@ -72,7 +72,7 @@ class RunFigures:
     breakdowns: dict[str, list[tuple]] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     timeline: list[dict[str, float]] = field(default_factory=list)  # elapsed_s, input_hours, videos
-    run_info: dict[str, Any] = field(default_factory=dict)
+    run_info: RunDocument | None = None
     pools: list[PoolFigure] = field(default_factory=list)
 
 
@@ -84,7 +84,7 @@ def _tables_of(sql: str, tables: list[str]) -> bool:
 def gather(out: str) -> RunFigures:
     store = RunStore(out)
     tables = manifest_names(store)
-    result = RunFigures(out=out, run_info=read_run_info(store) or {})
+    result = RunFigures(out=out, run_info=read_run_info(store))
     with open_catalog(store) as con:
         for name, (label, sql) in FIGURE_QUERIES.items():
             if _tables_of(sql, tables):
@@ -95,7 +95,7 @@ def gather(out: str) -> RunFigures:
     totals = final_totals(lines)
     result.stage_seconds = {
         dict(labels)["stage"]: value for (name, labels), value in totals.items() if name == "lpm_stage_seconds_total"
-    } or dict(result.run_info.get("stage_seconds") or {})
+    } or (dict(result.run_info.stage_seconds) if result.run_info else {})
     result.timeline = _timeline(lines)
     result.pools = pool_figures(lines)
     return result

@@ -27,7 +27,7 @@ from curation.export.shard_plan import PlannedSample, committed_shard, plan_shar
 from curation.manifests.duckdb_views import manifest_names, open_catalog
 from curation.manifests.review_verdicts import item_decisions, read_verdicts
 from curation.manifests.where_filter import check_where
-from curation.run.run_info import RUN_FILE, read_run_info
+from curation.run.run_info import RUN_FILE, RunDocument, read_run_info
 from curation.store.run_store import RunStore
 from schemas.tables import ShardRow
 from schemas.version import SCHEMA_VERSION
@@ -93,7 +93,7 @@ def _nothing_selected(request: ExportRequest, selected: int) -> str:
             f"(nothing was written to {request.dest})")
 
 
-def _describe(request: ExportRequest, source: RunStore, info: dict[str, Any], chosen: list[tuple],
+def _describe(request: ExportRequest, source: RunStore, info: RunDocument, chosen: list[tuple],
               selected: list[tuple], verdicts: list[dict[str, Any]]) -> dict[str, Any]:
     keys = "\n".join(row[2] for row in chosen).encode()
     return {
@@ -101,7 +101,7 @@ def _describe(request: ExportRequest, source: RunStore, info: dict[str, Any], ch
         "kind": "export",
         "state": "running",
         "source": {"run": source.uri if source.remote else source.root, "workflow_fingerprint":
-                   info.get("workflow_fingerprint"), "state": info.get("state")},
+                   info.workflow_fingerprint, "state": info.state},
         "query": request.where,
         "review_filter": {
             "exclude_rejected_by_review": request.exclude_rejected_by_review,
@@ -111,8 +111,8 @@ def _describe(request: ExportRequest, source: RunStore, info: dict[str, Any], ch
         "shard_bytes": request.shard_bytes,
         "selection": {"segments": len(chosen), "keys_sha256": hashlib.sha256(keys).hexdigest()},
         # status shows the workflow; it is the source's, since the samples are the source's
-        "workflow": info.get("workflow"),
-        "workflow_fingerprint": info.get("workflow_fingerprint"),
+        "workflow": info.workflow,
+        "workflow_fingerprint": info.workflow_fingerprint,
     }
 
 
@@ -120,7 +120,7 @@ def _claim(dest: RunStore, description: dict[str, Any]) -> None:
     """Write the request as ``run.json``; refuse a folder that holds another dataset or request."""
     existing = read_run_info(dest)
     if existing is not None:
-        same = {k: v for k, v in existing.items() if k not in ("state", "shards")} == {
+        same = {k: v for k, v in existing.document.items() if k not in ("state", "shards")} == {
             k: v for k, v in description.items() if k not in ("state", "shards")}
         if not same:
             raise ExportError(f"{dest.uri} already holds another run or export; choose an empty --to")

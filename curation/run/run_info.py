@@ -55,16 +55,16 @@ class RunInfo:
     def open_or_create(cls, store: RunStore, workflow: Workflow, input_spec: str) -> "RunInfo":
         fingerprint = workflow.fingerprint()
         models = model_records(workflow.model_choices())
-        if store.exists(RUN_FILE):
-            data = json.loads(store.read_bytes(RUN_FILE))
-            if data.get("workflow_fingerprint") != fingerprint:
+        existing = read_run_info(store)
+        if existing is not None:
+            if existing.workflow_fingerprint != fingerprint:
                 raise WorkflowMismatchError(
-                    f"{store.uri} holds a run of workflow {data.get('workflow', {}).get('name')!r} "
-                    f"(fingerprint {data.get('workflow_fingerprint')}); this workflow's fingerprint is "
-                    f"{fingerprint}.{_model_change(data.get('models'), models)} Its results would differ, "
+                    f"{store.uri} holds a run of workflow {existing.workflow_name!r} "
+                    f"(fingerprint {existing.workflow_fingerprint}); this workflow's fingerprint is "
+                    f"{fingerprint}.{_model_change(existing.models, models)} Its results would differ, "
                     "so they are not mixed: use a new --out."
                 )
-            data["resumed"] = data.get("resumed", 0) + 1
+            data = existing.document | {"resumed": existing.resumed + 1}
         else:
             data = {
                 "schema_version": SCHEMA_VERSION,
@@ -116,5 +116,44 @@ def _model_name(record: dict[str, Any] | None) -> str:
     return f"fallback {record['fallback']}"
 
 
-def read_run_info(store: RunStore) -> dict[str, Any] | None:
-    return json.loads(store.read_bytes(RUN_FILE)) if store.exists(RUN_FILE) else None
+@dataclass(frozen=True)
+class RunDocument:
+    """``run.json`` as its readers see it: a pipeline run's, or an export's (``kind`` "export",
+    written by ``curation.export``). A key the document lacks reads as None (a run that never
+    finished has no ``finished``); ``document`` is the whole JSON (an export compares requests by it)."""
+
+    kind: str
+    state: str | None
+    workflow: dict[str, Any] | None  # the resolved workflow (an export's: its source's)
+    workflow_fingerprint: str | None
+    models: list[dict[str, Any]] | None
+    resumed: int
+    created: str | None
+    finished: str | None
+    wall_s: float | None
+    executor: str | None
+    accounting: dict[str, int] | None
+    stage_seconds: dict[str, float]
+    document: dict[str, Any]
+
+    @classmethod
+    def parse(cls, document: dict[str, Any]) -> "RunDocument":
+        read = document.get
+        return cls(
+            kind=read("kind") or "run", state=read("state"), workflow=read("workflow"),
+            workflow_fingerprint=read("workflow_fingerprint"), models=read("models"), resumed=read("resumed") or 0,
+            created=read("created"), finished=read("finished"), wall_s=read("wall_s"), executor=read("executor"),
+            accounting=read("accounting"), stage_seconds=dict(read("stage_seconds") or {}), document=document,
+        )  # fmt: skip
+
+    @property
+    def workflow_name(self) -> str | None:
+        return None if self.workflow is None else self.workflow.get("name")
+
+    @property
+    def complete(self) -> bool:
+        return self.state == "complete"
+
+
+def read_run_info(store: RunStore) -> RunDocument | None:
+    return RunDocument.parse(json.loads(store.read_bytes(RUN_FILE))) if store.exists(RUN_FILE) else None

@@ -64,7 +64,7 @@ def run_voices_heard(run: Path, video_ids: list[str]) -> dict[str, set[int]]:
     """The run voices each video hears, from the summaries the stage stored in the run (in the
     block that ends with it in the run's workflow)."""
     store = RunStore(str(run))
-    workflow = load_workflow(read_run_info(store)["workflow"]["name"], WORKFLOW_STAGES)
+    workflow = load_workflow(read_run_info(store).workflow_name, WORKFLOW_STAGES)
     block, stage = next((i, ends_with) for i, (_stages, ends_with) in enumerate(split_blocks(workflow.stages))
                         if isinstance(ends_with, CrossVideoPairsStage))
     stored = Ledger(store).summaries(video_ids, block, hint=CrossVideoPairsStage.summary_hint())

@@ -74,7 +74,7 @@ def test_the_prometheus_snapshot_has_the_manifests_totals(smoke_run):
     print(f"manifests: {_manifest_totals(out)}")
     # per-stage seconds: the counter's totals are the run's own (run.json sums them over the videos)
     stage_seconds = _by(values, "lpm_stage_seconds_total", "stage")
-    recorded = read_run_info(RunStore(str(out)))["stage_seconds"]
+    recorded = read_run_info(RunStore(str(out))).stage_seconds
     assert stage_seconds == pytest.approx(recorded, rel=1e-6)
     # and the histogram counted one observation per video per stage that ran on it
     counts = _by(values, "lpm_stage_seconds_count", "stage")
