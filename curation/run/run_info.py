@@ -138,13 +138,21 @@ class RunDocument:
 
     @classmethod
     def parse(cls, document: dict[str, Any]) -> "RunDocument":
-        read = document.get
         return cls(
-            kind=read("kind") or "run", state=read("state"), workflow=read("workflow"),
-            workflow_fingerprint=read("workflow_fingerprint"), models=read("models"), resumed=read("resumed") or 0,
-            created=read("created"), finished=read("finished"), wall_s=read("wall_s"), executor=read("executor"),
-            accounting=read("accounting"), stage_seconds=dict(read("stage_seconds") or {}), document=document,
-        )  # fmt: skip
+            kind=document.get("kind") or "run",
+            state=document.get("state"),
+            workflow=document.get("workflow"),
+            workflow_fingerprint=document.get("workflow_fingerprint"),
+            models=document.get("models"),
+            resumed=document.get("resumed") or 0,
+            created=document.get("created"),
+            finished=document.get("finished"),
+            wall_s=document.get("wall_s"),
+            executor=document.get("executor"),
+            accounting=document.get("accounting"),
+            stage_seconds=dict(document.get("stage_seconds") or {}),
+            document=document,
+        )
 
     @property
     def workflow_name(self) -> str | None:
