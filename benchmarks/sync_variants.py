@@ -37,12 +37,12 @@ from apps.bench.learned_sync_folds import (
     av_sync_score,
     dubbing_pairs,
     figures,
+    fold_networks,
     learned_scorer,
     pair_audio,
     rows_of,
-    subset,
 )
-from apps.bench.learned_sync_training import FeatureSet, TrainSettings, load_features, train
+from apps.bench.learned_sync_training import FeatureSet, TrainSettings, load_features
 from apps.bench.sync_folds import leave_one_source_out
 
 VARIANTS = ("shipped", "wide_null", "with_av_sync", "blendshapes", "steps_1000")
@@ -80,8 +80,8 @@ def held_out_rows(features: FeatureSet, settings: TrainSettings, scorer: Callabl
                   voices: int, seed: int) -> list[dict]:
     pairs = dubbing_pairs(features, voices, seed)
     rows: list[dict] = []
-    for held in sorted({s.source for s in features.segments if s.weight > 0}):
-        network = train(subset(features, lambda s, held=held: s != held), settings)
+    sources = sorted({s.source for s in features.segments if s.weight > 0})
+    for held, network, _ in fold_networks(features, settings, sources):
         rows += rows_of(features, [p for p in pairs if p[0].source == held], scorer(network))
         print(f"  fold {held}", file=sys.stderr, flush=True)
     return rows

@@ -24,7 +24,7 @@ independent: the intervals are narrower than the truth; segment counts are given
 import sys
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -94,6 +94,16 @@ def subset(features: FeatureSet, keep: Callable[[str], bool]) -> FeatureSet:
                    audio={c: a for c, a in features.audio.items() if c in clips})
 
 
+def fold_networks(
+    features: FeatureSet, settings: TrainSettings, sources: Sequence[str]
+) -> Iterator[tuple[str, Any, float]]:
+    """Per held-out source: it, a network trained on every other source, and the training's seconds."""
+    for held in sources:
+        started = time.perf_counter()
+        network = train(subset(features, lambda s, held=held: s != held), settings)
+        yield held, network, time.perf_counter() - started
+
+
 def run_folds(
     features: FeatureSet, settings: TrainSettings, voices: int = 6, seed: int = 0, log: bool = False,
 ) -> dict[str, Any]:
@@ -103,10 +113,8 @@ def run_folds(
     sources = sorted({s.source for s in features.segments if s.weight > 0})
     learned_rows: list[dict] = []
     train_s = 0.0
-    for held in sources:
-        t0 = time.perf_counter()
-        network = train(subset(features, lambda s, held=held: s != held), settings)
-        train_s += time.perf_counter() - t0
+    for held, network, seconds in fold_networks(features, settings, sources):
+        train_s += seconds
         learned_rows += rows_of(features, [p for p in pairs if p[0].source == held], learned_scorer(network))
         if log:
             print(f"fold {held}: trained in {train_s:.0f} s so far", file=sys.stderr, flush=True)

@@ -41,6 +41,7 @@ MOUTH_BLENDSHAPES = (
     "mouthStretchLeft", "mouthStretchRight", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft",
     "mouthSmileRight",
 )
+_MOUTH_COLUMNS = [BLENDSHAPE_NAMES.index(name) for name in MOUTH_BLENDSHAPES]
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def clip_arrays(work: VideoWork, recorder: RecordingLipSync, vad_threshold: floa
     for mouth, score in latest.values():
         context = mouth.context or mouth
         signals.append(np.stack([context.mouth_open, context.jaw_open, context.mouth_dark], axis=1))
-        blend.append(mouth_blendshapes(work, context))
+        blend.append(mouth_blendshapes(work, context, fps))
         ctx_first.append(context.first_frame)
         ctx_len.append(len(context.mouth_open))
         seg_first.append(mouth.first_frame)
@@ -158,13 +159,11 @@ def clip_arrays(work: VideoWork, recorder: RecordingLipSync, vad_threshold: floa
     }
 
 
-def mouth_blendshapes(work: VideoWork, context: MouthTrack) -> np.ndarray:
+def mouth_blendshapes(work: VideoWork, context: MouthTrack, fps: float) -> np.ndarray:
     """(n, len(MOUTH_BLENDSHAPES)) of the track frames ``context`` shows. A MouthTrack does not name its
     track, so the track is the usable one whose mouth opening over those frames is the context's
     (NaN rows when none is, which a reader treats as an absent face)."""
-    columns = [BLENDSHAPE_NAMES.index(name) for name in MOUTH_BLENDSHAPES]
     n = len(context.mouth_open)
-    fps = work.analysis.fps if work.analysis is not None else 25.0
     shots = {s.shot_id: s for s in work.shots}
     for track in work.tracks:
         if not track.usable:
@@ -175,7 +174,7 @@ def mouth_blendshapes(work: VideoWork, context: MouthTrack) -> np.ndarray:
             continue
         opening = features["signals"][a : a + n, Signal.MOUTH_OPEN].astype(np.float32)
         if np.allclose(opening, context.mouth_open, equal_nan=True):
-            return features["blendshapes"][a : a + n][:, columns].astype(np.float32)
+            return features["blendshapes"][a : a + n][:, _MOUTH_COLUMNS].astype(np.float32)
     return np.full((n, len(MOUTH_BLENDSHAPES)), np.nan, np.float32)
 
 

@@ -51,10 +51,10 @@ def render_page(figures: RunFigures, plots: list[tuple[str, str]]) -> str:
         f"<td class='v'>{p.peak_queued:g}</td></tr>"
         for p in figures.pools
     )
-    facts = {} if info is None else {
-        "state": info.state, "workflow_fingerprint": info.workflow_fingerprint, "created": info.created,
-        "finished": info.finished, "wall_s": info.wall_s, "executor": info.executor, "workflow": info.workflow_name,
-    }
+    # the same keys with or without a run.json (null where there is none)
+    facts = {k: getattr(info, k, None) for k in ("state", "workflow_fingerprint", "created", "finished", "wall_s",
+                                                 "executor", "workflow_name")}
+    facts["workflow"] = facts.pop("workflow_name")
     title = f"lpm-curate report: {figures.out}"
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"

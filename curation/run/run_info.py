@@ -118,11 +118,11 @@ def _model_name(record: dict[str, Any] | None) -> str:
 
 @dataclass(frozen=True)
 class RunDocument:
-    """``run.json`` as its readers see it: a pipeline run's, or an export's (``kind`` "export",
-    written by ``curation.export``). A key the document lacks reads as None (a run that never
-    finished has no ``finished``); ``document`` is the whole JSON (an export compares requests by it)."""
+    """``run.json`` as its readers see it: a pipeline run's, or an export's (written by
+    ``curation.export``, ``"kind": "export"`` in ``document``). A key the document lacks reads as None
+    (a run that never finished has no ``finished``); ``document`` is the whole JSON (an export
+    compares requests by it)."""
 
-    kind: str
     state: str | None
     workflow: dict[str, Any] | None  # the resolved workflow (an export's: its source's)
     workflow_fingerprint: str | None
@@ -132,14 +132,13 @@ class RunDocument:
     finished: str | None
     wall_s: float | None
     executor: str | None
-    accounting: dict[str, int] | None
+    accounting: dict[str, Any] | None  # counts, and counts by reason
     stage_seconds: dict[str, float]
     document: dict[str, Any]
 
     @classmethod
     def parse(cls, document: dict[str, Any]) -> "RunDocument":
         return cls(
-            kind=document.get("kind") or "run",
             state=document.get("state"),
             workflow=document.get("workflow"),
             workflow_fingerprint=document.get("workflow_fingerprint"),
