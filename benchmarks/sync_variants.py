@@ -31,6 +31,7 @@ import numpy as np
 from annotators.models.learned_sync_network import audio_features, similarity_curve, visual_features
 from annotators.speaking.av_sync import SyncCurve, standout
 from annotators.speaking.learned_lip_sync import NEAR_LAG
+from apps.bench.fold_rows import ScoredSegment
 from apps.bench.learned_sync_folds import (
     Pair,
     auc,
@@ -77,9 +78,9 @@ def with_av_sync(network: Any) -> Scorer:
 
 
 def held_out_rows(features: FeatureSet, settings: TrainSettings, scorer: Callable[[Any], Scorer],
-                  voices: int, seed: int) -> list[dict]:
+                  voices: int, seed: int) -> list[ScoredSegment]:
     pairs = dubbing_pairs(features, voices, seed)
-    rows: list[dict] = []
+    rows: list[ScoredSegment] = []
     sources = sorted({s.source for s in features.segments if s.weight > 0})
     for held, network, _ in fold_networks(features, settings, sources):
         rows += rows_of(features, [p for p in pairs if p[0].source == held], scorer(network))
@@ -87,7 +88,7 @@ def held_out_rows(features: FeatureSet, settings: TrainSettings, scorer: Callabl
     return rows
 
 
-def summary(rows: list[dict]) -> dict[str, float | int | None]:
+def summary(rows: list[ScoredSegment]) -> dict[str, float | int | None]:
     pooled = leave_one_source_out(rows, figures)["pooled_held_out"]
     keys = ("genuine_frames_kept", "dubbed_frames_kept", "genuine_frames_in_sync", "dubbed_frames_in_sync",
             "genuine_segments_out_of_sync", "dubbed_segments_kept", "dubbed_segments")

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from apps.bench.fold_rows import ScoredSegment
 from apps.bench.speaking_bench import analyse, bench_stages
 from apps.bench.state_scoring import predicted_frame_states
 from apps.bench.sync_folds import leave_one_source_out
@@ -89,12 +90,18 @@ def run_dubbing_bench(
     states = stages[-1]
     vad_threshold = states.vad_threshold
     clips = load_talking_heads(media_dir)
-    genuine = [_video_row(c, None, analyse(c.path, stages, workdir / "store"), vad_threshold) for c in clips]
+    genuine, segments = [], []
+    for clip in clips:
+        row, scored = _video_row(clip, None, analyse(clip.path, stages, workdir / "store"), vad_threshold)
+        genuine.append(row)
+        segments += scored
     dubbed = []
     for video, voice in dubbing_pairs(clips)[:limit]:
         out = workdir / f"{video.path.stem}__voice_{voice.path.stem}.mp4"
         path = dub(video.path, voice.path, out, video.duration_s)
-        dubbed.append(_video_row(video, voice, analyse(path, stages, workdir / "store"), vad_threshold))
+        row, scored = _video_row(video, voice, analyse(path, stages, workdir / "store"), vad_threshold)
+        dubbed.append(row)
+        segments += scored
         path.unlink()
     report: dict[str, Any] = {
         "workdir": str(workdir),
@@ -120,13 +127,12 @@ def run_dubbing_bench(
         key: {"target": target, "op": op, "measured": report[key], "met": _met(report[key], op, target)}
         for key, (op, target) in TARGETS.items()
     }
-    report["speaking_segments"] = [segment for row in genuine + dubbed for segment in row.pop("segments")]
+    report["speaking_segments"] = [s.as_json() for s in segments]
     for name, genuine_ in (("genuine", True), ("dubbed", False)):
-        mine = [s for s in report["speaking_segments"] if s["genuine"] == genuine_]
-        frames = sum(s["weight"] for s in mine)
-        report[f"{name}_speech_uncertain"] = _ratio(sum(s["weight"] for s in mine if s["verdict"] == "uncertain"),
-                                                    frames)
-    report["leave_one_source_out"] = leave_one_source_out(report["speaking_segments"])
+        mine = [s for s in segments if s.genuine == genuine_]
+        frames = sum(s.weight for s in mine)
+        report[f"{name}_speech_uncertain"] = _ratio(sum(s.weight for s in mine if s.verdict == "uncertain"), frames)
+    report["leave_one_source_out"] = leave_one_source_out(segments)
     report["videos"] = genuine + dubbed
     report["wall_seconds"] = time.perf_counter() - started
     return report
@@ -134,32 +140,27 @@ def run_dubbing_bench(
 
 def refit_report(report: dict[str, Any]) -> dict[str, Any]:
     """The leave-one-source-out part again, from a saved report's ``speaking_segments``."""
+    segments = [ScoredSegment.from_json(s) for s in report["speaking_segments"]]
     return {"from": report.get("workdir"), "lip_sync_model": report.get("lip_sync_model"),
-            "leave_one_source_out": leave_one_source_out(report["speaking_segments"])}
+            "leave_one_source_out": leave_one_source_out(segments)}
 
 
 def _video_row(
     video: TalkingHeadClip, voice: TalkingHeadClip | None, work: VideoWork, vad_threshold: float
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[ScoredSegment]]:
+    """The video's frame counts (a row of the report's ``videos``) and its speaking segments, scored."""
     frames = frame_outcome(work, vad_threshold)
     voiced = frames["voiced"]
     fps = work.analysis.fps if work.analysis is not None else 25.0
     speaking = [s for s in work.segments if s.state == "speaking"]
     voiced_speaking = voiced & frames["speaking"]
     segments = [
-        {
-            "picture": video.name,
-            "voice": (voice or video).name,
-            "picture_source": video.source,
-            "voice_source": (voice or video).source,
-            "genuine": voice is None,
-            "segment_id": s.segment_id,
-            "score": s.lip_sync_score,
-            "verdict": s.sync_verdict,
-            "weight": int(voiced_speaking[_covered(_spans([s]), len(voiced), fps)].sum()),
-        }
+        ScoredSegment(picture=video.name, voice=(voice or video).name, picture_source=video.source,
+                      voice_source=(voice or video).source, genuine=voice is None, segment_id=s.segment_id,
+                      score=s.lip_sync_score, verdict=s.sync_verdict,
+                      weight=int(voiced_speaking[_covered(_spans([s]), len(voiced), fps)].sum()))
         for s in speaking
-    ]
+    ]  # fmt: skip
     return {
         "video": video.name,
         "voice": None if voice is None else voice.name,
@@ -167,11 +168,10 @@ def _video_row(
         "voiced_kept_speaking": int((frames["kept"] & voiced).sum()),
         "voiced_in_sync": int((frames["in_sync"] & voiced).sum()),
         "voiced_before": int((frames["before"] & voiced).sum()),
-        "speaking_segments_kept": sum(s["verdict"] != "out_of_sync" for s in segments),
-        "speaking_segments_out_of_sync": sum(s["verdict"] == "out_of_sync" for s in segments),
-        "lip_sync_scores": [s["score"] for s in segments],
-        "segments": segments,
-    }
+        "speaking_segments_kept": sum(s.verdict != "out_of_sync" for s in segments),
+        "speaking_segments_out_of_sync": sum(s.verdict == "out_of_sync" for s in segments),
+        "lip_sync_scores": [s.score for s in segments],
+    }, segments
 
 
 def _out_of_sync(work: VideoWork) -> list[tuple[float, float]]:

@@ -33,6 +33,7 @@ import numpy as np
 from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.learned_lip_sync import LearnedLipSync
 from annotators.speaking.lip_sync import SignalLipSync
+from apps.bench.fold_rows import ScoredSegment
 from apps.bench.learned_sync_training import (
     FeatureSet,
     Segment,
@@ -79,11 +80,13 @@ def learned_scorer(network: Any) -> Callable[[FeatureSet, Pair], float]:
                                                       pair[0].ctx_first, pair[0].fps)
 
 
-def rows_of(features: FeatureSet, pairs: Sequence[Pair], score: Callable[[FeatureSet, Pair], float]) -> list[dict]:
+def rows_of(
+    features: FeatureSet, pairs: Sequence[Pair], score: Callable[[FeatureSet, Pair], float]
+) -> list[ScoredSegment]:
     sources = features.sources
-    return [{"picture": seg.clip, "voice": voice or seg.clip, "picture_source": seg.source,
-             "voice_source": sources[voice or seg.clip], "genuine": voice is None,
-             "score": _finite(score(features, (seg, voice))), "weight": seg.weight}
+    return [ScoredSegment(picture=seg.clip, voice=voice or seg.clip, picture_source=seg.source,
+                          voice_source=sources[voice or seg.clip], genuine=voice is None,
+                          score=_finite(score(features, (seg, voice))), weight=seg.weight)
             for seg, voice in pairs if seg.weight > 0]  # fmt: skip
 
 
@@ -111,7 +114,7 @@ def run_folds(
     pairs = dubbing_pairs(features, voices, seed)
     av_rows = rows_of(features, pairs, av_sync_score)
     sources = sorted({s.source for s in features.segments if s.weight > 0})
-    learned_rows: list[dict] = []
+    learned_rows: list[ScoredSegment] = []
     train_s = 0.0
     for held, network, seconds in fold_networks(features, settings, sources):
         train_s += seconds
@@ -127,34 +130,34 @@ def run_folds(
     # The shipped thresholds are each report's fit_on_all_sources: for learned_sync that is the rule on
     # every out-of-fold score (no network saw the source it scored).
     report["cpu_seconds_per_analysed_second"] = cpu_cost(features, network)
-    report["rows"] = {"av_sync": av_rows, "learned_sync": learned_rows}
+    report["rows"] = {"av_sync": [r.as_json() for r in av_rows], "learned_sync": [r.as_json() for r in learned_rows]}
     report["wall_seconds"] = time.perf_counter() - started
     return report
 
 
-def folds_report(rows: list[dict], sources: Sequence[str]) -> dict[str, Any]:
+def folds_report(rows: list[ScoredSegment], sources: Sequence[str]) -> dict[str, Any]:
     """Per held-out source: thresholds fitted on the rows whose picture and voice both come from
     other sources, applied to the rows whose picture is its (``sync_folds``' rule, with Wilson
     intervals); the fit on every row is the shipped one, and the AUC over every row."""
     return {**leave_one_source_out(rows, figures, sources), "auc": auc(rows)}
 
 
-def figures(judged: list[tuple[dict, str]]) -> dict[str, Any]:
+def figures(judged: Sequence[tuple[ScoredSegment, str]]) -> dict[str, Any]:
     out = verdict_figures(judged)
     for name, genuine in (("genuine", True), ("dubbed", False)):
-        mine = [(r, v) for r, v in judged if r["genuine"] == genuine]
-        frames = sum(r["weight"] for r, _ in mine)
+        mine = [(r, v) for r, v in judged if r.genuine == genuine]
+        frames = sum(r.weight for r, _ in mine)
         for what, ok in (("kept", lambda v: v != "out_of_sync"), ("in_sync", lambda v: v == "in_sync")):
-            part = sum(r["weight"] for r, v in mine if ok(v))
+            part = sum(r.weight for r, v in mine if ok(v))
             out[f"{name}_frames_{what}_wilson95"] = list(wilson_interval(part, frames)) if frames else None
         out[f"{name}_segments_kept"] = sum(v != "out_of_sync" for _, v in mine)
     return out
 
 
-def auc(rows: list[dict]) -> float | None:
+def auc(rows: Sequence[ScoredSegment]) -> float | None:
     """How often a genuine segment outscores a dubbed one (scores without evidence left out)."""
-    g = np.array([r["score"] for r in rows if r["genuine"] and r["score"] is not None])
-    d = np.array([r["score"] for r in rows if not r["genuine"] and r["score"] is not None])
+    g = np.array([r.score for r in rows if r.genuine and r.score is not None])
+    d = np.array([r.score for r in rows if not r.genuine and r.score is not None])
     if not len(g) or not len(d):
         return None
     return float(((g[:, None] > d[None]).sum() + 0.5 * (g[:, None] == d[None]).sum()) / (len(g) * len(d)))

@@ -35,6 +35,7 @@ from scipy.ndimage import maximum_filter1d
 from annotators.speaking.active_speaker import MouthMotionSpeaker
 from annotators.timelines.state_timeline import frame_states, smooth_states
 from apps.bench.decision_figures import decision_figures
+from apps.bench.fold_rows import DecisionUnit, SpeakingTrack
 from apps.bench.sync_folds import FoldRule
 from apps.bench.validity_records import ClipRecord, TrackSignals
 from schemas.performer_states import PerformerState
@@ -68,57 +69,51 @@ class FrameCounts:
     negatives: int
 
 
-def rows_of(records: Sequence[ClipRecord], rule: MouthRule) -> list[dict[str, Any]]:
+def rows_of(records: Sequence[ClipRecord], rule: MouthRule) -> list[SpeakingTrack]:
     """One row per usable track of each genuine talking head, with its positives' counts at every
     grid threshold (the fit sums them, so each track is replayed once per grid value)."""
-    rows = []
-    for record in records:
-        if record.label != "talking_head":
-            continue
-        for track in record.signals:
-            row = {"clip": record.clip, "picture_source": record.source, "voice_source": record.source,
-                   "track": track, "fps": record.fps}
-            row["kept_at_grid"] = np.array([_speaking_positives(replace(rule, mouth_motion_threshold=t), row)
-                                            for t in THRESHOLD_GRID])
-            row["positives"] = int(_positives(track, rule).sum())
-            rows.append(row)
-    return rows
+    return [
+        SpeakingTrack(clip=record.clip, picture_source=record.source, voice_source=record.source, track=track,
+                      fps=record.fps, positives=int(_positives(track, rule).sum()),
+                      kept_at_grid=np.array([_speaking_positives(replace(rule, mouth_motion_threshold=t),
+                                                                 track, record.fps) for t in THRESHOLD_GRID]))
+        for record in records if record.label == "talking_head" for track in record.signals
+    ]  # fmt: skip
 
 
-def fit(rows: Sequence[dict[str, Any]], shipped: MouthRule) -> MouthRule:
+def fit(rows: Sequence[SpeakingTrack], shipped: MouthRule) -> MouthRule:
     """The highest grid threshold keeping >= KEEP of the rows' positive frames (see the module docstring)."""
-    positives = sum(r["positives"] for r in rows)
+    positives = sum(r.positives for r in rows)
     if not positives:
         raise ValueError("fitting the mouth-motion threshold needs voiced frames of a talking head")
-    kept = np.sum([r["kept_at_grid"] for r in rows], axis=0)
+    kept = np.sum([r.kept_at_grid for r in rows], axis=0)
     meets = np.flatnonzero(kept >= KEEP * positives)
     return replace(shipped, mouth_motion_threshold=THRESHOLD_GRID[int(meets.max()) if len(meets) else 0])
 
 
-def judge_track(rule: MouthRule, row: dict[str, Any]) -> FrameCounts:
-    track: TrackSignals = row["track"]
-    negatives = _negatives(track, rule, row["fps"])
+def judge_track(rule: MouthRule, row: SpeakingTrack) -> FrameCounts:
+    track = row.track
+    negatives = _negatives(track, rule, row.fps)
     # A listener's face: the same frames with a voice heard throughout.
-    under_voice = _states(rule, track, np.ones_like(track.vad), row["fps"])
-    return FrameCounts(_speaking_positives(rule, row), int(_positives(track, rule).sum()),
+    under_voice = _states(rule, track, np.ones_like(track.vad), row.fps)
+    return FrameCounts(_speaking_positives(rule, track, row.fps), int(_positives(track, rule).sum()),
                        int((negatives & (under_voice == PerformerState.SPEAKING)).sum()), int(negatives.sum()))
 
 
-def _speaking_positives(rule: MouthRule, row: dict[str, Any]) -> int:
-    track: TrackSignals = row["track"]
-    as_heard = _states(rule, track, track.vad, row["fps"])
+def _speaking_positives(rule: MouthRule, track: TrackSignals, fps: float) -> int:
+    as_heard = _states(rule, track, track.vad, fps)
     return int((_positives(track, rule) & (as_heard == PerformerState.SPEAKING)).sum())
 
 
-def figures(judged: Sequence[tuple[dict[str, Any], FrameCounts]]) -> dict[str, Any]:
+def figures(judged: Sequence[tuple[SpeakingTrack, FrameCounts]]) -> dict[str, Any]:
     """Precision and recall of "speaking" over frames; ``listening_under_voice`` is the share of
     negative frames not labelled speaking (a still face under another voice read as listening)."""
-    units = []
+    units: list[tuple[DecisionUnit, bool]] = []
     for _row, c in judged:
-        units += [({"positive": True, "weight": c.speaking}, True),
-                  ({"positive": True, "weight": c.positives - c.speaking}, False),
-                  ({"positive": False, "weight": c.false_speaking}, True),
-                  ({"positive": False, "weight": c.negatives - c.false_speaking}, False)]
+        units += [(DecisionUnit(positive=True, weight=c.speaking), True),
+                  (DecisionUnit(positive=True, weight=c.positives - c.speaking), False),
+                  (DecisionUnit(positive=False, weight=c.false_speaking), True),
+                  (DecisionUnit(positive=False, weight=c.negatives - c.false_speaking), False)]
     out = decision_figures(units)
     neg = out["negatives_yes"]
     out["listening_under_voice"] = (None if neg["fraction"] is None else 1 - neg["fraction"])
@@ -126,7 +121,7 @@ def figures(judged: Sequence[tuple[dict[str, Any], FrameCounts]]) -> dict[str, A
     return out
 
 
-def fold_rule(shipped: MouthRule) -> FoldRule:
+def fold_rule(shipped: MouthRule) -> FoldRule[SpeakingTrack, MouthRule]:
     return FoldRule(fit=lambda rows: fit(rows, shipped), judge=judge_track,
                     describe=lambda rule: {"mouth_motion_threshold": rule.mouth_motion_threshold})
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from apps.bench.decision_figures import decision_figures, share
+from apps.bench.fold_rows import JudgedShot
 from apps.bench.sync_folds import FoldRule
 from apps.bench.validity_records import ClipRecord
 from stages.performer_filter import PerformerFilterStage
@@ -52,28 +53,24 @@ FITTED: dict[str, tuple[str, str, bool]] = {
 TRUTH = {"talking_head": True, "no_face": False, "face_other": None, "multi_person": None}
 
 
-def rows_of(records: Sequence[ClipRecord]) -> list[dict[str, Any]]:
-    rows = []
-    for record in records:
-        if record.label not in TRUTH:
-            continue
-        for shot in record.shots:
-            tracks = [t for t in record.tracks if t.shot_id == shot.shot_id]
-            rows.append({"clip": record.clip, "label": record.label, "picture_source": record.source,
-                         "voice_source": record.source, "shot": shot, "tracks": tracks, "fps": record.fps,
-                         "positive": TRUTH[record.label], "weight": 1})
-    return rows
+def rows_of(records: Sequence[ClipRecord]) -> list[JudgedShot]:
+    return [
+        JudgedShot(clip=record.clip, label=record.label, picture_source=record.source, voice_source=record.source,
+                   shot=shot, tracks=[t for t in record.tracks if t.shot_id == shot.shot_id], fps=record.fps,
+                   positive=TRUTH[record.label])
+        for record in records if record.label in TRUTH for shot in record.shots
+    ]  # fmt: skip
 
 
-def judge_shot(stage: PerformerFilterStage, row: dict[str, Any]) -> bool:
+def judge_shot(stage: PerformerFilterStage, row: JudgedShot) -> bool:
     """True when ``stage`` finds a usable performer in the shot (the row is not changed)."""
-    reason, _detail, _performers = stage.judge(replace(row["shot"]), [replace(t) for t in row["tracks"]], row["fps"])
+    reason, _detail, _performers = stage.judge(replace(row.shot), [replace(t) for t in row.tracks], row.fps)
     return reason is None
 
 
-def fit(rows: Sequence[dict[str, Any]], shipped: PerformerFilterStage) -> PerformerFilterStage:
+def fit(rows: Sequence[JudgedShot], shipped: PerformerFilterStage) -> PerformerFilterStage:
     """The shipped filter, loosened as far as the training talking heads need (module docstring)."""
-    positives = [r for r in rows if r["positive"]]
+    positives = [r for r in rows if r.positive]
     if not positives:
         raise ValueError("fitting the performer filter needs talking-head shots")
     if _kept(shipped, positives) >= KEEP * len(positives):
@@ -86,15 +83,15 @@ def fit(rows: Sequence[dict[str, Any]], shipped: PerformerFilterStage) -> Perfor
     return loosened
 
 
-def figures(judged: Sequence[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+def figures(judged: Sequence[tuple[JudgedShot, bool]]) -> dict[str, Any]:
     """Over shots (precision and recall of "usable"), and over clips per label: a clip is kept when
     one of its shots is."""
     out = decision_figures(judged)
     kept_clip: dict[str, bool] = {}
     label_of: dict[str, str] = {}
     for row, kept in judged:
-        kept_clip[row["clip"]] = kept_clip.get(row["clip"], False) or kept
-        label_of[row["clip"]] = row["label"]
+        kept_clip[row.clip] = kept_clip.get(row.clip, False) or kept
+        label_of[row.clip] = row.label
     for label in TRUTH:
         clips = [c for c in kept_clip if label_of[c] == label]
         out[f"{label}_clips_kept"] = share(sum(kept_clip[c] for c in clips), len(clips))
@@ -102,7 +99,7 @@ def figures(judged: Sequence[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
     return out
 
 
-def fold_rule(shipped: PerformerFilterStage) -> FoldRule:
+def fold_rule(shipped: PerformerFilterStage) -> FoldRule[JudgedShot, PerformerFilterStage]:
     return FoldRule(fit=lambda rows: fit(rows, shipped), judge=judge_shot, describe=describe)
 
 
@@ -110,11 +107,11 @@ def describe(stage: PerformerFilterStage) -> dict[str, Any]:
     return {name: getattr(stage, name) for name in FITTED}
 
 
-def _kept(stage: PerformerFilterStage, rows: Sequence[dict[str, Any]]) -> int:
+def _kept(stage: PerformerFilterStage, rows: Sequence[JudgedShot]) -> int:
     return sum(judge_shot(stage, r) for r in rows)
 
 
-def _loosened(shipped: PerformerFilterStage, positives: Sequence[dict[str, Any]], q: float) -> dict[str, float]:
+def _loosened(shipped: PerformerFilterStage, positives: Sequence[JudgedShot], q: float) -> dict[str, float]:
     """Each fitted threshold at the ``q``-quantile of the positives' values, where looser than shipped."""
     out = {}
     for name, (where, column, lower) in FITTED.items():
@@ -128,8 +125,8 @@ def _loosened(shipped: PerformerFilterStage, positives: Sequence[dict[str, Any]]
     return out
 
 
-def _value(stage: PerformerFilterStage, row: dict[str, Any], where: str, column: str) -> float | None:
+def _value(stage: PerformerFilterStage, row: JudgedShot, where: str, column: str) -> float | None:
     if where == "shot":
-        return getattr(row["shot"], column)
-    faces = stage.faces(row["tracks"], row["fps"])
+        return getattr(row.shot, column)
+    faces = stage.faces(row.tracks, row.fps)
     return getattr(faces[0], column) if faces else None

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from apps.bench.decision_figures import decision_figures
+from apps.bench.fold_rows import GatedShot
 from apps.bench.sync_folds import FoldRule
 from apps.bench.validity_records import ClipRecord
 from stages.performer_filter import PerformerFilterStage
@@ -30,7 +31,7 @@ KEEP = 0.98
 MARGIN_GRID = tuple(round(0.01 * i, 2) for i in range(51))  # 0.00 .. 0.50
 
 
-def rows_of(records: Sequence[ClipRecord]) -> list[dict[str, Any]]:
+def rows_of(records: Sequence[ClipRecord]) -> list[GatedShot]:
     """Every shot of the genuine clips that has coarse evidence (the gate decides on nothing else)."""
     rows = []
     for record in records:
@@ -40,20 +41,20 @@ def rows_of(records: Sequence[ClipRecord]) -> list[dict[str, Any]]:
             if shot.coarse_face_frac is None:
                 continue
             landmarked = (shot.landmarked_frac or 0.0) > 0.0
-            rows.append({"clip": record.clip, "label": record.label, "picture_source": record.source,
-                         "voice_source": record.source, "shot": shot, "landmarked_in_run": landmarked,
-                         "positive": bool(shot.usable) if landmarked else None, "weight": 1})
+            rows.append(GatedShot(clip=record.clip, label=record.label, picture_source=record.source,
+                                  voice_source=record.source, shot=shot, landmarked_in_run=landmarked,
+                                  positive=bool(shot.usable) if landmarked else None))
     return rows
 
 
-def fold_rule(judge: PerformerFilterStage) -> FoldRule:
+def fold_rule(judge: PerformerFilterStage) -> FoldRule[GatedShot, float]:
     """The margin as a rule; ``judge`` is the performer filter whose thresholds the margin loosens."""
 
-    def landmarked(margin: float, row: dict[str, Any]) -> bool:
-        return judge.coarse_verdict(row["shot"], margin) is None
+    def landmarked(margin: float, row: GatedShot) -> bool:
+        return judge.coarse_verdict(row.shot, margin) is None
 
-    def fit(rows: Sequence[dict[str, Any]]) -> float:
-        positives = [r for r in rows if r["positive"]]
+    def fit(rows: Sequence[GatedShot]) -> float:
+        positives = [r for r in rows if r.positive]
         if not positives:
             raise ValueError("fitting the skip margin needs landmarked shots with a usable performer")
         for margin in MARGIN_GRID:
@@ -64,17 +65,17 @@ def fold_rule(judge: PerformerFilterStage) -> FoldRule:
     return FoldRule(fit=fit, judge=landmarked, describe=lambda margin: {"cascade_skip_margin": margin})
 
 
-def figures(judged: Sequence[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+def figures(judged: Sequence[tuple[GatedShot, bool]]) -> dict[str, Any]:
     """Precision and recall of "landmark this shot" over shots."""
     return {**decision_figures(judged), "shots": len(judged)}
 
 
-def replay_check(rows: Sequence[dict[str, Any]], rule: FoldRule, shipped_margin: float) -> dict[str, int]:
+def replay_check(rows: Sequence[GatedShot], rule: FoldRule[GatedShot, float], shipped_margin: float) -> dict[str, int]:
     """How often the replay at the shipped margin landmarks exactly the shots the run landmarked."""
     replayed = [rule.judge(shipped_margin, r) for r in rows]
     return {
         "shots": len(rows),
-        "landmarked_in_run": sum(r["landmarked_in_run"] for r in rows),
+        "landmarked_in_run": sum(r.landmarked_in_run for r in rows),
         "landmarked_by_replay": sum(replayed),
-        "agree": sum(r["landmarked_in_run"] == y for r, y in zip(rows, replayed, strict=True)),
+        "agree": sum(r.landmarked_in_run == y for r, y in zip(rows, replayed, strict=True)),
     }

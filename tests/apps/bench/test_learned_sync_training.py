@@ -83,10 +83,12 @@ def test_train_sync_command_reproduces_its_weights(tmp_path: Path, capsys: pytes
 def test_a_folds_thresholds_never_see_the_held_out_source() -> None:
     """Source ``odd`` scores its genuine speech as low as dubbed speech: fitted with it, the reject
     threshold would fall below it and keep it; held out, the others' fit rejects it."""
+    from apps.bench.fold_rows import ScoredSegment
     from apps.bench.learned_sync_folds import folds_report
 
-    def row(source: str, voice: str, genuine: bool, score: float) -> dict:
-        return {"picture_source": source, "voice_source": voice, "genuine": genuine, "score": score, "weight": 10}
+    def row(source: str, voice: str, genuine: bool, score: float) -> ScoredSegment:
+        return ScoredSegment(picture=source, picture_source=source, voice_source=voice, genuine=genuine, score=score,
+                             weight=10)
 
     rows = [row(s, s, True, g) for s, g in (("a", 3.0), ("b", 3.2), ("c", 2.9), ("odd", 0.1))]
     rows += [row(s, v, False, d) for s in ("a", "b", "c", "odd") for v, d in (("x", 0.2), ("y", 0.5))]

@@ -3,13 +3,14 @@ import json
 import pytest
 
 from apps.bench.dubbing_bench import refit_report
+from apps.bench.fold_rows import ScoredSegment
 from apps.bench.sync_folds import leave_one_source_out
 from apps.cli.main import main
 
 
-def row(picture: str, voice: str, score: float | None, weight: int = 10) -> dict:
-    return {"picture_source": picture, "voice_source": voice, "genuine": picture == voice, "score": score,
-            "weight": weight}
+def row(picture: str, voice: str, score: float | None, weight: int = 10) -> ScoredSegment:
+    return ScoredSegment(picture=f"{picture}.mp4", voice=f"{voice}.mp4", picture_source=picture, voice_source=voice,
+                         genuine=picture == voice, score=score, weight=weight)
 
 
 def test_each_source_is_scored_by_thresholds_fitted_without_its_pictures_or_voices():
@@ -42,7 +43,8 @@ def test_a_fold_without_both_classes_says_so():
 
 def test_a_saved_report_is_refitted_without_a_run():
     rows = [row("A", "A", 3.0), row("B", "B", 2.8), row("A", "B", 0.5), row("B", "A", 0.4)]
-    refit = refit_report({"workdir": "/tmp/x", "lip_sync_model": "av_sync", "speaking_segments": rows})
+    refit = refit_report({"workdir": "/tmp/x", "lip_sync_model": "av_sync",
+                          "speaking_segments": [r.as_json() for r in rows]})
     assert refit["leave_one_source_out"] == leave_one_source_out(rows)
     assert refit["leave_one_source_out"]["fit_on_all_sources"]["reject_below"] == 1.65
 
@@ -50,7 +52,8 @@ def test_a_saved_report_is_refitted_without_a_run():
 def test_bench_dubbing_refit_prints_the_folds_from_a_saved_report(tmp_path, capsys):
     rows = [row("A", "A", 3.0), row("B", "B", 2.8), row("A", "B", 0.5), row("B", "A", 0.4)]
     saved = tmp_path / "dubbing.json"
-    saved.write_text(json.dumps({"workdir": "w", "lip_sync_model": "av_sync", "speaking_segments": rows}))
+    saved.write_text(json.dumps({"workdir": "w", "lip_sync_model": "av_sync",
+                                 "speaking_segments": [r.as_json() for r in rows]}))
     assert main(["bench", "dubbing", "--refit", str(saved), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["leave_one_source_out"]["fit_on_all_sources"]["reject_below"] == 1.65

@@ -3,12 +3,14 @@ whose right answer is known: two sources that need different thresholds, so a fo
 held-out source would be caught."""
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
 
 from apps.bench import mouth_motion_folds, performer_filter_folds, skip_margin_folds
+from apps.bench.fold_rows import SourcedRow
 from apps.bench.sync_folds import FoldRule, leave_one_source_out
 from apps.bench.validity_bench import validity_report
 from apps.bench.validity_records import ClipRecord, SpeakingSegment, TrackSignals
@@ -53,17 +55,23 @@ def _record(clip: str, source: str, label: str = "talking_head", *, amplitude: f
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Numbered(SourcedRow):
+    x: int
+
+
 def test_a_fold_is_fitted_on_the_other_sources_only():
     seen: dict[str, set[str]] = {}
-    rows = [{"picture_source": s, "voice_source": v, "x": i} for i, (s, v) in enumerate(
+    rows = [Numbered(picture_source=s, voice_source=v, x=i) for i, (s, v) in enumerate(
         [("A", "A"), ("B", "B"), ("C", "C"), ("A", "B"), ("C", "A")])]
 
-    def fit(train):
-        sources = {r["picture_source"] for r in train} | {r["voice_source"] for r in train}
+    def fit(train: list[Numbered]) -> int:
+        sources = {r.picture_source for r in train} | {r.voice_source for r in train}
         seen[",".join(sorted(sources))] = sources
-        return sum(r["x"] for r in train)
+        return sum(r.x for r in train)
 
-    rule = FoldRule(fit=fit, judge=lambda total, row: total, describe=lambda total: {"total": total})
+    rule: FoldRule[Numbered, int] = FoldRule(fit=fit, judge=lambda total, row: total,
+                                             describe=lambda total: {"total": total})
     report = leave_one_source_out(rows, lambda judged: {"judged": [j for _, j in judged]}, rule=rule, shipped=-1)
     folds = {f["held_out_source"]: f for f in report["folds"]}
     # Without A: B's and C's own rows only (A-with-B's-voice and C-with-A's-voice are A's too).
@@ -87,7 +95,7 @@ def test_mouth_threshold_fitted_on_wide_mouths_loses_a_source_of_small_ones():
     assert folds["B"]["recall"]["fraction"] < 0.1
     assert folds["B"]["shipped"]["recall"]["fraction"] > 0.95
     # A's fold is fitted on B alone (the same threshold as fitting B's rows), and keeps A's speech.
-    b_only = mouth_motion_folds.fit([r for r in rows if r["picture_source"] == "B"], SHIPPED_MOUTH)
+    b_only = mouth_motion_folds.fit([r for r in rows if r.picture_source == "B"], SHIPPED_MOUTH)
     assert folds["A"]["mouth_motion_threshold"] == b_only.mouth_motion_threshold < 0.006
     assert folds["A"]["recall"]["fraction"] > 0.95
     # The still mouths after each track's speech, under a voice, read as listening at any of these thresholds.
