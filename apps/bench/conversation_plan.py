@@ -17,7 +17,6 @@ Every moving face and every voice is taken from well inside a continuous speech 
 import random
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
 
 from apps.bench.talking_head_sources import TalkingHeadClip
 from schemas.performer_states import PerformerState
@@ -95,10 +94,6 @@ class ConversationPlan:
     def state_runs(self) -> list[list[int]]:
         """``[state code, first frame, n frames]`` per part, covering every frame in order."""
         return [[int(p.state), p.first_frame, p.n_frames] for p in self.parts]
-
-    def as_dict(self) -> dict[str, Any]:
-        parts = [p.__dict__ | {"state": p.state.name.lower()} for p in self.parts]
-        return {"name": self.name, "seed": self.seed, "parts": parts}
 
 
 def plan_conversations(clips: list[TalkingHeadClip], n_videos: int, seed: int) -> list[ConversationPlan]:

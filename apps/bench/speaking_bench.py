@@ -24,7 +24,7 @@ import numpy as np
 
 from apps.bench.conversation_plan import PART_STATES
 from apps.bench.offset_recovery import SHIFTS, offset_cases, offset_summary
-from apps.bench.spliced_conversations import build_spliced_set
+from apps.bench.spliced_conversations import SplicedTruth, build_spliced_set
 from apps.bench.state_scoring import NO_LABEL, FrameStateScore, predicted_frame_states, timeline
 from apps.bench.talking_head_sources import load_talking_heads
 from apps.bench.truth_matching import boundary_matches, expand_runs
@@ -129,26 +129,26 @@ def score_spliced(
     score = FrameStateScore()
     by_kind: dict[str, np.ndarray] = {kind: np.zeros(4, dtype=np.int64) for kind in PART_STATES}
     videos = []
-    truths = [json.loads(path.read_text()) for path in truth_paths]
+    truths = [SplicedTruth.read(path) for path in truth_paths]
     works = [
-        analyse(path.parent / truth["video"], stages, path.parent / "store")
+        analyse(path.parent / truth.video, stages, path.parent / "store")
         for path, truth in zip(truth_paths, truths, strict=True)
     ]
     apply_run_stages(works, run_stages or [])
     for truth, work in zip(truths, works, strict=True):
-        n = truth["n_frames"]
-        expected = np.asarray(expand_runs(truth["state"], n), dtype=np.int8)
+        n = truth.n_frames
+        expected = np.asarray(expand_runs(truth.state, n), dtype=np.int8)
         predicted = predicted_frame_states(work, n)
         score.add(expected, predicted)
-        for part in truth["parts"]:
-            span = predicted[part["first_frame"] : part["first_frame"] + part["n_frames"]]
-            by_kind[part["kind"]] += np.bincount(np.where(span == NO_LABEL, 3, span), minlength=4)
-        fps = truth["fps"]
+        for part in truth.parts:
+            span = predicted[part.first_frame : part.first_frame + part.n_frames]
+            by_kind[part.kind] += np.bincount(np.where(span == NO_LABEL, 3, span), minlength=4)
+        fps = truth.fps
         detected_cuts = [s.t_start for s in work.shots[1:]]
-        truth_cuts = [c / fps for c in truth["cuts"]]
+        truth_cuts = [c / fps for c in truth.cuts]
         videos.append(
             {
-                "name": truth["name"],
+                "name": truth.name,
                 "n_frames": n,
                 "accuracy_all_frames": float(np.mean(predicted == expected)),
                 "coverage": float(np.mean(predicted != NO_LABEL)),

@@ -22,15 +22,20 @@ Truth (``<name>.json``, format ``lpm-speaking-truth/1``; frame ``i`` shows time 
      "parts": [{"kind": "listening", "state": "listening", "first_frame": 58, "n_frames": 61,
                 "face_clip": "...", "face_person": "...", "face_t0": 1.2,
                 "voice_clip": "...", "voice_person": "...", "voice_t0": 0.4}, ...]}
+
+``SplicedTruth`` is that document as a class: written with ``write`` and read back, checked
+against its fields, with ``SplicedTruth.read``.
 """
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from apps.bench.conversation_plan import FPS, ConversationPlan, Part, plan_conversations
 from apps.bench.talking_head_sources import TalkingHeadClip
 from curation.media.audio_decoder import ANALYSIS_SAMPLE_RATE
 from curation.media.ffmpeg_runner import run_media_tool, safe_input
+from curation.store.plain_codec import decode, encode
 
 TRUTH_FORMAT = "lpm-speaking-truth/1"
 SIZE = 512
@@ -38,6 +43,67 @@ SAMPLES_PER_FRAME = ANALYSIS_SAMPLE_RATE // FPS
 SWAY_RAD = 0.035  # about 2 degrees
 SWAY_PERIOD_S = 2.0
 _SQUARE = "crop=w=min(iw\\,ih):h=min(iw\\,ih):x=(iw-min(iw\\,ih))/2:y=(ih-min(iw\\,ih))*0.3"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TruthPart:
+    """One part of a conversation as its truth records it (``Part``, and the state it shows)."""
+
+    kind: str
+    first_frame: int
+    n_frames: int
+    face_clip: str
+    face_person: str
+    face_t0: float
+    voice_clip: str | None
+    voice_person: str | None
+    voice_t0: float | None
+    state: str  # the PerformerState name it shows
+
+    @staticmethod
+    def of(part: Part) -> "TruthPart":
+        return TruthPart(kind=part.kind, first_frame=part.first_frame, n_frames=part.n_frames,
+                         face_clip=part.face_clip, face_person=part.face_person, face_t0=part.face_t0,
+                         voice_clip=part.voice_clip, voice_person=part.voice_person, voice_t0=part.voice_t0,
+                         state=part.state.name.lower())
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplicedTruth:
+    """The truth beside one spliced conversation (the module docstring shows the document)."""
+
+    format: str
+    name: str
+    video: str
+    seed: int
+    fps: int
+    n_frames: int
+    duration_s: float
+    width: int
+    height: int
+    audio_sample_rate: int
+    cuts: list[int]
+    state: list[list[int]]  # [code, first_frame, n_frames] per part
+    parts: list[TruthPart]
+
+    @staticmethod
+    def of(plan: ConversationPlan, video: Path) -> "SplicedTruth":
+        return SplicedTruth(format=TRUTH_FORMAT, name=plan.name, video=video.name, seed=plan.seed, fps=FPS,
+                            n_frames=plan.n_frames, duration_s=plan.n_frames / FPS, width=SIZE, height=SIZE,
+                            audio_sample_rate=ANALYSIS_SAMPLE_RATE, cuts=plan.cuts, state=plan.state_runs(),
+                            parts=[TruthPart.of(p) for p in plan.parts])
+
+    def write(self, path: Path) -> None:
+        document, _arrays = encode(self)
+        path.write_text(json.dumps(document, indent=1))
+
+    @staticmethod
+    def read(path: Path) -> "SplicedTruth":
+        """The truth at ``path``; ValueError when it is not an ``lpm-speaking-truth/1`` document."""
+        truth = decode(json.loads(path.read_text()), {}, SplicedTruth)
+        if truth.format != TRUTH_FORMAT:
+            raise ValueError(f"{path}: format {truth.format!r}, not {TRUTH_FORMAT}")
+        return truth
 
 
 def build_spliced_set(
@@ -54,27 +120,9 @@ def build_spliced_set(
         video = out_dir / f"{plan.name}.mkv"
         render_conversation(plan, by_name, video)
         truth = out_dir / f"{plan.name}.json"
-        truth.write_text(json.dumps(truth_document(plan, video), indent=1))
+        SplicedTruth.of(plan, video).write(truth)
         truths.append(truth)
     return truths
-
-
-def truth_document(plan: ConversationPlan, video: Path) -> dict:
-    return {
-        "format": TRUTH_FORMAT,
-        "name": plan.name,
-        "video": video.name,
-        "seed": plan.seed,
-        "fps": FPS,
-        "n_frames": plan.n_frames,
-        "duration_s": plan.n_frames / FPS,
-        "width": SIZE,
-        "height": SIZE,
-        "audio_sample_rate": ANALYSIS_SAMPLE_RATE,
-        "cuts": plan.cuts,
-        "state": plan.state_runs(),
-        "parts": plan.as_dict()["parts"],
-    }
 
 
 def render_conversation(plan: ConversationPlan, clips: dict[str, TalkingHeadClip], out: Path) -> None:
