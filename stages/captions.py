@@ -94,15 +94,15 @@ class CaptionsStage(Stage):
         return SegmentSignals(
             fps=fps,
             t_start=segment.t_start,
-            states=features["state"][local].astype(np.int8),
-            present=features["present"][local],
-            signals=features["signals"][local].astype(np.float32),
-            blendshapes=features["blendshapes"][local].astype(np.float32),
+            states=features.labelled_states()[local].astype(np.int8),
+            present=features.present[local],
+            signals=features.signals[local].astype(np.float32),
+            blendshapes=features.blendshapes[local].astype(np.float32),
             vad_prob=vad,
-            speaking_prob=features["speaking_prob"][local].astype(np.float32),
+            speaking_prob=features.speaking_probability()[local].astype(np.float32),
             loudness_db=float(segment.audio_loudness_db or -100.0),
             words=speech.words,
-            face_box=features["face_box"][local].astype(np.float32),
+            face_box=features.face_box[local].astype(np.float32),
             # unknown camera motion must read as unknown, not as a still camera
             frame_motion=float(shot.motion) if shot.motion is not None else float("nan"),
         )

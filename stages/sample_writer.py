@@ -139,10 +139,10 @@ class SampleWriterStage(Stage):
         # analysis-frame index (within the shot's arrays) shown at each clip frame
         times = segment.t_start + np.arange(n_clip) / self.clip_fps
         index = np.clip(
-            np.round((times - shot.t_start) * analysis.fps).astype(int), 0, len(features["present"]) - 1
+            np.round((times - shot.t_start) * analysis.fps).astype(int), 0, len(features) - 1
         )
-        present = features["present"][index]
-        boxes = features["face_box"][index].astype(np.float32)
+        present = features.present[index]
+        boxes = features.face_box[index].astype(np.float32)
         median_box = tuple(float(v) for v in np.nanmedian(boxes[present], axis=0))
         facts = work.probed()
         width, height = facts.width, facts.height
@@ -155,20 +155,22 @@ class SampleWriterStage(Stage):
         audio = np.zeros(int(round(duration * AUDIO_SAMPLE_RATE)), dtype=np.int16)
         chunk = pcm[a : a + len(audio)]
         audio[: len(chunk)] = chunk
-        signals = features["signals"][index]
+        signals = features.signals[index]
         video_index = np.clip(np.round(times * analysis.fps).astype(int), 0, max(0, analysis.n_frames - 1))
         vad = work.speech.vad_prob if work.speech is not None else np.zeros(analysis.n_frames, np.float16)
+        # A track the states stage did not label (a workflow without it) reads as idle and silent.
+        states = features.state if features.state is not None else np.zeros(len(features), np.int8)
+        speaking_prob = features.speaking_prob if features.speaking_prob is not None else np.zeros(len(features),
+                                                                                                   np.float16)
         arrays = {
-            "state": features.get("state", np.zeros(len(features["present"]), np.int8))[index].astype(np.int8),
+            "state": states[index].astype(np.int8),
             "present": present,
             "head_pose": signals[:, [Signal.YAW, Signal.PITCH, Signal.ROLL]].astype(np.float16),
             "mouth_open": signals[:, Signal.MOUTH_OPEN].astype(np.float16),
-            "blendshapes": features["blendshapes"][index].astype(np.float16),
+            "blendshapes": features.blendshapes[index].astype(np.float16),
             "face_box": _to_clip_coords(boxes, crop, width, height).astype(np.float16),
             "vad": np.asarray(vad, np.float16)[video_index] if len(vad) else np.zeros(n_clip, np.float16),
-            "speaking_prob": features.get("speaking_prob", np.zeros(len(present), np.float16))[index].astype(
-                np.float16
-            ),
+            "speaking_prob": speaking_prob[index].astype(np.float16),
         }
         voices = _frame_voices(work, segment, arrays["state"], times, index, vad_at_frames(arrays["vad"]),
                                self.clip_fps)
@@ -273,17 +275,16 @@ def _frame_voices(
     for track in work.tracks:
         if track.track_id == segment.track_id or track.shot_id != segment.shot_id:
             continue
-        features = (work.track_features or {}).get(track.track_id, {})
-        other = features.get("state")
-        if other is None or not len(other):
+        features = work.track_features.get(track.track_id)
+        other = None if features is None else features.state
+        if features is None or other is None or not len(other):
             continue
         at = np.minimum(index, len(other) - 1)
         speaking = other[at] == int(PerformerState.SPEAKING)
         others |= speaking
-        if "signals" in features:
-            others_lips |= ~speaking & lips_moving(features["signals"][at, Signal.MOUTH_OPEN], features["present"][at])
+        others_lips |= ~speaking & lips_moving(features.signals[at, Signal.MOUTH_OPEN], features.present[at])
     own = work.track_features[segment.track_id]
-    own_lips = lips_moving(own["signals"][index, Signal.MOUTH_OPEN], own["present"][index])
+    own_lips = lips_moving(own.signals[index, Signal.MOUTH_OPEN], own.present[index])
     return from_states(states, voiced, others, own_lips, others_lips)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from annotators.face.face_signals import SIGNAL_NAMES, Signal
 from annotators.face.face_tracker import track_faces
+from curation.runtime.products import TrackFeatures
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def assemble_tracks(
     end_frame: int,
     frame_size: tuple[int, int],
     max_gap: int,
-) -> list[tuple[dict[str, np.ndarray], list[tuple[int, int]]]]:
+) -> list[tuple[TrackFeatures, list[tuple[int, int]]]]:
     """For each track of the shot: (feature arrays, [(frame index, detection index), ...])."""
     width, height = frame_size
     boxes = [(f, [face.box for face in faces_per_frame[f]]) for f in range(first_frame, end_frame)]
@@ -54,26 +55,16 @@ def assemble_tracks(
             kps[i] = face.kps5
             on_tile[i] = face.on_tile
             members.append((frame, det))
-        tracks.append(
-            (
-                {
-                    "present": present,
-                    "face_box": box,
-                    "signals": signals,
-                    "blendshapes": blend,
-                    "kps5": kps,
-                    "on_tile": on_tile,
-                },
-                members,
-            )
-        )
+        features = TrackFeatures(present=present, face_box=box, signals=signals, blendshapes=blend, kps5=kps,
+                                 on_tile=on_tile)
+        tracks.append((features, members))
     return tracks
 
 
-def track_summary(features: dict[str, np.ndarray], scale: float, max_yaw: float, max_pitch: float) -> dict[str, float]:
+def track_summary(features: TrackFeatures, scale: float, max_yaw: float, max_pitch: float) -> dict[str, float]:
     """Per-track numbers for the tracks manifest (face size in source pixels)."""
-    present = features["present"]
-    signals = features["signals"][present].astype(np.float32)
+    present = features.present
+    signals = features.signals[present].astype(np.float32)
     yaw, pitch = signals[:, Signal.YAW], signals[:, Signal.PITCH]
     frontal = (np.abs(yaw) <= max_yaw) & (np.abs(pitch) <= max_pitch)
     return {
@@ -83,8 +74,8 @@ def track_summary(features: dict[str, np.ndarray], scale: float, max_yaw: float,
         "frontal_frac": float(frontal.mean()) if len(signals) else 0.0,
         "yaw_median": float(np.median(yaw)) if len(signals) else 0.0,
         "pitch_median": float(np.median(pitch)) if len(signals) else 0.0,
-        "x_center": float(np.median((features["face_box"][present, 0] + features["face_box"][present, 2]) / 2))
+        "x_center": float(np.median((features.face_box[present, 0] + features.face_box[present, 2]) / 2))
         if len(signals)
         else 0.5,
-        "detected_on_tile": bool(features["on_tile"][present].all()) if len(signals) else False,
+        "detected_on_tile": bool(features.on_tile[present].all()) if len(signals) else False,
     }

@@ -132,13 +132,13 @@ class StateLabeller:
         fps: float,
     ) -> "TrackView":
         features = work.track_features[track.track_id]
-        present = features["present"]
+        present = features.present
         n = len(present)
         first = int(round(shot.t_start * fps))
         vad_track = np.zeros(n, dtype=np.float32)
         chunk = vad[first : first + n]
         vad_track[: len(chunk)] = chunk
-        signals = features["signals"].astype(np.float32)
+        signals = features.signals.astype(np.float32)
         a = int(round(shot.t_start * AUDIO_SAMPLE_RATE))
         track_audio = audio[a : a + int(round(n / fps * AUDIO_SAMPLE_RATE))]
         p_speak = self._speaker.speaking_probability(
@@ -154,9 +154,9 @@ class StateLabeller:
             frame_states(vad_track, p_speak, self.vad_threshold, self.speaking_threshold),
             max(1, round(self.min_state_s * fps)),
         )
-        features["state"] = states
+        features.state = states
         track.frame_states = frame_state_letters(states, present)
-        features["speaking_prob"] = p_speak.astype(np.float16)
+        features.speaking_prob = p_speak.astype(np.float16)
         min_frames = max(1, round(self.min_segment_s * fps))
         max_frames = max(min_frames, round(self.max_segment_s * fps))
         count = 0
@@ -208,8 +208,7 @@ class StateLabeller:
         if segment.state != "speaking":
             return None
         s = slice(span.first, span.end)
-        features = work.track_features[view.track.track_id]
-        boxes = features.get("face_box")
+        boxes = work.track_features[view.track.track_id].face_box
         mouth = MouthTrack(
             mouth_open=view.signals[s, Signal.MOUTH_OPEN],
             jaw_open=view.signals[s, Signal.JAW_OPEN],

@@ -56,7 +56,7 @@ def offset_cases(
     if not usable:
         return []
     track = max(usable, key=lambda t: t.n_frames)
-    signals = work.track_features[track.track_id]["signals"].astype(np.float32)
+    signals = work.track_features[track.track_id].signals.astype(np.float32)
     shot = next(s for s in work.shots if s.shot_id == track.shot_id)
     fps = work.analysis.fps
     first = int(round(shot.t_start * ANALYSIS_SAMPLE_RATE))

@@ -25,14 +25,15 @@ def predicted_frame_states(work: VideoWork, n_frames: int) -> np.ndarray:
     out = np.full(n_frames, NO_LABEL, dtype=np.int8)
     fps = work.analysis.fps if work.analysis is not None else 25.0
     shots = {s.shot_id: s for s in work.shots}
-    usable = [t for t in work.tracks if t.usable and "state" in work.track_features.get(t.track_id, {})]
+    labelled = {track_id: f.state for track_id, f in work.track_features.items() if f.state is not None}
+    usable = [t for t in work.tracks if t.usable and t.track_id in labelled]
     # Smallest first, so where two usable faces share a frame the larger one's label is kept.
     for track in sorted(usable, key=lambda t: t.face_height_px):
-        features = work.track_features[track.track_id]
+        present = np.flatnonzero(work.track_features[track.track_id].present)
         first = int(round(shots[track.shot_id].t_start * fps))
-        frames = first + np.flatnonzero(features["present"])
+        frames = first + present
         keep = frames < n_frames
-        out[frames[keep]] = np.asarray(features["state"])[np.flatnonzero(features["present"])[keep]]
+        out[frames[keep]] = np.asarray(labelled[track.track_id])[present[keep]]
     return out
 
 

@@ -170,11 +170,11 @@ def mouth_blendshapes(work: VideoWork, context: MouthTrack, fps: float) -> np.nd
             continue
         features = work.track_features[track.track_id]
         a = context.first_frame - int(round(shots[track.shot_id].t_start * fps))
-        if a < 0 or a + n > len(features["present"]):
+        if a < 0 or a + n > len(features):
             continue
-        opening = features["signals"][a : a + n, Signal.MOUTH_OPEN].astype(np.float32)
+        opening = features.signals[a : a + n, Signal.MOUTH_OPEN].astype(np.float32)
         if np.allclose(opening, context.mouth_open, equal_nan=True):
-            return features["blendshapes"][a : a + n][:, _MOUTH_COLUMNS].astype(np.float32)
+            return features.blendshapes[a : a + n][:, _MOUTH_COLUMNS].astype(np.float32)
     return np.full((n, len(MOUTH_BLENDSHAPES)), np.nan, np.float32)
 
 

@@ -139,16 +139,16 @@ def _track_signals(work: VideoWork, vad: np.ndarray, fps: float) -> list[TrackSi
         foreign.setdefault(track_id, []).append((int(first), int(end)))
     out = []
     for track in work.tracks:
-        features = work.track_features.get(track.track_id, {})
-        if not track.usable or "signals" not in features:
+        features = work.track_features.get(track.track_id)
+        if not track.usable or features is None:
             continue
-        present = np.asarray(features["present"], dtype=bool)
+        present = np.asarray(features.present, dtype=bool)
         first = int(round(shots[track.shot_id].t_start * fps))
         # The labeller's slice of the video's voice activity: zero past the end of the audio.
         track_vad = np.zeros(len(present), dtype=np.float32)
         chunk = vad[first : first + len(present)]
         track_vad[: len(chunk)] = chunk
-        signals = np.asarray(features["signals"], dtype=np.float32)
+        signals = np.asarray(features.signals, dtype=np.float32)
         out.append(TrackSignals(track.track_id, first, signals[:, Signal.MOUTH_OPEN],
                                 signals[:, Signal.JAW_OPEN], present, track_vad,
                                 foreign.get(track.track_id, [])))

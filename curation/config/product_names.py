@@ -8,7 +8,7 @@ import dataclasses
 import types
 import typing
 
-from curation.runtime.video_work import TRACK_FEATURE_NAMES, VideoWork
+from curation.runtime.video_work import VideoWork
 from schemas.tables import ROW_TYPES
 
 # products holding rows of a manifest table (as dicts or as its row class): their parts are its columns
@@ -21,8 +21,6 @@ def product_parts(product: str) -> frozenset[str] | None:
     hints = typing.get_type_hints(VideoWork)
     if product not in hints:
         return None
-    if product == "track_features":
-        return frozenset(TRACK_FEATURE_NAMES)
     if product in _ROW_TABLES:
         return frozenset(f.name for f in dataclasses.fields(ROW_TYPES[_ROW_TABLES[product]]))
     inner = _element(hints[product])

@@ -32,6 +32,36 @@ class AnalysisGrid:
 
 
 @dataclass
+class TrackFeatures:
+    """``visual_analysis`` (the face tracker's arrays) and ``states`` (``state``, ``speaking_prob``):
+    one track's per-frame arrays over every analysis frame of its shot, absent frames NaN / False."""
+
+    present: np.ndarray  # bool: a face of the track in the frame
+    face_box: np.ndarray  # (n, 4) float16: x0, y0, x1, y1 as fractions of the frame
+    signals: np.ndarray  # (n, len(SIGNAL_NAMES)) float16 (annotators.face.face_signals.Signal columns)
+    blendshapes: np.ndarray  # (n, 52) float16: MediaPipe's blendshape scores
+    kps5: np.ndarray  # (n, 5, 2) float32: five face keypoints in analysis pixels
+    on_tile: np.ndarray  # bool: found by the small-face tiling pass
+    state: np.ndarray | None = None  # int8 PerformerState codes, once the states stage labelled the track
+    speaking_prob: np.ndarray | None = None  # float16, with ``state``
+
+    def __len__(self) -> int:
+        return len(self.present)
+
+    def labelled_states(self) -> np.ndarray:
+        """``state``, for a reader that declared ``track_features.state`` in its needs."""
+        if self.state is None:
+            raise LookupError("the states stage has not labelled this track")
+        return self.state
+
+    def speaking_probability(self) -> np.ndarray:
+        """``speaking_prob``, for a reader that declared ``track_features.speaking_prob`` in its needs."""
+        if self.speaking_prob is None:
+            raise LookupError("the states stage has not labelled this track")
+        return self.speaking_prob
+
+
+@dataclass
 class FaceCrop:
     """One face seen at time ``t``: its landmarks and signals here, its JPEGs (face, upper body,
     whole frame) in the video's crop archive under ``name``."""

@@ -9,8 +9,6 @@ the run store (``run_uri``) that the products reference. Its final state is deci
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-
 from curation.media.media_info import MediaInfo
 from curation.runtime.products import (
     AnalysisGrid,
@@ -21,6 +19,7 @@ from curation.runtime.products import (
     SegmentCaption,
     SegmentReference,
     SpeechResult,
+    TrackFeatures,
     TrackIdentityVector,
     VoiceFaces,
 )
@@ -32,9 +31,6 @@ VideoState = Literal["pending", "kept", "rejected", "failed"]
 # (the machinery: the store after its retries, a disk, a worker that kept dying, the watchdog).
 # A resumed run runs ``infra`` failures again; ``--retry-failed`` runs both again.
 FailureKind = Literal["content", "infra"]
-# The per-frame arrays a track's features hold: the face tracker's (annotators.face.track_features)
-# and the state labeller's (``state``, ``speaking_prob``); a stage's ``track_features.<name>`` names one.
-TRACK_FEATURE_NAMES = ("present", "face_box", "signals", "blendshapes", "kps5", "on_tile", "state", "speaking_prob")
 
 
 @dataclass
@@ -51,8 +47,8 @@ class VideoWork:
     failure_kind: FailureKind | None = None  # set with state "failed"; None in records older than it
     shots: list[ShotRow] = field(default_factory=list)
     tracks: list[TrackRow] = field(default_factory=list)
-    # per-track per-frame signals: track_id -> name (TRACK_FEATURE_NAMES) -> array (float16 unless noted)
-    track_features: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    # per-track per-frame arrays: track_id -> its features (a stage's ``track_features.<field>`` names one)
+    track_features: dict[str, TrackFeatures] = field(default_factory=dict)
     segments: list[SegmentRow] = field(default_factory=list)
     pairs: list[PairRow] = field(default_factory=list)
     rejections: list[RejectionRow] = field(default_factory=list)  # sub-entity rejections

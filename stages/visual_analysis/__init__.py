@@ -264,7 +264,7 @@ class VisualAnalysisStage(Stage):
             )
             for k, (features, members) in enumerate(tracks):
                 track_id = f"{shot_id}-t{k:02d}"
-                present_t = [shot.first_frame + i for i in np.flatnonzero(features["present"])]
+                present_t = [shot.first_frame + i for i in np.flatnonzero(features.present)]
                 summary = track_summary(features, geometry.scale, self.frontal_max_yaw, self.frontal_max_pitch)
                 work.tracks.append(
                     TrackRow(
@@ -321,8 +321,8 @@ class VisualAnalysisStage(Stage):
         """(frame index, the performer's band of its crop as fractions of the frame) on the
         OCR-sampled frames showing the face."""
         regions = []
-        for i in np.flatnonzero(features["present"]):
+        for i in np.flatnonzero(features.present):
             if first_frame + i in text_samples:
-                face_box = tuple(features["face_box"][i].astype(float))
+                face_box = tuple(features.face_box[i].astype(float))
                 regions.append((first_frame + int(i), self._band(face_box, geometry)))
         return regions

@@ -76,12 +76,12 @@ def test_each_labelled_track_carries_its_frame_states_for_the_manifest(original_
     """The tracks table's ``frame_states`` is the labeller's per-frame state where the face is
     present and absent elsewhere: what ``bench pipeline`` scores from the manifest."""
     original, _, _ = original_and_dubbed
-    labelled = [t for t in original.tracks if "state" in original.track_features[t.track_id]]
+    labelled = [t for t in original.tracks if original.track_features[t.track_id].state is not None]
     assert labelled
     for track in labelled:
         features = original.track_features[track.track_id]
         codes = frame_state_codes(track.frame_states)
-        assert len(codes) == len(features["present"])
-        expected = [int(s) if p else None for s, p in zip(features["state"], features["present"], strict=True)]
+        assert len(codes) == len(features.present)
+        expected = [int(s) if p else None for s, p in zip(features.state, features.present, strict=True)]
         assert codes == expected
     assert any(code == PerformerState.SPEAKING for t in labelled for code in frame_state_codes(t.frame_states))

@@ -37,13 +37,13 @@ def test_talking_head_gives_one_usable_track_with_float16_signals(shared_media, 
     assert track.face_height_px > 150  # the face fills most of this 512x512 clip
     features = work.track_features[track.track_id]
     n = work.shots[0].n_frames
-    assert features["signals"].dtype == np.float16 and features["signals"].shape == (n, len(SIGNAL_NAMES))
-    assert features["blendshapes"].shape == (n, 52)
-    mouth = features["signals"][features["present"], Signal.MOUTH_OPEN].astype(np.float32)
+    assert features.signals.dtype == np.float16 and features.signals.shape == (n, len(SIGNAL_NAMES))
+    assert features.blendshapes.shape == (n, 52)
+    mouth = features.signals[features.present, Signal.MOUTH_OPEN].astype(np.float32)
     assert mouth.std() > 0.005, "a talking mouth opens and closes"
-    dark = features["signals"][features["present"], Signal.MOUTH_DARK].astype(np.float32)
+    dark = features.signals[features.present, Signal.MOUTH_DARK].astype(np.float32)
     assert np.isfinite(dark).all() and dark.std() > 0.01, "the mouth box darkens and brightens as it talks"
-    yaw = features["signals"][features["present"], Signal.YAW].astype(np.float32)
+    yaw = features.signals[features.present, Signal.YAW].astype(np.float32)
     assert np.abs(np.median(yaw)) < 20, "the speaker faces the camera"
     crops = work.crops.of_track(track.track_id)
     assert len(crops) >= 3  # one per second of a 4 s clip
@@ -135,7 +135,7 @@ def test_small_faces_are_found_only_with_tiles(shared_media, models_dir, tmp_pat
     assert 40 < track.face_height_px < 110  # forehead-to-chin inside a 110 px head crop
     assert 0.65 < track.x_center < 0.8  # the face sits at x = 900..1010 of 1280
     features = with_tiles.track_features[track.track_id]
-    dark = features["signals"][features["present"], Signal.MOUTH_DARK].astype(np.float32)
+    dark = features.signals[features.present, Signal.MOUTH_DARK].astype(np.float32)
     assert np.isfinite(dark).all() and dark.std() > 0, "read on the upscaled crop"
 
 
@@ -231,7 +231,7 @@ def test_the_in_process_decoder_gives_the_same_analysis_where_frames_need_no_sca
         assert {k: a_row[k] for k in unscaled} == {k: b_row[k] for k in unscaled}
         assert all(b_row[k] == pytest.approx(a_row[k], rel=0.05, abs=0.01) for k in scaled), (a, b)
     for track_id, features in piped.track_features.items():
-        assert np.array_equal(features["signals"], inprocess.track_features[track_id]["signals"])
+        assert np.array_equal(features.signals, inprocess.track_features[track_id].signals)
 
 
 def _square_part(source: Path, seconds: float, out: Path) -> Path:

@@ -4,7 +4,7 @@ speaking, kept, kept in sync, and labelled before the sync verdict (kept or reje
 import numpy as np
 
 from apps.bench.dubbing_bench import frame_outcome
-from curation.runtime.products import AnalysisGrid, SpeechResult
+from curation.runtime.products import AnalysisGrid, SpeechResult, TrackFeatures
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
 from schemas.reasons import Reason
@@ -12,6 +12,13 @@ from schemas.tables import SegmentRow, ShotRow, TrackRow
 
 FPS = 10.0
 N = 40  # four seconds
+
+
+def features_of(n: int, state: np.ndarray) -> TrackFeatures:
+    """A face present in every frame, labelled ``state``."""
+    return TrackFeatures(present=np.ones(n, bool), face_box=np.zeros((n, 4), np.float16),
+                         signals=np.zeros((n, 9), np.float16), blendshapes=np.zeros((n, 52), np.float16),
+                         kps5=np.zeros((n, 5, 2), np.float32), on_tile=np.zeros(n, bool), state=state)
 
 
 def _work() -> VideoWork:
@@ -25,7 +32,7 @@ def _work() -> VideoWork:
     work.speech = SpeechResult(vad_prob=np.r_[np.ones(30), np.zeros(10)].astype(np.float16))
     work.shots = [ShotRow(shot_id="v-s0", t_start=0.0, t_end=4.0)]
     work.tracks = [TrackRow(track_id="v-t0", shot_id="v-s0", usable=True, face_height_px=100)]
-    work.track_features = {"v-t0": {"state": state, "present": np.ones(N, dtype=bool)}}
+    work.track_features = {"v-t0": features_of(N, state=state)}
     work.segments = [
         SegmentRow(segment_id="g0", state="speaking", t_start=0.0, t_end=1.0, sync_verdict="in_sync"),
         SegmentRow(segment_id="g1", state="speaking", t_start=1.0, t_end=2.0, sync_verdict="uncertain"),

@@ -16,7 +16,15 @@ from media_facts import probed
 from pipeline_runs import run_cli
 
 from curation.media.media_info import MediaInfo
-from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, KeyFrameHashes, SpeechResult, VoiceFaces
+from curation.runtime.products import (
+    AnalysisGrid,
+    FaceCrop,
+    FaceCrops,
+    KeyFrameHashes,
+    SpeechResult,
+    TrackFeatures,
+    VoiceFaces,
+)
 from curation.runtime.video_work import VideoWork
 from curation.store.ledger import LEDGER_FORMAT, Ledger, LedgerFormatError
 from curation.store.plain_codec import PlainDataError, from_bytes, to_bytes
@@ -26,12 +34,19 @@ from schemas.tables import ShotRow, TrackRow
 from schemas.voice_span import VoiceSpan
 
 
+def _features(signals: np.ndarray) -> TrackFeatures:
+    n = len(signals)
+    return TrackFeatures(present=np.ones(n, bool), face_box=np.zeros((n, 4), np.float16), signals=signals,
+                         blendshapes=np.zeros((n, 52), np.float16), kps5=np.zeros((n, 5, 2), np.float32),
+                         on_tile=np.zeros(n, bool))
+
+
 def _record() -> VideoWork:
     work = VideoWork(uri="s3://bucket/a.mp4", video_id="0123456789abcdef", run_uri="/runs/x")
     work.video = probed(4.0)
     work.tracks = [TrackRow(track_id="t0", face_height_px=np.float32(201.5), usable=True)]
     signals = np.arange(12, dtype=np.float16).reshape(4, 3)
-    work.track_features = {"t0": {"signals": signals, "present": np.ones(4, bool)}}
+    work.track_features = {"t0": _features(signals)}
     work.analysis = AnalysisGrid(25.0, 640, 360, 0.5, 4, np.zeros((4, 2), np.float16))
     work.crops = FaceCrops("work/artefacts/x/crops.npz", {"t0": [FaceCrop(0.5, "000012-0", np.ones((478, 3)),
                                                                           np.zeros(3, np.float16),
@@ -55,8 +70,8 @@ def test_a_record_round_trips_with_types_and_arrays_intact(tmp_path: Path) -> No
     # the voice-face spans as rows, unknown synchrony (NaN) included
     spans = back.voice_faces.spans
     assert spans[0] == VoiceSpan("t0", "1", "0", 0, 4, 1.25) and spans[1].voice is None and np.isnan(spans[1].sync)
-    assert back.track_features["t0"]["signals"].dtype == np.float16
-    np.testing.assert_array_equal(back.track_features["t0"]["signals"], work.track_features["t0"]["signals"])
+    assert back.track_features["t0"].signals.dtype == np.float16
+    np.testing.assert_array_equal(back.track_features["t0"].signals, work.track_features["t0"].signals)
     assert back.tracks[0].face_height_px == 201.5 and isinstance(back.tracks[0], TrackRow)
     assert back.video == work.video and isinstance(back.video, MediaInfo)
     assert not list(tmp_path.rglob("*.pkl")), "nothing is pickled"
@@ -122,7 +137,7 @@ def test_a_record_encoded_once_and_planted_under_another_id_reads_back_through_t
     ledger.save_encoded_record("fedcba9876543210", 2, text.replace(b"0123456789abcdef", b"fedcba9876543210"), npz)
     planted = ledger.record("fedcba9876543210", 2)
     assert planted.video_id == "fedcba9876543210" and planted.video == work.video
-    np.testing.assert_array_equal(planted.track_features["t0"]["signals"], work.track_features["t0"]["signals"])
+    np.testing.assert_array_equal(planted.track_features["t0"].signals, work.track_features["t0"].signals)
     assert ledger.record("0123456789abcdef", 2) is None
 
 
