@@ -86,6 +86,35 @@ def resolve_evidence(annotation: dict[str, Any], path: str) -> Any:
     return node
 
 
+def evidence_item(annotation: PerformanceAnnotation, path: str) -> object:
+    """What ``resolve_evidence`` finds at ``path`` in the annotation's document, as the generated
+    class (``HeadEvent``, ``Voice``, ``Interval``...) or value it is: a property the document
+    leaves out (unset and not required) is no field here either."""
+    node: object = annotation
+    for part in path.split("."):
+        match = _PATH_PART.match(part)
+        name = match.group(1) if match is not None else ""
+        if match is None or not _has_part(node, name):
+            raise AnnotationSchemaError(f"evidence {path!r}: no field {part!r}")
+        node = node[name] if isinstance(node, dict) else getattr(node, name)
+        if match.group(2) is not None:
+            index = int(match.group(2))
+            if not isinstance(node, list) or index >= len(node):
+                raise AnnotationSchemaError(f"evidence {path!r}: no item {index} in {name!r}")
+            node = node[index]
+    return node
+
+
+def _has_part(node: object, name: str) -> bool:
+    if isinstance(node, dict):
+        return name in node
+    if not dataclasses.is_dataclass(node) or isinstance(node, type):
+        return False
+    field = next((f for f in dataclasses.fields(node) if f.name == name), None)
+    # as ``_document`` writes it: an unset property the schema does not require is left out
+    return field is not None and not (getattr(node, name) is None and field.default is None)
+
+
 def _semantic_errors(annotation: dict[str, Any]) -> list[str]:
     errors = []
     t0, t1 = annotation["segment"]["t_start"], annotation["segment"]["t_end"]

@@ -12,8 +12,25 @@ The VLM captioner rejects answers with problems; the tests run it on every deter
 import re
 from typing import Any
 
-from schemas.annotation_classes import PerformanceAnnotation
-from schemas.performance_annotation import AnnotationSchemaError, annotation_document, resolve_evidence
+from schemas.annotation_classes import (
+    AnnotatedSegment,
+    Blinks,
+    Expressions,
+    ExpressionShare,
+    ExpressionSpan,
+    Gaze,
+    HeadEvent,
+    HeadPose,
+    Interval,
+    ListenerReaction,
+    Mouth,
+    PerformanceAnnotation,
+    Shot,
+    StateRun,
+    StateSummary,
+    Voice,
+)
+from schemas.performance_annotation import AnnotationSchemaError, evidence_item
 
 CLAIM_MIN_CONFIDENCE = 0.5
 BRIEF_S = 1.5
@@ -25,6 +42,11 @@ HEAD_EVENTS = ("nod", "shake", "tilt", "turn_toward", "turn_away")
 EXPRESSIONS = ("smile", "frown", "surprise", "brow_raise", "brow_furrow", "eye_closure", "mouth_open", "pucker",
                "lips_pressed")
 REACTIONS = {"back_channel_nod": "back_channel_nod", "listener_smile": "smile", "vocalisation": "vocalisation"}
+
+# the evidence that carries a confidence of its own, and the evidence that has a start and an end
+_CONFIDENT = (AnnotatedSegment, StateSummary, StateRun, ExpressionSpan, Expressions, HeadPose, HeadEvent, Gaze, Blinks,
+              Mouth, Interval, Voice, ListenerReaction, Shot)
+_TIMED = (AnnotatedSegment, StateRun, ExpressionSpan, HeadEvent, Interval, ListenerReaction)
 
 # cue pattern -> claims of which at least one must be made for the caption using the word
 _CUES: tuple[tuple[str, frozenset[str]], ...] = tuple((p, frozenset(c)) for p, c in (
@@ -61,89 +83,98 @@ _NEVER = re.compile(
 )
 
 
-def _confidence(claim: str, annotation: dict[str, Any], item: Any) -> float:
+def _confidence(claim: str, annotation: PerformanceAnnotation, item: object) -> float:
     if claim.startswith("speech_rate_"):
-        return annotation["voice"]["speech_rate_confidence"]
+        return annotation.voice.speech_rate_confidence
     if claim.startswith("framing_"):
-        return annotation["shot"]["framing_confidence"]
+        return annotation.shot.framing_confidence
     if claim.startswith("camera_"):
-        return annotation["shot"]["camera_confidence"]
+        return annotation.shot.camera_confidence
     if claim == "transcript":
-        return 1.0 if annotation["voice"]["asr"] else 0.0
+        return 1.0 if annotation.voice.asr else 0.0
     if claim in ("duration", "face_partly_visible", "neutral_expression"):
         return 1.0
-    return float(item.get("confidence", 0.0)) if isinstance(item, dict) else 0.0
+    return float(item.confidence) if isinstance(item, _CONFIDENT) else 0.0
 
 
-def _says_the_same(claim: str, annotation: dict[str, Any], item: Any) -> bool:
+def _says_the_same(claim: str, annotation: PerformanceAnnotation, item: object) -> bool:
     """Whether the evidence item says what the claim says."""
     if claim in ("speaking", "listening", "idle"):
-        return item.get("dominant", item.get("state")) == claim
+        return (isinstance(item, StateSummary) and item.dominant == claim) or (
+            isinstance(item, StateRun) and item.state == claim)
     if claim in HEAD_EVENTS:
-        return item.get("type") == claim
+        return isinstance(item, HeadEvent) and item.type == claim
     if claim in EXPRESSIONS:
-        return item.get("expression") == claim
+        return isinstance(item, ExpressionSpan | ExpressionShare) and item.expression == claim
     if claim in REACTIONS:
-        return item.get("type") == REACTIONS[claim]
+        return isinstance(item, ListenerReaction) and item.type == REACTIONS[claim]
     if claim.startswith("gaze_"):
-        return item.get("behaviour") == claim.removeprefix("gaze_")
+        return isinstance(item, Gaze) and item.behaviour == claim.removeprefix("gaze_")
     if claim.startswith("speech_rate_"):
-        return item.get("speech_rate") == claim.removeprefix("speech_rate_")
+        return isinstance(item, Voice) and item.speech_rate == claim.removeprefix("speech_rate_")
     if claim.startswith("framing_"):
-        return item.get("framing") == claim.removeprefix("framing_")
+        return isinstance(item, Shot) and item.framing == claim.removeprefix("framing_")
     if claim.startswith("camera_"):
-        return item.get("camera_motion") == claim.removeprefix("camera_")
+        return isinstance(item, Shot) and item.camera_motion == claim.removeprefix("camera_")
     if claim.startswith("mouth_"):
-        return item.get("activity") == claim.removeprefix("mouth_")
+        return isinstance(item, Mouth) and item.activity == claim.removeprefix("mouth_")
     checks = {
-        "head_still": lambda: item.get("level") == "still",
-        "blink_rate": lambda: item.get("count", 0) >= MIN_BLINKS_FOR_RATE and item.get("rate_per_min") is not None,
-        "pause": lambda: "t_start" in item and item in annotation["voice"]["pauses"],
+        "head_still": lambda: isinstance(item, HeadPose) and item.level == "still",
+        "blink_rate": lambda: isinstance(item, Blinks) and item.count >= MIN_BLINKS_FOR_RATE
+        and item.rate_per_min is not None,
+        "pause": lambda: isinstance(item, Interval) and item in annotation.voice.pauses,
         "transcript": lambda: isinstance(item, str) and bool(item.strip()),
-        "duration": lambda: "n_frames" in item,
-        "face_partly_visible": lambda: item.get("present_frac", 1.0) < PARTLY_VISIBLE_FRAC,
-        "neutral_expression": lambda: annotation["segment"]["present_frac"] >= 0.5 and not [
-            e for e in item.get("timeline", []) if e["confidence"] >= CLAIM_MIN_CONFIDENCE],
+        "duration": lambda: isinstance(item, AnnotatedSegment | StateRun),
+        "face_partly_visible": lambda: isinstance(item, AnnotatedSegment) and item.present_frac < PARTLY_VISIBLE_FRAC,
+        # a neutral face is claimed of the expressions: none of their intervals sure enough
+        "neutral_expression": lambda: annotation.segment.present_frac >= 0.5 and isinstance(item, Expressions)
+        and not [e for e in item.timeline if e.confidence >= CLAIM_MIN_CONFIDENCE],
     }
     return claim in checks and bool(checks[claim]())
 
 
 def _qualifier_fits(qualifier: str, claim: dict[str, Any], claims: list[dict[str, Any]],
-                    annotation: dict[str, Any], item: Any) -> bool:
-    seg = annotation["segment"]
+                    annotation: PerformanceAnnotation, item: object) -> bool:
+    seg = annotation.segment
+    if qualifier in ("early", "midway", "late", "brief") and not isinstance(item, _TIMED):
+        return False  # only what has a start and an end happens early or is brief
     if qualifier in ("early", "midway", "late"):
-        centre = ((item["t_start"] + item["t_end"]) / 2 - seg["t_start"]) / max(seg["t_end"] - seg["t_start"], 1e-9)
+        assert isinstance(item, _TIMED)
+        centre = ((item.t_start + item.t_end) / 2 - seg.t_start) / max(seg.t_end - seg.t_start, 1e-9)
         return {"early": centre < 1 / 3, "midway": 1 / 3 <= centre < 2 / 3, "late": centre >= 2 / 3}[qualifier]
     if qualifier == "brief":
-        return item["t_end"] - item["t_start"] < BRIEF_S
+        assert isinstance(item, _TIMED)
+        return item.t_end - item.t_start < BRIEF_S
     if qualifier == "broad":
-        return item.get("peak_intensity", 0.0) >= BROAD_PEAK
+        return isinstance(item, ExpressionSpan | ExpressionShare) and item.peak_intensity >= BROAD_PEAK
     if qualifier == "repeated":
-        return item.get("cycles", 1) >= 2 or sum(c["claim"] == claim["claim"] for c in claims) >= 2
+        return (isinstance(item, HeadEvent) and item.cycles >= 2) or sum(
+            c["claim"] == claim["claim"] for c in claims) >= 2
     if qualifier == "sustained":
-        share = [s["frac"] for s in annotation["expressions"]["summary"] if s["expression"] == item.get("expression")]
+        expression = item.expression if isinstance(item, ExpressionSpan | ExpressionShare) else None
+        share = [s.frac for s in annotation.expressions.summary if s.expression == expression]
         return bool(share) and share[0] >= SUSTAINED_FRAC
     return False
 
 
 def claim_problems(performance: PerformanceAnnotation, caption: dict[str, Any]) -> list[str]:
     """Everything in ``caption`` the annotation does not back (empty when all is backed). A claim's
-    evidence is a path into the annotation's JSON document, so the audit reads that document."""
-    annotation = annotation_document(performance)
+    evidence is a path into the annotation's JSON document; the audit follows it on the annotation's
+    classes (``evidence_item``)."""
     problems = []
     claims = list(caption.get("claims", []))
     for i, claim in enumerate(claims):
         name, path = claim["claim"], claim["evidence"]
         try:
-            item = resolve_evidence(annotation, path)
+            item = evidence_item(performance, path)
         except AnnotationSchemaError as err:
             problems.append(f"claims[{i}] {name}: {err}")
             continue
-        if not _says_the_same(name, annotation, item):
+        if not _says_the_same(name, performance, item):
             problems.append(f"claims[{i}] {name}: {path} does not say so")
-        elif _confidence(name, annotation, item) < CLAIM_MIN_CONFIDENCE:
+        elif _confidence(name, performance, item) < CLAIM_MIN_CONFIDENCE:
             problems.append(f"claims[{i}] {name}: {path} confidence below {CLAIM_MIN_CONFIDENCE}")
-        elif "qualifier" in claim and not _qualifier_fits(claim["qualifier"], claim, claims, annotation, item):
+        elif "qualifier" in claim and not _qualifier_fits(claim["qualifier"], claim, claims, performance, item):
             problems.append(f"claims[{i}] {name}: {path} is not {claim['qualifier']}")
     for which in ("short", "detailed"):
         # quoted words are the transcript's (measured by ASR), not the caption's own statements
