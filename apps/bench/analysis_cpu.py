@@ -16,6 +16,12 @@ would compute (one vector per usable track, ``annotators.identity.track_identity
 embedder and frame count of that variant's ``identity`` stage, set-up included) is timed the
 same way: it is not part of the analysis workflow, but it is paid for every analysed track.
 
+The lip-sync model of that variant's ``states`` stage is timed the same way, set-up included, over
+every usable track cut into segments of the stage's ``max_segment_s``, each scored with its
+``LIP_SYNC_CONTEXT_S`` of context as the stage scores a speaking segment: every frame taken as
+speech, so an upper bound on what the stage pays (it scores only speaking segments).
+``lip_sync_frac`` is that over the variant's analysis: what the sync model adds to it.
+
 Each variant also reports what its analysis kept, the seconds of usable tracks (in all and per
 file, with the files where they differ from the first variant's), and the share of analysis frames
 the landmarker ran on: a variant of the analysis cascade (``visual_analysis.cascade_*``) is the
@@ -26,15 +32,22 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
+from annotators.face.face_signals import Signal
+from annotators.face.mouth_track import MouthTrack
 from annotators.identity.track_identity import face_embedder, track_identity_vector
+from annotators.speaking.lip_sync import LIP_SYNC_CONTEXT_S, LipSyncModel, lip_sync_model
 from curation.config.workflow import load_workflow
 from curation.ingest.content_id import identify_input
+from curation.runtime.products import TrackFeatures
 from curation.runtime.stage_runner import run_stage
 from curation.runtime.video_work import VideoWork
+from curation.store.stored_audio import audio_samples
 
 ANALYSIS_STAGES = ("probe", "visual_analysis", "performer_filter", "audio_analysis")  # the analysis workflow's
 T = TypeVar("T")
@@ -50,6 +63,9 @@ class VariantCpu:
     identity_cpu_s: float = float("inf")
     text_detection_cpu_s: float = float("inf")
     tracks_embedded: int = 0
+    lip_sync_model: str = ""
+    lip_sync_cpu_s: float = float("inf")
+    lip_sync_scored_s: float = 0.0  # seconds of track scored (segments, without their context)
     rounds: list[dict[str, float]] = field(default_factory=list)
     # what the analysis kept, by file (seconds of usable tracks), and the share of analysis frames
     # the landmarker ran on: what a variant of the cascade saves and what it loses
@@ -81,7 +97,9 @@ def run_cpu_variants(
     results = {name: VariantCpu(name, extra) for name, extra in variants.items()}
     for _ in range(max(1, repeat)):
         for name, extra in variants.items():
-            stage_cpu, text_cpu, identity_cpu, tracks, works = _one_round(files, registry, overrides + extra)
+            measured = _one_round(files, registry, overrides + extra)
+            stage_cpu, text_cpu, identity_cpu, tracks, works = measured.stage_cpu, measured.text_cpu, \
+                measured.identity_cpu, measured.tracks, measured.works
             result = results[name]
             result.usable_track_s = {Path(w.uri).name: usable_track_seconds(w) for w in works}
             result.landmarked_frac = landmarked_frac(works)
@@ -91,7 +109,11 @@ def run_cpu_variants(
                 result.stage_cpu_s[stage] = min(result.stage_cpu_s.get(stage, float("inf")), seconds)
             result.identity_cpu_s = min(result.identity_cpu_s, identity_cpu)
             result.tracks_embedded = tracks
-            result.rounds.append({**stage_cpu, "text_detection": text_cpu, "identity_embedding": identity_cpu})
+            result.lip_sync_model = measured.lip_sync_model
+            result.lip_sync_cpu_s = min(result.lip_sync_cpu_s, measured.lip_sync_cpu)
+            result.lip_sync_scored_s = measured.lip_sync_scored_s
+            result.rounds.append({**stage_cpu, "text_detection": text_cpu, "identity_embedding": identity_cpu,
+                                  "lip_sync": measured.lip_sync_cpu})
     return list(results.values())
 
 
@@ -133,9 +155,55 @@ def landmarked_frac(works: list[VideoWork]) -> float:
     return landmarked / frames if frames else 0.0
 
 
-def _one_round(
-    files: list[str], registry: dict, overrides: list[str]
-) -> tuple[dict[str, float], float, float, int, list[VideoWork]]:
+@dataclass
+class RoundCpu:
+    """One round of one variant: CPU seconds per analysis stage, of the text detector inside the
+    visual analysis, of the identity embedding and of the lip-sync scoring after it."""
+
+    stage_cpu: dict[str, float]
+    text_cpu: float
+    identity_cpu: float
+    tracks: int  # usable tracks embedded
+    lip_sync_model: str
+    lip_sync_cpu: float
+    lip_sync_scored_s: float
+    works: list[VideoWork]
+
+
+def lip_sync_cost(works: list[VideoWork], model: LipSyncModel, segment_s: float) -> tuple[float, float]:
+    """(CPU seconds, seconds of track scored): every usable track of the kept ``works`` cut into
+    segments of ``segment_s``, each scored by ``model`` with its context (module docstring)."""
+    cpu, scored = 0.0, 0.0
+    for work in works:
+        if work.state == "rejected" or work.analysis is None:
+            continue
+        audio = audio_samples(work)
+        fps = work.analysis.fps
+        shots = {s.shot_id: s for s in work.shots}
+        for track in (t for t in work.tracks if t.usable):
+            features = work.track_features[track.track_id]
+            first = int(round(shots[track.shot_id].t_start * fps))
+            step, pad = max(1, round(segment_s * fps)), round(LIP_SYNC_CONTEXT_S * fps)
+            for start in range(0, len(features), step):
+                end = min(len(features), start + step)
+                segment = _mouth(work, features, first, start, end, fps)
+                context = _mouth(work, features, first, max(0, start - pad), min(len(features), end + pad), fps)
+                mouth = replace(segment, context=context)
+                started = cpu_seconds()
+                model.sync_score(mouth, audio)
+                cpu += cpu_seconds() - started
+                scored += (end - start) / fps
+    return cpu, scored
+
+
+def _mouth(work: VideoWork, features: TrackFeatures, first: int, start: int, end: int, fps: float) -> MouthTrack:
+    signals = features.signals[start:end].astype(np.float32)
+    return MouthTrack(mouth_open=signals[:, Signal.MOUTH_OPEN], jaw_open=signals[:, Signal.JAW_OPEN],
+                      mouth_dark=signals[:, Signal.MOUTH_DARK], first_frame=first + start, fps=fps, video_uri=work.uri,
+                      face_boxes=features.face_box[start:end].astype(np.float32))
+
+
+def _one_round(files: list[str], registry: dict, overrides: list[str]) -> RoundCpu:
     workflow = load_workflow("default", registry, overrides)
     stages = [workflow.stage(name) for name in ANALYSIS_STAGES]
     identity = workflow.stage("identity")
@@ -172,7 +240,13 @@ def _one_round(
                     )
                     identity_cpu += seconds
                     tracks += 1
-    return stage_cpu, meter.seconds if meter is not None else 0.0, identity_cpu, tracks, works
+        # the lip-sync model as the states stage builds it (the learned network loads its weights there)
+        states = workflow.stage("states")
+        model, lip_sync_cpu = timed(lambda: lip_sync_model(states.lip_sync_model, states.lip_sync_threshold,
+                                                           states.lip_sync_accept_threshold))
+        scoring_cpu, scored_s = lip_sync_cost(works, model, states.max_segment_s)
+    return RoundCpu(stage_cpu, meter.seconds if meter is not None else 0.0, identity_cpu, tracks, model.name,
+                    lip_sync_cpu + scoring_cpu, scored_s, works)
 
 
 def cpu_summary(results: list[VariantCpu]) -> dict[str, Any]:
@@ -196,6 +270,10 @@ def cpu_summary(results: list[VariantCpu]) -> dict[str, Any]:
                 "analysis_added_frac": (r.analysis_cpu_s - reference) / reference,
                 "identity_frac": r.identity_cpu_s / reference,
                 "added_frac": (r.analysis_cpu_s - reference + r.identity_cpu_s) / reference,
+                "lip_sync_model": r.lip_sync_model,
+                "lip_sync_cpu_s": r.lip_sync_cpu_s,
+                "lip_sync_scored_s": r.lip_sync_scored_s,
+                "lip_sync_frac": r.lip_sync_cpu_s / r.analysis_cpu_s if r.analysis_cpu_s else None,
                 "text_detection_cpu_s": r.text_detection_cpu_s,
                 "text_detection_own_frac": r.text_detection_cpu_s / without_text,
                 "identity_own_frac": r.identity_cpu_s / without_text,
