@@ -60,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from curation.store.plain_codec import decode
 from schemas.performer_states import PerformerState
 
 TRUTH_FORMAT = "lpm-synth-truth/1"
@@ -206,38 +207,62 @@ def expand_runs(runs: list[list[Any]]) -> list[Any]:
     return values
 
 
+@dataclass(frozen=True, kw_only=True)
+class TrackDocument:
+    """A track as the file stores it: boxes as lists, states run-length encoded."""
+
+    track_index: int
+    person_id: str
+    shot_index: int
+    first_frame: int
+    last_frame: int
+    boxes: list[list[float]]
+    state: list[list[int]]
+    flags: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TruthDocument:
+    """The file as written (the module docstring shows it), read back by its declared fields."""
+
+    format: str
+    name: str
+    kind: str
+    seed: int
+    video: str
+    fps: int
+    n_frames: int
+    duration_s: float
+    width: int
+    height: int
+    audio_sample_rate: int
+    persons: list[PersonTruth]
+    shots: list[ShotTruth]
+    utterances: list[UtteranceTruth]
+    speaker: list[list[Any]]  # [person_id or None, first_frame, n_frames]
+    tracks: list[TrackDocument]
+    expected_rejections: dict[str, list[int]]
+    backchannels: list[UtteranceTruth] = field(default_factory=list)
+
+
 def load_truth(path: Path) -> VideoTruth:
-    data = json.loads(Path(path).read_text())
-    if data.get("format") != TRUTH_FORMAT:
+    """The truth at ``path``; ValueError when it is not an ``lpm-synth-truth/1`` file (a missing or
+    unknown field included: ``PlainDataError`` is one)."""
+    doc = decode(json.loads(Path(path).read_text()), {}, TruthDocument)
+    if doc.format != TRUTH_FORMAT:
         raise ValueError(f"{path}: not a {TRUTH_FORMAT} file")
     return VideoTruth(
-        name=data["name"],
-        kind=data["kind"],
-        seed=data["seed"],
-        video=data["video"],
-        fps=data["fps"],
-        n_frames=data["n_frames"],
-        width=data["width"],
-        height=data["height"],
-        audio_sample_rate=data["audio_sample_rate"],
-        persons=[PersonTruth(**p) for p in data["persons"]],
-        shots=[ShotTruth(**s) for s in data["shots"]],
-        utterances=[UtteranceTruth(**u) for u in data["utterances"]],
-        speaker=expand_runs(data["speaker"]),
+        name=doc.name, kind=doc.kind, seed=doc.seed, video=doc.video, fps=doc.fps, n_frames=doc.n_frames,
+        width=doc.width, height=doc.height, audio_sample_rate=doc.audio_sample_rate, persons=doc.persons,
+        shots=doc.shots, utterances=doc.utterances, speaker=expand_runs(doc.speaker),
         tracks=[
-            TrackTruth(
-                track_index=t["track_index"],
-                person_id=t["person_id"],
-                shot_index=t["shot_index"],
-                first_frame=t["first_frame"],
-                last_frame=t["last_frame"],
-                boxes=np.asarray(t["boxes"], dtype=np.float32).reshape(-1, 4),
-                states=np.asarray(expand_runs(t["state"]), dtype=np.int8),
-                flags=list(t["flags"]),
-            )
-            for t in data["tracks"]
+            TrackTruth(track_index=t.track_index, person_id=t.person_id, shot_index=t.shot_index,
+                       first_frame=t.first_frame, last_frame=t.last_frame,
+                       boxes=np.asarray(t.boxes, dtype=np.float32).reshape(-1, 4),
+                       states=np.asarray(expand_runs(t.state), dtype=np.int8), flags=list(t.flags))
+            for t in doc.tracks
         ],
-        backchannels=[UtteranceTruth(**u) for u in data.get("backchannels", [])],
+        backchannels=doc.backchannels,
     )
 
 
