@@ -29,20 +29,20 @@ def handle(args: argparse.Namespace) -> int:
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(render_report(report, f"lpm-curate review-report: {args.out}"), encoding="utf-8")
     if args.json:
-        print(json.dumps(report, indent=1))
+        print(json.dumps(report.as_json(), indent=1))
         return 0
     table = Table("kind", "state / reason", "reviewed", "accepted", "precision", "95% Wilson", "verdicts",
-                  title=f"review of {args.out}: {report['verdicts']} verdicts, {len(report['reviewers'])} reviewer(s)")
-    for r in report["strata"]:
-        table.add_row(r["kind"], r["stratum"], str(r["reviewed"]), str(r["accepted"]), f"{r['precision']:.3f}",
-                      f"{r['ci95'][0]:.3f}-{r['ci95'][1]:.3f}", str(r["verdicts"]))
+                  title=f"review of {args.out}: {report.verdicts} verdicts, {len(report.reviewers)} reviewer(s)")
+    for r in report.strata:
+        table.add_row(r.kind, r.stratum, str(r.reviewed), str(r.accepted), f"{r.precision:.3f}",
+                      f"{r.ci95[0]:.3f}-{r.ci95[1]:.3f}", str(r.verdicts))
     console = Console()
     console.print(table)
-    a = report["agreement"]
-    if a["pairs"]:
-        kappa = "undefined" if a["kappa"] is None else f"{a['kappa']:.3f}"
-        console.print(f"agreement: {a['items']} items reviewed twice or more, {a['agreeing_pairs']}/{a['pairs']} "
-                      f"reviewer pairs agree ({a['observed']:.3f}), kappa {kappa}")
+    a = report.agreement
+    if a.pairs:
+        kappa = "undefined" if a.kappa is None else f"{a.kappa:.3f}"
+        console.print(f"agreement: {a.items} items reviewed twice or more, {a.agreeing_pairs}/{a.pairs} "
+                      f"reviewer pairs agree ({a.observed:.3f}), kappa {kappa}")
     else:
         console.print("agreement: no item was reviewed twice")
     if args.html:

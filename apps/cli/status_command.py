@@ -51,7 +51,7 @@ def run_status(out: str) -> dict[str, Any]:
         "tables": rows,
         "accounting": info.accounting if info else None,
         "report": report_location(store),
-        "verdicts": len(verdicts.rows),
+        "verdicts": len(verdicts.verdicts),
         # files under reviews/ every reader skips (hand-written, broken, links): listed so they can be fixed
         "bad_verdict_files": len(verdicts.bad),
         "bad_verdict_file_list": verdicts.bad[:50],

@@ -10,10 +10,12 @@ overall accept rate gives by chance).
 """
 
 import math
+from collections import Counter
+from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any
 
-from curation.manifests.review_verdicts import item_decisions, latest_verdicts
+from curation.manifests.review_verdicts import Verdict, item_decisions, latest_verdicts
 
 Z_95 = 1.959963984540054
 
@@ -28,39 +30,70 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def build_report(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    latest = latest_verdicts(rows)
-    decisions = item_decisions(rows)
-    stratum_of = {row["item"]: (row["item_kind"], row["stratum"]) for row in latest}
-    strata: dict[tuple[str, str], dict[str, Any]] = {}
-    for item, decision in decisions.items():
-        entry = strata.setdefault(stratum_of[item], {"reviewed": 0, "accepted": 0, "verdicts": 0})
-        entry["reviewed"] += 1
-        entry["accepted"] += decision == "accept"
-    for row in latest:
-        strata[(row["item_kind"], row["stratum"])]["verdicts"] += 1
-    table = []
-    for (kind, stratum), entry in sorted(strata.items()):
-        low, high = wilson_interval(entry["accepted"], entry["reviewed"])
-        table.append({"kind": kind, "stratum": stratum, **entry,
-                      "precision": entry["accepted"] / entry["reviewed"], "ci95": [low, high]})
-    return {"strata": table, "agreement": agreement(latest), "verdicts": len(rows),
-            "reviewers": sorted({row["reviewer"] for row in rows}), "items": len(decisions)}
+@dataclass(frozen=True)
+class StratumPrecision:
+    """One state (kept items) or rejection reason (rejected items): its items' verdicts and precision."""
+
+    kind: str  # kept | rejected
+    stratum: str
+    reviewed: int  # items with a standing verdict
+    accepted: int  # of them, accepted by their reviewers' majority
+    verdicts: int  # standing verdicts (an item reviewed twice has two)
+    precision: float
+    ci95: tuple[float, float]  # Wilson
 
 
-def agreement(latest: list[dict[str, Any]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Agreement:
+    """Over the items two or more reviewers judged: agreeing reviewer pairs and Scott's pi."""
+
+    items: int
+    pairs: int
+    agreeing_pairs: int
+    observed: float | None
+    kappa: float | None  # None: undefined (every vote the same)
+
+
+@dataclass(frozen=True)
+class PrecisionReport:
+    strata: list[StratumPrecision]
+    agreement: Agreement
+    verdicts: int  # every verdict recorded, undos and changed minds included
+    reviewers: list[str]
+    items: int  # items with a standing verdict
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_report(verdicts: list[Verdict]) -> PrecisionReport:
+    latest = latest_verdicts(verdicts)
+    decisions = item_decisions(verdicts)
+    stratum_of = {v.item: (v.item_kind, v.stratum) for v in latest}
+    reviewed: Counter[tuple[str, str]] = Counter(stratum_of[item] for item in decisions)
+    accepted: Counter[tuple[str, str]] = Counter(stratum_of[item] for item, d in decisions.items() if d == "accept")
+    standing: Counter[tuple[str, str]] = Counter((v.item_kind, v.stratum) for v in latest)
+    strata = []
+    for kind, stratum in sorted(reviewed):
+        n, yes = reviewed[(kind, stratum)], accepted[(kind, stratum)]
+        strata.append(StratumPrecision(kind, stratum, n, yes, standing[(kind, stratum)], yes / n,
+                                       wilson_interval(yes, n)))
+    return PrecisionReport(strata, agreement(latest), len(verdicts), sorted({v.reviewer for v in verdicts}),
+                           len(decisions))
+
+
+def agreement(latest: list[Verdict]) -> Agreement:
     by_item: dict[str, list[str]] = {}
-    for row in latest:
-        by_item.setdefault(row["item"], []).append(row["verdict"])
+    for verdict in latest:
+        by_item.setdefault(verdict.item, []).append(verdict.verdict)
     shared = {item: votes for item, votes in by_item.items() if len(votes) >= 2}
     pairs = [(a, b) for votes in shared.values() for a, b in combinations(votes, 2)]
     if not pairs:
-        return {"items": 0, "pairs": 0, "agreeing_pairs": 0, "observed": None, "kappa": None}
+        return Agreement(0, 0, 0, None, None)
     agreeing = sum(a == b for a, b in pairs)
     observed = agreeing / len(pairs)
     votes = [v for item_votes in shared.values() for v in item_votes]
     p_accept = votes.count("accept") / len(votes)
     expected = p_accept**2 + (1 - p_accept) ** 2
     kappa = None if expected == 1 else (observed - expected) / (1 - expected)
-    return {"items": len(shared), "pairs": len(pairs), "agreeing_pairs": agreeing, "observed": observed,
-            "kappa": kappa}
+    return Agreement(len(shared), len(pairs), agreeing, observed, kappa)

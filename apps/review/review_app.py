@@ -8,6 +8,7 @@ the shard index (byte offsets, SHA-256 checked); a prepared clip is cached for t
 
 import uuid
 from collections import OrderedDict
+from dataclasses import asdict
 from importlib import resources
 from threading import Lock
 
@@ -110,7 +111,8 @@ def create_app(session: ReviewSession, hosts: tuple[str, ...] = LOCAL_HOSTS, tok
 
     def verdicts(_: Request) -> JSONResponse:
         """Each reviewer's standing verdict per item of this session (undone ones withdrawn)."""
-        return JSONResponse([v for v in latest_verdicts(read_verdicts(session.store)) if v["item"] in session.by_id])
+        standing = latest_verdicts(read_verdicts(session.store))
+        return JSONResponse([asdict(v) for v in standing if v.item in session.by_id])
 
     async def post_verdict(request: Request) -> JSONResponse:
         try:

@@ -132,7 +132,7 @@ def record_verdict(store: RunStore, verdict: Verdict) -> bool:
 
 @dataclass(frozen=True)
 class VerdictFiles:
-    rows: list[dict[str, Any]]  # the good verdicts, ordered by time then id
+    verdicts: list[Verdict]  # the good ones, ordered by time then id
     bad: list[str]  # "reviews/<reviewer>/<name>: why it was skipped", one per file not used
 
 
@@ -142,7 +142,7 @@ def read_verdict_files(store: RunStore) -> VerdictFiles:
     A verdict file must be ``reviews/<reviewer>/<verdict_id>.json`` holding a verdict of that
     reviewer and that id; anything else (a file written by hand, a broken one, a link) is skipped
     so that one bad file never stops the readers of all the others."""
-    rows, bad = [], []
+    verdicts, bad = [], []
     for entry in verdict_files(store):
         problem = entry.problem
         if problem is None:
@@ -154,48 +154,49 @@ def read_verdict_files(store: RunStore) -> VerdictFiles:
                 if (entry.reviewer, entry.name) != (verdict.reviewer, f"{verdict.verdict_id}.json"):
                     problem = "file name does not match the verdict's reviewer and id"
                 else:
-                    rows.append(asdict(verdict))
+                    verdicts.append(verdict)
         if problem is not None:
             bad.append(f"{entry.relative}: {problem}")
-    return VerdictFiles(sorted(rows, key=lambda r: (r["time"], r["verdict_id"])), bad)
+    return VerdictFiles(sorted(verdicts, key=lambda v: (v.time, v.verdict_id)), bad)
 
 
-def read_verdicts(store: RunStore) -> list[dict[str, Any]]:
+def read_verdicts(store: RunStore) -> list[Verdict]:
     """Every good verdict, ordered by time then id; bad files are skipped (``read_verdict_files``)."""
-    return read_verdict_files(store).rows
+    return read_verdict_files(store).verdicts
 
 
 def reviews_table(store: RunStore) -> pa.Table:
-    rows = read_verdicts(store)
-    columns: dict[str, list[Any]] = {name: [r.get(name) for r in rows] for name in REVIEWS.names}
+    """The ``reviews`` view's table: one row per verdict, its columns the fields of ``Verdict``."""
+    verdicts = read_verdicts(store)
+    columns: dict[str, list[Any]] = {name: [getattr(v, name) for v in verdicts] for name in REVIEWS.names}
     columns["time"] = [datetime.fromisoformat(t).astimezone(UTC).replace(tzinfo=None) for t in columns["time"]]
     return pa.Table.from_pydict(columns, schema=REVIEWS)
 
 
-def latest_verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def latest_verdicts(verdicts: list[Verdict]) -> list[Verdict]:
     """Each reviewer's standing verdict on each item (a reviewer may change their mind or undo).
 
     An ``undo`` withdraws the reviewer's standing verdict on the item, so the one before it
     stands again (or none, and the item is unreviewed by them)."""
-    history: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in sorted(rows, key=lambda r: (r["time"], r["verdict_id"])):
-        stack = history.setdefault((row["reviewer"], row["item"]), [])
-        if row["verdict"] == "undo":
+    history: dict[tuple[str, str], list[Verdict]] = {}
+    for verdict in sorted(verdicts, key=lambda v: (v.time, v.verdict_id)):
+        stack = history.setdefault((verdict.reviewer, verdict.item), [])
+        if verdict.verdict == "undo":
             if stack:
                 stack.pop()
         else:
-            stack.append(row)
+            stack.append(verdict)
     return [stack[-1] for stack in history.values() if stack]
 
 
-def item_decisions(rows: list[dict[str, Any]]) -> dict[str, str]:
+def item_decisions(verdicts: list[Verdict]) -> dict[str, str]:
     """One verdict per item from its reviewers' latest verdicts: the majority, a tie counts as reject.
 
     A tie is read as reject because a sample one of two reviewers doubts is not one to count as
     correct (for precision) or to train on (for ``export --exclude-rejected-by-review``).
     """
     votes: dict[str, list[int]] = {}
-    for row in latest_verdicts(rows):
-        tally = votes.setdefault(row["item"], [0, 0])
-        tally[0 if row["verdict"] == "accept" else 1] += 1
+    for verdict in latest_verdicts(verdicts):
+        tally = votes.setdefault(verdict.item, [0, 0])
+        tally[0 if verdict.verdict == "accept" else 1] += 1
     return {item: "accept" if accepts > rejects else "reject" for item, (accepts, rejects) in votes.items()}

@@ -76,7 +76,7 @@ def test_undo_withdraws_the_standing_verdict_and_the_one_before_stands_again(tmp
         # one second apart, as a person clicks: now_utc() twice in one millisecond tied, and the
         # tie went to the verdict ids' order (the undo could come before what it withdraws)
         assert record_verdict(store, verdict(time=f"2026-11-25T10:00:{step:02d}.000+00:00", **changes))
-    standing = {row["item"]: row["verdict"] for row in latest_verdicts(read_verdicts(store))}
+    standing = {v.item: v.verdict for v in latest_verdicts(read_verdicts(store))}
     assert standing == {"seg-1": "accept"}
     assert len(read_verdicts(store)) == 6, "an undo is recorded, nothing is deleted"
 
@@ -149,7 +149,7 @@ def test_every_reader_skips_and_reports_bad_verdict_files(talking_heads_run: Pat
     expected_bad = plant_bad_files(run, asdict(good), outside)
 
     files = read_verdict_files(store)
-    assert files.rows == [asdict(good)]
+    assert files.verdicts == [good]
     assert sorted(line.split(": ", 1)[0] for line in files.bad) == expected_bad
     assert any("note must be a string or null, not a list" in line for line in files.bad)
 
