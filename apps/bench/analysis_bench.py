@@ -45,11 +45,12 @@ from apps.bench.rss_sampler import RssSampler
 from curation.config.workflow import Workflow, load_workflow
 from curation.execution.ray_executor import start_ray
 from curation.ingest.discovery import discover_inputs
-from curation.manifests.manifest_writer import read_manifest
+from curation.manifests.manifest_writer import read_rows
 from curation.media.probe import MediaInfo, probe_media
 from curation.models.model_store import resolve
 from curation.run.pipeline import RunRequest, run_pipeline
 from curation.store.run_store import RunStore
+from schemas.tables import ShotRow
 
 
 @dataclass
@@ -270,7 +271,7 @@ def _time_pipeline(files: list[str], workflow: Workflow, workers: int) -> tuple[
 def landmarked_share(store: RunStore) -> float:
     """The share of the run's analysis frames the FaceLandmarker ran on (the shots manifest's
     ``landmarked_frac`` weighted by each shot's frames)."""
-    shots = read_manifest(store, "shots").select(["n_frames", "landmarked_frac"]).to_pylist()
-    frames = sum(s["n_frames"] or 0 for s in shots)
-    landmarked = sum((s["n_frames"] or 0) * (s["landmarked_frac"] or 0.0) for s in shots)
+    shots = read_rows(store, ShotRow)
+    frames = sum(s.n_frames or 0 for s in shots)
+    landmarked = sum((s.n_frames or 0) * (s.landmarked_frac or 0.0) for s in shots)
     return landmarked / frames if frames else 0.0

@@ -8,10 +8,12 @@ Parquet bytes are the same on every export of the same selection.
 """
 
 
+from dataclasses import replace
+
 from curation.manifests.duckdb_views import manifest_names, open_catalog
-from curation.manifests.manifest_writer import write_manifest
+from curation.manifests.manifest_writer import rows_from_table, write_manifest
 from curation.store.run_store import RunStore
-from schemas.tables import ShardRow
+from schemas.tables import SegmentRow, ShardRow
 
 # table -> (id column, SQL of the ids to keep given a ``sel`` view of the selected segment rows)
 _RESTRICTIONS = {
@@ -32,10 +34,8 @@ def write_selected_manifests(source: RunStore, dest: RunStore, segment_ids: list
         con.execute("CREATE TEMP TABLE chosen (segment_id VARCHAR)")
         con.executemany("INSERT INTO chosen VALUES (?)", [(s,) for s in segment_ids])
         con.execute("CREATE TEMP VIEW sel AS SELECT * FROM segments WHERE segment_id IN (FROM chosen)")
-        segments = con.sql("SELECT * FROM sel ORDER BY segment_id").to_arrow_table().to_pylist()
-        for row in segments:
-            row["shard"] = locations[row["key"]]
-        write_manifest(dest, "segments", segments)
+        selected = rows_from_table(con.sql("SELECT * FROM sel ORDER BY segment_id").to_arrow_table(), SegmentRow)
+        write_manifest(dest, "segments", [replace(row, shard=locations[row.key or ""]) for row in selected])
         for table, (column, ids) in _RESTRICTIONS.items():
             if table not in tables:
                 continue

@@ -43,6 +43,7 @@ from lpm_train.data.video_batch import VideoBatch, collate_samples, empty_batch
 from schemas.sample_layout import DEFAULT_CLIP_FPS, safe_key
 from schemas.sample_record import SampleRecord
 from schemas.shard_index import ShardIndex, index_path_of
+from schemas.tables import PairRow
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,9 @@ def load_pairs(files: list[str]) -> list[Pair]:
         with fsspec.open(file, "rb") as f:
             table = pq.read_table(f)
         rows = table.select([c for c in _PAIR_COLUMNS if c in table.column_names]).to_pylist()
-        for row in rows:
-            offset = row.get("offset_s")
-            pairs.add(Pair(safe_key(row["speaking_segment_id"]), safe_key(row["listening_segment_id"]),
-                           float(offset) if offset is not None else 0.0))
+        for row in (PairRow(**columns) for columns in rows):
+            pairs.add(Pair(safe_key(row.speaking_segment_id), safe_key(row.listening_segment_id),
+                           float(row.offset_s) if row.offset_s is not None else 0.0))
     return sorted(pairs, key=lambda p: (p.speaker_key, p.listener_key))
 
 
