@@ -162,22 +162,23 @@ class SampleWriterStage(Stage):
         states = features.state if features.state is not None else np.zeros(len(features), np.int8)
         speaking_prob = features.speaking_prob if features.speaking_prob is not None else np.zeros(len(features),
                                                                                                    np.float16)
+        clip_states = states[index].astype(np.int8)
+        clip_vad = np.asarray(vad, np.float16)[video_index] if len(vad) else np.zeros(n_clip, np.float16)
         arrays = {
-            "state": states[index].astype(np.int8),
+            "state": clip_states,
             "present": present,
             "head_pose": signals[:, [Signal.YAW, Signal.PITCH, Signal.ROLL]].astype(np.float16),
             "mouth_open": signals[:, Signal.MOUTH_OPEN].astype(np.float16),
             "blendshapes": features.blendshapes[index].astype(np.float16),
             "face_box": _to_clip_coords(boxes, crop, width, height).astype(np.float16),
-            "vad": np.asarray(vad, np.float16)[video_index] if len(vad) else np.zeros(n_clip, np.float16),
+            "vad": clip_vad,
             "speaking_prob": speaking_prob[index].astype(np.float16),
         }
-        voices = _frame_voices(work, segment, arrays["state"], times, index, vad_at_frames(arrays["vad"]),
-                               self.clip_fps)
+        voices = _frame_voices(work, segment, clip_states, times, index, vad_at_frames(clip_vad), self.clip_fps)
         channels, separated = self._channels(audio, voices)
         arrays.update(own_voice=voices.own, partner_voice=voices.partner, overlap=voices.overlap)
         references = (work.segment_references or {}).get(segment.segment_id, [])
-        record = self._record(work, segment, key, arrays["state"], n_clip, references)
+        record = self._record(work, segment, key, clip_states, n_clip, references)
         record.channels = SampleChannels(voices.source, channels.separation, separated, int(voices.own.sum()),
                                          int(voices.partner.sum()), int(voices.overlap.sum()))
         members = {

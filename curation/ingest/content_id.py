@@ -15,7 +15,7 @@ import errno
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import fsspec
@@ -38,16 +38,13 @@ class InputIdentity:
     detail: str | None = None
 
     def to_json(self) -> bytes:
-        data = asdict(self)
-        data["reason"] = str(self.reason) if self.reason else None
-        return json.dumps(data).encode()
+        return json.dumps({**asdict(self), "reason": str(self.reason) if self.reason else None}).encode()
 
     @classmethod
     def from_json(cls, data: bytes | str) -> "InputIdentity":
-        fields = json.loads(data)
-        if fields.get("reason"):
-            fields["reason"] = Reason(fields["reason"])
-        return cls(**fields)
+        identity = cls(**json.loads(data))
+        # the reason is stored as its code: read back as the Reason it names
+        return replace(identity, reason=Reason(identity.reason)) if identity.reason else identity
 
 
 def identify_input(uri: str) -> InputIdentity:
