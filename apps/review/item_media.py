@@ -10,7 +10,6 @@ whitelisting ffmpeg runner. Members are read through the shard index (byte offse
 """
 
 import io
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -24,6 +23,7 @@ from curation.media.ffmpeg_runner import MediaToolError, run_media_tool, safe_in
 from curation.store.run_store import RunStore
 from schemas.performer_states import PerformerState
 from schemas.sample_layout import AUDIO_MEMBER, FEATURES_MEMBER, RECORD_MEMBER, REFERENCE_MEMBER_RE, VIDEO_MEMBER
+from schemas.sample_record import SampleRecord
 
 _FFMPEG = ("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y")
 MAX_SOURCE_SPAN_S = 12.0
@@ -96,7 +96,7 @@ def timeline(members: dict[str, bytes]) -> dict[str, Any]:
     if FEATURES_MEMBER not in members:
         return {"fps": 25.0, "n_frames": 0, "state": [], "vad": [], "speaking_prob": [], "states": []}
     arrays = np.load(io.BytesIO(members[FEATURES_MEMBER]), allow_pickle=False)
-    record = json.loads(members.get(RECORD_MEMBER, b"{}") or b"{}")
+    record = SampleRecord.from_json(members.get(RECORD_MEMBER) or b"{}")
 
     def series(name: str) -> list[float]:
         if name not in arrays:
@@ -105,7 +105,7 @@ def timeline(members: dict[str, bytes]) -> dict[str, Any]:
 
     state = [int(v) for v in arrays["state"]] if "state" in arrays else []
     return {
-        "fps": float(record.get("fps") or 25.0),
+        "fps": float(record.fps or 25.0),
         "n_frames": len(state),
         "state": state,
         "vad": series("vad"),
