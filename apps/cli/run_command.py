@@ -100,8 +100,8 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
     for choice in workflow.model_choices():
         if choice.model is not None:
             pinned = choice.record()
-            console.print(f"  {choice.stage} {choice.capability}: {choice.model} {pinned['version']} "
-                          f"(sha256 {(pinned['sha256'] or 'unpinned')[:12]})", soft_wrap=True)
+            console.print(f"  {choice.stage} {choice.capability}: {choice.model} {pinned.version} "
+                          f"(sha256 {(pinned.sha256 or 'unpinned')[:12]})", soft_wrap=True)
     for message in fallback_warnings(workflow):
         warn(console, message)
     request = RunRequest(

@@ -17,6 +17,37 @@ from curation.models.model_provenance import provenance
 from curation.models.model_store import model_spec
 
 
+@dataclass(frozen=True, kw_only=True)
+class ModelRecord:
+    """``run.json``'s entry for one capability: the model's pins, or the fallback and what it replaces."""
+
+    capability: str
+    stage: str
+    model: str | None = None
+    version: str | None = None
+    sha256: str | None = None  # None: unpinned
+    source: str | None = None
+    fallback: str | None = None
+    instead_of: str | None = None
+    effect: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The entry as stored (and fingerprinted): the model's four keys, or the fallback's three."""
+        entry: dict[str, Any] = {"capability": self.capability, "stage": self.stage}
+        if self.model is not None:
+            return entry | {"model": self.model, "version": self.version, "sha256": self.sha256, "source": self.source}
+        return entry | {"fallback": self.fallback, "instead_of": self.instead_of, "effect": self.effect}
+
+    @staticmethod
+    def from_json(document: dict[str, Any]) -> "ModelRecord":
+        return ModelRecord(**document)
+
+    def describe(self) -> str:
+        if self.model is not None:
+            return f"{self.model} {self.version} ({(self.sha256 or 'unpinned')[:12]})"
+        return f"fallback {self.fallback}"
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     """What one capability of one stage runs on."""
@@ -36,14 +67,14 @@ class ModelChoice:
     def instead(cls, capability: str, stage: str, fallback: str, stands_in_for: str, effect: str) -> "ModelChoice":
         return cls(capability, stage, None, fallback, stands_in_for, effect)
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> ModelRecord:
         """The run.json entry: the model's pins, or the fallback and what it replaces."""
-        entry: dict[str, Any] = {"capability": self.capability, "stage": self.stage}
         if self.model is not None:
             pinned = provenance(self.model)
-            return entry | {"model": self.model, "version": pinned.version, "sha256": pinned.sha256,
-                            "source": pinned.source}
-        return entry | {"fallback": self.fallback, "instead_of": self.stands_in_for, "effect": self.effect}
+            return ModelRecord(capability=self.capability, stage=self.stage, model=self.model, version=pinned.version,
+                               sha256=pinned.sha256, source=pinned.source)
+        return ModelRecord(capability=self.capability, stage=self.stage, fallback=self.fallback,
+                           instead_of=self.stands_in_for, effect=self.effect)
 
     def warning(self) -> str | None:
         """One line for the console when a fallback runs; None when the model does."""
@@ -61,7 +92,8 @@ class ModelChoice:
 
 
 def model_records(choices: Iterable[ModelChoice]) -> list[dict[str, Any]]:
-    return [choice.record() for choice in choices]
+    """The run.json (and workflow fingerprint) entries of ``choices``."""
+    return [choice.record().as_json() for choice in choices]
 
 
 def fallback_lines(choices: Iterable[ModelChoice]) -> list[str]:

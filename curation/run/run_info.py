@@ -13,7 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from curation.config.workflow import Workflow
-from curation.models.model_choice import model_records
+from curation.models.model_choice import ModelRecord
 from curation.store.run_store import RunStore
 from schemas.version import SCHEMA_VERSION
 
@@ -54,7 +54,7 @@ class RunInfo:
     @classmethod
     def open_or_create(cls, store: RunStore, workflow: Workflow, input_spec: str) -> "RunInfo":
         fingerprint = workflow.fingerprint()
-        models = model_records(workflow.model_choices())
+        models = [choice.record() for choice in workflow.model_choices()]
         existing = read_run_info(store)
         if existing is not None:
             if existing.workflow_fingerprint != fingerprint:
@@ -71,7 +71,7 @@ class RunInfo:
                 "workflow_fingerprint": fingerprint,
                 "workflow": workflow.resolved(),
                 # the model (name, version, checksum) or the fallback behind each capability
-                "models": models,
+                "models": [m.as_json() for m in models],
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "resumed": 0,
             }
@@ -95,25 +95,17 @@ class RunInfo:
         self.store.write_bytes(RUN_FILE, json.dumps(self.data, indent=2, sort_keys=True).encode())
 
 
-def _model_change(before: list[dict[str, Any]] | None, now: list[dict[str, Any]]) -> str:
+def _model_change(before: list[ModelRecord] | None, now: list[ModelRecord]) -> str:
     """The capabilities whose model differs from the run's, as a sentence (empty when none does)."""
     if before is None:
         return ""
-    earlier = {(m["stage"], m["capability"]): m for m in before}
-    changed = [
-        f"{m['stage']} {m['capability']}: {_model_name(earlier.get((m['stage'], m['capability'])))} -> {_model_name(m)}"
-        for m in now
-        if earlier.get((m["stage"], m["capability"])) != m
-    ]
+    earlier = {(m.stage, m.capability): m for m in before}
+    changed = []
+    for m in now:
+        was = earlier.get((m.stage, m.capability))
+        if was != m:
+            changed.append(f"{m.stage} {m.capability}: {'none' if was is None else was.describe()} -> {m.describe()}")
     return f" The models differ ({'; '.join(changed)})." if changed else ""
-
-
-def _model_name(record: dict[str, Any] | None) -> str:
-    if record is None:
-        return "none"
-    if "model" in record:
-        return f"{record['model']} {record['version']} ({(record['sha256'] or 'unpinned')[:12]})"
-    return f"fallback {record['fallback']}"
 
 
 @dataclass(frozen=True)
@@ -126,7 +118,7 @@ class RunDocument:
     state: str | None
     workflow: dict[str, Any] | None  # the resolved workflow (an export's: its source's)
     workflow_fingerprint: str | None
-    models: list[dict[str, Any]] | None
+    models: list[ModelRecord] | None  # what each capability ran on
     resumed: int
     created: str | None
     finished: str | None
@@ -142,7 +134,7 @@ class RunDocument:
             state=document.get("state"),
             workflow=document.get("workflow"),
             workflow_fingerprint=document.get("workflow_fingerprint"),
-            models=document.get("models"),
+            models=None if document.get("models") is None else [ModelRecord.from_json(m) for m in document["models"]],
             resumed=document.get("resumed") or 0,
             created=document.get("created"),
             finished=document.get("finished"),

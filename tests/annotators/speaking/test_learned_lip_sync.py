@@ -58,7 +58,7 @@ def test_selectable_by_name_and_recorded_as_the_model_it_runs():
     model = lip_sync_model("learned_sync")
     assert model.name == "learned_sync" and model.threshold < model.accept_threshold
     assert lip_sync_model("learned_sync", threshold=0.5, accept_threshold=0.2).accept_threshold == 0.5
-    assert lip_sync_choice("states", "learned_sync").record()["model"] == MODEL
+    assert lip_sync_choice("states", "learned_sync").record().model == MODEL
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip file at all", b"PK\x03\x04broken", b"\x93NUMPY raw array"])
