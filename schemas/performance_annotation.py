@@ -72,25 +72,18 @@ def _non_finite(obj: object, path: str = "") -> list[str]:
 
 def resolve_evidence(annotation: dict[str, Any], path: str) -> Any:
     """The annotation value at an evidence path such as ``head_events[2]`` or ``voice.pauses[0]``."""
-    node: Any = annotation
-    for part in path.split("."):
-        match = _PATH_PART.match(part)
-        if match is None or not isinstance(node, dict) or match.group(1) not in node:
-            raise AnnotationSchemaError(f"evidence {path!r}: no field {part!r}")
-        node = node[match.group(1)]
-        if match.group(2) is not None:
-            index = int(match.group(2))
-            if not isinstance(node, list) or index >= len(node):
-                raise AnnotationSchemaError(f"evidence {path!r}: no item {index} in {match.group(1)!r}")
-            node = node[index]
-    return node
+    return _follow(annotation, path)
 
 
 def evidence_item(annotation: PerformanceAnnotation, path: str) -> object:
     """What ``resolve_evidence`` finds at ``path`` in the annotation's document, as the generated
     class (``HeadEvent``, ``Voice``, ``Interval``...) or value it is: a property the document
     leaves out (unset and not required) is no field here either."""
-    node: object = annotation
+    return _follow(annotation, path)
+
+
+def _follow(node: object, path: str) -> object:
+    """One evidence path through a document (mappings) or through the generated classes."""
     for part in path.split("."):
         match = _PATH_PART.match(part)
         name = match.group(1) if match is not None else ""

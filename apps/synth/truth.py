@@ -115,7 +115,9 @@ class TrackTruth:
 
 
 @dataclass
-class VideoTruth:
+class VideoFacts:
+    """What a synthetic video is: its name and kind, the seed that made it, and its file's facts."""
+
     name: str
     kind: str
     seed: int
@@ -125,6 +127,10 @@ class VideoTruth:
     width: int
     height: int
     audio_sample_rate: int
+
+
+@dataclass
+class VideoTruth(VideoFacts):
     persons: list[PersonTruth]
     shots: list[ShotTruth]
     utterances: list[UtteranceTruth]
@@ -221,21 +227,12 @@ class TrackDocument:
     flags: list[str]
 
 
-@dataclass(frozen=True, kw_only=True)
-class TruthDocument:
+@dataclass(kw_only=True)
+class TruthDocument(VideoFacts):
     """The file as written (the module docstring shows it), read back by its declared fields."""
 
     format: str
-    name: str
-    kind: str
-    seed: int
-    video: str
-    fps: int
-    n_frames: int
     duration_s: float
-    width: int
-    height: int
-    audio_sample_rate: int
     persons: list[PersonTruth]
     shots: list[ShotTruth]
     utterances: list[UtteranceTruth]
