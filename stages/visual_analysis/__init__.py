@@ -40,7 +40,7 @@ from curation.media.frame_source import AnalysisGeometry
 from curation.media.source_frames import LAZY_DECODERS
 from curation.models.model_choice import ModelChoice
 from curation.models.model_store import resolve
-from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops
+from curation.runtime.products import AnalysisGrid, FaceCrop, FaceCrops, TrackFeatures
 from curation.runtime.resources import Resources
 from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
@@ -316,7 +316,7 @@ class VisualAnalysisStage(Stage):
         return performer_band(box, face_box)
 
     def _crop_regions(
-        self, features: dict, first_frame: int, geometry: AnalysisGeometry, text_samples: dict[int, np.ndarray]
+        self, features: TrackFeatures, first_frame: int, geometry: AnalysisGeometry, text_samples: dict[int, np.ndarray]
     ) -> list[tuple[int, Region]]:
         """(frame index, the performer's band of its crop as fractions of the frame) on the
         OCR-sampled frames showing the face."""
