@@ -98,22 +98,20 @@ def run_cpu_variants(
     for _ in range(max(1, repeat)):
         for name, extra in variants.items():
             measured = _one_round(files, registry, overrides + extra)
-            stage_cpu, text_cpu, identity_cpu, tracks, works = measured.stage_cpu, measured.text_cpu, \
-                measured.identity_cpu, measured.tracks, measured.works
             result = results[name]
-            result.usable_track_s = {Path(w.uri).name: usable_track_seconds(w) for w in works}
-            result.landmarked_frac = landmarked_frac(works)
-            result.shot_s_by_reason = shot_seconds_by_reason(works)
-            result.text_detection_cpu_s = min(result.text_detection_cpu_s, text_cpu)
-            for stage, seconds in stage_cpu.items():
+            result.usable_track_s = {Path(w.uri).name: usable_track_seconds(w) for w in measured.works}
+            result.landmarked_frac = landmarked_frac(measured.works)
+            result.shot_s_by_reason = shot_seconds_by_reason(measured.works)
+            result.text_detection_cpu_s = min(result.text_detection_cpu_s, measured.text_cpu)
+            for stage, seconds in measured.stage_cpu.items():
                 result.stage_cpu_s[stage] = min(result.stage_cpu_s.get(stage, float("inf")), seconds)
-            result.identity_cpu_s = min(result.identity_cpu_s, identity_cpu)
-            result.tracks_embedded = tracks
+            result.identity_cpu_s = min(result.identity_cpu_s, measured.identity_cpu)
+            result.tracks_embedded = measured.tracks
             result.lip_sync_model = measured.lip_sync_model
             result.lip_sync_cpu_s = min(result.lip_sync_cpu_s, measured.lip_sync_cpu)
             result.lip_sync_scored_s = measured.lip_sync_scored_s
-            result.rounds.append({**stage_cpu, "text_detection": text_cpu, "identity_embedding": identity_cpu,
-                                  "lip_sync": measured.lip_sync_cpu})
+            result.rounds.append({**measured.stage_cpu, "text_detection": measured.text_cpu,
+                                  "identity_embedding": measured.identity_cpu, "lip_sync": measured.lip_sync_cpu})
     return list(results.values())
 
 
