@@ -159,9 +159,9 @@ class SampleWriterStage(Stage):
         video_index = np.clip(np.round(times * analysis.fps).astype(int), 0, max(0, analysis.n_frames - 1))
         vad = work.speech.vad_prob if work.speech is not None else np.zeros(analysis.n_frames, np.float16)
         # A track the states stage did not label (a workflow without it) reads as idle and silent.
-        states = features.state if features.state is not None else np.zeros(len(features), np.int8)
-        speaking_prob = features.speaking_prob if features.speaking_prob is not None else np.zeros(len(features),
-                                                                                                   np.float16)
+        n_track = len(features)
+        states = features.state if features.state is not None else np.zeros(n_track, np.int8)
+        speaking_prob = features.speaking_prob if features.speaking_prob is not None else np.zeros(n_track, np.float16)
         clip_states = states[index].astype(np.int8)
         clip_vad = np.asarray(vad, np.float16)[video_index] if len(vad) else np.zeros(n_clip, np.float16)
         arrays = {
@@ -277,9 +277,9 @@ def _frame_voices(
         if track.track_id == segment.track_id or track.shot_id != segment.shot_id:
             continue
         features = work.track_features.get(track.track_id)
-        other = None if features is None else features.state
-        if features is None or other is None or not len(other):
+        if features is None or features.state is None or not len(features.state):
             continue
+        other = features.state
         at = np.minimum(index, len(other) - 1)
         speaking = other[at] == int(PerformerState.SPEAKING)
         others |= speaking

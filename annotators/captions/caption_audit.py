@@ -136,15 +136,13 @@ def _says_the_same(claim: str, annotation: PerformanceAnnotation, item: object) 
 def _qualifier_fits(qualifier: str, claim: dict[str, Any], claims: list[dict[str, Any]],
                     annotation: PerformanceAnnotation, item: object) -> bool:
     seg = annotation.segment
-    if qualifier in ("early", "midway", "late", "brief") and not isinstance(item, _TIMED):
-        return False  # only what has a start and an end happens early or is brief
-    if qualifier in ("early", "midway", "late"):
-        assert isinstance(item, _TIMED)
+    if qualifier in ("early", "midway", "late", "brief"):
+        if not isinstance(item, _TIMED):
+            return False  # only what has a start and an end happens early or is brief
+        if qualifier == "brief":
+            return item.t_end - item.t_start < BRIEF_S
         centre = ((item.t_start + item.t_end) / 2 - seg.t_start) / max(seg.t_end - seg.t_start, 1e-9)
         return {"early": centre < 1 / 3, "midway": 1 / 3 <= centre < 2 / 3, "late": centre >= 2 / 3}[qualifier]
-    if qualifier == "brief":
-        assert isinstance(item, _TIMED)
-        return item.t_end - item.t_start < BRIEF_S
     if qualifier == "broad":
         return isinstance(item, ExpressionSpan | ExpressionShare) and item.peak_intensity >= BROAD_PEAK
     if qualifier == "repeated":

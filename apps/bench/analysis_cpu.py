@@ -177,11 +177,11 @@ def lip_sync_cost(works: list[VideoWork], model: LipSyncModel, segment_s: float)
             continue
         audio = audio_samples(work)
         fps = work.analysis.fps
+        step, pad = max(1, round(segment_s * fps)), round(LIP_SYNC_CONTEXT_S * fps)
         shots = {s.shot_id: s for s in work.shots}
         for track in (t for t in work.tracks if t.usable):
             features = work.track_features[track.track_id]
             first = int(round(shots[track.shot_id].t_start * fps))
-            step, pad = max(1, round(segment_s * fps)), round(LIP_SYNC_CONTEXT_S * fps)
             for start in range(0, len(features), step):
                 end = min(len(features), start + step)
                 segment = _mouth(work, features, first, start, end, fps)

@@ -8,12 +8,13 @@ shot). ``ScoredSegment`` is also the JSON record ``bench dubbing`` and ``bench l
 (``as_json``) and ``--refit`` reads back (``from_json``).
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from apps.bench.validity_records import TrackSignals
+from curation.store.plain_codec import decode
 from schemas.tables import ShotRow, TrackRow
 
 
@@ -56,9 +57,8 @@ class ScoredSegment(SourcedRow):
 
     @staticmethod
     def from_json(document: dict[str, Any]) -> "ScoredSegment":
-        """A saved record; keys of later versions are ignored, a missing required one raises TypeError."""
-        known = {f.name for f in fields(ScoredSegment)}
-        return ScoredSegment(**{k: v for k, v in document.items() if k in known})
+        """A saved record, read by its declared fields (``PlainDataError`` names a missing or unknown one)."""
+        return decode(document, {}, ScoredSegment)
 
 
 @dataclass(frozen=True, kw_only=True)
