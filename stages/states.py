@@ -53,7 +53,9 @@ class StatesStage(Stage):
     # two thresholds fitted leaving one source out
     # 5: mouth motion never runs ahead of the mouth (annotators/speaking/active_speaker: the centred
     # reading capped by the past-only one), so a listener is not speaking before their turn starts
-    version: ClassVar[int] = 5
+    # 6: the lip-sync verdict's default where SyncNet is not fetched is learned_av_sync (the mean of the
+    # learned network's score and av_sync's), with its own thresholds
+    version: ClassVar[int] = 6
 
     active_speaker: str = "mouth_vad"
     # Mouth-motion speaker settings. A shorter window than the annotator's 1 s keeps a speaker's
@@ -70,12 +72,13 @@ class StatesStage(Stage):
     max_segment_s: float = field(default=10.0, metadata={"range": (0.4, None)})
     max_face_gap_s: float = field(default=0.4, metadata={"range": (0, None)})
     sync_max_offset_frames: int = field(default=12, metadata={"range": (1, 100)})
-    # Lip-sync verdict of speaking segments: auto = SyncNet when its weights were fetched, else the
-    # offline estimator. Below lip_sync_threshold a segment is out_of_sync (rejected), at or above
-    # lip_sync_accept_threshold in_sync, between them uncertain (kept, flagged); both default to
+    # Lip-sync verdict of speaking segments: auto = SyncNet when its weights were fetched, else
+    # learned_av_sync (annotators/speaking/lip_sync.AUTO_WITHOUT_SYNCNET). Below lip_sync_threshold a
+    # segment is out_of_sync (rejected), at or above lip_sync_accept_threshold in_sync, between them
+    # uncertain (kept, flagged); both default to
     # the model's own (annotators/speaking/lip_sync). reject_out_of_sync=false keeps out_of_sync
     # segments with their verdict (bench dubbing scores every segment that way).
-    lip_sync_model: Literal["auto", "av_sync", "learned_sync", "syncnet"] = "auto"
+    lip_sync_model: Literal["auto", "av_sync", "learned_sync", "learned_av_sync", "syncnet"] = "auto"
     lip_sync_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
     lip_sync_accept_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
     reject_out_of_sync: bool = True

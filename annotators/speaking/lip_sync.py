@@ -12,8 +12,9 @@ and selectable by ``lpm-curate export --where``. Only confident out-of-sync spee
 Models are picked by name (the states stage's ``lip_sync_model``): ``av_sync``, the offline
 estimator that needs no weights; ``learned_sync`` (``annotators.speaking.learned_lip_sync``), a
 small network trained here on mouth signals and log-mel audio, its weights in the package; and
+``learned_av_sync`` (``annotators.speaking.mean_lip_sync``), the mean of those two scores; and
 ``syncnet`` (``annotators.models.syncnet``), when its weights were fetched. ``auto`` takes SyncNet
-when present, else ``AUTO_WITHOUT_SYNCNET`` (the one better held out by source).
+when present, else ``AUTO_WITHOUT_SYNCNET`` (the one best held out by source).
 
 ``av_sync`` scores a segment with ``annotators.speaking.av_sync.sync_in_context`` on the mouth darkness
 (landmark opening where the pixels were not read), read over the segment and up to
@@ -57,10 +58,9 @@ AV_SYNC_ACCEPT_THRESHOLD = 1.53
 SYNC_VERDICTS = ("in_sync", "out_of_sync", "uncertain")
 # Seconds of the segment's own track read on each side of it (within its shot) by ``av_sync``.
 LIP_SYNC_CONTEXT_S = 5.0
-# What ``auto`` runs where SyncNet is not fetched: the model better held out by source. Leave-one-source-out
-# over 13 sources (``lpm-curate bench learned-sync``; docs/sync_verdict.md), each rule refitted per fold:
-# genuine speech kept 0.976 (learned_sync) and 0.978 (av_sync), dubbed speech kept 0.549 and 0.825.
-AUTO_WITHOUT_SYNCNET = "learned_sync"
+# What ``auto`` runs where SyncNet is not fetched: the model best held out by source. Leave-one-source-out
+# over 18 sources (``lpm-curate bench learned-sync``; docs/sync_verdict.md), each rule refitted per fold.
+AUTO_WITHOUT_SYNCNET = "learned_av_sync"
 
 
 @runtime_checkable
@@ -128,13 +128,15 @@ def judge(model: LipSyncModel, mouth: MouthTrack, audio: np.ndarray) -> LipSyncV
 def lip_sync_model(
     name: str = "auto", threshold: float | None = None, accept_threshold: float | None = None
 ) -> LipSyncModel:
-    """``av_sync``, ``learned_sync`` (the network trained here, weights in the package), ``syncnet``
+    """``av_sync``, ``learned_sync`` (the network trained here, weights in the package),
+    ``learned_av_sync`` (the mean of the two), ``syncnet``
     (a clear error when its weights are missing) or ``auto`` (SyncNet when fetched, else
     ``AUTO_WITHOUT_SYNCNET``); ``threshold`` (reject below) and ``accept_threshold`` (in sync at
     or above) override the model's own. An accept threshold below the reject threshold is raised
     to it: the uncertain band is never negative."""
     from annotators.models.syncnet import SyncNetLipSync, syncnet_available
     from annotators.speaking.learned_lip_sync import LearnedLipSync
+    from annotators.speaking.mean_lip_sync import MeanLipSync
 
     if name == "auto":
         name = "syncnet" if syncnet_available() else AUTO_WITHOUT_SYNCNET
@@ -143,10 +145,13 @@ def lip_sync_model(
         model = SignalLipSync() if threshold is None else SignalLipSync(threshold=threshold)
     elif name == "learned_sync":
         model = LearnedLipSync.load() if threshold is None else LearnedLipSync.load(threshold=threshold)
+    elif name == "learned_av_sync":
+        model = MeanLipSync.load() if threshold is None else MeanLipSync.load(threshold=threshold)
     elif name == "syncnet":
         model = SyncNetLipSync.load() if threshold is None else SyncNetLipSync.load(threshold=threshold)
     else:
-        raise ValueError(f"unknown lip-sync model {name!r}; known: auto, av_sync, learned_sync, syncnet")
+        raise ValueError(f"unknown lip-sync model {name!r}; known: auto, av_sync, learned_sync, learned_av_sync, "
+                         "syncnet")
     accept = model.accept_threshold if accept_threshold is None else accept_threshold
     accept = max(accept, model.threshold)
     if accept != model.accept_threshold:
@@ -164,7 +169,9 @@ def lip_sync_choice(stage: str, name: str = "auto") -> ModelChoice:
 
     if name == "syncnet" or (name == "auto" and syncnet_available()):
         return ModelChoice.using("lip-sync verdict", stage, MODEL)
-    if name == "learned_sync" or (name == "auto" and AUTO_WITHOUT_SYNCNET == "learned_sync"):
+    if name == "auto":
+        name = AUTO_WITHOUT_SYNCNET
+    if name in ("learned_sync", "learned_av_sync"):  # learned_av_sync: its network beside av_sync
         return ModelChoice.using("lip-sync verdict", stage, LEARNED)
     return ModelChoice.instead("lip-sync verdict", stage, "the offline av_sync estimator", MODEL,
                                "dubbed speech is judged from mouth motion against the audio envelope")

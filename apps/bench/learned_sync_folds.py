@@ -15,6 +15,8 @@ Per source S (``source_id`` of the corpus, ``source_repo`` of the shared clips):
   out-of-fold scores of the other sources' segments (picture and voice not S): each of those was
   scored by a network that never saw its own source, so the fit never reads an in-sample score.
   (Those networks did see S's clips in training; S's own scores never enter its fit.)
+- ``learned_av_sync``: the mean of the two scores on each pair (the fold's network and ``av_sync``),
+  its thresholds fitted as ``learned_sync``'s.
 
 Reported per fold and pooled: the share of genuine and dubbed speech frames kept (not
 ``out_of_sync``) and ``in_sync``, with Wilson 95% intervals (frames of one segment are not
@@ -33,6 +35,7 @@ import numpy as np
 from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.learned_lip_sync import LearnedLipSync
 from annotators.speaking.lip_sync import SignalLipSync
+from annotators.speaking.mean_lip_sync import mean_score
 from apps.bench.fold_rows import ScoredSegment
 from apps.bench.learned_sync_training import (
     FeatureSet,
@@ -80,6 +83,12 @@ def learned_scorer(network: Any) -> Callable[[FeatureSet, Pair], float]:
                                                       pair[0].ctx_first, pair[0].fps)
 
 
+def mean_scorer(network: Any) -> Callable[[FeatureSet, Pair], float]:
+    """``learned_av_sync``'s score: the network's and ``av_sync``'s on the same pair, averaged."""
+    learned = learned_scorer(network)
+    return lambda features, pair: mean_score(learned(features, pair), av_sync_score(features, pair))
+
+
 def rows_of(
     features: FeatureSet, pairs: Sequence[Pair], score: Callable[[FeatureSet, Pair], float]
 ) -> list[ScoredSegment]:
@@ -115,22 +124,27 @@ def run_folds(
     av_rows = rows_of(features, pairs, av_sync_score)
     sources = sorted({s.source for s in features.segments if s.weight > 0})
     learned_rows: list[ScoredSegment] = []
+    mean_rows: list[ScoredSegment] = []
     train_s = 0.0
     for held, network, seconds in fold_networks(features, settings, sources):
         train_s += seconds
-        learned_rows += rows_of(features, [p for p in pairs if p[0].source == held], learned_scorer(network))
+        held_pairs = [p for p in pairs if p[0].source == held]
+        learned_rows += rows_of(features, held_pairs, learned_scorer(network))
+        mean_rows += rows_of(features, held_pairs, mean_scorer(network))
         if log:
             print(f"fold {held}: trained in {train_s:.0f} s so far", file=sys.stderr, flush=True)
     report = {
         "settings": settings.__dict__, "voices_per_segment": voices, "seed": seed, "sources": sources,
         "av_sync": folds_report(av_rows, sources),
         "learned_sync": folds_report(learned_rows, sources),
+        "learned_av_sync": folds_report(mean_rows, sources),
         "train_seconds": train_s,
     }
-    # The shipped thresholds are each report's fit_on_all_sources: for learned_sync that is the rule on
-    # every out-of-fold score (no network saw the source it scored).
+    # The shipped thresholds are each report's fit_on_all_sources: for learned_sync and learned_av_sync
+    # that is the rule on every out-of-fold score (no network saw the source it scored).
     report["cpu_seconds_per_analysed_second"] = cpu_cost(features, network)
-    report["rows"] = {"av_sync": [r.as_json() for r in av_rows], "learned_sync": [r.as_json() for r in learned_rows]}
+    report["rows"] = {name: [r.as_json() for r in rows] for name, rows in
+                      (("av_sync", av_rows), ("learned_sync", learned_rows), ("learned_av_sync", mean_rows))}
     report["wall_seconds"] = time.perf_counter() - started
     return report
 
