@@ -1,0 +1,390 @@
+"""The curation actor pools on a GPU, in one short run: do GPU-declared actors really get CUDA?
+
+The project's own executor path (``RayExecutor.run_videos``: ``stage_groups``, ``pool_sizes``,
+``actor_pools.stream_videos``, the run store) on an embedded local Ray started by ``start_ray``,
+over a handful of tiny synthetic videos (raw uint8 frames in ``.npy`` files: no ffmpeg, no media):
+
+- ``npy_probe`` (CPU pool, ``Resources(cpus=0.5)``): reads the video through ``local_media`` and
+  fills the record's ``video`` (``MediaInfo``), as the real probe does;
+- ``conv_features`` (GPU pool, ``Resources(cpus=0.5, gpus=0.25)``): needs ``video``; its setup
+  resolves ``resolve_device("auto")`` and loads a small seeded conv net there; ``process`` runs it
+  on the video's frames. Each actor notes its pid, ``CUDA_VISIBLE_DEVICES``, Ray's GPU ids and
+  assigned resources, the device and the CUDA device's name, the span of each video's work and
+  the output features.
+
+The driver then reads the outcomes (states, per-stage walls from the records' ``timings``), how
+many GPU actors there were and how many ran a video at the same moment (four of 0.25 share the
+one GPU), and computes the same features on the CPU: max |gpu - cpu|.
+
+With CUDA in the driver Ray finds the GPUs itself (the path a real run takes). Without, the local
+Ray is made to declare one GPU (``RAY_OVERRIDE_RESOURCES``, read by Ray at start) and the check
+says "cpu only: placement by declared resources": actors still get the GPU resource and its id,
+and ``auto`` falls back to the CPU. Exit status 1 when a video did not come back kept, when a
+GPU-declared actor was given no GPU, or, on a machine with CUDA, when one did not run on CUDA.
+
+``python benchmarks/gpu_pool_check.py --out runs/gpu_pool.json``: one line a fact, JSON to --out.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from curation.execution.ray_executor import RayExecutor, group_resources, pool_sizes, stage_groups
+from curation.execution.video_task import VideoTask
+from curation.ingest.local_copy import local_media
+from curation.media.media_info import MediaInfo
+from curation.runtime.device import cuda_visible, resolve_device
+from curation.runtime.resources import Resources
+from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
+
+FPS = 25.0
+GPU_SHARE = 0.25  # four actors on one GPU
+
+
+def make_net() -> Any:
+    """A small conv net, the same weights wherever it is built (seeded)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(64, 128, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(128, 64),
+    ).eval()
+
+
+def features(net: Any, frames: np.ndarray, device: str) -> np.ndarray:
+    """(frames, 64) float32: the net on the frames scaled to [0, 1], run on ``device``."""
+    import torch
+
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2).float() / 255.0
+        return net(x).cpu().numpy()
+
+
+def worker_facts() -> dict[str, Any]:
+    """What Ray gave the worker this runs in."""
+    import ray
+
+    context = ray.get_runtime_context()
+    return {
+        "pid": os.getpid(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "gpu_ids": [str(i) for i in ray.get_gpu_ids()],
+        "assigned": context.get_assigned_resources(),
+    }
+
+
+def gpu_processes() -> int | None:
+    """Processes holding a CUDA context on the first visible GPU, as NVML lists them (None: no NVML)."""
+    try:
+        import pynvml
+    except ImportError:
+        try:
+            from ray._private.thirdparty import pynvml
+        except ImportError:
+            return None
+    try:
+        pynvml.nvmlInit()
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0").split(",")[0] or "0"
+        handle = pynvml.nvmlDeviceGetHandleByIndex(int(visible))
+        return len(pynvml.nvmlDeviceGetComputeRunningProcesses(handle))
+    except Exception:  # NVML missing or refused (a VM, a container): the count is only a hint
+        return None
+
+
+@dataclass
+class NpyProbe(Stage):
+    """The probe of a synthetic video: its frames' shape as the record's ``MediaInfo``."""
+
+    name: ClassVar[str] = "npy_probe"
+    adds: ClassVar[tuple[str, ...]] = ("video",)
+    resources: ClassVar[Resources] = Resources(cpus=0.5)
+    notes_dir: str = ""
+
+    def process(self, work: VideoWork) -> VideoWork:
+        frames = np.load(local_media(work), mmap_mode="r")
+        n, height, width, _ = frames.shape
+        work.video = MediaInfo(
+            container="npy",
+            duration_s=n / FPS,
+            has_video=True,
+            width=width,
+            height=height,
+            rotation=0,
+            fps=FPS,
+            variable_fps=False,
+            n_frames=n,
+            video_codec="raw",
+            has_audio=False,
+            audio_codec=None,
+            audio_sample_rate=None,
+            audio_channels=None,
+        )
+        note = {"stage": self.name, **worker_facts()}
+        Path(self.notes_dir, f"{work.video_id}-{self.name}.json").write_text(json.dumps(note))
+        return work
+
+
+@dataclass
+class ConvFeatures(Stage):
+    """A model stage: ``auto`` device resolved on the worker, a conv net over the video's frames."""
+
+    name: ClassVar[str] = "conv_features"
+    needs: ClassVar[tuple[str, ...]] = ("video",)
+    resources: ClassVar[Resources] = Resources(cpus=0.5, gpus=GPU_SHARE)
+    notes_dir: str = ""
+    tf32: bool = True
+    reps: int = 1  # forward passes a video (the last one's output kept): GPU work long enough to overlap
+
+    def setup(self) -> None:
+        import torch
+
+        started = time.perf_counter()
+        torch.backends.cudnn.allow_tf32 = self.tf32
+        torch.backends.cuda.matmul.allow_tf32 = self.tf32
+        self._device = resolve_device("auto")
+        self._net = make_net().to(self._device)
+        if self._device == "cuda":
+            torch.cuda.synchronize()
+        self._setup_s = time.perf_counter() - started
+        self._up_at = time.time()
+
+    def process(self, work: VideoWork) -> VideoWork:
+        import torch
+
+        frames = np.load(local_media(work))
+        started, clock = time.time(), time.perf_counter()
+        for _ in range(max(1, self.reps)):
+            output = features(self._net, frames, self._device)  # .cpu() waits for the GPU's work
+        wall = time.perf_counter() - clock
+        cuda = self._device == "cuda"
+        note = {
+            "stage": self.name,
+            **worker_facts(),
+            "device": self._device,
+            "torch_cuda_available": torch.cuda.is_available(),
+            "cuda_device_name": torch.cuda.get_device_name() if cuda else None,
+            "cuda_peak_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
+            "gpu_processes_seen": gpu_processes() if cuda else None,
+            "setup_s": round(self._setup_s, 3),
+            "up_at": self._up_at,
+            "start": started,
+            "end": started + wall,
+            "compute_s": round(wall, 4),
+        }
+        np.save(Path(self.notes_dir, f"{work.video_id}-{self.name}.npy"), output)
+        Path(self.notes_dir, f"{work.video_id}-{self.name}.json").write_text(json.dumps(note))
+        return work
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    """The most spans open at one moment (an end before a start at the same instant)."""
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans], key=lambda e: (e[0], e[1]))
+    now = best = 0
+    for _, step in events:
+        now += step
+        best = max(best, now)
+    return best
+
+
+def synthetic_videos(folder: Path, n: int, frames: int, size: int) -> list[Path]:
+    """Smooth random frames with noise, uint8 (frames, size, size, 3), one .npy a video."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(n):
+        base = rng.integers(0, 256, (1, size // 8, size // 8, 3)).repeat(8, 1).repeat(8, 2)
+        clip = np.clip(base.astype(np.int16) + rng.integers(-20, 21, (frames, size, size, 3)), 0, 255)
+        paths.append(folder / f"v{i}.npy")
+        np.save(paths[-1], clip.astype(np.uint8))
+    return paths
+
+
+def check(videos: int, frames: int, size: int, workers: int | None, reps: int = 1, tf32: bool = True) -> dict[str, Any]:
+    import ray
+    import torch
+
+    has_cuda = cuda_visible()
+    os.environ.pop("RAY_ADDRESS", None)  # an embedded local Ray, never a cluster named outside
+    if not has_cuda:
+        # Ray reads this at start: the local node declares one GPU it does not have.
+        os.environ["RAY_OVERRIDE_RESOURCES"] = json.dumps({"GPU": 1})
+    report: dict[str, Any] = {
+        "mode": "cuda" if has_cuda else "cpu only: placement by declared resources",
+        "driver_cuda_device": torch.cuda.get_device_name() if has_cuda else None,
+        "torch": torch.__version__,
+        "ray": ray.__version__,
+        "python": sys.version.split()[0],
+        "tf32": tf32,
+        "videos": videos,
+        "reps": reps,
+        "frames_per_video": [frames, size, size, 3],
+    }
+    started = time.perf_counter()
+    executor = RayExecutor(workers=workers)  # start_ray: the CLI's embedded local Ray
+    report["ray_start_s"] = round(time.perf_counter() - started, 2)
+    # The stages (and this module) travel to the workers by value: the script is not importable there.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    cluster = ray.cluster_resources()
+    report["cluster"] = {k: cluster[k] for k in ("CPU", "GPU") if k in cluster}
+    per_video: dict[str, dict[str, Any]] = {}
+    spans: list[tuple[float, float]] = []
+    diffs: list[float] = []
+    scales: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="gpu-pool-") as tmp:
+        notes, run_dir = Path(tmp, "notes"), Path(tmp, "run")
+        notes.mkdir()
+        paths = synthetic_videos(Path(tmp), videos, frames, size)
+        stages: list[Stage] = [NpyProbe(notes_dir=str(notes)), ConvFeatures(notes_dir=str(notes), tf32=tf32, reps=reps)]
+        groups = stage_groups(stages)
+        resources = [group_resources(g) for g in groups]
+        report["pools"] = [
+            {"stages": [s.name for s in g], "resources": vars(r), "actors_now_most": list(size_)}
+            for g, r, size_ in zip(groups, resources, pool_sizes(resources, cluster, videos, None), strict=True)
+        ]
+        names = tuple(s.name for s in stages)
+        tasks = [VideoTask(str(p), p.stem, str(run_dir), 0, True, names) for p in paths]
+        started = time.perf_counter()
+        try:
+            outcomes = list(executor.run_videos(stages, tasks))
+        except Exception as err:  # no GPU in Ray's cluster, a setup that failed: said, not a traceback
+            report["error"] = f"{type(err).__name__}: {err}"
+            outcomes = []
+        report["pools_wall_s"] = round(time.perf_counter() - started, 2)
+
+        net = make_net()
+        for outcome in sorted(outcomes, key=lambda o: o.video_id):
+            vid = outcome.video_id
+            row: dict[str, Any] = {
+                "state": outcome.state,
+                "detail": outcome.detail,
+                "stage_wall_s": {k: round(v, 4) for k, v in outcome.timings.items()},
+            }
+            for stage in names:
+                note = Path(notes, f"{vid}-{stage}.json")
+                row[stage] = json.loads(note.read_text()) if note.exists() else None
+            gpu_note, output = row["conv_features"], Path(notes, f"{vid}-conv_features.npy")
+            if gpu_note is not None and output.exists():
+                spans.append((gpu_note.pop("start"), gpu_note.pop("end")))
+                reference = features(net, np.load(Path(tmp, f"{vid}.npy")), "cpu")
+                diffs.append(float(np.abs(np.load(output) - reference).max()))
+                scales.append(float(np.abs(reference).max()))
+                row["max_abs_diff_vs_cpu"] = diffs[-1]
+            per_video[vid] = row
+    gpu_notes = [row["conv_features"] for row in per_video.values() if row["conv_features"]]
+    cpu_notes = [row["npy_probe"] for row in per_video.values() if row["npy_probe"]]
+    report["per_video"] = per_video
+    report["gpu_actor_pids"] = sorted({n["pid"] for n in gpu_notes})
+    report["cpu_actor_pids"] = sorted({n["pid"] for n in cpu_notes})
+    # Actors hold their share until the pool ends (killed together): those up before the last
+    # GPU video ended were all held at once; "computing" is the most whose videos' work overlapped.
+    last_end = max((end for _, end in spans), default=0.0)
+    report["gpu_actors_held_at_once"] = len({n["pid"] for n in gpu_notes if n["up_at"] <= last_end})
+    report["gpu_actors_computing_at_once"] = most_at_once(spans)
+    report["gpu_devices"] = sorted({n["device"] for n in gpu_notes})
+    report["gpu_cuda_visible_devices"] = sorted({str(n["cuda_visible_devices"]) for n in gpu_notes})
+    report["cpu_cuda_visible_devices"] = sorted({str(n["cuda_visible_devices"]) for n in cpu_notes})
+    report["max_abs_diff_vs_cpu"] = max(diffs) if diffs else None
+    report["output_scale"] = max(scales) if scales else None
+    report["problems"] = problems(report, has_cuda, videos)
+    return report
+
+
+def problems(report: dict[str, Any], has_cuda: bool, videos: int) -> list[str]:
+    found = [f"the pools stopped: {report['error']}"] if "error" in report else []
+    if has_cuda and not report["cluster"].get("GPU"):
+        found.append("torch sees CUDA but the local Ray found no GPU")
+    for vid, row in report["per_video"].items():
+        if row["state"] != "kept":
+            found.append(f"{vid}: {row['state']} ({row['detail']})")
+        note = row["conv_features"]
+        if note is None:
+            found.append(f"{vid}: the GPU stage left no note")
+            continue
+        if not note["gpu_ids"] or note["assigned"].get("GPU") != GPU_SHARE:
+            found.append(f"{vid}: the GPU-declared actor {note['pid']} was given no GPU ({note['assigned']})")
+        if has_cuda and note["device"] != "cuda":
+            found.append(f"{vid}: the GPU-declared actor {note['pid']} resolved {note['device']}, not cuda")
+    if len(report["per_video"]) != videos:
+        found.append(f"{len(report['per_video'])} outcomes for {videos} videos")
+    return found
+
+
+FACTS = (
+    "mode",
+    "driver_cuda_device",
+    "python",
+    "torch",
+    "ray",
+    "cluster",
+    "ray_start_s",
+    "pools",
+    "pools_wall_s",
+    "error",
+    "cpu_actor_pids",
+    "cpu_cuda_visible_devices",
+    "gpu_actor_pids",
+    "gpu_cuda_visible_devices",
+    "gpu_devices",
+    "gpu_actors_held_at_once",
+    "gpu_actors_computing_at_once",
+    "max_abs_diff_vs_cpu",
+    "output_scale",
+)
+
+
+def video_line(row: dict[str, Any]) -> str:
+    gpu, cpu = row["conv_features"] or {}, row["npy_probe"] or {}
+    return (
+        f"{row['state']}; cpu actor {cpu.get('pid')} -> gpu actor {gpu.get('pid')} "
+        f"CUDA_VISIBLE_DEVICES={gpu.get('cuda_visible_devices')} gpu_ids={gpu.get('gpu_ids')} "
+        f"assigned={json.dumps(gpu.get('assigned'))} device={gpu.get('device')} "
+        f"name={gpu.get('cuda_device_name')} nvml_processes={gpu.get('gpu_processes_seen')}; "
+        f"setup {gpu.get('setup_s')} s, compute {gpu.get('compute_s')} s; "
+        f"stage walls {json.dumps(row['stage_wall_s'])}; max|gpu-cpu| {row.get('max_abs_diff_vs_cpu')}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--videos", type=int, default=8)
+    parser.add_argument("--frames", type=int, default=32, help="frames per video")
+    parser.add_argument("--size", type=int, default=160, help="frame width and height (a multiple of 8)")
+    parser.add_argument("--workers", type=int, help="CPUs of the local Ray (default: the machine's)")
+    parser.add_argument("--reps", type=int, help="forward passes of the GPU stage a video (default 10 on CUDA, else 1)")
+    parser.add_argument("--no-tf32", action="store_true", help="full fp32 on the GPU (no TF32 convolutions)")
+    parser.add_argument("--out", type=Path, help="write the report as JSON here")
+    args = parser.parse_args(argv)
+    reps = args.reps if args.reps is not None else (10 if cuda_visible() else 1)
+    report = check(args.videos, args.frames, args.size, args.workers, reps, tf32=not args.no_tf32)
+    for key in (key for key in FACTS if key in report):
+        print(f"{key}: {json.dumps(report[key])}", flush=True)
+    for vid, row in report["per_video"].items():
+        print(f"{vid}: {video_line(row)}", flush=True)
+    for line in report["problems"]:
+        print(f"PROBLEM: {line}", flush=True)
+    print("ok" if not report["problems"] else f"FAILED: {len(report['problems'])} problem(s)", flush=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))
+    return 1 if report["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
