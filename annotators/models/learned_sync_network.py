@@ -12,12 +12,16 @@ envelopes. Trained (``apps.bench.learned_sync_training``) so the curve peaks at 
 picture's own audio and not at shifted lags or on another clip's voice.
 
 Weights are a ``.npz`` of named float32 arrays plus a ``config`` JSON string (layer sizes): no
-pickle, so a weight file cannot run code, and a wrong or damaged one is refused by name.
+pickle, so a weight file cannot run code, and a wrong or damaged one is refused by name. A file may
+hold several members of one layout (``config["members"]``, arrays named ``m<k>.<name>``): networks
+trained alike from consecutive seeds, whose scores are averaged (``LearnedLipSync``). A single
+network's file has no ``members`` key and plain names, so its bytes are what they were.
 """
 
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,11 +139,21 @@ def similarity_curve(visual_embedding: Any, audio_embedding: Any, max_lag: int =
          for lag in range(-max_lag, max_lag + 1)], dim=1)  # fmt: skip
 
 
-def save_weights(network: Any, path: Path) -> None:
-    """An ``.npz`` whose bytes depend on the weights only: fixed member dates and order (``np.savez``
-    stamps the current time, so one seed would not give one SHA-256)."""
-    arrays = {"config": np.array(json.dumps(network.config, sort_keys=True))}
-    arrays |= {k: v.detach().cpu().numpy().astype(np.float32) for k, v in network.state_dict().items()}
+def save_weights(networks: Any | Sequence[Any], path: Path) -> None:
+    """One network or a list of members of one layout, as an ``.npz`` whose bytes depend on the weights
+    only: fixed member dates and order (``np.savez`` stamps the current time, so one seed would not give
+    one SHA-256)."""
+    members = list(networks) if isinstance(networks, Sequence) else [networks]
+    config = dict(members[0].config)
+    if any(m.config != config for m in members):
+        raise ValueError("ensemble members must share one layout")
+    if len(members) > 1:
+        config["members"] = len(members)
+    arrays = {"config": np.array(json.dumps(config, sort_keys=True))}
+    for k, member in enumerate(members):
+        prefix = f"m{k}." if len(members) > 1 else ""
+        arrays |= {prefix + name: v.detach().cpu().numpy().astype(np.float32)
+                   for name, v in member.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
         for name in sorted(arrays):
@@ -148,8 +162,9 @@ def save_weights(network: Any, path: Path) -> None:
             archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue())
 
 
-def load_weights(path: Path) -> Any:
-    """The network of a weight file; ``LearnedSyncWeightsError`` naming the file when it is not one."""
+def load_weights(path: Path) -> list[Any]:
+    """The networks of a weight file (one, or its members); ``LearnedSyncWeightsError`` naming the file
+    when it is not one."""
     import torch
 
     if not zipfile.is_zipfile(path):
@@ -162,11 +177,18 @@ def load_weights(path: Path) -> Any:
         raise LearnedSyncWeightsError(f"{path}: not a learned lip-sync weight file ({err})") from err
     if config.get("n_mels") != N_MELS:
         raise LearnedSyncWeightsError(f"{path}: built for {config.get('n_mels')} mel bands, this code uses {N_MELS}")
+    count = config.get("members", 1)
+    networks = []
     try:
-        network = build_network(config["hidden"], config["embed"], config["kernel"],
-                                config.get("visual_channels", VISUAL_CHANNELS))
-        network.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()}, strict=True)
-    except (KeyError, RuntimeError) as err:
+        for k in range(count):
+            prefix = f"m{k}." if "members" in config else ""
+            network = build_network(config["hidden"], config["embed"], config["kernel"],
+                                    config.get("visual_channels", VISUAL_CHANNELS))
+            mine = {name[len(prefix):]: torch.from_numpy(v) for name, v in arrays.items() if name.startswith(prefix)}
+            if prefix and len(mine) * count != len(arrays):
+                raise KeyError(f"member {k} has {len(mine)} of {len(arrays)} arrays")
+            network.load_state_dict(mine, strict=True)
+            networks.append(network.eval())
+    except (KeyError, RuntimeError, TypeError) as err:
         raise LearnedSyncWeightsError(f"{path}: weights do not fit the learned lip-sync network ({err})") from err
-    network.eval()
-    return network
+    return networks

@@ -136,7 +136,7 @@ def lip_sync_model(
     to it: the uncertain band is never negative."""
     from annotators.models.syncnet import SyncNetLipSync, syncnet_available
     from annotators.speaking.learned_lip_sync import LearnedLipSync
-    from annotators.speaking.mean_lip_sync import MeanLipSync
+    from annotators.speaking.mean_lip_sync import ACCEPT_THRESHOLD, THRESHOLD, MeanLipSync
 
     if name == "auto":
         name = "syncnet" if syncnet_available() else AUTO_WITHOUT_SYNCNET
@@ -146,7 +146,8 @@ def lip_sync_model(
     elif name == "learned_sync":
         model = LearnedLipSync.load() if threshold is None else LearnedLipSync.load(threshold=threshold)
     elif name == "learned_av_sync":
-        model = MeanLipSync.load() if threshold is None else MeanLipSync.load(threshold=threshold)
+        reject = THRESHOLD if threshold is None else threshold
+        model = MeanLipSync(LearnedLipSync.load(), SignalLipSync(), reject, max(ACCEPT_THRESHOLD, reject))
     elif name == "syncnet":
         model = SyncNetLipSync.load() if threshold is None else SyncNetLipSync.load(threshold=threshold)
     else:

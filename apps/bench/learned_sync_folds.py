@@ -43,7 +43,7 @@ from apps.bench.learned_sync_training import (
     TrainSettings,
     dubbed_audio,
     foreign_voices,
-    train,
+    train_members,
 )
 from apps.bench.sync_folds import leave_one_source_out, verdict_figures
 from apps.review.precision_report import wilson_interval
@@ -109,10 +109,11 @@ def subset(features: FeatureSet, keep: Callable[[str], bool]) -> FeatureSet:
 def fold_networks(
     features: FeatureSet, settings: TrainSettings, sources: Sequence[str]
 ) -> Iterator[tuple[str, Any, float]]:
-    """Per held-out source: it, a network trained on every other source, and the training's seconds."""
+    """Per held-out source: it, the network (its members) trained on every other source, and the
+    training's seconds."""
     for held in sources:
         started = time.perf_counter()
-        network = train(subset(features, lambda s, held=held: s != held), settings)
+        network = train_members(subset(features, lambda s, held=held: s != held), settings)
         yield held, network, time.perf_counter() - started
 
 

@@ -33,6 +33,8 @@ def _feature_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=positive_int, default=None, help="training steps (default: the shipped model's)")
     p.add_argument("--hidden", type=positive_int, default=None, help="hidden channels (default: the shipped model's)")
     p.add_argument("--embed", type=positive_int, default=None, help="embedding size (default: the shipped model's)")
+    p.add_argument("--members", type=positive_int, default=None,
+                   help="networks from consecutive seeds, scores averaged (default: the shipped model's)")
 
 
 def _features(args: argparse.Namespace) -> Any:
@@ -52,18 +54,18 @@ def _features(args: argparse.Namespace) -> Any:
 def _settings(args: argparse.Namespace) -> Any:
     from apps.bench.learned_sync_training import TrainSettings
 
-    given = {k: getattr(args, k) for k in ("steps", "hidden", "embed") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("steps", "hidden", "embed", "members") if getattr(args, k) is not None}
     return TrainSettings(seed=args.seed, **given)
 
 
 def handle_train(args: argparse.Namespace) -> int:
     from annotators.models.learned_sync_network import save_weights
-    from apps.bench.learned_sync_training import train
+    from apps.bench.learned_sync_training import train_members
     from curation.models.model_catalog import MODEL_CATALOG
     from curation.models.model_store import sha256_of
 
     features = _features(args)
-    network = train(features, _settings(args), log=True)
+    network = train_members(features, _settings(args), log=True)
     out = Path(args.out)
     save_weights(network, out)
     digest = sha256_of(out)

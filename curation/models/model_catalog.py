@@ -128,10 +128,10 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             source="package",
             package="lpm-curation",
             module="annotators.models",
-            sha256="81bdfb99c972f9bb830f0e3eb207c58baceb34903978cede9da8aadbdf2bda5a",  # train-sync --seed 0
-            description="the lip-sync network trained here (lpm-curate models train-sync, seed 0) on the calibration "
-            "corpus and the shared talking heads: mouth signals against log-mel audio (annotators/speaking/"
-            "learned_lip_sync)",
+            sha256="0c93edaf2aa5cf5fe418792a42f98eb39183d3217706fb4ab627096b2ca7ca8d",  # train-sync --seed 0
+            description="the lip-sync network trained here (lpm-curate models train-sync, seed 0: five members from "
+            "seeds 0-4) on the calibration corpus and the shared talking heads: mouth signals against log-mel audio "
+            "(annotators/speaking/learned_lip_sync)",
             license="Apache-2.0 (trained by this project)",
             used_by=("states",),
         ),

@@ -39,7 +39,7 @@ def test_blendshapes_widen_the_network_and_its_weight_file_says_so(tmp_path: Pat
     assert features.segments[0].signals.shape[1] == 3 + 17
     network = train(features, TINY)
     save_weights(network, tmp_path / "wide.npz")
-    assert load_weights(tmp_path / "wide.npz").config["visual_channels"] == 40
+    assert load_weights(tmp_path / "wide.npz")[0].config["visual_channels"] == 40
     # the shipped layout writes no such key, so its weight bytes are as before
     assert "visual_channels" not in train(load_features(folder), TINY).config
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotators.models.learned_sync_network import save_weights
+from annotators.models.learned_sync_network import load_weights, save_weights
 from apps.bench.learned_sync_folds import dubbing_pairs
-from apps.bench.learned_sync_training import TrainSettings, load_features, train
+from apps.bench.learned_sync_training import TrainSettings, load_features, train, train_members
 from apps.cli.main import main
 
 FPS = 25.0
@@ -78,6 +78,19 @@ def test_train_sync_command_reproduces_its_weights(tmp_path: Path, capsys: pytes
     digest = hashlib.sha256(outs[0].read_bytes()).hexdigest()
     assert outs[0].read_bytes() == outs[1].read_bytes()
     assert f"sha256 {digest}" in printed and "differs from the shipped" in printed
+    assert len(load_weights(outs[0])) == 5  # the shipped number of members by default
+    assert main(["models", "train-sync", "--features", str(folder), "--steps", "3", "--members", "1",
+                 "--out", str(tmp_path / "single.npz")]) == 0
+    assert len(load_weights(tmp_path / "single.npz")) == 1
+
+
+def test_members_are_the_networks_of_consecutive_seeds(tmp_path: Path) -> None:
+    features = load_features(write_tiny_features(tmp_path / "features"))
+    settings = TrainSettings(seed=3, steps=2, batch=4, members=2)
+    members = train_members(features, settings)
+    alone = [train(features, TrainSettings(seed=s, steps=2, batch=4)) for s in (3, 4)]
+    for member, single in zip(members, alone, strict=True):
+        assert weights_digest(member, tmp_path / "m.npz") == weights_digest(single, tmp_path / "s.npz")
 
 
 def test_a_folds_thresholds_never_see_the_held_out_source() -> None:
