@@ -113,3 +113,20 @@ def test_an_ensemble_file_holds_its_members_and_scores_their_mean(tmp_path: Path
 
 def test_the_shipped_file_holds_five_members():
     assert len(load_weights(model_store.resolve(MODEL))) == 5
+
+
+def test_scoring_runs_torch_on_one_thread_and_gives_the_process_its_setting_back(talking_head_signals):
+    import torch
+
+    signals = talking_head_signals[LONG_CLIPS[0]]
+    _, segment = next(iter(two_second_segments(signals)))
+    model = LearnedLipSync.load()
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        two = model.sync_score(segment, signals.audio)
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        assert model.sync_score(segment, signals.audio) == two
+    finally:
+        torch.set_num_threads(previous)
