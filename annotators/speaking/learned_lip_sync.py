@@ -54,7 +54,7 @@ class LearnedLipSync(ModelWrapper):
         self.accept_threshold = accept_threshold
         self.path = path  # a weight file; None: the shipped one
         # the members (one network, or several whose scores are averaged)
-        self._model = None if network is None else list(network) if isinstance(network, list) else [network]
+        self._model = network if network is None or isinstance(network, list) else [network]
 
     @classmethod
     def load(cls, threshold: float = THRESHOLD, path: str | Path | None = None) -> "LearnedLipSync":
