@@ -32,13 +32,12 @@ class Pool:
     remote: Any  # the Ray actor class
     most: int  # the most actors the pool may hold
     actors: list[Any] = field(default_factory=list)
-    # ready() reference -> the actor, and whether it was free from the start (a pool's first
-    # actors fit the cluster: they take videos before their setup is done, the video waits)
-    starting: dict[Any, tuple[Any, bool]] = field(default_factory=dict)
+    # ready() reference -> the actor: made, not yet up (waiting for Ray to place it, or in setup)
+    starting: dict[Any, Any] = field(default_factory=dict)
     up: set[Any] = field(default_factory=set)  # actors whose setup finished
     nodes: dict[Any, str] = field(default_factory=dict)  # actor -> the IP of the node it runs on
     node_ids: dict[Any, str] = field(default_factory=dict)  # actor -> its node's Ray id
-    free: deque[Any] = field(default_factory=deque)
+    free: deque[Any] = field(default_factory=deque)  # up and holding no video
     queue: deque[tuple[VideoTask, Any]] = field(default_factory=deque)  # (task, input)
     unfed: int = 0  # the first pool's tasks not taken into its queue yet (``actor_pools``)
     busy: int = 0
@@ -50,27 +49,24 @@ class Pool:
     def size(self) -> int:
         return len(self.free) + self.busy
 
-    def start(self, free_at_once: bool) -> Any:
+    def start(self) -> Any:
+        """A new actor; it takes videos once it is up (``came_up``), never before: one that Ray
+        cannot place (the node the pool was sized for is gone) would hold its video forever."""
         actor = self.remote.remote()
         self.actors.append(actor)
-        self.starting[actor.ready.remote()] = (actor, free_at_once)
-        if free_at_once:
-            self.free.append(actor)
+        self.starting[actor.ready.remote()] = actor
         return actor
 
     def counts(self) -> PoolCounts:
-        """For the pool metrics, each actor in one state: busy (holding a video, set up or not:
-        a pool's first actors take a video before their setup is done), idle (up and free),
-        starting (its setup not done, no video)."""
-        idle = sum(1 for actor in self.free if actor in self.up)
-        starting = sum(1 for actor, free_at_once in self.starting.values() if not free_at_once or actor in self.free)
-        return PoolCounts(self.name, len(self.queue) + self.unfed, self.busy, idle, starting)
-
-    def pending_setup(self, actor: Any) -> Any | None:
-        """The actor's ``ready()`` reference while the driver has not read its answer."""
-        return next((ref for ref, (a, _) in self.starting.items() if a is actor), None)
+        """For the pool metrics, each actor in one state: busy (holding a video), idle (up and
+        free), starting (not up yet: waiting to be placed, or in its setup)."""
+        return PoolCounts(self.name, len(self.queue) + self.unfed, self.busy, len(self.free), len(self.starting))
 
     def came_up(self, actor: Any, node: str = "", node_id: str = "") -> None:
+        """Its setup is done (``ready()`` answered): it joins the free actors."""
+        self._forget_setup(actor)
+        if actor not in self.up:
+            self.free.append(actor)
         self.up.add(actor)
         self.nodes[actor] = node or "unknown"
         if node_id:
@@ -87,14 +83,17 @@ class Pool:
         self.up.discard(actor)
         self.nodes.pop(actor, None)
         self.node_ids.pop(actor, None)
-        for ref in [ref for ref, (a, _) in self.starting.items() if a is actor]:
+        self._forget_setup(actor)
+
+    def _forget_setup(self, actor: Any) -> None:
+        for ref in [ref for ref, a in self.starting.items() if a is actor]:
             del self.starting[ref]
 
     def replace_now(self, actor: Any) -> None:
         """A new actor in place of one that died under a video or was stopped by the watchdog;
         it joins the free actors once Ray has placed it and its setup is done."""
         self.drop(actor)
-        self.start(free_at_once=False)
+        self.start()
 
     def died_in_setup(self, actor: Any, error: BaseException) -> None:
         """Schedule a replacement after a pause that grows with the deaths in a row; raise when
@@ -119,4 +118,4 @@ class Pool:
         due = [t for t in self.replacements_due if t <= now]
         self.replacements_due = [t for t in self.replacements_due if t > now]
         for _ in due:
-            self.start(free_at_once=False)
+            self.start()

@@ -18,7 +18,12 @@ Ray Data did this before: its streaming executor, its stats, autoscaling and loc
 cost about 10 % of a one-core run of the 8 talking heads (driver 1.3 CPU s and three helper
 actors, against 0.2 CPU s here; walls 40.4-41.5 s against 34.8-40.9 s, alternating). Pools start
 ``now`` actors, what the cluster holds, and ask for up to ``most``: the others wait in Ray's queue
-for resources, which is what makes an autoscaling cluster add nodes, and join when placed.
+for resources, which is what makes an autoscaling cluster add nodes, and join when placed. An actor
+takes videos only once it is up (its setup answered), never while Ray has yet to place it: ``now``
+is read from the cluster's resources a moment before the actors are made, a node lost meanwhile
+(or not yet known lost) still counts, and a video given to an actor that is never placed waited
+for it with no end (the watchdog's clock starts once an actor is up): the two-node faults test
+stopped so, 3 runs of 4, with one fault seed.
 
 An actor that dies (a decoder crash, the kernel's out-of-memory killer, its node lost) is replaced
 by a new one, which joins its pool once Ray places it, and the video it held starts over from the
@@ -32,21 +37,23 @@ disk is full would otherwise meet the same video on every try (the replacement o
 hit the fault is placed where that actor's resources were freed, most often the same node).
 Actors that die in their setup are replaced after a growing pause (``actor_pool_state``).
 
-A watchdog bounds each video: a video still on its actor ``VideoTask.timeout_s`` after the actor
-came up has its actor killed and replaced, and starts over like a video whose worker died (a read
+A watchdog bounds each video: a video still on its actor ``VideoTask.timeout_s`` after it was
+given to it has its actor killed and replaced, and starts over like a video whose worker died (a read
 that stalled, a node gone slow: the next try meets none of it); a video stopped by the watchdog
 on every try is recorded as failed with ``timeout`` (infra). The driver never waits on Ray
-without a timeout (``POLL_S``).
+without a timeout (``POLL_S``), and when nothing has come back for ``QUIET_S`` it logs what it
+waits for (each pool's videos in flight and for how long, its actors not yet up): a run that
+waits for nodes an autoscaler has yet to add says so, rather than going silent.
 """
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from curation.execution.actor_pool_state import Pool
-from curation.execution.block_end import FLUSH_S, finish_block
+from curation.execution.block_end import finish_block
 from curation.execution.video_task import (
     VideoTask,
     VideoTasks,
@@ -68,6 +75,7 @@ log = logging.getLogger(__name__)
 
 RETRIES = 2  # times a video whose worker died under it starts over (the third death fails it)
 POLL_S = 30.0  # the longest the driver waits on Ray before it looks at its clocks again
+QUIET_S = 300.0  # nothing back for this long: the driver logs what it waits for (again each QUIET_S)
 
 
 class StagesActor:
@@ -138,19 +146,20 @@ def stream_videos(
     for i, (group, needs, (_now, most)) in enumerate(zip(groups, resources, sizes, strict=True)):
         remote = ray.remote(**needs.ray_options())(actor_class(group, first=i == 0, last=i == len(groups) - 1))
         pools.append(Pool("+".join(stage.name for stage in group), remote, most))
-    # The first actors of every pool fit the cluster together: free at once (a video sent before
-    # an actor's setup is done waits for it). Extra ones (up to ``most``) join once Ray places them.
+    # The first actors of every pool fit the cluster together, and are made first; extra ones (up
+    # to ``most``) wait for Ray to place them. Each joins its pool's free actors once it is up.
     for pool, (now, _most) in zip(pools, sizes, strict=True):
         for _ in range(now):
-            pool.start(free_at_once=True)
+            pool.start()
     for pool, (now, most) in zip(pools, sizes, strict=True):
         for _ in range(most - now):
-            pool.start(free_at_once=False)
+            pool.start()
     feed = iter(tasks)
     pools[0].unfed = len(tasks)
     running: dict[Any, Running] = {}  # run() reference -> what it runs
     deaths: dict[str, int] = {}  # video id -> tries lost to a dead worker, a node fault or the watchdog
     avoid: dict[str, set[str]] = {}  # video id -> the Ray ids of nodes where it met a node fault
+    last_event = time.monotonic()
     try:
         while running or pools[0].unfed or any(p.queue for p in pools):
             now = time.monotonic()
@@ -170,30 +179,25 @@ def stream_videos(
                 continue
             done, _ = ray.wait(waiting, num_returns=1, timeout=wake)
             if not done:
+                if time.monotonic() - last_event >= QUIET_S:
+                    log.warning(waiting_for(pools, running.values(), time.monotonic() - last_event))
+                    last_event = time.monotonic()  # said: say it again after as long
                 continue
+            last_event = time.monotonic()
             (done,) = done
             placed = next((p for p in pools if done in p.starting), None)
             if placed is not None:
-                actor, free_already = placed.starting.pop(done)
+                actor = placed.starting.pop(done)
                 try:
                     node, node_id = ray.get(done)
                 except Exception as err:
                     if not isinstance(err, lost_worker) and not is_infrastructure_fault(err):
                         raise  # a stage whose setup fails stops the run, with its error
-                    # Gone in its setup, or before its answer arrived (a worker that dies within
-                    # milliseconds of starting a video can take ready()'s reply with it). A video it
-                    # holds starts over when that video's own reference fails; an idle one is
-                    # replaced after a pause.
+                    # Gone in its setup (it held no video): replaced after a pause.
                     fault_counts.count(fault_counts.POOL_SETUP_DEATHS)
-                    if not any(job.actor is actor for job in running.values()):
-                        placed.died_in_setup(actor, err)
+                    placed.died_in_setup(actor, err)
                     continue
                 placed.came_up(actor, node, node_id)
-                if not free_already:
-                    placed.free.append(actor)
-                for job in running.values():
-                    if job.actor is actor and job.deadline is None and job.task.timeout_s:
-                        job.deadline = time.monotonic() + job.task.timeout_s
                 continue
             job = running.pop(done)
             pool = pools[job.pool]
@@ -227,7 +231,6 @@ def stream_videos(
                 yield _failed(job.task, Reason.ERROR, detail)
                 continue
             pool.free.append(job.actor)
-            _read_setup_of(pool, job.actor)
             pool_metrics.finished(pool.name, pool.nodes.get(job.actor, "unknown"), time.monotonic() - job.started)
             if isinstance(result, VideoOutcome):
                 yield result
@@ -246,7 +249,7 @@ class Running:
     pool: int
     actor: Any
     task: VideoTask
-    deadline: float | None  # monotonic; the watchdog's clock starts once the actor is up
+    deadline: float | None  # monotonic; None without a per-video timeout
     started: float  # monotonic, when the video was given to the actor
 
 
@@ -281,7 +284,7 @@ def _dispatch(pools: list[Pool], running: dict[Any, Running], avoid: dict[str, s
             del pool.queue[position]
             pool.free.remove(actor)
             pool.busy += 1
-            deadline = now + task.timeout_s if task.timeout_s and actor in pool.up else None
+            deadline = now + task.timeout_s if task.timeout_s else None
             running[actor.run.remote(item)] = Running(index, actor, task, deadline, now)
 
 
@@ -329,25 +332,20 @@ def _stop_for_timeout(pools: list[Pool], job: Running, deaths: dict[str, int]) -
     return _failed(job.task, Reason.TIMEOUT, detail)
 
 
-def _read_setup_of(pool: Pool, actor: Any) -> None:
-    """Mark up an actor whose video came back before the driver read its setup answer. A pool's
-    first actors take a video before their setup is done and answer ``ready()`` first, but a busy
-    driver can meet both replies at once and ``ray.wait`` gives the video's first; when that video
-    was the pool's last, the loop ended with the actor never marked up, and at the block's end its
-    summaries and counts were not asked for. Its setup is over (the video ran after it): the answer
-    is there or on its way."""
-    import ray
-
-    ref = pool.pending_setup(actor)
-    if ref is None:
-        return
-    try:
-        node, node_id = ray.get(ref, timeout=FLUSH_S)
-    except Exception:  # not come after all: the loop, or the block's end, reads it
-        log.warning("the setup answer of an actor of %s that finished a video did not come", pool.name)
-        return
-    del pool.starting[ref]
-    pool.came_up(actor, node, node_id)
+def waiting_for(pools: list[Pool], running: Iterable[Running], quiet_s: float) -> str:
+    """One line on what the driver waits for: per pool, its videos in flight (the longest for how
+    long), its actors not up yet (unplaced, or in their setup) and its queue."""
+    now = time.monotonic()
+    jobs = list(running)
+    parts = []
+    for index, pool in enumerate(pools):
+        mine = [job for job in jobs if job.pool == index]
+        oldest = max(mine, key=lambda job: now - job.started, default=None)
+        longest = f", the longest {oldest.task.video_id} for {now - oldest.started:.0f} s" if oldest else ""
+        parts.append(f"{pool.name}: {len(mine)} video(s) in flight{longest}; {len(pool.starting)} actor(s) not up "
+                     f"yet (waiting for Ray to place them, or in their setup), {len(pool.up)} up; "
+                     f"{len(pool.queue) + pool.unfed} queued")  # fmt: skip
+    return f"nothing came back from the workers for {quiet_s:.0f} s; waiting on " + " | ".join(parts)
 
 
 def _failed(task: VideoTask, reason: Reason, detail: str) -> VideoOutcome:

@@ -19,7 +19,7 @@ def finish_block(pools: list[Pool]) -> None:
 
 def read_late_setups(pools: list[Pool]) -> None:
     """The setup answers that came in after the loop's last look at Ray: actors that ran no video
-    (one that ran a video was marked up when it came back) but may hold counts of their setup."""
+    (an actor takes one only once it is up) but may hold counts of their setup."""
     import ray
 
     for pool in pools:
@@ -27,7 +27,7 @@ def read_late_setups(pools: list[Pool]) -> None:
             continue
         done, _ = ray.wait(list(pool.starting), num_returns=len(pool.starting), timeout=0)
         for ref in done:
-            actor, _free = pool.starting.pop(ref)
+            actor = pool.starting.pop(ref)
             try:
                 node, node_id = ray.get(ref)
             except Exception:  # gone in its setup: nothing of it to ask for
