@@ -220,23 +220,26 @@ def _loaded_handler() -> type[BaseHTTPRequestHandler]:
                 state.most_open = max(state.most_open, state.open_now)
             try:
                 time.sleep(state.latency_s)  # the model's time to answer
-                planned = state.failures.get(segment_id, [])
-                if segment_id in state.always_failing or attempt < len(planned):
-                    self.send_error(500 if segment_id in state.always_failing else planned[attempt], "overloaded")
-                    return
-                with state.lock:
-                    state.answered[segment_id] = state.answered.get(segment_id, 0) + 1
-                content = json.dumps({**_valid_answer(), "short": _short_of(segment_id)})
-                payload = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                                   "finish_reason": "stop"}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
             finally:
+                # Counted as held until its answer is ready, not until it is written: a client that
+                # has read one answer sends its next request at once, and on a busy machine that one
+                # arrived before this thread had counted the first one out (17 of 16).
                 with state.lock:
                     state.open_now -= 1
+            planned = state.failures.get(segment_id, [])
+            if segment_id in state.always_failing or attempt < len(planned):
+                self.send_error(500 if segment_id in state.always_failing else planned[attempt], "overloaded")
+                return
+            with state.lock:
+                state.answered[segment_id] = state.answered.get(segment_id, 0) + 1
+            content = json.dumps({**_valid_answer(), "short": _short_of(segment_id)})
+            payload = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                               "finish_reason": "stop"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
 
     return Handler
 
