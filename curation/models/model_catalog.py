@@ -128,7 +128,7 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             source="package",
             package="lpm-curation",
             module="annotators.models",
-            sha256="0c93edaf2aa5cf5fe418792a42f98eb39183d3217706fb4ab627096b2ca7ca8d",  # train-sync --seed 0
+            sha256="2271b1aec2233841b0a028e21eebb3c671de9042554fd49e4452871de6c26c5c",  # train-sync --seed 0
             description="the lip-sync network trained here (lpm-curate models train-sync, seed 0: five members from "
             "seeds 0-4) on the calibration corpus and the shared talking heads: mouth signals against log-mel audio "
             "(annotators/speaking/learned_lip_sync)",
