@@ -6,7 +6,10 @@ that died in its setup after a jittered, growing pause (so a node that kills eve
 given is not hammered) and gives up only when none of its actors has come up and
 ``SETUP_DEATHS_PER_ACTOR`` times its size have died in a row, or none has come up for
 ``SETUP_WAIT_S``: a stage whose setup can never succeed stops the run with a clear message
-instead of retrying forever, while churn on a pool that works costs nothing.
+instead of retrying forever, while churn on a pool that works costs nothing. Likewise a pool whose
+videos have waited ``SETUP_WAIT_S`` with none of its actors up (``check_stranded``): Ray cannot
+place them (the nodes that could hold them are gone and no autoscaler adds one), and the run stops
+saying so rather than waiting without end; a resumed run takes it from there.
 """
 
 import random
@@ -44,6 +47,7 @@ class Pool:
     deaths_in_a_row: int = 0  # actors that died in setup since one last came up
     last_up: float = field(default_factory=time.monotonic)  # or when the pool was made
     replacements_due: list[float] = field(default_factory=list)  # monotonic times
+    stranded_since: float | None = None  # monotonic: videos wait and no actor of the pool is up
 
     @property
     def size(self) -> int:
@@ -113,6 +117,26 @@ class Pool:
         exponent = (self.deaths_in_a_row - 1) // max(1, self.most)
         pause = random.uniform(0.5, 1.0) * min(REPLACE_MAX_S, REPLACE_BASE_S * 2**exponent)
         self.replacements_due.append(time.monotonic() + pause)
+
+    def check_stranded(self, now: float, running_here: bool) -> None:
+        """Raise once videos have waited ``SETUP_WAIT_S`` for this pool with none of its actors up
+        and none running a video."""
+        if self.up or running_here or not (self.queue or self.unfed):
+            self.stranded_since = None
+            return
+        if self.stranded_since is None:
+            self.stranded_since = now
+        elif now - self.stranded_since >= SETUP_WAIT_S:
+            raise RuntimeError(
+                f"videos have waited {now - self.stranded_since:.0f} s for the workers of pool {self.name} and none "
+                f"is up ({len(self.starting)} not placed or still in their setup): the cluster cannot place them, "
+                "most often because the nodes with the resources they ask for are gone; `ray status` shows what "
+                "is pending. Add such nodes and run the same command again to resume"
+            )
+
+    def stranded_deadline(self) -> float | None:
+        """When ``check_stranded`` will raise if nothing changes (monotonic), or None."""
+        return None if self.stranded_since is None else self.stranded_since + SETUP_WAIT_S
 
     def start_due_replacements(self, now: float) -> None:
         due = [t for t in self.replacements_due if t <= now]

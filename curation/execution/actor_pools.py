@@ -159,12 +159,13 @@ def stream_videos(
     running: dict[Any, Running] = {}  # run() reference -> what it runs
     deaths: dict[str, int] = {}  # video id -> tries lost to a dead worker, a node fault or the watchdog
     avoid: dict[str, set[str]] = {}  # video id -> the Ray ids of nodes where it met a node fault
-    last_event = time.monotonic()
+    last_event = said_at = time.monotonic()
     try:
         while running or pools[0].unfed or any(p.queue for p in pools):
             now = time.monotonic()
-            for pool in pools:
+            for index, pool in enumerate(pools):
                 pool.start_due_replacements(now)
+                pool.check_stranded(now, any(job.pool == index for job in running.values()))
             _feed(pools[0], feed, avoid)
             _dispatch(pools, running, avoid)
             pool_metrics.sample(pool.counts() for pool in pools)
@@ -179,9 +180,9 @@ def stream_videos(
                 continue
             done, _ = ray.wait(waiting, num_returns=1, timeout=wake)
             if not done:
-                if time.monotonic() - last_event >= QUIET_S:
+                if time.monotonic() - max(last_event, said_at) >= QUIET_S:
                     log.warning(waiting_for(pools, running.values(), time.monotonic() - last_event))
-                    last_event = time.monotonic()  # said: say it again after as long
+                    said_at = time.monotonic()  # say it again after as long
                 continue
             last_event = time.monotonic()
             (done,) = done
@@ -303,10 +304,11 @@ def _next_for(pool: Pool, actor: Any, avoid: dict[str, set[str]]) -> int | None:
 
 
 def _next_wake(pools: list[Pool], running: dict[Any, Running], now: float) -> float:
-    """Seconds until the watchdog or a replacement needs the driver, at most ``POLL_S``: the
-    driver never waits on Ray without a timeout."""
+    """Seconds until the watchdog, a replacement or a stranded pool's limit needs the driver, at
+    most ``POLL_S``: the driver never waits on Ray without a timeout."""
     times = [job.deadline for job in running.values() if job.deadline is not None]
     times += [t for pool in pools for t in pool.replacements_due]
+    times += [t for pool in pools if (t := pool.stranded_deadline()) is not None]
     return max(0.01, min([POLL_S] + [t - now for t in times]))
 
 

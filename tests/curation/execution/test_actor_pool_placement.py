@@ -3,7 +3,8 @@ cluster's resources a moment before the actors are made, and a node lost meanwhi
 known to be lost) still counts. An actor that cannot be placed must hold no video, or the run
 waits for it forever: with the fault seed 36 the two-node faults test stopped at 215 store
 requests after its worker node's loss, 3 runs of 4 (docs/faults.md). Here the pool is sized for
-two actors that each ask for the whole two-CPU session: one is placed, the other never is."""
+two actors that each ask for the whole two-CPU session: one is placed, the other never is. A pool
+none of whose actors can be placed stops the run, saying so, after ``SETUP_WAIT_S``."""
 
 import sys
 import time
@@ -13,6 +14,7 @@ from typing import ClassVar
 
 import pytest
 
+from curation.execution import actor_pools
 from curation.execution.actor_pool_state import Pool
 from curation.execution.actor_pools import Running, stream_videos, waiting_for
 from curation.execution.video_task import VideoTask
@@ -74,3 +76,31 @@ def test_a_quiet_driver_says_what_it_waits_for() -> None:
     assert line.startswith("nothing came back from the workers for 300 s")
     assert "decode+detect: 1 video(s) in flight, the longest a for 400 s; 1 actor(s) not up yet" in line
     assert "1 up; 0 queued" in line
+
+
+@dataclass
+class AsksForMoreThanTheCluster(Stage):
+    name: ClassVar[str] = "asks_for_more_than_the_cluster"
+    resources: ClassVar[Resources] = Resources(cpus=3)  # the session has two: never placed
+
+    def process(self, work: VideoWork) -> VideoWork:
+        return work
+
+
+@pytest.mark.timeout(120)
+def test_a_pool_none_of_whose_actors_can_be_placed_stops_the_run_saying_so(
+    ray_session: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ray.cloudpickle
+
+    from curation.execution import actor_pool_state
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    monkeypatch.setattr(actor_pool_state, "SETUP_WAIT_S", 3.0)
+    tasks = [VideoTask(f"/in/{i}.mp4", f"v{i}", str(tmp_path), 0, True) for i in range(2)]
+    started = time.monotonic()
+    stranded = r"videos have waited \d+ s for the workers of pool asks_for_more_than_the_cluster"
+    with pytest.raises(RuntimeError, match=stranded):
+        list(stream_videos([[AsksForMoreThanTheCluster()]], [Resources(cpus=3)], [(1, 1)], tasks))
+    # the driver woke for the limit itself, not at its next 30-s poll
+    assert time.monotonic() - started < actor_pools.POLL_S
