@@ -152,6 +152,7 @@ class ConvFeatures(Stage):
     notes_dir: str = ""
     tf32: bool = True
     reps: int = 1  # forward passes a video (the last one's output kept): GPU work long enough to overlap
+    hold_s: float = 0.0  # the least time a video holds its actor (a stand-in for a model's work), not compute
 
     def setup(self) -> None:
         import torch
@@ -165,6 +166,10 @@ class ConvFeatures(Stage):
             torch.cuda.synchronize()
         self._setup_s = time.perf_counter() - started
         self._up_at = time.time()
+        # Every actor says it is up, whether or not a video reaches it: a pool hands videos to its
+        # actors as they come up, so the first up may take all of a handful of short videos.
+        up = {"stage": self.name, **worker_facts(), "device": self._device, "up_at": self._up_at}
+        Path(self.notes_dir, f"up-{os.getpid()}.json").write_text(json.dumps(up))
 
     def process(self, work: VideoWork) -> VideoWork:
         import torch
@@ -174,6 +179,7 @@ class ConvFeatures(Stage):
         for _ in range(max(1, self.reps)):
             output = features(self._net, frames, self._device)  # .cpu() waits for the GPU's work
         wall = time.perf_counter() - clock
+        time.sleep(max(0.0, self.hold_s - wall))
         cuda = self._device == "cuda"
         note = {
             "stage": self.name,
@@ -216,7 +222,9 @@ def synthetic_videos(folder: Path, n: int, frames: int, size: int) -> list[Path]
     return paths
 
 
-def check(videos: int, frames: int, size: int, workers: int | None, reps: int = 1, tf32: bool = True) -> dict[str, Any]:
+def check(
+    videos: int, frames: int, size: int, workers: int | None, reps: int = 1, tf32: bool = True, hold_s: float = 0.0
+) -> dict[str, Any]:
     import ray
     import torch
 
@@ -251,7 +259,8 @@ def check(videos: int, frames: int, size: int, workers: int | None, reps: int = 
         notes, run_dir = Path(tmp, "notes"), Path(tmp, "run")
         notes.mkdir()
         paths = synthetic_videos(Path(tmp), videos, frames, size)
-        stages: list[Stage] = [NpyProbe(notes_dir=str(notes)), ConvFeatures(notes_dir=str(notes), tf32=tf32, reps=reps)]
+        gpu_stage = ConvFeatures(notes_dir=str(notes), tf32=tf32, reps=reps, hold_s=hold_s)
+        stages: list[Stage] = [NpyProbe(notes_dir=str(notes)), gpu_stage]
         groups = stage_groups(stages)
         resources = [group_resources(g) for g in groups]
         report["pools"] = [
@@ -267,6 +276,7 @@ def check(videos: int, frames: int, size: int, workers: int | None, reps: int = 
             report["error"] = f"{type(err).__name__}: {err}"
             outcomes = []
         report["pools_wall_s"] = round(time.perf_counter() - started, 2)
+        pools_ended = time.time()
 
         net = make_net()
         for outcome in sorted(outcomes, key=lambda o: o.video_id):
@@ -287,15 +297,19 @@ def check(videos: int, frames: int, size: int, workers: int | None, reps: int = 
                 scales.append(float(np.abs(reference).max()))
                 row["max_abs_diff_vs_cpu"] = diffs[-1]
             per_video[vid] = row
+        ups = [json.loads(path.read_text()) for path in sorted(notes.glob("up-*.json"))]
     gpu_notes = [row["conv_features"] for row in per_video.values() if row["conv_features"]]
     cpu_notes = [row["npy_probe"] for row in per_video.values() if row["npy_probe"]]
     report["per_video"] = per_video
     report["gpu_actor_pids"] = sorted({n["pid"] for n in gpu_notes})
     report["cpu_actor_pids"] = sorted({n["pid"] for n in cpu_notes})
-    # Actors hold their share until the pool ends (killed together): those up before the last
-    # GPU video ended were all held at once; "computing" is the most whose videos' work overlapped.
-    last_end = max((end for _, end in spans), default=0.0)
-    report["gpu_actors_held_at_once"] = len({n["pid"] for n in gpu_notes if n["up_at"] <= last_end})
+    # Actors hold their share until the pools end (killed together): those up by then were all held
+    # at once, each with what Ray gave it (its up note); "computing" is the most whose videos' work
+    # overlapped.
+    held = [up for up in ups if up["up_at"] <= pools_ended]
+    report["gpu_actors_held_at_once"] = len({up["pid"] for up in held})
+    facts = ("pid", "gpu_ids", "cuda_visible_devices", "assigned")
+    report["gpu_actors_held"] = [{k: up[k] for k in facts} for up in held]
     report["gpu_actors_computing_at_once"] = most_at_once(spans)
     report["gpu_devices"] = sorted({n["device"] for n in gpu_notes})
     report["gpu_cuda_visible_devices"] = sorted({str(n["cuda_visible_devices"]) for n in gpu_notes})
@@ -368,11 +382,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=160, help="frame width and height (a multiple of 8)")
     parser.add_argument("--workers", type=int, help="CPUs of the local Ray (default: the machine's)")
     parser.add_argument("--reps", type=int, help="forward passes of the GPU stage a video (default 10 on CUDA, else 1)")
+    parser.add_argument("--hold-s", type=float, default=0.0, help="the least seconds a video holds its GPU actor")
     parser.add_argument("--no-tf32", action="store_true", help="full fp32 on the GPU (no TF32 convolutions)")
     parser.add_argument("--out", type=Path, help="write the report as JSON here")
     args = parser.parse_args(argv)
     reps = args.reps if args.reps is not None else (10 if cuda_visible() else 1)
-    report = check(args.videos, args.frames, args.size, args.workers, reps, tf32=not args.no_tf32)
+    report = check(args.videos, args.frames, args.size, args.workers, reps, tf32=not args.no_tf32, hold_s=args.hold_s)
     for key in (key for key in FACTS if key in report):
         print(f"{key}: {json.dumps(report[key])}", flush=True)
     for vid, row in report["per_video"].items():

@@ -51,7 +51,9 @@ class Pool:
 
     @property
     def size(self) -> int:
-        return len(self.free) + self.busy
+        """Its actors, up or coming: what the pool before it may run ahead of (twice this many
+        videos), so a pool whose models still load is fed as it was sized."""
+        return len(self.free) + self.busy + len(self.starting)
 
     def start(self) -> Any:
         """A new actor; it takes videos once it is up (``came_up``), never before: one that Ray

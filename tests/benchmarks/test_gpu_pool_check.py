@@ -22,7 +22,10 @@ CHECK = REPO_ROOT / "benchmarks" / "gpu_pool_check.py"
 def test_without_cuda_the_gpu_pool_gets_the_declared_gpu_and_falls_back_to_the_cpu(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     # Its own process: the test session may hold a CPU-only Ray; the check starts a private one.
-    args = ["--videos", "4", "--frames", "4", "--size", "32", "--reps", "1", "--workers", "3", "--out", str(out)]
+    # Each video holds its GPU actor 2 s (a stand-in for a model's work): a pool hands videos to its actors
+    # as they come up, and without a hold the first one up took all of them.
+    args = ["--videos", "8", "--frames", "4", "--size", "32", "--reps", "1", "--hold-s", "2", "--workers", "3",
+            "--out", str(out)]
     done = subprocess.run(
         [sys.executable, str(CHECK), *args],
         capture_output=True,
@@ -40,7 +43,7 @@ def test_without_cuda_the_gpu_pool_gets_the_declared_gpu_and_falls_back_to_the_c
     assert report["pools"][1]["resources"]["gpus"] == GPU_SHARE
     assert report["pools"][1]["actors_now_most"] == [4, 4]  # four quarter-GPU actors on the one GPU
     rows = report["per_video"].values()
-    assert len(rows) == 4 and all(row["state"] == "kept" for row in rows)
+    assert len(rows) == 8 and all(row["state"] == "kept" for row in rows)
     for row in rows:
         gpu, cpu = row["conv_features"], row["npy_probe"]
         assert gpu["gpu_ids"] == ["0"] and gpu["cuda_visible_devices"] == "0"
@@ -50,7 +53,11 @@ def test_without_cuda_the_gpu_pool_gets_the_declared_gpu_and_falls_back_to_the_c
         assert set(row["stage_wall_s"]) == {"npy_probe", "conv_features"}
         assert row["max_abs_diff_vs_cpu"] == 0.0  # the same computation on the same device
     assert not set(report["gpu_actor_pids"]) & set(report["cpu_actor_pids"]), "separate pools"
-    assert len(report["gpu_actor_pids"]) == report["gpu_actors_held_at_once"] == 4
+    assert report["gpu_actors_held_at_once"] == 4  # all four up on the one GPU, each with its share:
+    held = report["gpu_actors_held"]
+    assert all(up["gpu_ids"] == ["0"] and up["assigned"] == {"CPU": 0.5, "GPU": GPU_SHARE} for up in held)
+    assert set(report["gpu_actor_pids"]) <= {up["pid"] for up in held}
+    assert len(report["gpu_actor_pids"]) >= 2  # the videos spread over the pool's actors
 
 
 def test_most_at_once_counts_overlapping_spans_and_not_ones_that_touch() -> None:
