@@ -88,8 +88,9 @@ def test_on_ray_apply_and_decide_get_no_gpu_and_load_no_model(tmp_path: Path) ->
     assert all(row["gpu_ids"] == ["0"] and row["model_loaded"] for row in summarized.values())
     assert all(row["gpu_ids"] == [] and not row["model_loaded"] for row in applied.values())
     assert report["decide"] == {"gpu_ids": [], "model_loaded": False, "n_videos": 4}
-    # one load per summarize actor, none by an apply actor or the decide task
+    # one load per summarize actor (every one that ran a video, and any that came up after the last
+    # video was taken), none by an apply actor or the decide task
     loaders = report["loads"]
-    assert sorted(loaders) == sorted({row["pid"] for row in summarized.values()})
+    assert len(loaders) == len(set(loaders)) and {row["pid"] for row in summarized.values()} <= set(loaders)
     assert not set(loaders) & {row["pid"] for row in applied.values()}
     assert report["states"] == dict.fromkeys(applied, "kept")
