@@ -22,8 +22,8 @@ for resources, which is what makes an autoscaling cluster add nodes, and join wh
 takes videos only once it is up (its setup answered), never while Ray has yet to place it: ``now``
 is read from the cluster's resources a moment before the actors are made, a node lost meanwhile
 (or not yet known lost) still counts, and a video given to an actor that is never placed waited
-for it with no end (the watchdog's clock starts once an actor is up): the two-node faults test
-stopped so, 3 runs of 4, with one fault seed.
+for it with no end (the watchdog's clock then started once an actor was up): the two-node faults
+test stopped so, 3 runs of 4, with one fault seed.
 
 An actor that dies (a decoder crash, the kernel's out-of-memory killer, its node lost) is replaced
 by a new one, which joins its pool once Ray places it, and the video it held starts over from the
