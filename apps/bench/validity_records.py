@@ -73,6 +73,8 @@ class ClipRecord:
     signals: list[TrackSignals] = field(default_factory=list)
     rejections: dict[str, int] = field(default_factory=dict)  # reason -> count (why a clip may have nothing)
     video_rejection: str | None = None  # "stage: reason" where the whole clip was rejected
+    # Voiced frames labelled listening inside a listening segment (what a trainer is given as listening).
+    listening_voiced: int = 0
 
     @property
     def genuine(self) -> bool:
@@ -112,12 +114,16 @@ def record_of(
     vad = np.zeros(n, dtype=np.float32) if vad is None else np.asarray(vad, dtype=np.float32)[:n]
     voiced = np.zeros(n, dtype=bool)
     voiced[: len(vad)] = vad >= vad_threshold
-    speaking = predicted_frame_states(work, n) == PerformerState.SPEAKING
+    states = predicted_frame_states(work, n)
+    speaking = states == PerformerState.SPEAKING
     segments = []
+    in_listening = np.zeros(n, dtype=bool)
     for segment in work.segments:
+        first, end = int(round(segment.t_start * fps)), int(round(segment.t_end * fps))
+        if segment.state == "listening":
+            in_listening[first:end] = True
         if segment.state != "speaking":
             continue
-        first, end = int(round(segment.t_start * fps)), int(round(segment.t_end * fps))
         segments.append(SpeakingSegment(segment.lip_sync_score, int((voiced & speaking)[first:end].sum()),
                                         first, end))
     label = entry.label
@@ -129,6 +135,7 @@ def record_of(
         signals=_track_signals(work, vad, fps) if label != "dubbed" else [],
         rejections=dict(Counter(str(r.reason) for r in work.rejections)),
         video_rejection=f"{work.stage}: {work.reason}" if work.state == "rejected" else None,
+        listening_voiced=int((voiced & in_listening & (states == PerformerState.LISTENING)).sum()),
     )
 
 

@@ -5,23 +5,33 @@ written: a benchmark that silently scored a truncated download or a file replace
 measure the wrong footage. Files are written to a temporary name in the cache and renamed, so an
 interrupted fetch leaves no half file under a clip's name, and a second fetch only checks what
 is already there.
+
+A clip cut out of a file (``CorpusClip.excerpt``) is cut from the verified bytes only; the cut's own
+SHA-256 is kept beside it (``.excerpts/NAME.json``, with the file's checksum and the excerpt), so a
+second fetch trusts a cut only while both still match and cuts it again otherwise.
 """
 
 import csv
 import hashlib
+import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apps.calibration.clip_excerpt import cut
 from apps.calibration.clip_sources import ClipSource, ClipUnavailableError
 from apps.calibration.corpus_manifest import CorpusClip
 from curation.atomic_file import write_atomically
+from curation.media.ffmpeg_runner import MediaToolError
+
+EXCERPT_RECORDS = ".excerpts"
 
 # Written beside the clips in the layout of ../shared/media/MANIFEST.csv (file, label, ...), so the
 # benchmarks that take ``--input FOLDER`` read the corpus as they read the shared media.
 CACHE_MANIFEST = "MANIFEST.csv"
 CACHE_COLUMNS = ("file", "label", "duration_s", "has_audio", "source_repo", "source_path",
-                 "person_id", "source_id", "sha256")
+                 "person_id", "source_id", "sha256", "excerpt")
 
 
 @dataclass
@@ -68,7 +78,7 @@ def materialise(clips: list[CorpusClip], out: Path, source: ClipSource) -> Fetch
     report = FetchReport()
     for clip in clips:
         target = out / clip.name
-        if target.is_file() and _file_sha256(target) == clip.sha256:
+        if _present(out, clip):
             report.already_present.append(clip.name)
             continue
         try:
@@ -84,10 +94,50 @@ def materialise(clips: list[CorpusClip], out: Path, source: ClipSource) -> Fetch
             )
             target.unlink(missing_ok=True)
             continue
-        write_atomically(target, data, f".{target.name}.", ".part")
+        if clip.excerpt is None:
+            write_atomically(target, data, f".{target.name}.", ".part")
+        else:
+            try:
+                _cut_excerpt(out, clip, data)
+            except MediaToolError as exc:
+                report.missing[clip.name] = f"the excerpt {clip.excerpt} could not be cut: {exc}"
+                target.unlink(missing_ok=True)
+                continue
         report.fetched.append(clip.name)
     _write_cache_manifest(out, [c for c in clips if c.name in set(report.available)])
     return report
+
+
+def _present(out: Path, clip: CorpusClip) -> bool:
+    """The clip is in the cache as the manifest describes it: the file itself, or a cut of it whose
+    record names the same file, the same excerpt and the cut's present bytes."""
+    target = out / clip.name
+    if not target.is_file():
+        return False
+    if clip.excerpt is None:
+        return _file_sha256(target) == clip.sha256
+    record = out / EXCERPT_RECORDS / f"{clip.name}.json"
+    try:
+        saved = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return False
+    return (saved.get("source_sha256") == clip.sha256 and saved.get("excerpt") == str(clip.excerpt)
+            and saved.get("sha256") == _file_sha256(target))
+
+
+def _cut_excerpt(out: Path, clip: CorpusClip, data: bytes) -> None:
+    """The excerpt of the verified file ``data`` to ``out/NAME``, then its record."""
+    assert clip.excerpt is not None
+    target = out / clip.name
+    with tempfile.TemporaryDirectory(dir=out, prefix=f".{clip.name}.") as tmp:
+        source, cut_file = Path(tmp) / "source", Path(tmp) / "cut.mp4"
+        source.write_bytes(data)
+        cut(source, clip.excerpt, cut_file)
+        os.replace(cut_file, target)
+    (out / EXCERPT_RECORDS).mkdir(exist_ok=True)
+    record = {"source_sha256": clip.sha256, "excerpt": str(clip.excerpt), "sha256": _file_sha256(target)}
+    write_atomically(out / EXCERPT_RECORDS / f"{clip.name}.json", json.dumps(record).encode(),
+                     f".{clip.name}.", ".part")
 
 
 def _write_cache_manifest(out: Path, clips: list[CorpusClip]) -> None:
@@ -97,5 +147,5 @@ def _write_cache_manifest(out: Path, clips: list[CorpusClip]) -> None:
         writer.writerow(CACHE_COLUMNS)
         for c in clips:
             writer.writerow([c.name, c.label, c.duration_s, c.has_audio, c.source_repo, c.source_path,
-                             c.person_id, c.source_id, c.sha256])
+                             c.person_id, c.source_id, c.sha256, "" if c.excerpt is None else str(c.excerpt)])
     os.replace(tmp, out / CACHE_MANIFEST)

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-LABELS = ("talking_head", "face_other", "multi_person", "no_face", "conversation")
+from apps.calibration.clip_excerpt import Excerpt, ExcerptError
+
+# ``listening``: one person on screen, silent, while another person's voice is heard (a panel cut out of a
+# recorded conversation, ``excerpt``): every voiced frame of it is a listening frame.
+LABELS = ("talking_head", "face_other", "multi_person", "no_face", "conversation", "listening")
 
 # Reserved for evaluating the rules fitted on this corpus (issue 40): a clip from one of these
 # would leak the evaluation into the fit, so the manifest may never name them.
@@ -48,6 +52,9 @@ class CorpusClip:
     has_audio: bool
     voiced_fraction: float | None  # Silero VAD speech share of the audio track; None without audio
     labelled_by: str
+    # Cut out of the file (``clip_excerpt``); None: the whole file. ``sha256`` and ``size_bytes`` are the
+    # file's, ``duration_s`` and ``voiced_fraction`` the excerpt's.
+    excerpt: Excerpt | None = None
 
 
 class ManifestError(ValueError):
@@ -68,8 +75,8 @@ def load_corpus_manifest(path: Path | None = None) -> list[CorpusClip]:
         if clip.name in seen:
             raise ManifestError(f"{path}: clip name {clip.name!r} appears twice")
         seen[clip.name] = 1
-    shas = [c.sha256 for c in clips]
-    if len(set(shas)) != len(shas):
+    cuts = [(c.sha256, c.excerpt) for c in clips]  # two panels of one file are two clips, one file twice is not
+    if len(set(cuts)) != len(cuts):
         raise ManifestError(f"{path}: the same file (SHA-256) is listed twice")
     return clips
 
@@ -91,6 +98,10 @@ def _clip(row: dict[str, str], line: int) -> CorpusClip:
     bad = [field for field, ok in checks.items() if not ok]
     if bad:
         raise ManifestError(f"{where}: bad {', '.join(bad)}")
+    try:
+        excerpt = Excerpt.parse(row["excerpt"]) if row.get("excerpt") else None
+    except ExcerptError as exc:
+        raise ManifestError(f"{where}: bad excerpt: {exc}") from None
     return CorpusClip(
         name=row["name"],
         label=row["label"],
@@ -105,4 +116,5 @@ def _clip(row: dict[str, str], line: int) -> CorpusClip:
         has_audio=row["has_audio"] == "True",
         voiced_fraction=float(row["voiced_fraction"]) if row["voiced_fraction"] else None,
         labelled_by=row["labelled_by"],
+        excerpt=excerpt,
     )

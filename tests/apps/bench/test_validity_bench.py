@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from annotators.speaking.sync_thresholds import ScoredSpeech, fit_sync_thresholds
+from apps.bench.dubbing_bench import dub
 from apps.bench.validity_bench import refit_records, run_validity_bench
 
 # Two real talking heads of two people standing for two sources, and a face with no audio track.
@@ -25,6 +26,9 @@ def test_validity_scores_each_source_with_rules_fitted_on_the_others(shared_medi
         for name, label, source, person in CORPUS:
             shutil.copyfile(shared_media / name, corpus / name)
             writer.writerow([name, label, source, person])
+        # A listener as the spliced conversations make one: a face's own talking shot under another person's voice.
+        dub(shared_media / "talkvid_tys_gt.mp4", shared_media / "fantasy_end0.1.mp4", corpus / "listener.mp4", 4.0)
+        writer.writerow(["listener.mp4", "listening", "source_d", "tys_listening"])
     records = tmp_path / "records.json"
     report = run_validity_bench(corpus, tmp_path / "work", records_out=records)
     clips = {row["clip"]: row for row in report["per_clip"]}
@@ -58,6 +62,13 @@ def test_validity_scores_each_source_with_rules_fitted_on_the_others(shared_medi
                                                           if label == "talking_head")
     low, high = kept["shipped"]["pooled"]["wilson95"]
     assert low <= kept["shipped"]["pooled"]["fraction"] <= high
+    # The listener's voiced frames are counted as listening truth, never as a talking head's speech.
+    listener = clips["listener.mp4"]
+    assert listener["voiced_frames"] > 25 and 0 <= listener["listening_voiced"] <= listener["voiced_frames"]
+    target = report["targets"]["listening_under_another_voice"]
+    assert (target["clips"], target["frames"]) == (1, listener["voiced_frames"])
+    assert target["measured"] == listener["listening_voiced"] / listener["voiced_frames"]
+    assert "source_d" not in kept["shipped"]["per_source"]
     assert not list((tmp_path / "work").glob("*__voice_*.mp4"))  # the dubbed files are not left behind
     # The saved records give the same report without a run.
     again = refit_records(records)

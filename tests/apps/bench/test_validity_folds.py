@@ -3,7 +3,7 @@ whose right answer is known: two sources that need different thresholds, so a fo
 held-out source would be caught."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -181,3 +181,28 @@ def test_a_record_survives_its_json():
     assert again.segments == record.segments and again.shots == record.shots
     np.testing.assert_allclose(again.signals[0].mouth_open, record.signals[0].mouth_open, atol=1e-6)
     assert np.isnan(again.signals[0].mouth_open[3]) and again.signals[0].present.dtype == bool
+
+
+def test_real_listeners_are_measured_where_the_corpus_has_them():
+    def seg(score: float, weight: int) -> SpeakingSegment:
+        return SpeakingSegment(score, weight, 0, 100)
+
+    talking = [_record("a0", "A", segments=[seg(3.0, 50)]), _record("b0", "B", segments=[seg(2.5, 50)]),
+               _record("a0x", "A", "dubbed", segments=[seg(0.3, 50)], voice_source="B"),
+               _record("b0x", "B", "dubbed", segments=[seg(0.2, 50)], voice_source="A")]
+    lip_sync = {"model": "learned_sync", "threshold": 0.5, "accept_threshold": 2.02}
+    before = validity_report(talking, [], lip_sync)["targets"]["listening_under_another_voice"]
+    assert before["measured"] is None and before["met"] is None and "not_measured" in before
+    # A listener whose mouth moved for a moment: 16 of its 80 voiced frames labelled speaking, in a
+    # segment the verdict keeps (3.0) or rejects (0.1).
+    listener = replace(_record("l0", "L", "listening", segments=[seg(3.0, 16)]), voiced=80, listening_voiced=60)
+    rejected = replace(listener, clip="l1", segments=[seg(0.1, 16)])
+    report = validity_report([*talking, listener, rejected], [], lip_sync)
+    listening = report["listening_under_another_voice"]
+    assert listening["clips"] == 2 and listening["labelled_listening"]["pooled"]["fraction"] == 120 / 160
+    assert listening["labelled_speaking"]["pooled"]["n"] == 16  # the rejected segment is no speech a trainer gets
+    target = report["targets"]["listening_under_another_voice"]
+    assert (target["measured"], target["met"], target["frames"]) == (120 / 160, False, 160)
+    # A listener is never a genuine talking head, in no fold of the lip-sync verdict.
+    assert "L" not in {f["held_out_source"] for f in report["rules"]["lip_sync_verdict"]["folds"]}
+    assert "L" not in report["genuine_voiced_kept_speaking"]["shipped"]["per_source"]

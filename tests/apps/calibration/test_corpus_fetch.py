@@ -10,7 +10,15 @@ import pytest
 from apps.calibration.clip_sources import GitMirrorSource, RawGitHubSource
 from apps.calibration.corpus_fetch import CACHE_MANIFEST, materialise
 from apps.calibration.corpus_manifest import load_corpus_manifest
-from tests.apps.calibration.fake_mirror import GOOD_CLIP, MIRROR_REPO, FakeMirror
+from curation.media.probe import probe_media
+from tests.apps.calibration.fake_mirror import (
+    DAMAGED_CLIP,
+    GOOD_CLIP,
+    MIRROR_REPO,
+    FakeMirror,
+    manifest_row,
+    write_manifest,
+)
 
 
 def _sha(path: Path) -> str:
@@ -92,3 +100,46 @@ def test_https_source_fetches_by_repo_commit_and_path(fake_mirror: FakeMirror, r
     assert report.fetched == ["good.mp4"]
     assert list(report.missing) == ["absent.mp4"] and "404" in report.missing["absent.mp4"]
     assert _sha(out / "good.mp4") == clips[0].sha256
+
+
+def _excerpt_manifest(fake_mirror: FakeMirror, tmp_path: Path, excerpt: str, damaged: bool = False) -> Path:
+    """One row: an excerpt of the mirror's good clip (or of its damaged one)."""
+    clip = DAMAGED_CLIP if damaged else GOOD_CLIP
+    row = manifest_row("panel.mp4", "listening", f"clips/{clip}", fake_mirror.commit,
+                       (fake_mirror.shared_media / clip).read_bytes(), "p9")
+    return write_manifest(tmp_path / "excerpt.csv", [{**row, "excerpt": excerpt}])
+
+
+def _probe(path: Path) -> tuple[int, int, float]:
+    info = probe_media(path)
+    return info.width, info.height, info.duration_s
+
+
+def test_an_excerpt_is_cut_from_the_verified_file_and_recut_when_damaged(fake_mirror: FakeMirror, tmp_path: Path):
+    out = tmp_path / "cache"
+    clips = load_corpus_manifest(_excerpt_manifest(fake_mirror, tmp_path, "t=0.5..2.5;crop=201x160+10+20"))
+    source = GitMirrorSource(fake_mirror.root)
+    assert materialise(clips, out, source).fetched == ["panel.mp4"]
+    width, height, duration = _probe(out / "panel.mp4")
+    assert (width, height) == (200, 160) and abs(duration - 2.0) < 0.1  # the odd pixel dropped for 4:2:0
+    with open(out / CACHE_MANIFEST, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["file"], r["excerpt"], r["sha256"]) for r in rows] == [
+        ("panel.mp4", "t=0.5..2.5;crop=201x160+10+20", clips[0].sha256)]
+    assert materialise(clips, out, source).already_present == ["panel.mp4"]
+    with open(out / "panel.mp4", "r+b") as fh:  # bit rot in the cut
+        fh.seek(200)
+        fh.write(b"\x00\x01\x02")
+    assert materialise(clips, out, source).fetched == ["panel.mp4"]
+    assert materialise(clips, out, source).already_present == ["panel.mp4"]
+    # Another excerpt under the same name is not the cut in the cache.
+    moved = load_corpus_manifest(_excerpt_manifest(fake_mirror, tmp_path, "t=1..2.5;crop=201x160+10+20"))
+    assert materialise(moved, out, source).fetched == ["panel.mp4"]
+    assert abs(_probe(out / "panel.mp4")[2] - 1.5) < 0.1
+
+
+def test_an_excerpt_of_a_damaged_file_is_never_cut(fake_mirror: FakeMirror, tmp_path: Path):
+    out = tmp_path / "cache"
+    clips = load_corpus_manifest(_excerpt_manifest(fake_mirror, tmp_path, "t=0..1", damaged=True))
+    report = materialise(clips, out, GitMirrorSource(fake_mirror.root))
+    assert list(report.corrupted) == ["panel.mp4"] and not (out / "panel.mp4").exists()

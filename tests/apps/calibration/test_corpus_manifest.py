@@ -28,10 +28,13 @@ def test_shipped_manifest_is_in_the_package_and_parses(shipped):
 def test_shipped_corpus_counts_match_the_documented_ones(shipped):
     # docs/calibration_corpus.md states these; a row added or dropped without the doc fails here.
     talking = [c for c in shipped if c.label == "talking_head"]
-    assert Counter(c.label for c in shipped) == {"talking_head": 72, "face_other": 13, "multi_person": 3,
-                                                 "no_face": 1, "conversation": 2}
-    assert len({c.source_id for c in talking}) == 22 and len({c.person_id for c in talking}) == 65
-    assert len({c.source_id for c in shipped}) == 31
+    assert Counter(c.label for c in shipped) == {"talking_head": 73, "face_other": 13, "multi_person": 3,
+                                                 "no_face": 1, "conversation": 2, "listening": 1}
+    assert len({c.source_id for c in talking}) == 23 and len({c.person_id for c in talking}) == 66
+    assert len({c.source_id for c in shipped}) == 32
+    # A listener is another person than the speaker of the same recording.
+    listeners = {c.person_id for c in shipped if c.label == "listening"}
+    assert listeners and not listeners & {c.person_id for c in talking}
     # Speech for a good part of the clip: a GRID sentence is about 1.2 s of speech in its 3 s.
     assert all(c.has_audio and c.voiced_fraction is not None and c.voiced_fraction > 0.35 for c in talking)
 
@@ -76,3 +79,28 @@ def test_a_clip_listed_twice_is_refused(tmp_path: Path):
         second = list(csv.DictReader(fh))[1]
     with pytest.raises(ManifestError, match="twice"):
         load_corpus_manifest(_rewrite(tmp_path, name=second["name"]))
+
+
+@pytest.mark.parametrize("excerpt", ["4.6..7.9", "t=7.9..4.6", "t=1..2;crop=0x10+0+0", "t=1..2;crop=10x10"])
+def test_a_bad_excerpt_is_refused_naming_it(tmp_path: Path, excerpt: str):
+    with pytest.raises(ManifestError, match=r"line 2 .*bad excerpt"):
+        load_corpus_manifest(_rewrite(tmp_path, excerpt=excerpt))
+
+
+def test_two_excerpts_of_one_file_are_two_clips_but_one_excerpt_twice_is_refused(tmp_path: Path):
+    with open(default_manifest_path(), newline="") as fh:
+        first = next(iter(csv.DictReader(fh)))
+    cut = {**first, "name": "first_cut.mp4", "excerpt": "t=0..2"}
+    other_cut = {**first, "name": "second_cut.mp4", "excerpt": "t=2..4;crop=100x100+0+0"}
+    path = tmp_path / "manifest.csv"
+    for rows, refused in (([first, cut, other_cut], False), ([first, cut, {**cut, "name": "again.mp4"}], True)):
+        with open(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(first))
+            writer.writeheader()
+            writer.writerows(rows)
+        if refused:
+            with pytest.raises(ManifestError, match="twice"):
+                load_corpus_manifest(path)
+        else:
+            clips = load_corpus_manifest(path)
+            assert [str(c.excerpt) if c.excerpt else None for c in clips] == [None, "t=0..2", "t=2..4;crop=100x100+0+0"]
