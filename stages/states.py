@@ -55,7 +55,9 @@ class StatesStage(Stage):
     # reading capped by the past-only one), so a listener is not speaking before their turn starts
     # 6: the lip-sync verdict's default where SyncNet is not fetched is learned_av_sync (the mean of the
     # learned network's score and av_sync's), with its own thresholds
-    version: ClassVar[int] = 6
+    # 7: a segment in which a voice is heard for a state's minimum length is never idle (a clip whose
+    # only speech is a 1.2-s sentence is one speaking segment, not an idle one with speech in it)
+    version: ClassVar[int] = 7
 
     active_speaker: str = "mouth_vad"
     # Mouth-motion speaker settings. A shorter window than the annotator's 1 s keeps a speaker's

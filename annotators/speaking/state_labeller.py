@@ -34,7 +34,7 @@ from annotators.speaking.lip_sync import (
     lip_sync_model,
 )
 from annotators.timelines.segment_cutter import FrameSpan, cut_segments, present_spans
-from annotators.timelines.state_timeline import frame_states, runs, smooth_states
+from annotators.timelines.state_timeline import frame_states, runs, segment_state, smooth_states
 from curation.ingest.local_copy import local_media
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState, frame_state_letters, state_name
@@ -245,7 +245,7 @@ class StateLabeller:
         s = slice(span.first, span.end)
         codes = states[s]
         fractions = np.bincount(codes, minlength=3) / len(codes)
-        dominant = PerformerState(int(np.argmax(fractions)))
+        dominant = segment_state(codes, max(1, round(self.min_state_s * fps)))
         a = int(round(span.first / fps * AUDIO_SAMPLE_RATE))
         b = int(round(span.end / fps * AUDIO_SAMPLE_RATE))
         audio = view.audio[a:b]

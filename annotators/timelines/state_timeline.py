@@ -48,3 +48,18 @@ def smooth_states(states: np.ndarray, min_run_frames: int) -> np.ndarray:
         right = current[i + 1] if i + 1 < len(current) else None
         neighbour = max((n for n in (left, right) if n is not None), key=lambda n: n[2])
         out[start : start + length] = neighbour[0]
+
+
+def segment_state(codes: np.ndarray, min_run_frames: int) -> PerformerState:
+    """The state a segment of frame ``codes`` is given: the most frequent, except that a segment
+    where a voice is heard for at least ``min_run_frames`` is never ``idle`` ("nobody is speaking"),
+    but the more frequent of ``speaking`` and ``listening``. A clip whose only speech is shorter than
+    a segment (a 1.2-s sentence in a 3-s clip) is then one speaking segment with its pauses, not an
+    idle one with speech in it."""
+    counts = np.bincount(codes, minlength=len(PerformerState))
+    dominant = PerformerState(int(np.argmax(counts)))
+    voiced = counts[PerformerState.SPEAKING] + counts[PerformerState.LISTENING]
+    if dominant != PerformerState.IDLE or voiced < max(1, min_run_frames):
+        return dominant
+    speaking = counts[PerformerState.SPEAKING] >= counts[PerformerState.LISTENING]
+    return PerformerState.SPEAKING if speaking else PerformerState.LISTENING
