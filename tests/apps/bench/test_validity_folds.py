@@ -206,3 +206,19 @@ def test_real_listeners_are_measured_where_the_corpus_has_them():
     # A listener is never a genuine talking head, in no fold of the lip-sync verdict.
     assert "L" not in {f["held_out_source"] for f in report["rules"]["lip_sync_verdict"]["folds"]}
     assert "L" not in report["genuine_voiced_kept_speaking"]["shipped"]["per_source"]
+
+
+def test_dubbed_copies_judged_by_networks_trained_on_them_are_no_result():
+    def seg(score: float) -> SpeakingSegment:
+        return SpeakingSegment(score, 50, 0, 100)
+
+    records = [_record("a0", "A", segments=[seg(3.0)]), _record("b0", "B", segments=[seg(2.5)]),
+               _record("c0", "C", segments=[seg(2.8)]),
+               _record("a0x", "A", "dubbed", segments=[seg(0.3)], voice_source="B"),
+               _record("b0x", "B", "dubbed", segments=[seg(0.2)], voice_source="C"),
+               _record("c0x", "C", "dubbed", segments=[seg(0.4)], voice_source="A")]
+    for model, judged in (("av_sync", True), ("learned_av_sync", False), ("learned_sync", False)):
+        target = validity_report(records, [], {"model": model, "threshold": 0.5, "accept_threshold": 2.0}
+                                 )["targets"]["dubbed_segments_kept_speaking"]
+        assert target["measured"] == 0.0, model
+        assert (target["met"] is True, "not_a_result" in target) == (judged, not judged), model
