@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.media.ffmpeg_runner import ffmpeg_command, run_media_tool
+from curation.media.probe import probe_media
 
 _EXCERPT = re.compile(
     r"^t=(?P<start>\d+(?:\.\d+)?)\.\.(?P<end>\d+(?:\.\d+)?)"
     r"(?:;crop=(?P<w>\d+)x(?P<h>\d+)\+(?P<x>\d+)\+(?P<y>\d+))?$"
 )
 CUT_TIMEOUT_S = 300.0
+# A cut may come out shorter than asked by up to a frame and the audio encoder's padding; more than this
+# means the excerpt runs past the end of the file.
+SHORT_CUT_TOLERANCE_S = 0.25
 
 
 class ExcerptError(ValueError):
@@ -60,7 +64,8 @@ class Excerpt:
 
 
 def cut(source: Path, excerpt: Excerpt, target: Path) -> None:
-    """``excerpt`` of ``source`` written to ``target`` (an ``.mp4`` name), replacing it."""
+    """``excerpt`` of ``source`` written to ``target`` (an ``.mp4`` name), replacing it; ``ExcerptError``
+    when the file does not hold the whole excerpt (ffmpeg writes what there is without complaint)."""
     # An even size: H.264's 4:2:0 needs it, and the crop's odd pixel is the panel's edge anyway.
     filters = [] if excerpt.crop is None else ["crop={}:{}:{}:{}".format(
         excerpt.crop[0] - excerpt.crop[0] % 2, excerpt.crop[1] - excerpt.crop[1] % 2, *excerpt.crop[2:])]
@@ -72,3 +77,6 @@ def cut(source: Path, excerpt: Excerpt, target: Path) -> None:
     ]
     # -ss before the input seeks to the nearest keyframe and decodes from there: frame-accurate when re-encoding.
     run_media_tool(ffmpeg_command(source, output, ["-ss", f"{excerpt.start_s:.3f}"]), timeout=CUT_TIMEOUT_S)
+    info = probe_media(target)
+    if info.n_frames <= 0 or info.duration_s < excerpt.duration_s - SHORT_CUT_TOLERANCE_S:
+        raise ExcerptError(f"the file holds {info.duration_s:.2f} s of {excerpt} ({info.n_frames} frames)")

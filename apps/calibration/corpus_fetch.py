@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apps.calibration.clip_excerpt import cut
+from apps.calibration.clip_excerpt import ExcerptError, cut
 from apps.calibration.clip_sources import ClipSource, ClipUnavailableError
 from apps.calibration.corpus_manifest import CorpusClip
 from curation.atomic_file import write_atomically
@@ -99,7 +99,7 @@ def materialise(clips: list[CorpusClip], out: Path, source: ClipSource) -> Fetch
         else:
             try:
                 _cut_excerpt(out, clip, data)
-            except MediaToolError as exc:
+            except (MediaToolError, ExcerptError) as exc:
                 report.missing[clip.name] = f"the excerpt {clip.excerpt} could not be cut: {exc}"
                 target.unlink(missing_ok=True)
                 continue

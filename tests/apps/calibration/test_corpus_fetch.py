@@ -143,3 +143,11 @@ def test_an_excerpt_of_a_damaged_file_is_never_cut(fake_mirror: FakeMirror, tmp_
     clips = load_corpus_manifest(_excerpt_manifest(fake_mirror, tmp_path, "t=0..1", damaged=True))
     report = materialise(clips, out, GitMirrorSource(fake_mirror.root))
     assert list(report.corrupted) == ["panel.mp4"] and not (out / "panel.mp4").exists()
+
+
+def test_an_excerpt_past_the_end_of_its_file_is_missing_by_name(fake_mirror: FakeMirror, tmp_path: Path):
+    out = tmp_path / "cache"
+    clips = load_corpus_manifest(_excerpt_manifest(fake_mirror, tmp_path, "t=2.5..6"))  # the clip is 3.5 s
+    report = materialise(clips, out, GitMirrorSource(fake_mirror.root))
+    assert list(report.missing) == ["panel.mp4"] and "holds" in report.missing["panel.mp4"]
+    assert not (out / "panel.mp4").exists() and report.fetched == []
