@@ -67,11 +67,12 @@ def cut(source: Path, excerpt: Excerpt, target: Path) -> None:
     """``excerpt`` of ``source`` written to ``target`` (an ``.mp4`` name), replacing it; ``ExcerptError``
     when the file does not hold the whole excerpt (ffmpeg writes what there is without complaint)."""
     # An even size: H.264's 4:2:0 needs it, and the crop's odd pixel is the panel's edge anyway.
-    filters = [] if excerpt.crop is None else ["crop={}:{}:{}:{}".format(
-        excerpt.crop[0] - excerpt.crop[0] % 2, excerpt.crop[1] - excerpt.crop[1] % 2, *excerpt.crop[2:])]
+    crop = []
+    if excerpt.crop is not None:
+        w, h, x, y = excerpt.crop
+        crop = ["-vf", f"crop={w - w % 2}:{h - h % 2}:{x}:{y}"]
     output = [
-        "-t", f"{excerpt.duration_s:.3f}",
-        *(["-vf", ",".join(filters)] if filters else []),
+        "-t", f"{excerpt.duration_s:.3f}", *crop,
         "-c:v", "libx264", "-crf", "18", "-preset", "medium", "-pix_fmt", "yuv420p",
         "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4", str(target),
     ]
