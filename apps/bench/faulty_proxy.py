@@ -5,12 +5,18 @@ when it throttles) without passing the request on, drops the connection without 
 reset), or passes the request on after a delay; every other request goes through unchanged. A
 plan may also stall the first ``stall_times`` requests whose line (``GET /bucket/key``) contains
 ``stall_path``: the answer's body trickles in over ``stall_s``, slowly enough to outlast a
-per-video watchdog while no single read waits long enough for the client's read timeout. The faults are real HTTP seen
-by real botocore/aiohttp, not patched functions. Point ``AWS_ENDPOINT_URL`` at ``proxy.url``.
+per-video watchdog while no single read waits long enough for the client's read timeout. A stall
+counts once it is met: a client that dies with its machine while it waits (on one host, a Ray
+worker whose node is killed: its parent, the raylet, goes with it) never outlasted anything, so the
+next matching request stalls instead; a client stopped alone (the watchdog kills its actor) has
+met it. The faults are real HTTP seen by real botocore/aiohttp, not patched functions. Point
+``AWS_ENDPOINT_URL`` at ``proxy.url``.
 """
 
 import http.client
 import random
+import select
+import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -19,11 +25,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+import psutil
+
 SLOW_DOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
     b"<Message>Please reduce your request rate.</Message></Error>"
 )
 TRICKLE_PIECES = 10
+# After a stalled client hangs up, how long its parent may take to go too when their machine died
+# (SIGKILL to a process group reaches every process at once, the reaping does not).
+MACHINE_GONE_S = 0.5
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "trailer", "upgrade"}
 
 
@@ -37,9 +48,12 @@ class FaultPlan:
     stall_path: str = ""  # the first ``stall_times`` requests whose "METHOD path" contains it ...
     stall_times: int = 0
     stall_s: float = 0.0  # ... have their answer trickle in over this long
-    # "requests", "errors", "resets", "slow", "stalls"; "most_open": the most requests in the proxy at once
+    # "requests", "errors", "resets", "slow", "stalls" (met); "stalls_lost": stalls whose client died
+    # with its machine before they could be met; "most_open": the most requests in the proxy at once
     seen: Counter[str] = field(default_factory=Counter)
     drawn: list[tuple[str, str]] = field(default_factory=list)  # ("METHOD path", what it met), in order
+    # The parent of each stalled request's client, by name ("raylet": a Ray worker), "?" when not found
+    stalled_parents: list[str] = field(default_factory=list)
     _random: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _open: int = 0
@@ -61,6 +75,13 @@ class FaultPlan:
             fault = self._draw(request)
             self.drawn.append((request, fault))
             return fault
+
+    def stall_lost(self, request: str) -> None:
+        """The stalled answer's client died with its machine: the stall is drawn again."""
+        with self._lock:
+            self.seen["stalls"] -= 1
+            self.seen["stalls_lost"] += 1
+            self.drawn.append((request, "stall lost"))
 
     def _draw(self, request: str) -> str:
         """What the request meets; the caller holds the lock."""
@@ -143,24 +164,82 @@ def _handler(upstream: str, plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", length or str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD" and fault == "stalls":
-                    self._trickle(data)
+                    parent = _parent_of_client(self.client_address, self.server.server_address)
+                    plan.stalled_parents.append(_name(parent))
+                    if not self._trickle(data) and not _still_running(parent):
+                        plan.stall_lost(f"{self.command} {self.path}")
                 elif self.command != "HEAD":
                     self.wfile.write(data)
             finally:
                 connection.close()
 
-        def _trickle(self, data: bytes) -> None:
+        def _trickle(self, data: bytes) -> bool:
             """The body in ``TRICKLE_PIECES`` pieces spread over ``stall_s``: each piece comes well
-            within a client's read timeout (s3fs's is 15 s), so the client waits it out."""
+            within a client's read timeout (s3fs's is 15 s), so the client waits it out. False
+            when the client hung up first."""
             step = -(-len(data) // TRICKLE_PIECES) or 1
             for start in range(0, max(len(data), 1), step):
-                threading.Event().wait(plan.stall_s / TRICKLE_PIECES)
-                self.wfile.write(data[start : start + step])
-                self.wfile.flush()
+                if _hung_up(self.connection, plan.stall_s / TRICKLE_PIECES):
+                    self.close_connection = True
+                    return False
+                try:
+                    self.wfile.write(data[start : start + step])
+                    self.wfile.flush()
+                except OSError:
+                    self.close_connection = True
+                    return False
+            return True
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward  # noqa: N815 - http.server names them
 
     return Handler
+
+
+def _hung_up(connection: socket.socket, wait_s: float) -> bool:
+    """Whether the client closed its end within ``wait_s``: a client waiting for an answer sends
+    nothing, so the socket turns readable only with its end of file (or a reset)."""
+    readable, _, _ = select.select([connection], [], [], wait_s)
+    if not readable:
+        return False
+    try:
+        return connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+def _parent_of_client(client: tuple[str, int], server: tuple[str, int]) -> psutil.Process | None:
+    """The parent of the process on this host that holds the client's end of the connection;
+    None when that process is not here (a client on another machine) or cannot be read."""
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except psutil.Error:
+        return None
+    for found in connections:
+        if found.pid and found.laddr and tuple(found.laddr[:2]) == tuple(client[:2]) and found.raddr \
+                and found.raddr.port == server[1]:  # fmt: skip
+            try:
+                return psutil.Process(found.pid).parent()
+            except psutil.Error:
+                return None
+    return None
+
+
+def _name(process: psutil.Process | None) -> str:
+    try:
+        return process.name() if process else "?"
+    except psutil.Error:
+        return "?"
+
+
+def _still_running(process: psutil.Process | None) -> bool:
+    """Whether ``process`` (None: not known, taken as running) is alive ``MACHINE_GONE_S`` on."""
+    if process is None:
+        return True
+    threading.Event().wait(MACHINE_GONE_S)
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 @dataclass

@@ -11,7 +11,9 @@
   of the two largest), so it dies with a video in flight;
 - one read of the run store stalls for longer than ``--video-timeout-s``: the answer to the first
   read of the smallest video's block-0 record (made by the actor that starts that video's block 1)
-  trickles in over ``STALL_S``, so the watchdog stops that video.
+  trickles in over ``STALL_S``, so the watchdog stops that video. When that read falls on the worker
+  node and the node dies while it waits, the stall was never met: the proxy stalls the next read of
+  the record instead (the video's restart on the head node), so the watchdog meets it on every run.
 
 The run completes with every input accounted and none failed, and its manifests and samples equal
 a clean run's (a local run of the same clips, no faults); each injected kind shows in ``run.json``
@@ -92,10 +94,10 @@ def test_a_run_through_every_injected_fault_equals_a_clean_run(
     assert sorted(sizes.values())[-2] > WORKER_DISK_BYTES > sorted(sizes.values())[-3]
     stalled_id = hashlib.sha256((shared_media / STALLED).read_bytes()).hexdigest()[:16]
     # The faults drawn depend on the order of the run's requests, which any change to the workflow's
-    # fingerprint moves, and so does which node meets the stalled read. With seed 36 the run once
-    # stalled after the node's loss (docs/faults.md, "Found and fixed"); since the fix it completes, but
-    # in one run of two the stalled read fell on the killed node (no watchdog timeout to count). Seed 37
-    # meets every kind.
+    # fingerprint moves, and so does which node meets the stalled read. When it falls on the worker
+    # node and the node is killed while the read waits, the proxy draws the stall again for the next
+    # read of the record (the video's restart on the head node): a stall counts once met, so the
+    # watchdog meets it on every run (before, one run in three at seed 37 counted no timeout).
     plan = FaultPlan(
         error_fraction=0.07, reset_fraction=0.01, slow_fraction=0.02, slow_s=0.5, seed=37,
         stall_path=f"GET /lpm-out/faults/work/block0/{stalled_id}.json", stall_times=1, stall_s=STALL_S,
@@ -114,7 +116,7 @@ def test_a_run_through_every_injected_fault_equals_a_clean_run(
     print(f"worker cache: peak {worker_cache.peak_bytes} bytes, entries {sorted(worker_cache.entries)}")
     assert driven.returncode == 0, driven.stderr[-3000:]
     report = json.loads(driven.stdout.strip().splitlines()[-1])
-    print(f"proxy saw {dict(plan.seen)}\n{report['stdout']}")
+    print(f"proxy saw {dict(plan.seen)}, stalled clients' parents {plan.stalled_parents}\n{report['stdout']}")
     assert report["returncode"] == 0, report["stdout"] + report["stderr"]
     assert report["killed_worker"], report["titles"]["worker"]
 
