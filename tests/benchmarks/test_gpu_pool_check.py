@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.gpu_pool_check import GPU_SHARE, most_at_once, problems
+from benchmarks.gpu_pool_check import most_at_once, problems
+from benchmarks.gpu_pool_stages import GPU_SHARE
 from benchmarks.slim_ray_wheel import slim
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
