@@ -15,12 +15,13 @@ from apps.bench.sync_folds import verdict_figures
 from apps.bench.validity_records import ClipRecord
 
 
-def rows_of(records: Sequence[ClipRecord]) -> list[ScoredSegment]:
+def rows_of(records: Sequence[ClipRecord], held_out: bool = False) -> list[ScoredSegment]:
     """Each speaking segment of a talking head (genuine) or of a dubbed copy, weighted by its voiced
-    speaking frames; a dubbed copy's rows carry its picture's and its voice's sources."""
+    speaking frames; a dubbed copy's rows carry its picture's and its voice's sources. ``held_out``:
+    the scores of networks that never saw the segment's source (``held_out_sync``)."""
     return [
         ScoredSegment(picture=r.clip, picture_source=r.source, voice_source=r.voice_source,
-                      genuine=r.genuine, score=s.score, weight=s.weight)
+                      genuine=r.genuine, score=s.score_of(held_out), weight=s.weight)
         for r in records if r.label in ("talking_head", "dubbed") for s in r.segments
     ]  # fmt: skip
 

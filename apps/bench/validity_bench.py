@@ -19,6 +19,11 @@ keeps) are given with the shipped thresholds, with each source's held-out sync t
 without the verdict; the states stay as the run labelled them (shipped labeller thresholds,
 fitted on ../shared/media, so held out for this corpus). Frames of one clip are not independent:
 intervals over frames are narrower than the truth; the per-clip rows show the spread.
+
+A learned lip-sync model's shipped networks were trained on this corpus: with ``sync_features``
+(the cache they were trained from) each source's segments are also scored by networks trained
+without it (``held_out_sync``), and every held-out figure of the verdict reads those scores; the
+shipped figures keep the shipped (in-sample) scores. Without it, the dubbed target is no result.
 """
 
 import csv
@@ -33,10 +38,13 @@ from typing import Any
 import numpy as np
 
 from annotators.models.voice_activity import VoiceActivityDetector
+from annotators.speaking.lip_sync import LipSyncModel
 from annotators.speaking.sync_thresholds import SyncThresholds
 from apps.bench import mouth_motion_folds, performer_filter_folds, skip_margin_folds, sync_verdict_folds
 from apps.bench.decision_figures import share
 from apps.bench.dubbing_bench import SCORE_EVERY_SEGMENT, dub
+from apps.bench.held_out_sync import TRAINED_MODELS, ScoreRecorder, fold_models, install_recorder, segment_scores
+from apps.bench.learned_sync_training import TrainSettings, load_features
 from apps.bench.speaking_bench import analyse, bench_stages
 from apps.bench.sync_folds import leave_one_source_out
 from apps.bench.validity_records import ClipRecord, CorpusEntry, record_of
@@ -48,9 +56,9 @@ from curation.runtime.video_work import VideoWork
 
 SCORED_LABELS = ("talking_head", "face_other", "no_face", "multi_person", "listening")
 # Lip-sync models whose shipped weights were trained on every source of this corpus (``lpm-curate models
-# train-sync``): their scores of its clips are in sample, so the dubbed copies' held-out figure is no
-# result (``bench learned-sync`` trains a network per fold for that).
-TRAINED_ON_THE_CORPUS = ("learned_sync", "learned_av_sync")
+# train-sync``): their scores of its clips are in sample, so without networks trained per fold
+# (``sync_features``) the dubbed copies' held-out figure is no result.
+TRAINED_ON_THE_CORPUS = TRAINED_MODELS
 RECORDS_FORMAT = "lpm-validity-records/1"
 # (report path, op, target): the issue 40 evidence, each on held-out figures.
 TARGETS = {
@@ -78,20 +86,34 @@ def run_validity_bench(
     dubbed: int | None = None,
     seed: int = 0,
     records_out: Path | None = None,
+    sync_features: Path | None = None,
+    sync_settings: TrainSettings | None = None,
 ) -> dict[str, Any]:
-    """The one run and its report; ``dubbed``: how many talking heads get a dubbed copy (None: all)."""
+    """The one run and its report; ``dubbed``: how many talking heads get a dubbed copy (None: all);
+    ``sync_features``: train the learned lip-sync networks per source from this cache (``held_out_sync``),
+    with ``sync_settings`` (default: the shipped recipe)."""
     started = time.perf_counter()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="lpm-bench-validity-"))
     stages = bench_stages([*(overrides or []), SCORE_EVERY_SEGMENT])
     states = stages[-1]
     entries = [e for e in load_corpus(corpus_dir) if e.label in SCORED_LABELS][:limit]
     fps = next(s for s in stages if s.name == "visual_analysis").analysis_fps
-    records = [_record(e, analyse(e.path, stages, workdir / "store"), states.vad_threshold, fps) for e in entries]
+    lip_sync: dict[str, Any] = {"model": states.lip_sync.name, "threshold": states.lip_sync.threshold,
+                                "accept_threshold": states.lip_sync.accept_threshold, "held_out_networks": None}
+    scoring = None
+    if sync_features is not None and states.lip_sync.name in TRAINED_MODELS:
+        settings = sync_settings or TrainSettings()
+        sources = {e.source_id for e in entries if e.label in ("talking_head", "listening")}
+        models = fold_models(states.lip_sync, load_features(sync_features), settings, sorted(sources))
+        scoring = _HeldOutScoring(install_recorder(stages), models, fps)
+        lip_sync["held_out_networks"] = {"features": str(sync_features), "settings": settings.__dict__,
+                                         "sources": sorted(models)}
+    records = [_record(e, analyse(e.path, stages, workdir / "store"), states.vad_threshold, fps, scoring)
+               for e in entries]  # fmt: skip
     talking = [e for e, r in zip(entries, records, strict=True) if r.label == "talking_head" and r.voiced]
     pairs = dubbing_pairs(talking, len(talking) if dubbed is None else dubbed, seed)
-    records += [_dubbed_record(video, voice, stages, workdir, states.vad_threshold, fps) for video, voice in pairs]
-    lip_sync = {"model": states.lip_sync.name, "threshold": states.lip_sync.threshold,
-                "accept_threshold": states.lip_sync.accept_threshold}
+    records += [_dubbed_record(video, voice, stages, workdir, states.vad_threshold, fps, scoring)
+                for video, voice in pairs]  # fmt: skip
     if records_out is not None:
         records_out.write_text(json.dumps({"format": RECORDS_FORMAT, "overrides": overrides or [],
                                            "lip_sync": lip_sync, "records": [r.as_json() for r in records]}))
@@ -119,7 +141,10 @@ def validity_report(records: Sequence[ClipRecord], overrides: list[str], lip_syn
     shipped_sync = SyncThresholds(lip_sync["threshold"], lip_sync["accept_threshold"])
     genuine = [r for r in records if r.label == "talking_head"]
     dubbed = [r for r in records if r.label == "dubbed"]
-    sync_rows = sync_verdict_folds.rows_of(records)
+    # The verdict's folds read the held-out networks' scores where the run made them.
+    networks = lip_sync.get("held_out_networks")
+    held_scores = bool(networks)
+    sync_rows = sync_verdict_folds.rows_of(records, held_out=held_scores)
     # Every talking head's source is a fold, also one whose clips gave no segment to score (it still loses speech).
     sync = leave_one_source_out(sync_rows, sync_verdict_folds.figures, sorted({r.source for r in genuine + dubbed}),
                                 shipped=shipped_sync)
@@ -145,18 +170,20 @@ def validity_report(records: Sequence[ClipRecord], overrides: list[str], lip_syn
     report: dict[str, Any] = {
         "overrides": overrides,
         "lip_sync_model": lip_sync["model"],
+        "lip_sync_scores": "held out: networks trained without each source" if held_scores else "shipped",
+        "held_out_networks": networks,
         "clips": sum(r.genuine for r in records),
         "dubbed_copies": len(dubbed),
         "sources": sorted({r.source for r in records}),
         "rules": rules,
         "genuine_voiced_kept_speaking": {
             "shipped": _kept_report(genuine, lambda r: shipped_sync),
-            "held_out": _kept_report(genuine, lambda r: held.get(r.source)),
+            "held_out": _kept_report(genuine, lambda r: held.get(r.source), held_scores),
             "without_verdict": _kept_report(genuine, lambda r: SyncThresholds(-np.inf, np.inf)),
         },
         "dubbed_segments_kept_speaking": {
             "shipped": _segments_kept(dubbed, lambda r: shipped_sync),
-            "held_out": _segments_kept(dubbed, lambda r: held.get(r.source)),
+            "held_out": _segments_kept(dubbed, lambda r: held.get(r.source), held_scores),
         },
     }
     report["listening_under_another_voice"] = _listening_report([r for r in records if r.label == "listening"],
@@ -167,11 +194,11 @@ def validity_report(records: Sequence[ClipRecord], overrides: list[str], lip_syn
         report[f"{label}_frames_speaking"] = {"frames_speaking": sum(r.speaking_frames for r in others),
                                               "clips": len(others)}
     report["targets"] = _targets(report)
-    if lip_sync["model"] in TRAINED_ON_THE_CORPUS:
+    if lip_sync["model"] in TRAINED_ON_THE_CORPUS and not held_scores:
         report["targets"]["dubbed_segments_kept_speaking"].update(
             met=None, not_a_result=f"{lip_sync['model']}'s networks were trained on these clips: its scores of them"
             " are in sample (lpm-curate bench learned-sync gives the held-out figure)")
-    report["per_clip"] = [_clip_row(r, shipped_sync, held.get(r.source)) for r in records]
+    report["per_clip"] = [_clip_row(r, shipped_sync, held.get(r.source), held_scores) for r in records]
     return report
 
 
@@ -189,7 +216,21 @@ def dubbing_pairs(talking: list[CorpusEntry], n: int, seed: int) -> list[tuple[C
     return pairs
 
 
-def _record(entry: CorpusEntry, work: VideoWork, vad_threshold: float, fps: float) -> ClipRecord:
+class _HeldOutScoring:
+    """What the states stage asked the shipped lip-sync model, scored again by the clip's fold."""
+
+    def __init__(self, recorder: ScoreRecorder, models: dict[str, LipSyncModel], fps: float) -> None:
+        self.recorder, self.models, self.fps = recorder, models, fps
+
+    def scores(self, work: VideoWork, source: str) -> dict[int, float | None] | None:
+        calls = self.recorder.take()
+        model = self.models.get(source)
+        return None if model is None else segment_scores(work, calls, model, self.fps)
+
+
+def _record(
+    entry: CorpusEntry, work: VideoWork, vad_threshold: float, fps: float, scoring: _HeldOutScoring | None = None
+) -> ClipRecord:
     """A talking head the pipeline stopped before its speech analysis (too short, no usable shot)
     still had speech to keep: its voice activity comes from the speech stage's own detector."""
     vad = None
@@ -197,11 +238,13 @@ def _record(entry: CorpusEntry, work: VideoWork, vad_threshold: float, fps: floa
         info = probe_media(entry.path)
         n_frames = int(round((info.n_frames / info.fps if info.fps and info.n_frames else info.duration_s) * fps))
         vad = VoiceActivityDetector().frame_probabilities(decode_audio(entry.path), fps, n_frames)
-    return record_of(entry, work, vad_threshold, fps, vad)
+    held_out = scoring.scores(work, entry.source_id) if scoring is not None else None
+    return record_of(entry, work, vad_threshold, fps, vad, held_out)
 
 
 def _dubbed_record(
-    video: CorpusEntry, voice: CorpusEntry, stages: list[Stage], workdir: Path, vad_threshold: float, fps: float
+    video: CorpusEntry, voice: CorpusEntry, stages: list[Stage], workdir: Path, vad_threshold: float, fps: float,
+    scoring: _HeldOutScoring | None = None,
 ) -> ClipRecord:
     info = probe_media(video.path)
     video_s = info.n_frames / info.fps if info.fps and info.n_frames else info.duration_s
@@ -211,21 +254,21 @@ def _dubbed_record(
     try:
         # The picture's source decides the fold that judges the dubbed copy; the voice's keeps it out of others' fits.
         entry = CorpusEntry(path, "dubbed", video.source_id, video.person_id, voice.source_id)
-        return _record(entry, analyse(path, stages, workdir / "store"), vad_threshold, fps)
+        return _record(entry, analyse(path, stages, workdir / "store"), vad_threshold, fps, scoring)
     finally:
         path.unlink(missing_ok=True)
 
 
-def _kept(record: ClipRecord, thresholds: SyncThresholds) -> int:
-    return sum(s.weight for s in record.segments if thresholds.verdict(_score(s.score)) != "out_of_sync")
+def _kept(record: ClipRecord, thresholds: SyncThresholds, held_out: bool = False) -> int:
+    return sum(s.weight for s in record.segments if thresholds.verdict(_score(s.score_of(held_out))) != "out_of_sync")
 
 
 def _score(score: float | None) -> float:
     return float("nan") if score is None else float(score)
 
 
-def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None]
-                 ) -> dict[str, Any]:
+def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None],
+                 held_out: bool = False) -> dict[str, Any]:
     """Voiced frames kept as speaking per source and pooled; sources whose fold could not be fitted
     are listed apart and left out of the pool."""
     by_source: dict[str, list[ClipRecord]] = {}
@@ -236,7 +279,7 @@ def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord]
         if thresholds_of(group[0]) is None:
             not_fitted.append(source)
             continue
-        kept = [_kept(r, thresholds_of(r)) for r in group]
+        kept = [_kept(r, thresholds_of(r), held_out) for r in group]
         per_source[source] = share(sum(kept), sum(r.voiced for r in group))
         rejected_whole += [r.clip for r, k in zip(group, kept, strict=True) if r.voiced and k == 0]
     pooled = share(sum(v["n"] for v in per_source.values()), sum(v["of"] for v in per_source.values()))
@@ -244,10 +287,10 @@ def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord]
             "rejected_whole_count": len(rejected_whole), "not_fitted": not_fitted}
 
 
-def _segments_kept(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None]
-                   ) -> dict[str, Any]:
+def _segments_kept(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None],
+                   held_out: bool = False) -> dict[str, Any]:
     judged = [(s, thresholds_of(r)) for r in records for s in r.segments if thresholds_of(r) is not None]
-    kept = sum(t.verdict(_score(s.score)) != "out_of_sync" for s, t in judged)
+    kept = sum(t.verdict(_score(s.score_of(held_out))) != "out_of_sync" for s, t in judged)
     not_fitted = sorted({r.source for r in records if thresholds_of(r) is None})
     return {**share(kept, len(judged)), "clips": len(records), "not_fitted": not_fitted}
 
@@ -308,13 +351,14 @@ def _listening_report(records: list[ClipRecord], shipped: SyncThresholds) -> dic
             "labelled_speaking": shares(lambda r: _kept(r, shipped))}
 
 
-def _clip_row(r: ClipRecord, shipped: SyncThresholds, held: SyncThresholds | None) -> dict[str, Any]:
+def _clip_row(r: ClipRecord, shipped: SyncThresholds, held: SyncThresholds | None, held_scores: bool
+              ) -> dict[str, Any]:
     return {
         "clip": r.clip, "label": r.label, "source_id": r.source, "voice_source": r.voice_source,
         "person_id": r.person, "voiced_frames": r.voiced, "speaking_frames": r.speaking_frames,
         "listening_voiced": r.listening_voiced,
-        "kept_shipped": _kept(r, shipped), "kept_held_out": None if held is None else _kept(r, held),
-        "segments": [{"score": s.score, "weight": s.weight} for s in r.segments],
+        "kept_shipped": _kept(r, shipped), "kept_held_out": None if held is None else _kept(r, held, held_scores),
+        "segments": [{"score": s.score, "held_out_score": s.held_out_score, "weight": s.weight} for s in r.segments],
         "usable_shots": sum(bool(s.usable) for s in r.shots), "shots": len(r.shots),
         "rejections": r.rejections,
     }

@@ -42,6 +42,11 @@ class SpeakingSegment:
     weight: int  # voiced frames labelled speaking inside the segment
     first: int  # analysis frames of the video
     end: int
+    # The score by networks that never saw the clip's source (``held_out_sync``); None: not computed or no score
+    held_out_score: float | None = None
+
+    def score_of(self, held_out: bool) -> float | None:
+        return self.held_out_score if held_out else self.score
 
 
 @dataclass
@@ -101,11 +106,13 @@ class ClipRecord:
 
 
 def record_of(
-    entry: CorpusEntry, work: VideoWork, vad_threshold: float, fps: float, vad: np.ndarray | None = None
+    entry: CorpusEntry, work: VideoWork, vad_threshold: float, fps: float, vad: np.ndarray | None = None,
+    held_out_scores: dict[int, float | None] | None = None,
 ) -> ClipRecord:
     """The record of one analysed clip (signals only for genuine clips: the labeller's fold reads
     them). ``vad``: per analysis frame, for a clip the pipeline stopped before its speech analysis
-    (too short, no usable shot): its voiced frames are still speech the pipeline lost."""
+    (too short, no usable shot): its voiced frames are still speech the pipeline lost.
+    ``held_out_scores``: index in ``work.segments`` -> the segment's held-out lip-sync score."""
     if work.speech is not None:
         vad = np.asarray(work.speech.vad_prob, dtype=np.float32)
     n = work.analysis.n_frames if work.analysis is not None else len(vad) if vad is not None else 0
@@ -118,14 +125,14 @@ def record_of(
     speaking = states == PerformerState.SPEAKING
     segments = []
     in_listening = np.zeros(n, dtype=bool)
-    for segment in work.segments:
+    for i, segment in enumerate(work.segments):
         first, end = int(round(segment.t_start * fps)), int(round(segment.t_end * fps))
         if segment.state == "listening":
             in_listening[first:end] = True
         if segment.state != "speaking":
             continue
         segments.append(SpeakingSegment(segment.lip_sync_score, int((voiced & speaking)[first:end].sum()),
-                                        first, end))
+                                        first, end, (held_out_scores or {}).get(i)))
     label = entry.label
     return ClipRecord(
         clip=entry.path.name, label=label, source=entry.source_id, person=entry.person_id,

@@ -83,6 +83,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also save what the run recorded, to refit from later")
     v.add_argument("--refit", default=None, metavar="RECORDS.json",
                    help="no run: the report again from a saved --records-out file")
+    v.add_argument("--sync-features", default=None, metavar="FEATURES",
+                   help="the feature cache the learned lip-sync networks were trained from (`bench learned-sync"
+                        " --features`): train them again without each source (the shipped recipe, ~30 s a source),"
+                        " so the verdict's held-out figures read scores of networks that never saw the clip's source")
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.set_defaults(handler=handle_validity)

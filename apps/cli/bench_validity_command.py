@@ -26,13 +26,15 @@ def handle_validity(args: argparse.Namespace) -> int:
     elif args.corpus:
         report = run_validity_bench(Path(args.corpus), Path(args.workdir) if args.workdir else None,
                                     args.overrides, args.limit, args.dubbed, args.seed,
-                                    Path(args.records_out) if args.records_out else None)
+                                    Path(args.records_out) if args.records_out else None,
+                                    Path(args.sync_features) if args.sync_features else None)
     else:
         raise SystemExit("bench validity: give --corpus (a run) or --refit RECORDS.json (no run)")
     if args.json:
         print(json.dumps(report, indent=1, default=str))
         return 0
     console = Console()
+    console.print(f"lip-sync model {report['lip_sync_model']}, its scores: {report.get('lip_sync_scores', 'shipped')}")
     for name, (figure, numbers) in RULES.items():
         rule = report["rules"][name]
         table = Table("held-out source", *numbers, "held out", "shipped, same clips",

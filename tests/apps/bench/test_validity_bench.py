@@ -3,9 +3,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tiny_sync_features import write_tiny_features
 
 from annotators.speaking.sync_thresholds import ScoredSpeech, fit_sync_thresholds
 from apps.bench.dubbing_bench import dub
+from apps.bench.learned_sync_training import TrainSettings
 from apps.bench.validity_bench import refit_records, run_validity_bench
 
 # Two real talking heads of two people standing for two sources, and a face with no audio track.
@@ -30,19 +32,29 @@ def test_validity_scores_each_source_with_rules_fitted_on_the_others(shared_medi
         dub(shared_media / "talkvid_tys_gt.mp4", shared_media / "fantasy_end0.1.mp4", corpus / "listener.mp4", 4.0)
         writer.writerow(["listener.mp4", "listening", "source_d", "tys_listening"])
     records = tmp_path / "records.json"
-    report = run_validity_bench(corpus, tmp_path / "work", records_out=records)
+    # The learned networks trained again without each source (a tiny cache and recipe: the wiring, not the figures).
+    features = write_tiny_features(tmp_path / "features")
+    report = run_validity_bench(corpus, tmp_path / "work", records_out=records, sync_features=features,
+                                sync_settings=TrainSettings(steps=3, batch=4, members=1))  # fmt: skip
+    assert report["lip_sync_model"] == "learned_av_sync" and report["lip_sync_scores"].startswith("held out")
+    assert report["held_out_networks"]["sources"] == ["source_a", "source_b", "source_d"]
     clips = {row["clip"]: row for row in report["per_clip"]}
     genuine = {name for name, *_ in CORPUS}
     assert genuine < set(clips) and report["dubbed_copies"] == 2  # by default every talking head is dubbed once
     assert clips["liveportrait_d0.mp4"]["voiced_frames"] == 0  # no audio track: nothing voiced
     for name in ("fantasy_end0.1.mp4", "talkvid_tys_gt.mp4"):
         assert clips[name]["voiced_frames"] > 25 and clips[name]["segments"], name
-    # Each source's sync thresholds are fitted on rows whose picture and voice both come from the
-    # other source: its genuine segments and its dubbed copy that carries its own voice.
+    # Every speaking segment the shipped networks scored is scored by its source's held-out networks too.
     dubbed = [row for row in report["per_clip"] if row["label"] == "dubbed"]
+    scored = [s for row in [*clips.values(), *dubbed] for s in row["segments"]]
+    assert scored and all((s["score"] is None) == (s["held_out_score"] is None) for s in scored)
+    assert any(s["score"] != s["held_out_score"] for s in scored if s["score"] is not None)
+    assert "not_a_result" not in report["targets"]["dubbed_segments_kept_speaking"]
+    # Each source's sync thresholds are fitted on rows whose picture and voice both come from the
+    # other source (their held-out scores): its genuine segments and its dubbed copy that carries its own voice.
     sync = {f["held_out_source"]: f for f in report["rules"]["lip_sync_verdict"]["folds"]}
     for held, other in (("source_a", "source_b"), ("source_b", "source_a")):
-        speech = [ScoredSpeech(float(s["score"]), s["weight"], row["label"] != "dubbed")
+        speech = [ScoredSpeech(float(s["held_out_score"]), s["weight"], row["label"] != "dubbed")
                   for row in [*clips.values(), *dubbed]
                   if row["source_id"] == other and row["voice_source"] == other for s in row["segments"]]
         if "error" in sync[held]:  # the other source has no dubbed copy with its own voice: nothing to fit

@@ -12,8 +12,9 @@ import pytest
 from apps.bench import mouth_motion_folds, performer_filter_folds, skip_margin_folds
 from apps.bench.fold_rows import SourcedRow
 from apps.bench.sync_folds import FoldRule, leave_one_source_out
-from apps.bench.validity_bench import validity_report
+from apps.bench.validity_bench import RECORDS_FORMAT, validity_report
 from apps.bench.validity_records import ClipRecord, SpeakingSegment, TrackSignals
+from apps.cli.main import main
 from schemas.tables import ShotRow, TrackRow
 from stages.performer_filter import PerformerFilterStage
 
@@ -222,3 +223,37 @@ def test_dubbed_copies_judged_by_networks_trained_on_them_are_no_result():
                                  )["targets"]["dubbed_segments_kept_speaking"]
         assert target["measured"] == 0.0, model
         assert (target["met"] is True, "not_a_result" in target) == (judged, not judged), model
+
+
+def test_held_out_figures_read_the_scores_of_networks_that_never_saw_the_source(tmp_path, capsys):
+    def seg(in_sample: float, held_out: float) -> SpeakingSegment:
+        return SpeakingSegment(in_sample, 50, 0, 100, held_out)
+
+    # In sample the networks tell every dubbed copy apart; held out, C's dubbed copy scores like speech.
+    records = [_record("a0", "A", segments=[seg(3.0, 2.9)]), _record("b0", "B", segments=[seg(2.5, 2.2)]),
+               _record("c0", "C", segments=[seg(2.8, 2.4)]),
+               _record("a0x", "A", "dubbed", segments=[seg(0.3, 0.4)], voice_source="B"),
+               _record("b0x", "B", "dubbed", segments=[seg(0.2, 0.5)], voice_source="C"),
+               _record("c0x", "C", "dubbed", segments=[seg(0.4, 2.6)], voice_source="A")]
+    lip_sync = {"model": "learned_av_sync", "threshold": 0.5, "accept_threshold": 2.0,
+                "held_out_networks": {"features": "F", "settings": {}, "sources": ["A", "B", "C"]}}
+    report = validity_report(records, [], lip_sync)
+    dubbed = report["dubbed_segments_kept_speaking"]
+    assert dubbed["shipped"]["n"] == 0  # the shipped thresholds on the in-sample scores
+    assert dubbed["held_out"]["n"] == 1  # C's copy, kept by the thresholds fitted on A and B's held-out scores
+    target = report["targets"]["dubbed_segments_kept_speaking"]
+    assert (target["measured"], target["met"], "not_a_result" in target) == (1 / 3, False, False)
+    assert report["lip_sync_scores"].startswith("held out")
+    rows = {r["clip"]: r for r in report["per_clip"]}
+    assert rows["c0x"]["segments"] == [{"score": 0.4, "held_out_score": 2.6, "weight": 50}]
+    # Without held-out networks the same records are judged on the in-sample scores, and say so.
+    report = validity_report(records, [], {**lip_sync, "held_out_networks": None})
+    assert report["dubbed_segments_kept_speaking"]["held_out"]["n"] == 0
+    assert "not_a_result" in report["targets"]["dubbed_segments_kept_speaking"]
+    # The command line, from the saved records: the report says whose scores it read.
+    saved = tmp_path / "records.json"
+    saved.write_text(json.dumps({"format": RECORDS_FORMAT, "overrides": [], "lip_sync": lip_sync,
+                                 "records": [r.as_json() for r in records]}))
+    assert main(["bench", "validity", "--refit", str(saved)]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps lines at the terminal's width
+    assert "its scores: held out: networks trained without each source" in out and "issue 40 targets" in out

@@ -1,0 +1,105 @@
+"""Held-out lip-sync scores for ``bench validity``: the learned networks trained again without each source.
+
+The shipped networks of ``learned_sync`` (alone, or inside ``learned_av_sync``) were trained on every
+source of the calibration corpus (``lpm-curate models train-sync``), so the scores they give its
+clips are in sample. Given the feature cache they were trained from (``--sync-features``, the one
+``bench learned-sync`` reads), ``bench validity`` trains the shipped recipe once per source S on
+every other source (``learned_sync_folds.fold_networks``) and scores each speaking segment of S's
+clips, genuine or dubbed, with S's networks in the shipped model's place: the very ``MouthTrack``
+and audio the states stage handed the shipped model while the pipeline ran, kept by
+``ScoreRecorder``. A dubbed copy is judged by its picture's source's networks, which saw its
+voice's source, as in ``bench learned-sync``. ``av_sync`` is not trained: its scores are its own.
+"""
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from annotators.face.mouth_track import MouthTrack
+from annotators.speaking.learned_lip_sync import LearnedLipSync
+from annotators.speaking.lip_sync import LipSyncModel
+from annotators.speaking.mean_lip_sync import MeanLipSync
+from apps.bench.learned_sync_folds import fold_networks
+from apps.bench.learned_sync_training import FeatureSet, TrainSettings
+from curation.runtime.stage import Stage
+from curation.runtime.video_work import VideoWork
+
+TRAINED_MODELS = ("learned_sync", "learned_av_sync")
+
+
+@dataclass
+class ScoreRecorder:
+    """The shipped lip-sync model, unchanged for the pipeline, that also keeps what it was asked to score."""
+
+    inner: LipSyncModel
+    calls: list[tuple[MouthTrack, np.ndarray]] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        # name, threshold, accept_threshold, ...: the shipped model's (only reached for what the recorder lacks)
+        return getattr(self.inner, name)
+
+    def sync_score(self, mouth: MouthTrack, audio: np.ndarray) -> float:
+        self.calls.append((mouth, audio))
+        return self.inner.sync_score(mouth, audio)
+
+    def take(self) -> list[tuple[MouthTrack, np.ndarray]]:
+        """The calls since the last take (one clip's)."""
+        calls, self.calls = self.calls, []
+        return calls
+
+
+def install_recorder(stages: Sequence[Stage]) -> ScoreRecorder:
+    """A recorder in the states stage's labeller, in the lip-sync model's place (the one point where
+    the pipeline hands over a segment's MouthTrack and audio)."""
+    labeller = stages[-1]._labeller
+    recorder = ScoreRecorder(labeller._lip_sync)
+    labeller._lip_sync = recorder
+    return recorder
+
+
+def held_out_model(shipped: LipSyncModel, network: Any) -> LipSyncModel:
+    """The shipped model with ``network`` (a fold's members) in place of its shipped networks."""
+    learned = LearnedLipSync(network=network)
+    return replace(shipped, learned=learned) if isinstance(shipped, MeanLipSync) else learned
+
+
+def fold_models(
+    shipped: LipSyncModel, features: FeatureSet, settings: TrainSettings, sources: Sequence[str]
+) -> dict[str, LipSyncModel]:
+    """Per source: the shipped model with networks trained on every other source of ``features``."""
+    models = {}
+    started = time.perf_counter()
+    for held, network, _ in fold_networks(features, settings, sorted(sources)):
+        models[held] = held_out_model(shipped, network)
+        print(f"held-out networks without {held}: {time.perf_counter() - started:.0f} s so far",
+              file=sys.stderr, flush=True)  # fmt: skip
+    return models
+
+
+def segment_scores(
+    work: VideoWork, calls: list[tuple[MouthTrack, np.ndarray]], model: LipSyncModel, fps: float
+) -> dict[int, float | None]:
+    """Index in ``work.segments`` -> the held-out score of that speaking segment: ``model`` on the
+    call whose mouth frames overlap the segment most (the last call, where a relabelled video asked
+    again); None where the model gives no score."""
+    latest = {(m.first_frame, len(m.mouth_open)): (m, a) for m, a in calls}
+    out: dict[int, float | None] = {}
+    for i, segment in enumerate(work.segments):
+        if segment.state != "speaking" or not latest:
+            continue
+        first, end = int(round(segment.t_start * fps)), int(round(segment.t_end * fps))
+
+        def overlap(frames: tuple[int, int], first: int = first, end: int = end) -> int:
+            return min(end, frames[0] + frames[1]) - max(first, frames[0])
+
+        frames = max(latest, key=overlap)
+        if overlap(frames) <= 0:
+            continue
+        mouth, audio = latest[frames]
+        score = float(model.sync_score(mouth, audio))
+        out[i] = score if np.isfinite(score) else None
+    return out
