@@ -39,7 +39,10 @@ class ScoreRecorder:
     calls: list[tuple[MouthTrack, np.ndarray]] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> Any:
-        # name, threshold, accept_threshold, ...: the shipped model's (only reached for what the recorder lacks)
+        # name, threshold, accept_threshold, ...: the shipped model's (only reached for what the recorder lacks;
+        # "inner" itself is missing only on a half-built copy, where looking it up again would never end)
+        if name == "inner":
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def sync_score(self, mouth: MouthTrack, audio: np.ndarray) -> float:
