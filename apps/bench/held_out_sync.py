@@ -7,61 +7,27 @@ clips are in sample. Given the feature cache they were trained from (``--sync-fe
 every other source (``learned_sync_folds.fold_networks``) and scores each speaking segment of S's
 clips, genuine or dubbed, with S's networks in the shipped model's place: the very ``MouthTrack``
 and audio the states stage handed the shipped model while the pipeline ran, kept by
-``ScoreRecorder``. A dubbed copy is judged by its picture's source's networks, which saw its
+``lip_sync_recorder.LipSyncRecorder``. A dubbed copy is judged by its picture's source's networks, which saw its
 voice's source, as in ``bench learned-sync``. ``av_sync`` is not trained: its scores are its own.
 """
 
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.learned_lip_sync import LearnedLipSync
 from annotators.speaking.lip_sync import LipSyncModel
 from annotators.speaking.mean_lip_sync import MeanLipSync
 from apps.bench.learned_sync_folds import fold_networks
 from apps.bench.learned_sync_training import FeatureSet, TrainSettings
-from curation.runtime.stage import Stage
+from apps.bench.lip_sync_recorder import Call, latest_calls
 from curation.runtime.video_work import VideoWork
 
 TRAINED_MODELS = ("learned_sync", "learned_av_sync")
-
-
-@dataclass
-class ScoreRecorder:
-    """The shipped lip-sync model, unchanged for the pipeline, that also keeps what it was asked to score."""
-
-    inner: LipSyncModel
-    calls: list[tuple[MouthTrack, np.ndarray]] = field(default_factory=list)
-
-    def __getattr__(self, name: str) -> Any:
-        # name, threshold, accept_threshold, ...: the shipped model's (only reached for what the recorder lacks;
-        # "inner" itself is missing only on a half-built copy, where looking it up again would never end)
-        if name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
-
-    def sync_score(self, mouth: MouthTrack, audio: np.ndarray) -> float:
-        self.calls.append((mouth, audio))
-        return self.inner.sync_score(mouth, audio)
-
-    def take(self) -> list[tuple[MouthTrack, np.ndarray]]:
-        """The calls since the last take (one clip's)."""
-        calls, self.calls = self.calls, []
-        return calls
-
-
-def install_recorder(stages: Sequence[Stage]) -> ScoreRecorder:
-    """A recorder in the states stage's labeller, in the lip-sync model's place (the one point where
-    the pipeline hands over a segment's MouthTrack and audio)."""
-    labeller = stages[-1]._labeller
-    recorder = ScoreRecorder(labeller._lip_sync)
-    labeller._lip_sync = recorder
-    return recorder
 
 
 def held_out_model(shipped: LipSyncModel, network: Any) -> LipSyncModel:
@@ -83,13 +49,11 @@ def fold_models(
     return models
 
 
-def segment_scores(
-    work: VideoWork, calls: list[tuple[MouthTrack, np.ndarray]], model: LipSyncModel, fps: float
-) -> dict[int, float | None]:
+def segment_scores(work: VideoWork, calls: list[Call], model: LipSyncModel, fps: float) -> dict[int, float | None]:
     """Index in ``work.segments`` -> the held-out score of that speaking segment: ``model`` on the
     call whose mouth frames overlap the segment most (the last call, where a relabelled video asked
     again); None where the model gives no score."""
-    latest = {(m.first_frame, len(m.mouth_open)): (m, a) for m, a in calls}
+    latest = latest_calls(calls)
     out: dict[int, float | None] = {}
     for i, segment in enumerate(work.segments):
         if segment.state != "speaking" or not latest:
@@ -102,7 +66,7 @@ def segment_scores(
         frames = max(latest, key=overlap)
         if overlap(frames) <= 0:
             continue
-        mouth, audio = latest[frames]
+        mouth, audio, _ = latest[frames]
         score = float(model.sync_score(mouth, audio))
         out[i] = score if np.isfinite(score) else None
     return out

@@ -5,8 +5,9 @@ exactly what the states stage hands a ``LipSyncModel``: each speaking segment's 
 (mouth opening, ``jawOpen``, mouth darkness per analysis frame, with up to 5 s of its track on each
 side) and the video's 16 kHz audio. Rather than a second face pipeline, the bench stages run on
 each clip (``apps.bench.speaking_bench``, every speaking segment scored and kept) with the
-labeller's lip-sync model wrapped by ``RecordingLipSync``, which records what it is asked to score
-and returns the offline estimator's score (``av_sync``), so the cache carries the baseline too.
+labeller's lip-sync model (the offline estimator, ``av_sync``) wrapped by
+``lip_sync_recorder.LipSyncRecorder``, which records what it is asked to score and its score, so the
+cache carries the baseline too.
 
 One ``.npz`` per clip under the cache folder (outside the repository): the audio, and per segment
 its context signals, where the segment lies in them, its ``av_sync`` score and its weight (voiced
@@ -17,15 +18,15 @@ network does not use them). ``CLIPS.csv`` lists the clips with their source and 
 
 import csv
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from annotators.face.face_signals import BLENDSHAPE_NAMES, Signal
 from annotators.face.mouth_track import MouthTrack
-from annotators.speaking.lip_sync import SignalLipSync
+from apps.bench.lip_sync_recorder import Call, install_recorder, latest_calls
 from apps.bench.speaking_bench import analyse, bench_stages
 from apps.bench.state_scoring import predicted_frame_states
 from curation.runtime.video_work import VideoWork
@@ -51,30 +52,6 @@ class FeatureClip:
     person: str
 
 
-@dataclass
-class RecordingLipSync:
-    """``av_sync`` that also keeps every (MouthTrack, audio) it was asked to score."""
-
-    name: ClassVar[str] = "av_sync"
-    inner: SignalLipSync = field(default_factory=SignalLipSync)
-    calls: list[tuple[MouthTrack, float]] = field(default_factory=list)
-    audio: np.ndarray | None = None
-
-    @property
-    def threshold(self) -> float:
-        return self.inner.threshold
-
-    @property
-    def accept_threshold(self) -> float:
-        return self.inner.accept_threshold
-
-    def sync_score(self, mouth: MouthTrack, audio: np.ndarray) -> float:
-        score = self.inner.sync_score(mouth, audio)
-        self.calls.append((mouth, score))
-        self.audio = audio
-        return score
-
-
 def corpus_clips(corpus_dir: Path) -> list[FeatureClip]:
     """The calibration corpus's talking heads (``calibration fetch``'s MANIFEST.csv)."""
     with open(corpus_dir / "MANIFEST.csv", newline="", encoding="utf-8") as fh:
@@ -95,21 +72,18 @@ def extract(clips: list[FeatureClip], out_dir: Path, workdir: Path) -> list[dict
     """Analyse each clip not yet cached and write its ``.npz``; returns the CLIPS.csv rows."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stages = bench_stages(list(SCORE_EVERY_SEGMENT))
-    # The recorder takes the lip-sync model's place inside the states stage's labeller: the one point
-    # where the pipeline hands over a segment's MouthTrack and audio (no second face pipeline).
-    labeller = stages[-1]._labeller
+    recorder = install_recorder(stages)
     rows = []
     for clip in clips:
         target = out_dir / f"{clip.path.stem}.npz"
         if not target.exists():
-            recorder = RecordingLipSync()
-            labeller._lip_sync = recorder
             started = time.perf_counter()
             work = analyse(clip.path, stages, workdir)
-            arrays = clip_arrays(work, recorder, stages[-1].vad_threshold)
+            calls = recorder.take()
+            arrays = clip_arrays(work, calls, stages[-1].vad_threshold)
             np.savez_compressed(target.with_suffix(".tmp.npz"), **arrays)
             target.with_suffix(".tmp.npz").rename(target)
-            print(f"{clip.path.name}: {len(recorder.calls)} speaking segments, {time.perf_counter() - started:.1f} s",
+            print(f"{clip.path.name}: {len(calls)} speaking segments, {time.perf_counter() - started:.1f} s",
                   flush=True)
         with np.load(target) as data:
             rows.append({"clip": target.name, "source": clip.source, "person": clip.person,
@@ -121,7 +95,7 @@ def extract(clips: list[FeatureClip], out_dir: Path, workdir: Path) -> list[dict
     return rows
 
 
-def clip_arrays(work: VideoWork, recorder: RecordingLipSync, vad_threshold: float) -> dict[str, np.ndarray]:
+def clip_arrays(work: VideoWork, calls: list[Call], vad_threshold: float) -> dict[str, np.ndarray]:
     """The recorded segments as flat arrays: signals concatenated, with offsets per segment."""
     n = work.analysis.n_frames if work.analysis is not None else 0
     fps = work.analysis.fps if work.analysis is not None else 25.0
@@ -130,9 +104,7 @@ def clip_arrays(work: VideoWork, recorder: RecordingLipSync, vad_threshold: floa
     voiced[: len(vad)] = vad >= vad_threshold
     speaking = predicted_frame_states(work, n) == PerformerState.SPEAKING
     signals, blend, ctx_first, ctx_len, seg_first, seg_len, scores, weights = [], [], [], [], [], [], [], []
-    # A relabelled video (voice-face association) asks again: the last call per segment counts.
-    latest = {(m.first_frame, len(m.mouth_open)): (m, s) for m, s in recorder.calls}
-    for mouth, score in latest.values():
+    for mouth, _, score in latest_calls(calls).values():
         context = mouth.context or mouth
         signals.append(np.stack([context.mouth_open, context.jaw_open, context.mouth_dark], axis=1))
         blend.append(mouth_blendshapes(work, context, fps))
@@ -144,7 +116,7 @@ def clip_arrays(work: VideoWork, recorder: RecordingLipSync, vad_threshold: floa
         inside = slice(mouth.first_frame, mouth.first_frame + len(mouth.mouth_open))
         weights.append(int((voiced[inside] & speaking[inside]).sum()))
     # A clip without a speaking segment still lends its voice to the dubbed copies of the others.
-    audio = recorder.audio if recorder.audio is not None else audio_samples(work)
+    audio = calls[-1][1] if calls else audio_samples(work)
     return {
         "audio": np.asarray(audio, dtype=np.float32),
         "fps": np.float64(fps),

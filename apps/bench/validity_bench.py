@@ -43,8 +43,9 @@ from annotators.speaking.sync_thresholds import SyncThresholds
 from apps.bench import mouth_motion_folds, performer_filter_folds, skip_margin_folds, sync_verdict_folds
 from apps.bench.decision_figures import share
 from apps.bench.dubbing_bench import SCORE_EVERY_SEGMENT, dub
-from apps.bench.held_out_sync import TRAINED_MODELS, ScoreRecorder, fold_models, install_recorder, segment_scores
+from apps.bench.held_out_sync import TRAINED_MODELS, fold_models, segment_scores
 from apps.bench.learned_sync_training import TrainSettings, load_features
+from apps.bench.lip_sync_recorder import LipSyncRecorder, install_recorder
 from apps.bench.speaking_bench import analyse, bench_stages
 from apps.bench.sync_folds import leave_one_source_out
 from apps.bench.validity_records import ClipRecord, CorpusEntry, record_of
@@ -55,10 +56,6 @@ from curation.runtime.stage import Stage
 from curation.runtime.video_work import VideoWork
 
 SCORED_LABELS = ("talking_head", "face_other", "no_face", "multi_person", "listening")
-# Lip-sync models whose shipped weights were trained on every source of this corpus (``lpm-curate models
-# train-sync``): their scores of its clips are in sample, so without networks trained per fold
-# (``sync_features``) the dubbed copies' held-out figure is no result.
-TRAINED_ON_THE_CORPUS = TRAINED_MODELS
 RECORDS_FORMAT = "lpm-validity-records/1"
 # (report path, op, target): the issue 40 evidence, each on held-out figures.
 TARGETS = {
@@ -194,7 +191,10 @@ def validity_report(records: Sequence[ClipRecord], overrides: list[str], lip_syn
         report[f"{label}_frames_speaking"] = {"frames_speaking": sum(r.speaking_frames for r in others),
                                               "clips": len(others)}
     report["targets"] = _targets(report)
-    if lip_sync["model"] in TRAINED_ON_THE_CORPUS and not held_scores:
+    # Lip-sync models whose shipped weights were trained on every source of this corpus (``lpm-curate models
+    # train-sync``): their scores of its clips are in sample, so without networks trained per fold
+    # (``sync_features``) the dubbed copies' held-out figure is no result.
+    if lip_sync["model"] in TRAINED_MODELS and not held_scores:
         report["targets"]["dubbed_segments_kept_speaking"].update(
             met=None, not_a_result=f"{lip_sync['model']}'s networks were trained on these clips: its scores of them"
             " are in sample (lpm-curate bench learned-sync gives the held-out figure)")
@@ -219,7 +219,7 @@ def dubbing_pairs(talking: list[CorpusEntry], n: int, seed: int) -> list[tuple[C
 class _HeldOutScoring:
     """What the states stage asked the shipped lip-sync model, scored again by the clip's fold."""
 
-    def __init__(self, recorder: ScoreRecorder, models: dict[str, LipSyncModel], fps: float) -> None:
+    def __init__(self, recorder: LipSyncRecorder, models: dict[str, LipSyncModel], fps: float) -> None:
         self.recorder, self.models, self.fps = recorder, models, fps
 
     def scores(self, work: VideoWork, source: str) -> dict[int, float | None] | None:
