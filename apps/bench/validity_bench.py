@@ -31,6 +31,7 @@ import json
 import random
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -281,10 +282,27 @@ def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord]
             continue
         kept = [_kept(r, thresholds_of(r), held_out) for r in group]
         per_source[source] = share(sum(kept), sum(r.voiced for r in group))
-        rejected_whole += [r.clip for r, k in zip(group, kept, strict=True) if r.voiced and k == 0]
+        rejected_whole += [r for r, k in zip(group, kept, strict=True) if r.voiced and k == 0]
     pooled = share(sum(v["n"] for v in per_source.values()), sum(v["of"] for v in per_source.values()))
-    return {"pooled": pooled, "per_source": per_source, "rejected_whole": rejected_whole,
-            "rejected_whole_count": len(rejected_whole), "not_fitted": not_fitted}
+    causes = {r.clip: rejection_cause(r) for r in rejected_whole}
+    return {"pooled": pooled, "per_source": per_source, "rejected_whole": [r.clip for r in rejected_whole],
+            "rejected_whole_count": len(rejected_whole), "rejected_whole_causes": causes,
+            "rejected_whole_by_cause": dict(Counter(causes.values()).most_common()), "not_fitted": not_fitted}
+
+
+def rejection_cause(record: ClipRecord) -> str:
+    """Why a clip with voiced speech gave a trainer none of it: the lip-sync verdict where it had
+    speaking segments with voiced frames (all judged out of sync), else the rule that stopped it first ("stage: reason"
+    of the whole clip's rejection, or its commonest rejection), else no speaking segment labelled."""
+    if any(s.weight for s in record.segments):
+        return "states: out_of_sync (every speaking segment)"
+    if record.segments:
+        return "states: no voiced frame labelled speaking"
+    if record.video_rejection:
+        return record.video_rejection
+    if record.rejections:
+        return max(record.rejections.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    return "states: no speaking segment labelled"
 
 
 def _segments_kept(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None],

@@ -54,6 +54,10 @@ def handle_validity(args: argparse.Namespace) -> int:
         targets.add_row(f"{name} {t['op']} {t['target']}", "not measured" if measured is None else f"{measured:.3f}",
                         {True: "met", False: "not met", None: "-"}[t["met"]])
     console.print(targets)
+    causes = report["genuine_voiced_kept_speaking"]["held_out"].get("rejected_whole_by_cause", {})
+    if causes:
+        console.print("talking heads rejected whole, by cause: "
+                      + ", ".join(f"{cause} {n}" for cause, n in causes.items()))
     return 0
 
 

@@ -175,6 +175,25 @@ def test_validity_report_judges_each_source_with_sync_thresholds_it_never_saw():
     json.dumps(report)  # plain data, as --json prints it
 
 
+def test_each_talking_head_rejected_whole_names_its_cause():
+    seg = SpeakingSegment(0.1, 50, 0, 100)
+    records = [
+        _record("a0", "A", segments=[SpeakingSegment(3.0, 50, 0, 100)]),
+        _record("b0", "B", segments=[seg]),  # its speech judged out of sync
+        replace(_record("b1", "B"), video_rejection="states: no_segments",
+                rejections={"segment_too_short": 1, "no_segments": 1}),
+        replace(_record("b2", "B"), rejections={"low_quality": 2, "face_too_small": 1}),
+        _record("b3", "B", segments=[SpeakingSegment(3.0, 0, 0, 100)]),  # its segment holds no voiced frame
+        _record("a0x", "A", "dubbed", segments=[SpeakingSegment(0.2, 50, 0, 100)], voice_source="B"),
+    ]
+    lip_sync = {"model": "learned_sync", "threshold": 0.5, "accept_threshold": 2.02}
+    shipped = validity_report(records, [], lip_sync)["genuine_voiced_kept_speaking"]["shipped"]
+    assert shipped["rejected_whole_causes"] == {
+        "b0": "states: out_of_sync (every speaking segment)", "b1": "states: no_segments",
+        "b2": "low_quality", "b3": "states: no voiced frame labelled speaking"}
+    assert shipped["rejected_whole_by_cause"]["low_quality"] == 1 and shipped["rejected_whole_count"] == 4
+
+
 def test_a_record_survives_its_json():
     record = _record("a0", "A", segments=[SpeakingSegment(None, 10, 0, 50)])
     record.signals[0].mouth_open[3] = np.nan

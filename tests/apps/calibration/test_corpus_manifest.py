@@ -28,9 +28,9 @@ def test_shipped_manifest_is_in_the_package_and_parses(shipped):
 def test_shipped_corpus_counts_match_the_documented_ones(shipped):
     # docs/calibration_corpus.md states these; a row added or dropped without the doc fails here.
     talking = [c for c in shipped if c.label == "talking_head"]
-    assert Counter(c.label for c in shipped) == {"talking_head": 83, "face_other": 14, "multi_person": 4,
-                                                 "no_face": 1, "conversation": 3, "listening": 1}
-    assert len({c.source_id for c in talking}) == 28 and len({c.person_id for c in talking}) == 75
+    assert Counter(c.label for c in shipped) == {"talking_head": 97, "face_other": 14, "multi_person": 4,
+                                                 "no_face": 1, "conversation": 2, "listening": 2}
+    assert len({c.source_id for c in talking}) == 28 and len({c.person_id for c in talking}) == 89
     assert len({c.source_id for c in shipped}) == 39
     # A listener is another person than the speaker of the same recording.
     listeners = {c.person_id for c in shipped if c.label == "listening"}
