@@ -128,7 +128,7 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             source="package",
             package="lpm-curation",
             module="annotators.models",
-            sha256="2a1cebf918269703a5b7aada0a7d97536f6d4d1d1e8c5f23a3f9a0fafec83496",  # train-sync --seed 0
+            sha256="d499e31c1bf944bfd4e2d4c33bd79cb7e3e9ca80b8460c520bf25624543939c9",  # train-sync --seed 0
             description="the lip-sync network trained here (lpm-curate models train-sync, seed 0: five members from "
             "seeds 0-4) on the calibration corpus and the shared talking heads: mouth signals against log-mel audio "
             "(annotators/speaking/learned_lip_sync)",
