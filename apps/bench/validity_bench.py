@@ -292,8 +292,9 @@ def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord]
 
 def rejection_cause(record: ClipRecord) -> str:
     """Why a clip with voiced speech gave a trainer none of it: the lip-sync verdict where it had
-    speaking segments with voiced frames (all judged out of sync), else the rule that stopped it first ("stage: reason"
-    of the whole clip's rejection, or its commonest rejection), else no speaking segment labelled."""
+    speaking segments with voiced frames (all judged out of sync), else the rule that stopped it
+    first ("stage: reason" of the whole clip's rejection, or the reason code of its commonest
+    rejection), else no speaking segment labelled."""
     if any(s.weight for s in record.segments):
         return "states: out_of_sync (every speaking segment)"
     if record.segments:
