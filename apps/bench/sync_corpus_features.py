@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from annotators.face.face_signals import BLENDSHAPE_NAMES, Signal
+from annotators.face.landmarked_face import FaceEmbedder
 from annotators.face.mouth_track import MouthTrack
+from annotators.identity.track_identity import face_embedder, track_identity_vector
 from apps.bench.lip_sync_recorder import Call, install_recorder, latest_calls
 from apps.bench.speaking_bench import analyse, bench_stages
 from apps.bench.state_scoring import predicted_frame_states
@@ -43,6 +45,9 @@ MOUTH_BLENDSHAPES = (
     "mouthSmileRight",
 )
 _MOUTH_COLUMNS = [BLENDSHAPE_NAMES.index(name) for name in MOUTH_BLENDSHAPES]
+# The face of each segment as dlib's ResNet describes it (installed with the package, the identity
+# embedder wherever ArcFace is not fetched): what the face/voice match reads (``face_voice_match``).
+FACE_DESCRIPTOR = "dlib"
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ def extract(clips: list[FeatureClip], out_dir: Path, workdir: Path) -> list[dict
     out_dir.mkdir(parents=True, exist_ok=True)
     stages = bench_stages(list(SCORE_EVERY_SEGMENT))
     recorder = install_recorder(stages)
+    embedder = face_embedder(FACE_DESCRIPTOR)
     rows = []
     for clip in clips:
         target = out_dir / f"{clip.path.stem}.npz"
@@ -80,7 +86,7 @@ def extract(clips: list[FeatureClip], out_dir: Path, workdir: Path) -> list[dict
             started = time.perf_counter()
             work = analyse(clip.path, stages, workdir)
             calls = recorder.take()
-            arrays = clip_arrays(work, calls, stages[-1].vad_threshold)
+            arrays = clip_arrays(work, calls, stages[-1].vad_threshold, embedder)
             np.savez_compressed(target.with_suffix(".tmp.npz"), **arrays)
             target.with_suffix(".tmp.npz").rename(target)
             print(f"{clip.path.name}: {len(calls)} speaking segments, {time.perf_counter() - started:.1f} s",
@@ -95,7 +101,9 @@ def extract(clips: list[FeatureClip], out_dir: Path, workdir: Path) -> list[dict
     return rows
 
 
-def clip_arrays(work: VideoWork, calls: list[Call], vad_threshold: float) -> dict[str, np.ndarray]:
+def clip_arrays(
+    work: VideoWork, calls: list[Call], vad_threshold: float, embedder: FaceEmbedder
+) -> dict[str, np.ndarray]:
     """The recorded segments as flat arrays: signals concatenated, with offsets per segment."""
     n = work.analysis.n_frames if work.analysis is not None else 0
     fps = work.analysis.fps if work.analysis is not None else 25.0
@@ -103,11 +111,12 @@ def clip_arrays(work: VideoWork, calls: list[Call], vad_threshold: float) -> dic
     voiced = np.zeros(n, dtype=bool)
     voiced[: len(vad)] = vad >= vad_threshold
     speaking = predicted_frame_states(work, n) == PerformerState.SPEAKING
-    signals, blend, ctx_first, ctx_len, seg_first, seg_len, scores, weights = [], [], [], [], [], [], [], []
+    signals, blend, faces, ctx_first, ctx_len, seg_first, seg_len, scores, weights = ([] for _ in range(9))
     for mouth, _, score in latest_calls(calls).values():
         context = mouth.context or mouth
         signals.append(np.stack([context.mouth_open, context.jaw_open, context.mouth_dark], axis=1))
         blend.append(mouth_blendshapes(work, context, fps))
+        faces.append(face_vector(work, context, fps, embedder))
         ctx_first.append(context.first_frame)
         ctx_len.append(len(context.mouth_open))
         seg_first.append(mouth.first_frame)
@@ -122,6 +131,7 @@ def clip_arrays(work: VideoWork, calls: list[Call], vad_threshold: float) -> dic
         "fps": np.float64(fps),
         "signals": np.concatenate(signals).astype(np.float32) if signals else np.zeros((0, 3), np.float32),
         "blend": np.concatenate(blend) if blend else np.zeros((0, len(MOUTH_BLENDSHAPES)), np.float32),
+        "face": np.stack(faces) if faces else np.zeros((0, embedder.dimension), np.float32),
         "ctx_first": np.asarray(ctx_first, dtype=np.int64),
         "ctx_len": np.asarray(ctx_len, dtype=np.int64),
         "seg_first": np.asarray(seg_first, dtype=np.int64),
@@ -131,10 +141,10 @@ def clip_arrays(work: VideoWork, calls: list[Call], vad_threshold: float) -> dic
     }
 
 
-def mouth_blendshapes(work: VideoWork, context: MouthTrack, fps: float) -> np.ndarray:
-    """(n, len(MOUTH_BLENDSHAPES)) of the track frames ``context`` shows. A MouthTrack does not name its
-    track, so the track is the usable one whose mouth opening over those frames is the context's
-    (NaN rows when none is, which a reader treats as an absent face)."""
+def context_track(work: VideoWork, context: MouthTrack, fps: float) -> tuple[str, int] | None:
+    """The usable track whose frames ``context`` shows, and where they start in its features. A
+    MouthTrack does not name its track, so it is the one whose mouth opening over those frames is the
+    context's (None when none is)."""
     n = len(context.mouth_open)
     shots = {s.shot_id: s for s in work.shots}
     for track in work.tracks:
@@ -146,8 +156,29 @@ def mouth_blendshapes(work: VideoWork, context: MouthTrack, fps: float) -> np.nd
             continue
         opening = features.signals[a : a + n, Signal.MOUTH_OPEN].astype(np.float32)
         if np.allclose(opening, context.mouth_open, equal_nan=True):
-            return features.blendshapes[a : a + n][:, _MOUTH_COLUMNS].astype(np.float32)
-    return np.full((n, len(MOUTH_BLENDSHAPES)), np.nan, np.float32)
+            return track.track_id, a
+    return None
+
+
+def mouth_blendshapes(work: VideoWork, context: MouthTrack, fps: float) -> np.ndarray:
+    """(n, len(MOUTH_BLENDSHAPES)) of the track frames ``context`` shows (NaN rows when no track is
+    found, which a reader treats as an absent face)."""
+    n = len(context.mouth_open)
+    found = context_track(work, context, fps)
+    if found is None:
+        return np.full((n, len(MOUTH_BLENDSHAPES)), np.nan, np.float32)
+    track_id, a = found
+    return work.track_features[track_id].blendshapes[a : a + n][:, _MOUTH_COLUMNS].astype(np.float32)
+
+
+def face_vector(work: VideoWork, context: MouthTrack, fps: float, embedder: FaceEmbedder) -> np.ndarray:
+    """The identity vector of the track ``context`` shows (the embedder's kind, as the states stage
+    computes it for voice-face grouping); NaN when there is none."""
+    found = context_track(work, context, fps)
+    vector = track_identity_vector(work, found[0], embedder) if found is not None else None
+    if vector is None:
+        return np.full(embedder.dimension, np.nan, np.float32)
+    return np.asarray(vector.vector, dtype=np.float32)
 
 
 def main() -> None:

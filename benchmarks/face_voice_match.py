@@ -1,0 +1,258 @@
+"""Does this voice belong to this face? A face/voice match beside the lip-sync score (issue 40).
+
+The lip-sync networks judge how a mouth moves with a sound; a dub is often given away by something
+they cannot see: the voice is not one this face could have (another sex, another age). Both
+descriptors are computed by the pipeline already: dlib's ResNet face vector of the segment's track
+(the states stage's voice-face grouping) and Resemblyzer's voice vector of the segment's audio.
+Neither was trained to match the other, so a map between them is learned here, from the corpus's
+people only: two linear projections (128 -> ``rank``, 256 -> ``rank``) whose cosine must pick each
+person's own voice out of the other people's (InfoNCE over people, each person's mean face and
+mean voice, L2 on the projections), seeded.
+
+Held out strictly: a pair (picture of source P, voice of source V) is scored by a map trained on
+people of neither P nor V (a map trained with V's people could remember V's voice with V's face,
+which a new video's dub does not allow). The pairs are ``bench learned-sync``'s: every segment of
+the cache under its own audio and under 6 seeded foreign voices (``dubbing_pairs``), each voice
+embedded over the segment's own span of the (dubbed) audio.
+
+Reported: the match's AUC (genuine above dubbed), and with ``--sync-rows`` (the JSON of ``lpm-curate
+bench learned-sync`` on the same cache; its out-of-fold ``learned_av_sync`` rows) the verdict on the
+sum ``sync + weight * match`` for each ``--weights`` value, thresholds refitted per held-out source by
+the shipped rule (``apps.bench.sync_folds``). The weights are chosen on the folds they are scored on:
+a selection, stated with the figures.
+
+Run: ``python -m benchmarks.face_voice_match --features FEATURES [--sync-rows LS.json] [--json]``,
+FEATURES a cache of ``python -m apps.bench.sync_corpus_features`` with its ``face`` arrays.
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annotators.models.voice_embedder import VoiceEmbedder
+from apps.bench.fold_rows import ScoredSegment
+from apps.bench.learned_sync_folds import Pair, auc, dubbing_pairs, folds_report, pair_audio
+from apps.bench.learned_sync_training import FeatureSet, Segment, load_features
+from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    rank: int = 8
+    steps: int = 300
+    lr: float = 0.01
+    decay: float = 0.01
+    temperature: float = 0.1
+    seed: int = 0
+    method: str = "infonce"  # or "cca": canonical correlation after PCA to ``dims``, ``rank`` pairs
+    dims: int = 20
+
+
+def segment_key(segment: Segment) -> tuple[str, int, int]:
+    return segment.clip, segment.seg_first, segment.seg_len
+
+
+def face_vectors(folder: Path, features: FeatureSet) -> dict[tuple[str, int, int], np.ndarray]:
+    """Each segment's face vector, as the cache stored it beside its signals."""
+    vectors: dict[tuple[str, int, int], np.ndarray] = {}
+    for clip in sorted({s.clip for s in features.segments}):
+        with np.load(folder / clip, allow_pickle=False) as data:
+            if "face" not in data.files:
+                raise ValueError(f"{folder / clip}: cached without face vectors; extract it again")
+            for i, face in enumerate(data["face"]):
+                vectors[(clip, int(data["seg_first"][i]), int(data["seg_len"][i]))] = face
+    return vectors
+
+
+def voice_vectors(features: FeatureSet, pairs: Sequence[Pair]) -> dict[tuple[str, int, int, str], np.ndarray]:
+    """Resemblyzer's vector of each pair's audio over its segment's span (NaN when too short)."""
+    embedder = VoiceEmbedder()
+    vectors: dict[tuple[str, int, int, str], np.ndarray] = {}
+    for k, (segment, voice) in enumerate(pairs):
+        key = (*segment_key(segment), voice or segment.clip)
+        if key in vectors:
+            continue
+        audio = pair_audio(features, (segment, voice))
+        first = int(segment.seg_first / segment.fps * ANALYSIS_SAMPLE_RATE)
+        end = int((segment.seg_first + segment.seg_len) / segment.fps * ANALYSIS_SAMPLE_RATE)
+        vector = embedder.embed(audio[first:end])
+        vectors[key] = vector if vector is not None else np.full(256, np.nan, np.float32)
+        if k % 200 == 0:
+            print(f"voices: {k} of {len(pairs)}", file=sys.stderr, flush=True)
+    return vectors
+
+
+def train_match(faces: np.ndarray, voices: np.ndarray, settings: MatchSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Projections (128, rank) and (256, rank) under which each row's face picks its own row's voice."""
+    import torch
+
+    torch.manual_seed(settings.seed)
+    f = torch.from_numpy(faces.astype(np.float32))
+    v = torch.from_numpy(voices.astype(np.float32))
+    a = torch.nn.Parameter(torch.randn(f.shape[1], settings.rank) * 0.1)
+    b = torch.nn.Parameter(torch.randn(v.shape[1], settings.rank) * 0.1)
+    optimiser = torch.optim.Adam([a, b], lr=settings.lr)
+    target = torch.arange(len(f))
+    for _ in range(settings.steps):
+        pf = torch.nn.functional.normalize((f - f.mean(0)) @ a, dim=1)
+        pv = torch.nn.functional.normalize((v - v.mean(0)) @ b, dim=1)
+        logits = pf @ pv.T / settings.temperature
+        cross_entropy = torch.nn.functional.cross_entropy
+        loss = (cross_entropy(logits, target) + cross_entropy(logits.T, target)) / 2
+        loss = loss + settings.decay * (a.pow(2).sum() + b.pow(2).sum())
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return (a.detach().numpy(), b.detach().numpy())
+
+
+@dataclass(frozen=True)
+class MatchMap:
+    face_mean: np.ndarray
+    voice_mean: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+    def score(self, face: np.ndarray, voice: np.ndarray) -> float:
+        if not (np.isfinite(face).all() and np.isfinite(voice).all()):
+            return float("nan")
+        pf = (face - self.face_mean) @ self.a
+        pv = (voice - self.voice_mean) @ self.b
+        return float(pf @ pv / max(np.linalg.norm(pf) * np.linalg.norm(pv), 1e-12))
+
+
+@dataclass(frozen=True)
+class CanonicalMap:
+    """The first ``components`` canonical pairs of faces and voices (each reduced to ``dims``
+    principal components of the training people first): the match is the sum of the products of a
+    face's and a voice's canonical variates (high where they agree, as an own voice's do)."""
+
+    face_pca: Any
+    voice_pca: Any
+    cca: Any
+
+    def score(self, face: np.ndarray, voice: np.ndarray) -> float:
+        if not (np.isfinite(face).all() and np.isfinite(voice).all()):
+            return float("nan")
+        a, b = self.cca.transform(self.face_pca.transform(face[None]), self.voice_pca.transform(voice[None]))
+        return float(np.sum(a[0] * b[0]))
+
+
+def train_canonical(faces: np.ndarray, voices: np.ndarray, dims: int, components: int) -> CanonicalMap:
+    from sklearn.cross_decomposition import CCA
+    from sklearn.decomposition import PCA
+
+    face_pca, voice_pca = PCA(dims).fit(faces), PCA(dims).fit(voices)
+    cca = CCA(components, max_iter=2000).fit(face_pca.transform(faces), voice_pca.transform(voices))
+    return CanonicalMap(face_pca, voice_pca, cca)
+
+
+def people_means(
+    features: FeatureSet, faces: dict, voices: dict, keep_sources: set[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per person of ``keep_sources``: the mean face and mean own voice over their segments."""
+    by_person: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for segment in features.segments:
+        if segment.source not in keep_sources:
+            continue
+        face, voice = faces[segment_key(segment)], voices[(*segment_key(segment), segment.clip)]
+        if np.isfinite(face).all() and np.isfinite(voice).all():
+            by_person.setdefault(segment.person, []).append((face, voice))
+    people = sorted(by_person)
+    f = np.stack([np.mean([x[0] for x in by_person[p]], axis=0) for p in people])
+    v = np.stack([np.mean([x[1] for x in by_person[p]], axis=0) for p in people])
+    return f, v
+
+
+def held_out_scores(
+    features: FeatureSet, pairs: Sequence[Pair], faces: dict, voices: dict, settings: MatchSettings
+) -> list[float]:
+    """Each pair's match, by a map trained on the people of every source but the picture's and the voice's."""
+    sources = set(features.sources.values())
+    maps: dict[frozenset[str], MatchMap | CanonicalMap] = {}
+    scores = []
+    for segment, voice in pairs:
+        excluded = frozenset({segment.source, features.sources[voice or segment.clip]})
+        if excluded not in maps:
+            f, v = people_means(features, faces, voices, sources - excluded)
+            if settings.method == "cca":
+                maps[excluded] = train_canonical(f, v, settings.dims, settings.rank)
+            else:
+                a, b = train_match(f, v, settings)
+                maps[excluded] = MatchMap(f.mean(0), v.mean(0), a, b)
+        scores.append(maps[excluded].score(faces[segment_key(segment)],
+                                           voices[(*segment_key(segment), voice or segment.clip)]))
+    print(f"match maps trained: {len(maps)}", file=sys.stderr, flush=True)
+    return scores
+
+
+def match_rows(features: FeatureSet, pairs: Sequence[Pair], scores: Sequence[float]) -> list[ScoredSegment]:
+    sources = features.sources
+    return [ScoredSegment(picture=seg.clip, voice=voice or seg.clip, picture_source=seg.source,
+                          voice_source=sources[voice or seg.clip], genuine=voice is None,
+                          score=s if np.isfinite(s) else None, weight=seg.weight)
+            for (seg, voice), s in zip(pairs, scores, strict=True) if seg.weight > 0]  # fmt: skip
+
+
+def fold_ordered(features: FeatureSet, pairs: Sequence[Pair]) -> list[Pair]:
+    """The pairs in the order ``bench learned-sync`` wrote its out-of-fold rows: by held-out source."""
+    sources = sorted({s.source for s in features.segments if s.weight > 0})
+    return [p for held in sources for p in pairs if p[0].source == held and p[0].weight > 0]
+
+
+def combined(sync: Sequence[dict[str, Any]], match: Sequence[ScoredSegment], weight: float) -> list[ScoredSegment]:
+    """``sync + weight * match`` on each pair (None where either found no evidence: the sync score
+    alone where only the match is missing)."""
+    rows = []
+    for s, m in zip(sync, match, strict=True):
+        if (s["picture"], s["voice"] or s["picture"], s["genuine"]) != (m.picture, m.voice, m.genuine):
+            raise ValueError(f"rows out of step: {s['picture']} / {m.picture}")
+        score = s["score"]
+        if score is not None and m.score is not None:
+            score = score + weight * m.score
+        rows.append(replace(m, score=score))
+    return rows
+
+
+def brief(report: dict[str, Any]) -> dict[str, Any]:
+    pooled = report["pooled_held_out"]
+    keys = ("genuine_frames_kept", "dubbed_frames_kept", "dubbed_segments_kept", "dubbed_segments",
+            "genuine_segments_out_of_sync", "genuine_segments", "dubbed_frames_in_sync", "genuine_frames_in_sync")
+    return {"auc": report["auc"], **{k: pooled.get(k) for k in keys}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--features", type=Path, required=True)
+    parser.add_argument("--sync-rows", type=Path, help="bench learned-sync's JSON on the same cache")
+    parser.add_argument("--weights", default="0,0.5,1,2,3")
+    parser.add_argument("--rank", type=int, default=MatchSettings.rank)
+    parser.add_argument("--method", choices=("infonce", "cca"), default=MatchSettings.method)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    features = load_features(args.features)
+    pairs = fold_ordered(features, dubbing_pairs(features, 6, 0))
+    faces = face_vectors(args.features, features)
+    voices = voice_vectors(features, pairs)
+    settings = MatchSettings(rank=args.rank, method=args.method)
+    match = match_rows(features, pairs, held_out_scores(features, pairs, faces, voices, settings))
+    sources = sorted({r.picture_source for r in match})
+    report: dict[str, Any] = {"settings": settings.__dict__, "pairs": len(match), "match_auc": auc(match),
+                              "match": brief(folds_report(match, sources))}
+    if args.sync_rows:
+        sync = json.loads(args.sync_rows.read_text())["rows"]["learned_av_sync"]
+        for w in (float(x) for x in args.weights.split(",")):
+            both = folds_report(combined(sync, match, w), sources)
+            report[f"sync_plus_{w:g}_match"] = {**brief(both), "fit_on_all_sources": {
+                k: both["fit_on_all_sources"][k] for k in ("reject_below", "accept_from")}}
+    print(json.dumps(report, indent=1) if args.json else report)
+
+
+if __name__ == "__main__":
+    main()
