@@ -5,9 +5,9 @@ they cannot see: the voice is not one this face could have (another sex, another
 descriptors are computed by the pipeline already: dlib's ResNet face vector of the segment's track
 (the states stage's voice-face grouping) and Resemblyzer's voice vector of the segment's audio.
 Neither was trained to match the other, so a map between them is learned here, from the corpus's
-people only: two linear projections (128 -> ``rank``, 256 -> ``rank``) whose cosine must pick each
-person's own voice out of the other people's (InfoNCE over people, each person's mean face and
-mean voice, L2 on the projections), seeded.
+people only: ``annotators.models.face_voice_map`` (the first canonical pair of each person's mean
+face and mean own voice after 20 principal components; ``--method cca``, the shipped map), or two
+linear projections of ``--rank`` dimensions trained by InfoNCE over people (``--method infonce``).
 
 Held out strictly: a pair (picture of source P, voice of source V) is scored by a map trained on
 people of neither P nor V (a map trained with V's people could remember V's voice with V's face,
@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from annotators.models.voice_embedder import VoiceEmbedder
+from apps.bench.face_voice_training import face_vectors, people_means, segment_key, span_voice, train_map
 from apps.bench.fold_rows import ScoredSegment
 from apps.bench.learned_sync_folds import Pair, auc, dubbing_pairs, folds_report, pair_audio
-from apps.bench.learned_sync_training import FeatureSet, Segment, load_features
-from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
+from apps.bench.learned_sync_training import FeatureSet, load_features
 
 
 @dataclass(frozen=True)
@@ -50,24 +50,7 @@ class MatchSettings:
     decay: float = 0.01
     temperature: float = 0.1
     seed: int = 0
-    method: str = "infonce"  # or "cca": canonical correlation after PCA to ``dims``, ``rank`` pairs
-    dims: int = 20
-
-
-def segment_key(segment: Segment) -> tuple[str, int, int]:
-    return segment.clip, segment.seg_first, segment.seg_len
-
-
-def face_vectors(folder: Path, features: FeatureSet) -> dict[tuple[str, int, int], np.ndarray]:
-    """Each segment's face vector, as the cache stored it beside its signals."""
-    vectors: dict[tuple[str, int, int], np.ndarray] = {}
-    for clip in sorted({s.clip for s in features.segments}):
-        with np.load(folder / clip, allow_pickle=False) as data:
-            if "face" not in data.files:
-                raise ValueError(f"{folder / clip}: cached without face vectors; extract it again")
-            for i, face in enumerate(data["face"]):
-                vectors[(clip, int(data["seg_first"][i]), int(data["seg_len"][i]))] = face
-    return vectors
+    method: str = "cca"  # the shipped map (annotators.models.face_voice_map), or "infonce" (rank ``rank``)
 
 
 def voice_vectors(features: FeatureSet, pairs: Sequence[Pair]) -> dict[tuple[str, int, int, str], np.ndarray]:
@@ -76,13 +59,8 @@ def voice_vectors(features: FeatureSet, pairs: Sequence[Pair]) -> dict[tuple[str
     vectors: dict[tuple[str, int, int, str], np.ndarray] = {}
     for k, (segment, voice) in enumerate(pairs):
         key = (*segment_key(segment), voice or segment.clip)
-        if key in vectors:
-            continue
-        audio = pair_audio(features, (segment, voice))
-        first = int(segment.seg_first / segment.fps * ANALYSIS_SAMPLE_RATE)
-        end = int((segment.seg_first + segment.seg_len) / segment.fps * ANALYSIS_SAMPLE_RATE)
-        vector = embedder.embed(audio[first:end])
-        vectors[key] = vector if vector is not None else np.full(256, np.nan, np.float32)
+        if key not in vectors:
+            vectors[key] = span_voice(embedder, pair_audio(features, (segment, voice)), segment)
         if k % 200 == 0:
             print(f"voices: {k} of {len(pairs)}", file=sys.stderr, flush=True)
     return vectors
@@ -119,7 +97,7 @@ class MatchMap:
     a: np.ndarray
     b: np.ndarray
 
-    def score(self, face: np.ndarray, voice: np.ndarray) -> float:
+    def match(self, face: np.ndarray, voice: np.ndarray) -> float:
         if not (np.isfinite(face).all() and np.isfinite(voice).all()):
             return float("nan")
         pf = (face - self.face_mean) @ self.a
@@ -127,67 +105,26 @@ class MatchMap:
         return float(pf @ pv / max(np.linalg.norm(pf) * np.linalg.norm(pv), 1e-12))
 
 
-@dataclass(frozen=True)
-class CanonicalMap:
-    """The first ``components`` canonical pairs of faces and voices (each reduced to ``dims``
-    principal components of the training people first): the match is the sum of the products of a
-    face's and a voice's canonical variates (high where they agree, as an own voice's do)."""
-
-    face_pca: Any
-    voice_pca: Any
-    cca: Any
-
-    def score(self, face: np.ndarray, voice: np.ndarray) -> float:
-        if not (np.isfinite(face).all() and np.isfinite(voice).all()):
-            return float("nan")
-        a, b = self.cca.transform(self.face_pca.transform(face[None]), self.voice_pca.transform(voice[None]))
-        return float(np.sum(a[0] * b[0]))
-
-
-def train_canonical(faces: np.ndarray, voices: np.ndarray, dims: int, components: int) -> CanonicalMap:
-    from sklearn.cross_decomposition import CCA
-    from sklearn.decomposition import PCA
-
-    face_pca, voice_pca = PCA(dims).fit(faces), PCA(dims).fit(voices)
-    cca = CCA(components, max_iter=2000).fit(face_pca.transform(faces), voice_pca.transform(voices))
-    return CanonicalMap(face_pca, voice_pca, cca)
-
-
-def people_means(
-    features: FeatureSet, faces: dict, voices: dict, keep_sources: set[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per person of ``keep_sources``: the mean face and mean own voice over their segments."""
-    by_person: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for segment in features.segments:
-        if segment.source not in keep_sources:
-            continue
-        face, voice = faces[segment_key(segment)], voices[(*segment_key(segment), segment.clip)]
-        if np.isfinite(face).all() and np.isfinite(voice).all():
-            by_person.setdefault(segment.person, []).append((face, voice))
-    people = sorted(by_person)
-    f = np.stack([np.mean([x[0] for x in by_person[p]], axis=0) for p in people])
-    v = np.stack([np.mean([x[1] for x in by_person[p]], axis=0) for p in people])
-    return f, v
-
-
 def held_out_scores(
     features: FeatureSet, pairs: Sequence[Pair], faces: dict, voices: dict, settings: MatchSettings
 ) -> list[float]:
     """Each pair's match, by a map trained on the people of every source but the picture's and the voice's."""
+    own = {k[:3]: v for k, v in voices.items() if k[0] == k[3]}
     sources = set(features.sources.values())
-    maps: dict[frozenset[str], MatchMap | CanonicalMap] = {}
+    maps: dict[frozenset[str], Any] = {}
     scores = []
     for segment, voice in pairs:
         excluded = frozenset({segment.source, features.sources[voice or segment.clip]})
         if excluded not in maps:
-            f, v = people_means(features, faces, voices, sources - excluded)
+            kept = [s for s in features.segments if s.source in sources - excluded]
             if settings.method == "cca":
-                maps[excluded] = train_canonical(f, v, settings.dims, settings.rank)
+                maps[excluded] = train_map(features, faces, own, sorted(sources - excluded))
             else:
+                f, v, _ = people_means(kept, faces, own)
                 a, b = train_match(f, v, settings)
                 maps[excluded] = MatchMap(f.mean(0), v.mean(0), a, b)
-        scores.append(maps[excluded].score(faces[segment_key(segment)],
-                                           voices[(*segment_key(segment), voice or segment.clip)]))
+        face, heard = faces[segment_key(segment)], voices[(*segment_key(segment), voice or segment.clip)]
+        scores.append(maps[excluded].match(face, heard))
     print(f"match maps trained: {len(maps)}", file=sys.stderr, flush=True)
     return scores
 
@@ -233,7 +170,7 @@ def main() -> None:
     parser.add_argument("--sync-rows", type=Path, help="bench learned-sync's JSON on the same cache")
     parser.add_argument("--weights", default="0,0.5,1,2,3")
     parser.add_argument("--rank", type=int, default=MatchSettings.rank)
-    parser.add_argument("--method", choices=("infonce", "cca"), default=MatchSettings.method)
+    parser.add_argument("--method", choices=("cca", "infonce"), default=MatchSettings.method)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     features = load_features(args.features)

@@ -163,7 +163,8 @@ class SegmentRow:
     sync_offset_frames: F32 = None  # audio-visual offset (positive: audio lags video)
     sync_confidence: F32 = None
     lip_sync_score: F32 = None  # higher: lips follow the audio (annotators.speaking.lip_sync); null: no evidence
-    lip_sync_model: Str = None  # av_sync (offline estimator) | learned_sync | learned_av_sync | syncnet
+    # av_sync (offline estimator) | learned_sync | learned_av_sync | learned_av_face_voice | syncnet
+    lip_sync_model: Str = None
     # in_sync | uncertain (kept, flagged: between the two thresholds, or no score) | out_of_sync
     # (rejected unless states.reject_out_of_sync is off); null: not a speaking segment, or a
     # manifest written before schema 1.4

@@ -23,7 +23,7 @@ from annotators.face.face_signals import Signal
 from annotators.identity.track_identity import FaceDescriptorChoice, face_embedder, face_embedder_choice, face_groups
 from annotators.models.voice_embedder import CAPPED_VOICE_DISTANCE_THRESHOLD, VOICE_ENCODER_MODEL_NAME
 from annotators.speaking.av_sync import sync_in_context
-from annotators.speaking.lip_sync import LipSyncModel, lip_sync_choice
+from annotators.speaking.lip_sync import LipSyncModel, lip_sync_choice, lip_sync_maps
 from annotators.speaking.state_labeller import StateLabeller, TrackView, drop_foreign
 from annotators.speaking.voice_face_association import SYNC_BASELINE, VoicedSpan, foreign_spans, voice_owners
 from annotators.timelines.segment_cutter import present_spans
@@ -57,7 +57,9 @@ class StatesStage(Stage):
     # learned network's score and av_sync's), with its own thresholds
     # 7: a segment in which a voice is heard for a state's minimum length is never idle (a clip whose
     # only speech is a 1.2-s sentence is one speaking segment, not an idle one with speech in it)
-    version: ClassVar[int] = 7
+    # 8: the default verdict where SyncNet is not fetched is learned_av_face_voice (learned_av_sync plus
+    # whether the voice could be the face's: annotators/speaking/face_voice_lip_sync), its own thresholds
+    version: ClassVar[int] = 8
 
     active_speaker: str = "mouth_vad"
     # Mouth-motion speaker settings. A shorter window than the annotator's 1 s keeps a speaker's
@@ -75,12 +77,14 @@ class StatesStage(Stage):
     max_face_gap_s: float = field(default=0.4, metadata={"range": (0, None)})
     sync_max_offset_frames: int = field(default=12, metadata={"range": (1, 100)})
     # Lip-sync verdict of speaking segments: auto = SyncNet when its weights were fetched, else
-    # learned_av_sync (annotators/speaking/lip_sync.AUTO_WITHOUT_SYNCNET). Below lip_sync_threshold a
+    # learned_av_face_voice (annotators/speaking/lip_sync.AUTO_WITHOUT_SYNCNET). Below lip_sync_threshold a
     # segment is out_of_sync (rejected), at or above lip_sync_accept_threshold in_sync, between them
     # uncertain (kept, flagged); both default to
     # the model's own (annotators/speaking/lip_sync). reject_out_of_sync=false keeps out_of_sync
     # segments with their verdict (bench dubbing scores every segment that way).
-    lip_sync_model: Literal["auto", "av_sync", "learned_sync", "learned_av_sync", "syncnet"] = "auto"
+    lip_sync_model: Literal[
+        "auto", "av_sync", "learned_sync", "learned_av_sync", "learned_av_face_voice", "syncnet"
+    ] = "auto"
     lip_sync_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
     lip_sync_accept_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
     reject_out_of_sync: bool = True
@@ -140,7 +144,7 @@ class StatesStage(Stage):
 
     def model_choices(self) -> list[ModelChoice]:
         if not self.voice_faces:
-            return [lip_sync_choice(self.name, self.lip_sync_model)]
+            return [lip_sync_choice(self.name, self.lip_sync_model), *lip_sync_maps(self.name, self.lip_sync_model)]
         voices = (
             ModelChoice.using("voice grouping", self.name, VOICE_ENCODER_MODEL_NAME)
             if self._uses_voice_encoder()
@@ -148,7 +152,7 @@ class StatesStage(Stage):
                                      VOICE_ENCODER_MODEL_NAME, "voices of 2-s spans are told apart less reliably")
         )
         return [face_embedder_choice("face grouping", self.name, self.face_descriptor), voices,
-                lip_sync_choice(self.name, self.lip_sync_model)]
+                lip_sync_choice(self.name, self.lip_sync_model), *lip_sync_maps(self.name, self.lip_sync_model)]
 
     def process(self, work: VideoWork) -> VideoWork:
         fps = work.analysis.fps

@@ -24,3 +24,6 @@ class MouthTrack:
     # The same face track around the segment, within its shot (``lip_sync.LIP_SYNC_CONTEXT_S`` each side): a
     # model that pools evidence beyond the segment reads this instead; None: the segment alone.
     context: "MouthTrack | None" = None
+    # The track's face as dlib's ResNet describes it (128-d unit vector), for a model that asks whether
+    # the voice could be this face's (``face_voice_lip_sync``); None: not computed.
+    face_vector: np.ndarray | None = None

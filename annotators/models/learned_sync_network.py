@@ -18,7 +18,6 @@ trained alike from consecutive seeds, whose scores are averaged (``LearnedLipSyn
 network's file has no ``members`` key and plain names, so its bytes are what they were.
 """
 
-import io
 import json
 import zipfile
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from annotators.models.stable_npz import write_stable_npz
 from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 
 N_MELS = 24
@@ -154,12 +154,7 @@ def save_weights(networks: Any | Sequence[Any], path: Path) -> None:
         prefix = f"m{k}." if len(members) > 1 else ""
         arrays |= {prefix + name: v.detach().cpu().numpy().astype(np.float32)
                    for name, v in member.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        for name in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, arrays[name], allow_pickle=False)
-            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue())
+    write_stable_npz(arrays, path)
 
 
 def load_weights(path: Path) -> list[Any]:

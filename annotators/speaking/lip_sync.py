@@ -11,10 +11,12 @@ and selectable by ``lpm-curate export --where``. Only confident out-of-sync spee
 
 Models are picked by name (the states stage's ``lip_sync_model``): ``av_sync``, the offline
 estimator that needs no weights; ``learned_sync`` (``annotators.speaking.learned_lip_sync``), a
-small network trained here on mouth signals and log-mel audio, its weights in the package; and
-``learned_av_sync`` (``annotators.speaking.mean_lip_sync``), the mean of those two scores; and
-``syncnet`` (``annotators.models.syncnet``), when its weights were fetched. ``auto`` takes SyncNet
-when present, else ``AUTO_WITHOUT_SYNCNET`` (the one best held out by source).
+small network trained here on mouth signals and log-mel audio, its weights in the package;
+``learned_av_sync`` (``annotators.speaking.mean_lip_sync``), the mean of those two scores;
+``learned_av_face_voice`` (``annotators.speaking.face_voice_lip_sync``), that mean plus whether the
+voice could be the face's at all (a face/voice map learned here); and ``syncnet``
+(``annotators.models.syncnet``), when its weights were fetched. ``auto`` takes SyncNet when present,
+else ``AUTO_WITHOUT_SYNCNET`` (the one best held out by source).
 
 ``av_sync`` scores a segment with ``annotators.speaking.av_sync.sync_in_context`` on the mouth darkness
 (landmark opening where the pixels were not read), read over the segment and up to
@@ -60,7 +62,8 @@ SYNC_VERDICTS = ("in_sync", "out_of_sync", "uncertain")
 LIP_SYNC_CONTEXT_S = 5.0
 # What ``auto`` runs where SyncNet is not fetched: the model best held out by source. Leave-one-source-out
 # over 18 sources (``lpm-curate bench learned-sync``; docs/sync_verdict.md), each rule refitted per fold.
-AUTO_WITHOUT_SYNCNET = "learned_av_sync"
+AUTO_WITHOUT_SYNCNET = "learned_av_face_voice"
+LIP_SYNC_MODELS = ("av_sync", "learned_sync", "learned_av_sync", "learned_av_face_voice", "syncnet")
 
 
 @runtime_checkable
@@ -129,7 +132,8 @@ def lip_sync_model(
     name: str = "auto", threshold: float | None = None, accept_threshold: float | None = None
 ) -> LipSyncModel:
     """``av_sync``, ``learned_sync`` (the network trained here, weights in the package),
-    ``learned_av_sync`` (the mean of the two), ``syncnet``
+    ``learned_av_sync`` (the mean of the two), ``learned_av_face_voice`` (that mean plus the face/voice
+    match), ``syncnet``
     (a clear error when its weights are missing) or ``auto`` (SyncNet when fetched, else
     ``AUTO_WITHOUT_SYNCNET``); ``threshold`` (reject below) and ``accept_threshold`` (in sync at
     or above) override the model's own. An accept threshold below the reject threshold is raised
@@ -148,11 +152,12 @@ def lip_sync_model(
     elif name == "learned_av_sync":
         reject = THRESHOLD if threshold is None else threshold
         model = MeanLipSync(LearnedLipSync.load(), SignalLipSync(), reject, max(ACCEPT_THRESHOLD, reject))
+    elif name == "learned_av_face_voice":
+        model = face_voice_lip_sync(threshold)
     elif name == "syncnet":
         model = SyncNetLipSync.load() if threshold is None else SyncNetLipSync.load(threshold=threshold)
     else:
-        raise ValueError(f"unknown lip-sync model {name!r}; known: auto, av_sync, learned_sync, learned_av_sync, "
-                         "syncnet")
+        raise ValueError(f"unknown lip-sync model {name!r}; known: auto, {', '.join(LIP_SYNC_MODELS)}")
     accept = model.accept_threshold if accept_threshold is None else accept_threshold
     accept = max(accept, model.threshold)
     if accept != model.accept_threshold:
@@ -161,6 +166,38 @@ def lip_sync_model(
         else:
             model.accept_threshold = accept
     return model
+
+
+def lip_sync_maps(stage: str, name: str = "auto") -> list[ModelChoice]:
+    """The models the verdict reads besides its lip-sync network: the face/voice map and the two
+    descriptors it maps, for ``learned_av_face_voice``."""
+    from annotators.models.dlib_face_embedder import DLIB_MODEL_NAME
+    from annotators.models.face_voice_map import MODEL as MAP
+    from annotators.models.syncnet import syncnet_available
+    from annotators.models.voice_embedder import VOICE_ENCODER_MODEL_NAME
+
+    if name == "auto":
+        name = "syncnet" if syncnet_available() else AUTO_WITHOUT_SYNCNET
+    if name != "learned_av_face_voice":
+        return []
+    return [ModelChoice.using("face/voice match", stage, model)
+            for model in (MAP, DLIB_MODEL_NAME, VOICE_ENCODER_MODEL_NAME)]
+
+
+def face_voice_lip_sync(threshold: float | None = None) -> LipSyncModel:
+    """``learned_av_face_voice`` with the shipped networks, map and thresholds (``threshold``: its reject
+    threshold instead)."""
+    from annotators.models.face_voice_map import MODEL as MAP
+    from annotators.models.face_voice_map import load_map
+    from annotators.models.voice_embedder import VoiceEmbedder
+    from annotators.speaking.face_voice_lip_sync import ACCEPT_THRESHOLD, THRESHOLD, FaceVoiceLipSync
+    from annotators.speaking.learned_lip_sync import LearnedLipSync
+    from annotators.speaking.mean_lip_sync import MeanLipSync
+    from curation.models.model_store import resolve
+
+    reject = THRESHOLD if threshold is None else threshold
+    return FaceVoiceLipSync(MeanLipSync(LearnedLipSync.load(), SignalLipSync()), load_map(resolve(MAP)),
+                            VoiceEmbedder(), threshold=reject, accept_threshold=max(ACCEPT_THRESHOLD, reject))
 
 
 def lip_sync_choice(stage: str, name: str = "auto") -> ModelChoice:
@@ -172,7 +209,9 @@ def lip_sync_choice(stage: str, name: str = "auto") -> ModelChoice:
         return ModelChoice.using("lip-sync verdict", stage, MODEL)
     if name == "auto":
         name = AUTO_WITHOUT_SYNCNET
-    if name in ("learned_sync", "learned_av_sync"):  # learned_av_sync: its network beside av_sync
+    # learned_av_sync: its network beside av_sync; learned_av_face_voice: with the face/voice map
+    # (``lip_sync_maps``), read by dlib's face vector and Resemblyzer's voice vector
+    if name in ("learned_sync", "learned_av_sync", "learned_av_face_voice"):
         return ModelChoice.using("lip-sync verdict", stage, LEARNED)
     return ModelChoice.instead("lip-sync verdict", stage, "the offline av_sync estimator", MODEL,
                                "dubbed speech is judged from mouth motion against the audio envelope")

@@ -24,6 +24,7 @@ import numpy as np
 from annotators.audio.audio_levels import clipping_fraction, loudness_db
 from annotators.face.face_signals import Signal
 from annotators.face.mouth_track import MouthTrack
+from annotators.identity.track_identity import track_identity_vector
 from annotators.speaking.active_speaker import MouthMotionSpeaker, active_speaker_model
 from annotators.speaking.av_sync import estimate_av_offset
 from annotators.speaking.lip_sync import (
@@ -86,6 +87,13 @@ class StateLabeller:
         else:
             self._speaker = active_speaker_model(self.active_speaker)
         self._lip_sync = lip_sync_model(self.lip_sync_model, self.lip_sync_threshold, self.lip_sync_accept_threshold)
+        # A verdict that asks whether the voice could be the face's reads the track's dlib vector: the one
+        # the face grouping and the identity stage compute from the same crops (kept on the record).
+        self._face_vectors = None
+        if getattr(self._lip_sync, "needs_face_vector", False):
+            from annotators.models.dlib_face_embedder import DlibFaceEmbedder
+
+            self._face_vectors = DlibFaceEmbedder()
 
     @property
     def lip_sync(self) -> LipSyncModel:
@@ -219,8 +227,15 @@ class StateLabeller:
             video_uri=local_media(work) if self._lip_sync.name == "syncnet" else work.uri,
             face_boxes=None if boxes is None else np.asarray(boxes, dtype=np.float32)[s],
             context=self._lip_sync_context(view, span, fps),
+            face_vector=self._face_vector(work, view.track.track_id),
         )
         return judge(self._lip_sync, mouth, audio)
+
+    def _face_vector(self, work: VideoWork, track_id: str) -> np.ndarray | None:
+        if self._face_vectors is None:
+            return None
+        vector = track_identity_vector(work, track_id, self._face_vectors)
+        return None if vector is None else np.asarray(vector.vector, dtype=np.float32)
 
     @staticmethod
     def _lip_sync_context(view: "TrackView", span: FrameSpan, fps: float) -> MouthTrack:

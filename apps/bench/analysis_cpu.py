@@ -172,6 +172,14 @@ def lip_sync_cost(works: list[VideoWork], model: LipSyncModel, segment_s: float)
     """(CPU seconds, seconds of track scored): every usable track of the kept ``works`` cut into
     segments of ``segment_s``, each scored by ``model`` with its context (module docstring)."""
     cpu, scored = 0.0, 0.0
+    # A verdict that reads the track's dlib vector (learned_av_face_voice) gets it as the states stage
+    # does: kept on the record when the identity embedding (timed before, with dlib) computed it, else
+    # computed here and counted.
+    faces = None
+    if getattr(model, "needs_face_vector", False):
+        from annotators.models.dlib_face_embedder import DlibFaceEmbedder
+
+        faces, cpu = timed(DlibFaceEmbedder)
     for work in works:
         if work.state == "rejected" or work.analysis is None:
             continue
@@ -182,16 +190,25 @@ def lip_sync_cost(works: list[VideoWork], model: LipSyncModel, segment_s: float)
         for track in (t for t in work.tracks if t.usable):
             features = work.track_features[track.track_id]
             first = int(round(shots[track.shot_id].t_start * fps))
+            face, face_cpu = timed(lambda w=work, t=track: _face_vector(w, t.track_id, faces))
+            cpu += face_cpu
             for start in range(0, len(features), step):
                 end = min(len(features), start + step)
                 segment = _mouth(work, features, first, start, end, fps)
                 context = _mouth(work, features, first, max(0, start - pad), min(len(features), end + pad), fps)
-                mouth = replace(segment, context=context)
+                mouth = replace(segment, context=context, face_vector=face)
                 started = cpu_seconds()
                 model.sync_score(mouth, audio)
                 cpu += cpu_seconds() - started
                 scored += (end - start) / fps
     return cpu, scored
+
+
+def _face_vector(work: VideoWork, track_id: str, embedder: Any) -> np.ndarray | None:
+    if embedder is None:
+        return None
+    vector = track_identity_vector(work, track_id, embedder)
+    return None if vector is None else np.asarray(vector.vector, dtype=np.float32)
 
 
 def _mouth(work: VideoWork, features: TrackFeatures, first: int, start: int, end: int, fps: float) -> MouthTrack:

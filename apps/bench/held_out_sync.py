@@ -9,6 +9,12 @@ clips, genuine or dubbed, with S's networks in the shipped model's place: the ve
 and audio the states stage handed the shipped model while the pipeline ran, kept by
 ``lip_sync_recorder.LipSyncRecorder``. A dubbed copy is judged by its picture's source's networks, which saw its
 voice's source, as in ``bench learned-sync``. ``av_sync`` is not trained: its scores are its own.
+
+``learned_av_face_voice`` also reads a face/voice map fitted on the corpus's people: each fold gets a
+map fitted on the people of every other source (``face_voice_training.train_map``, from the same
+cache's face vectors and its segments' own voices) beside its networks. Like the networks, the map of
+a dubbed copy's picture's source has seen the people of its voice's source (``benchmarks.face_voice_match``
+gives the figure with both left out).
 """
 
 import sys
@@ -19,31 +25,44 @@ from typing import Any
 
 import numpy as np
 
+from annotators.models.face_voice_map import FaceVoiceMap
+from annotators.speaking.face_voice_lip_sync import FaceVoiceLipSync
 from annotators.speaking.learned_lip_sync import LearnedLipSync
 from annotators.speaking.lip_sync import LipSyncModel
 from annotators.speaking.mean_lip_sync import MeanLipSync
+from apps.bench.face_voice_training import SegmentKey, own_voice_vectors, train_map
 from apps.bench.learned_sync_folds import fold_networks
 from apps.bench.learned_sync_training import FeatureSet, TrainSettings
 from apps.bench.lip_sync_recorder import Call, latest_calls
 from curation.runtime.video_work import VideoWork
 
-TRAINED_MODELS = ("learned_sync", "learned_av_sync")
+TRAINED_MODELS = ("learned_sync", "learned_av_sync", "learned_av_face_voice")
 
 
-def held_out_model(shipped: LipSyncModel, network: Any) -> LipSyncModel:
-    """The shipped model with ``network`` (a fold's members) in place of its shipped networks."""
+def held_out_model(shipped: LipSyncModel, network: Any, mapping: FaceVoiceMap | None = None) -> LipSyncModel:
+    """The shipped model with ``network`` (a fold's members) in place of its shipped networks, and
+    ``mapping`` in place of its face/voice map (where it has one)."""
+    if isinstance(shipped, FaceVoiceLipSync):
+        return replace(shipped, sync=held_out_model(shipped.sync, network), mapping=mapping or shipped.mapping)
     learned = LearnedLipSync(network=network)
     return replace(shipped, learned=learned) if isinstance(shipped, MeanLipSync) else learned
 
 
 def fold_models(
-    shipped: LipSyncModel, features: FeatureSet, settings: TrainSettings, sources: Sequence[str]
+    shipped: LipSyncModel, features: FeatureSet, settings: TrainSettings, sources: Sequence[str],
+    faces: dict[SegmentKey, np.ndarray] | None = None,
 ) -> dict[str, LipSyncModel]:
-    """Per source: the shipped model with networks trained on every other source of ``features``."""
+    """Per source: the shipped model with networks trained on every other source of ``features`` (and,
+    for a model with a face/voice map, a map fitted on their people: ``faces`` the cache's face vectors)."""
     models = {}
     started = time.perf_counter()
+    voices = own_voice_vectors(features) if isinstance(shipped, FaceVoiceLipSync) and faces is not None else None
+    everyone = sorted(set(features.sources.values()))
     for held, network, _ in fold_networks(features, settings, sorted(sources)):
-        models[held] = held_out_model(shipped, network)
+        mapping = None
+        if voices is not None and faces is not None:
+            mapping = train_map(features, faces, voices, [s for s in everyone if s != held])
+        models[held] = held_out_model(shipped, network, mapping)
         print(f"held-out networks without {held}: {time.perf_counter() - started:.0f} s so far",
               file=sys.stderr, flush=True)  # fmt: skip
     return models

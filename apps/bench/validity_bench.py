@@ -22,7 +22,8 @@ intervals over frames are narrower than the truth; the per-clip rows show the sp
 
 A learned lip-sync model's shipped networks were trained on this corpus: with ``sync_features``
 (the cache they were trained from) each source's segments are also scored by networks trained
-without it (``held_out_sync``), and every held-out figure of the verdict reads those scores; the
+without it (``held_out_sync``; and a face/voice map fitted without its people, for
+``learned_av_face_voice``), and every held-out figure of the verdict reads those scores; the
 shipped figures keep the shipped (in-sample) scores. Without it, the dubbed target is no result.
 """
 
@@ -39,11 +40,13 @@ from typing import Any
 import numpy as np
 
 from annotators.models.voice_activity import VoiceActivityDetector
+from annotators.speaking.face_voice_lip_sync import FaceVoiceLipSync
 from annotators.speaking.lip_sync import LipSyncModel
 from annotators.speaking.sync_thresholds import SyncThresholds
 from apps.bench import mouth_motion_folds, performer_filter_folds, skip_margin_folds, sync_verdict_folds
 from apps.bench.decision_figures import share
 from apps.bench.dubbing_bench import SCORE_EVERY_SEGMENT, dub
+from apps.bench.face_voice_training import face_vectors
 from apps.bench.held_out_sync import TRAINED_MODELS, fold_models, segment_scores
 from apps.bench.learned_sync_training import TrainSettings, load_features
 from apps.bench.lip_sync_recorder import LipSyncRecorder, install_recorder
@@ -102,7 +105,9 @@ def run_validity_bench(
     if sync_features is not None and states.lip_sync.name in TRAINED_MODELS:
         settings = sync_settings or TrainSettings()
         sources = {e.source_id for e in entries if e.label in ("talking_head", "listening")}
-        models = fold_models(states.lip_sync, load_features(sync_features), settings, sorted(sources))
+        features = load_features(sync_features)
+        faces = face_vectors(sync_features, features) if isinstance(states.lip_sync, FaceVoiceLipSync) else None
+        models = fold_models(states.lip_sync, features, settings, sorted(sources), faces)
         scoring = _HeldOutScoring(install_recorder(stages), models, fps)
         lip_sync["held_out_networks"] = {"features": str(sync_features), "settings": settings.__dict__,
                                          "sources": sorted(models)}

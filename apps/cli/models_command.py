@@ -1,4 +1,4 @@
-"""``lpm-curate models list|fetch|verify|train-sync``: the model registry from the command line."""
+"""``lpm-curate models list|fetch|verify|train-sync|train-face-voice``: the model registry from the command line."""
 
 import argparse
 import json
@@ -7,6 +7,7 @@ import os
 from rich.console import Console
 from rich.table import Table
 
+from apps.cli.face_voice_command import add_train_face_voice_parser
 from apps.cli.learned_sync_command import add_train_parser
 from curation.models.model_catalog import MODEL_CATALOG
 from curation.models.model_provenance import provenance
@@ -30,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     vp.add_argument("--json", action="store_true")
     vp.set_defaults(handler=handle_verify)
     add_train_parser(msub)
+    add_train_face_voice_parser(msub)
 
 
 def handle_list(args: argparse.Namespace) -> int:

@@ -136,6 +136,19 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             used_by=("states",),
         ),
         ModelSpec(
+            name="face_voice_map",
+            path="weights/face_voice_map.npz",
+            source="package",
+            package="lpm-curation",
+            module="annotators.models",
+            sha256="91c0020b1c522c84fcd20fdf3ac5a49ef1975629035e47381e923dcbecec3586",  # models train-face-voice
+            description="the face/voice map fitted here (lpm-curate models train-face-voice) on the calibration "
+            "corpus's and the shared talking heads' people: dlib face vectors against Resemblyzer voice vectors, "
+            "first canonical pair (annotators/models/face_voice_map)",
+            license="Apache-2.0 (fitted by this project)",
+            used_by=("states",),
+        ),
+        ModelSpec(
             name="sd_vae_ft_mse",
             path="sd-vae-ft-mse",
             source="hf_snapshot",

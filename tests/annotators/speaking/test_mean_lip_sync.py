@@ -7,7 +7,7 @@ import pytest
 
 from annotators.speaking.learned_lip_sync import MODEL as LEARNED
 from annotators.speaking.learned_lip_sync import LearnedLipSync
-from annotators.speaking.lip_sync import AUTO_WITHOUT_SYNCNET, SignalLipSync, lip_sync_choice, lip_sync_model
+from annotators.speaking.lip_sync import SignalLipSync, lip_sync_choice, lip_sync_model
 from annotators.speaking.mean_lip_sync import MeanLipSync, mean_score
 from tests.annotators.mouth_signals import foreign_audio
 from tests.annotators.speaking.test_learned_lip_sync import LONG_CLIPS, SHIFT_FRAMES, shifted
@@ -47,10 +47,9 @@ def test_it_is_the_mean_of_the_two_models_on_the_same_segment(talking_head_signa
     assert np.mean([o > f for o in own for f in foreign]) >= 0.99
 
 
-def test_selectable_by_name_the_default_without_syncnet_and_recorded_with_its_network():
+def test_selectable_by_name_and_recorded_with_its_network():
     model = lip_sync_model("learned_av_sync")
     assert isinstance(model, MeanLipSync) and model.name == "learned_av_sync"
     assert model.threshold < model.accept_threshold
     assert lip_sync_model("learned_av_sync", threshold=0.7, accept_threshold=0.1).accept_threshold == 0.7
-    assert AUTO_WITHOUT_SYNCNET == "learned_av_sync"
     assert lip_sync_choice("states", "learned_av_sync").record().model == LEARNED

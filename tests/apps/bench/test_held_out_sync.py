@@ -7,9 +7,11 @@ import numpy as np
 from tiny_sync_features import weights_digest, write_tiny_features
 
 from annotators.face.mouth_track import MouthTrack
+from annotators.speaking.face_voice_lip_sync import FaceVoiceLipSync
 from annotators.speaking.learned_lip_sync import LearnedLipSync
-from annotators.speaking.lip_sync import SignalLipSync
+from annotators.speaking.lip_sync import SignalLipSync, lip_sync_model
 from annotators.speaking.mean_lip_sync import MeanLipSync
+from apps.bench.face_voice_training import face_vectors, own_voice_vectors, train_map
 from apps.bench.held_out_sync import fold_models, held_out_model, segment_scores
 from apps.bench.learned_sync_folds import subset
 from apps.bench.learned_sync_training import TrainSettings, load_features, train
@@ -62,3 +64,19 @@ def test_a_speaking_segment_is_scored_again_on_the_call_made_for_it() -> None:
     assert scores[0] == model.sync_score(calls[1][0], audio) and scores[2] == model.sync_score(calls[0][0], audio)
     assert scores[0] != scores[2]
     assert segment_scores(work, [], model, FPS) == {}
+
+
+def test_a_face_voice_verdict_gets_each_folds_networks_and_a_map_fitted_without_its_people(tmp_path: Path) -> None:
+    folder = write_tiny_features(tmp_path / "features", clips=5)
+    features = load_features(folder)
+    face_of = face_vectors(folder, features)
+    settings = TrainSettings(steps=3, batch=4, members=1)
+    shipped = lip_sync_model("learned_av_face_voice")
+    models = fold_models(shipped, features, settings, ["source0", "source1"], face_of)
+    voices = own_voice_vectors(features)
+    for held, model in models.items():
+        assert isinstance(model, FaceVoiceLipSync) and model.voices is shipped.voices
+        assert model.sync.signal is shipped.sync.signal and model.sync.learned is not shipped.sync.learned
+        without = train_map(features, face_of, voices, [f"source{k}" for k in range(5) if f"source{k}" != held])
+        np.testing.assert_array_equal(model.mapping.face_axis, without.face_axis)
+        assert not np.array_equal(model.mapping.face_axis, shipped.mapping.face_axis)
