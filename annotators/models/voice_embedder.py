@@ -18,6 +18,7 @@ import numpy as np
 
 from annotators.clustering.constrained_linkage import average_linkage_clusters
 from annotators.models.model_wrapper import ModelWrapper, optional_import
+from annotators.models.torch_threads import one_torch_thread
 from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 from curation.models.model_store import resolve
 
@@ -66,7 +67,8 @@ class VoiceEmbedder(ModelWrapper):
         # Resemblyzer's own preprocessing normalises the level to -30 dBFS before the mel spectrogram.
         scaled = samples * (10 ** (-30 / 20) / rms)
         self.setup()
-        vector = np.asarray(self._model.embed_utterance(scaled), dtype=np.float32)
+        with one_torch_thread():  # half the CPU of two threads, the same vector
+            vector = np.asarray(self._model.embed_utterance(scaled), dtype=np.float32)
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     def cluster(

@@ -15,8 +15,6 @@ Thresholds: the rule of ``annotators.speaking.sync_thresholds`` on the out-of-fo
 ``apps.bench.learned_sync_folds`` (docs/sync_verdict.md).
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,6 +29,7 @@ from annotators.models.learned_sync_network import (
     visual_features,
 )
 from annotators.models.model_wrapper import ModelWrapper
+from annotators.models.torch_threads import one_torch_thread
 from annotators.speaking.av_sync import SyncCurve, standout
 from curation.models.model_store import resolve
 
@@ -94,23 +93,6 @@ class LearnedLipSync(ModelWrapper):
         self.setup()
         lags = np.arange(-MAX_LAG, MAX_LAG + 1)
         v_in, a_in = torch.from_numpy(visual)[None], torch.from_numpy(sound)[None]
-        with torch.no_grad(), _one_torch_thread():
+        with torch.no_grad(), one_torch_thread():
             return [SyncCurve(lags, similarity_curve(m.embed_visual(v_in), m.embed_audio(a_in), MAX_LAG)[0]
                               .numpy().astype(np.float64)) for m in self._model]
-
-
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Torch on one thread for the members' few thousand weights: its thread pool costs more than it
-    saves on them (a 10-s context: 19 ms of CPU on one thread, 90 ms on two, the same score). The
-    process's own setting is restored after."""
-    import torch
-
-    previous = torch.get_num_threads()
-    if previous != 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if previous != 1:
-            torch.set_num_threads(previous)
