@@ -87,8 +87,9 @@ class StateLabeller:
         else:
             self._speaker = active_speaker_model(self.active_speaker)
         self._lip_sync = lip_sync_model(self.lip_sync_model, self.lip_sync_threshold, self.lip_sync_accept_threshold)
-        # A verdict that asks whether the voice could be the face's reads the track's dlib vector: the one
-        # the face grouping and the identity stage compute from the same crops (kept on the record).
+        # A verdict that asks whether the voice could be the face's reads the track's dlib vector (its map
+        # was fitted on dlib's): the one the face grouping and the identity stage compute from the same
+        # crops where dlib is their embedder (kept on the record); computed beside ArcFace where it is not.
         self._face_vectors = None
         if getattr(self._lip_sync, "needs_face_vector", False):
             from annotators.models.dlib_face_embedder import DlibFaceEmbedder

@@ -25,6 +25,9 @@ from curation.models.model_catalog import MODEL_CATALOG
 NOT_WRAPPERS = {
     "model_wrapper", "model_location", "syncnet_network", "syncnet_mfcc", "mediapipe_exit", "landmarker_results",
     "small_face_finder", "learned_sync_network",
+    # the face/voice map is data the lip-sync verdict loads (as learned_sync_network's weights); the other
+    # two are helpers of the weights and the models
+    "face_voice_map", "stable_npz", "torch_threads",
 }
 
 
