@@ -28,7 +28,7 @@ FEATURES a cache of ``python -m apps.bench.sync_corpus_features`` with its ``fac
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ import numpy as np
 from annotators.models.voice_embedder import VoiceEmbedder
 from apps.bench.face_voice_training import face_vectors, people_means, segment_key, span_voice, train_map
 from apps.bench.fold_rows import ScoredSegment
-from apps.bench.learned_sync_folds import Pair, auc, dubbing_pairs, folds_report, pair_audio
+from apps.bench.learned_sync_folds import Pair, auc, dubbing_pairs, folds_report, pair_audio, rows_of
 from apps.bench.learned_sync_training import FeatureSet, load_features
 
 
@@ -105,36 +105,30 @@ class MatchMap:
         return float(pf @ pv / max(np.linalg.norm(pf) * np.linalg.norm(pv), 1e-12))
 
 
-def held_out_scores(
-    features: FeatureSet, pairs: Sequence[Pair], faces: dict, voices: dict, settings: MatchSettings
-) -> list[float]:
-    """Each pair's match, by a map trained on the people of every source but the picture's and the voice's."""
+def held_out_match(
+    features: FeatureSet, faces: dict, voices: dict, settings: MatchSettings
+) -> Callable[[FeatureSet, Pair], float]:
+    """A scorer of pairs (``rows_of``'s): each pair's match by a map trained on the people of every
+    source but the picture's and the voice's (one map per such set of sources, trained once)."""
     own = {k[:3]: v for k, v in voices.items() if k[0] == k[3]}
     sources = set(features.sources.values())
     maps: dict[frozenset[str], Any] = {}
-    scores = []
-    for segment, voice in pairs:
+
+    def score(features: FeatureSet, pair: Pair) -> float:
+        segment, voice = pair
         excluded = frozenset({segment.source, features.sources[voice or segment.clip]})
         if excluded not in maps:
-            kept = [s for s in features.segments if s.source in sources - excluded]
             if settings.method == "cca":
                 maps[excluded] = train_map(features, faces, own, sorted(sources - excluded))
             else:
+                kept = [s for s in features.segments if s.source in sources - excluded]
                 f, v, _ = people_means(kept, faces, own)
                 a, b = train_match(f, v, settings)
                 maps[excluded] = MatchMap(f.mean(0), v.mean(0), a, b)
         face, heard = faces[segment_key(segment)], voices[(*segment_key(segment), voice or segment.clip)]
-        scores.append(maps[excluded].match(face, heard))
-    print(f"match maps trained: {len(maps)}", file=sys.stderr, flush=True)
-    return scores
+        return maps[excluded].match(face, heard)
 
-
-def match_rows(features: FeatureSet, pairs: Sequence[Pair], scores: Sequence[float]) -> list[ScoredSegment]:
-    sources = features.sources
-    return [ScoredSegment(picture=seg.clip, voice=voice or seg.clip, picture_source=seg.source,
-                          voice_source=sources[voice or seg.clip], genuine=voice is None,
-                          score=s if np.isfinite(s) else None, weight=seg.weight)
-            for (seg, voice), s in zip(pairs, scores, strict=True) if seg.weight > 0]  # fmt: skip
+    return score
 
 
 def fold_ordered(features: FeatureSet, pairs: Sequence[Pair]) -> list[Pair]:
@@ -178,7 +172,7 @@ def main() -> None:
     faces = face_vectors(args.features, features)
     voices = voice_vectors(features, pairs)
     settings = MatchSettings(rank=args.rank, method=args.method)
-    match = match_rows(features, pairs, held_out_scores(features, pairs, faces, voices, settings))
+    match = rows_of(features, pairs, held_out_match(features, faces, voices, settings))
     sources = sorted({r.picture_source for r in match})
     report: dict[str, Any] = {"settings": settings.__dict__, "pairs": len(match), "match_auc": auc(match),
                               "match": brief(folds_report(match, sources))}
