@@ -19,7 +19,8 @@ Reported: the match's AUC (genuine above dubbed), and with ``--sync-rows`` (the 
 bench learned-sync`` on the same cache; its out-of-fold ``learned_av_sync`` rows) the verdict on the
 sum ``sync + weight * match`` for each ``--weights`` value, thresholds refitted per held-out source by
 the shipped rule (``apps.bench.sync_folds``). The weights are chosen on the folds they are scored on:
-a selection, stated with the figures.
+a selection, stated with the figures. ``--pool-tracks`` scores each segment as the states stage judges
+it: by the mean of its track's speaking segments' combined scores (``annotators.speaking.track_sync``).
 
 Run: ``python -m benchmarks.face_voice_match --features FEATURES [--sync-rows LS.json] [--json]``,
 FEATURES a cache of ``python -m apps.bench.sync_corpus_features`` with its ``face`` arrays.
@@ -36,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from annotators.models.voice_embedder import VoiceEmbedder
+from annotators.speaking.track_sync import track_scores
 from apps.bench.face_voice_training import face_vectors, people_means, segment_key, span_voice, train_map
 from apps.bench.fold_rows import ScoredSegment
 from apps.bench.learned_sync_folds import Pair, auc, dubbing_pairs, folds_report, pair_audio, rows_of
@@ -151,6 +153,26 @@ def combined(sync: Sequence[dict[str, Any]], match: Sequence[ScoredSegment], wei
     return rows
 
 
+def track_keys(pairs: Sequence[Pair], faces: dict) -> list[tuple[str, str, bytes | None]]:
+    """Per scored pair (``rows_of``'s order): its track under its voice. The cache does not name a
+    segment's track; its face vector is the track's (``sync_corpus_features``), so segments of one clip
+    with the same vector are one track."""
+    keys = []
+    for segment, voice in pairs:
+        if segment.weight > 0:
+            face = faces.get(segment_key(segment))
+            tag = face.tobytes() if face is not None and np.isfinite(face).all() else None
+            keys.append((segment.clip, voice or segment.clip, tag))
+    return keys
+
+
+def per_track(rows: Sequence[ScoredSegment], keys: Sequence[tuple[str, str, bytes | None]]) -> list[ScoredSegment]:
+    """The rows scored as the states stage judges them: each by its track's speaking segments' mean."""
+    scores = [np.nan if r.score is None else r.score for r in rows]
+    pooled = track_scores(scores, [r.weight for r in rows], keys)
+    return [replace(r, score=float(p) if np.isfinite(p) else None) for r, p in zip(rows, pooled, strict=True)]
+
+
 def brief(report: dict[str, Any]) -> dict[str, Any]:
     pooled = report["pooled_held_out"]
     keys = ("genuine_frames_kept", "dubbed_frames_kept", "dubbed_segments_kept", "dubbed_segments",
@@ -165,6 +187,8 @@ def main() -> None:
     parser.add_argument("--weights", default="0,0.5,1,2,3")
     parser.add_argument("--rank", type=int, default=MatchSettings.rank)
     parser.add_argument("--method", choices=("cca", "infonce"), default=MatchSettings.method)
+    parser.add_argument("--pool-tracks", action="store_true",
+                        help="score each segment by its track's mean, as the states stage does (track_sync)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     features = load_features(args.features)
@@ -174,12 +198,15 @@ def main() -> None:
     settings = MatchSettings(rank=args.rank, method=args.method)
     match = rows_of(features, pairs, held_out_match(features, faces, voices, settings))
     sources = sorted({r.picture_source for r in match})
-    report: dict[str, Any] = {"settings": settings.__dict__, "pairs": len(match), "match_auc": auc(match),
+    report: dict[str, Any] = {"settings": settings.__dict__, "pool_tracks": args.pool_tracks, "pairs": len(match),
+                              "match_auc": auc(match),
                               "match": brief(folds_report(match, sources))}
     if args.sync_rows:
         sync = json.loads(args.sync_rows.read_text())["rows"]["learned_av_sync"]
+        keys = track_keys(pairs, faces)
         for w in (float(x) for x in args.weights.split(",")):
-            both = folds_report(combined(sync, match, w), sources)
+            rows = combined(sync, match, w)
+            both = folds_report(per_track(rows, keys) if args.pool_tracks else rows, sources)
             report[f"sync_plus_{w:g}_match"] = {**brief(both), "fit_on_all_sources": {
                 k: both["fit_on_all_sources"][k] for k in ("reject_below", "accept_from")}}
     print(json.dumps(report, indent=1) if args.json else report)

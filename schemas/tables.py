@@ -162,7 +162,11 @@ class SegmentRow:
     speaking_prob_mean: F32 = None
     sync_offset_frames: F32 = None  # audio-visual offset (positive: audio lags video)
     sync_confidence: F32 = None
-    lip_sync_score: F32 = None  # higher: lips follow the audio (annotators.speaking.lip_sync); null: no evidence
+    # higher: lips follow the audio (annotators.speaking.lip_sync); the score the verdict read: the mean of
+    # the track's speaking segments' (annotators.speaking.track_sync; states.lip_sync_per_track); null: no evidence
+    lip_sync_score: F32 = None
+    # the segment's own score, before its track's were pooled (null: no evidence, or before schema 1.7)
+    lip_sync_segment_score: F32 = None
     # av_sync (offline estimator) | learned_sync | learned_av_sync | learned_av_face_voice | syncnet
     lip_sync_model: Str = None
     # in_sync | uncertain (kept, flagged: between the two thresholds, or no score) | out_of_sync

@@ -4,4 +4,4 @@ Bump the minor part for additive changes (new optional columns/members) and the 
 reader written for the previous version would misread the data.
 """
 
-SCHEMA_VERSION = "1.6"
+SCHEMA_VERSION = "1.7"

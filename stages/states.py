@@ -59,7 +59,9 @@ class StatesStage(Stage):
     # only speech is a 1.2-s sentence is one speaking segment, not an idle one with speech in it)
     # 8: the default verdict where SyncNet is not fetched is learned_av_face_voice (learned_av_sync plus
     # whether the voice could be the face's: annotators/speaking/face_voice_lip_sync), its own thresholds
-    version: ClassVar[int] = 8
+    # 9: the verdict of a speaking segment reads the mean score of its track's speaking segments
+    # (annotators/speaking/track_sync; lip_sync_per_track), the default model's thresholds refitted on it
+    version: ClassVar[int] = 9
 
     active_speaker: str = "mouth_vad"
     # Mouth-motion speaker settings. A shorter window than the annotator's 1 s keeps a speaker's
@@ -88,6 +90,10 @@ class StatesStage(Stage):
     lip_sync_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
     lip_sync_accept_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
     reject_out_of_sync: bool = True
+    # Judge a track's speaking segments together (annotators/speaking/track_sync): each verdict reads the
+    # mean score of the track's speaking segments, each weighted by its voiced speaking frames; false:
+    # each segment's own score (kept in lip_sync_segment_score either way).
+    lip_sync_per_track: bool = True
     # Voice-face association across the video (annotators/speaking/voice_face_association): lips moving
     # under a voice that is in sync over another face's shots are listening, not speaking.
     voice_faces: bool = True
@@ -123,6 +129,7 @@ class StatesStage(Stage):
             lip_sync_threshold=self.lip_sync_threshold,
             lip_sync_accept_threshold=self.lip_sync_accept_threshold,
             reject_out_of_sync=self.reject_out_of_sync,
+            lip_sync_per_track=self.lip_sync_per_track,
         )
         self._labeller.setup()
         self._embedder = face_embedder(self.face_descriptor, self.device) if self.voice_faces else None

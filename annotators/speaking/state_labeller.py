@@ -14,9 +14,11 @@ lip-sync verdict (``annotators.speaking.lip_sync``): ``in_sync``, ``uncertain`` 
 in ``sync_verdict``) or ``out_of_sync``: lips that do not follow their audio (dubbed, voice-over,
 a mismatched mux) are rejected as ``out_of_sync``, never kept as speaking (unless
 ``reject_out_of_sync`` is off: then they are kept with their verdict, for a benchmark or an audit).
+The verdict reads the track's speaking segments together (``lip_sync_per_track``;
+``annotators.speaking.track_sync``): a dub is a property of the audio, not of a 2-10 s segment.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,7 @@ from annotators.speaking.lip_sync import (
     judge,
     lip_sync_model,
 )
+from annotators.speaking.track_sync import track_scores
 from annotators.timelines.segment_cutter import FrameSpan, cut_segments, present_spans
 from annotators.timelines.state_timeline import frame_states, runs, segment_state, smooth_states
 from curation.ingest.local_copy import local_media
@@ -67,6 +70,9 @@ class StateLabeller:
     # Defaults: settings stored by runs before the uncertain verdict rebuild the labeller as it was.
     lip_sync_accept_threshold: float | None = None
     reject_out_of_sync: bool = True
+    # The verdict reads the mean score of the track's speaking segments (annotators.speaking.track_sync);
+    # False (settings stored before states version 9): each segment's own score.
+    lip_sync_per_track: bool = False
 
     def settings(self) -> dict[str, Any]:
         """What rebuilds this labeller (``StateLabeller(**settings)``): plain data to store, with
@@ -169,6 +175,7 @@ class StateLabeller:
         min_frames = max(1, round(self.min_segment_s * fps))
         max_frames = max(min_frames, round(self.max_segment_s * fps))
         count = 0
+        judged: list[tuple[SegmentRow, LipSyncVerdict | None, int]] = []
         for span in present_spans(present, max(0, round(self.max_face_gap_s * fps))):
             segments, leftovers = cut_segments(states, span, min_frames, max_frames)
             for leftover in leftovers:
@@ -185,24 +192,46 @@ class StateLabeller:
             for span_ in segments:
                 segment = self._segment(work, view, span_, count, states, fps)
                 count += 1
+                voiced_speaking = (states[span_.first : span_.end] == PerformerState.SPEAKING) & (
+                    vad_track[span_.first : span_.end] >= self.vad_threshold
+                )
                 verdict = self._lip_sync_verdict(work, view, span_, segment, audio, fps)
-                if verdict is not None:
-                    segment.lip_sync_score = verdict.score if np.isfinite(verdict.score) else None
-                    segment.lip_sync_model = verdict.model
-                    segment.sync_verdict = verdict.verdict
-                if verdict is not None and verdict.out_of_sync and self.reject_out_of_sync:
-                    work.reject_entity(
-                        "segment",
-                        segment.segment_id,
-                        self.stage,
-                        Reason.OUT_OF_SYNC,
-                        f"lips do not follow the audio: {verdict.model} score {verdict.score:.3f}"
-                        f" < {verdict.threshold:g}",
-                        segment.t_start,
-                        segment.t_end,
-                    )
-                else:
-                    work.segments.append(segment)
+                judged.append((segment, verdict, int(voiced_speaking.sum())))
+        for segment, verdict in self._track_verdicts(judged):
+            if verdict is not None:
+                segment.lip_sync_score = verdict.score if np.isfinite(verdict.score) else None
+                segment.lip_sync_model = verdict.model
+                segment.sync_verdict = verdict.verdict
+            if verdict is not None and verdict.out_of_sync and self.reject_out_of_sync:
+                work.reject_entity(
+                    "segment",
+                    segment.segment_id,
+                    self.stage,
+                    Reason.OUT_OF_SYNC,
+                    f"lips do not follow the audio: {verdict.model} score {verdict.score:.3f}"
+                    f"{' (its track)' if self.lip_sync_per_track else ''} < {verdict.threshold:g}",
+                    segment.t_start,
+                    segment.t_end,
+                )
+            else:
+                work.segments.append(segment)
+
+    def _track_verdicts(
+        self, judged: list[tuple[SegmentRow, LipSyncVerdict | None, int]]
+    ) -> list[tuple[SegmentRow, LipSyncVerdict | None]]:
+        """Each segment of one track with the verdict it gets: its own score's, or with
+        ``lip_sync_per_track`` the mean score of the track's speaking segments' (weighted by their
+        voiced speaking frames; ``annotators.speaking.track_sync``), its own kept in
+        ``lip_sync_segment_score``."""
+        spoken = [(segment, verdict, weight) for segment, verdict, weight in judged if verdict is not None]
+        for segment, verdict, _ in spoken:
+            segment.lip_sync_segment_score = verdict.score if np.isfinite(verdict.score) else None
+        if not self.lip_sync_per_track or not spoken:
+            return [(segment, verdict) for segment, verdict, _ in judged]
+        pooled = track_scores([v.score for _, v, _ in spoken], [w for _, _, w in spoken], [0] * len(spoken))
+        by_segment = {id(segment): replace(verdict, score=float(score))
+                      for (segment, verdict, _), score in zip(spoken, pooled, strict=True)}  # fmt: skip
+        return [(segment, by_segment.get(id(segment), verdict)) for segment, verdict, _ in judged]
 
     def _lip_sync_verdict(
         self,

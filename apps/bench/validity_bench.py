@@ -108,7 +108,7 @@ def run_validity_bench(
         features = load_features(sync_features)
         faces = face_vectors(sync_features, features) if isinstance(states.lip_sync, FaceVoiceLipSync) else None
         models = fold_models(states.lip_sync, features, settings, sorted(sources), faces)
-        scoring = _HeldOutScoring(install_recorder(stages), models, fps)
+        scoring = _HeldOutScoring(install_recorder(stages), models, fps, states.lip_sync_per_track)
         lip_sync["held_out_networks"] = {"features": str(sync_features), "settings": settings.__dict__,
                                          "sources": sorted(models)}
     records = [_record(e, analyse(e.path, stages, workdir / "store"), states.vad_threshold, fps, scoring)
@@ -225,8 +225,10 @@ def dubbing_pairs(talking: list[CorpusEntry], n: int, seed: int) -> list[tuple[C
 class _HeldOutScoring:
     """What the states stage asked the shipped lip-sync model, scored again by the clip's fold."""
 
-    def __init__(self, recorder: LipSyncRecorder, models: dict[str, LipSyncModel], fps: float) -> None:
+    def __init__(self, recorder: LipSyncRecorder, models: dict[str, LipSyncModel], fps: float,
+                 per_track: bool) -> None:
         self.recorder, self.models, self.fps = recorder, models, fps
+        self.per_track = per_track  # the states stage judges a track's speaking segments together
 
     def scores(self, work: VideoWork, source: str) -> dict[int, float | None] | None:
         calls = self.recorder.take()
@@ -245,7 +247,7 @@ def _record(
         n_frames = int(round((info.n_frames / info.fps if info.fps and info.n_frames else info.duration_s) * fps))
         vad = VoiceActivityDetector().frame_probabilities(decode_audio(entry.path), fps, n_frames)
     held_out = scoring.scores(work, entry.source_id) if scoring is not None else None
-    return record_of(entry, work, vad_threshold, fps, vad, held_out)
+    return record_of(entry, work, vad_threshold, fps, vad, held_out, scoring.per_track if scoring else False)
 
 
 def _dubbed_record(

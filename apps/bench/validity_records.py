@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from annotators.face.face_signals import Signal
+from annotators.speaking.track_sync import track_scores
 from apps.bench.state_scoring import predicted_frame_states
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
@@ -107,12 +108,14 @@ class ClipRecord:
 
 def record_of(
     entry: CorpusEntry, work: VideoWork, vad_threshold: float, fps: float, vad: np.ndarray | None = None,
-    held_out_scores: dict[int, float | None] | None = None,
+    held_out_scores: dict[int, float | None] | None = None, per_track: bool = False,
 ) -> ClipRecord:
     """The record of one analysed clip (signals only for genuine clips: the labeller's fold reads
     them). ``vad``: per analysis frame, for a clip the pipeline stopped before its speech analysis
     (too short, no usable shot): its voiced frames are still speech the pipeline lost.
-    ``held_out_scores``: index in ``work.segments`` -> the segment's held-out lip-sync score."""
+    ``held_out_scores``: index in ``work.segments`` -> the segment's held-out lip-sync score, read as
+    the states stage reads the shipped one: with ``per_track``, its track's speaking segments' mean
+    (``annotators.speaking.track_sync``, weighted by the same voiced speaking frames)."""
     if work.speech is not None:
         vad = np.asarray(work.speech.vad_prob, dtype=np.float32)
     n = work.analysis.n_frames if work.analysis is not None else len(vad) if vad is not None else 0
@@ -125,6 +128,7 @@ def record_of(
     speaking = states == PerformerState.SPEAKING
     segments = []
     in_listening = np.zeros(n, dtype=bool)
+    tracks = []
     for i, segment in enumerate(work.segments):
         first, end = int(round(segment.t_start * fps)), int(round(segment.t_end * fps))
         if segment.state == "listening":
@@ -133,6 +137,11 @@ def record_of(
             continue
         segments.append(SpeakingSegment(segment.lip_sync_score, int((voiced & speaking)[first:end].sum()),
                                         first, end, (held_out_scores or {}).get(i)))
+        tracks.append(segment.track_id)
+    if per_track and held_out_scores:
+        held = [np.nan if s.held_out_score is None else s.held_out_score for s in segments]
+        for s, pooled in zip(segments, track_scores(held, [s.weight for s in segments], tracks), strict=True):
+            s.held_out_score = float(pooled) if np.isfinite(pooled) else None
     label = entry.label
     return ClipRecord(
         clip=entry.path.name, label=label, source=entry.source_id, person=entry.person_id,

@@ -85,3 +85,21 @@ def test_each_labelled_track_carries_its_frame_states_for_the_manifest(original_
         expected = [int(s) if p else None for s, p in zip(features.state, features.present, strict=True)]
         assert codes == expected
     assert any(code == PerformerState.SPEAKING for t in labelled for code in frame_state_codes(t.frame_states))
+
+
+def test_a_tracks_speaking_segments_share_one_verdict_score_and_keep_their_own(shared_media: Path, tmp_path: Path):
+    """latentsync_demo3_video: 20 s of one face under its own voice, cut into several speaking segments.
+    Each verdict reads the track's mean (``annotators.speaking.track_sync``); the segment's own score
+    stays beside it."""
+    stages = bench_stages([AV_SYNC, "states.reject_out_of_sync=false"])
+    work = analyse(shared_media / "latentsync_demo3_video.mp4", stages, tmp_path / "store")
+    by_track: dict[str, list[SegmentRow]] = {}
+    for segment in speaking(work):
+        by_track.setdefault(segment.track_id, []).append(segment)
+    assert any(len(segments) >= 2 for segments in by_track.values())
+    for segments in by_track.values():
+        own = [s.lip_sync_segment_score for s in segments]
+        assert None not in own
+        assert len({s.lip_sync_score for s in segments}) == 1
+        assert min(own) - 1e-4 <= segments[0].lip_sync_score <= max(own) + 1e-4
+    assert any(len({round(s.lip_sync_segment_score, 3) for s in segments}) > 1 for segments in by_track.values())
