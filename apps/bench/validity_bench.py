@@ -51,6 +51,7 @@ from apps.bench.held_out_sync import TRAINED_MODELS, fold_models, segment_scores
 from apps.bench.learned_sync_training import TrainSettings, load_features
 from apps.bench.lip_sync_recorder import LipSyncRecorder, install_recorder
 from apps.bench.speaking_bench import analyse, bench_stages
+from apps.bench.speech_loss import lost_speech
 from apps.bench.sync_folds import leave_one_source_out
 from apps.bench.validity_records import ClipRecord, CorpusEntry, record_of
 from curation.config.workflow import load_workflow
@@ -180,9 +181,9 @@ def validity_report(records: Sequence[ClipRecord], overrides: list[str], lip_syn
         "sources": sorted({r.source for r in records}),
         "rules": rules,
         "genuine_voiced_kept_speaking": {
-            "shipped": _kept_report(genuine, lambda r: shipped_sync),
-            "held_out": _kept_report(genuine, lambda r: held.get(r.source), held_scores),
-            "without_verdict": _kept_report(genuine, lambda r: SyncThresholds(-np.inf, np.inf)),
+            "shipped": _kept_report(genuine, lambda r: shipped_sync, states.vad_threshold),
+            "held_out": _kept_report(genuine, lambda r: held.get(r.source), states.vad_threshold, held_scores),
+            "without_verdict": _kept_report(genuine, lambda r: SyncThresholds(-np.inf, np.inf), states.vad_threshold),
         },
         "dubbed_segments_kept_speaking": {
             "shipped": _segments_kept(dubbed, lambda r: shipped_sync),
@@ -276,9 +277,10 @@ def _score(score: float | None) -> float:
 
 
 def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None],
-                 held_out: bool = False) -> dict[str, Any]:
-    """Voiced frames kept as speaking per source and pooled; sources whose fold could not be fitted
-    are listed apart and left out of the pool."""
+                 vad_threshold: float, held_out: bool = False) -> dict[str, Any]:
+    """Voiced frames kept as speaking per source and pooled, and the pooled lost ones by cause
+    (``apps.bench.speech_loss``); sources whose fold could not be fitted are listed apart and left out
+    of the pool."""
     by_source: dict[str, list[ClipRecord]] = {}
     for r in records:
         by_source.setdefault(r.source, []).append(r)
@@ -292,7 +294,14 @@ def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord]
         rejected_whole += [r for r, k in zip(group, kept, strict=True) if r.voiced and k == 0]
     pooled = share(sum(v["n"] for v in per_source.values()), sum(v["of"] for v in per_source.values()))
     causes = {r.clip: rejection_cause(r) for r in rejected_whole}
-    return {"pooled": pooled, "per_source": per_source, "rejected_whole": [r.clip for r in rejected_whole],
+    lost: Counter[str] = Counter()
+    for r in records:
+        if r.source not in not_fitted:
+            lost += lost_speech(r, thresholds_of(r), vad_threshold, held_out, causes.get(r.clip))
+    total = pooled["of"] or 1
+    return {"pooled": pooled, "per_source": per_source,
+            "lost_by_cause": {cause: {"frames": n, "of_voiced": n / total} for cause, n in lost.most_common()},
+            "rejected_whole": [r.clip for r in rejected_whole],
             "rejected_whole_count": len(rejected_whole), "rejected_whole_causes": causes,
             "rejected_whole_by_cause": dict(Counter(causes.values()).most_common()), "not_fitted": not_fitted}
 

@@ -58,6 +58,12 @@ def handle_validity(args: argparse.Namespace) -> int:
     if causes:
         console.print("talking heads rejected whole, by cause: "
                       + ", ".join(f"{cause} {n}" for cause, n in causes.items()))
+    lost = report["genuine_voiced_kept_speaking"]["held_out"].get("lost_by_cause", {})
+    if lost:
+        table = Table("cause", "voiced frames", "of all genuine voiced", title="genuine voiced frames lost, held out")
+        for cause, row in lost.items():
+            table.add_row(cause, str(row["frames"]), f"{row['of_voiced']:.4f}")
+        console.print(table)
     return 0
 
 
