@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from annotators.models.voice_embedder import VoiceEmbedder
-from annotators.speaking.track_sync import track_scores
+from annotators.speaking.track_sync import track_means
 from apps.bench.face_voice_training import face_vectors, people_means, segment_key, span_voice, train_map
 from apps.bench.fold_rows import ScoredSegment
 from apps.bench.learned_sync_folds import Pair, auc, dubbing_pairs, folds_report, pair_audio, rows_of
@@ -168,9 +168,8 @@ def track_keys(pairs: Sequence[Pair], faces: dict) -> list[tuple[str, str, bytes
 
 def per_track(rows: Sequence[ScoredSegment], keys: Sequence[tuple[str, str, bytes | None]]) -> list[ScoredSegment]:
     """The rows scored as the states stage judges them: each by its track's speaking segments' mean."""
-    scores = [np.nan if r.score is None else r.score for r in rows]
-    pooled = track_scores(scores, [r.weight for r in rows], keys)
-    return [replace(r, score=float(p) if np.isfinite(p) else None) for r, p in zip(rows, pooled, strict=True)]
+    pooled = track_means([r.score for r in rows], [r.weight for r in rows], keys)
+    return [replace(r, score=p) for r, p in zip(rows, pooled, strict=True)]
 
 
 def brief(report: dict[str, Any]) -> dict[str, Any]:

@@ -49,3 +49,11 @@ def track_scores(scores: Sequence[float], weights: Sequence[float], tracks: Sequ
         elif finite.any():
             pooled[rows] = float(np.mean(s[finite]))
     return pooled
+
+
+def track_means(
+    scores: Sequence[float | None], weights: Sequence[float], tracks: Sequence[Hashable]
+) -> list[float | None]:
+    """``track_scores`` on scores where None means none (benches' rows): None where the track has none."""
+    pooled = track_scores([np.nan if s is None else s for s in scores], weights, tracks)
+    return [float(p) if np.isfinite(p) else None for p in pooled]

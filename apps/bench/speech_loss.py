@@ -39,14 +39,13 @@ def lost_speech(
 ) -> Counter[str]:
     """Lost voiced frames of ``record`` by cause (see the module docstring); ``whole_cause``: the
     cause of a clip that gave no speech at all (None: it gave some)."""
-    kept_segments = [s for s in record.segments if not _out_of_sync(s, thresholds, held_out)]
-    lost = record.voiced - sum(s.weight for s in kept_segments)
+    lost = record.voiced - sum(s.weight for s in record.segments if s.kept_by(thresholds, held_out))
     if lost <= 0:
         return Counter()
     if whole_cause is not None:
         return Counter({whole_cause: lost})
     causes: Counter[str] = Counter()
-    causes[VERDICT] = sum(s.weight for s in record.segments if _out_of_sync(s, thresholds, held_out))
+    causes[VERDICT] = sum(s.weight for s in record.segments if not s.kept_by(thresholds, held_out))
     in_segment = _frames_of(record.segments)
     seen: set[int] = set()
     letters = {t.track_id: t.frame_states or "" for t in record.tracks}
@@ -68,11 +67,6 @@ def lost_speech(
     if rest > 0:
         causes[_no_usable_track(record)] += rest
     return +causes
-
-
-def _out_of_sync(segment: SpeakingSegment, thresholds: SyncThresholds, held_out: bool) -> bool:
-    score = segment.score_of(held_out)
-    return thresholds.verdict(float("nan") if score is None else float(score)) == "out_of_sync"
 
 
 def _frames_of(segments: list[SpeakingSegment]) -> set[int]:

@@ -269,11 +269,7 @@ def _dubbed_record(
 
 
 def _kept(record: ClipRecord, thresholds: SyncThresholds, held_out: bool = False) -> int:
-    return sum(s.weight for s in record.segments if thresholds.verdict(_score(s.score_of(held_out))) != "out_of_sync")
-
-
-def _score(score: float | None) -> float:
-    return float("nan") if score is None else float(score)
+    return sum(s.weight for s in record.segments if s.kept_by(thresholds, held_out))
 
 
 def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None],
@@ -325,7 +321,7 @@ def rejection_cause(record: ClipRecord) -> str:
 def _segments_kept(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None],
                    held_out: bool = False) -> dict[str, Any]:
     judged = [(s, thresholds_of(r)) for r in records for s in r.segments if thresholds_of(r) is not None]
-    kept = sum(t.verdict(_score(s.score_of(held_out))) != "out_of_sync" for s, t in judged)
+    kept = sum(s.kept_by(t, held_out) for s, t in judged)
     not_fitted = sorted({r.source for r in records if thresholds_of(r) is None})
     return {**share(kept, len(judged)), "clips": len(records), "not_fitted": not_fitted}
 

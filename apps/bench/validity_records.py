@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from annotators.face.face_signals import Signal
-from annotators.speaking.track_sync import track_scores
+from annotators.speaking.sync_thresholds import SyncThresholds
+from annotators.speaking.track_sync import track_means
 from apps.bench.state_scoring import predicted_frame_states
 from curation.runtime.video_work import VideoWork
 from schemas.performer_states import PerformerState
@@ -48,6 +49,11 @@ class SpeakingSegment:
 
     def score_of(self, held_out: bool) -> float | None:
         return self.held_out_score if held_out else self.score
+
+    def kept_by(self, thresholds: SyncThresholds, held_out: bool = False) -> bool:
+        """Not judged ``out_of_sync`` by ``thresholds`` (a segment without a score is kept)."""
+        score = self.score_of(held_out)
+        return thresholds.verdict(float("nan") if score is None else float(score)) != "out_of_sync"
 
 
 @dataclass
@@ -139,9 +145,9 @@ def record_of(
                                         first, end, (held_out_scores or {}).get(i)))
         tracks.append(segment.track_id)
     if per_track and held_out_scores:
-        held = [np.nan if s.held_out_score is None else s.held_out_score for s in segments]
-        for s, pooled in zip(segments, track_scores(held, [s.weight for s in segments], tracks), strict=True):
-            s.held_out_score = float(pooled) if np.isfinite(pooled) else None
+        pooled = track_means([s.held_out_score for s in segments], [s.weight for s in segments], tracks)
+        for s, score in zip(segments, pooled, strict=True):
+            s.held_out_score = score
     label = entry.label
     return ClipRecord(
         clip=entry.path.name, label=label, source=entry.source_id, person=entry.person_id,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from annotators.speaking.track_sync import track_scores
+from annotators.speaking.track_sync import track_means, track_scores
 
 
 def test_each_segment_reads_its_own_tracks_weighted_mean():
@@ -26,3 +26,7 @@ def test_scores_without_weight_still_count_where_no_segment_of_the_track_has_any
 def test_lists_of_different_lengths_are_refused():
     with pytest.raises(ValueError, match="2 scores, 1 weights, 2 tracks"):
         track_scores([1.0, 2.0], [1], ["a", "b"])
+
+
+def test_bench_rows_with_none_for_no_score_read_back_none_where_their_track_has_none():
+    assert track_means([None, 2.0, None], [10, 10, 10], ["a", "a", "b"]) == [2.0, 2.0, None]
