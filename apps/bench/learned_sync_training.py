@@ -15,6 +15,7 @@ feature set gives the same weights, byte for byte, on one machine. The shipped m
 import csv
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -109,23 +110,43 @@ def train_members(features: FeatureSet, settings: TrainSettings, log: bool = Fal
 
 def train(features: FeatureSet, settings: TrainSettings, log: bool = False) -> Any:
     """A network trained on every segment of ``features`` (at least ``window`` frames long)."""
-    import torch
-
-    random.seed(settings.seed)
-    np.random.seed(settings.seed)
-    torch.manual_seed(settings.seed)
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    rng = np.random.default_rng(settings.seed)
+    rng = seeded(settings.seed)
     usable = [s for s in features.segments if len(s.signals) >= settings.window and np.isfinite(s.signals).any()]
     if not usable:
         raise ValueError(f"no segment of at least {settings.window} frames to train on")
-    prepared = [_prepared(features, s, rng) for s in usable]
+    prepared = [prepared_inputs(features, s, rng) for s in usable]
     network = build_network(settings.hidden, settings.embed, settings.kernel, 2 * usable[0].signals.shape[1])
+    return fit(network, prepared, settings, rng, log)
+
+
+def seeded(seed: int) -> np.random.Generator:
+    """Python's, NumPy's and torch's generators seeded, one thread, deterministic algorithms: one
+    seed on one feature set gives one set of weights."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    return np.random.default_rng(seed)
+
+
+Prepared = tuple[np.ndarray, np.ndarray, list[np.ndarray]]  # a segment's visual input, own sound, foreign sounds
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+def fit(network: Any, prepared: list[Prepared], settings: TrainSettings, rng: np.random.Generator,
+        log: bool = False, augment: Augment | None = None) -> Any:
+    """``settings.steps`` Adam steps of the 62-way choice on batches of ``prepared`` windows. Any
+    network with ``embed_visual``, ``embed_audio`` and ``scale`` (the shipped one reads mouth signals;
+    ``benchmarks.mouth_pixel_sync``'s reads mouth pixels); ``augment`` alters each visual window."""
+    import torch
+
     optimiser = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
     target = torch.full((settings.batch,), MAX_LAG, dtype=torch.long)
     for step in range(settings.steps):
-        v, a, f = _batch(prepared, settings, rng)
+        v, a, f = _batch(prepared, settings, rng, augment)
         ev = network.embed_visual(v)
         own = similarity_curve(ev, network.embed_audio(a), MAX_LAG)
         foreign = similarity_curve(ev, network.embed_audio(f), MAX_LAG)
@@ -140,11 +161,12 @@ def train(features: FeatureSet, settings: TrainSettings, log: bool = False) -> A
     return network
 
 
-def _prepared(
-    features: FeatureSet, segment: Segment, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """The segment's visual features, its own audio's features (``MAX_LAG`` frames either side)
-    and those of up to three foreign voices looped under its picture."""
+def prepared_inputs(
+    features: FeatureSet, segment: Segment, rng: np.random.Generator, visual: np.ndarray | None = None
+) -> Prepared:
+    """The segment's visual features (``visual``: its mouth pixels or other per-frame input, one row
+    per context frame; None: its mouth signals'), its own audio's features (``MAX_LAG`` frames either
+    side) and those of up to three foreign voices looped under its picture."""
     n = len(segment.signals)
     own = features.audio[segment.clip]
     first = segment.ctx_first - MAX_LAG
@@ -153,10 +175,12 @@ def _prepared(
     foreign = [audio_features(dubbed_audio(own, features.audio[c]), first, n + 2 * MAX_LAG, segment.fps)
                for c in picked]  # fmt: skip
     sound = audio_features(own, first, n + 2 * MAX_LAG, segment.fps)
-    return visual_features(segment.signals), sound, foreign or [np.flip(sound, axis=0).copy()]
+    visual = visual_features(segment.signals) if visual is None else visual
+    return visual, sound, foreign or [np.flip(sound, axis=0).copy()]
 
 
-def _batch(prepared: list, settings: TrainSettings, rng: np.random.Generator) -> tuple[Any, Any, Any]:
+def _batch(prepared: list[Prepared], settings: TrainSettings, rng: np.random.Generator,
+           augment: Augment | None = None) -> tuple[Any, Any, Any]:
     import torch
 
     w, span = settings.window, settings.window + 2 * MAX_LAG
@@ -164,7 +188,8 @@ def _batch(prepared: list, settings: TrainSettings, rng: np.random.Generator) ->
     for k in rng.integers(0, len(prepared), settings.batch):
         visual, sound, foreign = prepared[k]
         start = int(rng.integers(0, len(visual) - w + 1))
-        vs.append(visual[start : start + w])
+        window = visual[start : start + w]
+        vs.append(window if augment is None else augment(window, rng))
         owns.append(sound[start : start + span])
         foreigns.append(foreign[int(rng.integers(0, len(foreign)))][start : start + span])
     return tuple(torch.from_numpy(np.stack(x)) for x in (vs, owns, foreigns))

@@ -18,6 +18,7 @@ network does not use them). ``CLIPS.csv`` lists the clips with their source and 
 
 import csv
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,15 @@ def shared_clips(media_dir: Path) -> list[FeatureClip]:
             for name in talking_head_names(media_dir)]
 
 
-def extract(clips: list[FeatureClip], out_dir: Path, workdir: Path) -> list[dict[str, Any]]:
-    """Analyse each clip not yet cached and write its ``.npz``; returns the CLIPS.csv rows."""
+ClipArrays = Callable[[VideoWork, list[Call], float, FaceEmbedder], dict[str, np.ndarray]]
+
+
+def extract(
+    clips: list[FeatureClip], out_dir: Path, workdir: Path, arrays_of: "ClipArrays | None" = None
+) -> list[dict[str, Any]]:
+    """Analyse each clip not yet cached and write its ``.npz`` (``arrays_of``: what to store of it;
+    None: ``clip_arrays``); returns the CLIPS.csv rows."""
+    arrays_of = arrays_of or clip_arrays
     out_dir.mkdir(parents=True, exist_ok=True)
     stages = bench_stages(list(SCORE_EVERY_SEGMENT))
     recorder = install_recorder(stages)
@@ -86,7 +94,7 @@ def extract(clips: list[FeatureClip], out_dir: Path, workdir: Path) -> list[dict
             started = time.perf_counter()
             work = analyse(clip.path, stages, workdir)
             calls = recorder.take()
-            arrays = clip_arrays(work, calls, stages[-1].vad_threshold, embedder)
+            arrays = arrays_of(work, calls, stages[-1].vad_threshold, embedder)
             np.savez_compressed(target.with_suffix(".tmp.npz"), **arrays)
             target.with_suffix(".tmp.npz").rename(target)
             print(f"{clip.path.name}: {len(calls)} speaking segments, {time.perf_counter() - started:.1f} s",
