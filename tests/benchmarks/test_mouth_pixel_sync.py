@@ -17,7 +17,7 @@ from benchmarks.mouth_pixel_sync import (
     standardised,
     train_pixel,
 )
-from tests.apps.bench.tiny_sync_features import write_tiny_features, weights_digest
+from tests.apps.bench.tiny_sync_features import weights_digest, write_tiny_features
 
 TINY = TrainSettings(steps=3, batch=4, window=40)
 
