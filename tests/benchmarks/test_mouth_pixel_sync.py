@@ -40,7 +40,7 @@ def test_each_score_is_reported_held_out_for_every_segment(tmp_path: Path) -> No
     folder = write_tiny_features(tmp_path / "features", clips=4)
     add_crops(folder)
     report = run(folder, TINY, width=4, groups=2, learned_members=1, with_match=False)
-    assert sorted(sum(report["groups"], [])) == [f"source{k}" for k in range(4)]
+    assert sorted(s for group in report["groups"] for s in group) == [f"source{k}" for k in range(4)]
     assert report["pairs"] == 4 * 4  # each segment under its own voice and up to 6 foreign ones (3 exist)
     for name, figures in report["scores"].items():
         assert figures["dubbed_segments"] == 4 * 3, name  # the three other people's voices
