@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from annotators.models.learned_sync_network import MAX_LAG, N_MELS, audio_features, similarity_curve
+from annotators.models.learned_sync_network import MAX_LAG, N_MELS, audio_features, build_network, similarity_curve
 from annotators.speaking.av_sync import SyncCurve, standout
 from annotators.speaking.learned_lip_sync import MIN_FRAMES, NEAR_LAG
 from apps.bench.fold_rows import ScoredSegment
@@ -110,25 +110,22 @@ def build_pixel_network(width: int = 16, embed: int = 16, kernel: int = 5) -> An
                 nn.Conv2d(2, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                 nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                 nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1))  # fmt: skip
-            pad = kernel // 2
-            self.visual = nn.Sequential(
-                nn.Conv1d(2 * width, width, kernel, padding=pad), nn.ReLU(),
-                nn.Conv1d(width, embed, kernel, padding=pad))  # fmt: skip
-            self.audio = nn.Sequential(
-                nn.Conv1d(2 * N_MELS, width, kernel, padding=pad), nn.ReLU(),
-                nn.Conv1d(width, embed, kernel, padding=pad))  # fmt: skip
-            self.scale = nn.Parameter(torch.tensor(5.0))
+            # then learned_sync's own temporal stacks, the visual one reading each frame's 2 x width features
+            self.temporal = build_network(width, embed, kernel, visual_channels=2 * width)
+
+        @property
+        def scale(self) -> torch.Tensor:
+            return self.temporal.scale
 
         def embed_visual(self, crops: torch.Tensor) -> torch.Tensor:
             """(batch, n, h, w) standardised crops -> (batch, n, embed), unit length per frame."""
             b, n = crops.shape[:2]
             change = torch.cat([torch.zeros_like(crops[:, :1]), crops[:, 1:] - crops[:, :-1]], dim=1)
             frames = torch.stack([crops, change], dim=2).reshape(b * n, 2, *crops.shape[2:])
-            per_frame = self.frame(frames).reshape(b, n, -1).transpose(1, 2)
-            return nn.functional.normalize(self.visual(per_frame).transpose(1, 2), dim=-1)
+            return self.temporal.embed_visual(self.frame(frames).reshape(b, n, -1))
 
         def embed_audio(self, a: torch.Tensor) -> torch.Tensor:
-            return nn.functional.normalize(self.audio(a.transpose(1, 2)).transpose(1, 2), dim=-1)
+            return self.temporal.embed_audio(a)
 
     return PixelSyncNetwork()
 
