@@ -18,7 +18,7 @@ refitted per held-out source by the shipped rule (``apps.bench.sync_folds``); wi
 plus 0.75 x the face/voice match (``benchmarks.face_voice_match``, held out by both sources) and pooled per
 track, as the shipped verdict (``learned_av_face_voice``) scores.
 
-Run: ``python -m benchmarks.mouth_pixel_sync --features FEATURES_PX [--with-match] [--json]`` (about 50
+Run: ``python -m benchmarks.mouth_pixel_sync --features FEATURES_PX [--with-match] [--json]`` (about 60
 min on 2 cores with 6 groups).
 """
 
@@ -37,6 +37,7 @@ import numpy as np
 from annotators.models.learned_sync_network import MAX_LAG, N_MELS, audio_features, build_network, similarity_curve
 from annotators.speaking.av_sync import SyncCurve, standout
 from annotators.speaking.learned_lip_sync import MIN_FRAMES, NEAR_LAG
+from apps.bench.face_voice_training import SegmentKey, face_vectors, segment_key
 from apps.bench.fold_rows import ScoredSegment
 from apps.bench.learned_sync_folds import (
     Pair,
@@ -50,7 +51,6 @@ from apps.bench.learned_sync_folds import (
 )
 from apps.bench.learned_sync_training import (
     FeatureSet,
-    Segment,
     TrainSettings,
     fit,
     load_features,
@@ -61,11 +61,6 @@ from apps.bench.learned_sync_training import (
 from benchmarks.face_voice_match import brief, fold_ordered, per_track, track_keys
 
 MATCH_WEIGHT = 0.75  # the shipped verdict's (annotators.speaking.face_voice_lip_sync)
-SegmentKey = tuple[str, int, int]
-
-
-def segment_key(segment: Segment) -> SegmentKey:
-    return segment.clip, segment.ctx_first, segment.seg_first
 
 
 def load_crops(folder: Path, features: FeatureSet) -> dict[SegmentKey, np.ndarray]:
@@ -81,7 +76,7 @@ def load_crops(folder: Path, features: FeatureSet) -> dict[SegmentKey, np.ndarra
             offsets = np.concatenate([[0], np.cumsum(data["ctx_len"])])
             for i in range(len(data["ctx_len"])):
                 part = slice(offsets[i], offsets[i + 1])
-                key = (clip, int(data["ctx_first"][i]), int(data["seg_first"][i]))
+                key = (clip, int(data["seg_first"][i]), int(data["seg_len"][i]))  # face_voice_training's
                 crops[key] = standardised(data["crops"][part], data["crop_ok"][part])
     missing = [s.clip for s in features.segments if segment_key(s) not in crops]
     if missing:
@@ -260,7 +255,6 @@ def run(folder: Path, settings: TrainSettings, width: int, groups: int, learned_
                               "pairs": len(base), "scores": {}}
     match = keys = None
     if with_match:
-        from apps.bench.face_voice_training import face_vectors
         from benchmarks.face_voice_match import MatchSettings, held_out_match, voice_vectors
 
         faces = face_vectors(folder, features)
