@@ -1,8 +1,9 @@
 """Cheap per-frame quality measures on a small thumbnail, averaged per shot later.
 
 Sharpness is the variance of the Laplacian on a 256-px grey image (blur and heavy compression
-lower it); colourfulness is Hasler and Suesstrunk's metric; borders are rows/columns at the edges
-whose mean luma is near black (letterbox, pillarbox); motion is the mean absolute difference to
+lower it); colourfulness is Hasler and Suesstrunk's metric; borders are rows/columns at the edges that
+are near black and flat (letterbox, pillarbox: a dark stage or backdrop is dark but textured, and
+is picture); motion is the mean absolute difference to
 the previous thumbnail, and a frame is "frozen" when that difference is below half a grey level.
 """
 
@@ -22,6 +23,10 @@ QUALITY_NAMES: tuple[str, ...] = (
     "noise",
 )
 _BLACK_LUMA = 20.0
+# Letterbox bars are flat: digital black varies by a grey level or two of compression noise along a
+# row or column. The dark curtain at the edge of a TED stage varies by 3.8-4.8 (a 256-px grey
+# thumbnail); with mean luma alone it was counted as 69% border and the talk rejected as low quality.
+_BAR_MAX_STD = 3.0
 # A repeated frame differs from the previous one by compression noise only; a still talking head
 # still moves more than this (mean absolute difference on the grey thumbnail, 0..255).
 FROZEN_MAX_DIFF = 0.15
@@ -83,8 +88,7 @@ def _noise_sigma(grey: np.ndarray) -> float:
 
 
 def _border_fraction(grey: np.ndarray) -> float:
-    rows = cv2.reduce(grey, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F)[:, 0] < _BLACK_LUMA
-    cols = cv2.reduce(grey, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F)[0] < _BLACK_LUMA
+    rows, cols = _bar_lines(grey, 1), _bar_lines(grey, 0)
     if rows.all() or cols.all():
         return 1.0  # an all-black frame is all border
     top = int(np.argmin(rows))
@@ -94,3 +98,12 @@ def _border_fraction(grey: np.ndarray) -> float:
     h, w = grey.shape
     kept = (h - top - bottom) * (w - left - right)
     return float(1.0 - kept / (h * w))
+
+
+def _bar_lines(grey: np.ndarray, axis: int) -> np.ndarray:
+    """Per row (axis 1) or column (axis 0): whether it looks like a bar, near black and flat."""
+    values = grey.astype(np.float32)
+    mean = cv2.reduce(values, axis, cv2.REDUCE_AVG).ravel()
+    mean_square = cv2.reduce(values * values, axis, cv2.REDUCE_AVG).ravel()
+    std = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
+    return (mean < _BLACK_LUMA) & (std <= _BAR_MAX_STD)

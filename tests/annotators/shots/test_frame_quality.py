@@ -35,6 +35,22 @@ def test_letterbox_is_measured_as_border(real_frame):
     assert _measure(FrameQualityMeter(), boxed)[Q["border_frac"]] == pytest.approx(0.5, abs=0.03)
 
 
+def test_a_dark_textured_backdrop_is_picture_not_border(real_frame):
+    # A dark stage or curtain at the frame's edges: near black on average but textured, as a
+    # letterbox bar never is. Counted as border, a talk on a dark stage was rejected as low quality.
+    staged = real_frame.copy()
+    for edge in (np.s_[:, :80], np.s_[:, -80:]):
+        picture = real_frame[edge].astype(np.float32)
+        staged[edge] = np.clip(10 + 0.2 * (picture - picture.mean()), 0, 255).astype(np.uint8)
+    grey_edges = cv2.cvtColor(staged, cv2.COLOR_RGB2GRAY)[:, :80]
+    assert grey_edges.mean() < 20 and grey_edges.std(axis=0).min() > 3  # dark, and textured
+    assert _measure(FrameQualityMeter(), staged)[Q["border_frac"]] < 0.05
+    boxed = staged.copy()
+    boxed[:, :40] = 0
+    boxed[:, -40:] = 0  # real pillarbox bars beside the dark backdrop: those, and only those, count
+    assert _measure(FrameQualityMeter(), boxed)[Q["border_frac"]] == pytest.approx(80 / 256, abs=0.03)
+
+
 def test_repeated_frame_is_frozen_and_a_changed_one_moves(real_frame):
     meter = FrameQualityMeter()
     _measure(meter, real_frame)
