@@ -88,7 +88,14 @@ def _noise_sigma(grey: np.ndarray) -> float:
 
 
 def _border_fraction(grey: np.ndarray) -> float:
-    rows, cols = _bar_lines(grey, 1), _bar_lines(grey, 0)
+    row_means = cv2.reduce(grey, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
+    col_means = cv2.reduce(grey, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
+    edges = (row_means[0], row_means[-1], col_means[0], col_means[-1])
+    if min(edges) >= _BLACK_LUMA:
+        return 0.0  # no dark line at any edge (most frames): no bar, and no flatness to measure
+    squares = cv2.multiply(grey, grey, dtype=cv2.CV_32F)
+    rows = _bar_lines(row_means, cv2.reduce(squares, 1, cv2.REDUCE_AVG).ravel())
+    cols = _bar_lines(col_means, cv2.reduce(squares, 0, cv2.REDUCE_AVG).ravel())
     if rows.all() or cols.all():
         return 1.0  # an all-black frame is all border
     top = int(np.argmin(rows))
@@ -100,10 +107,7 @@ def _border_fraction(grey: np.ndarray) -> float:
     return float(1.0 - kept / (h * w))
 
 
-def _bar_lines(grey: np.ndarray, axis: int) -> np.ndarray:
-    """Per row (axis 1) or column (axis 0): whether it looks like a bar, near black and flat."""
-    values = grey.astype(np.float32)
-    mean = cv2.reduce(values, axis, cv2.REDUCE_AVG).ravel()
-    mean_square = cv2.reduce(values * values, axis, cv2.REDUCE_AVG).ravel()
-    std = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
-    return (mean < _BLACK_LUMA) & (std <= _BAR_MAX_STD)
+def _bar_lines(means: np.ndarray, mean_squares: np.ndarray) -> np.ndarray:
+    """Per line: whether it looks like a bar, near black and flat."""
+    std = np.sqrt(np.maximum(mean_squares - means * means, 0.0))
+    return (means < _BLACK_LUMA) & (std <= _BAR_MAX_STD)
