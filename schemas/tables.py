@@ -93,7 +93,7 @@ class ShotRow:
     brightness: F32 = None  # mean luma 0..255
     contrast: F32 = None  # luma standard deviation
     colorfulness: F32 = None  # Hasler-Suesstrunk
-    border_frac: F32 = None  # fraction of the frame that is black bars
+    border_frac: F32 = None  # fraction of the frame that is black bars (edge lines dark and flat)
     frozen_frac: F32 = None  # fraction of frames identical to the previous one
     motion: F32 = None  # mean absolute frame difference, 0..255
     noise: F32 = None  # image noise standard deviation in grey levels (Immerkaer)
