@@ -1,6 +1,7 @@
 """The fault proxy's stall is met once: a client killed alone while it waits has met it (a watchdog
 stopped it), a client that dies with its machine (here: its parent shell, one process group) has not,
-and the next request for the path stalls instead. Real sockets, real client processes."""
+nor has an orphan (its parent died first; init adopted it), and the next request for the path
+stalls instead. Real sockets, real client processes."""
 
 import os
 import signal
@@ -115,3 +116,22 @@ def test_a_stall_counts_once_met_and_is_drawn_again_when_its_client_dies_with_it
     assert [fault for _, fault in plan.drawn] == (
         ["stalls", "stall lost", "stalls"] if machine_dies else ["stalls", "pass"]
     )
+
+
+def test_a_stall_met_by_an_orphan_is_drawn_again(tmp_path: Path) -> None:
+    # A worker whose raylet died before its read stalled: init has adopted it, and init runs on, but
+    # its machine is gone; it hangs up without any watchdog having waited out the stall.
+    plan = FaultPlan(stall_path="GET /work/block0/", stall_times=1, stall_s=STALL_S)
+    pid_file = tmp_path / "client.pid"
+    with _upstream() as upstream, faulty_proxy(upstream, plan) as proxy:
+        fetch = (f"import os, time, urllib.request; time.sleep(1); "
+                 f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+                 f"urllib.request.urlopen({proxy.url + '/work/block0/abc.json'!r}, timeout=60).read()")  # fmt: skip
+        # The shell starts the client in the background and exits at once: the client is orphaned.
+        subprocess.run(["sh", "-c", f'"{sys.executable}" -c "{fetch}" &'], check=True)
+        _wait_for(lambda: len(plan.stalled_parents) == 1, "the orphan's read did not stall")
+        client = psutil.Process(int(pid_file.read_text()))
+        assert client.ppid() == 1, "the client was adopted by a subreaper, not init: not this test's case"
+        client.kill()
+        _wait_for(lambda: plan.seen["stalls_lost"] == 1, "the orphan's stall was counted as met", STALL_S / 2)
+    assert plan.seen["stalls"] == 0 and [fault for _, fault in plan.drawn] == ["stalls", "stall lost"]
