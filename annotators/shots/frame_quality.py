@@ -1,10 +1,10 @@
 """Cheap per-frame quality measures on a small thumbnail, averaged per shot later.
 
 Sharpness is the variance of the Laplacian on a 256-px grey image (blur and heavy compression
-lower it); colourfulness is Hasler and Suesstrunk's metric; borders are rows/columns at the edges that
-are near black and flat (letterbox, pillarbox: a dark stage or backdrop is dark but textured, and
-is picture); motion is the mean absolute difference to
-the previous thumbnail, and a frame is "frozen" when that difference is below half a grey level.
+lower it); colourfulness is Hasler and Suesstrunk's metric; borders are rows/columns at the edges
+that are near black and flat (letterbox, pillarbox: a dark stage or backdrop is dark but textured,
+and is picture); motion is the mean absolute difference to the previous thumbnail, and a frame is
+"frozen" when that difference is below half a grey level.
 """
 
 import math
@@ -24,8 +24,9 @@ QUALITY_NAMES: tuple[str, ...] = (
 )
 _BLACK_LUMA = 20.0
 # Letterbox bars are flat: digital black varies by a grey level or two of compression noise along a
-# row or column. The dark curtain at the edge of a TED stage varies by 3.8-4.8 (a 256-px grey
-# thumbnail); with mean luma alone it was counted as 69% border and the talk rejected as low quality.
+# row or column. The dark curtain at the edge of a TED stage varies by 3.8-4.8 (on the 128-px
+# thumbnail measured here); with mean luma alone it was counted as 69% border and the talk rejected
+# as low quality.
 _BAR_MAX_STD = 3.0
 # A repeated frame differs from the previous one by compression noise only; a still talking head
 # still moves more than this (mean absolute difference on the grey thumbnail, 0..255).

@@ -232,7 +232,8 @@ def _name(process: psutil.Process | None) -> str:
 
 
 def _still_running(process: psutil.Process | None) -> bool:
-    """Whether ``process`` (None: not known, taken as running) is alive ``MACHINE_GONE_S`` on."""
+    """Whether ``process``, a stalled client's parent, is alive ``MACHINE_GONE_S`` on (None: not
+    known, taken as running); init (an orphaned client's adoptive parent) never counts as alive."""
     if process is None:
         return True
     if process.pid == 1:
