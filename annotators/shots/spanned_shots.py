@@ -38,6 +38,7 @@ class SpannedShots:
         self._span_cuts: set[int] = set()  # spans that start at a cut found by the span before
         self._last = -1  # the last frame fed to the current detector
         self._primed = True  # the current detector has been fed
+        self._overruled: set[int] = set()  # cuts a detector found that a check at full rate did not
 
     def start(self, first: int, at_cut: bool = False) -> None:
         """A new span from frame ``first`` (frames already fed from there on are forgotten);
@@ -70,13 +71,28 @@ class SpannedShots:
         self._last = index
         return any(first < cut <= index for cut in found)
 
+    def finds_cut(self, indices: list[int], thumbnails_bgr: list[np.ndarray]) -> bool:
+        """Whether a fresh detector, primed as a span is and fed these consecutive frames, finds a
+        cut after the first of them: the check at full rate of a cut found a few frames apart."""
+        detector = self._make()
+        first = indices[0]
+        for virtual in range(max(0, first - self.min_gap), first):
+            detector.feed(virtual, thumbnails_bgr[0])
+        for index, thumbnail in zip(indices, thumbnails_bgr, strict=True):
+            detector.feed(index, thumbnail)
+        return any(first < cut <= indices[-1] for cut in detector.cuts())
+
+    def overrule(self, cut: int) -> None:
+        """The cut found at frame ``cut`` is none (``finds_cut`` did not find it): no shot starts there."""
+        self._overruled.add(cut)
+
     def shots(self, n_frames: int) -> list[ShotSpan]:
         """Shots covering frames 0 to ``n_frames`` - 1."""
         cuts: list[int] = []
         for k, (first, detector) in enumerate(self._spans):
             end = self._spans[k + 1][0] if k + 1 < len(self._spans) else n_frames
             found = [first] if first in self._span_cuts else []
-            for cut in found + [c for c in detector.cuts() if first < c < end]:
+            for cut in found + [c for c in detector.cuts() if first < c < end and c not in self._overruled]:
                 if cut < n_frames and (not cuts or cut - cuts[-1] >= self.min_gap):
                     cuts.append(cut)
         return shots_from_cuts(cuts, n_frames)

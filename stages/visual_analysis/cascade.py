@@ -78,7 +78,19 @@ class Cascade:
         telling whether the cut is real (at 5 frames a second, fast motion can look like a cut)."""
         if self.pending.active:
             self.held.pop()
-            fine = self._settle(frame.index)
+            fine = self._decided_fine(frame.index)
+            if not fine and not self._cut_at_full_rate(frame):
+                # Settled here, the shot's frames so far would be dropped while the shot goes on
+                # (as the fine pass would have found): a performer turning towards the camera in
+                # a close-up moves enough in a coarse step to look like a cut, and would be
+                # tracked only from the frame after it.
+                self.held.append(frame)
+                self.video.shots.overrule(frame.index)
+                return True
+            if fine:
+                self._landmark_held(frame.index)
+            else:
+                self._drop_held()
             self.held.append(frame)
             if fine:
                 self.gate.open(frame.index - 1)
@@ -119,14 +131,28 @@ class Cascade:
             self._landmark_held(frame.index + 1)
             gate.open(frame.index)
 
-    def _settle(self, end: int) -> bool:
-        """Decide the pending shot, which ended before frame ``end``: True if it is landmarked."""
-        evidence, coarse_frames = self.video.evidence(self.pending.evidence_from, end, ended=True)
-        if self.gate.decide(evidence, coarse_frames, ended=True) == "fine":
+    def _settle(self, end: int) -> None:
+        """Decide the pending shot, which ended before frame ``end``: landmark or drop its frames."""
+        if self._decided_fine(end):
             self._landmark_held(end)
-            return True
-        self._drop_held()
-        return False
+        else:
+            self._drop_held()
+
+    def _decided_fine(self, end: int) -> bool:
+        """Whether the pending shot, ending before frame ``end``, is landmarked (else skipped)."""
+        evidence, coarse_frames = self.video.evidence(self.pending.evidence_from, end, ended=True)
+        return self.gate.decide(evidence, coarse_frames, ended=True) == "fine"
+
+    def _cut_at_full_rate(self, frame: LazyFrame) -> bool:
+        """Whether the cut the coarse detector found at ``frame`` is one at the fine pass's rate: a
+        fresh detector fed every frame of the coarse step before it (all held while a shot is
+        pending) finds it too. The coarse detector compares frames a step apart with the same
+        threshold, so fast motion there can pass for a cut."""
+        step = self.gate.coarse_every
+        frames = [f for f in self.held if f.index >= frame.index - step] + [frame]
+        if self.video.shots.every_frame or step == 1 or len(frames) != step + 1:
+            return True  # the coarse detector saw every frame, or the step is not all held
+        return self.video.cut_at_full_rate(frames)
 
     def _landmark_held(self, end: int) -> None:
         """The fine pass over the held frames before ``end``, from the first held for the shot."""

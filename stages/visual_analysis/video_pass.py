@@ -218,6 +218,13 @@ class VideoPass:
         thumb = resize_short(frame.small(self.coarse_geometry), THUMB_SHORT_SIDE)
         self.shots.feed(frame.index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
 
+    def cut_at_full_rate(self, frames: list[LazyFrame]) -> bool:
+        """Whether a shot detector fed every one of ``frames`` (consecutive) finds a cut after the
+        first, on the thumbnails the fine pass's detector sees."""
+        small = [resize_short(f.small(self.coarse_geometry), THUMB_SHORT_SIDE) for f in frames]
+        thumbs = [cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR) for thumb in small]
+        return self.shots.finds_cut([f.index for f in frames], thumbs)
+
     def _box_px(self, box: np.ndarray) -> float:
         """A box's height in source pixels (what the gate's size threshold is set in)."""
         return float(box[3] - box[1]) / self.geometry.scale

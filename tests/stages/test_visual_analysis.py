@@ -337,3 +337,15 @@ def test_a_long_pending_shot_is_decided_when_its_held_frames_fill_their_bound(sh
     step_bytes = 5 * 640 * 360 * 3 // 2 + 2 * 455 * 256 * 3
     assert max(held) < bound + 1.5 * step_bytes
     assert max(held) > bound / 2
+
+
+def test_motion_the_coarse_detector_takes_for_a_cut_does_not_split_a_pending_shot(shared_media, models_dir):
+    # One 20-s shot: a face turns and moves about (face_other). Five frames apart its motion passes
+    # for a cut twice while the shot is pending; settled at each, the part before was judged alone
+    # and dropped, and the rest was kept as a usable shot of its own that landmarking every frame
+    # rejects whole.
+    judged = analyse(shared_media / "panda_MJao9o7ROs0.1.mp4", *_judged())
+    every = analyse(shared_media / "panda_MJao9o7ROs0.1.mp4", *_judged(cascade=False))
+    shots = [(s.t_start, s.t_end, s.reason) for s in judged.shots]
+    assert shots == [(s.t_start, s.t_end, s.reason) for s in every.shots] == [(0.0, 19.96, "face_coverage_low")]
+    assert judged.state == every.state == "rejected"

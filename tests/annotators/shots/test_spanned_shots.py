@@ -1,5 +1,6 @@
 """Shots from detectors fed in spans of different rates."""
 
+import cv2
 import numpy as np
 
 from annotators.shots.shot_detector import make_shot_detector
@@ -127,3 +128,35 @@ def test_a_span_replaced_at_its_first_frame_keeps_the_cut_it_started_at() -> Non
     for i in range(50, 90):
         shots.feed(i, _grey(220))
     assert [s.first_frame for s in shots.shots(90)] == [0, 50]
+
+
+
+def _scene(seed: int) -> np.ndarray:
+    """A smooth textured scene, wider than a thumbnail, to move a thumbnail's window over."""
+    noise = np.random.default_rng(seed).integers(0, 256, (72, 600, 3)).astype(np.float32)
+    return cv2.normalize(cv2.GaussianBlur(noise, (0, 0), 6), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+
+
+def _views(scene: np.ndarray, positions: list[int]) -> list[np.ndarray]:
+    return [np.ascontiguousarray(scene[:, x : x + 128]) for x in positions]
+
+
+def test_a_burst_of_motion_a_coarse_step_apart_is_no_cut_at_full_rate_and_can_be_overruled() -> None:
+    # still for 40 frames, 3 pixels a frame for five frames (a head turning), still again
+    frames = _views(_scene(0), [0] * 40 + [3 * k for k in range(1, 6)] + [15] * 35)
+    shots = SpannedShots(lambda: make_shot_detector("content", 27.0, 12, 25.0), min_gap=12)
+    found = [i for i in range(0, 80, 5) if shots.feed(i, frames[i])]
+    assert found == [45]  # 15 pixels between frames five apart pass for a cut
+    assert not shots.finds_cut(list(range(40, 46)), frames[40:46])
+    every = SpannedShots(lambda: make_shot_detector("content", 27.0, 12, 25.0), min_gap=12)
+    assert not [i for i in range(80) if every.feed(i, frames[i])]  # nor does a detector fed every frame
+    assert [s.first_frame for s in shots.shots(80)] == [0, 45]
+    shots.overrule(45)
+    assert [s.first_frame for s in shots.shots(80)] == [0]
+
+
+def test_a_hard_cut_is_found_at_full_rate_too() -> None:
+    frames = _views(_scene(0), [0] * 43) + _views(_scene(1), [0] * 37)
+    shots = SpannedShots(lambda: make_shot_detector("content", 27.0, 12, 25.0), min_gap=12)
+    assert shots.finds_cut(list(range(40, 46)), frames[40:46])
+    assert not shots.finds_cut(list(range(35, 41)), frames[35:41])
