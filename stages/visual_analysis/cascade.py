@@ -16,9 +16,15 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from annotators.face.face_tracker import box_iou
 from annotators.face.landmark_gate import LandmarkGate, PendingShot
 from curation.media.source_frames import LazyFrame
 from stages.visual_analysis.video_pass import CoarseLook, VideoPass
+
+# A performer's face box on two coarse frames 0.2 s apart: 0.77-0.88 through a head turn or a
+# gesture on the clips whose coarse "cut" was motion (VASP ID13/ID17/ID18, an LRS3 clip, a panda
+# workout); at a real change of framing the face moves or goes.
+SAME_FACE_IOU = 0.5
 
 
 @dataclass
@@ -79,7 +85,7 @@ class Cascade:
         if self.pending.active:
             self.held.pop()
             fine = self._decided_fine(frame.index)
-            if not fine and not self._cut_at_full_rate(frame):
+            if not fine and not self._cut_stands(frame):
                 # Settled here, the shot's frames so far would be dropped while the shot goes on
                 # (as the fine pass would have found): a performer turning towards the camera in
                 # a close-up moves enough in a coarse step to look like a cut, and would be
@@ -143,15 +149,21 @@ class Cascade:
         evidence, coarse_frames = self.video.evidence(self.pending.evidence_from, end, ended=True)
         return self.gate.decide(evidence, coarse_frames, ended=True) == "fine"
 
-    def _cut_at_full_rate(self, frame: LazyFrame) -> bool:
-        """Whether the cut the coarse detector found at ``frame`` is one at the fine pass's rate: a
-        fresh detector fed every frame of the coarse step before it (all held while a shot is
-        pending) finds it too. The coarse detector compares frames a step apart with the same
-        threshold, so fast motion there can pass for a cut."""
+    def _cut_stands(self, frame: LazyFrame) -> bool:
+        """Whether the cut the coarse detector found at ``frame`` ends the pending shot. The coarse
+        detector compares frames a step apart with the fine pass's threshold, so fast motion there
+        can pass for a cut. It is overruled only where both say it was motion: the same face in
+        place on the coarse frames either side (boxes overlapping by ``SAME_FACE_IOU``; a dissolve
+        to another framing moves it) and no cut for a fresh detector fed every frame of the step
+        (all held while a shot is pending)."""
         step = self.gate.coarse_every
         frames = [f for f in self.held if f.index >= frame.index - step] + [frame]
         if self.video.shots.every_frame or step == 1 or len(frames) != step + 1:
             return True  # the coarse detector saw every frame, or the step is not all held
+        before = self.video.coarse_faces.get(frame.index - step, [])
+        after = self.video.coarse_faces.get(frame.index, [])
+        if not any(box_iou(a.box, b.box) >= SAME_FACE_IOU for a in before for b in after):
+            return True
         return self.video.cut_at_full_rate(frames)
 
     def _landmark_held(self, end: int) -> None:
