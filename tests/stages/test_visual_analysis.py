@@ -340,10 +340,10 @@ def test_a_long_pending_shot_is_decided_when_its_held_frames_fill_their_bound(sh
 
 
 def test_motion_the_coarse_detector_takes_for_a_cut_does_not_split_a_pending_shot(shared_media, models_dir):
-    # One 20-s shot: a face turns and moves about (face_other). Five frames apart its motion passes
-    # for a cut twice while the shot is pending; settled at each, the part before was judged alone
-    # and dropped, and the rest was kept as a usable shot of its own that landmarking every frame
-    # rejects whole.
+    # A workout (face_other) that landmarking every frame finds one shot. Five frames apart, arms
+    # curling dumbbells at 10.4 s pass for a cut while the shot is pending (the face in place);
+    # settled there, the part before was judged alone (face_not_frontal) and dropped, and the rest
+    # was kept as a usable shot of its own.
     judged = analyse(shared_media / "panda_MJao9o7ROs0.1.mp4", *_judged())
     every = analyse(shared_media / "panda_MJao9o7ROs0.1.mp4", *_judged(cascade=False))
     shots = [(s.t_start, s.t_end, s.reason) for s in judged.shots]
