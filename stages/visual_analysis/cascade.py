@@ -7,8 +7,9 @@ landmark_gate``): from then on every frame is held until the gate decides the sh
 evidence gathered meanwhile: turn fine (landmark every held frame, then every frame until the
 fine pass closes), or skip (drop the held frames; the shot is judged on that evidence). A shot is
 decided early once its evidence passes the performer filter's thresholds, or when it ends: at the
-cut the coarse shot detector finds, at the video's end, or when the held frames reach their memory
-bound. A fine pass closes ``hold`` frames after the last performer-sized face, and the coarse pass
+cut the coarse shot detector finds (unless that cut would skip it and was motion: the same face in
+place and no cut at full rate, ``_cut_stands``), at the video's end, or when the held frames reach
+their memory bound. A fine pass closes ``hold`` frames after the last performer-sized face, and the coarse pass
 resumes in a new evidence window.
 """
 
