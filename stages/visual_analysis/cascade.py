@@ -9,8 +9,8 @@ fine pass closes), or skip (drop the held frames; the shot is judged on that evi
 decided early once its evidence passes the performer filter's thresholds, or when it ends: at the
 cut the coarse shot detector finds (unless that cut would skip it and was motion: the same face in
 place and no cut at full rate, ``_cut_stands``), at the video's end, or when the held frames reach
-their memory bound. A fine pass closes ``hold`` frames after the last performer-sized face, and the coarse pass
-resumes in a new evidence window.
+their memory bound. A fine pass closes ``hold`` frames after the last performer-sized face, and the
+coarse pass resumes in a new evidence window.
 """
 
 from collections import deque

@@ -215,15 +215,16 @@ class VideoPass:
 
     def refeed(self, frame: LazyFrame) -> None:
         """Feed a frame the coarse pass has seen to the shot detector of a span just started at it."""
-        thumb = resize_short(frame.small(self.coarse_geometry), THUMB_SHORT_SIDE)
-        self.shots.feed(frame.index, cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR))
+        self.shots.feed(frame.index, self._shot_thumbnail(frame))
 
     def cut_at_full_rate(self, frames: list[LazyFrame]) -> bool:
         """Whether a shot detector fed every one of ``frames`` (consecutive) finds a cut after the
         first, on the thumbnails the fine pass's detector sees."""
-        small = [resize_short(f.small(self.coarse_geometry), THUMB_SHORT_SIDE) for f in frames]
-        thumbs = [cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR) for thumb in small]
-        return self.shots.finds_cut([f.index for f in frames], thumbs)
+        return self.shots.finds_cut([f.index for f in frames], [self._shot_thumbnail(f) for f in frames])
+
+    def _shot_thumbnail(self, frame: LazyFrame) -> np.ndarray:
+        """The BGR thumbnail a shot detector reads, from the frame's small picture."""
+        return cv2.cvtColor(resize_short(frame.small(self.coarse_geometry), THUMB_SHORT_SIDE), cv2.COLOR_RGB2BGR)
 
     def _box_px(self, box: np.ndarray) -> float:
         """A box's height in source pixels (what the gate's size threshold is set in)."""

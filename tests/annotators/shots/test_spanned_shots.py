@@ -130,7 +130,6 @@ def test_a_span_replaced_at_its_first_frame_keeps_the_cut_it_started_at() -> Non
     assert [s.first_frame for s in shots.shots(90)] == [0, 50]
 
 
-
 def _scene(seed: int) -> np.ndarray:
     """A smooth textured scene, wider than a thumbnail, to move a thumbnail's window over."""
     noise = np.random.default_rng(seed).integers(0, 256, (72, 600, 3)).astype(np.float32)
