@@ -11,13 +11,11 @@ shard.
 """
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from curation.dataset.shard_plan import PlannedShard, ShardPlan, plan_shards
-from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards
+from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards, staging_folder
 from curation.runtime.products import SampleSet
 from curation.runtime.resources import Resources
 from curation.store.artefacts import BlobArchive
@@ -90,10 +88,9 @@ def pack_shard(request: PackRequest) -> ShardRow:
     if store.exists(index_path) and store.exists(shard.path):
         return _row_from_index(store, shard, index_path)
     planned = [(video_id, key) for video_id, key in json.loads(store.read_bytes(_samples_path(shard)))]
-    staging = tempfile.mkdtemp(prefix="lpm-shards-") if store.remote else store.writable_path(SHARDS_DIR)
-    os.makedirs(staging, exist_ok=True)
-    writer = ShardWriter(store, request.settings, staging)
-    return writer.write_shard(shard.bucket, shard.number, _samples(store, request.block, planned))
+    with staging_folder(store) as staging:
+        writer = ShardWriter(store, request.settings, staging)
+        return writer.write_shard(shard.bucket, shard.number, _samples(store, request.block, planned))
 
 
 def _samples(store: RunStore, block: int, planned: list[tuple[str, str]]) -> Iterator[tuple[str, dict[str, bytes]]]:

@@ -10,9 +10,11 @@ member offsets, sizes, SHA-256) is written after it: a shard without an index is
 import hashlib
 import io
 import os
+import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +152,24 @@ def _place(store: RunStore, local_tmp: str, relative: str) -> None:
     target = store.writable_path(relative)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     os.replace(local_tmp, target)
+
+
+@contextmanager
+def staging_folder(store: RunStore) -> Iterator[str]:
+    """Where a ``ShardWriter`` for ``store`` builds its shards: the run's own shard folder on a local
+    disk (a shard is then renamed into place), else a local temporary folder removed on leaving, also
+    when the upload failed: a worker packing thousands of shards for an object store would otherwise
+    leave a folder each (and a whole shard each time a request failed) on its node's disk."""
+    if not store.remote:
+        staging = store.writable_path(SHARDS_DIR)
+        os.makedirs(staging, exist_ok=True)
+        yield staging
+        return
+    staging = tempfile.mkdtemp(prefix="lpm-shards-")
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _safe(value: Any) -> str:

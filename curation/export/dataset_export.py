@@ -16,12 +16,18 @@ the same folder is refused. A selection of no segments is refused before anythin
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 from curation.dataset.shard_reader import read_sample
-from curation.dataset.shard_writer import SHARDS_DIR, ShardSettings, ShardWriter, committed_shards, shard_name
+from curation.dataset.shard_writer import (
+    SHARDS_DIR,
+    ShardSettings,
+    ShardWriter,
+    committed_shards,
+    shard_name,
+    staging_folder,
+)
 from curation.export.selected_manifests import write_selected_manifests
 from curation.export.shard_plan import PlannedSample, committed_shard, plan_shards
 from curation.manifests.duckdb_views import manifest_names, open_catalog
@@ -139,19 +145,16 @@ def _write_shards(source: RunStore, dest: RunStore, chosen: list[tuple],
     for relative in committed_shards(dest):  # files no shard of this plan owns
         if relative.rsplit(".", 1)[0] + ".tar" not in planned:
             dest.remove(relative)
-    if dest.remote:
-        staging = tempfile.mkdtemp(prefix="lpm-export-")
-    else:
-        staging = dest.writable_path(SHARDS_DIR)
-        os.makedirs(staging, exist_ok=True)
-    rows, locations = [], {}
-    for number, samples in enumerate(plan):
-        row = committed_shard(dest, number, samples)
-        if row is None:
-            # the plan decided which samples the shard holds and its number
-            row = ShardWriter(dest, ShardSettings(), staging).write_shard(
-                "", number, ((s.key, read_sample(source, s.source_shard, s.key)) for s in samples)
-            )
-        rows.append(row)
-        locations.update({sample.key: row.path or "" for sample in samples})
+    with staging_folder(dest) as staging:
+        rows, locations = [], {}
+        for number, samples in enumerate(plan):
+            row = committed_shard(dest, number, samples)
+            if row is None:
+                # the plan decided which samples the shard holds and its number
+                row = ShardWriter(dest, ShardSettings(), staging).write_shard(
+                    "", number, ((s.key, read_sample(source, s.source_shard, s.key)) for s in samples)
+                )
+            rows.append(row)
+            locations.update({sample.key: row.path or "" for sample in samples})
     return rows, locations
+

@@ -1,6 +1,8 @@
 """Run the analysis stages in-process on one file, as the local executor would."""
 
+import atexit
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,7 +18,9 @@ from stages.visual_analysis import VisualAnalysisStage
 
 @functools.cache
 def _session_store() -> str:
-    return tempfile.mkdtemp(prefix="lpm-analyse-")
+    folder = tempfile.mkdtemp(prefix="lpm-analyse-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the session's artefacts, gone with it
+    return folder
 
 
 def analyse(

@@ -3,11 +3,12 @@
 import hashlib
 import json
 import tarfile
+import tempfile
 
 import pytest
 
 from curation.dataset.shard_reader import read_sample
-from curation.dataset.shard_writer import ShardSettings, ShardWriter
+from curation.dataset.shard_writer import ShardSettings, ShardWriter, staging_folder
 from curation.store.run_store import RunStore
 from schemas.tables import SegmentRow
 from tests.curation.dataset.real_samples import real_members
@@ -75,3 +76,26 @@ def test_a_damaged_member_is_detected_on_read(tmp_path, samples):
     shard.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="checksum"):
         read_sample(store, locations[key][0], key)
+
+
+def test_an_object_stores_shards_leave_no_local_file_after_upload_or_a_failed_one(tmp_path, samples, monkeypatch):
+    """A worker packs shards for an object store in a local staging folder; thousands of shards (and
+    a whole shard each time an upload failed) must not stay on its node's disk."""
+    local = tmp_path / "node-tmp"
+    local.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(local))
+    store = RunStore("memory://lpm-staging-test/run")
+    try:
+        with staging_folder(store) as staging:
+            row = ShardWriter(store, ShardSettings(), staging).write_shard("", 0, samples[:2])
+        assert store.exists(row.path) and not list(local.iterdir())
+
+        def refused(*_args):
+            raise OSError("503 Slow Down")
+
+        monkeypatch.setattr(RunStore, "put_file", refused)
+        with pytest.raises(OSError, match="Slow Down"), staging_folder(store) as staging:
+            ShardWriter(store, ShardSettings(), staging).write_shard("", 1, samples[2:])
+        assert not list(local.iterdir()), "the failed upload's shard is not left on the node"
+    finally:
+        store.remove("")

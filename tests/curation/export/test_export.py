@@ -179,12 +179,18 @@ def test_export_refuses_a_folder_holding_something_else(source, exported, tmp_pa
 
 
 @pytest.mark.slow
-def test_export_to_an_fsspec_uri_is_the_same_dataset(source, exported):
+def test_export_to_an_fsspec_uri_is_the_same_dataset(source, exported, tmp_path, monkeypatch):
+    import tempfile
+
     from curation.dataset.shard_reader import verify_shards
     from curation.export.dataset_export import ExportRequest, export_dataset
 
     uri = "memory://lpm-export-test/dataset"
+    local_temporaries = tmp_path / "tmp"
+    local_temporaries.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(local_temporaries))
     result = export_dataset(ExportRequest(str(source), uri, WHERE, int(SHARD_BYTES)))
+    assert not list(local_temporaries.iterdir()), "the local staging folder of a remote export is removed"
     remote = RunStore(uri)
     report = verify_shards(remote)
     assert report.ok, report.problems
