@@ -167,7 +167,8 @@ class SegmentRow:
     lip_sync_score: F32 = None
     # the segment's own score, before its track's were pooled (null: no evidence, or before schema 1.7)
     lip_sync_segment_score: F32 = None
-    # av_sync (offline estimator) | learned_sync | learned_av_sync | learned_av_face_voice | syncnet
+    # av_sync (offline estimator) | learned_sync | learned_av_sync | learned_av_face_voice
+    # | learned_av_face_voice_head | syncnet
     lip_sync_model: Str = None
     # in_sync | uncertain (kept, flagged: between the two thresholds, or no score) | out_of_sync
     # (rejected unless states.reject_out_of_sync is off); null: not a speaking segment, or a

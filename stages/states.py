@@ -61,7 +61,9 @@ class StatesStage(Stage):
     # whether the voice could be the face's: annotators/speaking/face_voice_lip_sync), its own thresholds
     # 9: the verdict of a speaking segment reads the mean score of its track's speaking segments
     # (annotators/speaking/track_sync; lip_sync_per_track), the default model's thresholds refitted on it
-    version: ClassVar[int] = 9
+    # 10: the default verdict where SyncNet is not fetched is learned_av_face_voice_head (learned_av_face_voice
+    # plus whether the head moves with the voice: annotators/speaking/head_motion_sync), its own thresholds
+    version: ClassVar[int] = 10
 
     active_speaker: str = "mouth_vad"
     # Mouth-motion speaker settings. A shorter window than the annotator's 1 s keeps a speaker's
@@ -79,13 +81,14 @@ class StatesStage(Stage):
     max_face_gap_s: float = field(default=0.4, metadata={"range": (0, None)})
     sync_max_offset_frames: int = field(default=12, metadata={"range": (1, 100)})
     # Lip-sync verdict of speaking segments: auto = SyncNet when its weights were fetched, else
-    # learned_av_face_voice (annotators/speaking/lip_sync.AUTO_WITHOUT_SYNCNET). Below lip_sync_threshold a
+    # learned_av_face_voice_head (annotators/speaking/lip_sync.AUTO_WITHOUT_SYNCNET). Below lip_sync_threshold a
     # segment is out_of_sync (rejected), at or above lip_sync_accept_threshold in_sync, between them
     # uncertain (kept, flagged); both default to
     # the model's own (annotators/speaking/lip_sync). reject_out_of_sync=false keeps out_of_sync
     # segments with their verdict (bench dubbing scores every segment that way).
     lip_sync_model: Literal[
-        "auto", "av_sync", "learned_sync", "learned_av_sync", "learned_av_face_voice", "syncnet"
+        "auto", "av_sync", "learned_sync", "learned_av_sync", "learned_av_face_voice", "learned_av_face_voice_head",
+        "syncnet",
     ] = "auto"
     lip_sync_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})
     lip_sync_accept_threshold: float | None = field(default=None, metadata={"range": (-100, 100)})

@@ -27,3 +27,6 @@ class MouthTrack:
     # The track's face as dlib's ResNet describes it (128-d unit vector), for a model that asks whether
     # the voice could be this face's (``face_voice_lip_sync``); None: not computed.
     face_vector: np.ndarray | None = None
+    # (n, 3) yaw, pitch, roll in degrees (NaN where absent), for a model that asks whether the head
+    # moves with the voice (``head_motion_sync``); None: not given.
+    head_pose: np.ndarray | None = None

@@ -14,7 +14,8 @@ estimator that needs no weights; ``learned_sync`` (``annotators.speaking.learned
 small network trained here on mouth signals and log-mel audio, its weights in the package;
 ``learned_av_sync`` (``annotators.speaking.mean_lip_sync``), the mean of those two scores;
 ``learned_av_face_voice`` (``annotators.speaking.face_voice_lip_sync``), that mean plus whether the
-voice could be the face's at all (a face/voice map learned here); and ``syncnet``
+voice could be the face's at all (a face/voice map learned here); ``learned_av_face_voice_head``
+(``annotators.speaking.head_motion_sync``), that plus whether the head moves with the voice; and ``syncnet``
 (``annotators.models.syncnet``), when its weights were fetched. ``auto`` takes SyncNet when present,
 else ``AUTO_WITHOUT_SYNCNET`` (the one best held out by source).
 
@@ -62,8 +63,9 @@ SYNC_VERDICTS = ("in_sync", "out_of_sync", "uncertain")
 LIP_SYNC_CONTEXT_S = 5.0
 # What ``auto`` runs where SyncNet is not fetched: the model best held out by source. Leave-one-source-out
 # over 18 sources (``lpm-curate bench learned-sync``; docs/sync_verdict.md), each rule refitted per fold.
-AUTO_WITHOUT_SYNCNET = "learned_av_face_voice"
-LIP_SYNC_MODELS = ("av_sync", "learned_sync", "learned_av_sync", "learned_av_face_voice", "syncnet")
+AUTO_WITHOUT_SYNCNET = "learned_av_face_voice_head"
+FACE_VOICE_MODELS = ("learned_av_face_voice", "learned_av_face_voice_head")  # they read the face/voice map
+LIP_SYNC_MODELS = ("av_sync", "learned_sync", "learned_av_sync", *FACE_VOICE_MODELS, "syncnet")
 
 
 @runtime_checkable
@@ -133,7 +135,7 @@ def lip_sync_model(
 ) -> LipSyncModel:
     """``av_sync``, ``learned_sync`` (the network trained here, weights in the package),
     ``learned_av_sync`` (the mean of the two), ``learned_av_face_voice`` (that mean plus the face/voice
-    match), ``syncnet``
+    match), ``learned_av_face_voice_head`` (that plus the head's motion with the voice), ``syncnet``
     (a clear error when its weights are missing) or ``auto`` (SyncNet when fetched, else
     ``AUTO_WITHOUT_SYNCNET``); ``threshold`` (reject below) and ``accept_threshold`` (in sync at
     or above) override the model's own. An accept threshold below the reject threshold is raised
@@ -154,6 +156,8 @@ def lip_sync_model(
         model = MeanLipSync(LearnedLipSync.load(), SignalLipSync(), reject, max(ACCEPT_THRESHOLD, reject))
     elif name == "learned_av_face_voice":
         model = face_voice_lip_sync(threshold)
+    elif name == "learned_av_face_voice_head":
+        model = head_motion_lip_sync(threshold)
     elif name == "syncnet":
         model = SyncNetLipSync.load() if threshold is None else SyncNetLipSync.load(threshold=threshold)
     else:
@@ -170,7 +174,7 @@ def lip_sync_model(
 
 def lip_sync_maps(stage: str, name: str = "auto") -> list[ModelChoice]:
     """The models the verdict reads besides its lip-sync network: the face/voice map and the two
-    descriptors it maps, for ``learned_av_face_voice``."""
+    descriptors it maps, for ``learned_av_face_voice`` and ``learned_av_face_voice_head``."""
     from annotators.models.dlib_face_embedder import DLIB_MODEL_NAME
     from annotators.models.face_voice_map import MODEL as MAP
     from annotators.models.syncnet import syncnet_available
@@ -178,7 +182,7 @@ def lip_sync_maps(stage: str, name: str = "auto") -> list[ModelChoice]:
 
     if name == "auto":
         name = "syncnet" if syncnet_available() else AUTO_WITHOUT_SYNCNET
-    if name != "learned_av_face_voice":
+    if name not in FACE_VOICE_MODELS:
         return []
     return [ModelChoice.using("face/voice match", stage, model)
             for model in (MAP, DLIB_MODEL_NAME, VOICE_ENCODER_MODEL_NAME)]
@@ -200,6 +204,15 @@ def face_voice_lip_sync(threshold: float | None = None) -> LipSyncModel:
                             VoiceEmbedder(), threshold=reject, accept_threshold=max(ACCEPT_THRESHOLD, reject))
 
 
+def head_motion_lip_sync(threshold: float | None = None) -> LipSyncModel:
+    """``learned_av_face_voice_head``: the shipped ``learned_av_face_voice`` plus the head's motion with
+    the voice, with its own thresholds (``threshold``: its reject threshold instead)."""
+    from annotators.speaking.head_motion_sync import ACCEPT_THRESHOLD, THRESHOLD, HeadMotionLipSync
+
+    reject = THRESHOLD if threshold is None else threshold
+    return HeadMotionLipSync(face_voice_lip_sync(), threshold=reject, accept_threshold=max(ACCEPT_THRESHOLD, reject))
+
+
 def lip_sync_choice(stage: str, name: str = "auto") -> ModelChoice:
     """What the lip-sync verdict runs on, for the run's model line and fingerprint."""
     from annotators.models.syncnet import MODEL, syncnet_available
@@ -209,9 +222,9 @@ def lip_sync_choice(stage: str, name: str = "auto") -> ModelChoice:
         return ModelChoice.using("lip-sync verdict", stage, MODEL)
     if name == "auto":
         name = AUTO_WITHOUT_SYNCNET
-    # learned_av_sync: its network beside av_sync; learned_av_face_voice: with the face/voice map
+    # learned_av_sync: its network beside av_sync; learned_av_face_voice(_head): with the face/voice map
     # (``lip_sync_maps``), read by dlib's face vector and Resemblyzer's voice vector
-    if name in ("learned_sync", "learned_av_sync", "learned_av_face_voice"):
+    if name in ("learned_sync", "learned_av_sync", *FACE_VOICE_MODELS):
         return ModelChoice.using("lip-sync verdict", stage, LEARNED)
     return ModelChoice.instead("lip-sync verdict", stage, "the offline av_sync estimator", MODEL,
                                "dubbed speech is judged from mouth motion against the audio envelope")

@@ -258,6 +258,7 @@ class StateLabeller:
             face_boxes=None if boxes is None else np.asarray(boxes, dtype=np.float32)[s],
             context=self._lip_sync_context(view, span, fps),
             face_vector=self._face_vector(work, view.track.track_id),
+            head_pose=view.signals[s, Signal.YAW : Signal.ROLL + 1],
         )
         return judge(self._lip_sync, mouth, audio)
 
@@ -280,6 +281,7 @@ class StateLabeller:
             mouth_dark=view.signals[c, Signal.MOUTH_DARK],
             first_frame=view.first + c.start,
             fps=fps,
+            head_pose=view.signals[c, Signal.YAW : Signal.ROLL + 1],
         )
 
     def _segment(

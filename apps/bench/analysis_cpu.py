@@ -215,7 +215,8 @@ def _mouth(work: VideoWork, features: TrackFeatures, first: int, start: int, end
     signals = features.signals[start:end].astype(np.float32)
     return MouthTrack(mouth_open=signals[:, Signal.MOUTH_OPEN], jaw_open=signals[:, Signal.JAW_OPEN],
                       mouth_dark=signals[:, Signal.MOUTH_DARK], first_frame=first + start, fps=fps, video_uri=work.uri,
-                      face_boxes=features.face_box[start:end].astype(np.float32))
+                      face_boxes=features.face_box[start:end].astype(np.float32),
+                      head_pose=signals[:, Signal.YAW : Signal.ROLL + 1])
 
 
 def _one_round(files: list[str], registry: dict, overrides: list[str]) -> RoundCpu:

@@ -27,6 +27,7 @@ import numpy as np
 
 from annotators.models.face_voice_map import FaceVoiceMap
 from annotators.speaking.face_voice_lip_sync import FaceVoiceLipSync
+from annotators.speaking.head_motion_sync import HeadMotionLipSync
 from annotators.speaking.learned_lip_sync import LearnedLipSync
 from annotators.speaking.lip_sync import LipSyncModel
 from annotators.speaking.mean_lip_sync import MeanLipSync
@@ -36,12 +37,21 @@ from apps.bench.learned_sync_training import FeatureSet, TrainSettings
 from apps.bench.lip_sync_recorder import Call, latest_calls
 from curation.runtime.video_work import VideoWork
 
-TRAINED_MODELS = ("learned_sync", "learned_av_sync", "learned_av_face_voice")
+TRAINED_MODELS = ("learned_sync", "learned_av_sync", "learned_av_face_voice", "learned_av_face_voice_head")
+
+
+def reads_face_voice_map(model: LipSyncModel) -> bool:
+    """Whether ``model`` has a face/voice map to fit per fold (itself or the model it adds to)."""
+    return isinstance(model, FaceVoiceLipSync) or (isinstance(model, HeadMotionLipSync) and
+                                                   reads_face_voice_map(model.sync))
 
 
 def held_out_model(shipped: LipSyncModel, network: Any, mapping: FaceVoiceMap | None = None) -> LipSyncModel:
     """The shipped model with ``network`` (a fold's members) in place of its shipped networks, and
-    ``mapping`` in place of its face/voice map (where it has one)."""
+    ``mapping`` in place of its face/voice map (where it has one). The head-motion term has nothing
+    fitted on clips to hold out."""
+    if isinstance(shipped, HeadMotionLipSync):
+        return replace(shipped, sync=held_out_model(shipped.sync, network, mapping))
     if isinstance(shipped, FaceVoiceLipSync):
         return replace(shipped, sync=held_out_model(shipped.sync, network), mapping=mapping or shipped.mapping)
     learned = LearnedLipSync(network=network)
@@ -56,7 +66,7 @@ def fold_models(
     for a model with a face/voice map, a map fitted on their people: ``faces`` the cache's face vectors)."""
     models = {}
     started = time.perf_counter()
-    voices = own_voice_vectors(features) if isinstance(shipped, FaceVoiceLipSync) and faces is not None else None
+    voices = own_voice_vectors(features) if reads_face_voice_map(shipped) and faces is not None else None
     everyone = sorted(set(features.sources.values()))
     for held, network, _ in fold_networks(features, settings, sorted(sources)):
         mapping = None

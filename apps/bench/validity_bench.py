@@ -40,14 +40,13 @@ from typing import Any
 import numpy as np
 
 from annotators.models.voice_activity import VoiceActivityDetector
-from annotators.speaking.face_voice_lip_sync import FaceVoiceLipSync
 from annotators.speaking.lip_sync import LipSyncModel
 from annotators.speaking.sync_thresholds import SyncThresholds
 from apps.bench import mouth_motion_folds, performer_filter_folds, skip_margin_folds, sync_verdict_folds
 from apps.bench.decision_figures import share
 from apps.bench.dubbing_bench import SCORE_EVERY_SEGMENT, dub
 from apps.bench.face_voice_training import face_vectors
-from apps.bench.held_out_sync import TRAINED_MODELS, fold_models, segment_scores
+from apps.bench.held_out_sync import TRAINED_MODELS, fold_models, reads_face_voice_map, segment_scores
 from apps.bench.learned_sync_training import TrainSettings, load_features
 from apps.bench.lip_sync_recorder import LipSyncRecorder, install_recorder
 from apps.bench.speaking_bench import analyse, bench_stages
@@ -107,7 +106,7 @@ def run_validity_bench(
         settings = sync_settings or TrainSettings()
         sources = {e.source_id for e in entries if e.label in ("talking_head", "listening")}
         features = load_features(sync_features)
-        faces = face_vectors(sync_features, features) if isinstance(states.lip_sync, FaceVoiceLipSync) else None
+        faces = face_vectors(sync_features, features) if reads_face_voice_map(states.lip_sync) else None
         models = fold_models(states.lip_sync, features, settings, sorted(sources), faces)
         scoring = _HeldOutScoring(install_recorder(stages), models, fps, states.lip_sync_per_track)
         lip_sync["held_out_networks"] = {"features": str(sync_features), "settings": settings.__dict__,

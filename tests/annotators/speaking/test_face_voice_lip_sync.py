@@ -29,12 +29,11 @@ def woman_face(work) -> np.ndarray:
     return np.asarray(vector, dtype=np.float32)
 
 
-def test_selectable_by_name_the_default_without_syncnet_and_recorded_with_its_map():
+def test_selectable_by_name_and_recorded_with_its_map():
     model = lip_sync_model("learned_av_face_voice")
     assert isinstance(model, FaceVoiceLipSync) and model.name == "learned_av_face_voice"
     assert model.threshold == THRESHOLD < model.accept_threshold
     assert lip_sync_model("learned_av_face_voice", threshold=2.5).accept_threshold == 2.5
-    assert AUTO_WITHOUT_SYNCNET == "learned_av_face_voice"
     assert lip_sync_choice("states", "learned_av_face_voice").record().model == LEARNED
     assert [c.record().model for c in lip_sync_maps("states", "learned_av_face_voice")] == [
         "face_voice_map", "dlib_face_resnet", "voice_encoder"]
@@ -42,8 +41,9 @@ def test_selectable_by_name_the_default_without_syncnet_and_recorded_with_its_ma
 
 
 def test_the_default_verdict_reads_the_segments_face_and_keeps_her_speech(woman_work):
+    """The default (``learned_av_face_voice_head``) holds this model and reads the face as it does."""
     speaking = [s for s in woman_work.segments if s.state == "speaking"]
-    assert speaking and all(s.lip_sync_model == "learned_av_face_voice" for s in speaking)
+    assert speaking and all(s.lip_sync_model == AUTO_WITHOUT_SYNCNET for s in speaking)
     assert all(s.sync_verdict != "out_of_sync" for s in speaking)
     face = woman_face(woman_work)
     assert face.shape == (128,) and np.linalg.norm(face) == pytest.approx(1.0, abs=1e-4)

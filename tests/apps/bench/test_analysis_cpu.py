@@ -79,7 +79,7 @@ def test_cpu_variants_on_one_clip(shared_media: Path, tmp_path: Path) -> None:
         assert row["analysis_cpu_s"] == pytest.approx(sum(row["stage_cpu_s"].values()))
         assert row["landmarked_frac"] == 1.0 and row["usable_track_s"] == pytest.approx(3.52)
         # the shipped lip-sync model scored the whole usable track, its cost a share of the analysis
-        assert row["lip_sync_model"] == "learned_av_face_voice"
+        assert row["lip_sync_model"] == "learned_av_face_voice_head"
         assert row["lip_sync_scored_s"] == pytest.approx(3.52, abs=0.05)
         assert row["lip_sync_cpu_s"] > 0 and row["lip_sync_frac"] == row["lip_sync_cpu_s"] / row["analysis_cpu_s"]
         assert row["usable_track_s_differs"] == {}

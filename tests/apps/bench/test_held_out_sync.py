@@ -8,11 +8,12 @@ from tiny_sync_features import weights_digest, write_tiny_features
 
 from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.face_voice_lip_sync import FaceVoiceLipSync
+from annotators.speaking.head_motion_sync import HeadMotionLipSync
 from annotators.speaking.learned_lip_sync import LearnedLipSync
 from annotators.speaking.lip_sync import SignalLipSync, lip_sync_model
 from annotators.speaking.mean_lip_sync import MeanLipSync
 from apps.bench.face_voice_training import face_vectors, own_voice_vectors, train_map
-from apps.bench.held_out_sync import fold_models, held_out_model, segment_scores
+from apps.bench.held_out_sync import fold_models, held_out_model, reads_face_voice_map, segment_scores
 from apps.bench.learned_sync_folds import subset
 from apps.bench.learned_sync_training import TrainSettings, load_features, train
 from curation.runtime.video_work import VideoWork
@@ -80,3 +81,20 @@ def test_a_face_voice_verdict_gets_each_folds_networks_and_a_map_fitted_without_
         without = train_map(features, face_of, voices, [f"source{k}" for k in range(5) if f"source{k}" != held])
         np.testing.assert_array_equal(model.mapping.face_axis, without.face_axis)
         assert not np.array_equal(model.mapping.face_axis, shipped.mapping.face_axis)
+
+
+def test_the_head_motion_verdict_holds_out_what_it_adds_to(tmp_path: Path) -> None:
+    """``learned_av_face_voice_head`` fits nothing on clips itself: each fold's model is the shipped one with
+    the fold's networks and map inside, the head term and the thresholds as shipped."""
+    folder = write_tiny_features(tmp_path / "features", clips=5)
+    features = load_features(folder)
+    shipped = lip_sync_model("learned_av_face_voice_head")
+    assert reads_face_voice_map(shipped) and not reads_face_voice_map(lip_sync_model("learned_av_sync"))
+    models = fold_models(shipped, features, TrainSettings(steps=3, batch=4, members=1), ["source0"],
+                         face_vectors(folder, features))
+    model = models["source0"]
+    assert isinstance(model, HeadMotionLipSync) and isinstance(model.sync, FaceVoiceLipSync)
+    assert (model.weight, model.threshold, model.accept_threshold) == (
+        shipped.weight, shipped.threshold, shipped.accept_threshold)
+    assert model.sync.sync.learned is not shipped.sync.sync.learned
+    assert not np.array_equal(model.sync.mapping.face_axis, shipped.sync.mapping.face_axis)

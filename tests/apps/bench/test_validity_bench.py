@@ -36,7 +36,7 @@ def test_validity_scores_each_source_with_rules_fitted_on_the_others(shared_medi
     features = write_tiny_features(tmp_path / "features")
     report = run_validity_bench(corpus, tmp_path / "work", records_out=records, sync_features=features,
                                 sync_settings=TrainSettings(steps=3, batch=4, members=1))  # fmt: skip
-    assert report["lip_sync_model"] == "learned_av_face_voice" and report["lip_sync_scores"].startswith("held out")
+    assert report["lip_sync_model"] == "learned_av_face_voice_head" and report["lip_sync_scores"].startswith("held out")
     assert report["held_out_networks"]["sources"] == ["source_a", "source_b", "source_d"]
     clips = {row["clip"]: row for row in report["per_clip"]}
     genuine = {name for name, *_ in CORPUS}
