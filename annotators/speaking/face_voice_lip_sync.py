@@ -24,6 +24,7 @@ each the mean of its track's speaking segments' as the states stage reads it (``
 docs/sync_verdict.md).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -76,10 +77,21 @@ class FaceVoiceLipSync:
         return self.mapping.match(mouth.face_vector, self.voices.embed(np.asarray(audio)[max(0, first) : end]))
 
     def sync_score(self, mouth: MouthTrack, audio: np.ndarray) -> float:
-        sync = float(self.sync.sync_score(mouth, audio))
-        if not np.isfinite(sync):
-            return float("nan")
-        match = self.match(mouth, audio)
-        if np.isfinite(match):
-            return sync + self.weight * match
-        return sync + (self.threshold - self.sync.threshold)
+        return plus_term(self, self.sync.sync_score(mouth, audio), lambda: self.match(mouth, audio))
+
+
+class TermModel(Protocol):
+    sync: ThresholdedScorer
+    weight: float
+    threshold: float
+
+
+def plus_term(model: TermModel, sync: float, term: Callable[[], float]) -> float:
+    """``sync`` (the inner model's score) plus ``model.weight`` x ``term()``; without the term, ``sync``
+    moved onto the model's scale so the reject cut is the inner model's own; NaN without ``sync``."""
+    if not np.isfinite(sync):
+        return float("nan")
+    value = term()
+    if np.isfinite(value):
+        return float(sync) + model.weight * value
+    return float(sync) + (model.threshold - model.sync.threshold)

@@ -38,7 +38,7 @@ from typing import ClassVar
 import numpy as np
 
 from annotators.face.mouth_track import MouthTrack
-from annotators.speaking.face_voice_lip_sync import ThresholdedScorer
+from annotators.speaking.face_voice_lip_sync import ThresholdedScorer, plus_term
 from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 
 MODEL = "learned_av_face_voice_head"
@@ -136,10 +136,4 @@ class HeadMotionLipSync:
         return head_motion_score(track.head_pose, audio, track.first_frame, track.fps)
 
     def sync_score(self, mouth: MouthTrack, audio: np.ndarray) -> float:
-        sync = float(self.sync.sync_score(mouth, audio))
-        if not np.isfinite(sync):
-            return float("nan")
-        head = self.head_score(mouth, audio)
-        if np.isfinite(head):
-            return sync + self.weight * head
-        return sync + (self.threshold - self.sync.threshold)
+        return plus_term(self, self.sync.sync_score(mouth, audio), lambda: self.head_score(mouth, audio))
