@@ -6,13 +6,17 @@ from 1,000 to 10,000 videos; ~1.9 KB an outcome, 0.4 KB an identity, ~5 KB for t
 rows built at once, tracemalloc): most of a GB at 10^5 videos. Here they are rows of a database in
 a temporary folder, read back a page at a time, and the driver keeps counts. The file is scratch,
 never the record: the ledger in the run store is (a resumed run fills a new index from it), so it
-is deleted when the run ends, and nothing in it is made durable (no journal, no sync).
+is deleted when the run ends, and nothing in it is made durable (no journal, no sync). A driver that
+was killed (preempted, out of memory) cannot delete its own: its folder is named after its machine
+and process, and the next index made on that machine removes the folders of its processes that are
+gone (a folder of another machine or container sharing the disk is left alone).
 
 URIs are stored as bytes (``surrogatepass``): a file name that is not UTF-8 keeps its odd bytes.
 """
 
 import os
 import shutil
+import socket
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,6 +27,7 @@ from curation.run.paging import pages
 from curation.runtime.video_outcome import VideoOutcome
 
 PAGE = 1000  # rows read back at once
+PREFIX = "lpm-driver-"  # then the driver's host name, its process id and mkdtemp's random part, "-" between
 # SQLite's default bound on the parameters of one statement (999 before 3.32)
 _MAX_PARAMETERS = 900
 
@@ -59,12 +64,47 @@ def _uri(key: bytes) -> str:
     return key.decode("utf-8", "surrogatepass")
 
 
+def remove_orphaned_indexes(folder: str) -> list[str]:
+    """Remove the index folders in ``folder`` made on this machine whose driver process no longer runs;
+    returns their names. A folder of another host name, of a process that is alive, or whose name
+    does not say, is left alone."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        parts = name.removeprefix(PREFIX).rsplit("-", 2)
+        if not name.startswith(PREFIX) or len(parts) != 3 or parts[0] != _host() or not parts[1].isdigit():
+            continue
+        if _alive(int(parts[1])):
+            continue
+        shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+def _host() -> str:
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 class VideoIndex:
     """Inputs (in order, with their identities), videos (their primary URI, size, duration) and
     the current block's outcomes."""
 
     def __init__(self, folder: str | None = None) -> None:
-        self.folder = tempfile.mkdtemp(prefix="lpm-driver-", dir=folder)
+        remove_orphaned_indexes(folder or tempfile.gettempdir())
+        self.folder = tempfile.mkdtemp(prefix=f"{PREFIX}{_host()}-{os.getpid()}-", dir=folder)
         self._db = sqlite3.connect(os.path.join(self.folder, "index.sqlite"), isolation_level=None)
         self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
 

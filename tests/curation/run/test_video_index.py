@@ -2,6 +2,9 @@
 and a page at a time."""
 
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,6 +115,31 @@ def test_the_file_is_gone_once_closed(tmp_path: Path) -> None:
         index.add_inputs(["/in/a.mp4"])
         assert os.listdir(index.folder) == ["index.sqlite"]
     assert os.listdir(tmp_path) == []
+
+
+def test_a_killed_drivers_index_is_removed_by_the_next_one_a_live_ones_is_kept(tmp_path: Path) -> None:
+    """A driver killed outright (preempted, out of memory) cannot delete its index; the next index made
+    in the same folder does, and leaves a running driver's alone."""
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, sys\nfrom curation.run.video_index import VideoIndex\n"
+         "index = VideoIndex(sys.argv[1]); index.add_inputs(['/in/a.mp4'])\n"
+         "print(os.path.basename(index.folder), flush=True); os.kill(os.getpid(), 9)", str(tmp_path)],
+        capture_output=True, text=True, cwd=Path(__file__).parents[3], env={**os.environ, "PYTHONPATH": "."},
+    )
+    assert killed.returncode == -signal.SIGKILL
+    orphan = killed.stdout.strip()
+    assert os.listdir(tmp_path) == [orphan] and os.listdir(tmp_path / orphan) == ["index.sqlite"]
+    others = ["lpm-driver-notes", f"lpm-driver-another_machine-{killed_pid(orphan)}-abc123"]
+    for name in others:  # no process id in the name; the same process id on another machine (or container)
+        (tmp_path / name).mkdir()
+    with VideoIndex(str(tmp_path)) as running, VideoIndex(str(tmp_path)) as second:
+        assert sorted(os.listdir(tmp_path)) == sorted(
+            [*others, os.path.basename(running.folder), os.path.basename(second.folder)])
+    assert sorted(os.listdir(tmp_path)) == sorted(others)
+
+
+def killed_pid(folder_name: str) -> str:
+    return folder_name.rsplit("-", 2)[1]
 
 
 def test_largest_first_pages_while_outcomes_arrive(index: VideoIndex, monkeypatch: pytest.MonkeyPatch) -> None:
