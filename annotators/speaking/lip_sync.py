@@ -62,7 +62,8 @@ SYNC_VERDICTS = ("in_sync", "out_of_sync", "uncertain")
 # Seconds of the segment's own track read on each side of it (within its shot) by ``av_sync``.
 LIP_SYNC_CONTEXT_S = 5.0
 # What ``auto`` runs where SyncNet is not fetched: the model best held out by source. Leave-one-source-out
-# over 18 sources (``lpm-curate bench learned-sync``; docs/sync_verdict.md), each rule refitted per fold.
+# over 29 sources (``lpm-curate bench learned-sync``, ``benchmarks.face_voice_match``,
+# ``benchmarks.head_motion_sync``; docs/sync_verdict.md), each rule refitted per fold.
 AUTO_WITHOUT_SYNCNET = "learned_av_face_voice_head"
 FACE_VOICE_MODELS = ("learned_av_face_voice", "learned_av_face_voice_head")  # they read the face/voice map
 LIP_SYNC_MODELS = ("av_sync", "learned_sync", "learned_av_sync", *FACE_VOICE_MODELS, "syncnet")
