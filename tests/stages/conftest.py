@@ -20,4 +20,4 @@ def conversation(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -
     out = tmp_path_factory.mktemp("conversation")
     (truth_path,) = build_spliced_set(load_talking_heads(shared_media), out, n_videos=1, seed=0)
     truth = json.loads(truth_path.read_text())
-    return truth, analyse(out / truth["video"], bench_stages()[:-1])
+    return truth, analyse(out / truth["video"], bench_stages()[:-1], out / "store")
