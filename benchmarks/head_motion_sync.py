@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from annotators.face.face_signals import Signal
+from annotators.face.face_signals import HEAD_POSE
 from annotators.face.landmarked_face import FaceEmbedder
 from annotators.speaking.face_voice_lip_sync import WEIGHT as MATCH_WEIGHT
 from annotators.speaking.head_motion_sync import head_motion_score
@@ -52,8 +52,6 @@ from benchmarks.face_voice_match import (
 )
 from curation.runtime.video_work import VideoWork
 
-POSE = slice(Signal.YAW, Signal.ROLL + 1)
-
 
 def head_arrays(work: VideoWork, calls: list[Call], vad_threshold: float, embedder: FaceEmbedder) -> dict[str, Any]:
     """Per recorded segment (``clip_arrays``' order): its context's head pose (NaN where the face is
@@ -67,7 +65,7 @@ def head_arrays(work: VideoWork, calls: list[Call], vad_threshold: float, embedd
         rows = np.full((n, 3), np.nan, np.float32)
         if found is not None:
             features = work.track_features[found[0]]
-            rows = features.signals[found[1] : found[1] + n, POSE].astype(np.float32)
+            rows = features.signals[found[1] : found[1] + n, HEAD_POSE].astype(np.float32)
             rows[~features.present[found[1] : found[1] + n]] = np.nan
         pose.append(rows)
         ctx_first.append(context.first_frame)

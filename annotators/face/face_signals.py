@@ -96,6 +96,9 @@ class Signal(IntEnum):
     MOUTH_DARK = 14  # pixel darkness of the mouth box (annotators.face.mouth_darkness); NaN when not read
 
 
+# The head pose's columns (yaw, pitch, roll, degrees): ``signals[:, HEAD_POSE]``.
+HEAD_POSE = slice(Signal.YAW, Signal.ROLL + 1)
+
 # The stored column names, in order ("yaw", "pitch", ..., "mouth_dark").
 SIGNAL_NAMES: tuple[str, ...] = tuple(signal.name.lower() for signal in Signal)
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from annotators.audio.audio_levels import clipping_fraction, loudness_db
-from annotators.face.face_signals import Signal
+from annotators.face.face_signals import HEAD_POSE, Signal
 from annotators.face.mouth_track import MouthTrack
 from annotators.identity.track_identity import track_identity_vector
 from annotators.speaking.active_speaker import MouthMotionSpeaker, active_speaker_model
@@ -258,7 +258,7 @@ class StateLabeller:
             face_boxes=None if boxes is None else np.asarray(boxes, dtype=np.float32)[s],
             context=self._lip_sync_context(view, span, fps),
             face_vector=self._face_vector(work, view.track.track_id),
-            head_pose=view.signals[s, Signal.YAW : Signal.ROLL + 1],
+            head_pose=view.signals[s, HEAD_POSE],
         )
         return judge(self._lip_sync, mouth, audio)
 
@@ -281,7 +281,7 @@ class StateLabeller:
             mouth_dark=view.signals[c, Signal.MOUTH_DARK],
             first_frame=view.first + c.start,
             fps=fps,
-            head_pose=view.signals[c, Signal.YAW : Signal.ROLL + 1],
+            head_pose=view.signals[c, HEAD_POSE],
         )
 
     def _segment(

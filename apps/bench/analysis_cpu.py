@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from annotators.face.face_signals import Signal
+from annotators.face.face_signals import HEAD_POSE, Signal
 from annotators.face.mouth_track import MouthTrack
 from annotators.identity.track_identity import face_embedder, track_identity_vector
 from annotators.speaking.lip_sync import LIP_SYNC_CONTEXT_S, LipSyncModel, lip_sync_model
@@ -216,7 +216,7 @@ def _mouth(work: VideoWork, features: TrackFeatures, first: int, start: int, end
     return MouthTrack(mouth_open=signals[:, Signal.MOUTH_OPEN], jaw_open=signals[:, Signal.JAW_OPEN],
                       mouth_dark=signals[:, Signal.MOUTH_DARK], first_frame=first + start, fps=fps, video_uri=work.uri,
                       face_boxes=features.face_box[start:end].astype(np.float32),
-                      head_pose=signals[:, Signal.YAW : Signal.ROLL + 1])
+                      head_pose=signals[:, HEAD_POSE])
 
 
 def _one_round(files: list[str], registry: dict, overrides: list[str]) -> RoundCpu:

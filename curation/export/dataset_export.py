@@ -157,4 +157,3 @@ def _write_shards(source: RunStore, dest: RunStore, chosen: list[tuple],
             rows.append(row)
             locations.update({sample.key: row.path or "" for sample in samples})
     return rows, locations
-

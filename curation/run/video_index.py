@@ -73,9 +73,10 @@ def remove_orphaned_indexes(folder: str) -> list[str]:
         names = os.listdir(folder)
     except OSError:
         return removed
+    host = _host()
     for name in names:
         parts = name.removeprefix(PREFIX).rsplit("-", 2)
-        if not name.startswith(PREFIX) or len(parts) != 3 or parts[0] != _host() or not parts[1].isdigit():
+        if not name.startswith(PREFIX) or len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
             continue
         if _alive(int(parts[1])):
             continue

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotators.face.face_signals import Signal
+from annotators.face.face_signals import HEAD_POSE
 from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.face_voice_lip_sync import FaceVoiceLipSync
 from annotators.speaking.head_motion_sync import (
@@ -107,7 +107,7 @@ def speaker_calls(shared_media: Path, tmp_path_factory: pytest.TempPathFactory):
 def test_the_states_stage_hands_the_track_head_pose_with_its_context(speaker_calls):
     work, calls = speaker_calls
     (track,) = [t for t in work.tracks if t.usable]
-    pose = work.track_features[track.track_id].signals[:, Signal.YAW : Signal.ROLL + 1].astype(np.float32)
+    pose = work.track_features[track.track_id].signals[:, HEAD_POSE].astype(np.float32)
     assert calls
     for mouth, _, _ in calls.values():
         for part in (mouth, mouth.context):
