@@ -18,6 +18,7 @@ def handle_train_face_voice(args: argparse.Namespace) -> int:
     from annotators.models.face_voice_map import MODEL, save_map
     from apps.bench.face_voice_training import face_vectors, own_voice_vectors, people_means, train_map
     from apps.bench.learned_sync_training import load_features
+    from apps.cli.retrained_model import against_shipped
     from curation.models.model_catalog import MODEL_CATALOG
     from curation.models.model_store import sha256_of
 
@@ -26,8 +27,8 @@ def handle_train_face_voice(args: argparse.Namespace) -> int:
     faces, voices = face_vectors(folder, features), own_voice_vectors(features)
     out = Path(args.out)
     save_map(train_map(features, faces, voices), out)
-    people = len(people_means(features.segments, faces, voices)[2])
-    digest, shipped = sha256_of(out), MODEL_CATALOG[MODEL].sha256
-    print(f"{out}: sha256 {digest} ({people} people, {len(features.segments)} segments); "
-          f"{'the shipped map' if digest == shipped else 'differs from the shipped ' + str(shipped)}")
+    trained_on = f"{len(people_means(features.segments, faces, voices)[2])} people"
+    digest = sha256_of(out)
+    print(f"{out}: sha256 {digest} ({trained_on}, {len(features.segments)} segments); "
+          f"{against_shipped(digest, MODEL_CATALOG[MODEL], trained_on)}")
     return 0

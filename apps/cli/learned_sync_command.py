@@ -61,6 +61,7 @@ def _settings(args: argparse.Namespace) -> Any:
 def handle_train(args: argparse.Namespace) -> int:
     from annotators.models.learned_sync_network import save_weights
     from apps.bench.learned_sync_training import train_members
+    from apps.cli.retrained_model import against_shipped
     from curation.models.model_catalog import MODEL_CATALOG
     from curation.models.model_store import sha256_of
 
@@ -69,9 +70,9 @@ def handle_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     save_weights(network, out)
     digest = sha256_of(out)
-    shipped = MODEL_CATALOG["learned_sync"].sha256
-    print(f"{out}: sha256 {digest} ({len(features.segments)} segments of {len(features.audio)} clips); "
-          f"{'the shipped weights' if digest == shipped else 'differs from the shipped ' + str(shipped)}")
+    trained_on = f"{len(features.segments)} segments of {len(features.audio)} clips"
+    verdict = against_shipped(digest, MODEL_CATALOG["learned_sync"], trained_on)
+    print(f"{out}: sha256 {digest} ({trained_on}); {verdict}")
     return 0
 
 

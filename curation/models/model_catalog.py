@@ -134,6 +134,7 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             "(annotators/speaking/learned_lip_sync)",
             license="Apache-2.0 (trained by this project)",
             used_by=("states",),
+            trained_on="156 segments of 105 clips",
         ),
         ModelSpec(
             name="face_voice_map",
@@ -147,6 +148,7 @@ MODEL_CATALOG: dict[str, ModelSpec] = {
             "first canonical pair (annotators/models/face_voice_map)",
             license="Apache-2.0 (fitted by this project)",
             used_by=("states",),
+            trained_on="83 people",
         ),
         ModelSpec(
             name="sd_vae_ft_mse",

@@ -47,3 +47,6 @@ class ModelSpec:
     used_by: tuple[str, ...] = field(default_factory=tuple)
     gated: bool = False  # needs a HuggingFace token (HF_TOKEN) accepted for the repo
     pin_source: str = ""  # where the pinned checksums come from, when not measured on the file itself
+    # A model trained by this project: what its training read, in the words its training command prints
+    # ("156 segments of 105 clips"), so a retraining that gives other bytes can say whether its input differs.
+    trained_on: str = ""
