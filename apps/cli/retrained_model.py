@@ -3,8 +3,8 @@
 Training here is seeded and deterministic (the same feature cache gives the same SHA-256), so other
 bytes mean another input. The user needs to know which kind: a cache of other footage or of another
 commit's labeller (other segments), or the same segments whose feature values differ, as a cache
-extracted on another machine does (its ffmpeg build and CPU kernels change the low bits of the audio
-and of MediaPipe's landmarks; docs/sync_verdict.md, "Reproducing the shipped weights").
+extracted on another machine does (measured, cause not isolated: its ffmpeg build or CPU kernels can
+move a float; docs/sync_verdict.md, "Reproducing the shipped weights on a fresh machine").
 """
 
 from curation.models.model_spec import ModelSpec
