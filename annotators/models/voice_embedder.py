@@ -21,6 +21,7 @@ from annotators.models.model_wrapper import ModelWrapper, optional_import
 from annotators.models.torch_threads import one_torch_thread
 from curation.media.analysis_rate import ANALYSIS_SAMPLE_RATE
 from curation.models.model_store import resolve
+from curation.runtime.thread_limits import threads_for
 
 VOICE_ENCODER_MODEL_NAME = "voice_encoder"
 VOICE_EMBEDDING_KIND = "resemblyzer_ge2e"
@@ -67,7 +68,12 @@ class VoiceEmbedder(ModelWrapper):
         # Resemblyzer's own preprocessing normalises the level to -30 dBFS before the mel spectrogram.
         scaled = samples * (10 ** (-30 / 20) / rms)
         self.setup()
-        with one_torch_thread():  # half the CPU of two threads, the same vector
+        # One BLAS thread as well as one torch thread: the mel spectrogram's product (librosa, OpenBLAS)
+        # rounds differently on one thread and on two, so the vector, and every score read from it,
+        # would otherwise depend on the CPUs the calling stage declared (``states`` labels on 0.5,
+        # ``voice_identities`` relabelled on another count and gave segments other lip-sync scores in
+        # the 8th digit on a 2-core EPYC).
+        with threads_for(1), one_torch_thread():  # half the CPU of two threads
             vector = np.asarray(self._model.embed_utterance(scaled), dtype=np.float32)
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from annotators.audio.voice_turns import label_gaps, merge_turns, speech_windows, voice_turns
 from annotators.models.voice_embedder import VOICE_EMBEDDING_DISTANCE_THRESHOLD, VoiceEmbedder
@@ -50,6 +51,18 @@ def test_too_short_or_silent_spans_are_not_described(embedder):
     assert embedder.embed(np.zeros(ANALYSIS_SAMPLE_RATE * 2, dtype=np.float32)) is None
     assert embedder.embed(np.full(ANALYSIS_SAMPLE_RATE // 4, 0.1, dtype=np.float32)) is None
     assert embedder.cluster([np.zeros(100, dtype=np.float32)]) == [None]
+
+
+def test_the_vector_does_not_depend_on_the_callers_thread_pools(embedder, shared_media):
+    """A stage limits BLAS to the CPUs it declares (``curation.runtime.thread_limits``); the mel
+    spectrogram's product rounds differently on one OpenBLAS thread and on two, so a voice seen by
+    ``states`` and again by ``voice_identities`` would get two vectors unless the embedder fixes its own."""
+    span = _audio(str(shared_media), "latentsync_demo3_video.mp4", 0.3, 2.2)
+    vectors = []
+    for threads in (1, 2, 1):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            vectors.append(embedder.embed(span))
+    assert all(np.array_equal(vectors[0], v) for v in vectors[1:])
 
 
 def test_windows_split_intervals_evenly_and_turns_merge_one_voice():
