@@ -19,6 +19,7 @@ from apps.cli.run_preflight import RunRefusedError, check_before_writing
 from apps.cli.run_summary import print_summary
 from curation.config.param_validation import WorkflowError
 from curation.config.workflow import load_workflow
+from curation.execution.log_upload import LOGS, LogUpload, upload_driver_log, upload_node_logs
 from curation.execution.ray_auth import RayAuthRefusedError, prepare_client
 from curation.execution.ray_executor import start_ray
 from curation.faults.store_retry import StoreUnavailableError
@@ -75,7 +76,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def log_dir(store: RunStore) -> Path:
     """``OUT/logs`` for a local run directory; for an object store (where nothing can be appended
-    line by line) a local temporary folder named after it."""
+    line by line) a local temporary folder named after it, uploaded to ``OUT/logs/`` at the end."""
     if store.remote:
         return Path(tempfile.gettempdir()) / "lpm-curate-logs" / hashlib.sha1(store.uri.encode()).hexdigest()[:12]
     return Path(store.writable_path("logs"))
@@ -114,8 +115,36 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
     )
     store = RunStore(args.out)
     logs = log_dir(store)
-    with console_above_capture(console, logs, "driver", verbose):
-        return _run(request, store, logs, verbose, console)
+    upload = LogUpload() if store.remote else None
+    try:
+        with console_above_capture(console, logs, "driver", verbose):
+            try:
+                return _run(request, store, logs, verbose, console)
+            except StoreUnavailableError:
+                upload = None  # the store does not answer: the logs stay on the nodes' disks
+                raise
+            finally:
+                if upload is not None and request.executor == "ray" and _ray_started():
+                    upload_node_logs(store, logs, upload)
+    finally:
+        if upload is not None:
+            upload_driver_log(store, logs, upload)
+            _say_upload(console, store, logs, upload)
+
+
+def _ray_started() -> bool:
+    import ray
+
+    return ray.is_initialized()
+
+
+def _say_upload(console: Console, store: RunStore, logs: Path, upload: LogUpload) -> None:
+    nodes = len(upload.files) - ("driver" in upload.files)
+    console.print(f"logs: {upload.uploaded} files uploaded to {store.uri}/{LOGS}/"
+                  + (f" (workers of {nodes} node{'s' * (nodes != 1)} and the driver)" if nodes else ""),
+                  soft_wrap=True)
+    for problem in upload.problems:
+        warn(console, f"logs not uploaded from {problem}; they stay in {logs} on that machine")
 
 
 @contextlib.contextmanager
@@ -144,7 +173,8 @@ def _run(request: RunRequest, store: RunStore, logs: Path, verbose: bool, consol
             console.print(f"Ray dashboard: http://{dashboard.removeprefix('http://')}", soft_wrap=True)
         if endpoint := metrics_endpoint():
             console.print(f"Prometheus metrics: {endpoint}", soft_wrap=True)
-    console.print(f"logs: {logs} ({'also shown here' if verbose else '--verbose shows them here'}); "
+    console.print(f"logs: {logs}{' (uploaded to OUT/logs/ at the end)' if store.remote else ''} "
+                  f"({'also shown here' if verbose else '--verbose shows them here'}); "
                   f"metrics: {store.path(METRICS_LOG)}", soft_wrap=True)
     monitor = RunMonitor(console, metrics, MetricsLog(store, metrics), cores,
                          None if store.remote else Path(store.root))
@@ -194,7 +224,8 @@ def handle(args: argparse.Namespace) -> int:
         return 3
     print_summary(console, result)
     store = RunStore(args.out)
-    console.print(f"logs {log_dir(store)}/ ; metrics {store.path(METRICS_LOG)} ; "
+    logs = f"{store.uri}/{LOGS}" if store.remote else log_dir(store)
+    console.print(f"logs {logs}/ ; metrics {store.path(METRICS_LOG)} ; "
                   f"report: lpm-curate report {args.out}", soft_wrap=True)
     sys.stdout.flush()
     return 0

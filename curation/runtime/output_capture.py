@@ -5,13 +5,16 @@ directly (glog, ``fprintf``), below anything Python's ``logging`` can filter. So
 themselves are pointed at a pipe, and a thread copies each line into a rotating log file, and
 also to the original descriptor when ``echo`` is on (``--verbose``). The driver captures its own
 output this way (``captured_output``); every Ray worker does the same through Ray's
-``worker_process_setup_hook`` (``capture_worker_output``), one file per worker process.
+``worker_process_setup_hook`` (``capture_worker_output``), one file per worker process, named
+by its node and its pid (two nodes writing to one shared folder cannot collide). A run whose
+``--out`` is an object store uploads these files into it at its end (``curation.execution.log_upload``).
 """
 
 import contextlib
 import logging
 import logging.handlers
 import os
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 LOG_DIR_ENV = "LPM_LOG_DIR"
+DRIVER_LOG = "driver.log"
 LOG_ECHO_ENV = "LPM_LOG_ECHO"
 MAX_LOG_BYTES = 20_000_000
 LOG_BACKUPS = 3
@@ -123,8 +127,23 @@ def worker_log_env(log_dir: Path, echo: bool) -> dict[str, str]:
     return {LOG_DIR_ENV: str(log_dir), LOG_ECHO_ENV: "1" if echo else "0"}
 
 
+def worker_log_prefix(node_id: str) -> str:
+    """The start of the names of the log files of the workers of one Ray node."""
+    return f"worker-{node_id[:12]}-"
+
+
+def _node_id() -> str:
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+    except Exception:  # not in a Ray worker after all: the machine's name tells the nodes apart
+        return socket.gethostname()
+
+
 def capture_worker_output() -> None:
-    """Ray's ``worker_process_setup_hook``: this worker's output into ``LPM_LOG_DIR/worker-<pid>.log``.
+    """Ray's ``worker_process_setup_hook``: this worker's output into
+    ``LPM_LOG_DIR/worker-<node>-<pid>.log`` (``node``: the first 12 characters of Ray's node id).
 
     Runs in every worker process of the job before any task. On a node without the folder (a
     cluster whose workers cannot create it) the worker keeps Ray's own log files.
@@ -133,7 +152,8 @@ def capture_worker_output() -> None:
     if not log_dir:
         return
     try:
-        capture = OutputCapture(Path(log_dir) / f"worker-{os.getpid()}.log", os.environ.get(LOG_ECHO_ENV) == "1")
+        name = f"{worker_log_prefix(_node_id())}{os.getpid()}.log"
+        capture = OutputCapture(Path(log_dir) / name, os.environ.get(LOG_ECHO_ENV) == "1")
     except OSError:
         return
     capture.start()  # for the worker's lifetime: the process exits with its descriptors

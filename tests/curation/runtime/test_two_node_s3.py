@@ -6,6 +6,7 @@ nothing: the same command run again completes with the identical result. Two unr
 (an empty file and a text file named .mp4) end rejected on the cluster as they do locally."""
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -89,6 +90,14 @@ def test_smoke_workflow_on_two_nodes_with_s3_input_and_output(endpoint, local_re
     assert comparable_samples("s3://lpm-out/run") == comparable_samples(str(local_reference))
     fs = s3_filesystem(endpoint)
     assert not [p for p in fs.find("lpm-out/run") if p.endswith(".pkl")], "the ledger is plain data"
+    # the logs of both nodes' workers and of the driver are in the bucket, not left on the nodes' disks
+    logs = [p.rsplit("/", 1)[-1] for p in fs.find("lpm-out/run/logs")]
+    nodes = {name.split("-")[1] for name in logs if name.startswith("worker-")}
+    assert "driver.log" in logs and len(nodes) == 2, logs
+    assert re.search(r"logs: \d+ files uploaded to s3://lpm-out/run/logs/ \(workers of 2 nodes and the driver\)",
+                     report["stdout"]), report["stdout"][-2000:]
+    assert "face_landmarker_graph" in "".join(fs.cat_file(f"lpm-out/run/logs/{name}").decode()
+                                              for name in logs if name.startswith("worker-"))
 
 
 def test_a_killed_worker_node_then_the_same_command_gives_the_identical_result(endpoint, local_reference, tmp_path):
