@@ -120,8 +120,9 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
         with console_above_capture(console, logs, "driver", verbose):
             try:
                 return _run(request, store, logs, verbose, console)
-            except StoreUnavailableError:
-                upload = None  # the store does not answer: the logs stay on the nodes' disks
+            except (StoreUnavailableError, KeyboardInterrupt):
+                # the store does not answer, or the user stops the run: the logs stay on the nodes' disks
+                upload = None
                 raise
             finally:
                 if upload is not None and request.executor == "ray" and _ray_started():
