@@ -141,8 +141,8 @@ def _ray_started() -> bool:
 
 def _say_upload(console: Console, store: RunStore, logs: Path, upload: LogUpload) -> None:
     nodes = len(upload.files) - ("driver" in upload.files)
-    console.print(f"logs: {upload.uploaded} files uploaded to {store.uri}/{LOGS}/"
-                  + (f" (workers of {nodes} node{'s' * (nodes != 1)} and the driver)" if nodes else ""),
+    whose = f"workers of {nodes} node{'s' * (nodes != 1)}" + (" and the driver" if "driver" in upload.files else "")
+    console.print(f"logs: {upload.uploaded} files uploaded to {store.uri}/{LOGS}/" + (f" ({whose})" if nodes else ""),
                   soft_wrap=True)
     for problem in upload.problems:
         warn(console, f"logs not uploaded from {problem}; they stay in {logs} on that machine")

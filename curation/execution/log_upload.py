@@ -57,24 +57,31 @@ def upload_node_logs(store: RunStore, folder: Path, upload: LogUpload) -> None:
 
     task = ray.remote(num_cpus=0, max_retries=0)(upload_files)
     pending = {}
-    for node in ray.nodes():
-        if not node.get("Alive"):
-            continue
-        node_id = node["NodeID"]
-        pinned = NodeAffinitySchedulingStrategy(node_id, soft=False)
-        pending[node_id] = task.options(scheduling_strategy=pinned).remote(
-            store.uri, str(folder), worker_log_prefix(node_id)
-        )
+    try:
+        for node in ray.nodes():
+            if node.get("Alive"):
+                pinned = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+                pending[node["NodeID"]] = task.options(scheduling_strategy=pinned).remote(
+                    store.uri, str(folder), worker_log_prefix(node["NodeID"])
+                )
+    except Exception as err:  # the cluster itself did not answer: what was scheduled is still awaited
+        upload.problems.append(problem("the cluster", err))
     for node_id, ref in pending.items():
         name = node_id[:12]
         try:
             upload.files[name] = ray.get(ref, timeout=NODE_UPLOAD_TIMEOUT_S)
         except Exception as err:  # a lost node, a timeout, a refusing store: reported, never raised
-            upload.problems.append(f"node {name}: {type(err).__name__}: {str(err).splitlines()[0][:200]}")
+            upload.problems.append(problem(f"node {name}", err))
 
 
 def upload_driver_log(store: RunStore, folder: Path, upload: LogUpload) -> None:
     try:
         upload.files["driver"] = upload_files(store.uri, str(folder), DRIVER_LOG)
     except Exception as err:
-        upload.problems.append(f"driver: {type(err).__name__}: {str(err).splitlines()[0][:200]}")
+        upload.problems.append(problem("driver", err))
+
+
+def problem(where: str, err: BaseException) -> str:
+    """``where: Kind: the message's first line`` (the kind alone for an exception without a message)."""
+    first_line = next(iter(str(err).splitlines()), "")[:200]
+    return f"{where}: {type(err).__name__}" + (f": {first_line}" if first_line else "")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from apps.bench.local_s3 import environment, s3_endpoint, s3_filesystem
-from curation.execution.log_upload import LogUpload, upload_driver_log, upload_files
+from curation.execution.log_upload import LogUpload, problem, upload_driver_log, upload_files
 from curation.runtime.output_capture import worker_log_prefix
 from curation.store.run_store import RunStore
 
@@ -56,3 +56,8 @@ def test_a_store_that_refuses_is_reported_not_raised(endpoint, folder):
 def test_the_worker_files_of_a_node_start_with_its_id():
     assert worker_log_prefix(NODE_A) == f"worker-{NODE_A[:12]}-"
     assert not f"worker-{NODE_B[:12]}-12.log".startswith(worker_log_prefix(NODE_A))
+
+
+def test_a_problem_names_where_and_what_even_without_a_message():
+    assert problem("node ab12", TimeoutError()) == "node ab12: TimeoutError"
+    assert problem("driver", OSError("no route\nsecond line")) == "driver: OSError: no route"
