@@ -34,6 +34,16 @@ class MediaEntry:
     source_repo: str
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``ci_core`` keeps a slow test in CI's suite (``bash bootstrap.sh test``: ``not slow or
+    ci_core``); on a test not marked slow it would say nothing, so it is refused there."""
+    unmarked = [
+        item.nodeid for item in items if item.get_closest_marker("ci_core") and not item.get_closest_marker("slow")
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"marked ci_core but not slow: {', '.join(unmarked)}")
+
+
 def shared_media_dir() -> Path:
     override = os.environ.get("LPM_SHARED_MEDIA")
     return Path(override) if override else SHARED_DIR / "media"

@@ -36,6 +36,7 @@ PAST_INGEST = ["video_only.mp4", "vfr.mp4", "rotated.mp4", "clip with spaces é 
 
 
 @pytest.mark.slow
+@pytest.mark.ci_core
 def test_hostile_inputs_through_the_full_workflow(tmp_path):
     folder, work, outside = tmp_path / "in", tmp_path / "work", tmp_path / "outside"
     for d in (folder, work, outside):

@@ -18,7 +18,8 @@ from pipeline_runs import manifest
 CLIPS = ["talkvid_tys_gt.mp4", "fantasy_end1.0.mp4", "talkvid_talk_emotion_gt.mp4"]
 # One sample per shard: crashes can then fall between shards and inside one.
 SHARD_BYTES = "samples.shard_target_bytes=1"
-pytestmark = pytest.mark.slow
+# slow, but the reliability matrix stays in CI's suite (docs/design.md)
+pytestmark = [pytest.mark.slow, pytest.mark.ci_core]
 
 
 def _inputs(shared_media: Path, folder: Path) -> Path:

@@ -22,6 +22,7 @@ SMALL = ("panda_UaQKCrszICw.16.mp4", "panda_ITKgZZcTpzE.5.mp4")  # about 0.1 and
 
 
 @pytest.mark.slow
+@pytest.mark.ci_core
 def test_a_full_node_disk_is_an_infrastructure_failure_that_resume_runs_again(
     shared_media: Path, tmp_path: Path
 ) -> None:

@@ -48,6 +48,7 @@ def _kill_when_some_videos_are_done(command: list[str], out: Path, at_least: int
 
 
 @pytest.mark.slow
+@pytest.mark.ci_core
 def test_sigkill_then_resume_gives_the_uninterrupted_manifests(shared_media: Path, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()

@@ -19,7 +19,7 @@ from tests.curation.runtime.s3_endpoint import s3_endpoint, s3_filesystem
 
 CLIPS = ("fantasy_end0.1.mp4", "nemo_test_video.mp4", "talkvid_tys_gt.mp4")
 TABLES = ("videos", "rejections", "shots", "tracks", "segments", "pairs", "identities", "references", "shards")
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.slow, pytest.mark.ci_core, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture
