@@ -43,6 +43,7 @@ def test_an_out_folder_holding_a_users_files_is_left_as_it_was(one_clip: Path, t
 
 
 @pytest.mark.slow
+@pytest.mark.ci_core
 def test_an_object_store_prefix_holding_a_users_files_is_left_as_it_was(one_clip: Path) -> None:
     with s3_endpoint() as s3:
         fs = s3_filesystem(s3)
