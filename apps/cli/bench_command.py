@@ -72,7 +72,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(handler=handle_dubbing)
     v = bsub.add_parser("validity", help="calibration corpus: every fitted rule refitted and scored leaving one"
                                          " source out, beside the shipped rule")
-    v.add_argument("--corpus", default=None, help="folder written by `lpm-curate calibration fetch`")
+    v.add_argument("--corpus", default=None, help="folder written by `lpm-curate calibration fetch`, or your own"
+                                                  " labelled clips with a MANIFEST.csv in its columns")
     v.add_argument("--workdir", default=None, help="folder for the analysis artefacts (default: a temporary one)")
     v.add_argument("--limit", type=positive_int, default=None, help="only the first N scored clips")
     v.add_argument("--dubbed", type=non_negative_int, default=None,
@@ -88,6 +89,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         " --features`): train them again without each source (the shipped recipe, ~30 s a source),"
                         " so the verdict's held-out figures read scores of networks that never saw the clip's source")
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    v.add_argument("--write-workflow", default=None, metavar="WORKFLOW.yaml",
+                   help="also write a workflow extending the default with every rule fitted on all the corpus's"
+                        " sources, each rule's held-out figure beside it (`lpm-curate run --workflow`)")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.set_defaults(handler=handle_validity)
     add_bench_parser(bsub)

@@ -3,6 +3,7 @@ leaving one source out, beside the shipped rule, with Wilson 95% intervals."""
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,12 @@ def handle_validity(args: argparse.Namespace) -> int:
                                     Path(args.sync_features) if args.sync_features else None)
     else:
         raise SystemExit("bench validity: give --corpus (a run) or --refit RECORDS.json (no run)")
+    if args.write_workflow:
+        from apps.bench.calibrated_workflow import write_calibrated_workflow
+
+        write_calibrated_workflow(report, args.corpus or args.refit, Path(args.write_workflow))
+        print(f"calibrated workflow: {args.write_workflow} (lpm-curate run --workflow {args.write_workflow})",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(report, indent=1, default=str))
         return 0

@@ -15,8 +15,10 @@ from apps.bench.sync_folds import FoldRule, leave_one_source_out
 from apps.bench.validity_bench import RECORDS_FORMAT, validity_report
 from apps.bench.validity_records import ClipRecord, SpeakingSegment, TrackSignals
 from apps.cli.main import main
+from curation.config.workflow import load_workflow
 from schemas.tables import ShotRow, TrackRow
 from stages.performer_filter import PerformerFilterStage
+from stages.workflow_stages import WORKFLOW_STAGES
 
 FPS = 25.0
 SHIPPED_MOUTH = mouth_motion_folds.MouthRule(0.004, 0.45, 0.6, 0.5, 0.5, 0.3)
@@ -276,3 +278,28 @@ def test_held_out_figures_read_the_scores_of_networks_that_never_saw_the_source(
     assert main(["bench", "validity", "--refit", str(saved)]) == 0
     out = " ".join(capsys.readouterr().out.split())  # rich wraps lines at the terminal's width
     assert "its scores: held out: networks trained without each source" in out and "issue 40 targets" in out
+
+
+def test_the_command_writes_a_workflow_with_the_rules_fitted_on_every_source(tmp_path, capsys):
+    """``--write-workflow`` beside a refit: the lip-sync thresholds fitted on all three sources, the
+    model that scored them, each rule's held-out figure as a comment; a run loads it as any workflow."""
+    def seg(score: float) -> SpeakingSegment:
+        return SpeakingSegment(score, 50, 0, 100)
+
+    records = [_record("a0", "A", segments=[seg(3.0)]), _record("b0", "B", segments=[seg(2.5)]),
+               _record("c0", "C", segments=[seg(2.8)]),
+               _record("a0x", "A", "dubbed", segments=[seg(0.3)], voice_source="B"),
+               _record("b0x", "B", "dubbed", segments=[seg(0.2)], voice_source="C"),
+               _record("c0x", "C", "dubbed", segments=[seg(0.4)], voice_source="A")]
+    lip_sync = {"model": "av_sync", "threshold": 0.5, "accept_threshold": 2.0}
+    saved = tmp_path / "records.json"
+    saved.write_text(json.dumps({"format": RECORDS_FORMAT, "overrides": [], "lip_sync": lip_sync,
+                                 "records": [r.as_json() for r in records]}))
+    path = tmp_path / "calibrated.yaml"
+    assert main(["bench", "validity", "--refit", str(saved), "--write-workflow", str(path), "--json"]) == 0
+    fit = json.loads(capsys.readouterr().out)["rules"]["lip_sync_verdict"]["fit_on_all_sources"]
+    states = load_workflow(str(path), WORKFLOW_STAGES).stage("states")
+    assert (states.lip_sync_model, states.lip_sync_threshold, states.lip_sync_accept_threshold) == (
+        "av_sync", pytest.approx(fit["reject_below"]), pytest.approx(fit["accept_from"]))
+    assert 0.4 < states.lip_sync_threshold < 2.5
+    assert "#   lip_sync_verdict: frames recall" in path.read_text()
