@@ -4,7 +4,6 @@ segment is scored again on the very call the pipeline made for it."""
 from pathlib import Path
 
 import numpy as np
-from tiny_sync_features import weights_digest, write_tiny_features
 
 from annotators.face.mouth_track import MouthTrack
 from annotators.speaking.face_voice_lip_sync import FaceVoiceLipSync
@@ -18,6 +17,7 @@ from apps.bench.learned_sync_folds import subset
 from apps.bench.learned_sync_training import TrainSettings, load_features, train
 from curation.runtime.video_work import VideoWork
 from schemas.tables import SegmentRow
+from tests.apps.bench.tiny_sync_features import weights_digest, write_tiny_features
 
 FPS = 25.0
 

@@ -4,12 +4,12 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from tiny_sync_features import weights_digest, write_tiny_features
 
 from annotators.models.learned_sync_network import load_weights
 from apps.bench.learned_sync_folds import dubbing_pairs
 from apps.bench.learned_sync_training import TrainSettings, load_features, train, train_members
 from apps.cli.main import main
+from tests.apps.bench.tiny_sync_features import weights_digest, write_tiny_features
 
 
 def test_one_seed_gives_the_same_weights_and_another_seed_others(tmp_path: Path) -> None:

@@ -3,12 +3,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tiny_sync_features import write_tiny_features
 
 from annotators.speaking.sync_thresholds import ScoredSpeech, fit_sync_thresholds
 from apps.bench.dubbing_bench import dub
 from apps.bench.learned_sync_training import TrainSettings
 from apps.bench.validity_bench import refit_records, run_validity_bench
+from tests.apps.bench.tiny_sync_features import write_tiny_features
 
 # Two real talking heads of two people standing for two sources, and a face with no audio track.
 CORPUS = [
