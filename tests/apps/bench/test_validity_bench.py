@@ -5,9 +5,12 @@ from pathlib import Path
 import pytest
 
 from annotators.speaking.sync_thresholds import ScoredSpeech, fit_sync_thresholds
+from apps.bench.calibrated_workflow import write_calibrated_workflow
 from apps.bench.dubbing_bench import dub
 from apps.bench.learned_sync_training import TrainSettings
 from apps.bench.validity_bench import refit_records, run_validity_bench
+from curation.config.workflow import load_workflow
+from stages.workflow_stages import WORKFLOW_STAGES
 from tests.apps.bench.tiny_sync_features import write_tiny_features
 
 # Two real talking heads of two people standing for two sources, and a face with no audio track.
@@ -85,3 +88,8 @@ def test_validity_scores_each_source_with_rules_fitted_on_the_others(shared_medi
     # The saved records give the same report without a run.
     again = refit_records(records)
     assert again["rules"] == report["rules"] and again["targets"] == report["targets"]
+    # The rules fitted on these few clips, as a workflow a run loads (what --write-workflow writes).
+    write_calibrated_workflow(report, str(corpus), tmp_path / "calibrated.yaml")
+    states = load_workflow(str(tmp_path / "calibrated.yaml"), WORKFLOW_STAGES).stage("states")
+    assert states.mouth_motion_threshold == report["rules"]["mouth_motion_threshold"]["fit_on_all_sources"][
+        "mouth_motion_threshold"]
