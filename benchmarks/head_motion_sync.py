@@ -24,7 +24,7 @@ Run::
 import argparse
 import json
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -113,15 +113,36 @@ def with_head(rows: list[ScoredSegment], head: list[ScoredSegment], weight: floa
     return out
 
 
-def evaluate(features_dir: Path, head_dir: Path, sync_rows: Path, weights: list[float]) -> dict[str, Any]:
+@dataclass
+class HeldOutRows:
+    """``bench learned-sync``'s pairs of a feature cache, scored held out: ``face_voice`` the out-of-fold
+    ``learned_av_sync`` rows plus ``MATCH_WEIGHT`` x the match of a map trained without the picture's and
+    the voice's sources (``learned_av_face_voice``), ``head`` the head term of each pair."""
+
+    features: FeatureSet
+    pairs: list[Pair]
+    face_voice: list[ScoredSegment]
+    head: list[ScoredSegment]
+    keys: list[Any]  # each pair's track (``per_track``)
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({r.picture_source for r in self.face_voice})
+
+
+def held_out_rows(features_dir: Path, head_dir: Path, sync_rows: Path) -> HeldOutRows:
     features = load_features(features_dir)
     pairs = fold_ordered(features, dubbing_pairs(features, 6, 0))
     faces = face_vectors(features_dir, features)
     match = rows_of(features, pairs, held_out_match(features, faces, voice_vectors(features, pairs), MatchSettings()))
     shipped = combined(json.loads(sync_rows.read_text())["rows"]["learned_av_sync"], match, MATCH_WEIGHT)
     head = rows_of(features, pairs, head_scorer(head_poses(head_dir, features)))
-    keys = track_keys(pairs, faces)
-    sources = sorted({r.picture_source for r in shipped})
+    return HeldOutRows(features, pairs, shipped, head, track_keys(pairs, faces))
+
+
+def evaluate(features_dir: Path, head_dir: Path, sync_rows: Path, weights: list[float]) -> dict[str, Any]:
+    rows = held_out_rows(features_dir, head_dir, sync_rows)
+    shipped, head, keys, sources = rows.face_voice, rows.head, rows.keys, rows.sources
     report: dict[str, Any] = {
         "pairs": len(head), "head_scored": sum(r.score is not None for r in head),
         "head_auc": auc(head), "head_alone": brief(folds_report(per_track(head, keys), sources)),

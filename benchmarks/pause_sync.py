@@ -34,24 +34,13 @@ from typing import Any
 import numpy as np
 
 from annotators.face.mouth_track import MouthTrack
-from annotators.speaking.face_voice_lip_sync import WEIGHT as MATCH_WEIGHT
 from annotators.speaking.head_motion_sync import WEIGHT as HEAD_WEIGHT
 from annotators.speaking.head_motion_sync import lag_correlation, loudness_per_frame, nan_smooth
-from apps.bench.face_voice_training import face_vectors
 from apps.bench.fold_rows import ScoredSegment
-from apps.bench.learned_sync_folds import Pair, auc, av_sync_score, dubbing_pairs, folds_report, pair_audio, rows_of
-from apps.bench.learned_sync_training import FeatureSet, Segment, load_features
-from benchmarks.face_voice_match import (
-    MatchSettings,
-    brief,
-    combined,
-    fold_ordered,
-    held_out_match,
-    per_track,
-    track_keys,
-    voice_vectors,
-)
-from benchmarks.head_motion_sync import head_poses, head_scorer, with_head
+from apps.bench.learned_sync_folds import Pair, auc, av_sync_score, folds_report, pair_audio, rows_of
+from apps.bench.learned_sync_training import FeatureSet, Segment
+from benchmarks.face_voice_match import brief, per_track
+from benchmarks.head_motion_sync import held_out_rows, with_head
 
 SMOOTH = 5
 # (name, smoothing in frames, whether the mouth's darkness is read): the measured term first.
@@ -103,8 +92,8 @@ def pause_scorer(smooth: int, darkness: bool) -> Callable[[FeatureSet, Pair], fl
 
 
 def evaluate(features_dir: Path, head_dir: Path, sync_rows: Path, weights: list[float]) -> dict[str, Any]:
-    features = load_features(features_dir)
-    pairs = fold_ordered(features, dubbing_pairs(features, 6, 0))
+    held = held_out_rows(features_dir, head_dir, sync_rows)
+    features, pairs = held.features, held.pairs
     av = rows_of(features, pairs, av_sync_score)
     report: dict[str, Any] = {"pairs": len(pairs), "av_sync_auc": auc(av)}
     terms = {}
@@ -120,16 +109,11 @@ def evaluate(features_dir: Path, head_dir: Path, sync_rows: Path, weights: list[
             "genuine_median": _median([r.score for r in scored if r.genuine]),
             "dubbed_median": _median([r.score for r in scored if not r.genuine]),
         }  # fmt: skip
-    faces = face_vectors(features_dir, features)
-    match = rows_of(features, pairs, held_out_match(features, faces, voice_vectors(features, pairs), MatchSettings()))
-    shipped = combined(json.loads(sync_rows.read_text())["rows"]["learned_av_sync"], match, MATCH_WEIGHT)
-    shipped = with_head(shipped, rows_of(features, pairs, head_scorer(head_poses(head_dir, features))), HEAD_WEIGHT)
-    keys = track_keys(pairs, faces)
-    sources = sorted({r.picture_source for r in shipped})
-    report["pauses_among_hard_tracks"] = hard_band(per_track(shipped, keys), per_track(terms["pauses"], keys))
+    shipped = with_head(held.face_voice, held.head, HEAD_WEIGHT)
+    report["pauses_among_hard_tracks"] = hard_band(per_track(shipped, held.keys), per_track(terms["pauses"], held.keys))
     for w in [0.0, *weights]:
         # with_head adds any term in step with the rows: score + w x the pause term
-        judged = folds_report(per_track(with_head(shipped, terms["pauses"], w), keys), sources)
+        judged = folds_report(per_track(with_head(shipped, terms["pauses"], w), held.keys), held.sources)
         report[f"shipped_plus_{w:g}_pauses"] = {**brief(judged), "fit_on_all_sources": {
             k: judged["fit_on_all_sources"][k] for k in ("reject_below", "accept_from")}}  # fmt: skip
     return report

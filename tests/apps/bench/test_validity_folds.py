@@ -230,15 +230,21 @@ def test_real_listeners_are_measured_where_the_corpus_has_them():
     assert "L" not in report["genuine_voiced_kept_speaking"]["shipped"]["per_source"]
 
 
-def test_dubbed_copies_judged_by_networks_trained_on_them_are_no_result():
+def _three_sources_each_dubbed() -> list[ClipRecord]:
+    """A talking head of each of three sources scoring 2.5-3.0, and each dubbed with the next one's voice
+    scoring 0.2-0.4."""
     def seg(score: float) -> SpeakingSegment:
         return SpeakingSegment(score, 50, 0, 100)
 
-    records = [_record("a0", "A", segments=[seg(3.0)]), _record("b0", "B", segments=[seg(2.5)]),
-               _record("c0", "C", segments=[seg(2.8)]),
-               _record("a0x", "A", "dubbed", segments=[seg(0.3)], voice_source="B"),
-               _record("b0x", "B", "dubbed", segments=[seg(0.2)], voice_source="C"),
-               _record("c0x", "C", "dubbed", segments=[seg(0.4)], voice_source="A")]
+    return [_record("a0", "A", segments=[seg(3.0)]), _record("b0", "B", segments=[seg(2.5)]),
+            _record("c0", "C", segments=[seg(2.8)]),
+            _record("a0x", "A", "dubbed", segments=[seg(0.3)], voice_source="B"),
+            _record("b0x", "B", "dubbed", segments=[seg(0.2)], voice_source="C"),
+            _record("c0x", "C", "dubbed", segments=[seg(0.4)], voice_source="A")]
+
+
+def test_dubbed_copies_judged_by_networks_trained_on_them_are_no_result():
+    records = _three_sources_each_dubbed()
     for model, judged in (("av_sync", True), ("learned_av_sync", False), ("learned_sync", False)):
         target = validity_report(records, [], {"model": model, "threshold": 0.5, "accept_threshold": 2.0}
                                  )["targets"]["dubbed_segments_kept_speaking"]
@@ -283,14 +289,7 @@ def test_held_out_figures_read_the_scores_of_networks_that_never_saw_the_source(
 def test_the_command_writes_a_workflow_with_the_rules_fitted_on_every_source(tmp_path, capsys):
     """``--write-workflow`` beside a refit: the lip-sync thresholds fitted on all three sources, the
     model that scored them, each rule's held-out figure as a comment; a run loads it as any workflow."""
-    def seg(score: float) -> SpeakingSegment:
-        return SpeakingSegment(score, 50, 0, 100)
-
-    records = [_record("a0", "A", segments=[seg(3.0)]), _record("b0", "B", segments=[seg(2.5)]),
-               _record("c0", "C", segments=[seg(2.8)]),
-               _record("a0x", "A", "dubbed", segments=[seg(0.3)], voice_source="B"),
-               _record("b0x", "B", "dubbed", segments=[seg(0.2)], voice_source="C"),
-               _record("c0x", "C", "dubbed", segments=[seg(0.4)], voice_source="A")]
+    records = _three_sources_each_dubbed()
     lip_sync = {"model": "av_sync", "threshold": 0.5, "accept_threshold": 2.0}
     saved = tmp_path / "records.json"
     saved.write_text(json.dumps({"format": RECORDS_FORMAT, "overrides": [], "lip_sync": lip_sync,
