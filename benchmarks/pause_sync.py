@@ -50,7 +50,8 @@ VARIANTS = (("pauses", SMOOTH, True), ("smooth_3", 3, True), ("smooth_8", 8, Tru
 
 def _standardised(x: np.ndarray | None) -> np.ndarray | None:
     """``x`` less its mean over its finite frames, in units of their spread; None when it has fewer
-    than two finite frames or no spread (a signal that was not read)."""
+    than two finite frames or no spread (a signal that was not read). Unlike ``av_sync``'s, gaps stay
+    NaN: frames without a face drop out of the correlation instead of reading an interpolated mouth."""
     if x is None:
         return None
     values = np.asarray(x, dtype=np.float64)

@@ -31,8 +31,6 @@ from benchmarks.face_voice_match import brief, per_track
 from benchmarks.head_motion_sync import HeldOutRows, held_out_rows, with_head
 from benchmarks.pause_sync import SMOOTH, pause_scorer
 
-PARTS = ("learned_sync", "av_sync", "match", "head")
-
 
 def part_columns(held: HeldOutRows, sync_rows: dict[str, list[dict[str, Any]]], pauses: bool) -> dict[str, np.ndarray]:
     """Each part's score per pair (NaN where it has none): the networks' and ``av_sync``'s out-of-fold

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from apps.bench.validity_figures import RULE_FIGURES, figure_at, share_text
+
 # Per rule of the report: the stage its fitted numbers belong to, and which report key is which parameter
 # (None: every fitted key, under its own name).
 RULE_PARAMETERS: dict[str, tuple[str, dict[str, str] | None]] = {
@@ -29,13 +31,6 @@ RULE_PARAMETERS: dict[str, tuple[str, dict[str, str] | None]] = {
 }
 # The report's keys beside a fit that are not parameters.
 _NOT_PARAMETERS = {"in_sample", "error"}
-# Per rule, the held-out figure that says what it is for (as ``bench validity`` prints it).
-_HELD_OUT_FIGURE = {
-    "lip_sync_verdict": ("frames", "recall"),
-    "mouth_motion_threshold": ("recall",),
-    "performer_filter": ("talking_head_clips_kept",),
-    "cascade_skip_margin": ("recall",),
-}
 
 
 def calibrated_settings(report: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
@@ -73,10 +68,8 @@ def calibrated_workflow(report: dict[str, Any], corpus: str, base: str = "defaul
         if rule in skipped:
             lines.append(f"#   {rule}: not fitted, default kept: {skipped[rule]}")
             continue
-        figure = report["rules"][rule]["pooled_held_out"]
-        for key in _HELD_OUT_FIGURE[rule]:
-            figure = figure.get(key) or {}
-        lines.append(f"#   {rule}: {' '.join(_HELD_OUT_FIGURE[rule])} {_share(figure)}")
+        figure = figure_at(report["rules"][rule]["pooled_held_out"], RULE_FIGURES[rule])
+        lines.append(f"#   {rule}: {' '.join(RULE_FIGURES[rule])} {share_text(figure, 'not measured')}")
     document = {
         "name": "calibrated",
         "description": f"{base} with the rules bench validity refitted on {corpus}",
@@ -97,9 +90,3 @@ def _plain(value: Any) -> Any:
     """A number as YAML writes it plainly (numpy scalars to Python ones)."""
     return value.item() if hasattr(value, "item") else value
 
-
-def _share(row: dict[str, Any]) -> str:
-    if not row or row.get("fraction") is None:
-        return "not measured"
-    low, high = row["wilson95"]
-    return f"{row['fraction']:.3f} [{low:.3f}, {high:.3f}] ({row['n']} of {row['of']})"

@@ -5,17 +5,18 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-# Per rule: the figure that says what the rule is for (recall: what it must keep), and its fitted numbers.
+from apps.bench.validity_figures import RULE_FIGURES, figure_at, share_text
+
+# Per rule: the figure that says what the rule is for (recall: what it must keep), and its fitted numbers shown.
 RULES = {
-    "lip_sync_verdict": (("frames", "recall"), ("reject_below", "accept_from")),
-    "mouth_motion_threshold": (("recall",), ("mouth_motion_threshold",)),
-    "performer_filter": (("talking_head_clips_kept",), ("min_face_px", "min_frontal_frac", "max_noise")),
-    "cascade_skip_margin": (("recall",), ("cascade_skip_margin",)),
+    "lip_sync_verdict": (RULE_FIGURES["lip_sync_verdict"], ("reject_below", "accept_from")),
+    "mouth_motion_threshold": (RULE_FIGURES["mouth_motion_threshold"], ("mouth_motion_threshold",)),
+    "performer_filter": (RULE_FIGURES["performer_filter"], ("min_face_px", "min_frontal_frac", "max_noise")),
+    "cascade_skip_margin": (RULE_FIGURES["cascade_skip_margin"], ("cascade_skip_margin",)),
 }
 
 
@@ -51,9 +52,9 @@ def handle_validity(args: argparse.Namespace) -> int:
                 table.add_row(fold["held_out_source"], *["-"] * len(numbers), fold["error"], "")
                 continue
             table.add_row(fold["held_out_source"], *[f"{fold[n]:.4g}" for n in numbers],
-                          _share(_at(fold, figure)), _share(_at(fold["shipped"], figure)))
-        table.add_row("pooled", *[""] * len(numbers), _share(_at(rule["pooled_held_out"], figure)),
-                      _share(_at(rule["shipped"]["pooled"], figure)))
+                          share_text(figure_at(fold, figure)), share_text(figure_at(fold["shipped"], figure)))
+        table.add_row("pooled", *[""] * len(numbers), share_text(figure_at(rule["pooled_held_out"], figure)),
+                      share_text(figure_at(rule["shipped"]["pooled"], figure)))
         console.print(table)
     targets = Table("target", "measured (held out)", "met", title="issue 40 targets")
     for name, t in report["targets"].items():
@@ -73,15 +74,3 @@ def handle_validity(args: argparse.Namespace) -> int:
         console.print(table)
     return 0
 
-
-def _at(figures: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
-    for key in path:
-        figures = figures[key]
-    return figures
-
-
-def _share(row: dict[str, Any]) -> str:
-    if row["fraction"] is None:
-        return "-"
-    low, high = row["wilson95"]
-    return f"{row['fraction']:.3f} [{low:.3f}, {high:.3f}] ({row['n']}/{row['of']})"
