@@ -28,6 +28,7 @@ from lpm_train.config_sections import (
     StreamConfig,
     TrainConfig,
 )
+from schemas.sample_record import SYNC_VERDICTS
 from schemas.typed_settings import SettingsError, merge_settings
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "configs" / "default.yaml"
@@ -101,6 +102,9 @@ def validate(config: LpmTrainConfig) -> None:
         raise ConfigError("every data.frame_buckets entry must be a multiple of model.patch[0]")
     if config.distill.chunk_frames % m.patch[0]:
         raise ConfigError("distill.chunk_frames must be a multiple of model.patch[0]")
+    unknown = sorted(set(d.sync_verdicts) - set(SYNC_VERDICTS))
+    if unknown:
+        raise ConfigError(f"data.sync_verdicts: {unknown} are not verdicts (choose from {list(SYNC_VERDICTS)})")
     if d.max_refs > m.max_refs:
         raise ConfigError("data.max_refs exceeds model.max_refs")
     if config.distill.rollout_window_frames % m.patch[0]:

@@ -35,6 +35,10 @@ class DataConfig:
     # speaker's and the listener's sample of one exchange in one batch (lpm_train/data/pair_stream.py)
     sampling: Literal["segments", "pairs"] = "segments"
     pairs: list[str] = field(default_factory=list)  # pairs manifest parts or folders; empty: the shards' run's
+    # Speaking samples are read only with one of these lip-sync verdicts (empty: any); e.g. [in_sync]
+    # trains on confirmed sync alone (lpm_train/data/sample_selection.py)
+    sync_verdicts: list[str] = field(default_factory=list)
+    skip_picture_twins: bool = False  # leave out samples whose pictures another sample shows under other audio
 
 
 @dataclass

@@ -14,6 +14,10 @@ from typing import Any, TypeVar
 
 _Part = TypeVar("_Part")
 
+# ``sync_verdict`` of a speaking segment (``out_of_sync`` is written only where the run kept such
+# segments: ``states.reject_out_of_sync=false``); not speaking: null.
+SYNC_VERDICTS = ("in_sync", "uncertain", "out_of_sync")
+
 
 @dataclass
 class SampleScores:

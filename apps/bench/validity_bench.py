@@ -52,7 +52,7 @@ from apps.bench.lip_sync_recorder import LipSyncRecorder, install_recorder
 from apps.bench.speaking_bench import analyse, bench_stages
 from apps.bench.speech_loss import lost_speech
 from apps.bench.sync_folds import leave_one_source_out
-from apps.bench.validity_records import ClipRecord, CorpusEntry, record_of
+from apps.bench.validity_records import ClipRecord, CorpusEntry, SpeakingSegment, record_of
 from curation.config.workflow import load_workflow
 from curation.media.audio_decoder import decode_audio
 from curation.media.probe import probe_media
@@ -183,10 +183,14 @@ def validity_report(records: Sequence[ClipRecord], overrides: list[str], lip_syn
             "shipped": _kept_report(genuine, lambda r: shipped_sync, states.vad_threshold),
             "held_out": _kept_report(genuine, lambda r: held.get(r.source), states.vad_threshold, held_scores),
             "without_verdict": _kept_report(genuine, lambda r: SyncThresholds(-np.inf, np.inf), states.vad_threshold),
+            # What a trainer reading only confirmed sync (lpm-train data.sync_verdicts=[in_sync]) is given.
+            "held_out_in_sync": _kept_report(genuine, lambda r: held.get(r.source), states.vad_threshold, held_scores,
+                                             confirmed=True),
         },
         "dubbed_segments_kept_speaking": {
             "shipped": _segments_kept(dubbed, lambda r: shipped_sync),
             "held_out": _segments_kept(dubbed, lambda r: held.get(r.source), held_scores),
+            "held_out_in_sync": _segments_kept(dubbed, lambda r: held.get(r.source), held_scores, confirmed=True),
         },
     }
     report["listening_under_another_voice"] = _listening_report([r for r in records if r.label == "listening"],
@@ -267,15 +271,17 @@ def _dubbed_record(
         path.unlink(missing_ok=True)
 
 
-def _kept(record: ClipRecord, thresholds: SyncThresholds, held_out: bool = False) -> int:
-    return sum(s.weight for s in record.segments if s.kept_by(thresholds, held_out))
+def _kept(record: ClipRecord, thresholds: SyncThresholds, held_out: bool = False, confirmed: bool = False) -> int:
+    judge = SpeakingSegment.confirmed_by if confirmed else SpeakingSegment.kept_by
+    return sum(s.weight for s in record.segments if judge(s, thresholds, held_out))
 
 
 def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None],
-                 vad_threshold: float, held_out: bool = False) -> dict[str, Any]:
+                 vad_threshold: float, held_out: bool = False, confirmed: bool = False) -> dict[str, Any]:
     """Voiced frames kept as speaking per source and pooled, and the pooled lost ones by cause
     (``apps.bench.speech_loss``); sources whose fold could not be fitted are listed apart and left out
-    of the pool."""
+    of the pool. ``confirmed``: kept as speaking judged ``in_sync`` (no causes: the rest is kept too,
+    as ``uncertain``)."""
     by_source: dict[str, list[ClipRecord]] = {}
     for r in records:
         by_source.setdefault(r.source, []).append(r)
@@ -284,14 +290,14 @@ def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord]
         if thresholds_of(group[0]) is None:
             not_fitted.append(source)
             continue
-        kept = [_kept(r, thresholds_of(r), held_out) for r in group]
+        kept = [_kept(r, thresholds_of(r), held_out, confirmed) for r in group]
         per_source[source] = share(sum(kept), sum(r.voiced for r in group))
         rejected_whole += [r for r, k in zip(group, kept, strict=True) if r.voiced and k == 0]
     pooled = share(sum(v["n"] for v in per_source.values()), sum(v["of"] for v in per_source.values()))
     causes = {r.clip: rejection_cause(r) for r in rejected_whole}
     lost: Counter[str] = Counter()
     for r in records:
-        if r.source not in not_fitted:
+        if r.source not in not_fitted and not confirmed:
             lost += lost_speech(r, thresholds_of(r), vad_threshold, held_out, causes.get(r.clip))
     total = pooled["of"] or 1
     return {"pooled": pooled, "per_source": per_source,
@@ -318,9 +324,9 @@ def rejection_cause(record: ClipRecord) -> str:
 
 
 def _segments_kept(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None],
-                   held_out: bool = False) -> dict[str, Any]:
+                   held_out: bool = False, confirmed: bool = False) -> dict[str, Any]:
     judged = [(s, thresholds_of(r)) for r in records for s in r.segments if thresholds_of(r) is not None]
-    kept = sum(s.kept_by(t, held_out) for s, t in judged)
+    kept = sum((s.confirmed_by if confirmed else s.kept_by)(t, held_out) for s, t in judged)
     not_fitted = sorted({r.source for r in records if thresholds_of(r) is None})
     return {**share(kept, len(judged)), "clips": len(records), "not_fitted": not_fitted}
 

@@ -55,6 +55,11 @@ class SpeakingSegment:
         score = self.score_of(held_out)
         return thresholds.verdict(float("nan") if score is None else float(score)) != "out_of_sync"
 
+    def confirmed_by(self, thresholds: SyncThresholds, held_out: bool = False) -> bool:
+        """Judged ``in_sync`` by ``thresholds``: what a trainer reading ``sync_verdicts=[in_sync]`` gets."""
+        score = self.score_of(held_out)
+        return score is not None and thresholds.verdict(float(score)) == "in_sync"
+
 
 @dataclass
 class TrackSignals:

@@ -62,6 +62,10 @@ def handle_validity(args: argparse.Namespace) -> int:
         targets.add_row(f"{name} {t['op']} {t['target']}", "not measured" if measured is None else f"{measured:.3f}",
                         {True: "met", False: "not met", None: "-"}[t["met"]])
     console.print(targets)
+    genuine = report["genuine_voiced_kept_speaking"]["held_out_in_sync"]["pooled"]
+    dubbed = report["dubbed_segments_kept_speaking"]["held_out_in_sync"]
+    console.print("trained on confirmed sync alone (lpm-train data.sync_verdicts=\\[in_sync]), held out: genuine voiced"
+                  f" frames {share_text(genuine)}, dubbed segments {share_text(dubbed)}")
     causes = report["genuine_voiced_kept_speaking"]["held_out"].get("rejected_whole_by_cause", {})
     if causes:
         console.print("talking heads rejected whole, by cause: "

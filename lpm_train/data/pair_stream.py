@@ -37,6 +37,7 @@ from torch.utils.data import IterableDataset
 
 from lpm_train.config import DataConfig
 from lpm_train.data.sample_decoder import SampleDecoder, sample_record
+from lpm_train.data.sample_selection import SampleSelection, readable_records
 from lpm_train.data.shape_batcher import batches_by_shape
 from lpm_train.data.shard_stream import RawSample, current_reader_position, expand_shard_urls
 from lpm_train.data.video_batch import VideoBatch, collate_samples, empty_batch
@@ -154,6 +155,8 @@ class PairBatchStream(IterableDataset):
         pairs = self._pair_sequence(str(c.seed), position.rank, position.world, position.worker, position.workers)
         read = ((pair, read_indexed(pair.speaker_key, self.index[pair.speaker_key]),
                  read_indexed(pair.listener_key, self.index[pair.listener_key])) for pair in pairs)
+        read = SampleSelection.of(c).filter(read, lambda item: readable_records(*item[1:]),
+                                            lambda item: f"pair {item[0].speaker_key}~{item[0].listener_key}")
         decode_rng = random.Random(f"decode-pairs/{tag}")
         per_batch = max(1, c.batch_size // 2)
         batches = batches_by_shape(read, self._shape_of, per_batch, c.max_pending_samples)

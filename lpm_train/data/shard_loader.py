@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from lpm_train.config import DataConfig
 from lpm_train.data.byte_shuffle import byte_bounded_shuffle
 from lpm_train.data.sample_decoder import SampleDecoder
+from lpm_train.data.sample_selection import SampleSelection, readable_records
 from lpm_train.data.shape_batcher import batches_by_shape
 from lpm_train.data.shard_stream import current_reader_position, expand_shard_urls, raw_sample_stream
 from lpm_train.data.video_batch import VideoBatch, collate_samples, empty_batch
@@ -60,6 +61,7 @@ class ShardBatchStream(IterableDataset):
             position = dataclasses.replace(position, rank=0, world=1)
         tag = f"{c.seed}/{position.rank}/{position.worker}"
         raw = raw_sample_stream(self.urls, self.resampled, c.seed, position)
+        raw = SampleSelection.of(c).filter(raw, readable_records, lambda sample: sample.key)
         if self.shuffle:
             raw = byte_bounded_shuffle(raw, int(c.shuffle_buffer_mb * 2**20), random.Random(f"shuffle/{tag}"))
         decode_rng = random.Random(f"decode/{tag}")

@@ -53,6 +53,25 @@ def test_every_pair_gives_the_speaker_then_the_listener(pair_data: dict, tmp_pat
 
 
 @pytest.mark.slow
+def test_a_pair_is_read_only_when_both_samples_pass_the_selection(pair_data: dict, tmp_path: Path):
+    every = PairBatchStream(pairs_config(tmp_path, pair_data).data, pair_data["paths"]["train"], resampled=False,
+                            shuffle=False)
+    verdicts = {p: sample_record(read_indexed(p.speaker_key, every.index[p.speaker_key])).sync_verdict
+                for p in every.pairs}
+    # The pipeline's own verdicts: select the pairs whose speaker carries the commonest one.
+    commonest = max(set(verdicts.values()), key=list(verdicts.values()).count)
+    assert commonest in ("in_sync", "uncertain")
+    config = pairs_config(tmp_path, pair_data, f"data.sync_verdicts=[{commonest}]")
+    stream = PairBatchStream(config.data, config.data.shards, resampled=False, shuffle=False)
+    seen = [(batch.keys[i], batch.keys[i + 1]) for batch in stream for i in range(0, len(batch), 2)]
+    assert sorted(seen) == sorted((p.speaker_key, p.listener_key) for p, v in verdicts.items() if v == commonest)
+    # A verdict no speaker carries: every pair is left out, and a run-once stream simply ends.
+    other = next(v for v in ("in_sync", "uncertain", "out_of_sync") if v not in verdicts.values())
+    config = pairs_config(tmp_path, pair_data, f"data.sync_verdicts=[{other}]")
+    assert list(PairBatchStream(config.data, config.data.shards, resampled=False, shuffle=False)) == []
+
+
+@pytest.mark.slow
 def test_a_cross_video_pair_is_cut_at_one_moment_and_driven_by_the_right_channels(pair_data: dict, tmp_path: Path):
     config = pairs_config(tmp_path, pair_data)
     stream = PairBatchStream(config.data, config.data.shards, resampled=False, shuffle=False)

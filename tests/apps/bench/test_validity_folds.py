@@ -286,6 +286,35 @@ def test_held_out_figures_read_the_scores_of_networks_that_never_saw_the_source(
     assert "its scores: held out: networks trained without each source" in out and "issue 40 targets" in out
 
 
+def test_what_a_trainer_of_confirmed_sync_alone_is_given_is_reported_beside_what_is_kept(capsys, tmp_path):
+    def seg(score: float) -> SpeakingSegment:
+        return SpeakingSegment(score, 50, 0, 100, score)
+
+    records = [_record("a0", "A", segments=[seg(2.9)]), _record("b0", "B", segments=[seg(2.5)]),
+               _record("c0", "C", segments=[seg(2.4)]),
+               _record("a0x", "A", "dubbed", segments=[seg(0.4)], voice_source="B"),
+               _record("b0x", "B", "dubbed", segments=[seg(2.45)], voice_source="C"),
+               _record("c0x", "C", "dubbed", segments=[seg(2.6)], voice_source="A")]
+    lip_sync = {"model": "learned_av_sync", "threshold": 0.5, "accept_threshold": 2.0,
+                "held_out_networks": {"features": "F", "settings": {}, "sources": ["A", "B", "C"]}}
+    report = validity_report(records, [], lip_sync)
+    folds = {f["held_out_source"]: (f["reject_below"], f["accept_from"])
+             for f in report["rules"]["lip_sync_verdict"]["folds"]}
+    # B's fold (fitted on A and C) leaves a band: B's own speech (2.5) and its dubbed copy (2.45) fall in it.
+    assert folds["B"][0] < 2.45 < 2.5 < folds["B"][1]
+    genuine, dubbed = report["genuine_voiced_kept_speaking"], report["dubbed_segments_kept_speaking"]
+    assert (genuine["held_out"]["pooled"]["n"], genuine["held_out_in_sync"]["pooled"]["n"]) == (150, 100)
+    assert genuine["held_out_in_sync"]["pooled"]["of"] == 450  # every voiced frame, as the kept figure
+    assert (dubbed["held_out"]["n"], dubbed["held_out_in_sync"]["n"]) == (2, 1)  # c0x is judged in sync
+    saved = tmp_path / "records.json"
+    saved.write_text(json.dumps({"format": RECORDS_FORMAT, "overrides": [], "lip_sync": lip_sync,
+                                 "records": [r.as_json() for r in records]}))
+    assert main(["bench", "validity", "--refit", str(saved)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "data.sync_verdicts=[in_sync]), held out: genuine voiced frames 0.222" in out
+    assert "dubbed segments 0.333" in out
+
+
 def test_the_command_writes_a_workflow_with_the_rules_fitted_on_every_source(tmp_path, capsys):
     """``--write-workflow`` beside a refit: the lip-sync thresholds fitted on all three sources, the
     model that scored them, each rule's held-out figure as a comment; a run loads it as any workflow."""
