@@ -156,7 +156,8 @@ class PairBatchStream(IterableDataset):
         read = ((pair, read_indexed(pair.speaker_key, self.index[pair.speaker_key]),
                  read_indexed(pair.listener_key, self.index[pair.listener_key])) for pair in pairs)
         read = SampleSelection.of(c).filter(read, lambda item: readable_records(*item[1:]),
-                                            lambda item: f"pair {item[0].speaker_key}~{item[0].listener_key}")
+                                            lambda item: f"pair {item[0].speaker_key}~{item[0].listener_key}",
+                                            self.resampled)
         decode_rng = random.Random(f"decode-pairs/{tag}")
         per_batch = max(1, c.batch_size // 2)
         batches = batches_by_shape(read, self._shape_of, per_batch, c.max_pending_samples)

@@ -30,7 +30,8 @@ from schemas.sample_record import SampleRecord
 log = logging.getLogger(__name__)
 
 LOG_EVERY = 1000  # samples left out between two log lines of one reader
-# A resampled stream never ends: where no sample passes, it would spin silently instead of failing.
+# A resampled stream never ends: where no sample passes it would spin silently instead of failing,
+# so it stops after this many left out in a row.
 LEFT_OUT_IN_A_ROW_LIMIT = 100_000
 _Item = TypeVar("_Item")
 
@@ -60,11 +61,11 @@ class SampleSelection:
         return None
 
     def filter(self, items: Iterable[_Item], records_of: Callable[[_Item], list[SampleRecord]],
-               name_of: Callable[[_Item], str], in_a_row_limit: int | None = None) -> Iterator[_Item]:
-        """``items`` whose every record is read (a pair goes only with both of its samples);
-        ``RuntimeError`` after ``in_a_row_limit`` (default ``LEFT_OUT_IN_A_ROW_LIMIT``) items in a row
-        are left out."""
-        limit = in_a_row_limit or LEFT_OUT_IN_A_ROW_LIMIT
+               name_of: Callable[[_Item], str], endless: bool) -> Iterator[_Item]:
+        """``items`` whose every record is read (a pair goes only with both of its samples). An
+        ``endless`` (resampled) stream raises ``RuntimeError`` once ``LEFT_OUT_IN_A_ROW_LIMIT`` items
+        in a row are left out; a finite one simply ends."""
+        limit = LEFT_OUT_IN_A_ROW_LIMIT if endless else None
         if self.selects_all:
             yield from items
             return
@@ -80,7 +81,7 @@ class SampleSelection:
             if left_out == 1 or left_out % LOG_EVERY == 0:
                 log.info("data selection: left out %s (%s); %d so far on this reader", name_of(item),
                          reasons[0], left_out)
-            if in_a_row >= limit:
+            if limit is not None and in_a_row >= limit:
                 raise RuntimeError(f"data selection ({self.describe()}) left out {in_a_row} samples in a row:"
                                    " do any of these shards pass it?")
 

@@ -61,7 +61,7 @@ class ShardBatchStream(IterableDataset):
             position = dataclasses.replace(position, rank=0, world=1)
         tag = f"{c.seed}/{position.rank}/{position.worker}"
         raw = raw_sample_stream(self.urls, self.resampled, c.seed, position)
-        raw = SampleSelection.of(c).filter(raw, readable_records, lambda sample: sample.key)
+        raw = SampleSelection.of(c).filter(raw, readable_records, lambda sample: sample.key, self.resampled)
         if self.shuffle:
             raw = byte_bounded_shuffle(raw, int(c.shuffle_buffer_mb * 2**20), random.Random(f"shuffle/{tag}"))
         decode_rng = random.Random(f"decode/{tag}")

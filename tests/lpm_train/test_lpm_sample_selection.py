@@ -86,7 +86,7 @@ def test_what_is_left_out_is_logged(flagged_shard, tmp_path, caplog):
     assert lines and "left out" in lines[0] and "sync_verdict=uncertain" in lines[0]
 
 
-def test_a_resampled_stream_that_nothing_passes_fails_instead_of_spinning(flagged_shard, tmp_path, monkeypatch):
+def test_a_stream_that_nothing_passes_ends_or_if_resampled_fails(flagged_shard, tmp_path, monkeypatch):
     monkeypatch.setattr(sample_selection, "LEFT_OUT_IN_A_ROW_LIMIT", 50)
     # Only the speaking samples, none of them out of sync: nothing passes.
     shard = tmp_path / "speaking-000000.tar"
@@ -100,6 +100,7 @@ def test_a_resampled_stream_that_nothing_passes_fails_instead_of_spinning(flagge
     assert all(selection.why_left_out(sample_record(raw)) for raw in read_shard_samples(str(shard)))
     with pytest.raises(RuntimeError, match="in a row"):
         next(iter(make_loader(config.data, [str(shard)], resampled=True)))
+    assert list(make_loader(config.data, [str(shard)], resampled=False)) == [], "a finite stream simply ends"
 
 
 def test_an_unknown_verdict_is_a_config_error(tmp_path):
