@@ -7,6 +7,7 @@ import hashlib
 import os
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from rich.text import Text
 
 from apps.cli.numeric_options import non_negative_int, positive_float, positive_int
 from apps.cli.run_monitor import RunMonitor, warn
-from apps.cli.run_preflight import RunRefusedError, check_before_writing
+from apps.cli.run_preflight import RunRefusedError, check_before_writing, passed_over_warning
 from apps.cli.run_summary import print_summary
 from curation.config.param_validation import WorkflowError
 from curation.config.workflow import load_workflow
@@ -94,7 +95,8 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
         present = {stage.name for stage in load_workflow(args.workflow, WORKFLOW_STAGES, overrides).stages}
         overrides += [f"{name}.match_run={args.match_run}" for name in ("identity", "dedup") if name in present]
     workflow = load_workflow(args.workflow, WORKFLOW_STAGES, overrides)
-    inputs = check_before_writing(args.out, args.input, args.limit, workflow)
+    passed_over: Counter[str] = Counter()
+    inputs = check_before_writing(args.out, args.input, args.limit, workflow, passed_over)
     verbose = bool(getattr(args, "verbose", False))
     console.print(f"[bold]lpm-curate run[/] workflow [cyan]{workflow.name}[/] "
                   f"({workflow.fingerprint()}) -> {args.out}")
@@ -104,6 +106,8 @@ def execute(args: argparse.Namespace, console: Console) -> RunResult:
             console.print(f"  {choice.stage} {choice.capability}: {choice.model} {pinned.version} "
                           f"(sha256 {(pinned.sha256 or 'unpinned')[:12]})", soft_wrap=True)
     for message in fallback_warnings(workflow):
+        warn(console, message)
+    if (message := passed_over_warning(args.input, passed_over)) is not None:
         warn(console, message)
     request = RunRequest(
         input=args.input, out=args.out, workflow=workflow, executor=args.executor,

@@ -7,6 +7,8 @@ actor dying in ``setup``. Refused here, a run leaves nothing behind and exits 2 
 problem.
 """
 
+from collections import Counter
+
 from curation.config.workflow import Workflow
 from curation.ingest.discovery import InputError, discover_inputs
 from curation.models.model_requirements import MissingModelsError, check_models
@@ -23,8 +25,10 @@ class RunRefusedError(ValueError):
         self.lines = lines
 
 
-def check_before_writing(out: str, input_spec: str, limit: int | None, workflow: Workflow) -> list[str]:
+def check_before_writing(out: str, input_spec: str, limit: int | None, workflow: Workflow,
+                         passed_over: Counter[str] | None = None) -> list[str]:
     """The input URIs the run will process, or ``RunRefusedError``; reads, never writes.
+    ``passed_over``: counts the files of an input folder that are not videos by their extension.
 
     A run directory an older version wrote raises ``LedgerFormatError`` first: its message says
     what to do with that folder."""
@@ -32,10 +36,22 @@ def check_before_writing(out: str, input_spec: str, limit: int | None, workflow:
     Ledger(store).check_format()
     try:
         check_run_folder(store)
-        inputs = discover_inputs(input_spec, limit)
+        inputs = discover_inputs(input_spec, limit, passed_over)
         check_models(workflow.model_choices())
     except (RunFolderError, InputError) as err:
         raise RunRefusedError([str(err)]) from None
     except MissingModelsError as err:
         raise RunRefusedError(err.lines) from None
     return inputs
+
+
+def passed_over_warning(input_spec: str, passed_over: Counter[str], shown: int = 5) -> str | None:
+    """What a run says about the files of its input folder it does not read (None: there are none)."""
+    total = sum(passed_over.values())
+    if not total:
+        return None
+    kinds = ", ".join(f"{suffix} {n}" for suffix, n in passed_over.most_common(shown))
+    hidden = len(passed_over) - shown
+    more = f", {hidden} more kind{'s' if hidden > 1 else ''}" if hidden > 0 else ""
+    return (f"{total} file(s) in {input_spec} are not read: their extensions are not a video's ({kinds}{more});"
+            " name them in a list file (--input LIST.txt) to read them anyway")

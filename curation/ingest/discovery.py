@@ -4,11 +4,16 @@ Accepted: a directory (recursive), a glob, or a list file (``.txt`` one URI per 
 with a ``uri`` column or URIs in the first column, ``.parquet`` with a ``uri`` column), each as a
 local path or an fsspec URI (``s3://``, ``gs://``, ...). Files are listed, never opened, here:
 reading them is the ingest stage's job, so a bad file becomes a rejection, not a crash.
+
+A folder is read for the files with a video's extension; the others it holds (images, audio,
+notes) are counted by extension in ``passed_over`` when one is given, so that the run can say
+what it did not read. A glob or a list file names its files: every one of them is an input.
 """
 
 import csv
 import glob
 import os
+from collections import Counter
 from collections.abc import Iterable
 from itertools import chain
 from pathlib import Path
@@ -30,21 +35,32 @@ def is_remote(uri: str) -> bool:
     return "://" in uri and not uri.startswith("file://")
 
 
-def discover_inputs(spec: str, limit: int | None = None) -> list[str]:
-    uris = _discover(spec)
+def discover_inputs(spec: str, limit: int | None = None, passed_over: Counter[str] | None = None) -> list[str]:
+    """The sorted input URIs ``spec`` names; ``passed_over`` (when given) counts, by extension, the
+    files of a walked folder that are not read because their extension is not a video's."""
+    passed_over = Counter() if passed_over is None else passed_over
+    uris = _discover(spec, passed_over)
     if not uris:
         raise InputError(f"--input {spec!r}: no video files found")
     uris = sorted(dict.fromkeys(uris))
     return uris[:limit] if limit is not None else uris
 
 
-def _discover(spec: str) -> list[str]:
+def _is_video(name: str, passed_over: Counter[str]) -> bool:
+    suffix = Path(name).suffix.lower()
+    if suffix in VIDEO_EXTENSIONS:
+        return True
+    passed_over[suffix or "(no extension)"] += 1
+    return False
+
+
+def _discover(spec: str, passed_over: Counter[str]) -> list[str]:
     if is_remote(spec):
-        return _discover_remote(spec)
+        return _discover_remote(spec, passed_over)
     local = spec.removeprefix("file://")
     path = Path(local)
     if path.is_dir():
-        return _walk_local(path)
+        return _walk_local(path, passed_over)
     if path.suffix.lower() in LIST_EXTENSIONS and path.is_file():
         return _read_list(local)
     if glob.has_magic(local):
@@ -54,7 +70,7 @@ def _discover(spec: str) -> list[str]:
     raise InputError(f"--input {spec!r}: no such file, directory or matching glob")
 
 
-def _walk_local(root: Path) -> list[str]:
+def _walk_local(root: Path, passed_over: Counter[str]) -> list[str]:
     found = []
     seen: set[tuple[int, int]] = set()
     # Symlinked folders are followed (data is often spread over disks that way); a folder already
@@ -68,12 +84,12 @@ def _walk_local(root: Path) -> list[str]:
         seen.add((info.st_dev, info.st_ino))
         dirs.sort()
         for name in files:
-            if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+            if _is_video(name, passed_over):
                 found.append(os.path.abspath(os.path.join(folder, name)))
     return found
 
 
-def _discover_remote(spec: str) -> list[str]:
+def _discover_remote(spec: str, passed_over: Counter[str]) -> list[str]:
     fs, path = fsspec.core.url_to_fs(spec)
     protocol = spec.split("://", 1)[0]
     if Path(path).suffix.lower() in LIST_EXTENSIONS and fs.isfile(path):
@@ -81,7 +97,7 @@ def _discover_remote(spec: str) -> list[str]:
     if glob.has_magic(path):
         paths = fs.glob(path)
     elif fs.isdir(path):
-        paths = [p for p in fs.find(path) if Path(p).suffix.lower() in VIDEO_EXTENSIONS]
+        paths = [p for p in fs.find(path) if _is_video(p, passed_over)]
     else:
         paths = [path]
     return [f"{protocol}://{p.removeprefix(protocol + '://')}" for p in paths]

@@ -3,10 +3,12 @@ user's files, an ``--input`` that names no videos, models the workflow needs tha
 Each refusal is one line per problem, exit code 2, no traceback, and the folders as they were."""
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from apps.cli.run_preflight import passed_over_warning
 from tests.curation.pipeline_runs import cli_env, run_cli
 from tests.curation.runtime.s3_endpoint import s3_endpoint, s3_filesystem
 
@@ -60,9 +62,15 @@ def test_an_object_store_prefix_holding_a_users_files_is_left_as_it_was(one_clip
 
 
 def test_a_run_of_this_toolkit_is_resumed(one_clip: Path, tmp_path: Path) -> None:
+    (one_clip / "face.png").write_bytes(b"an image beside the video")
+    (one_clip / "voice.wav").write_bytes(b"audio beside the video")
     out = tmp_path / "run"
     args = ("run", "--input", str(one_clip), "--out", str(out), "--workflow", "ingest", "--executor", "local")
-    assert run_cli(*args).returncode == 0
+    first = run_cli(*args)
+    assert first.returncode == 0
+    # The folder's files that are not videos are said, not silently left (the run reads the one video).
+    assert (f"warning: 2 file(s) in {one_clip} are not read: their extensions are not a video's (.png 1, .wav 1)"
+            in " ".join(first.stdout.split()))
     again = run_cli(*args)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "accounting: inputs 1 = kept 1" in " ".join(again.stdout.split())
@@ -126,3 +134,10 @@ def test_missing_models_are_named_before_ray_starts(one_clip: Path, tmp_path: Pa
     said = ran.stdout + ran.stderr
     assert "Traceback" not in said and "Ray" not in said and "keep dying" not in said
     assert not out.exists() and os.listdir(empty_models) == []
+
+
+def test_the_warning_names_the_commonest_kinds_of_file_passed_over() -> None:
+    assert passed_over_warning("in/", Counter()) is None
+    message = passed_over_warning("in/", Counter({".jpg": 5, ".wav": 3, ".txt": 1}), shown=2)
+    assert message == ("9 file(s) in in/ are not read: their extensions are not a video's (.jpg 5, .wav 3, 1 more"
+                       " kind); name them in a list file (--input LIST.txt) to read them anyway")

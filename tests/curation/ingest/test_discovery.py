@@ -1,6 +1,7 @@
 """``--input`` as a folder, a glob or a list file, local or through fsspec, sorted and deduplicated."""
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import fsspec
@@ -23,6 +24,22 @@ def tree(tmp_path: Path) -> Path:
 def test_folder_is_walked_recursively_for_video_extensions(tree: Path) -> None:
     found = discover_inputs(str(tree))
     assert found == sorted(str(tree / rel) for rel in ("A.MOV", "b.mp4", "deep/d.webm", "deep/er/c.mkv"))
+
+
+def test_a_folders_files_that_are_not_videos_are_counted_by_extension(tree: Path) -> None:
+    (tree / "deep" / "voice.WAV").write_bytes(b"x")
+    (tree / "README").write_bytes(b"x")
+    passed_over: Counter[str] = Counter()
+    assert len(discover_inputs(str(tree), passed_over=passed_over)) == 4
+    assert passed_over == Counter({".txt": 1, ".jpg": 1, ".wav": 1, "(no extension)": 1})
+    # What a glob or a list names is read whatever its extension: nothing is passed over.
+    listing = tree / "inputs.txt"
+    listing.write_text("deep/voice.WAV\nb.mp4\n")
+    named: Counter[str] = Counter()
+    assert discover_inputs(str(listing), passed_over=named) == sorted([str(tree / "deep/voice.WAV"),
+                                                                       str(tree / "b.mp4")])
+    assert discover_inputs(str(tree / "deep" / "*"), passed_over=named)
+    assert not named
 
 
 def test_symlinked_folders_are_followed_once_and_loops_end(tree: Path, tmp_path: Path) -> None:
