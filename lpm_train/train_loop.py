@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from lpm_train.config import LpmTrainConfig, save_resolved
+from lpm_train.data.sample_selection import warn_if_selection_changed
 from lpm_train.data.shard_loader import ThroughputMeter, make_loader
 from lpm_train.data.video_batch import VideoBatch
 from lpm_train.diffusion.rectified_flow import draw, flow_loss, heldout_loss
@@ -131,13 +132,15 @@ class BaseTrainer(Trainer):
 
     def run(self) -> BaseRunResult:
         config, tc, runtime = self.config, self.config.train, self.runtime
-        self.restore()
+        resumed = self.restore()
         result = BaseRunResult(self.run_dir, self.step_count)
         self.codec = load_codec(config.model, runtime.device)
         self.heldout = load_heldout(config, runtime, self.codec)
         if self.heldout and self.heldout_start is None:
             self.heldout_start = self.evaluate()
         if runtime.is_main:
+            if resumed:
+                warn_if_selection_changed(self.run_dir / "config.yaml", config.data)
             save_resolved(config, self.run_dir / "config.yaml")
         metrics = MetricsLog(self.run_dir / "log.jsonl", runtime.is_main)
         sources = validation_sources(config, runtime.is_main)

@@ -294,7 +294,8 @@ def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord]
         per_source[source] = share(sum(kept), sum(r.voiced for r in group))
         rejected_whole += [r for r, k in zip(group, kept, strict=True) if r.voiced and k == 0]
     pooled = share(sum(v["n"] for v in per_source.values()), sum(v["of"] for v in per_source.values()))
-    causes = {r.clip: rejection_cause(r) for r in rejected_whole}
+    # Confirmed speech alone: a clip gives none when its speech was rejected or only uncertain.
+    causes = {r.clip: "no speech judged in_sync" if confirmed else rejection_cause(r) for r in rejected_whole}
     lost: Counter[str] = Counter()
     for r in records:
         if r.source not in not_fitted and not confirmed:

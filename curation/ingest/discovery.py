@@ -41,16 +41,18 @@ def discover_inputs(spec: str, limit: int | None = None, passed_over: Counter[st
     passed_over = Counter() if passed_over is None else passed_over
     uris = _discover(spec, passed_over)
     if not uris:
-        raise InputError(f"--input {spec!r}: no video files found")
+        held = ", ".join(f"{suffix} {n}" for suffix, n in passed_over.most_common(5))
+        raise InputError(f"--input {spec!r}: no video files found" + (f" (it holds {held})" if held else ""))
     uris = sorted(dict.fromkeys(uris))
     return uris[:limit] if limit is not None else uris
 
 
 def _is_video(name: str, passed_over: Counter[str]) -> bool:
-    suffix = Path(name).suffix.lower()
-    if suffix in VIDEO_EXTENSIONS:
+    path = Path(name)
+    if path.suffix.lower() in VIDEO_EXTENSIONS:
         return True
-    passed_over[suffix or "(no extension)"] += 1
+    if not path.name.startswith("."):  # hidden files (.DS_Store, ._clip.mp4) are no one's inputs
+        passed_over[path.suffix.lower() or "(no extension)"] += 1
     return False
 
 

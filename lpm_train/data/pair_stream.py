@@ -41,7 +41,7 @@ from lpm_train.data.sample_selection import SampleSelection, readable_records
 from lpm_train.data.shape_batcher import batches_by_shape
 from lpm_train.data.shard_stream import RawSample, current_reader_position, expand_shard_urls
 from lpm_train.data.video_batch import VideoBatch, collate_samples, empty_batch
-from schemas.sample_layout import DEFAULT_CLIP_FPS, safe_key
+from schemas.sample_layout import DEFAULT_CLIP_FPS, RECORD_MEMBER, safe_key
 from schemas.sample_record import SampleRecord
 from schemas.shard_index import ShardIndex, index_path_of
 from schemas.tables import PairRow
@@ -105,10 +105,12 @@ def load_sample_index(urls: list[str]) -> dict[str, IndexedSample]:
     return index
 
 
-def read_indexed(key: str, where: IndexedSample) -> RawSample:
+def read_indexed(key: str, where: IndexedSample, only: tuple[str, ...] | None = None) -> RawSample:
+    """The sample's members (``only``: just these) read by offset from its shard."""
     raw = RawSample(key=key, url=where.url)
+    members = {ext: at for ext, at in where.members.items() if only is None or ext in only}
     with fsspec.open(where.url, "rb") as f:
-        for ext, (offset, size) in sorted(where.members.items(), key=lambda m: m[1][0]):
+        for ext, (offset, size) in sorted(members.items(), key=lambda m: m[1][0]):
             f.seek(offset)
             raw.members[ext] = f.read(size)
     return raw
@@ -153,11 +155,11 @@ class PairBatchStream(IterableDataset):
             position = dataclasses.replace(position, rank=0, world=1)
         tag = f"{c.seed}/{position.rank}/{position.worker}"
         pairs = self._pair_sequence(str(c.seed), position.rank, position.world, position.worker, position.workers)
+        # Selected on the two records alone (the json members, by offset), before any media is read.
+        pairs = SampleSelection.of(c).filter(pairs, self._records_of,
+                                             lambda p: f"pair {p.speaker_key}~{p.listener_key}", self.resampled)
         read = ((pair, read_indexed(pair.speaker_key, self.index[pair.speaker_key]),
                  read_indexed(pair.listener_key, self.index[pair.listener_key])) for pair in pairs)
-        read = SampleSelection.of(c).filter(read, lambda item: readable_records(*item[1:]),
-                                            lambda item: f"pair {item[0].speaker_key}~{item[0].listener_key}",
-                                            self.resampled)
         decode_rng = random.Random(f"decode-pairs/{tag}")
         per_batch = max(1, c.batch_size // 2)
         batches = batches_by_shape(read, self._shape_of, per_batch, c.max_pending_samples)
@@ -168,6 +170,11 @@ class PairBatchStream(IterableDataset):
                     decode_rng.random()
                 continue
             yield self._decode_batch(shape, members, decode_rng)
+
+    def _records_of(self, pair: Pair) -> list[SampleRecord]:
+        """The speaker's and the listener's records, read alone."""
+        return readable_records(*(read_indexed(key, self.index[key], only=(RECORD_MEMBER,))
+                                  for key in (pair.speaker_key, pair.listener_key)))
 
     def _shape_of(self, item: tuple[Pair, RawSample, RawSample]) -> tuple[int, int] | None:
         """The shape both samples of the pair fit: the shorter one's bucket, the fewer references."""

@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
-from lpm_train.config import DataConfig
-from lpm_train.data.sample_decoder import SampleError, sample_record
+from lpm_train.config import ConfigError, DataConfig, load_config
+from lpm_train.data.sample_decoder import sample_record
 from lpm_train.data.shard_stream import RawSample
 from schemas.sample_record import SampleRecord
 
@@ -33,6 +34,7 @@ LOG_EVERY = 1000  # samples left out between two log lines of one reader
 # A resampled stream never ends: where no sample passes it would spin silently instead of failing,
 # so it stops after this many left out in a row.
 LEFT_OUT_IN_A_ROW_LIMIT = 100_000
+SPEAKING_STARVED = 100  # items with speech left out, none read: warned once
 _Item = TypeVar("_Item")
 
 
@@ -55,7 +57,9 @@ class SampleSelection:
         if self.skip_picture_twins and record.picture_twin_of:
             return "picture_twin_of"
         if self.sync_verdicts is not None and record.state == "speaking":
-            verdict = record.sync_verdict or "uncertain"
+            # No verdict (or not one a run writes): nothing confirmed the sync.
+            verdict = record.sync_verdict if isinstance(record.sync_verdict, str) else None
+            verdict = verdict or "uncertain"
             if verdict not in self.sync_verdicts:
                 return f"sync_verdict={verdict}"
         return None
@@ -69,20 +73,30 @@ class SampleSelection:
         if self.selects_all:
             yield from items
             return
-        left_out = in_a_row = 0
+        left_out = in_a_row = speaking_read = speaking_left_out = 0
         for item in items:
-            reasons = [r for r in map(self.why_left_out, records_of(item)) if r]
+            records = records_of(item)
+            reasons = [r for r in map(self.why_left_out, records) if r]
+            speaking = any(r.state == "speaking" for r in records)
             if not reasons:
                 in_a_row = 0
+                speaking_read += speaking
                 yield item
                 continue
             left_out += 1
             in_a_row += 1
+            speaking_left_out += speaking
             if left_out == 1 or left_out % LOG_EVERY == 0:
                 log.info("data selection: left out %s (%s); %d so far on this reader", name_of(item),
                          reasons[0], left_out)
+            # Other samples always pass, so a selection that takes every speaking sample away would
+            # otherwise train on listening and idle alone without a word above INFO.
+            if speaking_left_out == SPEAKING_STARVED and not speaking_read:
+                log.warning("data selection (%s): %d items with speech left out and none read on this reader;"
+                            " shards written before the lip-sync verdict (schema 1.4) have none to select on",
+                            self.describe(), speaking_left_out)
             if limit is not None and in_a_row >= limit:
-                raise RuntimeError(f"data selection ({self.describe()}) left out {in_a_row} samples in a row:"
+                raise RuntimeError(f"data selection ({self.describe()}) left out {in_a_row} items in a row:"
                                    " do any of these shards pass it?")
 
     def describe(self) -> str:
@@ -96,6 +110,22 @@ def readable_records(*samples: RawSample) -> list[SampleRecord]:
     for raw in samples:
         try:
             records.append(sample_record(raw))
-        except SampleError:
+        except Exception:  # any unreadable record: decoding logs the sample and skips it
             continue
     return records
+
+
+def warn_if_selection_changed(saved_config: Path, data: DataConfig) -> None:
+    """A resumed run whose selection differs from the one its folder's ``config.yaml`` recorded:
+    the batches it skips on resume are counted in a stream that is no longer the one it read."""
+    if not saved_config.is_file():
+        return
+    try:
+        before = SampleSelection.of(load_config(saved_config).data)
+    except (ConfigError, OSError, ValueError) as err:
+        log.warning("cannot compare the data selection with %s: %s", saved_config, err)
+        return
+    now = SampleSelection.of(data)
+    if before != now:
+        log.warning("data selection changed on resume (%s -> %s): the stream continues from a position counted in"
+                    " the old one", before.describe() or "every sample", now.describe() or "every sample")

@@ -68,8 +68,10 @@ def write_ode_pairs(
     teacher, teacher_config, _ = model_from_checkpoint(Path(config.distill.teacher_checkpoint), "ema", 0)
     teacher = teacher.to(runtime.device)
     codec = load_codec(teacher_config.model, runtime.device)  # pairs live where the teacher works
+    # The teacher's data shapes, with this command's batch size and its choice of samples.
     data = dataclasses.replace(
-        teacher_config.data, batch_size=config.data.batch_size, num_workers=0, seed=config.distill.seed
+        teacher_config.data, batch_size=config.data.batch_size, num_workers=0, seed=config.distill.seed,
+        sync_verdicts=config.data.sync_verdicts, skip_picture_twins=config.data.skip_picture_twins,
     )
     steps, student_steps = config.sampler.steps, config.distill.student_steps
     if steps % student_steps:

@@ -9,10 +9,10 @@ import pytest
 import webdataset as wds
 from conftest import tiny_config
 
-from lpm_train.config import ConfigError
+from lpm_train.config import ConfigError, save_resolved
 from lpm_train.data import sample_selection
 from lpm_train.data.sample_decoder import sample_record
-from lpm_train.data.sample_selection import SampleSelection
+from lpm_train.data.sample_selection import SampleSelection, warn_if_selection_changed
 from lpm_train.data.shard_loader import make_loader
 from lpm_train.data.shard_stream import read_shard_samples
 from schemas.sample_record import SampleRecord
@@ -106,3 +106,55 @@ def test_a_stream_that_nothing_passes_ends_or_if_resampled_fails(flagged_shard, 
 def test_an_unknown_verdict_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="in_synch"):
         tiny_config(tmp_path, None, "data.sync_verdicts=[in_synch]")
+
+
+def test_a_record_the_selection_cannot_read_is_left_to_decoding_to_skip(flagged_shard, tmp_path, caplog):
+    """A malformed record must not stop training: decoding logs the sample and skips it, as without a selection."""
+    raws = list(read_shard_samples(flagged_shard["path"]))
+    shard = tmp_path / "malformed-000000.tar"
+    with wds.TarWriter(str(shard), encoder=False) as writer:
+        for i, raw in enumerate(raws[:4]):
+            document = json.loads(raw.members["json"])
+            if i == 0:
+                document["references"] = 5  # not a list: the record cannot be built
+            if i == 1:
+                document.update(state="speaking", sync_verdict=["in_sync"])  # not a verdict a run writes
+            writer.write({"__key__": raw.key, **raw.members, "json": json.dumps(document).encode()})
+    config = tiny_config(tmp_path, None, f"data.shards={json.dumps([str(shard)])}", "data.batch_size=1",
+                         "data.sync_verdicts=[in_sync]")
+    with caplog.at_level(logging.WARNING):
+        batches = list(make_loader(config.data, [str(shard)], resampled=False, shuffle=False))
+    read = [key for batch in batches for key in batch.keys]
+    skipped = [r.getMessage() for r in caplog.records if r.name == "lpm_train.data.sample_decoder"]
+    assert raws[0].key not in read and len(skipped) == 1 and f"skip sample {raws[0].key}" in skipped[0]
+    assert raws[1].key not in read  # a list is no verdict: uncertain, left out
+    records = flagged_shard["records"]
+    assert read == [r.key for r in raws[2:4]
+                    if records[r.key].state != "speaking" or records[r.key].sync_verdict == "in_sync"]
+
+
+def test_a_selection_that_leaves_no_speech_is_warned_about(flagged_shard, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(sample_selection, "SPEAKING_STARVED", 2)
+    # in_sync samples' flags cleared: the shard now holds speech with no verdict, as before schema 1.4
+    shard = tmp_path / "old-000000.tar"
+    with wds.TarWriter(str(shard), encoder=False) as writer:
+        for raw in read_shard_samples(flagged_shard["path"]):
+            document = json.loads(raw.members["json"])
+            document.pop("sync_verdict", None)
+            writer.write({"__key__": raw.key, **raw.members, "json": json.dumps(document).encode()})
+    with caplog.at_level(logging.WARNING, logger=sample_selection.__name__):
+        kept = keys_read(tmp_path, str(shard), "data.sync_verdicts=[in_sync]")
+    assert kept and all(flagged_shard["records"][k].state != "speaking" for k in kept)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "with speech left out and none read" in warnings[0]
+
+
+def test_a_resumed_run_says_when_its_selection_changed(tmp_path, caplog):
+    saved = tmp_path / "config.yaml"
+    save_resolved(tiny_config(tmp_path, None, "data.sync_verdicts=[in_sync]"), saved)
+    with caplog.at_level(logging.WARNING, logger=sample_selection.__name__):
+        warn_if_selection_changed(saved, tiny_config(tmp_path, None, "data.sync_verdicts=[in_sync]").data)
+        assert not caplog.records
+        warn_if_selection_changed(saved, tiny_config(tmp_path, None).data)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "data selection changed on resume (sync_verdicts=['in_sync'] -> every sample)" in line

@@ -100,7 +100,7 @@ def _parquet_without_uri(tmp_path: Path) -> str:
     ("make_input", "message"),
     [
         (lambda tmp: str(tmp / "nonexistent"), "no such file, directory or matching glob"),
-        (_empty_folder, "no video files found"),
+        (_empty_folder, "no video files found (it holds .txt 1)"),
         (_list_file, "no video files found"),
         (_parquet_without_uri, "a Parquet input list needs a 'uri' column"),
     ],

@@ -29,6 +29,7 @@ def test_folder_is_walked_recursively_for_video_extensions(tree: Path) -> None:
 def test_a_folders_files_that_are_not_videos_are_counted_by_extension(tree: Path) -> None:
     (tree / "deep" / "voice.WAV").write_bytes(b"x")
     (tree / "README").write_bytes(b"x")
+    (tree / ".DS_Store").write_bytes(b"x")  # hidden: no one's input, not counted
     passed_over: Counter[str] = Counter()
     assert len(discover_inputs(str(tree), passed_over=passed_over)) == 4
     assert passed_over == Counter({".txt": 1, ".jpg": 1, ".wav": 1, "(no extension)": 1})
