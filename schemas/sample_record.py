@@ -86,7 +86,7 @@ class SampleRecord:
     size: int | None = None
     audio_source: str | None = None  # "own" | "mix" | "partner_track"
     partner_segment_id: str | None = None  # listening: the speaking segment it reacts to (or null)
-    sync_verdict: str | None = None  # speaking: one of SYNC_VERDICTS (null: not speaking; absent before schema 1.4)
+    sync_verdict: str | None = None  # speaking: in_sync | uncertain | out_of_sync; null: not speaking or before 1.4
     picture_twin_of: str | None = None  # a segment with the same pictures and other audio (one of the two is dubbed)
     state_timeline: list[list[Any]] | None = None  # run-length list of [state_name, first_frame, n_frames]
     state_codes: dict[str, int] | None = None  # {state_name: code}: what the npz member's state array holds
