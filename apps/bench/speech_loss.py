@@ -5,7 +5,7 @@ target, what matters is why the rest was lost, since the remedies differ: a rule
 picture is right or wrong by looking, a lip-sync verdict by the held-out curves, a labeller by its
 states. Each lost voiced frame gets one cause:
 
-- the whole clip: the rule that gave a trainer none of its speech (``rejection_cause``);
+- the whole clip: the rule that gave a trainer none of its speech (``speech_kept.rejection_cause``);
 - ``states: out_of_sync (some of its speaking segments)``: voiced speaking frames of a speaking
   segment judged ``out_of_sync`` (a clip whose every segment was is lost whole, as above);
 - ``speaking, in no speaking segment``: labelled speaking, but in a span shorter than the minimum

@@ -32,7 +32,6 @@ import json
 import random
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,9 +49,9 @@ from apps.bench.held_out_sync import TRAINED_MODELS, fold_models, reads_face_voi
 from apps.bench.learned_sync_training import TrainSettings, load_features
 from apps.bench.lip_sync_recorder import LipSyncRecorder, install_recorder
 from apps.bench.speaking_bench import analyse, bench_stages
-from apps.bench.speech_loss import lost_speech
+from apps.bench.speech_kept import kept_frames, kept_speech_report, segments_kept
 from apps.bench.sync_folds import leave_one_source_out
-from apps.bench.validity_records import ClipRecord, CorpusEntry, SpeakingSegment, record_of
+from apps.bench.validity_records import ClipRecord, CorpusEntry, record_of
 from curation.config.workflow import load_workflow
 from curation.media.audio_decoder import decode_audio
 from curation.media.probe import probe_media
@@ -170,6 +169,7 @@ def validity_report(records: Sequence[ClipRecord], overrides: list[str], lip_syn
     }
     _add_no_face_rejected(rules["performer_filter"])
     held = {f["held_out_source"]: sync_verdict_folds.thresholds_of(f) for f in sync["folds"]}
+    vad = states.vad_threshold
     report: dict[str, Any] = {
         "overrides": overrides,
         "lip_sync_model": lip_sync["model"],
@@ -180,17 +180,17 @@ def validity_report(records: Sequence[ClipRecord], overrides: list[str], lip_syn
         "sources": sorted({r.source for r in records}),
         "rules": rules,
         "genuine_voiced_kept_speaking": {
-            "shipped": _kept_report(genuine, lambda r: shipped_sync, states.vad_threshold),
-            "held_out": _kept_report(genuine, lambda r: held.get(r.source), states.vad_threshold, held_scores),
-            "without_verdict": _kept_report(genuine, lambda r: SyncThresholds(-np.inf, np.inf), states.vad_threshold),
+            "shipped": kept_speech_report(genuine, lambda r: shipped_sync, vad),
+            "held_out": kept_speech_report(genuine, lambda r: held.get(r.source), vad, held_scores),
+            "without_verdict": kept_speech_report(genuine, lambda r: SyncThresholds(-np.inf, np.inf), vad),
             # What a trainer reading only confirmed sync (lpm-train data.sync_verdicts=[in_sync]) is given.
-            "held_out_in_sync": _kept_report(genuine, lambda r: held.get(r.source), states.vad_threshold, held_scores,
-                                             confirmed=True),
+            "held_out_in_sync": kept_speech_report(genuine, lambda r: held.get(r.source), vad, held_scores,
+                                                   confirmed=True),
         },
         "dubbed_segments_kept_speaking": {
-            "shipped": _segments_kept(dubbed, lambda r: shipped_sync),
-            "held_out": _segments_kept(dubbed, lambda r: held.get(r.source), held_scores),
-            "held_out_in_sync": _segments_kept(dubbed, lambda r: held.get(r.source), held_scores, confirmed=True),
+            "shipped": segments_kept(dubbed, lambda r: shipped_sync),
+            "held_out": segments_kept(dubbed, lambda r: held.get(r.source), held_scores),
+            "held_out_in_sync": segments_kept(dubbed, lambda r: held.get(r.source), held_scores, confirmed=True),
         },
     }
     report["listening_under_another_voice"] = _listening_report([r for r in records if r.label == "listening"],
@@ -271,67 +271,6 @@ def _dubbed_record(
         path.unlink(missing_ok=True)
 
 
-def _kept(record: ClipRecord, thresholds: SyncThresholds, held_out: bool = False, confirmed: bool = False) -> int:
-    judge = SpeakingSegment.confirmed_by if confirmed else SpeakingSegment.kept_by
-    return sum(s.weight for s in record.segments if judge(s, thresholds, held_out))
-
-
-def _kept_report(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None],
-                 vad_threshold: float, held_out: bool = False, confirmed: bool = False) -> dict[str, Any]:
-    """Voiced frames kept as speaking per source and pooled, and the pooled lost ones by cause
-    (``apps.bench.speech_loss``); sources whose fold could not be fitted are listed apart and left out
-    of the pool. ``confirmed``: kept as speaking judged ``in_sync`` (no causes: the rest is kept too,
-    as ``uncertain``)."""
-    by_source: dict[str, list[ClipRecord]] = {}
-    for r in records:
-        by_source.setdefault(r.source, []).append(r)
-    per_source, not_fitted, rejected_whole = {}, [], []
-    for source, group in sorted(by_source.items()):
-        if thresholds_of(group[0]) is None:
-            not_fitted.append(source)
-            continue
-        kept = [_kept(r, thresholds_of(r), held_out, confirmed) for r in group]
-        per_source[source] = share(sum(kept), sum(r.voiced for r in group))
-        rejected_whole += [r for r, k in zip(group, kept, strict=True) if r.voiced and k == 0]
-    pooled = share(sum(v["n"] for v in per_source.values()), sum(v["of"] for v in per_source.values()))
-    # Confirmed speech alone: a clip gives none when its speech was rejected or only uncertain.
-    causes = {r.clip: "no speech judged in_sync" if confirmed else rejection_cause(r) for r in rejected_whole}
-    lost: Counter[str] = Counter()
-    for r in records:
-        if r.source not in not_fitted and not confirmed:
-            lost += lost_speech(r, thresholds_of(r), vad_threshold, held_out, causes.get(r.clip))
-    total = pooled["of"] or 1
-    return {"pooled": pooled, "per_source": per_source,
-            "lost_by_cause": {cause: {"frames": n, "of_voiced": n / total} for cause, n in lost.most_common()},
-            "rejected_whole": [r.clip for r in rejected_whole],
-            "rejected_whole_count": len(rejected_whole), "rejected_whole_causes": causes,
-            "rejected_whole_by_cause": dict(Counter(causes.values()).most_common()), "not_fitted": not_fitted}
-
-
-def rejection_cause(record: ClipRecord) -> str:
-    """Why a clip with voiced speech gave a trainer none of it: the lip-sync verdict where it had
-    speaking segments with voiced frames (all judged out of sync), else the rule that stopped it
-    first ("stage: reason" of the whole clip's rejection, or the reason code of its commonest
-    rejection), else no speaking segment labelled."""
-    if any(s.weight for s in record.segments):
-        return "states: out_of_sync (every speaking segment)"
-    if record.segments:
-        return "states: no voiced frame labelled speaking"
-    if record.video_rejection:
-        return record.video_rejection
-    if record.rejections:
-        return max(record.rejections.items(), key=lambda kv: (kv[1], kv[0]))[0]
-    return "states: no speaking segment labelled"
-
-
-def _segments_kept(records: list[ClipRecord], thresholds_of: Callable[[ClipRecord], SyncThresholds | None],
-                   held_out: bool = False, confirmed: bool = False) -> dict[str, Any]:
-    judged = [(s, thresholds_of(r)) for r in records for s in r.segments if thresholds_of(r) is not None]
-    kept = sum((s.confirmed_by if confirmed else s.kept_by)(t, held_out) for s, t in judged)
-    not_fitted = sorted({r.source for r in records if thresholds_of(r) is None})
-    return {**share(kept, len(judged)), "clips": len(records), "not_fitted": not_fitted}
-
-
 def _add_no_face_rejected(report: dict[str, Any]) -> None:
     """``no_face_rejected``: the share of no_face clips the filter rejects (the target's reading)."""
     for figures in [report["pooled_held_out"], report["shipped"]["pooled"]]:
@@ -385,7 +324,7 @@ def _listening_report(records: list[ClipRecord], shipped: SyncThresholds) -> dic
 
     return {"clips": len(records), "persons": len({r.person for r in records}),
             "labelled_listening": shares(lambda r: r.listening_voiced),
-            "labelled_speaking": shares(lambda r: _kept(r, shipped))}
+            "labelled_speaking": shares(lambda r: kept_frames(r, shipped))}
 
 
 def _clip_row(r: ClipRecord, shipped: SyncThresholds, held: SyncThresholds | None, held_scores: bool
@@ -394,7 +333,8 @@ def _clip_row(r: ClipRecord, shipped: SyncThresholds, held: SyncThresholds | Non
         "clip": r.clip, "label": r.label, "source_id": r.source, "voice_source": r.voice_source,
         "person_id": r.person, "voiced_frames": r.voiced, "speaking_frames": r.speaking_frames,
         "listening_voiced": r.listening_voiced,
-        "kept_shipped": _kept(r, shipped), "kept_held_out": None if held is None else _kept(r, held, held_scores),
+        "kept_shipped": kept_frames(r, shipped),
+        "kept_held_out": None if held is None else kept_frames(r, held, held_scores),
         "segments": [{"score": s.score, "held_out_score": s.held_out_score, "weight": s.weight} for s in r.segments],
         "usable_shots": sum(bool(s.usable) for s in r.shots), "shots": len(r.shots),
         "rejections": r.rejections,
